@@ -1,0 +1,16 @@
+package dev.machineid.core.protocol;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** Body of {@code POST /v1/join}. {@code proof} is the join method's own JSON object. */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record JoinRequest(String joinMethod, String token, String challenge, String challengeSignature, JsonNode proof, String publicKey, String sshPublicKey, String ttl) {}
