@@ -3,11 +3,25 @@ module dev.machineid.core {
   requires transitive com.fasterxml.jackson.databind;
   requires com.fasterxml.jackson.datatype.jsr310;
   requires com.fasterxml.jackson.dataformat.yaml;
-  requires okhttp3;
+  requires transitive okhttp3;
+  requires okio;
   requires org.slf4j;
 
   exports dev.machineid.core;
+  exports dev.machineid.core.join;
+  exports dev.machineid.core.output;
   exports dev.machineid.core.protocol;
+  exports dev.machineid.core.storage;
+  exports dev.machineid.core.tls;
 
   opens dev.machineid.core.protocol to com.fasterxml.jackson.databind;
+  opens dev.machineid.core.storage to com.fasterxml.jackson.databind;
+
+  uses dev.machineid.core.join.JoinMethodProvider;
+  uses dev.machineid.core.output.OutputProvider;
+  uses dev.machineid.core.output.DestinationProvider;
+
+  provides dev.machineid.core.join.JoinMethodProvider with dev.machineid.core.join.TokenJoinMethod.Provider;
+  provides dev.machineid.core.output.OutputProvider with dev.machineid.core.output.IdentityOutput.Provider;
+  provides dev.machineid.core.output.DestinationProvider with dev.machineid.core.output.DestinationProvider.Memory;
 }

@@ -1,0 +1,126 @@
+package dev.machineid.core;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * When to renew and how to retry. By default the identity is renewed after a third of its lifetime
+ * (20 min for 1 h), minus up to 10 % random jitter, and never later than the issuer's
+ * {@code renew_after}; failures are retried with capped exponential backoff and full jitter.
+ */
+public final class RenewalPolicy {
+  private final Duration interval;
+  private final double jitter;
+  private final Duration retryBaseDelay;
+  private final Duration retryMaxDelay;
+
+  private RenewalPolicy(Builder b) {
+    this.interval = b.interval;
+    this.jitter = b.jitter;
+    this.retryBaseDelay = b.retryBaseDelay;
+    this.retryMaxDelay = b.retryMaxDelay;
+    if (retryMaxDelay.compareTo(retryBaseDelay) < 0) {
+      throw new IllegalArgumentException("retryMaxDelay " + retryMaxDelay + " is below retryBaseDelay " + retryBaseDelay);
+    }
+  }
+
+  public static RenewalPolicy defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The fixed interval, or {@code null} for a third of the certificate's lifetime. */
+  public Duration interval() {
+    return interval;
+  }
+
+  public double jitter() {
+    return jitter;
+  }
+
+  public Duration retryBaseDelay() {
+    return retryBaseDelay;
+  }
+
+  public Duration retryMaxDelay() {
+    return retryMaxDelay;
+  }
+
+  /** The planned delay before renewing a certificate that lives {@code ttl}, before jitter. */
+  public Duration baseDelay(Duration ttl) {
+    Duration third = ttl.dividedBy(3);
+    if (interval == null || interval.compareTo(ttl) >= 0) {
+      return third;
+    }
+    return interval;
+  }
+
+  /**
+   * The delay before retry number {@code attempt} (1-based): uniformly random between the base
+   * delay and {@code min(max, base * 2^(attempt-1))} — full jitter above a floor, so attempts
+   * over any window are bounded by {@code window / base + 1}.
+   */
+  public Duration retryDelay(int attempt, double random) {
+    long base = retryBaseDelay.toMillis();
+    long cap = retryMaxDelay.toMillis();
+    long exp = base;
+    for (int i = 1; i < attempt && exp < cap; i++) {
+      exp *= 2;
+    }
+    exp = Math.min(exp, cap);
+    return Duration.ofMillis(base + (long) ((exp - base) * random));
+  }
+
+  public static final class Builder {
+    private Duration interval;
+    private double jitter = 0.10;
+    private Duration retryBaseDelay = Duration.ofSeconds(1);
+    private Duration retryMaxDelay = Duration.ofMinutes(1);
+
+    private Builder() {}
+
+    /** A fixed renewal interval; capped to a third of the lifetime if it is not shorter than the lifetime. */
+    public Builder interval(Duration interval) {
+      Objects.requireNonNull(interval, "interval");
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("renewal interval must be positive, got " + interval);
+      }
+      this.interval = interval;
+      return this;
+    }
+
+    /** Fraction of the delay removed at random, 0 to 0.5; default 0.1. */
+    public Builder jitter(double jitter) {
+      if (!(jitter >= 0 && jitter <= 0.5)) {
+        throw new IllegalArgumentException("jitter must be within [0, 0.5], got " + jitter);
+      }
+      this.jitter = jitter;
+      return this;
+    }
+
+    public Builder retryBaseDelay(Duration d) {
+      Objects.requireNonNull(d, "retryBaseDelay");
+      if (d.toMillis() < 1) {
+        throw new IllegalArgumentException("retryBaseDelay must be at least 1 ms, got " + d);
+      }
+      this.retryBaseDelay = d;
+      return this;
+    }
+
+    public Builder retryMaxDelay(Duration d) {
+      Objects.requireNonNull(d, "retryMaxDelay");
+      if (d.toMillis() < 1) {
+        throw new IllegalArgumentException("retryMaxDelay must be at least 1 ms, got " + d);
+      }
+      this.retryMaxDelay = d;
+      return this;
+    }
+
+    public RenewalPolicy build() {
+      return new RenewalPolicy(this);
+    }
+  }
+}

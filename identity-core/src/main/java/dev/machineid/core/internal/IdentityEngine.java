@@ -1,0 +1,539 @@
+package dev.machineid.core.internal;
+
+import dev.machineid.core.ConfigException;
+import dev.machineid.core.Health;
+import dev.machineid.core.Identity;
+import dev.machineid.core.IdentityException;
+import dev.machineid.core.IdentityListener;
+import dev.machineid.core.IssuerException;
+import dev.machineid.core.JoinException;
+import dev.machineid.core.KeyAlgorithm;
+import dev.machineid.core.RenewalException;
+import dev.machineid.core.RenewalPolicy;
+import dev.machineid.core.SpiffeId;
+import dev.machineid.core.join.JoinContext;
+import dev.machineid.core.join.JoinMethod;
+import dev.machineid.core.output.Output;
+import dev.machineid.core.protocol.ChallengeRequest;
+import dev.machineid.core.protocol.ChallengeResponse;
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.GoDuration;
+import dev.machineid.core.protocol.HeartbeatRequest;
+import dev.machineid.core.protocol.JoinRequest;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.RenewRequest;
+import dev.machineid.core.storage.Storage;
+import dev.machineid.core.storage.StoredIdentity;
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Joins, renews and publishes the bot identity. All attempts run on the scheduler, one at a time;
+ * readers only ever read {@link #current()}, an atomic reference.
+ */
+public final class IdentityEngine implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger("dev.machineid.core.MachineIdentity");
+  private static final String VERSION = versionOf();
+
+  /** Settings, validated by the public builder. */
+  public record Settings(
+      URI issuer,
+      PinningTrustManager trust,
+      JoinMethod joinMethod,
+      Storage storage,
+      Duration ttl,
+      RenewalPolicy policy,
+      KeyAlgorithm keyAlgorithm,
+      Clock clock,
+      ScheduledExecutorService executor,
+      boolean ownsExecutor,
+      Duration startTimeout,
+      Duration requestTimeout,
+      List<IdentityListener> listeners,
+      List<Output> outputs) {}
+
+  private final Settings s;
+  private final AtomicReference<Identity> current = new AtomicReference<>();
+  private final RotatingKeyManager keyManager;
+  private final BundleTrustManager trustManager;
+  private final SSLContext sslContext;
+  private final IssuerClient client;
+  private final List<IdentityListener> listeners = new CopyOnWriteArrayList<>();
+  private final ReentrantLock attemptLock = new ReentrantLock();
+  private final Instant startedAt;
+
+  private volatile Health.State state = Health.State.STARTING;
+  private volatile Throwable lastError;
+  private volatile int consecutiveFailures;
+  private volatile Instant nextRenewal;
+  private volatile Duration clockOffset = Duration.ZERO;
+  private volatile boolean closed;
+  private volatile boolean locked;
+  private ScheduledFuture<?> scheduled;
+  private ScheduledFuture<?> expiryWatch;
+  private CompletableFuture<Identity> first = new CompletableFuture<>();
+  private KeyPair pendingKey;
+  private boolean storageChecked;
+
+  public IdentityEngine(Settings settings) {
+    this.s = settings;
+    this.listeners.addAll(settings.listeners());
+    this.keyManager = new RotatingKeyManager(current::get, settings.clock());
+    this.trustManager = new BundleTrustManager(() -> {
+      Identity id = current.get();
+      return id == null ? null : id.trustBundle();
+    });
+    try {
+      this.sslContext = SSLContext.getInstance("TLS");
+      sslContext.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}, null);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot create the TLS context: " + e.getMessage(), e);
+    }
+    this.client = new IssuerClient(settings.issuer(), settings.trust(), keyManager, settings.requestTimeout());
+    this.startedAt = settings.clock().instant();
+  }
+
+  public Identity current() {
+    return current.get();
+  }
+
+  public RotatingKeyManager keyManager() {
+    return keyManager;
+  }
+
+  public BundleTrustManager trustManager() {
+    return trustManager;
+  }
+
+  public SSLContext sslContext() {
+    return sslContext;
+  }
+
+  public void addListener(IdentityListener l) {
+    listeners.add(Objects.requireNonNull(l, "listener"));
+  }
+
+  public void removeListener(IdentityListener l) {
+    listeners.remove(l);
+  }
+
+  // ---------------------------------------------------------------- start
+
+  public Identity start() {
+    if (closed) {
+      throw new IllegalStateException("MachineIdentity is closed");
+    }
+    Identity have = current.get();
+    if (have != null) {
+      return have;
+    }
+    if (!s.storage().durable() && s.joinMethod().singleUse()) {
+      LOG.warn("join method '{}' uses a single-use proof and storage is in memory: after a restart this "
+          + "service cannot join again with the same token. Use directory storage, or a delegated join method.",
+          s.joinMethod().name());
+    }
+    CompletableFuture<Identity> f;
+    synchronized (this) {
+      if (first.isDone()) {
+        first = new CompletableFuture<>();
+      }
+      f = first;
+      schedule(Duration.ZERO);
+    }
+    try {
+      return f.get(s.startTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      cancelScheduled();
+      Throwable last = lastError;
+      throw new RenewalException("no identity from " + s.issuer() + " within " + s.startTimeout()
+          + (last != null ? "; last failure: " + last.getMessage() : "; no answer yet")
+          + ". Check that the issuer is reachable from here", last);
+    } catch (ExecutionException e) {
+      cancelScheduled();
+      Throwable cause = e.getCause();
+      if (cause instanceof IdentityException ie) {
+        throw ie instanceof JoinException || ie instanceof ConfigException || ie instanceof RenewalException
+            ? rethrowWithStack(ie)
+            : new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
+                + "' failed: " + ie.getMessage(), ie);
+      }
+      throw new JoinException("joining " + s.issuer() + " failed: " + cause, cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IdentityException("interrupted while waiting for the first identity", e);
+    }
+  }
+
+  private static IdentityException rethrowWithStack(IdentityException e) {
+    return e;
+  }
+
+  /** Forces an attempt now; completes with the identity it produced. */
+  public CompletableFuture<Identity> renewNow() {
+    if (closed) {
+      throw new IllegalStateException("MachineIdentity is closed");
+    }
+    CompletableFuture<Identity> done = new CompletableFuture<>();
+    s.executor().execute(() -> {
+      try {
+        done.complete(attempt());
+      } catch (Throwable t) {
+        done.completeExceptionally(t);
+      }
+    });
+    return done;
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  private synchronized void schedule(Duration delay) {
+    if (closed) {
+      return;
+    }
+    if (scheduled != null) {
+      scheduled.cancel(false);
+    }
+    Duration d = delay.isNegative() ? Duration.ZERO : delay;
+    nextRenewal = s.clock().instant().plus(d);
+    scheduled = s.executor().schedule(this::scheduledAttempt, d.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private synchronized void cancelScheduled() {
+    if (scheduled != null) {
+      scheduled.cancel(false);
+      scheduled = null;
+    }
+    nextRenewal = null;
+  }
+
+  private void scheduledAttempt() {
+    try {
+      attempt();
+    } catch (Throwable t) {
+      // attempt() has recorded the failure and scheduled the retry
+    }
+  }
+
+  // ---------------------------------------------------------------- one attempt
+
+  private Identity attempt() {
+    attemptLock.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("MachineIdentity is closed");
+      }
+      Identity before = current.get();
+      Identity next;
+      try {
+        next = acquire(before);
+      } catch (Throwable t) {
+        onFailure(t);
+        throw t;
+      }
+      onSuccess(before, next);
+      return next;
+    } finally {
+      attemptLock.unlock();
+    }
+  }
+
+  private Identity acquire(Identity before) {
+    Instant now = s.clock().instant();
+    IssuerClient.AuthorityView authority = client.authority();
+    if (before == null && !storageChecked) {
+      storageChecked = true;
+      var stored = s.storage().load();
+      if (stored.isPresent()) {
+        Identity restored = toIdentity(stored.get().credentials(), stored.get().privateKey(), authority.x509Authorities());
+        if (!restored.isExpiredAt(now)) {
+          LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
+              restored.instanceId(), restored.generation(), s.storage());
+          return restored;
+        }
+        LOG.info("stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
+      }
+    }
+    if (pendingKey == null) {
+      pendingKey = s.keyAlgorithm().generate();
+    }
+    KeyPair kp = pendingKey;
+    String publicKey = Pem.encode(kp.getPublic());
+    String ttl = GoDuration.format(s.ttl());
+    Credentials creds;
+    if (before != null && !before.isExpiredAt(now) && s.joinMethod().renewable()) {
+      creds = client.renew(new RenewRequest(before.generation(), publicKey, null, ttl));
+    } else {
+      // first join, re-join after expiry, or a delegated method re-attesting over mTLS
+      ChallengeResponse ch = client.challenge(new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
+      String signature = sign(kp.getPrivate(), ch.challenge());
+      var proof = s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock()));
+      creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
+          proof, publicKey, null, ttl));
+    }
+    Identity next = toIdentity(creds, kp.getPrivate(), authority.x509Authorities());
+    if (!next.certificate().getPublicKey().equals(kp.getPublic())) {
+      throw new IdentityException("the issuer returned a certificate for another public key; refusing it");
+    }
+    if (creds.serverTime() != null) {
+      clockOffset = Duration.between(s.clock().instant(), creds.serverTime());
+    }
+    s.storage().save(new StoredIdentity(creds, kp.getPrivate()));
+    pendingKey = null;
+    scheduleFrom(creds, next);
+    return next;
+  }
+
+  private void scheduleFrom(Credentials creds, Identity next) {
+    Instant serverNow = creds.serverTime() != null ? creds.serverTime() : s.clock().instant();
+    Duration ttl = Duration.between(serverNow, next.notAfter());
+    Duration base = s.policy().baseDelay(ttl.isNegative() ? Duration.ZERO : ttl);
+    double cut = s.policy().jitter() * ThreadLocalRandom.current().nextDouble();
+    Duration delay = Duration.ofMillis((long) (base.toMillis() * (1 - cut)));
+    if (creds.renewAfter() != null) {
+      Duration cap = Duration.between(serverNow, creds.renewAfter());
+      if (cap.compareTo(delay) < 0) {
+        delay = cap;
+      }
+    }
+    schedule(delay);
+  }
+
+  private static String sign(PrivateKey key, String challenge) {
+    try {
+      Signature sig = Signature.getInstance(KeyAlgorithm.of(key).signatureAlgorithm());
+      sig.initSign(key);
+      sig.update(challenge.getBytes(StandardCharsets.UTF_8));
+      return Base64.getEncoder().encodeToString(sig.sign());
+    } catch (GeneralSecurityException e) {
+      throw new IdentityException("cannot sign the challenge: " + e.getMessage(), e);
+    }
+  }
+
+  private Identity toIdentity(Credentials c, PrivateKey key, List<X509Certificate> authorities) {
+    if (c.certificateChain() == null || c.certificateChain().isEmpty()) {
+      throw new IdentityException("the issuer's answer holds no certificate chain");
+    }
+    List<X509Certificate> chain = new ArrayList<>();
+    for (String pem : c.certificateChain()) {
+      chain.add(Pem.certificate(pem));
+    }
+    SpiffeId spiffe = spiffeIdOf(chain.get(0));
+    return new Identity(c.bot(), spiffe, c.instanceId(), c.generation(), chain, key, c.sshCertificate(), authorities);
+  }
+
+  private static SpiffeId spiffeIdOf(X509Certificate leaf) {
+    try {
+      Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
+      if (sans != null) {
+        for (List<?> san : sans) {
+          if (Integer.valueOf(6).equals(san.get(0)) && String.valueOf(san.get(1)).startsWith("spiffe://")) {
+            return SpiffeId.parse(String.valueOf(san.get(1)));
+          }
+        }
+      }
+    } catch (CertificateParsingException e) {
+      throw new IdentityException("cannot read the certificate's SANs: " + e.getMessage(), e);
+    }
+    throw new IdentityException("the issued certificate carries no SPIFFE ID");
+  }
+
+  // ---------------------------------------------------------------- outcomes
+
+  private void onSuccess(Identity before, Identity next) {
+    current.set(next);
+    keyManager.retire(before);
+    Tls.invalidateSessions(sslContext.getClientSessionContext());
+    Tls.invalidateSessions(sslContext.getServerSessionContext());
+    consecutiveFailures = 0;
+    lastError = null;
+    locked = false;
+    state = Health.State.HEALTHY;
+    watchExpiry(next);
+    if (before == null || before.isExpiredAt(s.clock().instant()) || !before.instanceId().equals(next.instanceId())) {
+      LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
+          next.instanceId(), next.serialHex(), next.notAfter());
+      for (IdentityListener l : listeners) {
+        safely(() -> l.onIssued(next));
+      }
+    } else if (before != next) {
+      LOG.info("identity renewed: bot '{}', generation {}, serial {}, valid until {}", next.botName(),
+          next.generation(), next.serialHex(), next.notAfter());
+      for (IdentityListener l : listeners) {
+        safely(() -> l.onRenewed(before, next));
+      }
+    }
+    for (Output o : s.outputs()) {
+      try {
+        o.write(next);
+      } catch (RuntimeException e) {
+        LOG.warn("output {} failed to write: {}", o.name(), e.getMessage());
+      }
+    }
+    first.complete(next);
+    s.executor().execute(() -> heartbeat(next));
+  }
+
+  private void onFailure(Throwable t) {
+    lastError = t;
+    int n = ++consecutiveFailures;
+    Identity cur = current.get();
+    boolean valid = cur != null && !cur.isExpiredAt(s.clock().instant());
+    state = cur == null ? Health.State.STARTING : valid ? Health.State.DEGRADED : Health.State.EXPIRED;
+    boolean permanent = t instanceof IssuerException ie && ie.isPermanent();
+    if (t instanceof IssuerException ie
+        && (ie.errorCode() == ErrorCode.BOT_LOCKED || ie.errorCode() == ErrorCode.GENERATION_MISMATCH)) {
+      if (!locked) {
+        locked = true;
+        LOG.error("the issuer locked this bot or instance: {}. An operator must remove the lock; the bot then needs a new join token.", ie.getMessage());
+        for (IdentityListener l : listeners) {
+          safely(() -> l.onLocked(ie));
+        }
+      }
+    }
+    LOG.warn("{} failed (attempt {}): {}", cur == null ? "join" : "renewal", n, t.getMessage());
+    for (IdentityListener l : listeners) {
+      safely(() -> l.onRenewalFailed(t, n));
+    }
+    if (cur == null && permanent) {
+      // cannot succeed by retrying: fail start() now rather than at its timeout
+      first.completeExceptionally(new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
+          + "' was refused: " + t.getMessage(), t));
+      cancelScheduled();
+      return;
+    }
+    // a permanent refusal is not retried blindly: wait the longest backoff before asking again
+    Duration delay = permanent
+        ? s.policy().retryMaxDelay()
+        : s.policy().retryDelay(n, ThreadLocalRandom.current().nextDouble());
+    schedule(delay);
+  }
+
+  private void watchExpiry(Identity id) {
+    synchronized (this) {
+      if (expiryWatch != null) {
+        expiryWatch.cancel(false);
+      }
+      long ms = Math.max(0, Duration.between(s.clock().instant(), id.notAfter()).toMillis());
+      expiryWatch = s.executor().schedule(() -> {
+        if (current.get() == id && !closed) {
+          state = Health.State.EXPIRED;
+          LOG.error("identity of bot '{}' expired at {}; TLS serves no certificate until a renewal succeeds",
+              id.botName(), id.notAfter());
+          for (IdentityListener l : listeners) {
+            safely(() -> l.onExpired(id));
+          }
+        }
+      }, ms, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void heartbeat(Identity id) {
+    if (closed || current.get() != id) {
+      return;
+    }
+    try {
+      String host;
+      try {
+        host = InetAddress.getLocalHost().getHostName();
+      } catch (Exception e) {
+        host = "unknown";
+      }
+      long uptime = Duration.between(startedAt, s.clock().instant()).toSeconds();
+      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), false, outputsHealth()));
+    } catch (RuntimeException e) {
+      LOG.debug("heartbeat failed: {}", e.getMessage());
+    }
+  }
+
+  private Map<String, String> outputsHealth() {
+    Map<String, String> m = new java.util.TreeMap<>();
+    for (Output o : s.outputs()) {
+      m.put(o.name(), "ok");
+    }
+    return m;
+  }
+
+  private static void safely(Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      LOG.warn("an identity listener threw: {}", e.toString());
+    }
+  }
+
+  // ---------------------------------------------------------------- health and close
+
+  public Health health() {
+    Identity cur = current.get();
+    Health.State st = state;
+    if (st != Health.State.CLOSED && cur != null && cur.isExpiredAt(s.clock().instant())) {
+      st = Health.State.EXPIRED;
+    }
+    Throwable e = lastError;
+    return new Health(st, e == null ? null : e.getMessage(), consecutiveFailures, nextRenewal,
+        cur == null ? null : cur.notAfter(), clockOffset);
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    state = Health.State.CLOSED;
+    synchronized (this) {
+      if (scheduled != null) {
+        scheduled.cancel(false);
+      }
+      if (expiryWatch != null) {
+        expiryWatch.cancel(false);
+      }
+    }
+    first.completeExceptionally(new IllegalStateException("closed"));
+    if (s.ownsExecutor()) {
+      s.executor().shutdownNow();
+    }
+    client.close();
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  private static String versionOf() {
+    String v = IdentityEngine.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+}

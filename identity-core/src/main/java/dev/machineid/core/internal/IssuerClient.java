@@ -1,0 +1,221 @@
+package dev.machineid.core.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.machineid.core.IdentityException;
+import dev.machineid.core.IssuerException;
+import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.protocol.ChallengeRequest;
+import dev.machineid.core.protocol.ChallengeResponse;
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.HeartbeatRequest;
+import dev.machineid.core.protocol.JoinRequest;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.Protocol;
+import dev.machineid.core.protocol.RenewRequest;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.URI;
+import java.security.GeneralSecurityException;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import okhttp3.ConnectionPool;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * Protocol v1 client. Every call opens a fresh TLS connection with no session resumption, so an
+ * authenticated call always presents the current bot certificate and every connection is checked
+ * against the pins.
+ */
+public final class IssuerClient implements Closeable {
+  private static final MediaType JSON = MediaType.get("application/json");
+  private static final int MAX_RESPONSE_BYTES = 1 << 20;
+  private final HttpUrl base;
+  private final OkHttpClient http;
+  private final SSLContext sslContext;
+  private final PinningTrustManager trust;
+  private final ObjectMapper mapper = Protocol.mapper();
+
+  public IssuerClient(URI issuer, PinningTrustManager trust, RotatingKeyManager keys, Duration timeout) {
+    HttpUrl parsed = HttpUrl.get(issuer);
+    if (!parsed.isHttps()) {
+      throw new IllegalArgumentException("issuer address must be https: " + issuer);
+    }
+    this.base = parsed;
+    this.trust = trust;
+    try {
+      this.sslContext = SSLContext.getInstance("TLS");
+      sslContext.init(new KeyManager[] {keys}, new TrustManager[] {trust}, null);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot create the TLS context: " + e.getMessage(), e);
+    }
+    this.http =
+        new OkHttpClient.Builder()
+            .sslSocketFactory(sslContext.getSocketFactory(), trust)
+            // no idle connections: each call is a new connection with the current certificate
+            .connectionPool(new ConnectionPool(0, 1, TimeUnit.SECONDS))
+            .followRedirects(false)
+            .followSslRedirects(false)
+            .retryOnConnectionFailure(false)
+            .callTimeout(timeout)
+            .connectTimeout(timeout)
+            .build();
+  }
+
+  public URI address() {
+    return base.uri();
+  }
+
+  /** Reads the trust bundle over the pinned connection and keeps the members the pins vouch for. */
+  public AuthorityView authority() {
+    try (Response r = execute(new Request.Builder().url(url(Protocol.AUTHORITY_PATH)).get().build())) {
+      Authority a = read(r, Authority.class);
+      List<X509Certificate> tlsChain = new ArrayList<>();
+      if (r.handshake() != null) {
+        for (Certificate c : r.handshake().peerCertificates()) {
+          tlsChain.add((X509Certificate) c);
+        }
+      }
+      List<X509Certificate> offered = new ArrayList<>();
+      if (a.x509Authorities() != null) {
+        for (String pem : a.x509Authorities()) {
+          offered.add(Pem.certificate(pem));
+        }
+      }
+      List<X509Certificate> accepted = trust.acceptAuthorities(offered, tlsChain);
+      if (accepted.isEmpty()) {
+        throw new IdentityException("the issuer's x509_authorities hold no certificate that matches the CA pin");
+      }
+      return new AuthorityView(a, accepted);
+    }
+  }
+
+  /** The authority document with the members that the pins vouch for. */
+  public record AuthorityView(Authority authority, List<X509Certificate> x509Authorities) {}
+
+  public ChallengeResponse challenge(ChallengeRequest request) {
+    return post(Protocol.CHALLENGE_PATH, request, ChallengeResponse.class);
+  }
+
+  public Credentials join(JoinRequest request) {
+    return post(Protocol.JOIN_PATH, request, Credentials.class);
+  }
+
+  public Credentials renew(RenewRequest request) {
+    return post(Protocol.RENEW_PATH, request, Credentials.class);
+  }
+
+  public void heartbeat(HeartbeatRequest request) {
+    post(Protocol.HEARTBEAT_PATH, request, JsonNode.class);
+  }
+
+  private <T> T post(String path, Object body, Class<T> type) {
+    byte[] json;
+    try {
+      json = mapper.writeValueAsBytes(body);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    Request req = new Request.Builder().url(url(path)).post(RequestBody.create(json, JSON)).build();
+    try (Response r = execute(req)) {
+      return read(r, type);
+    }
+  }
+
+  private HttpUrl url(String path) {
+    return base.newBuilder().encodedPath(path).build();
+  }
+
+  private Response execute(Request request) {
+    Tls.invalidateSessions(sslContext.getClientSessionContext());
+    try {
+      return http.newCall(request).execute();
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw new IdentityException("TLS to the issuer at " + base + " failed: " + rootMessage(e), e);
+    } catch (IOException e) {
+      throw new IdentityException("cannot reach the issuer at " + base + ": " + rootMessage(e), e);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    String msg = e.getMessage();
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+      if (t.getMessage() != null) {
+        msg = t.getMessage();
+      }
+    }
+    return msg == null ? e.toString() : msg;
+  }
+
+  private <T> T read(Response r, Class<T> type) {
+    ResponseBody body = r.body();
+    byte[] bytes = new byte[0];
+    if (body != null) {
+      try {
+        okio.BufferedSource source = body.source();
+        if (source.request(MAX_RESPONSE_BYTES + 1L)) {
+          throw new IdentityException("the issuer's answer to " + r.request().url().encodedPath() + " exceeds "
+              + MAX_RESPONSE_BYTES + " bytes");
+        }
+        bytes = source.getBuffer().readByteArray();
+      } catch (IOException e) {
+        throw new IdentityException("reading the issuer's answer failed: " + e.getMessage(), e);
+      }
+    }
+    if (!r.isSuccessful()) {
+      throw problem(r, bytes);
+    }
+    if (type == JsonNode.class && bytes.length == 0) {
+      return null;
+    }
+    try {
+      return mapper.readValue(bytes, type);
+    } catch (IOException e) {
+      throw new IdentityException("the issuer's answer to " + r.request().url().encodedPath()
+          + " is not valid protocol v1 JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private IssuerException problem(Response r, byte[] bytes) {
+    String code = "unknown";
+    String detail = null;
+    try {
+      JsonNode n = mapper.readTree(bytes);
+      if (n != null && n.hasNonNull("code")) {
+        code = n.get("code").asText();
+      }
+      if (n != null && n.hasNonNull("detail")) {
+        detail = n.get("detail").asText();
+      } else if (n != null && n.hasNonNull("title")) {
+        detail = n.get("title").asText();
+      }
+    } catch (IOException ignored) {
+      // not a problem document; the status says enough
+    }
+    return new IssuerException(
+        "issuer refused " + r.request().method() + " " + r.request().url().encodedPath() + ": "
+            + r.code() + " " + code + (detail != null ? " (" + detail + ")" : ""),
+        code, r.code());
+  }
+
+  @Override
+  public void close() {
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+  }
+}

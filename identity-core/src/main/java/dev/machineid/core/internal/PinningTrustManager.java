@@ -1,0 +1,164 @@
+package dev.machineid.core.internal;
+
+import dev.machineid.core.CaPin;
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+/**
+ * Trusts the issuer's TLS chain only if it is valid and chains to a certificate whose
+ * SubjectPublicKeyInfo matches a CA pin, to a configured CA certificate, or to an authority already
+ * verified against those. Host names are checked by the HTTP client (OkHttp's verifier).
+ */
+public final class PinningTrustManager extends X509ExtendedTrustManager {
+  private final List<CaPin> pins;
+  private final List<X509Certificate> caFile;
+  private final boolean insecure;
+  private final Clock clock;
+  private final AtomicReference<List<X509Certificate>> verifiedAuthorities = new AtomicReference<>(List.of());
+
+  public PinningTrustManager(List<CaPin> pins, List<X509Certificate> caFile, boolean insecure, Clock clock) {
+    this.pins = List.copyOf(pins);
+    this.caFile = List.copyOf(caFile);
+    this.insecure = insecure;
+    this.clock = clock;
+  }
+
+  /**
+   * Keeps the members of {@code authorities} that match a pin, are a configured CA, or are signed by
+   * a pinned or configured certificate; the rest are ignored. Afterwards they also anchor the issuer's
+   * TLS chain, so a rotation that adds a new key keeps working.
+   */
+  public List<X509Certificate> acceptAuthorities(List<X509Certificate> authorities, List<X509Certificate> tlsChain) {
+    List<X509Certificate> roots = new ArrayList<>(caFile);
+    for (X509Certificate c : tlsChain) {
+      if (matchesPin(c)) {
+        roots.add(c);
+      }
+    }
+    roots.addAll(verifiedAuthorities.get());
+    List<X509Certificate> accepted = new ArrayList<>();
+    for (X509Certificate a : authorities) {
+      if (insecure || matchesPin(a) || roots.contains(a) || signedByAny(a, roots)) {
+        accepted.add(a);
+      }
+    }
+    verifiedAuthorities.set(List.copyOf(accepted));
+    return accepted;
+  }
+
+  public List<X509Certificate> verifiedAuthorities() {
+    return verifiedAuthorities.get();
+  }
+
+  private boolean matchesPin(X509Certificate c) {
+    for (CaPin p : pins) {
+      if (p.matches(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean signedByAny(X509Certificate cert, List<X509Certificate> roots) {
+    for (X509Certificate r : roots) {
+      try {
+        if (cert.getIssuerX500Principal().equals(r.getSubjectX500Principal())) {
+          cert.verify(r.getPublicKey());
+          return true;
+        }
+      } catch (Exception ignored) {
+        // not this one
+      }
+    }
+    return false;
+  }
+
+  private void check(X509Certificate[] chain) throws CertificateException {
+    if (insecure) {
+      return;
+    }
+    if (chain == null || chain.length == 0) {
+      throw new CertificateException("the issuer presented no certificate");
+    }
+    Set<X509Certificate> anchors = new LinkedHashSet<>(caFile);
+    anchors.addAll(verifiedAuthorities.get());
+    for (X509Certificate c : chain) {
+      if (matchesPin(c)) {
+        anchors.add(c);
+      }
+    }
+    if (anchors.isEmpty()) {
+      throw new CertificateException(
+          "the issuer's TLS certificate does not chain to CA pin " + pinsText()
+              + "; presented: " + describe(chain)
+              + ". Check the pin with 'issuer status' on the issuer, or that you reach the right issuer");
+    }
+    try {
+      Tls.validate(Arrays.asList(chain), anchors, clock.instant());
+    } catch (CertificateException e) {
+      throw new CertificateException(
+          "the issuer's TLS certificate chain is not valid for CA pin " + pinsText() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private String pinsText() {
+    if (pins.isEmpty()) {
+      return "(none; CA file only)";
+    }
+    return pins.stream().map(CaPin::toString).collect(Collectors.joining(", "));
+  }
+
+  private static String describe(X509Certificate[] chain) {
+    return Arrays.stream(chain)
+        .map(c -> c.getSubjectX500Principal().getName() + " (" + CaPin.of(c) + ")")
+        .collect(Collectors.joining(" <- "));
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    check(chain);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    check(chain);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    check(chain);
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    throw new CertificateException("the issuer client does not accept client certificates");
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    checkClientTrusted(chain, authType);
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    checkClientTrusted(chain, authType);
+  }
+
+  @Override
+  public X509Certificate[] getAcceptedIssuers() {
+    List<X509Certificate> all = new ArrayList<>(caFile);
+    all.addAll(verifiedAuthorities.get());
+    return all.toArray(new X509Certificate[0]);
+  }
+}

@@ -1,0 +1,56 @@
+package dev.machineid.core.join;
+
+import dev.machineid.core.ConfigException;
+import dev.machineid.core.internal.Providers;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Finds join methods on the class path or module path by name. */
+public final class JoinMethods {
+  /** Which module provides each method this project ships, for the "not found" message. */
+  private static final Map<String, String> MODULES =
+      Map.of(
+          "token", "identity-core",
+          "iam", "identity-join-aws",
+          "ec2", "identity-join-aws",
+          "gcp", "identity-join-gcp",
+          "azure", "identity-join-azure",
+          "kubernetes", "identity-join-k8s",
+          "github", "identity-join-github",
+          "gitlab", "identity-join-github",
+          "circleci", "identity-join-github",
+          "oidc", "identity-join-github");
+
+  private JoinMethods() {}
+
+  /** Every provider that loads, by name. A provider that fails to load is logged and skipped. */
+  public static Map<String, JoinMethodProvider> available() {
+    return Providers.load(JoinMethodProvider.class, JoinMethodProvider::name);
+  }
+
+  /**
+   * Makes the named method from its settings.
+   *
+   * @throws ConfigException if no provider has that name (listing those found and the module to
+   *     add), or if the settings are invalid
+   */
+  public static JoinMethod create(String name, Map<String, Object> settings) {
+    Map<String, JoinMethodProvider> found = available();
+    JoinMethodProvider p = found.get(name);
+    if (p == null) {
+      List<String> names = new ArrayList<>(found.keySet());
+      String module = MODULES.get(name);
+      throw new ConfigException(
+          "unknown join method '" + name + "'; methods on the class path: " + names
+              + (module != null
+                  ? "; add the dependency dev.machineid:" + module + " to use '" + name + "'"
+                  : "; check the spelling, or add the module that provides it"));
+    }
+    try {
+      return p.create(settings);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("join method '" + name + "': " + e.getMessage(), e);
+    }
+  }
+}

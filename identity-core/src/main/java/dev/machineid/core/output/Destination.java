@@ -1,0 +1,12 @@
+package dev.machineid.core.output;
+
+import java.util.Map;
+
+/** Where an output writes its files. Each write replaces the whole set at once. */
+public interface Destination {
+  /** Replaces the destination's content with {@code files} (name → bytes) as one unit. */
+  void write(Map<String, byte[]> files);
+
+  /** The current content, name → bytes; empty before the first write. */
+  Map<String, byte[]> read();
+}
