@@ -150,7 +150,7 @@ public final class ConfigReader {
       b.insecure(o.get("insecure").asBoolean());
     }
     Map<String, Object> settings = new LinkedHashMap<>();
-    JsonNode block = o.get(method);
+    JsonNode block = ONBOARDING_COMMON.contains(method) ? null : o.get(method);
     if (block != null && !block.isNull()) {
       if (!block.isObject()) {
         throw error("onboarding." + method, "expected a mapping of the method's settings");
