@@ -1,0 +1,565 @@
+package dev.machineid.issuer;
+
+import dev.machineid.core.CaPin;
+import dev.machineid.core.SpiffeId;
+import dev.machineid.core.protocol.Authority;
+import dev.machineid.issuer.IssuerStore.InstanceRecord;
+import dev.machineid.issuer.IssuerStore.LockKey;
+import dev.machineid.issuer.internal.ApiHandler;
+import dev.machineid.issuer.internal.Auditor;
+import dev.machineid.issuer.internal.Challenges;
+import dev.machineid.issuer.internal.Engine;
+import dev.machineid.issuer.internal.Hashes;
+import dev.machineid.issuer.internal.HttpsServer;
+import dev.machineid.issuer.internal.KeyMaterial;
+import dev.machineid.issuer.internal.Verifiers;
+import dev.machineid.issuer.join.JoinVerifier;
+import dev.machineid.issuer.join.VerifierContext;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reference issuer: an HTTPS server speaking protocol v1 plus a Java admin API.
+ *
+ * <pre>{@code
+ * try (Issuer issuer = Issuer.builder().trustDomain("example.test").build().start()) {
+ *   issuer.createBot("backup");
+ *   String token = issuer.createToken("backup", Duration.ofMinutes(10));
+ *   // give issuer.url(), issuer.caPin() and the token to the bot
+ * }
+ * }</pre>
+ *
+ * <p>Keys (authority key and certificate, challenge MAC key) are loaded or created when the issuer
+ * is built, so {@link #caPin()} works before {@link #start()}. {@link #stop()} unbinds; a later
+ * {@link #start()} binds the same port with the same keys and store. {@link #close()} ends the
+ * object; every method afterwards throws {@link IllegalStateException}.
+ *
+ * <p>Admin methods throw {@link IllegalArgumentException} for an invalid value (a bot name not
+ * matching {@code [a-z0-9][a-z0-9._-]{0,62}}, a token for an unknown bot) and
+ * {@link IllegalStateException} for a conflict with existing state (a bot that already exists).
+ */
+public final class Issuer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Issuer.class);
+  /** Expired tokens are kept this long so that a late client hears {@code token_expired}. */
+  private static final Duration TOKEN_RETENTION = Duration.ofDays(1);
+  private static final Duration CLEANUP_INTERVAL = Duration.ofMinutes(1);
+
+  private final String trustDomain;
+  private final String host;
+  private final int configuredPort;
+  private final List<String> hostNames;
+  private final Clock clock;
+  private final Duration defaultTtl;
+  private final Duration maxTtl;
+  private final IssuerStore store;
+  private final int maxRequestBytes;
+  private final SecureRandom random;
+  private final KeyMaterial keys;
+  private final Engine engine;
+  private final Auditor audit;
+
+  private final Object lifecycle = new Object();
+  private HttpsServer server;
+  private int boundPort;
+  private ScheduledExecutorService cleanup;
+  private volatile boolean closed;
+
+  private Issuer(Builder b) {
+    this.trustDomain = b.trustDomain;
+    this.host = b.host;
+    this.configuredPort = b.port;
+    this.hostNames = b.hostNames;
+    this.clock = b.clock;
+    this.defaultTtl = b.defaultTtl;
+    this.maxTtl = b.maxTtl;
+    this.store = b.store != null ? b.store : IssuerStore.inMemory();
+    this.maxRequestBytes = b.maxRequestBytes;
+    this.random = new SecureRandom();
+    Instant now = clock.instant();
+    this.keys = b.keysDirectory == null ? KeyMaterial.generate(trustDomain, now, random) : KeyMaterial.loadOrCreate(b.keysDirectory, trustDomain, now, random);
+    Map<String, JoinVerifier> verifiers = Verifiers.discover(new VerifierContext(trustDomain, clock), b.verifiers);
+    this.audit = new Auditor(store, clock);
+    this.engine =
+        new Engine(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /**
+   * Binds and serves. Idempotent while running. After {@link #stop()}, binds the port it had
+   * before.
+   *
+   * @throws IllegalStateException if closed, or the port cannot be bound
+   */
+  public Issuer start() {
+    synchronized (lifecycle) {
+      ensureOpen();
+      if (server != null) {
+        return this;
+      }
+      int port = boundPort > 0 ? boundPort : configuredPort;
+      try {
+        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock.instant(), random, new ApiHandler(engine, maxRequestBytes));
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
+      }
+      boundPort = server.port();
+      if (cleanup == null) {
+        cleanup =
+            Executors.newSingleThreadScheduledExecutor(
+                r -> {
+                  Thread t = new Thread(r, "machineid-issuer-cleanup");
+                  t.setDaemon(true);
+                  return t;
+                });
+        cleanup.scheduleWithFixedDelay(this::cleanUp, CLEANUP_INTERVAL.toMillis(), CLEANUP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      LOG.info(
+          "issuer listening on {} for trust domain {}; CA pin {}; join methods {}",
+          url(), trustDomain, caPin(), engine.verifiers().keySet());
+      return this;
+    }
+  }
+
+  /** Stops serving; keys, store and port are kept for a later {@link #start()}. Idempotent. */
+  public void stop() {
+    synchronized (lifecycle) {
+      ensureOpen();
+      stopServer();
+    }
+  }
+
+  private void stopServer() {
+    if (server != null) {
+      try {
+        server.stop();
+      } catch (Exception e) {
+        LOG.warn("error while stopping the issuer's HTTPS server", e);
+      }
+      server = null;
+      LOG.info("issuer on port {} stopped", boundPort);
+    }
+  }
+
+  /** Stops serving and ends this object. Idempotent. */
+  @Override
+  public void close() {
+    synchronized (lifecycle) {
+      if (closed) {
+        return;
+      }
+      stopServer();
+      if (cleanup != null) {
+        cleanup.shutdownNow();
+      }
+      closed = true;
+    }
+  }
+
+  private void cleanUp() {
+    try {
+      int n = store.deleteExpired(clock.instant(), TOKEN_RETENTION);
+      if (n > 0) {
+        LOG.debug("dropped {} expired challenge and token records", n);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("cleaning up expired records failed", e);
+    }
+  }
+
+  /** The bound port. @throws IllegalStateException if never started */
+  public int port() {
+    synchronized (lifecycle) {
+      ensureOpen();
+      if (boundPort == 0) {
+        throw new IllegalStateException("the issuer has not been started; call start() first");
+      }
+      return boundPort;
+    }
+  }
+
+  /** {@code https://<host>:<port>}; the host is the listen address, or the first host name for a wildcard address. */
+  public URI url() {
+    int p = port();
+    String h = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? hostNames.get(0) : host;
+    if (h.contains(":") && !h.startsWith("[")) {
+      h = "[" + h + "]";
+    }
+    return URI.create("https://" + h + ":" + p);
+  }
+
+  public String trustDomain() {
+    return trustDomain;
+  }
+
+  /** The pin of the issuer authority, for clients' first contact. */
+  public CaPin caPin() {
+    ensureOpen();
+    return CaPin.of(keys.authority().certificate());
+  }
+
+  /** The issuer authority: signs the TLS certificate and bot identities. */
+  public X509Certificate authorityCertificate() {
+    ensureOpen();
+    return keys.authority().certificate();
+  }
+
+  /** The trust bundle served at {@code /v1/authority}. */
+  public Authority authority() {
+    ensureOpen();
+    return engine.authority();
+  }
+
+  // ------------------------------------------------------------------ bots
+
+  public Bot createBot(String name) {
+    return createBot(name, List.of(), Map.of());
+  }
+
+  /**
+   * @throws IllegalArgumentException for an invalid name
+   * @throws IllegalStateException if the bot exists
+   */
+  public Bot createBot(String name, List<String> roles, Map<String, List<String>> traits) {
+    ensureOpen();
+    Bot bot = new Bot(Bot.validateName(name), roles, traits, clock.instant());
+    if (!store.insertBot(bot)) {
+      throw new IllegalStateException("bot '" + name + "' already exists; delete it first or choose another name");
+    }
+    audit.success("bot.created", name, null, Map.of("roles", String.join(",", bot.roles())));
+    return bot;
+  }
+
+  public List<Bot> bots() {
+    ensureOpen();
+    return store.bots();
+  }
+
+  public Optional<Bot> bot(String name) {
+    ensureOpen();
+    return store.findBot(Objects.requireNonNull(name, "name"));
+  }
+
+  /** Deletes a bot; its instances can no longer renew. @return false if there was no such bot */
+  public boolean deleteBot(String name) {
+    ensureOpen();
+    boolean deleted = store.deleteBot(Objects.requireNonNull(name, "name"));
+    if (deleted) {
+      audit.success("bot.deleted", name, null, Map.of());
+    }
+    return deleted;
+  }
+
+  // ------------------------------------------------------------------ tokens
+
+  /**
+   * Creates a single-use {@code token} join token for a bot.
+   *
+   * @return the secret (32 hex digits, 128 random bits); only its hash is stored
+   * @throws IllegalArgumentException if the bot does not exist or the TTL is not positive
+   */
+  public String createToken(String botName, Duration ttl) {
+    ensureOpen();
+    Objects.requireNonNull(botName, "botName");
+    Objects.requireNonNull(ttl, "ttl");
+    if (ttl.isNegative() || ttl.isZero()) {
+      throw new IllegalArgumentException("token TTL must be positive, got " + ttl);
+    }
+    if (store.findBot(botName).isEmpty()) {
+      throw new IllegalArgumentException("no bot named '" + botName + "'; create it with createBot first");
+    }
+    byte[] secret = new byte[16];
+    random.nextBytes(secret);
+    String token = HexFormat.of().formatHex(secret);
+    Instant now = clock.instant();
+    Token t = new Token(Hashes.tokenId(token), botName, "token", now, now.plus(ttl), null);
+    if (!store.insertToken(t)) {
+      throw new IllegalStateException("token id collision; try again");
+    }
+    audit.success("token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", "token", "expires", t.expiresAt().toString()));
+    return token;
+  }
+
+  /** Tokens, without secrets: {@link Token#id()} is the hex SHA-256 of the secret. */
+  public List<Token> tokens() {
+    ensureOpen();
+    return store.tokens();
+  }
+
+  /**
+   * Deletes a token given its id (as {@link #tokens()} lists it) or its secret.
+   *
+   * @return false if there was no such token
+   */
+  public boolean deleteToken(String idOrSecret) {
+    ensureOpen();
+    Objects.requireNonNull(idOrSecret, "idOrSecret");
+    String id = idOrSecret;
+    boolean deleted = store.deleteToken(id);
+    if (!deleted) {
+      id = Hashes.tokenId(idOrSecret);
+      deleted = store.deleteToken(id);
+    }
+    if (deleted) {
+      audit.success("token.deleted", null, null, Map.of("token_id", id.substring(0, 12)));
+    }
+    return deleted;
+  }
+
+  // ------------------------------------------------------------------ instances
+
+  public List<BotInstance> instances(String bot) {
+    ensureOpen();
+    Instant now = clock.instant();
+    List<BotInstance> out = new ArrayList<>();
+    for (InstanceRecord r : store.instances(Objects.requireNonNull(bot, "bot"))) {
+      out.add(view(r, now));
+    }
+    return List.copyOf(out);
+  }
+
+  public Optional<BotInstance> instance(String id) {
+    ensureOpen();
+    Instant now = clock.instant();
+    return store.findInstance(Objects.requireNonNull(id, "id")).map(r -> view(r, now));
+  }
+
+  private BotInstance view(InstanceRecord r, Instant now) {
+    boolean locked =
+        !store.findActiveLocks(
+                List.of(
+                    new LockKey(Lock.Target.BOT, r.bot()),
+                    new LockKey(Lock.Target.INSTANCE, r.id()),
+                    new LockKey(Lock.Target.SERIAL, r.serial()),
+                    new LockKey(Lock.Target.TOKEN, r.tokenId()),
+                    new LockKey(Lock.Target.IDENTITY, r.attestedIdentity())),
+                now)
+            .isEmpty();
+    return new BotInstance(
+        r.id(), r.bot(), r.joinMethod(), r.createdAt(), r.initialAuthentication(), r.latestAuthentication(), r.generation(), r.latestHeartbeat(), locked);
+  }
+
+  // ------------------------------------------------------------------ locks
+
+  /**
+   * Stores a lock made with the {@link Lock} factories.
+   *
+   * @return the stored lock with its id and creation time
+   */
+  public Lock lock(Lock lock) {
+    ensureOpen();
+    Objects.requireNonNull(lock, "lock");
+    Lock stored = new Lock(UUID.randomUUID().toString(), lock.target(), lock.value(), lock.reason(), clock.instant(), lock.expiresAt());
+    store.insertLock(stored);
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("lock_id", stored.id());
+    d.put("target", stored.target().label());
+    d.put("value", stored.value());
+    d.put("reason", stored.reason());
+    if (stored.expiresAt() != null) {
+      d.put("expires", stored.expiresAt().toString());
+    }
+    audit.success("lock.created", stored.target() == Lock.Target.BOT ? stored.value() : null, stored.target() == Lock.Target.INSTANCE ? stored.value() : null, d);
+    LOG.warn("lock {} on {} {}: {}", stored.id(), stored.target().label(), stored.value(), stored.reason());
+    return stored;
+  }
+
+  /** Every lock, including expired ones and those the issuer set itself. */
+  public List<Lock> locks() {
+    ensureOpen();
+    return store.locks();
+  }
+
+  /** @return false if there was no such lock */
+  public boolean removeLock(String id) {
+    ensureOpen();
+    boolean removed = store.deleteLock(Objects.requireNonNull(id, "id"));
+    if (removed) {
+      audit.success("lock.removed", null, null, Map.of("lock_id", id));
+    }
+    return removed;
+  }
+
+  // ------------------------------------------------------------------ audit
+
+  /** Every audit event, oldest first. */
+  public List<AuditEvent> auditEvents() {
+    ensureOpen();
+    return store.auditEvents();
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("the issuer is closed");
+    }
+  }
+
+  // ------------------------------------------------------------------ builder
+
+  /**
+   * Settings for an {@link Issuer}. Each setting may be given once ({@link IllegalStateException}
+   * otherwise); invalid values fail at once with {@link IllegalArgumentException}.
+   */
+  public static final class Builder {
+    private final Set<String> given = new HashSet<>();
+    private String trustDomain = "machineid.local";
+    private String host = "127.0.0.1";
+    private int port = 0;
+    private List<String> hostNames = List.of("localhost", "127.0.0.1");
+    private Clock clock = Clock.systemUTC();
+    private Duration defaultTtl = Duration.ofHours(1);
+    private Duration maxTtl = Duration.ofHours(24);
+    private Path keysDirectory;
+    private IssuerStore store;
+    private int maxRequestBytes = 64 * 1024;
+    private final List<JoinVerifier> verifiers = new ArrayList<>();
+
+    private Builder() {}
+
+    private void once(String setting) {
+      if (!given.add(setting)) {
+        throw new IllegalStateException(setting + " was already set");
+      }
+    }
+
+    /** The SPIFFE trust domain; default {@code machineid.local}. */
+    public Builder trustDomain(String trustDomain) {
+      once("trustDomain");
+      new SpiffeId(Objects.requireNonNull(trustDomain, "trustDomain"), "");
+      if (trustDomain.isEmpty()) {
+        throw new IllegalArgumentException("trust domain must not be empty");
+      }
+      this.trustDomain = trustDomain;
+      return this;
+    }
+
+    /** Listen address; default {@code 127.0.0.1} and port 0 (ephemeral). */
+    public Builder listen(String host, int port) {
+      once("listen");
+      Objects.requireNonNull(host, "host");
+      if (host.isBlank()) {
+        throw new IllegalArgumentException("listen host must not be blank");
+      }
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be 0 to 65535, got " + port);
+      }
+      this.host = host;
+      this.port = port;
+      return this;
+    }
+
+    /** Names and addresses in the TLS certificate; default {@code localhost}, {@code 127.0.0.1}. */
+    public Builder hostNames(List<String> hostNames) {
+      once("hostNames");
+      List<String> copy = List.copyOf(Objects.requireNonNull(hostNames, "hostNames"));
+      if (copy.isEmpty() || copy.stream().anyMatch(String::isBlank)) {
+        throw new IllegalArgumentException("hostNames must hold at least one non-blank name");
+      }
+      this.hostNames = copy;
+      return this;
+    }
+
+    /** The clock for every validity, expiry and challenge decision; default system UTC. */
+    public Builder clock(Clock clock) {
+      once("clock");
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** TTL of bot certificates when the client asks for none; default 1 h. */
+    public Builder defaultTtl(Duration ttl) {
+      once("defaultTtl");
+      this.defaultTtl = positive(ttl, "defaultTtl");
+      return this;
+    }
+
+    /** Largest TTL a client may ask for (above it: {@code ttl_exceeded}); default and at most 24 h. */
+    public Builder maxTtl(Duration ttl) {
+      once("maxTtl");
+      positive(ttl, "maxTtl");
+      if (ttl.compareTo(Duration.ofHours(24)) > 0) {
+        throw new IllegalArgumentException("maxTtl must not exceed 24h (bot credentials are short-lived), got " + ttl);
+      }
+      this.maxTtl = ttl;
+      return this;
+    }
+
+    /** Keep the authority and MAC keys as 0600 files here, created on first use; default in memory. */
+    public Builder keysDirectory(Path directory) {
+      once("keysDirectory");
+      this.keysDirectory = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
+    /** Where state lives; default {@link IssuerStore#inMemory()}. */
+    public Builder store(IssuerStore store) {
+      once("store");
+      this.store = Objects.requireNonNull(store, "store");
+      return this;
+    }
+
+    /** Largest accepted request body; default 64 KiB. */
+    public Builder maxRequestBytes(int bytes) {
+      once("maxRequestBytes");
+      if (bytes < 1024 || bytes > 16 * 1024 * 1024) {
+        throw new IllegalArgumentException("maxRequestBytes must be 1 KiB to 16 MiB, got " + bytes);
+      }
+      this.maxRequestBytes = bytes;
+      return this;
+    }
+
+    /** Adds a verifier; it wins over a discovered provider of the same name. May be called repeatedly. */
+    public Builder verifier(JoinVerifier verifier) {
+      Objects.requireNonNull(verifier, "verifier");
+      if (verifiers.stream().anyMatch(v -> v.name().equals(verifier.name()))) {
+        throw new IllegalStateException("a verifier for join method '" + verifier.name() + "' was already added");
+      }
+      verifiers.add(verifier);
+      return this;
+    }
+
+    /**
+     * Builds the issuer (not yet listening): loads or creates keys and discovers verifiers.
+     *
+     * @throws IllegalArgumentException if defaultTtl exceeds maxTtl
+     */
+    public Issuer build() {
+      if (defaultTtl.compareTo(maxTtl) > 0) {
+        throw new IllegalArgumentException("defaultTtl " + defaultTtl + " exceeds maxTtl " + maxTtl);
+      }
+      return new Issuer(this);
+    }
+
+    private static Duration positive(Duration d, String name) {
+      Objects.requireNonNull(d, name);
+      if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException(name + " must be at least 1s, got " + d);
+      }
+      return d;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+package dev.machineid.issuer;
+
+import dev.machineid.issuer.internal.InMemoryStore;
+import dev.machineid.issuer.join.TokenConsumption;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Where the issuer keeps its state, shaped like a database: every single-use or compare-and-set
+ * decision is one call whose boolean (row count) result decides, never a JVM lock held by the
+ * caller, so that several issuer replicas can share one store. Implementations are thread-safe.
+ */
+public interface IssuerStore {
+
+  /** The default store: in this JVM's memory, lost when the issuer object is dropped. */
+  static IssuerStore inMemory() {
+    return new InMemoryStore();
+  }
+
+  // ---- challenges
+
+  /**
+   * Records a redeemed challenge nonce (unique key) until {@code expiresAt}.
+   *
+   * @return false if the nonce was already recorded: the challenge was used before
+   */
+  boolean insertUsedChallenge(String nonce, Instant expiresAt);
+
+  // ---- bots
+
+  /** @return false if a bot with that name exists */
+  boolean insertBot(Bot bot);
+
+  Optional<Bot> findBot(String name);
+
+  List<Bot> bots();
+
+  /** @return false if there was no such bot */
+  boolean deleteBot(String name);
+
+  // ---- tokens
+
+  /** @return false if a token with that id exists */
+  boolean insertToken(Token token);
+
+  List<Token> tokens();
+
+  /** @return false if there was no such token */
+  boolean deleteToken(String tokenId);
+
+  /**
+   * Marks a token consumed if it exists, is for {@code joinMethod}, is unexpired at {@code now} and
+   * unused, in one atomic step (a conditional update); otherwise says why not, changing nothing.
+   */
+  TokenConsumption consumeToken(String tokenId, String joinMethod, Instant now);
+
+  // ---- bot instances
+
+  /** @return false if an instance with that id exists */
+  boolean insertInstance(InstanceRecord instance);
+
+  Optional<InstanceRecord> findInstance(String instanceId);
+
+  List<InstanceRecord> instances(String botName);
+
+  /**
+   * Advances an instance's generation if it still is {@code expected} (compare-and-set), storing
+   * the new key hash, credentials, serial and latest authentication.
+   *
+   * @return false if the stored generation was not {@code expected} (or no such instance)
+   */
+  boolean compareAndSetGeneration(
+      String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest);
+
+  /** @return false if there is no such instance */
+  boolean updateHeartbeat(String instanceId, Heartbeat heartbeat);
+
+  // ---- locks
+
+  /** @return false if a lock with that id exists */
+  boolean insertLock(Lock lock);
+
+  /** Locks active at {@code now} whose (target, value) is one of {@code targets}. */
+  List<Lock> findActiveLocks(Collection<LockKey> targets, Instant now);
+
+  /** Every lock, active or expired, oldest first. */
+  List<Lock> locks();
+
+  /** @return false if there was no such lock */
+  boolean deleteLock(String lockId);
+
+  // ---- audit
+
+  /** Appends an event; the store keeps insertion order. */
+  void appendAudit(AuditEvent event);
+
+  /** Every event, in the order appended. */
+  List<AuditEvent> auditEvents();
+
+  // ---- housekeeping
+
+  /**
+   * Drops used-challenge records that expired at or before {@code now}, and tokens that expired
+   * more than {@code tokenRetention} before (kept that long so that late users get
+   * {@code token_expired} rather than {@code proof_rejected}).
+   *
+   * @return how many records were dropped
+   */
+  int deleteExpired(Instant now, java.time.Duration tokenRetention);
+
+  /** A lock target as stored: kind and value. */
+  record LockKey(Lock.Target target, String value) {
+    public LockKey {
+      Objects.requireNonNull(target, "target");
+      Objects.requireNonNull(value, "value");
+    }
+  }
+
+  /**
+   * A bot instance row.
+   *
+   * @param id instance id
+   * @param bot bot name
+   * @param joinMethod join method of the first join
+   * @param tokenId token resource used to join
+   * @param attestedIdentity the identity the join method attested
+   * @param createdAt join time
+   * @param generation current generation
+   * @param publicKeyHash hex SHA-256 of the DER SubjectPublicKeyInfo certified at {@code generation}
+   * @param credentialsJson the credentials issued at {@code generation}, as sent
+   * @param serial serial (lower-case hex) of the certificate issued at {@code generation}
+   * @param initialAuthentication the join
+   * @param latestAuthentication the latest join or renewal
+   * @param latestHeartbeat latest heartbeat or {@code null}
+   */
+  record InstanceRecord(
+      String id,
+      String bot,
+      String joinMethod,
+      String tokenId,
+      String attestedIdentity,
+      Instant createdAt,
+      long generation,
+      String publicKeyHash,
+      String credentialsJson,
+      String serial,
+      Authentication initialAuthentication,
+      Authentication latestAuthentication,
+      Heartbeat latestHeartbeat) {
+    public InstanceRecord {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(bot, "bot");
+      Objects.requireNonNull(joinMethod, "joinMethod");
+      Objects.requireNonNull(tokenId, "tokenId");
+      Objects.requireNonNull(attestedIdentity, "attestedIdentity");
+      Objects.requireNonNull(createdAt, "createdAt");
+      Objects.requireNonNull(publicKeyHash, "publicKeyHash");
+      Objects.requireNonNull(credentialsJson, "credentialsJson");
+      Objects.requireNonNull(serial, "serial");
+      Objects.requireNonNull(initialAuthentication, "initialAuthentication");
+      Objects.requireNonNull(latestAuthentication, "latestAuthentication");
+    }
+
+    /** This row after a renewal. */
+    public InstanceRecord advanced(long newGeneration, String newKeyHash, String newCredentialsJson, String newSerial, Authentication latest) {
+      return new InstanceRecord(
+          id, bot, joinMethod, tokenId, attestedIdentity, createdAt, newGeneration, newKeyHash, newCredentialsJson, newSerial, initialAuthentication, latest, latestHeartbeat);
+    }
+
+    /** This row with a new heartbeat. */
+    public InstanceRecord withHeartbeat(Heartbeat heartbeat) {
+      return new InstanceRecord(
+          id, bot, joinMethod, tokenId, attestedIdentity, createdAt, generation, publicKeyHash, credentialsJson, serial, initialAuthentication, latestAuthentication, heartbeat);
+    }
+  }
+}

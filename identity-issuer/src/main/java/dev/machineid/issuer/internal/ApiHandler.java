@@ -1,0 +1,184 @@
+package dev.machineid.issuer.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.Problem;
+import dev.machineid.core.protocol.Protocol;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
+import java.util.Locale;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Protocol v1 over Jetty's core handler API. Routes, enforces the body limit, reads the verified
+ * client certificate chain from {@link EndPoint.SslSessionData} (put on the request by
+ * {@link org.eclipse.jetty.server.SecureRequestCustomizer}), and turns every failure into an
+ * {@code application/problem+json} answer: protocol errors as 4xx, anything unexpected as a 500
+ * with no detail.
+ */
+public final class ApiHandler extends Handler.Abstract {
+  private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
+
+  private final Engine engine;
+  private final int maxRequestBytes;
+
+  public ApiHandler(Engine engine, int maxRequestBytes) {
+    super(InvocationType.BLOCKING);
+    this.engine = engine;
+    this.maxRequestBytes = maxRequestBytes;
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    try {
+      route(request, response, callback);
+    } catch (ProblemException e) {
+      writeProblem(response, callback, e.code(), e.clientDetail());
+    } catch (Throwable t) {
+      LOG.error("unexpected failure handling {} {}", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), t);
+      writeProblem(response, callback, ErrorCode.INTERNAL, null);
+    }
+    return true;
+  }
+
+  private void route(Request request, Response response, Callback callback) throws IOException {
+    String path = request.getHttpURI().getPath();
+    String method = request.getMethod();
+    switch (path == null ? "" : path) {
+      case Protocol.AUTHORITY_PATH -> {
+        allow(response, method, "GET");
+        writeJson(response, callback, 200, engine.authority());
+      }
+      case Protocol.CHALLENGE_PATH -> {
+        allow(response, method, "POST");
+        writeJson(response, callback, 200, engine.challenge(body(request)));
+      }
+      case Protocol.JOIN_PATH -> {
+        allow(response, method, "POST");
+        ObjectNode body = body(request);
+        writeJson(response, callback, 200, engine.join(body, remote(request), peerCertificates(request)));
+      }
+      case Protocol.RENEW_PATH -> {
+        allow(response, method, "POST");
+        ObjectNode body = body(request);
+        writeJson(response, callback, 200, engine.renew(body, remote(request), peerCertificates(request)));
+      }
+      case Protocol.HEARTBEAT_PATH -> {
+        allow(response, method, "POST");
+        ObjectNode body = body(request);
+        engine.heartbeat(body, remote(request), peerCertificates(request));
+        response.setStatus(204);
+        callback.succeeded();
+      }
+      default -> throw ProblemException.of(ErrorCode.NOT_FOUND, "no such endpoint");
+    }
+  }
+
+  private static void allow(Response response, String method, String allowed) {
+    if (!allowed.equals(method)) {
+      response.getHeaders().put(HttpHeader.ALLOW, allowed);
+      throw ProblemException.of(ErrorCode.METHOD_NOT_ALLOWED, "use " + allowed + " on this endpoint");
+    }
+  }
+
+  /** Reads at most {@code maxRequestBytes}; a declared or actual larger body is refused unread. */
+  private ObjectNode body(Request request) throws IOException {
+    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    if (type != null) {
+      String media = type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+      if (!media.equals("application/json") && !media.endsWith("+json")) {
+        throw Json.malformed("the body must be application/json");
+      }
+    }
+    long declared = request.getLength();
+    if (declared > maxRequestBytes) {
+      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+    }
+    byte[] bytes;
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      bytes = in.readNBytes(maxRequestBytes + 1);
+    }
+    if (bytes.length > maxRequestBytes) {
+      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+    }
+    return Json.object(bytes);
+  }
+
+  private static X509Certificate[] peerCertificates(Request request) {
+    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl) {
+      return ssl.peerCertificates();
+    }
+    return null;
+  }
+
+  private static String remote(Request request) {
+    SocketAddress a = request.getConnectionMetaData().getRemoteSocketAddress();
+    if (a instanceof InetSocketAddress isa && isa.getAddress() != null) {
+      return isa.getAddress().getHostAddress() + ":" + isa.getPort();
+    }
+    return String.valueOf(a);
+  }
+
+  private static void writeJson(Response response, Callback callback, int status, Object body) throws JsonProcessingException {
+    String json = Protocol.mapper().writeValueAsString(body);
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, Protocol.JSON);
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    Content.Sink.write(response, true, json, callback);
+  }
+
+  static void writeProblem(Response response, Callback callback, ErrorCode code, String detail) {
+    String json = problemJson(code, code.status(), detail);
+    response.setStatus(code.status());
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, Protocol.PROBLEM_JSON);
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    Content.Sink.write(response, true, json, callback);
+  }
+
+  static String problemJson(ErrorCode code, int status, String detail) {
+    Problem p = new Problem("https://machineid.dev/problems/" + code.code(), title(code), status, detail, code.code());
+    try {
+      return Protocol.mapper().writeValueAsString(p);
+    } catch (JsonProcessingException e) {
+      return "{\"code\":\"" + code.code() + "\",\"status\":" + status + "}";
+    }
+  }
+
+  static byte[] problemBytes(ErrorCode code, int status, String detail) {
+    return problemJson(code, status, detail).getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String title(ErrorCode code) {
+    return switch (code) {
+      case MALFORMED_REQUEST -> "Malformed request";
+      case REQUEST_TOO_LARGE -> "Request too large";
+      case NOT_FOUND -> "Not found";
+      case METHOD_NOT_ALLOWED -> "Method not allowed";
+      case UNAUTHENTICATED -> "Unauthenticated";
+      case UNKNOWN_JOIN_METHOD -> "Unknown join method";
+      case CHALLENGE_INVALID -> "Challenge invalid";
+      case TOKEN_EXPIRED -> "Token expired";
+      case TOKEN_CONSUMED -> "Token consumed";
+      case PROOF_REJECTED -> "Proof rejected";
+      case GENERATION_MISMATCH -> "Generation mismatch";
+      case BOT_LOCKED -> "Bot locked";
+      case ROLE_DENIED -> "Role denied";
+      case TTL_EXCEEDED -> "TTL exceeded";
+      case RATE_LIMITED -> "Rate limited";
+      case INTERNAL -> "Internal error";
+    };
+  }
+}

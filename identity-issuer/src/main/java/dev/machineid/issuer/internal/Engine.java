@@ -1,0 +1,472 @@
+package dev.machineid.issuer.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.protocol.ChallengeResponse;
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.Authentication;
+import dev.machineid.issuer.Bot;
+import dev.machineid.issuer.Heartbeat;
+import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.IssuerStore.InstanceRecord;
+import dev.machineid.issuer.IssuerStore.LockKey;
+import dev.machineid.issuer.Lock;
+import dev.machineid.issuer.join.JoinAttempt;
+import dev.machineid.issuer.join.JoinRejectedException;
+import dev.machineid.issuer.join.JoinVerifier;
+import dev.machineid.issuer.join.VerifiedJoin;
+import java.nio.charset.StandardCharsets;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The protocol's decisions: challenges, joins, renewals, heartbeats. Transport-free: the HTTP
+ * handler passes parsed bodies, the verified TLS peer chain and the remote address. Every refusal is
+ * a {@link ProblemException}; joins and authenticated calls audit their failures with the reason.
+ */
+public final class Engine {
+  private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+  private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+  private static final int CAS_ATTEMPTS = 4;
+
+  private final String trustDomain;
+  private final Duration defaultTtl;
+  private final Duration maxTtl;
+  private final Clock clock;
+  private final SecureRandom random;
+  private final IssuerStore store;
+  private final CertificateAuthority ca;
+  private final Challenges challenges;
+  private final Map<String, JoinVerifier> verifiers;
+  private final Auditor audit;
+  private final Authority authority;
+
+  public Engine(
+      String trustDomain,
+      Duration defaultTtl,
+      Duration maxTtl,
+      Clock clock,
+      SecureRandom random,
+      IssuerStore store,
+      CertificateAuthority ca,
+      Challenges challenges,
+      Map<String, JoinVerifier> verifiers,
+      Auditor audit) {
+    this.trustDomain = trustDomain;
+    this.defaultTtl = defaultTtl;
+    this.maxTtl = maxTtl;
+    this.clock = clock;
+    this.random = random;
+    this.store = store;
+    this.ca = ca;
+    this.challenges = challenges;
+    this.verifiers = Map.copyOf(verifiers);
+    this.audit = audit;
+    this.authority =
+        new Authority(
+            trustDomain,
+            List.of(Pem.encode(ca.certificate())),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            Protocol.mapper().createObjectNode().set("keys", Protocol.mapper().createArrayNode()));
+  }
+
+  public Authority authority() {
+    return authority;
+  }
+
+  public Map<String, JoinVerifier> verifiers() {
+    return verifiers;
+  }
+
+  // ---------------------------------------------------------------- challenge
+
+  public ChallengeResponse challenge(ObjectNode body) {
+    String method = Json.text(body, "join_method");
+    String token = Json.optionalText(body, "token");
+    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    verifier(method);
+    Challenges.Issued issued = challenges.issue(token, method, Keys.spkiSha256(key), clock.instant());
+    return new ChallengeResponse(issued.challenge(), issued.expiresAt());
+  }
+
+  private JoinVerifier verifier(String method) {
+    JoinVerifier v = verifiers.get(method);
+    if (v == null) {
+      throw ProblemException.of(ErrorCode.UNKNOWN_JOIN_METHOD, "unknown join method '" + printable(method) + "'; this issuer accepts " + verifiers.keySet());
+    }
+    return v;
+  }
+
+  // ---------------------------------------------------------------- join
+
+  public Credentials join(ObjectNode body, String remote, X509Certificate[] peer) {
+    Map<String, String> detail = new LinkedHashMap<>();
+    detail.put("remote_address", remote);
+    String bot = null;
+    try {
+      String method = Json.text(body, "join_method");
+      detail.put("join_method", printable(method));
+      String token = Json.optionalText(body, "token");
+      if (token != null) {
+        detail.put("token_id", Hashes.hint(token));
+      }
+      JoinVerifier verifier = verifier(method);
+      String challenge = Json.text(body, "challenge");
+      String signatureText = Json.text(body, "challenge_signature");
+      ObjectNode proof = Json.optionalObject(body, "proof");
+      PublicKey key = Keys.parse(Json.text(body, "public_key"));
+      Json.optionalText(body, "ssh_public_key");
+      Duration ttl = Json.ttl(body, "ttl", defaultTtl, maxTtl);
+      byte[] signature;
+      try {
+        signature = Base64.getDecoder().decode(signatureText);
+      } catch (IllegalArgumentException e) {
+        throw Json.malformed("challenge_signature must be standard base64");
+      }
+
+      Instant now = clock.instant();
+      Challenges.Checked checked = challenges.check(challenge, token, method, Keys.spkiSha256(key), now);
+      // Redeem before any other verification, so that a challenge is used once across replicas.
+      if (!store.insertUsedChallenge(checked.nonce(), checked.expiresAt())) {
+        throw new ProblemException(ErrorCode.CHALLENGE_INVALID, "the challenge was already used; ask for a new one", "challenge replayed");
+      }
+      if (!Keys.verify(key, challenge.getBytes(StandardCharsets.UTF_8), signature)) {
+        throw new ProblemException(
+            ErrorCode.PROOF_REJECTED, "the join was refused", "challenge_signature does not verify with public_key (no proof of possession)");
+      }
+      X509Certificate presented = authenticateQuietly(peer, now);
+      VerifiedJoin verified;
+      try {
+        verified =
+            verifier.verify(new JoinAttempt(method, token, proof, key, challenge, remote, presented, now, (t, m) -> store.consumeToken(Hashes.tokenId(t), m, now)));
+      } catch (JoinRejectedException e) {
+        throw new ProblemException(e.code(), clientText(e.code()), e.reason());
+      }
+      bot = verified.botName();
+      detail.putAll(prefixed(verified.metadata()));
+      if (store.findBot(bot).isEmpty()) {
+        throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + bot + "' named by the token does not exist");
+      }
+      checkLocks(
+          List.of(
+              new LockKey(Lock.Target.BOT, bot),
+              new LockKey(Lock.Target.TOKEN, verified.tokenId()),
+              new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
+          now);
+
+      String instanceId = UUID.randomUUID().toString();
+      Issued issued = issue(bot, instanceId, 1, method, key, ttl, now);
+      Authentication auth = new Authentication(now, remote, method, 1, verified.metadata());
+      InstanceRecord row =
+          new InstanceRecord(
+              instanceId, bot, method, verified.tokenId(), verified.attestedIdentity(), now, 1, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth, auth, null);
+      if (!store.insertInstance(row)) {
+        throw new IllegalStateException("instance id collision " + instanceId);
+      }
+      detail.put("serial", issued.serial());
+      detail.put("generation", "1");
+      detail.put("ttl", ttl.toString());
+      audit.success("join", bot, instanceId, detail);
+      LOG.info("bot '{}' joined with method {} as instance {} from {} (serial {})", bot, method, instanceId, remote, issued.serial());
+      return issued.credentials();
+    } catch (ProblemException e) {
+      detail.put("code", e.code().code());
+      detail.put("reason", e.getMessage());
+      audit.failure("join", bot, null, detail);
+      LOG.info("join refused ({}): {} [remote {}, token {}]", e.code().code(), e.getMessage(), remote, detail.getOrDefault("token_id", "-"));
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- renew
+
+  public Credentials renew(ObjectNode body, String remote, X509Certificate[] peer) {
+    Map<String, String> detail = new LinkedHashMap<>();
+    detail.put("remote_address", remote);
+    Instant now = clock.instant();
+    Caller caller = null;
+    try {
+      caller = authorise(peer, now, detail);
+      long presented = Json.integer(body, "generation");
+      PublicKey key = Keys.parse(Json.text(body, "public_key"));
+      Json.optionalText(body, "ssh_public_key");
+      Duration ttl = Json.ttl(body, "ttl", defaultTtl, maxTtl);
+      if (presented != caller.extension().generation()) {
+        throw ProblemException.of(
+            ErrorCode.GENERATION_MISMATCH,
+            "generation " + presented + " in the body differs from generation " + caller.extension().generation() + " of the presented certificate");
+      }
+      String keyHash = Keys.spkiSha256Hex(key);
+      InstanceRecord row = caller.instance();
+      for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+        long stored = row.generation();
+        if (presented == stored) {
+          long next = stored + 1;
+          Issued issued = issue(row.bot(), row.id(), next, row.joinMethod(), key, ttl, now);
+          Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
+          if (store.compareAndSetGeneration(row.id(), stored, next, keyHash, issued.json(), issued.serial(), auth)) {
+            detail.put("generation", Long.toString(next));
+            detail.put("serial", issued.serial());
+            detail.put("ttl", ttl.toString());
+            audit.success("renew", row.bot(), row.id(), detail);
+            LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
+            return issued.credentials();
+          }
+        } else if (presented == stored - 1 && keyHash.equals(row.publicKeyHash())) {
+          Credentials previous = readCredentials(row.credentialsJson());
+          detail.put("generation", Long.toString(stored));
+          detail.put("serial", row.serial());
+          detail.put("retry", "true");
+          audit.success("renew", row.bot(), row.id(), detail);
+          LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
+          return new Credentials(
+              previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
+        } else {
+          String reason =
+              "stale generation " + presented + " presented (stored " + stored + ") "
+                  + (presented == stored - 1 ? "with a different public key" : "")
+                  + "; the instance's certificate may have been copied";
+          lockInstance(row, caller, reason, remote, now);
+          throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+        }
+        row = store.findInstance(row.id()).orElseThrow(() -> ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists"));
+      }
+      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "compare-and-set lost " + CAS_ATTEMPTS + " times");
+    } catch (ProblemException e) {
+      detail.put("code", e.code().code());
+      detail.put("reason", e.getMessage());
+      audit.failure("renew", caller == null ? null : caller.bot(), caller == null ? null : caller.instance().id(), detail);
+      LOG.info("renewal refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
+      throw e;
+    }
+  }
+
+  private void lockInstance(InstanceRecord row, Caller caller, String reason, String remote, Instant now) {
+    Lock lock = new Lock(UUID.randomUUID().toString(), Lock.Target.INSTANCE, row.id(), reason, now, null);
+    store.insertLock(lock);
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("lock_id", lock.id());
+    d.put("reason", reason);
+    d.put("presented_generation", Long.toString(caller.extension().generation()));
+    d.put("stored_generation", Long.toString(row.generation()));
+    d.put("serial", caller.serial());
+    d.put("remote_address", remote);
+    audit.success("instance.locked", row.bot(), row.id(), d);
+    LOG.warn("locked bot '{}' instance {}: {} [remote {}, serial {}]", row.bot(), row.id(), reason, remote, caller.serial());
+  }
+
+  // ---------------------------------------------------------------- heartbeat
+
+  public void heartbeat(ObjectNode body, String remote, X509Certificate[] peer) {
+    Map<String, String> detail = new LinkedHashMap<>();
+    detail.put("remote_address", remote);
+    Instant now = clock.instant();
+    Caller caller = null;
+    try {
+      caller = authorise(peer, now, detail);
+      Heartbeat hb =
+          new Heartbeat(
+              now,
+              Json.text(body, "hostname"),
+              Json.text(body, "version"),
+              nonNegative(Json.integer(body, "uptime_seconds"), "uptime_seconds"),
+              Json.bool(body, "one_shot"),
+              Json.optionalStringMap(body, "outputs"));
+      if (!store.updateHeartbeat(caller.instance().id(), hb)) {
+        throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists");
+      }
+    } catch (ProblemException e) {
+      detail.put("code", e.code().code());
+      detail.put("reason", e.getMessage());
+      audit.failure("heartbeat", caller == null ? null : caller.bot(), caller == null ? null : caller.instance().id(), detail);
+      LOG.info("heartbeat refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
+      throw e;
+    }
+  }
+
+  private static long nonNegative(long v, String field) {
+    if (v < 0) {
+      throw Json.malformed("field '" + field + "' must not be negative");
+    }
+    return v;
+  }
+
+  // ---------------------------------------------------------------- authentication
+
+  /** An authenticated and authorised bot instance. */
+  record Caller(String bot, IdentityExtension extension, String serial, X509Certificate certificate, InstanceRecord instance) {}
+
+  /**
+   * Authenticates the mTLS peer as a bot identity of the issuer authority (at the issuer's clock)
+   * and authorises it from the store: the instance exists and belongs to the certificate's bot,
+   * the bot exists, its join method renews, and no lock applies.
+   */
+  private Caller authorise(X509Certificate[] peer, Instant now, Map<String, String> detail) {
+    X509Certificate cert = authenticate(peer, now);
+    String serial = CertificateAuthority.serialHex(cert);
+    detail.put("serial", serial);
+    String cn = CertificateAuthority.commonName(cert);
+    IdentityExtension ext = IdentityExtension.from(cert).orElse(null);
+    if (cn == null || !cn.startsWith("bot-") || ext == null || ext.instanceId() == null) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "a bot certificate is required", "client certificate is not a bot identity");
+    }
+    String botName = cn.substring(4);
+    InstanceRecord row = store.findInstance(ext.instanceId()).orElse(null);
+    if (row == null) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot instance", "no bot instance " + printable(ext.instanceId()));
+    }
+    if (!row.bot().equals(botName)) {
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED, "unknown bot instance", "instance " + row.id() + " belongs to bot '" + row.bot() + "', certificate names '" + printable(botName) + "'");
+    }
+    Caller caller = new Caller(botName, ext, serial, cert, row);
+    if (store.findBot(botName).isEmpty()) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + botName + "' was deleted");
+    }
+    JoinVerifier v = verifiers.get(row.joinMethod());
+    if (v == null || !v.renewable()) {
+      throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again", "join method '" + row.joinMethod() + "' is not renewable");
+    }
+    checkLocks(
+        List.of(
+            new LockKey(Lock.Target.BOT, botName),
+            new LockKey(Lock.Target.INSTANCE, row.id()),
+            new LockKey(Lock.Target.SERIAL, serial),
+            new LockKey(Lock.Target.TOKEN, row.tokenId()),
+            new LockKey(Lock.Target.IDENTITY, row.attestedIdentity())),
+        now);
+    return caller;
+  }
+
+  /** The verified leaf certificate of a bot identity presented over mTLS. */
+  private X509Certificate authenticate(X509Certificate[] peer, Instant now) {
+    if (peer == null || peer.length == 0) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "a client certificate (the bot identity) is required", "no client certificate");
+    }
+    X509Certificate leaf = peer[0];
+    X509Certificate caCert = ca.certificate();
+    try {
+      if (!leaf.getIssuerX500Principal().equals(caCert.getSubjectX500Principal())) {
+        throw new IllegalArgumentException("issued by " + leaf.getIssuerX500Principal());
+      }
+      leaf.verify(caCert.getPublicKey());
+    } catch (Exception e) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "the client certificate is not a bot identity of this issuer", "client certificate not from the issuer authority: " + e.getMessage());
+    }
+    try {
+      leaf.checkValidity(Date.from(now));
+    } catch (Exception e) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "the client certificate is expired or not yet valid", "client certificate outside its validity at " + now);
+    }
+    List<String> eku;
+    try {
+      eku = leaf.getExtendedKeyUsage();
+    } catch (CertificateParsingException e) {
+      eku = null;
+    }
+    if (eku == null || !eku.contains(CLIENT_AUTH) || leaf.getBasicConstraints() >= 0) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "the client certificate is not a bot identity", "client certificate lacks EKU clientAuth or is a CA");
+    }
+    return leaf;
+  }
+
+  private X509Certificate authenticateQuietly(X509Certificate[] peer, Instant now) {
+    if (peer == null || peer.length == 0) {
+      return null;
+    }
+    try {
+      return authenticate(peer, now);
+    } catch (ProblemException e) {
+      return null;
+    }
+  }
+
+  private void checkLocks(List<LockKey> keys, Instant now) {
+    List<Lock> active = store.findActiveLocks(keys, now);
+    if (!active.isEmpty()) {
+      Lock l = active.get(0);
+      throw new ProblemException(
+          ErrorCode.BOT_LOCKED, "the bot is locked; ask an operator", "locked by lock " + l.id() + " on " + l.target().label() + " " + l.value() + ": " + l.reason());
+    }
+  }
+
+  // ---------------------------------------------------------------- issuance
+
+  record Issued(Credentials credentials, String json, String serial) {}
+
+  private Issued issue(String bot, String instanceId, long generation, String method, PublicKey key, Duration ttl, Instant now) {
+    X509Certificate leaf = ca.issueBot(trustDomain, bot, key, new IdentityExtension(instanceId, generation, method), now, ttl);
+    Instant notAfter = leaf.getNotAfter().toInstant();
+    long third = ttl.toMillis() / 3;
+    long jitter = third <= 0 ? 0 : (long) (random.nextDouble() * third * 0.10);
+    Instant renewAfter = now.plusMillis(third - jitter);
+    List<String> chain = new ArrayList<>(List.of(Pem.encode(leaf), Pem.encode(ca.certificate())));
+    Credentials c = new Credentials(bot, instanceId, generation, List.copyOf(chain), null, notAfter, renewAfter, now, authority);
+    return new Issued(c, writeCredentials(c), CertificateAuthority.serialHex(leaf));
+  }
+
+  private static String writeCredentials(Credentials c) {
+    try {
+      return Protocol.mapper().writeValueAsString(c);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise credentials", e);
+    }
+  }
+
+  private static Credentials readCredentials(String json) {
+    try {
+      return Protocol.mapper().readValue(json, Credentials.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored credentials do not parse", e);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static Map<String, String> prefixed(Map<String, String> metadata) {
+    Map<String, String> out = new LinkedHashMap<>();
+    metadata.forEach((k, v) -> out.put("attested." + k, v));
+    return out;
+  }
+
+  private static String clientText(ErrorCode code) {
+    return switch (code) {
+      case TOKEN_EXPIRED -> "the join token has expired";
+      case TOKEN_CONSUMED -> "the join token was already used";
+      case BOT_LOCKED -> "the bot is locked; ask an operator";
+      default -> "the join was refused";
+    };
+  }
+
+  /** Client-supplied text for logs: bounded and without control characters. */
+  static String printable(String s) {
+    Objects.requireNonNull(s);
+    String t = s.length() > 64 ? s.substring(0, 64) + "…" : s;
+    return t.replaceAll("\\p{Cntrl}", "?");
+  }
+}

@@ -1,0 +1,169 @@
+package dev.machineid.issuer.internal;
+
+import java.net.Socket;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
+
+/**
+ * The issuer's Jetty server: one TLS 1.2/1.3 connector that asks for (does not require) a client
+ * certificate and trusts only the issuer authority.
+ */
+public final class HttpsServer {
+  private static final Duration TLS_VALIDITY = Duration.ofDays(90);
+
+  private final Server server;
+  private final ServerConnector connector;
+
+  private HttpsServer(Server server, ServerConnector connector) {
+    this.server = server;
+    this.connector = connector;
+  }
+
+  /** Binds and starts; the TLS certificate is issued now by the authority for {@code hostNames}. */
+  public static HttpsServer start(
+      String host, int port, List<String> hostNames, CertificateAuthority ca, Instant now, SecureRandom random, ApiHandler handler) throws Exception {
+    QueuedThreadPool pool = new QueuedThreadPool(64, 4);
+    pool.setName("machineid-issuer-http");
+    pool.setDaemon(true);
+    Server server = new Server(pool, new ScheduledExecutorScheduler("machineid-issuer-scheduler", true), null);
+    server.setStopTimeout(2_000);
+
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendXPoweredBy(false);
+    http.setSecureScheme("https");
+    // No SNI host check: clients reach the issuer by IP address too, which carries no SNI.
+    http.addCustomizer(new SecureRequestCustomizer(false));
+
+    SslContextFactory.Server tls = new SslContextFactory.Server();
+    tls.setSslContext(sslContext(hostNames, ca, now, random));
+    tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+    tls.setWantClientAuth(true);
+    tls.setNeedClientAuth(false);
+    tls.setRenegotiationAllowed(false);
+
+    ServerConnector connector =
+        new ServerConnector(server, new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
+    connector.setHost(host);
+    connector.setPort(port);
+    connector.setIdleTimeout(30_000);
+    connector.setReuseAddress(true);
+    server.addConnector(connector);
+    server.setHandler(handler);
+    server.setErrorHandler(new ProblemErrorHandler());
+    try {
+      server.start();
+    } catch (Exception e) {
+      try {
+        server.stop();
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    return new HttpsServer(server, connector);
+  }
+
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  public void stop() throws Exception {
+    server.stop();
+  }
+
+  private static SSLContext sslContext(List<String> hostNames, CertificateAuthority ca, Instant now, SecureRandom random) throws GeneralSecurityException, java.io.IOException {
+    KeyPair tlsKey = CertificateAuthority.newP256(random);
+    X509Certificate leaf = ca.issueServer(tlsKey.getPublic(), hostNames, now, TLS_VALIDITY);
+    char[] password = new char[0];
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    ks.setKeyEntry("issuer-tls", tlsKey.getPrivate(), password, new X509Certificate[] {leaf, ca.certificate()});
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, password);
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(kmf.getKeyManagers(), new TrustManager[] {new AuthorityTrustManager(ca.certificate())}, random);
+    return ctx;
+  }
+
+  /**
+   * Accepts a client chain only if its leaf is signed by the issuer authority. Validity period and
+   * key usage are checked per request against the issuer's clock (so a test clock applies), where a
+   * failure becomes {@code unauthenticated} instead of a handshake failure.
+   */
+  static final class AuthorityTrustManager extends X509ExtendedTrustManager {
+    private final X509Certificate authority;
+
+    AuthorityTrustManager(X509Certificate authority) {
+      this.authority = authority;
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      if (chain == null || chain.length == 0) {
+        throw new CertificateException("empty client certificate chain");
+      }
+      X509Certificate leaf = chain[0];
+      if (!leaf.getIssuerX500Principal().equals(authority.getSubjectX500Principal())) {
+        throw new CertificateException("client certificate is not issued by the issuer authority");
+      }
+      try {
+        leaf.verify(authority.getPublicKey());
+      } catch (GeneralSecurityException e) {
+        throw new CertificateException("client certificate is not signed by the issuer authority", e);
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      throw new CertificateException("the issuer does not act as a TLS client");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+      checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+      checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[] {authority};
+    }
+  }
+}

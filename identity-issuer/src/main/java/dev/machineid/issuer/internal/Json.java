@@ -1,0 +1,147 @@
+package dev.machineid.issuer.internal;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.GoDuration;
+import dev.machineid.core.protocol.Protocol;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Strict reading of request bodies: one JSON object, no duplicate keys, no trailing data, and
+ * fields of exactly the expected JSON type (no coercion of numbers to strings or the reverse).
+ */
+public final class Json {
+  private static final ObjectReader READER =
+      Protocol.mapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+  private Json() {}
+
+  /** Parses a body that must be a JSON object. */
+  public static ObjectNode object(byte[] body) {
+    JsonNode node;
+    try {
+      node = READER.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw malformed("the body is not valid JSON");
+    } catch (IOException e) {
+      throw malformed("the body is not valid JSON");
+    }
+    if (node == null || !node.isObject()) {
+      throw malformed("the body must be a JSON object");
+    }
+    return (ObjectNode) node;
+  }
+
+  public static String text(ObjectNode body, String field) {
+    JsonNode n = body.get(field);
+    if (n == null || n.isNull()) {
+      throw malformed("missing required field '" + field + "'");
+    }
+    if (!n.isTextual()) {
+      throw malformed("field '" + field + "' must be a string");
+    }
+    if (n.textValue().isEmpty()) {
+      throw malformed("field '" + field + "' must not be empty");
+    }
+    return n.textValue();
+  }
+
+  /** An optional string; {@code null} when absent or JSON null. */
+  public static String optionalText(ObjectNode body, String field) {
+    JsonNode n = body.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isTextual()) {
+      throw malformed("field '" + field + "' must be a string");
+    }
+    return n.textValue();
+  }
+
+  public static long integer(ObjectNode body, String field) {
+    JsonNode n = body.get(field);
+    if (n == null || n.isNull()) {
+      throw malformed("missing required field '" + field + "'");
+    }
+    if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+      throw malformed("field '" + field + "' must be an integer");
+    }
+    return n.longValue();
+  }
+
+  public static boolean bool(ObjectNode body, String field) {
+    JsonNode n = body.get(field);
+    if (n == null || n.isNull()) {
+      throw malformed("missing required field '" + field + "'");
+    }
+    if (!n.isBoolean()) {
+      throw malformed("field '" + field + "' must be true or false");
+    }
+    return n.booleanValue();
+  }
+
+  /** An optional object; an empty object when absent or JSON null. */
+  public static ObjectNode optionalObject(ObjectNode body, String field) {
+    JsonNode n = body.get(field);
+    if (n == null || n.isNull()) {
+      return Protocol.mapper().createObjectNode();
+    }
+    if (!n.isObject()) {
+      throw malformed("field '" + field + "' must be a JSON object");
+    }
+    return (ObjectNode) n;
+  }
+
+  /** An optional object whose values are all strings. */
+  public static Map<String, String> optionalStringMap(ObjectNode body, String field) {
+    ObjectNode o = optionalObject(body, field);
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!e.getValue().isTextual()) {
+        throw malformed("field '" + field + "." + e.getKey() + "' must be a string");
+      }
+      out.put(e.getKey(), e.getValue().textValue());
+    }
+    return out;
+  }
+
+  /**
+   * An optional Go-style TTL; {@code fallback} when absent.
+   *
+   * @throws ProblemException {@code malformed_request} if it does not parse or is under one second,
+   *     {@code ttl_exceeded} if above {@code max}
+   */
+  public static Duration ttl(ObjectNode body, String field, Duration fallback, Duration max) {
+    String s = optionalText(body, field);
+    if (s == null) {
+      return fallback;
+    }
+    Duration d;
+    try {
+      d = GoDuration.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw malformed("field '" + field + "' must be a duration such as 90s, 15m or 1h");
+    }
+    if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw malformed("field '" + field + "' must be at least 1s");
+    }
+    if (d.compareTo(max) > 0) {
+      throw ProblemException.of(ErrorCode.TTL_EXCEEDED, "requested " + field + " " + s + " exceeds the maximum of " + GoDuration.format(max));
+    }
+    return d;
+  }
+
+  public static ProblemException malformed(String detail) {
+    return ProblemException.of(ErrorCode.MALFORMED_REQUEST, detail);
+  }
+}

@@ -1,0 +1,33 @@
+package dev.machineid.issuer.internal;
+
+import dev.machineid.core.protocol.ErrorCode;
+import java.util.Objects;
+
+/**
+ * A request fails with a protocol error. {@link #clientDetail()} goes into the problem document;
+ * {@link #getMessage()} is the operator-facing reason for the log and the audit trail.
+ */
+public final class ProblemException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+  private final ErrorCode code;
+  private final String clientDetail;
+
+  public ProblemException(ErrorCode code, String clientDetail, String operatorReason) {
+    super(Objects.requireNonNull(operatorReason, "operatorReason"), null, false, false);
+    this.code = Objects.requireNonNull(code, "code");
+    this.clientDetail = clientDetail;
+  }
+
+  /** A problem whose client detail and operator reason are the same (safe to show) text. */
+  public static ProblemException of(ErrorCode code, String detail) {
+    return new ProblemException(code, detail, detail);
+  }
+
+  public ErrorCode code() {
+    return code;
+  }
+
+  public String clientDetail() {
+    return clientDetail;
+  }
+}
