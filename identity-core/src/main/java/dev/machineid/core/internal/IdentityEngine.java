@@ -271,12 +271,15 @@ public final class IdentityEngine implements AutoCloseable {
 
   private Identity acquire(Identity before) {
     Instant now = s.clock().instant();
-    IssuerClient.AuthorityView authority = client.authority();
+    boolean firstContact = before == null || before.isExpiredAt(now);
+    // first contact reads the trust bundle over the pinned connection; renewals take the bundle
+    // from the answer, keeping only members that the already verified authorities vouch for
+    List<X509Certificate> authorities = firstContact ? client.authority().x509Authorities() : null;
     if (before == null && !storageChecked) {
       storageChecked = true;
       var stored = s.storage().load();
       if (stored.isPresent()) {
-        Identity restored = toIdentity(stored.get().credentials(), stored.get().privateKey(), authority.x509Authorities());
+        Identity restored = toIdentity(stored.get().credentials(), stored.get().privateKey(), authorities);
         if (!restored.isExpiredAt(now)) {
           LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
               restored.instanceId(), restored.generation(), s.storage());
@@ -292,7 +295,7 @@ public final class IdentityEngine implements AutoCloseable {
     String publicKey = Pem.encode(kp.getPublic());
     String ttl = GoDuration.format(s.ttl());
     Credentials creds;
-    if (before != null && !before.isExpiredAt(now) && s.joinMethod().renewable()) {
+    if (!firstContact && s.joinMethod().renewable()) {
       creds = client.renew(new RenewRequest(before.generation(), publicKey, null, ttl));
     } else {
       // first join, re-join after expiry, or a delegated method re-attesting over mTLS
@@ -302,7 +305,10 @@ public final class IdentityEngine implements AutoCloseable {
       creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
           proof, publicKey, null, ttl));
     }
-    Identity next = toIdentity(creds, kp.getPrivate(), authority.x509Authorities());
+    if (authorities == null) {
+      authorities = renewedAuthorities(creds, before);
+    }
+    Identity next = toIdentity(creds, kp.getPrivate(), authorities);
     if (!next.certificate().getPublicKey().equals(kp.getPublic())) {
       throw new IdentityException("the issuer returned a certificate for another public key; refusing it");
     }
@@ -313,6 +319,18 @@ public final class IdentityEngine implements AutoCloseable {
     pendingKey = null;
     scheduleFrom(creds, next);
     return next;
+  }
+
+  private List<X509Certificate> renewedAuthorities(Credentials creds, Identity before) {
+    if (creds.authority() == null || creds.authority().x509Authorities() == null) {
+      return before.trustBundle();
+    }
+    List<X509Certificate> offered = new ArrayList<>();
+    for (String pem : creds.authority().x509Authorities()) {
+      offered.add(Pem.certificate(pem));
+    }
+    List<X509Certificate> accepted = s.trust().acceptAuthorities(offered, List.of());
+    return accepted.isEmpty() ? before.trustBundle() : accepted;
   }
 
   private void scheduleFrom(Credentials creds, Identity next) {

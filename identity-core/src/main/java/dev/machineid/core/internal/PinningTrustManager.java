@@ -53,7 +53,9 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
         accepted.add(a);
       }
     }
-    verifiedAuthorities.set(List.copyOf(accepted));
+    if (!accepted.isEmpty()) {
+      verifiedAuthorities.set(List.copyOf(accepted));
+    }
     return accepted;
   }
 
