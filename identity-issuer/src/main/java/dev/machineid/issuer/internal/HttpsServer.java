@@ -48,7 +48,7 @@ public final class HttpsServer {
     pool.setName("machineid-issuer-http");
     pool.setDaemon(true);
     Server server = new Server(pool, new ScheduledExecutorScheduler("machineid-issuer-scheduler", true), null);
-    server.setStopTimeout(2_000);
+    server.setStopTimeout(0);
 
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
