@@ -159,7 +159,14 @@ public final class IssuerClient implements Closeable {
         msg = t.getMessage();
       }
     }
-    return msg == null ? e.toString() : msg;
+    if (msg == null) {
+      return e.toString();
+    }
+    // okio's end-of-stream message names its buffer, not what happened
+    if (msg.contains("not found: limit=") || t instanceof java.io.EOFException) {
+      return "the connection closed before the answer arrived";
+    }
+    return msg.replaceAll("\\s+", " ").trim();
   }
 
   private <T> T read(Response r, Class<T> type) {
