@@ -177,6 +177,37 @@ class MtlsServerTest {
         }
     }
 
+    /** Documents the JDK behaviour the class Javadoc warns about: resumption skips client validation. */
+    @Test
+    void resumedSessionIsAcceptedWithoutConsultingTrustedClientCasAgain() throws Exception {
+        AtomicReference<List<X509Certificate>> trusted = new AtomicReference<>(List.of(ca.certificate()));
+        try (MtlsServer revoking = MtlsServer.builder()
+                .serverCertificate(ca.issueServerCertificate(List.of("127.0.0.1")))
+                .trustedClientCAs(trusted::get)
+                .start()) {
+            SSLContext context = ca.sslContext(ca.issueClientCertificate("resumer", Duration.ofHours(1)));
+            assertThat(rawGet(context, revoking)).startsWith("HTTP/1.1 200 OK");
+
+            trusted.set(List.of());
+
+            assertThat(rawGet(context, revoking)).startsWith("HTTP/1.1 200 OK");
+            // a context without a cached session makes a full handshake, which now fails
+            SSLContext fresh = ca.sslContext(ca.issueClientCertificate("newcomer", Duration.ofHours(1)));
+            assertThatThrownBy(() -> rawGet(fresh, revoking)).isInstanceOf(IOException.class);
+            assertThat(revoking.handshakeCount()).isEqualTo(2);
+        }
+    }
+
+    private static String rawGet(SSLContext context, MtlsServer target) throws IOException {
+        try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", target.port())) {
+            socket.setSoTimeout((int) TIMEOUT.toMillis());
+            socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
     @Test
     void sizedAndChunkedRequestBodiesAreConsumedSoTheConnectionStaysUsable() throws Exception {
         TestCertificateAuthority.Issued client = ca.issueClientCertificate("raw", Duration.ofHours(1));
