@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.Locale;
@@ -18,6 +19,7 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Blocker;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +33,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class ApiHandler extends Handler.Abstract {
   private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
+
+  /** Bytes of an unread request body discarded after an early answer before the connection is closed. */
+  private static final long DRAIN_LIMIT = 32L * 1024 * 1024;
+  private static final String BODY_READ = ApiHandler.class.getName() + ".bodyRead";
 
   private final Engine engine;
   private final int maxRequestBytes;
@@ -46,10 +52,10 @@ public final class ApiHandler extends Handler.Abstract {
     try {
       route(request, response, callback);
     } catch (ProblemException e) {
-      writeProblem(response, callback, e.code(), e.clientDetail());
+      writeProblem(request, response, callback, e.code(), e.clientDetail());
     } catch (Throwable t) {
       LOG.error("unexpected failure handling {} {}", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), t);
-      writeProblem(response, callback, ErrorCode.INTERNAL, null);
+      writeProblem(request, response, callback, ErrorCode.INTERNAL, null);
     }
     return true;
   }
@@ -60,21 +66,21 @@ public final class ApiHandler extends Handler.Abstract {
     switch (path == null ? "" : path) {
       case Protocol.AUTHORITY_PATH -> {
         allow(response, method, "GET");
-        writeJson(response, callback, 200, engine.authority());
+        writeJson(request, response, callback, 200, engine.authority());
       }
       case Protocol.CHALLENGE_PATH -> {
         allow(response, method, "POST");
-        writeJson(response, callback, 200, engine.challenge(body(request)));
+        writeJson(request, response, callback, 200, engine.challenge(body(request)));
       }
       case Protocol.JOIN_PATH -> {
         allow(response, method, "POST");
         ObjectNode body = body(request);
-        writeJson(response, callback, 200, engine.join(body, remote(request), peerCertificates(request)));
+        writeJson(request, response, callback, 200, engine.join(body, remote(request), peerCertificates(request)));
       }
       case Protocol.RENEW_PATH -> {
         allow(response, method, "POST");
         ObjectNode body = body(request);
-        writeJson(response, callback, 200, engine.renew(body, remote(request), peerCertificates(request)));
+        writeJson(request, response, callback, 200, engine.renew(body, remote(request), peerCertificates(request)));
       }
       case Protocol.HEARTBEAT_PATH -> {
         allow(response, method, "POST");
@@ -107,11 +113,13 @@ public final class ApiHandler extends Handler.Abstract {
     if (declared > maxRequestBytes) {
       throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
     }
-    byte[] bytes;
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      bytes = in.readNBytes(maxRequestBytes + 1);
-    }
-    if (bytes.length > maxRequestBytes) {
+    // Not closed on purpose: closing an unfinished stream fails the request and Jetty would then
+    // drop the problem response; Jetty discards unread content (and the connection) itself.
+    InputStream in = Content.Source.asInputStream(request);
+    byte[] bytes = in.readNBytes(maxRequestBytes + 1);
+    if (bytes.length <= maxRequestBytes) {
+      request.setAttribute(BODY_READ, Boolean.TRUE);
+    } else {
       throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
     }
     return Json.object(bytes);
@@ -132,20 +140,60 @@ public final class ApiHandler extends Handler.Abstract {
     return String.valueOf(a);
   }
 
-  private static void writeJson(Response response, Callback callback, int status, Object body) throws JsonProcessingException {
-    String json = Protocol.mapper().writeValueAsString(body);
-    response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, Protocol.JSON);
-    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    Content.Sink.write(response, true, json, callback);
+  private void writeJson(Request request, Response response, Callback callback, int status, Object body) throws JsonProcessingException {
+    finish(request, response, callback, status, Protocol.JSON, Protocol.mapper().writeValueAsBytes(body));
   }
 
-  static void writeProblem(Response response, Callback callback, ErrorCode code, String detail) {
-    String json = problemJson(code, code.status(), detail);
-    response.setStatus(code.status());
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, Protocol.PROBLEM_JSON);
+  private void writeProblem(Request request, Response response, Callback callback, ErrorCode code, String detail) {
+    finish(request, response, callback, code.status(), Protocol.PROBLEM_JSON, problemBytes(code, code.status(), detail));
+  }
+
+  /**
+   * Sends a complete answer. If the request body was not read to its end (an error before or while
+   * reading it), the answer is sent first, with {@code Connection: close}, and the rest of the body
+   * is then read and discarded, up to {@link #DRAIN_LIMIT} bytes: closing a TLS connection with
+   * unread data makes the kernel send a reset, and the client would lose the answer it was sent.
+   */
+  private void finish(Request request, Response response, Callback callback, int status, String type, byte[] body) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    Content.Sink.write(response, true, json, callback);
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+    boolean unreadBody =
+        request.getAttribute(BODY_READ) == null
+            && (request.getLength() > 0 || (request.getLength() < 0 && request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)));
+    if (unreadBody && request.getLength() > 0 && request.getLength() <= maxRequestBytes) {
+      // a small body that was not needed (wrong path or method): read it, keep the connection
+      try {
+        drain(request);
+        unreadBody = false;
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("could not discard a small unread request body: {}", e.toString());
+      }
+    }
+    if (!unreadBody) {
+      response.write(true, ByteBuffer.wrap(body), callback);
+      return;
+    }
+    response.getHeaders().put(HttpHeader.CONNECTION, "close");
+    try (Blocker.Callback sent = Blocker.callback()) {
+      response.write(false, ByteBuffer.wrap(body), sent);
+      sent.block();
+      drain(request);
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("connection ended while discarding an unread request body: {}", e.toString());
+    }
+    response.write(true, ByteBuffer.allocate(0), callback);
+  }
+
+  private static void drain(Request request) throws IOException {
+    InputStream in = Content.Source.asInputStream(request);
+    byte[] sink = new byte[16 * 1024];
+    long total = 0;
+    int n;
+    while (total < DRAIN_LIMIT && (n = in.read(sink)) != -1) {
+      total += n;
+    }
   }
 
   static String problemJson(ErrorCode code, int status, String detail) {

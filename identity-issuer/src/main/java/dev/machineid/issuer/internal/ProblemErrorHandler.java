@@ -18,6 +18,8 @@ public final class ProblemErrorHandler extends ErrorHandler {
   protected void generateResponse(Request request, Response response, int status, String message, Throwable cause, Callback callback) {
     ErrorCode code = codeFor(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, Protocol.PROBLEM_JSON);
+    // Jetty may close the connection after its own errors; say so, so that no client reuses it.
+    response.getHeaders().put(HttpHeader.CONNECTION, "close");
     Content.Sink.write(response, true, ApiHandler.problemJson(code, status, null), callback);
   }
 
