@@ -1,0 +1,177 @@
+package dev.machineid.issuer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.issuer.join.JoinAttempt;
+import dev.machineid.issuer.join.JoinRejectedException;
+import dev.machineid.issuer.join.JoinVerifier;
+import dev.machineid.issuer.join.VerifiedJoin;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LifecycleTest {
+
+  @Test
+  void restartKeepsThePortKeysAndInstances() {
+    try (Issuer issuer = Issuer.builder().build().start()) {
+      int port = issuer.port();
+      String pin = issuer.caPin().toString();
+      issuer.createBot("web");
+      KeyPair keys = BotClient.ec();
+      Credentials joined = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+
+      issuer.stop();
+      issuer.stop();
+      issuer.start();
+
+      assertThat(issuer.port()).isEqualTo(port);
+      assertThat(issuer.caPin().toString()).isEqualTo(pin);
+      assertThat(issuer.url().toString()).isEqualTo("https://127.0.0.1:" + port);
+      BotClient.Reply renewed = BotClient.as(issuer, keys, joined).renew(1, BotClient.ec(), null);
+      assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
+      assertThat(renewed.as(Credentials.class).generation()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void keysDirectoryHoldsPrivateFilesAndGivesTheSamePinOnReload(@TempDir Path dir) throws Exception {
+    Path keys = dir.resolve("keys");
+    String pin;
+    try (Issuer first = Issuer.builder().keysDirectory(keys).build()) {
+      pin = first.caPin().toString();
+    }
+    try (var files = Files.list(keys)) {
+      List<Path> all = files.toList();
+      assertThat(all).hasSize(3);
+      for (Path f : all) {
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString()).isEqualTo("rw-------");
+      }
+    }
+    try (Issuer second = Issuer.builder().keysDirectory(keys).build().start()) {
+      assertThat(second.caPin().toString()).isEqualTo(pin);
+      assertThat(new BotClient(second).get("/v1/authority").status()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void keysReadableByOthersAreRefused(@TempDir Path dir) throws Exception {
+    Issuer.builder().keysDirectory(dir).build().close();
+    Files.setPosixFilePermissions(dir.resolve("authority-key.pem"), PosixFilePermissions.fromString("rw-r--r--"));
+    assertThatThrownBy(() -> Issuer.builder().keysDirectory(dir).build()).isInstanceOf(IllegalStateException.class).hasMessageContaining("chmod 600");
+  }
+
+  @Test
+  void challengesFromOneIssuerAreAcceptedByAnotherSharingItsKeysAndStore(@TempDir Path dir) {
+    IssuerStore shared = IssuerStore.inMemory();
+    try (Issuer a = Issuer.builder().keysDirectory(dir).store(shared).build().start();
+        Issuer b = Issuer.builder().keysDirectory(dir).store(shared).build().start()) {
+      a.createBot("web");
+      String token = a.createToken("web", Duration.ofMinutes(5));
+      KeyPair keys = BotClient.ec();
+      String challenge = new BotClient(a).challenge("token", token, keys);
+      BotClient.Reply joined = new BotClient(b).post("/v1/join", BotClient.joinRequest(token, challenge, keys, null));
+      assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
+      BotClient.Reply replay = new BotClient(a).post("/v1/join", BotClient.joinRequest(token, challenge, keys, null));
+      assertThat(replay.code()).isEqualTo("challenge_invalid");
+    }
+  }
+
+  @Test
+  void closeIsIdempotentAndUseAfterCloseFails() {
+    Issuer issuer = Issuer.builder().build().start();
+    issuer.close();
+    issuer.close();
+    assertThatThrownBy(issuer::start).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(issuer::port).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(issuer::bots).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> issuer.createBot("x")).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void portIsUnknownBeforeStart() {
+    try (Issuer issuer = Issuer.builder().build()) {
+      assertThat(issuer.caPin()).isNotNull();
+      assertThatThrownBy(issuer::port).isInstanceOf(IllegalStateException.class).hasMessageContaining("start()");
+    }
+  }
+
+  @Test
+  void builderRejectsBadValuesAndRepeatedSettings() {
+    assertThatThrownBy(() -> Issuer.builder().trustDomain("Not A Domain")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Issuer.builder().listen("127.0.0.1", 70000)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Issuer.builder().maxTtl(Duration.ofHours(25))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Issuer.builder().defaultTtl(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Issuer.builder().defaultTtl(Duration.ofHours(2)).maxTtl(Duration.ofHours(1)).build()).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Issuer.builder().trustDomain("a.test").trustDomain("b.test")).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void botNamesAreValidatedAndUnique() {
+    try (Issuer issuer = Issuer.builder().build()) {
+      for (String bad : List.of("", "Web", "-web", "web/1", "a".repeat(64), "web bot", "bot\n")) {
+        assertThatThrownBy(() -> issuer.createBot(bad)).as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid bot name");
+      }
+      Bot bot = issuer.createBot("web-1.prod_a", List.of("deployer"), Map.of("logins", List.of("deploy")));
+      assertThat(issuer.bot("web-1.prod_a")).contains(bot);
+      assertThatThrownBy(() -> issuer.createBot("web-1.prod_a")).isInstanceOf(IllegalStateException.class).hasMessageContaining("already exists");
+      assertThatThrownBy(() -> issuer.createToken("nobody", Duration.ofMinutes(1))).isInstanceOf(IllegalArgumentException.class);
+      assertThat(issuer.deleteBot("web-1.prod_a")).isTrue();
+      assertThat(issuer.deleteBot("web-1.prod_a")).isFalse();
+      assertThat(issuer.bots()).isEmpty();
+    }
+  }
+
+  @Test
+  void tokensAreListedWithoutTheirSecrets() {
+    try (Issuer issuer = Issuer.builder().build()) {
+      issuer.createBot("web");
+      String secret = issuer.createToken("web", Duration.ofMinutes(1));
+      assertThat(secret).matches("[0-9a-f]{32}");
+      Token listed = issuer.tokens().get(0);
+      assertThat(listed.toString()).doesNotContain(secret);
+      assertThat(listed.bot()).isEqualTo("web");
+      assertThat(listed.consumed()).isFalse();
+      assertThat(issuer.auditEvents().toString()).doesNotContain(secret);
+      assertThat(issuer.deleteToken(secret)).isTrue();
+      assertThat(issuer.tokens()).isEmpty();
+    }
+  }
+
+  @Test
+  void anExplicitVerifierReplacesTheDiscoveredOne() {
+    JoinVerifier refuseAll =
+        new JoinVerifier() {
+          @Override
+          public String name() {
+            return "token";
+          }
+
+          @Override
+          public boolean renewable() {
+            return true;
+          }
+
+          @Override
+          public VerifiedJoin verify(JoinAttempt attempt) {
+            throw new JoinRejectedException(ErrorCode.PROOF_REJECTED, "test verifier refuses everything");
+          }
+        };
+    try (Issuer issuer = Issuer.builder().verifier(refuseAll).build().start()) {
+      issuer.createBot("web");
+      BotClient.Reply reply = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(1)), BotClient.ec(), null);
+      assertThat(reply.code()).isEqualTo("proof_rejected");
+      assertThat(issuer.auditEvents()).anySatisfy(e -> assertThat(e.detail().get("reason")).isEqualTo("test verifier refuses everything"));
+      assertThat(issuer.tokens().get(0).consumed()).isFalse();
+    }
+  }
+}
