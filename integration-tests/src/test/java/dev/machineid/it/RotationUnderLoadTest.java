@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
+import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.tls.OkHttpTls;
 import dev.machineid.testkit.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
@@ -67,6 +68,7 @@ class RotationUnderLoadTest {
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong ok = new AtomicLong();
         List<Throwable> failures = new CopyOnWriteArrayList<>();
+        Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<?>> workers = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
@@ -75,6 +77,9 @@ class RotationUnderLoadTest {
               try (Response r = http.newCall(new Request.Builder().url(server.url().toString()).build()).execute()) {
                 if (r.code() == 200) {
                   ok.incrementAndGet();
+                  // the server names the client certificate it saw on this connection
+                  String served = Protocol.mapper().readTree(r.body().string()).get("serial").asText();
+                  lastSeen.put(served, Instant.now());
                 } else {
                   failures.add(new AssertionError("HTTP " + r.code()));
                 }
@@ -105,6 +110,13 @@ class RotationUnderLoadTest {
           assertThat(seen).as("server saw serial %s", serial).containsKey(serial);
           Duration lag = Duration.between(rotatedAt.get(serial), seen.get(serial));
           assertThat(lag).as("time from rotation to first use of %s", serial).isLessThan(Duration.ofSeconds(1));
+        }
+        // after each rotation the previous certificate disappears: no resumed session, no pooled connection keeps it
+        for (int i = 1; i < 6; i++) {
+          String old = serials.get(i - 1);
+          Instant replaced = rotatedAt.get(serials.get(i));
+          assertThat(lastSeen.get(old)).as("last use of %s after its replacement at %s", old, replaced)
+              .isBefore(replaced.plus(Duration.ofSeconds(1)));
         }
       }
     }

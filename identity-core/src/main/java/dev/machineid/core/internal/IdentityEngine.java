@@ -53,9 +53,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,7 +85,7 @@ public final class IdentityEngine implements AutoCloseable {
   private final AtomicReference<Identity> current = new AtomicReference<>();
   private final RotatingKeyManager keyManager;
   private final BundleTrustManager trustManager;
-  private final SSLContext sslContext;
+  private final RotatingSslContext sslContext;
   private final IssuerClient client;
   private final List<IdentityListener> listeners = new CopyOnWriteArrayList<>();
   private final ReentrantLock attemptLock = new ReentrantLock();
@@ -115,12 +112,7 @@ public final class IdentityEngine implements AutoCloseable {
       Identity id = current.get();
       return id == null ? null : id.trustBundle();
     });
-    try {
-      this.sslContext = SSLContext.getInstance("TLS");
-      sslContext.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}, null);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("cannot create the TLS context: " + e.getMessage(), e);
-    }
+    this.sslContext = RotatingSslContext.create(keyManager, trustManager);
     this.client = new IssuerClient(settings.issuer(), settings.trust(), keyManager, settings.requestTimeout());
     this.startedAt = settings.clock().instant();
   }
@@ -137,7 +129,7 @@ public final class IdentityEngine implements AutoCloseable {
     return trustManager;
   }
 
-  public SSLContext sslContext() {
+  public RotatingSslContext sslContext() {
     return sslContext;
   }
 
@@ -392,8 +384,7 @@ public final class IdentityEngine implements AutoCloseable {
   private void onSuccess(Identity before, Identity next) {
     current.set(next);
     keyManager.retire(before);
-    Tls.invalidateSessions(sslContext.getClientSessionContext());
-    Tls.invalidateSessions(sslContext.getServerSessionContext());
+    sslContext.rotate();
     consecutiveFailures = 0;
     lastError = null;
     locked = false;

@@ -16,7 +16,6 @@ import dev.machineid.core.protocol.RenewRequest;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.URI;
-import java.security.GeneralSecurityException;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -45,7 +44,7 @@ public final class IssuerClient implements Closeable {
   private static final int MAX_RESPONSE_BYTES = 1 << 20;
   private final HttpUrl base;
   private final OkHttpClient http;
-  private final SSLContext sslContext;
+  private final RotatingKeyManager keys;
   private final PinningTrustManager trust;
   private final ObjectMapper mapper = Protocol.mapper();
 
@@ -56,15 +55,9 @@ public final class IssuerClient implements Closeable {
     }
     this.base = parsed;
     this.trust = trust;
-    try {
-      this.sslContext = SSLContext.getInstance("TLS");
-      sslContext.init(new KeyManager[] {keys}, new TrustManager[] {trust}, null);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("cannot create the TLS context: " + e.getMessage(), e);
-    }
+    this.keys = keys;
     this.http =
         new OkHttpClient.Builder()
-            .sslSocketFactory(sslContext.getSocketFactory(), trust)
             // no idle connections: each call is a new connection with the current certificate
             .connectionPool(new ConnectionPool(0, 1, TimeUnit.SECONDS))
             .followRedirects(false)
@@ -140,9 +133,11 @@ public final class IssuerClient implements Closeable {
   }
 
   private Response execute(Request request) {
-    Tls.invalidateSessions(sslContext.getClientSessionContext());
+    // a new context per call: no session from an earlier call (or an earlier identity) is resumed
+    SSLContext context = RotatingSslContext.fresh(new KeyManager[] {keys}, new TrustManager[] {trust});
+    OkHttpClient client = http.newBuilder().sslSocketFactory(context.getSocketFactory(), trust).build();
     try {
-      return http.newCall(request).execute();
+      return client.newCall(request).execute();
     } catch (javax.net.ssl.SSLHandshakeException e) {
       throw new IdentityException("TLS to the issuer at " + base + " failed: " + rootMessage(e), e);
     } catch (IOException e) {

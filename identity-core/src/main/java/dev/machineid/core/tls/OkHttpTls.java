@@ -3,15 +3,11 @@ package dev.machineid.core.tls;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
-import dev.machineid.core.internal.Tls;
+import dev.machineid.core.internal.RotatingSslContext;
 import java.io.IOException;
-import java.security.GeneralSecurityException;
 import java.security.cert.Certificate;
 import java.util.List;
 import java.util.Objects;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.Connection;
 import okhttp3.ConnectionPool;
@@ -47,13 +43,7 @@ public final class OkHttpTls {
     Objects.requireNonNull(builder, "builder");
     Objects.requireNonNull(identity, "identity");
     Objects.requireNonNull(serverTrust, "serverTrust");
-    SSLContext context;
-    try {
-      context = SSLContext.getInstance("TLS");
-      context.init(new KeyManager[] {identity.keyManager()}, new TrustManager[] {serverTrust}, null);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("cannot create the TLS context: " + e.getMessage(), e);
-    }
+    RotatingSslContext context = RotatingSslContext.create(identity.keyManager(), serverTrust);
     ConnectionPool pool = new ConnectionPool();
     identity.addListener(new Rotation(context, pool));
     return builder
@@ -64,16 +54,16 @@ public final class OkHttpTls {
 
   /** On every new identity: forget sessions and idle connections made with the old one. */
   private static final class Rotation implements IdentityListener {
-    private final SSLContext context;
+    private final RotatingSslContext context;
     private final ConnectionPool pool;
 
-    Rotation(SSLContext context, ConnectionPool pool) {
+    Rotation(RotatingSslContext context, ConnectionPool pool) {
       this.context = context;
       this.pool = pool;
     }
 
     private void rotate() {
-      Tls.invalidateSessions(context.getClientSessionContext());
+      context.rotate();
       pool.evictAll();
     }
 

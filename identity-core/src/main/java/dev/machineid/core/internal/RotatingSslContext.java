@@ -1,0 +1,167 @@
+package dev.machineid.core.internal;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.security.GeneralSecurityException;
+import java.security.KeyManagementException;
+import java.security.SecureRandom;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLContextSpi;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocketFactory;
+import javax.net.ssl.SSLSessionContext;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+
+/**
+ * One {@link SSLContext} for the life of an identity that keeps a separate session cache per
+ * rotation. Invalidating a shared cache on rotation is not enough: a handshake that completes just
+ * after the invalidation caches a session made with the old certificate, and later connections
+ * would resume it. Here every rotation starts a new inner context, so a session made before it can
+ * never be resumed after it. Socket factories and engines always come from the newest inner context.
+ */
+public final class RotatingSslContext extends SSLContext {
+  private final Spi spi;
+
+  private RotatingSslContext(Spi spi) {
+    super(spi, fresh(spi.keyManagers, spi.trustManagers).getProvider(), "TLS");
+    this.spi = spi;
+  }
+
+  /** A context over these key and trust managers, which are read per handshake. */
+  public static RotatingSslContext create(KeyManager keyManager, TrustManager trustManager) {
+    return new RotatingSslContext(new Spi(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}));
+  }
+
+  /** Starts a new session cache: nothing cached before this call is resumed after it. */
+  public void rotate() {
+    SSLContext old = spi.current.getAndSet(fresh(spi.keyManagers, spi.trustManagers));
+    Tls.invalidateSessions(old.getClientSessionContext());
+    Tls.invalidateSessions(old.getServerSessionContext());
+  }
+
+  static SSLContext fresh(KeyManager[] km, TrustManager[] tm) {
+    try {
+      SSLContext c = SSLContext.getInstance("TLS");
+      c.init(km, tm, null);
+      return c;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("cannot create a TLS context: " + e.getMessage(), e);
+    }
+  }
+
+  private static final class Spi extends SSLContextSpi {
+    final KeyManager[] keyManagers;
+    final TrustManager[] trustManagers;
+    final AtomicReference<SSLContext> current;
+    final SSLSocketFactory socketFactory = new DelegatingSocketFactory(this);
+
+    Spi(KeyManager[] km, TrustManager[] tm) {
+      this.keyManagers = km;
+      this.trustManagers = tm;
+      this.current = new AtomicReference<>(fresh(km, tm));
+    }
+
+    @Override
+    protected void engineInit(KeyManager[] km, TrustManager[] tm, SecureRandom sr) throws KeyManagementException {
+      throw new KeyManagementException("this context is initialised by the SDK and serves the current identity");
+    }
+
+    @Override
+    protected SSLSocketFactory engineGetSocketFactory() {
+      return socketFactory;
+    }
+
+    @Override
+    protected SSLServerSocketFactory engineGetServerSocketFactory() {
+      return current.get().getServerSocketFactory();
+    }
+
+    @Override
+    protected SSLEngine engineCreateSSLEngine() {
+      return current.get().createSSLEngine();
+    }
+
+    @Override
+    protected SSLEngine engineCreateSSLEngine(String host, int port) {
+      return current.get().createSSLEngine(host, port);
+    }
+
+    @Override
+    protected SSLSessionContext engineGetServerSessionContext() {
+      return current.get().getServerSessionContext();
+    }
+
+    @Override
+    protected SSLSessionContext engineGetClientSessionContext() {
+      return current.get().getClientSessionContext();
+    }
+
+    @Override
+    protected SSLParameters engineGetDefaultSSLParameters() {
+      return current.get().getDefaultSSLParameters();
+    }
+
+    @Override
+    protected SSLParameters engineGetSupportedSSLParameters() {
+      return current.get().getSupportedSSLParameters();
+    }
+  }
+
+  /** Creates every socket from the newest inner context. */
+  private static final class DelegatingSocketFactory extends SSLSocketFactory {
+    private final Spi spi;
+
+    DelegatingSocketFactory(Spi spi) {
+      this.spi = spi;
+    }
+
+    private SSLSocketFactory delegate() {
+      return spi.current.get().getSocketFactory();
+    }
+
+    @Override
+    public String[] getDefaultCipherSuites() {
+      return delegate().getDefaultCipherSuites();
+    }
+
+    @Override
+    public String[] getSupportedCipherSuites() {
+      return delegate().getSupportedCipherSuites();
+    }
+
+    @Override
+    public Socket createSocket() throws IOException {
+      return delegate().createSocket();
+    }
+
+    @Override
+    public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
+      return delegate().createSocket(s, host, port, autoClose);
+    }
+
+    @Override
+    public Socket createSocket(String host, int port) throws IOException {
+      return delegate().createSocket(host, port);
+    }
+
+    @Override
+    public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+      return delegate().createSocket(host, port, localHost, localPort);
+    }
+
+    @Override
+    public Socket createSocket(InetAddress host, int port) throws IOException {
+      return delegate().createSocket(host, port);
+    }
+
+    @Override
+    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+      return delegate().createSocket(address, port, localAddress, localPort);
+    }
+  }
+}
