@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
@@ -164,13 +163,11 @@ class BadInputTest {
       cases.add(new Case(path + " missing " + f, () -> client.post(path, without(valid.get(), f))));
       cases.add(new Case(path + " null " + f, () -> client.post(path, valid.get().putNull(f))));
     }
-    List<Function<ObjectNode, ObjectNode>> wrong = new ArrayList<>();
     for (String f : fields) {
       cases.add(new Case(path + " " + f + " as number", () -> client.post(path, wrongType(valid.get(), f, 0))));
       cases.add(new Case(path + " " + f + " as array", () -> client.post(path, wrongType(valid.get(), f, 1))));
       cases.add(new Case(path + " " + f + " as object or string", () -> client.post(path, wrongType(valid.get(), f, 2))));
     }
-    wrong.clear();
   }
 
   private static ObjectNode without(ObjectNode o, String field) {
