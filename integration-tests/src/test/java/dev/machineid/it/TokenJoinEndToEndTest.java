@@ -5,15 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.machineid.core.Health;
 import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
+import dev.machineid.core.output.IdentityOutput;
+import dev.machineid.core.output.MemoryDestination;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.testkit.IssuerExtension;
 import dev.machineid.testkit.TestBot;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 class TokenJoinEndToEndTest {
   @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
@@ -66,6 +72,50 @@ class TokenJoinEndToEndTest {
       assertThat(second.serialNumber()).isNotEqualTo(first.serialNumber());
       assertThat(second.privateKey()).isNotEqualTo(first.privateKey());
       assertThat(id.current()).isSameAs(second);
+    }
+  }
+
+  @Test
+  void identityOutputIsRewrittenOnEveryIssuance(TestBot bot) throws Exception {
+    MemoryDestination destination = new MemoryDestination();
+    try (MachineIdentity id = bot.identityBuilder().output(new IdentityOutput(destination)).build()) {
+      Identity first = id.start();
+      assertThat(destination.read()).containsOnlyKeys("tlscert", "key", "tlscacerts");
+      assertThat(Pem.certificates(new String(destination.read().get("tlscert"), StandardCharsets.US_ASCII)))
+          .containsExactlyElementsOf(first.certificateChain());
+      Identity second = id.renewNow().get();
+      assertThat(Pem.certificates(new String(destination.read().get("tlscert"), StandardCharsets.US_ASCII)).get(0))
+          .isEqualTo(second.certificate());
+      assertThat(Pem.privateKey(new String(destination.read().get("key"), StandardCharsets.US_ASCII)).getEncoded())
+          .isEqualTo(second.privateKey().getEncoded());
+    }
+  }
+
+  @Test
+  void agentYamlJoinsAndKeepsTheIdentityInADirectory(TestBot bot, @TempDir Path tmp) throws Exception {
+    Path config = Files.writeString(tmp.resolve("agent.yaml"), """
+        version: v1
+        issuer: %s
+        onboarding:
+          join_method: token
+          token: %s
+          ca_pins: ["%s"]
+        storage: {type: directory, path: %s}
+        credential_ttl: 15m
+        """.formatted(bot.issuer(), bot.token(), bot.caPin(), tmp.resolve("state")));
+    Identity joined;
+    try (MachineIdentity id = MachineIdentity.fromConfig(config)) {
+      joined = id.start();
+      assertThat(Duration.between(joined.notBefore().plusSeconds(60), joined.notAfter())).isBetween(
+          Duration.ofMinutes(15).minusSeconds(2), Duration.ofMinutes(15).plusSeconds(2));
+    }
+    // a restart restores the stored identity (the token is spent) and renews it
+    try (MachineIdentity id = MachineIdentity.fromConfig(config)) {
+      Identity restored = id.start();
+      assertThat(restored.serialNumber()).isEqualTo(joined.serialNumber());
+      Identity renewed = id.renewNow().get();
+      assertThat(renewed.instanceId()).isEqualTo(joined.instanceId());
+      assertThat(renewed.generation()).isEqualTo(2);
     }
   }
 }
