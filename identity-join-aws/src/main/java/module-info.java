@@ -1,0 +1,23 @@
+/**
+ * The AWS join methods: {@code iam} (a SigV4-signed {@code sts:GetCallerIdentity} request that the
+ * issuer forwards to STS) and {@code ec2} (the instance identity document and its PKCS7 signature,
+ * read with IMDSv2).
+ */
+module dev.machineid.join.aws {
+  requires transitive dev.machineid.core;
+  requires transitive software.amazon.awssdk.auth;
+  requires transitive software.amazon.awssdk.regions;
+  requires software.amazon.awssdk.http.auth.aws;
+  requires software.amazon.awssdk.http.auth.spi;
+  requires software.amazon.awssdk.http;
+  requires software.amazon.awssdk.identity.spi;
+  requires software.amazon.awssdk.utils;
+  requires java.net.http;
+  requires org.slf4j;
+
+  exports dev.machineid.join.aws;
+
+  provides dev.machineid.core.join.JoinMethodProvider with
+      dev.machineid.join.aws.IamJoinMethod.Provider,
+      dev.machineid.join.aws.Ec2JoinMethod.Provider;
+}
