@@ -101,6 +101,23 @@ public final class MachineIdentity implements AutoCloseable {
     return engine.trustManager();
   }
 
+  /**
+   * A role-scoped credential (database, Kubernetes, SSH, SVID…), fetched now with the bot identity
+   * and kept fresh until the handle or this identity is closed.
+   *
+   * @throws IssuerException with {@code role_denied} if the roles do not allow the request
+   * @throws IllegalStateException before {@link #start()}, or if a handle of the same name is open
+   */
+  public CredentialHandle credentials(CredentialRequest request) {
+    ensureOpen();
+    Objects.requireNonNull(request, "request");
+    if (CredentialHandle.lookup(request.name()).isPresent()) {
+      throw new IllegalStateException("a credential handle named '" + request.name()
+          + "' is already open; give the request another name(…)");
+    }
+    return CredentialHandle.register(engine.credentials(request));
+  }
+
   public Health health() {
     return engine.health();
   }

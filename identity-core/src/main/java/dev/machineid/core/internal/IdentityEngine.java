@@ -83,6 +83,9 @@ public final class IdentityEngine implements AutoCloseable {
 
   private final Settings s;
   private final AtomicReference<Identity> current = new AtomicReference<>();
+  private final AtomicReference<KeySnapshot> keys = new AtomicReference<>();
+  private final AtomicReference<AuthoritySnapshot> authority = new AtomicReference<>();
+  private final List<CredentialEngine> credentials = new CopyOnWriteArrayList<>();
   private final RotatingKeyManager keyManager;
   private final BundleTrustManager trustManager;
   private final RotatingSslContext sslContext;
@@ -107,7 +110,7 @@ public final class IdentityEngine implements AutoCloseable {
   public IdentityEngine(Settings settings) {
     this.s = settings;
     this.listeners.addAll(settings.listeners());
-    this.keyManager = new RotatingKeyManager(current::get, settings.clock());
+    this.keyManager = new RotatingKeyManager(keys::get, settings.clock());
     this.trustManager = new BundleTrustManager(() -> {
       Identity id = current.get();
       return id == null ? null : id.trustBundle();
@@ -266,7 +269,12 @@ public final class IdentityEngine implements AutoCloseable {
     boolean firstContact = before == null || before.isExpiredAt(now);
     // first contact reads the trust bundle over the pinned connection; renewals take the bundle
     // from the answer, keeping only members that the already verified authorities vouch for
-    List<X509Certificate> authorities = firstContact ? client.authority().x509Authorities() : null;
+    List<X509Certificate> authorities = null;
+    if (firstContact) {
+      IssuerClient.AuthorityView view = client.authority();
+      authorities = view.x509Authorities();
+      authority.set(AuthoritySnapshot.of(view.authority(), authorities));
+    }
     if (before == null && !storageChecked) {
       storageChecked = true;
       var stored = s.storage().load();
@@ -299,6 +307,9 @@ public final class IdentityEngine implements AutoCloseable {
     }
     if (authorities == null) {
       authorities = renewedAuthorities(creds, before);
+      if (creds.authority() != null) {
+        authority.set(AuthoritySnapshot.of(creds.authority(), authorities));
+      }
     }
     Identity next = toIdentity(creds, kp.getPrivate(), authorities);
     if (!next.certificate().getPublicKey().equals(kp.getPublic())) {
@@ -383,7 +394,7 @@ public final class IdentityEngine implements AutoCloseable {
 
   private void onSuccess(Identity before, Identity next) {
     current.set(next);
-    keyManager.retire(before);
+    keyManager.retire(keys.getAndSet(KeySnapshot.of(next.certificateChain(), next.privateKey())));
     sslContext.rotate();
     consecutiveFailures = 0;
     lastError = null;
@@ -502,6 +513,24 @@ public final class IdentityEngine implements AutoCloseable {
     }
   }
 
+  // ---------------------------------------------------------------- role-scoped credentials
+
+  /** Fetches a role-scoped credential now (blocking) and keeps it fresh until closed. */
+  public CredentialEngine credentials(dev.machineid.core.CredentialRequest request) {
+    if (closed) {
+      throw new IllegalStateException("MachineIdentity is closed");
+    }
+    Identity id = current.get();
+    if (id == null) {
+      throw new IllegalStateException("no identity yet: call start() before asking for credentials");
+    }
+    CredentialEngine engine = new CredentialEngine(request, client, s.keyAlgorithm(), s.policy(), s.clock(), s.executor(),
+        authority::get);
+    engine.start();
+    credentials.add(engine);
+    return engine;
+  }
+
   // ---------------------------------------------------------------- health and close
 
   public Health health() {
@@ -529,6 +558,9 @@ public final class IdentityEngine implements AutoCloseable {
       if (expiryWatch != null) {
         expiryWatch.cancel(false);
       }
+    }
+    for (CredentialEngine c : credentials) {
+      c.close();
     }
     first.completeExceptionally(new IllegalStateException("closed"));
     if (s.ownsExecutor()) {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
 import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.protocol.CertificatesRequest;
+import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
 import dev.machineid.core.protocol.Credentials;
@@ -109,6 +111,10 @@ public final class IssuerClient implements Closeable {
 
   public Credentials renew(RenewRequest request) {
     return post(Protocol.RENEW_PATH, request, Credentials.class);
+  }
+
+  public CertificatesResponse certificates(CertificatesRequest request) {
+    return post(Protocol.CERTIFICATES_PATH, request, CertificatesResponse.class);
   }
 
   public void heartbeat(HeartbeatRequest request) {

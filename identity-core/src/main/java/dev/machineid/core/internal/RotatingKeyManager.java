@@ -1,67 +1,60 @@
 package dev.machineid.core.internal;
 
-import dev.machineid.core.Identity;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
-import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
- * A key manager that serves the newest {@link Identity}. The alias it chooses names one snapshot,
+ * A key manager that serves the newest {@link KeySnapshot} (of the bot identity or a role-scoped credential). The alias it chooses names one snapshot,
  * so the chain and the key of one handshake always come from the same snapshot, even if a rotation
  * happens between the two calls. Past expiry it serves nothing (fail closed).
  */
 public final class RotatingKeyManager extends X509ExtendedKeyManager {
-  private static final String PREFIX = "machineid-";
-  private final Supplier<Identity> current;
+  private final Supplier<KeySnapshot> current;
   private final Clock clock;
   /** The snapshot before the current one, so a handshake that chose it just before a swap completes. */
-  private volatile Identity previous;
+  private volatile KeySnapshot previous;
 
-  public RotatingKeyManager(Supplier<Identity> current, Clock clock) {
+  public RotatingKeyManager(Supplier<KeySnapshot> current, Clock clock) {
     this.current = current;
     this.clock = clock;
   }
 
-  /** Called on rotation with the identity being replaced. */
-  public void retire(Identity old) {
+  /** Called on rotation with the snapshot being replaced. */
+  public void retire(KeySnapshot old) {
     this.previous = old;
   }
 
-  private static String alias(Identity id) {
-    return PREFIX + id.serialHex();
-  }
-
-  private Identity byAlias(String alias) {
+  private KeySnapshot byAlias(String alias) {
     if (alias == null) {
       return null;
     }
-    Identity c = current.get();
-    if (c != null && alias.equals(alias(c))) {
+    KeySnapshot c = current.get();
+    if (c != null && alias.equals(c.alias())) {
       return c;
     }
-    Identity p = previous;
-    if (p != null && alias.equals(alias(p))) {
+    KeySnapshot p = previous;
+    if (p != null && alias.equals(p.alias())) {
       return p;
     }
     return null;
   }
 
   private String choose(String[] keyTypes, Principal[] issuers) {
-    Identity id = current.get();
+    KeySnapshot id = current.get();
     if (id == null || id.isExpiredAt(clock.instant())) {
       return null;
     }
-    if (!matchesType(keyTypes, id.privateKey()) || !matchesIssuers(issuers, id.certificateChain())) {
+    if (!matchesType(keyTypes, id.key()) || !matchesIssuers(issuers, id.chain())) {
       return null;
     }
-    return alias(id);
+    return id.alias();
   }
 
   static boolean matchesType(String[] keyTypes, PrivateKey key) {
@@ -85,7 +78,7 @@ public final class RotatingKeyManager extends X509ExtendedKeyManager {
     return false;
   }
 
-  private static boolean matchesIssuers(Principal[] issuers, List<X509Certificate> chain) {
+  private static boolean matchesIssuers(Principal[] issuers, X509Certificate[] chain) {
     if (issuers == null || issuers.length == 0) {
       return true;
     }
@@ -132,13 +125,13 @@ public final class RotatingKeyManager extends X509ExtendedKeyManager {
 
   @Override
   public X509Certificate[] getCertificateChain(String alias) {
-    Identity id = byAlias(alias);
-    return id == null ? null : id.certificateChain().toArray(new X509Certificate[0]);
+    KeySnapshot id = byAlias(alias);
+    return id == null ? null : id.chain().clone();
   }
 
   @Override
   public PrivateKey getPrivateKey(String alias) {
-    Identity id = byAlias(alias);
-    return id == null ? null : id.privateKey();
+    KeySnapshot id = byAlias(alias);
+    return id == null ? null : id.key();
   }
 }

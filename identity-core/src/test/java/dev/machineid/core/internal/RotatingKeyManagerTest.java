@@ -2,9 +2,7 @@ package dev.machineid.core.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.machineid.core.Identity;
 import dev.machineid.core.KeyAlgorithm;
-import dev.machineid.core.SpiffeId;
 import dev.machineid.core.TestCerts;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -19,17 +17,17 @@ class RotatingKeyManagerTest {
   private final KeyPair caKp = KeyAlgorithm.EC_P256.generate();
   private final X509Certificate ca = TestCerts.ca(caKp, "ca");
 
-  private Identity identity(long generation, Instant notAfter) {
+  private KeySnapshot identity(long generation, Instant notAfter) {
     KeyPair kp = KeyAlgorithm.EC_P256.generate();
     X509Certificate leaf = TestCerts.leaf(caKp, "ca", kp, "bot-a", "spiffe://td/bot/a", notAfter);
-    return new Identity("a", SpiffeId.forBot("td", "a"), "i-1", generation, List.of(leaf, ca), kp.getPrivate(), null, List.of(ca));
+    return KeySnapshot.of(List.of(leaf, ca), kp.getPrivate());
   }
 
   @Test
   void aliasPinsOneSnapshotAcrossARotation() {
-    Identity first = identity(1, Instant.now().plusSeconds(600));
-    Identity second = identity(2, Instant.now().plusSeconds(600));
-    AtomicReference<Identity> current = new AtomicReference<>(first);
+    KeySnapshot first = identity(1, Instant.now().plusSeconds(600));
+    KeySnapshot second = identity(2, Instant.now().plusSeconds(600));
+    AtomicReference<KeySnapshot> current = new AtomicReference<>(first);
     RotatingKeyManager km = new RotatingKeyManager(current::get, Clock.systemUTC());
 
     String alias = km.chooseClientAlias(new String[] {"EC"}, null, null);
@@ -37,16 +35,16 @@ class RotatingKeyManagerTest {
     current.set(second);
     km.retire(first);
 
-    assertThat(km.getCertificateChain(alias)[0]).isEqualTo(first.certificate());
-    assertThat(km.getPrivateKey(alias)).isEqualTo(first.privateKey());
+    assertThat(km.getCertificateChain(alias)[0]).isEqualTo(first.chain()[0]);
+    assertThat(km.getPrivateKey(alias)).isEqualTo(first.key());
     String next = km.chooseClientAlias(new String[] {"EC"}, null, null);
-    assertThat(km.getCertificateChain(next)[0]).isEqualTo(second.certificate());
-    assertThat(km.getPrivateKey(next)).isEqualTo(second.privateKey());
+    assertThat(km.getCertificateChain(next)[0]).isEqualTo(second.chain()[0]);
+    assertThat(km.getPrivateKey(next)).isEqualTo(second.key());
   }
 
   @Test
   void expiredIdentityServesNoCertificate() {
-    Identity id = identity(1, Instant.now().plusSeconds(60));
+    KeySnapshot id = identity(1, Instant.now().plusSeconds(60));
     Clock later = Clock.fixed(Instant.now().plusSeconds(120), ZoneOffset.UTC);
     RotatingKeyManager km = new RotatingKeyManager(() -> id, later);
     assertThat(km.chooseClientAlias(new String[] {"EC"}, null, null)).isNull();
@@ -54,7 +52,7 @@ class RotatingKeyManagerTest {
 
   @Test
   void keyOfAnotherTypeOrForeignIssuersIsNotOffered() {
-    Identity id = identity(1, Instant.now().plusSeconds(600));
+    KeySnapshot id = identity(1, Instant.now().plusSeconds(600));
     RotatingKeyManager km = new RotatingKeyManager(() -> id, Clock.systemUTC());
     assertThat(km.chooseClientAlias(new String[] {"RSA"}, null, null)).isNull();
     assertThat(km.chooseClientAlias(new String[] {"EC"},

@@ -1,0 +1,245 @@
+package dev.machineid.core.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.machineid.core.Credential;
+import dev.machineid.core.CredentialKind;
+import dev.machineid.core.CredentialRequest;
+import dev.machineid.core.IdentityException;
+import dev.machineid.core.IssuerException;
+import dev.machineid.core.KeyAlgorithm;
+import dev.machineid.core.RenewalPolicy;
+import dev.machineid.core.protocol.CertificatesRequest;
+import dev.machineid.core.protocol.CertificatesResponse;
+import dev.machineid.core.protocol.GoDuration;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.Protocol;
+import dev.machineid.core.protocol.SshPublicKeys;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps one role-scoped credential fresh: fetched with the bot identity over mTLS, renewed after a
+ * third of its lifetime (minus jitter), retried with the identity's backoff, served fail-closed.
+ */
+public final class CredentialEngine implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger("dev.machineid.core.CredentialHandle");
+  private final CredentialRequest request;
+  private final IssuerClient client;
+  private final KeyAlgorithm keyAlgorithm;
+  private final RenewalPolicy policy;
+  private final Clock clock;
+  private final ScheduledExecutorService executor;
+  private final AtomicReference<Credential> current = new AtomicReference<>();
+  private final AtomicReference<KeySnapshot> keys = new AtomicReference<>();
+  private final RotatingKeyManager keyManager;
+  private final BundleTrustManager trustManager;
+  private final RotatingSslContext sslContext;
+  private final List<Consumer<Credential>> listeners = new CopyOnWriteArrayList<>();
+  private final ReentrantLock attemptLock = new ReentrantLock();
+  private volatile Throwable lastError;
+  private volatile int failures;
+  private volatile boolean closed;
+  private ScheduledFuture<?> scheduled;
+  private KeyPair pendingKey;
+
+  public CredentialEngine(CredentialRequest request, IssuerClient client, KeyAlgorithm keyAlgorithm, RenewalPolicy policy,
+      Clock clock, ScheduledExecutorService executor, Supplier<AuthoritySnapshot> authority) {
+    this.request = request;
+    this.client = client;
+    this.keyAlgorithm = keyAlgorithm;
+    this.policy = policy;
+    this.clock = clock;
+    this.executor = executor;
+    this.keyManager = new RotatingKeyManager(keys::get, clock);
+    this.trustManager = new BundleTrustManager(() -> trustFor(request.kind(), authority.get()));
+    this.sslContext = RotatingSslContext.create(keyManager, trustManager);
+  }
+
+  /** Which servers a credential of this kind is meant to reach, and so which authority to trust. */
+  private static List<X509Certificate> trustFor(CredentialKind kind, AuthoritySnapshot a) {
+    if (a == null) {
+      return null;
+    }
+    return switch (kind) {
+      case DATABASE -> a.databaseServer();
+      case APPLICATION -> a.spiffe();
+      default -> a.x509();
+    };
+  }
+
+  public CredentialRequest request() {
+    return request;
+  }
+
+  public Credential current() {
+    return current.get();
+  }
+
+  public RotatingKeyManager keyManager() {
+    return keyManager;
+  }
+
+  public BundleTrustManager trustManager() {
+    return trustManager;
+  }
+
+  public RotatingSslContext sslContext() {
+    return sslContext;
+  }
+
+  public Throwable lastError() {
+    return lastError;
+  }
+
+  public void addListener(Consumer<Credential> l) {
+    listeners.add(l);
+  }
+
+  /** Fetches the first credential on the caller's thread; failures are thrown as they are. */
+  public Credential start() {
+    Credential c = attempt();
+    return c;
+  }
+
+  public CompletableFuture<Credential> refreshNow() {
+    CompletableFuture<Credential> f = new CompletableFuture<>();
+    executor.execute(() -> {
+      try {
+        f.complete(attempt());
+      } catch (Throwable t) {
+        f.completeExceptionally(t);
+      }
+    });
+    return f;
+  }
+
+  private Credential attempt() {
+    attemptLock.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("credential handle '" + request.name() + "' is closed");
+      }
+      Credential next;
+      try {
+        next = fetch();
+      } catch (RuntimeException e) {
+        lastError = e;
+        int n = ++failures;
+        boolean permanent = e instanceof IssuerException ie && ie.isPermanent();
+        Duration delay = permanent ? policy.retryMaxDelay() : policy.retryDelay(n, ThreadLocalRandom.current().nextDouble());
+        LOG.warn("credential '{}' refresh failed (attempt {}): {}", request.name(), n, e.getMessage());
+        if (current.get() != null) {
+          schedule(delay);
+        }
+        throw e;
+      }
+      lastError = null;
+      failures = 0;
+      current.set(next);
+      if (next.privateKey().isPresent() && !next.certificateChain().isEmpty()) {
+        keyManager.retire(keys.getAndSet(KeySnapshot.of(next.certificateChain(), next.privateKey().get())));
+        sslContext.rotate();
+      }
+      for (Consumer<Credential> l : listeners) {
+        try {
+          l.accept(next);
+        } catch (RuntimeException e) {
+          LOG.warn("a credential listener threw: {}", e.toString());
+        }
+      }
+      return next;
+    } finally {
+      attemptLock.unlock();
+    }
+  }
+
+  private Credential fetch() {
+    CredentialKind kind = request.kind();
+    if (pendingKey == null && kind != CredentialKind.JWT_SVID) {
+      pendingKey = keyAlgorithm.generate();
+    }
+    KeyPair kp = pendingKey;
+    JsonNode target = Protocol.mapper().valueToTree(request.target());
+    String ttl = request.ttl() == null ? null : GoDuration.format(request.ttl());
+    CertificatesRequest body = new CertificatesRequest(kind.wire(), request.roles(),
+        kp != null && !kind.isSsh() ? Pem.encode(kp.getPublic()) : null,
+        kp != null && kind.isSsh() ? SshPublicKeys.authorizedKey(kp.getPublic()) : null,
+        ttl, target);
+    CertificatesResponse r = client.certificates(body);
+    if (r.notAfter() == null) {
+      throw new IdentityException("the issuer's credential answer has no not_after");
+    }
+    List<X509Certificate> chain = new ArrayList<>();
+    if (r.certificateChain() != null) {
+      for (String pem : r.certificateChain()) {
+        chain.add(Pem.certificate(pem));
+      }
+    }
+    if (kind.isX509() && chain.isEmpty()) {
+      throw new IdentityException("the issuer answered a " + kind.wire() + " request without a certificate chain");
+    }
+    if (!chain.isEmpty() && !chain.get(0).getPublicKey().equals(kp.getPublic())) {
+      throw new IdentityException("the issuer returned a certificate for another public key; refusing it");
+    }
+    if (kind.isSsh() && r.sshCertificate() == null) {
+      throw new IdentityException("the issuer answered an " + kind.wire() + " request without an SSH certificate");
+    }
+    if (kind == CredentialKind.JWT_SVID && r.token() == null) {
+      throw new IdentityException("the issuer answered a jwt_svid request without a token");
+    }
+    pendingKey = null;
+    Credential c = new Credential(kind, chain, kp == null ? null : kp.getPrivate(), kp == null ? null : kp.getPublic(),
+        r.sshCertificate(), r.token(), r.notAfter());
+    Instant serverNow = r.serverTime() != null ? r.serverTime() : clock.instant();
+    Duration life = Duration.between(serverNow, r.notAfter());
+    Duration delay = policy.baseDelay(life.isNegative() ? Duration.ZERO : life);
+    schedule(Duration.ofMillis((long) (delay.toMillis() * (1 - policy.jitter() * ThreadLocalRandom.current().nextDouble()))));
+    LOG.info("credential '{}' issued: {}", request.name(), c);
+    return c;
+  }
+
+  private synchronized void schedule(Duration delay) {
+    if (closed) {
+      return;
+    }
+    if (scheduled != null) {
+      scheduled.cancel(false);
+    }
+    scheduled = executor.schedule(() -> {
+      try {
+        attempt();
+      } catch (RuntimeException ignored) {
+        // recorded and rescheduled by attempt()
+      }
+    }, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    if (scheduled != null) {
+      scheduled.cancel(false);
+    }
+  }
+}

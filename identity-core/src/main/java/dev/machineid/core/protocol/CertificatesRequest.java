@@ -1,0 +1,15 @@
+package dev.machineid.core.protocol;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.time.Instant;
+import java.util.List;
+
+/** Body of {@code POST /v1/certificates}: a role-scoped credential for the calling bot. {@code target} holds the kind's own fields (DESIGN §4). */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record CertificatesRequest(String kind, List<String> roles, String publicKey, String sshPublicKey, String ttl, JsonNode target) {}
