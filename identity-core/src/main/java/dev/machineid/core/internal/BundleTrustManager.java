@@ -14,8 +14,10 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 public final class BundleTrustManager extends X509ExtendedTrustManager {
   private final Supplier<List<X509Certificate>> bundle;
-  private volatile List<X509Certificate> cachedFor;
-  private volatile X509ExtendedTrustManager cached;
+  private record Cached(List<X509Certificate> bundle, X509ExtendedTrustManager trustManager) {}
+
+  /** The bundle and the trust manager built from it, swapped together. */
+  private volatile Cached cached;
 
   public BundleTrustManager(Supplier<List<X509Certificate>> bundle) {
     this.bundle = bundle;
@@ -26,13 +28,12 @@ public final class BundleTrustManager extends X509ExtendedTrustManager {
     if (b == null || b.isEmpty()) {
       throw new CertificateException("no trust bundle yet: the identity has not been issued");
     }
-    X509ExtendedTrustManager tm = cached;
-    if (tm == null || cachedFor != b) {
-      tm = (X509ExtendedTrustManager) Tls.trustManagerFor(b);
-      cached = tm;
-      cachedFor = b;
+    Cached c = cached;
+    if (c == null || c.bundle() != b) {
+      c = new Cached(b, (X509ExtendedTrustManager) Tls.trustManagerFor(b));
+      cached = c;
     }
-    return tm;
+    return c.trustManager();
   }
 
   @Override

@@ -105,7 +105,10 @@ public final class IdentityEngine implements AutoCloseable {
   private ScheduledFuture<?> expiryWatch;
   private CompletableFuture<Identity> first = new CompletableFuture<>();
   private KeyPair pendingKey;
+  private Credentials currentCredentials;
   private boolean storageChecked;
+  /** Set when start() gave up: failures then stop rescheduling until start() is called again. */
+  private volatile boolean abandoned;
 
   public IdentityEngine(Settings settings) {
     this.s = settings;
@@ -165,17 +168,20 @@ public final class IdentityEngine implements AutoCloseable {
         first = new CompletableFuture<>();
       }
       f = first;
+      abandoned = false;
       schedule(Duration.ZERO);
     }
     try {
       return f.get(s.startTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
+      abandoned = true;
       cancelScheduled();
       Throwable last = lastError;
       throw new RenewalException("no identity from " + s.issuer() + " within " + s.startTimeout()
           + (last != null ? "; last failure: " + last.getMessage() : "; no answer yet")
           + ". Check that the issuer is reachable from here", last);
     } catch (ExecutionException e) {
+      abandoned = true;
       cancelScheduled();
       Throwable cause = e.getCause();
       if (cause instanceof IdentityException ie) {
@@ -214,7 +220,7 @@ public final class IdentityEngine implements AutoCloseable {
   // ---------------------------------------------------------------- scheduling
 
   private synchronized void schedule(Duration delay) {
-    if (closed) {
+    if (closed || (abandoned && current.get() == null)) {
       return;
     }
     if (scheduled != null) {
@@ -257,6 +263,9 @@ public final class IdentityEngine implements AutoCloseable {
         onFailure(t);
         throw t;
       }
+      if (closed) {
+        throw new IllegalStateException("MachineIdentity was closed during the attempt");
+      }
       onSuccess(before, next);
       return next;
     } finally {
@@ -283,6 +292,10 @@ public final class IdentityEngine implements AutoCloseable {
         if (!restored.isExpiredAt(now)) {
           LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
               restored.instanceId(), restored.generation(), s.storage());
+          currentCredentials = stored.get().credentials();
+          // a renewal that was in flight when the process stopped is retried with the same key
+          pendingKey = stored.get().pending().orElse(null);
+          scheduleRestored(restored, now);
           return restored;
         }
         LOG.info("stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
@@ -296,6 +309,9 @@ public final class IdentityEngine implements AutoCloseable {
     String ttl = GoDuration.format(s.ttl());
     Credentials creds;
     if (!firstContact && s.joinMethod().renewable()) {
+      if (currentCredentials != null) {
+        s.storage().save(new StoredIdentity(currentCredentials, before.privateKey(), kp));
+      }
       creds = client.renew(new RenewRequest(before.generation(), publicKey, null, ttl));
     } else {
       // first join, re-join after expiry, or a delegated method re-attesting over mTLS
@@ -319,9 +335,19 @@ public final class IdentityEngine implements AutoCloseable {
       clockOffset = Duration.between(s.clock().instant(), creds.serverTime());
     }
     s.storage().save(new StoredIdentity(creds, kp.getPrivate()));
+    currentCredentials = creds;
     pendingKey = null;
     scheduleFrom(creds, next);
     return next;
+  }
+
+  private void scheduleRestored(Identity restored, Instant now) {
+    Instant issued = restored.notBefore().plusSeconds(60);
+    Duration life = Duration.between(issued, restored.notAfter());
+    Duration base = s.policy().baseDelay(life.isNegative() ? Duration.ZERO : life);
+    double cut = s.policy().jitter() * ThreadLocalRandom.current().nextDouble();
+    Duration due = Duration.ofMillis((long) (base.toMillis() * (1 - cut))).minus(Duration.between(issued, now));
+    schedule(due.isNegative() ? Duration.ZERO : due);
   }
 
   private List<X509Certificate> renewedAuthorities(Credentials creds, Identity before) {
@@ -422,7 +448,11 @@ public final class IdentityEngine implements AutoCloseable {
       }
     }
     first.complete(next);
-    s.executor().execute(() -> heartbeat(next));
+    try {
+      s.executor().execute(() -> heartbeat(next));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing: no heartbeat
+    }
   }
 
   private void onFailure(Throwable t) {
@@ -432,8 +462,7 @@ public final class IdentityEngine implements AutoCloseable {
     boolean valid = cur != null && !cur.isExpiredAt(s.clock().instant());
     state = cur == null ? Health.State.STARTING : valid ? Health.State.DEGRADED : Health.State.EXPIRED;
     boolean permanent = t instanceof IssuerException ie && ie.isPermanent();
-    if (t instanceof IssuerException ie
-        && (ie.errorCode() == ErrorCode.BOT_LOCKED || ie.errorCode() == ErrorCode.GENERATION_MISMATCH)) {
+    if (t instanceof IssuerException ie && ie.errorCode() == ErrorCode.BOT_LOCKED) {
       if (!locked) {
         locked = true;
         LOG.error("the issuer locked this bot or instance: {}. An operator must remove the lock; the bot then needs a new join token.", ie.getMessage());
@@ -462,6 +491,9 @@ public final class IdentityEngine implements AutoCloseable {
 
   private void watchExpiry(Identity id) {
     synchronized (this) {
+      if (closed) {
+        return;
+      }
       if (expiryWatch != null) {
         expiryWatch.cancel(false);
       }

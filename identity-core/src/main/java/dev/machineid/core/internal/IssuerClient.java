@@ -47,6 +47,8 @@ public final class IssuerClient implements Closeable {
   private final HttpUrl base;
   private final OkHttpClient http;
   private final RotatingKeyManager keys;
+  /** The chain the pinning trust manager accepted for the last call on this thread (calls are synchronous). */
+  private final ThreadLocal<List<X509Certificate>> lastChain = ThreadLocal.withInitial(List::of);
   private final PinningTrustManager trust;
   private final ObjectMapper mapper = Protocol.mapper();
 
@@ -78,8 +80,8 @@ public final class IssuerClient implements Closeable {
   public AuthorityView authority() {
     try (Response r = execute(new Request.Builder().url(url(Protocol.AUTHORITY_PATH)).get().build())) {
       Authority a = read(r, Authority.class);
-      List<X509Certificate> tlsChain = new ArrayList<>();
-      if (r.handshake() != null) {
+      List<X509Certificate> tlsChain = new ArrayList<>(lastChain.get());
+      if (tlsChain.isEmpty() && r.handshake() != null) {
         for (Certificate c : r.handshake().peerCertificates()) {
           tlsChain.add((X509Certificate) c);
         }
@@ -143,9 +145,15 @@ public final class IssuerClient implements Closeable {
     SSLContext context = RotatingSslContext.fresh(new KeyManager[] {keys}, new TrustManager[] {trust});
     OkHttpClient client = http.newBuilder().sslSocketFactory(context.getSocketFactory(), trust).build();
     try {
-      return client.newCall(request).execute();
+      Response response = client.newCall(request).execute();
+      // OkHttp performs the handshake on this thread for a synchronous call with a fresh pool
+      lastChain.set(PinningTrustManager.takeLastValidated());
+      return response;
     } catch (javax.net.ssl.SSLHandshakeException e) {
       throw new IdentityException("TLS to the issuer at " + base + " failed: " + rootMessage(e), e);
+    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+      throw new IdentityException("the issuer at " + base + " presented a certificate that does not name host '"
+          + base.host() + "': " + rootMessage(e) + ". Use the address the issuer's certificate was made for", e);
     } catch (IOException e) {
       throw new IdentityException("cannot reach the issuer at " + base + ": " + rootMessage(e), e);
     }

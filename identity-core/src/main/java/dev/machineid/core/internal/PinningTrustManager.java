@@ -90,6 +90,29 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
     if (insecure) {
       return;
     }
+    try {
+      checkPinned(chain);
+      LAST_VALIDATED.set(chain == null ? null : chain.clone());
+    } catch (CertificateException e) {
+      LAST_VALIDATED.remove();
+      throw e;
+    }
+  }
+
+  /**
+   * The chain this thread's last handshake presented and this trust manager accepted. The HTTP
+   * client's own view of the peer chain may be "cleaned" down to known roots and so lose the
+   * certificates that a pin names; reading it from here keeps them.
+   */
+  public static List<X509Certificate> takeLastValidated() {
+    X509Certificate[] c = LAST_VALIDATED.get();
+    LAST_VALIDATED.remove();
+    return c == null ? List.of() : List.of(c);
+  }
+
+  private static final ThreadLocal<X509Certificate[]> LAST_VALIDATED = new ThreadLocal<>();
+
+  private void checkPinned(X509Certificate[] chain) throws CertificateException {
     if (chain == null || chain.length == 0) {
       throw new CertificateException("the issuer presented no certificate");
     }
@@ -106,11 +129,25 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
               + "; presented: " + describe(chain)
               + ". Check the pin with 'issuer status' on the issuer, or that you reach the right issuer");
     }
+    if (!isServerCertificate(chain[0])) {
+      throw new CertificateException("the issuer's TLS certificate " + chain[0].getSubjectX500Principal().getName()
+          + " is not a server certificate (no serverAuth extended key usage)");
+    }
     try {
       Tls.validate(Arrays.asList(chain), anchors, clock.instant());
     } catch (CertificateException e) {
       throw new CertificateException(
           "the issuer's TLS certificate chain is not valid for CA pin " + pinsText() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A bot identity (clientAuth only) from the same authority must never pass as the issuer. */
+  private static boolean isServerCertificate(X509Certificate leaf) {
+    try {
+      List<String> eku = leaf.getExtendedKeyUsage();
+      return eku == null || eku.contains("1.3.6.1.5.5.7.3.1") || eku.contains("2.5.29.37.0");
+    } catch (java.security.cert.CertificateParsingException e) {
+      return false;
     }
   }
 

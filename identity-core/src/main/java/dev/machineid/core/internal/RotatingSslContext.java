@@ -39,9 +39,7 @@ public final class RotatingSslContext extends SSLContext {
 
   /** Starts a new session cache: nothing cached before this call is resumed after it. */
   public void rotate() {
-    SSLContext old = spi.current.getAndSet(fresh(spi.keyManagers, spi.trustManagers));
-    Tls.invalidateSessions(old.getClientSessionContext());
-    Tls.invalidateSessions(old.getServerSessionContext());
+    spi.rotate();
   }
 
   static SSLContext fresh(KeyManager[] km, TrustManager[] tm) {
@@ -58,12 +56,18 @@ public final class RotatingSslContext extends SSLContext {
     final KeyManager[] keyManagers;
     final TrustManager[] trustManagers;
     final AtomicReference<SSLContext> current;
-    final SSLSocketFactory socketFactory = new DelegatingSocketFactory(this);
+    final RotatingSocketFactory socketFactory = new RotatingSocketFactory(this);
 
     Spi(KeyManager[] km, TrustManager[] tm) {
       this.keyManagers = km;
       this.trustManagers = tm;
       this.current = new AtomicReference<>(fresh(km, tm));
+    }
+
+    void rotate() {
+      SSLContext old = current.getAndSet(fresh(keyManagers, trustManagers));
+      Tls.invalidateSessions(old.getClientSessionContext());
+      Tls.invalidateSessions(old.getServerSessionContext());
     }
 
     @Override
@@ -112,12 +116,20 @@ public final class RotatingSslContext extends SSLContext {
     }
   }
 
-  /** Creates every socket from the newest inner context. */
-  private static final class DelegatingSocketFactory extends SSLSocketFactory {
+  /**
+   * Creates every socket from the newest inner context. HTTP clients hold this factory, so
+   * rotation can be driven through it without keeping the context object alive.
+   */
+  public static final class RotatingSocketFactory extends SSLSocketFactory {
     private final Spi spi;
 
-    DelegatingSocketFactory(Spi spi) {
+    RotatingSocketFactory(Spi spi) {
       this.spi = spi;
+    }
+
+    /** Same as {@link RotatingSslContext#rotate()}. */
+    public void rotate() {
+      spi.rotate();
     }
 
     private SSLSocketFactory delegate() {

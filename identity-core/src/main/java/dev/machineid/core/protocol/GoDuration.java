@@ -33,11 +33,15 @@ public final class GoDuration {
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("duration '" + text + "' is too large", e);
       }
-      switch (m.group(2)) {
-        case "h" -> total = total.plusHours(n);
-        case "m" -> total = total.plusMinutes(n);
-        case "s" -> total = total.plusSeconds(n);
-        default -> total = total.plusMillis(n);
+      try {
+        switch (m.group(2)) {
+          case "h" -> total = total.plusHours(n);
+          case "m" -> total = total.plusMinutes(n);
+          case "s" -> total = total.plusSeconds(n);
+          default -> total = total.plusMillis(n);
+        }
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException("duration '" + text + "' is too large", e);
       }
       at = m.end();
     }

@@ -20,8 +20,11 @@ import java.util.regex.Pattern;
 
 /** PEM encoding and decoding of certificates and keys, with the JDK only. */
 public final class Pem {
+  /** Possessive quantifiers: linear time on any input, so a hostile PEM cannot stall a parser. */
   private static final Pattern BLOCK =
-      Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)\\s*-----END \\1-----");
+      Pattern.compile("-----BEGIN ([A-Z0-9 ]{1,40}+)-----([A-Za-z0-9+/=\\s]*+)-----END \\1-----");
+  /** Larger than any certificate chain or key the project handles. */
+  private static final int MAX_PEM_CHARS = 256 * 1024;
   private static final String[] KEY_ALGORITHMS = {"EC", "Ed25519", "RSA"};
 
   private Pem() {}
@@ -53,12 +56,15 @@ public final class Pem {
   /** The DER bodies of every block of the given type, in order. */
   public static List<byte[]> decodeAll(String pem, String type) {
     Objects.requireNonNull(pem, "pem");
+    if (pem.length() > MAX_PEM_CHARS) {
+      throw new IllegalArgumentException("PEM text of " + pem.length() + " characters exceeds " + MAX_PEM_CHARS);
+    }
     List<byte[]> out = new ArrayList<>();
     Matcher m = BLOCK.matcher(pem);
     while (m.find()) {
       if (m.group(1).equals(type)) {
         try {
-          out.add(Base64.getMimeDecoder().decode(m.group(2)));
+          out.add(Base64.getMimeDecoder().decode(m.group(2).strip()));
         } catch (IllegalArgumentException e) {
           throw new IllegalArgumentException("PEM block " + type + " is not valid base64", e);
         }

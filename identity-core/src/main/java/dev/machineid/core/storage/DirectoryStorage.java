@@ -9,6 +9,10 @@ import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.security.KeyPair;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -41,7 +45,8 @@ public final class DirectoryStorage implements Storage {
 
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record Envelope(int version, Credentials credentials, String privateKey) {}
+  record Envelope(int version, Credentials credentials, String privateKey, String pendingPrivateKey,
+      String pendingPublicKey) {}
 
   @Override
   public Optional<StoredIdentity> load() {
@@ -54,7 +59,9 @@ public final class DirectoryStorage implements Storage {
       if (e.credentials() == null || e.privateKey() == null) {
         throw new IdentityException("stored identity " + file + " is incomplete; delete it to join again");
       }
-      return Optional.of(new StoredIdentity(e.credentials(), Pem.privateKey(e.privateKey())));
+      KeyPair pending = e.pendingPrivateKey() == null || e.pendingPublicKey() == null ? null
+          : new KeyPair(Pem.publicKey(e.pendingPublicKey()), Pem.privateKey(e.pendingPrivateKey()));
+      return Optional.of(new StoredIdentity(e.credentials(), Pem.privateKey(e.privateKey()), pending));
     } catch (IOException | IllegalArgumentException ex) {
       throw new IdentityException("cannot read stored identity " + file + ": " + ex.getMessage()
           + "; fix the file's permissions or delete it to join again", ex);
@@ -69,18 +76,33 @@ public final class DirectoryStorage implements Storage {
       Path tmp = Files.createTempFile(directory, ".identity-", ".tmp",
           PosixFilePermissions.asFileAttribute(OWNER_RW));
       try {
-        Envelope e = new Envelope(1, identity.credentials(), Pem.encode(identity.privateKey()));
-        Files.write(tmp, Protocol.mapper().writeValueAsBytes(e));
+        KeyPair pending = identity.pendingKey();
+        Envelope e = new Envelope(1, identity.credentials(), Pem.encode(identity.privateKey()),
+            pending == null ? null : Pem.encode(pending.getPrivate()), pending == null ? null : Pem.encode(pending.getPublic()));
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+          ch.write(ByteBuffer.wrap(Protocol.mapper().writeValueAsBytes(e)));
+          ch.force(true);
+        }
         try {
           Files.move(tmp, directory.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException ex) {
           Files.move(tmp, directory.resolve(FILE), StandardCopyOption.REPLACE_EXISTING);
         }
+        syncDirectory();
       } finally {
         Files.deleteIfExists(tmp);
       }
     } catch (IOException ex) {
       throw new IdentityException("cannot write identity to " + directory + ": " + ex.getMessage(), ex);
+    }
+  }
+
+  /** Makes the rename durable: without it a power loss can bring back the old file, or none. */
+  private void syncDirectory() {
+    try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
+      dir.force(true);
+    } catch (IOException ignored) {
+      // some file systems cannot sync a directory; the rename is still atomic
     }
   }
 

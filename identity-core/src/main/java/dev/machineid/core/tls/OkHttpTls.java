@@ -5,6 +5,7 @@ import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.internal.RotatingSslContext;
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.security.cert.Certificate;
 import java.util.List;
 import java.util.Objects;
@@ -45,26 +46,44 @@ public final class OkHttpTls {
     Objects.requireNonNull(serverTrust, "serverTrust");
     RotatingSslContext context = RotatingSslContext.create(identity.keyManager(), serverTrust);
     ConnectionPool pool = new ConnectionPool();
-    identity.addListener(new Rotation(context, pool));
+    // the client holds the factory strongly; the listener holds it weakly
+    var factory = (RotatingSslContext.RotatingSocketFactory) context.getSocketFactory();
+    identity.addListener(new Rotation(identity, factory, pool));
     return builder
-        .sslSocketFactory(context.getSocketFactory(), serverTrust)
+        .sslSocketFactory(factory, serverTrust)
         .connectionPool(pool)
         .addNetworkInterceptor(new CloseStaleConnections(identity));
   }
 
-  /** On every new identity: forget sessions and idle connections made with the old one. */
+  /**
+   * On every new identity: forget sessions and idle connections made with the old one. Holds the
+   * context and pool weakly, so a client that is dropped is not kept alive by the identity; the
+   * listener then removes itself at the next rotation.
+   */
   private static final class Rotation implements IdentityListener {
-    private final RotatingSslContext context;
-    private final ConnectionPool pool;
+    private final MachineIdentity identity;
+    private final WeakReference<RotatingSslContext.RotatingSocketFactory> context;
+    private final WeakReference<ConnectionPool> pool;
 
-    Rotation(RotatingSslContext context, ConnectionPool pool) {
-      this.context = context;
-      this.pool = pool;
+    Rotation(MachineIdentity identity, RotatingSslContext.RotatingSocketFactory context, ConnectionPool pool) {
+      this.identity = identity;
+      this.context = new WeakReference<>(context);
+      this.pool = new WeakReference<>(pool);
     }
 
     private void rotate() {
-      context.rotate();
-      pool.evictAll();
+      RotatingSslContext.RotatingSocketFactory c = context.get();
+      ConnectionPool p = pool.get();
+      if (c == null && p == null) {
+        identity.removeListener(this);
+        return;
+      }
+      if (c != null) {
+        c.rotate();
+      }
+      if (p != null) {
+        p.evictAll();
+      }
     }
 
     @Override
