@@ -1,0 +1,2 @@
+/** Integration: http. */
+package dev.machineid.outputs.http;

@@ -1,0 +1,2 @@
+/** Integration: jdbc. */
+package dev.machineid.outputs.jdbc;

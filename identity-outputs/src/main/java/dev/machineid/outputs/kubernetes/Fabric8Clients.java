@@ -1,0 +1,41 @@
+package dev.machineid.outputs.kubernetes;
+
+import dev.machineid.core.CredentialHandle;
+import dev.machineid.core.CredentialKind;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.util.Objects;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+/**
+ * Fabric8 client configuration whose client certificate rotates with a {@code kubernetes}
+ * {@link CredentialHandle}: the key manager is read per handshake, so new connections present the
+ * newest certificate. The API server's CA is the cluster's own, given by the caller.
+ *
+ * <pre>{@code
+ * KubernetesClient k8s = Fabric8Clients.builder(handle, "https://k8s.internal:6443", clusterCaTrust).build();
+ * }</pre>
+ *
+ * Long-lived watches keep the connection they started on; Fabric8 re-establishes them periodically,
+ * and the API server re-checks the certificate only at handshakes, so keep watch resync intervals
+ * below the certificate TTL.
+ */
+public final class Fabric8Clients {
+  private Fabric8Clients() {}
+
+  public static KubernetesClientBuilder builder(CredentialHandle handle, String server, X509TrustManager clusterTrust) {
+    Objects.requireNonNull(handle, "handle");
+    Objects.requireNonNull(server, "server");
+    Objects.requireNonNull(clusterTrust, "clusterTrust");
+    if (handle.request().kind() != CredentialKind.KUBERNETES) {
+      throw new IllegalArgumentException("a Fabric8 client needs a kubernetes credential, got " + handle.request().kind().wire());
+    }
+    Config config = Config.empty();
+    config.setMasterUrl(server);
+    return new KubernetesClientBuilder()
+        .withConfig(config)
+        .withHttpClientBuilderConsumer(b -> b.sslContext(new KeyManager[] {handle.keyManager()}, new TrustManager[] {clusterTrust}));
+  }
+}

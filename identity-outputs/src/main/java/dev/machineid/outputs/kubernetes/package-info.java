@@ -1,0 +1,2 @@
+/** Integration: kubernetes. */
+package dev.machineid.outputs.kubernetes;

@@ -1,0 +1,2 @@
+/** Integration: vault. */
+package dev.machineid.outputs.vault;
