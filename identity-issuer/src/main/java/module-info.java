@@ -8,11 +8,17 @@ module dev.machineid.issuer {
   requires org.eclipse.jetty.http;
   requires org.eclipse.jetty.util;
   requires org.slf4j;
+  requires java.sql;
+  requires com.zaxxer.hikari;
+  requires flyway.core; // automatic module (flyway-core 10 names none in its manifest)
 
   exports dev.machineid.issuer;
   exports dev.machineid.issuer.join;
+  exports dev.machineid.issuer.store;
 
   opens dev.machineid.issuer to com.fasterxml.jackson.databind;
+  // Flyway finds the SQL migrations beside JdbcStore through the class loader.
+  opens dev.machineid.issuer.store;
 
   uses dev.machineid.issuer.join.JoinVerifierProvider;
 

@@ -72,6 +72,8 @@ public final class Issuer implements AutoCloseable {
   private final Duration defaultTtl;
   private final Duration maxTtl;
   private final IssuerStore store;
+  /** True when the issuer made its store (the default) and so closes it. */
+  private final boolean ownsStore;
   private final int maxRequestBytes;
   private final SecureRandom random;
   private final KeyMaterial keys;
@@ -89,10 +91,12 @@ public final class Issuer implements AutoCloseable {
     this.host = b.host;
     this.configuredPort = b.port;
     this.hostNames = b.hostNames;
-    this.clock = b.clock;
+    // Whole microseconds: what the store keeps (PostgreSQL timestamps), so stored values read back equal.
+    this.clock = Clock.tick(b.clock, Duration.ofNanos(1_000));
     this.defaultTtl = b.defaultTtl;
     this.maxTtl = b.maxTtl;
     this.store = b.store != null ? b.store : IssuerStore.inMemory();
+    this.ownsStore = b.store == null;
     this.maxRequestBytes = b.maxRequestBytes;
     this.random = new SecureRandom();
     Instant now = clock.instant();
@@ -176,6 +180,9 @@ public final class Issuer implements AutoCloseable {
       if (cleanup != null) {
         cleanup.shutdownNow();
       }
+      if (ownsStore) {
+        store.close();
+      }
       closed = true;
     }
   }
@@ -247,10 +254,18 @@ public final class Issuer implements AutoCloseable {
   public Bot createBot(String name, List<String> roles, Map<String, List<String>> traits) {
     ensureOpen();
     Bot bot = new Bot(Bot.validateName(name), roles, traits, clock.instant());
-    if (!store.insertBot(bot)) {
+    boolean inserted =
+        store.inTransaction(
+            tx -> {
+              if (!tx.insertBot(bot)) {
+                return false;
+              }
+              audit.success(tx, "bot.created", name, null, Map.of("roles", String.join(",", bot.roles())));
+              return true;
+            });
+    if (!inserted) {
       throw new IllegalStateException("bot '" + name + "' already exists; delete it first or choose another name");
     }
-    audit.success("bot.created", name, null, Map.of("roles", String.join(",", bot.roles())));
     return bot;
   }
 
@@ -267,11 +282,15 @@ public final class Issuer implements AutoCloseable {
   /** Deletes a bot; its instances can no longer renew. @return false if there was no such bot */
   public boolean deleteBot(String name) {
     ensureOpen();
-    boolean deleted = store.deleteBot(Objects.requireNonNull(name, "name"));
-    if (deleted) {
-      audit.success("bot.deleted", name, null, Map.of());
-    }
-    return deleted;
+    Objects.requireNonNull(name, "name");
+    return store.inTransaction(
+        tx -> {
+          if (!tx.deleteBot(name)) {
+            return false;
+          }
+          audit.success(tx, "bot.deleted", name, null, Map.of());
+          return true;
+        });
   }
 
   // ------------------------------------------------------------------ tokens
@@ -297,10 +316,18 @@ public final class Issuer implements AutoCloseable {
     String token = HexFormat.of().formatHex(secret);
     Instant now = clock.instant();
     Token t = new Token(Hashes.tokenId(token), botName, "token", now, now.plus(ttl), null);
-    if (!store.insertToken(t)) {
+    boolean inserted =
+        store.inTransaction(
+            tx -> {
+              if (!tx.insertToken(t)) {
+                return false;
+              }
+              audit.success(tx, "token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", "token", "expires", t.expiresAt().toString()));
+              return true;
+            });
+    if (!inserted) {
       throw new IllegalStateException("token id collision; try again");
     }
-    audit.success("token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", "token", "expires", t.expiresAt().toString()));
     return token;
   }
 
@@ -374,7 +401,6 @@ public final class Issuer implements AutoCloseable {
     ensureOpen();
     Objects.requireNonNull(lock, "lock");
     Lock stored = new Lock(UUID.randomUUID().toString(), lock.target(), lock.value(), lock.reason(), clock.instant(), lock.expiresAt());
-    store.insertLock(stored);
     Map<String, String> d = new LinkedHashMap<>();
     d.put("lock_id", stored.id());
     d.put("target", stored.target().label());
@@ -383,7 +409,13 @@ public final class Issuer implements AutoCloseable {
     if (stored.expiresAt() != null) {
       d.put("expires", stored.expiresAt().toString());
     }
-    audit.success("lock.created", stored.target() == Lock.Target.BOT ? stored.value() : null, stored.target() == Lock.Target.INSTANCE ? stored.value() : null, d);
+    // The lock and its audit event commit together.
+    store.inTransaction(
+        tx -> {
+          tx.insertLock(stored);
+          audit.success(tx, "lock.created", stored.target() == Lock.Target.BOT ? stored.value() : null, stored.target() == Lock.Target.INSTANCE ? stored.value() : null, d);
+          return null;
+        });
     LOG.warn("lock {} on {} {}: {}", stored.id(), stored.target().label(), stored.value(), stored.reason());
     return stored;
   }
@@ -397,11 +429,15 @@ public final class Issuer implements AutoCloseable {
   /** @return false if there was no such lock */
   public boolean removeLock(String id) {
     ensureOpen();
-    boolean removed = store.deleteLock(Objects.requireNonNull(id, "id"));
-    if (removed) {
-      audit.success("lock.removed", null, null, Map.of("lock_id", id));
-    }
-    return removed;
+    Objects.requireNonNull(id, "id");
+    return store.inTransaction(
+        tx -> {
+          if (!tx.deleteLock(id)) {
+            return false;
+          }
+          audit.success(tx, "lock.removed", null, null, Map.of("lock_id", id));
+          return true;
+        });
   }
 
   // ------------------------------------------------------------------ audit
@@ -410,6 +446,17 @@ public final class Issuer implements AutoCloseable {
   public List<AuditEvent> auditEvents() {
     ensureOpen();
     return store.auditEvents();
+  }
+
+  /**
+   * Checks the hash-chained audit log from its first row to its head: every row present, linked
+   * to the previous one and matching its hash.
+   *
+   * @return {@link AuditVerification#intact()} or the first broken row
+   */
+  public AuditVerification verifyAudit() {
+    ensureOpen();
+    return store.verifyAudit();
   }
 
   private void ensureOpen() {

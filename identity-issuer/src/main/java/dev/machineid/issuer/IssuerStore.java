@@ -1,24 +1,53 @@
 package dev.machineid.issuer;
 
-import dev.machineid.issuer.internal.InMemoryStore;
 import dev.machineid.issuer.join.TokenConsumption;
+import dev.machineid.issuer.store.JdbcStore;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Where the issuer keeps its state, shaped like a database: every single-use or compare-and-set
  * decision is one call whose boolean (row count) result decides, never a JVM lock held by the
  * caller, so that several issuer replicas can share one store. Implementations are thread-safe.
+ *
+ * <p>The implementation is {@link JdbcStore}: H2 (in memory or a file) for one issuer, PostgreSQL
+ * for several replicas. A change and the audit event that records it commit together through
+ * {@link #inTransaction(Function)}.
  */
-public interface IssuerStore {
+public interface IssuerStore extends AutoCloseable {
 
-  /** The default store: in this JVM's memory, lost when the issuer object is dropped. */
+  /**
+   * The default store: a private H2 database in this JVM's memory, dropped when the store is
+   * closed.
+   */
   static IssuerStore inMemory() {
-    return new InMemoryStore();
+    return JdbcStore.inMemory();
   }
+
+  /**
+   * A store on a JDBC database ({@code jdbc:postgresql://…} or {@code jdbc:h2:…}), migrating its
+   * schema to the current version first. For pool size or a schema migrated by another role, use
+   * {@link JdbcStore#builder(String)}.
+   */
+  static IssuerStore jdbc(String jdbcUrl, String user, String password) {
+    return JdbcStore.builder(jdbcUrl).credentials(user, password).build();
+  }
+
+  /**
+   * Runs {@code work} against a view of this store in which every call belongs to one
+   * transaction: it commits when {@code work} returns and rolls back when it throws. Used so that a
+   * change and its audit event are stored together or not at all. Nested calls join the outer
+   * transaction.
+   */
+  <T> T inTransaction(Function<IssuerStore, T> work);
+
+  /** Releases connections; idempotent. Calls afterwards throw {@link IllegalStateException}. */
+  @Override
+  void close();
 
   // ---- challenges
 
@@ -94,22 +123,30 @@ public interface IssuerStore {
 
   // ---- audit
 
-  /** Appends an event; the store keeps insertion order. */
+  /**
+   * Appends an event to the hash-chained audit log, in the caller's transaction when called inside
+   * {@link #inTransaction(Function)}; the store keeps append order.
+   */
   void appendAudit(AuditEvent event);
 
   /** Every event, in the order appended. */
   List<AuditEvent> auditEvents();
 
+  /** Checks the audit chain from its first row to its head. */
+  AuditVerification verifyAudit();
+
   // ---- housekeeping
 
   /**
-   * Drops used-challenge records that expired at or before {@code now}, and tokens that expired
-   * more than {@code tokenRetention} before (kept that long so that late users get
-   * {@code token_expired} rather than {@code proof_rejected}).
+   * Drops used-challenge records that expired at or before {@code now}; tokens that expired more
+   * than {@code retention} before (kept that long so that late users get {@code token_expired}
+   * rather than {@code proof_rejected}); and bot instances whose latest authentication is older than
+   * the longest certificate lifetime (24 h) plus {@code retention}, whose certificates have
+   * therefore been expired for at least {@code retention}.
    *
    * @return how many records were dropped
    */
-  int deleteExpired(Instant now, java.time.Duration tokenRetention);
+  int deleteExpired(Instant now, java.time.Duration retention);
 
   /** A lock target as stored: kind and value. */
   record LockKey(Lock.Target target, String value) {

@@ -16,7 +16,8 @@ final class MutableClock extends Clock {
   }
 
   static MutableClock now() {
-    return new MutableClock(Instant.now());
+    // whole microseconds, like the issuer's clock (its store keeps microseconds)
+    return new MutableClock(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS));
   }
 
   void advance(Duration d) {

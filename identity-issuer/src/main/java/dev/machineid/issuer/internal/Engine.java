@@ -185,13 +185,19 @@ public final class Engine {
       InstanceRecord row =
           new InstanceRecord(
               instanceId, bot, method, verified.tokenId(), verified.attestedIdentity(), now, 1, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth, auth, null);
-      if (!store.insertInstance(row)) {
-        throw new IllegalStateException("instance id collision " + instanceId);
-      }
       detail.put("serial", issued.serial());
       detail.put("generation", "1");
       detail.put("ttl", ttl.toString());
-      audit.success("join", bot, instanceId, detail);
+      String joined = bot;
+      // The instance and its audit event commit together.
+      store.inTransaction(
+          tx -> {
+            if (!tx.insertInstance(row)) {
+              throw new IllegalStateException("instance id collision " + instanceId);
+            }
+            audit.success(tx, "join", joined, instanceId, detail);
+            return null;
+          });
       LOG.info("bot '{}' joined with method {} as instance {} from {} (serial {})", bot, method, instanceId, remote, issued.serial());
       return issued.credentials();
     } catch (ProblemException e) {
@@ -229,11 +235,22 @@ public final class Engine {
           long next = stored + 1;
           Issued issued = issue(row.bot(), row.id(), next, row.joinMethod(), key, ttl, now);
           Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
-          if (store.compareAndSetGeneration(row.id(), stored, next, keyHash, issued.json(), issued.serial(), auth)) {
-            detail.put("generation", Long.toString(next));
-            detail.put("serial", issued.serial());
-            detail.put("ttl", ttl.toString());
-            audit.success("renew", row.bot(), row.id(), detail);
+          Map<String, String> renewed = new LinkedHashMap<>(detail);
+          renewed.put("generation", Long.toString(next));
+          renewed.put("serial", issued.serial());
+          renewed.put("ttl", ttl.toString());
+          InstanceRecord current = row;
+          // The compare-and-set and its audit event commit together.
+          boolean advanced =
+              store.inTransaction(
+                  tx -> {
+                    if (!tx.compareAndSetGeneration(current.id(), stored, next, keyHash, issued.json(), issued.serial(), auth)) {
+                      return false;
+                    }
+                    audit.success(tx, "renew", current.bot(), current.id(), renewed);
+                    return true;
+                  });
+          if (advanced) {
             LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
             return issued.credentials();
           }
@@ -268,7 +285,6 @@ public final class Engine {
 
   private void lockInstance(InstanceRecord row, Caller caller, String reason, String remote, Instant now) {
     Lock lock = new Lock(UUID.randomUUID().toString(), Lock.Target.INSTANCE, row.id(), reason, now, null);
-    store.insertLock(lock);
     Map<String, String> d = new LinkedHashMap<>();
     d.put("lock_id", lock.id());
     d.put("reason", reason);
@@ -276,7 +292,12 @@ public final class Engine {
     d.put("stored_generation", Long.toString(row.generation()));
     d.put("serial", caller.serial());
     d.put("remote_address", remote);
-    audit.success("instance.locked", row.bot(), row.id(), d);
+    store.inTransaction(
+        tx -> {
+          tx.insertLock(lock);
+          audit.success(tx, "instance.locked", row.bot(), row.id(), d);
+          return null;
+        });
     LOG.warn("locked bot '{}' instance {}: {} [remote {}, serial {}]", row.bot(), row.id(), reason, remote, caller.serial());
   }
 

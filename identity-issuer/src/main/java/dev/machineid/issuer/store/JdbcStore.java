@@ -1,0 +1,843 @@
+package dev.machineid.issuer.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.AuditEvent;
+import dev.machineid.issuer.AuditVerification;
+import dev.machineid.issuer.Authentication;
+import dev.machineid.issuer.Bot;
+import dev.machineid.issuer.Heartbeat;
+import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.Lock;
+import dev.machineid.issuer.StoreException;
+import dev.machineid.issuer.Token;
+import dev.machineid.issuer.join.TokenConsumption;
+import dev.machineid.issuer.join.TokenConsumption.Outcome;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.Function;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link IssuerStore} on JDBC: PostgreSQL for several issuer replicas, H2 (in {@code MODE=PostgreSQL},
+ * in memory or in a file) for one. The schema is migrated by Flyway from the migrations beside this
+ * class; connections come from a HikariCP pool.
+ *
+ * <p>Every single-use, compare-and-set and lock decision is one SQL statement whose row count
+ * decides: {@code INSERT … ON CONFLICT DO NOTHING} on a primary key (a redeemed challenge, a new
+ * bot), {@code UPDATE tokens … WHERE consumed_at IS NULL AND expires_at > ?} (a token used once),
+ * {@code UPDATE bot_instances … WHERE generation = ?} (renewal). No JVM lock takes part, so any
+ * number of stores in any number of processes may share one database.
+ *
+ * <p>The audit log is append-only and hash-chained: each row stores {@code prev_hash} and
+ * {@code hash = SHA-256(prev_hash ‖ canonical content)}. An append locks the single chain-head row
+ * ({@code SELECT … FOR UPDATE}), inserts the next row and moves the head, all in the caller's
+ * transaction, as the transaction's last statements so the head is held only until commit.
+ * Concurrent appends from several replicas therefore queue on the head and form one chain with
+ * gapless sequence numbers; {@link #verifyAudit()} walks it in sequence order.
+ *
+ * <p>Instants are stored with microsecond precision (the precision of PostgreSQL's
+ * {@code timestamp with time zone}); finer parts are truncated on the way in.
+ */
+public final class JdbcStore implements IssuerStore {
+  private static final Logger LOG = LoggerFactory.getLogger(JdbcStore.class);
+  static final String GENESIS = "0".repeat(64);
+  private static final Duration LONGEST_CERTIFICATE = Duration.ofHours(24);
+  private static final String MIGRATIONS = "classpath:dev/machineid/issuer/store";
+  private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
+  private static final TypeReference<Map<String, List<String>>> TRAITS = new TypeReference<>() {};
+  private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
+
+  private final Shared shared;
+  /** The transaction's connection in a view made by {@link #inTransaction}; {@code null} in the root. */
+  private final Connection bound;
+
+  /** What the root store and its transaction views share. */
+  private static final class Shared {
+    final HikariDataSource pool;
+    final String description;
+    final boolean shutdownOnClose;
+    final ObjectMapper json = Protocol.mapper();
+    volatile boolean closed;
+
+    Shared(HikariDataSource pool, String description, boolean shutdownOnClose) {
+      this.pool = pool;
+      this.description = description;
+      this.shutdownOnClose = shutdownOnClose;
+    }
+  }
+
+  private JdbcStore(Shared shared, Connection bound) {
+    this.shared = shared;
+    this.bound = bound;
+  }
+
+  /** A private H2 database in this JVM's memory, dropped when the store is closed. */
+  public static JdbcStore inMemory() {
+    return new Builder("jdbc:h2:mem:machineid-" + UUID.randomUUID()).shutdownOnClose().build();
+  }
+
+  /**
+   * Settings for a store on {@code jdbcUrl}: {@code jdbc:postgresql://host:port/db} or
+   * {@code jdbc:h2:mem:name} / {@code jdbc:h2:file:/path} (H2 URLs get {@code MODE=PostgreSQL} and
+   * friends appended).
+   */
+  public static Builder builder(String jdbcUrl) {
+    return new Builder(jdbcUrl);
+  }
+
+  /** Settings for a {@link JdbcStore}; each may be given once. */
+  public static final class Builder {
+    private final String url;
+    private final Set<String> given = new HashSet<>();
+    private String user;
+    private String password;
+    private int maximumPoolSize = 10;
+    private boolean migrate = true;
+    private boolean shutdownOnClose;
+
+    private Builder(String url) {
+      Objects.requireNonNull(url, "jdbcUrl");
+      if (!url.startsWith("jdbc:postgresql:") && !url.startsWith("jdbc:h2:")) {
+        throw new IllegalArgumentException("unsupported JDBC URL '" + url + "': use jdbc:postgresql://HOST:PORT/DB or jdbc:h2:mem:NAME or jdbc:h2:file:PATH");
+      }
+      this.url = url.startsWith("jdbc:h2:") ? h2Url(url) : url;
+    }
+
+    private void once(String setting) {
+      if (!given.add(setting)) {
+        throw new IllegalStateException(setting + " was already set");
+      }
+    }
+
+    /** Database user and password ({@code null} for none). */
+    public Builder credentials(String user, String password) {
+      once("credentials");
+      this.user = user;
+      this.password = password;
+      return this;
+    }
+
+    /** Most connections the pool holds; default 10. */
+    public Builder maximumPoolSize(int size) {
+      once("maximumPoolSize");
+      if (size < 1 || size > 500) {
+        throw new IllegalArgumentException("maximumPoolSize must be 1 to 500, got " + size);
+      }
+      this.maximumPoolSize = size;
+      return this;
+    }
+
+    /**
+     * Whether to migrate the schema at start (default true). Replicas connecting with a
+     * least-privilege role set false and leave migrations to the owner role.
+     */
+    public Builder migrate(boolean migrate) {
+      once("migrate");
+      this.migrate = migrate;
+      return this;
+    }
+
+    Builder shutdownOnClose() {
+      this.shutdownOnClose = true;
+      return this;
+    }
+
+    /**
+     * Connects, migrates (unless turned off) and returns the store.
+     *
+     * @throws StoreException if the database cannot be reached or migrated
+     */
+    public JdbcStore build() {
+      HikariConfig config = new HikariConfig();
+      config.setJdbcUrl(url);
+      config.setUsername(user);
+      config.setPassword(password);
+      config.setMaximumPoolSize(maximumPoolSize);
+      config.setMinimumIdle(Math.min(2, maximumPoolSize));
+      config.setPoolName("machineid-store");
+      config.setConnectionTimeout(10_000);
+      config.setInitializationFailTimeout(10_000);
+      String description = redact(url);
+      HikariDataSource pool;
+      try {
+        pool = new HikariDataSource(config);
+      } catch (RuntimeException e) {
+        throw new StoreException("cannot connect to the issuer database " + description + ": " + rootMessage(e), e);
+      }
+      try {
+        if (migrate) {
+          Flyway.configure(JdbcStore.class.getClassLoader()).dataSource(pool).locations(MIGRATIONS).load().migrate();
+        }
+      } catch (RuntimeException e) {
+        pool.close();
+        throw new StoreException("cannot migrate the issuer database " + description + ": " + rootMessage(e), e);
+      }
+      LOG.debug("issuer store on {}", description);
+      return new JdbcStore(new Shared(pool, description, shutdownOnClose), null);
+    }
+  }
+
+  static String h2Url(String url) {
+    String lower = url.toLowerCase(Locale.ROOT);
+    StringBuilder b = new StringBuilder(url);
+    if (!lower.contains(";mode=")) {
+      b.append(";MODE=PostgreSQL");
+    }
+    if (!lower.contains(";database_to_lower=")) {
+      b.append(";DATABASE_TO_LOWER=TRUE");
+    }
+    if (!lower.contains(";default_null_ordering=")) {
+      b.append(";DEFAULT_NULL_ORDERING=HIGH");
+    }
+    if (!lower.contains(";lock_timeout=")) {
+      b.append(";LOCK_TIMEOUT=10000");
+    }
+    if (lower.startsWith("jdbc:h2:mem:") && !lower.contains(";db_close_delay=")) {
+      b.append(";DB_CLOSE_DELAY=-1");
+    }
+    return b.toString();
+  }
+
+  private static String redact(String url) {
+    int q = url.indexOf('?');
+    return q < 0 ? url : url.substring(0, q);
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  @FunctionalInterface
+  private interface Work<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /** Runs {@code work} in the bound transaction, or on its own auto-committed connection. */
+  private <T> T with(String what, Work<T> work) {
+    ensureOpen();
+    try {
+      if (bound != null) {
+        return work.run(bound);
+      }
+      try (Connection c = shared.pool.getConnection()) {
+        return work.run(c);
+      }
+    } catch (SQLException e) {
+      throw new StoreException("issuer store (" + shared.description + "): " + what + " failed: " + e.getMessage() + " [SQLState " + e.getSQLState() + "]", e);
+    }
+  }
+
+  /** Runs {@code work} in a transaction of its own unless one is bound. */
+  private <T> T transactionally(String what, Work<T> work) {
+    if (bound != null) {
+      return with(what, work);
+    }
+    return inTransaction(view -> ((JdbcStore) view).with(what, work));
+  }
+
+  private void ensureOpen() {
+    if (shared.closed) {
+      throw new IllegalStateException("the issuer store is closed");
+    }
+  }
+
+  @Override
+  public <T> T inTransaction(Function<IssuerStore, T> work) {
+    Objects.requireNonNull(work, "work");
+    ensureOpen();
+    if (bound != null) {
+      return work.apply(this);
+    }
+    Connection c;
+    try {
+      c = shared.pool.getConnection();
+    } catch (SQLException e) {
+      throw new StoreException("issuer store (" + shared.description + "): cannot get a connection: " + e.getMessage(), e);
+    }
+    try {
+      c.setAutoCommit(false);
+      T result;
+      try {
+        result = work.apply(new JdbcStore(shared, c));
+      } catch (RuntimeException | Error e) {
+        rollbackQuietly(c, e);
+        throw e;
+      }
+      c.commit();
+      return result;
+    } catch (SQLException e) {
+      rollbackQuietly(c, e);
+      throw new StoreException("issuer store (" + shared.description + "): transaction failed: " + e.getMessage() + " [SQLState " + e.getSQLState() + "]", e);
+    } finally {
+      try {
+        c.setAutoCommit(true);
+      } catch (SQLException ignored) {
+        // the pool discards a broken connection
+      }
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // nothing more to do
+      }
+    }
+  }
+
+  private static void rollbackQuietly(Connection c, Throwable cause) {
+    try {
+      c.rollback();
+    } catch (SQLException e) {
+      cause.addSuppressed(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (bound != null) {
+      throw new IllegalStateException("a transaction view of the store cannot be closed; the transaction ends when its work returns");
+    }
+    synchronized (shared) {
+      if (shared.closed) {
+        return;
+      }
+      if (shared.shutdownOnClose) {
+        try (Connection c = shared.pool.getConnection(); Statement s = c.createStatement()) {
+          s.execute("SHUTDOWN");
+        } catch (SQLException e) {
+          LOG.debug("shutting down the in-memory database failed", e);
+        }
+      }
+      shared.pool.close();
+      shared.closed = true;
+    }
+  }
+
+  private static OffsetDateTime ts(Instant t) {
+    return t == null ? null : OffsetDateTime.ofInstant(t.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
+  }
+
+  private static Instant instant(ResultSet rs, String column) throws SQLException {
+    OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
+    return t == null ? null : t.toInstant();
+  }
+
+  private String write(Object value) {
+    try {
+      return shared.json.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise " + value.getClass().getSimpleName(), e);
+    }
+  }
+
+  private <T> T read(String text, TypeReference<T> type) {
+    try {
+      return shared.json.readValue(text, type);
+    } catch (JsonProcessingException e) {
+      throw new StoreException("stored JSON does not parse as " + type.getType(), e);
+    }
+  }
+
+  private <T> T read(String text, Class<T> type) {
+    try {
+      return shared.json.readValue(text, type);
+    } catch (JsonProcessingException e) {
+      throw new StoreException("stored JSON does not parse as " + type.getSimpleName(), e);
+    }
+  }
+
+  private static int update(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      return ps.executeUpdate();
+    }
+  }
+
+  private static void bind(PreparedStatement ps, Object... args) throws SQLException {
+    for (int i = 0; i < args.length; i++) {
+      Object a = args[i];
+      if (a instanceof Instant t) {
+        ps.setObject(i + 1, ts(t));
+      } else if (a == null) {
+        ps.setObject(i + 1, null);
+      } else {
+        ps.setObject(i + 1, a);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ challenges
+
+  @Override
+  public boolean insertUsedChallenge(String nonce, Instant expiresAt) {
+    Objects.requireNonNull(nonce, "nonce");
+    Objects.requireNonNull(expiresAt, "expiresAt");
+    return with("recording a used challenge", c -> update(c, "INSERT INTO used_challenges (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", nonce, expiresAt) == 1);
+  }
+
+  // ------------------------------------------------------------------ bots
+
+  @Override
+  public boolean insertBot(Bot bot) {
+    Objects.requireNonNull(bot, "bot");
+    return with(
+        "inserting a bot",
+        c -> update(c, "INSERT INTO bots (name, roles, traits, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", bot.name(), write(bot.roles()), write(bot.traits()), bot.createdAt())
+            == 1);
+  }
+
+  @Override
+  public Optional<Bot> findBot(String name) {
+    Objects.requireNonNull(name, "name");
+    return with("reading a bot", c -> {
+      List<Bot> found = bots(c, "SELECT name, roles, traits, created_at FROM bots WHERE name = ?", name);
+      return found.stream().findFirst();
+    });
+  }
+
+  @Override
+  public List<Bot> bots() {
+    return with("listing bots", c -> bots(c, "SELECT name, roles, traits, created_at FROM bots ORDER BY name"));
+  }
+
+  private List<Bot> bots(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        List<Bot> out = new ArrayList<>();
+        while (rs.next()) {
+          out.add(new Bot(rs.getString("name"), read(rs.getString("roles"), STRINGS), read(rs.getString("traits"), TRAITS), instant(rs, "created_at")));
+        }
+        return List.copyOf(out);
+      }
+    }
+  }
+
+  @Override
+  public boolean deleteBot(String name) {
+    Objects.requireNonNull(name, "name");
+    return with("deleting a bot", c -> update(c, "DELETE FROM bots WHERE name = ?", name) == 1);
+  }
+
+  // ------------------------------------------------------------------ tokens
+
+  @Override
+  public boolean insertToken(Token token) {
+    Objects.requireNonNull(token, "token");
+    return with(
+        "inserting a token",
+        c -> update(
+                c,
+                "INSERT INTO tokens (id, bot, join_method, created_at, expires_at, consumed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                token.id(), token.bot(), token.joinMethod(), token.createdAt(), token.expiresAt(), token.consumedAt())
+            == 1);
+  }
+
+  @Override
+  public List<Token> tokens() {
+    return with("listing tokens", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, bot, join_method, created_at, expires_at, consumed_at, name, rules FROM tokens ORDER BY created_at, id");
+          ResultSet rs = ps.executeQuery()) {
+        List<Token> out = new ArrayList<>();
+        while (rs.next()) {
+          out.add(
+              new Token(
+                  rs.getString("id"),
+                  rs.getString("bot"),
+                  rs.getString("join_method"),
+                  instant(rs, "created_at"),
+                  instant(rs, "expires_at"),
+                  instant(rs, "consumed_at")));
+        }
+        return List.copyOf(out);
+      }
+    });
+  }
+
+  @Override
+  public boolean deleteToken(String tokenId) {
+    Objects.requireNonNull(tokenId, "tokenId");
+    return with("deleting a token", c -> update(c, "DELETE FROM tokens WHERE id = ?", tokenId) == 1);
+  }
+
+  @Override
+  public TokenConsumption consumeToken(String tokenId, String joinMethod, Instant now) {
+    Objects.requireNonNull(tokenId, "tokenId");
+    Objects.requireNonNull(joinMethod, "joinMethod");
+    Objects.requireNonNull(now, "now");
+    return with("consuming a token", c -> {
+      // The decision: one conditional UPDATE; of any number of concurrent callers on any replica,
+      // the database lets exactly one change the row.
+      int changed =
+          update(c, "UPDATE tokens SET consumed_at = ? WHERE id = ? AND join_method = ? AND consumed_at IS NULL AND expires_at > ?", now, tokenId, joinMethod, now);
+      // The explanation: read the row to say who it was for, or why it was not consumed.
+      try (PreparedStatement ps = c.prepareStatement("SELECT bot, join_method, expires_at, consumed_at FROM tokens WHERE id = ?")) {
+        ps.setString(1, tokenId);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return new TokenConsumption(changed == 1 ? Outcome.CONSUMED : Outcome.MISSING, tokenId, null);
+          }
+          String bot = rs.getString("bot");
+          Outcome outcome;
+          if (changed == 1) {
+            outcome = Outcome.CONSUMED;
+          } else if (!rs.getString("join_method").equals(joinMethod)) {
+            outcome = Outcome.WRONG_METHOD;
+          } else if (rs.getObject("consumed_at") != null) {
+            outcome = Outcome.ALREADY_CONSUMED;
+          } else {
+            outcome = Outcome.EXPIRED;
+          }
+          return new TokenConsumption(outcome, tokenId, bot);
+        }
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ bot instances
+
+  private static final String INSTANCE_COLUMNS =
+      "id, bot, join_method, token_id, attested_identity, created_at, generation, public_key_hash, credentials, serial,"
+          + " initial_authentication, latest_authentication, latest_heartbeat";
+
+  @Override
+  public boolean insertInstance(InstanceRecord r) {
+    Objects.requireNonNull(r, "instance");
+    return with(
+        "inserting a bot instance",
+        c -> update(
+                c,
+                "INSERT INTO bot_instances (" + INSTANCE_COLUMNS + ", latest_authenticated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                r.id(), r.bot(), r.joinMethod(), r.tokenId(), r.attestedIdentity(), r.createdAt(), r.generation(), r.publicKeyHash(), r.credentialsJson(), r.serial(),
+                write(r.initialAuthentication()), write(r.latestAuthentication()), r.latestHeartbeat() == null ? null : write(r.latestHeartbeat()),
+                r.latestAuthentication().time())
+            == 1);
+  }
+
+  @Override
+  public Optional<InstanceRecord> findInstance(String instanceId) {
+    Objects.requireNonNull(instanceId, "instanceId");
+    return with("reading a bot instance", c -> instances(c, "SELECT " + INSTANCE_COLUMNS + " FROM bot_instances WHERE id = ?", instanceId).stream().findFirst());
+  }
+
+  @Override
+  public List<InstanceRecord> instances(String botName) {
+    Objects.requireNonNull(botName, "botName");
+    return with("listing bot instances", c -> instances(c, "SELECT " + INSTANCE_COLUMNS + " FROM bot_instances WHERE bot = ? ORDER BY created_at, id", botName));
+  }
+
+  private List<InstanceRecord> instances(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        List<InstanceRecord> out = new ArrayList<>();
+        while (rs.next()) {
+          String hb = rs.getString("latest_heartbeat");
+          out.add(
+              new InstanceRecord(
+                  rs.getString("id"),
+                  rs.getString("bot"),
+                  rs.getString("join_method"),
+                  rs.getString("token_id"),
+                  rs.getString("attested_identity"),
+                  instant(rs, "created_at"),
+                  rs.getLong("generation"),
+                  rs.getString("public_key_hash"),
+                  rs.getString("credentials"),
+                  rs.getString("serial"),
+                  read(rs.getString("initial_authentication"), Authentication.class),
+                  read(rs.getString("latest_authentication"), Authentication.class),
+                  hb == null ? null : read(hb, Heartbeat.class)));
+        }
+        return List.copyOf(out);
+      }
+    }
+  }
+
+  @Override
+  public boolean compareAndSetGeneration(
+      String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest) {
+    Objects.requireNonNull(instanceId, "instanceId");
+    Objects.requireNonNull(latest, "latest");
+    return with(
+        "advancing a generation",
+        c -> update(
+                c,
+                "UPDATE bot_instances SET generation = ?, public_key_hash = ?, credentials = ?, serial = ?, latest_authentication = ?, latest_authenticated_at = ?"
+                    + " WHERE id = ? AND generation = ?",
+                newGeneration, newKeyHash, credentialsJson, serial, write(latest), latest.time(), instanceId, expected)
+            == 1);
+  }
+
+  @Override
+  public boolean updateHeartbeat(String instanceId, Heartbeat heartbeat) {
+    Objects.requireNonNull(instanceId, "instanceId");
+    Objects.requireNonNull(heartbeat, "heartbeat");
+    return with("recording a heartbeat", c -> update(c, "UPDATE bot_instances SET latest_heartbeat = ? WHERE id = ?", write(heartbeat), instanceId) == 1);
+  }
+
+  // ------------------------------------------------------------------ locks
+
+  @Override
+  public boolean insertLock(Lock lock) {
+    Objects.requireNonNull(lock, "lock");
+    Objects.requireNonNull(lock.id(), "lock id");
+    Objects.requireNonNull(lock.createdAt(), "lock createdAt");
+    return with(
+        "inserting a lock",
+        c -> update(
+                c,
+                "INSERT INTO locks (id, target, target_value, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                lock.id(), lock.target().label(), lock.value(), lock.reason(), lock.createdAt(), lock.expiresAt())
+            == 1);
+  }
+
+  @Override
+  public List<Lock> findActiveLocks(Collection<LockKey> targets, Instant now) {
+    Objects.requireNonNull(targets, "targets");
+    Objects.requireNonNull(now, "now");
+    if (targets.isEmpty()) {
+      return List.of();
+    }
+    StringBuilder sql = new StringBuilder("SELECT id, target, target_value, reason, created_at, expires_at FROM locks WHERE (expires_at IS NULL OR expires_at > ?) AND (");
+    List<Object> args = new ArrayList<>();
+    args.add(now);
+    int i = 0;
+    for (LockKey k : targets) {
+      sql.append(i++ == 0 ? "" : " OR ").append("(target = ? AND target_value = ?)");
+      args.add(k.target().label());
+      args.add(k.value());
+    }
+    sql.append(") ORDER BY created_at, id");
+    return with("reading locks", c -> locks(c, sql.toString(), args.toArray()));
+  }
+
+  @Override
+  public List<Lock> locks() {
+    return with("listing locks", c -> locks(c, "SELECT id, target, target_value, reason, created_at, expires_at FROM locks ORDER BY created_at, id"));
+  }
+
+  private static List<Lock> locks(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        List<Lock> out = new ArrayList<>();
+        while (rs.next()) {
+          out.add(
+              new Lock(
+                  rs.getString("id"),
+                  Lock.Target.valueOf(rs.getString("target").toUpperCase(Locale.ROOT)),
+                  rs.getString("target_value"),
+                  rs.getString("reason"),
+                  instant(rs, "created_at"),
+                  instant(rs, "expires_at")));
+        }
+        return List.copyOf(out);
+      }
+    }
+  }
+
+  @Override
+  public boolean deleteLock(String lockId) {
+    Objects.requireNonNull(lockId, "lockId");
+    return with("deleting a lock", c -> update(c, "DELETE FROM locks WHERE id = ?", lockId) == 1);
+  }
+
+  // ------------------------------------------------------------------ audit
+
+  @Override
+  public void appendAudit(AuditEvent event) {
+    Objects.requireNonNull(event, "event");
+    AuditEvent e = new AuditEvent(event.id(), event.time().truncatedTo(ChronoUnit.MICROS), event.type(), event.bot(), event.instanceId(), event.outcome(), event.detail());
+    String detail = write(new TreeMap<>(e.detail()));
+    transactionally("appending an audit event", c -> {
+      long seq;
+      String prev;
+      // Lock the chain head until this transaction commits: appends queue here, across replicas.
+      try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
+          ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new SQLException("the audit chain head row is missing; the schema was not migrated or was damaged");
+        }
+        seq = rs.getLong(1) + 1;
+        prev = rs.getString(2);
+      }
+      String hash = chainHash(prev, seq, e);
+      update(
+          c,
+          "INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          seq, e.id(), e.time(), e.type(), e.bot(), e.instanceId(), e.outcome(), detail, prev, hash);
+      if (update(c, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, hash) != 1) {
+        throw new SQLException("the audit chain head did not move");
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public List<AuditEvent> auditEvents() {
+    return with("reading audit events", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, event_time, type, bot, instance_id, outcome, detail FROM audit_events ORDER BY seq");
+          ResultSet rs = ps.executeQuery()) {
+        List<AuditEvent> out = new ArrayList<>();
+        while (rs.next()) {
+          out.add(event(rs));
+        }
+        return List.copyOf(out);
+      }
+    });
+  }
+
+  private AuditEvent event(ResultSet rs) throws SQLException {
+    return new AuditEvent(
+        rs.getString("id"),
+        instant(rs, "event_time"),
+        rs.getString("type"),
+        rs.getString("bot"),
+        rs.getString("instance_id"),
+        rs.getString("outcome"),
+        read(rs.getString("detail"), STRING_MAP));
+  }
+
+  @Override
+  public AuditVerification verifyAudit() {
+    return transactionally("verifying the audit chain", c -> {
+      // Read the head first: every row up to it committed with it (read committed), while rows
+      // appended during the walk are beyond it and left for the next verification.
+      long headSeq;
+      String headHash;
+      try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM audit_head WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return AuditVerification.broken(0, 1, null, "the chain head row is missing");
+        }
+        headSeq = rs.getLong(1);
+        headHash = rs.getString(2);
+      }
+      long expected = 1;
+      String prev = GENESIS;
+      try (PreparedStatement ps =
+          c.prepareStatement("SELECT seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash FROM audit_events WHERE seq <= ? ORDER BY seq")) {
+        ps.setLong(1, headSeq);
+        ps.setFetchSize(500);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            long seq = rs.getLong("seq");
+            String id = rs.getString("id");
+            if (seq != expected) {
+              return AuditVerification.broken(expected - 1, expected, null, "row " + expected + " is missing (the next row is " + seq + ", id " + id + "): rows were deleted");
+            }
+            if (!prev.equals(rs.getString("prev_hash"))) {
+              return AuditVerification.broken(expected - 1, seq, id, "prev_hash does not match the hash of row " + (seq - 1) + ": the chain was relinked");
+            }
+            AuditEvent e;
+            try {
+              e = event(rs);
+            } catch (RuntimeException ex) {
+              return AuditVerification.broken(expected - 1, seq, id, "the row does not parse (" + ex.getMessage() + "): it was edited");
+            }
+            String hash = rs.getString("hash");
+            if (!chainHash(prev, seq, e).equals(hash)) {
+              return AuditVerification.broken(expected - 1, seq, id, "the content does not match its hash: the row was edited");
+            }
+            prev = hash;
+            expected++;
+          }
+        }
+      }
+      long last = expected - 1;
+      if (last != headSeq) {
+        return AuditVerification.broken(last, last + 1, null, "the chain head names row " + headSeq + " but the last row is " + last + ": rows at the end were deleted");
+      }
+      if (!headHash.equals(prev)) {
+        return AuditVerification.broken(last, headSeq, null, "the chain head's hash differs from the hash of row " + headSeq + ": the head was rewritten");
+      }
+      return AuditVerification.ok(last);
+    });
+  }
+
+  /** SHA-256 over the previous hash and the row's canonical content, as lower-case hex. */
+  static String chainHash(String prevHash, long seq, AuditEvent e) {
+    StringBuilder b = new StringBuilder(prevHash).append('\n');
+    field(b, Long.toString(seq));
+    field(b, e.id());
+    field(b, e.time().toString());
+    field(b, e.type());
+    field(b, e.bot());
+    field(b, e.instanceId());
+    field(b, e.outcome());
+    Map<String, String> sorted = new TreeMap<>(e.detail());
+    field(b, Integer.toString(sorted.size()));
+    sorted.forEach((k, v) -> {
+      field(b, k);
+      field(b, v);
+    });
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException ex) {
+      throw new IllegalStateException("SHA-256 unavailable", ex);
+    }
+  }
+
+  /** Length-prefixed, so no two different rows have one canonical form; {@code ~} marks null. */
+  private static void field(StringBuilder b, String value) {
+    if (value == null) {
+      b.append("~;");
+    } else {
+      b.append(value.length()).append(':').append(value).append(';');
+    }
+  }
+
+  // ------------------------------------------------------------------ housekeeping
+
+  @Override
+  public int deleteExpired(Instant now, Duration retention) {
+    Objects.requireNonNull(now, "now");
+    Objects.requireNonNull(retention, "retention");
+    Instant cutoff = now.minus(retention);
+    return with("deleting expired records", c -> {
+      int n = update(c, "DELETE FROM used_challenges WHERE expires_at <= ?", now);
+      n += update(c, "DELETE FROM tokens WHERE expires_at <= ?", cutoff);
+      n += update(c, "DELETE FROM bot_instances WHERE latest_authenticated_at <= ?", cutoff.minus(LONGEST_CERTIFICATE));
+      return n;
+    });
+  }
+
+  @Override
+  public String toString() {
+    return "JdbcStore[" + shared.description + "]";
+  }
+}
