@@ -8,6 +8,8 @@ module dev.machineid.issuer {
   requires org.eclipse.jetty.http;
   requires org.eclipse.jetty.util;
   requires org.slf4j;
+  requires java.net.http; // the iam verifier forwards to STS
+  requires java.xml; // the iam verifier parses STS's XML reply
   requires java.sql;
   requires com.zaxxer.hikari;
   requires flyway.core; // automatic module (flyway-core 10 names none in its manifest)
@@ -23,5 +25,7 @@ module dev.machineid.issuer {
   uses dev.machineid.issuer.join.JoinVerifierProvider;
 
   provides dev.machineid.issuer.join.JoinVerifierProvider with
-      dev.machineid.issuer.internal.TokenVerifierProvider;
+      dev.machineid.issuer.internal.TokenVerifierProvider,
+      dev.machineid.issuer.internal.aws.IamVerifierProvider,
+      dev.machineid.issuer.internal.aws.Ec2VerifierProvider;
 }

@@ -5,6 +5,9 @@ module dev.machineid.testkit {
   requires transitive org.junit.jupiter.api;
   requires org.bouncycastle.provider;
   requires org.bouncycastle.pkix;
+  requires java.sql; // PostgresServer.createDatabase
+  requires jdk.httpserver; // the simulated AWS endpoints
 
   exports dev.machineid.testkit;
+  exports dev.machineid.testkit.aws;
 }

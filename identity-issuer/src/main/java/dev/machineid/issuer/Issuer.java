@@ -101,7 +101,16 @@ public final class Issuer implements AutoCloseable {
     this.random = new SecureRandom();
     Instant now = clock.instant();
     this.keys = b.keysDirectory == null ? KeyMaterial.generate(trustDomain, now, random) : KeyMaterial.loadOrCreate(b.keysDirectory, trustDomain, now, random);
-    Map<String, JoinVerifier> verifiers = Verifiers.discover(new VerifierContext(trustDomain, clock), b.verifiers);
+    // verifiers read token resources (rules of delegated methods) by the name the client sent
+    IssuerStore tokenStore = this.store;
+    Map<String, JoinVerifier> verifiers =
+        Verifiers.discover(
+            new VerifierContext(trustDomain, clock, Map.of(), name -> {
+              String id = Hashes.tokenId(name);
+              return tokenStore.tokens().stream().filter(t -> t.id().equals(id)).findFirst();
+            }),
+            b.verifiers,
+            b.verifierSettings);
     this.audit = new Auditor(store, clock);
     this.engine =
         new Engine(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
@@ -484,6 +493,7 @@ public final class Issuer implements AutoCloseable {
     private IssuerStore store;
     private int maxRequestBytes = 64 * 1024;
     private final List<JoinVerifier> verifiers = new ArrayList<>();
+    private final Map<String, Map<String, Object>> verifierSettings = new LinkedHashMap<>();
 
     private Builder() {}
 
@@ -586,6 +596,21 @@ public final class Issuer implements AutoCloseable {
         throw new IllegalStateException("a verifier for join method '" + verifier.name() + "' was already added");
       }
       verifiers.add(verifier);
+      return this;
+    }
+
+    /**
+     * Settings for one join method's verifier, handed to it as {@link VerifierContext#settings()}
+     * (e.g. {@code iam}: {@code additional_sts_endpoints}, {@code sts_ca_pem}; {@code ec2}:
+     * {@code additional_certificates}, {@code max_instance_age}). Once per method.
+     */
+    public Builder verifierSettings(String method, Map<String, Object> settings) {
+      Objects.requireNonNull(method, "method");
+      Objects.requireNonNull(settings, "settings");
+      if (verifierSettings.containsKey(method)) {
+        throw new IllegalStateException("verifier settings for join method '" + method + "' were already set");
+      }
+      verifierSettings.put(method, Map.copyOf(settings));
       return this;
     }
 

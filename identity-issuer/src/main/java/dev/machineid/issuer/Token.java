@@ -1,6 +1,9 @@
 package dev.machineid.issuer;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -13,14 +16,30 @@ import java.util.Objects;
  * @param createdAt creation time
  * @param expiresAt the token cannot be used from this instant on
  * @param consumedAt when a join consumed it, or {@code null} while unused
+ * @param name the token's plain name for a delegated join method (whose name is no secret;
+ *     {@link #id()} is then the hex SHA-256 of the name), or {@code null} for a secret {@code token}
+ * @param rules the join method's block of the token resource ({@code spec.<join method>}, e.g.
+ *     {@code {allow: [{repository: acme/app}]}}) as JSON-like values; empty for {@code token}
  */
-public record Token(String id, String bot, String joinMethod, Instant createdAt, Instant expiresAt, Instant consumedAt) {
+public record Token(
+    String id, String bot, String joinMethod, Instant createdAt, Instant expiresAt, Instant consumedAt, String name, Map<String, Object> rules) {
   public Token {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(bot, "bot");
     Objects.requireNonNull(joinMethod, "joinMethod");
     Objects.requireNonNull(createdAt, "createdAt");
     Objects.requireNonNull(expiresAt, "expiresAt");
+    rules = rules == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(rules));
+  }
+
+  /** A secret {@code token} (no name, no rules). */
+  public Token(String id, String bot, String joinMethod, Instant createdAt, Instant expiresAt, Instant consumedAt) {
+    this(id, bot, joinMethod, createdAt, expiresAt, consumedAt, null, Map.of());
+  }
+
+  /** This token marked consumed at {@code at}. */
+  public Token consumedAt(Instant at) {
+    return new Token(id, bot, joinMethod, createdAt, expiresAt, at, name, rules);
   }
 
   /** True once a join has used the token. */

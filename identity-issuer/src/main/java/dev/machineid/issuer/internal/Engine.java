@@ -179,6 +179,14 @@ public final class Engine {
               new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
           now);
 
+      // Re-join (DESIGN §6): the current certificate of an instance with the same attested identity keeps it.
+      InstanceRecord rejoined = rejoinTarget(presented, bot, method, verified);
+      if (rejoined != null) {
+        return rejoin(rejoined, method, key, ttl, now, remote, verified, detail);
+      }
+      if (verifier.bindsOnFirstUse()) {
+        refuseIfBound(verified, now);
+      }
       String instanceId = UUID.randomUUID().toString();
       Issued issued = issue(bot, instanceId, 1, method, key, ttl, now);
       Authentication auth = new Authentication(now, remote, method, 1, verified.metadata());
@@ -206,6 +214,56 @@ public final class Engine {
       audit.failure("join", bot, null, detail);
       LOG.info("join refused ({}): {} [remote {}, token {}]", e.code().code(), e.getMessage(), remote, detail.getOrDefault("token_id", "-"));
       throw e;
+    }
+  }
+
+  /** The instance a join re-attests: the presented certificate is its current one, same bot, method and identity. */
+  private InstanceRecord rejoinTarget(X509Certificate presented, String bot, String method, VerifiedJoin verified) {
+    if (presented == null || !("bot-" + bot).equals(CertificateAuthority.commonName(presented))) {
+      return null;
+    }
+    IdentityExtension ext = IdentityExtension.from(presented).orElse(null);
+    InstanceRecord row = ext == null || ext.instanceId() == null ? null : store.findInstance(ext.instanceId()).orElse(null);
+    if (row == null
+        || !row.bot().equals(bot)
+        || !row.joinMethod().equals(method)
+        || !row.attestedIdentity().equals(verified.attestedIdentity())
+        || !row.serial().equals(CertificateAuthority.serialHex(presented))) {
+      return null;
+    }
+    return row;
+  }
+
+  private Credentials rejoin(
+      InstanceRecord row, String method, PublicKey key, Duration ttl, Instant now, String remote, VerifiedJoin verified, Map<String, String> detail) {
+    checkLocks(List.of(new LockKey(Lock.Target.INSTANCE, row.id()), new LockKey(Lock.Target.SERIAL, row.serial())), now);
+    long next = row.generation() + 1;
+    Issued issued = issue(row.bot(), row.id(), next, method, key, ttl, now);
+    Authentication auth = new Authentication(now, remote, method, next, verified.metadata());
+    if (!store.compareAndSetGeneration(row.id(), row.generation(), next, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth)) {
+      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
+    }
+    detail.put("rejoin", "true");
+    detail.put("serial", issued.serial());
+    detail.put("generation", Long.toString(next));
+    detail.put("ttl", ttl.toString());
+    audit.success("join", row.bot(), row.id(), detail);
+    LOG.info("bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})", row.bot(), row.id(), method, next, remote, issued.serial());
+    return issued.credentials();
+  }
+
+  /** A proof bound on first use (DESIGN §6) is refused while an instance it created is live, except as that instance's re-join. */
+  private void refuseIfBound(VerifiedJoin verified, Instant now) {
+    for (Bot b : store.bots()) {
+      for (InstanceRecord r : store.instances(b.name())) {
+        if (r.attestedIdentity().equals(verified.attestedIdentity()) && readCredentials(r.credentialsJson()).notAfter().isAfter(now)) {
+          throw new ProblemException(
+              ErrorCode.PROOF_REJECTED,
+              "the join was refused",
+              "rule=first_use: " + verified.attestedIdentity() + " is bound to live instance " + r.id() + " of bot '" + r.bot()
+                  + "'; only a re-join over mTLS with that instance's certificate may present it again");
+        }
+      }
     }
   }
 

@@ -24,6 +24,11 @@ public final class Verifiers {
   private Verifiers() {}
 
   public static Map<String, JoinVerifier> discover(VerifierContext context, List<JoinVerifier> explicit) {
+    return discover(context, explicit, Map.of());
+  }
+
+  /** As {@link #discover(VerifierContext, List)}, giving each provider its method's settings. */
+  public static Map<String, JoinVerifier> discover(VerifierContext context, List<JoinVerifier> explicit, Map<String, Map<String, Object>> settings) {
     Map<String, JoinVerifier> out = new LinkedHashMap<>();
     for (JoinVerifier v : explicit) {
       out.put(v.name(), v);
@@ -48,7 +53,7 @@ public final class Verifiers {
       JoinVerifier verifier;
       try {
         name = provider.name();
-        verifier = provider.create(context);
+        verifier = provider.create(context.withSettings(settings.getOrDefault(name, Map.of())));
         if (verifier == null || !name.equals(verifier.name())) {
           throw new IllegalStateException("provider named '" + name + "' created a verifier named '" + (verifier == null ? null : verifier.name()) + "'");
         }
@@ -73,6 +78,11 @@ public final class Verifiers {
       throw new IllegalStateException(
           "no join verifiers found (provider failures: " + failures + "); the identity-issuer jar provides 'token' through "
               + "META-INF/services/dev.machineid.issuer.join.JoinVerifierProvider, check that it is on the class or module path");
+    }
+    for (String method : settings.keySet()) {
+      if (!out.containsKey(method)) {
+        LOG.warn("verifier settings were given for join method '{}', which no verifier provides; they are ignored", method);
+      }
     }
     LOG.debug("join methods: {}", out.keySet());
     return Map.copyOf(out);

@@ -12,6 +12,15 @@ public interface JoinVerifier {
   boolean renewable();
 
   /**
+   * True if the proof cannot carry the challenge and is therefore bound to the first bot instance
+   * that used it (DESIGN §6, e.g. {@code ec2}): while that instance is live, the issuer accepts the
+   * same attested identity again only as a re-join over mTLS with that instance's certificate.
+   */
+  default boolean bindsOnFirstUse() {
+    return false;
+  }
+
+  /**
    * Verifies a proof. Called after the challenge was checked and redeemed and the caller proved
    * possession of its key.
    *
