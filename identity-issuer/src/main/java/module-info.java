@@ -8,17 +8,24 @@ module dev.machineid.issuer {
   requires org.eclipse.jetty.http;
   requires org.eclipse.jetty.util;
   requires org.slf4j;
-  requires java.net.http; // the iam verifier forwards to STS
+  requires java.net.http; // the iam verifier forwards to STS; the admin client of the issuer CLI
   requires java.xml; // the iam verifier parses STS's XML reply
+  requires com.fasterxml.jackson.dataformat.yaml; // issuer.yaml and resource files
+  requires micrometer.core; // automatic modules: /metrics
+  requires micrometer.registry.prometheus;
+  requires static info.picocli; // only the CLI (dev.machineid.issuer.cli) needs it
   requires java.sql;
   requires com.zaxxer.hikari;
   requires flyway.core; // automatic module (flyway-core 10 names none in its manifest)
 
   exports dev.machineid.issuer;
   exports dev.machineid.issuer.join;
+  exports dev.machineid.issuer.admin;
+  exports dev.machineid.issuer.config;
   exports dev.machineid.issuer.store;
 
   opens dev.machineid.issuer to com.fasterxml.jackson.databind;
+  opens dev.machineid.issuer.cli to info.picocli;
   // Flyway finds the SQL migrations beside JdbcStore through the class loader.
   opens dev.machineid.issuer.store;
 

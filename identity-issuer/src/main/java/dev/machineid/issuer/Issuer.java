@@ -5,18 +5,24 @@ import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.issuer.IssuerStore.InstanceRecord;
 import dev.machineid.issuer.IssuerStore.LockKey;
+import dev.machineid.issuer.internal.AdminApi;
+import dev.machineid.issuer.internal.AdminCertificates;
 import dev.machineid.issuer.internal.ApiHandler;
 import dev.machineid.issuer.internal.Auditor;
 import dev.machineid.issuer.internal.Challenges;
 import dev.machineid.issuer.internal.Engine;
 import dev.machineid.issuer.internal.Hashes;
 import dev.machineid.issuer.internal.HttpsServer;
+import dev.machineid.issuer.internal.IssuerMetrics;
+import dev.machineid.issuer.internal.RateLimiter;
+import dev.machineid.issuer.internal.TokenRules;
 import dev.machineid.issuer.internal.KeyMaterial;
 import dev.machineid.issuer.internal.Verifiers;
 import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.VerifierContext;
 import java.net.URI;
 import java.nio.file.Path;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -79,6 +85,11 @@ public final class Issuer implements AutoCloseable {
   private final KeyMaterial keys;
   private final Engine engine;
   private final Auditor audit;
+  private final Duration shutdownGrace;
+  private final Duration idleTimeout;
+  private final double rateLimitPerSecond;
+  private final int rateLimitBurst;
+  private final IssuerMetrics metrics = new IssuerMetrics();
 
   private final Object lifecycle = new Object();
   private HttpsServer server;
@@ -98,6 +109,10 @@ public final class Issuer implements AutoCloseable {
     this.store = b.store != null ? b.store : IssuerStore.inMemory();
     this.ownsStore = b.store == null;
     this.maxRequestBytes = b.maxRequestBytes;
+    this.shutdownGrace = b.shutdownGrace;
+    this.idleTimeout = b.idleTimeout;
+    this.rateLimitPerSecond = b.rateLimitPerSecond;
+    this.rateLimitBurst = b.rateLimitBurst;
     this.random = new SecureRandom();
     Instant now = clock.instant();
     this.keys = b.keysDirectory == null ? KeyMaterial.generate(trustDomain, now, random) : KeyMaterial.loadOrCreate(b.keysDirectory, trustDomain, now, random);
@@ -136,7 +151,14 @@ public final class Issuer implements AutoCloseable {
       }
       int port = boundPort > 0 ? boundPort : configuredPort;
       try {
-        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock.instant(), random, new ApiHandler(engine, maxRequestBytes));
+        ApiHandler handler =
+            new ApiHandler(
+                engine,
+                maxRequestBytes,
+                new AdminApi(this, keys.authority(), clock, random),
+                metrics,
+                rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null);
+        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock.instant(), random, handler, shutdownGrace, idleTimeout);
       } catch (Exception e) {
         throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
       }
@@ -468,6 +490,169 @@ public final class Issuer implements AutoCloseable {
     return store.verifyAudit();
   }
 
+  // ------------------------------------------------------------------ roles
+
+  /**
+   * Stores a role resource.
+   *
+   * @throws IllegalStateException if a role of that name exists
+   */
+  public Role createRole(Role role) {
+    ensureOpen();
+    Role stored = Objects.requireNonNull(role, "role").createdAt(clock.instant());
+    boolean inserted =
+        store.inTransaction(
+            tx -> {
+              if (!tx.insertRole(stored)) {
+                return false;
+              }
+              audit.success(tx, "role.created", null, null, Map.of("role", role.name()));
+              return true;
+            });
+    if (!inserted) {
+      throw new IllegalStateException("role '" + role.name() + "' already exists; delete it first or choose another name");
+    }
+    return stored;
+  }
+
+  public List<Role> roles() {
+    ensureOpen();
+    return store.roles();
+  }
+
+  public Optional<Role> role(String name) {
+    ensureOpen();
+    return store.findRole(Objects.requireNonNull(name, "name"));
+  }
+
+  /** @return false if there was no such role */
+  public boolean deleteRole(String name) {
+    ensureOpen();
+    Objects.requireNonNull(name, "name");
+    return store.inTransaction(
+        tx -> {
+          if (!tx.deleteRole(name)) {
+            return false;
+          }
+          audit.success(tx, "role.deleted", null, null, Map.of("role", name));
+          return true;
+        });
+  }
+
+  // ------------------------------------------------------------------ token resources
+
+  /**
+   * A token made by {@link #createToken(String, String, String, Instant, Map)}.
+   *
+   * @param name the secret for {@code token} (shown once), the plain name for delegated methods
+   * @param token the stored token
+   */
+  public record CreatedToken(String name, Token token) {}
+
+  /**
+   * Creates a join token from a token resource (DESIGN §9). For {@code token} the name is the
+   * secret: a given one must have at least 16 characters, and none makes a random one. Delegated
+   * methods need a name and, in {@code rules.allow}, at least one identifying rule per entry.
+   *
+   * @param name the resource's {@code metadata.name}, or {@code null} for a random secret
+   * @param rules the {@code spec.<join method>} block; empty for {@code token}
+   * @throws IllegalArgumentException for an unknown bot or join method, a past expiry, missing
+   *     identifying rules or a short secret
+   * @throws IllegalStateException if a token of that name exists
+   */
+  public CreatedToken createToken(String name, String botName, String joinMethod, Instant expiresAt, Map<String, Object> rules) {
+    ensureOpen();
+    Objects.requireNonNull(botName, "botName");
+    Objects.requireNonNull(joinMethod, "joinMethod");
+    Objects.requireNonNull(expiresAt, "expiresAt");
+    Instant now = clock.instant();
+    if (!expiresAt.isAfter(now)) {
+      throw new IllegalArgumentException("token expiry " + expiresAt + " is not in the future");
+    }
+    if (store.findBot(botName).isEmpty()) {
+      throw new IllegalArgumentException("no bot named '" + botName + "'; create it first");
+    }
+    if (!TokenRules.known(joinMethod) && !engine.verifiers().containsKey(joinMethod)) {
+      throw new IllegalArgumentException("unknown join method '" + joinMethod + "'; this issuer knows " + engine.verifiers().keySet());
+    }
+    TokenRules.validate(joinMethod, rules == null ? Map.of() : rules);
+    boolean secret = joinMethod.equals("token");
+    String value = name;
+    if (secret && value == null) {
+      byte[] b = new byte[16];
+      random.nextBytes(b);
+      value = HexFormat.of().formatHex(b);
+    } else if (secret && value.length() < 16) {
+      throw new IllegalArgumentException("a 'token' token's name is its secret and needs at least 16 characters; omit metadata.name for a random one");
+    } else if (value == null || value.isBlank()) {
+      throw new IllegalArgumentException("a '" + joinMethod + "' token needs metadata.name");
+    }
+    Token t = new Token(Hashes.tokenId(value), botName, joinMethod, now, expiresAt, null, secret ? null : value, rules);
+    boolean inserted =
+        store.inTransaction(
+            tx -> {
+              if (!tx.insertToken(t)) {
+                return false;
+              }
+              audit.success(tx, "token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", joinMethod, "expires", expiresAt.toString()));
+              return true;
+            });
+    if (!inserted) {
+      throw new IllegalStateException("a token named '" + (secret ? t.shortId() : value) + "' already exists");
+    }
+    return new CreatedToken(value, t);
+  }
+
+  // ------------------------------------------------------------------ admin identities
+
+  /** Records an admin allowed on {@code /v1/admin/...}; returns the existing record if there is one. */
+  public AdminIdentity addAdmin(String name) {
+    ensureOpen();
+    AdminIdentity admin = new AdminIdentity(AdminIdentity.validateName(name), clock.instant());
+    boolean inserted =
+        store.inTransaction(
+            tx -> {
+              if (!tx.insertAdmin(admin)) {
+                return false;
+              }
+              audit.success(tx, "admin.added", null, null, Map.of("admin", name));
+              return true;
+            });
+    if (inserted) {
+      return admin;
+    }
+    return store.findAdmin(name).orElse(admin);
+  }
+
+  public List<AdminIdentity> admins() {
+    ensureOpen();
+    return store.admins();
+  }
+
+  /**
+   * Signs an admin client certificate ({@code CN=admin-<name>}, {@code spiffe://<td>/admin/<name>})
+   * for {@code key}, recording the admin first if needed. At most 24 h.
+   */
+  public X509Certificate issueAdminCertificate(String name, PublicKey key, Duration ttl) {
+    ensureOpen();
+    addAdmin(name);
+    X509Certificate cert = AdminCertificates.issue(keys.authority(), trustDomain, name, key, clock.instant(), ttl, random);
+    audit.success("admin.certificate", null, null, Map.of("admin", name, "serial", cert.getSerialNumber().toString(16), "ttl", ttl.toString()));
+    return cert;
+  }
+
+  /** The join methods this issuer verifies. */
+  public Set<String> joinMethods() {
+    ensureOpen();
+    return engine.verifiers().keySet();
+  }
+
+  /** The issuer's metrics in the Prometheus text format, as served at {@code /metrics}. */
+  public String metricsText() {
+    ensureOpen();
+    return metrics.scrape();
+  }
+
   private void ensureOpen() {
     if (closed) {
       throw new IllegalStateException("the issuer is closed");
@@ -494,6 +679,10 @@ public final class Issuer implements AutoCloseable {
     private int maxRequestBytes = 64 * 1024;
     private final List<JoinVerifier> verifiers = new ArrayList<>();
     private final Map<String, Map<String, Object>> verifierSettings = new LinkedHashMap<>();
+    private Duration shutdownGrace = Duration.ZERO;
+    private Duration idleTimeout = Duration.ofSeconds(30);
+    private double rateLimitPerSecond;
+    private int rateLimitBurst;
 
     private Builder() {}
 
@@ -586,6 +775,42 @@ public final class Issuer implements AutoCloseable {
         throw new IllegalArgumentException("maxRequestBytes must be 1 KiB to 16 MiB, got " + bytes);
       }
       this.maxRequestBytes = bytes;
+      return this;
+    }
+
+    /**
+     * How long {@link #stop()} and {@link #close()} wait for requests in flight to finish before
+     * closing connections; default zero (embedded use and tests). {@code issuer serve} uses 5 s.
+     */
+    public Builder shutdownGrace(Duration grace) {
+      once("shutdownGrace");
+      Objects.requireNonNull(grace, "grace");
+      if (grace.isNegative() || grace.compareTo(Duration.ofMinutes(1)) > 0) {
+        throw new IllegalArgumentException("shutdownGrace must be 0 to 1m, got " + grace);
+      }
+      this.shutdownGrace = grace;
+      return this;
+    }
+
+    /** A connection idle (or a blocked read or write) this long is closed; default 30 s. */
+    public Builder idleTimeout(Duration timeout) {
+      once("idleTimeout");
+      this.idleTimeout = positive(timeout, "idleTimeout");
+      return this;
+    }
+
+    /**
+     * Limits the unauthenticated calls ({@code /v1/authority}, {@code /v1/join/challenge},
+     * {@code /v1/join}) per client address with a token bucket; above it clients get
+     * {@code rate_limited} (429) with {@code Retry-After}. Default: no limit.
+     */
+    public Builder rateLimit(double perSecond, int burst) {
+      once("rateLimit");
+      if (!(perSecond > 0) || perSecond > 1_000_000 || burst < 1) {
+        throw new IllegalArgumentException("rateLimit needs perSecond > 0 and burst >= 1, got " + perSecond + " and " + burst);
+      }
+      this.rateLimitPerSecond = perSecond;
+      this.rateLimitBurst = burst;
       return this;
     }
 

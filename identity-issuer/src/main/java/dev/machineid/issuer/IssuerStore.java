@@ -135,6 +135,48 @@ public interface IssuerStore extends AutoCloseable {
   /** Checks the audit chain from its first row to its head. */
   AuditVerification verifyAudit();
 
+  // ---- roles (DESIGN §9 role resources); defaults refuse, so that a store written before roles
+  // existed still compiles and says what it lacks
+
+  /** @return false if a role with that name exists */
+  default boolean insertRole(Role role) {
+    throw unsupported("roles");
+  }
+
+  default Optional<Role> findRole(String name) {
+    throw unsupported("roles");
+  }
+
+  /** Every role, by name. */
+  default List<Role> roles() {
+    throw unsupported("roles");
+  }
+
+  /** @return false if there was no such role */
+  default boolean deleteRole(String name) {
+    throw unsupported("roles");
+  }
+
+  // ---- admin identities
+
+  /** Records an admin allowed on the admin API. @return false if one with that name exists */
+  default boolean insertAdmin(AdminIdentity admin) {
+    throw unsupported("admin identities");
+  }
+
+  default Optional<AdminIdentity> findAdmin(String name) {
+    throw unsupported("admin identities");
+  }
+
+  /** Every admin, by name. */
+  default List<AdminIdentity> admins() {
+    throw unsupported("admin identities");
+  }
+
+  private UnsupportedOperationException unsupported(String what) {
+    return new UnsupportedOperationException(getClass().getName() + " does not store " + what + "; use a store that implements them");
+  }
+
   // ---- housekeeping
 
   /**

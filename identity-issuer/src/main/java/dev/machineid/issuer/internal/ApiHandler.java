@@ -9,10 +9,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
@@ -40,24 +43,103 @@ public final class ApiHandler extends Handler.Abstract {
 
   private final Engine engine;
   private final int maxRequestBytes;
+  private final AdminApi admin;
+  private final IssuerMetrics metrics;
+  private final RateLimiter limiter;
 
   public ApiHandler(Engine engine, int maxRequestBytes) {
+    this(engine, maxRequestBytes, null, new IssuerMetrics(), null);
+  }
+
+  /**
+   * @param admin the admin API, or {@code null} for none
+   * @param limiter the per-address limit of unauthenticated calls, or {@code null} for none
+   */
+  public ApiHandler(Engine engine, int maxRequestBytes, AdminApi admin, IssuerMetrics metrics, RateLimiter limiter) {
     super(InvocationType.BLOCKING);
     this.engine = engine;
     this.maxRequestBytes = maxRequestBytes;
+    this.admin = admin;
+    this.metrics = metrics;
+    this.limiter = limiter;
   }
 
   @Override
   public boolean handle(Request request, Response response, Callback callback) {
+    long start = System.nanoTime();
+    String call = call(request.getHttpURI().getPath());
+    String code = "ok";
     try {
+      limit(call, request, response);
       route(request, response, callback);
     } catch (ProblemException e) {
+      code = e.code().code();
       writeProblem(request, response, callback, e.code(), e.clientDetail());
     } catch (Throwable t) {
+      code = ErrorCode.INTERNAL.code();
       LOG.error("unexpected failure handling {} {}", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), t);
       writeProblem(request, response, callback, ErrorCode.INTERNAL, null);
     }
+    metrics.request(call, code, System.nanoTime() - start);
     return true;
+  }
+
+  /** The metrics label of a path: a fixed set, never client text. */
+  private static String call(String path) {
+    if (path == null) {
+      return "other";
+    }
+    return switch (path) {
+      case Protocol.AUTHORITY_PATH -> "authority";
+      case Protocol.CHALLENGE_PATH -> "challenge";
+      case Protocol.JOIN_PATH -> "join";
+      case Protocol.RENEW_PATH -> "renew";
+      case Protocol.HEARTBEAT_PATH -> "heartbeat";
+      case Protocol.CERTIFICATES_PATH -> "certificates";
+      case "/metrics" -> "metrics";
+      default -> path.startsWith(AdminApi.PREFIX) ? "admin" : "other";
+    };
+  }
+
+  /** Unauthenticated calls are limited per client address; over the limit: 429 with Retry-After. */
+  private void limit(String call, Request request, Response response) {
+    if (limiter == null || !(call.equals("authority") || call.equals("challenge") || call.equals("join"))) {
+      return;
+    }
+    long wait = limiter.acquire(address(request));
+    if (wait > 0) {
+      metrics.rateLimited();
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(wait));
+      throw ProblemException.of(ErrorCode.RATE_LIMITED, "too many requests from this address; retry after " + wait + " s");
+    }
+  }
+
+  private static String address(Request request) {
+    SocketAddress a = request.getConnectionMetaData().getRemoteSocketAddress();
+    if (a instanceof InetSocketAddress isa && isa.getAddress() != null) {
+      return isa.getAddress().getHostAddress();
+    }
+    return String.valueOf(a);
+  }
+
+  private String joinMethodLabel(ObjectNode body) {
+    com.fasterxml.jackson.databind.JsonNode m = body.get("join_method");
+    return m != null && m.isTextual() && engine.verifiers().containsKey(m.textValue()) ? m.textValue() : "unknown";
+  }
+
+  private static Map<String, String> query(Request request) {
+    Map<String, String> out = new LinkedHashMap<>();
+    String q = request.getHttpURI().getQuery();
+    if (q == null || q.isEmpty()) {
+      return out;
+    }
+    for (String pair : q.split("&")) {
+      int eq = pair.indexOf('=');
+      String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+      String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      out.putIfAbsent(k, v);
+    }
+    return out;
   }
 
   private void route(Request request, Response response, Callback callback) throws IOException {
@@ -75,12 +157,28 @@ public final class ApiHandler extends Handler.Abstract {
       case Protocol.JOIN_PATH -> {
         allow(response, method, "POST");
         ObjectNode body = body(request);
-        writeJson(request, response, callback, 200, engine.join(body, remote(request), peerCertificates(request)));
+        String joinMethod = joinMethodLabel(body);
+        Object credentials;
+        try {
+          credentials = engine.join(body, remote(request), peerCertificates(request));
+        } catch (ProblemException e) {
+          metrics.join(joinMethod, e.code().code());
+          throw e;
+        }
+        metrics.join(joinMethod, "success");
+        metrics.issued("identity");
+        writeJson(request, response, callback, 200, credentials);
       }
       case Protocol.RENEW_PATH -> {
         allow(response, method, "POST");
         ObjectNode body = body(request);
-        writeJson(request, response, callback, 200, engine.renew(body, remote(request), peerCertificates(request)));
+        Object credentials = engine.renew(body, remote(request), peerCertificates(request));
+        metrics.issued("identity");
+        writeJson(request, response, callback, 200, credentials);
+      }
+      case "/metrics" -> {
+        allow(response, method, "GET");
+        finish(request, response, callback, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape().getBytes(StandardCharsets.UTF_8));
       }
       case Protocol.HEARTBEAT_PATH -> {
         allow(response, method, "POST");
@@ -89,7 +187,17 @@ public final class ApiHandler extends Handler.Abstract {
         response.setStatus(204);
         callback.succeeded();
       }
-      default -> throw ProblemException.of(ErrorCode.NOT_FOUND, "no such endpoint");
+      default -> {
+        if (admin == null || path == null || !path.startsWith(AdminApi.PREFIX)) {
+          throw ProblemException.of(ErrorCode.NOT_FOUND, "no such endpoint");
+        }
+        AdminApi.Reply reply = admin.handle(method, path, query(request), () -> body(request), peerCertificates(request));
+        if (reply.body() == null) {
+          finish(request, response, callback, reply.status(), Protocol.JSON, new byte[0]);
+        } else {
+          writeJson(request, response, callback, reply.status(), reply.body());
+        }
+      }
     }
   }
 

@@ -22,6 +22,7 @@ import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
@@ -44,15 +45,27 @@ public final class HttpsServer {
   /** Binds and starts; the TLS certificate is issued now by the authority for {@code hostNames}. */
   public static HttpsServer start(
       String host, int port, List<String> hostNames, CertificateAuthority ca, Instant now, SecureRandom random, ApiHandler handler) throws Exception {
+    return start(host, port, hostNames, ca, now, random, handler, Duration.ZERO, Duration.ofSeconds(30));
+  }
+
+  /**
+   * As above, with the time {@link #stop()} waits for requests in flight ({@code grace}, zero:
+   * close at once) and the idle timeout of connections, also applied to a blocked read or write of
+   * a request, so a client that sends slowly is cut off.
+   */
+  public static HttpsServer start(
+      String host, int port, List<String> hostNames, CertificateAuthority ca, Instant now, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout)
+      throws Exception {
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("machineid-issuer-http");
     pool.setDaemon(true);
     Server server = new Server(pool, new ScheduledExecutorScheduler("machineid-issuer-scheduler", true), null);
-    server.setStopTimeout(0);
+    server.setStopTimeout(grace.toMillis());
 
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
     http.setSendXPoweredBy(false);
+    http.setIdleTimeout(idleTimeout.toMillis());
     http.setSecureScheme("https");
     // No SNI host check: clients reach the issuer by IP address too, which carries no SNI.
     http.addCustomizer(new SecureRequestCustomizer(false));
@@ -68,10 +81,11 @@ public final class HttpsServer {
         new ServerConnector(server, new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
     connector.setHost(host);
     connector.setPort(port);
-    connector.setIdleTimeout(30_000);
+    connector.setIdleTimeout(idleTimeout.toMillis());
     connector.setReuseAddress(true);
     server.addConnector(connector);
-    server.setHandler(handler);
+    // With a grace period, stop() first refuses new requests and lets those in flight finish.
+    server.setHandler(grace.isZero() ? handler : new GracefulHandler(handler));
     server.setErrorHandler(new ProblemErrorHandler());
     try {
       server.start();

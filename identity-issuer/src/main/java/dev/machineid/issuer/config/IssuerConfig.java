@@ -1,0 +1,235 @@
+package dev.machineid.issuer.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.machineid.core.ConfigException;
+import dev.machineid.core.protocol.GoDuration;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * {@code issuer.yaml}, the configuration of {@code issuer serve}. Relative paths are resolved
+ * against the file's directory. Every key is documented in {@code docs/issuer.md}.
+ *
+ * @param baseDir the directory of the file
+ * @param trustDomain SPIFFE trust domain
+ * @param listenHost listen address
+ * @param listenPort listen port (0: ephemeral)
+ * @param hostNames names and addresses in the issuer's TLS certificate
+ * @param keysDir authority and MAC keys (0600 files)
+ * @param store JDBC URL of the store, or {@code null} for the default (in memory)
+ * @param storeUser database user, or {@code null}
+ * @param storePasswordEnv the environment variable holding the database password, or {@code null}
+ * @param admins admin names recorded at start
+ * @param adminDir where {@code init} wrote the admin key and certificate
+ * @param defaultTtl bot certificate TTL when none is asked
+ * @param maxTtl the largest bot certificate TTL
+ * @param maxRequestBytes largest request body
+ * @param idleTimeout connection idle and blocked read/write timeout
+ * @param shutdownGrace time given to requests in flight at shutdown
+ * @param rateLimitPerSecond unauthenticated calls per second per client address (0: none)
+ * @param rateLimitBurst bucket size of that limit
+ * @param cryptoProvider {@code jdk}, {@code bouncycastle} or {@code accp}
+ * @param joinMethods per-method verifier settings
+ */
+public record IssuerConfig(
+    Path baseDir,
+    String trustDomain,
+    String listenHost,
+    int listenPort,
+    List<String> hostNames,
+    Path keysDir,
+    String store,
+    String storeUser,
+    String storePasswordEnv,
+    List<String> admins,
+    Path adminDir,
+    Duration defaultTtl,
+    Duration maxTtl,
+    int maxRequestBytes,
+    Duration idleTimeout,
+    Duration shutdownGrace,
+    double rateLimitPerSecond,
+    int rateLimitBurst,
+    String cryptoProvider,
+    Map<String, Map<String, Object>> joinMethods) {
+
+  public static final String FILE_NAME = "issuer.yaml";
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final Set<String> KEYS =
+      Set.of(
+          "version", "trust_domain", "listen", "host_names", "keys_dir", "store", "store_user", "store_password_env", "admins", "admin_dir",
+          "default_ttl", "max_ttl", "max_request_bytes", "idle_timeout", "shutdown_grace", "rate_limit", "crypto_provider", "join_methods");
+
+  public IssuerConfig {
+    Objects.requireNonNull(baseDir, "baseDir");
+    hostNames = List.copyOf(hostNames);
+    admins = List.copyOf(admins);
+    joinMethods = Map.copyOf(joinMethods);
+  }
+
+  /**
+   * Reads and checks a file.
+   *
+   * @throws ConfigException naming the file and the key for anything missing, unknown or invalid
+   */
+  public static IssuerConfig load(Path file) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(Files.readString(file));
+    } catch (IOException e) {
+      throw new ConfigException("cannot read " + file + ": " + firstLine(e.getMessage()));
+    }
+    if (root == null || !root.isObject()) {
+      throw new ConfigException(file + " must be a YAML mapping (see docs/issuer.md)");
+    }
+    ObjectNode o = (ObjectNode) root;
+    for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (!KEYS.contains(k)) {
+        throw new ConfigException(file + ": unknown key '" + k + "'; known keys: " + new TreeSet<>(KEYS));
+      }
+    }
+    Path base = file.toAbsolutePath().getParent();
+    String listen = text(o, "listen", "127.0.0.1:8443", file);
+    int colon = listen.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new ConfigException(file + ": listen must be HOST:PORT, got '" + listen + "'");
+    }
+    int port;
+    try {
+      port = Integer.parseInt(listen.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new ConfigException(file + ": listen must be HOST:PORT, got '" + listen + "'");
+    }
+    String host = listen.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    JsonNode rl = o.path("rate_limit");
+    double perSecond = rl.path("per_second").asDouble(20);
+    int burst = rl.path("burst").asInt(40);
+    Map<String, Map<String, Object>> methods = new LinkedHashMap<>();
+    JsonNode jm = o.get("join_methods");
+    if (jm != null && !jm.isNull()) {
+      if (!jm.isObject()) {
+        throw new ConfigException(file + ": join_methods must map a join method to its settings");
+      }
+      jm.fields().forEachRemaining(e -> {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = e.getValue().isObject() ? YAML.convertValue(e.getValue(), LinkedHashMap.class) : Map.of();
+        methods.put(e.getKey(), m);
+      });
+    }
+    String store = text(o, "store", null, file);
+    return new IssuerConfig(
+        base,
+        text(o, "trust_domain", "machineid.local", file),
+        host,
+        port,
+        strings(o, "host_names", List.of("localhost", "127.0.0.1"), file),
+        base.resolve(text(o, "keys_dir", "keys", file)),
+        store == null || store.isBlank() ? null : store,
+        text(o, "store_user", null, file),
+        text(o, "store_password_env", null, file),
+        strings(o, "admins", List.of("admin"), file),
+        base.resolve(text(o, "admin_dir", "admin", file)),
+        duration(o, "default_ttl", "1h", file),
+        duration(o, "max_ttl", "24h", file),
+        o.path("max_request_bytes").asInt(64 * 1024),
+        duration(o, "idle_timeout", "30s", file),
+        duration(o, "shutdown_grace", "5s", file),
+        perSecond,
+        burst,
+        text(o, "crypto_provider", "jdk", file),
+        methods);
+  }
+
+  /** The file {@code issuer init} writes. */
+  public static String defaultYaml(String trustDomain, String listen, List<String> hostNames, String admin) {
+    return """
+        # issuer.yaml: configuration of 'issuer serve' (every key: docs/issuer.md)
+        version: v1
+        trust_domain: %s
+        # HOST:PORT to bind; 'issuer serve --listen' overrides it
+        listen: %s
+        # names and addresses in the issuer's TLS certificate; clients must reach it by one of them
+        host_names: [%s]
+        # authority key and certificate, challenge MAC key (0600 files); relative to this file
+        keys_dir: keys
+        # JDBC URL of the store: empty keeps state in memory (lost at exit); one node:
+        # jdbc:h2:file:./data/issuer ; replicas: jdbc:postgresql://db.internal/issuer
+        # 'issuer serve --store' overrides it
+        store: ""
+        store_user: ""
+        # name of the environment variable that holds the database password
+        store_password_env: ISSUER_STORE_PASSWORD
+        # admin identities allowed on /v1/admin (their key and certificate are in admin_dir)
+        admins: [%s]
+        admin_dir: admin
+        # bot certificate TTLs
+        default_ttl: 1h
+        max_ttl: 24h
+        # hardening
+        max_request_bytes: 65536
+        idle_timeout: 30s
+        shutdown_grace: 5s
+        rate_limit: {per_second: 20, burst: 40}
+        # jdk (default), bouncycastle, or accp (Amazon Corretto Crypto Provider, linux-x86_64)
+        crypto_provider: jdk
+        # per-join-method verifier settings, e.g. iam: {sts_endpoints: [...]}
+        join_methods: {}
+        """
+        .formatted(trustDomain, listen, String.join(", ", hostNames), admin);
+  }
+
+  private static String text(ObjectNode o, String key, String fallback, Path file) {
+    JsonNode n = o.get(key);
+    if (n == null || n.isNull()) {
+      return fallback;
+    }
+    if (!n.isValueNode()) {
+      throw new ConfigException(file + ": " + key + " must be a single value");
+    }
+    String s = n.asText();
+    return s.isEmpty() && fallback == null ? null : s;
+  }
+
+  private static List<String> strings(ObjectNode o, String key, List<String> fallback, Path file) {
+    JsonNode n = o.get(key);
+    if (n == null || n.isNull()) {
+      return fallback;
+    }
+    if (!n.isArray() || n.isEmpty()) {
+      throw new ConfigException(file + ": " + key + " must be a non-empty list");
+    }
+    List<String> out = new ArrayList<>();
+    n.forEach(e -> out.add(e.asText()));
+    return out;
+  }
+
+  private static Duration duration(ObjectNode o, String key, String fallback, Path file) {
+    String s = text(o, key, fallback, file);
+    try {
+      return GoDuration.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(file + ": " + key + " must be a duration such as 30s, 15m or 1h, got '" + s + "'");
+    }
+  }
+
+  private static String firstLine(String s) {
+    return s == null ? "" : s.lines().findFirst().orElse("");
+  }
+}

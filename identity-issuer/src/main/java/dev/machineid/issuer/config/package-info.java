@@ -1,0 +1,2 @@
+/** {@code issuer.yaml}: the configuration of {@code issuer serve}. */
+package dev.machineid.issuer.config;
