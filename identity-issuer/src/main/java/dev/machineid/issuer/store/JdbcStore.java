@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.AdminIdentity;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.Authentication;
@@ -13,6 +14,7 @@ import dev.machineid.issuer.Bot;
 import dev.machineid.issuer.Heartbeat;
 import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.Lock;
+import dev.machineid.issuer.Role;
 import dev.machineid.issuer.StoreException;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption;
@@ -76,6 +78,7 @@ public final class JdbcStore implements IssuerStore {
   private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
   private static final TypeReference<Map<String, List<String>>> TRAITS = new TypeReference<>() {};
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
+  private static final TypeReference<Map<String, Object>> OBJECT_MAP = new TypeReference<>() {};
 
   private final Shared shared;
   /** The transaction's connection in a view made by {@link #inTransaction}; {@code null} in the root. */
@@ -462,8 +465,8 @@ public final class JdbcStore implements IssuerStore {
         "inserting a token",
         c -> update(
                 c,
-                "INSERT INTO tokens (id, bot, join_method, created_at, expires_at, consumed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                token.id(), token.bot(), token.joinMethod(), token.createdAt(), token.expiresAt(), token.consumedAt())
+                "INSERT INTO tokens (id, bot, join_method, created_at, expires_at, consumed_at, name, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                token.id(), token.bot(), token.joinMethod(), token.createdAt(), token.expiresAt(), token.consumedAt(), token.name(), write(token.rules()))
             == 1);
   }
 
@@ -481,7 +484,9 @@ public final class JdbcStore implements IssuerStore {
                   rs.getString("join_method"),
                   instant(rs, "created_at"),
                   instant(rs, "expires_at"),
-                  instant(rs, "consumed_at")));
+                  instant(rs, "consumed_at"),
+                  rs.getString("name"),
+                  read(rs.getString("rules"), OBJECT_MAP)));
         }
         return List.copyOf(out);
       }
@@ -675,6 +680,79 @@ public final class JdbcStore implements IssuerStore {
   public boolean deleteLock(String lockId) {
     Objects.requireNonNull(lockId, "lockId");
     return with("deleting a lock", c -> update(c, "DELETE FROM locks WHERE id = ?", lockId) == 1);
+  }
+
+  // ------------------------------------------------------------------ roles
+
+  @Override
+  public boolean insertRole(Role role) {
+    Objects.requireNonNull(role, "role");
+    Instant created = role.createdAt() == null ? Instant.now() : role.createdAt();
+    return with(
+        "inserting a role",
+        c -> update(c, "INSERT INTO roles (name, spec, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", role.name(), write(role.createdAt(null)), created) == 1);
+  }
+
+  @Override
+  public Optional<Role> findRole(String name) {
+    Objects.requireNonNull(name, "name");
+    return with("reading a role", c -> roles(c, "SELECT spec, created_at FROM roles WHERE name = ?", name).stream().findFirst());
+  }
+
+  @Override
+  public List<Role> roles() {
+    return with("listing roles", c -> roles(c, "SELECT spec, created_at FROM roles ORDER BY name"));
+  }
+
+  private List<Role> roles(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        List<Role> out = new ArrayList<>();
+        while (rs.next()) {
+          out.add(read(rs.getString("spec"), Role.class).createdAt(instant(rs, "created_at")));
+        }
+        return List.copyOf(out);
+      }
+    }
+  }
+
+  @Override
+  public boolean deleteRole(String name) {
+    Objects.requireNonNull(name, "name");
+    return with("deleting a role", c -> update(c, "DELETE FROM roles WHERE name = ?", name) == 1);
+  }
+
+  // ------------------------------------------------------------------ admin identities
+
+  @Override
+  public boolean insertAdmin(AdminIdentity admin) {
+    Objects.requireNonNull(admin, "admin");
+    return with("inserting an admin", c -> update(c, "INSERT INTO admins (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", admin.name(), admin.createdAt()) == 1);
+  }
+
+  @Override
+  public Optional<AdminIdentity> findAdmin(String name) {
+    Objects.requireNonNull(name, "name");
+    return with("reading an admin", c -> admins(c, "SELECT name, created_at FROM admins WHERE name = ?", name).stream().findFirst());
+  }
+
+  @Override
+  public List<AdminIdentity> admins() {
+    return with("listing admins", c -> admins(c, "SELECT name, created_at FROM admins ORDER BY name"));
+  }
+
+  private static List<AdminIdentity> admins(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        List<AdminIdentity> out = new ArrayList<>();
+        while (rs.next()) {
+          out.add(new AdminIdentity(rs.getString("name"), instant(rs, "created_at")));
+        }
+        return List.copyOf(out);
+      }
+    }
   }
 
   // ------------------------------------------------------------------ audit

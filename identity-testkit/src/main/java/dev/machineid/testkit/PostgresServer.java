@@ -1,0 +1,346 @@
+package dev.machineid.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * A real PostgreSQL server for tests, on a free port of 127.0.0.1 with a fresh data directory,
+ * trusting every local login as user {@code postgres}.
+ *
+ * <pre>{@code
+ * try (PostgresServer pg = PostgresServer.builder().start()) {
+ *   String url = pg.createDatabase("issuer");   // jdbc:postgresql://127.0.0.1:PORT/issuer
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>The server binaries are found in {@code /usr/lib/postgresql/<version>/bin} (Debian's
+ * {@code postgresql} package) or through {@code pg_ctl} on the {@code PATH}. PostgreSQL refuses to
+ * run as root, so as root the data directory is given to the user {@code postgres} (created as
+ * {@code machineid-pg} if there is none) and every server command runs through {@code runuser}.
+ *
+ * <p>Without binaries, {@link Builder#start()} skips the calling test with a JUnit assumption that
+ * says what to install — unless the environment variable {@code CI} is {@code true}, where it
+ * fails instead, so that CI never skips silently.
+ */
+public final class PostgresServer implements AutoCloseable {
+  private static final String FALLBACK_USER = "machineid-pg";
+
+  private final Path bin;
+  private final Path dir;
+  private final Path data;
+  private final String osUser;
+  private final int port;
+  private volatile boolean closed;
+
+  private PostgresServer(Path bin, Path dir, String osUser, int port) {
+    this.bin = bin;
+    this.dir = dir;
+    this.data = dir.resolve("data");
+    this.osUser = osUser;
+    this.port = port;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Settings for a {@link PostgresServer}. */
+  public static final class Builder {
+    private final List<String> settings = new ArrayList<>();
+    private final List<String> hbaLines = new ArrayList<>();
+
+    private Builder() {}
+
+    /** Adds a server setting, passed as {@code -c name=value} (e.g. {@code ssl=on}). */
+    public Builder setting(String name, String value) {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(value, "value");
+      if (!name.matches("[a-z_.]+")) {
+        throw new IllegalArgumentException("not a PostgreSQL setting name: " + name);
+      }
+      settings.add(name + "=" + value);
+      return this;
+    }
+
+    /**
+     * Adds a line to {@code pg_hba.conf}, before the default {@code trust} lines (so it wins), e.g.
+     * {@code hostssl all all 127.0.0.1/32 cert}.
+     */
+    public Builder hbaLine(String line) {
+      Objects.requireNonNull(line, "line");
+      if (line.contains("\n")) {
+        throw new IllegalArgumentException("one pg_hba.conf line at a time");
+      }
+      hbaLines.add(line);
+      return this;
+    }
+
+    /**
+     * Creates a cluster in a temporary directory and starts it; skips the test (fails under
+     * {@code CI=true}) if no PostgreSQL binaries are installed.
+     */
+    public PostgresServer start() {
+      Path bin = findBinaries();
+      if (bin == null) {
+        String message = "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin or on the PATH; install them (apt-get install -y postgresql)";
+        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+          throw new IllegalStateException(message + " — CI=true, so this test fails instead of skipping");
+        }
+        Assumptions.abort(message);
+      }
+      try {
+        String user = isRoot() ? unprivilegedUser() : null;
+        Path dir = Files.createTempDirectory("machineid-pg-");
+        if (user != null) {
+          run(List.of("chown", user, dir.toString()), null);
+        }
+        PostgresServer pg = new PostgresServer(bin, dir, user, freePort());
+        try {
+          pg.init(settings, hbaLines);
+          return pg;
+        } catch (RuntimeException e) {
+          pg.close();
+          throw e;
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot start PostgreSQL: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private void init(List<String> settings, List<String> hbaLines) throws IOException {
+    asServerUser(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"));
+    if (!hbaLines.isEmpty()) {
+      Path hba = data.resolve("pg_hba.conf");
+      String existing = Files.readString(hba);
+      Files.writeString(hba, String.join("\n", hbaLines) + "\n" + existing, StandardCharsets.UTF_8);
+    }
+    StringBuilder options = new StringBuilder("-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off");
+    for (String s : settings) {
+      options.append(" -c ").append(s);
+    }
+    asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-o", options.toString(), "-l", dir.resolve("log").toString(), "-w", "-t", "60", "start"));
+  }
+
+  /** The port on 127.0.0.1. */
+  public int port() {
+    return port;
+  }
+
+  /** {@code jdbc:postgresql://127.0.0.1:PORT/database}; log in as {@code postgres}, no password. */
+  public String jdbcUrl(String database) {
+    return "jdbc:postgresql://127.0.0.1:" + port + "/" + Objects.requireNonNull(database, "database");
+  }
+
+  /** The superuser: {@code postgres}. */
+  public String user() {
+    return "postgres";
+  }
+
+  /** The server's data directory (for server keys and settings files). */
+  public Path dataDirectory() {
+    return data;
+  }
+
+  /** The OS user the server runs as, or {@code null} for the current user. */
+  public String serverUser() {
+    return osUser;
+  }
+
+  /**
+   * Creates a database and returns its JDBC URL.
+   *
+   * @throws IllegalStateException if it cannot be created (for instance, it exists)
+   */
+  public String createDatabase(String name) {
+    if (!name.matches("[a-z_][a-z0-9_]*")) {
+      throw new IllegalArgumentException("use a plain lower-case database name, got " + name);
+    }
+    try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), "postgres", null); Statement s = c.createStatement()) {
+      s.execute("CREATE DATABASE " + name);
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot create database " + name + ": " + e.getMessage(), e);
+    }
+    return jdbcUrl(name);
+  }
+
+  /** The server log so far, for failure messages. */
+  public String log() {
+    try {
+      return Files.readString(dir.resolve("log"));
+    } catch (IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
+  }
+
+  /** Stops the server ({@code pg_ctl stop -m fast}) and deletes its directory. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      if (Files.exists(data.resolve("postmaster.pid"))) {
+        asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"));
+      }
+    } catch (RuntimeException e) {
+      // still delete what we can
+    } finally {
+      deleteTree(dir);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PostgresServer[127.0.0.1:" + port + ", " + data + "]";
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private void asServerUser(List<String> command) {
+    List<String> full = new ArrayList<>();
+    if (osUser != null) {
+      full.addAll(List.of("runuser", "-u", osUser, "--"));
+    }
+    full.addAll(command);
+    run(full, dir);
+  }
+
+  /** Runs a command with output to a file (never a pipe: the server inherits it). */
+  private static void run(List<String> command, Path dir) {
+    try {
+      Path out = Files.createTempFile("machineid-pg-cmd-", ".log");
+      try {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          throw new IllegalStateException("timed out: " + String.join(" ", command));
+        }
+        if (p.exitValue() != 0) {
+          String log = dir == null ? "" : readQuietly(dir.resolve("log"));
+          throw new IllegalStateException(
+              "failed (exit " + p.exitValue() + "): " + String.join(" ", command) + "\n" + Files.readString(out) + (log.isEmpty() ? "" : "\nserver log:\n" + log));
+        }
+      } finally {
+        Files.deleteIfExists(out);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while running " + command.get(0), e);
+    }
+  }
+
+  private static String readQuietly(Path p) {
+    try {
+      return Files.exists(p) ? Files.readString(p) : "";
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  static Path findBinaries() {
+    Path debian = Paths.get("/usr/lib/postgresql");
+    if (Files.isDirectory(debian)) {
+      List<Path> versions = new ArrayList<>();
+      try (DirectoryStream<Path> ds = Files.newDirectoryStream(debian)) {
+        for (Path v : ds) {
+          if (Files.isExecutable(v.resolve("bin/pg_ctl")) && Files.isExecutable(v.resolve("bin/initdb"))) {
+            versions.add(v.resolve("bin"));
+          }
+        }
+      } catch (IOException e) {
+        // fall through to PATH
+      }
+      versions.sort(Comparator.comparing((Path p) -> versionOf(p.getParent().getFileName().toString())).reversed());
+      if (!versions.isEmpty()) {
+        return versions.get(0);
+      }
+    }
+    String path = System.getenv("PATH");
+    if (path != null) {
+      for (String d : path.split(":")) {
+        Path bin = Paths.get(d);
+        if (Files.isExecutable(bin.resolve("pg_ctl")) && Files.isExecutable(bin.resolve("initdb"))) {
+          return bin;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static int versionOf(String name) {
+    try {
+      return Integer.parseInt(name.replaceAll("[^0-9].*$", ""));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  private static boolean isRoot() {
+    return "root".equals(System.getProperty("user.name"));
+  }
+
+  /** {@code postgres} if it exists, else {@code machineid-pg}, created on first use. */
+  private static String unprivilegedUser() {
+    if (userExists("postgres")) {
+      return "postgres";
+    }
+    if (!userExists(FALLBACK_USER)) {
+      run(List.of("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER), null);
+    }
+    return FALLBACK_USER;
+  }
+
+  private static boolean userExists(String name) {
+    try (Stream<String> lines = Files.lines(Path.of("/etc/passwd"))) {
+      return lines.anyMatch(l -> l.startsWith(name.toLowerCase(Locale.ROOT) + ":"));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void deleteTree(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // best effort
+        }
+      });
+    } catch (IOException e) {
+      // best effort
+    }
+  }
+}

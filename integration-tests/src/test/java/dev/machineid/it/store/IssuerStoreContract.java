@@ -1,0 +1,287 @@
+package dev.machineid.it.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.machineid.issuer.AuditEvent;
+import dev.machineid.issuer.AuditVerification;
+import dev.machineid.issuer.Authentication;
+import dev.machineid.issuer.Bot;
+import dev.machineid.issuer.Heartbeat;
+import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.IssuerStore.InstanceRecord;
+import dev.machineid.issuer.IssuerStore.LockKey;
+import dev.machineid.issuer.Lock;
+import dev.machineid.issuer.Token;
+import dev.machineid.issuer.join.TokenConsumption.Outcome;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link IssuerStore} must do, run against each database the issuer supports. Each test
+ * gets a fresh, empty database from {@link #newDatabase()}; concurrency tests use two store objects
+ * (two pools, as two replicas would) on that database.
+ */
+abstract class IssuerStoreContract {
+  /** A JDBC URL, user and password of a fresh, empty database. */
+  record Database(String url, String user, String password) {}
+
+  abstract Database newDatabase();
+
+  private final Instant now = Instant.parse("2030-01-01T00:00:00Z");
+  private Database db;
+  private IssuerStore store;
+  private IssuerStore replica;
+
+  @BeforeEach
+  void open() {
+    db = newDatabase();
+    store = IssuerStore.jdbc(db.url(), db.user(), db.password());
+    replica = IssuerStore.jdbc(db.url(), db.user(), db.password());
+  }
+
+  @AfterEach
+  void close() {
+    store.close();
+    replica.close();
+  }
+
+  private void sql(String statement) throws SQLException {
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password()); Statement s = c.createStatement()) {
+      s.executeUpdate(statement);
+    }
+  }
+
+  private static <T> List<T> race(int n, Callable<T> task) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<T>> fs = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        fs.add(pool.submit(() -> {
+          go.await();
+          return task.call();
+        }));
+      }
+      go.countDown();
+      List<T> out = new ArrayList<>();
+      for (Future<T> f : fs) {
+        out.add(f.get());
+      }
+      return out;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** Alternates between the two store objects, as calls spread over two replicas would. */
+  private IssuerStore either(int i) {
+    return i % 2 == 0 ? store : replica;
+  }
+
+  private InstanceRecord instance(String id, Instant at) {
+    Authentication auth = new Authentication(at, "127.0.0.1:1", "token", 1, Map.of("k", "v"));
+    return new InstanceRecord(id, "web", "token", "t", "token:t", at, 1, "h1", "{\"c\":1}", "s1", auth, auth, null);
+  }
+
+  private AuditEvent event(String type) {
+    return new AuditEvent(UUID.randomUUID().toString(), now, type, "web", null, AuditEvent.SUCCESS, Map.of("a", "1", "b", "two"));
+  }
+
+  // ---------------------------------------------------------------- challenges and tokens
+
+  @Test
+  void aChallengeIsRedeemedOnceAmongConcurrentReplicasAndForgottenAfterExpiry() throws Exception {
+    int[] i = {0};
+    List<Boolean> inserted = race(32, () -> either(i[0]++).insertUsedChallenge("nonce", now.plusSeconds(120)));
+    assertThat(inserted.stream().filter(b -> b)).hasSize(1);
+    assertThat(store.deleteExpired(now, Duration.ofDays(1))).isZero();
+    assertThat(replica.deleteExpired(now.plusSeconds(120), Duration.ofDays(1))).isEqualTo(1);
+    assertThat(store.insertUsedChallenge("nonce", now.plusSeconds(240))).isTrue();
+  }
+
+  @Test
+  void aTokenIsConsumedExactlyOnceAmongConcurrentReplicas() throws Exception {
+    store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
+    int[] i = {0};
+    List<Outcome> outcomes = race(64, () -> either(i[0]++).consumeToken("id", "token", now).outcome());
+    assertThat(outcomes.stream().filter(o -> o == Outcome.CONSUMED)).hasSize(1);
+    assertThat(outcomes.stream().filter(o -> o == Outcome.ALREADY_CONSUMED)).hasSize(63);
+    assertThat(replica.tokens().get(0).consumedAt()).isEqualTo(now);
+  }
+
+  @Test
+  void tokenConsumptionSaysWhyItFailedWithoutChangingTheToken() {
+    store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
+    assertThat(store.consumeToken("nope", "token", now).outcome()).isEqualTo(Outcome.MISSING);
+    assertThat(store.consumeToken("id", "github", now).outcome()).isEqualTo(Outcome.WRONG_METHOD);
+    assertThat(store.consumeToken("id", "token", now.plusSeconds(60)).outcome()).isEqualTo(Outcome.EXPIRED);
+    assertThat(store.tokens().get(0).consumed()).isFalse();
+    assertThat(store.consumeToken("id", "token", now).botName()).isEqualTo("web");
+  }
+
+  @Test
+  void expiredTokensAreKeptForTheRetentionPeriodThenDropped() {
+    store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
+    assertThat(store.insertToken(new Token("id", "other", "token", now, now.plusSeconds(60), null))).isFalse();
+    store.deleteExpired(now.plusSeconds(61), Duration.ofHours(1));
+    assertThat(store.tokens()).hasSize(1);
+    store.deleteExpired(now.plusSeconds(60).plus(Duration.ofHours(1)), Duration.ofHours(1));
+    assertThat(store.tokens()).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- bots and instances
+
+  @Test
+  void botsAndInstancesReadBackAsWritten() {
+    Bot bot = new Bot("web", List.of("deployer"), Map.of("logins", List.of("deploy", "ops")), now);
+    assertThat(store.insertBot(bot)).isTrue();
+    assertThat(replica.insertBot(bot)).isFalse();
+    assertThat(replica.findBot("web")).contains(bot);
+    InstanceRecord row = instance("i", now);
+    assertThat(store.insertInstance(row)).isTrue();
+    assertThat(replica.findInstance("i")).contains(row);
+    Heartbeat hb = new Heartbeat(now.plusSeconds(5), "host", "1.0", 42, false, Map.of("identity", "ok"));
+    assertThat(replica.updateHeartbeat("i", hb)).isTrue();
+    assertThat(store.instances("web")).containsExactly(row.withHeartbeat(hb));
+    assertThat(store.deleteBot("web")).isTrue();
+    assertThat(replica.deleteBot("web")).isFalse();
+  }
+
+  @Test
+  void generationCompareAndSetAdvancesOnceAmongConcurrentReplicas() throws Exception {
+    store.insertInstance(instance("i", now));
+    Authentication auth = new Authentication(now.plusSeconds(1), "127.0.0.1:2", "token", 2, Map.of());
+    int[] i = {0};
+    List<Boolean> results = race(32, () -> either(i[0]++).compareAndSetGeneration("i", 1, 2, "h2", "{}", "s2", auth));
+    assertThat(results.stream().filter(b -> b)).hasSize(1);
+    InstanceRecord after = replica.findInstance("i").orElseThrow();
+    assertThat(after.generation()).isEqualTo(2);
+    assertThat(after.latestAuthentication()).isEqualTo(auth);
+    assertThat(store.compareAndSetGeneration("i", 1, 2, "h3", "{}", "s3", auth)).isFalse();
+  }
+
+  @Test
+  void instancesWhoseCertificatesExpiredLongAgoAreCleanedUp() {
+    store.insertInstance(instance("old", now.minus(Duration.ofDays(3))));
+    store.insertInstance(instance("fresh", now.minus(Duration.ofHours(1))));
+    store.deleteExpired(now, Duration.ofDays(1));
+    assertThat(store.instances("web")).extracting(InstanceRecord::id).containsExactly("fresh");
+  }
+
+  // ---------------------------------------------------------------- locks
+
+  @Test
+  void locksApplyToTheirTargetsOnEveryReplicaUntilTheyExpireOrAreRemoved() {
+    Lock forever = new Lock("l1", Lock.Target.BOT, "web", "compromised", now, null);
+    Lock brief = new Lock("l2", Lock.Target.SERIAL, "ab12", "leaked", now, now.plusSeconds(60));
+    assertThat(store.insertLock(forever)).isTrue();
+    assertThat(store.insertLock(brief)).isTrue();
+    assertThat(replica.insertLock(brief)).isFalse();
+    List<LockKey> keys = List.of(new LockKey(Lock.Target.BOT, "web"), new LockKey(Lock.Target.SERIAL, "ab12"), new LockKey(Lock.Target.INSTANCE, "web"));
+    assertThat(replica.findActiveLocks(keys, now)).containsExactly(forever, brief);
+    assertThat(replica.findActiveLocks(keys, now.plusSeconds(60))).containsExactly(forever);
+    assertThat(replica.findActiveLocks(List.of(new LockKey(Lock.Target.BOT, "other")), now)).isEmpty();
+    assertThat(replica.deleteLock("l1")).isTrue();
+    assertThat(store.findActiveLocks(keys, now)).containsExactly(brief);
+    assertThat(store.locks()).containsExactly(brief);
+  }
+
+  // ---------------------------------------------------------------- audit
+
+  @Test
+  void auditAppendsFromConcurrentReplicasFormOneVerifiableChain() throws Exception {
+    int[] i = {0};
+    race(16, () -> {
+      IssuerStore s = either(i[0]++);
+      for (int n = 0; n < 10; n++) {
+        s.inTransaction(tx -> {
+          tx.appendAudit(event("renew"));
+          return null;
+        });
+      }
+      return null;
+    });
+    assertThat(store.auditEvents()).hasSize(160);
+    assertThat(replica.verifyAudit()).isEqualTo(AuditVerification.ok(160));
+  }
+
+  @Test
+  void aChangeAndItsAuditEventCommitOrRollBackTogether() {
+    Bot bot = new Bot("web", List.of(), Map.of(), now);
+    assertThatThrownBy(() -> store.inTransaction(tx -> {
+      tx.insertBot(bot);
+      tx.appendAudit(event("bot.created"));
+      throw new IllegalStateException("boom");
+    })).hasMessage("boom");
+    assertThat(store.findBot("web")).isEmpty();
+    assertThat(store.auditEvents()).isEmpty();
+    store.inTransaction(tx -> {
+      tx.insertBot(bot);
+      tx.appendAudit(event("bot.created"));
+      return null;
+    });
+    assertThat(replica.findBot("web")).isPresent();
+    assertThat(replica.auditEvents()).extracting(AuditEvent::type).containsExactly("bot.created");
+    assertThat(replica.verifyAudit().intact()).isTrue();
+  }
+
+  @Test
+  void anEditedAuditRowIsNamedByVerification() throws Exception {
+    List<AuditEvent> events = new ArrayList<>();
+    for (int n = 0; n < 5; n++) {
+      AuditEvent e = event("join");
+      events.add(e);
+      store.appendAudit(e);
+    }
+    assertThat(store.verifyAudit().intact()).isTrue();
+    sql("UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE seq = 3");
+    AuditVerification v = replica.verifyAudit();
+    assertThat(v.intact()).isFalse();
+    assertThat(v.brokenSequence()).isEqualTo(3);
+    assertThat(v.brokenId()).isEqualTo(events.get(2).id());
+    assertThat(v.rowsChecked()).isEqualTo(2);
+    assertThat(v.toString()).contains("row 3", events.get(2).id(), "edited");
+  }
+
+  @Test
+  void aDeletedAuditRowIsDetected() throws Exception {
+    for (int n = 0; n < 4; n++) {
+      store.appendAudit(event("join"));
+    }
+    sql("DELETE FROM audit_events WHERE seq = 2");
+    assertThat(store.verifyAudit()).extracting(AuditVerification::intact, AuditVerification::brokenSequence).containsExactly(false, 2L);
+  }
+
+  @Test
+  void aDeletedLastAuditRowIsDetectedThroughTheChainHead() throws Exception {
+    for (int n = 0; n < 3; n++) {
+      store.appendAudit(event("join"));
+    }
+    sql("DELETE FROM audit_events WHERE seq = 3");
+    AuditVerification v = store.verifyAudit();
+    assertThat(v.intact()).isFalse();
+    assertThat(v.problem()).contains("deleted");
+  }
+
+  @Test
+  void anEmptyAuditLogVerifies() {
+    assertThat(store.verifyAudit()).isEqualTo(AuditVerification.ok(0));
+  }
+}
