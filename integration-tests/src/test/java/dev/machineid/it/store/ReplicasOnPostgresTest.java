@@ -1,0 +1,163 @@
+package dev.machineid.it.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.issuer.BotInstance;
+import dev.machineid.issuer.Issuer;
+import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.Lock;
+import dev.machineid.it.store.RawClient.Reply;
+import dev.machineid.testkit.PostgresServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Two issuer replicas (same keys, one PostgreSQL database, different ports) act as one issuer. */
+class ReplicasOnPostgresTest {
+  private static PostgresServer pg;
+  private static Path keys;
+  private static IssuerStore storeA;
+  private static IssuerStore storeB;
+  private static Issuer a;
+  private static Issuer b;
+
+  @BeforeAll
+  static void start() throws Exception {
+    pg = PostgresServer.builder().start();
+    String url = pg.createDatabase("replicas");
+    keys = Files.createTempDirectory("replica-keys");
+    storeA = IssuerStore.jdbc(url, pg.user(), null);
+    storeB = IssuerStore.jdbc(url, pg.user(), null);
+    a = Issuer.builder().trustDomain("replicas.test").keysDirectory(keys).store(storeA).build().start();
+    b = Issuer.builder().trustDomain("replicas.test").keysDirectory(keys).store(storeB).build().start();
+  }
+
+  @AfterAll
+  static void stop() {
+    for (AutoCloseable c : new AutoCloseable[] {a, b, storeA, storeB, pg}) {
+      try {
+        if (c != null) {
+          c.close();
+        }
+      } catch (Exception e) {
+        // keep closing the rest
+      }
+    }
+  }
+
+  private static RawClient anonymous(Issuer issuer) {
+    return new RawClient(issuer.url(), issuer.authorityCertificate());
+  }
+
+  private static RawClient as(Issuer issuer, KeyPair k, Credentials c) {
+    return RawClient.as(issuer.url(), issuer.authorityCertificate(), k, c);
+  }
+
+  private static Credentials join(Issuer on, String token, KeyPair k) {
+    Reply r = anonymous(on).join(token, k, null);
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    return r.as(Credentials.class);
+  }
+
+  @Test
+  void aChallengeFromOneReplicaIsRedeemedOnTheOtherOnlyOnce() {
+    a.createBot("challenge-bot");
+    String token = a.createToken("challenge-bot", Duration.ofMinutes(5));
+    KeyPair k = RawClient.ec();
+    String challenge = anonymous(a).challenge("token", token, k);
+    Reply joined = anonymous(b).post("/v1/join", RawClient.joinRequest(token, challenge, k, null));
+    assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
+    Reply replayed = anonymous(a).post("/v1/join", RawClient.joinRequest(token, challenge, k, null));
+    assertThat(replayed.code()).isEqualTo("challenge_invalid");
+  }
+
+  @Test
+  void oneTokenJoinsExactlyOnceAmong64ConcurrentJoinsOnBothReplicas() throws Exception {
+    a.createBot("race-bot");
+    String token = b.createToken("race-bot", Duration.ofMinutes(5));
+    int n = 64;
+    List<KeyPair> keyPairs = new ArrayList<>();
+    List<String> challenges = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      KeyPair k = RawClient.ec();
+      keyPairs.add(k);
+      challenges.add(anonymous(i % 2 == 0 ? a : b).challenge("token", token, k));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<Reply>> replies = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        int j = i;
+        RawClient client = anonymous(j % 2 == 0 ? b : a);
+        replies.add(pool.submit(() -> {
+          go.await();
+          return client.post("/v1/join", RawClient.joinRequest(token, challenges.get(j), keyPairs.get(j), null));
+        }));
+      }
+      go.countDown();
+      int ok = 0;
+      List<String> codes = new ArrayList<>();
+      for (Future<Reply> f : replies) {
+        Reply r = f.get();
+        if (r.status() == 200) {
+          ok++;
+        } else {
+          codes.add(r.code());
+        }
+      }
+      assertThat(ok).isEqualTo(1);
+      assertThat(codes).hasSize(n - 1).containsOnly("token_consumed");
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(a.instances("race-bot")).hasSize(1);
+    assertThat(b.verifyAudit().intact()).isTrue();
+  }
+
+  @Test
+  void aLockMadeThroughOneReplicaRefusesRenewalOnTheOther() {
+    a.createBot("locked-bot");
+    KeyPair k = RawClient.ec();
+    Credentials c = join(a, a.createToken("locked-bot", Duration.ofMinutes(5)), k);
+    a.lock(Lock.bot("locked-bot", "compromised host"));
+    Reply r = as(b, k, c).renew(c.generation(), RawClient.ec(), null);
+    assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
+  }
+
+  @Test
+  void generationCompareAndSetHoldsAcrossReplicas() {
+    a.createBot("gen-bot");
+    KeyPair k1 = RawClient.ec();
+    Credentials first = join(b, b.createToken("gen-bot", Duration.ofMinutes(5)), k1);
+    KeyPair k2 = RawClient.ec();
+    Reply renewed = as(a, k1, first).renew(first.generation(), k2, null);
+    assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
+    Credentials second = renewed.as(Credentials.class);
+    assertThat(second.generation()).isEqualTo(2);
+
+    // The response was lost; the client retries on the other replica with the same key.
+    Reply retried = as(b, k1, first).renew(first.generation(), k2, null);
+    assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
+    assertThat(retried.as(Credentials.class).certificateChain()).isEqualTo(second.certificateChain());
+
+    // A copy of the old certificate asks with another key: stale, so the instance is locked everywhere.
+    Reply stale = as(b, k1, first).renew(first.generation(), RawClient.ec(), null);
+    assertThat(stale.code()).as(stale.toString()).isEqualTo("generation_mismatch");
+    assertThat(a.instance(first.instanceId())).map(BotInstance::locked).contains(true);
+    Reply afterLock = as(a, k2, second).renew(second.generation(), RawClient.ec(), null);
+    assertThat(afterLock.code()).isEqualTo("bot_locked");
+    assertThat(a.verifyAudit().intact()).isTrue();
+  }
+}
