@@ -1,0 +1,383 @@
+package dev.machineid.benchmarks;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.Issuer;
+import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.internal.CertificateAuthority;
+import dev.machineid.issuer.internal.CryptoProviders;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
+
+/**
+ * Issuer throughput with a fresh mTLS connection per request (issue 3's benchmark). The parent
+ * process is the load generator; it starts the issuer in a child JVM ({@code serve} mode), then
+ * measures token joins/s (challenge + join, two connections each) and renewals/s (one connection
+ * each, presenting the bot certificate), and, in its own JVM with the same provider, the raw P-256
+ * signing rate and the rate of bare full mTLS handshakes (both ends in one JVM, no HTTP).
+ *
+ * <pre>
+ * java -cp benchmarks/target/benchmarks.jar dev.machineid.benchmarks.IssuerLoad provider=jdk seconds=20 threads=4 [store=jdbc:...]
+ * </pre>
+ */
+public final class IssuerLoad {
+  private IssuerLoad() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "20", "threads", "4", "tokens", "4000", "store", ""));
+    for (String s : args) {
+      int eq = s.indexOf('=');
+      if (eq > 0) {
+        a.put(s.substring(0, eq), s.substring(eq + 1));
+      } else {
+        a.put("mode", s);
+      }
+    }
+    if ("serve".equals(a.get("mode"))) {
+      serve(a);
+    } else {
+      load(a);
+    }
+  }
+
+  // ---------------------------------------------------------------- issuer process
+
+  private static void serve(Map<String, String> a) throws Exception {
+    String provider = CryptoProviders.install(a.get("provider"));
+    Issuer.Builder b = Issuer.builder().trustDomain("bench.test");
+    if (!a.get("store").isEmpty()) {
+      b.store(IssuerStore.jdbc(a.get("store"), a.getOrDefault("user", null), a.getOrDefault("password", null)));
+    }
+    try (Issuer issuer = b.build().start()) {
+      issuer.createBot("bench");
+      int n = Integer.parseInt(a.get("tokens"));
+      StringBuilder sb = new StringBuilder();
+      sb.append(issuer.url()).append('\n').append(provider).append('\n').append(signingRate(issuer)).append('\n');
+      for (int i = 0; i < n; i++) {
+        sb.append(issuer.createToken("bench", Duration.ofHours(1))).append('\n');
+      }
+      Files.writeString(Path.of(a.get("out")), Pem.encode(issuer.authorityCertificate()) + "===\n" + sb);
+      System.out.println("ready");
+      System.out.flush();
+      // run until the parent closes our stdin
+      while (System.in.read() != -1) {
+        // nothing
+      }
+    }
+  }
+
+  /** Signatures per second of the issuer's authority key (SHA256withECDSA over 256 bytes). */
+  private static double signingRate(Issuer issuer) throws Exception {
+    KeyPair kp = CertificateAuthority.newP256(new SecureRandom());
+    byte[] data = new byte[256];
+    Signature s = Signature.getInstance("SHA256withECDSA");
+    long end = System.nanoTime() + 3_000_000_000L;
+    long warm = System.nanoTime() + 1_000_000_000L;
+    long n = 0;
+    long start = 0;
+    while (System.nanoTime() < end) {
+      s.initSign(kp.getPrivate());
+      s.update(data);
+      s.sign();
+      if (start == 0 && System.nanoTime() > warm) {
+        start = System.nanoTime();
+        n = 0;
+      }
+      n++;
+    }
+    return n / ((System.nanoTime() - start) / 1e9);
+  }
+
+  // ---------------------------------------------------------------- load generator process
+
+  private static void load(Map<String, String> a) throws Exception {
+    Path file = Files.createTempFile("issuer-load", ".txt");
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>(List.of(javaBin, "-cp", System.getProperty("java.class.path"), IssuerLoad.class.getName(), "serve", "out=" + file));
+    a.forEach((k, v) -> {
+      if (!k.equals("mode") && !k.equals("out")) {
+        cmd.add(k + "=" + v);
+      }
+    });
+    Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+    if (!"ready".equals(r.readLine())) {
+      throw new IllegalStateException("the issuer process did not start");
+    }
+    String[] parts = Files.readString(file).split("===\n", 2);
+    X509Certificate ca = Pem.certificate(parts[0]);
+    String[] lines = parts[1].split("\n");
+    java.net.URI url = java.net.URI.create(lines[0]);
+    String serverProvider = lines[1];
+    double signing = Double.parseDouble(lines[2]);
+    ConcurrentLinkedQueue<String> tokens = new ConcurrentLinkedQueue<>(List.of(lines).subList(3, lines.length));
+    CryptoProviders.install(a.get("provider"));
+    int threads = Integer.parseInt(a.get("threads"));
+    Duration run = Duration.ofSeconds(Long.parseLong(a.get("seconds")));
+    try {
+      Target t = new Target(url.getHost(), url.getPort(), ca);
+      // warm both paths
+      measure(threads, Duration.ofSeconds(3), () -> join(t, tokens.poll()));
+      double joins = measure(threads, run, () -> join(t, tokens.poll()));
+      // each renewal borrows a bot no other thread is renewing (a concurrent renewal of one
+      // instance would be a stale generation, which locks it)
+      ConcurrentLinkedQueue<Bot> idle = new ConcurrentLinkedQueue<>();
+      for (int i = 0; i < threads; i++) {
+        idle.add(join(t, tokens.poll()));
+      }
+      Runnable renew = () -> {
+        Bot b = idle.poll();
+        try {
+          b.renew(t);
+        } finally {
+          idle.add(b);
+        }
+      };
+      measure(threads, Duration.ofSeconds(3), renew);
+      double renewals = measure(threads, run, renew);
+      double handshakes = bareHandshakes(threads, run);
+      System.out.printf(
+          "provider=%s (server: %s) jdk=%s store=%s threads=%d%n"
+              + "p256_signs_per_s=%.0f%n"
+              + "bare_mtls_handshakes_per_s=%.1f%n"
+              + "token_joins_per_s=%.1f%n"
+              + "renewals_per_s=%.1f%n"
+              + "renewals_to_bare_handshakes=%.2f%n"
+              + "bots_per_replica_at_20m=%.0f%n",
+          a.get("provider"), serverProvider, System.getProperty("java.version"), a.get("store").isEmpty() ? "h2-memory" : a.get("store"), threads,
+          signing, handshakes, joins, renewals, renewals / handshakes, renewals * 1200);
+    } finally {
+      child.getOutputStream().close();
+      child.waitFor();
+      Files.deleteIfExists(file);
+    }
+  }
+
+  private static double measure(int threads, Duration d, Runnable op) throws InterruptedException {
+    AtomicLong count = new AtomicLong();
+    long end = System.nanoTime() + d.toNanos();
+    List<Thread> ts = new ArrayList<>();
+    for (int i = 0; i < threads; i++) {
+      Thread th = new Thread(() -> {
+        while (System.nanoTime() < end) {
+          op.run();
+          count.incrementAndGet();
+        }
+      });
+      th.start();
+      ts.add(th);
+    }
+    long start = System.nanoTime();
+    for (Thread th : ts) {
+      th.join();
+    }
+    return count.get() / ((System.nanoTime() - start) / 1e9);
+  }
+
+  /** Where the issuer is and a trust store of its authority. */
+  record Target(String host, int port, X509Certificate ca) {}
+
+  /** A joined bot: its reused key, current chain and generation. */
+  static final class Bot {
+    final KeyPair key;
+    volatile X509Certificate[] chain;
+    long generation;
+    final SSLContext ctx;
+
+    Bot(KeyPair key, JsonNode credentials, X509Certificate ca) throws Exception {
+      this.key = key;
+      update(credentials);
+      this.ctx = context(ca, new X509ExtendedKeyManager() {
+        public String[] getClientAliases(String t, Principal[] i) { return new String[] {"bot"}; }
+        public String chooseClientAlias(String[] t, Principal[] i, Socket s) { return "bot"; }
+        public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) { return "bot"; }
+        public String[] getServerAliases(String t, Principal[] i) { return null; }
+        public String chooseServerAlias(String t, Principal[] i, Socket s) { return null; }
+        public X509Certificate[] getCertificateChain(String alias) { return chain; }
+        public PrivateKey getPrivateKey(String alias) { return key.getPrivate(); }
+      });
+    }
+
+    private void update(JsonNode c) {
+      List<X509Certificate> l = new ArrayList<>();
+      c.get("certificate_chain").forEach(p -> l.add(Pem.certificate(p.asText())));
+      chain = l.toArray(X509Certificate[]::new);
+      generation = c.get("generation").asLong();
+    }
+
+    void renew(Target t) {
+      ObjectNode body = Protocol.mapper().createObjectNode().put("generation", generation).put("public_key", Pem.encode(key.getPublic()));
+      update(post(ctx, t, "/v1/renew", body));
+    }
+  }
+
+  private static final ThreadLocal<SSLContext> ANONYMOUS = new ThreadLocal<>();
+
+  private static Bot join(Target t, String token) {
+    try {
+      if (token == null) {
+        throw new IllegalStateException("out of tokens; raise tokens=");
+      }
+      SSLContext ctx = ANONYMOUS.get();
+      if (ctx == null) {
+        ctx = context(t.ca(), null);
+        ANONYMOUS.set(ctx);
+      }
+      KeyPair kp = CertificateAuthority.newP256(new SecureRandom());
+      String pem = Pem.encode(kp.getPublic());
+      JsonNode ch = post(ctx, t, "/v1/join/challenge", Protocol.mapper().createObjectNode().put("join_method", "token").put("token", token).put("public_key", pem));
+      String challenge = ch.get("challenge").asText();
+      Signature s = Signature.getInstance("SHA256withECDSA");
+      s.initSign(kp.getPrivate());
+      s.update(challenge.getBytes(StandardCharsets.UTF_8));
+      ObjectNode req = Protocol.mapper().createObjectNode().put("join_method", "token").put("token", token).put("challenge", challenge)
+          .put("challenge_signature", Base64.getEncoder().encodeToString(s.sign())).put("public_key", pem);
+      req.putObject("proof");
+      return new Bot(kp, post(ctx, t, "/v1/join", req), t.ca());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** One request on a fresh TLS connection (no session reuse), Connection: close. */
+  private static JsonNode post(SSLContext ctx, Target t, String path, JsonNode body) {
+    byte[] b = body.toString().getBytes(StandardCharsets.UTF_8);
+    try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(t.host(), t.port())) {
+      s.setTcpNoDelay(true);
+      OutputStream out = s.getOutputStream();
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + t.host() + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length
+          + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(b);
+      out.flush();
+      InputStream in = s.getInputStream();
+      ByteArrayOutputStream all = new ByteArrayOutputStream();
+      in.transferTo(all);
+      s.getSession().invalidate();
+      String resp = all.toString(StandardCharsets.UTF_8);
+      int split = resp.indexOf("\r\n\r\n");
+      if (!resp.startsWith("HTTP/1.1 200")) {
+        throw new IllegalStateException(path + ": " + resp.lines().findFirst().orElse("") + " " + resp.substring(split + 4));
+      }
+      return Protocol.mapper().readTree(resp.substring(split + 4));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static SSLContext context(X509Certificate ca, X509ExtendedKeyManager km) throws Exception {
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", ca);
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+    ctx.init(km == null ? null : new javax.net.ssl.KeyManager[] {km}, tmf.getTrustManagers(), null);
+    ctx.getClientSessionContext().setSessionCacheSize(1);
+    return ctx;
+  }
+
+  // ---------------------------------------------------------------- bare handshakes
+
+  /** Full mTLS 1.3 handshakes per second, both ends in this JVM, one byte exchanged, no resumption. */
+  private static double bareHandshakes(int threads, Duration d) throws Exception {
+    CertificateAuthority ca = CertificateAuthority.create("bare.test", java.time.Instant.now(), new SecureRandom());
+    KeyPair serverKey = CertificateAuthority.newP256(new SecureRandom());
+    X509Certificate serverCert = ca.issueServer(serverKey.getPublic(), List.of("127.0.0.1"), java.time.Instant.now(), Duration.ofDays(1));
+    KeyPair clientKey = CertificateAuthority.newP256(new SecureRandom());
+    X509Certificate clientCert =
+        ca.issueBot("bare.test", "b", clientKey.getPublic(), new dev.machineid.core.protocol.IdentityExtension("i", 1, "token"), java.time.Instant.now(), Duration.ofHours(1));
+    SSLContext server = kmContext(ca.certificate(), serverKey.getPrivate(), new X509Certificate[] {serverCert, ca.certificate()});
+    SSLContext client = kmContext(ca.certificate(), clientKey.getPrivate(), new X509Certificate[] {clientCert, ca.certificate()});
+    server.getServerSessionContext().setSessionCacheSize(1);
+    client.getClientSessionContext().setSessionCacheSize(1);
+    SSLServerSocket ss = (SSLServerSocket) server.getServerSocketFactory().createServerSocket(0, 128, java.net.InetAddress.getLoopbackAddress());
+    ss.setNeedClientAuth(true);
+    Thread acceptor = new Thread(() -> {
+      while (!ss.isClosed()) {
+        try {
+          SSLSocket c = (SSLSocket) ss.accept();
+          Thread h = new Thread(() -> {
+            try (c) {
+              c.setTcpNoDelay(true);
+              c.startHandshake();
+              c.getOutputStream().write(1);
+              c.getOutputStream().flush();
+              c.getInputStream().read();
+              c.getSession().invalidate();
+            } catch (Exception e) {
+              // client went away
+            }
+          });
+          h.setDaemon(true);
+          h.start();
+        } catch (Exception e) {
+          return;
+        }
+      }
+    });
+    acceptor.setDaemon(true);
+    acceptor.start();
+    int port = ss.getLocalPort();
+    Runnable op = () -> {
+      try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket("127.0.0.1", port)) {
+        s.setTcpNoDelay(true);
+        s.startHandshake();
+        s.getInputStream().read();
+        s.getSession().invalidate();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    measure(threads, Duration.ofSeconds(3), op);
+    double rate = measure(threads, d, op);
+    ss.close();
+    return rate;
+  }
+
+  private static SSLContext kmContext(X509Certificate ca, PrivateKey key, X509Certificate[] chain) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    ks.setKeyEntry("k", key, new char[0], chain);
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509");
+    kmf.init(ks, new char[0]);
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", ca);
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+    ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    return ctx;
+  }
+}
