@@ -27,7 +27,6 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * Admin client certificates: {@code CN=admin-<name>}, URI SAN {@code spiffe://<td>/admin/<name>},
@@ -57,7 +56,7 @@ public final class AdminCertificates {
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
       b.addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
-      return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(ca.keyPair().getPrivate())));
+      return new JcaX509CertificateConverter().getCertificate(b.build(CertificateAuthority.signer("SHA256withECDSA").build(ca.keyPair().getPrivate())));
     } catch (Exception e) {
       throw new IllegalStateException("cannot issue an admin certificate", e);
     }

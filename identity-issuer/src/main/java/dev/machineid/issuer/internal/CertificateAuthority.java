@@ -156,10 +156,27 @@ public final class CertificateAuthority {
 
   private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key) throws GeneralSecurityException {
     try {
-      return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(SIGNATURE).build(key)));
+      return new JcaX509CertificateConverter().getCertificate(b.build(signer(SIGNATURE).build(key)));
     } catch (OperatorCreationException e) {
       throw new GeneralSecurityException("cannot create a " + SIGNATURE + " signer", e);
     }
+  }
+
+  /**
+   * The provider that signs certificates, when {@code crypto_provider} names one that must not be
+   * preferred JVM-wide (Bouncy Castle: its XDH keys break the JDK's TLS); {@code null}: the JCA
+   * preference order.
+   */
+  private static volatile String signatureProvider;
+
+  static void useSignatureProvider(String provider) {
+    signatureProvider = provider;
+  }
+
+  static JcaContentSignerBuilder signer(String algorithm) {
+    JcaContentSignerBuilder b = new JcaContentSignerBuilder(algorithm);
+    String p = signatureProvider;
+    return p == null ? b : b.setProvider(p);
   }
 
   /** A random positive serial of 128 bits. */

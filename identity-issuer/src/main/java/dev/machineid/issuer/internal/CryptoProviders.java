@@ -8,10 +8,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Selects the JVM-wide preferred crypto provider for a server process ({@code crypto_provider}):
- * {@code jdk} (the JDK's own, default), {@code bouncycastle}, or {@code accp} (Amazon Corretto
- * Crypto Provider, native; where its library does not load the JDK's providers stay in use with a
- * warning). Installed at position 1, so that signing, verification and TLS use it.
+ * Selects the crypto provider of a server process ({@code crypto_provider}): {@code jdk} (the
+ * JDK's own, default); {@code bouncycastle}, which signs certificates (it cannot be preferred
+ * JVM-wide: its XDH keys break the JDK's TLS); or {@code accp} (Amazon Corretto Crypto Provider,
+ * native, installed at position 1 so that signing and TLS use it; where its library does not load
+ * the JDK's providers stay in use with a warning).
  */
 public final class CryptoProviders {
   private static final Logger LOG = LoggerFactory.getLogger(CryptoProviders.class);
@@ -26,13 +27,16 @@ public final class CryptoProviders {
   public static String install(String setting) {
     String s = setting == null ? "jdk" : setting.trim().toLowerCase(Locale.ROOT);
     switch (s) {
-      case "jdk" -> {
-      }
+      case "jdk" -> CertificateAuthority.useSignatureProvider(null);
       case "bouncycastle", "bc" -> {
-        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null || Security.getProviders()[0].getName().equals(BouncyCastleProvider.PROVIDER_NAME) == false) {
-          Security.removeProvider(BouncyCastleProvider.PROVIDER_NAME);
-          Security.insertProviderAt(new BouncyCastleProvider(), 1);
+        // Added last and named for certificate signing only: preferred JVM-wide, its XDH key
+        // shares break the JDK's TLS (BCXDHPublicKey is not an XECPublicKey).
+        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
+          Security.addProvider(new BouncyCastleProvider());
         }
+        CertificateAuthority.useSignatureProvider(BouncyCastleProvider.PROVIDER_NAME);
+        LOG.info("crypto provider setting 'bouncycastle': certificates are signed by BC; TLS keeps the JDK's providers");
+        return BouncyCastleProvider.PROVIDER_NAME;
       }
       case "accp", "corretto" -> {
         try {
@@ -43,6 +47,7 @@ public final class CryptoProviders {
             LOG.warn("the Amazon Corretto Crypto Provider did not load ({}); using the JDK's providers", failure.toString());
           } else {
             c.getMethod("install").invoke(null);
+            CertificateAuthority.useSignatureProvider(null);
           }
         } catch (ReflectiveOperationException | LinkageError e) {
           LOG.warn(

@@ -95,6 +95,22 @@ class ServeProcessTest {
   }
 
   @Test
+  void bouncyCastleSignsCertificatesWhileTlsKeepsWorking() throws Exception {
+    Path dir = tmp.resolve("bc");
+    assertThat(IssuerCli.run(new String[] {"init", "--dir", dir.toString()}, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).isZero();
+    Process p = serve(dir, "bouncycastle");
+    try {
+      assertThat(String.join("\n", readUntil(p, " crypto BC ", Duration.ofSeconds(60)))).contains("certificates are signed by BC");
+      StringWriter err = new StringWriter();
+      assertThat(IssuerCli.run(new String[] {"admin", "renew", "--dir", dir.toString()}, new PrintWriter(new StringWriter()), new PrintWriter(err))).as(err.toString()).isZero();
+      assertThat(IssuerCli.run(new String[] {"bots", "add", "bc", "--dir", dir.toString()}, new PrintWriter(new StringWriter()), new PrintWriter(err))).as(err.toString()).isZero();
+    } finally {
+      p.destroy();
+    }
+    assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
   void unknownCryptoProviderIsAOneLineError() throws Exception {
     Path dir = tmp.resolve("bad");
     assertThat(IssuerCli.run(new String[] {"init", "--dir", dir.toString()}, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).isZero();
