@@ -6,7 +6,6 @@ import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.config.IssuerConfig;
 import dev.machineid.issuer.internal.CryptoProviders;
 import java.io.IOException;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -128,23 +127,13 @@ final class ServeCommand implements Callable<Integer> {
     }
   }
 
-  /** Passes {@code join_methods:} to {@code Issuer.Builder.verifierSettings} where this build has it. */
+  /** Passes {@code join_methods:} to {@link Issuer.Builder#verifierSettings}. */
   private static void applyJoinMethods(Issuer.Builder b, Map<String, Map<String, Object>> methods) {
-    if (methods.isEmpty()) {
-      return;
-    }
-    Method m;
-    try {
-      m = Issuer.Builder.class.getMethod("verifierSettings", String.class, Map.class);
-    } catch (NoSuchMethodException e) {
-      throw new CliException("join_methods settings are not supported by this issuer build; remove them from the configuration");
-    }
     for (Map.Entry<String, Map<String, Object>> e : methods.entrySet()) {
       try {
-        m.invoke(b, e.getKey(), e.getValue());
-      } catch (ReflectiveOperationException ex) {
-        Throwable cause = ex.getCause() == null ? ex : ex.getCause();
-        throw new CliException("join_methods." + e.getKey() + ": " + cause.getMessage());
+        b.verifierSettings(e.getKey(), e.getValue());
+      } catch (IllegalArgumentException | IllegalStateException ex) {
+        throw new CliException("join_methods." + e.getKey() + ": " + ex.getMessage());
       }
     }
   }

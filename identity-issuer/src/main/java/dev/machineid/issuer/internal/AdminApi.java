@@ -17,8 +17,6 @@ import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Role;
 import dev.machineid.issuer.Token;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -416,27 +414,12 @@ public final class AdminApi {
     return a;
   }
 
-  /** Calls {@code Issuer.verifyAudit()} where the store provides it (the JDBC store's hash chain). */
+  /** {@link Issuer#verifyAudit()}: the store's hash chain, with snake_case member names. */
   private JsonNode verifyAudit() {
-    Method m;
-    try {
-      m = Issuer.class.getMethod("verifyAudit");
-    } catch (NoSuchMethodException e) {
-      throw ProblemException.of(ErrorCode.NOT_FOUND, "audit verification is not available on this store");
-    }
-    try {
-      JsonNode tree = Protocol.mapper().valueToTree(m.invoke(issuer));
-      ObjectNode out = obj();
-      tree.fields().forEachRemaining(e -> out.set(e.getKey().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT), e.getValue()));
-      return out;
-    } catch (InvocationTargetException e) {
-      if (e.getCause() instanceof UnsupportedOperationException) {
-        throw ProblemException.of(ErrorCode.NOT_FOUND, "audit verification is not available on this store");
-      }
-      throw new IllegalStateException("audit verification failed", e.getCause());
-    } catch (IllegalAccessException e) {
-      throw new IllegalStateException(e);
-    }
+    JsonNode tree = Protocol.mapper().valueToTree(issuer.verifyAudit());
+    ObjectNode out = obj();
+    tree.fields().forEachRemaining(e -> out.set(e.getKey().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT), e.getValue()));
+    return out;
   }
 
   // ---- JSON views
