@@ -10,4 +10,5 @@ module dev.machineid.testkit {
 
   exports dev.machineid.testkit;
   exports dev.machineid.testkit.aws;
+  exports dev.machineid.testkit.vault;
 }
