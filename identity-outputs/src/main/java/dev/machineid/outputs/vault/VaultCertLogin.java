@@ -134,8 +134,9 @@ public final class VaultCertLogin implements AutoCloseable {
           .header("Content-Type", "application/json")
           .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
-        throw new IdentityException("Vault refused the certificate login at " + vault + ": HTTP " + r.statusCode()
-            + " " + errors(r.body()));
+        throw new IdentityException("Vault refused the certificate login at " + vault + " (mount '" + mount + "', "
+            + (role == null ? "any role" : "role '" + role + "'") + "): HTTP " + r.statusCode() + " " + errors(r.body())
+            + "; check that the role's certificate and allowed names or URI SANs match this identity");
       }
       JsonNode auth = JSON.readTree(r.body()).path("auth");
       String token = auth.path("client_token").asText(null);
