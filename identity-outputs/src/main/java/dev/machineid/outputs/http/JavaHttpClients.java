@@ -4,6 +4,7 @@ import dev.machineid.core.CredentialHandle;
 import dev.machineid.core.MachineIdentity;
 import java.net.http.HttpClient;
 import java.util.Objects;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * {@link java.net.http.HttpClient} builders that present the newest certificate on every new
@@ -22,6 +23,20 @@ public final class JavaHttpClients {
   public static HttpClient.Builder builder(MachineIdentity identity) {
     Objects.requireNonNull(identity, "identity");
     return HttpClient.newBuilder().sslContext(identity.sslContext());
+  }
+
+  /**
+   * Client certificate from the bot identity, server trust from {@code serverTrust}: for servers
+   * whose certificates another CA issued (the identity's own trust manager trusts only the issuer's
+   * authorities). The returned builder's context starts a new TLS session cache on every rotation,
+   * so a new connection never resumes a session made with an older certificate. Build one client
+   * per identity and server trust and keep it: each call registers a listener on {@code identity}
+   * (dropped once the client is garbage).
+   */
+  public static HttpClient.Builder builder(MachineIdentity identity, X509TrustManager serverTrust) {
+    Objects.requireNonNull(identity, "identity");
+    Objects.requireNonNull(serverTrust, "serverTrust");
+    return HttpClient.newBuilder().sslContext(RotatingClientContext.create(identity, serverTrust));
   }
 
   /** Client certificate and server trust from a role-scoped credential (e.g. an X509-SVID). */
