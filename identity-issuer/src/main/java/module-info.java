@@ -8,6 +8,7 @@ module dev.machineid.issuer {
   requires org.eclipse.jetty.http;
   requires org.eclipse.jetty.util;
   requires org.slf4j;
+  requires com.nimbusds.jose.jwt;
   requires java.net.http; // the iam verifier forwards to STS; the admin client of the issuer CLI
   requires java.xml; // the iam verifier parses STS's XML reply
   requires com.fasterxml.jackson.dataformat.yaml; // issuer.yaml and resource files

@@ -3,6 +3,7 @@ package dev.machineid.issuer;
 import dev.machineid.core.CaPin;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.protocol.Pem;
 import dev.machineid.issuer.IssuerStore.InstanceRecord;
 import dev.machineid.issuer.IssuerStore.LockKey;
 import dev.machineid.issuer.internal.AdminApi;
@@ -17,6 +18,10 @@ import dev.machineid.issuer.internal.IssuerMetrics;
 import dev.machineid.issuer.internal.RateLimiter;
 import dev.machineid.issuer.internal.TokenRules;
 import dev.machineid.issuer.internal.KeyMaterial;
+import dev.machineid.issuer.internal.CredentialService;
+import dev.machineid.issuer.internal.PurposeAuthorities;
+import dev.machineid.issuer.internal.PurposeAuthorities.Purpose;
+import dev.machineid.issuer.internal.SshAuthorities;
 import dev.machineid.issuer.internal.Verifiers;
 import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.VerifierContext;
@@ -83,6 +88,9 @@ public final class Issuer implements AutoCloseable {
   private final int maxRequestBytes;
   private final SecureRandom random;
   private final KeyMaterial keys;
+  private final PurposeAuthorities purposes;
+  private final SshAuthorities ssh;
+  private final CredentialService credentials;
   private final Engine engine;
   private final Auditor audit;
   private final Duration shutdownGrace;
@@ -127,8 +135,25 @@ public final class Issuer implements AutoCloseable {
             b.verifiers,
             b.verifierSettings);
     this.audit = new Auditor(store, clock);
-    this.engine =
+    Engine base =
         new Engine(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
+    // one authority per purpose beside the issuer authority (DESIGN §5)
+    this.purposes = b.keysDirectory == null
+        ? PurposeAuthorities.generate(trustDomain, now, random)
+        : PurposeAuthorities.loadOrCreate(b.keysDirectory, trustDomain, now, random);
+    this.ssh = b.keysDirectory == null ? SshAuthorities.generate(random) : SshAuthorities.loadOrCreate(b.keysDirectory, random);
+    CredentialService unpublished = new CredentialService(base, purposes, ssh);
+    this.engine = base.withAuthority(new Authority(
+        trustDomain,
+        List.of(Pem.encode(keys.authority().certificate())),
+        List.of(Pem.encode(purposes.get(Purpose.SPIFFE).certificate())),
+        List.of(Pem.encode(purposes.get(Purpose.DATABASE_CLIENT).certificate())),
+        List.of(Pem.encode(purposes.get(Purpose.DATABASE_SERVER).certificate())),
+        List.of(Pem.encode(purposes.get(Purpose.KUBERNETES_CLIENT).certificate())),
+        List.of(ssh.userAuthority()),
+        List.of(ssh.hostAuthority()),
+        unpublished.jwks()));
+    this.credentials = new CredentialService(engine, purposes, ssh);
   }
 
   public static Builder builder() {
@@ -157,7 +182,8 @@ public final class Issuer implements AutoCloseable {
                 maxRequestBytes,
                 new AdminApi(this, keys.authority(), clock, random),
                 metrics,
-                rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null);
+                rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
+            .withCredentials(credentials);
         server = HttpsServer.start(host, port, hostNames, keys.authority(), clock.instant(), random, handler, shutdownGrace, idleTimeout);
       } catch (Exception e) {
         throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
@@ -472,6 +498,49 @@ public final class Issuer implements AutoCloseable {
   }
 
   // ------------------------------------------------------------------ audit
+
+  /**
+   * A database server certificate ({@code issuer sign}): signed by the {@code database_server}
+   * authority, EKU serverAuth, SANs from {@code hostNames}, so clients can use {@code verify-full}.
+   *
+   * @return the chain, leaf first, then the database server authority
+   */
+  public List<X509Certificate> signDatabaseServer(java.security.PublicKey key, List<String> hostNames, Duration ttl) {
+    ensureOpen();
+    java.util.Objects.requireNonNull(key, "key");
+    if (hostNames == null || hostNames.isEmpty()) {
+      throw new IllegalArgumentException("a database server certificate needs at least one host name");
+    }
+    if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(Duration.ofDays(397)) > 0) {
+      throw new IllegalArgumentException("ttl must be between 1s and 397 days, got " + ttl);
+    }
+    var ca = purposes.get(Purpose.DATABASE_SERVER);
+    List<org.bouncycastle.asn1.x509.GeneralName> sans = new ArrayList<>();
+    for (String h : hostNames) {
+      sans.add(dev.machineid.issuer.internal.CertificateAuthority.hostName(h));
+    }
+    X509Certificate leaf = ca.issueLeaf(
+        new org.bouncycastle.asn1.x500.X500NameBuilder(org.bouncycastle.asn1.x500.style.BCStyle.INSTANCE)
+            .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.CN, hostNames.get(0)).build(),
+        sans, List.of(org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_serverAuth), key, clock.instant(), ttl);
+    audit.success("certificate.signed", null, null, Map.of("kind", "database_server",
+        "serial", dev.machineid.issuer.internal.CertificateAuthority.serialHex(leaf), "subject", String.join(",", hostNames)));
+    return List.of(leaf, ca.certificate());
+  }
+
+  /**
+   * An OpenSSH host certificate ({@code issuer sign}) from the {@code ssh_host} authority, for an
+   * {@code authorized_keys}-format public key; principals are the host names.
+   */
+  public String signSshHost(String sshPublicKey, List<String> hostNames, Duration ttl) {
+    ensureOpen();
+    if (hostNames == null || hostNames.isEmpty()) {
+      throw new IllegalArgumentException("an SSH host certificate needs at least one host name");
+    }
+    String line = ssh.signHost(sshPublicKey, hostNames.get(0), hostNames, clock.instant(), ttl);
+    audit.success("certificate.signed", null, null, Map.of("kind", "ssh_host", "subject", String.join(",", hostNames)));
+    return line;
+  }
 
   /** Every audit event, oldest first. */
   public List<AuditEvent> auditEvents() {

@@ -51,6 +51,14 @@ public final class ApiHandler extends Handler.Abstract {
     this(engine, maxRequestBytes, null, new IssuerMetrics(), null);
   }
 
+  /** Also serves {@code POST /v1/certificates} through {@code credentials}. */
+  public ApiHandler withCredentials(CredentialService credentials) {
+    this.credentials = credentials;
+    return this;
+  }
+
+  private volatile CredentialService credentials;
+
   /**
    * @param admin the admin API, or {@code null} for none
    * @param limiter the per-address limit of unauthenticated calls, or {@code null} for none
@@ -175,6 +183,17 @@ public final class ApiHandler extends Handler.Abstract {
         Object credentials = engine.renew(body, remote(request), peerCertificates(request));
         metrics.issued("identity");
         writeJson(request, response, callback, 200, credentials);
+      }
+      case Protocol.CERTIFICATES_PATH -> {
+        allow(response, method, "POST");
+        CredentialService service = credentials;
+        if (service == null) {
+          throw ProblemException.of(ErrorCode.NOT_FOUND, "this issuer does not issue role-scoped credentials");
+        }
+        ObjectNode body = body(request);
+        var answer = service.issue(body, remote(request), peerCertificates(request));
+        metrics.issued(Json.text(body, "kind"));
+        writeJson(request, response, callback, 200, answer);
       }
       case "/metrics" -> {
         allow(response, method, "GET");

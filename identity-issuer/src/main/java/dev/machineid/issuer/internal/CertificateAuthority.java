@@ -63,8 +63,13 @@ public final class CertificateAuthority {
 
   /** A new self-signed authority for a trust domain, valid for ten years from {@code now}. */
   public static CertificateAuthority create(String trustDomain, Instant now, SecureRandom random) {
+    return createNamed(trustDomain + " issuer authority", now, random);
+  }
+
+  /** A new self-signed authority with this common name, valid for ten years from {@code now}. */
+  public static CertificateAuthority createNamed(String commonName, Instant now, SecureRandom random) {
     KeyPair kp = newP256(random);
-    X500Name name = cn(trustDomain + " issuer authority");
+    X500Name name = cn(commonName);
     Instant from = now.truncatedTo(ChronoUnit.SECONDS).minus(BACKDATE);
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
@@ -142,6 +147,35 @@ public final class CertificateAuthority {
     } catch (GeneralSecurityException | CertIOException e) {
       throw new IllegalStateException("cannot issue a bot certificate", e);
     }
+  }
+
+  /**
+   * A leaf for one purpose: the given subject, SANs and extended key usages, keyUsage
+   * digitalSignature, valid from one minute before {@code now} to {@code now + ttl} (whole seconds).
+   */
+  public X509Certificate issueLeaf(
+      X500Name subject, List<GeneralName> sans, List<KeyPurposeId> usages, PublicKey key, Instant now, Duration ttl) {
+    Instant at = now.truncatedTo(ChronoUnit.SECONDS);
+    try {
+      JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+      X509v3CertificateBuilder b = builder(subject, at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
+      if (!sans.isEmpty()) {
+        // RFC 5280: with an empty subject (an X509-SVID) the SAN carries the identity and is critical
+        b.addExtension(Extension.subjectAlternativeName, subject.getRDNs().length == 0, new GeneralNames(sans.toArray(GeneralName[]::new)));
+      }
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(usages.toArray(KeyPurposeId[]::new)));
+      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
+      return sign(b, keyPair.getPrivate());
+    } catch (GeneralSecurityException | CertIOException e) {
+      throw new IllegalStateException("cannot issue a certificate for " + subject, e);
+    }
+  }
+
+  /** Subject and SAN for a host name or an IP address. */
+  public static GeneralName hostName(String host) {
+    return isIpAddress(host) ? new GeneralName(GeneralName.iPAddress, host) : new GeneralName(GeneralName.dNSName, host);
   }
 
   /** The serial as the issuer writes it in locks and audit records: lower-case hex. */

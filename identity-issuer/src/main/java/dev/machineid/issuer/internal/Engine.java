@@ -95,6 +95,46 @@ public final class Engine {
             Protocol.mapper().createObjectNode().set("keys", Protocol.mapper().createArrayNode()));
   }
 
+  /** The same engine serving a trust bundle with every purpose's authority. */
+  private Engine(Engine base, Authority authority) {
+    this.trustDomain = base.trustDomain;
+    this.defaultTtl = base.defaultTtl;
+    this.maxTtl = base.maxTtl;
+    this.clock = base.clock;
+    this.random = base.random;
+    this.store = base.store;
+    this.ca = base.ca;
+    this.challenges = base.challenges;
+    this.verifiers = base.verifiers;
+    this.audit = base.audit;
+    this.authority = authority;
+  }
+
+  /** This engine, publishing {@code authority} at {@code /v1/authority} and in every answer. */
+  public Engine withAuthority(Authority authority) {
+    return new Engine(this, authority);
+  }
+
+  String trustDomain() {
+    return trustDomain;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  IssuerStore store() {
+    return store;
+  }
+
+  Auditor audit() {
+    return audit;
+  }
+
+  CertificateAuthority ca() {
+    return ca;
+  }
+
   public Authority authority() {
     return authority;
   }
@@ -276,13 +316,18 @@ public final class Engine {
     Caller caller = null;
     try {
       caller = authorise(peer, now, detail);
+      JoinVerifier v = verifiers.get(caller.instance().joinMethod());
+      if (v == null || !v.renewable()) {
+        throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again",
+            "join method '" + caller.instance().joinMethod() + "' is not renewable");
+      }
       long presented = Json.integer(body, "generation");
       PublicKey key = Keys.parse(Json.text(body, "public_key"));
       Json.optionalText(body, "ssh_public_key");
       Duration ttl = Json.ttl(body, "ttl", defaultTtl, maxTtl);
       if (presented != caller.extension().generation()) {
         throw ProblemException.of(
-            ErrorCode.GENERATION_MISMATCH,
+            ErrorCode.MALFORMED_REQUEST,
             "generation " + presented + " in the body differs from generation " + caller.extension().generation() + " of the presented certificate");
       }
       String keyHash = Keys.spkiSha256Hex(key);
@@ -405,7 +450,7 @@ public final class Engine {
    * and authorises it from the store: the instance exists and belongs to the certificate's bot,
    * the bot exists, its join method renews, and no lock applies.
    */
-  private Caller authorise(X509Certificate[] peer, Instant now, Map<String, String> detail) {
+  Caller authorise(X509Certificate[] peer, Instant now, Map<String, String> detail) {
     X509Certificate cert = authenticate(peer, now);
     String serial = CertificateAuthority.serialHex(cert);
     detail.put("serial", serial);
@@ -426,10 +471,6 @@ public final class Engine {
     Caller caller = new Caller(botName, ext, serial, cert, row);
     if (store.findBot(botName).isEmpty()) {
       throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + botName + "' was deleted");
-    }
-    JoinVerifier v = verifiers.get(row.joinMethod());
-    if (v == null || !v.renewable()) {
-      throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again", "join method '" + row.joinMethod() + "' is not renewable");
     }
     checkLocks(
         List.of(

@@ -106,7 +106,7 @@ public final class KeyMaterial {
     return Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS) != null;
   }
 
-  private static void createDirectory(Path dir) throws IOException {
+  static void createDirectory(Path dir) throws IOException {
     if (Files.isDirectory(dir)) {
       return;
     }
@@ -117,7 +117,7 @@ public final class KeyMaterial {
     }
   }
 
-  private static void writeSecret(Path file, String content) throws IOException {
+  static void writeSecret(Path file, String content) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.deleteIfExists(tmp);
     if (posix(file.getParent())) {
@@ -136,7 +136,7 @@ public final class KeyMaterial {
     }
   }
 
-  private static void checkPrivate(Path file) throws IOException {
+  static void checkPrivate(Path file) throws IOException {
     if (!posix(file)) {
       return;
     }

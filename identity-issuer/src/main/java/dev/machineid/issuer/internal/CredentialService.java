@@ -1,0 +1,391 @@
+package dev.machineid.issuer.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.machineid.core.SpiffeId;
+import dev.machineid.core.protocol.CertificatesResponse;
+import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.Bot;
+import dev.machineid.issuer.Role;
+import dev.machineid.issuer.internal.PurposeAuthorities.Purpose;
+import java.security.PublicKey;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /v1/certificates}: role-scoped credentials for an authenticated bot, authorised from
+ * the store at request time (the bot's roles, their allow lists with trait templates expanded) and
+ * signed by the authority of the credential's purpose.
+ */
+public final class CredentialService {
+  private static final Logger LOG = LoggerFactory.getLogger(CredentialService.class);
+  /** No role-scoped credential lives longer than this (DESIGN §5, §11.2). */
+  public static final Duration MAX_TTL = Duration.ofHours(1);
+  private static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*internal\\.([a-z_]+)\\s*\\}\\}");
+
+  private final Engine engine;
+  private final PurposeAuthorities authorities;
+  private final SshAuthorities ssh;
+  private final String jwtKeyId;
+
+  public CredentialService(Engine engine, PurposeAuthorities authorities, SshAuthorities ssh) {
+    this.engine = engine;
+    this.authorities = authorities;
+    this.ssh = ssh;
+    this.jwtKeyId = Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(Hashes.sha256(authorities.jwtKey().getPublic().getEncoded())).substring(0, 16);
+  }
+
+  /** The JWKS published in the authority document (the JWT-SVID key). */
+  public JsonNode jwks() {
+    ECKey jwk = new ECKey.Builder(Curve.P_256, (ECPublicKey) authorities.jwtKey().getPublic())
+        .keyID(jwtKeyId).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256).build();
+    return Protocol.mapper().valueToTree(new JWKSet(jwk).toJSONObject(true));
+  }
+
+  public CertificatesResponse issue(ObjectNode body, String remote, X509Certificate[] peer) {
+    Map<String, String> detail = new LinkedHashMap<>();
+    detail.put("remote_address", remote);
+    Instant now = engine.clock().instant();
+    Engine.Caller caller = null;
+    String kind = null;
+    try {
+      caller = engine.authorise(peer, now, detail);
+      kind = Json.text(body, "kind");
+      detail.put("kind", Engine.printable(kind));
+      List<String> roleNames = stringList(body, "roles");
+      ObjectNode target = Json.optionalObject(body, "target");
+      if (target == null) {
+        target = Protocol.mapper().createObjectNode();
+      }
+      Bot bot = engine.store().findBot(caller.bot())
+          .orElseThrow(() -> new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot was deleted"));
+      List<Role> roles = roles(bot, roleNames, kind);
+      detail.put("roles", String.join(",", roleNames));
+      Duration ttl = ttl(body, roles, caller.certificate(), now);
+      detail.put("ttl", ttl.toString());
+      CertificatesResponse answer = switch (kind) {
+        case "database" -> database(bot, roles, target, body, now, ttl, detail);
+        case "kubernetes" -> kubernetes(bot, roles, target, body, now, ttl, detail);
+        case "application" -> application(bot, body, now, ttl, detail);
+        case "identity" -> identity(bot, caller, body, now, ttl, detail);
+        case "ssh_user" -> sshUser(bot, roles, target, body, now, ttl, detail);
+        case "ssh_host" -> sshHost(roles, target, body, now, ttl, detail);
+        case "jwt_svid" -> jwtSvid(bot, roles, target, now, ttl, detail);
+        default -> throw Json.malformed("unknown kind '" + Engine.printable(kind)
+            + "'; one of application, database, kubernetes, ssh_user, ssh_host, jwt_svid, identity");
+      };
+      engine.audit().success("certificate.issued", caller.bot(), caller.instance().id(), detail);
+      LOG.info("issued {} credential for bot '{}' ({})", kind, caller.bot(), detail.get("subject"));
+      return answer;
+    } catch (ProblemException e) {
+      detail.put("code", e.code().code());
+      detail.put("reason", e.getMessage());
+      engine.audit().failure("certificate.issued", caller == null ? null : caller.bot(), caller == null ? null : caller.instance().id(), detail);
+      LOG.info("credential refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- authorisation
+
+  private List<Role> roles(Bot bot, List<String> names, String kind) {
+    if (names.isEmpty() && !kind.equals("application") && !kind.equals("identity")) {
+      throw Json.malformed("field 'roles' must name at least one role for kind '" + Engine.printable(kind) + "'");
+    }
+    List<Role> out = new ArrayList<>();
+    for (String n : names) {
+      if (!bot.roles().contains(n)) {
+        throw new ProblemException(ErrorCode.ROLE_DENIED, "role '" + Engine.printable(n) + "' is not granted to this bot",
+            "bot '" + bot.name() + "' does not hold role '" + Engine.printable(n) + "'");
+      }
+      out.add(engine.store().findRole(n).orElseThrow(() -> new ProblemException(ErrorCode.ROLE_DENIED,
+          "role '" + Engine.printable(n) + "' does not exist", "role '" + Engine.printable(n) + "' is not defined")));
+    }
+    return out;
+  }
+
+  /** min(requested, every role's max_ttl, 1 h, the bot certificate's remaining life). */
+  private static Duration ttl(ObjectNode body, List<Role> roles, X509Certificate botCert, Instant now) {
+    Duration requested = Json.ttl(body, "ttl", MAX_TTL, Duration.ofHours(24));
+    Duration ttl = requested.compareTo(MAX_TTL) > 0 ? MAX_TTL : requested;
+    for (Role r : roles) {
+      if (r.maxTtl() != null && r.maxTtl().compareTo(ttl) < 0) {
+        ttl = r.maxTtl();
+      }
+    }
+    Duration remaining = Duration.between(now, botCert.getNotAfter().toInstant());
+    if (remaining.compareTo(ttl) < 0) {
+      ttl = remaining;
+    }
+    if (ttl.toSeconds() < 1) {
+      throw new ProblemException(ErrorCode.TTL_EXCEEDED, "the bot certificate expires too soon to issue a credential; renew first",
+          "bot certificate has " + remaining + " left");
+    }
+    return ttl;
+  }
+
+  /** The union of a role field over the roles, with {@code {{internal.<trait>}}} expanded from the bot's traits. */
+  static List<String> allowed(Bot bot, List<Role> roles, java.util.function.Function<Role, List<String>> field) {
+    Set<String> out = new LinkedHashSet<>();
+    for (Role r : roles) {
+      for (String v : field.apply(r)) {
+        out.addAll(expand(bot, v));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  static List<String> expand(Bot bot, String value) {
+    Matcher m = TEMPLATE.matcher(value);
+    if (!m.find()) {
+      return List.of(value);
+    }
+    if (m.start() != 0 || m.end() != value.length()) {
+      // a template must stand alone: "{{internal.logins}}", never "prefix-{{…}}"
+      return List.of();
+    }
+    List<String> traits = bot.traits().get(m.group(1));
+    return traits == null ? List.of() : traits;
+  }
+
+  private static ProblemException denied(String what, String value, List<String> allowed) {
+    return new ProblemException(ErrorCode.ROLE_DENIED, what + " '" + Engine.printable(value) + "' is not allowed by the requested roles",
+        what + " '" + Engine.printable(value) + "' not in " + allowed);
+  }
+
+  // ---------------------------------------------------------------- kinds
+
+  private CertificatesResponse database(Bot bot, List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+      Map<String, String> detail) {
+    String user = Json.text(target, "database_user");
+    List<String> allowed = allowed(bot, roles, Role::dbUsers);
+    if (!allowed.contains(user)) {
+      throw denied("database user", user, allowed);
+    }
+    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    CertificateAuthority ca = authorities.get(Purpose.DATABASE_CLIENT);
+    X509Certificate cert = ca.issueLeaf(name(BCStyle.CN, user), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
+    return x509(cert, ca, now, detail, "CN=" + user);
+  }
+
+  private CertificatesResponse kubernetes(Bot bot, List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+      Map<String, String> detail) {
+    List<String> users = allowed(bot, roles, Role::kubernetesUsers);
+    List<String> groups = allowed(bot, roles, Role::kubernetesGroups);
+    if (users.isEmpty() && groups.isEmpty()) {
+      throw new ProblemException(ErrorCode.ROLE_DENIED, "the requested roles allow no Kubernetes user or group",
+          "no kubernetes_users or kubernetes_groups in " + roles.stream().map(Role::name).toList());
+    }
+    String user = Json.optionalText(target, "kubernetes_user");
+    if (user == null) {
+      // a role that sets only groups: the user is the bot's own user name
+      user = users.size() == 1 ? users.get(0) : "bot-" + bot.name();
+    } else if (!users.contains(user)) {
+      throw denied("Kubernetes user", user, users);
+    }
+    List<String> requestedGroups = stringList(target, "kubernetes_groups");
+    List<String> chosen = requestedGroups.isEmpty() ? groups : requestedGroups;
+    for (String g : chosen) {
+      if (!groups.contains(g)) {
+        throw denied("Kubernetes group", g, groups);
+      }
+      if (g.startsWith("system:") && !grantedBySystemRole(bot, roles, g)) {
+        throw new ProblemException(ErrorCode.ROLE_DENIED, "Kubernetes group '" + Engine.printable(g) + "' is a system group",
+            "group " + g + " starts with system: and no role granting it sets allow_system_groups");
+      }
+    }
+    X500NameBuilder n = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, user);
+    for (String g : chosen) {
+      n.addRDN(BCStyle.O, g);
+    }
+    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    CertificateAuthority ca = authorities.get(Purpose.KUBERNETES_CLIENT);
+    X509Certificate cert = ca.issueLeaf(n.build(), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
+    return x509(cert, ca, now, detail, "CN=" + user + (chosen.isEmpty() ? "" : ", O=" + String.join(",", chosen)));
+  }
+
+  private static boolean grantedBySystemRole(Bot bot, List<Role> roles, String group) {
+    for (Role r : roles) {
+      if (r.allowSystemGroups() && allowed(bot, List.of(r), Role::kubernetesGroups).contains(group)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private CertificatesResponse application(Bot bot, ObjectNode body, Instant now, Duration ttl, Map<String, String> detail) {
+    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    SpiffeId id = SpiffeId.forBot(engine.trustDomain(), bot.name());
+    CertificateAuthority ca = authorities.get(Purpose.SPIFFE);
+    // an X509-SVID: exactly one URI SAN, the SPIFFE ID; usable by clients and servers
+    X509Certificate cert = ca.issueLeaf(new X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
+        List.of(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString())),
+        List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth), key, now, ttl);
+    return x509(cert, ca, now, detail, id.toString());
+  }
+
+  private CertificatesResponse identity(Bot bot, Engine.Caller caller, ObjectNode body, Instant now, Duration ttl,
+      Map<String, String> detail) {
+    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    IdentityExtension ext = caller.extension();
+    X509Certificate cert = engine.ca().issueBot(engine.trustDomain(), bot.name(), key,
+        new IdentityExtension(ext.instanceId(), ext.generation(), ext.joinMethod()), now, ttl);
+    return x509(cert, engine.ca(), now, detail, "CN=bot-" + bot.name());
+  }
+
+  private CertificatesResponse sshUser(Bot bot, List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+      Map<String, String> detail) {
+    List<String> allowed = allowed(bot, roles, Role::logins);
+    List<String> requested = stringList(target, "logins");
+    List<String> principals = requested.isEmpty() ? allowed : requested;
+    if (principals.isEmpty()) {
+      throw new ProblemException(ErrorCode.ROLE_DENIED, "the requested roles allow no SSH login", "no logins in the roles");
+    }
+    for (String p : principals) {
+      if (!allowed.contains(p)) {
+        throw denied("login", p, allowed);
+      }
+    }
+    String line = ssh.signUser(Json.text(body, "ssh_public_key"), "bot-" + bot.name(), principals, now, ttl);
+    detail.put("subject", "logins=" + String.join(",", principals));
+    return new CertificatesResponse(null, line, null, now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()), now);
+  }
+
+  private CertificatesResponse sshHost(List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+      Map<String, String> detail) {
+    List<String> hosts = stringList(target, "host_names");
+    if (hosts.isEmpty()) {
+      throw Json.malformed("target.host_names must name at least one host");
+    }
+    for (String h : hosts) {
+      boolean ok = false;
+      for (Role r : roles) {
+        for (String glob : r.hostNames()) {
+          ok |= hostGlob(glob, h);
+        }
+      }
+      if (!ok) {
+        throw denied("host name", h, roles.stream().flatMap(r -> r.hostNames().stream()).toList());
+      }
+    }
+    String line = ssh.signHost(Json.text(body, "ssh_public_key"), hosts.get(0), hosts, now, ttl);
+    detail.put("subject", "hosts=" + String.join(",", hosts));
+    return new CertificatesResponse(null, line, null, now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()), now);
+  }
+
+  /**
+   * A host-name glob: {@code *} matches within one DNS label (never a '.' or a '/'); everything else
+   * literally, case-insensitive. Deny by default: an empty list matches nothing.
+   */
+  static boolean hostGlob(String glob, String host) {
+    StringBuilder re = new StringBuilder();
+    for (char c : glob.toLowerCase(java.util.Locale.ROOT).toCharArray()) {
+      if (c == '*') {
+        re.append("[^./]*");
+      } else {
+        re.append(Pattern.quote(String.valueOf(c)));
+      }
+    }
+    return host.toLowerCase(java.util.Locale.ROOT).matches(re.toString());
+  }
+
+  private CertificatesResponse jwtSvid(Bot bot, List<Role> roles, ObjectNode target, Instant now, Duration ttl,
+      Map<String, String> detail) {
+    List<String> audiences = stringList(target, "audiences");
+    if (audiences.isEmpty()) {
+      throw Json.malformed("target.audiences must name at least one audience");
+    }
+    List<String> allowed = allowed(bot, roles, Role::jwtAudiences);
+    for (String a : audiences) {
+      if (!allowed.contains(a)) {
+        throw denied("JWT audience", a, allowed);
+      }
+    }
+    Instant iat = now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    Instant exp = iat.plusSeconds(ttl.toSeconds());
+    String sub = SpiffeId.forBot(engine.trustDomain(), bot.name()).toString();
+    try {
+      SignedJWT jwt = new SignedJWT(
+          new JWSHeader.Builder(JWSAlgorithm.ES256).keyID(jwtKeyId).type(JOSEObjectType.JWT).build(),
+          new JWTClaimsSet.Builder().subject(sub).audience(audiences).issueTime(Date.from(iat)).expirationTime(Date.from(exp))
+              .jwtID(UUID.randomUUID().toString()).build());
+      jwt.sign(new ECDSASigner((ECPrivateKey) authorities.jwtKey().getPrivate()));
+      detail.put("subject", sub);
+      detail.put("audiences", String.join(",", audiences));
+      return new CertificatesResponse(null, null, jwt.serialize(), exp, now);
+    } catch (JOSEException e) {
+      throw new IllegalStateException("cannot sign a JWT-SVID", e);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static CertificatesResponse x509(X509Certificate cert, CertificateAuthority ca, Instant now, Map<String, String> detail,
+      String subject) {
+    detail.put("serial", CertificateAuthority.serialHex(cert));
+    detail.put("subject", subject);
+    return new CertificatesResponse(List.of(Pem.encode(cert), Pem.encode(ca.certificate())), null, null,
+        cert.getNotAfter().toInstant(), now);
+  }
+
+  private static X500Name name(org.bouncycastle.asn1.ASN1ObjectIdentifier type, String value) {
+    return new X500NameBuilder(BCStyle.INSTANCE).addRDN(type, value).build();
+  }
+
+  static List<String> stringList(ObjectNode body, String field) {
+    JsonNode n = body.get(field);
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw Json.malformed("field '" + field + "' must be a list of strings");
+    }
+    List<String> out = new ArrayList<>();
+    for (JsonNode e : n) {
+      if (!e.isTextual() || e.asText().isBlank() || e.asText().length() > 253) {
+        throw Json.malformed("field '" + field + "' must hold non-empty strings of at most 253 characters");
+      }
+      out.add(e.asText());
+    }
+    if (out.size() > 64) {
+      throw Json.malformed("field '" + field + "' holds more than 64 entries");
+    }
+    return out;
+  }
+}
