@@ -1,7 +1,7 @@
 /** Integrations: JDBC drivers, HTTP clients, Fabric8 and Vault; destinations and output formats. */
 module dev.machineid.outputs {
   requires transitive dev.machineid.core;
-  requires java.net.http;
+  requires transitive java.net.http;
   requires java.sql;
   requires org.slf4j;
   requires static org.postgresql.jdbc;

@@ -144,7 +144,8 @@ public final class VaultCertLogin implements AutoCloseable {
         throw new IdentityException("Vault's login answer has no auth.client_token");
       }
       long seconds = auth.path("lease_duration").asLong(0);
-      Instant expires = seconds > 0 ? clock.instant().plusSeconds(seconds) : Instant.MAX;
+      // a lease of 0 is a token without expiry; log in again daily so certificate changes still apply
+      Instant expires = clock.instant().plusSeconds(seconds > 0 ? seconds : Duration.ofDays(1).toSeconds());
       return new Lease(token, expires, auth.path("renewable").asBoolean(false));
     } catch (IOException | GeneralSecurityException e) {
       throw new IdentityException("cannot log in to Vault at " + vault + ": " + e.getMessage(), e);
