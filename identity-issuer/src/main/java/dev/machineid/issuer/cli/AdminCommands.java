@@ -441,6 +441,59 @@ final class AdminCommands {
     }
   }
 
+  // ------------------------------------------------------------------ sign
+
+  @Command(name = "sign", description = "Signs a database server or SSH host certificate for a public key (issuer sign).")
+  static final class Sign extends Base {
+    @Option(names = "--kind", required = true, description = "database_server or ssh_host.")
+    String kind;
+
+    @Option(names = "--host-names", required = true, split = ",", description = "Host names or addresses the certificate names.")
+    List<String> hostNames;
+
+    @Option(names = "--public-key", required = true, description = "PEM public key (database_server) or OpenSSH .pub file (ssh_host).")
+    Path publicKey;
+
+    @Option(names = "--out", required = true, description = "Directory for the certificate and the CA the target must trust.")
+    Path out;
+
+    @Option(names = "--ttl", defaultValue = "720h", description = "Certificate lifetime (default ${DEFAULT-VALUE}).")
+    String ttl;
+
+    @Override
+    void run() throws IOException {
+      String key;
+      try {
+        key = Files.readString(publicKey).trim();
+      } catch (IOException e) {
+        throw new CliException("cannot read " + publicKey + ": " + e.getMessage());
+      }
+      ObjectNode req = Protocol.mapper().createObjectNode().put("kind", kind).put("ttl", ttl);
+      ArrayNode hosts = req.putArray("host_names");
+      hostNames.forEach(hosts::add);
+      switch (kind) {
+        case "database_server" -> req.put("public_key", key + "\n");
+        case "ssh_host" -> req.put("ssh_public_key", key);
+        default -> throw new CliException("--kind must be database_server or ssh_host, not '" + kind + "'");
+      }
+      JsonNode r = client().post("sign", req);
+      Files.createDirectories(out);
+      if (kind.equals("database_server")) {
+        StringBuilder chain = new StringBuilder();
+        r.path("certificate_chain").forEach(c -> chain.append(c.asText()));
+        Files.writeString(out.resolve("server.crt"), chain.toString());
+        Files.writeString(out.resolve("client-ca.crt"), r.path("client_ca").asText());
+        print(r, () -> out().println("Wrote " + out.resolve("server.crt") + " (valid until " + r.path("not_after").asText()
+            + ") and " + out.resolve("client-ca.crt") + " (ssl_ca_file: the authority of database client certificates)."));
+      } else {
+        Files.writeString(out.resolve("host-cert.pub"), r.path("ssh_certificate").asText() + "\n");
+        Files.writeString(out.resolve("user-ca.pub"), r.path("user_ca").asText() + "\n");
+        print(r, () -> out().println("Wrote " + out.resolve("host-cert.pub") + " (HostCertificate) and "
+            + out.resolve("user-ca.pub") + " (TrustedUserCAKeys)."));
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ audit
 
   @Command(name = "audit", description = "Shows audit events.", subcommands = {Audit.Verify.class})

@@ -37,6 +37,7 @@ import picocli.CommandLine.Option;
       AdminCommands.Instances.class,
       AdminCommands.Locks.class,
       AdminCommands.Audit.class,
+      AdminCommands.Sign.class,
       AdminCommands.AdminIdentityCommand.class
     })
 public final class IssuerCli {

@@ -127,6 +127,34 @@ public final class AdminApi {
         o.put("not_after", cert.getNotAfter().toInstant().toString());
         return ok(o);
       }
+      case "sign" -> {
+        // issuer sign: certificates for targets (database servers, SSH hosts), with their own longer TTL
+        one(n, 1);
+        allow(method, "POST");
+        ObjectNode b = body.read();
+        String kind = Json.text(b, "kind");
+        List<String> hosts = CredentialService.stringList(b, "host_names");
+        if (hosts.isEmpty()) {
+          throw Json.malformed("field 'host_names' must name at least one host");
+        }
+        Duration ttl = Json.ttl(b, "ttl", Duration.ofDays(30), Duration.ofDays(397));
+        ObjectNode o = obj();
+        switch (kind) {
+          case "database_server" -> {
+            List<X509Certificate> chain = issuer.signDatabaseServer(Keys.parse(Json.text(b, "public_key")), hosts, ttl);
+            ArrayNode c = o.putArray("certificate_chain");
+            chain.forEach(x -> c.add(Pem.encode(x)));
+            o.put("not_after", chain.get(0).getNotAfter().toInstant().toString());
+            o.put("client_ca", Pem.encode(Pem.certificate(issuer.authority().databaseClientAuthorities().get(0))));
+          }
+          case "ssh_host" -> {
+            o.put("ssh_certificate", issuer.signSshHost(Json.text(b, "ssh_public_key"), hosts, ttl));
+            o.put("user_ca", issuer.authority().sshUserAuthorities().get(0));
+          }
+          default -> throw Json.malformed("field 'kind' must be database_server or ssh_host");
+        }
+        return ok(o);
+      }
       case "bots" -> {
         if (n == 1) {
           if (method.equals("GET")) {

@@ -97,6 +97,33 @@ class IssuerCliTest {
   }
 
   @Test
+  void signWritesDatabaseServerAndSshHostCertificatesForTheirAuthorities() throws Exception {
+    java.security.KeyPair kp = java.security.KeyPairGenerator.getInstance("EC").generateKeyPair();
+    Path pub = Files.writeString(tmp.resolve("server.pub.pem"), dev.machineid.core.protocol.Pem.encode(kp.getPublic()));
+    Path out = tmp.resolve("signed-db");
+    ok(admin("sign", "--kind", "database_server", "--host-names", "db1.internal,127.0.0.1", "--public-key", pub.toString(),
+        "--out", out.toString(), "--ttl", "48h"));
+    java.util.List<java.security.cert.X509Certificate> chain = dev.machineid.core.protocol.Pem.certificates(Files.readString(out.resolve("server.crt")));
+    assertThat(chain).hasSize(2);
+    assertThat(chain.get(0).getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1");
+    assertThat(chain.get(0).getSubjectAlternativeNames()).extracting(l -> (Object) l.get(1)).contains("db1.internal", "127.0.0.1");
+    chain.get(0).verify(chain.get(1).getPublicKey());
+    assertThat(chain.get(1).getSubjectX500Principal().getName()).contains("database server authority");
+    assertThat(Files.readString(out.resolve("client-ca.crt"))).contains("BEGIN CERTIFICATE");
+
+    String sshPub = dev.machineid.core.protocol.SshPublicKeys.authorizedKey(
+        java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic());
+    Path sshKey = Files.writeString(tmp.resolve("host.pub"), sshPub + "\n");
+    Path sshOut = tmp.resolve("signed-ssh");
+    ok(admin("sign", "--kind", "ssh_host", "--host-names", "db1.internal", "--public-key", sshKey.toString(), "--out", sshOut.toString()));
+    assertThat(Files.readString(sshOut.resolve("host-cert.pub"))).startsWith("ssh-ed25519-cert-v01@openssh.com ");
+    assertThat(Files.readString(sshOut.resolve("user-ca.pub"))).startsWith("ssh-ed25519 ");
+
+    failsWith(admin("sign", "--kind", "kubernetes", "--host-names", "x", "--public-key", pub.toString(), "--out", out.toString()),
+        "database_server or ssh_host");
+  }
+
+  @Test
   void statusWorksFromTheInitDirectory() {
     Result r = ok(admin("status", "--format", "json"));
     JsonNode s = r.json();
