@@ -90,6 +90,16 @@ public final class MachineIdentity implements AutoCloseable {
     return engine.sslContext();
   }
 
+  /**
+   * A context presenting this identity but trusting {@code serverTrust}: for servers whose
+   * certificates another CA issued. Like {@link #sslContext()} it starts a new session cache at every
+   * rotation. Make one per client and keep it; it is released when no client holds it.
+   */
+  public SSLContext sslContext(javax.net.ssl.X509TrustManager serverTrust) {
+    ensureOpen();
+    return engine.sslContext(Objects.requireNonNull(serverTrust, "serverTrust"));
+  }
+
   public X509ExtendedKeyManager keyManager() {
     ensureOpen();
     return engine.keyManager();

@@ -86,6 +86,8 @@ public final class IdentityEngine implements AutoCloseable {
   private final AtomicReference<KeySnapshot> keys = new AtomicReference<>();
   private final AtomicReference<AuthoritySnapshot> authority = new AtomicReference<>();
   private final List<CredentialEngine> credentials = new CopyOnWriteArrayList<>();
+  /** Contexts made for other server trust; held weakly through the factory every client holds. */
+  private final List<java.lang.ref.WeakReference<RotatingSslContext.RotatingSocketFactory>> derived = new CopyOnWriteArrayList<>();
   private final RotatingKeyManager keyManager;
   private final BundleTrustManager trustManager;
   private final RotatingSslContext sslContext;
@@ -137,6 +139,27 @@ public final class IdentityEngine implements AutoCloseable {
 
   public RotatingSslContext sslContext() {
     return sslContext;
+  }
+
+  /**
+   * A context with this identity's key manager and another trust manager (servers certified by
+   * another CA), which starts a new session cache at every rotation like {@link #sslContext()}.
+   */
+  public RotatingSslContext sslContext(javax.net.ssl.X509TrustManager serverTrust) {
+    RotatingSslContext c = RotatingSslContext.create(keyManager, serverTrust);
+    derived.add(new java.lang.ref.WeakReference<>((RotatingSslContext.RotatingSocketFactory) c.getSocketFactory()));
+    return c;
+  }
+
+  private void rotateDerived() {
+    for (var ref : derived) {
+      RotatingSslContext.RotatingSocketFactory f = ref.get();
+      if (f == null) {
+        derived.remove(ref);
+      } else {
+        f.rotate();
+      }
+    }
   }
 
   public void addListener(IdentityListener l) {
@@ -422,6 +445,7 @@ public final class IdentityEngine implements AutoCloseable {
     current.set(next);
     keyManager.retire(keys.getAndSet(KeySnapshot.of(next.certificateChain(), next.privateKey())));
     sslContext.rotate();
+    rotateDerived();
     consecutiveFailures = 0;
     lastError = null;
     locked = false;

@@ -3,7 +3,7 @@ package dev.machineid.core.tls;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
-import dev.machineid.core.internal.RotatingSslContext;
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.lang.ref.WeakReference;
 import java.security.cert.Certificate;
@@ -44,46 +44,36 @@ public final class OkHttpTls {
     Objects.requireNonNull(builder, "builder");
     Objects.requireNonNull(identity, "identity");
     Objects.requireNonNull(serverTrust, "serverTrust");
-    RotatingSslContext context = RotatingSslContext.create(identity.keyManager(), serverTrust);
+    SSLContext context = serverTrust == identity.trustManager() ? identity.sslContext() : identity.sslContext(serverTrust);
     ConnectionPool pool = new ConnectionPool();
-    // the client holds the factory strongly; the listener holds it weakly
-    var factory = (RotatingSslContext.RotatingSocketFactory) context.getSocketFactory();
-    identity.addListener(new Rotation(identity, factory, pool));
+    identity.addListener(new Rotation(identity, pool));
     return builder
-        .sslSocketFactory(factory, serverTrust)
+        .sslSocketFactory(context.getSocketFactory(), serverTrust)
         .connectionPool(pool)
         .addNetworkInterceptor(new CloseStaleConnections(identity));
   }
 
   /**
-   * On every new identity: forget sessions and idle connections made with the old one. Holds the
-   * context and pool weakly, so a client that is dropped is not kept alive by the identity; the
+   * On every new identity: forget idle connections made with the old one (the context itself starts
+   * a new session cache at every rotation). Holds the pool weakly, so a client that is dropped is not kept alive by the identity; the
    * listener then removes itself at the next rotation.
    */
   private static final class Rotation implements IdentityListener {
     private final MachineIdentity identity;
-    private final WeakReference<RotatingSslContext.RotatingSocketFactory> context;
     private final WeakReference<ConnectionPool> pool;
 
-    Rotation(MachineIdentity identity, RotatingSslContext.RotatingSocketFactory context, ConnectionPool pool) {
+    Rotation(MachineIdentity identity, ConnectionPool pool) {
       this.identity = identity;
-      this.context = new WeakReference<>(context);
       this.pool = new WeakReference<>(pool);
     }
 
     private void rotate() {
-      RotatingSslContext.RotatingSocketFactory c = context.get();
       ConnectionPool p = pool.get();
-      if (c == null && p == null) {
+      if (p == null) {
         identity.removeListener(this);
         return;
       }
-      if (c != null) {
-        c.rotate();
-      }
-      if (p != null) {
-        p.evictAll();
-      }
+      p.evictAll();
     }
 
     @Override

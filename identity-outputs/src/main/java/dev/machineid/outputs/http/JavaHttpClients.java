@@ -36,7 +36,7 @@ public final class JavaHttpClients {
   public static HttpClient.Builder builder(MachineIdentity identity, X509TrustManager serverTrust) {
     Objects.requireNonNull(identity, "identity");
     Objects.requireNonNull(serverTrust, "serverTrust");
-    return HttpClient.newBuilder().sslContext(RotatingClientContext.create(identity, serverTrust));
+    return HttpClient.newBuilder().sslContext(identity.sslContext(serverTrust));
   }
 
   /** Client certificate and server trust from a role-scoped credential (e.g. an X509-SVID). */

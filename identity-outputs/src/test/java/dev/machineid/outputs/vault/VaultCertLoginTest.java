@@ -118,7 +118,9 @@ class VaultCertLoginTest {
     try (VaultCertLogin login = login("short").build()) {
       VaultCertLogin.Lease first = login.lease();
 
-      await().atMost(Duration.ofSeconds(5)).until(() -> vault.successfulLogins().size() >= 2);
+      // the simulator records the login before the client has stored the new lease: wait for both
+      await().atMost(Duration.ofSeconds(5))
+          .until(() -> vault.successfulLogins().size() >= 2 && !login.lease().token().equals(first.token()));
 
       VaultSimulator.Login refresh = vault.successfulLogins().get(1);
       assertThat(refresh.at()).isBefore(first.expiresAt());
