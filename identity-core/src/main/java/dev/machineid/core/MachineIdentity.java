@@ -7,6 +7,7 @@ import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinMethods;
 import dev.machineid.core.join.TokenJoinMethod;
 import dev.machineid.core.output.Output;
+import dev.machineid.core.output.OutputStatus;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.storage.Storage;
 import java.io.IOException;
@@ -61,6 +62,14 @@ public final class MachineIdentity implements AutoCloseable {
   /** Reads the settings from the agent's YAML (DESIGN §10 shape) and builds, without starting. */
   public static MachineIdentity fromConfig(Path path) {
     return ConfigReader.read(path).build();
+  }
+
+  /**
+   * Reads the agent's YAML into a builder, for a caller that adds settings (a listener, one-shot
+   * mode) before building. Errors are {@link ConfigException}s of one line naming the key.
+   */
+  public static Builder builderFromConfig(Path path) {
+    return ConfigReader.read(Objects.requireNonNull(path, "path"));
   }
 
   /**
@@ -132,6 +141,11 @@ public final class MachineIdentity implements AutoCloseable {
     return engine.health();
   }
 
+  /** Each output's last write (pending, ok, or the error), in the order the outputs were added. */
+  public List<OutputStatus> outputStatus() {
+    return engine.outputStatus();
+  }
+
   /** Forces a renewal now; completes with the new identity or the failure. */
   public CompletableFuture<Identity> renewNow() {
     ensureOpen();
@@ -178,6 +192,7 @@ public final class MachineIdentity implements AutoCloseable {
     private Duration requestTimeout;
     private final List<IdentityListener> listeners = new ArrayList<>();
     private final List<Output> outputs = new ArrayList<>();
+    private boolean oneShot;
 
     private Builder() {}
 
@@ -331,6 +346,15 @@ public final class MachineIdentity implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Marks a process that writes its outputs once and exits (the agent's {@code --oneshot}): the
+     * heartbeat says so, and is sent before {@link MachineIdentity#start()} returns.
+     */
+    public Builder oneShot(boolean oneShot) {
+      this.oneShot = oneShot;
+      return this;
+    }
+
     private static Duration positive(Duration d, String name) {
       Objects.requireNonNull(d, name);
       if (d.isNegative() || d.isZero()) {
@@ -380,7 +404,8 @@ public final class MachineIdentity implements AutoCloseable {
                   startTimeout != null ? startTimeout : Duration.ofSeconds(30),
                   requestTimeout != null ? requestTimeout : Duration.ofSeconds(10),
                   List.copyOf(listeners),
-                  List.copyOf(outputs)));
+                  List.copyOf(outputs),
+                  oneShot));
       return new MachineIdentity(engine);
     }
 

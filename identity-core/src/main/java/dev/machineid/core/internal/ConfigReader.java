@@ -95,6 +95,13 @@ public final class ConfigReader {
       }
     }
     outputs(root.get("outputs"), b);
+    if (root.hasNonNull("oneshot")) {
+      JsonNode one = root.get("oneshot");
+      if (!one.isBoolean()) {
+        throw error("oneshot", "expected true or false, got '" + one.asText() + "'");
+      }
+      b.oneShot(one.asBoolean());
+    }
     return b;
   }
 

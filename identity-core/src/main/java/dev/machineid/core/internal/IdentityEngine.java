@@ -14,6 +14,7 @@ import dev.machineid.core.SpiffeId;
 import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.output.Output;
+import dev.machineid.core.output.OutputStatus;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
 import dev.machineid.core.protocol.Credentials;
@@ -79,7 +80,18 @@ public final class IdentityEngine implements AutoCloseable {
       Duration startTimeout,
       Duration requestTimeout,
       List<IdentityListener> listeners,
-      List<Output> outputs) {}
+      List<Output> outputs,
+      boolean oneShot) {
+
+    /** Settings of a long-running identity. */
+    public Settings(URI issuer, PinningTrustManager trust, JoinMethod joinMethod, Storage storage, Duration ttl,
+        RenewalPolicy policy, KeyAlgorithm keyAlgorithm, Clock clock, ScheduledExecutorService executor,
+        boolean ownsExecutor, Duration startTimeout, Duration requestTimeout, List<IdentityListener> listeners,
+        List<Output> outputs) {
+      this(issuer, trust, joinMethod, storage, ttl, policy, keyAlgorithm, clock, executor, ownsExecutor, startTimeout,
+          requestTimeout, listeners, outputs, false);
+    }
+  }
 
   private final Settings s;
   private final AtomicReference<Identity> current = new AtomicReference<>();
@@ -95,6 +107,9 @@ public final class IdentityEngine implements AutoCloseable {
   private final List<IdentityListener> listeners = new CopyOnWriteArrayList<>();
   private final ReentrantLock attemptLock = new ReentrantLock();
   private final Instant startedAt;
+  /** Stable, unique output names (taken once: a destination's toString may change as it is written). */
+  private final List<String> outputNames;
+  private final List<AtomicReference<OutputStatus>> outputStatus;
 
   private volatile Health.State state = Health.State.STARTING;
   private volatile Throwable lastError;
@@ -123,6 +138,28 @@ public final class IdentityEngine implements AutoCloseable {
     this.sslContext = RotatingSslContext.create(keyManager, trustManager);
     this.client = new IssuerClient(settings.issuer(), settings.trust(), keyManager, settings.requestTimeout());
     this.startedAt = settings.clock().instant();
+    List<String> names = new ArrayList<>();
+    List<AtomicReference<OutputStatus>> status = new ArrayList<>();
+    for (Output o : settings.outputs()) {
+      String base = o.name();
+      String name = base;
+      for (int n = 2; names.contains(name); n++) {
+        name = base + "#" + n;
+      }
+      names.add(name);
+      status.add(new AtomicReference<>(new OutputStatus(name, OutputStatus.State.PENDING, null, null)));
+    }
+    this.outputNames = List.copyOf(names);
+    this.outputStatus = List.copyOf(status);
+  }
+
+  /** Each output's last write, in configuration order. */
+  public List<OutputStatus> outputStatus() {
+    List<OutputStatus> l = new ArrayList<>(outputStatus.size());
+    for (AtomicReference<OutputStatus> r : outputStatus) {
+      l.add(r.get());
+    }
+    return List.copyOf(l);
   }
 
   public Identity current() {
@@ -464,19 +501,31 @@ public final class IdentityEngine implements AutoCloseable {
         safely(() -> l.onRenewed(before, next));
       }
     }
-    for (Output o : s.outputs()) {
+    for (int i = 0; i < s.outputs().size(); i++) {
+      Output o = s.outputs().get(i);
+      String name = outputNames.get(i);
+      AtomicReference<OutputStatus> status = outputStatus.get(i);
       try {
         o.write(next);
+        status.set(new OutputStatus(name, OutputStatus.State.OK, null, s.clock().instant()));
+        LOG.info("output {} written (serial {})", name, next.serialHex());
       } catch (RuntimeException e) {
-        LOG.warn("output {} failed to write: {}", o.name(), e.getMessage());
+        OutputStatus was = status.get();
+        status.set(new OutputStatus(name, OutputStatus.State.ERROR, String.valueOf(e.getMessage()), was.writtenAt()));
+        LOG.warn("output {} failed to write: {}", name, e.getMessage());
+      }
+    }
+    if (s.oneShot()) {
+      // the process ends right after start(): report before returning, not in the background
+      heartbeat(next);
+    } else {
+      try {
+        s.executor().execute(() -> heartbeat(next));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closing: no heartbeat
       }
     }
     first.complete(next);
-    try {
-      s.executor().execute(() -> heartbeat(next));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      // closing: no heartbeat
-    }
   }
 
   private void onFailure(Throwable t) {
@@ -547,7 +596,7 @@ public final class IdentityEngine implements AutoCloseable {
         host = "unknown";
       }
       long uptime = Duration.between(startedAt, s.clock().instant()).toSeconds();
-      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), false, outputsHealth()));
+      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), s.oneShot(), outputsHealth()));
     } catch (RuntimeException e) {
       LOG.debug("heartbeat failed: {}", e.getMessage());
     }
@@ -555,8 +604,12 @@ public final class IdentityEngine implements AutoCloseable {
 
   private Map<String, String> outputsHealth() {
     Map<String, String> m = new java.util.TreeMap<>();
-    for (Output o : s.outputs()) {
-      m.put(o.name(), "ok");
+    for (OutputStatus st : outputStatus()) {
+      m.put(st.name(), switch (st.state()) {
+        case OK -> "ok";
+        case PENDING -> "pending";
+        case ERROR -> "error: " + st.error();
+      });
     }
     return m;
   }
