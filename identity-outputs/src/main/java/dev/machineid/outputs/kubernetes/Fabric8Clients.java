@@ -18,12 +18,23 @@ import javax.net.ssl.X509TrustManager;
  * KubernetesClient k8s = Fabric8Clients.builder(handle, "https://k8s.internal:6443", clusterCaTrust).build();
  * }</pre>
  *
- * Long-lived watches keep the connection they started on; Fabric8 re-establishes them periodically,
- * and the API server re-checks the certificate only at handshakes, so keep watch resync intervals
- * below the certificate TTL.
+ * One client keeps its connections open, and with them the certificate of its first handshake (the
+ * API server checks certificates only at handshakes): long-running services should use
+ * {@link #rotating}, which builds a client per certificate.
  */
 public final class Fabric8Clients {
   private Fabric8Clients() {}
+
+  /**
+   * A holder that builds a new client with every new credential and closes the previous one after
+   * {@code grace}: use it for long-running services, since one Fabric8 client keeps its connections
+   * (and so its first certificate) open.
+   */
+  public static RotatingKubernetesClient rotating(CredentialHandle handle, String server, X509TrustManager clusterTrust,
+      java.time.Duration grace) {
+    Objects.requireNonNull(handle, "handle");
+    return new RotatingKubernetesClient(handle, server, clusterTrust, grace);
+  }
 
   public static KubernetesClientBuilder builder(CredentialHandle handle, String server, X509TrustManager clusterTrust) {
     Objects.requireNonNull(handle, "handle");

@@ -11,6 +11,7 @@ import dev.machineid.core.protocol.Pem;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
 import dev.machineid.outputs.kubernetes.Fabric8Clients;
+import dev.machineid.outputs.kubernetes.RotatingKubernetesClient;
 import dev.machineid.testkit.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
 import dev.machineid.testkit.TestBot;
@@ -108,6 +109,16 @@ class Fabric8RotationTest {
           assertThat(servedAfterRotation).doesNotHaveDuplicates().doesNotContain(servedFirst);
           assertThat(server.seenSerials().keySet()).contains(servedFirst).containsAll(servedAfterRotation);
           assertThat(longLivedServed).allSatisfy(s -> assertThat(issued).contains(s));
+        }
+
+        // the holder for long-running services: each new credential gets a new client
+        try (RotatingKubernetesClient rotating = Fabric8Clients.rotating(k8s, server.url().toString(), serverCa.trustManager(),
+            Duration.ofSeconds(2))) {
+          String before = servedSerial(rotating.get());
+          int at = issued.indexOf(before);
+          await("a rotation after the holder was made").atMost(Duration.ofSeconds(10)).until(() -> issued.size() - 1 > at);
+          await("the holder's client presents the new certificate").atMost(Duration.ofSeconds(5))
+              .until(() -> issued.indexOf(servedSerial(rotating.get())) > at);
         }
       }
     }
