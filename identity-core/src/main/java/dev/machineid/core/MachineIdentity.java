@@ -137,6 +137,14 @@ public final class MachineIdentity implements AutoCloseable {
     return CredentialHandle.register(engine.credentials(request));
   }
 
+  /**
+   * The issuer's newest authority document (X.509, SPIFFE, database, Kubernetes and SSH
+   * authorities), as received over the pinned connection; empty before the first identity.
+   */
+  public java.util.Optional<dev.machineid.core.protocol.Authority> authority() {
+    return java.util.Optional.ofNullable(engine.authorityDocument());
+  }
+
   public Health health() {
     return engine.health();
   }
@@ -406,7 +414,11 @@ public final class MachineIdentity implements AutoCloseable {
                   List.copyOf(listeners),
                   List.copyOf(outputs),
                   oneShot));
-      return new MachineIdentity(engine);
+      MachineIdentity identity = new MachineIdentity(engine);
+      for (Output o : outputs) {
+        o.attach(identity);
+      }
+      return identity;
     }
 
     private static final AtomicInteger EXECUTORS = new AtomicInteger();

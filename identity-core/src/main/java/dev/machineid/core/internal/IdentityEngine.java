@@ -642,6 +642,12 @@ public final class IdentityEngine implements AutoCloseable {
 
   // ---------------------------------------------------------------- health and close
 
+  /** The newest authority document, or {@code null} before one arrived. */
+  public dev.machineid.core.protocol.Authority authorityDocument() {
+    AuthoritySnapshot a = authority.get();
+    return a == null ? null : a.document();
+  }
+
   public Health health() {
     Identity cur = current.get();
     Health.State st = state;

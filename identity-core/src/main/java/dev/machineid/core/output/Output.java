@@ -13,4 +13,13 @@ public interface Output {
 
   /** Writes the credentials derived from this identity. */
   void write(Identity identity);
+
+  /**
+   * Called once by {@link dev.machineid.core.MachineIdentity.Builder#build()}, before the first
+   * write, with the identity that will call {@link #write}. Outputs that render role-scoped
+   * credentials keep it and ask {@link dev.machineid.core.MachineIdentity#credentials} for them on
+   * their first write; outputs that need the issuer's SSH or database authorities read
+   * {@link dev.machineid.core.MachineIdentity#authority()}. The default ignores it.
+   */
+  default void attach(dev.machineid.core.MachineIdentity identity) {}
 }
