@@ -1,0 +1,240 @@
+package dev.machineid.agent;
+
+import dev.machineid.core.ConfigException;
+import dev.machineid.core.IdentityException;
+import dev.machineid.core.MachineIdentity;
+import dev.machineid.core.output.OutputStatus;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The agent's command line: {@code start} (daemon or {@code --oneshot}) and {@code init}. Exit codes:
+ * 0 success, 1 no identity or an output failed, 2 a bad config or command line — each failure as one
+ * line on standard error.
+ */
+@Command(
+    name = "machineid-agent",
+    mixinStandardHelpOptions = true,
+    versionProvider = Agent.Version.class,
+    subcommands = {Agent.Start.class, Agent.Init.class},
+    description = "Keeps machine identity credentials on disk fresh for tools outside the JVM (ssh, psql, kubectl, openssl).")
+public final class Agent implements Callable<Integer> {
+  /** Exit code: an identity or output failure. */
+  public static final int FAILED = 1;
+  /** Exit code: a bad config or command line. */
+  public static final int BAD_CONFIG = 2;
+
+  @Spec CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs the command line in-process and returns the exit code; {@code start} without {@code --oneshot} blocks until stopped. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    CommandLine cl = new CommandLine(new Agent());
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    cl.setExecutionExceptionHandler((e, line, parsed) -> {
+      line.getErr().println("machineid-agent: " + oneLine(e));
+      return e instanceof ConfigException ? BAD_CONFIG : FAILED;
+    });
+    return cl.execute(args);
+  }
+
+  private static String oneLine(Throwable e) {
+    String m = e.getMessage() != null ? e.getMessage() : e.toString();
+    return m.lines().map(String::strip).filter(l -> !l.isEmpty()).collect(Collectors.joining(" "));
+  }
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return BAD_CONFIG;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Agent.class.getPackage().getImplementationVersion();
+      return new String[] {"machineid-agent " + (v == null ? "dev" : v)};
+    }
+  }
+
+  @Command(name = "start", mixinStandardHelpOptions = true,
+      description = {"Joins and writes every output; keeps them fresh until SIGTERM or SIGINT (SIGHUP reloads the config).",
+          "With --oneshot, writes every output once and exits."})
+  static final class Start implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The agent YAML.")
+    Path config;
+
+    @Option(names = "--oneshot", description = "Write every output once, then exit (0, or 1 with the reason).")
+    boolean oneShot;
+
+    @Option(names = "--diag-addr", paramLabel = "HOST:PORT",
+        description = "Serve /livez, /readyz and /metrics here (overrides diag_addr).")
+    String diagAddr;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      PrintWriter out = spec.commandLine().getOut();
+      AgentSettings settings = AgentSettings.read(config);
+      InetSocketAddress diag = diagAddr == null ? null : AgentSettings.parseAddress(diagAddr, "--diag-addr");
+      if (oneShot || settings.oneShot()) {
+        return oneShot(out, spec.commandLine().getErr());
+      }
+      Daemon daemon = new Daemon(config, diag);
+      // SIGTERM and SIGINT close cleanly; the hook covers JVMs where the handlers cannot be installed
+      Thread hook = new Thread(daemon::close, "machineid-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      Signals.handle("TERM", daemon::close);
+      Signals.handle("INT", daemon::close);
+      ExecutorService reloads = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "machineid-reload");
+        t.setDaemon(true);
+        return t;
+      });
+      Signals.handle("HUP", () -> reloads.execute(daemon::reload));
+      try {
+        daemon.start();
+        daemon.awaitClose();
+        return 0;
+      } finally {
+        reloads.shutdownNow();
+        daemon.close();
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          // the hook is running
+        }
+      }
+    }
+
+    private int oneShot(PrintWriter out, PrintWriter err) {
+      MachineIdentity id;
+      try {
+        id = MachineIdentity.builderFromConfig(config).oneShot(true).build();
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        throw new ConfigException("config " + config + ": " + e.getMessage(), e);
+      }
+      try (id) {
+        id.start();
+        List<OutputStatus> status = id.outputStatus();
+        List<OutputStatus> failed = status.stream().filter(s -> !s.ok()).toList();
+        if (!failed.isEmpty()) {
+          OutputStatus f = failed.get(0);
+          err.println("machineid-agent: " + failed.size() + " of " + status.size() + " outputs failed; output "
+              + f.name() + ": " + (f.error() == null ? "not written" : f.error()));
+          return FAILED;
+        }
+        out.println("wrote " + status.size() + " output" + (status.size() == 1 ? "" : "s")
+            + (status.isEmpty() ? " (the config has no outputs)" : ": "
+                + status.stream().map(OutputStatus::name).collect(Collectors.joining(", "))));
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "init", mixinStandardHelpOptions = true,
+      description = "Creates the directories of directory outputs (0700, or 0750 with --reader-group) and of directory storage (0700).")
+  static final class Init implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The agent YAML.")
+    Path config;
+
+    @Option(names = "--owner", paramLabel = "USER", description = "The user the agent runs as; owns every directory.")
+    String owner;
+
+    @Option(names = "--reader-group", paramLabel = "GROUP", description = "A group that may read the outputs.")
+    String readerGroup;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      AgentSettings settings = AgentSettings.read(config);
+      if (settings.storageDirectory() == null && settings.outputDirectories().isEmpty()) {
+        out.println("nothing to create: " + config + " has no directory outputs and no directory storage");
+        return 0;
+      }
+      if (settings.storageDirectory() != null) {
+        prepare(out, settings.storageDirectory(), null);
+      }
+      for (Path p : settings.outputDirectories()) {
+        prepare(out, p, readerGroup);
+      }
+      return 0;
+    }
+
+    private void prepare(PrintWriter out, Path dir, String group) {
+      try {
+        if (Files.isSymbolicLink(dir)) {
+          throw new IdentityException(dir + " is a symbolic link; a destination must be a real directory");
+        }
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+          throw new IdentityException(dir + " exists and is not a directory");
+        }
+        Files.createDirectories(dir);
+        PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        if (view == null) {
+          out.println("created " + dir + " (no POSIX permissions on this file system)");
+          return;
+        }
+        UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
+        if (owner != null) {
+          UserPrincipal u = lookup(() -> users.lookupPrincipalByName(owner), "user", owner);
+          view.setOwner(u);
+        }
+        if (group != null) {
+          GroupPrincipal g = (GroupPrincipal) lookup(() -> users.lookupPrincipalByGroupName(group), "group", group);
+          view.setGroup(g);
+        }
+        Set<PosixFilePermission> perms = PosixFilePermissions.fromString(group != null ? "rwxr-x---" : "rwx------");
+        view.setPermissions(perms);
+        var attrs = view.readAttributes();
+        out.println("prepared " + dir + " (owner " + attrs.owner().getName() + ", group " + attrs.group().getName()
+            + ", mode " + PosixFilePermissions.toString(attrs.permissions()) + ")");
+      } catch (IOException e) {
+        throw new IdentityException("cannot prepare " + dir + ": " + e + (owner != null || group != null
+            ? " (changing owner or group needs root)" : ""), e);
+      }
+    }
+
+    private interface Lookup {
+      UserPrincipal get() throws IOException;
+    }
+
+    private static UserPrincipal lookup(Lookup l, String kind, String name) throws IOException {
+      try {
+        return l.get();
+      } catch (UserPrincipalNotFoundException e) {
+        throw new IdentityException("no " + kind + " named '" + name + "' on this machine", e);
+      }
+    }
+  }
+}
