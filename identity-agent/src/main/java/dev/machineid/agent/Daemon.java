@@ -177,7 +177,7 @@ final class Daemon implements AutoCloseable {
     if (d != null) {
       d.close();
     }
-    if (started) {
+    if (id != null) {
       LOG.info("agent stopped");
     }
     stopped.countDown();

@@ -1,0 +1,25 @@
+package dev.machineid.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Runs the shaded jar as a subprocess when a previous package phase built it; skipped otherwise. */
+class AgentJarTest {
+  @Test
+  void theShadedJarPrintsItsVersion() throws Exception {
+    Path jar = Path.of("target", "agent.jar");
+    assumeTrue(Files.isRegularFile(jar), "target/agent.jar is built in the package phase; run after mvn package");
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process p = new ProcessBuilder(java.toString(), "-jar", jar.toString(), "--version").redirectErrorStream(true).start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(out).startsWith("machineid-agent ");
+  }
+}

@@ -1,0 +1,68 @@
+package dev.machineid.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.machineid.issuer.BotInstance;
+import dev.machineid.issuer.Issuer;
+import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.TestBot;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+class OneShotTest {
+  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+
+  @TempDir Path tmp;
+
+  @Test
+  void oneShotExitsZeroWithEveryOutputWrittenAndReportsItselfAsOneShot(TestBot bot, Issuer issuer) throws Exception {
+    Path a = tmp.resolve("a");
+    Path b = tmp.resolve("b");
+    Path config = AgentConfig.forBot(bot).identityTo(a).identityTo(b).identityToMemory().writeTo(tmp.resolve("agent.yaml"));
+
+    Run run = Run.of("start", "-c", config.toString(), "--oneshot");
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out()).contains("wrote 3 outputs").contains(a.toString()).contains(b.toString());
+    for (Path dir : List.of(a, b)) {
+      assertThat(dir.resolve("tlscert")).isNotEmptyFile();
+      assertThat(dir.resolve("key")).content().startsWith("-----BEGIN PRIVATE KEY-----");
+      assertThat(dir.resolve("tlscacerts")).isNotEmptyFile();
+      assertThat(Pems.leaf(dir.resolve("tlscert")).getSubjectX500Principal().getName()).contains(bot.name());
+    }
+    // the heartbeat is sent before start() returns in one-shot mode
+    List<BotInstance> instances = issuer.instances(bot.name());
+    assertThat(instances).hasSize(1);
+    assertThat(instances.get(0).latestHeartbeat()).isNotNull();
+    assertThat(instances.get(0).latestHeartbeat().oneShot()).isTrue();
+    assertThat(instances.get(0).latestHeartbeat().outputs()).hasSize(3).containsValue("ok");
+  }
+
+  @Test
+  void oneShotSetInTheConfigFileRunsOnce(TestBot bot) throws Exception {
+    Path out = tmp.resolve("out");
+    Path config = AgentConfig.forBot(bot).identityTo(out).line("oneshot: true").writeTo(tmp.resolve("agent.yaml"));
+
+    Run run = Run.of("start", "-c", config.toString());
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(out.resolve("tlscert")).isNotEmptyFile();
+  }
+
+  @Test
+  void oneShotWithARefusedTokenExitsOneWithOneLineSayingWhy(TestBot bot) throws Exception {
+    TestBot wrong = new TestBot(bot.name(), "not-the-token-0123456789", bot.issuer(), bot.caPin());
+    Path config = AgentConfig.forBot(wrong).identityTo(tmp.resolve("x")).writeTo(tmp.resolve("agent.yaml"));
+
+    Run run = Run.of("start", "-c", config.toString(), "--oneshot");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.errLines()).hasSize(1);
+    assertThat(run.errLines().get(0)).startsWith("machineid-agent: ").contains("refused");
+    assertThat(Files.exists(tmp.resolve("x").resolve("tlscert"))).isFalse();
+  }
+}
