@@ -12,6 +12,17 @@ module dev.machineid.outputs {
   exports dev.machineid.outputs.http;
   exports dev.machineid.outputs.kubernetes;
   exports dev.machineid.outputs.vault;
+  exports dev.machineid.outputs.destination;
+  exports dev.machineid.outputs.format;
 
+  provides dev.machineid.core.output.DestinationProvider with dev.machineid.outputs.destination.DirectoryDestination.Provider;
+  provides dev.machineid.core.output.OutputProvider with
+      dev.machineid.outputs.format.OutputKinds.Application,
+      dev.machineid.outputs.format.OutputKinds.SpiffeX509,
+      dev.machineid.outputs.format.OutputKinds.SpiffeJwt,
+      dev.machineid.outputs.format.OutputKinds.Database,
+      dev.machineid.outputs.format.OutputKinds.Kubernetes,
+      dev.machineid.outputs.format.OutputKinds.Ssh,
+      dev.machineid.outputs.format.OutputKinds.SshHost;
   provides org.mariadb.jdbc.plugin.TlsSocketPlugin with dev.machineid.outputs.jdbc.MariaDbTlsPlugin;
 }

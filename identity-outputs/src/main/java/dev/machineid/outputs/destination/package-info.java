@@ -1,0 +1,6 @@
+/**
+ * Where file outputs write: {@link dev.machineid.outputs.destination.DirectoryDestination} (a
+ * directory updated as a whole through a {@code ..data} symlink swap). The {@code memory}
+ * destination lives in identity-core.
+ */
+package dev.machineid.outputs.destination;

@@ -1,0 +1,422 @@
+package dev.machineid.outputs.format;
+
+import dev.machineid.core.Credential;
+import dev.machineid.core.CredentialKind;
+import dev.machineid.core.CredentialRequest;
+import dev.machineid.core.IdentityException;
+import dev.machineid.core.output.Destination;
+import dev.machineid.core.output.Output;
+import dev.machineid.core.output.OutputProvider;
+import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.SshPublicKeys;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The output kinds, named and laid out as tbot's, each with its {@link OutputProvider}:
+ * {@code application}, {@code spiffe-x509}, {@code spiffe-jwt}, {@code database}, {@code kubernetes},
+ * {@code ssh} and {@code ssh_host}. ({@code identity} is identity-core's.) See docs/outputs.md.
+ */
+public final class OutputKinds {
+  private OutputKinds() {}
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String pem(List<X509Certificate> certs) {
+    StringBuilder sb = new StringBuilder();
+    for (X509Certificate c : certs) {
+      sb.append(Pem.encode(c));
+    }
+    return sb.toString();
+  }
+
+  private static String pems(List<String> list) {
+    StringBuilder sb = new StringBuilder();
+    if (list != null) {
+      for (String p : list) {
+        sb.append(p.strip()).append('\n');
+      }
+    }
+    return sb.toString();
+  }
+
+  private static Authority authority(RenderContext c) {
+    if (c.authority() == null) {
+      throw new IdentityException("no authority document from the issuer yet");
+    }
+    return c.authority();
+  }
+
+  private static Credential credential(RenderContext c) {
+    if (c.credential() == null) {
+      throw new IllegalStateException("no credential to render");
+    }
+    return c.credential();
+  }
+
+  private static Function<String, CredentialRequest> request(CredentialKind kind, Settings s,
+      java.util.function.Consumer<CredentialRequest.Builder> target) {
+    List<String> roles = s.list("roles", kind != CredentialKind.APPLICATION);
+    Duration ttl = s.ttl();
+    String explicit = s.string("name", false);
+    // validate now, so a bad block fails at config time
+    CredentialRequest.Builder probe = CredentialRequest.builder(kind).roles(roles.toArray(String[]::new));
+    target.accept(probe);
+    if (ttl != null) {
+      probe.ttl(ttl);
+    }
+    probe.build();
+    return name -> {
+      CredentialRequest.Builder b = CredentialRequest.builder(kind).name(explicit != null ? explicit : name)
+          .roles(roles.toArray(String[]::new));
+      target.accept(b);
+      if (ttl != null) {
+        b.ttl(ttl);
+      }
+      return b.build();
+    };
+  }
+
+  private abstract static class Base implements OutputProvider {
+    abstract Set<String> keys();
+
+    abstract CredentialOutput make(Settings s, Destination d);
+
+    @Override
+    public final Output create(Map<String, Object> settings, Destination destination) {
+      Settings s = new Settings(type(), settings, keys());
+      return make(s, destination);
+    }
+  }
+
+  // ------------------------------------------------------------------ X.509 SVIDs
+
+  /** {@code application}: {@code tls.crt}, {@code tls.key}, {@code ca.crt} — an X509-SVID and the SPIFFE bundle. */
+  public static final class Application extends Base {
+    @Override
+    public String type() {
+      return "application";
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of();
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      return new CredentialOutput(type(), d, request(CredentialKind.APPLICATION, s, b -> {}), c -> {
+        Credential cr = credential(c);
+        Map<String, byte[]> f = new LinkedHashMap<>();
+        f.put("tls.crt", ascii(pem(cr.certificateChain())));
+        f.put("tls.key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
+        f.put("ca.crt", ascii(pems(authority(c).spiffeAuthorities())));
+        return f;
+      }, s.reload());
+    }
+  }
+
+  /** {@code spiffe-x509}: {@code svid.pem}, {@code svid.key}, {@code bundle.pem}. */
+  public static final class SpiffeX509 extends Base {
+    @Override
+    public String type() {
+      return "spiffe-x509";
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of();
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      return new CredentialOutput(type(), d, request(CredentialKind.APPLICATION, s, b -> {}), c -> {
+        Credential cr = credential(c);
+        Map<String, byte[]> f = new LinkedHashMap<>();
+        f.put("svid.pem", ascii(pem(cr.certificateChain())));
+        f.put("svid.key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
+        f.put("bundle.pem", ascii(pems(authority(c).spiffeAuthorities())));
+        return f;
+      }, s.reload());
+    }
+  }
+
+  /** {@code spiffe-jwt}: the JWT-SVID for {@code audiences} in {@code jwt_svid}. */
+  public static final class SpiffeJwt extends Base {
+    @Override
+    public String type() {
+      return "spiffe-jwt";
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of("audiences");
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      List<String> aud = s.list("audiences", true);
+      return new CredentialOutput(type(), d, request(CredentialKind.JWT_SVID, s, b -> b.audiences(aud.toArray(String[]::new))),
+          c -> Map.of("jwt_svid", ascii(credential(c).token().orElseThrow())), s.reload());
+    }
+  }
+
+  // ------------------------------------------------------------------ database
+
+  /**
+   * {@code database}: {@code tls.crt}, {@code tls.key} (PEM), {@code key.pk8} (PKCS#8 DER, pgjdbc's
+   * {@code sslkey}), {@code tls.p12} (PKCS#12, empty password) and {@code tls.cas} (the database
+   * server authority, for {@code sslrootcert} with {@code sslmode=verify-full}).
+   */
+  public static final class Database extends Base {
+    @Override
+    public String type() {
+      return "database";
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of("username", "database_user", "database");
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      String user = s.string("username", false);
+      if (user == null) {
+        user = s.string("database_user", true);
+      }
+      String u = user;
+      return new CredentialOutput(type(), d, request(CredentialKind.DATABASE, s, b -> b.databaseUser(u)), c -> {
+        Credential cr = credential(c);
+        var key = cr.privateKey().orElseThrow();
+        Map<String, byte[]> f = new LinkedHashMap<>();
+        f.put("tls.crt", ascii(pem(cr.certificateChain())));
+        f.put("tls.key", ascii(Pem.encode(key)));
+        f.put("key.pk8", key.getEncoded());
+        f.put("tls.p12", pkcs12(cr));
+        f.put("tls.cas", ascii(pems(authority(c).databaseServerAuthorities())));
+        return f;
+      }, s.reload());
+    }
+
+    private static byte[] pkcs12(Credential cr) {
+      try {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("tls", cr.privateKey().orElseThrow(), new char[0],
+            cr.certificateChain().toArray(new Certificate[0]));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ks.store(out, new char[0]);
+        return out.toByteArray();
+      } catch (GeneralSecurityException | IOException e) {
+        throw new IdentityException("cannot build tls.p12: " + e, e);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ kubernetes
+
+  /**
+   * {@code kubernetes}: {@code kubeconfig.yaml} with the client certificate and key embedded, the
+   * cluster {@code server} and its CA ({@code certificate_authority} file or
+   * {@code certificate_authority_data} PEM) from the output's config.
+   */
+  public static final class Kubernetes extends Base {
+    @Override
+    public String type() {
+      return "kubernetes";
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of("kubernetes_cluster", "server", "certificate_authority", "certificate_authority_data",
+          "insecure_skip_tls_verify", "kubernetes_user", "kubernetes_groups");
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      String cluster = s.string("kubernetes_cluster", false);
+      String clusterName = cluster != null ? cluster : "kubernetes";
+      String server = s.string("server", true);
+      if (!server.startsWith("https://")) {
+        throw new IllegalArgumentException("server: expected an https:// URL, got '" + server + "'");
+      }
+      String caFile = s.string("certificate_authority", false);
+      String caData = s.string("certificate_authority_data", false);
+      boolean insecure = s.bool("insecure_skip_tls_verify");
+      if (caFile == null && caData == null && !insecure) {
+        throw new IllegalArgumentException("certificate_authority: missing; name the API server's CA file "
+            + "(or give certificate_authority_data)");
+      }
+      String user = s.string("kubernetes_user", false);
+      List<String> groups = s.list("kubernetes_groups", false);
+      return new CredentialOutput(type(), d, request(CredentialKind.KUBERNETES, s, b -> {
+        if (user != null) {
+          b.kubernetesUser(user);
+        }
+        if (!groups.isEmpty()) {
+          b.kubernetesGroups(groups.toArray(String[]::new));
+        }
+      }), c -> {
+        Credential cr = credential(c);
+        Base64.Encoder b64 = Base64.getEncoder();
+        String ca;
+        if (caFile != null) {
+          try {
+            ca = Files.readString(Path.of(caFile));
+          } catch (IOException e) {
+            throw new IdentityException("kubernetes output: cannot read certificate_authority " + caFile + ": " + e, e);
+          }
+        } else {
+          ca = caData;
+        }
+        StringBuilder y = new StringBuilder();
+        y.append("# Written by machine-id (kubernetes output); replaced on every issuance.\n");
+        y.append("apiVersion: v1\nkind: Config\nclusters:\n- name: ").append(q(clusterName)).append("\n  cluster:\n");
+        y.append("    server: ").append(q(server)).append('\n');
+        if (ca != null) {
+          y.append("    certificate-authority-data: ").append(b64.encodeToString(ascii(ca))).append('\n');
+        }
+        if (insecure) {
+          y.append("    insecure-skip-tls-verify: true\n");
+        }
+        y.append("users:\n- name: ").append(q(clusterName)).append("\n  user:\n");
+        y.append("    client-certificate-data: ").append(b64.encodeToString(ascii(pem(cr.certificateChain())))).append('\n');
+        y.append("    client-key-data: ").append(b64.encodeToString(ascii(Pem.encode(cr.privateKey().orElseThrow()))))
+            .append('\n');
+        y.append("contexts:\n- name: ").append(q(clusterName)).append("\n  context:\n    cluster: ").append(q(clusterName))
+            .append("\n    user: ").append(q(clusterName)).append('\n');
+        y.append("current-context: ").append(q(clusterName)).append('\n');
+        return Map.of("kubeconfig.yaml", ascii(y.toString()));
+      }, s.reload());
+    }
+  }
+
+  /** A YAML double-quoted scalar (JSON escaping is valid YAML). */
+  static String q(String s) {
+    StringBuilder sb = new StringBuilder("\"");
+    for (char ch : s.toCharArray()) {
+      switch (ch) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        default -> {
+          if (ch < 0x20) {
+            sb.append(String.format("\\u%04x", (int) ch));
+          } else {
+            sb.append(ch);
+          }
+        }
+      }
+    }
+    return sb.append('"').toString();
+  }
+
+  // ------------------------------------------------------------------ ssh
+
+  /**
+   * {@code ssh}: {@code key} (PKCS#8 PEM, which OpenSSH reads), {@code key.pub}, {@code key-cert.pub},
+   * {@code ssh_config} (pointing at those files) and {@code known_hosts} with an
+   * {@code @cert-authority} line per SSH host authority.
+   */
+  public static final class Ssh extends Base {
+    @Override
+    public String type() {
+      return "ssh";
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of("logins", "host_patterns");
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      List<String> logins = s.list("logins", false);
+      List<String> patterns = s.list("host_patterns", false);
+      String hosts = patterns.isEmpty() ? "*" : String.join(",", patterns);
+      return new CredentialOutput(type(), d, request(CredentialKind.SSH_USER, s, b -> {
+        if (!logins.isEmpty()) {
+          b.logins(logins.toArray(String[]::new));
+        }
+      }), c -> {
+        Credential cr = credential(c);
+        Map<String, byte[]> f = new LinkedHashMap<>();
+        f.put("key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
+        f.put("key.pub", ascii(SshPublicKeys.authorizedKey(cr.publicKey().orElseThrow()).strip() + "\n"));
+        f.put("key-cert.pub", ascii(cr.sshCertificate().orElseThrow().strip() + "\n"));
+        StringBuilder kh = new StringBuilder();
+        for (String ca : nonNull(authority(c).sshHostAuthorities())) {
+          kh.append("@cert-authority ").append(hosts).append(' ').append(ca.strip()).append('\n');
+        }
+        f.put("known_hosts", ascii(kh.toString()));
+        String dir = c.directoryPath().map(p -> p.toString() + "/").orElse("");
+        String cfg = "# Written by machine-id (ssh output); replaced on every issuance.\n"
+            + "Host " + String.join(" ", patterns.isEmpty() ? List.of("*") : patterns) + "\n"
+            + "    UserKnownHostsFile \"" + dir + "known_hosts\"\n"
+            + "    IdentityFile \"" + dir + "key\"\n"
+            + "    CertificateFile \"" + dir + "key-cert.pub\"\n"
+            + "    IdentitiesOnly yes\n"
+            + "    PubkeyAuthentication yes\n"
+            + "    PasswordAuthentication no\n"
+            + "    KbdInteractiveAuthentication no\n"
+            + "    StrictHostKeyChecking yes\n"
+            + "    GlobalKnownHostsFile /dev/null\n";
+        f.put("ssh_config", ascii(cfg));
+        return f;
+      }, s.reload());
+    }
+  }
+
+  private static List<String> nonNull(List<String> l) {
+    return l == null ? List.of() : l;
+  }
+
+  /**
+   * {@code ssh_host}: {@code ssh_host} (host key, sshd's {@code HostKey}), {@code ssh_host.pub},
+   * {@code ssh_host-cert.pub} ({@code HostCertificate}) and {@code ssh_host-user-ca.pub}
+   * ({@code TrustedUserCAKeys}). sshd reads these only at start or on SIGHUP: give it a {@code reload}.
+   */
+  public static final class SshHost extends Base {
+    @Override
+    public String type() {
+      return "ssh_host";
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of("host_names");
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      List<String> names = s.list("host_names", true);
+      return new CredentialOutput(type(), d, request(CredentialKind.SSH_HOST, s, b -> b.hostNames(names.toArray(String[]::new))),
+          c -> {
+            Credential cr = credential(c);
+            Map<String, byte[]> f = new LinkedHashMap<>();
+            f.put("ssh_host", ascii(Pem.encode(cr.privateKey().orElseThrow())));
+            f.put("ssh_host.pub", ascii(SshPublicKeys.authorizedKey(cr.publicKey().orElseThrow()).strip() + "\n"));
+            f.put("ssh_host-cert.pub", ascii(cr.sshCertificate().orElseThrow().strip() + "\n"));
+            f.put("ssh_host-user-ca.pub", ascii(pems(authority(c).sshUserAuthorities())));
+            return f;
+          }, s.reload());
+    }
+  }
+}
