@@ -39,9 +39,9 @@ final class AgentConfig {
     return this;
   }
 
-  /** An {@code identity} output into a directory. */
+  /** An {@code identity} output into a {@code directory} destination (identity-outputs). */
   AgentConfig identityTo(Path dir) {
-    outputs.add("  - type: identity\n    destination: {type: test_directory, path: \"" + dir + "\"}\n");
+    outputs.add("  - type: identity\n    destination: {type: directory, path: \"" + dir + "\"}\n");
     return this;
   }
 

@@ -31,6 +31,9 @@ class OneShotTest {
     for (Path dir : List.of(a, b)) {
       assertThat(dir.resolve("tlscert")).isNotEmptyFile();
       assertThat(dir.resolve("key")).content().startsWith("-----BEGIN PRIVATE KEY-----");
+      assertThat(java.nio.file.Files.getPosixFilePermissions(dir.resolve("key")))
+          .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+              java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
       assertThat(dir.resolve("tlscacerts")).isNotEmptyFile();
       assertThat(Pems.leaf(dir.resolve("tlscert")).getSubjectX500Principal().getName()).contains(bot.name());
     }
