@@ -46,6 +46,20 @@ class OneShotTest {
   }
 
   @Test
+  void directoriesPreparedByInitAreAcceptedByTheDirectoryDestination(TestBot bot) throws Exception {
+    Path out = tmp.resolve("prepared");
+    Path config = AgentConfig.forBot(bot).storage(tmp.resolve("state")).identityTo(out).writeTo(tmp.resolve("agent.yaml"));
+
+    Run init = Run.of("init", "-c", config.toString());
+    Run once = Run.of("start", "-c", config.toString(), "--oneshot");
+
+    assertThat(init.exitCode()).as(init.err()).isZero();
+    assertThat(once.exitCode()).as(once.err()).isZero();
+    assertThat(out.resolve("tlscert")).isNotEmptyFile();
+    assertThat(tmp.resolve("state")).isNotEmptyDirectory();
+  }
+
+  @Test
   void oneShotSetInTheConfigFileRunsOnce(TestBot bot) throws Exception {
     Path out = tmp.resolve("out");
     Path config = AgentConfig.forBot(bot).identityTo(out).line("oneshot: true").writeTo(tmp.resolve("agent.yaml"));
