@@ -61,8 +61,12 @@ class FileOutputsTest {
   }
 
   static MachineIdentity start(List<String> roles, Output... outputs) {
+    return start(ISSUER, roles, outputs);
+  }
+
+  static MachineIdentity start(IssuerExtension extension, List<String> roles, Output... outputs) {
     String name = "out-" + BOTS.incrementAndGet();
-    Issuer issuer = ISSUER.issuer();
+    Issuer issuer = extension.issuer();
     issuer.createBot(name, roles, Map.of());
     TestBot bot = new TestBot(name, issuer.createToken(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
     MachineIdentity.Builder b = bot.identityBuilder();
