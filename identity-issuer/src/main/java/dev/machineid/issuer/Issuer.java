@@ -184,7 +184,7 @@ public final class Issuer implements AutoCloseable {
                 metrics,
                 rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
             .withCredentials(credentials);
-        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock.instant(), random, handler, shutdownGrace, idleTimeout);
+        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout);
       } catch (Exception e) {
         throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
       }

@@ -177,4 +177,41 @@ class LifecycleTest {
       assertThat(issuer.tokens().get(0).consumed()).isFalse();
     }
   }
+
+  @Test
+  void issuerReissuesItsOwnTlsCertificateBeforeItExpires() throws Exception {
+    MutableClock clock = MutableClock.now();
+    try (Issuer issuer = Issuer.builder().clock(clock).build().start()) {
+      java.security.cert.X509Certificate first = serverCertificate(issuer);
+      clock.advance(Duration.ofDays(30));
+      assertThat(serverCertificate(issuer)).as("well before two thirds of its life").isEqualTo(first);
+      clock.advance(Duration.ofDays(40));
+      java.security.cert.X509Certificate second = serverCertificate(issuer);
+      assertThat(second.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
+      assertThat(second.getNotAfter()).isAfter(first.getNotAfter());
+      second.verify(issuer.authorityCertificate().getPublicKey());
+      assertThat(second.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1");
+    }
+  }
+
+  /** The certificate the issuer presents, read without validating it (its validity is in the test clock's future). */
+  private static java.security.cert.X509Certificate serverCertificate(Issuer issuer) throws Exception {
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {}
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {}
+
+      @Override
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return new java.security.cert.X509Certificate[0];
+      }
+    }}, null);
+    try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", issuer.port())) {
+      s.startHandshake();
+      return (java.security.cert.X509Certificate) s.getSession().getPeerCertificates()[0];
+    }
+  }
 }

@@ -3,14 +3,12 @@ package dev.machineid.issuer.internal;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
@@ -44,8 +42,8 @@ public final class HttpsServer {
 
   /** Binds and starts; the TLS certificate is issued now by the authority for {@code hostNames}. */
   public static HttpsServer start(
-      String host, int port, List<String> hostNames, CertificateAuthority ca, Instant now, SecureRandom random, ApiHandler handler) throws Exception {
-    return start(host, port, hostNames, ca, now, random, handler, Duration.ZERO, Duration.ofSeconds(30));
+      String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler) throws Exception {
+    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30));
   }
 
   /**
@@ -54,7 +52,7 @@ public final class HttpsServer {
    * a request, so a client that sends slowly is cut off.
    */
   public static HttpsServer start(
-      String host, int port, List<String> hostNames, CertificateAuthority ca, Instant now, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout)
+      String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout)
       throws Exception {
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("machineid-issuer-http");
@@ -71,7 +69,7 @@ public final class HttpsServer {
     http.addCustomizer(new SecureRequestCustomizer(false));
 
     SslContextFactory.Server tls = new SslContextFactory.Server();
-    tls.setSslContext(sslContext(hostNames, ca, now, random));
+    tls.setSslContext(sslContext(hostNames, ca, clock, random));
     tls.setIncludeProtocols("TLSv1.3", "TLSv1.2");
     tls.setWantClientAuth(true);
     tls.setNeedClientAuth(false);
@@ -108,18 +106,108 @@ public final class HttpsServer {
     server.stop();
   }
 
-  private static SSLContext sslContext(List<String> hostNames, CertificateAuthority ca, Instant now, SecureRandom random) throws GeneralSecurityException, java.io.IOException {
-    KeyPair tlsKey = CertificateAuthority.newP256(random);
-    X509Certificate leaf = ca.issueServer(tlsKey.getPublic(), hostNames, now, TLS_VALIDITY);
-    char[] password = new char[0];
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    ks.load(null, null);
-    ks.setKeyEntry("issuer-tls", tlsKey.getPrivate(), password, new X509Certificate[] {leaf, ca.certificate()});
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-    kmf.init(ks, password);
+  private static SSLContext sslContext(List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random)
+      throws GeneralSecurityException {
     SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(kmf.getKeyManagers(), new TrustManager[] {new AuthorityTrustManager(ca.certificate())}, random);
+    ctx.init(new javax.net.ssl.KeyManager[] {new RenewingServerKeyManager(hostNames, ca, clock, random)},
+        new TrustManager[] {new AuthorityTrustManager(ca.certificate())}, random);
     return ctx;
+  }
+
+  /**
+   * Serves the issuer's TLS certificate and re-issues it from the authority once two thirds of its
+   * life have passed, so an issuer that runs for months never presents an expired certificate. The
+   * alias names one certificate, so a handshake reads chain and key of the same one.
+   */
+  static final class RenewingServerKeyManager extends javax.net.ssl.X509ExtendedKeyManager {
+    private record Entry(String alias, X509Certificate[] chain, java.security.PrivateKey key, Instant renewAt) {}
+
+    private final List<String> hostNames;
+    private final CertificateAuthority ca;
+    private final java.time.Clock clock;
+    private final SecureRandom random;
+    private volatile Entry current;
+    private volatile Entry previous;
+
+    RenewingServerKeyManager(List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random) {
+      this.hostNames = List.copyOf(hostNames);
+      this.ca = ca;
+      this.clock = clock;
+      this.random = random;
+      this.current = issue();
+    }
+
+    private Entry issue() {
+      Instant now = clock.instant();
+      KeyPair tlsKey = CertificateAuthority.newP256(random);
+      X509Certificate leaf = ca.issueServer(tlsKey.getPublic(), hostNames, now, TLS_VALIDITY);
+      Instant from = leaf.getNotBefore().toInstant();
+      Instant renewAt = from.plus(Duration.between(from, leaf.getNotAfter().toInstant()).multipliedBy(2).dividedBy(3));
+      return new Entry("issuer-tls-" + CertificateAuthority.serialHex(leaf), new X509Certificate[] {leaf, ca.certificate()},
+          tlsKey.getPrivate(), renewAt);
+    }
+
+    private Entry fresh() {
+      Entry e = current;
+      if (!clock.instant().isBefore(e.renewAt())) {
+        synchronized (this) {
+          e = current;
+          if (!clock.instant().isBefore(e.renewAt())) {
+            previous = e;
+            e = issue();
+            current = e;
+          }
+        }
+      }
+      return e;
+    }
+
+    private Entry byAlias(String alias) {
+      Entry c = current;
+      if (c.alias().equals(alias)) {
+        return c;
+      }
+      Entry p = previous;
+      return p != null && p.alias().equals(alias) ? p : null;
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+      return "EC".equalsIgnoreCase(keyType) || keyType == null ? fresh().alias() : null;
+    }
+
+    @Override
+    public String chooseEngineServerAlias(String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+      return chooseServerAlias(keyType, issuers, null);
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+      String a = chooseServerAlias(keyType, issuers, null);
+      return a == null ? null : new String[] {a};
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+      return null;
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      Entry e = byAlias(alias);
+      return e == null ? null : e.chain().clone();
+    }
+
+    @Override
+    public java.security.PrivateKey getPrivateKey(String alias) {
+      Entry e = byAlias(alias);
+      return e == null ? null : e.key();
+    }
   }
 
   /**
