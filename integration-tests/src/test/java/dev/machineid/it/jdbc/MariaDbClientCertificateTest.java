@@ -58,7 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * DESIGN §5 and §8 against a real MariaDB: database credentials log in through MariaDB
- * Connector/J's TLS plugin ({@code tlsSocketType=machineid}) with {@code sslMode=verify-full}, as
+ * Connector/J's TLS plugin ({@code tlsSocketType=machineid}) with {@code sslMode=verify-ca} (see {@link #SSL_MODE}), as
  * an account that MariaDB itself ties to the certificate ({@code REQUIRE SUBJECT '/CN=app'});
  * certificates of other purposes are refused by MariaDB's TLS layer; new connections present the
  * newest certificate after a rotation, also from a pool.
@@ -167,7 +167,7 @@ class MariaDbClientCertificateTest {
   }
 
   @Test
-  void databaseCredentialLogsInAsItsUserWithVerifyFull() throws Exception {
+  void databaseCredentialLogsInAsItsUser() throws Exception {
     try (CredentialHandle db = database("maria-app");
         Connection c = DriverManager.getConnection(url("maria-app"));
         Statement s = c.createStatement()) {
