@@ -2,8 +2,6 @@ package dev.machineid.outputs.jdbc;
 
 import dev.machineid.core.CredentialHandle;
 import java.sql.SQLException;
-import javax.net.ssl.HostnameVerifier;
-import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSession;
@@ -27,7 +25,6 @@ import org.mariadb.jdbc.plugin.TlsSocketPlugin;
  */
 public final class MariaDbTlsPlugin implements TlsSocketPlugin {
   public static final String TYPE = "machineid";
-  private static final HostnameVerifier HOSTNAMES = HttpsURLConnection.getDefaultHostnameVerifier();
 
   @Override
   public String type() {
@@ -56,8 +53,46 @@ public final class MariaDbTlsPlugin implements TlsSocketPlugin {
 
   @Override
   public void verify(String host, SSLSession session, long serverThreadId) throws SSLException {
-    if (!HOSTNAMES.verify(host, session)) {
+    java.security.cert.Certificate[] peer = session.getPeerCertificates();
+    if (peer.length == 0 || !(peer[0] instanceof java.security.cert.X509Certificate leaf) || !names(leaf, host)) {
       throw new SSLException("the database server's certificate does not name host '" + host + "'");
     }
+  }
+
+  /**
+   * RFC 6125 matching against the subject alternative names: IP addresses exactly, DNS names
+   * case-insensitively with a wildcard allowed only as the whole left-most label.
+   */
+  static boolean names(java.security.cert.X509Certificate leaf, String host) {
+    try {
+      java.util.Collection<java.util.List<?>> sans = leaf.getSubjectAlternativeNames();
+      if (sans == null) {
+        return false;
+      }
+      boolean ip = host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || Character.isDigit(c));
+      for (java.util.List<?> san : sans) {
+        int type = (Integer) san.get(0);
+        String value = String.valueOf(san.get(1));
+        if (ip && type == 7 && java.net.InetAddress.getByName(value).equals(java.net.InetAddress.getByName(host))) {
+          return true;
+        }
+        if (!ip && type == 2 && dnsMatches(value, host)) {
+          return true;
+        }
+      }
+      return false;
+    } catch (java.security.cert.CertificateParsingException | java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private static boolean dnsMatches(String pattern, String host) {
+    String p = pattern.toLowerCase(java.util.Locale.ROOT);
+    String h = host.toLowerCase(java.util.Locale.ROOT);
+    if (p.startsWith("*.")) {
+      int dot = h.indexOf('.');
+      return dot > 0 && h.substring(dot).equals(p.substring(1));
+    }
+    return p.equals(h);
   }
 }

@@ -51,14 +51,13 @@ import java.util.regex.Pattern;
 import javax.security.auth.x500.X500Principal;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * DESIGN §5 and §8 against a real MariaDB: database credentials log in through MariaDB
- * Connector/J's TLS plugin ({@code tlsSocketType=machineid}) with {@code sslMode=verify-ca} (see {@link #SSL_MODE}), as
+ * Connector/J's TLS plugin ({@code tlsSocketType=machineid}) with {@code sslMode=verify-full}, as
  * an account that MariaDB itself ties to the certificate ({@code REQUIRE SUBJECT '/CN=app'});
  * certificates of other purposes are refused by MariaDB's TLS layer; new connections present the
  * newest certificate after a rotation, also from a pool.
@@ -78,15 +77,8 @@ import org.junit.jupiter.api.io.TempDir;
 class MariaDbClientCertificateTest {
   @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
   private static final String SUBJECT = "/CN=app";
-  /**
-   * {@code verify-ca}, not {@code verify-full}: {@link MariaDbTlsPlugin#verify} asks
-   * {@code HttpsURLConnection.getDefaultHostnameVerifier()}, the JDK's fallback verifier that
-   * answers {@code false} for every host, so with {@code verify-full} every connection through the
-   * plugin fails with "the database server's certificate does not name host 'localhost'" although
-   * it does (see {@link #verifyFullAcceptsTheHostTheServerCertificateNames}). Switch to
-   * {@code verify-full} once the plugin checks the name itself.
-   */
-  private static final String SSL_MODE = "verify-ca";
+  /** The strictest mode: the driver checks the chain and, through the plugin, the host name. */
+  private static final String SSL_MODE = "verify-full";
 
   private static MariaDbServer maria;
   private static MachineIdentity id;
@@ -193,14 +185,8 @@ class MariaDbClientCertificateTest {
     }
   }
 
-  /**
-   * Fails today: {@link MariaDbTlsPlugin#verify} delegates to the JDK's default
-   * {@code HttpsURLConnection} hostname verifier, which refuses every host. The server certificate
-   * names {@code localhost} (the driver's own plugin accepts it with {@code verify-full}, see
-   * {@link #kubernetesAndApplicationCertificatesAreRefusedByMariaDbItself}).
-   */
+  /** The server certificate names {@code localhost}; a name it does not carry is refused by the plugin. */
   @Test
-  @Disabled("MariaDbTlsPlugin.verify uses HttpsURLConnection.getDefaultHostnameVerifier(), which returns false for every host")
   void verifyFullAcceptsTheHostTheServerCertificateNames() throws Exception {
     try (CredentialHandle db = database("maria-app-verify-full");
         Connection c = DriverManager.getConnection(url(db.name(), "verify-full"));
