@@ -7,6 +7,7 @@ module dev.machineid.outputs {
   requires static org.postgresql.jdbc;
   requires static org.mariadb.jdbc;
   requires static kubernetes.client.api; // Fabric8 6 ships no module name: the jar name is the module name
+  requires static kubernetes.model.core; // Secret, ObjectMeta (kubernetes_secret destination)
 
   exports dev.machineid.outputs.jdbc;
   exports dev.machineid.outputs.http;
@@ -15,7 +16,8 @@ module dev.machineid.outputs {
   exports dev.machineid.outputs.destination;
   exports dev.machineid.outputs.format;
 
-  provides dev.machineid.core.output.DestinationProvider with dev.machineid.outputs.destination.DirectoryDestination.Provider;
+  provides dev.machineid.core.output.DestinationProvider with dev.machineid.outputs.destination.DirectoryDestination.Provider,
+      dev.machineid.outputs.destination.KubernetesSecretDestination.Provider;
   provides dev.machineid.core.output.OutputProvider with
       dev.machineid.outputs.format.OutputKinds.Application,
       dev.machineid.outputs.format.OutputKinds.SpiffeX509,

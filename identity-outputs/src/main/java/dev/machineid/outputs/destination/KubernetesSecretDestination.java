@@ -1,0 +1,410 @@
+package dev.machineid.outputs.destination;
+
+import dev.machineid.core.IdentityException;
+import dev.machineid.core.output.Destination;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes an output's files as the keys of one Kubernetes Secret (type {@code Opaque}), through
+ * Fabric8. The Secret is created if absent; otherwise it is updated with a read-modify-write that
+ * touches only this destination's keys (other keys and labels in the Secret are kept) and that is
+ * retried when the API server answers 409 Conflict (someone changed the Secret since our read).
+ * The keys this destination wrote are listed in the annotation {@value #KEYS_ANNOTATION}, so a key
+ * an output no longer writes is removed and {@link #read()} returns only our keys.
+ *
+ * <p>A Secret puts private keys into etcd: enable encryption at rest and grant the bot's service
+ * account only {@code get}/{@code update} on this one Secret name (and {@code create}, if it must
+ * create it). Prefer a {@link DirectoryDestination} on an {@code emptyDir} when the consumer runs in
+ * the same pod.
+ *
+ * <p>Needs {@code io.fabric8:kubernetes-client} and an HTTP client (e.g.
+ * {@code io.fabric8:kubernetes-httpclient-jdk}) at run time.
+ */
+public final class KubernetesSecretDestination implements Destination {
+  public static final String TYPE = "kubernetes_secret";
+  /** Lists (comma-separated, sorted) the keys this destination owns in the Secret. */
+  public static final String KEYS_ANNOTATION = "machineid.dev/keys";
+  /** Where a pod's service account namespace is mounted. */
+  public static final Path POD_NAMESPACE_FILE = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+
+  private static final Logger LOG = LoggerFactory.getLogger(KubernetesSecretDestination.class);
+  private static final Pattern DNS1123_SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  private static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  private static final Pattern SECRET_KEY = Pattern.compile("[-._a-zA-Z0-9]+");
+  private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
+  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
+
+  private final String name;
+  private final String namespace;
+  private final Map<String, String> labels;
+  private final Config config;
+  private final String server;
+  private final int maxAttempts;
+  private volatile KubernetesClient client;
+
+  private KubernetesSecretDestination(Builder b, String namespace) {
+    this.name = b.name;
+    this.namespace = namespace;
+    this.labels = Collections.unmodifiableMap(new TreeMap<>(b.labels));
+    this.config = b.config;
+    this.server = b.server;
+    this.maxAttempts = b.maxAttempts;
+  }
+
+  /**
+   * A builder for the Secret {@code name} (a DNS-1123 subdomain).
+   *
+   * @throws IllegalArgumentException if the name is not a valid Secret name
+   */
+  public static Builder builder(String name) {
+    return new Builder(checkName(name));
+  }
+
+  /** The Secret's name. */
+  public String name() {
+    return name;
+  }
+
+  /** The Secret's namespace. */
+  public String namespace() {
+    return namespace;
+  }
+
+  @Override
+  public synchronized void write(Map<String, byte[]> files) {
+    Objects.requireNonNull(files, "files");
+    Map<String, String> ours = new TreeMap<>();
+    for (Map.Entry<String, byte[]> e : files.entrySet()) {
+      String key = e.getKey();
+      if (key == null || key.length() > 253 || !SECRET_KEY.matcher(key).matches() || key.equals(".") || key.equals("..")) {
+        throw new IllegalArgumentException("bad file name '" + key + "': a Secret key must be 1-253 characters of "
+            + "[-._a-zA-Z0-9] and not '.' or '..'");
+      }
+      ours.put(key, Base64.getEncoder().encodeToString(Objects.requireNonNull(e.getValue(), key)));
+    }
+    String annotation = String.join(",", ours.keySet());
+    KubernetesClient k8s = client();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        Secret current = k8s.secrets().inNamespace(namespace).withName(name).get();
+        if (current == null) {
+          Secret fresh = new SecretBuilder()
+              .withNewMetadata().withName(name).withNamespace(namespace).withLabels(new LinkedHashMap<>(labels))
+              .withAnnotations(Map.of(KEYS_ANNOTATION, annotation)).endMetadata()
+              .withType("Opaque").withData(ours).build();
+          k8s.secrets().inNamespace(namespace).resource(fresh).create();
+          LOG.info("created Secret {}/{} with keys {}", namespace, name, ours.keySet());
+          return;
+        }
+        ObjectMeta meta = current.getMetadata();
+        Map<String, String> data = current.getData() == null ? new TreeMap<>() : new TreeMap<>(current.getData());
+        Map<String, String> annotations = meta.getAnnotations() == null ? new TreeMap<>() : new TreeMap<>(meta.getAnnotations());
+        Map<String, String> newLabels = meta.getLabels() == null ? new TreeMap<>() : new TreeMap<>(meta.getLabels());
+        // drop keys we wrote last time and no longer write; never touch anyone else's
+        for (String old : ownedKeys(annotations)) {
+          if (!ours.containsKey(old)) {
+            data.remove(old);
+          }
+        }
+        data.putAll(ours);
+        annotations.put(KEYS_ANNOTATION, annotation);
+        newLabels.putAll(labels);
+        if (data.equals(current.getData()) && annotations.equals(meta.getAnnotations())
+            && newLabels.equals(meta.getLabels() == null ? Map.of() : meta.getLabels())) {
+          return; // already up to date
+        }
+        Secret updated = new SecretBuilder(current)
+            .editMetadata().withLabels(newLabels).withAnnotations(annotations).endMetadata() // keeps resourceVersion
+            .withData(data).build();
+        k8s.secrets().inNamespace(namespace).resource(updated).update();
+        LOG.debug("updated keys {} of Secret {}/{}", ours.keySet(), namespace, name);
+        return;
+      } catch (KubernetesClientException e) {
+        // 409: changed (or created) by someone else since our read; 404: deleted between get and update
+        if ((e.getCode() == 409 || e.getCode() == 404) && attempt < maxAttempts) {
+          LOG.debug("Secret {}/{} changed concurrently (HTTP {}), retrying ({}/{})", namespace, name, e.getCode(),
+              attempt, maxAttempts);
+          backoff(attempt);
+          continue;
+        }
+        throw failure("write", e, attempt);
+      }
+    }
+  }
+
+  @Override
+  public Map<String, byte[]> read() {
+    Secret s;
+    try {
+      s = client().secrets().inNamespace(namespace).withName(name).get();
+    } catch (KubernetesClientException e) {
+      throw failure("read", e, 1);
+    }
+    if (s == null || s.getData() == null) {
+      return Map.of();
+    }
+    Set<String> owned = ownedKeys(s.getMetadata().getAnnotations());
+    Map<String, byte[]> out = new TreeMap<>();
+    for (Map.Entry<String, String> e : s.getData().entrySet()) {
+      if (owned.contains(e.getKey())) {
+        out.put(e.getKey(), Base64.getDecoder().decode(e.getValue() == null ? "" : e.getValue()));
+      }
+    }
+    return Collections.unmodifiableMap(out);
+  }
+
+  private static Set<String> ownedKeys(Map<String, String> annotations) {
+    String v = annotations == null ? null : annotations.get(KEYS_ANNOTATION);
+    if (v == null || v.isBlank()) {
+      return Set.of();
+    }
+    return new TreeSet<>(Arrays.asList(v.split(",")));
+  }
+
+  private IdentityException failure(String what, KubernetesClientException e, int attempts) {
+    String hint = "";
+    if (e.getCode() == 401 || e.getCode() == 403) {
+      hint = "; the service account needs get and update (and create, unless the Secret already exists) on secrets/"
+          + name + " in namespace " + namespace + " (see docs/outputs.md)";
+    } else if (e.getCode() == 409) {
+      hint = "; gave up after " + attempts + " conflicting concurrent modifications";
+    }
+    return new IdentityException("cannot " + what + " Secret " + namespace + "/" + name + " (HTTP " + e.getCode() + "): "
+        + e.getMessage() + hint, e);
+  }
+
+  private static void backoff(int attempt) {
+    try {
+      Thread.sleep(Math.min(1000, 25L << attempt) + ThreadLocalRandom.current().nextInt(25));
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      throw new IdentityException("interrupted while retrying a Secret update", ie);
+    }
+  }
+
+  private KubernetesClient client() {
+    KubernetesClient c = client;
+    if (c == null) {
+      synchronized (this) {
+        c = client;
+        if (c == null) {
+          Config cfg = config;
+          if (cfg == null) {
+            cfg = Config.autoConfigure(null); // in-cluster service account, else kubeconfig
+            if (server != null) {
+              cfg.setMasterUrl(server);
+            }
+          }
+          c = new KubernetesClientBuilder().withConfig(cfg).build();
+          client = c;
+        }
+      }
+    }
+    return c;
+  }
+
+  @Override
+  public String toString() {
+    return TYPE + ":" + namespace + "/" + name;
+  }
+
+  static String checkName(String name) {
+    if (name == null || name.isBlank()) {
+      throw new IllegalArgumentException("destination.name: missing (the Secret's name)");
+    }
+    if (name.length() > 253 || !DNS1123_SUBDOMAIN.matcher(name).matches()) {
+      throw new IllegalArgumentException("destination.name: '" + name + "' is not a valid Secret name: it must be a "
+          + "DNS-1123 subdomain (at most 253 characters of lower-case letters, digits, '-' and '.', starting and "
+          + "ending with a letter or digit), e.g. 'bot-db-credentials'");
+    }
+    return name;
+  }
+
+  static String checkNamespace(String ns) {
+    if (ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches()) {
+      throw new IllegalArgumentException("destination.namespace: '" + ns + "' is not a valid namespace: it must be a "
+          + "DNS-1123 label (at most 63 characters of lower-case letters, digits and '-', starting and ending with a "
+          + "letter or digit)");
+    }
+    return ns;
+  }
+
+  static void checkLabel(String key, String value) {
+    String k = key;
+    int slash = key.indexOf('/');
+    if (slash >= 0) {
+      String prefix = key.substring(0, slash);
+      k = key.substring(slash + 1);
+      if (prefix.isEmpty() || prefix.length() > 253 || !DNS1123_SUBDOMAIN.matcher(prefix).matches()) {
+        throw new IllegalArgumentException("destination.labels: bad label prefix in '" + key + "'");
+      }
+    }
+    if (k.isEmpty() || k.length() > 63 || !LABEL_NAME.matcher(k).matches()) {
+      throw new IllegalArgumentException("destination.labels: bad label name '" + key + "'");
+    }
+    if (value == null || value.length() > 63 || !LABEL_VALUE.matcher(value).matches()) {
+      throw new IllegalArgumentException("destination.labels." + key + ": bad label value '" + value + "'");
+    }
+  }
+
+  /** Builds a {@link KubernetesSecretDestination}. */
+  public static final class Builder {
+    private final String name;
+    private final Map<String, String> labels = new TreeMap<>();
+    private String namespace;
+    private String server;
+    private Config config;
+    private Path podNamespaceFile = POD_NAMESPACE_FILE;
+    private int maxAttempts = 5;
+
+    private Builder(String name) {
+      this.name = name;
+    }
+
+    /** The Secret's namespace; the pod's own namespace by default. */
+    public Builder namespace(String namespace) {
+      this.namespace = checkNamespace(Objects.requireNonNull(namespace, "namespace"));
+      return this;
+    }
+
+    /**
+     * The API server URL, overriding the auto-configured one (credentials still come from the
+     * service account or kubeconfig).
+     */
+    public Builder server(String server) {
+      if (server == null || server.isBlank()) {
+        throw new IllegalArgumentException("destination.server: empty");
+      }
+      this.server = server;
+      return this;
+    }
+
+    /** A complete Fabric8 configuration to use instead of the auto-configuration (and {@code server}). */
+    public Builder config(Config config) {
+      this.config = Objects.requireNonNull(config, "config");
+      return this;
+    }
+
+    /** A label set on the Secret (other labels on it are kept). */
+    public Builder label(String key, String value) {
+      Objects.requireNonNull(key, "label");
+      checkLabel(key, value);
+      labels.put(key, value);
+      return this;
+    }
+
+    /** How many times a write is tried when the Secret changes under it (409 Conflict); 5 by default. */
+    public Builder maxAttempts(int attempts) {
+      if (attempts < 1) {
+        throw new IllegalArgumentException("maxAttempts must be at least 1");
+      }
+      this.maxAttempts = attempts;
+      return this;
+    }
+
+    Builder podNamespaceFile(Path file) {
+      this.podNamespaceFile = file;
+      return this;
+    }
+
+    /**
+     * @throws IllegalArgumentException if no namespace is given and this is not running in a pod
+     */
+    public KubernetesSecretDestination build() {
+      String ns = namespace;
+      if (ns == null) {
+        ns = podNamespace(podNamespaceFile);
+        if (ns == null) {
+          throw new IllegalArgumentException("destination.namespace: missing; it defaults to the pod's namespace ("
+              + podNamespaceFile + "), which is not there: not running in a pod, so name the namespace");
+        }
+        checkNamespace(ns);
+      }
+      return new KubernetesSecretDestination(this, ns);
+    }
+
+    private static String podNamespace(Path file) {
+      try {
+        if (file != null && Files.isRegularFile(file)) {
+          String ns = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip();
+          return ns.isEmpty() ? null : ns;
+        }
+      } catch (IOException e) {
+        LOG.warn("cannot read the pod namespace from {}: {}", file, e.toString());
+      }
+      return null;
+    }
+  }
+
+  /**
+   * ServiceLoader provider for {@code type: kubernetes_secret} ({@code name}, optional {@code namespace},
+   * {@code server}, {@code labels}).
+   */
+  public static final class Provider implements dev.machineid.core.output.DestinationProvider {
+    private static final Set<String> KEYS = Set.of("type", "name", "namespace", "server", "labels");
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
+    @Override
+    public Destination create(Map<String, Object> settings) {
+      for (String k : settings.keySet()) {
+        if (!KEYS.contains(k)) {
+          throw new IllegalArgumentException("destination." + k + ": unknown setting; a kubernetes_secret destination takes "
+              + new TreeSet<>(KEYS));
+        }
+      }
+      try {
+        Class.forName("io.fabric8.kubernetes.client.KubernetesClientBuilder", false, Provider.class.getClassLoader());
+        Class.forName("io.fabric8.kubernetes.api.model.Secret", false, Provider.class.getClassLoader());
+      } catch (ClassNotFoundException | LinkageError e) {
+        throw new IllegalArgumentException("destination.type: kubernetes_secret needs Fabric8 on the class path: add "
+            + "io.fabric8:kubernetes-client and io.fabric8:kubernetes-httpclient-jdk");
+      }
+      Object name = settings.get("name");
+      Builder b = builder(name == null ? null : name.toString());
+      if (settings.get("namespace") != null) {
+        b.namespace(settings.get("namespace").toString());
+      }
+      if (settings.get("server") != null) {
+        b.server(settings.get("server").toString());
+      }
+      Object labels = settings.get("labels");
+      if (labels != null) {
+        if (!(labels instanceof Map<?, ?> m)) {
+          throw new IllegalArgumentException("destination.labels: must be a map of label name to value");
+        }
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+          b.label(String.valueOf(e.getKey()), e.getValue() == null ? null : e.getValue().toString());
+        }
+      }
+      return b.build();
+    }
+  }
+}
