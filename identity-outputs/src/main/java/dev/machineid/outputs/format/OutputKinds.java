@@ -122,14 +122,7 @@ public final class OutputKinds {
 
     @Override
     CredentialOutput make(Settings s, Destination d) {
-      return new CredentialOutput(type(), d, request(CredentialKind.APPLICATION, s, b -> {}), c -> {
-        Credential cr = credential(c);
-        Map<String, byte[]> f = new LinkedHashMap<>();
-        f.put("tls.crt", ascii(pem(cr.certificateChain())));
-        f.put("tls.key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
-        f.put("ca.crt", ascii(pems(authority(c).spiffeAuthorities())));
-        return f;
-      }, s.reload());
+      return svid(type(), s, d, "tls.crt", "tls.key", "ca.crt");
     }
   }
 
@@ -147,15 +140,20 @@ public final class OutputKinds {
 
     @Override
     CredentialOutput make(Settings s, Destination d) {
-      return new CredentialOutput(type(), d, request(CredentialKind.APPLICATION, s, b -> {}), c -> {
-        Credential cr = credential(c);
-        Map<String, byte[]> f = new LinkedHashMap<>();
-        f.put("svid.pem", ascii(pem(cr.certificateChain())));
-        f.put("svid.key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
-        f.put("bundle.pem", ascii(pems(authority(c).spiffeAuthorities())));
-        return f;
-      }, s.reload());
+      return svid(type(), s, d, "svid.pem", "svid.key", "bundle.pem");
     }
+  }
+
+  /** An X509-SVID, its key and the SPIFFE bundle, under the given file names. */
+  static CredentialOutput svid(String type, Settings s, Destination d, String certFile, String keyFile, String bundleFile) {
+    return new CredentialOutput(type, d, request(CredentialKind.APPLICATION, s, b -> {}), c -> {
+      Credential cr = credential(c);
+      Map<String, byte[]> f = new LinkedHashMap<>();
+      f.put(certFile, ascii(pem(cr.certificateChain())));
+      f.put(keyFile, ascii(Pem.encode(cr.privateKey().orElseThrow())));
+      f.put(bundleFile, ascii(pems(authority(c).spiffeAuthorities())));
+      return f;
+    }, s.reload());
   }
 
   /** {@code spiffe-jwt}: the JWT-SVID for {@code audiences} in {@code jwt_svid}. */
