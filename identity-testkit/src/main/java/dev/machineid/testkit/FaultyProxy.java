@@ -205,6 +205,11 @@ public final class FaultyProxy implements AutoCloseable {
                 }
                 continue;
             }
+            if (closed.get()) {
+                // accepted in the moment close() ran: never serve it
+                MtlsServer.closeQuietly(client);
+                return;
+            }
             connections.increment();
             boolean refuse;
             boolean drop = false;

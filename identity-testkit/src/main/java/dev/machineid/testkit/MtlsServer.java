@@ -199,6 +199,11 @@ public final class MtlsServer implements AutoCloseable {
                 }
                 continue;
             }
+            if (closed.get()) {
+                // accepted in the moment close() ran: never serve it
+                closeQuietly(socket);
+                return;
+            }
             connections.increment();
             openSockets.add(socket);
             if (closed.get()) {
