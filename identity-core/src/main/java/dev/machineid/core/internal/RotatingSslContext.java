@@ -1,8 +1,5 @@
 package dev.machineid.core.internal;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.KeyManagementException;
 import java.security.SecureRandom;
@@ -120,7 +117,7 @@ public final class RotatingSslContext extends SSLContext {
    * Creates every socket from the newest inner context. HTTP clients hold this factory, so
    * rotation can be driven through it without keeping the context object alive.
    */
-  public static final class RotatingSocketFactory extends SSLSocketFactory {
+  public static final class RotatingSocketFactory extends dev.machineid.core.tls.DelegatingSslSocketFactory {
     private final Spi spi;
 
     RotatingSocketFactory(Spi spi) {
@@ -132,48 +129,9 @@ public final class RotatingSslContext extends SSLContext {
       spi.rotate();
     }
 
-    private SSLSocketFactory delegate() {
+    @Override
+    protected SSLSocketFactory delegate() {
       return spi.current.get().getSocketFactory();
-    }
-
-    @Override
-    public String[] getDefaultCipherSuites() {
-      return delegate().getDefaultCipherSuites();
-    }
-
-    @Override
-    public String[] getSupportedCipherSuites() {
-      return delegate().getSupportedCipherSuites();
-    }
-
-    @Override
-    public Socket createSocket() throws IOException {
-      return delegate().createSocket();
-    }
-
-    @Override
-    public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
-      return delegate().createSocket(s, host, port, autoClose);
-    }
-
-    @Override
-    public Socket createSocket(String host, int port) throws IOException {
-      return delegate().createSocket(host, port);
-    }
-
-    @Override
-    public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-      return delegate().createSocket(host, port, localHost, localPort);
-    }
-
-    @Override
-    public Socket createSocket(InetAddress host, int port) throws IOException {
-      return delegate().createSocket(host, port);
-    }
-
-    @Override
-    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
-      return delegate().createSocket(address, port, localAddress, localPort);
     }
   }
 }

@@ -1,9 +1,7 @@
 package dev.machineid.outputs.jdbc;
 
 import dev.machineid.core.CredentialHandle;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.Socket;
+import dev.machineid.core.tls.DelegatingSslSocketFactory;
 import java.util.Objects;
 import java.util.Properties;
 import javax.net.ssl.SSLSocketFactory;
@@ -24,7 +22,7 @@ import javax.net.ssl.SSLSocketFactory;
  * Connections made before a rotation keep their certificate until they close: set the pool's maximum
  * connection lifetime below the certificate TTL.
  */
-public final class PgSslSocketFactory extends SSLSocketFactory {
+public final class PgSslSocketFactory extends DelegatingSslSocketFactory {
   /** The connection property naming the credential handle. */
   public static final String PROPERTY = "machineidCredential";
   private final CredentialHandle handle;
@@ -46,47 +44,8 @@ public final class PgSslSocketFactory extends SSLSocketFactory {
             + "\")…) before opening connections"));
   }
 
-  private SSLSocketFactory delegate() {
+  @Override
+  protected SSLSocketFactory delegate() {
     return handle.sslContext().getSocketFactory();
-  }
-
-  @Override
-  public String[] getDefaultCipherSuites() {
-    return delegate().getDefaultCipherSuites();
-  }
-
-  @Override
-  public String[] getSupportedCipherSuites() {
-    return delegate().getSupportedCipherSuites();
-  }
-
-  @Override
-  public Socket createSocket() throws IOException {
-    return delegate().createSocket();
-  }
-
-  @Override
-  public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
-    return delegate().createSocket(s, host, port, autoClose);
-  }
-
-  @Override
-  public Socket createSocket(String host, int port) throws IOException {
-    return delegate().createSocket(host, port);
-  }
-
-  @Override
-  public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-    return delegate().createSocket(host, port, localHost, localPort);
-  }
-
-  @Override
-  public Socket createSocket(InetAddress host, int port) throws IOException {
-    return delegate().createSocket(host, port);
-  }
-
-  @Override
-  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
-    return delegate().createSocket(address, port, localAddress, localPort);
   }
 }
