@@ -124,15 +124,24 @@ public final class IssuerLoad {
   private static void load(Map<String, String> a) throws Exception {
     Path file = Files.createTempFile("issuer-load", ".txt");
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(javaBin, "-cp", System.getProperty("java.class.path"), IssuerLoad.class.getName(), "serve", "out=" + file));
+    List<String> cmd = new ArrayList<>(List.of(javaBin));
+    // serverJvm=... passes JVM options to the issuer process (space-separated), e.g. a JFR recording
+    if (a.containsKey("serverJvm")) {
+      cmd.addAll(List.of(a.get("serverJvm").trim().split("\\s+")));
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), IssuerLoad.class.getName(), "serve", "out=" + file));
     a.forEach((k, v) -> {
-      if (!k.equals("mode") && !k.equals("out")) {
+      if (!k.equals("mode") && !k.equals("out") && !k.equals("serverJvm")) {
         cmd.add(k + "=" + v);
       }
     });
     Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-    if (!"ready".equals(r.readLine())) {
+    String line;
+    while ((line = r.readLine()) != null && !"ready".equals(line)) {
+      System.err.println("issuer: " + line);
+    }
+    if (line == null) {
       throw new IllegalStateException("the issuer process did not start");
     }
     String[] parts = Files.readString(file).split("===\n", 2);
@@ -149,7 +158,13 @@ public final class IssuerLoad {
       Target t = new Target(url.getHost(), url.getPort(), ca);
       // warm both paths
       measure(threads, Duration.ofSeconds(3), () -> join(t, tokens.poll()));
-      double joins = measure(threads, run, () -> join(t, tokens.poll()));
+      Cpu cpu = new Cpu(child.pid());
+      AtomicLong joined = new AtomicLong();
+      double joins = measure(threads, run, () -> {
+        join(t, tokens.poll());
+        joined.incrementAndGet();
+      });
+      double[] joinCpu = cpu.perOp(joined.get());
       // each renewal borrows a bot no other thread is renewing (a concurrent renewal of one
       // instance would be a stale generation, which locks it)
       ConcurrentLinkedQueue<Bot> idle = new ConcurrentLinkedQueue<>();
@@ -165,22 +180,75 @@ public final class IssuerLoad {
         }
       };
       measure(threads, Duration.ofSeconds(3), renew);
-      double renewals = measure(threads, run, renew);
-      double handshakes = bareHandshakes(threads, run);
+      cpu = new Cpu(child.pid());
+      AtomicLong renewed = new AtomicLong();
+      double renewals = measure(threads, run, () -> {
+        renew.run();
+        renewed.incrementAndGet();
+      });
+      double[] renewCpu = cpu.perOp(renewed.get());
+      double[] bareCpu = new double[1];
+      double handshakes = bareHandshakes(threads, run, new AtomicLong(), bareCpu, true);
+      double[] cachedCpu = new double[1];
+      double cached = bareHandshakes(threads, run, new AtomicLong(), cachedCpu, false);
       System.out.printf(
           "provider=%s (server: %s) jdk=%s store=%s threads=%d%n"
               + "p256_signs_per_s=%.0f%n"
-              + "bare_mtls_handshakes_per_s=%.1f%n"
+              + "bare_mtls_handshakes_per_s=%.1f (a new client certificate each; one reused client certificate: %.1f)%n"
               + "token_joins_per_s=%.1f%n"
               + "renewals_per_s=%.1f%n"
               + "renewals_to_bare_handshakes=%.2f%n"
-              + "bots_per_replica_at_20m=%.0f%n",
+              + "bots_per_replica_at_20m=%.0f%n"
+              + "cpu_ms_per_join=%.2f (issuer %.2f + client %.2f)%n"
+              + "cpu_ms_per_renewal=%.2f (issuer %.2f + client %.2f)%n"
+              + "cpu_ms_per_bare_handshake=%.2f (both ends; one reused client certificate: %.2f)%n"
+              + "cpu_ratio_bare_handshake_to_renewal=%.2f%n"
+              + "renewals_to_bare_handshakes_reused_client_certificate=%.2f%n",
           a.get("provider"), serverProvider, System.getProperty("java.version"), a.get("store").isEmpty() ? "h2-memory" : a.get("store"), threads,
-          signing, handshakes, joins, renewals, renewals / handshakes, renewals * 1200);
+          signing, handshakes, cached, joins, renewals, renewals / handshakes, renewals * 1200,
+          joinCpu[0] + joinCpu[1], joinCpu[0], joinCpu[1], renewCpu[0] + renewCpu[1], renewCpu[0], renewCpu[1],
+          bareCpu[0], cachedCpu[0], bareCpu[0] / (renewCpu[0] + renewCpu[1]), renewals / cached);
     } finally {
       child.getOutputStream().close();
       child.waitFor();
       Files.deleteIfExists(file);
+    }
+  }
+
+  /**
+   * CPU time of the issuer process (from /proc) and of this process since construction, so the
+   * cost of an operation can be read independently of what else runs on the machine.
+   */
+  static final class Cpu {
+    private final long pid;
+    private final long issuer0;
+    private final long self0;
+
+    Cpu(long pid) {
+      this.pid = pid;
+      this.issuer0 = issuerNanos();
+      this.self0 = selfNanos();
+    }
+
+    /** {issuer ms per op, load generator ms per op}. */
+    double[] perOp(long ops) {
+      return new double[] {(issuerNanos() - issuer0) / 1e6 / ops, (selfNanos() - self0) / 1e6 / ops};
+    }
+
+    static long selfNanos() {
+      return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private long issuerNanos() {
+      try {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // fields 14 and 15 of stat (utime, stime) in clock ticks; after the comm field they are 12 and 13 (1-based from state)
+        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
     }
   }
 
@@ -309,16 +377,51 @@ public final class IssuerLoad {
 
   // ---------------------------------------------------------------- bare handshakes
 
-  /** Full mTLS 1.3 handshakes per second, both ends in this JVM, one byte exchanged, no resumption. */
-  private static double bareHandshakes(int threads, Duration d) throws Exception {
+  /**
+   * Full mTLS 1.3 handshakes per second, both ends in this JVM, one byte exchanged, no resumption.
+   *
+   * <p>With {@code distinctClients}, every handshake presents a client certificate the server has
+   * not verified recently (a pool larger than the JDK's certificate cache, issued beforehand), as
+   * every renewal does: the JDK's {@code CertificateFactory} caches parsed certificates by encoding
+   * and a parsed certificate remembers a successful signature check, so a benchmark that presents
+   * one client certificate over and over skips the server's check of the client certificate's
+   * signature after the first handshake. Without it, one client certificate is reused (the cached
+   * figure, kept for comparison with earlier runs).
+   */
+  private static double bareHandshakes(int threads, Duration d, AtomicLong done, double[] cpuMsPerOp, boolean distinctClients) throws Exception {
     CertificateAuthority ca = CertificateAuthority.create("bare.test", java.time.Instant.now(), new SecureRandom());
     KeyPair serverKey = CertificateAuthority.newP256(new SecureRandom());
     X509Certificate serverCert = ca.issueServer(serverKey.getPublic(), List.of("127.0.0.1"), java.time.Instant.now(), Duration.ofDays(1));
     KeyPair clientKey = CertificateAuthority.newP256(new SecureRandom());
-    X509Certificate clientCert =
-        ca.issueBot("bare.test", "b", clientKey.getPublic(), new dev.machineid.core.protocol.IdentityExtension("i", 1, "token"), java.time.Instant.now(), Duration.ofHours(1));
+    // more than the JDK's 750-entry certificate cache, so each certificate is parsed and checked anew
+    int pool = distinctClients ? 2000 : 1;
+    List<byte[]> clientCerts = new ArrayList<>();
+    for (int i = 0; i < pool; i++) {
+      clientCerts.add(ca.issueBot("bare.test", "b", clientKey.getPublic(), new dev.machineid.core.protocol.IdentityExtension("i" + i, 1, "token"),
+          java.time.Instant.now(), Duration.ofHours(1)).getEncoded());
+    }
+    java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
+    AtomicLong next = new AtomicLong();
+    X509Certificate caCert = ca.certificate();
+    X509ExtendedKeyManager clientKm = new X509ExtendedKeyManager() {
+      // one alias per handshake: the certificate chosen in chooseClientAlias is the one served
+      public String[] getClientAliases(String t, Principal[] i) { return null; }
+      public String chooseClientAlias(String[] t, Principal[] i, Socket s) { return Long.toString(next.getAndIncrement() % pool); }
+      public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) { return chooseClientAlias(t, i, (Socket) null); }
+      public String[] getServerAliases(String t, Principal[] i) { return null; }
+      public String chooseServerAlias(String t, Principal[] i, Socket s) { return null; }
+      public X509Certificate[] getCertificateChain(String alias) {
+        try {
+          // parsed from bytes per handshake, as a client holding a freshly issued certificate would have it
+          return new X509Certificate[] {(X509Certificate) cf.generateCertificate(new java.io.ByteArrayInputStream(clientCerts.get(Integer.parseInt(alias)))), caCert};
+        } catch (java.security.cert.CertificateException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      public PrivateKey getPrivateKey(String alias) { return clientKey.getPrivate(); }
+    };
     SSLContext server = kmContext(ca.certificate(), serverKey.getPrivate(), new X509Certificate[] {serverCert, ca.certificate()});
-    SSLContext client = kmContext(ca.certificate(), clientKey.getPrivate(), new X509Certificate[] {clientCert, ca.certificate()});
+    SSLContext client = context(ca.certificate(), clientKm);
     server.getServerSessionContext().setSessionCacheSize(1);
     client.getClientSessionContext().setSessionCacheSize(1);
     SSLServerSocket ss = (SSLServerSocket) server.getServerSocketFactory().createServerSocket(0, 128, java.net.InetAddress.getLoopbackAddress());
@@ -360,7 +463,12 @@ public final class IssuerLoad {
       }
     };
     measure(threads, Duration.ofSeconds(3), op);
-    double rate = measure(threads, d, op);
+    long cpu0 = Cpu.selfNanos();
+    double rate = measure(threads, d, () -> {
+      op.run();
+      done.incrementAndGet();
+    });
+    cpuMsPerOp[0] = (Cpu.selfNanos() - cpu0) / 1e6 / done.get();
     ss.close();
     return rate;
   }

@@ -16,6 +16,7 @@ import dev.machineid.issuer.internal.Hashes;
 import dev.machineid.issuer.internal.HttpsServer;
 import dev.machineid.issuer.internal.IssuerMetrics;
 import dev.machineid.issuer.internal.RateLimiter;
+import dev.machineid.issuer.internal.RequestDeadlines;
 import dev.machineid.issuer.internal.TokenRules;
 import dev.machineid.issuer.internal.KeyMaterial;
 import dev.machineid.issuer.internal.CredentialService;
@@ -95,6 +96,7 @@ public final class Issuer implements AutoCloseable {
   private final Auditor audit;
   private final Duration shutdownGrace;
   private final Duration idleTimeout;
+  private final Duration requestTimeout;
   private final double rateLimitPerSecond;
   private final int rateLimitBurst;
   private final IssuerMetrics metrics = new IssuerMetrics();
@@ -119,6 +121,7 @@ public final class Issuer implements AutoCloseable {
     this.maxRequestBytes = b.maxRequestBytes;
     this.shutdownGrace = b.shutdownGrace;
     this.idleTimeout = b.idleTimeout;
+    this.requestTimeout = b.requestTimeout;
     this.rateLimitPerSecond = b.rateLimitPerSecond;
     this.rateLimitBurst = b.rateLimitBurst;
     this.random = new SecureRandom();
@@ -184,7 +187,8 @@ public final class Issuer implements AutoCloseable {
                 metrics,
                 rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
             .withCredentials(credentials);
-        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout);
+        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout,
+            new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut));
       } catch (Exception e) {
         throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
       }
@@ -750,6 +754,7 @@ public final class Issuer implements AutoCloseable {
     private final Map<String, Map<String, Object>> verifierSettings = new LinkedHashMap<>();
     private Duration shutdownGrace = Duration.ZERO;
     private Duration idleTimeout = Duration.ofSeconds(30);
+    private Duration requestTimeout = Duration.ofSeconds(10);
     private double rateLimitPerSecond;
     private int rateLimitBurst;
 
@@ -865,6 +870,21 @@ public final class Issuer implements AutoCloseable {
     public Builder idleTimeout(Duration timeout) {
       once("idleTimeout");
       this.idleTimeout = positive(timeout, "idleTimeout");
+      return this;
+    }
+
+    /**
+     * The overall time limit of a request: a new connection must complete its TLS handshake and
+     * send its first request head within it, and each request must be read and answered within it
+     * once it reaches the handler; otherwise the connection is closed. Default 10 s; 1 s to 5 min.
+     */
+    public Builder requestTimeout(Duration timeout) {
+      once("requestTimeout");
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
+        throw new IllegalArgumentException("requestTimeout must be 1s to 5m, got " + timeout);
+      }
+      this.requestTimeout = timeout;
       return this;
     }
 

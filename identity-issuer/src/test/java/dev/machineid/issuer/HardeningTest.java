@@ -3,6 +3,9 @@ package dev.machineid.issuer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -49,6 +52,162 @@ class HardeningTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
       }
     }
+  }
+
+  @Test
+  void aClientTricklingItsRequestHeadIsCutOffAtTheRequestTimeLimit() throws Exception {
+    // the idle timeout alone would never fire: a byte arrives every 300 ms
+    try (Issuer issuer = Issuer.builder().idleTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(2)).build().start()) {
+      try (SSLSocket s = (SSLSocket) trusting(issuer).getSocketFactory().createSocket("127.0.0.1", issuer.port())) {
+        s.startHandshake();
+        long start = System.nanoTime();
+        Duration cutOff = trickle(s, "GET /v1/authority HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + "a".repeat(200), start);
+        assertThat(cutOff).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(8));
+      }
+      assertThat(metrics(issuer)).contains("machineid_issuer_requests_timed_out_total 1.0");
+    }
+  }
+
+  @Test
+  void aClientTricklingItsJoinBodyIsCutOffAndTheTokenStaysUnused() throws Exception {
+    try (Issuer issuer = Issuer.builder().idleTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(2)).build().start()) {
+      issuer.createBot("slow");
+      String token = issuer.createToken("slow", Duration.ofMinutes(5));
+      java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+      g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+      java.security.KeyPair key = g.generateKeyPair();
+      String pem = dev.machineid.core.protocol.Pem.encode(key.getPublic()).replace("\n", "\\n");
+      HttpClient http = HttpClient.newBuilder().sslContext(trusting(issuer)).build();
+      String challengeBody = "{\"join_method\":\"token\",\"token\":\"" + token + "\",\"public_key\":\"" + pem + "\"}";
+      String answer = http.send(post(issuer, "/v1/join/challenge", challengeBody), HttpResponse.BodyHandlers.ofString()).body();
+      String challenge = answer.replaceAll(".*\"challenge\":\"([^\"]+)\".*", "$1");
+      java.security.Signature sig = java.security.Signature.getInstance("SHA256withECDSA");
+      sig.initSign(key.getPrivate());
+      sig.update(challenge.getBytes(StandardCharsets.UTF_8));
+      String join = "{\"join_method\":\"token\",\"token\":\"" + token + "\",\"challenge\":\"" + challenge + "\",\"challenge_signature\":\""
+          + java.util.Base64.getEncoder().encodeToString(sig.sign()) + "\",\"proof\":{},\"public_key\":\"" + pem + "\"}";
+      try (SSLSocket s = (SSLSocket) trusting(issuer).getSocketFactory().createSocket("127.0.0.1", issuer.port())) {
+        s.startHandshake();
+        OutputStream out = s.getOutputStream();
+        out.write(("POST /v1/join HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + join.length() + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        long start = System.nanoTime();
+        Duration cutOff = trickle(s, join, start);
+        assertThat(cutOff).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(8));
+      }
+      assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+      // nothing was lost: the same request sent at normal speed joins
+      HttpResponse<String> joined = http.send(post(issuer, "/v1/join", join), HttpResponse.BodyHandlers.ofString());
+      assertThat(joined.statusCode()).as(joined.body()).isEqualTo(200);
+      assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
+    }
+  }
+
+  private static HttpRequest post(Issuer issuer, String path, String json) {
+    return HttpRequest.newBuilder(issuer.url().resolve(path)).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build();
+  }
+
+  @Test
+  void aConnectionThatNeverHandshakesIsClosedAtTheRequestTimeLimit() throws Exception {
+    try (Issuer issuer = Issuer.builder().idleTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(1)).build().start();
+        Socket plain = new Socket("127.0.0.1", issuer.port())) {
+      plain.setSoTimeout(10_000);
+      long start = System.nanoTime();
+      // a TLS record header promising more than is ever sent
+      plain.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x02, 0x00});
+      plain.getOutputStream().flush();
+      int read;
+      try {
+        read = plain.getInputStream().read();
+        while (read != -1) {
+          read = plain.getInputStream().read();
+        }
+      } catch (java.io.IOException e) {
+        read = -1;
+      }
+      assertThat(read).isEqualTo(-1);
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(800), Duration.ofSeconds(8));
+    }
+  }
+
+  @Test
+  void aKeptAliveConnectionMayIdleBetweenRequestsLongerThanTheRequestTimeLimit() throws Exception {
+    try (Issuer issuer = Issuer.builder().idleTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(1)).build().start()) {
+      try (SSLSocket s = (SSLSocket) trusting(issuer).getSocketFactory().createSocket("127.0.0.1", issuer.port())) {
+        s.setSoTimeout(10_000);
+        String get = "GET /v1/authority HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        s.getOutputStream().write(get.getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        readResponse(s.getInputStream());
+        Thread.sleep(2_500);
+        s.getOutputStream().write(get.getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        assertThat(readResponse(s.getInputStream())).startsWith("HTTP/1.1 200");
+      }
+    }
+  }
+
+  @Test
+  void requestTimeoutIsABuilderSettingWithBounds() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Issuer.builder().requestTimeout(Duration.ofMillis(500)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("requestTimeout");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Issuer.builder().requestTimeout(Duration.ofMinutes(6)))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  /** Writes {@code text} a byte every 300 ms until the server closes; returns when that happened since {@code start}. */
+  private static Duration trickle(SSLSocket s, String text, long start) throws Exception {
+    s.setSoTimeout(50);
+    OutputStream out = s.getOutputStream();
+    InputStream in = s.getInputStream();
+    for (byte b : text.getBytes(StandardCharsets.US_ASCII)) {
+      try {
+        out.write(b);
+        out.flush();
+      } catch (java.io.IOException closed) {
+        return Duration.ofNanos(System.nanoTime() - start);
+      }
+      try {
+        if (in.read() == -1) {
+          return Duration.ofNanos(System.nanoTime() - start);
+        }
+      } catch (java.net.SocketTimeoutException stillOpen) {
+        // nothing from the server yet
+      } catch (java.io.IOException closed) {
+        return Duration.ofNanos(System.nanoTime() - start);
+      }
+      Thread.sleep(300);
+      if (Duration.ofNanos(System.nanoTime() - start).compareTo(Duration.ofSeconds(20)) > 0) {
+        break;
+      }
+    }
+    throw new AssertionError("the server kept the connection open for " + Duration.ofNanos(System.nanoTime() - start));
+  }
+
+  private static String readResponse(InputStream in) throws java.io.IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c == -1) {
+        throw new java.io.EOFException("connection closed after " + head);
+      }
+      head.append((char) c);
+    }
+    int length = 0;
+    for (String line : head.toString().split("\r\n")) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring(15).trim());
+      }
+    }
+    in.readNBytes(length);
+    return head.toString();
+  }
+
+  private static String metrics(Issuer issuer) throws Exception {
+    HttpClient http = HttpClient.newBuilder().sslContext(trusting(issuer)).build();
+    return http.send(HttpRequest.newBuilder(issuer.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
   }
 
   @Test

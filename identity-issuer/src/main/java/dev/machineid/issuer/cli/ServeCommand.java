@@ -68,6 +68,7 @@ final class ServeCommand implements Callable<Integer> {
             .maxTtl(c.maxTtl())
             .maxRequestBytes(c.maxRequestBytes())
             .idleTimeout(c.idleTimeout())
+            .requestTimeout(c.requestTimeout())
             .shutdownGrace(c.shutdownGrace());
     if (c.rateLimitPerSecond() > 0) {
       b.rateLimit(c.rateLimitPerSecond(), Math.max(1, c.rateLimitBurst()));

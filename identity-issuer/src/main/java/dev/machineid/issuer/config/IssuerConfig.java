@@ -38,6 +38,7 @@ import java.util.TreeSet;
  * @param maxTtl the largest bot certificate TTL
  * @param maxRequestBytes largest request body
  * @param idleTimeout connection idle and blocked read/write timeout
+ * @param requestTimeout overall time limit of a request (handshake and first request head; reading and answering each request)
  * @param shutdownGrace time given to requests in flight at shutdown
  * @param rateLimitPerSecond unauthenticated calls per second per client address (0: none)
  * @param rateLimitBurst bucket size of that limit
@@ -60,6 +61,7 @@ public record IssuerConfig(
     Duration maxTtl,
     int maxRequestBytes,
     Duration idleTimeout,
+    Duration requestTimeout,
     Duration shutdownGrace,
     double rateLimitPerSecond,
     int rateLimitBurst,
@@ -71,7 +73,7 @@ public record IssuerConfig(
   private static final Set<String> KEYS =
       Set.of(
           "version", "trust_domain", "listen", "host_names", "keys_dir", "store", "store_user", "store_password_env", "admins", "admin_dir",
-          "default_ttl", "max_ttl", "max_request_bytes", "idle_timeout", "shutdown_grace", "rate_limit", "crypto_provider", "join_methods");
+          "default_ttl", "max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "rate_limit", "crypto_provider", "join_methods");
 
   public IssuerConfig {
     Objects.requireNonNull(baseDir, "baseDir");
@@ -150,6 +152,7 @@ public record IssuerConfig(
         duration(o, "max_ttl", "24h", file),
         o.path("max_request_bytes").asInt(64 * 1024),
         duration(o, "idle_timeout", "30s", file),
+        duration(o, "request_timeout", "10s", file),
         duration(o, "shutdown_grace", "5s", file),
         perSecond,
         burst,
@@ -185,6 +188,7 @@ public record IssuerConfig(
         # hardening
         max_request_bytes: 65536
         idle_timeout: 30s
+        request_timeout: 10s
         shutdown_grace: 5s
         rate_limit: {per_second: 20, burst: 40}
         # jdk (default), bouncycastle, or accp (Amazon Corretto Crypto Provider, linux-x86_64)

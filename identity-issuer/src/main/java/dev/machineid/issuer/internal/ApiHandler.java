@@ -58,6 +58,13 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private volatile CredentialService credentials;
+  private volatile RequestDeadlines deadlines;
+
+  /** Applies the overall request time limit of {@code deadlines} to every request. */
+  public ApiHandler withDeadlines(RequestDeadlines deadlines) {
+    this.deadlines = deadlines;
+    return this;
+  }
 
   /**
    * @param admin the admin API, or {@code null} for none
@@ -73,8 +80,9 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   @Override
-  public boolean handle(Request request, Response response, Callback callback) {
+  public boolean handle(Request request, Response response, Callback original) {
     long start = System.nanoTime();
+    Callback callback = tracked(request, original);
     String call = call(request.getHttpURI().getPath());
     String code = "ok";
     try {
@@ -90,6 +98,33 @@ public final class ApiHandler extends Handler.Abstract {
     }
     metrics.request(call, code, System.nanoTime() - start);
     return true;
+  }
+
+  /** The callback that also ends the request's time limit once the answer is sent or has failed. */
+  private Callback tracked(Request request, Callback callback) {
+    RequestDeadlines d = deadlines;
+    if (d == null) {
+      return callback;
+    }
+    d.requestStarted(request);
+    return new Callback() {
+      @Override
+      public void succeeded() {
+        d.requestFinished(request);
+        callback.succeeded();
+      }
+
+      @Override
+      public void failed(Throwable x) {
+        d.requestFinished(request);
+        callback.failed(x);
+      }
+
+      @Override
+      public InvocationType getInvocationType() {
+        return callback.getInvocationType();
+      }
+    };
   }
 
   /** The metrics label of a path: a fixed set, never client text. */

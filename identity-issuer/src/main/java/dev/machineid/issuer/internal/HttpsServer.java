@@ -35,24 +35,29 @@ public final class HttpsServer {
   private final Server server;
   private final ServerConnector connector;
 
-  private HttpsServer(Server server, ServerConnector connector) {
+  private final RequestDeadlines deadlines;
+
+  private HttpsServer(Server server, ServerConnector connector, RequestDeadlines deadlines) {
     this.server = server;
     this.connector = connector;
+    this.deadlines = deadlines;
   }
 
   /** Binds and starts; the TLS certificate is issued now by the authority for {@code hostNames}. */
   public static HttpsServer start(
       String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler) throws Exception {
-    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30));
+    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30), null);
   }
 
   /**
    * As above, with the time {@link #stop()} waits for requests in flight ({@code grace}, zero:
    * close at once) and the idle timeout of connections, also applied to a blocked read or write of
-   * a request, so a client that sends slowly is cut off.
+   * a request, and, with {@code deadlines} (or {@code null}), the overall time limit of a request
+   * (see {@link RequestDeadlines}), so a client that sends slowly is cut off.
    */
   public static HttpsServer start(
-      String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout)
+      String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout,
+      RequestDeadlines deadlines)
       throws Exception {
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("machineid-issuer-http");
@@ -81,6 +86,11 @@ public final class HttpsServer {
     connector.setPort(port);
     connector.setIdleTimeout(idleTimeout.toMillis());
     connector.setReuseAddress(true);
+    if (deadlines != null) {
+      // connection factories add the connector's Connection.Listener beans to each new connection
+      connector.addBean(deadlines);
+      handler.withDeadlines(deadlines);
+    }
     server.addConnector(connector);
     // With a grace period, stop() first refuses new requests and lets those in flight finish.
     server.setHandler(grace.isZero() ? handler : new GracefulHandler(handler));
@@ -95,7 +105,10 @@ public final class HttpsServer {
       }
       throw e;
     }
-    return new HttpsServer(server, connector);
+    if (deadlines != null) {
+      deadlines.start(connector.getScheduler());
+    }
+    return new HttpsServer(server, connector, deadlines);
   }
 
   public int port() {
@@ -103,6 +116,9 @@ public final class HttpsServer {
   }
 
   public void stop() throws Exception {
+    if (deadlines != null) {
+      deadlines.stop();
+    }
     server.stop();
   }
 

@@ -25,9 +25,15 @@ import java.util.concurrent.TimeUnit;
 public final class IssuerMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter rateLimited;
+  private final Counter timedOut;
 
   public IssuerMetrics() {
     rateLimited = Counter.builder("machineid.issuer.rate.limited").description("calls refused by the per-address rate limit").register(registry);
+    timedOut = Counter.builder("machineid.issuer.requests.timed.out").description("connections closed for exceeding the request time limit").register(registry);
+  }
+
+  public void timedOut() {
+    timedOut.increment();
   }
 
   public void request(String call, String code, long nanos) {
