@@ -262,6 +262,19 @@ class AdminApiTest {
   }
 
   @Test
+  void changesMadeThroughTheAdminApiNameTheAdminInTheAuditLog() {
+    issuer.createBot("from-java");
+    assertThat(admin.post("/v1/admin/bots", "{\"name\":\"from-admin\",\"roles\":[]}").status()).isEqualTo(201);
+    var events = admin.get("/v1/admin/audit?type=bot.created").json();
+    assertThat(events).extracting(n -> n.get("bot").asText()).containsExactly("from-java", "from-admin");
+    // the embedding application's own call has no actor; the admin API's names the admin certificate
+    assertThat(events.get(0).path("detail").has("actor")).isFalse();
+    assertThat(events.get(1).path("detail").path("actor").asText()).isEqualTo("admin:ops");
+    assertThat(admin.get("/v1/admin/audit?type=token.created").json()).allSatisfy(n -> assertThat(n.path("detail").path("actor").asText()).isEqualTo("admin:ops"));
+    assertThat(issuer.verifyAudit().intact()).isTrue();
+  }
+
+  @Test
   void unknownAdminEndpointsAndMethodsAreProblems() {
     assertThat(admin.get("/v1/admin/planets").code()).isEqualTo("not_found");
     assertThat(delete(admin, "/v1/admin/status").code()).isEqualTo("method_not_allowed");

@@ -91,7 +91,9 @@ public final class AdminApi {
       throw ProblemException.of(ErrorCode.NOT_FOUND, "no such admin endpoint");
     }
     try {
-      return route(admin, method, seg, query, body);
+      return Auditor.actingAs("admin:" + admin, () -> route(admin, method, seg, query, body));
+    } catch (java.io.IOException | ProblemException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
       throw Json.malformed(e.getMessage());
     } catch (IllegalStateException e) {
@@ -99,6 +101,10 @@ public final class AdminApi {
       throw Json.malformed(e.getMessage());
     } catch (UnsupportedOperationException e) {
       throw ProblemException.of(ErrorCode.NOT_FOUND, "not available on this store: " + e.getMessage());
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
   }
 

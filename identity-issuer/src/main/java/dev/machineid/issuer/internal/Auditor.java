@@ -13,12 +13,34 @@ import java.util.UUID;
  * records.
  */
 public final class Auditor {
+  /** Who causes the changes made on this thread, recorded as {@code actor} in their events. */
+  private static final ThreadLocal<String> ACTOR = new ThreadLocal<>();
+
   private final IssuerStore store;
   private final Clock clock;
 
   public Auditor(IssuerStore store, Clock clock) {
     this.store = store;
     this.clock = clock;
+  }
+
+  /**
+   * Runs {@code action} with every event it writes on this thread attributed to {@code actor}
+   * (e.g. {@code admin:alice}); events written through the Java API outside such a scope carry no
+   * actor, events of bots carry the bot and instance instead.
+   */
+  public static <T> T actingAs(String actor, java.util.concurrent.Callable<T> action) throws Exception {
+    String outer = ACTOR.get();
+    ACTOR.set(actor);
+    try {
+      return action.call();
+    } finally {
+      if (outer == null) {
+        ACTOR.remove();
+      } else {
+        ACTOR.set(outer);
+      }
+    }
   }
 
   public void success(String type, String bot, String instanceId, Map<String, String> detail) {
@@ -36,6 +58,10 @@ public final class Auditor {
 
   private void write(IssuerStore target, String type, String bot, String instanceId, String outcome, Map<String, String> detail) {
     Map<String, String> clean = new LinkedHashMap<>();
+    String actor = ACTOR.get();
+    if (actor != null) {
+      clean.put("actor", actor);
+    }
     detail.forEach((k, v) -> {
       if (k != null && v != null) {
         clean.put(k, v);
