@@ -1,5 +1,7 @@
 package dev.machineid.issuer.internal;
 
+import dev.machineid.issuer.InvalidTokenRulesException;
+import dev.machineid.issuer.internal.aws.AwsRules;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,12 +35,12 @@ public final class TokenRules {
 
   /**
    * @param rules the {@code spec.<method>} block ({@code {allow: [{...}, ...], ...}})
-   * @throws IllegalArgumentException naming the method, the entry and the keys that would identify
+   * @throws InvalidTokenRulesException naming the method, the entry and the keys that would identify
    */
   public static void validate(String method, Map<String, Object> rules) {
     if ("token".equals(method)) {
       if (rules != null && !rules.isEmpty()) {
-        throw new IllegalArgumentException("a 'token' join token takes no rules; remove spec.token");
+        throw new InvalidTokenRulesException("spec.token", "a 'token' join token takes no rules; remove spec.token");
       }
       return;
     }
@@ -46,14 +48,14 @@ public final class TokenRules {
     String hint = identifying == null ? "an identifying rule" : String.join(", ", identifying);
     Object allow = rules == null ? null : rules.get("allow");
     if (!(allow instanceof List<?> entries) || entries.isEmpty()) {
-      throw new IllegalArgumentException(
+      throw new InvalidTokenRulesException("spec." + method + ".allow",
           "a '" + method + "' token needs spec." + method + ".allow with at least one rule naming " + hint
               + " (DESIGN §6: every delegated join method needs an identifying rule)");
     }
     int i = 0;
     for (Object entry : entries) {
       if (!(entry instanceof Map<?, ?> rule)) {
-        throw new IllegalArgumentException("spec." + method + ".allow[" + i + "] must be a mapping of rule names to values");
+        throw new InvalidTokenRulesException("spec." + method + ".allow[" + i + "]", "spec." + method + ".allow[" + i + "] must be a mapping of rule names to values");
       }
       boolean identified = false;
       for (Map.Entry<?, ?> e : rule.entrySet()) {
@@ -64,17 +66,20 @@ public final class TokenRules {
           identified = true;
         }
         if (EXACT.contains(key) && String.valueOf(v).contains("*")) {
-          throw new IllegalArgumentException("spec." + method + ".allow[" + i + "]." + key + " must be exact; globs never apply to an owner or account");
+          throw new InvalidTokenRulesException("spec." + method + ".allow[" + i + "]." + key, "spec." + method + ".allow[" + i + "]." + key + " must be exact; globs never apply to an owner or account");
         }
         if ("service_account".equals(key) && !(v instanceof String s && s.matches("[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.-]*"))) {
-          throw new IllegalArgumentException("spec." + method + ".allow[" + i + "].service_account must be namespace:serviceaccount, got '" + v + "'");
+          throw new InvalidTokenRulesException("spec." + method + ".allow[" + i + "].service_account", "spec." + method + ".allow[" + i + "].service_account must be namespace:serviceaccount, got '" + v + "'");
         }
       }
       if (!identified) {
-        throw new IllegalArgumentException(
+        throw new InvalidTokenRulesException("spec." + method + ".allow[" + i + "]",
             "spec." + method + ".allow[" + i + "] has no identifying rule; a '" + method + "' token rule must name " + hint);
       }
       i++;
+    }
+    if (method.equals("iam") || method.equals("ec2")) {
+      AwsRules.validate(method, rules); // the values' shapes: account, region names, ARN globs
     }
   }
 }

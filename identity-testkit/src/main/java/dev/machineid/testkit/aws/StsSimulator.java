@@ -1,6 +1,7 @@
 package dev.machineid.testkit.aws;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import dev.machineid.testkit.TestCertificateAuthority;
@@ -10,6 +11,7 @@ import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -50,6 +52,12 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
  * <p>Configure the issuer's {@code iam} verifier with {@code additional_sts_endpoints:
  * [}{@link #hostPort()}{@code ]} and {@code sts_ca_pem: }{@link #caPem()}, and the client's
  * {@code iam} join with {@code sts_endpoint: }{@link #endpoint()}.
+ *
+ * <p>For EKS-style web identity (IRSA) it also answers the unsigned {@code
+ * sts:AssumeRoleWithWebIdentity} for tokens registered with {@link #allowWebIdentity}, returning
+ * temporary credentials that GetCallerIdentity then accepts. The AWS SDK's STS client can reach it at
+ * {@link #httpEndpoint()} (plain HTTP on 127.0.0.1, so the SDK needs no test trust store), set through
+ * the SDK's own endpoint configuration ({@code aws.endpointUrlSts} or {@code AWS_ENDPOINT_URL_STS}).
  */
 public final class StsSimulator implements AutoCloseable {
   private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
@@ -73,6 +81,9 @@ public final class StsSimulator implements AutoCloseable {
 
   private final TestCertificateAuthority ca;
   private final HttpsServer server;
+  private final HttpServer plain;
+  /** Web identity token → role ARN it may assume. */
+  private final Map<String, String> webIdentities = new ConcurrentHashMap<>();
   private final ExecutorService executor;
   private final Clock clock;
   private final Map<String, Principal> principals = new ConcurrentHashMap<>();
@@ -96,6 +107,10 @@ public final class StsSimulator implements AutoCloseable {
     server.setExecutor(executor);
     server.createContext("/", this::handle);
     server.start();
+    this.plain = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    plain.setExecutor(executor);
+    plain.createContext("/", this::handle);
+    plain.start();
   }
 
   /** A simulator on the system clock. */
@@ -126,6 +141,23 @@ public final class StsSimulator implements AutoCloseable {
   public Principal add(Principal p) {
     principals.put(p.accessKeyId(), p);
     return p;
+  }
+
+  /**
+   * Lets {@code AssumeRoleWithWebIdentity} with {@code token} assume {@code roleArn}
+   * ({@code arn:aws:iam::<account>:role/<name>}); each call returns fresh session credentials for
+   * {@code arn:aws:sts::<account>:assumed-role/<name>/<RoleSessionName>}.
+   */
+  public void allowWebIdentity(String token, String roleArn) {
+    if (!roleArn.matches("arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_-]+")) {
+      throw new IllegalArgumentException("roleArn must be arn:aws:iam::<account>:role/<name>, got " + roleArn);
+    }
+    webIdentities.put(Objects.requireNonNull(token, "token"), roleArn);
+  }
+
+  /** {@code http://127.0.0.1:<port>/}: the same simulator over plain HTTP, for the AWS SDK's own STS client. */
+  public URI httpEndpoint() {
+    return URI.create("http://127.0.0.1:" + plain.getAddress().getPort() + "/");
   }
 
   /** From now on, answers every request with {@code 307 Location: target} (or stops, for {@code null}). */
@@ -174,6 +206,10 @@ public final class StsSimulator implements AutoCloseable {
         ex.sendResponseHeaders(307, -1);
         return;
       }
+      if (method.equals("POST") && body.contains("Action=AssumeRoleWithWebIdentity")) {
+        assumeRoleWithWebIdentity(ex, method, path, query, headers, body);
+        return;
+      }
       String error = check(method, path, query, headers, body);
       if (error != null) {
         received.add(new Received(method, path, query, headers, body, 403, error));
@@ -197,6 +233,42 @@ public final class StsSimulator implements AutoCloseable {
                 + "  <ResponseMetadata>\n    <RequestId>" + UUID.randomUUID() + "</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
       }
     }
+  }
+
+  private void assumeRoleWithWebIdentity(HttpExchange ex, String method, String path, String query, Map<String, String> headers, String body)
+      throws IOException {
+    Map<String, String> form = new TreeMap<>();
+    for (String pair : body.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        form.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+      }
+    }
+    String role = form.get("RoleArn");
+    String session = form.getOrDefault("RoleSessionName", "");
+    String token = form.get("WebIdentityToken");
+    String allowed = token == null ? null : webIdentities.get(token);
+    if (allowed == null || !allowed.equals(role) || !session.matches("[A-Za-z0-9+=,.@_-]{2,64}") || !"2011-06-15".equals(form.get("Version"))) {
+      received.add(new Received(method, path, query, headers, body, 403, "AccessDenied: web identity"));
+      reply(ex, 403, "text/xml", "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+          + "<Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>" + UUID.randomUUID() + "</RequestId></ErrorResponse>");
+      return;
+    }
+    String account = role.substring("arn:aws:iam::".length(), "arn:aws:iam::".length() + 12);
+    String roleName = role.substring(role.indexOf(":role/") + ":role/".length());
+    Principal p = addRoleSession(account, roleName, session);
+    received.add(new Received(method, path, query, headers, body, 200, null));
+    Instant expires = clock.instant().plus(Duration.ofHours(1));
+    reply(ex, 200, "text/xml",
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <AssumeRoleWithWebIdentityResult>\n"
+            + "    <SubjectFromWebIdentityToken>system:serviceaccount:default:app</SubjectFromWebIdentityToken>\n"
+            + "    <Audience>sts.amazonaws.com</Audience>\n"
+            + "    <AssumedRoleUser>\n      <Arn>" + p.arn() + "</Arn>\n      <AssumedRoleId>" + p.userId() + "</AssumedRoleId>\n    </AssumedRoleUser>\n"
+            + "    <Credentials>\n      <SessionToken>" + p.sessionToken() + "</SessionToken>\n      <SecretAccessKey>" + p.secretAccessKey()
+            + "</SecretAccessKey>\n      <Expiration>" + expires.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "</Expiration>\n      <AccessKeyId>"
+            + p.accessKeyId() + "</AccessKeyId>\n    </Credentials>\n    <Provider>oidc.eks.us-east-1.amazonaws.com/id/TEST</Provider>\n"
+            + "  </AssumeRoleWithWebIdentityResult>\n  <ResponseMetadata>\n    <RequestId>" + UUID.randomUUID() + "</RequestId>\n  </ResponseMetadata>\n"
+            + "</AssumeRoleWithWebIdentityResponse>\n");
   }
 
   private static String accessKey(String authorization) {
@@ -328,6 +400,7 @@ public final class StsSimulator implements AutoCloseable {
     }
     closed = true;
     server.stop(0);
+    plain.stop(0);
     executor.shutdownNow();
     ca.close();
   }

@@ -2,6 +2,8 @@ package dev.machineid.issuer.internal.aws;
 
 import static dev.machineid.issuer.internal.aws.Rejections.reject;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.issuer.Token;
@@ -96,7 +98,6 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
     private final VerifierContext context;
     private final List<X509Certificate> certificates;
     private final Duration maxAge;
-    private final ObjectMapper mapper = new ObjectMapper();
 
     Verifier(VerifierContext context, List<X509Certificate> certificates, Duration maxAge) {
       this.context = context;
@@ -139,27 +140,12 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
       if (!sentDoc.asText().equals(new String(signed, StandardCharsets.UTF_8))) {
         throw reject("document_mismatch", "the document sent differs from the signed content; only the signed content is trusted");
       }
-      JsonNode doc;
-      try {
-        doc = mapper.readTree(signed);
-      } catch (IOException e) {
-        throw reject("document", "the signed document is not JSON");
-      }
-      String account = field(doc, "accountId");
-      String region = field(doc, "region");
-      String instanceId = field(doc, "instanceId");
-      Instant pending;
-      try {
-        pending = Instant.parse(field(doc, "pendingTime"));
-      } catch (DateTimeParseException e) {
-        throw reject("document", "pendingTime is not an RFC 3339 time");
-      }
-      if (!AwsRules.ACCOUNT.matcher(account).matches() || !instanceId.matches("i-[0-9a-f]{8,17}")) {
-        throw reject("document", "accountId or instanceId has an unexpected form");
-      }
-      if (pending.plus(maxAge).isBefore(now)) {
-        throw reject("max_instance_age", "instance " + instanceId + " started at " + pending + ", more than " + maxAge + " ago");
-      }
+      InstanceDocument doc = InstanceDocument.parse(signed);
+      doc.checkAge(now, maxAge);
+      String account = doc.account();
+      String region = doc.region();
+      String instanceId = doc.instanceId();
+      Instant pending = doc.pendingTime();
       boolean accountKnown = false;
       boolean matched = false;
       for (AwsRules.Rule r : rules) {
@@ -182,14 +168,6 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
       metadata.put("pending_time", pending.toString());
       metadata.put("token_name", token.name());
       return new VerifiedJoin(token.bot(), token.id(), "ec2:" + account + ":" + instanceId, metadata);
-    }
-
-    private static String field(JsonNode doc, String name) {
-      JsonNode v = doc.get(name);
-      if (v == null || !v.isTextual() || v.asText().isEmpty()) {
-        throw reject("document", "the signed document lacks " + name);
-      }
-      return v.asText();
     }
 
     /** Returns the signed content if exactly one signer verifies with a configured certificate. */
@@ -228,6 +206,57 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
         }
       }
       throw reject("signature", "the PKCS7 is not signed by a configured AWS certificate");
+    }
+  }
+
+  /**
+   * The fields of a signed instance identity document the verifier uses. Parsed from the signed
+   * bytes only, as strict JSON (a repeated key or trailing data is refused).
+   */
+  record InstanceDocument(String account, String region, String instanceId, Instant pendingTime) {
+    private static final ObjectMapper JSON =
+        new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    static InstanceDocument parse(byte[] signed) {
+      JsonNode doc;
+      try {
+        doc = JSON.readTree(signed);
+      } catch (IOException e) {
+        throw reject("document", "the signed document is not JSON (or repeats a key)");
+      }
+      if (doc == null || !doc.isObject()) {
+        throw reject("document", "the signed document is not a JSON object");
+      }
+      String account = field(doc, "accountId");
+      String region = field(doc, "region");
+      String instanceId = field(doc, "instanceId");
+      Instant pending;
+      try {
+        pending = Instant.parse(field(doc, "pendingTime"));
+      } catch (DateTimeParseException e) {
+        throw reject("document", "pendingTime is not an RFC 3339 time");
+      }
+      if (!AwsRules.ACCOUNT.matcher(account).matches() || !instanceId.matches("i-[0-9a-f]{8,17}") || !AwsRules.REGION.matcher(region).matches()) {
+        throw reject("document", "accountId, region or instanceId has an unexpected form");
+      }
+      return new InstanceDocument(account, region, instanceId, pending);
+    }
+
+    /** Refuses an instance that started more than {@code maxAge} before {@code now}. */
+    void checkAge(Instant now, Duration maxAge) {
+      if (pendingTime.plus(maxAge).isBefore(now)) {
+        throw reject("max_instance_age", "instance " + instanceId + " started at " + pendingTime + ", more than " + maxAge + " ago");
+      }
+    }
+
+    private static String field(JsonNode doc, String name) {
+      JsonNode v = doc.get(name);
+      if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+        throw reject("document", "the signed document lacks " + name);
+      }
+      return v.asText();
     }
   }
 }

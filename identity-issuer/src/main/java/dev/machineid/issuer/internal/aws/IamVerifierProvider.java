@@ -3,7 +3,6 @@ package dev.machineid.issuer.internal.aws;
 import static dev.machineid.issuer.internal.aws.Rejections.reject;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.protocol.ChallengeId;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.JoinAttempt;
@@ -11,11 +10,9 @@ import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.JoinVerifierProvider;
 import dev.machineid.issuer.join.VerifiedJoin;
 import dev.machineid.issuer.join.VerifierContext;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -25,10 +22,8 @@ import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -39,15 +34,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-import org.w3c.dom.NodeList;
 
 /**
  * The {@code iam} verifier (DESIGN §6, §11.6): checks a SigV4-signed {@code sts:GetCallerIdentity}
@@ -70,7 +58,6 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
   private static final Set<String> NOT_FORWARDED = Set.of("host", "content-length");
   private static final Pattern AUTHORIZATION =
       Pattern.compile("AWS4-HMAC-SHA256 Credential=([^,\\s]+),\\s*SignedHeaders=([a-z0-9;-]+),\\s*Signature=([0-9a-f]{64})");
-  private static final Pattern ARN = Pattern.compile("arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}):([A-Za-z0-9+=,.@_/-]+)");
   private static final int MAX_REPLY = 64 * 1024;
   private static final Logger LOG = LoggerFactory.getLogger(IamVerifierProvider.class);
 
@@ -82,12 +69,9 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
   @Override
   public JoinVerifier create(VerifierContext context) {
     VerifierSettings s = new VerifierSettings(NAME, context.settings(), Set.of("additional_sts_endpoints", "sts_ca_pem", "timeout"));
-    Set<String> allowed = new LinkedHashSet<>();
-    for (String h : StsEndpoints.HOSTS) {
-      allowed.add(h + ":443");
-    }
+    Set<String> allowed = StsEndpoints.defaultKeys();
     for (String extra : s.strings("additional_sts_endpoints")) {
-      String key = endpointKey(extra);
+      String key = StsEndpoints.endpointKey(extra);
       allowed.add(key);
       LOG.warn("iam verifier: STS endpoint {} added by configuration (additional_sts_endpoints); joins may be verified by it. "
           + "Only test set-ups should need this", key);
@@ -106,20 +90,6 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
             .sslContext(sslContext(extraRoots))
             .build();
     return new Verifier(context, Set.copyOf(allowed), http, timeout);
-  }
-
-  /** {@code host:port} from {@code host}, {@code host:port} or an https URL. */
-  static String endpointKey(String entry) {
-    String e = entry.trim();
-    try {
-      URI u = new URI(e.contains("://") ? e : "https://" + e);
-      if (!"https".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
-        throw new IllegalArgumentException("additional_sts_endpoints entry must be an https host, got " + entry);
-      }
-      return u.getHost().toLowerCase(Locale.ROOT) + ":" + (u.getPort() == -1 ? 443 : u.getPort());
-    } catch (URISyntaxException ex) {
-      throw new IllegalArgumentException("additional_sts_endpoints entry is not a host or URL: " + entry, ex);
-    }
   }
 
   private static SSLContext sslContext(List<X509Certificate> extra) {
@@ -160,7 +130,6 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
     private final Set<String> allowed;
     private final HttpClient http;
     private final Duration timeout;
-    private final ObjectMapper mapper = new ObjectMapper();
 
     Verifier(VerifierContext context, Set<String> allowed, HttpClient http, Duration timeout) {
       this.context = context;
@@ -203,7 +172,7 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
       if (!"POST".equals(method)) {
         throw reject("method", "sts_request method must be POST, got '" + AwsRules.printable(method) + "'");
       }
-      URI url = url(text(req, "url"));
+      URI url = StsEndpoints.check(text(req, "url"), allowed);
       String body = text(req, "body");
       if (!BODY.equals(body)) {
         throw reject("action", "sts_request body must be exactly '" + BODY + "' (sts:GetCallerIdentity)");
@@ -212,7 +181,7 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
       checkHost(headers, url);
       checkSignedChallenge(headers, attempt);
 
-      Reply reply = forward(url, headers);
+      StsReply reply = forward(url, headers);
       AwsRules.Rule matched = null;
       for (AwsRules.Rule r : rules) {
         if (r.account().equals(reply.account()) && (r.arnGlob() == null || AwsRules.glob(r.arnGlob(), reply.arn()))) {
@@ -240,30 +209,6 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
         throw reject("proof_shape", "sts_request." + field + " must be a string");
       }
       return n.asText();
-    }
-
-    private URI url(String text) {
-      URI u;
-      try {
-        u = new URI(text);
-      } catch (URISyntaxException e) {
-        throw reject("sts_endpoint", "sts_request url does not parse");
-      }
-      if (!"https".equals(u.getScheme()) || u.getRawAuthority() == null || u.getHost() == null || u.getRawUserInfo() != null) {
-        throw reject("sts_endpoint", "sts_request url must be https://<STS host>/, got '" + AwsRules.printable(text) + "'");
-      }
-      if (u.getRawQuery() != null || u.getRawFragment() != null) {
-        throw reject("query_string", "sts_request url must carry no query string or fragment");
-      }
-      String path = u.getRawPath();
-      if (path != null && !path.isEmpty() && !path.equals("/")) {
-        throw reject("sts_endpoint", "sts_request url path must be '/', got '" + AwsRules.printable(path) + "'");
-      }
-      String key = u.getHost().toLowerCase(Locale.ROOT) + ":" + (u.getPort() == -1 ? 443 : u.getPort());
-      if (!allowed.contains(key)) {
-        throw reject("sts_endpoint", "host " + AwsRules.printable(key) + " is not a known STS endpoint; no request was sent to it");
-      }
-      return URI.create("https://" + u.getRawAuthority() + "/");
     }
 
     private static Map<String, String> headers(JsonNode node) {
@@ -320,9 +265,7 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
       }
     }
 
-    record Reply(String account, String arn, String userId) {}
-
-    private Reply forward(URI url, Map<String, String> headers) {
+    private StsReply forward(URI url, Map<String, String> headers) {
       HttpRequest.Builder b = HttpRequest.newBuilder(url).timeout(timeout).POST(HttpRequest.BodyPublishers.ofString(BODY, StandardCharsets.UTF_8));
       headers.forEach((k, v) -> {
         if (!NOT_FORWARDED.contains(k)) {
@@ -353,77 +296,7 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
       if (bytes.length > MAX_REPLY) {
         throw reject("sts_reply", "STS reply exceeds " + MAX_REPLY + " bytes");
       }
-      String type = r.headers().firstValue("content-type").orElse("").toLowerCase(Locale.ROOT);
-      Reply reply = type.startsWith("application/json") ? parseJson(bytes) : parseXml(bytes);
-      if (!AwsRules.ACCOUNT.matcher(reply.account()).matches()) {
-        throw reject("sts_reply", "STS reply's Account is not 12 digits");
-      }
-      Matcher arn = ARN.matcher(reply.arn());
-      if (!arn.matches() || !arn.group(3).equals(reply.account())) {
-        throw reject("sts_reply", "STS reply's Arn does not parse or names another account");
-      }
-      return reply;
-    }
-
-    private Reply parseJson(byte[] bytes) {
-      try {
-        JsonNode root = mapper.readTree(bytes);
-        JsonNode result = root.path("GetCallerIdentityResponse").path("GetCallerIdentityResult");
-        if (root.size() != 1 || !result.isObject()) {
-          throw reject("sts_reply", "JSON reply is not a GetCallerIdentityResponse");
-        }
-        return new Reply(field(result, "Account"), field(result, "Arn"), field(result, "UserId"));
-      } catch (IOException e) {
-        throw reject("sts_reply", "JSON reply does not parse");
-      }
-    }
-
-    private static String field(JsonNode n, String name) {
-      JsonNode v = n.get(name);
-      if (v == null || !v.isTextual() || v.asText().isEmpty()) {
-        throw reject("sts_reply", "reply lacks " + name);
-      }
-      return v.asText();
-    }
-
-    private static Reply parseXml(byte[] bytes) {
-      Document doc;
-      try {
-        DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-        f.setNamespaceAware(true);
-        f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-        f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-        f.setXIncludeAware(false);
-        f.setExpandEntityReferences(false);
-        DocumentBuilder db = f.newDocumentBuilder();
-        db.setErrorHandler(null);
-        doc = db.parse(new ByteArrayInputStream(bytes));
-      } catch (Exception e) {
-        throw reject("sts_reply", "XML reply does not parse");
-      }
-      Element root = doc.getDocumentElement();
-      if (!"GetCallerIdentityResponse".equals(root.getLocalName())) {
-        throw reject("sts_reply", "XML reply is not a GetCallerIdentityResponse");
-      }
-      Element result = onlyChild(root, "GetCallerIdentityResult");
-      return new Reply(onlyChild(result, "Account").getTextContent().trim(), onlyChild(result, "Arn").getTextContent().trim(),
-          onlyChild(result, "UserId").getTextContent().trim());
-    }
-
-    private static Element onlyChild(Element parent, String name) {
-      List<Element> found = new ArrayList<>();
-      NodeList nodes = parent.getChildNodes();
-      for (int i = 0; i < nodes.getLength(); i++) {
-        Node n = nodes.item(i);
-        if (n instanceof Element e && name.equals(e.getLocalName())) {
-          found.add(e);
-        }
-      }
-      if (found.size() != 1) {
-        throw reject("sts_reply", "XML reply must hold exactly one " + name);
-      }
-      return found.get(0);
+      return StsReply.parse(r.headers().firstValue("content-type").orElse(""), bytes);
     }
   }
-
 }

@@ -1,7 +1,12 @@
 package dev.machineid.issuer.internal.aws;
 
+import static dev.machineid.issuer.internal.aws.Rejections.reject;
+
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -25,6 +30,67 @@ final class StsEndpoints {
   static final Set<String> HOSTS = build();
 
   private StsEndpoints() {}
+
+  /** The built-in allow-list as {@code host:443} keys, the form {@link #check} compares. */
+  static Set<String> defaultKeys() {
+    Set<String> keys = new LinkedHashSet<>();
+    for (String h : HOSTS) {
+      keys.add(h + ":443");
+    }
+    return keys;
+  }
+
+  /**
+   * {@code host:port} from a configured entry: {@code host}, {@code host:port} or an https URL. A
+   * bad entry fails the issuer's build.
+   */
+  static String endpointKey(String entry) {
+    String e = entry.trim();
+    URI u;
+    try {
+      u = new URI(e.contains("://") ? e : "https://" + e);
+    } catch (URISyntaxException ex) {
+      throw new IllegalArgumentException("additional_sts_endpoints entry is not a host or URL: " + entry, ex);
+    }
+    if (!"https".equalsIgnoreCase(u.getScheme()) || u.getHost() == null || u.getRawUserInfo() != null) {
+      throw new IllegalArgumentException("additional_sts_endpoints entry must be an https host, got " + entry);
+    }
+    String path = u.getRawPath();
+    if ((path != null && !path.isEmpty() && !path.equals("/")) || u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw new IllegalArgumentException("additional_sts_endpoints entry must name a host and port only, got " + entry);
+    }
+    return u.getHost().toLowerCase(Locale.ROOT) + ":" + (u.getPort() == -1 ? 443 : u.getPort());
+  }
+
+  /**
+   * Checks the URL of a client's {@code sts_request} against {@code allowed} ({@code host:port}
+   * keys) and returns the URL the verifier may send to: {@code https://<authority>/}. Refuses any
+   * scheme but https, user info, a path other than {@code /}, a query string or fragment, and any
+   * host and port not in the list (compared exactly, case-insensitively; no suffix or prefix match).
+   */
+  static URI check(String text, Set<String> allowed) {
+    URI u;
+    try {
+      u = new URI(text);
+    } catch (URISyntaxException e) {
+      throw reject("sts_endpoint", "sts_request url does not parse");
+    }
+    if (!"https".equals(u.getScheme()) || u.getRawAuthority() == null || u.getHost() == null || u.getRawUserInfo() != null) {
+      throw reject("sts_endpoint", "sts_request url must be https://<STS host>/, got '" + AwsRules.printable(text) + "'");
+    }
+    if (u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw reject("query_string", "sts_request url must carry no query string or fragment");
+    }
+    String path = u.getRawPath();
+    if (path != null && !path.isEmpty() && !path.equals("/")) {
+      throw reject("sts_endpoint", "sts_request url path must be '/', got '" + AwsRules.printable(path) + "'");
+    }
+    String key = u.getHost().toLowerCase(Locale.ROOT) + ":" + (u.getPort() == -1 ? 443 : u.getPort());
+    if (!allowed.contains(key)) {
+      throw reject("sts_endpoint", "host " + AwsRules.printable(key) + " is not a known STS endpoint; no request was sent to it");
+    }
+    return URI.create("https://" + u.getRawAuthority() + "/");
+  }
 
   private static Set<String> build() {
     Set<String> hosts = new LinkedHashSet<>();
