@@ -146,6 +146,16 @@ class BotSshCertificateTest {
   }
 
   @Test
+  void loginThatCannotBeAPrincipalIsLeftOutAndTheJoinStillSucceeds() {
+    issuer.createBot("sloppy", List.of("ops"), Map.of("logins", List.of("alice", "bad login", "a,b")));
+    KeyPair keys = BotClient.ec();
+    BotClient.Reply reply = joinWithSsh("sloppy", keys, sshKey(keys));
+
+    assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
+    assertThat(checked(reply.as(Credentials.class), keys).principals()).containsExactly("alice");
+  }
+
+  @Test
   void malformedSshPublicKeyOnJoinIsABadRequestThatConsumesNothing() {
     KeyPair keys = BotClient.ec();
     String token = issuer.createToken("web", Duration.ofMinutes(10));

@@ -555,7 +555,7 @@ public final class Engine {
 
   // ---------------------------------------------------------------- issuance
 
-  /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for or none could be issued */
+  /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
   record Issued(Credentials credentials, String json, String serial, List<String> sshLogins) {
     /** Adds what the audit event says about the bot's SSH certificate. */
     void describeSsh(Map<String, String> detail) {
@@ -602,7 +602,17 @@ public final class Engine {
     for (String name : bot.roles()) {
       store.findRole(name).ifPresent(roles::add);
     }
-    return CredentialService.allowed(bot, roles, Role::logins);
+    List<String> logins = new ArrayList<>();
+    for (String login : CredentialService.allowed(bot, roles, Role::logins)) {
+      if (SshCertificateRequest.isValidPrincipal(login)) {
+        logins.add(login);
+      } else {
+        // a role or trait the operator wrote badly must not fail a join whose token is already used
+        LOG.warn("bot '{}': login '{}' from its roles or traits cannot be an SSH principal (whitespace, comma, control "
+            + "character or over 255 characters); left out of its SSH certificate", botName, printable(login));
+      }
+    }
+    return List.copyOf(logins);
   }
 
   /**
