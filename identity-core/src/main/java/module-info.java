@@ -22,6 +22,5 @@ module dev.machineid.core {
   uses dev.machineid.core.output.DestinationProvider;
 
   provides dev.machineid.core.join.JoinMethodProvider with dev.machineid.core.join.TokenJoinMethod.Provider;
-  provides dev.machineid.core.output.OutputProvider with dev.machineid.core.output.IdentityOutput.Provider;
   provides dev.machineid.core.output.DestinationProvider with dev.machineid.core.output.DestinationProvider.Memory;
 }

@@ -19,6 +19,7 @@ module dev.machineid.outputs {
   provides dev.machineid.core.output.DestinationProvider with dev.machineid.outputs.destination.DirectoryDestination.Provider,
       dev.machineid.outputs.destination.KubernetesSecretDestination.Provider;
   provides dev.machineid.core.output.OutputProvider with
+      dev.machineid.outputs.format.OutputKinds.Identity,
       dev.machineid.outputs.format.OutputKinds.Application,
       dev.machineid.outputs.format.OutputKinds.SpiffeX509,
       dev.machineid.outputs.format.OutputKinds.SpiffeJwt,

@@ -45,6 +45,12 @@ final class AgentConfig {
     return this;
   }
 
+  /** An {@code identity} output into a {@code directory} destination with a {@code reload} hook. */
+  AgentConfig identityTo(Path dir, String reload) {
+    outputs.add("  - type: identity\n    reload: '" + reload.replace("'", "''") + "'\n    destination: {type: directory, path: \"" + dir + "\"}\n");
+    return this;
+  }
+
   AgentConfig identityToMemory() {
     outputs.add("  - type: identity\n    destination: {type: memory}\n");
     return this;

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Issuer;
+import dev.machineid.issuer.Role;
 import dev.machineid.testkit.IssuerExtension;
 import dev.machineid.testkit.TestBot;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,6 +46,31 @@ class OneShotTest {
     assertThat(instances.get(0).latestHeartbeat()).isNotNull();
     assertThat(instances.get(0).latestHeartbeat().oneShot()).isTrue();
     assertThat(instances.get(0).latestHeartbeat().outputs()).hasSize(3).containsValue("ok");
+  }
+
+  @Test
+  void identityOutputAloneWritesTheBotsSshLoginFilesAndThenRunsItsReloadHook(Issuer issuer) throws Exception {
+    issuer.createRole(new Role("oneshot-ssh", List.of("{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(),
+        false, null, null));
+    issuer.createBot("oneshot-ssh", List.of("oneshot-ssh"), Map.of("logins", List.of("deploy")));
+    TestBot bot = new TestBot("oneshot-ssh", issuer.createToken("oneshot-ssh", Duration.ofMinutes(10)), issuer.url(), issuer.caPin());
+    Path out = tmp.resolve("identity");
+    Path marker = tmp.resolve("reloaded");
+    // the hook copies the certificate it finds: it ran after the files were written
+    Path config = AgentConfig.forBot(bot).identityTo(out, "cat " + out.resolve("key-cert.pub") + " > " + marker)
+        .writeTo(tmp.resolve("agent.yaml"));
+
+    Run run = Run.of("start", "-c", config.toString(), "--oneshot");
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    for (String f : List.of("tlscert", "key", "tlscacerts", "key-cert.pub", "ssh_config", "known_hosts")) {
+      assertThat(out.resolve(f)).as(f).isNotEmptyFile();
+    }
+    assertThat(out.resolve("key-cert.pub")).content().startsWith("ecdsa-sha2-nistp256-cert-v01@openssh.com ");
+    assertThat(out.resolve("ssh_config")).content().contains("CertificateFile \"" + out.resolve("key-cert.pub") + "\"")
+        .contains("StrictHostKeyChecking yes");
+    assertThat(out.resolve("known_hosts")).content().startsWith("@cert-authority * ");
+    assertThat(marker).hasSameTextualContentAs(out.resolve("key-cert.pub"));
   }
 
   @Test

@@ -201,6 +201,7 @@ public final class MachineIdentity implements AutoCloseable {
     private final List<IdentityListener> listeners = new ArrayList<>();
     private final List<Output> outputs = new ArrayList<>();
     private boolean oneShot;
+    private boolean sshCertificate;
 
     private Builder() {}
 
@@ -363,6 +364,18 @@ public final class MachineIdentity implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Asks the issuer, at every join and renewal, for an OpenSSH user certificate of the identity's
+     * own key, naming the logins the bot's roles allow ({@link Identity#sshCertificate()}); the bot
+     * then logs in to hosts that trust the issuer's {@code ssh_user} authority as itself. Off by
+     * default; on whenever an output renders it (the {@code identity} output does). A bot whose
+     * roles allow no login gets none.
+     */
+    public Builder sshCertificate(boolean sshCertificate) {
+      this.sshCertificate = sshCertificate;
+      return this;
+    }
+
     private static Duration positive(Duration d, String name) {
       Objects.requireNonNull(d, name);
       if (d.isNegative() || d.isZero()) {
@@ -413,7 +426,8 @@ public final class MachineIdentity implements AutoCloseable {
                   requestTimeout != null ? requestTimeout : Duration.ofSeconds(10),
                   List.copyOf(listeners),
                   List.copyOf(outputs),
-                  oneShot));
+                  oneShot,
+                  sshCertificate || outputs.stream().anyMatch(Output::rendersSshCertificate)));
       MachineIdentity identity = new MachineIdentity(engine);
       for (Output o : outputs) {
         o.attach(identity);

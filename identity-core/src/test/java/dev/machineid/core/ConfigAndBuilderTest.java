@@ -28,13 +28,25 @@ class ConfigAndBuilderTest {
         storage: {type: directory, path: %s}
         credential_ttl: 30m
         renewal_interval: 10m
-        outputs:
-          - type: identity
-            destination: {type: memory}
         """.formatted(PIN, tmp.resolve("state")));
     try (MachineIdentity id = MachineIdentity.fromConfig(p)) {
       assertThat(id.health().state()).isEqualTo(Health.State.STARTING);
     }
+  }
+
+  @Test
+  void fileOutputTypesNameTheModuleThatProvidesThem() throws Exception {
+    // output kinds, identity included, come with identity-outputs (not on this module's class path)
+    Path p = config("""
+        version: v1
+        issuer: https://127.0.0.1:8443
+        onboarding: {join_method: token, token: t, ca_pins: ["%s"]}
+        outputs:
+          - type: identity
+            destination: {type: memory}
+        """.formatted(PIN));
+    assertThatThrownBy(() -> MachineIdentity.fromConfig(p)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("outputs[0].type").hasMessageContaining("'identity'").hasMessageContaining("identity-outputs");
   }
 
   @Test

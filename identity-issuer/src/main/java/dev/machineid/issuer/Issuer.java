@@ -145,6 +145,7 @@ public final class Issuer implements AutoCloseable {
         ? PurposeAuthorities.generate(trustDomain, now, random)
         : PurposeAuthorities.loadOrCreate(b.keysDirectory, trustDomain, now, random);
     this.ssh = b.keysDirectory == null ? SshAuthorities.generate(random) : SshAuthorities.loadOrCreate(b.keysDirectory, random);
+    base = base.withSshAuthorities(ssh);
     CredentialService unpublished = new CredentialService(base, purposes, ssh);
     this.engine = base.withAuthority(new Authority(
         trustDomain,

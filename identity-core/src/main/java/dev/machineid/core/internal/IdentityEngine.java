@@ -24,6 +24,7 @@ import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.JoinRequest;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.RenewRequest;
+import dev.machineid.core.protocol.SshPublicKeys;
 import dev.machineid.core.storage.Storage;
 import dev.machineid.core.storage.StoredIdentity;
 import java.net.InetAddress;
@@ -81,7 +82,8 @@ public final class IdentityEngine implements AutoCloseable {
       Duration requestTimeout,
       List<IdentityListener> listeners,
       List<Output> outputs,
-      boolean oneShot) {
+      boolean oneShot,
+      boolean sshCertificate) {
 
     /** Settings of a long-running identity. */
     public Settings(URI issuer, PinningTrustManager trust, JoinMethod joinMethod, Storage storage, Duration ttl,
@@ -89,7 +91,7 @@ public final class IdentityEngine implements AutoCloseable {
         boolean ownsExecutor, Duration startTimeout, Duration requestTimeout, List<IdentityListener> listeners,
         List<Output> outputs) {
       this(issuer, trust, joinMethod, storage, ttl, policy, keyAlgorithm, clock, executor, ownsExecutor, startTimeout,
-          requestTimeout, listeners, outputs, false);
+          requestTimeout, listeners, outputs, false, false);
     }
   }
 
@@ -355,7 +357,12 @@ public final class IdentityEngine implements AutoCloseable {
           currentCredentials = stored.get().credentials();
           // a renewal that was in flight when the process stopped is retried with the same key
           pendingKey = stored.get().pending().orElse(null);
-          scheduleRestored(restored, now);
+          if (s.sshCertificate() && restored.sshCertificate().isEmpty()) {
+            // stored before an SSH certificate was asked for: renew now rather than at the usual time
+            schedule(Duration.ZERO);
+          } else {
+            scheduleRestored(restored, now);
+          }
           return restored;
         }
         LOG.info("stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
@@ -366,20 +373,22 @@ public final class IdentityEngine implements AutoCloseable {
     }
     KeyPair kp = pendingKey;
     String publicKey = Pem.encode(kp.getPublic());
+    // the bot's own SSH certificate certifies the same key as its X.509 identity
+    String sshPublicKey = s.sshCertificate() ? SshPublicKeys.authorizedKey(kp.getPublic()) : null;
     String ttl = GoDuration.format(s.ttl());
     Credentials creds;
     if (!firstContact && s.joinMethod().renewable()) {
       if (currentCredentials != null) {
         s.storage().save(new StoredIdentity(currentCredentials, before.privateKey(), kp));
       }
-      creds = client.renew(new RenewRequest(before.generation(), publicKey, null, ttl));
+      creds = client.renew(new RenewRequest(before.generation(), publicKey, sshPublicKey, ttl));
     } else {
       // first join, re-join after expiry, or a delegated method re-attesting over mTLS
       ChallengeResponse ch = client.challenge(new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
       String signature = sign(kp.getPrivate(), ch.challenge());
       var proof = s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock()));
       creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
-          proof, publicKey, null, ttl));
+          proof, publicKey, sshPublicKey, ttl));
     }
     if (authorities == null) {
       authorities = renewedAuthorities(creds, before);

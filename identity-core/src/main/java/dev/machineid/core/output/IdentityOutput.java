@@ -9,8 +9,12 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The {@code identity} output: the bot's own certificate ({@code tlscert}), key ({@code key}) and
- * trust bundle ({@code tlscacerts}) as PEM, the file names tbot uses.
+ * The bot's own identity as files, named as tbot's: certificate chain ({@code tlscert}), key
+ * ({@code key}, PKCS#8 PEM, which OpenSSH also reads), trust bundle ({@code tlscacerts}) and, when the
+ * identity carries one, its SSH user certificate ({@code key-cert.pub}). The config {@code type:
+ * identity} comes with {@code dev.machineid:identity-outputs}, which adds {@code ssh_config},
+ * {@code known_hosts} and a {@code reload} hook to these files; this class is for code that adds an
+ * output to {@link dev.machineid.core.MachineIdentity.Builder#output} itself.
  */
 public final class IdentityOutput implements Output {
   public static final String TYPE = "identity";
@@ -27,6 +31,21 @@ public final class IdentityOutput implements Output {
 
   @Override
   public void write(Identity identity) {
+    destination.write(files(identity));
+  }
+
+  /** The identity output asks for the bot's SSH certificate, as tbot's identity carries one. */
+  @Override
+  public boolean rendersSshCertificate() {
+    return true;
+  }
+
+  /**
+   * {@code tlscert}, {@code key}, {@code tlscacerts} and, if the identity has an SSH certificate,
+   * {@code key-cert.pub}: name → bytes, in that order.
+   */
+  public static Map<String, byte[]> files(Identity identity) {
+    Objects.requireNonNull(identity, "identity");
     StringBuilder chain = new StringBuilder();
     for (X509Certificate c : identity.certificateChain()) {
       chain.append(Pem.encode(c));
@@ -39,19 +58,8 @@ public final class IdentityOutput implements Output {
     files.put("tlscert", chain.toString().getBytes(StandardCharsets.US_ASCII));
     files.put("key", Pem.encode(identity.privateKey()).getBytes(StandardCharsets.US_ASCII));
     files.put("tlscacerts", bundle.toString().getBytes(StandardCharsets.US_ASCII));
-    destination.write(files);
-  }
-
-  /** ServiceLoader provider for {@code type: identity}. */
-  public static final class Provider implements OutputProvider {
-    @Override
-    public String type() {
-      return TYPE;
-    }
-
-    @Override
-    public Output create(Map<String, Object> settings, Destination destination) {
-      return new IdentityOutput(destination);
-    }
+    identity.sshCertificate().ifPresent(
+        cert -> files.put("key-cert.pub", (cert.strip() + "\n").getBytes(StandardCharsets.US_ASCII)));
+    return files;
   }
 }

@@ -22,4 +22,15 @@ public interface Output {
    * {@link dev.machineid.core.MachineIdentity#authority()}. The default ignores it.
    */
   default void attach(dev.machineid.core.MachineIdentity identity) {}
+
+  /**
+   * True if this output renders the bot identity's SSH certificate
+   * ({@link Identity#sshCertificate()}): a {@link dev.machineid.core.MachineIdentity} with such an
+   * output sends {@code ssh_public_key} at every join and renewal, as
+   * {@link dev.machineid.core.MachineIdentity.Builder#sshCertificate(boolean)} does. The default is
+   * false.
+   */
+  default boolean rendersSshCertificate() {
+    return false;
+  }
 }

@@ -51,6 +51,40 @@ class DirectoryStorageTest {
   }
 
   @Test
+  void sshCertificateOfTheIdentityIsPersistedAndRestored() {
+    Path dir = tmp.resolve("state");
+    StoredIdentity plain = sample(2);
+    String cert = "ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAKGVjZHNhLXNoYTItbmlzdHAyNTYtY2VydC12MDFAb3BlbnNzaC5jb20= bot-web";
+    Credentials c = plain.credentials();
+    Credentials withSsh = new Credentials(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), cert, c.notAfter(),
+        c.renewAfter(), c.serverTime(), c.authority());
+    Storage.directory(dir).save(new StoredIdentity(withSsh, plain.privateKey()));
+
+    StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
+    assertThat(loaded.credentials().sshCertificate()).isEqualTo(cert);
+  }
+
+  @Test
+  void identityFileWrittenBeforeSshCertificatesStillLoads() throws Exception {
+    // the shape an earlier version wrote: no ssh_certificate key at all
+    Path dir = Files.createDirectory(tmp.resolve("old"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    KeyPair kp = KeyAlgorithm.EC_P256.generate();
+    String json = """
+        {"version":1,"credentials":{"bot":"web","instance_id":"i-9","generation":4,
+         "certificate_chain":["-----BEGIN CERTIFICATE-----\\nAA==\\n-----END CERTIFICATE-----\\n"],
+         "not_after":"2030-01-01T00:00:00Z"},"private_key":%s}
+        """.formatted(dev.machineid.core.protocol.Protocol.mapper().writeValueAsString(
+            dev.machineid.core.protocol.Pem.encode(kp.getPrivate())));
+    Files.writeString(dir.resolve("identity.json"), json);
+    Files.setPosixFilePermissions(dir.resolve("identity.json"), PosixFilePermissions.fromString("rw-------"));
+
+    StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
+    assertThat(loaded.credentials().generation()).isEqualTo(4);
+    assertThat(loaded.credentials().sshCertificate()).isNull();
+    assertThat(loaded.privateKey().getEncoded()).isEqualTo(kp.getPrivate().getEncoded());
+  }
+
+  @Test
   void emptyDirectoryHasNoIdentity() {
     assertThat(Storage.directory(tmp.resolve("none")).load()).isEmpty();
   }

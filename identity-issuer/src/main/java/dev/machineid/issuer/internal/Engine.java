@@ -16,10 +16,12 @@ import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.IssuerStore.InstanceRecord;
 import dev.machineid.issuer.IssuerStore.LockKey;
 import dev.machineid.issuer.Lock;
+import dev.machineid.issuer.Role;
 import dev.machineid.issuer.join.JoinAttempt;
 import dev.machineid.issuer.join.JoinRejectedException;
 import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.VerifiedJoin;
+import dev.machineid.issuer.internal.ssh.SshCertificateRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -60,6 +62,8 @@ public final class Engine {
   private final Map<String, JoinVerifier> verifiers;
   private final Auditor audit;
   private final Authority authority;
+  /** Signs the bot's own SSH certificate at join and renewal; {@code null}: none is issued. */
+  private final SshAuthorities ssh;
 
   public Engine(
       String trustDomain,
@@ -93,10 +97,11 @@ public final class Engine {
             List.of(),
             List.of(),
             Protocol.mapper().createObjectNode().set("keys", Protocol.mapper().createArrayNode()));
+    this.ssh = null;
   }
 
   /** The same engine serving a trust bundle with every purpose's authority. */
-  private Engine(Engine base, Authority authority) {
+  private Engine(Engine base, Authority authority, SshAuthorities ssh) {
     this.trustDomain = base.trustDomain;
     this.defaultTtl = base.defaultTtl;
     this.maxTtl = base.maxTtl;
@@ -108,11 +113,20 @@ public final class Engine {
     this.verifiers = base.verifiers;
     this.audit = base.audit;
     this.authority = authority;
+    this.ssh = ssh;
   }
 
   /** This engine, publishing {@code authority} at {@code /v1/authority} and in every answer. */
   public Engine withAuthority(Authority authority) {
-    return new Engine(this, authority);
+    return new Engine(this, authority, ssh);
+  }
+
+  /**
+   * This engine, signing an SSH user certificate for the bot's logins with {@code ssh}'s user
+   * authority when a join or renewal sends {@code ssh_public_key}.
+   */
+  public Engine withSshAuthorities(SshAuthorities ssh) {
+    return new Engine(this, authority, Objects.requireNonNull(ssh, "ssh"));
   }
 
   String trustDomain() {
@@ -180,7 +194,7 @@ public final class Engine {
       String signatureText = Json.text(body, "challenge_signature");
       ObjectNode proof = Json.optionalObject(body, "proof");
       PublicKey key = Keys.parse(Json.text(body, "public_key"));
-      Json.optionalText(body, "ssh_public_key");
+      String sshKey = sshPublicKey(body, key);
       Duration ttl = Json.ttl(body, "ttl", defaultTtl, maxTtl);
       byte[] signature;
       try {
@@ -222,13 +236,13 @@ public final class Engine {
       // Re-join (DESIGN §6): the current certificate of an instance with the same attested identity keeps it.
       InstanceRecord rejoined = rejoinTarget(presented, bot, method, verified);
       if (rejoined != null) {
-        return rejoin(rejoined, method, key, ttl, now, remote, verified, detail);
+        return rejoin(rejoined, method, key, sshKey, ttl, now, remote, verified, detail);
       }
       if (verifier.bindsOnFirstUse()) {
         refuseIfBound(verified, now);
       }
       String instanceId = UUID.randomUUID().toString();
-      Issued issued = issue(bot, instanceId, 1, method, key, ttl, now);
+      Issued issued = issue(bot, instanceId, 1, method, key, sshKey, ttl, now);
       Authentication auth = new Authentication(now, remote, method, 1, verified.metadata());
       InstanceRecord row =
           new InstanceRecord(
@@ -236,6 +250,7 @@ public final class Engine {
       detail.put("serial", issued.serial());
       detail.put("generation", "1");
       detail.put("ttl", ttl.toString());
+      issued.describeSsh(detail);
       String joined = bot;
       // The instance and its audit event commit together.
       store.inTransaction(
@@ -275,10 +290,11 @@ public final class Engine {
   }
 
   private Credentials rejoin(
-      InstanceRecord row, String method, PublicKey key, Duration ttl, Instant now, String remote, VerifiedJoin verified, Map<String, String> detail) {
+      InstanceRecord row, String method, PublicKey key, String sshKey, Duration ttl, Instant now, String remote, VerifiedJoin verified,
+      Map<String, String> detail) {
     checkLocks(List.of(new LockKey(Lock.Target.INSTANCE, row.id()), new LockKey(Lock.Target.SERIAL, row.serial())), now);
     long next = row.generation() + 1;
-    Issued issued = issue(row.bot(), row.id(), next, method, key, ttl, now);
+    Issued issued = issue(row.bot(), row.id(), next, method, key, sshKey, ttl, now);
     Authentication auth = new Authentication(now, remote, method, next, verified.metadata());
     if (!store.compareAndSetGeneration(row.id(), row.generation(), next, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth)) {
       throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
@@ -287,6 +303,7 @@ public final class Engine {
     detail.put("serial", issued.serial());
     detail.put("generation", Long.toString(next));
     detail.put("ttl", ttl.toString());
+    issued.describeSsh(detail);
     audit.success("join", row.bot(), row.id(), detail);
     LOG.info("bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})", row.bot(), row.id(), method, next, remote, issued.serial());
     return issued.credentials();
@@ -323,7 +340,7 @@ public final class Engine {
       }
       long presented = Json.integer(body, "generation");
       PublicKey key = Keys.parse(Json.text(body, "public_key"));
-      Json.optionalText(body, "ssh_public_key");
+      String sshKey = sshPublicKey(body, key);
       Duration ttl = Json.ttl(body, "ttl", defaultTtl, maxTtl);
       if (presented != caller.extension().generation()) {
         throw ProblemException.of(
@@ -336,12 +353,13 @@ public final class Engine {
         long stored = row.generation();
         if (presented == stored) {
           long next = stored + 1;
-          Issued issued = issue(row.bot(), row.id(), next, row.joinMethod(), key, ttl, now);
+          Issued issued = issue(row.bot(), row.id(), next, row.joinMethod(), key, sshKey, ttl, now);
           Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
           Map<String, String> renewed = new LinkedHashMap<>(detail);
           renewed.put("generation", Long.toString(next));
           renewed.put("serial", issued.serial());
           renewed.put("ttl", ttl.toString());
+          issued.describeSsh(renewed);
           InstanceRecord current = row;
           // The compare-and-set and its audit event commit together.
           boolean advanced =
@@ -537,17 +555,86 @@ public final class Engine {
 
   // ---------------------------------------------------------------- issuance
 
-  record Issued(Credentials credentials, String json, String serial) {}
+  /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
+  record Issued(Credentials credentials, String json, String serial, List<String> sshLogins) {
+    /** Adds what the audit event says about the bot's SSH certificate. */
+    void describeSsh(Map<String, String> detail) {
+      if (credentials.sshCertificate() != null) {
+        detail.put("ssh_logins", String.join(",", sshLogins));
+      } else if (sshLogins != null) {
+        detail.put("ssh_certificate", "none: the bot's roles allow no login");
+      }
+    }
+  }
 
-  private Issued issue(String bot, String instanceId, long generation, String method, PublicKey key, Duration ttl, Instant now) {
+  private Issued issue(
+      String bot, String instanceId, long generation, String method, PublicKey key, String sshKey, Duration ttl, Instant now) {
     X509Certificate leaf = ca.issueBot(trustDomain, bot, key, new IdentityExtension(instanceId, generation, method), now, ttl);
     Instant notAfter = leaf.getNotAfter().toInstant();
+    String sshCertificate = null;
+    List<String> logins = null;
+    if (sshKey != null && ssh != null) {
+      logins = botLogins(bot);
+      if (!logins.isEmpty()) {
+        // never longer than the X.509 identity: valid before = whole seconds of (now + remaining life) <= notAfter
+        sshCertificate = ssh.signUser(sshKey, "bot-" + bot, logins, now, Duration.between(now, notAfter));
+      }
+    }
     long third = ttl.toMillis() / 3;
     long jitter = third <= 0 ? 0 : (long) (random.nextDouble() * third * 0.10);
     Instant renewAfter = now.plusMillis(third - jitter);
     List<String> chain = new ArrayList<>(List.of(Pem.encode(leaf), Pem.encode(ca.certificate())));
-    Credentials c = new Credentials(bot, instanceId, generation, List.copyOf(chain), null, notAfter, renewAfter, now, authority);
-    return new Issued(c, writeCredentials(c), CertificateAuthority.serialHex(leaf));
+    Credentials c = new Credentials(bot, instanceId, generation, List.copyOf(chain), sshCertificate, notAfter, renewAfter, now, authority);
+    return new Issued(c, writeCredentials(c), CertificateAuthority.serialHex(leaf), logins);
+  }
+
+  /**
+   * The logins the bot's SSH certificate names: every role granted to the bot contributes its
+   * {@code allow.logins}, trait templates such as {@code {{internal.logins}}} expanded from the bot's
+   * traits — the set an {@code ssh_user} credential for all of the bot's roles could name.
+   */
+  private List<String> botLogins(String botName) {
+    Bot bot = store.findBot(botName).orElse(null);
+    if (bot == null) {
+      return List.of();
+    }
+    List<Role> roles = new ArrayList<>();
+    for (String name : bot.roles()) {
+      store.findRole(name).ifPresent(roles::add);
+    }
+    List<String> logins = new ArrayList<>();
+    for (String login : CredentialService.allowed(bot, roles, Role::logins)) {
+      if (SshCertificateRequest.isValidPrincipal(login)) {
+        logins.add(login);
+      } else {
+        // a role or trait the operator wrote badly must not fail a join whose token is already used
+        LOG.warn("bot '{}': login '{}' from its roles or traits cannot be an SSH principal (whitespace, comma, control "
+            + "character or over 255 characters); left out of its SSH certificate", botName, printable(login));
+      }
+    }
+    return List.copyOf(logins);
+  }
+
+  /**
+   * The optional {@code ssh_public_key}: an {@code authorized_keys} line for the same key as
+   * {@code public_key}, whose possession the join's challenge signature (or the renewal's mTLS
+   * certificate lineage) covers. Checked before anything is redeemed or stored.
+   */
+  private static String sshPublicKey(ObjectNode body, PublicKey key) {
+    String line = Json.optionalText(body, "ssh_public_key");
+    if (line == null) {
+      return null;
+    }
+    PublicKey parsed;
+    try {
+      parsed = SshCertificateRequest.parseAuthorizedKey(line);
+    } catch (IllegalArgumentException e) {
+      throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "field 'ssh_public_key' is not an OpenSSH public key: " + e.getMessage());
+    }
+    if (!java.util.Arrays.equals(parsed.getEncoded(), key.getEncoded())) {
+      throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "field 'ssh_public_key' must hold the same key as 'public_key'");
+    }
+    return line;
   }
 
   private static String writeCredentials(Credentials c) {

@@ -43,6 +43,7 @@ public final class CredentialOutput implements Output, AutoCloseable {
   private final CredentialRequest request;
   private final Renderer renderer;
   private final ReloadHook reload;
+  private final boolean rendersSshCertificate;
   private volatile MachineIdentity machineIdentity;
   private CredentialHandle handle;
   private Credential written;
@@ -50,7 +51,13 @@ public final class CredentialOutput implements Output, AutoCloseable {
 
   CredentialOutput(String type, Destination destination, Function<String, CredentialRequest> request, Renderer renderer,
       ReloadHook reload) {
+    this(type, destination, request, renderer, reload, false);
+  }
+
+  CredentialOutput(String type, Destination destination, Function<String, CredentialRequest> request, Renderer renderer,
+      ReloadHook reload, boolean rendersSshCertificate) {
     this.type = type;
+    this.rendersSshCertificate = rendersSshCertificate;
     this.destination = Objects.requireNonNull(destination, "destination");
     this.request = request == null ? null : request.apply("output:" + type + ":" + destination + "#" + HANDLES.incrementAndGet());
     this.renderer = renderer;
@@ -78,6 +85,11 @@ public final class CredentialOutput implements Output, AutoCloseable {
 
   public Optional<ReloadHook> reload() {
     return Optional.ofNullable(reload);
+  }
+
+  @Override
+  public boolean rendersSshCertificate() {
+    return rendersSshCertificate;
   }
 
   @Override

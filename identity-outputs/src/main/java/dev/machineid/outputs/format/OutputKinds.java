@@ -5,6 +5,7 @@ import dev.machineid.core.CredentialKind;
 import dev.machineid.core.CredentialRequest;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.output.Destination;
+import dev.machineid.core.output.IdentityOutput;
 import dev.machineid.core.output.Output;
 import dev.machineid.core.output.OutputProvider;
 import dev.machineid.core.protocol.Authority;
@@ -29,8 +30,8 @@ import java.util.function.Function;
 
 /**
  * The output kinds, named and laid out as tbot's, each with its {@link OutputProvider}:
- * {@code application}, {@code spiffe-x509}, {@code spiffe-jwt}, {@code database}, {@code kubernetes},
- * {@code ssh} and {@code ssh_host}. ({@code identity} is identity-core's.) See docs/outputs.md.
+ * {@code identity}, {@code application}, {@code spiffe-x509}, {@code spiffe-jwt}, {@code database},
+ * {@code kubernetes}, {@code ssh} and {@code ssh_host}. See docs/outputs.md.
  */
 public final class OutputKinds {
   private OutputKinds() {}
@@ -103,6 +104,43 @@ public final class OutputKinds {
     public final Output create(Map<String, Object> settings, Destination destination) {
       Settings s = new Settings(type(), settings, keys());
       return make(s, destination);
+    }
+  }
+
+  // ------------------------------------------------------------------ the bot identity
+
+  /**
+   * {@code identity}: the bot's own identity, as tbot's — {@code tlscert}, {@code key},
+   * {@code tlscacerts} ({@link IdentityOutput#files}), {@code key-cert.pub} (the bot's SSH user
+   * certificate, for the logins its roles allow; absent when they allow none), and {@code ssh_config}
+   * and {@code known_hosts} as the {@code ssh} kind writes them, so that {@code ssh -F <dest>/ssh_config}
+   * logs in as the bot.
+   */
+  public static final class Identity extends Base {
+    @Override
+    public String type() {
+      return IdentityOutput.TYPE;
+    }
+
+    @Override
+    Set<String> keys() {
+      return Set.of("host_patterns");
+    }
+
+    @Override
+    CredentialOutput make(Settings s, Destination d) {
+      for (String roleScoped : List.of("roles", "ttl", "name")) {
+        if (s.has(roleScoped)) {
+          throw new IllegalArgumentException(roleScoped + ": not a setting of the identity output, which renders the bot "
+              + "identity itself (all of the bot's roles, the bot certificate's lifetime); remove it");
+        }
+      }
+      List<String> patterns = s.list("host_patterns", false);
+      return new CredentialOutput(type(), d, null, c -> {
+        Map<String, byte[]> f = new LinkedHashMap<>(IdentityOutput.files(c.identity()));
+        sshClientFiles(f, c, patterns, type());
+        return f;
+      }, s.reload(), true);
     }
   }
 
@@ -348,7 +386,6 @@ public final class OutputKinds {
     CredentialOutput make(Settings s, Destination d) {
       List<String> logins = s.list("logins", false);
       List<String> patterns = s.list("host_patterns", false);
-      String hosts = patterns.isEmpty() ? "*" : String.join(",", patterns);
       return new CredentialOutput(type(), d, request(CredentialKind.SSH_USER, s, b -> {
         if (!logins.isEmpty()) {
           b.logins(logins.toArray(String[]::new));
@@ -359,27 +396,38 @@ public final class OutputKinds {
         f.put("key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
         f.put("key.pub", ascii(SshPublicKeys.authorizedKey(cr.publicKey().orElseThrow()).strip() + "\n"));
         f.put("key-cert.pub", ascii(cr.sshCertificate().orElseThrow().strip() + "\n"));
-        StringBuilder kh = new StringBuilder();
-        for (String ca : nonNull(authority(c).sshHostAuthorities())) {
-          kh.append("@cert-authority ").append(hosts).append(' ').append(ca.strip()).append('\n');
-        }
-        f.put("known_hosts", ascii(kh.toString()));
-        String dir = c.directoryPath().map(p -> p.toString() + "/").orElse("");
-        String cfg = "# Written by machine-id (ssh output); replaced on every issuance.\n"
-            + "Host " + String.join(" ", patterns.isEmpty() ? List.of("*") : patterns) + "\n"
-            + "    UserKnownHostsFile \"" + dir + "known_hosts\"\n"
-            + "    IdentityFile \"" + dir + "key\"\n"
-            + "    CertificateFile \"" + dir + "key-cert.pub\"\n"
-            + "    IdentitiesOnly yes\n"
-            + "    PubkeyAuthentication yes\n"
-            + "    PasswordAuthentication no\n"
-            + "    KbdInteractiveAuthentication no\n"
-            + "    StrictHostKeyChecking yes\n"
-            + "    GlobalKnownHostsFile /dev/null\n";
-        f.put("ssh_config", ascii(cfg));
+        sshClientFiles(f, c, patterns, type());
         return f;
       }, s.reload());
     }
+  }
+
+  /**
+   * Adds {@code known_hosts} (an {@code @cert-authority} line per SSH host authority, for
+   * {@code patterns} or {@code *}) and {@code ssh_config} (for hosts matching {@code patterns}:
+   * {@code key} and {@code key-cert.pub} beside it, that {@code known_hosts} only, strict host key
+   * checking). Paths name the destination directory's stable links, which survive every rewrite.
+   */
+  static void sshClientFiles(Map<String, byte[]> f, RenderContext c, List<String> patterns, String kind) {
+    String hosts = patterns.isEmpty() ? "*" : String.join(",", patterns);
+    StringBuilder kh = new StringBuilder();
+    for (String ca : nonNull(authority(c).sshHostAuthorities())) {
+      kh.append("@cert-authority ").append(hosts).append(' ').append(ca.strip()).append('\n');
+    }
+    f.put("known_hosts", ascii(kh.toString()));
+    String dir = c.directoryPath().map(p -> p.toString() + "/").orElse("");
+    String cfg = "# Written by machine-id (" + kind + " output); replaced on every issuance.\n"
+        + "Host " + String.join(" ", patterns.isEmpty() ? List.of("*") : patterns) + "\n"
+        + "    UserKnownHostsFile \"" + dir + "known_hosts\"\n"
+        + "    IdentityFile \"" + dir + "key\"\n"
+        + "    CertificateFile \"" + dir + "key-cert.pub\"\n"
+        + "    IdentitiesOnly yes\n"
+        + "    PubkeyAuthentication yes\n"
+        + "    PasswordAuthentication no\n"
+        + "    KbdInteractiveAuthentication no\n"
+        + "    StrictHostKeyChecking yes\n"
+        + "    GlobalKnownHostsFile /dev/null\n";
+    f.put("ssh_config", ascii(cfg));
   }
 
   private static List<String> nonNull(List<String> l) {

@@ -26,6 +26,10 @@ final class Settings {
     }
   }
 
+  boolean has(String key) {
+    return map.containsKey(key);
+  }
+
   String string(String key, boolean required) {
     Object v = map.get(key);
     if (v == null) {

@@ -158,6 +158,23 @@ public record SshCertificateRequest(
     }
   }
 
+  /** True if {@code principal} can be a certificate principal: 1 to 255 characters, no whitespace, comma or control character. */
+  public static boolean isValidPrincipal(String principal) {
+    if (principal == null || principal.isEmpty() || principal.length() > MAX_PRINCIPAL) {
+      return false;
+    }
+    for (int i = 0; i < principal.length(); i++) {
+      if (badPrincipalChar(principal.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean badPrincipalChar(char c) {
+    return c <= 0x20 || c == 0x7f || c == ',' || Character.isWhitespace(c) || Character.isISOControl(c);
+  }
+
   private static List<String> checkPrincipals(List<String> principals, Type type) {
     String what = type == Type.USER ? "logins" : "host names";
     if (principals == null || principals.isEmpty()) {
@@ -176,7 +193,7 @@ public record SshCertificateRequest(
       }
       for (int i = 0; i < p.length(); i++) {
         char c = p.charAt(i);
-        if (c <= 0x20 || c == 0x7f || c == ',' || Character.isWhitespace(c) || Character.isISOControl(c)) {
+        if (badPrincipalChar(c)) {
           throw new IllegalArgumentException(
               "principal '" + abbreviate(p) + "' contains " + describe(c) + "; whitespace, commas and control characters are not allowed");
         }

@@ -1,0 +1,230 @@
+package dev.machineid.outputs.format;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.machineid.core.MachineIdentity;
+import dev.machineid.core.output.Output;
+import dev.machineid.core.protocol.SshPublicKeys;
+import dev.machineid.issuer.Issuer;
+import dev.machineid.issuer.Role;
+import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.TestBot;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code identity} output as tbot's: with only that output, {@code ssh -F <dest>/ssh_config}
+ * logs in to a real sshd (host certificate from the {@code ssh_host} authority, user CA from the
+ * authority document) as one of the bot's logins, with strict host key checking.
+ */
+class IdentityOutputSshTest {
+  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  private static final String LOGIN = "mid-ident";
+  private static final String OUTSIDER = "mid-outsider";
+  private static final AtomicInteger BOTS = new AtomicInteger();
+  @TempDir Path tmp;
+  private Path pidFile;
+
+  @BeforeAll
+  static void roles() {
+    Issuer issuer = ISSUER.start();
+    // the bot's logins come from its roles; {{internal.logins}} takes them from the bot's 'logins' trait
+    issuer.createRole(new Role("ident-ssh", List.of("{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(),
+        false, null, null));
+    issuer.createRole(new Role("ident-other", List.of(OUTSIDER), List.of(), List.of(), List.of(), List.of(), List.of(), false,
+        null, null));
+  }
+
+  @AfterEach
+  void stopSshd() throws Exception {
+    if (pidFile != null && Files.exists(pidFile)) {
+      Tools.run("kill", Files.readString(pidFile).strip());
+    }
+  }
+
+  private static TestBot bot(List<String> logins) {
+    String name = "ident-" + BOTS.incrementAndGet();
+    Issuer issuer = ISSUER.issuer();
+    issuer.createBot(name, List.of("ident-ssh"), logins.isEmpty() ? Map.of() : Map.of("logins", logins));
+    return new TestBot(name, issuer.createToken(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
+  }
+
+  @Test
+  void sshLogsInAsTheBotWithOnlyTheIdentityOutputAndKeepsWorkingAfterRenewal() throws Exception {
+    String sshd = Tools.require("/usr/sbin/sshd", "openssh-server");
+    String ssh = Tools.require("ssh", "openssh-client");
+    String keygen = Tools.require("ssh-keygen", "openssh-client");
+    ensureUser(LOGIN);
+    ensureUser(OUTSIDER);
+    Path dest = tmp.resolve("identity");
+    Path marker = tmp.resolve("reloaded");
+    // the hook sees the files already written: it records the certificate it finds
+    String reload = "cat '" + dest.resolve("key-cert.pub") + "' >> '" + marker + "'";
+    Output out = FileOutputsTest.output("identity", Map.of("type", "identity", "reload", reload), dest);
+    try (MachineIdentity id = bot(List.of(LOGIN)).identityBuilder().output(out).build()) {
+      id.start();
+      for (String f : List.of("tlscert", "key", "tlscacerts", "key-cert.pub", "ssh_config", "known_hosts")) {
+        assertThat(dest.resolve(f)).as(f).exists();
+      }
+      assertThat(FileOutputsTest.mode(dest, "key")).isEqualTo("rw-------");
+      String cert = Files.readString(dest.resolve("key-cert.pub"));
+      assertThat(cert).isEqualTo(id.current().sshCertificate().orElseThrow().strip() + "\n");
+      assertThat(Files.readAllLines(marker)).containsExactly(cert.strip());
+
+      // OpenSSH reads the key file, and it is the key the certificate certifies
+      Tools.Result pub = Tools.run(keygen, "-y", "-f", dest.resolve("key").toString());
+      assertThat(pub.exit()).as(pub.output()).isZero();
+      assertThat(pub.output().strip()).isEqualTo(SshPublicKeys.authorizedKey(id.current().certificate().getPublicKey()));
+      Tools.Result listed = Tools.run(keygen, "-L", "-f", dest.resolve("key-cert.pub").toString());
+      assertThat(listed.exit()).as(listed.output()).isZero();
+      assertThat(principals(listed.output())).containsExactly(LOGIN);
+      assertThat(listed.output()).contains("Key ID: \"bot-" + id.current().botName() + "\"");
+
+      String config = Files.readString(dest.resolve("ssh_config"));
+      assertThat(config).contains("IdentityFile \"" + dest.resolve("key") + "\"")
+          .contains("CertificateFile \"" + dest.resolve("key-cert.pub") + "\"")
+          .contains("UserKnownHostsFile \"" + dest.resolve("known_hosts") + "\"")
+          .contains("StrictHostKeyChecking yes");
+      assertThat(Files.readString(dest.resolve("known_hosts")))
+          .isEqualTo("@cert-authority * " + ISSUER.issuer().authority().sshHostAuthorities().get(0).strip() + "\n");
+
+      int port = startSshd(sshd, keygen);
+      List<String> base = List.of(ssh, "-4", "-F", dest.resolve("ssh_config").toString(), "-o", "BatchMode=yes",
+          "-o", "ConnectTimeout=10", "-p", String.valueOf(port));
+      Tools.Result ok = await("ssh login").atMost(Duration.ofSeconds(10))
+          .until(() -> run(base, LOGIN + "@localhost", "id -un"), r -> r.exit() == 0);
+      assertThat(ok.output().strip()).endsWith(LOGIN);
+
+      // a login the bot's roles do not allow (it exists on the host; another role allows it)
+      Tools.Result refused = run(base, OUTSIDER + "@localhost", "id -un");
+      assertThat(refused.exit()).as(refused.output()).isNotZero();
+      assertThat(refused.output()).contains("Permission denied");
+
+      // renewal: a new SSH certificate, written before the hook runs again, still accepted
+      id.renewNow().join();
+      await("new key-cert.pub").atMost(Duration.ofSeconds(20)).until(() -> !Files.readString(dest.resolve("key-cert.pub")).equals(cert));
+      String renewed = Files.readString(dest.resolve("key-cert.pub"));
+      assertThat(renewed).isEqualTo(id.current().sshCertificate().orElseThrow().strip() + "\n");
+      await("reload hook after the renewal").atMost(Duration.ofSeconds(10))
+          .until(() -> Files.readAllLines(marker), l -> l.size() == 2);
+      assertThat(Files.readAllLines(marker)).containsExactly(cert.strip(), renewed.strip());
+      Tools.Result again = run(base, LOGIN + "@localhost", "id -un");
+      assertThat(again.exit()).as(again.output()).isZero();
+      assertThat(again.output().strip()).endsWith(LOGIN);
+    }
+  }
+
+  @Test
+  void theSdkAsksForTheSshCertificateOnlyWhenToldOrWhenAnOutputRendersIt() {
+    try (MachineIdentity plain = bot(List.of(LOGIN)).identityBuilder().build()) {
+      assertThat(plain.start().sshCertificate()).isEmpty();
+    }
+    try (MachineIdentity asked = bot(List.of(LOGIN)).identityBuilder().sshCertificate(true).build()) {
+      String cert = asked.start().sshCertificate().orElseThrow();
+      assertThat(cert).startsWith("ecdsa-sha2-nistp256-cert-v01@openssh.com ");
+    }
+  }
+
+  @Test
+  void botWithoutLoginsGetsTheIdentityFilesWithoutACertificate() throws Exception {
+    Path dest = tmp.resolve("no-logins");
+    Output out = FileOutputsTest.output("identity", Map.of("type", "identity"), dest);
+    try (MachineIdentity id = bot(List.of()).identityBuilder().output(out).build()) {
+      assertThat(id.start().sshCertificate()).isEmpty();
+      assertThat(dest.resolve("tlscert")).exists();
+      assertThat(dest.resolve("known_hosts")).exists();
+      assertThat(dest.resolve("key-cert.pub")).doesNotExist();
+    }
+  }
+
+  @Test
+  void identityOutputRefusesRoleScopedSettings() {
+    assertThatThrownBy(() -> FileOutputsTest.output("identity", Map.of("type", "identity", "roles", List.of("ident-ssh")),
+        tmp.resolve("x"))).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("roles:");
+    assertThatThrownBy(() -> FileOutputsTest.output("identity", Map.of("type", "identity", "logins", List.of(LOGIN)),
+        tmp.resolve("x"))).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("logins:");
+  }
+
+  private int startSshd(String sshd, String keygen) throws Exception {
+    Path host = Files.createDirectory(tmp.resolve("host"));
+    Path hostKey = host.resolve("ssh_host_ed25519_key");
+    Tools.Result made = Tools.run(keygen, "-q", "-t", "ed25519", "-N", "", "-f", hostKey.toString());
+    assertThat(made.exit()).as(made.output()).isZero();
+    Issuer issuer = ISSUER.issuer();
+    // the host certificate as an operator makes it with 'issuer sign' (the ssh_host authority)
+    String hostCert = issuer.signSshHost(Files.readString(host.resolve("ssh_host_ed25519_key.pub")).strip(), List.of("localhost"),
+        Duration.ofHours(1));
+    Files.writeString(host.resolve("ssh_host_ed25519_key-cert.pub"), hostCert + "\n");
+    Files.writeString(host.resolve("user-ca.pub"), String.join("\n", issuer.authority().sshUserAuthorities()) + "\n");
+    pidFile = tmp.resolve("sshd.pid");
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path config = tmp.resolve("sshd_config");
+    Files.writeString(config, String.join("\n",
+        "Port " + port,
+        "ListenAddress 127.0.0.1",
+        "HostKey " + hostKey,
+        "HostCertificate " + host.resolve("ssh_host_ed25519_key-cert.pub"),
+        "TrustedUserCAKeys " + host.resolve("user-ca.pub"),
+        "AuthorizedKeysFile none",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "PidFile " + pidFile,
+        ""));
+    Files.createDirectories(Path.of("/run/sshd"));
+    Tools.Result started = Tools.run(sshd, "-f", config.toString(), "-E", tmp.resolve("sshd.log").toString());
+    assertThat(started.exit()).as(started.output()).isZero();
+    await("sshd pid file").atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pidFile));
+    return port;
+  }
+
+  /** The lines under "Principals:" in {@code ssh-keygen -L} output. */
+  private static List<String> principals(String listing) {
+    List<String> out = new ArrayList<>();
+    boolean in = false;
+    for (String line : listing.split("\n")) {
+      String t = line.strip();
+      if (t.startsWith("Principals:")) {
+        in = true;
+      } else if (in && line.startsWith("                ")) {
+        out.add(t);
+      } else if (in) {
+        break;
+      }
+    }
+    return out;
+  }
+
+  private static Tools.Result run(List<String> base, String target, String command) throws Exception {
+    List<String> cmd = new ArrayList<>(base);
+    cmd.add(target);
+    cmd.add(command);
+    return Tools.run(cmd);
+  }
+
+  private static void ensureUser(String login) throws Exception {
+    if (Tools.run("id", login).exit() != 0) {
+      Tools.Result r = Tools.run("useradd", "-m", "-s", "/bin/sh", login);
+      org.junit.jupiter.api.Assumptions.assumeTrue(r.exit() == 0 || "true".equals(System.getenv("CI")),
+          "cannot create the login user " + login + " (needs root): " + r.output());
+    }
+    Tools.run("usermod", "-p", "*", login);
+  }
+}
