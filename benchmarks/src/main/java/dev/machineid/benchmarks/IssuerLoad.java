@@ -48,7 +48,7 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * signing rate and the rate of bare full mTLS handshakes (both ends in one JVM, no HTTP).
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar dev.machineid.benchmarks.IssuerLoad provider=jdk seconds=20 threads=4 [store=jdbc:...]
+ * java -cp benchmarks/target/benchmarks.jar dev.machineid.benchmarks.IssuerLoad provider=jdk seconds=20 threads=4 [store=jdbc:...|store=postgres]
  * </pre>
  */
 public final class IssuerLoad {
@@ -122,6 +122,15 @@ public final class IssuerLoad {
   // ---------------------------------------------------------------- load generator process
 
   private static void load(Map<String, String> a) throws Exception {
+    // store=postgres: a real PostgreSQL started here for the run (testkit PostgresServer)
+    if ("postgres".equals(a.get("store"))) {
+      try (dev.machineid.testkit.PostgresServer pg = dev.machineid.testkit.PostgresServer.builder().start()) {
+        a.put("store", pg.createDatabase("bench"));
+        a.put("user", pg.user());
+        load(a);
+      }
+      return;
+    }
     Path file = Files.createTempFile("issuer-load", ".txt");
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(javaBin));
