@@ -97,6 +97,7 @@ public final class Issuer implements AutoCloseable {
   private final Duration shutdownGrace;
   private final Duration idleTimeout;
   private final Duration requestTimeout;
+  private final boolean proxyProtocol;
   private final double rateLimitPerSecond;
   private final int rateLimitBurst;
   private final IssuerMetrics metrics = new IssuerMetrics();
@@ -122,6 +123,7 @@ public final class Issuer implements AutoCloseable {
     this.shutdownGrace = b.shutdownGrace;
     this.idleTimeout = b.idleTimeout;
     this.requestTimeout = b.requestTimeout;
+    this.proxyProtocol = b.proxyProtocol;
     this.rateLimitPerSecond = b.rateLimitPerSecond;
     this.rateLimitBurst = b.rateLimitBurst;
     this.random = new SecureRandom();
@@ -189,7 +191,7 @@ public final class Issuer implements AutoCloseable {
                 rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
             .withCredentials(credentials);
         server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout,
-            new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut));
+            new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut), proxyProtocol);
       } catch (Exception e) {
         throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
       }
@@ -756,6 +758,7 @@ public final class Issuer implements AutoCloseable {
     private Duration shutdownGrace = Duration.ZERO;
     private Duration idleTimeout = Duration.ofSeconds(30);
     private Duration requestTimeout = Duration.ofSeconds(10);
+    private boolean proxyProtocol;
     private double rateLimitPerSecond;
     private int rateLimitBurst;
 
@@ -886,6 +889,20 @@ public final class Issuer implements AutoCloseable {
         throw new IllegalArgumentException("requestTimeout must be 1s to 5m, got " + timeout);
       }
       this.requestTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Behind a TCP load balancer that sends the PROXY protocol (v1 or v2; HAProxy
+     * {@code send-proxy}, AWS NLB proxy protocol v2, …): every connection must start with its
+     * header, and the client address in it is used for rate limiting, logs and audit events. A
+     * connection without the header is closed. Default off: enable it only when every client
+     * reaches the issuer through such a balancer, since a client that connects directly could
+     * otherwise claim any address.
+     */
+    public Builder proxyProtocol(boolean enabled) {
+      once("proxyProtocol");
+      this.proxyProtocol = enabled;
       return this;
     }
 

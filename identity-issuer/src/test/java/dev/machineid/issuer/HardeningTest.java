@@ -211,6 +211,59 @@ class HardeningTest {
   }
 
   @Test
+  void behindAProxyProtocolBalancerTheClientAddressComesFromTheHeader() throws Exception {
+    try (Issuer issuer = Issuer.builder().proxyProtocol(true).rateLimit(0.2, 1).build().start()) {
+      String join = "{\"join_method\":\"token\",\"token\":\"no-such-token\",\"challenge\":\"x\",\"challenge_signature\":\"eA==\",\"proof\":{},\"public_key\":\"x\"}";
+      try (SSLSocket s = proxied(issuer, "203.0.113.7", 51234)) {
+        assertThat(exchange(s, "POST /v1/join HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + join.length() + "\r\n\r\n" + join))
+            .startsWith("HTTP/1.1 4");
+      }
+      // the audit event names the address from the PROXY header, not the balancer's
+      assertThat(issuer.auditEvents()).last().satisfies(e -> assertThat(e.detail().get("remote_address")).isEqualTo("203.0.113.7:51234"));
+      // rate limiting is per client address behind the balancer: 203.0.113.7 has used its burst
+      try (SSLSocket s = proxied(issuer, "203.0.113.7", 51235)) {
+        assertThat(exchange(s, "GET /v1/authority HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")).startsWith("HTTP/1.1 429");
+      }
+      try (SSLSocket s = proxied(issuer, "198.51.100.20", 40000)) {
+        assertThat(exchange(s, "GET /v1/authority HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")).startsWith("HTTP/1.1 200");
+      }
+      // a client that skips the balancer (no PROXY header) does not get a TLS connection
+      try (SSLSocket direct = (SSLSocket) trusting(issuer).getSocketFactory().createSocket("127.0.0.1", issuer.port())) {
+        direct.setSoTimeout(10_000);
+        org.assertj.core.api.Assertions.assertThatThrownBy(direct::startHandshake).isInstanceOf(java.io.IOException.class);
+      }
+    }
+  }
+
+  @Test
+  void withoutProxyProtocolAProxyHeaderIsNotTrusted() throws Exception {
+    try (Issuer issuer = Issuer.builder().build().start()) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+        try (SSLSocket s = proxied(issuer, "203.0.113.7", 51234)) {
+          exchange(s, "GET /v1/authority HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        }
+      }).isInstanceOf(java.io.IOException.class);
+    }
+  }
+
+  /** A TLS connection that starts with a PROXY protocol v1 header claiming {@code ip:port} as the client. */
+  private static SSLSocket proxied(Issuer issuer, String ip, int port) throws Exception {
+    Socket raw = new Socket("127.0.0.1", issuer.port());
+    raw.setSoTimeout(10_000);
+    raw.getOutputStream().write(("PROXY TCP4 " + ip + " 127.0.0.1 " + port + " " + issuer.port() + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    raw.getOutputStream().flush();
+    SSLSocket s = (SSLSocket) trusting(issuer).getSocketFactory().createSocket(raw, "127.0.0.1", issuer.port(), true);
+    s.startHandshake();
+    return s;
+  }
+
+  private static String exchange(SSLSocket s, String request) throws java.io.IOException {
+    s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    return readResponse(s.getInputStream());
+  }
+
+  @Test
   void shutdownGraceIsABuilderSettingWithBounds() {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> Issuer.builder().shutdownGrace(Duration.ofMinutes(5)))
         .isInstanceOf(IllegalArgumentException.class);

@@ -69,6 +69,7 @@ final class ServeCommand implements Callable<Integer> {
             .maxRequestBytes(c.maxRequestBytes())
             .idleTimeout(c.idleTimeout())
             .requestTimeout(c.requestTimeout())
+            .proxyProtocol(c.proxyProtocol())
             .shutdownGrace(c.shutdownGrace());
     if (c.rateLimitPerSecond() > 0) {
       b.rateLimit(c.rateLimitPerSecond(), Math.max(1, c.rateLimitBurst()));

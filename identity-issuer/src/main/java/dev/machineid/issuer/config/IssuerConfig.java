@@ -40,6 +40,7 @@ import java.util.TreeSet;
  * @param idleTimeout connection idle and blocked read/write timeout
  * @param requestTimeout overall time limit of a request (handshake and first request head; reading and answering each request)
  * @param shutdownGrace time given to requests in flight at shutdown
+ * @param proxyProtocol every connection starts with a PROXY protocol header from a TCP load balancer
  * @param rateLimitPerSecond unauthenticated calls per second per client address (0: none)
  * @param rateLimitBurst bucket size of that limit
  * @param cryptoProvider {@code jdk}, {@code bouncycastle} or {@code accp}
@@ -63,6 +64,7 @@ public record IssuerConfig(
     Duration idleTimeout,
     Duration requestTimeout,
     Duration shutdownGrace,
+    boolean proxyProtocol,
     double rateLimitPerSecond,
     int rateLimitBurst,
     String cryptoProvider,
@@ -73,7 +75,7 @@ public record IssuerConfig(
   private static final Set<String> KEYS =
       Set.of(
           "version", "trust_domain", "listen", "host_names", "keys_dir", "store", "store_user", "store_password_env", "admins", "admin_dir",
-          "default_ttl", "max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "rate_limit", "crypto_provider", "join_methods");
+          "default_ttl", "max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "proxy_protocol", "rate_limit", "crypto_provider", "join_methods");
 
   public IssuerConfig {
     Objects.requireNonNull(baseDir, "baseDir");
@@ -154,6 +156,7 @@ public record IssuerConfig(
         duration(o, "idle_timeout", "30s", file),
         duration(o, "request_timeout", "10s", file),
         duration(o, "shutdown_grace", "5s", file),
+        bool(o, "proxy_protocol", false, file),
         perSecond,
         burst,
         text(o, "crypto_provider", "jdk", file),
@@ -190,6 +193,8 @@ public record IssuerConfig(
         idle_timeout: 30s
         request_timeout: 10s
         shutdown_grace: 5s
+        # true only when every client connects through a TCP load balancer sending the PROXY protocol
+        proxy_protocol: false
         rate_limit: {per_second: 20, burst: 40}
         # jdk (default), bouncycastle, or accp (Amazon Corretto Crypto Provider, linux-x86_64)
         crypto_provider: jdk
@@ -197,6 +202,17 @@ public record IssuerConfig(
         join_methods: {}
         """
         .formatted(trustDomain, listen, String.join(", ", hostNames), admin);
+  }
+
+  private static boolean bool(ObjectNode o, String key, boolean fallback, Path file) {
+    JsonNode n = o.get(key);
+    if (n == null || n.isNull()) {
+      return fallback;
+    }
+    if (!n.isBoolean()) {
+      throw new ConfigException(file + ": '" + key + "' must be true or false, got " + n);
+    }
+    return n.booleanValue();
   }
 
   private static String text(ObjectNode o, String key, String fallback, Path file) {

@@ -16,6 +16,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ProxyConnectionFactory;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -46,18 +47,21 @@ public final class HttpsServer {
   /** Binds and starts; the TLS certificate is issued now by the authority for {@code hostNames}. */
   public static HttpsServer start(
       String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler) throws Exception {
-    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30), null);
+    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30), null, false);
   }
 
   /**
    * As above, with the time {@link #stop()} waits for requests in flight ({@code grace}, zero:
    * close at once) and the idle timeout of connections, also applied to a blocked read or write of
    * a request, and, with {@code deadlines} (or {@code null}), the overall time limit of a request
-   * (see {@link RequestDeadlines}), so a client that sends slowly is cut off.
+   * (see {@link RequestDeadlines}), so a client that sends slowly is cut off. With
+   * {@code proxyProtocol}, every connection must begin with a PROXY protocol header (v1 or v2, as
+   * sent by a TCP load balancer) and the client address it carries is the one used for rate
+   * limiting, logs and audit; a connection without one is closed.
    */
   public static HttpsServer start(
       String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout,
-      RequestDeadlines deadlines)
+      RequestDeadlines deadlines, boolean proxyProtocol)
       throws Exception {
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("machineid-issuer-http");
@@ -80,12 +84,19 @@ public final class HttpsServer {
     tls.setNeedClientAuth(false);
     tls.setRenegotiationAllowed(false);
 
+    SslConnectionFactory ssl = new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString());
     ServerConnector connector =
-        new ServerConnector(server, new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString()), new HttpConnectionFactory(http));
+        proxyProtocol
+            ? new ServerConnector(server, new ProxyConnectionFactory(ssl.getProtocol()), ssl, new HttpConnectionFactory(http))
+            : new ServerConnector(server, ssl, new HttpConnectionFactory(http));
     connector.setHost(host);
     connector.setPort(port);
     connector.setIdleTimeout(idleTimeout.toMillis());
     connector.setReuseAddress(true);
+    if (proxyProtocol) {
+      // Jetty treats the header as optional (a detector); the issuer requires it
+      connector.addBean(new RequireProxyHeader());
+    }
     if (deadlines != null) {
       // connection factories add the connector's Connection.Listener beans to each new connection
       connector.addBean(deadlines);
@@ -128,6 +139,27 @@ public final class HttpsServer {
     ctx.init(new javax.net.ssl.KeyManager[] {new RenewingServerKeyManager(hostNames, ca, clock, random)},
         new TrustManager[] {new AuthorityTrustManager(ca.certificate())}, random);
     return ctx;
+  }
+
+  /**
+   * Closes a TLS connection that did not start with a PROXY protocol header: behind a balancer
+   * that sends one, a client that connects directly could otherwise be trusted with its own
+   * address, or pick the address it claims.
+   */
+  static final class RequireProxyHeader implements org.eclipse.jetty.io.Connection.Listener {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RequireProxyHeader.class);
+
+    @Override
+    public void onOpened(org.eclipse.jetty.io.Connection connection) {
+      if (connection instanceof org.eclipse.jetty.io.ssl.SslConnection
+          && !(connection.getEndPoint() instanceof ProxyConnectionFactory.ProxyEndPoint)) {
+        LOG.warn("closing a connection from {} without a PROXY protocol header (proxy_protocol is on)", connection.getEndPoint().getRemoteSocketAddress());
+        connection.getEndPoint().close();
+      }
+    }
+
+    @Override
+    public void onClosed(org.eclipse.jetty.io.Connection connection) {}
   }
 
   /**
