@@ -491,6 +491,9 @@ public final class DirectoryDestination implements Destination {
   public static final class Provider implements dev.machineid.core.output.DestinationProvider {
     private static final Set<String> KEYS = Set.of("type", "path", "reader_user", "reader_group");
 
+    /** For ServiceLoader. */
+    public Provider() {}
+
     @Override
     public String type() {
       return TYPE;

@@ -395,6 +395,9 @@ public final class KubernetesSecretDestination implements Destination {
   public static final class Provider implements dev.machineid.core.output.DestinationProvider {
     private static final Set<String> KEYS = Set.of("type", "name", "namespace", "server", "labels");
 
+    /** For ServiceLoader. */
+    public Provider() {}
+
     @Override
     public String type() {
       return TYPE;
