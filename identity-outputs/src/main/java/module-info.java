@@ -6,7 +6,7 @@ module dev.machineid.outputs {
   requires org.slf4j;
   requires static org.postgresql.jdbc;
   requires static org.mariadb.jdbc;
-  requires static kubernetes.client.api; // Fabric8 6 ships no module name: the jar name is the module name
+  requires static kubernetes.client.api; // Fabric8 (7.x too) ships no module name: the jar name is the module name
   requires static kubernetes.model.core; // Secret, ObjectMeta (kubernetes_secret destination)
 
   exports dev.machineid.outputs.jdbc;

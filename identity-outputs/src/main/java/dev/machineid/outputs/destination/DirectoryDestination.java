@@ -2,6 +2,7 @@ package dev.machineid.outputs.destination;
 
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.output.Destination;
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -17,12 +18,15 @@ import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Clock;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -42,8 +46,11 @@ import org.slf4j.LoggerFactory;
  * <p>Keys and other secrets are 0600, certificates and configs 0644, version directories 0700 (0750
  * with a reader group). A destination that is a symbolic link, not a directory, or world-writable
  * is refused with {@link UnsafeDestinationException}. {@code reader_user} / {@code reader_group} are
- * granted read access through POSIX ACLs ({@code setfacl}, Debian package {@code acl}); without
- * {@code setfacl} a reader group gets group permissions instead, with a warning.
+ * granted read access through POSIX ACLs ({@code setfacl}, Debian package {@code acl}, looked up in
+ * the directories of {@code PATH} or of {@link Builder#toolSearchPath}): {@code r} on the files,
+ * {@code r-x} on the destination and version directories, in one {@code setfacl} run per write.
+ * Without {@code setfacl} a reader group gets group ownership and permissions instead (keys 0640,
+ * directories 0750), with a warning; a reader user then gets no access (also warned).
  */
 public final class DirectoryDestination implements Destination {
   public static final String TYPE = "directory";
@@ -59,13 +66,16 @@ public final class DirectoryDestination implements Destination {
   private final String readerUser;
   private final String readerGroup;
   private final Clock clock;
-  private volatile Boolean acl;
+  private final List<Path> toolSearchPath;
+  private Boolean acl; // resolved on first use, under this
+  private Path setfacl;
 
   private DirectoryDestination(Builder b) {
     this.path = b.path.toAbsolutePath().normalize();
     this.readerUser = b.readerUser;
     this.readerGroup = b.readerGroup;
     this.clock = b.clock != null ? b.clock : Clock.systemUTC();
+    this.toolSearchPath = b.toolSearchPath;
   }
 
   public static Builder builder(Path path) {
@@ -100,11 +110,22 @@ public final class DirectoryDestination implements Destination {
     try {
       ensureSafe(true);
       Path version = newVersionDirectory();
-      for (Map.Entry<String, byte[]> e : files.entrySet()) {
-        writeFile(version.resolve(e.getKey()), e.getValue(), isPublic(e.getKey()) ? PUBLIC : SECRET);
+      try {
+        for (Map.Entry<String, byte[]> e : files.entrySet()) {
+          writeFile(version.resolve(e.getKey()), e.getValue(), isPublic(e.getKey()) ? PUBLIC : SECRET);
+        }
+        List<Path> readable = new ArrayList<>(List.of(path, version));
+        files.keySet().forEach(n -> readable.add(version.resolve(n)));
+        grantReaders(readable);
+        fsync(version);
+      } catch (IOException | RuntimeException e) {
+        try {
+          deleteVersion(version); // ..data still points at the previous version: nothing visible changed
+        } catch (IOException cleanup) {
+          e.addSuppressed(cleanup);
+        }
+        throw e;
       }
-      grantReaders(version, files.keySet());
-      fsync(version);
       // swap ..data in one rename(2)
       Path tmp = path.resolve(DATA_TMP);
       Files.deleteIfExists(tmp);
@@ -150,6 +171,7 @@ public final class DirectoryDestination implements Destination {
   public void init() {
     try {
       ensureSafe(true);
+      grantReaders(List.of(path));
     } catch (IOException e) {
       throw new IdentityException("cannot create destination " + path + ": " + e, e);
     }
@@ -167,10 +189,6 @@ public final class DirectoryDestination implements Destination {
       Files.createDirectories(path.getParent());
       Files.createDirectory(path, PosixFilePermissions.asFileAttribute(directoryPermissions()));
       Files.setPosixFilePermissions(path, directoryPermissions()); // umask may have cut bits
-      if (readerGroup != null && !aclAvailable()) {
-        chgrp(path);
-      }
-      grantReader(path, true);
       LOG.info("created destination directory {}", path);
     }
     if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
@@ -258,13 +276,17 @@ public final class DirectoryDestination implements Destination {
       }
     }
     for (Path dir : old) {
-      try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-        for (Path f : ds) {
-          Files.deleteIfExists(f);
-        }
-      }
-      Files.deleteIfExists(dir);
+      deleteVersion(dir);
     }
+  }
+
+  private static void deleteVersion(Path dir) throws IOException {
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path f : ds) {
+        Files.deleteIfExists(f);
+      }
+    }
+    Files.deleteIfExists(dir);
   }
 
   private static void fsync(Path dir) {
@@ -277,57 +299,74 @@ public final class DirectoryDestination implements Destination {
 
   // ---------------------------------------------------------------- readers
 
-  private boolean aclAvailable() {
+  /** True if readers are granted through ACLs: there is a reader and {@code setfacl} was found (looked up once). */
+  private synchronized boolean aclAvailable() {
     if (readerUser == null && readerGroup == null) {
       return false;
     }
-    Boolean a = acl;
-    if (a == null) {
-      a = setfaclPath() != null;
-      acl = a;
-      if (!a) {
-        LOG.warn("setfacl not found (Debian package 'acl'): destination {} grants {} through group permissions instead{}",
-            path, readerGroup != null ? "group " + readerGroup : "nobody",
+    if (acl == null) {
+      List<Path> dirs = toolSearchPath != null ? toolSearchPath : pathFromEnvironment();
+      setfacl = find("setfacl", dirs);
+      acl = setfacl != null;
+      if (setfacl == null) {
+        LOG.warn("setfacl not found in {} (Debian package 'acl'): destination {} grants {}{}", dirs, path,
+            readerGroup != null ? "group " + readerGroup + " read access through group ownership and permissions "
+                + "(keys 0640, directories 0750) instead of ACLs" : "no reader access",
             readerUser != null ? "; reader_user " + readerUser + " gets NO access without ACLs" : "");
       }
     }
-    return a;
+    return acl;
   }
 
-  static String setfaclPath() {
-    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-      Path p = Path.of(dir.isEmpty() ? "." : dir, "setfacl");
-      if (Files.isExecutable(p)) {
-        return p.toString();
+  /** The absolute directories of {@code PATH} (relative ones are skipped: a tool is never run from the working directory). */
+  static List<Path> pathFromEnvironment() {
+    List<Path> dirs = new ArrayList<>();
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+      if (!dir.isEmpty() && Path.of(dir).isAbsolute()) {
+        dirs.add(Path.of(dir));
+      }
+    }
+    return dirs;
+  }
+
+  private static Path find(String tool, List<Path> dirs) {
+    for (Path dir : dirs) {
+      Path p = dir.resolve(tool);
+      if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+        return p;
       }
     }
     return null;
   }
 
-  private void grantReaders(Path version, Set<String> names) throws IOException {
-    if (!aclAvailable()) {
+  /**
+   * Lets the readers read {@code targets} (directories and files) with one {@code setfacl} run:
+   * {@code rX} gives {@code r-x} on directories and {@code r} on files (which are never executable).
+   * Without ACLs, the destination directory is given the reader group and group {@code r-x}; version
+   * directories and files got theirs when created.
+   */
+  private void grantReaders(List<Path> targets) throws IOException {
+    if (readerUser == null && readerGroup == null) {
       return;
     }
-    grantReader(version, true);
-    for (String n : names) {
-      grantReader(version.resolve(n), false);
+    if (aclAvailable()) {
+      List<String> entries = new ArrayList<>();
+      if (readerUser != null) {
+        entries.add("u:" + readerUser + ":rX");
+      }
+      if (readerGroup != null) {
+        entries.add("g:" + readerGroup + ":rX");
+      }
+      List<String> cmd = new ArrayList<>(List.of(setfacl.toString(), "-m", String.join(",", entries)));
+      targets.forEach(t -> cmd.add(t.toString()));
+      run(cmd);
+    } else if (readerGroup != null) {
+      chgrp(path);
+      Set<PosixFilePermission> perms = new HashSet<>(Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS));
+      if (perms.add(PosixFilePermission.GROUP_READ) | perms.add(PosixFilePermission.GROUP_EXECUTE)) {
+        Files.setPosixFilePermissions(path, perms);
+      }
     }
-  }
-
-  private void grantReader(Path p, boolean directory) throws IOException {
-    if (!aclAvailable()) {
-      return;
-    }
-    List<String> entries = new ArrayList<>();
-    String perm = directory ? "rx" : "r";
-    if (readerUser != null) {
-      entries.add("u:" + readerUser + ":" + perm);
-    }
-    if (readerGroup != null) {
-      entries.add("g:" + readerGroup + ":" + perm);
-    }
-    List<String> cmd = new ArrayList<>(List.of(setfaclPath(), "-m", String.join(",", entries), p.toString()));
-    run(cmd);
   }
 
   private void chgrp(Path p) throws IOException {
@@ -359,6 +398,7 @@ public final class DirectoryDestination implements Destination {
     private String readerUser;
     private String readerGroup;
     private Clock clock;
+    private List<Path> toolSearchPath;
 
     private Builder(Path path) {
       this.path = path;
@@ -369,7 +409,7 @@ public final class DirectoryDestination implements Destination {
       if (readerUser != null) {
         throw new IllegalStateException("reader_user is already set");
       }
-      readerUser = nonBlank(user, "reader_user");
+      readerUser = nonBlank(user, "destination.reader_user");
       return this;
     }
 
@@ -378,7 +418,7 @@ public final class DirectoryDestination implements Destination {
       if (readerGroup != null) {
         throw new IllegalStateException("reader_group is already set");
       }
-      readerGroup = nonBlank(group, "reader_group");
+      readerGroup = nonBlank(group, "destination.reader_group");
       return this;
     }
 
@@ -391,7 +431,50 @@ public final class DirectoryDestination implements Destination {
       return this;
     }
 
+    /**
+     * The directories searched, in order, for {@code setfacl}; by default the absolute directories
+     * of the {@code PATH} environment variable. Without {@code setfacl} in them, readers get group
+     * permissions instead of ACLs (see the class comment).
+     */
+    public Builder toolSearchPath(List<Path> directories) {
+      if (toolSearchPath != null) {
+        throw new IllegalStateException("toolSearchPath is already set");
+      }
+      Objects.requireNonNull(directories, "directories");
+      for (Path d : directories) {
+        if (!Objects.requireNonNull(d, "a tool directory").isAbsolute()) {
+          throw new IllegalArgumentException("tool directory '" + d + "' is not absolute");
+        }
+      }
+      toolSearchPath = List.copyOf(directories);
+      return this;
+    }
+
+    /**
+     * @throws IllegalArgumentException if the reader user or group does not exist on this machine
+     */
     public DirectoryDestination build() {
+      UserPrincipalLookupService users = path.getFileSystem().getUserPrincipalLookupService();
+      try {
+        if (readerUser != null) {
+          users.lookupPrincipalByName(readerUser);
+        }
+      } catch (UserPrincipalNotFoundException e) {
+        throw new IllegalArgumentException("destination.reader_user: no user named '" + readerUser
+            + "' on this machine; create it first or name an existing one");
+      } catch (IOException e) {
+        throw new IllegalArgumentException("destination.reader_user: cannot look up '" + readerUser + "': " + e, e);
+      }
+      try {
+        if (readerGroup != null) {
+          users.lookupPrincipalByGroupName(readerGroup);
+        }
+      } catch (UserPrincipalNotFoundException e) {
+        throw new IllegalArgumentException("destination.reader_group: no group named '" + readerGroup
+            + "' on this machine; create it first or name an existing one");
+      } catch (IOException e) {
+        throw new IllegalArgumentException("destination.reader_group: cannot look up '" + readerGroup + "': " + e, e);
+      }
       return new DirectoryDestination(this);
     }
 
@@ -407,6 +490,9 @@ public final class DirectoryDestination implements Destination {
   /** ServiceLoader provider for {@code type: directory} ({@code path}, optional {@code reader_user}, {@code reader_group}). */
   public static final class Provider implements dev.machineid.core.output.DestinationProvider {
     private static final Set<String> KEYS = Set.of("type", "path", "reader_user", "reader_group");
+
+    /** For ServiceLoader. */
+    public Provider() {}
 
     @Override
     public String type() {

@@ -33,7 +33,11 @@ import org.slf4j.LoggerFactory;
  * touches only this destination's keys (other keys and labels in the Secret are kept) and that is
  * retried when the API server answers 409 Conflict (someone changed the Secret since our read).
  * The keys this destination wrote are listed in the annotation {@value #KEYS_ANNOTATION}, so a key
- * an output no longer writes is removed and {@link #read()} returns only our keys.
+ * an output no longer writes is removed and {@link #read()} returns only our keys. A key of the same
+ * name that this destination did not write is never overwritten: the write fails with
+ * {@link KubernetesSecretException} ({@code FOREIGN_KEY}) and the Secret is left as it was, as it is
+ * for every other failure (RBAC, persistent conflicts), each with its own
+ * {@link KubernetesSecretException.Reason}.
  *
  * <p>A Secret puts private keys into etcd: enable encryption at rest and grant the bot's service
  * account only {@code get}/{@code update} on this one Secret name (and {@code create}, if it must
@@ -124,8 +128,19 @@ public final class KubernetesSecretDestination implements Destination {
         Map<String, String> data = current.getData() == null ? new TreeMap<>() : new TreeMap<>(current.getData());
         Map<String, String> annotations = meta.getAnnotations() == null ? new TreeMap<>() : new TreeMap<>(meta.getAnnotations());
         Map<String, String> newLabels = meta.getLabels() == null ? new TreeMap<>() : new TreeMap<>(meta.getLabels());
+        Set<String> owned = ownedKeys(annotations);
+        Set<String> foreign = new TreeSet<>(ours.keySet());
+        foreign.retainAll(data.keySet());
+        foreign.removeAll(owned);
+        if (!foreign.isEmpty()) {
+          throw new KubernetesSecretException(KubernetesSecretException.Reason.FOREIGN_KEY, 0, namespace, name,
+              "cannot write Secret " + namespace + "/" + name + ": it already holds " + foreign + ", which this "
+                  + "destination did not write (they are not listed in its " + KEYS_ANNOTATION + " annotation), so they "
+                  + "are someone else's and are left alone. Name another Secret for this output, or remove those keys "
+                  + "(or the Secret) if they are stale; the Secret was not changed", null);
+        }
         // drop keys we wrote last time and no longer write; never touch anyone else's
-        for (String old : ownedKeys(annotations)) {
+        for (String old : owned) {
           if (!ours.containsKey(old)) {
             data.remove(old);
           }
@@ -185,16 +200,29 @@ public final class KubernetesSecretDestination implements Destination {
     return new TreeSet<>(Arrays.asList(v.split(",")));
   }
 
-  private IdentityException failure(String what, KubernetesClientException e, int attempts) {
-    String hint = "";
-    if (e.getCode() == 401 || e.getCode() == 403) {
-      hint = "; the service account needs get and update (and create, unless the Secret already exists) on secrets/"
-          + name + " in namespace " + namespace + " (see docs/outputs.md)";
-    } else if (e.getCode() == 409) {
-      hint = "; gave up after " + attempts + " conflicting concurrent modifications";
+  private KubernetesSecretException failure(String what, KubernetesClientException e, int attempts) {
+    KubernetesSecretException.Reason reason;
+    String hint;
+    switch (e.getCode()) {
+      case 401:
+        reason = KubernetesSecretException.Reason.UNAUTHORIZED;
+        hint = "; the API server did not accept the client's credentials (service account token or kubeconfig user)";
+        break;
+      case 403:
+        reason = KubernetesSecretException.Reason.FORBIDDEN;
+        hint = "; the service account needs get and update (and create, unless the Secret already exists) on secrets/"
+            + name + " in namespace " + namespace + " (see docs/outputs.md)";
+        break;
+      case 409:
+        reason = KubernetesSecretException.Reason.CONFLICT;
+        hint = "; gave up after " + attempts + " conflicting concurrent modifications";
+        break;
+      default:
+        reason = KubernetesSecretException.Reason.API_ERROR;
+        hint = "";
     }
-    return new IdentityException("cannot " + what + " Secret " + namespace + "/" + name + " (HTTP " + e.getCode() + "): "
-        + e.getMessage() + hint, e);
+    return new KubernetesSecretException(reason, e.getCode(), namespace, name, "cannot " + what + " Secret " + namespace
+        + "/" + name + " (HTTP " + e.getCode() + "): " + e.getMessage() + hint, e);
   }
 
   private static void backoff(int attempt) {
@@ -366,6 +394,9 @@ public final class KubernetesSecretDestination implements Destination {
    */
   public static final class Provider implements dev.machineid.core.output.DestinationProvider {
     private static final Set<String> KEYS = Set.of("type", "name", "namespace", "server", "labels");
+
+    /** For ServiceLoader. */
+    public Provider() {}
 
     @Override
     public String type() {

@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * user could point elsewhere), world-writable, or not a directory. The message says what to change.
  */
 public final class UnsafeDestinationException extends IdentityException {
-  private final Path path;
+  private static final long serialVersionUID = 1L;
+  private final transient Path path;
 
   public UnsafeDestinationException(Path path, String message) {
     super("destination " + path + ": " + message);

@@ -3,6 +3,7 @@ package dev.machineid.outputs.destination;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.machineid.core.IdentityException;
 import dev.machineid.core.output.DestinationProvider;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -86,17 +87,47 @@ class DirectoryDestinationTest {
   }
 
   @Test
-  void readerUserIsGrantedThroughAnAcl() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(DirectoryDestination.setfaclPath() != null || "true".equals(System.getenv("CI")),
-        "setfacl not found; install it (apt-get install -y acl)");
-    Path dir = tmp.resolve("acl");
-    DirectoryDestination.builder(dir).readerUser("nobody").build().write(files("1"));
-    Path version = dir.resolve(Files.readSymbolicLink(dir.resolve("..data")));
-    Process p = new ProcessBuilder("getfacl", "-p", version.resolve("key").toString()).redirectErrorStream(true).start();
-    String acl = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(acl).contains("user:nobody:r--");
-    // no one else gains access
-    assertThat(acl).contains("other::---");
+  void anUnknownReaderIsRefusedWhenBuiltAndNothingIsCreated() {
+    Path dir = tmp.resolve("out");
+    assertThatThrownBy(() -> DirectoryDestination.builder(dir).readerUser("no-such-user-here").build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("destination.reader_user: no user named 'no-such-user-here'");
+    assertThatThrownBy(() -> DirectoryDestination.builder(dir).readerGroup("no-such-group-here").build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("destination.reader_group: no group named 'no-such-group-here'");
+    assertThat(dir).doesNotExist();
+  }
+
+  @Test
+  void aFailedReaderGrantLeavesThePreviousVersionInPlace() throws Exception {
+    Path dir = tmp.resolve("out");
+    DirectoryDestination.of(dir).write(files("1"));
+    Path before = Files.readSymbolicLink(dir.resolve("..data"));
+    // a setfacl that refuses, as the real one does on a file system mounted without ACL support
+    Path tools = Files.createDirectory(tmp.resolve("tools"));
+    Path setfacl = Files.writeString(tools.resolve("setfacl"),
+        "#!/bin/sh\necho \"setfacl: $3: Operation not supported\" >&2\nexit 1\n");
+    Files.setPosixFilePermissions(setfacl, PosixFilePermissions.fromString("rwx------"));
+    DirectoryDestination withReader =
+        DirectoryDestination.builder(dir).readerUser("nobody").toolSearchPath(List.of(tools)).build();
+
+    assertThatThrownBy(() -> withReader.write(files("2"))).isInstanceOf(IdentityException.class)
+        .hasMessageContaining(setfacl.toString()).hasMessageContaining("Operation not supported");
+
+    assertThat(Files.readSymbolicLink(dir.resolve("..data"))).isEqualTo(before);
+    assertThat(Files.readString(dir.resolve("key"))).isEqualTo("key-1");
+    try (Stream<Path> s = Files.list(dir)) {
+      assertThat(s.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\.\\.\\d.*")))
+          .as("the half-made version is removed").containsExactly(before.toString());
+    }
+  }
+
+  @Test
+  void theToolSearchPathIsSetOnceAndAbsolute() {
+    DirectoryDestination.Builder b = DirectoryDestination.builder(tmp).toolSearchPath(List.of(Path.of("/usr/bin")));
+    assertThatThrownBy(() -> b.toolSearchPath(List.of())).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> DirectoryDestination.builder(tmp).toolSearchPath(List.of(Path.of("bin"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'bin' is not absolute");
   }
 
   @Test
