@@ -55,7 +55,7 @@ public final class IssuerLoad {
   private IssuerLoad() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "20", "threads", "4", "tokens", "4000", "store", ""));
+    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "20", "threads", "4", "tokens", "8000", "store", "", "warmup", "20"));
     for (String s : args) {
       int eq = s.indexOf('=');
       if (eq > 0) {
@@ -163,10 +163,14 @@ public final class IssuerLoad {
     CryptoProviders.install(a.get("provider"));
     int threads = Integer.parseInt(a.get("threads"));
     Duration run = Duration.ofSeconds(Long.parseLong(a.get("seconds")));
+    // each phase first runs this long unmeasured: both JVMs' JIT compilers are still busy (a third
+    // of a core in the issuer) for tens of seconds on 2 cores, and would be charged to the phase
+    Duration warmup = Duration.ofSeconds(Long.parseLong(a.get("warmup")));
     try {
       Target t = new Target(url.getHost(), url.getPort(), ca);
       // warm both paths
-      measure(threads, Duration.ofSeconds(3), () -> join(t, tokens.poll()));
+      measure(threads, warmup, () -> join(t, tokens.poll()));
+      System.err.println("phase: joins");
       Cpu cpu = new Cpu(child.pid());
       AtomicLong joined = new AtomicLong();
       double joins = measure(threads, run, () -> {
@@ -188,7 +192,8 @@ public final class IssuerLoad {
           idle.add(b);
         }
       };
-      measure(threads, Duration.ofSeconds(3), renew);
+      measure(threads, warmup, renew);
+      System.err.println("phase: renewals");
       cpu = new Cpu(child.pid());
       AtomicLong renewed = new AtomicLong();
       double renewals = measure(threads, run, () -> {
@@ -197,9 +202,9 @@ public final class IssuerLoad {
       });
       double[] renewCpu = cpu.perOp(renewed.get());
       double[] bareCpu = new double[1];
-      double handshakes = bareHandshakes(threads, run, new AtomicLong(), bareCpu, true);
+      double handshakes = bareHandshakes(threads, warmup, run, new AtomicLong(), bareCpu, true);
       double[] cachedCpu = new double[1];
-      double cached = bareHandshakes(threads, run, new AtomicLong(), cachedCpu, false);
+      double cached = bareHandshakes(threads, warmup, run, new AtomicLong(), cachedCpu, false);
       System.out.printf(
           "provider=%s (server: %s) jdk=%s store=%s threads=%d%n"
               + "p256_signs_per_s=%.0f%n"
@@ -209,13 +214,13 @@ public final class IssuerLoad {
               + "renewals_to_bare_handshakes=%.2f%n"
               + "bots_per_replica_at_20m=%.0f%n"
               + "cpu_ms_per_join=%.2f (issuer %.2f + client %.2f)%n"
-              + "cpu_ms_per_renewal=%.2f (issuer %.2f + client %.2f)%n"
+              + "cpu_ms_per_renewal=%.2f (issuer %.2f + client %.2f; of which JIT compiler threads %.2f)%n"
               + "cpu_ms_per_bare_handshake=%.2f (both ends; one reused client certificate: %.2f)%n"
               + "cpu_ratio_bare_handshake_to_renewal=%.2f%n"
               + "renewals_to_bare_handshakes_reused_client_certificate=%.2f%n",
           a.get("provider"), serverProvider, System.getProperty("java.version"), a.get("store").isEmpty() ? "h2-memory" : a.get("store"), threads,
           signing, handshakes, cached, joins, renewals, renewals / handshakes, renewals * 1200,
-          joinCpu[0] + joinCpu[1], joinCpu[0], joinCpu[1], renewCpu[0] + renewCpu[1], renewCpu[0], renewCpu[1],
+          joinCpu[0] + joinCpu[1], joinCpu[0], joinCpu[1], renewCpu[0] + renewCpu[1], renewCpu[0], renewCpu[1], renewCpu[2],
           bareCpu[0], cachedCpu[0], bareCpu[0] / (renewCpu[0] + renewCpu[1]), renewals / cached);
     } finally {
       child.getOutputStream().close();
@@ -232,16 +237,41 @@ public final class IssuerLoad {
     private final long pid;
     private final long issuer0;
     private final long self0;
+    private final long jit0;
 
     Cpu(long pid) {
       this.pid = pid;
       this.issuer0 = issuerNanos();
       this.self0 = selfNanos();
+      this.jit0 = jitNanos(pid) + jitNanos(ProcessHandle.current().pid());
     }
 
-    /** {issuer ms per op, load generator ms per op}. */
+    /** {issuer ms per op, load generator ms per op, of both: JIT compiler threads' ms per op}. */
     double[] perOp(long ops) {
-      return new double[] {(issuerNanos() - issuer0) / 1e6 / ops, (selfNanos() - self0) / 1e6 / ops};
+      return new double[] {(issuerNanos() - issuer0) / 1e6 / ops, (selfNanos() - self0) / 1e6 / ops,
+          (jitNanos(pid) + jitNanos(ProcessHandle.current().pid()) - jit0) / 1e6 / ops};
+    }
+
+    /** CPU time of the JIT compiler threads (C1, C2) of a process, from /proc/PID/task. */
+    static long jitNanos(long pid) {
+      long ticks = 0;
+      try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+        for (Path t : (Iterable<Path>) tasks::iterator) {
+          try {
+            String stat = Files.readString(t.resolve("stat"));
+            String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
+              String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+              ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            }
+          } catch (java.io.IOException | RuntimeException gone) {
+            // the thread ended
+          }
+        }
+      } catch (java.io.IOException e) {
+        return 0;
+      }
+      return ticks * 10_000_000L;
     }
 
     static long selfNanos() {
@@ -397,7 +427,7 @@ public final class IssuerLoad {
    * signature after the first handshake. Without it, one client certificate is reused (the cached
    * figure, kept for comparison with earlier runs).
    */
-  private static double bareHandshakes(int threads, Duration d, AtomicLong done, double[] cpuMsPerOp, boolean distinctClients) throws Exception {
+  private static double bareHandshakes(int threads, Duration warmup, Duration d, AtomicLong done, double[] cpuMsPerOp, boolean distinctClients) throws Exception {
     CertificateAuthority ca = CertificateAuthority.create("bare.test", java.time.Instant.now(), new SecureRandom());
     KeyPair serverKey = CertificateAuthority.newP256(new SecureRandom());
     X509Certificate serverCert = ca.issueServer(serverKey.getPublic(), List.of("127.0.0.1"), java.time.Instant.now(), Duration.ofDays(1));
@@ -471,7 +501,7 @@ public final class IssuerLoad {
         throw new IllegalStateException(e);
       }
     };
-    measure(threads, Duration.ofSeconds(3), op);
+    measure(threads, warmup, op);
     long cpu0 = Cpu.selfNanos();
     double rate = measure(threads, d, () -> {
       op.run();
