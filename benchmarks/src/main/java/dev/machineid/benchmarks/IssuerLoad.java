@@ -254,15 +254,14 @@ public final class IssuerLoad {
 
     /** CPU time of the JIT compiler threads (C1, C2) of a process, from /proc/PID/task. */
     static long jitNanos(long pid) {
-      long ticks = 0;
+      long nanos = 0;
       try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
         for (Path t : (Iterable<Path>) tasks::iterator) {
           try {
             String stat = Files.readString(t.resolve("stat"));
             String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
             if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
-              String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-              ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+              nanos += cpuNanos(stat);
             }
           } catch (java.io.IOException | RuntimeException gone) {
             // the thread ended
@@ -271,7 +270,7 @@ public final class IssuerLoad {
       } catch (java.io.IOException e) {
         return 0;
       }
-      return ticks * 10_000_000L;
+      return nanos;
     }
 
     static long selfNanos() {
@@ -280,14 +279,16 @@ public final class IssuerLoad {
 
     private long issuerNanos() {
       try {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        // fields 14 and 15 of stat (utime, stime) in clock ticks; after the comm field they are 12 and 13 (1-based from state)
-        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
-        return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+        return cpuNanos(Files.readString(Path.of("/proc/" + pid + "/stat")));
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
+    }
+
+    /** utime + stime of a /proc stat line (fields 14 and 15, in clock ticks of 10 ms: USER_HZ is 100 on Linux). */
+    private static long cpuNanos(String stat) {
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L;
     }
   }
 

@@ -107,24 +107,8 @@ public final class ApiHandler extends Handler.Abstract {
       return callback;
     }
     d.requestStarted(request);
-    return new Callback() {
-      @Override
-      public void succeeded() {
-        d.requestFinished(request);
-        callback.succeeded();
-      }
-
-      @Override
-      public void failed(Throwable x) {
-        d.requestFinished(request);
-        callback.failed(x);
-      }
-
-      @Override
-      public InvocationType getInvocationType() {
-        return callback.getInvocationType();
-      }
-    };
+    // runs on success and on failure, before the original callback completes
+    return Callback.from(() -> d.requestFinished(request), callback);
   }
 
   /** The metrics label of a path: a fixed set, never client text. */
