@@ -55,7 +55,7 @@ public final class IssuerLoad {
   private IssuerLoad() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "20", "threads", "4", "tokens", "8000", "store", "", "warmup", "20"));
+    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "10", "rounds", "3", "threads", "4", "tokens", "8000", "store", "", "warmup", "20", "settle", "180", "jitQuiet", "0.05"));
     for (String s : args) {
       int eq = s.indexOf('=');
       if (eq > 0) {
@@ -127,6 +127,7 @@ public final class IssuerLoad {
       try (dev.machineid.testkit.PostgresServer pg = dev.machineid.testkit.PostgresServer.builder().start()) {
         a.put("store", pg.createDatabase("bench"));
         a.put("user", pg.user());
+        a.put("pgData", pg.dataDirectory().toString());
         load(a);
       }
       return;
@@ -140,7 +141,7 @@ public final class IssuerLoad {
     }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), IssuerLoad.class.getName(), "serve", "out=" + file));
     a.forEach((k, v) -> {
-      if (!k.equals("mode") && !k.equals("out") && !k.equals("serverJvm")) {
+      if (!k.equals("mode") && !k.equals("out") && !k.equals("serverJvm") && !k.equals("pgData")) {
         cmd.add(k + "=" + v);
       }
     });
@@ -163,15 +164,19 @@ public final class IssuerLoad {
     CryptoProviders.install(a.get("provider"));
     int threads = Integer.parseInt(a.get("threads"));
     Duration run = Duration.ofSeconds(Long.parseLong(a.get("seconds")));
-    // each phase first runs this long unmeasured: both JVMs' JIT compilers are still busy (a third
-    // of a core in the issuer) for tens of seconds on 2 cores, and would be charged to the phase
-    Duration warmup = Duration.ofSeconds(Long.parseLong(a.get("warmup")));
-    try {
+    int rounds = Integer.parseInt(a.get("rounds"));
+    // Each workload first runs `warmup` seconds unmeasured, then keeps warming in 5-second slices
+    // until the JIT compiler threads of both JVMs are quiet (below `jitQuiet` of one core) or
+    // `settle` more seconds have passed: on 2 saturated cores C2 is still compiling minutes into
+    // a run, and what it takes is charged to whichever phase is measured meanwhile.
+    Warmup warm = new Warmup(threads, Duration.ofSeconds(Long.parseLong(a.get("warmup"))), Duration.ofSeconds(Long.parseLong(a.get("settle"))),
+        Double.parseDouble(a.get("jitQuiet")), child.pid());
+    Path pgData = a.containsKey("pgData") ? Path.of(a.get("pgData")) : null;
+    try (BareServer bare = new BareServer(true); BareServer reused = new BareServer(false)) {
       Target t = new Target(url.getHost(), url.getPort(), ca);
-      // warm both paths
-      measure(threads, warmup, () -> join(t, tokens.poll()));
+      String joinWarm = warm.run("joins", () -> join(t, tokens.poll()));
       System.err.println("phase: joins");
-      Cpu cpu = new Cpu(child.pid());
+      Cpu cpu = new Cpu(child.pid(), pgData);
       AtomicLong joined = new AtomicLong();
       double joins = measure(threads, run, () -> {
         join(t, tokens.poll());
@@ -192,40 +197,130 @@ public final class IssuerLoad {
           idle.add(b);
         }
       };
-      measure(threads, warmup, renew);
-      System.err.println("phase: renewals");
-      cpu = new Cpu(child.pid());
-      AtomicLong renewed = new AtomicLong();
-      double renewals = measure(threads, run, () -> {
-        renew.run();
-        renewed.incrementAndGet();
+      String renewWarm = warm.run("renewals", renew);
+      String bareWarm = warm.run("bare handshakes", bare::handshake);
+      // Renewals and bare handshakes are measured in alternating rounds (the order flips every
+      // round), so drift in what the machine gives the benchmark lands on both sides of the ratio.
+      double[] renewRates = new double[rounds];
+      double[] bareRates = new double[rounds];
+      double[] ratios = new double[rounds];
+      double[] renewCpuSum = new double[5];
+      double bareCpuSum = 0;
+      long renewOps = 0;
+      long bareOps = 0;
+      for (int round = 0; round < rounds; round++) {
+        for (int half = 0; half < 2; half++) {
+          if ((half == 0) == (round % 2 == 0)) {
+            System.err.println("phase: renewals, round " + (round + 1));
+            cpu = new Cpu(child.pid(), pgData);
+            AtomicLong renewed = new AtomicLong();
+            renewRates[round] = measure(threads, run, () -> {
+              renew.run();
+              renewed.incrementAndGet();
+            });
+            double[] c = cpu.perOp(renewed.get());
+            for (int i = 0; i < 5; i++) {
+              renewCpuSum[i] += c[i] * renewed.get();
+            }
+            renewOps += renewed.get();
+          } else {
+            System.err.println("phase: bare handshakes, round " + (round + 1));
+            long cpu0 = Cpu.selfNanos();
+            AtomicLong done = new AtomicLong();
+            bareRates[round] = measure(threads, run, () -> {
+              bare.handshake();
+              done.incrementAndGet();
+            });
+            double ms = (Cpu.selfNanos() - cpu0) / 1e6;
+            bareCpuSum += ms;
+            bareOps += done.get();
+          }
+        }
+        ratios[round] = renewRates[round] / bareRates[round];
+        System.err.printf("round %d: renewals %.1f/s, bare handshakes %.1f/s, ratio %.2f%n", round + 1, renewRates[round], bareRates[round], ratios[round]);
+      }
+      double[] renewCpu = new double[5];
+      for (int i = 0; i < 5; i++) {
+        renewCpu[i] = renewCpuSum[i] / renewOps;
+      }
+      double bareCpu = bareCpuSum / bareOps;
+      String reusedWarm = warm.run("bare handshakes, one reused client certificate", reused::handshake);
+      long cpu0 = Cpu.selfNanos();
+      AtomicLong reusedOps = new AtomicLong();
+      double cached = measure(threads, run, () -> {
+        reused.handshake();
+        reusedOps.incrementAndGet();
       });
-      double[] renewCpu = cpu.perOp(renewed.get());
-      double[] bareCpu = new double[1];
-      double handshakes = bareHandshakes(threads, warmup, run, new AtomicLong(), bareCpu, true);
-      double[] cachedCpu = new double[1];
-      double cached = bareHandshakes(threads, warmup, run, new AtomicLong(), cachedCpu, false);
+      double cachedCpu = (Cpu.selfNanos() - cpu0) / 1e6 / reusedOps.get();
+      double renewals = median(renewRates);
+      double handshakes = median(bareRates);
+      double ratio = median(ratios);
       System.out.printf(
-          "provider=%s (server: %s) jdk=%s store=%s threads=%d%n"
+          "provider=%s (server: %s) jdk=%s store=%s threads=%d rounds=%d seconds_per_round=%d%n"
+              + "warmup: joins %s; renewals %s; bare handshakes %s; reused-certificate handshakes %s%n"
               + "p256_signs_per_s=%.0f%n"
-              + "bare_mtls_handshakes_per_s=%.1f (a new client certificate each; one reused client certificate: %.1f)%n"
               + "token_joins_per_s=%.1f%n"
-              + "renewals_per_s=%.1f%n"
-              + "renewals_to_bare_handshakes=%.2f%n"
+              + "renewals_per_s=%.1f (median of rounds: %s)%n"
+              + "bare_mtls_handshakes_per_s=%.1f (a new client certificate each; median of rounds: %s)%n"
+              + "bare_mtls_handshakes_one_reused_client_certificate_per_s=%.1f%n"
+              + "renewals_to_bare_handshakes=%.2f (median of the rounds' ratios: %s)%n"
               + "bots_per_replica_at_20m=%.0f%n"
               + "cpu_ms_per_join=%.2f (issuer %.2f + client %.2f)%n"
-              + "cpu_ms_per_renewal=%.2f (issuer %.2f + client %.2f; of which JIT compiler threads %.2f)%n"
+              + "cpu_ms_per_renewal=%.2f (issuer %.2f + client %.2f; of which JIT compiler threads %.2f, the issuer's GC threads %.2f; PostgreSQL besides: %s)%n"
               + "cpu_ms_per_bare_handshake=%.2f (both ends; one reused client certificate: %.2f)%n"
-              + "cpu_ratio_bare_handshake_to_renewal=%.2f%n"
-              + "renewals_to_bare_handshakes_reused_client_certificate=%.2f%n",
-          a.get("provider"), serverProvider, System.getProperty("java.version"), a.get("store").isEmpty() ? "h2-memory" : a.get("store"), threads,
-          signing, handshakes, cached, joins, renewals, renewals / handshakes, renewals * 1200,
-          joinCpu[0] + joinCpu[1], joinCpu[0], joinCpu[1], renewCpu[0] + renewCpu[1], renewCpu[0], renewCpu[1], renewCpu[2],
-          bareCpu[0], cachedCpu[0], bareCpu[0] / (renewCpu[0] + renewCpu[1]), renewals / cached);
+              + "cpu_ratio_bare_handshake_to_renewal=%.2f (counting PostgreSQL's CPU too: %s)%n",
+          a.get("provider"), serverProvider, System.getProperty("java.version"), a.get("store").isEmpty() ? "h2-memory" : a.get("store"), threads, rounds, run.toSeconds(),
+          joinWarm, renewWarm, bareWarm, reusedWarm,
+          signing, joins, renewals, list(renewRates, "%.1f"), handshakes, list(bareRates, "%.1f"), cached, ratio, list(ratios, "%.2f"), renewals * 1200,
+          joinCpu[0] + joinCpu[1], joinCpu[0], joinCpu[1], renewCpu[0] + renewCpu[1], renewCpu[0], renewCpu[1], renewCpu[2], renewCpu[4],
+          pgData == null ? "-" : String.format("%.2f", renewCpu[3]),
+          bareCpu, cachedCpu, bareCpu / (renewCpu[0] + renewCpu[1]),
+          pgData == null ? "-" : String.format("%.2f", bareCpu / (renewCpu[0] + renewCpu[1] + renewCpu[3])));
     } finally {
       child.getOutputStream().close();
       child.waitFor();
       Files.deleteIfExists(file);
+    }
+  }
+
+  static double median(double[] v) {
+    double[] s = v.clone();
+    java.util.Arrays.sort(s);
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  private static String list(double[] v, String format) {
+    StringBuilder sb = new StringBuilder();
+    for (double d : v) {
+      sb.append(sb.length() == 0 ? "" : ", ").append(String.format(format, d));
+    }
+    return sb.toString();
+  }
+
+  /**
+   * Unmeasured warm-up of one workload: at least {@code min}, then 5-second slices until the JIT
+   * compiler threads of both JVMs used less than {@code quiet} of one core in a slice, or
+   * {@code settle} more has passed.
+   */
+  record Warmup(int threads, Duration min, Duration settle, double quiet, long issuerPid) {
+    /** Runs the warm-up; returns how it ended, for the report. */
+    String run(String what, Runnable op) throws InterruptedException {
+      System.err.println("warm-up: " + what);
+      long t0 = System.nanoTime();
+      measure(threads, min, op);
+      long deadline = System.nanoTime() + settle.toNanos();
+      double share;
+      do {
+        long jit0 = jit();
+        long s0 = System.nanoTime();
+        measure(threads, Duration.ofSeconds(5), op);
+        share = (jit() - jit0) / (double) (System.nanoTime() - s0);
+      } while (share >= quiet && System.nanoTime() < deadline);
+      return String.format("%.0f s, JIT %.1f%% of a core at the end", (System.nanoTime() - t0) / 1e9, share * 100);
+    }
+
+    private long jit() {
+      return Cpu.jitNanos(issuerPid) + Cpu.jitNanos(ProcessHandle.current().pid());
     }
   }
 
@@ -238,30 +333,90 @@ public final class IssuerLoad {
     private final long issuer0;
     private final long self0;
     private final long jit0;
+    private final Path pgData;
+    private final long pg0;
+    private final long gc0;
 
-    Cpu(long pid) {
+    /** @param pgData the data directory of a PostgreSQL on this machine whose CPU to count, or null */
+    Cpu(long pid, Path pgData) {
       this.pid = pid;
+      this.pgData = pgData;
       this.issuer0 = issuerNanos();
       this.self0 = selfNanos();
       this.jit0 = jitNanos(pid) + jitNanos(ProcessHandle.current().pid());
+      this.pg0 = postgresNanos(pgData);
+      this.gc0 = gcNanos(pid);
     }
 
-    /** {issuer ms per op, load generator ms per op, of both: JIT compiler threads' ms per op}. */
+    /**
+     * {issuer ms per op, load generator ms per op, of both: JIT compiler threads' ms per op,
+     * PostgreSQL's ms per op (0 without one), the issuer's garbage collector threads' ms per op}.
+     */
     double[] perOp(long ops) {
       return new double[] {(issuerNanos() - issuer0) / 1e6 / ops, (selfNanos() - self0) / 1e6 / ops,
-          (jitNanos(pid) + jitNanos(ProcessHandle.current().pid()) - jit0) / 1e6 / ops};
+          (jitNanos(pid) + jitNanos(ProcessHandle.current().pid()) - jit0) / 1e6 / ops, (postgresNanos(pgData) - pg0) / 1e6 / ops,
+          (gcNanos(pid) - gc0) / 1e6 / ops};
+    }
+
+    /**
+     * CPU time of a PostgreSQL server: the postmaster (PID from {@code postmaster.pid}) and its
+     * live children (the pooled connections' backends live for the whole run), plus what its
+     * ended children used (the postmaster's cutime/cstime).
+     */
+    static long postgresNanos(Path pgData) {
+      if (pgData == null) {
+        return 0;
+      }
+      try {
+        long master = Long.parseLong(Files.readAllLines(pgData.resolve("postmaster.pid")).get(0).trim());
+        String ms = Files.readString(Path.of("/proc/" + master + "/stat"));
+        String[] mf = ms.substring(ms.lastIndexOf(')') + 2).split(" ");
+        long nanos = cpuNanos(ms) + (Long.parseLong(mf[13]) + Long.parseLong(mf[14])) * 10_000_000L;
+        try (var procs = Files.list(Path.of("/proc"))) {
+          for (Path p : (Iterable<Path>) procs::iterator) {
+            if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
+              continue;
+            }
+            try {
+              String st = Files.readString(p.resolve("stat"));
+              String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+              if (Long.parseLong(f[1]) == master) {
+                nanos += cpuNanos(st);
+              }
+            } catch (java.io.IOException | RuntimeException gone) {
+              // the process ended
+            }
+          }
+        }
+        return nanos;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
     }
 
     /** CPU time of the JIT compiler threads (C1, C2) of a process, from /proc/PID/task. */
     static long jitNanos(long pid) {
+      return threadNanos(pid, "C1 Compiler", "C2 Compiler");
+    }
+
+    /** CPU time of the garbage collector's threads (G1's and the parallel GC workers) of a process. */
+    static long gcNanos(long pid) {
+      return threadNanos(pid, "GC Thread", "G1 ");
+    }
+
+    /** CPU time of a process's threads whose name starts with one of {@code prefixes}. */
+    static long threadNanos(long pid, String... prefixes) {
       long nanos = 0;
       try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
         for (Path t : (Iterable<Path>) tasks::iterator) {
           try {
             String stat = Files.readString(t.resolve("stat"));
             String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-            if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
-              nanos += cpuNanos(stat);
+            for (String p : prefixes) {
+              if (comm.startsWith(p)) {
+                nanos += cpuNanos(stat);
+                break;
+              }
             }
           } catch (java.io.IOException | RuntimeException gone) {
             // the thread ended
@@ -418,7 +573,8 @@ public final class IssuerLoad {
   // ---------------------------------------------------------------- bare handshakes
 
   /**
-   * Full mTLS 1.3 handshakes per second, both ends in this JVM, one byte exchanged, no resumption.
+   * A bare mTLS 1.3 server and client, both in this JVM: one byte exchanged per connection, no
+   * HTTP, no resumption — the ceiling of a design in which every renewal is a new connection.
    *
    * <p>With {@code distinctClients}, every handshake presents a client certificate the server has
    * not verified recently (a pool larger than the JDK's certificate cache, issued beforehand), as
@@ -428,71 +584,79 @@ public final class IssuerLoad {
    * signature after the first handshake. Without it, one client certificate is reused (the cached
    * figure, kept for comparison with earlier runs).
    */
-  private static double bareHandshakes(int threads, Duration warmup, Duration d, AtomicLong done, double[] cpuMsPerOp, boolean distinctClients) throws Exception {
-    CertificateAuthority ca = CertificateAuthority.create("bare.test", java.time.Instant.now(), new SecureRandom());
-    KeyPair serverKey = CertificateAuthority.newP256(new SecureRandom());
-    X509Certificate serverCert = ca.issueServer(serverKey.getPublic(), List.of("127.0.0.1"), java.time.Instant.now(), Duration.ofDays(1));
-    KeyPair clientKey = CertificateAuthority.newP256(new SecureRandom());
-    // more than the JDK's 750-entry certificate cache, so each certificate is parsed and checked anew
-    int pool = distinctClients ? 2000 : 1;
-    List<byte[]> clientCerts = new ArrayList<>();
-    for (int i = 0; i < pool; i++) {
-      clientCerts.add(ca.issueBot("bare.test", "b", clientKey.getPublic(), new dev.machineid.core.protocol.IdentityExtension("i" + i, 1, "token"),
-          java.time.Instant.now(), Duration.ofHours(1)).getEncoded());
+  static final class BareServer implements AutoCloseable {
+    private final SSLServerSocket ss;
+    private final SSLContext client;
+    private final int port;
+
+    BareServer(boolean distinctClients) throws Exception {
+      CertificateAuthority ca = CertificateAuthority.create("bare.test", java.time.Instant.now(), new SecureRandom());
+      KeyPair serverKey = CertificateAuthority.newP256(new SecureRandom());
+      X509Certificate serverCert = ca.issueServer(serverKey.getPublic(), List.of("127.0.0.1"), java.time.Instant.now(), Duration.ofDays(1));
+      KeyPair clientKey = CertificateAuthority.newP256(new SecureRandom());
+      // more than the JDK's 750-entry certificate cache, so each certificate is parsed and checked anew
+      int pool = distinctClients ? 2000 : 1;
+      List<byte[]> clientCerts = new ArrayList<>();
+      for (int i = 0; i < pool; i++) {
+        clientCerts.add(ca.issueBot("bare.test", "b", clientKey.getPublic(), new dev.machineid.core.protocol.IdentityExtension("i" + i, 1, "token"),
+            java.time.Instant.now(), Duration.ofHours(4)).getEncoded());
+      }
+      java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
+      AtomicLong next = new AtomicLong();
+      X509Certificate caCert = ca.certificate();
+      X509ExtendedKeyManager clientKm = new X509ExtendedKeyManager() {
+        // one alias per handshake: the certificate chosen in chooseClientAlias is the one served
+        public String[] getClientAliases(String t, Principal[] i) { return null; }
+        public String chooseClientAlias(String[] t, Principal[] i, Socket s) { return Long.toString(next.getAndIncrement() % pool); }
+        public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) { return chooseClientAlias(t, i, (Socket) null); }
+        public String[] getServerAliases(String t, Principal[] i) { return null; }
+        public String chooseServerAlias(String t, Principal[] i, Socket s) { return null; }
+        public X509Certificate[] getCertificateChain(String alias) {
+          try {
+            // parsed from bytes per handshake, as a client holding a freshly issued certificate would have it
+            return new X509Certificate[] {(X509Certificate) cf.generateCertificate(new java.io.ByteArrayInputStream(clientCerts.get(Integer.parseInt(alias)))), caCert};
+          } catch (java.security.cert.CertificateException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+        public PrivateKey getPrivateKey(String alias) { return clientKey.getPrivate(); }
+      };
+      SSLContext server = kmContext(ca.certificate(), serverKey.getPrivate(), new X509Certificate[] {serverCert, ca.certificate()});
+      client = context(ca.certificate(), clientKm);
+      server.getServerSessionContext().setSessionCacheSize(1);
+      client.getClientSessionContext().setSessionCacheSize(1);
+      ss = (SSLServerSocket) server.getServerSocketFactory().createServerSocket(0, 128, java.net.InetAddress.getLoopbackAddress());
+      ss.setNeedClientAuth(true);
+      Thread acceptor = new Thread(() -> {
+        while (!ss.isClosed()) {
+          try {
+            SSLSocket c = (SSLSocket) ss.accept();
+            Thread h = new Thread(() -> {
+              try (c) {
+                c.setTcpNoDelay(true);
+                c.startHandshake();
+                c.getOutputStream().write(1);
+                c.getOutputStream().flush();
+                c.getInputStream().read();
+                c.getSession().invalidate();
+              } catch (Exception e) {
+                // client went away
+              }
+            });
+            h.setDaemon(true);
+            h.start();
+          } catch (Exception e) {
+            return;
+          }
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      port = ss.getLocalPort();
     }
-    java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
-    AtomicLong next = new AtomicLong();
-    X509Certificate caCert = ca.certificate();
-    X509ExtendedKeyManager clientKm = new X509ExtendedKeyManager() {
-      // one alias per handshake: the certificate chosen in chooseClientAlias is the one served
-      public String[] getClientAliases(String t, Principal[] i) { return null; }
-      public String chooseClientAlias(String[] t, Principal[] i, Socket s) { return Long.toString(next.getAndIncrement() % pool); }
-      public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) { return chooseClientAlias(t, i, (Socket) null); }
-      public String[] getServerAliases(String t, Principal[] i) { return null; }
-      public String chooseServerAlias(String t, Principal[] i, Socket s) { return null; }
-      public X509Certificate[] getCertificateChain(String alias) {
-        try {
-          // parsed from bytes per handshake, as a client holding a freshly issued certificate would have it
-          return new X509Certificate[] {(X509Certificate) cf.generateCertificate(new java.io.ByteArrayInputStream(clientCerts.get(Integer.parseInt(alias)))), caCert};
-        } catch (java.security.cert.CertificateException e) {
-          throw new IllegalStateException(e);
-        }
-      }
-      public PrivateKey getPrivateKey(String alias) { return clientKey.getPrivate(); }
-    };
-    SSLContext server = kmContext(ca.certificate(), serverKey.getPrivate(), new X509Certificate[] {serverCert, ca.certificate()});
-    SSLContext client = context(ca.certificate(), clientKm);
-    server.getServerSessionContext().setSessionCacheSize(1);
-    client.getClientSessionContext().setSessionCacheSize(1);
-    SSLServerSocket ss = (SSLServerSocket) server.getServerSocketFactory().createServerSocket(0, 128, java.net.InetAddress.getLoopbackAddress());
-    ss.setNeedClientAuth(true);
-    Thread acceptor = new Thread(() -> {
-      while (!ss.isClosed()) {
-        try {
-          SSLSocket c = (SSLSocket) ss.accept();
-          Thread h = new Thread(() -> {
-            try (c) {
-              c.setTcpNoDelay(true);
-              c.startHandshake();
-              c.getOutputStream().write(1);
-              c.getOutputStream().flush();
-              c.getInputStream().read();
-              c.getSession().invalidate();
-            } catch (Exception e) {
-              // client went away
-            }
-          });
-          h.setDaemon(true);
-          h.start();
-        } catch (Exception e) {
-          return;
-        }
-      }
-    });
-    acceptor.setDaemon(true);
-    acceptor.start();
-    int port = ss.getLocalPort();
-    Runnable op = () -> {
+
+    /** One full handshake on a new connection; returns once the server has sent its byte. */
+    void handshake() {
       try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket("127.0.0.1", port)) {
         s.setTcpNoDelay(true);
         s.startHandshake();
@@ -501,16 +665,12 @@ public final class IssuerLoad {
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
-    };
-    measure(threads, warmup, op);
-    long cpu0 = Cpu.selfNanos();
-    double rate = measure(threads, d, () -> {
-      op.run();
-      done.incrementAndGet();
-    });
-    cpuMsPerOp[0] = (Cpu.selfNanos() - cpu0) / 1e6 / done.get();
-    ss.close();
-    return rate;
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      ss.close();
+    }
   }
 
   private static SSLContext kmContext(X509Certificate ca, PrivateKey key, X509Certificate[] chain) throws Exception {

@@ -107,6 +107,21 @@ public interface IssuerStore extends AutoCloseable {
   /** @return false if there is no such instance */
   boolean updateHeartbeat(String instanceId, Heartbeat heartbeat);
 
+  /**
+   * What authorising a call over mTLS reads, together: the instance, the bot it belongs to, and
+   * the locks active at {@code now} on any of the caller's lock targets — the bot, the instance,
+   * the presented certificate's {@code serial}, the token the instance joined with and its
+   * attested identity (DESIGN §7). Called on every renewal and heartbeat, so a store should answer
+   * it in one round trip; this default reads the three one after another.
+   *
+   * @return empty if there is no such instance
+   */
+  default Optional<CallerRecord> findCaller(String instanceId, String serial, Instant now) {
+    Objects.requireNonNull(serial, "serial");
+    Objects.requireNonNull(now, "now");
+    return findInstance(instanceId).map(r -> new CallerRecord(r, findBot(r.bot()).orElse(null), findActiveLocks(CallerRecord.lockKeys(r, serial), now)));
+  }
+
   // ---- locks
 
   /** @return false if a lock with that id exists */
@@ -189,6 +204,30 @@ public interface IssuerStore extends AutoCloseable {
    * @return how many records were dropped
    */
   int deleteExpired(Instant now, java.time.Duration retention);
+
+  /**
+   * A bot instance as an authenticated call sees it.
+   *
+   * @param instance the instance row
+   * @param bot the bot it belongs to, or {@code null} if the bot was deleted
+   * @param activeLocks the active locks on any of the caller's targets, oldest first
+   */
+  record CallerRecord(InstanceRecord instance, Bot bot, List<Lock> activeLocks) {
+    public CallerRecord {
+      Objects.requireNonNull(instance, "instance");
+      activeLocks = List.copyOf(activeLocks);
+    }
+
+    /** The lock targets a call presenting {@code serial} for {@code instance} is checked against. */
+    public static List<LockKey> lockKeys(InstanceRecord instance, String serial) {
+      return List.of(
+          new LockKey(Lock.Target.BOT, instance.bot()),
+          new LockKey(Lock.Target.INSTANCE, instance.id()),
+          new LockKey(Lock.Target.SERIAL, serial),
+          new LockKey(Lock.Target.TOKEN, instance.tokenId()),
+          new LockKey(Lock.Target.IDENTITY, instance.attestedIdentity()));
+    }
+  }
 
   /** A lock target as stored: kind and value. */
   record LockKey(Lock.Target target, String value) {

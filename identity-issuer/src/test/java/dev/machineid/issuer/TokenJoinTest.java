@@ -309,16 +309,22 @@ class TokenJoinTest {
     assertThat(reply.status()).isEqualTo(403);
     assertThat(reply.code()).isEqualTo("bot_locked");
 
+    // the refusal did not use the token up: once the lock is lifted, the same token joins
+    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     issuer.removeLock(lock.id());
-    String fresh = issuer.createToken("backup", Duration.ofMinutes(10));
-    assertThat(client.join(fresh, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
   }
 
   @Test
   void lockOnATokenBlocksJoinsWithIt() {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    issuer.lock(Lock.token(issuer.tokens().get(0).id(), "leaked in a log"));
+    Lock lock = issuer.lock(Lock.token(issuer.tokens().get(0).id(), "leaked in a log"));
     assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+    assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+    issuer.removeLock(lock.id());
+    assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
   }
 
   @Test

@@ -93,8 +93,7 @@ public final class CredentialService {
       if (target == null) {
         target = Protocol.mapper().createObjectNode();
       }
-      Bot bot = engine.store().findBot(caller.bot())
-          .orElseThrow(() -> new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot was deleted"));
+      Bot bot = caller.botRecord();
       List<Role> roles = roles(bot, roleNames, kind);
       detail.put("roles", String.join(",", roleNames));
       Duration ttl = ttl(body, roles, caller.certificate(), now);

@@ -13,6 +13,7 @@ import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
 import dev.machineid.issuer.Heartbeat;
 import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.IssuerStore.CallerRecord;
 import dev.machineid.issuer.IssuerStore.InstanceRecord;
 import dev.machineid.issuer.IssuerStore.LockKey;
 import dev.machineid.issuer.Lock;
@@ -20,6 +21,7 @@ import dev.machineid.issuer.Role;
 import dev.machineid.issuer.join.JoinAttempt;
 import dev.machineid.issuer.join.JoinRejectedException;
 import dev.machineid.issuer.join.JoinVerifier;
+import dev.machineid.issuer.join.TokenConsumption;
 import dev.machineid.issuer.join.VerifiedJoin;
 import dev.machineid.issuer.internal.ssh.SshCertificateRequest;
 import java.nio.charset.StandardCharsets;
@@ -217,13 +219,14 @@ public final class Engine {
       VerifiedJoin verified;
       try {
         verified =
-            verifier.verify(new JoinAttempt(method, token, proof, key, challenge, remote, presented, now, (t, m) -> store.consumeToken(Hashes.tokenId(t), m, now)));
+            verifier.verify(new JoinAttempt(method, token, proof, key, challenge, remote, presented, now, (t, m) -> consumeUnlessLocked(Hashes.tokenId(t), m, now)));
       } catch (JoinRejectedException e) {
         throw new ProblemException(e.code(), clientText(e.code()), e.reason());
       }
       bot = verified.botName();
       detail.putAll(prefixed(verified.metadata()));
-      if (store.findBot(bot).isEmpty()) {
+      Bot botRecord = store.findBot(bot).orElse(null);
+      if (botRecord == null) {
         throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + bot + "' named by the token does not exist");
       }
       checkLocks(
@@ -236,13 +239,13 @@ public final class Engine {
       // Re-join (DESIGN §6): the current certificate of an instance with the same attested identity keeps it.
       InstanceRecord rejoined = rejoinTarget(presented, bot, method, verified);
       if (rejoined != null) {
-        return rejoin(rejoined, method, key, sshKey, ttl, now, remote, verified, detail);
+        return rejoin(rejoined, botRecord, method, key, sshKey, ttl, now, remote, verified, detail);
       }
       if (verifier.bindsOnFirstUse()) {
         refuseIfBound(verified, now);
       }
       String instanceId = UUID.randomUUID().toString();
-      Issued issued = issue(bot, instanceId, 1, method, key, sshKey, ttl, now);
+      Issued issued = issue(botRecord, instanceId, 1, method, key, sshKey, ttl, now);
       Authentication auth = new Authentication(now, remote, method, 1, verified.metadata());
       InstanceRecord row =
           new InstanceRecord(
@@ -272,6 +275,22 @@ public final class Engine {
     }
   }
 
+  /**
+   * Consumes a single-use token unless its bot or the token itself is locked: the consumption and
+   * the lock check share one transaction, so a join refused for a lock leaves the token unused and
+   * it joins once the lock is lifted.
+   */
+  private TokenConsumption consumeUnlessLocked(String tokenId, String method, Instant now) {
+    return store.inTransaction(
+        tx -> {
+          TokenConsumption c = tx.consumeToken(tokenId, method, now);
+          if (c.outcome() == TokenConsumption.Outcome.CONSUMED && c.botName() != null) {
+            refuseIfLocked(tx.findActiveLocks(List.of(new LockKey(Lock.Target.BOT, c.botName()), new LockKey(Lock.Target.TOKEN, tokenId)), now));
+          }
+          return c;
+        });
+  }
+
   /** The instance a join re-attests: the presented certificate is its current one, same bot, method and identity. */
   private InstanceRecord rejoinTarget(X509Certificate presented, String bot, String method, VerifiedJoin verified) {
     if (presented == null || !("bot-" + bot).equals(CertificateAuthority.commonName(presented))) {
@@ -290,11 +309,11 @@ public final class Engine {
   }
 
   private Credentials rejoin(
-      InstanceRecord row, String method, PublicKey key, String sshKey, Duration ttl, Instant now, String remote, VerifiedJoin verified,
+      InstanceRecord row, Bot botRecord, String method, PublicKey key, String sshKey, Duration ttl, Instant now, String remote, VerifiedJoin verified,
       Map<String, String> detail) {
     checkLocks(List.of(new LockKey(Lock.Target.INSTANCE, row.id()), new LockKey(Lock.Target.SERIAL, row.serial())), now);
     long next = row.generation() + 1;
-    Issued issued = issue(row.bot(), row.id(), next, method, key, sshKey, ttl, now);
+    Issued issued = issue(botRecord, row.id(), next, method, key, sshKey, ttl, now);
     Authentication auth = new Authentication(now, remote, method, next, verified.metadata());
     if (!store.compareAndSetGeneration(row.id(), row.generation(), next, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth)) {
       throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
@@ -353,7 +372,7 @@ public final class Engine {
         long stored = row.generation();
         if (presented == stored) {
           long next = stored + 1;
-          Issued issued = issue(row.bot(), row.id(), next, row.joinMethod(), key, sshKey, ttl, now);
+          Issued issued = issue(caller.botRecord(), row.id(), next, row.joinMethod(), key, sshKey, ttl, now);
           Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
           Map<String, String> renewed = new LinkedHashMap<>(detail);
           renewed.put("generation", Long.toString(next));
@@ -460,8 +479,13 @@ public final class Engine {
 
   // ---------------------------------------------------------------- authentication
 
-  /** An authenticated and authorised bot instance. */
-  record Caller(String bot, IdentityExtension extension, String serial, X509Certificate certificate, InstanceRecord instance) {}
+  /**
+   * An authenticated and authorised bot instance.
+   *
+   * @param bot the bot's name
+   * @param botRecord the bot as stored when the call was authorised
+   */
+  record Caller(String bot, IdentityExtension extension, String serial, X509Certificate certificate, InstanceRecord instance, Bot botRecord) {}
 
   /**
    * Authenticates the mTLS peer as a bot identity of the issuer authority (at the issuer's clock)
@@ -478,27 +502,21 @@ public final class Engine {
       throw new ProblemException(ErrorCode.UNAUTHENTICATED, "a bot certificate is required", "client certificate is not a bot identity");
     }
     String botName = cn.substring(4);
-    InstanceRecord row = store.findInstance(ext.instanceId()).orElse(null);
-    if (row == null) {
+    // the instance, its bot and the locks on any of the caller's targets, in one read
+    CallerRecord found = store.findCaller(ext.instanceId(), serial, now).orElse(null);
+    if (found == null) {
       throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot instance", "no bot instance " + printable(ext.instanceId()));
     }
+    InstanceRecord row = found.instance();
     if (!row.bot().equals(botName)) {
       throw new ProblemException(
           ErrorCode.UNAUTHENTICATED, "unknown bot instance", "instance " + row.id() + " belongs to bot '" + row.bot() + "', certificate names '" + printable(botName) + "'");
     }
-    Caller caller = new Caller(botName, ext, serial, cert, row);
-    if (store.findBot(botName).isEmpty()) {
+    if (found.bot() == null) {
       throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + botName + "' was deleted");
     }
-    checkLocks(
-        List.of(
-            new LockKey(Lock.Target.BOT, botName),
-            new LockKey(Lock.Target.INSTANCE, row.id()),
-            new LockKey(Lock.Target.SERIAL, serial),
-            new LockKey(Lock.Target.TOKEN, row.tokenId()),
-            new LockKey(Lock.Target.IDENTITY, row.attestedIdentity())),
-        now);
-    return caller;
+    refuseIfLocked(found.activeLocks());
+    return new Caller(botName, ext, serial, cert, row, found.bot());
   }
 
   /** The verified leaf certificate of a bot identity presented over mTLS. */
@@ -545,7 +563,10 @@ public final class Engine {
   }
 
   private void checkLocks(List<LockKey> keys, Instant now) {
-    List<Lock> active = store.findActiveLocks(keys, now);
+    refuseIfLocked(store.findActiveLocks(keys, now));
+  }
+
+  private static void refuseIfLocked(List<Lock> active) {
     if (!active.isEmpty()) {
       Lock l = active.get(0);
       throw new ProblemException(
@@ -568,13 +589,14 @@ public final class Engine {
   }
 
   private Issued issue(
-      String bot, String instanceId, long generation, String method, PublicKey key, String sshKey, Duration ttl, Instant now) {
+      Bot botRecord, String instanceId, long generation, String method, PublicKey key, String sshKey, Duration ttl, Instant now) {
+    String bot = botRecord.name();
     X509Certificate leaf = ca.issueBot(trustDomain, bot, key, new IdentityExtension(instanceId, generation, method), now, ttl);
     Instant notAfter = leaf.getNotAfter().toInstant();
     String sshCertificate = null;
     List<String> logins = null;
     if (sshKey != null && ssh != null) {
-      logins = botLogins(bot);
+      logins = botLogins(botRecord);
       if (!logins.isEmpty()) {
         // never longer than the X.509 identity: valid before = whole seconds of (now + remaining life) <= notAfter
         sshCertificate = ssh.signUser(sshKey, "bot-" + bot, logins, now, Duration.between(now, notAfter));
@@ -593,11 +615,8 @@ public final class Engine {
    * {@code allow.logins}, trait templates such as {@code {{internal.logins}}} expanded from the bot's
    * traits — the set an {@code ssh_user} credential for all of the bot's roles could name.
    */
-  private List<String> botLogins(String botName) {
-    Bot bot = store.findBot(botName).orElse(null);
-    if (bot == null) {
-      return List.of();
-    }
+  private List<String> botLogins(Bot bot) {
+    String botName = bot.name();
     List<Role> roles = new ArrayList<>();
     for (String name : bot.roles()) {
       store.findRole(name).ifPresent(roles::add);

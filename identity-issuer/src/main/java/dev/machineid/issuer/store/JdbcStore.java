@@ -571,26 +571,74 @@ public final class JdbcStore implements IssuerStore {
       try (ResultSet rs = ps.executeQuery()) {
         List<InstanceRecord> out = new ArrayList<>();
         while (rs.next()) {
-          String hb = rs.getString("latest_heartbeat");
-          out.add(
-              new InstanceRecord(
-                  rs.getString("id"),
-                  rs.getString("bot"),
-                  rs.getString("join_method"),
-                  rs.getString("token_id"),
-                  rs.getString("attested_identity"),
-                  instant(rs, "created_at"),
-                  rs.getLong("generation"),
-                  rs.getString("public_key_hash"),
-                  rs.getString("credentials"),
-                  rs.getString("serial"),
-                  read(rs.getString("initial_authentication"), Authentication.class),
-                  read(rs.getString("latest_authentication"), Authentication.class),
-                  hb == null ? null : read(hb, Heartbeat.class)));
+          out.add(instance(rs));
         }
         return List.copyOf(out);
       }
     }
+  }
+
+  private InstanceRecord instance(ResultSet rs) throws SQLException {
+    String hb = rs.getString("latest_heartbeat");
+    return new InstanceRecord(
+        rs.getString("id"),
+        rs.getString("bot"),
+        rs.getString("join_method"),
+        rs.getString("token_id"),
+        rs.getString("attested_identity"),
+        instant(rs, "created_at"),
+        rs.getLong("generation"),
+        rs.getString("public_key_hash"),
+        rs.getString("credentials"),
+        rs.getString("serial"),
+        read(rs.getString("initial_authentication"), Authentication.class),
+        read(rs.getString("latest_authentication"), Authentication.class),
+        hb == null ? null : read(hb, Heartbeat.class));
+  }
+
+  /**
+   * One query: the instance, its bot (left join: null once deleted) and one row per active lock
+   * on any of the caller's targets (left join: one row of nulls when there is none).
+   */
+  private static final String CALLER_QUERY =
+      "SELECT i.id, i.bot, i.join_method, i.token_id, i.attested_identity, i.created_at, i.generation, i.public_key_hash, i.credentials, i.serial,"
+          + " i.initial_authentication, i.latest_authentication, i.latest_heartbeat,"
+          + " b.name AS b_name, b.roles AS b_roles, b.traits AS b_traits, b.created_at AS b_created_at,"
+          + " l.id AS l_id, l.target AS l_target, l.target_value AS l_target_value, l.reason AS l_reason, l.created_at AS l_created_at, l.expires_at AS l_expires_at"
+          + " FROM bot_instances i"
+          + " LEFT JOIN bots b ON b.name = i.bot"
+          + " LEFT JOIN locks l ON (l.expires_at IS NULL OR l.expires_at > ?) AND ("
+          + "(l.target = 'bot' AND l.target_value = i.bot) OR (l.target = 'instance' AND l.target_value = i.id)"
+          + " OR (l.target = 'serial' AND l.target_value = ?) OR (l.target = 'token' AND l.target_value = i.token_id)"
+          + " OR (l.target = 'identity' AND l.target_value = i.attested_identity))"
+          + " WHERE i.id = ? ORDER BY l.created_at, l.id";
+
+  @Override
+  public Optional<CallerRecord> findCaller(String instanceId, String serial, Instant now) {
+    Objects.requireNonNull(instanceId, "instanceId");
+    Objects.requireNonNull(serial, "serial");
+    Objects.requireNonNull(now, "now");
+    return with("reading a bot instance for a call", c -> {
+      try (PreparedStatement ps = c.prepareStatement(CALLER_QUERY)) {
+        bind(ps, now, serial, instanceId);
+        try (ResultSet rs = ps.executeQuery()) {
+          InstanceRecord instance = null;
+          Bot bot = null;
+          List<Lock> locks = new ArrayList<>();
+          while (rs.next()) {
+            if (instance == null) {
+              instance = instance(rs);
+              String name = rs.getString("b_name");
+              bot = name == null ? null : new Bot(name, read(rs.getString("b_roles"), STRINGS), read(rs.getString("b_traits"), TRAITS), instant(rs, "b_created_at"));
+            }
+            if (rs.getString("l_id") != null) {
+              locks.add(lock(rs, "l_"));
+            }
+          }
+          return instance == null ? Optional.<CallerRecord>empty() : Optional.of(new CallerRecord(instance, bot, locks));
+        }
+      }
+    });
   }
 
   @Override
@@ -662,18 +710,21 @@ public final class JdbcStore implements IssuerStore {
       try (ResultSet rs = ps.executeQuery()) {
         List<Lock> out = new ArrayList<>();
         while (rs.next()) {
-          out.add(
-              new Lock(
-                  rs.getString("id"),
-                  Lock.Target.valueOf(rs.getString("target").toUpperCase(Locale.ROOT)),
-                  rs.getString("target_value"),
-                  rs.getString("reason"),
-                  instant(rs, "created_at"),
-                  instant(rs, "expires_at")));
+          out.add(lock(rs, ""));
         }
         return List.copyOf(out);
       }
     }
+  }
+
+  private static Lock lock(ResultSet rs, String prefix) throws SQLException {
+    return new Lock(
+        rs.getString(prefix + "id"),
+        Lock.Target.valueOf(rs.getString(prefix + "target").toUpperCase(Locale.ROOT)),
+        rs.getString(prefix + "target_value"),
+        rs.getString(prefix + "reason"),
+        instant(rs, prefix + "created_at"),
+        instant(rs, prefix + "expires_at"));
   }
 
   @Override

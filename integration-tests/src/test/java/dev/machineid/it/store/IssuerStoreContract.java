@@ -203,6 +203,48 @@ abstract class IssuerStoreContract {
     assertThat(store.locks()).containsExactly(brief);
   }
 
+  @Test
+  void aCallerIsReadWithItsBotAndTheActiveLocksOnEachOfItsTargets() {
+    assertThat(store.findCaller("i", "s1", now)).isEmpty();
+    Bot bot = new Bot("web", List.of("deployer"), Map.of("logins", List.of("deploy")), now);
+    store.insertBot(bot);
+    InstanceRecord row = instance("i", now);
+    store.insertInstance(row);
+    assertThat(replica.findCaller("i", "s1", now)).hasValueSatisfying(c -> {
+      assertThat(c.instance()).isEqualTo(row);
+      assertThat(c.bot()).isEqualTo(bot);
+      assertThat(c.activeLocks()).isEmpty();
+    });
+    // one lock on each of the caller's targets (bot web, instance i, serial s1, token t, identity token:t), oldest first
+    List<Lock> mine = List.of(
+        new Lock("l5", Lock.Target.IDENTITY, "token:t", "r", now.minusSeconds(50), null),
+        new Lock("l4", Lock.Target.TOKEN, "t", "r", now.minusSeconds(40), now.plusSeconds(600)),
+        new Lock("l3", Lock.Target.SERIAL, "s1", "r", now.minusSeconds(30), now.plusSeconds(60)),
+        new Lock("l2", Lock.Target.INSTANCE, "i", "r", now.minusSeconds(20), null),
+        new Lock("l1", Lock.Target.BOT, "web", "r", now.minusSeconds(10), null));
+    // and locks that must not apply: other values, a value of this caller under another target, an expired one
+    List<Lock> others = List.of(
+        new Lock("o1", Lock.Target.BOT, "other", "r", now, null),
+        new Lock("o2", Lock.Target.SERIAL, "s2", "r", now, null),
+        new Lock("o3", Lock.Target.BOT, "i", "r", now, null),
+        new Lock("o4", Lock.Target.INSTANCE, "web", "r", now, null),
+        new Lock("o5", Lock.Target.INSTANCE, "i", "r", now.minusSeconds(90), now.minusSeconds(1)));
+    mine.forEach(store::insertLock);
+    others.forEach(store::insertLock);
+    assertThat(replica.findCaller("i", "s1", now).orElseThrow().activeLocks()).containsExactlyElementsOf(mine);
+    // another serial of the same instance; then the serial lock's expiry
+    assertThat(replica.findCaller("i", "s2", now).orElseThrow().activeLocks()).containsExactly(mine.get(0), mine.get(1), mine.get(3), mine.get(4), others.get(1));
+    assertThat(replica.findCaller("i", "s1", now.plusSeconds(60)).orElseThrow().activeLocks()).containsExactly(mine.get(0), mine.get(1), mine.get(3), mine.get(4));
+    // what the default implementation reads, one call after another, is the same
+    assertThat(store.findCaller("i", "s1", now).orElseThrow().activeLocks())
+        .containsExactlyElementsOf(store.findActiveLocks(IssuerStore.CallerRecord.lockKeys(row, "s1"), now));
+    store.deleteBot("web");
+    assertThat(replica.findCaller("i", "s1", now)).hasValueSatisfying(c -> {
+      assertThat(c.bot()).isNull();
+      assertThat(c.instance()).isEqualTo(row);
+    });
+  }
+
   // ---------------------------------------------------------------- audit
 
   @Test
