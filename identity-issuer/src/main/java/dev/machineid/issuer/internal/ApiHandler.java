@@ -185,7 +185,7 @@ public final class ApiHandler extends Handler.Abstract {
         allow(response, method, "POST");
         ObjectNode body = body(request);
         String joinMethod = joinMethodLabel(body);
-        Object credentials;
+        Engine.Answer credentials;
         try {
           credentials = engine.join(body, remote(request), peerCertificates(request));
         } catch (ProblemException e) {
@@ -194,14 +194,14 @@ public final class ApiHandler extends Handler.Abstract {
         }
         metrics.join(joinMethod, "success");
         metrics.issued("identity");
-        writeJson(request, response, callback, 200, credentials);
+        writeAnswer(request, response, callback, credentials);
       }
       case Protocol.RENEW_PATH -> {
         allow(response, method, "POST");
         ObjectNode body = body(request);
-        Object credentials = engine.renew(body, remote(request), peerCertificates(request));
+        Engine.Answer credentials = engine.renew(body, remote(request), peerCertificates(request));
         metrics.issued("identity");
-        writeJson(request, response, callback, 200, credentials);
+        writeAnswer(request, response, callback, credentials);
       }
       case Protocol.CERTIFICATES_PATH -> {
         allow(response, method, "POST");
@@ -288,6 +288,11 @@ public final class ApiHandler extends Handler.Abstract {
 
   private void writeJson(Request request, Response response, Callback callback, int status, Object body) throws JsonProcessingException {
     finish(request, response, callback, status, Protocol.JSON, Protocol.mapper().writeValueAsBytes(body));
+  }
+
+  /** Sends credentials as the JSON they were stored as, without serialising them again. */
+  private void writeAnswer(Request request, Response response, Callback callback, Engine.Answer answer) {
+    finish(request, response, callback, 200, Protocol.JSON, answer.json().getBytes(StandardCharsets.UTF_8));
   }
 
   private void writeProblem(Request request, Response response, Callback callback, ErrorCode code, String detail) {

@@ -31,6 +31,7 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
@@ -130,6 +131,23 @@ public final class CertificateAuthority {
    */
   public X509Certificate issueBot(
       String trustDomain, String bot, PublicKey key, IdentityExtension identity, Instant now, Duration ttl) {
+    return parse(issueBotCertificate(trustDomain, bot, key, identity, now, ttl).der());
+  }
+
+  /**
+   * A bot identity certificate as issued: its DER encoding, serial and expiry, read from what was
+   * just built rather than parsed back from the encoding.
+   */
+  public record BotCertificate(byte[] der, BigInteger serial, Instant notAfter) {
+    /** The serial as the issuer writes it in locks and audit records: lower-case hex. */
+    public String serialHex() {
+      return serial.toString(16).toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** {@link #issueBot}, answered as the encoded certificate: what a join or renewal sends and stores. */
+  public BotCertificate issueBotCertificate(
+      String trustDomain, String bot, PublicKey key, IdentityExtension identity, Instant now, Duration ttl) {
     Instant at = now.truncatedTo(ChronoUnit.SECONDS);
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
@@ -143,9 +161,18 @@ public final class CertificateAuthority {
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
       b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
       b.addExtension(new ASN1ObjectIdentifier(IdentityExtension.OID), false, identity.toDer());
-      return sign(b, keyPair.getPrivate());
-    } catch (GeneralSecurityException | CertIOException e) {
+      X509CertificateHolder h = b.build(signer(SIGNATURE).build(keyPair.getPrivate()));
+      return new BotCertificate(h.getEncoded(), h.getSerialNumber(), h.getNotAfter().toInstant());
+    } catch (GeneralSecurityException | OperatorCreationException | java.io.IOException e) {
       throw new IllegalStateException("cannot issue a bot certificate", e);
+    }
+  }
+
+  private static X509Certificate parse(byte[] der) {
+    try {
+      return (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(der));
+    } catch (java.security.cert.CertificateException e) {
+      throw new IllegalStateException("an issued certificate does not parse", e);
     }
   }
 

@@ -180,7 +180,7 @@ public final class Engine {
 
   // ---------------------------------------------------------------- join
 
-  public Credentials join(ObjectNode body, String remote, X509Certificate[] peer) {
+  public Answer join(ObjectNode body, String remote, X509Certificate[] peer) {
     Map<String, String> detail = new LinkedHashMap<>();
     detail.put("remote_address", remote);
     String bot = null;
@@ -265,7 +265,7 @@ public final class Engine {
             return null;
           });
       LOG.info("bot '{}' joined with method {} as instance {} from {} (serial {})", bot, method, instanceId, remote, issued.serial());
-      return issued.credentials();
+      return issued.answer();
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
@@ -308,7 +308,7 @@ public final class Engine {
     return row;
   }
 
-  private Credentials rejoin(
+  private Answer rejoin(
       InstanceRecord row, Bot botRecord, String method, PublicKey key, String sshKey, Duration ttl, Instant now, String remote, VerifiedJoin verified,
       Map<String, String> detail) {
     checkLocks(List.of(new LockKey(Lock.Target.INSTANCE, row.id()), new LockKey(Lock.Target.SERIAL, row.serial())), now);
@@ -325,7 +325,7 @@ public final class Engine {
     issued.describeSsh(detail);
     audit.success("join", row.bot(), row.id(), detail);
     LOG.info("bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})", row.bot(), row.id(), method, next, remote, issued.serial());
-    return issued.credentials();
+    return issued.answer();
   }
 
   /** A proof bound on first use (DESIGN §6) is refused while an instance it created is live, except as that instance's re-join. */
@@ -345,7 +345,7 @@ public final class Engine {
 
   // ---------------------------------------------------------------- renew
 
-  public Credentials renew(ObjectNode body, String remote, X509Certificate[] peer) {
+  public Answer renew(ObjectNode body, String remote, X509Certificate[] peer) {
     Map<String, String> detail = new LinkedHashMap<>();
     detail.put("remote_address", remote);
     Instant now = clock.instant();
@@ -392,7 +392,7 @@ public final class Engine {
                   });
           if (advanced) {
             LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
-            return issued.credentials();
+            return issued.answer();
           }
         } else if (presented == stored - 1 && keyHash.equals(row.publicKeyHash())) {
           Credentials previous = readCredentials(row.credentialsJson());
@@ -401,8 +401,10 @@ public final class Engine {
           detail.put("retry", "true");
           audit.success("renew", row.bot(), row.id(), detail);
           LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
-          return new Credentials(
-              previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
+          Credentials again =
+              new Credentials(
+                  previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
+          return new Answer(again, writeCredentials(again));
         } else {
           String reason =
               "stale generation " + presented + " presented (stored " + stored + ") "
@@ -577,7 +579,17 @@ public final class Engine {
   // ---------------------------------------------------------------- issuance
 
   /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
+  /**
+   * Credentials as answered to a join or renewal, with their JSON: serialised once, for the
+   * instance row and for the reply.
+   */
+  public record Answer(Credentials credentials, String json) {}
+
   record Issued(Credentials credentials, String json, String serial, List<String> sshLogins) {
+    Answer answer() {
+      return new Answer(credentials, json);
+    }
+
     /** Adds what the audit event says about the bot's SSH certificate. */
     void describeSsh(Map<String, String> detail) {
       if (credentials.sshCertificate() != null) {
@@ -591,8 +603,8 @@ public final class Engine {
   private Issued issue(
       Bot botRecord, String instanceId, long generation, String method, PublicKey key, String sshKey, Duration ttl, Instant now) {
     String bot = botRecord.name();
-    X509Certificate leaf = ca.issueBot(trustDomain, bot, key, new IdentityExtension(instanceId, generation, method), now, ttl);
-    Instant notAfter = leaf.getNotAfter().toInstant();
+    CertificateAuthority.BotCertificate leaf = ca.issueBotCertificate(trustDomain, bot, key, new IdentityExtension(instanceId, generation, method), now, ttl);
+    Instant notAfter = leaf.notAfter();
     String sshCertificate = null;
     List<String> logins = null;
     if (sshKey != null && ssh != null) {
@@ -605,9 +617,9 @@ public final class Engine {
     long third = ttl.toMillis() / 3;
     long jitter = third <= 0 ? 0 : (long) (random.nextDouble() * third * 0.10);
     Instant renewAfter = now.plusMillis(third - jitter);
-    List<String> chain = new ArrayList<>(List.of(Pem.encode(leaf), Pem.encode(ca.certificate())));
-    Credentials c = new Credentials(bot, instanceId, generation, List.copyOf(chain), sshCertificate, notAfter, renewAfter, now, authority);
-    return new Issued(c, writeCredentials(c), CertificateAuthority.serialHex(leaf), logins);
+    List<String> chain = List.of(Pem.encode("CERTIFICATE", leaf.der()), Pem.encode(ca.certificate()));
+    Credentials c = new Credentials(bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
+    return new Issued(c, writeCredentials(c), leaf.serialHex(), logins);
   }
 
   /**
