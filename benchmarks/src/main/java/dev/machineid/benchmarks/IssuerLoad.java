@@ -46,16 +46,18 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * measures token joins/s (challenge + join, two connections each) and renewals/s (one connection
  * each, presenting the bot certificate), and, in its own JVM with the same provider, the raw P-256
  * signing rate and the rate of bare full mTLS handshakes (both ends in one JVM, no HTTP).
+ * Renewals and bare handshakes are measured in alternating rounds after a warm-up that lasts until
+ * the JIT compilers are quiet; the ratio reported is the median of the rounds' ratios.
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar dev.machineid.benchmarks.IssuerLoad provider=jdk seconds=20 threads=4 [store=jdbc:...|store=postgres]
+ * java -cp benchmarks/target/benchmarks.jar dev.machineid.benchmarks.IssuerLoad provider=jdk [threads=8] [rounds=5] [seconds=10] [store=jdbc:...|store=postgres]
  * </pre>
  */
 public final class IssuerLoad {
   private IssuerLoad() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "10", "rounds", "3", "threads", "4", "tokens", "8000", "store", "", "warmup", "20", "settle", "180", "jitQuiet", "0.05"));
+    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "10", "rounds", "5", "threads", "8", "tokens", "40000", "store", "", "warmup", "20", "settle", "180", "jitQuiet", "0.05"));
     for (String s : args) {
       int eq = s.indexOf('=');
       if (eq > 0) {
