@@ -309,7 +309,13 @@ class TokenJoinTest {
     assertThat(reply.status()).isEqualTo(403);
     assertThat(reply.code()).isEqualTo("bot_locked");
 
-    // the refusal did not use the token up: once the lock is lifted, the same token joins
+    // the refusal is audited under the bot, and did not use the token up: once the lock is lifted, the same token joins
+    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+      assertThat(e.type()).isEqualTo("join");
+      assertThat(e.outcome()).isEqualTo(AuditEvent.FAILURE);
+      assertThat(e.bot()).isEqualTo("backup");
+      assertThat(e.detail()).containsEntry("code", "bot_locked");
+    });
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     issuer.removeLock(lock.id());
     assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
@@ -321,6 +327,16 @@ class TokenJoinTest {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
     Lock lock = issuer.lock(Lock.token(issuer.tokens().get(0).id(), "leaked in a log"));
     assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+    assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+    issuer.removeLock(lock.id());
+    assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
+  }
+
+  @Test
+  void lockOnTheIdentityATokenAttestsBlocksItWithoutUsingItUp() {
+    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    Lock lock = issuer.lock(Lock.identity("token:" + issuer.tokens().get(0).id(), "issued to the wrong team"));
     assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     issuer.removeLock(lock.id());

@@ -184,6 +184,8 @@ public final class Engine {
     Map<String, String> detail = new LinkedHashMap<>();
     detail.put("remote_address", remote);
     String bot = null;
+    // the bot of a token consumed and then refused for a lock, for the audit event
+    String[] tokenBot = {null};
     try {
       String method = Json.text(body, "join_method");
       detail.put("join_method", printable(method));
@@ -219,7 +221,7 @@ public final class Engine {
       VerifiedJoin verified;
       try {
         verified =
-            verifier.verify(new JoinAttempt(method, token, proof, key, challenge, remote, presented, now, (t, m) -> consumeUnlessLocked(Hashes.tokenId(t), m, now)));
+            verifier.verify(new JoinAttempt(method, token, proof, key, challenge, remote, presented, now, (t, m) -> consumeUnlessLocked(Hashes.tokenId(t), m, now, tokenBot)));
       } catch (JoinRejectedException e) {
         throw new ProblemException(e.code(), clientText(e.code()), e.reason());
       }
@@ -269,23 +271,32 @@ public final class Engine {
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
-      audit.failure("join", bot, null, detail);
+      audit.failure("join", bot != null ? bot : tokenBot[0], null, detail);
       LOG.info("join refused ({}): {} [remote {}, token {}]", e.code().code(), e.getMessage(), remote, detail.getOrDefault("token_id", "-"));
       throw e;
     }
   }
 
   /**
-   * Consumes a single-use token unless its bot or the token itself is locked: the consumption and
-   * the lock check share one transaction, so a join refused for a lock leaves the token unused and
-   * it joins once the lock is lifted.
+   * Consumes a single-use token unless its bot, the token or the identity it attests is locked: the
+   * consumption and the lock check share one transaction, so a join refused for a lock leaves the
+   * token unused and it joins once the lock is lifted.
+   *
+   * @param tokenBot receives the token's bot, so that a refusal's audit event names it
    */
-  private TokenConsumption consumeUnlessLocked(String tokenId, String method, Instant now) {
+  private TokenConsumption consumeUnlessLocked(String tokenId, String method, Instant now, String[] tokenBot) {
     return store.inTransaction(
         tx -> {
           TokenConsumption c = tx.consumeToken(tokenId, method, now);
           if (c.outcome() == TokenConsumption.Outcome.CONSUMED && c.botName() != null) {
-            refuseIfLocked(tx.findActiveLocks(List.of(new LockKey(Lock.Target.BOT, c.botName()), new LockKey(Lock.Target.TOKEN, tokenId)), now));
+            tokenBot[0] = c.botName();
+            refuseIfLocked(
+                tx.findActiveLocks(
+                    List.of(
+                        new LockKey(Lock.Target.BOT, c.botName()),
+                        new LockKey(Lock.Target.TOKEN, tokenId),
+                        new LockKey(Lock.Target.IDENTITY, TokenVerifierProvider.attestedIdentity(tokenId))),
+                    now));
           }
           return c;
         });
@@ -578,13 +589,13 @@ public final class Engine {
 
   // ---------------------------------------------------------------- issuance
 
-  /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
   /**
    * Credentials as answered to a join or renewal, with their JSON: serialised once, for the
    * instance row and for the reply.
    */
   public record Answer(Credentials credentials, String json) {}
 
+  /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
   record Issued(Credentials credentials, String json, String serial, List<String> sshLogins) {
     Answer answer() {
       return new Answer(credentials, json);

@@ -24,6 +24,11 @@ public final class TokenVerifierProvider implements JoinVerifierProvider {
     return new Verifier();
   }
 
+  /** The identity a token join attests, which an {@code identity} lock names: {@code token:<token id>}. */
+  static String attestedIdentity(String tokenId) {
+    return "token:" + tokenId;
+  }
+
   static final class Verifier implements JoinVerifier {
     @Override
     public String name() {
@@ -46,7 +51,7 @@ public final class TokenVerifierProvider implements JoinVerifierProvider {
       TokenConsumption c = attempt.consumeToken();
       String shortId = c.tokenId().substring(0, 12);
       return switch (c.outcome()) {
-        case CONSUMED -> new VerifiedJoin(c.botName(), c.tokenId(), "token:" + c.tokenId(), Map.of("token_id", shortId));
+        case CONSUMED -> new VerifiedJoin(c.botName(), c.tokenId(), attestedIdentity(c.tokenId()), Map.of("token_id", shortId));
         case EXPIRED -> throw new JoinRejectedException(ErrorCode.TOKEN_EXPIRED, "token " + shortId + " of bot " + c.botName() + " has expired");
         case ALREADY_CONSUMED -> throw new JoinRejectedException(ErrorCode.TOKEN_CONSUMED, "token " + shortId + " of bot " + c.botName() + " was already used");
         case WRONG_METHOD -> throw new JoinRejectedException(ErrorCode.PROOF_REJECTED, "token " + shortId + " is for another join method");

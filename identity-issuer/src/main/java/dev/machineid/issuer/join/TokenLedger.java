@@ -8,6 +8,10 @@ public interface TokenLedger {
    * of any number of concurrent calls for one token, across replicas, at most one sees
    * {@link TokenConsumption.Outcome#CONSUMED}.
    *
+   * <p>The issuer's ledger refuses a join whose token's bot, token or attested identity is locked
+   * by throwing its {@code bot_locked} refusal, after rolling the consumption back; a verifier lets
+   * that exception pass rather than catching it.
+   *
    * @param tokenSecret the token as the client sent it
    */
   TokenConsumption consume(String tokenSecret, String joinMethod);
