@@ -227,15 +227,10 @@ public final class IssuerLoad {
             renewOps += renewed.get();
           } else {
             System.err.println("phase: bare handshakes, round " + (round + 1));
-            long cpu0 = Cpu.selfNanos();
-            AtomicLong done = new AtomicLong();
-            bareRates[round] = measure(threads, run, () -> {
-              bare.handshake();
-              done.incrementAndGet();
-            });
-            double ms = (Cpu.selfNanos() - cpu0) / 1e6;
-            bareCpuSum += ms;
-            bareOps += done.get();
+            BareWindow w = BareWindow.measure(threads, run, bare);
+            bareRates[round] = w.rate();
+            bareCpuSum += w.cpuMs();
+            bareOps += w.handshakes();
           }
         }
         ratios[round] = renewRates[round] / bareRates[round];
@@ -247,13 +242,9 @@ public final class IssuerLoad {
       }
       double bareCpu = bareCpuSum / bareOps;
       String reusedWarm = warm.run("bare handshakes, one reused client certificate", reused::handshake);
-      long cpu0 = Cpu.selfNanos();
-      AtomicLong reusedOps = new AtomicLong();
-      double cached = measure(threads, run, () -> {
-        reused.handshake();
-        reusedOps.incrementAndGet();
-      });
-      double cachedCpu = (Cpu.selfNanos() - cpu0) / 1e6 / reusedOps.get();
+      BareWindow reusedWindow = BareWindow.measure(threads, run, reused);
+      double cached = reusedWindow.rate();
+      double cachedCpu = reusedWindow.cpuMs() / reusedWindow.handshakes();
       double renewals = median(renewRates);
       double handshakes = median(bareRates);
       double ratio = median(ratios);
@@ -282,6 +273,19 @@ public final class IssuerLoad {
       child.getOutputStream().close();
       child.waitFor();
       Files.deleteIfExists(file);
+    }
+  }
+
+  /** One measured window of bare handshakes: the rate, and this JVM's CPU (both ends) over it. */
+  record BareWindow(double rate, double cpuMs, long handshakes) {
+    static BareWindow measure(int threads, Duration d, BareServer server) throws InterruptedException {
+      long cpu0 = Cpu.selfNanos();
+      AtomicLong done = new AtomicLong();
+      double rate = IssuerLoad.measure(threads, d, () -> {
+        server.handshake();
+        done.incrementAndGet();
+      });
+      return new BareWindow(rate, (Cpu.selfNanos() - cpu0) / 1e6, done.get());
     }
   }
 

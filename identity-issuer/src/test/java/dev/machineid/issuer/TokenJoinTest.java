@@ -324,19 +324,19 @@ class TokenJoinTest {
 
   @Test
   void lockOnATokenBlocksJoinsWithIt() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    Lock lock = issuer.lock(Lock.token(issuer.tokens().get(0).id(), "leaked in a log"));
-    assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
-    assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
-    issuer.removeLock(lock.id());
-    assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
+    assertLockRefusesJoinsWithoutUsingTheTokenUp(tokenId -> Lock.token(tokenId, "leaked in a log"));
   }
 
   @Test
   void lockOnTheIdentityATokenAttestsBlocksItWithoutUsingItUp() {
+    assertLockRefusesJoinsWithoutUsingTheTokenUp(tokenId -> Lock.identity("token:" + tokenId, "issued to the wrong team"));
+  }
+
+  /** A lock made from the token's id refuses every join with the token, and once removed the same token joins. */
+  private void assertLockRefusesJoinsWithoutUsingTheTokenUp(java.util.function.Function<String, Lock> lockFor) {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    Lock lock = issuer.lock(Lock.identity("token:" + issuer.tokens().get(0).id(), "issued to the wrong team"));
+    Lock lock = issuer.lock(lockFor.apply(issuer.tokens().get(0).id()));
+    assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
     assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     issuer.removeLock(lock.id());

@@ -2,6 +2,7 @@ package dev.machineid.issuer.internal;
 
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.Pem;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -131,7 +132,7 @@ public final class CertificateAuthority {
    */
   public X509Certificate issueBot(
       String trustDomain, String bot, PublicKey key, IdentityExtension identity, Instant now, Duration ttl) {
-    return parse(issueBotCertificate(trustDomain, bot, key, identity, now, ttl).der());
+    return Pem.certificate(issueBotCertificate(trustDomain, bot, key, identity, now, ttl).der());
   }
 
   /**
@@ -141,7 +142,7 @@ public final class CertificateAuthority {
   public record BotCertificate(byte[] der, BigInteger serial, Instant notAfter) {
     /** The serial as the issuer writes it in locks and audit records: lower-case hex. */
     public String serialHex() {
-      return serial.toString(16).toLowerCase(Locale.ROOT);
+      return CertificateAuthority.serialHex(serial);
     }
   }
 
@@ -165,14 +166,6 @@ public final class CertificateAuthority {
       return new BotCertificate(h.getEncoded(), h.getSerialNumber(), h.getNotAfter().toInstant());
     } catch (GeneralSecurityException | OperatorCreationException | java.io.IOException e) {
       throw new IllegalStateException("cannot issue a bot certificate", e);
-    }
-  }
-
-  private static X509Certificate parse(byte[] der) {
-    try {
-      return (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(new java.io.ByteArrayInputStream(der));
-    } catch (java.security.cert.CertificateException e) {
-      throw new IllegalStateException("an issued certificate does not parse", e);
     }
   }
 
@@ -207,7 +200,11 @@ public final class CertificateAuthority {
 
   /** The serial as the issuer writes it in locks and audit records: lower-case hex. */
   public static String serialHex(X509Certificate certificate) {
-    return certificate.getSerialNumber().toString(16).toLowerCase(Locale.ROOT);
+    return serialHex(certificate.getSerialNumber());
+  }
+
+  private static String serialHex(BigInteger serial) {
+    return serial.toString(16).toLowerCase(Locale.ROOT);
   }
 
   private X509v3CertificateBuilder builder(X500Name subject, Instant from, Instant to, PublicKey key) {

@@ -415,7 +415,7 @@ public final class Engine {
           Credentials again =
               new Credentials(
                   previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
-          return new Answer(again, writeCredentials(again));
+          return new Answer(writeCredentials(again));
         } else {
           String reason =
               "stale generation " + presented + " presented (stored " + stored + ") "
@@ -495,10 +495,14 @@ public final class Engine {
   /**
    * An authenticated and authorised bot instance.
    *
-   * @param bot the bot's name
    * @param botRecord the bot as stored when the call was authorised
    */
-  record Caller(String bot, IdentityExtension extension, String serial, X509Certificate certificate, InstanceRecord instance, Bot botRecord) {}
+  record Caller(IdentityExtension extension, String serial, X509Certificate certificate, InstanceRecord instance, Bot botRecord) {
+    /** The bot's name. */
+    String bot() {
+      return botRecord.name();
+    }
+  }
 
   /**
    * Authenticates the mTLS peer as a bot identity of the issuer authority (at the issuer's clock)
@@ -529,7 +533,7 @@ public final class Engine {
       throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + botName + "' was deleted");
     }
     refuseIfLocked(found.activeLocks());
-    return new Caller(botName, ext, serial, cert, row, found.bot());
+    return new Caller(ext, serial, cert, row, found.bot());
   }
 
   /** The verified leaf certificate of a bot identity presented over mTLS. */
@@ -590,15 +594,15 @@ public final class Engine {
   // ---------------------------------------------------------------- issuance
 
   /**
-   * Credentials as answered to a join or renewal, with their JSON: serialised once, for the
-   * instance row and for the reply.
+   * The reply to a join or renewal: the credentials' JSON, serialised once, for the instance row
+   * and for the reply.
    */
-  public record Answer(Credentials credentials, String json) {}
+  public record Answer(String json) {}
 
   /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
   record Issued(Credentials credentials, String json, String serial, List<String> sshLogins) {
     Answer answer() {
-      return new Answer(credentials, json);
+      return new Answer(json);
     }
 
     /** Adds what the audit event says about the bot's SSH certificate. */
