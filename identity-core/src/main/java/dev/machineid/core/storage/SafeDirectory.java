@@ -245,6 +245,11 @@ public final class SafeDirectory implements Closeable {
     restoreMode(dir, mode);
   }
 
+  /** Sets the owner of this directory through its descriptor ({@code fchown}). */
+  public void setOwner(UserPrincipal owner) throws IOException {
+    dir.getFileAttributeView(PosixFileAttributeView.class).setOwner(owner);
+  }
+
   /** Sets the group of this directory through its descriptor ({@code fchown}). */
   public void setGroup(java.nio.file.attribute.GroupPrincipal group) throws IOException {
     dir.getFileAttributeView(PosixFileAttributeView.class).setGroup(group);
@@ -360,8 +365,11 @@ public final class SafeDirectory implements Closeable {
   /** The names in this directory. */
   public List<String> list() throws IOException {
     List<String> names = new ArrayList<>();
-    for (Path p : dir) {
-      names.add(p.getFileName().toString());
+    // a stream iterates once: list through a fresh descriptor of this same directory (openat ".")
+    try (SecureDirectoryStream<Path> again = dir.newDirectoryStream(Path.of("."), NOFOLLOW)) {
+      for (Path p : again) {
+        names.add(p.getFileName().toString());
+      }
     }
     return names;
   }
