@@ -117,7 +117,10 @@ public final class Agent implements Callable<Integer> {
         t.setDaemon(true);
         return t;
       });
-      Signals.handle("HUP", () -> reloads.execute(daemon::reload));
+      if (!Signals.handle("HUP", () -> reloads.execute(daemon::reload))) {
+        spec.commandLine().getErr().println("machineid-agent: SIGHUP cannot be handled in this process, so reload is "
+            + "unavailable: restart the agent to apply a new config");
+      }
       try {
         daemon.start();
         daemon.awaitClose();
