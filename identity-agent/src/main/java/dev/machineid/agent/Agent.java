@@ -4,15 +4,13 @@ import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.output.OutputStatus;
+import dev.machineid.core.storage.SafeDirectory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -119,7 +117,10 @@ public final class Agent implements Callable<Integer> {
         t.setDaemon(true);
         return t;
       });
-      Signals.handle("HUP", () -> reloads.execute(daemon::reload));
+      if (!Signals.handle("HUP", () -> reloads.execute(daemon::reload))) {
+        spec.commandLine().getErr().println("machineid-agent: SIGHUP cannot be handled in this process, so reload is "
+            + "unavailable: restart the agent to apply a new config");
+      }
       try {
         daemon.start();
         daemon.awaitClose();
@@ -191,34 +192,40 @@ public final class Agent implements Callable<Integer> {
       return 0;
     }
 
+    /**
+     * Creates {@code dir} below a parent whose whole path is checked (see {@link SafeDirectory}),
+     * then sets its owner, group and mode through the opened directory, never by path. The
+     * directory itself may already belong to {@code --owner} (a second run).
+     */
     private void prepare(PrintWriter out, Path dir, String group) {
-      try {
-        if (Files.isSymbolicLink(dir)) {
-          throw new IdentityException(dir + " is a symbolic link; a destination must be a real directory");
+      Path abs = dir.toAbsolutePath().normalize();
+      if (abs.getParent() == null) {
+        throw new IdentityException("cannot prepare " + dir + ": it is the root directory");
+      }
+      Set<PosixFilePermission> perms = PosixFilePermissions.fromString(group != null ? "rwxr-x---" : "rwx------");
+      String name = abs.getFileName().toString();
+      try (SafeDirectory parent = SafeDirectory.open(abs.getParent(), true, PosixFilePermissions.fromString("rwxr-xr-x"))) {
+        SafeDirectory d;
+        if (parent.attributes(name) == null) {
+          d = parent.createDirectory(name, perms);
+        } else {
+          d = parent.openDirectory(name); // refuses a link or a file
         }
-        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-          throw new IdentityException(dir + " exists and is not a directory");
+        try (d) {
+          UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
+          if (owner != null) {
+            d.setOwner(lookup(() -> users.lookupPrincipalByName(owner), "user", owner));
+          }
+          if (group != null) {
+            d.setGroup((GroupPrincipal) lookup(() -> users.lookupPrincipalByGroupName(group), "group", group));
+          }
+          d.setMode(perms);
+          var attrs = d.attributes();
+          out.println("prepared " + dir + " (owner " + attrs.owner().getName() + ", group " + attrs.group().getName()
+              + ", mode " + PosixFilePermissions.toString(attrs.permissions()) + ")");
         }
-        Files.createDirectories(dir);
-        PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-        if (view == null) {
-          out.println("created " + dir + " (no POSIX permissions on this file system)");
-          return;
-        }
-        UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
-        if (owner != null) {
-          UserPrincipal u = lookup(() -> users.lookupPrincipalByName(owner), "user", owner);
-          view.setOwner(u);
-        }
-        if (group != null) {
-          GroupPrincipal g = (GroupPrincipal) lookup(() -> users.lookupPrincipalByGroupName(group), "group", group);
-          view.setGroup(g);
-        }
-        Set<PosixFilePermission> perms = PosixFilePermissions.fromString(group != null ? "rwxr-x---" : "rwx------");
-        view.setPermissions(perms);
-        var attrs = view.readAttributes();
-        out.println("prepared " + dir + " (owner " + attrs.owner().getName() + ", group " + attrs.group().getName()
-            + ", mode " + PosixFilePermissions.toString(attrs.permissions()) + ")");
+      } catch (SafeDirectory.UnsafePathException e) {
+        throw new IdentityException("cannot prepare " + dir + ": " + e.getMessage(), e);
       } catch (IOException e) {
         throw new IdentityException("cannot prepare " + dir + ": " + e + (owner != null || group != null
             ? " (changing owner or group needs root)" : ""), e);

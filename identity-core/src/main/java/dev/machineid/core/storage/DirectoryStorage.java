@@ -9,16 +9,9 @@ import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.security.KeyPair;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import java.security.SecureRandom;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Objects;
@@ -28,11 +21,17 @@ import java.util.Set;
 /**
  * Keeps the identity in {@code <directory>/identity.json} (mode 0600, directory 0700), replaced
  * atomically through a temporary file and a rename, so the key and the certificate always match.
+ * The directory is opened through {@link SafeDirectory}: every component of its path must belong to
+ * root or this process's user and be writable by nobody else, and the file is created, renamed and
+ * read relative to the opened directory without following links. A directory that fails the check
+ * (a symbolic link, world- or group-writable, squatted by another user) is refused with a
+ * {@link ConfigException} for both {@link #load()} and {@link #save}.
  */
 public final class DirectoryStorage implements Storage {
   static final String FILE = "identity.json";
   private static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
   private static final Set<PosixFilePermission> OWNER_RWX = PosixFilePermissions.fromString("rwx------");
+  private static final SecureRandom RANDOM = new SecureRandom();
   private final Path directory;
 
   DirectoryStorage(Path directory) {
@@ -51,11 +50,20 @@ public final class DirectoryStorage implements Storage {
   @Override
   public Optional<StoredIdentity> load() {
     Path file = directory.resolve(FILE);
-    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-      return Optional.empty();
+    byte[] json;
+    try (SafeDirectory dir = openDirectory(false)) {
+      if (dir == null || dir.attributes(FILE) == null) {
+        return Optional.empty();
+      }
+      json = dir.readFile(FILE);
+    } catch (SafeDirectory.UnsafePathException e) {
+      throw refused(e);
+    } catch (IOException ex) {
+      throw new IdentityException("cannot read stored identity " + file + ": " + ex.getMessage()
+          + "; fix the file's permissions or delete it to join again", ex);
     }
     try {
-      Envelope e = Protocol.mapper().readValue(file.toFile(), Envelope.class);
+      Envelope e = Protocol.mapper().readValue(json, Envelope.class);
       if (e.credentials() == null || e.privateKey() == null) {
         throw new IdentityException("stored identity " + file + " is incomplete; delete it to join again");
       }
@@ -64,64 +72,49 @@ public final class DirectoryStorage implements Storage {
       return Optional.of(new StoredIdentity(e.credentials(), Pem.privateKey(e.privateKey()), pending));
     } catch (IOException | IllegalArgumentException ex) {
       throw new IdentityException("cannot read stored identity " + file + ": " + ex.getMessage()
-          + "; fix the file's permissions or delete it to join again", ex);
+          + "; fix the file or delete it to join again", ex);
     }
   }
 
   @Override
   public void save(StoredIdentity identity) {
     Objects.requireNonNull(identity, "identity");
-    try {
-      prepareDirectory();
-      Path tmp = Files.createTempFile(directory, ".identity-", ".tmp",
-          PosixFilePermissions.asFileAttribute(OWNER_RW));
+    try (SafeDirectory dir = openDirectory(true)) {
+      KeyPair pending = identity.pendingKey();
+      Envelope e = new Envelope(1, identity.credentials(), Pem.encode(identity.privateKey()),
+          pending == null ? null : Pem.encode(pending.getPrivate()), pending == null ? null : Pem.encode(pending.getPublic()));
+      byte[] json = Protocol.mapper().writeValueAsBytes(e);
+      String tmp = ".identity-" + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp";
+      dir.writeNewFile(tmp, json, OWNER_RW); // created 0600 and synced
       try {
-        KeyPair pending = identity.pendingKey();
-        Envelope e = new Envelope(1, identity.credentials(), Pem.encode(identity.privateKey()),
-            pending == null ? null : Pem.encode(pending.getPrivate()), pending == null ? null : Pem.encode(pending.getPublic()));
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-          ch.write(ByteBuffer.wrap(Protocol.mapper().writeValueAsBytes(e)));
-          ch.force(true);
-        }
+        dir.rename(tmp, FILE); // renameat(2): atomic, replaces the old file, never follows a link
+      } catch (IOException | RuntimeException ex) {
         try {
-          Files.move(tmp, directory.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException ex) {
-          Files.move(tmp, directory.resolve(FILE), StandardCopyOption.REPLACE_EXISTING);
+          dir.deleteFileIfExists(tmp);
+        } catch (IOException cleanup) {
+          ex.addSuppressed(cleanup);
         }
-        syncDirectory();
-      } finally {
-        Files.deleteIfExists(tmp);
+        throw ex;
       }
+      dir.sync(); // without it a power loss can bring back the old file, or none
+    } catch (SafeDirectory.UnsafePathException ex) {
+      throw refused(ex);
     } catch (IOException ex) {
       throw new IdentityException("cannot write identity to " + directory + ": " + ex.getMessage(), ex);
     }
   }
 
-  /** Makes the rename durable: without it a power loss can bring back the old file, or none. */
-  private void syncDirectory() {
-    try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-      dir.force(true);
-    } catch (IOException ignored) {
-      // some file systems cannot sync a directory; the rename is still atomic
-    }
+  /**
+   * Opens the directory through descriptors after checking that no component of its path can be
+   * changed by another user (see {@link SafeDirectory}); creates it (0700) if asked.
+   */
+  private SafeDirectory openDirectory(boolean create) throws IOException {
+    return SafeDirectory.open(directory, create, OWNER_RWX);
   }
 
-  private void prepareDirectory() throws IOException {
-    if (Files.isSymbolicLink(directory)) {
-      throw new ConfigException("storage directory " + directory + " is a symbolic link; point storage at a real directory");
-    }
-    if (!Files.isDirectory(directory)) {
-      try {
-        Files.createDirectories(directory.getParent());
-        Files.createDirectory(directory, PosixFilePermissions.asFileAttribute(OWNER_RWX));
-      } catch (FileAlreadyExistsException ignored) {
-        // raced with another creator; checked below
-      }
-    }
-    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(directory, LinkOption.NOFOLLOW_LINKS);
-    if (perms.contains(PosixFilePermission.OTHERS_WRITE)) {
-      throw new ConfigException("storage directory " + directory + " is world-writable; chmod o-w it or choose another");
-    }
+  private ConfigException refused(SafeDirectory.UnsafePathException e) {
+    return new ConfigException("storage directory " + directory + " refused: " + e.getMessage()
+        + ". Nothing was read or written there", e);
   }
 
   @Override

@@ -9,6 +9,7 @@ import dev.machineid.core.protocol.Credentials;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.KeyPair;
 import java.time.Instant;
 import java.util.List;
@@ -82,6 +83,41 @@ class DirectoryStorageTest {
     assertThat(loaded.credentials().generation()).isEqualTo(4);
     assertThat(loaded.credentials().sshCertificate()).isNull();
     assertThat(loaded.privateKey().getEncoded()).isEqualTo(kp.getPrivate().getEncoded());
+  }
+
+  @Test
+  void storageSquattedByAnotherUserIsRefused() throws Exception {
+    // another user made the directory first (e.g. in a shared parent) and planted an identity in it
+    Path dir = Files.createDirectory(tmp.resolve("squatted"), PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rwx------")));
+    Storage.directory(dir).save(sample(7));
+    byte[] planted = Files.readAllBytes(dir.resolve("identity.json"));
+    UserPrincipal nobody = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+    Files.setOwner(dir, nobody);
+
+    assertThatThrownBy(() -> Storage.directory(dir).load()).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("owned by nobody");
+    assertThatThrownBy(() -> Storage.directory(dir).save(sample(8))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("owned by nobody");
+    assertThat(Files.readAllBytes(dir.resolve("identity.json"))).as("nothing was written").isEqualTo(planted);
+    try (var files = Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString())).containsExactly("identity.json");
+    }
+  }
+
+  @Test
+  void storageBelowAGroupWritableOrSymlinkedParentIsRefused() throws Exception {
+    Path shared = Files.createDirectory(tmp.resolve("shared"));
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxr-x"));
+    assertThatThrownBy(() -> Storage.directory(shared.resolve("state")).save(sample(1)))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("group-writable");
+    assertThat(shared.resolve("state")).doesNotExist();
+
+    Path real = Files.createDirectory(tmp.resolve("real"));
+    Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+    assertThatThrownBy(() -> Storage.directory(link.resolve("state")).save(sample(1)))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("symbolic link");
+    assertThat(real.resolve("state")).doesNotExist();
   }
 
   @Test

@@ -2,20 +2,16 @@ package dev.machineid.outputs.destination;
 
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.output.Destination;
+import dev.machineid.core.storage.SafeDirectory;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.GroupPrincipal;
-import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
@@ -67,6 +63,7 @@ public final class DirectoryDestination implements Destination {
   private final String readerGroup;
   private final Clock clock;
   private final List<Path> toolSearchPath;
+  private final Hook hook;
   private Boolean acl; // resolved on first use, under this
   private Path setfacl;
 
@@ -76,6 +73,15 @@ public final class DirectoryDestination implements Destination {
     this.readerGroup = b.readerGroup;
     this.clock = b.clock != null ? b.clock : Clock.systemUTC();
     this.toolSearchPath = b.toolSearchPath;
+    this.hook = b.hook != null ? b.hook : (point, p) -> {};
+  }
+
+  /** Test seam: the points of a write where a test plays a second actor (swaps in a symbolic link). */
+  enum Point { VERSION_CREATED, FILE_CREATED, REMOVING_OLD_VERSION }
+
+  /** Test seam, called at each {@link Point} with the path concerned. */
+  interface Hook {
+    void at(Point point, Path path) throws IOException;
   }
 
   public static Builder builder(Path path) {
@@ -103,38 +109,50 @@ public final class DirectoryDestination implements Destination {
   public synchronized void write(Map<String, byte[]> files) {
     Objects.requireNonNull(files, "files");
     for (String name : files.keySet()) {
-      if (name.isEmpty() || name.contains("/") || name.startsWith("..") || name.equals(".")) {
+      if (name.isEmpty() || name.contains("/") || name.startsWith("..") || name.equals(".") || name.indexOf('\0') >= 0) {
         throw new IllegalArgumentException("bad file name '" + name + "'");
       }
     }
-    try {
-      ensureSafe(true);
-      Path version = newVersionDirectory();
-      try {
-        for (Map.Entry<String, byte[]> e : files.entrySet()) {
-          writeFile(version.resolve(e.getKey()), e.getValue(), isPublic(e.getKey()) ? PUBLIC : SECRET);
-        }
-        List<Path> readable = new ArrayList<>(List.of(path, version));
-        files.keySet().forEach(n -> readable.add(version.resolve(n)));
-        grantReaders(readable);
-        fsync(version);
-      } catch (IOException | RuntimeException e) {
+    try (SafeDirectory dir = open(true)) {
+      grantReaders(dir);
+      String version;
+      try (SafeDirectory v = newVersionDirectory(dir)) {
+        version = v.path().getFileName().toString();
         try {
-          deleteVersion(version); // ..data still points at the previous version: nothing visible changed
-        } catch (IOException cleanup) {
-          e.addSuppressed(cleanup);
+          hook.at(Point.VERSION_CREATED, v.path());
+          for (Map.Entry<String, byte[]> e : files.entrySet()) {
+            writeFile(v, e.getKey(), e.getValue(), isPublic(e.getKey()));
+          }
+          // nothing in the new version may have been replaced meanwhile (by a link, say)
+          for (String name : files.keySet()) {
+            PosixFileAttributes a = v.attributes(name);
+            if (a == null || !a.isRegularFile()) {
+              throw new IOException(v.path().resolve(name) + " was replaced while it was being written");
+            }
+          }
+          if (!v.stillAtPath()) {
+            throw new IOException(v.path() + " was replaced while it was being written");
+          }
+          v.sync();
+        } catch (IOException | RuntimeException e) {
+          try {
+            removeVersion(dir, version); // ..data still points at the previous version: nothing visible changed
+          } catch (IOException cleanup) {
+            e.addSuppressed(cleanup);
+          }
+          throw e;
         }
-        throw e;
       }
       // swap ..data in one rename(2)
-      Path tmp = path.resolve(DATA_TMP);
-      Files.deleteIfExists(tmp);
-      Files.createSymbolicLink(tmp, version.getFileName());
-      Path previous = Files.isSymbolicLink(path.resolve(DATA)) ? Files.readSymbolicLink(path.resolve(DATA)) : null;
-      Files.move(tmp, path.resolve(DATA), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      linkVisibleFiles(files.keySet());
-      fsync(path);
-      removeOldVersions(version.getFileName().toString(), previous == null ? null : previous.getFileName().toString());
+      dir.deleteFileIfExists(DATA_TMP);
+      dir.createSymbolicLink(DATA_TMP, Path.of(version));
+      Path previous = dir.readSymbolicLink(DATA);
+      dir.rename(DATA_TMP, DATA);
+      linkVisibleFiles(dir, files.keySet());
+      dir.sync();
+      removeOldVersions(dir, version, previous == null ? null : previous.getFileName().toString());
+    } catch (SafeDirectory.UnsafePathException e) {
+      throw new UnsafeDestinationException(path, e.getMessage());
     } catch (IOException e) {
       throw new IdentityException("cannot write destination " + path + ": " + e, e);
     }
@@ -142,21 +160,23 @@ public final class DirectoryDestination implements Destination {
 
   @Override
   public Map<String, byte[]> read() {
-    Path data = path.resolve(DATA);
-    if (!Files.isSymbolicLink(data)) {
-      return Map.of();
-    }
-    try {
-      Path version = path.resolve(Files.readSymbolicLink(data));
+    try (SafeDirectory dir = open(false)) {
+      Path data = dir == null ? null : dir.readSymbolicLink(DATA);
+      if (data == null || data.getNameCount() != 1) {
+        return Map.of();
+      }
       Map<String, byte[]> out = new TreeMap<>();
-      try (DirectoryStream<Path> ds = Files.newDirectoryStream(version)) {
-        for (Path p : ds) {
-          if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-            out.put(p.getFileName().toString(), Files.readAllBytes(p));
+      try (SafeDirectory version = dir.openDirectory(data.toString())) {
+        for (String name : version.list()) {
+          PosixFileAttributes a = version.attributes(name);
+          if (a != null && a.isRegularFile()) {
+            out.put(name, version.readFile(name));
           }
         }
       }
       return Collections.unmodifiableMap(out);
+    } catch (SafeDirectory.UnsafePathException e) {
+      throw new UnsafeDestinationException(path, e.getMessage());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read destination " + path, e);
     }
@@ -166,135 +186,126 @@ public final class DirectoryDestination implements Destination {
    * Creates the directory if missing (0700, or 0750 with a reader group) and checks it is safe;
    * what the agent's {@code init} runs.
    *
-   * @throws UnsafeDestinationException if the path is a symbolic link, not a directory, or world-writable
+   * @throws UnsafeDestinationException if a component of the path is a symbolic link, not a
+   *     directory, or owned or writable by another user
    */
   public void init() {
-    try {
-      ensureSafe(true);
-      grantReaders(List.of(path));
+    try (SafeDirectory dir = open(true)) {
+      grantReaders(dir);
+    } catch (SafeDirectory.UnsafePathException e) {
+      throw new UnsafeDestinationException(path, e.getMessage());
     } catch (IOException e) {
       throw new IdentityException("cannot create destination " + path + ": " + e, e);
     }
   }
 
-  private void ensureSafe(boolean create) throws IOException {
-    if (Files.isSymbolicLink(path)) {
-      throw new UnsafeDestinationException(path, "is a symbolic link (to " + Files.readSymbolicLink(path)
-          + "); refusing to write keys through it. Point the destination at the real directory.");
-    }
-    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-      if (!create) {
-        return;
-      }
-      Files.createDirectories(path.getParent());
-      Files.createDirectory(path, PosixFilePermissions.asFileAttribute(directoryPermissions()));
-      Files.setPosixFilePermissions(path, directoryPermissions()); // umask may have cut bits
+  /**
+   * Opens the destination through {@link SafeDirectory}: every component from {@code /} must belong
+   * to root or this user and be writable by nobody else, and none may be a link.
+   */
+  private SafeDirectory open(boolean create) throws IOException {
+    boolean existed = Files.exists(path, LinkOption.NOFOLLOW_LINKS);
+    SafeDirectory dir = SafeDirectory.open(path, create, directoryPermissions());
+    if (dir != null && !existed) {
       LOG.info("created destination directory {}", path);
     }
-    if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-      throw new UnsafeDestinationException(path, "is not a directory");
-    }
-    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
-    if (perms.contains(PosixFilePermission.OTHERS_WRITE)) {
-      throw new UnsafeDestinationException(path, "is world-writable (" + PosixFilePermissions.toString(perms)
-          + "); anyone could replace the files. Run chmod o-w on it, or use a directory only this user writes.");
-    }
+    return dir;
   }
 
   private Set<PosixFilePermission> directoryPermissions() {
     return PosixFilePermissions.fromString(readerGroup != null && !aclAvailable() ? "rwxr-x---" : "rwx------");
   }
 
-  private Path newVersionDirectory() throws IOException {
+  /** 0750 where readers are granted (by ACL the group bits are the ACL mask), else 0700. */
+  private Set<PosixFilePermission> versionPermissions() {
+    boolean readers = aclAvailable() || readerGroup != null;
+    return PosixFilePermissions.fromString(readers ? "rwxr-x---" : "rwx------");
+  }
+
+  private SafeDirectory newVersionDirectory(SafeDirectory dir) throws IOException {
     String base = LocalDateTime.now(clock.withZone(ZoneOffset.UTC)).format(VERSION);
     for (int i = 0; ; i++) {
-      Path dir = path.resolve(i == 0 ? base : base + "_" + i);
       try {
-        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(directoryPermissions()));
-        Files.setPosixFilePermissions(dir, directoryPermissions());
+        SafeDirectory v = dir.createDirectory(i == 0 ? base : base + "_" + i, versionPermissions());
         if (readerGroup != null && !aclAvailable()) {
-          chgrp(dir);
+          v.setGroup(group()); // fchown on the opened directory
         }
-        return dir;
+        return v;
       } catch (FileAlreadyExistsException e) {
         // same clock reading as the last write: take the next suffix
       }
     }
   }
 
-  private void writeFile(Path file, byte[] content, Set<PosixFilePermission> perms) throws IOException {
-    Set<PosixFilePermission> mode = perms;
-    if (perms == SECRET && readerGroup != null && !aclAvailable()) {
+  /** Creates the file with its final mode (and, with ACL readers, the entries it inherits), never by path. */
+  private void writeFile(SafeDirectory version, String name, byte[] content, boolean isPublic) throws IOException {
+    Set<PosixFilePermission> mode = isPublic ? PUBLIC : SECRET;
+    if (!isPublic && (aclAvailable() || readerGroup != null)) {
+      // with ACLs the group bits are the mask: r-- lets the named readers read; the owning group's
+      // own entry is --- (set as the destination's default), so only the readers gain
       mode = PosixFilePermissions.fromString("rw-r-----");
     }
-    try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-        PosixFilePermissions.asFileAttribute(SECRET))) {
-      ByteBuffer buf = ByteBuffer.wrap(content);
-      while (buf.hasRemaining()) {
-        ch.write(buf);
-      }
-      ch.force(true);
-    }
-    Files.setPosixFilePermissions(file, mode);
+    version.writeNewFile(name, content, mode);
     if (readerGroup != null && !aclAvailable()) {
-      chgrp(file);
+      version.setGroup(name, group()); // fchown through openat(O_NOFOLLOW)
     }
+    hook.at(Point.FILE_CREATED, version.path().resolve(name));
   }
 
-  private void linkVisibleFiles(Set<String> names) throws IOException {
+  private void linkVisibleFiles(SafeDirectory dir, Set<String> names) throws IOException {
     for (String name : names) {
-      Path link = path.resolve(name);
       Path target = Path.of(DATA, name);
-      if (Files.isSymbolicLink(link) && Files.readSymbolicLink(link).equals(target)) {
+      if (target.equals(dir.readSymbolicLink(name))) {
         continue;
       }
-      Path tmp = path.resolve(".." + name + ".tmp");
-      Files.deleteIfExists(tmp);
-      Files.createSymbolicLink(tmp, target);
-      Files.move(tmp, link, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      String tmp = ".." + name + ".tmp";
+      dir.deleteFileIfExists(tmp);
+      dir.createSymbolicLink(tmp, target);
+      dir.rename(tmp, name);
     }
     // links to files the output no longer writes
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(path)) {
-      for (Path p : ds) {
-        String n = p.getFileName().toString();
-        if (!n.startsWith("..") && !names.contains(n) && Files.isSymbolicLink(p)
-            && Files.readSymbolicLink(p).startsWith(DATA)) {
-          Files.delete(p);
+    for (String n : dir.list()) {
+      if (!n.startsWith("..") && !names.contains(n)) {
+        Path target = dir.readSymbolicLink(n);
+        if (target != null && target.startsWith(DATA)) {
+          dir.deleteFile(n);
         }
       }
     }
   }
 
-  private void removeOldVersions(String current, String previous) throws IOException {
-    List<Path> old = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(path, "..[0-9]*")) {
-      for (Path p : ds) {
-        String n = p.getFileName().toString();
-        if (!n.equals(current) && !n.equals(previous) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-          old.add(p);
+  private void removeOldVersions(SafeDirectory dir, String current, String previous) throws IOException {
+    List<String> old = new ArrayList<>();
+    for (String n : dir.list()) {
+      if (n.matches("\\.\\.[0-9].*") && !n.equals(current) && !n.equals(previous)) {
+        PosixFileAttributes a = dir.attributes(n);
+        if (a != null && a.isDirectory()) {
+          old.add(n);
         }
       }
     }
-    for (Path dir : old) {
-      deleteVersion(dir);
-    }
-  }
-
-  private static void deleteVersion(Path dir) throws IOException {
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-      for (Path f : ds) {
-        Files.deleteIfExists(f);
+    for (String n : old) {
+      hook.at(Point.REMOVING_OLD_VERSION, dir.path().resolve(n));
+      try {
+        removeVersion(dir, n);
+      } catch (SafeDirectory.UnsafePathException e) {
+        LOG.warn("destination {}: old version {} left in place: {}", path, n, e.getMessage());
       }
     }
-    Files.deleteIfExists(dir);
   }
 
-  private static void fsync(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | UnsupportedOperationException e) {
-      // not every file system syncs directories; the rename is still atomic
+  /** Removes a version directory and its files relative to the opened destination, following no link. */
+  private static void removeVersion(SafeDirectory dir, String name) throws IOException {
+    PosixFileAttributes a = dir.attributes(name);
+    if (a == null) {
+      return;
     }
+    try (SafeDirectory v = dir.openDirectory(name)) {
+      for (String f : v.list()) {
+        v.deleteFile(f); // unlinkat: a link is removed, never followed
+      }
+    }
+    dir.deleteDirectory(name);
   }
 
   // ---------------------------------------------------------------- readers
@@ -340,12 +351,15 @@ public final class DirectoryDestination implements Destination {
   }
 
   /**
-   * Lets the readers read {@code targets} (directories and files) with one {@code setfacl} run:
-   * {@code rX} gives {@code r-x} on directories and {@code r} on files (which are never executable).
-   * Without ACLs, the destination directory is given the reader group and group {@code r-x}; version
-   * directories and files got theirs when created.
+   * Lets the readers into the destination. With {@code setfacl}: one run of {@code setfacl -P} on the
+   * destination directory (checked to still be the one opened; {@code -P} skips a link) giving the
+   * readers {@code r-x} on it and the same entries as its <em>default</em> ACL, with the owning group
+   * and others at {@code ---}. New version directories and files inherit those entries when they are
+   * created, so no ACL is ever set on a file by path. Without ACLs, the destination directory gets
+   * the reader group and group {@code r-x} through its descriptor; version directories and files get
+   * theirs when created.
    */
-  private void grantReaders(List<Path> targets) throws IOException {
+  private void grantReaders(SafeDirectory dir) throws IOException {
     if (readerUser == null && readerGroup == null) {
       return;
     }
@@ -353,25 +367,30 @@ public final class DirectoryDestination implements Destination {
       List<String> entries = new ArrayList<>();
       if (readerUser != null) {
         entries.add("u:" + readerUser + ":rX");
+        entries.add("d:u:" + readerUser + ":rX");
       }
       if (readerGroup != null) {
         entries.add("g:" + readerGroup + ":rX");
+        entries.add("d:g:" + readerGroup + ":rX");
       }
-      List<String> cmd = new ArrayList<>(List.of(setfacl.toString(), "-m", String.join(",", entries)));
-      targets.forEach(t -> cmd.add(t.toString()));
-      run(cmd);
+      entries.add("d:u::rwx");
+      entries.add("d:g::---");
+      entries.add("d:o::---");
+      if (!dir.stillAtPath()) {
+        throw new UnsafeDestinationException(path, "was moved or replaced while it was being written");
+      }
+      run(List.of(setfacl.toString(), "-P", "-m", String.join(",", entries), path.toString()));
     } else if (readerGroup != null) {
-      chgrp(path);
-      Set<PosixFilePermission> perms = new HashSet<>(Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS));
+      dir.setGroup(group());
+      Set<PosixFilePermission> perms = new HashSet<>(dir.attributes().permissions());
       if (perms.add(PosixFilePermission.GROUP_READ) | perms.add(PosixFilePermission.GROUP_EXECUTE)) {
-        Files.setPosixFilePermissions(path, perms);
+        dir.setMode(perms);
       }
     }
   }
 
-  private void chgrp(Path p) throws IOException {
-    GroupPrincipal g = p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(readerGroup);
-    Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setGroup(g);
+  private GroupPrincipal group() throws IOException {
+    return path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(readerGroup);
   }
 
   private static void run(List<String> cmd) throws IOException {
@@ -399,6 +418,7 @@ public final class DirectoryDestination implements Destination {
     private String readerGroup;
     private Clock clock;
     private List<Path> toolSearchPath;
+    private Hook hook;
 
     private Builder(Path path) {
       this.path = path;
@@ -447,6 +467,12 @@ public final class DirectoryDestination implements Destination {
         }
       }
       toolSearchPath = List.copyOf(directories);
+      return this;
+    }
+
+    /** Test seam: called at known points of every write. */
+    Builder hook(Hook hook) {
+      this.hook = Objects.requireNonNull(hook, "hook");
       return this;
     }
 

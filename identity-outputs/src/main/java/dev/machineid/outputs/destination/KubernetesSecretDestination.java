@@ -29,7 +29,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes an output's files as the keys of one Kubernetes Secret (type {@code Opaque}), through
- * Fabric8. The Secret is created if absent; otherwise it is updated with a read-modify-write that
+ * Fabric8. The Secret belongs to one output: its name is recorded in {@value #OUTPUT_ANNOTATION}
+ * and a second output naming the same Secret is refused ({@code OWNED_BY_ANOTHER_OUTPUT}), as are
+ * a Secret of another type ({@code WRONG_TYPE}) and one managed by another tool — a
+ * {@value #MANAGED_BY_LABEL} label of another value, a Helm release, a controller owner reference
+ * ({@code MANAGED_ELSEWHERE}). Secrets it creates are labelled {@value #MANAGED_BY_LABEL}={@value #MANAGER}. The Secret is created if absent; otherwise it is updated with a read-modify-write that
  * touches only this destination's keys (other keys and labels in the Secret are kept) and that is
  * retried when the API server answers 409 Conflict (someone changed the Secret since our read).
  * The keys this destination wrote are listed in the annotation {@value #KEYS_ANNOTATION}, so a key
@@ -47,10 +51,19 @@ import org.slf4j.LoggerFactory;
  * <p>Needs {@code io.fabric8:kubernetes-client} and an HTTP client (e.g.
  * {@code io.fabric8:kubernetes-httpclient-jdk}) at run time.
  */
-public final class KubernetesSecretDestination implements Destination {
+public final class KubernetesSecretDestination implements Destination, OutputOwnedDestination {
   public static final String TYPE = "kubernetes_secret";
   /** Lists (comma-separated, sorted) the keys this destination owns in the Secret. */
   public static final String KEYS_ANNOTATION = "machineid.dev/keys";
+  /** Names the one output that owns the Secret's {@link #KEYS_ANNOTATION keys}. */
+  public static final String OUTPUT_ANNOTATION = "machineid.dev/output";
+  /** The standard label naming the tool that manages a resource. */
+  public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+  /** Our value of {@link #MANAGED_BY_LABEL}, set on the Secrets this destination creates. */
+  public static final String MANAGER = "machine-id";
+  /** The owner of a destination not bound to an output (made in Java without {@link Builder#owner}). */
+  public static final String DEFAULT_OWNER = "default";
+  private static final String HELM_RELEASE_ANNOTATION = "meta.helm.sh/release-name";
   /** Where a pod's service account namespace is mounted. */
   public static final Path POD_NAMESPACE_FILE = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
 
@@ -68,6 +81,8 @@ public final class KubernetesSecretDestination implements Destination {
   private final Config config;
   private final String server;
   private final int maxAttempts;
+  private final String owner;
+  private final boolean ownerSet;
   private volatile KubernetesClient client;
 
   private KubernetesSecretDestination(Builder b, String namespace) {
@@ -77,6 +92,33 @@ public final class KubernetesSecretDestination implements Destination {
     this.config = b.config;
     this.server = b.server;
     this.maxAttempts = b.maxAttempts;
+    this.owner = b.owner != null ? b.owner : DEFAULT_OWNER;
+    this.ownerSet = b.owner != null;
+  }
+
+  private KubernetesSecretDestination(KubernetesSecretDestination d, String owner) {
+    this.name = d.name;
+    this.namespace = d.namespace;
+    this.labels = d.labels;
+    this.config = d.config;
+    this.server = d.server;
+    this.maxAttempts = d.maxAttempts;
+    this.owner = owner;
+    this.ownerSet = true;
+  }
+
+  /** The output that owns the keys this destination writes (recorded in {@value #OUTPUT_ANNOTATION}). */
+  public String owner() {
+    return owner;
+  }
+
+  /**
+   * This destination owned by {@code outputId}, unless an owner was set explicitly; what an output
+   * made from config calls with its identity.
+   */
+  @Override
+  public KubernetesSecretDestination forOutput(String outputId) {
+    return ownerSet ? this : new KubernetesSecretDestination(this, checkOwner(outputId));
   }
 
   /**
@@ -116,9 +158,11 @@ public final class KubernetesSecretDestination implements Destination {
       try {
         Secret current = k8s.secrets().inNamespace(namespace).withName(name).get();
         if (current == null) {
+          Map<String, String> freshLabels = new LinkedHashMap<>(labels);
+          freshLabels.put(MANAGED_BY_LABEL, MANAGER);
           Secret fresh = new SecretBuilder()
-              .withNewMetadata().withName(name).withNamespace(namespace).withLabels(new LinkedHashMap<>(labels))
-              .withAnnotations(Map.of(KEYS_ANNOTATION, annotation)).endMetadata()
+              .withNewMetadata().withName(name).withNamespace(namespace).withLabels(freshLabels)
+              .withAnnotations(Map.of(KEYS_ANNOTATION, annotation, OUTPUT_ANNOTATION, owner)).endMetadata()
               .withType("Opaque").withData(ours).build();
           k8s.secrets().inNamespace(namespace).resource(fresh).create();
           LOG.info("created Secret {}/{} with keys {}", namespace, name, ours.keySet());
@@ -128,6 +172,7 @@ public final class KubernetesSecretDestination implements Destination {
         Map<String, String> data = current.getData() == null ? new TreeMap<>() : new TreeMap<>(current.getData());
         Map<String, String> annotations = meta.getAnnotations() == null ? new TreeMap<>() : new TreeMap<>(meta.getAnnotations());
         Map<String, String> newLabels = meta.getLabels() == null ? new TreeMap<>() : new TreeMap<>(meta.getLabels());
+        refuseUnlessOurs(current);
         Set<String> owned = ownedKeys(annotations);
         Set<String> foreign = new TreeSet<>(ours.keySet());
         foreign.retainAll(data.keySet());
@@ -147,6 +192,7 @@ public final class KubernetesSecretDestination implements Destination {
         }
         data.putAll(ours);
         annotations.put(KEYS_ANNOTATION, annotation);
+        annotations.put(OUTPUT_ANNOTATION, owner);
         newLabels.putAll(labels);
         if (data.equals(current.getData()) && annotations.equals(meta.getAnnotations())
             && newLabels.equals(meta.getLabels() == null ? Map.of() : meta.getLabels())) {
@@ -179,7 +225,7 @@ public final class KubernetesSecretDestination implements Destination {
     } catch (KubernetesClientException e) {
       throw failure("read", e, 1);
     }
-    if (s == null || s.getData() == null) {
+    if (s == null || s.getData() == null || !ownedByUs(s)) {
       return Map.of();
     }
     Set<String> owned = ownedKeys(s.getMetadata().getAnnotations());
@@ -190,6 +236,66 @@ public final class KubernetesSecretDestination implements Destination {
       }
     }
     return Collections.unmodifiableMap(out);
+  }
+
+  /** True if the Secret names our output as its owner, or (written before owners were recorded) no output. */
+  private boolean ownedByUs(Secret s) {
+    Map<String, String> a = s.getMetadata().getAnnotations();
+    String recorded = a == null ? null : a.get(OUTPUT_ANNOTATION);
+    return recorded == null || recorded.equals(owner);
+  }
+
+  /**
+   * Refuses, changing nothing, a Secret of another type (a service-account token, a TLS or
+   * docker-config Secret), one managed by another tool (a {@value #MANAGED_BY_LABEL} label of
+   * another value, a Helm release, a controller's owner reference), and one whose keys belong to
+   * another output.
+   */
+  private void refuseUnlessOurs(Secret s) {
+    ObjectMeta meta = s.getMetadata();
+    String type = s.getType();
+    if (type != null && !type.equals("Opaque")) {
+      throw refusal(KubernetesSecretException.Reason.WRONG_TYPE, "it is of type " + type + ", not Opaque; a Secret of "
+          + "another type is another component's (a service-account token, a TLS or registry Secret). Name another Secret");
+    }
+    String managedBy = meta.getLabels() == null ? null : meta.getLabels().get(MANAGED_BY_LABEL);
+    if (managedBy != null && !managedBy.equals(MANAGER)) {
+      throw refusal(KubernetesSecretException.Reason.MANAGED_ELSEWHERE, "it is labelled " + MANAGED_BY_LABEL + "="
+          + managedBy + ", so that tool would overwrite what is written, or this would overwrite what it wrote. Name "
+          + "another Secret");
+    }
+    String helm = meta.getAnnotations() == null ? null : meta.getAnnotations().get(HELM_RELEASE_ANNOTATION);
+    if (helm != null) {
+      throw refusal(KubernetesSecretException.Reason.MANAGED_ELSEWHERE, "it belongs to the Helm release " + helm
+          + ". Name another Secret");
+    }
+    if (meta.getOwnerReferences() != null) {
+      for (var ref : meta.getOwnerReferences()) {
+        if (Boolean.TRUE.equals(ref.getController())) {
+          throw refusal(KubernetesSecretException.Reason.MANAGED_ELSEWHERE, "it is controlled by " + ref.getKind() + " "
+              + ref.getName() + ". Name another Secret");
+        }
+      }
+    }
+    if (!ownedByUs(s)) {
+      throw refusal(KubernetesSecretException.Reason.OWNED_BY_ANOTHER_OUTPUT, "its keys belong to the output '"
+          + meta.getAnnotations().get(OUTPUT_ANNOTATION) + "' (annotation " + OUTPUT_ANNOTATION + "), not to '" + owner
+          + "'. Give every output its own Secret; if that output is gone, delete the Secret");
+    }
+  }
+
+  private KubernetesSecretException refusal(KubernetesSecretException.Reason reason, String why) {
+    return new KubernetesSecretException(reason, 0, namespace, name, "cannot write Secret " + namespace + "/" + name
+        + ": " + why + "; the Secret was not changed", null);
+  }
+
+  static String checkOwner(String owner) {
+    Objects.requireNonNull(owner, "owner");
+    if (owner.isBlank() || owner.length() > 253 || !owner.matches("[-._a-zA-Z0-9:/]+")) {
+      throw new IllegalArgumentException("destination owner: bad output name '" + owner + "': 1-253 characters of "
+          + "[-._a-zA-Z0-9:/]");
+    }
+    return owner;
   }
 
   private static Set<String> ownedKeys(Map<String, String> annotations) {
@@ -308,6 +414,7 @@ public final class KubernetesSecretDestination implements Destination {
     private Config config;
     private Path podNamespaceFile = POD_NAMESPACE_FILE;
     private int maxAttempts = 5;
+    private String owner;
 
     private Builder(String name) {
       this.name = name;
@@ -337,10 +444,27 @@ public final class KubernetesSecretDestination implements Destination {
       return this;
     }
 
+    /**
+     * The output that owns the keys written (recorded in {@value #OUTPUT_ANNOTATION}); a Secret
+     * owned by another output is refused. Outputs made from config set their own identity; in Java
+     * it is {@value #DEFAULT_OWNER} unless set here.
+     */
+    public Builder owner(String owner) {
+      if (this.owner != null) {
+        throw new IllegalStateException("owner is already set");
+      }
+      this.owner = checkOwner(owner);
+      return this;
+    }
+
     /** A label set on the Secret (other labels on it are kept). */
     public Builder label(String key, String value) {
       Objects.requireNonNull(key, "label");
       checkLabel(key, value);
+      if (key.equals(MANAGED_BY_LABEL) && !MANAGER.equals(value)) {
+        throw new IllegalArgumentException("destination.labels." + key + ": this destination manages the Secret and "
+            + "sets it to " + MANAGER + "; a Secret labelled as managed by another tool is refused");
+      }
       labels.put(key, value);
       return this;
     }

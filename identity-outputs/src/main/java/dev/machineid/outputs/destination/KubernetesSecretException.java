@@ -25,6 +25,12 @@ public final class KubernetesSecretException extends IdentityException {
      * never overwritten.
      */
     FOREIGN_KEY,
+    /** The Secret's keys belong to another output (its {@value KubernetesSecretDestination#OUTPUT_ANNOTATION} names it). */
+    OWNED_BY_ANOTHER_OUTPUT,
+    /** The Secret is managed by another tool: another {@code app.kubernetes.io/managed-by}, a Helm release, a controller. */
+    MANAGED_ELSEWHERE,
+    /** The Secret is not of type {@code Opaque} (e.g. a service-account token). */
+    WRONG_TYPE,
     /** Any other answer from the API server, or none. */
     API_ERROR
   }

@@ -103,8 +103,55 @@ public final class OutputKinds {
     @Override
     public final Output create(Map<String, Object> settings, Destination destination) {
       Settings s = new Settings(type(), settings, keys());
-      return make(s, destination);
+      Destination d = destination;
+      if (d instanceof dev.machineid.outputs.destination.OutputOwnedDestination owned) {
+        d = owned.forOutput(outputId(type(), s, settings));
+      }
+      return make(s, d);
     }
+  }
+
+  /**
+   * An output's identity, recorded by destinations shared with other writers: its {@code name} if
+   * set, else its type and a fingerprint of what it renders (every setting but {@code destination},
+   * {@code ttl} and {@code reload}), e.g. {@code database-3f09a1c2}.
+   */
+  static String outputId(String type, Settings s, Map<String, Object> settings) {
+    String explicit = s.has("name") ? s.string("name", false) : null;
+    if (explicit != null) {
+      return explicit;
+    }
+    Map<String, Object> rendered = new java.util.TreeMap<>();
+    if (settings != null) {
+      settings.forEach((k, v) -> {
+        if (!Set.of("destination", "ttl", "reload").contains(k)) {
+          rendered.put(k, v);
+        }
+      });
+    }
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(canonical(rendered).getBytes(StandardCharsets.UTF_8));
+      return type + "-" + java.util.HexFormat.of().formatHex(digest, 0, 4);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+
+  private static String canonical(Object v) {
+    if (v instanceof Map<?, ?> m) {
+      Map<String, Object> sorted = new java.util.TreeMap<>();
+      m.forEach((k, x) -> sorted.put(String.valueOf(k), x));
+      StringBuilder sb = new StringBuilder("{");
+      sorted.forEach((k, x) -> sb.append(k).append('=').append(canonical(x)).append(';'));
+      return sb.append('}').toString();
+    }
+    if (v instanceof List<?> l) {
+      StringBuilder sb = new StringBuilder("[");
+      l.forEach(x -> sb.append(canonical(x)).append(','));
+      return sb.append(']').toString();
+    }
+    return String.valueOf(v);
   }
 
   // ------------------------------------------------------------------ the bot identity

@@ -1,6 +1,9 @@
 package dev.machineid.outputs.destination;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.machineid.core.IdentityException;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -96,13 +99,15 @@ class DirectoryDestinationReadersTest {
 
     Path version = version(dir);
     String keyAcl = getfacl(version.resolve("key"));
-    assertThat(keyAcl).contains("user:" + READER + ":r--").contains("group:" + GROUP + ":r--")
-        .contains("other::---").contains("user::rw-");
+    // inherited from the destination's default ACL: r-x, and the file's mask makes it read-only
+    assertThat(keyAcl).containsPattern("user:" + READER + ":r-x\\s+#effective:r--")
+        .containsPattern("group:" + GROUP + ":r-x\\s+#effective:r--").contains("mask::r--")
+        .containsPattern("group::---").contains("other::---").contains("user::rw-");
     for (Path traversed : List.of(dir, version)) {
       assertThat(getfacl(traversed)).as(traversed.toString()).contains("user:" + READER + ":r-x")
           .contains("group:" + GROUP + ":r-x").contains("other::---");
     }
-    assertThat(getfacl(version.resolve("tlscert"))).contains("user:" + READER + ":r--");
+    assertThat(getfacl(version.resolve("tlscert"))).containsPattern("user:" + READER + ":r-x\\s+#effective:r--");
 
     assertThat(readAs(READER, dir.resolve("key"))).isEqualTo(new Result(0, "key-1"));
     assertThat(readAs(MEMBER, dir.resolve("key"))).as("a member of the reader group").isEqualTo(new Result(0, "key-1"));
@@ -165,6 +170,37 @@ class DirectoryDestinationReadersTest {
     assertThat(mode(version(dir).resolve("key"))).isEqualTo("rw-------");
     assertThat(mode(dir)).isEqualTo("rwx------");
     assertThat(readAs(READER, dir.resolve("key")).exit()).isNotZero();
+  }
+
+  @Test
+  void filesGetTheReadersAclWhenCreatedAndNoAclIsSetThroughAPath() throws Exception {
+    // a root-only file elsewhere on the machine
+    Path elsewhere = Files.createDirectory(tmp.resolve("elsewhere"), PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rwx------")));
+    Path rootsKey = Files.writeString(elsewhere.resolve("key"), "root's own key");
+    Files.setPosixFilePermissions(rootsKey, PosixFilePermissions.fromString("rw-------"));
+    Path dir = tmp.resolve("acl");
+    String[] aclWhenCreated = new String[1];
+    DirectoryDestination d = DirectoryDestination.builder(dir).readerUser(READER).hook((point, p) -> {
+      if (point == DirectoryDestination.Point.FILE_CREATED && p.getFileName().toString().equals("key")) {
+        try {
+          aclWhenCreated[0] = getfacl(p);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+        // swapped for a link to root's key: a setfacl through this path would open root's key to the reader
+        Files.move(p, p.resolveSibling("moved-key"));
+        Files.createSymbolicLink(p, rootsKey);
+      }
+    }).build();
+
+    assertThatThrownBy(() -> d.write(files("1"))).isInstanceOf(IdentityException.class).hasMessageContaining("replaced");
+
+    assertThat(aclWhenCreated[0]).as("the key had the reader's entry from its creation")
+        .containsPattern("user:" + READER + ":r-x\\s+#effective:r--");
+    assertThat(getfacl(rootsKey)).doesNotContain(READER);
+    assertThat(mode(rootsKey)).isEqualTo("rw-------");
+    assertThat(readAs(READER, rootsKey).exit()).isNotZero();
   }
 
   // ------------------------------------------------------------------ helpers

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.core.output.Destination;
 import dev.machineid.core.output.DestinationProvider;
+import dev.machineid.core.output.OutputProvider;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
@@ -284,6 +285,107 @@ class KubernetesSecretDestinationTest {
     assertThat(read).containsOnlyKeys("tls.key", "tls.crt");
     assertThat(new String(read.get("tls.key"), StandardCharsets.US_ASCII)).isEqualTo("key-1");
     assertThat(new String(read.get("tls.crt"), StandardCharsets.US_ASCII)).isEqualTo("cert-1");
+  }
+
+  @Test
+  void twoOutputsOnOneSecretRefuseEachOther() throws Exception {
+    KubernetesSecretDestination db = KubernetesSecretDestination.builder(NAME).namespace(NS)
+        .config(client.getConfiguration()).owner("database-1").build();
+    KubernetesSecretDestination ssh = KubernetesSecretDestination.builder(NAME).namespace(NS)
+        .config(client.getConfiguration()).owner("ssh-2").build();
+    db.write(files("db"));
+    Secret before = stored(NAME);
+
+    // the second output neither overwrites the first one's keys nor deletes them
+    assertThatThrownBy(() -> ssh.write(Map.of("tls.key", "ssh-key".getBytes(StandardCharsets.US_ASCII),
+        "ssh_config", "Host *".getBytes(StandardCharsets.US_ASCII))))
+        .isInstanceOfSatisfying(KubernetesSecretException.class, e -> assertThat(e.reason())
+            .isEqualTo(KubernetesSecretException.Reason.OWNED_BY_ANOTHER_OUTPUT))
+        .hasMessageContaining("'database-1'").hasMessageContaining("not changed");
+    assertThatThrownBy(() -> ssh.write(Map.of("ssh_config", "Host *".getBytes(StandardCharsets.US_ASCII))))
+        .isInstanceOfSatisfying(KubernetesSecretException.class, e -> assertThat(e.reason())
+            .isEqualTo(KubernetesSecretException.Reason.OWNED_BY_ANOTHER_OUTPUT));
+    Secret after = stored(NAME);
+    assertThat(after.getMetadata().getResourceVersion()).isEqualTo(before.getMetadata().getResourceVersion());
+    assertThat(decoded(after, "tls.key")).isEqualTo("key-db");
+    assertThat(after.getData()).containsOnlyKeys("tls.key", "tls.crt");
+    assertThat(ssh.read()).as("the other output's keys are not its files").isEmpty();
+
+    // the owner keeps writing; and the other way round, the first writer of a Secret keeps it
+    db.write(files("db2"));
+    assertThat(decoded(stored(NAME), "tls.key")).isEqualTo("key-db2");
+    KubernetesSecretDestination sshFirst = KubernetesSecretDestination.builder("bot-other").namespace(NS)
+        .config(client.getConfiguration()).owner("ssh-2").build();
+    sshFirst.write(Map.of("ssh_config", "Host *".getBytes(StandardCharsets.US_ASCII)));
+    assertThatThrownBy(() -> KubernetesSecretDestination.builder("bot-other").namespace(NS)
+        .config(client.getConfiguration()).owner("database-1").build().write(files("db")))
+        .isInstanceOfSatisfying(KubernetesSecretException.class, e -> assertThat(e.reason())
+            .isEqualTo(KubernetesSecretException.Reason.OWNED_BY_ANOTHER_OUTPUT));
+    assertThat(stored("bot-other").getData()).containsOnlyKeys("ssh_config");
+  }
+
+  @Test
+  void aSecretManagedBySomeoneElseIsRefused() throws Exception {
+    // as Helm leaves a chart's Secret
+    client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName(NAME)
+        .addToLabels("app.kubernetes.io/managed-by", "Helm").addToAnnotations("meta.helm.sh/release-name", "payments")
+        .endMetadata().withType("Opaque").addToData("db-password", b64("chart value")).build()).create();
+    Secret before = stored(NAME);
+    requests();
+
+    assertThatThrownBy(() -> destination().write(files("1")))
+        .isInstanceOfSatisfying(KubernetesSecretException.class, e -> assertThat(e.reason())
+            .isEqualTo(KubernetesSecretException.Reason.MANAGED_ELSEWHERE))
+        .hasMessageContaining("app.kubernetes.io/managed-by=Helm").hasMessageContaining("not changed");
+
+    assertThat(requests()).containsExactly("GET " + PATH);
+    assertThat(stored(NAME).getMetadata().getResourceVersion()).isEqualTo(before.getMetadata().getResourceVersion());
+    assertThat(stored(NAME).getData()).containsOnlyKeys("db-password");
+  }
+
+  @Test
+  void aSecretOfAnotherTypeIsRefused() throws Exception {
+    client.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata().withName(NAME)
+        .addToAnnotations("kubernetes.io/service-account.name", "deployer").endMetadata()
+        .withType("kubernetes.io/service-account-token").addToData("token", b64("eyJ…")).build()).create();
+    Secret before = stored(NAME);
+    requests();
+
+    assertThatThrownBy(() -> destination().write(files("1")))
+        .isInstanceOfSatisfying(KubernetesSecretException.class, e -> assertThat(e.reason())
+            .isEqualTo(KubernetesSecretException.Reason.WRONG_TYPE))
+        .hasMessageContaining("kubernetes.io/service-account-token").hasMessageContaining("not changed");
+
+    assertThat(requests()).containsExactly("GET " + PATH);
+    assertThat(stored(NAME).getMetadata().getResourceVersion()).isEqualTo(before.getMetadata().getResourceVersion());
+    assertThat(stored(NAME).getData()).containsOnlyKeys("token");
+  }
+
+  @Test
+  void aSecretItCreatesIsLabelledAsManagedByItAndNamesItsOutput() {
+    KubernetesSecretDestination.builder(NAME).namespace(NS).config(client.getConfiguration()).build().write(files("1"));
+    Secret s = stored(NAME);
+    assertThat(s.getMetadata().getLabels()).containsEntry("app.kubernetes.io/managed-by", "machine-id");
+    assertThat(s.getMetadata().getAnnotations()).containsEntry(KubernetesSecretDestination.OUTPUT_ANNOTATION, "default");
+    assertThatThrownBy(() -> KubernetesSecretDestination.builder(NAME).label("app.kubernetes.io/managed-by", "Helm"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("managed-by");
+  }
+
+  @Test
+  void outputsMadeFromConfigOwnTheirSecretByNameElseByWhatTheyRender() {
+    OutputProvider database = ServiceLoader.load(OutputProvider.class).stream().map(ServiceLoader.Provider::get)
+        .filter(p -> p.type().equals("database")).findFirst().orElseThrow();
+    java.util.function.Function<Map<String, Object>, String> owner = settings -> ((KubernetesSecretDestination)
+        ((dev.machineid.outputs.format.CredentialOutput) database.create(settings, destination())).destination()).owner();
+
+    String app = owner.apply(Map.of("type", "database", "roles", List.of("db"), "username", "app"));
+    assertThat(app).matches("database-[0-9a-f]{8}");
+    assertThat(owner.apply(Map.of("type", "database", "roles", List.of("db"), "username", "app", "ttl", "10m",
+        "reload", "true"))).as("ttl and reload do not make another output").isEqualTo(app);
+    assertThat(owner.apply(Map.of("type", "database", "roles", List.of("db"), "username", "report")))
+        .as("another database user is another output").isNotEqualTo(app);
+    assertThat(owner.apply(Map.of("type", "database", "roles", List.of("db"), "username", "app", "name", "app-db")))
+        .isEqualTo("app-db");
   }
 
   @Test
