@@ -581,6 +581,47 @@ final class AdminCommands {
     }
   }
 
+  // ------------------------------------------------------------------ admins
+
+  @Command(name = "admins", description = "Shows and changes who may administer the issuer.", subcommands = {Admins.Ls.class, Admins.Sync.class, Admins.Rm.class})
+  static final class Admins {
+    @Command(name = "ls", description = "Lists the admins recorded in the store.")
+    static final class Ls extends Base {
+      @Override
+      void run() {
+        JsonNode r = client().get("admins", Map.of());
+        print(r, () -> IssuerCli.printTable(out(), r, List.of("NAME", "RECORDED"), n -> IssuerCli.text(n, "name"), n -> IssuerCli.text(n, "created_at")));
+      }
+    }
+
+    @Command(name = "sync", description = "Makes the recorded admins exactly 'admins:' of issuer.yaml, at once (serve does it at every start).")
+    static final class Sync extends Base {
+      @Override
+      void run() {
+        ObjectNode req = Protocol.mapper().createObjectNode();
+        common.init().config.admins().forEach(req.putArray("names")::add);
+        JsonNode r = client().put("admins", req);
+        print(r, () -> out().println("Admins added: " + orNone(IssuerCli.text(r, "added")) + "; removed: " + orNone(IssuerCli.text(r, "removed")) + "."));
+      }
+
+      private static String orNone(String s) {
+        return s == null || s.isEmpty() ? "none" : s;
+      }
+    }
+
+    @Command(name = "rm", description = "Removes an admin at once: its certificates are refused from now on. Remove it from 'admins:' in issuer.yaml too, or the next start records it again.")
+    static final class Rm extends Base {
+      @Parameters(index = "0", description = "Admin name.")
+      String name;
+
+      @Override
+      void run() {
+        client().delete("admins/" + enc(name));
+        out().println("Admin '" + name + "' removed; remove it from 'admins:' in issuer.yaml too, or the next start records it again.");
+      }
+    }
+  }
+
   static ArrayNode array() {
     return Protocol.mapper().createArrayNode();
   }
