@@ -153,7 +153,7 @@ final class AdminCommands {
       }
     }
 
-    @Command(name = "rm", description = "Deletes a bot; its instances can no longer renew.")
+    @Command(name = "rm", description = "Deletes a bot with its instances and tokens: its certificates and unused tokens are refused from now on.")
     static final class Rm extends Base {
       @Parameters(index = "0", description = "Bot name.")
       String name;
