@@ -16,7 +16,11 @@ public enum CredentialKind {
   SSH_HOST,
   /** A JWT-SVID for the requested audiences. */
   JWT_SVID,
-  /** Another copy of the bot identity, for outputs. */
+  /**
+   * A role-scoped identity credential: a certificate naming the bot for the relying parties it is
+   * handed to, carrying the requested roles. It is not the bot identity: the issuer refuses it for
+   * renewals, credentials and heartbeats (the {@code identity} output writes the bot identity itself).
+   */
   IDENTITY;
 
   /** The wire name, e.g. {@code ssh_user}. */

@@ -10,15 +10,27 @@ import java.util.regex.Pattern;
  * {@code spiffe://<trust domain>/admin/<name>}; they carry no bot extension, so the bot endpoints
  * refuse them, and the admin endpoints accept only certificates of an admin recorded in the store.
  *
+ * <p>Removing an admin refuses its certificates at once; adding the name again later starts a new
+ * record whose {@link #notBefore()} refuses every certificate issued to the removed one, so nothing
+ * of a removed admin comes back when its name is reused.
+ *
  * @param name admin name, same rule as bot names
  * @param createdAt when it was recorded
+ * @param notBefore certificates of this admin issued (valid from) before this instant are refused;
+ *     {@code null} when the name was never removed, so certificates made before it was first
+ *     recorded ({@code issuer init}) are accepted
  */
-public record AdminIdentity(String name, Instant createdAt) {
+public record AdminIdentity(String name, Instant createdAt, Instant notBefore) {
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
   public AdminIdentity {
     validateName(name);
     Objects.requireNonNull(createdAt, "createdAt");
+  }
+
+  /** A newly recorded admin: certificates are bounded by the record only once it is removed. */
+  public AdminIdentity(String name, Instant createdAt) {
+    this(name, createdAt, null);
   }
 
   /** @throws IllegalArgumentException when the name breaks the bot-name rule */

@@ -343,7 +343,15 @@ public final class Issuer implements AutoCloseable {
     return store.findBot(Objects.requireNonNull(name, "name"));
   }
 
-  /** Deletes a bot; its instances can no longer renew. @return false if there was no such bot */
+  /**
+   * Deletes a bot, its instances and its tokens, with its audit event, in one transaction: its
+   * certificates authorise nothing from then on (a renewal or credential request in flight on any
+   * replica is refused unless it committed first), its unused tokens join nothing, and a bot created
+   * later with the same name shares nothing with it. Credentials already issued for targets
+   * (databases, SSH, Kubernetes) stay valid until they expire, at most 1 h.
+   *
+   * @return false if there was no such bot
+   */
   public boolean deleteBot(String name) {
     ensureOpen();
     Objects.requireNonNull(name, "name");
@@ -464,7 +472,9 @@ public final class Issuer implements AutoCloseable {
   public Lock lock(Lock lock) {
     ensureOpen();
     Objects.requireNonNull(lock, "lock");
-    Lock stored = new Lock(UUID.randomUUID().toString(), lock.target(), lock.value(), lock.reason(), clock.instant(), lock.expiresAt());
+    // a serial in any form tools print it, stored as the issuer writes serials
+    String value = lock.target() == Lock.Target.SERIAL ? Lock.normaliseSerial(lock.value()) : lock.value();
+    Lock stored = new Lock(UUID.randomUUID().toString(), lock.target(), value, lock.reason(), clock.instant(), lock.expiresAt());
     Map<String, String> d = new LinkedHashMap<>();
     d.put("lock_id", stored.id());
     d.put("target", stored.target().label());
@@ -703,6 +713,151 @@ public final class Issuer implements AutoCloseable {
   public List<AdminIdentity> admins() {
     ensureOpen();
     return store.admins();
+  }
+
+  /**
+   * Removes an admin, with its audit event: its certificates are refused by the admin API at once
+   * (a renewal in flight is refused unless it committed first), and stay refused if the name is
+   * added again later.
+   *
+   * @return false if no admin of that name is recorded
+   */
+  public boolean removeAdmin(String name) {
+    ensureOpen();
+    Objects.requireNonNull(name, "name");
+    Instant now = clock.instant();
+    boolean removed =
+        store.inTransaction(
+            tx -> {
+              if (!tx.removeAdmin(name, now)) {
+                return false;
+              }
+              audit.success(tx, "admin.removed", null, null, Map.of("admin", name));
+              return true;
+            });
+    if (removed) {
+      LOG.warn("admin '{}' removed; its certificates are refused from now on", name);
+    }
+    return removed;
+  }
+
+  /**
+   * What {@link #syncAdmins} changed.
+   *
+   * @param added names recorded
+   * @param removed names removed
+   */
+  public record AdminChanges(List<String> added, List<String> removed) {
+    public AdminChanges {
+      added = List.copyOf(added);
+      removed = List.copyOf(removed);
+    }
+  }
+
+  /**
+   * Makes the recorded admins exactly {@code names} (the {@code admins:} of {@code issuer.yaml}):
+   * records those missing and removes the others, each with its audit event. {@code issuer serve}
+   * calls it at every start.
+   *
+   * @throws IllegalArgumentException for an invalid name or an empty list (no one could administer
+   *     the issuer)
+   */
+  public AdminChanges syncAdmins(java.util.Collection<String> names) {
+    ensureOpen();
+    Objects.requireNonNull(names, "names");
+    Set<String> wanted = new java.util.TreeSet<>();
+    for (String n : names) {
+      wanted.add(AdminIdentity.validateName(n));
+    }
+    if (wanted.isEmpty()) {
+      throw new IllegalArgumentException("the admin list must name at least one admin; otherwise no one could administer the issuer");
+    }
+    List<String> added = new ArrayList<>();
+    List<String> removed = new ArrayList<>();
+    for (AdminIdentity a : store.admins()) {
+      if (!wanted.contains(a.name()) && removeAdmin(a.name())) {
+        removed.add(a.name());
+      }
+    }
+    Set<String> present = new HashSet<>();
+    store.admins().forEach(a -> present.add(a.name()));
+    for (String n : wanted) {
+      if (!present.contains(n)) {
+        addAdmin(n);
+        added.add(n);
+      }
+    }
+    return new AdminChanges(added, removed);
+  }
+
+  /**
+   * Why the admin API refuses {@code certificate}, already verified as admin {@code name}'s, at this
+   * moment; empty if it accepts it. The admin must be recorded and not removed, the certificate must
+   * not predate the record's {@link AdminIdentity#notBefore()} (a removed admin's certificates stay
+   * refused when the name is added again), and no active serial lock may name the certificate or the
+   * one it was renewed from.
+   */
+  public Optional<String> adminRefusal(String name, X509Certificate certificate) {
+    ensureOpen();
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(certificate, "certificate");
+    return adminRefusal(store, name, certificate, clock.instant());
+  }
+
+  private static Optional<String> adminRefusal(IssuerStore s, String name, X509Certificate certificate, Instant now) {
+    Optional<AdminIdentity> admin = s.findAdmin(name);
+    if (admin.isEmpty()) {
+      return Optional.of("admin '" + name + "' is not recorded in the store (never added, or removed)");
+    }
+    Instant notBefore = admin.get().notBefore();
+    // certificates are back-dated by a minute: the issuing time is notBefore + that minute
+    Instant issued = certificate.getNotBefore().toInstant().plus(dev.machineid.issuer.internal.CertificateAuthority.BACKDATE);
+    if (notBefore != null && issued.isBefore(notBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS))) {
+      return Optional.of("the certificate was issued at " + issued + ", before admin '" + name + "' was recorded again at " + notBefore + " (it belonged to the removed admin)");
+    }
+    List<LockKey> keys = new ArrayList<>();
+    keys.add(new LockKey(Lock.Target.SERIAL, dev.machineid.issuer.internal.CertificateAuthority.serialHex(certificate)));
+    AdminCertificates.renewedFrom(certificate).ifPresent(from -> keys.add(new LockKey(Lock.Target.SERIAL, from)));
+    List<Lock> locks = s.findActiveLocks(keys, now);
+    if (!locks.isEmpty()) {
+      Lock l = locks.get(0);
+      return Optional.of("locked by lock " + l.id() + " on serial " + l.value() + ": " + l.reason());
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Self-renewal of an admin certificate ({@code /v1/admin/renew}): a new certificate for
+   * {@code key}, at most 24 h, marked as renewed from {@code presented}, so that a lock on the
+   * presented certificate refuses the new one too. A certificate made this way cannot renew again
+   * (a fresh one needs the authority key: {@code issuer admin reissue}), so self-renewal extends
+   * an operator-issued certificate once; and the admin's record is re-checked in the transaction
+   * that records the issuance, so a removal or lock committed first wins.
+   *
+   * @throws SecurityException if the admin or the presented certificate is refused
+   */
+  public X509Certificate renewAdminCertificate(String name, X509Certificate presented, PublicKey key, Duration ttl) {
+    ensureOpen();
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(presented, "presented");
+    Objects.requireNonNull(key, "key");
+    if (AdminCertificates.isRenewed(presented)) {
+      throw new SecurityException("an admin certificate made by self-renewal cannot renew again; issue a fresh one with the authority key ('issuer admin reissue')");
+    }
+    Instant now = clock.instant();
+    String from = dev.machineid.issuer.internal.CertificateAuthority.serialHex(presented);
+    X509Certificate cert = AdminCertificates.renew(keys.authority(), trustDomain, name, from, key, now, ttl, random);
+    store.inTransaction(
+        tx -> {
+          tx.awaitRevocations();
+          Optional<String> refusal = adminRefusal(tx, name, presented, now);
+          if (refusal.isPresent()) {
+            throw new SecurityException(refusal.get());
+          }
+          audit.success(tx, "admin.certificate", null, null, Map.of("admin", name, "serial", cert.getSerialNumber().toString(16), "ttl", ttl.toString(), "renewed_from", from));
+          return null;
+        });
+    return cert;
   }
 
   /**

@@ -67,7 +67,14 @@ public interface IssuerStore extends AutoCloseable {
 
   List<Bot> bots();
 
-  /** @return false if there was no such bot */
+  /**
+   * Deletes a bot together with its instances and its tokens, in one transaction that is also a
+   * revocation ({@link #awaitRevocations()}): the instances' certificates authorise nothing from
+   * then on, unused tokens join nothing, and a bot created later with the same name shares nothing
+   * with this one.
+   *
+   * @return false if there was no such bot (nothing changes)
+   */
   boolean deleteBot(String name);
 
   // ---- tokens
@@ -122,9 +129,31 @@ public interface IssuerStore extends AutoCloseable {
     return findInstance(instanceId).map(r -> new CallerRecord(r, findBot(r.bot()).orElse(null), findActiveLocks(CallerRecord.lockKeys(r, serial), now)));
   }
 
+  // ---- revocation
+
+  /**
+   * Orders the calling transaction against revocations on every replica sharing this store: a new
+   * lock ({@link #insertLock}), a deleted bot ({@link #deleteBot}) or a removed admin
+   * ({@link #removeAdmin}). A revocation that committed before this call is visible to every read
+   * that follows it in the transaction; one that starts later waits until the transaction ends.
+   * A transaction that issues a credential calls this first, then re-reads what authorises the
+   * issuance (the caller, its bot, the active locks) and commits only if it still holds; so nothing
+   * is issued after a revocation commits. Revocations take the other side of this order by
+   * themselves.
+   *
+   * <p>Outside {@link #inTransaction(Function)} the order ends with the call, so it is useless there.
+   */
+  default void awaitRevocations() {
+    throw unsupported("revocation ordering");
+  }
+
   // ---- locks
 
-  /** @return false if a lock with that id exists */
+  /**
+   * Stores a lock; a revocation, ordered against issuing transactions ({@link #awaitRevocations()}).
+   *
+   * @return false if a lock with that id exists
+   */
   boolean insertLock(Lock lock);
 
   /** Locks active at {@code now} whose (target, value) is one of {@code targets}. */
@@ -174,18 +203,35 @@ public interface IssuerStore extends AutoCloseable {
 
   // ---- admin identities
 
-  /** Records an admin allowed on the admin API. @return false if one with that name exists */
+  /**
+   * Records an admin allowed on the admin API. A name that was removed before is recorded again as a
+   * new admin whose {@link AdminIdentity#notBefore()} is {@code admin.createdAt()}, so that the
+   * certificates issued to the removed one stay refused.
+   *
+   * @return false if an admin with that name is recorded
+   */
   default boolean insertAdmin(AdminIdentity admin) {
     throw unsupported("admin identities");
   }
 
+  /** The recorded (not removed) admin of that name. */
   default Optional<AdminIdentity> findAdmin(String name) {
     throw unsupported("admin identities");
   }
 
-  /** Every admin, by name. */
+  /** Every recorded (not removed) admin, by name. */
   default List<AdminIdentity> admins() {
     throw unsupported("admin identities");
+  }
+
+  /**
+   * Removes an admin at {@code at}: a revocation ({@link #awaitRevocations()}); its certificates are
+   * refused from then on, also after the name is added again.
+   *
+   * @return false if no admin of that name is recorded
+   */
+  default boolean removeAdmin(String name, Instant at) {
+    throw unsupported("admin removal");
   }
 
   private UnsupportedOperationException unsupported(String what) {

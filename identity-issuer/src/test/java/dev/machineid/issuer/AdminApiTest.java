@@ -218,9 +218,11 @@ class AdminApiTest {
   void instancesShowInitialAndLatestAuthenticationAndHeartbeat() {
     Joined bot = joinBot("web");
     BotClient asBot = BotClient.as(issuer, bot.keys(), bot.credentials());
-    BotClient.Reply renewed = asBot.renew(1, BotClient.ec(), null);
+    KeyPair next = BotClient.ec();
+    BotClient.Reply renewed = asBot.renew(1, next, null);
     assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
-    assertThat(asBot.post("/v1/heartbeat", "{\"hostname\":\"web-1\",\"version\":\"1.2\",\"uptime_seconds\":5,\"one_shot\":false}").status()).isEqualTo(204);
+    // heartbeats come from the instance's current certificate
+    assertThat(BotClient.as(issuer, next, renewed.as(Credentials.class)).post("/v1/heartbeat", "{\"hostname\":\"web-1\",\"version\":\"1.2\",\"uptime_seconds\":5,\"one_shot\":false}").status()).isEqualTo(204);
 
     JsonNode list = admin.get("/v1/admin/instances?bot=web").json();
     assertThat(list).hasSize(1);

@@ -58,6 +58,10 @@ public final class AdminClient {
     return send("POST", path, body);
   }
 
+  public JsonNode put(String path, JsonNode body) {
+    return send("PUT", path, body);
+  }
+
   public void delete(String path) {
     send("DELETE", path, null);
   }

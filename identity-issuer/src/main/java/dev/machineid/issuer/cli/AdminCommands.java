@@ -153,7 +153,7 @@ final class AdminCommands {
       }
     }
 
-    @Command(name = "rm", description = "Deletes a bot; its instances can no longer renew.")
+    @Command(name = "rm", description = "Deletes a bot with its instances and tokens: its certificates and unused tokens are refused from now on.")
     static final class Rm extends Base {
       @Parameters(index = "0", description = "Bot name.")
       String name;
@@ -577,6 +577,47 @@ final class AdminCommands {
         String name = init.config.admins().get(0);
         X509Certificate c = init.reissueAdmin(name, ServeCommand.duration(ttl, "--ttl"), Instant.now());
         out().println("Admin certificate for '" + name + "' issued until " + c.getNotAfter().toInstant() + ".");
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ admins
+
+  @Command(name = "admins", description = "Shows and changes who may administer the issuer.", subcommands = {Admins.Ls.class, Admins.Sync.class, Admins.Rm.class})
+  static final class Admins {
+    @Command(name = "ls", description = "Lists the admins recorded in the store.")
+    static final class Ls extends Base {
+      @Override
+      void run() {
+        JsonNode r = client().get("admins", Map.of());
+        print(r, () -> IssuerCli.printTable(out(), r, List.of("NAME", "RECORDED"), n -> IssuerCli.text(n, "name"), n -> IssuerCli.text(n, "created_at")));
+      }
+    }
+
+    @Command(name = "sync", description = "Makes the recorded admins exactly 'admins:' of issuer.yaml, at once (serve does it at every start).")
+    static final class Sync extends Base {
+      @Override
+      void run() {
+        ObjectNode req = Protocol.mapper().createObjectNode();
+        common.init().config.admins().forEach(req.putArray("names")::add);
+        JsonNode r = client().put("admins", req);
+        print(r, () -> out().println("Admins added: " + orNone(IssuerCli.text(r, "added")) + "; removed: " + orNone(IssuerCli.text(r, "removed")) + "."));
+      }
+
+      private static String orNone(String s) {
+        return s == null || s.isEmpty() ? "none" : s;
+      }
+    }
+
+    @Command(name = "rm", description = "Removes an admin at once: its certificates are refused from now on. Remove it from 'admins:' in issuer.yaml too, or the next start records it again.")
+    static final class Rm extends Base {
+      @Parameters(index = "0", description = "Admin name.")
+      String name;
+
+      @Override
+      void run() {
+        client().delete("admins/" + enc(name));
+        out().println("Admin '" + name + "' removed; remove it from 'admins:' in issuer.yaml too, or the next start records it again.");
       }
     }
   }

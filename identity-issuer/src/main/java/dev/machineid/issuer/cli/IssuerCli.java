@@ -38,7 +38,8 @@ import picocli.CommandLine.Option;
       AdminCommands.Locks.class,
       AdminCommands.Audit.class,
       AdminCommands.Sign.class,
-      AdminCommands.AdminIdentityCommand.class
+      AdminCommands.AdminIdentityCommand.class,
+      AdminCommands.Admins.class
     })
 public final class IssuerCli {
   /** Options every command that reads the init directory has. */

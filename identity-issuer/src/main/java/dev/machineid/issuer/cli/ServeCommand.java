@@ -92,8 +92,10 @@ final class ServeCommand implements Callable<Integer> {
             "machineid-issuer-shutdown");
     try {
       issuer.start();
-      for (String admin : c.admins()) {
-        issuer.addAdmin(admin);
+      // the store's admins follow the configuration: names removed from 'admins:' are refused from now on
+      Issuer.AdminChanges admins = issuer.syncAdmins(c.admins());
+      if (!admins.added().isEmpty() || !admins.removed().isEmpty()) {
+        LOG.info("admins from {}: added {}, removed {}", config, admins.added(), admins.removed());
       }
       try {
         InitDirectory.writePublic(urlFile, issuer.url() + "\n");

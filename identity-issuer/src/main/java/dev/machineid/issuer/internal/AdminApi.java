@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * GET    /v1/admin/status                      version, trust domain, CA pin, join methods
  * POST   /v1/admin/renew                       {public_key, ttl?} -> {certificate_chain, not_after}
+ * GET    /v1/admin/admins                      PUT {names} (make the recorded admins exactly these)
+ * DELETE /v1/admin/admins/{name}
  * GET    /v1/admin/bots                        POST {name, roles, logins?, traits?, token_ttl?}
  * GET    /v1/admin/bots/{name}                 DELETE /v1/admin/bots/{name}
  * GET    /v1/admin/roles                       POST a role resource
@@ -91,9 +93,11 @@ public final class AdminApi {
       throw ProblemException.of(ErrorCode.NOT_FOUND, "no such admin endpoint");
     }
     try {
-      return Auditor.actingAs("admin:" + admin, () -> route(admin, method, seg, query, body));
+      return Auditor.actingAs("admin:" + admin, () -> route(admin, peer[0], method, seg, query, body));
     } catch (java.io.IOException | ProblemException e) {
       throw e;
+    } catch (SecurityException e) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", e.getMessage());
     } catch (IllegalArgumentException e) {
       throw Json.malformed(e.getMessage());
     } catch (IllegalStateException e) {
@@ -108,7 +112,7 @@ public final class AdminApi {
     }
   }
 
-  private Reply route(String admin, String method, List<String> seg, Map<String, String> query, Body body) throws java.io.IOException {
+  private Reply route(String admin, X509Certificate presented, String method, List<String> seg, Map<String, String> query, Body body) throws java.io.IOException {
     String resource = seg.get(0);
     int n = seg.size();
     switch (resource) {
@@ -127,7 +131,7 @@ public final class AdminApi {
         ObjectNode b = body.read();
         PublicKey key = Keys.parse(Json.text(b, "public_key"));
         Duration ttl = Json.ttl(b, "ttl", AdminCertificates.DEFAULT_TTL, AdminCertificates.MAX_TTL);
-        X509Certificate cert = issuer.issueAdminCertificate(admin, key, ttl);
+        X509Certificate cert = issuer.renewAdminCertificate(admin, presented, key, ttl);
         ObjectNode o = obj();
         o.putArray("certificate_chain").add(Pem.encode(cert)).add(Pem.encode(ca.certificate()));
         o.put("not_after", cert.getNotAfter().toInstant().toString());
@@ -160,6 +164,32 @@ public final class AdminApi {
           default -> throw Json.malformed("field 'kind' must be database_server or ssh_host");
         }
         return ok(o);
+      }
+      case "admins" -> {
+        if (n == 1) {
+          if (method.equals("GET")) {
+            ArrayNode a = arr();
+            issuer.admins().forEach(x -> a.addObject().put("name", x.name()).put("created_at", x.createdAt().toString()));
+            return ok(a);
+          }
+          allow(method, "PUT");
+          List<String> names = stringList(body.read(), "names");
+          Issuer.AdminChanges changes = issuer.syncAdmins(names);
+          ObjectNode o = obj();
+          changes.added().forEach(o.putArray("added")::add);
+          changes.removed().forEach(o.putArray("removed")::add);
+          return ok(o);
+        }
+        one(n, 2);
+        allow(method, "DELETE");
+        String name = seg.get(1);
+        if (name.equals(admin)) {
+          throw Json.malformed("an admin cannot remove itself; another admin can, or remove it from 'admins:' in issuer.yaml and run 'issuer admins sync'");
+        }
+        if (!issuer.removeAdmin(name)) {
+          throw notFound("admin", name);
+        }
+        return new Reply(204, null);
       }
       case "bots" -> {
         if (n == 1) {
@@ -285,9 +315,10 @@ public final class AdminApi {
 
   private String authenticate(X509Certificate[] peer) {
     String name = AdminCertificates.adminName(peer, ca, issuer.trustDomain(), clock.instant());
-    List<AdminIdentity> admins;
+    Optional<String> refusal;
     try {
-      admins = issuer.admins();
+      // recorded and not removed, not older than its record, not locked (nor the certificate it was renewed from)
+      refusal = issuer.adminRefusal(name, peer[0]);
     } catch (UnsupportedOperationException e) {
       if (!warnedNoAdminStore) {
         warnedNoAdminStore = true;
@@ -295,8 +326,8 @@ public final class AdminApi {
       }
       return name;
     }
-    if (admins.stream().noneMatch(a -> a.name().equals(name))) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", "admin '" + name + "' is not recorded in the store");
+    if (refusal.isPresent()) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", refusal.get());
     }
     return name;
   }

@@ -13,6 +13,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.Collection;
 import java.util.Date;
 import java.util.List;
+import java.util.Optional;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -36,11 +37,35 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 public final class AdminCertificates {
   public static final Duration DEFAULT_TTL = Duration.ofHours(12);
   public static final Duration MAX_TTL = Duration.ofHours(24);
-  private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
   private AdminCertificates() {}
 
   public static X509Certificate issue(CertificateAuthority ca, String trustDomain, String name, PublicKey key, Instant now, Duration ttl, SecureRandom random) {
+    return issue(ca, trustDomain, name, key, now, ttl, random, null);
+  }
+
+  /**
+   * An admin certificate renewed through {@code /v1/admin/renew} from the certificate with serial
+   * {@code fromSerial}: marked ({@link CredentialMarks#RENEWED_ADMIN}) so that a lock on that serial
+   * refuses it too and it cannot renew again.
+   */
+  public static X509Certificate renew(
+      CertificateAuthority ca, String trustDomain, String name, String fromSerial, PublicKey key, Instant now, Duration ttl, SecureRandom random) {
+    return issue(ca, trustDomain, name, key, now, ttl, random, CredentialMarks.renewedAdmin(fromSerial));
+  }
+
+  /** The serial an admin certificate was renewed from, if {@code /v1/admin/renew} made it. */
+  public static Optional<String> renewedFrom(X509Certificate certificate) {
+    return CredentialMarks.renewedFrom(certificate);
+  }
+
+  /** True if {@code /v1/admin/renew} made the certificate (whether or not its mark parses). */
+  public static boolean isRenewed(X509Certificate certificate) {
+    return CredentialMarks.has(certificate, CredentialMarks.RENEWED_ADMIN);
+  }
+
+  private static X509Certificate issue(
+      CertificateAuthority ca, String trustDomain, String name, PublicKey key, Instant now, Duration ttl, SecureRandom random, Extension mark) {
     if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(MAX_TTL) > 0) {
       throw new IllegalArgumentException("admin certificate TTL must be 1s to 24h, got " + ttl);
     }
@@ -56,6 +81,9 @@ public final class AdminCertificates {
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
       b.addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
+      if (mark != null) {
+        b.addExtension(mark);
+      }
       return new JcaX509CertificateConverter().getCertificate(b.build(CertificateAuthority.signer("SHA256withECDSA").build(ca.keyPair().getPrivate())));
     } catch (Exception e) {
       throw new IllegalStateException("cannot issue an admin certificate", e);
@@ -94,8 +122,8 @@ public final class AdminCertificates {
     } catch (CertificateParsingException e) {
       eku = null;
     }
-    if (eku == null || !eku.contains(CLIENT_AUTH) || leaf.getBasicConstraints() >= 0) {
-      throw refused("admin certificate lacks EKU clientAuth or is a CA");
+    if (!ClientCertificates.forClientAuth(leaf, eku)) {
+      throw refused("admin certificate " + ClientCertificates.describeUsage(leaf, eku));
     }
     if (IdentityExtension.from(leaf).isPresent()) {
       throw refused("a bot certificate was presented to the admin API");

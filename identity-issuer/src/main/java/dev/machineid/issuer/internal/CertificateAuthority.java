@@ -170,6 +170,33 @@ public final class CertificateAuthority {
   }
 
   /**
+   * A role-scoped identity credential: named like the bot identity ({@code CN=bot-<name>}, its
+   * SPIFFE ID, EKU clientAuth only) so that relying parties that trust the {@code issuer} authority
+   * see the bot, but without the bot identity extension and with the {@link CredentialMarks#SCOPED_IDENTITY}
+   * mark instead, so that the issuer never takes it for the bot.
+   */
+  public X509Certificate issueScopedIdentity(
+      String trustDomain, String bot, PublicKey key, String instanceId, List<String> roles, Instant now, Duration ttl) {
+    Instant at = now.truncatedTo(ChronoUnit.SECONDS);
+    try {
+      JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+      X509v3CertificateBuilder b = builder(cn("bot-" + bot), at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
+      b.addExtension(
+          Extension.subjectAlternativeName,
+          false,
+          new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, SpiffeId.forBot(trustDomain, bot).toString())));
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
+      b.addExtension(CredentialMarks.scopedIdentity(instanceId, roles));
+      return sign(b, keyPair.getPrivate());
+    } catch (GeneralSecurityException | CertIOException e) {
+      throw new IllegalStateException("cannot issue a role-scoped identity credential", e);
+    }
+  }
+
+  /**
    * A leaf for one purpose: the given subject, SANs and extended key usages, keyUsage
    * digitalSignature, valid from one minute before {@code now} to {@code now + ttl} (whole seconds).
    */

@@ -16,7 +16,6 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ErrorCode;
-import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Bot;
@@ -86,6 +85,8 @@ public final class CredentialService {
     String kind = null;
     try {
       caller = engine.authorise(peer, now, detail);
+      // only the instance's current bot certificate may request credentials
+      engine.requireCurrent(caller, now, remote);
       kind = Json.text(body, "kind");
       detail.put("kind", Engine.printable(kind));
       List<String> roleNames = stringList(body, "roles");
@@ -102,14 +103,21 @@ public final class CredentialService {
         case "database" -> database(bot, roles, target, body, now, ttl, detail);
         case "kubernetes" -> kubernetes(bot, roles, target, body, now, ttl, detail);
         case "application" -> application(bot, body, now, ttl, detail);
-        case "identity" -> identity(bot, caller, body, now, ttl, detail);
+        case "identity" -> identity(bot, caller, roleNames, body, now, ttl, detail);
         case "ssh_user" -> sshUser(bot, roles, target, body, now, ttl, detail);
         case "ssh_host" -> sshHost(roles, target, body, now, ttl, detail);
         case "jwt_svid" -> jwtSvid(bot, roles, target, now, ttl, detail);
         default -> throw Json.malformed("unknown kind '" + Engine.printable(kind)
             + "'; one of application, database, kubernetes, ssh_user, ssh_host, jwt_svid, identity");
       };
-      engine.audit().success("certificate.issued", caller.bot(), caller.instance().id(), detail);
+      // Issued only if nothing revoked the caller meanwhile: the re-check and the audit event share
+      // one transaction ordered against locks and bot deletions on every replica.
+      Engine.Caller authorised = caller;
+      engine.store().inTransaction(tx -> {
+        engine.revalidate(tx, authorised.instance().id(), authorised.serial(), now);
+        engine.audit().success(tx, "certificate.issued", authorised.bot(), authorised.instance().id(), detail);
+        return null;
+      });
       LOG.info("issued {} credential for bot '{}' ({})", kind, caller.bot(), detail.get("subject"));
       return answer;
     } catch (ProblemException e) {
@@ -259,13 +267,16 @@ public final class CredentialService {
     return x509(cert, ca, now, detail, id.toString());
   }
 
-  private CertificatesResponse identity(Bot bot, Engine.Caller caller, ObjectNode body, Instant now, Duration ttl,
+  /**
+   * A role-scoped identity credential: names the bot for relying parties, but carries the
+   * {@link CredentialMarks#SCOPED_IDENTITY} mark and no bot identity extension, so that it can never
+   * renew, request credentials, send heartbeats or re-join (DESIGN §11.13).
+   */
+  private CertificatesResponse identity(Bot bot, Engine.Caller caller, List<String> roleNames, ObjectNode body, Instant now, Duration ttl,
       Map<String, String> detail) {
     PublicKey key = Keys.parse(Json.text(body, "public_key"));
-    IdentityExtension ext = caller.extension();
-    X509Certificate cert = engine.ca().issueBot(engine.trustDomain(), bot.name(), key,
-        new IdentityExtension(ext.instanceId(), ext.generation(), ext.joinMethod()), now, ttl);
-    return x509(cert, engine.ca(), now, detail, "CN=bot-" + bot.name());
+    X509Certificate cert = engine.ca().issueScopedIdentity(engine.trustDomain(), bot.name(), key, caller.instance().id(), roleNames, now, ttl);
+    return x509(cert, engine.ca(), now, detail, "CN=bot-" + bot.name() + " (role-scoped)");
   }
 
   private CertificatesResponse sshUser(Bot bot, List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,

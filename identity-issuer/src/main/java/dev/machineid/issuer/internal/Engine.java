@@ -50,7 +50,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Engine {
   private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
-  private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
   private static final int CAS_ATTEMPTS = 4;
 
   private final String trustDomain;
@@ -257,9 +256,21 @@ public final class Engine {
       detail.put("ttl", ttl.toString());
       issued.describeSsh(detail);
       String joined = bot;
-      // The instance and its audit event commit together.
+      // The instance and its audit event commit together, and only if neither the bot was deleted
+      // nor a lock on it, the token or the identity committed since the checks above.
       store.inTransaction(
           tx -> {
+            tx.awaitRevocations();
+            if (tx.findBot(joined).isEmpty()) {
+              throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + joined + "' was deleted before the join committed");
+            }
+            refuseIfLocked(
+                tx.findActiveLocks(
+                    List.of(
+                        new LockKey(Lock.Target.BOT, joined),
+                        new LockKey(Lock.Target.TOKEN, verified.tokenId()),
+                        new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
+                    now));
             if (!tx.insertInstance(row)) {
               throw new IllegalStateException("instance id collision " + instanceId);
             }
@@ -326,15 +337,25 @@ public final class Engine {
     long next = row.generation() + 1;
     Issued issued = issue(botRecord, row.id(), next, method, key, sshKey, ttl, now);
     Authentication auth = new Authentication(now, remote, method, next, verified.metadata());
-    if (!store.compareAndSetGeneration(row.id(), row.generation(), next, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth)) {
-      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
-    }
     detail.put("rejoin", "true");
     detail.put("serial", issued.serial());
     detail.put("generation", Long.toString(next));
     detail.put("ttl", ttl.toString());
     issued.describeSsh(detail);
-    audit.success("join", row.bot(), row.id(), detail);
+    // re-checked, advanced and audited in one transaction ordered against revocations
+    boolean advanced =
+        store.inTransaction(
+            tx -> {
+              revalidate(tx, row.id(), row.serial(), now);
+              if (!tx.compareAndSetGeneration(row.id(), row.generation(), next, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth)) {
+                return false;
+              }
+              audit.success(tx, "join", row.bot(), row.id(), detail);
+              return true;
+            });
+    if (!advanced) {
+      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
+    }
     LOG.info("bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})", row.bot(), row.id(), method, next, remote, issued.serial());
     return issued.answer();
   }
@@ -381,7 +402,7 @@ public final class Engine {
       InstanceRecord row = caller.instance();
       for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
         long stored = row.generation();
-        if (presented == stored) {
+        if (presented == stored && caller.serial().equals(row.serial())) {
           long next = stored + 1;
           Issued issued = issue(caller.botRecord(), row.id(), next, row.joinMethod(), key, sshKey, ttl, now);
           Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
@@ -391,10 +412,13 @@ public final class Engine {
           renewed.put("ttl", ttl.toString());
           issued.describeSsh(renewed);
           InstanceRecord current = row;
-          // The compare-and-set and its audit event commit together.
+          String serial = caller.serial();
+          // The re-check, the compare-and-set and its audit event commit together, ordered against
+          // revocations: nothing is issued after a lock or the bot's deletion commits.
           boolean advanced =
               store.inTransaction(
                   tx -> {
+                    revalidate(tx, current.id(), serial, now);
                     if (!tx.compareAndSetGeneration(current.id(), stored, next, keyHash, issued.json(), issued.serial(), auth)) {
                       return false;
                     }
@@ -416,6 +440,14 @@ public final class Engine {
               new Credentials(
                   previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
           return new Answer(writeCredentials(again));
+        } else if (presented >= stored) {
+          // a certificate of this instance that the issuer never recorded as its current one (a
+          // copy made by an earlier issuer version's identity credentials): it renews nothing, and
+          // its holder cannot lock the instance out either
+          throw new ProblemException(
+              ErrorCode.UNAUTHENTICATED,
+              "the client certificate is not the bot instance's current certificate",
+              "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
         } else {
           String reason =
               "stale generation " + presented + " presented (stored " + stored + ") "
@@ -434,6 +466,54 @@ public final class Engine {
       LOG.info("renewal refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
       throw e;
     }
+  }
+
+  /**
+   * Refuses a call (a credential request or a heartbeat) made with anything but the instance's
+   * current bot certificate, its recorded serial (DESIGN §11.13). A superseded certificate is handled
+   * as a stale renewal would be: one more than a generation behind is a copy, which locks the
+   * instance; the certificate just superseded is refused without a lock, because the bot itself
+   * presents it while it retries a renewal whose answer was lost; any other certificate of the
+   * instance was never its current one and is refused. Each refusal is audited by the caller.
+   */
+  void requireCurrent(Caller caller, Instant now, String remote) {
+    InstanceRecord row = caller.instance();
+    if (caller.serial().equals(row.serial())) {
+      return;
+    }
+    long presented = caller.extension().generation();
+    long stored = row.generation();
+    if (presented < stored - 1) {
+      String reason = "superseded certificate of generation " + presented + " presented (stored " + stored + "); the instance's certificate may have been copied";
+      lockInstance(row, caller, reason, remote, now);
+      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+    }
+    if (presented == stored - 1) {
+      throw new ProblemException(
+          ErrorCode.GENERATION_MISMATCH,
+          "this certificate was superseded by a renewal; finish the renewal and use the new certificate",
+          "superseded certificate of generation " + presented + " presented (stored " + stored + "); not locked: the bot may be retrying a renewal whose answer was lost");
+    }
+    throw new ProblemException(
+        ErrorCode.UNAUTHENTICATED,
+        "the client certificate is not the bot instance's current certificate",
+        "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
+  }
+
+  /**
+   * Inside an issuing transaction: orders it after revocations ({@link IssuerStore#awaitRevocations()})
+   * and re-reads the caller, refusing if its instance (or bot) was deleted or a lock on any of its
+   * targets committed since it was authorised.
+   */
+  CallerRecord revalidate(IssuerStore tx, String instanceId, String serial, Instant now) {
+    tx.awaitRevocations();
+    CallerRecord found = tx.findCaller(instanceId, serial, now).orElseThrow(() -> new ProblemException(
+        ErrorCode.UNAUTHENTICATED, "unknown bot instance", "instance " + instanceId + " was deleted (with its bot) before the issuance committed"));
+    if (found.bot() == null) {
+      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + found.instance().bot() + "' was deleted before the issuance committed");
+    }
+    refuseIfLocked(found.activeLocks());
+    return found;
   }
 
   private void lockInstance(InstanceRecord row, Caller caller, String reason, String remote, Instant now) {
@@ -463,6 +543,7 @@ public final class Engine {
     Caller caller = null;
     try {
       caller = authorise(peer, now, detail);
+      requireCurrent(caller, now, remote);
       Heartbeat hb =
           new Heartbeat(
               now,
@@ -513,6 +594,12 @@ public final class Engine {
     X509Certificate cert = authenticate(peer, now);
     String serial = CertificateAuthority.serialHex(cert);
     detail.put("serial", serial);
+    if (CredentialMarks.has(cert, CredentialMarks.SCOPED_IDENTITY)) {
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "a role-scoped identity credential cannot renew, request credentials or send heartbeats; use the bot's own certificate",
+          "client certificate is a role-scoped identity credential (marked not reissuable)");
+    }
     String cn = CertificateAuthority.commonName(cert);
     IdentityExtension ext = IdentityExtension.from(cert).orElse(null);
     if (cn == null || !cn.startsWith("bot-") || ext == null || ext.instanceId() == null) {
@@ -562,8 +649,9 @@ public final class Engine {
     } catch (CertificateParsingException e) {
       eku = null;
     }
-    if (eku == null || !eku.contains(CLIENT_AUTH) || leaf.getBasicConstraints() >= 0) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "the client certificate is not a bot identity", "client certificate lacks EKU clientAuth or is a CA");
+    if (!ClientCertificates.forClientAuth(leaf, eku)) {
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED, "the client certificate is not a bot identity", "client certificate " + ClientCertificates.describeUsage(leaf, eku));
     }
     return leaf;
   }

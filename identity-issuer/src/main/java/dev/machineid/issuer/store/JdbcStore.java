@@ -90,12 +90,15 @@ public final class JdbcStore implements IssuerStore {
     final String description;
     final boolean shutdownOnClose;
     final ObjectMapper json = Protocol.mapper();
+    /** H2 has no {@code FOR SHARE}; issuing transactions take the revocation row with {@code FOR UPDATE}. */
+    final boolean h2;
     volatile boolean closed;
 
-    Shared(HikariDataSource pool, String description, boolean shutdownOnClose) {
+    Shared(HikariDataSource pool, String description, boolean shutdownOnClose, boolean h2) {
       this.pool = pool;
       this.description = description;
       this.shutdownOnClose = shutdownOnClose;
+      this.h2 = h2;
     }
   }
 
@@ -206,7 +209,7 @@ public final class JdbcStore implements IssuerStore {
         throw new StoreException("cannot migrate the issuer database " + description + ": " + rootMessage(e), e);
       }
       LOG.debug("issuer store on {}", description);
-      return new JdbcStore(new Shared(pool, description, shutdownOnClose), null);
+      return new JdbcStore(new Shared(pool, description, shutdownOnClose, url.startsWith("jdbc:h2:")), null);
     }
   }
 
@@ -453,7 +456,16 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public boolean deleteBot(String name) {
     Objects.requireNonNull(name, "name");
-    return with("deleting a bot", c -> update(c, "DELETE FROM bots WHERE name = ?", name) == 1);
+    return transactionally("deleting a bot", c -> {
+      // a revocation: first in the transaction, so that issuing transactions order against it
+      revoke(c);
+      if (update(c, "DELETE FROM bots WHERE name = ?", name) != 1) {
+        return false;
+      }
+      update(c, "DELETE FROM bot_instances WHERE bot = ?", name);
+      update(c, "DELETE FROM tokens WHERE bot = ?", name);
+      return true;
+    });
   }
 
   // ------------------------------------------------------------------ tokens
@@ -663,6 +675,35 @@ public final class JdbcStore implements IssuerStore {
     return with("recording a heartbeat", c -> update(c, "UPDATE bot_instances SET latest_heartbeat = ? WHERE id = ?", write(heartbeat), instanceId) == 1);
   }
 
+  // ------------------------------------------------------------------ revocation
+
+  @Override
+  public void awaitRevocations() {
+    if (bound == null) {
+      throw new IllegalStateException("awaitRevocations orders a transaction: call it inside inTransaction");
+    }
+    with("ordering an issuance after revocations", c -> {
+      // a shared row lock where the database has one: issuances do not wait for each other
+      try (PreparedStatement ps = c.prepareStatement("SELECT epoch FROM revocations WHERE id = 1 " + (shared.h2 ? "FOR UPDATE" : "FOR SHARE"));
+          ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new SQLException("the revocations row is missing; the schema was not migrated or was damaged");
+        }
+      }
+      return null;
+    });
+  }
+
+  /**
+   * Marks the calling transaction as a revocation: takes the revocation row exclusively until it
+   * commits, so issuing transactions in flight finish first and later ones see what it changed.
+   */
+  private static void revoke(Connection c) throws SQLException {
+    if (update(c, "UPDATE revocations SET epoch = epoch + 1 WHERE id = 1") != 1) {
+      throw new SQLException("the revocations row is missing; the schema was not migrated or was damaged");
+    }
+  }
+
   // ------------------------------------------------------------------ locks
 
   @Override
@@ -670,13 +711,16 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(lock, "lock");
     Objects.requireNonNull(lock.id(), "lock id");
     Objects.requireNonNull(lock.createdAt(), "lock createdAt");
-    return with(
+    return transactionally(
         "inserting a lock",
-        c -> update(
-                c,
-                "INSERT INTO locks (id, target, target_value, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                lock.id(), lock.target().label(), lock.value(), lock.reason(), lock.createdAt(), lock.expiresAt())
-            == 1);
+        c -> {
+          revoke(c);
+          return update(
+                  c,
+                  "INSERT INTO locks (id, target, target_value, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                  lock.id(), lock.target().label(), lock.value(), lock.reason(), lock.createdAt(), lock.expiresAt())
+              == 1;
+        });
   }
 
   @Override
@@ -779,18 +823,38 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public boolean insertAdmin(AdminIdentity admin) {
     Objects.requireNonNull(admin, "admin");
-    return with("inserting an admin", c -> update(c, "INSERT INTO admins (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", admin.name(), admin.createdAt()) == 1);
+    return transactionally("inserting an admin", c -> {
+      if (update(c, "INSERT INTO admins (name, created_at, not_before) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", admin.name(), admin.createdAt(), admin.notBefore()) == 1) {
+        return true;
+      }
+      // a removed admin's name: a new record, refusing the certificates of the removed one
+      return update(
+              c,
+              "UPDATE admins SET created_at = ?, removed_at = NULL, not_before = ? WHERE name = ? AND removed_at IS NOT NULL",
+              admin.createdAt(), admin.notBefore() != null ? admin.notBefore() : admin.createdAt(), admin.name())
+          == 1;
+    });
   }
 
   @Override
   public Optional<AdminIdentity> findAdmin(String name) {
     Objects.requireNonNull(name, "name");
-    return with("reading an admin", c -> admins(c, "SELECT name, created_at FROM admins WHERE name = ?", name).stream().findFirst());
+    return with("reading an admin", c -> admins(c, "SELECT name, created_at, not_before FROM admins WHERE name = ? AND removed_at IS NULL", name).stream().findFirst());
   }
 
   @Override
   public List<AdminIdentity> admins() {
-    return with("listing admins", c -> admins(c, "SELECT name, created_at FROM admins ORDER BY name"));
+    return with("listing admins", c -> admins(c, "SELECT name, created_at, not_before FROM admins WHERE removed_at IS NULL ORDER BY name"));
+  }
+
+  @Override
+  public boolean removeAdmin(String name, Instant at) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(at, "at");
+    return transactionally("removing an admin", c -> {
+      revoke(c);
+      return update(c, "UPDATE admins SET removed_at = ? WHERE name = ? AND removed_at IS NULL", at, name) == 1;
+    });
   }
 
   private static List<AdminIdentity> admins(Connection c, String sql, Object... args) throws SQLException {
@@ -799,7 +863,7 @@ public final class JdbcStore implements IssuerStore {
       try (ResultSet rs = ps.executeQuery()) {
         List<AdminIdentity> out = new ArrayList<>();
         while (rs.next()) {
-          out.add(new AdminIdentity(rs.getString("name"), instant(rs, "created_at")));
+          out.add(new AdminIdentity(rs.getString("name"), instant(rs, "created_at"), instant(rs, "not_before")));
         }
         return List.copyOf(out);
       }

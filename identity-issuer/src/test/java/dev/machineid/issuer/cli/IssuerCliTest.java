@@ -124,6 +124,27 @@ class IssuerCliTest {
   }
 
   @Test
+  void adminsFollowTheConfiguration() throws IOException {
+    Path yaml = dir.resolve("issuer.yaml");
+    String original = Files.readString(yaml);
+    assertThat(original).contains("admins: [admin]");
+    try {
+      Files.writeString(yaml, original.replace("admins: [admin]", "admins: [admin, sec]"));
+      assertThat(ok(admin("admins", "sync")).out()).contains("added: sec").contains("removed: none");
+      assertThat(ok(admin("admins", "ls", "--format", "json")).json()).extracting(n -> n.get("name").asText()).containsExactly("admin", "sec");
+
+      // a name taken out of the configuration is removed at once
+      Files.writeString(yaml, original);
+      assertThat(ok(admin("admins", "sync")).out()).contains("added: none").contains("removed: sec");
+      assertThat(ok(admin("admins", "ls", "--format", "json")).json()).extracting(n -> n.get("name").asText()).containsExactly("admin");
+      failsWith(admin("admins", "rm", "admin"), "cannot remove itself");
+      failsWith(admin("admins", "rm", "nobody"), "not_found");
+    } finally {
+      Files.writeString(yaml, original);
+    }
+  }
+
+  @Test
   void statusWorksFromTheInitDirectory() {
     Result r = ok(admin("status", "--format", "json"));
     JsonNode s = r.json();

@@ -3,6 +3,7 @@ package dev.machineid.it.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.machineid.issuer.AdminIdentity;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.Authentication;
@@ -204,7 +205,7 @@ abstract class IssuerStoreContract {
   }
 
   @Test
-  void aCallerIsReadWithItsBotAndTheActiveLocksOnEachOfItsTargets() {
+  void aCallerIsReadWithItsBotAndTheActiveLocksOnEachOfItsTargets() throws Exception {
     assertThat(store.findCaller("i", "s1", now)).isEmpty();
     Bot bot = new Bot("web", List.of("deployer"), Map.of("logins", List.of("deploy")), now);
     store.insertBot(bot);
@@ -238,11 +239,77 @@ abstract class IssuerStoreContract {
     // what the default implementation reads, one call after another, is the same
     assertThat(store.findCaller("i", "s1", now).orElseThrow().activeLocks())
         .containsExactlyElementsOf(store.findActiveLocks(IssuerStore.CallerRecord.lockKeys(row, "s1"), now));
-    store.deleteBot("web");
+    // an instance whose bot row is missing (written before deleting a bot ended its instances) reads with no bot
+    sql("DELETE FROM bots WHERE name = 'web'");
     assertThat(replica.findCaller("i", "s1", now)).hasValueSatisfying(c -> {
       assertThat(c.bot()).isNull();
       assertThat(c.instance()).isEqualTo(row);
     });
+  }
+
+  @Test
+  void deletingABotEndsItsInstancesAndTokensAndNothingComesBackWithTheName() {
+    Bot bot = new Bot("web", List.of(), Map.of(), now);
+    store.insertBot(bot);
+    store.insertBot(new Bot("api", List.of(), Map.of(), now));
+    store.insertInstance(instance("i", now));
+    store.insertToken(new Token("t1", "web", "token", now, now.plusSeconds(60), null));
+    store.insertToken(new Token("t2", "api", "token", now, now.plusSeconds(60), null));
+
+    assertThat(replica.deleteBot("web")).isTrue();
+
+    assertThat(store.findInstance("i")).isEmpty();
+    assertThat(store.tokens()).extracting(Token::id).containsExactly("t2");
+    assertThat(store.insertBot(bot)).isTrue();
+    assertThat(store.instances("web")).isEmpty();
+    assertThat(store.consumeToken("t1", "token", now).outcome()).isEqualTo(Outcome.MISSING);
+    assertThat(replica.deleteBot("nobody")).isFalse();
+  }
+
+  @Test
+  void aRemovedAdminIsGoneOnEveryReplicaAndComesBackOnlyAsANewRecord() {
+    assertThat(store.insertAdmin(new AdminIdentity("ops", now))).isTrue();
+    assertThat(replica.insertAdmin(new AdminIdentity("ops", now))).isFalse();
+    assertThat(replica.findAdmin("ops")).contains(new AdminIdentity("ops", now));
+
+    assertThat(replica.removeAdmin("ops", now.plusSeconds(10))).isTrue();
+    assertThat(store.removeAdmin("ops", now.plusSeconds(11))).isFalse();
+    assertThat(store.findAdmin("ops")).isEmpty();
+    assertThat(store.admins()).isEmpty();
+
+    // recorded again: a new record, whose certificates must not predate it
+    assertThat(store.insertAdmin(new AdminIdentity("ops", now.plusSeconds(20)))).isTrue();
+    assertThat(replica.findAdmin("ops")).contains(new AdminIdentity("ops", now.plusSeconds(20), now.plusSeconds(20)));
+    assertThat(replica.admins()).extracting(AdminIdentity::name).containsExactly("ops");
+  }
+
+  @Test
+  void aRevocationWaitsForAnIssuingTransactionInFlight() throws Exception {
+    store.insertInstance(instance("i", now));
+    ExecutorService other = Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.atomic.AtomicReference<Future<Boolean>> lock = new java.util.concurrent.atomic.AtomicReference<>();
+      boolean committedBeforeTheLock = store.inTransaction(tx -> {
+        tx.awaitRevocations();
+        lock.set(other.submit(() -> replica.insertLock(new Lock("l1", Lock.Target.INSTANCE, "i", "r", now, null))));
+        // while this transaction is open the lock cannot commit: a bounded wait that fails only if it does
+        try {
+          lock.get().get(500, java.util.concurrent.TimeUnit.MILLISECONDS);
+          return false;
+        } catch (java.util.concurrent.TimeoutException expected) {
+          return tx.findActiveLocks(List.of(new LockKey(Lock.Target.INSTANCE, "i")), now).isEmpty();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      assertThat(committedBeforeTheLock).isTrue();
+      assertThat(lock.get().get()).isTrue();
+      assertThat(store.findActiveLocks(List.of(new LockKey(Lock.Target.INSTANCE, "i")), now)).hasSize(1);
+      // outside a transaction there is nothing to order
+      assertThatThrownBy(() -> store.awaitRevocations()).isInstanceOf(IllegalStateException.class);
+    } finally {
+      other.shutdownNow();
+    }
   }
 
   // ---------------------------------------------------------------- audit

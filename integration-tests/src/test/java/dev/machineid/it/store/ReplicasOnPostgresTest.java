@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 class ReplicasOnPostgresTest {
   private static PostgresServer pg;
   private static Path keys;
-  private static IssuerStore storeA;
+  /** Replica A's store runs a test's action at the start of its next transaction: another replica's commit lands there. */
+  private static HookedStore storeA;
   private static IssuerStore storeB;
   private static Issuer a;
   private static Issuer b;
@@ -37,7 +38,7 @@ class ReplicasOnPostgresTest {
     pg = PostgresServer.builder().start();
     String url = pg.createDatabase("replicas");
     keys = Files.createTempDirectory("replica-keys");
-    storeA = IssuerStore.jdbc(url, pg.user(), null);
+    storeA = new HookedStore(IssuerStore.jdbc(url, pg.user(), null));
     storeB = IssuerStore.jdbc(url, pg.user(), null);
     a = Issuer.builder().trustDomain("replicas.test").keysDirectory(keys).store(storeA).build().start();
     b = Issuer.builder().trustDomain("replicas.test").keysDirectory(keys).store(storeB).build().start();
@@ -134,6 +135,31 @@ class ReplicasOnPostgresTest {
     a.lock(Lock.bot("locked-bot", "compromised host"));
     Reply r = as(b, k, c).renew(c.generation(), RawClient.ec(), null);
     assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
+  }
+
+  @Test
+  void nothingIsIssuedAfterALockCommitsOnAnotherReplica() {
+    a.createBot("raced-bot");
+    KeyPair k = RawClient.ec();
+    Credentials c = join(a, a.createToken("raced-bot", Duration.ofMinutes(5)), k);
+    // replica A has authorised the renewal; replica B commits a lock before A's issuing transaction
+    storeA.atNextTransaction(() -> b.lock(Lock.bot("raced-bot", "compromised host")));
+    Reply r = as(a, k, c).renew(c.generation(), RawClient.ec(), null);
+    assertThat(storeA.fired()).isTrue();
+    assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
+    assertThat(b.instance(c.instanceId())).map(BotInstance::generation).contains(1L);
+  }
+
+  @Test
+  void nothingIsIssuedAfterTheBotsDeletionCommitsOnAnotherReplica() {
+    a.createBot("deleted-bot");
+    KeyPair k = RawClient.ec();
+    Credentials c = join(a, a.createToken("deleted-bot", Duration.ofMinutes(5)), k);
+    storeA.atNextTransaction(() -> b.deleteBot("deleted-bot"));
+    Reply r = as(a, k, c).renew(c.generation(), RawClient.ec(), null);
+    assertThat(storeA.fired()).isTrue();
+    assertThat(r.code()).as(r.toString()).isEqualTo("unauthenticated");
+    assertThat(b.instance(c.instanceId())).isEmpty();
   }
 
   @Test

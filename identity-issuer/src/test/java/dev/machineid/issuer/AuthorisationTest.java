@@ -1,0 +1,505 @@
+package dev.machineid.issuer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.issuer.internal.CredentialMarks;
+import java.math.BigInteger;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Authorisation and revocation (DESIGN §11.13 and §11.14): a credential buys exactly its scope, only
+ * the instance's current bot certificate acts for it, and deleting a bot, removing an admin or
+ * locking a certificate refuses it at once, also against a call already authorised.
+ */
+class AuthorisationTest {
+  private static final String HEARTBEAT = "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}";
+
+  @TempDir Path dir;
+  private final MutableClock clock = MutableClock.now();
+  private HookedStore store;
+  private Issuer issuer;
+  private KeyPair keys;
+  private Credentials joined;
+
+  @BeforeEach
+  void start() {
+    store = new HookedStore(IssuerStore.inMemory());
+    issuer = Issuer.builder().trustDomain("example.test").clock(clock).store(store).keysDirectory(dir.resolve("keys")).build().start();
+    issuer.createRole(new Role("deployer", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, Duration.ofMinutes(20), null));
+    issuer.createRole(new Role("other", List.of("root"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.createBot("web", List.of("deployer"), Map.of());
+    keys = BotClient.ec();
+    joined = join("web", keys);
+  }
+
+  @AfterEach
+  void stop() {
+    issuer.close();
+    store.close();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private Credentials join(String bot, KeyPair k) {
+    BotClient.Reply r = new BotClient(issuer).join(issuer.createToken(bot, Duration.ofMinutes(5)), k, null);
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    return r.as(Credentials.class);
+  }
+
+  private BotClient as(KeyPair k, Credentials c) {
+    return BotClient.as(issuer, k, c);
+  }
+
+  private static BotClient.Reply credentials(BotClient c, String kind, List<String> roles, KeyPair credentialKeys) {
+    ObjectNode req = BotClient.object().put("kind", kind).put("public_key", Pem.encode(credentialKeys.getPublic()));
+    roles.forEach(req.putArray("roles")::add);
+    if (kind.equals("database")) {
+      req.putObject("target").put("database_user", "app");
+    }
+    return c.post("/v1/certificates", req);
+  }
+
+  private static X509Certificate leaf(Credentials c) {
+    return Pem.certificate(c.certificateChain().get(0));
+  }
+
+  private Credentials renewed(KeyPair current, Credentials c, KeyPair next) {
+    BotClient.Reply r = as(current, c).renew(c.generation(), next, null);
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    return r.as(Credentials.class);
+  }
+
+  private boolean locked() {
+    return issuer.instance(joined.instanceId()).orElseThrow().locked();
+  }
+
+  private AuditEvent lastFailure(String type) {
+    List<AuditEvent> failures = issuer.auditEvents().stream().filter(e -> e.type().equals(type) && e.outcome().equals(AuditEvent.FAILURE)).toList();
+    assertThat(failures).as("failed " + type + " events").isNotEmpty();
+    return failures.get(failures.size() - 1);
+  }
+
+  /** A role-scoped identity credential of the joined bot, as {@code kind: identity} answers it. */
+  private Credentials scopedIdentity(KeyPair scopedKeys) {
+    BotClient.Reply r = credentials(as(keys, joined), "identity", List.of("deployer"), scopedKeys);
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    List<String> chain = List.of(r.json().get("certificate_chain").get(0).asText(), r.json().get("certificate_chain").get(1).asText());
+    return new Credentials(joined.bot(), joined.instanceId(), joined.generation(), chain, null, joined.notAfter(), joined.renewAfter(), joined.serverTime(), null);
+  }
+
+  // ---------------------------------------------------------------- §11.13: a credential buys exactly its scope
+
+  @Test
+  void aScopedIdentityCredentialCannotRenew() {
+    KeyPair scopedKeys = BotClient.ec();
+    Credentials scoped = scopedIdentity(scopedKeys);
+    X509Certificate cert = leaf(scoped);
+    assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=bot-web");
+    assertThat(IdentityExtension.from(cert)).as("no bot identity extension").isEmpty();
+    assertThat(CredentialMarks.has(cert, CredentialMarks.SCOPED_IDENTITY)).isTrue();
+
+    BotClient.Reply renew = as(scopedKeys, scoped).renew(joined.generation(), BotClient.ec(), null);
+
+    assertThat(renew.status()).as(renew.toString()).isEqualTo(401);
+    assertThat(renew.code()).isEqualTo("unauthenticated");
+    assertThat(lastFailure("renew").detail().get("reason")).contains("role-scoped identity credential");
+    // it locked nothing: the bot's own certificate renews as before
+    assertThat(locked()).isFalse();
+    assertThat(renewed(keys, joined, BotClient.ec()).generation()).isEqualTo(2);
+  }
+
+  @Test
+  void aCredentialBuysExactlyItsScope() {
+    KeyPair scopedKeys = BotClient.ec();
+    Credentials scoped = scopedIdentity(scopedKeys);
+    BotClient asScoped = as(scopedKeys, scoped);
+    // a role-scoped credential never renews, mints other credentials, heartbeats or administers
+    assertThat(asScoped.renew(joined.generation(), BotClient.ec(), null).code()).isEqualTo("unauthenticated");
+    assertThat(credentials(asScoped, "database", List.of("deployer"), BotClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(credentials(asScoped, "identity", List.of("deployer"), BotClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(asScoped.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
+    assertThat(asScoped.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+    assertThat(issuer.instance(joined.instanceId()).orElseThrow().heartbeat()).isEmpty();
+
+    // the identity credential honours its roles: only roles granted to the bot, and their max_ttl
+    assertThat(credentials(as(keys, joined), "identity", List.of("other"), BotClient.ec()).code()).isEqualTo("role_denied");
+    X509Certificate cert = leaf(scoped);
+    assertThat(Duration.between(cert.getNotBefore().toInstant(), cert.getNotAfter().toInstant())).isLessThanOrEqualTo(Duration.ofMinutes(21));
+
+    // only the instance's current certificate (its recorded serial) acts for it
+    KeyPair k2 = BotClient.ec();
+    Credentials g2 = renewed(keys, joined, k2);
+    BotClient superseded = as(keys, joined);
+    assertThat(credentials(superseded, "database", List.of("deployer"), BotClient.ec()).code()).isEqualTo("generation_mismatch");
+    assertThat(superseded.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("generation_mismatch");
+    assertThat(credentials(as(k2, g2), "database", List.of("deployer"), BotClient.ec()).status()).isEqualTo(200);
+    assertThat(as(k2, g2).post("/v1/heartbeat", HEARTBEAT).status()).isEqualTo(204);
+    assertThat(locked()).isFalse();
+  }
+
+  @Test
+  void aSupersededCertificateMintsNothing() {
+    KeyPair k2 = BotClient.ec();
+    Credentials g2 = renewed(keys, joined, k2);
+    BotClient superseded = as(keys, joined);
+
+    BotClient.Reply minted = credentials(superseded, "database", List.of("deployer"), BotClient.ec());
+    BotClient.Reply beat = superseded.post("/v1/heartbeat", HEARTBEAT);
+
+    assertThat(minted.status()).as(minted.toString()).isEqualTo(409);
+    assertThat(minted.code()).isEqualTo("generation_mismatch");
+    assertThat(beat.code()).isEqualTo("generation_mismatch");
+    assertThat(lastFailure("certificate.issued").detail().get("reason")).contains("superseded certificate of generation 1");
+    assertThat(lastFailure("heartbeat").detail().get("reason")).contains("superseded certificate of generation 1");
+    assertThat(issuer.instance(joined.instanceId()).orElseThrow().heartbeat()).isEmpty();
+    // the certificate just superseded is what the bot itself holds while it retries a renewal whose
+    // answer was lost: it is refused without a lock, and the retry still gets the same certificate
+    assertThat(locked()).isFalse();
+    BotClient.Reply retry = superseded.renew(1, k2, null);
+    assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
+    assertThat(retry.as(Credentials.class).certificateChain()).isEqualTo(g2.certificateChain());
+  }
+
+  @Test
+  void aCertificateOlderThanThePreviousGenerationLocksTheInstanceWhereverItIsPresented() {
+    KeyPair k2 = BotClient.ec();
+    Credentials g2 = renewed(keys, joined, k2);
+    renewed(k2, g2, BotClient.ec());
+
+    BotClient.Reply minted = credentials(as(keys, joined), "application", List.of(), BotClient.ec());
+
+    assertThat(minted.code()).isEqualTo("generation_mismatch");
+    assertThat(locked()).isTrue();
+    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+      assertThat(e.type()).isEqualTo("instance.locked");
+      assertThat(e.detail().get("reason")).contains("superseded certificate of generation 1");
+    });
+  }
+
+  // ---------------------------------------------------------------- §11.14: revocation revokes
+
+  @Test
+  void aDeletedBotsTokenJoinsNothing() {
+    String unused = issuer.createToken("web", Duration.ofMinutes(5));
+    issuer.deleteBot("web");
+    issuer.createBot("web", List.of("deployer"), Map.of());
+
+    BotClient.Reply r = new BotClient(issuer).join(unused, BotClient.ec(), null);
+
+    assertThat(r.status()).as(r.toString()).isBetween(400, 499);
+    assertThat(issuer.instances("web")).isEmpty();
+    assertThat(issuer.tokens()).isEmpty();
+  }
+
+  @Test
+  void aDeletedBotsCertificateRenewsNothing() {
+    issuer.deleteBot("web");
+    issuer.createBot("web", List.of("deployer"), Map.of());
+    BotClient old = as(keys, joined);
+
+    assertThat(old.renew(1, BotClient.ec(), null).code()).isEqualTo("unauthenticated");
+    assertThat(credentials(old, "database", List.of("deployer"), BotClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(old.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
+    assertThat(issuer.instances("web")).isEmpty();
+    assertThat(issuer.instance(joined.instanceId())).isEmpty();
+  }
+
+  @Test
+  void revocationRevokes() {
+    // deleting a bot ends its instances and tokens, in one transaction with its audit event
+    String unused = issuer.createToken("web", Duration.ofMinutes(5));
+    assertThat(issuer.deleteBot("web")).isTrue();
+    assertThat(issuer.instances("web")).isEmpty();
+    assertThat(issuer.tokens()).isEmpty();
+    assertThat(issuer.auditEvents()).filteredOn(e -> e.type().equals("bot.deleted")).hasSize(1);
+    // nothing comes back when the name is reused
+    issuer.createBot("web", List.of("deployer"), Map.of());
+    assertThat(as(keys, joined).renew(1, BotClient.ec(), null).code()).isEqualTo("unauthenticated");
+    assertThat(new BotClient(issuer).join(unused, BotClient.ec(), null).status()).isBetween(400, 499);
+
+    // removing an admin or locking its certificate refuses it at once
+    Admin ops = admin("ops");
+    Admin sec = admin("sec");
+    assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
+    assertThat(issuer.removeAdmin("ops")).isTrue();
+    assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    issuer.lock(Lock.serial(sec.certificate.getSerialNumber().toString(16), "leaked"));
+    assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    // and a removed admin's certificates stay refused when the name is added again
+    clock.advance(Duration.ofSeconds(2));
+    issuer.addAdmin("ops");
+    assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+  }
+
+  /** An admin identity: its certificate and a client presenting it. */
+  private record Admin(KeyPair keys, X509Certificate certificate, BotClient client) {}
+
+  private Admin admin(String name) {
+    KeyPair k = BotClient.ec();
+    X509Certificate c = issuer.issueAdminCertificate(name, k.getPublic(), Duration.ofHours(12));
+    return new Admin(k, c, new BotClient(issuer, k.getPrivate(), new X509Certificate[] {c}));
+  }
+
+  private static BotClient.Reply delete(BotClient c, String path) {
+    return c.send("DELETE", path, null, HttpRequest.BodyPublishers.noBody());
+  }
+
+  private static BotClient.Reply adminRenew(BotClient c, KeyPair next) {
+    return c.post("/v1/admin/renew", BotClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "12h"));
+  }
+
+  @Test
+  void aRemovedAdminIsRefused() {
+    Admin ops = admin("ops");
+    Admin sec = admin("sec");
+    assertThat(ops.client.get("/v1/admin/admins").json()).extracting(n -> n.get("name").asText()).containsExactly("ops", "sec");
+
+    BotClient.Reply removed = delete(sec.client, "/v1/admin/admins/ops");
+
+    assertThat(removed.status()).as(removed.toString()).isEqualTo(204);
+    BotClient.Reply refused = ops.client.get("/v1/admin/bots");
+    assertThat(refused.status()).isEqualTo(401);
+    assertThat(refused.code()).isEqualTo("unauthenticated");
+    assertThat(adminRenew(ops.client, BotClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+      assertThat(e.type()).isEqualTo("admin.removed");
+      assertThat(e.detail()).containsEntry("admin", "ops").containsEntry("actor", "admin:sec");
+    });
+    // the configured list rules: names missing from it are removed, at once
+    clock.advance(Duration.ofSeconds(2));
+    Issuer.AdminChanges changes = issuer.syncAdmins(List.of("ops", "root"));
+    assertThat(changes.added()).containsExactly("ops", "root");
+    assertThat(changes.removed()).containsExactly("sec");
+    assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(issuer.admins()).extracting(AdminIdentity::name).containsExactly("ops", "root");
+    // re-adding "ops" did not revive the certificate of the removed "ops"
+    assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(admin("ops").client.get("/v1/admin/bots").status()).isEqualTo(200);
+    // an admin cannot remove itself by accident, nor the last one
+    assertThat(delete(admin("root").client, "/v1/admin/admins/root").code()).isEqualTo("malformed_request");
+    assertThatThrownBy(() -> issuer.syncAdmins(List.of())).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void aLockedAdminCertificateIsRefused() {
+    Admin ops = admin("ops");
+    KeyPair next = BotClient.ec();
+    BotClient.Reply renewal = adminRenew(ops.client, next);
+    assertThat(renewal.status()).as(renewal.toString()).isEqualTo(200);
+    X509Certificate renewedCert = Pem.certificate(renewal.json().get("certificate_chain").get(0).asText());
+    BotClient renewedClient = new BotClient(issuer, next.getPrivate(), new X509Certificate[] {renewedCert});
+    assertThat(renewedClient.get("/v1/admin/bots").status()).isEqualTo(200);
+
+    // locked by its serial as openssl prints it: upper case, with leading zeros
+    issuer.lock(Lock.serial("00" + ops.certificate.getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT), "admin key leaked"));
+
+    BotClient.Reply refused = ops.client.get("/v1/admin/bots");
+    assertThat(refused.status()).isEqualTo(401);
+    assertThat(refused.code()).isEqualTo("unauthenticated");
+    // the lock on a certificate also refuses what was renewed from it
+    assertThat(renewedClient.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(admin("ops").client.get("/v1/admin/bots").status()).isEqualTo(200);
+  }
+
+  @Test
+  void adminSelfRenewalCannotOutliveTheRecord() {
+    Admin ops = admin("ops");
+    KeyPair next = BotClient.ec();
+    BotClient.Reply renewal = adminRenew(ops.client, next);
+    assertThat(renewal.status()).as(renewal.toString()).isEqualTo(200);
+    X509Certificate renewedCert = Pem.certificate(renewal.json().get("certificate_chain").get(0).asText());
+    BotClient renewedClient = new BotClient(issuer, next.getPrivate(), new X509Certificate[] {renewedCert});
+
+    // a renewed certificate cannot renew again: the chain of self-renewals ends after one step
+    BotClient.Reply again = adminRenew(renewedClient, BotClient.ec());
+    assertThat(again.status()).as(again.toString()).isEqualTo(401);
+    assertThat(again.code()).isEqualTo("unauthenticated");
+
+    // a renewal racing the admin's removal: the removal commits first, so nothing is issued
+    store.atNextTransaction(() -> issuer.removeAdmin("ops"));
+    BotClient.Reply raced = adminRenew(ops.client, BotClient.ec());
+    assertThat(store.fired()).isTrue();
+    assertThat(raced.code()).isEqualTo("unauthenticated");
+    // the operator's certificate and the one renewal: nothing else was issued
+    assertThat(issuer.auditEvents()).filteredOn(e -> e.type().equals("admin.certificate")).hasSize(2);
+
+    // once the record is gone, every certificate of it is refused, renewed or not, also after the name returns
+    clock.advance(Duration.ofSeconds(2));
+    issuer.addAdmin("ops");
+    assertThat(renewedClient.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+  }
+
+  // ---------------------------------------------------------------- races: locks and deletions win
+
+  @Test
+  void nothingIsIssuedAfterALockCommits() {
+    // the renewal is authorised, then a lock on the bot commits (as on another replica) before the
+    // transaction that issues: the renewal must not commit
+    store.atNextTransaction(() -> issuer.lock(Lock.bot("web", "compromised")));
+    BotClient.Reply renewal = as(keys, joined).renew(1, BotClient.ec(), null);
+    assertThat(store.fired()).isTrue();
+    assertThat(renewal.status()).as(renewal.toString()).isEqualTo(403);
+    assertThat(renewal.code()).isEqualTo("bot_locked");
+    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+    assertThat(issuer.auditEvents()).noneSatisfy(e -> {
+      assertThat(e.type()).isEqualTo("renew");
+      assertThat(e.outcome()).isEqualTo(AuditEvent.SUCCESS);
+    });
+
+    // and a credential request: signed, but refused because the lock committed before it did
+    for (Lock l : issuer.locks()) {
+      issuer.removeLock(l.id());
+    }
+    store.atNextTransaction(() -> issuer.lock(Lock.instance(joined.instanceId(), "compromised")));
+    BotClient.Reply credential = credentials(as(keys, joined), "database", List.of("deployer"), BotClient.ec());
+    assertThat(store.fired()).isTrue();
+    assertThat(credential.code()).isEqualTo("bot_locked");
+    assertThat(credential.json().has("certificate_chain")).isFalse();
+    assertThat(issuer.auditEvents()).noneSatisfy(e -> {
+      assertThat(e.type()).isEqualTo("certificate.issued");
+      assertThat(e.outcome()).isEqualTo(AuditEvent.SUCCESS);
+    });
+  }
+
+  @Test
+  void nothingIsIssuedAfterTheBotsDeletionCommits() {
+    store.atNextTransaction(() -> issuer.deleteBot("web"));
+    BotClient.Reply renewal = as(keys, joined).renew(1, BotClient.ec(), null);
+    assertThat(store.fired()).isTrue();
+    assertThat(renewal.code()).isEqualTo("unauthenticated");
+    assertThat(issuer.instance(joined.instanceId())).isEmpty();
+
+    // a join authorised before the deletion committed creates no instance of the deleted bot
+    issuer.createBot("api", List.of(), Map.of());
+    String token = issuer.createToken("api", Duration.ofMinutes(5));
+    BotClient joiner = new BotClient(issuer);
+    KeyPair k = BotClient.ec();
+    ObjectNode req = BotClient.joinRequest(token, joiner.challenge("token", token, k), k, null);
+    // the token's consumption is the join's first transaction; the deletion lands before the second
+    store.atNextTransaction(() -> store.atNextTransaction(() -> issuer.deleteBot("api")));
+    BotClient.Reply joinReply = joiner.post("/v1/join", req);
+    assertThat(store.fired()).isTrue();
+    assertThat(joinReply.status()).as(joinReply.toString()).isBetween(400, 499);
+    assertThat(issuer.instances("api")).isEmpty();
+  }
+
+  // ---------------------------------------------------------------- lock serials, key usage
+
+  @Test
+  void lockSerialsAreNormalised() {
+    String hex = leaf(joined).getSerialNumber().toString(16);
+    StringBuilder colons = new StringBuilder("00");
+    String padded = hex.length() % 2 == 0 ? hex : "0" + hex;
+    for (int i = 0; i < padded.length(); i += 2) {
+      colons.append(':').append(padded, i, i + 2);
+    }
+    assertThat(Lock.serial(colons.toString().toUpperCase(java.util.Locale.ROOT), "r").value()).isEqualTo(hex);
+    assertThat(Lock.serial("0x00AB", "r").value()).isEqualTo("ab");
+    for (String bad : List.of("xyz", "", "00", "0a::0b", "ab:", "12 34 5g", "1".repeat(41))) {
+      assertThatThrownBy(() -> Lock.serial(bad, "r")).as(bad).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // a lock given as tools print the serial applies to the certificate
+    issuer.lock(new Lock(null, Lock.Target.SERIAL, colons.toString().toUpperCase(java.util.Locale.ROOT), "leaked", null, null));
+    assertThat(issuer.locks()).singleElement().extracting(Lock::value).isEqualTo(hex);
+    assertThat(as(keys, joined).renew(1, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+
+    // a serial that is no serial is refused and stores nothing
+    Admin ops = admin("ops");
+    BotClient.Reply bad = ops.client.post("/v1/admin/locks", BotClient.object().put("target", "serial").put("value", "not-a-serial"));
+    assertThat(bad.code()).isEqualTo("malformed_request");
+    assertThatThrownBy(() -> issuer.lock(new Lock(null, Lock.Target.SERIAL, "zz", "r", null, null))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(issuer.locks()).hasSize(1);
+  }
+
+  /** Signs a leaf with the issuer authority's key (read from the keys directory), as an attacker with a mis-issued certificate would hold. */
+  private X509Certificate forge(String cn, String uri, IdentityExtension ext, int keyUsage, List<KeyPurposeId> usages, KeyPair subject) throws Exception {
+    Path keysDir = dir.resolve("keys");
+    PrivateKey caKey = Pem.privateKey(Files.readString(keysDir.resolve("authority-key.pem"), StandardCharsets.US_ASCII));
+    X509Certificate ca = issuer.authorityCertificate();
+    Instant now = clock.instant();
+    JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+        X500Name.getInstance(ca.getSubjectX500Principal().getEncoded()), new BigInteger(64, new java.security.SecureRandom()).add(BigInteger.ONE),
+        Date.from(now.minusSeconds(60)), Date.from(now.plus(Duration.ofHours(1))), new X500Name("CN=" + cn), subject.getPublic());
+    b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
+    b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(keyUsage));
+    b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(usages.toArray(KeyPurposeId[]::new)));
+    if (ext != null) {
+      b.addExtension(new ASN1ObjectIdentifier(IdentityExtension.OID), false, ext.toDer());
+    }
+    return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey)));
+  }
+
+  private X509Certificate forgedBot(int keyUsage, List<KeyPurposeId> usages, KeyPair k) throws Exception {
+    return forge("bot-web", "spiffe://example.test/bot/web", new IdentityExtension(joined.instanceId(), 1, "token"), keyUsage, usages, k);
+  }
+
+  @Test
+  void aClientCertificateWithoutDigitalSignatureKeyUsageIsRefused() throws Exception {
+    KeyPair k = BotClient.ec();
+    X509Certificate bot = forgedBot(KeyUsage.keyEncipherment, List.of(KeyPurposeId.id_kp_clientAuth), k);
+    BotClient.Reply renewal = new BotClient(issuer, k.getPrivate(), new X509Certificate[] {bot}).renew(1, BotClient.ec(), null);
+    assertThat(renewal.code()).isEqualTo("unauthenticated");
+    assertThat(lastFailure("renew").detail().get("reason")).contains("lacks key usage digitalSignature");
+    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+
+    admin("ops");
+    KeyPair ak = BotClient.ec();
+    X509Certificate adminCert = forge("admin-ops", "spiffe://example.test/admin/ops", null, KeyUsage.keyEncipherment, List.of(KeyPurposeId.id_kp_clientAuth), ak);
+    BotClient.Reply admin = new BotClient(issuer, ak.getPrivate(), new X509Certificate[] {adminCert}).get("/v1/admin/bots");
+    assertThat(admin.status()).isEqualTo(401);
+    assertThat(admin.json().get("detail").asText()).doesNotContain("digitalSignature");
+  }
+
+  @Test
+  void aClientCertificateWithAnExtendedKeyUsageBeyondClientAuthIsRefused() throws Exception {
+    KeyPair k = BotClient.ec();
+    X509Certificate bot = forgedBot(KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth), k);
+    BotClient.Reply renewal = new BotClient(issuer, k.getPrivate(), new X509Certificate[] {bot}).renew(1, BotClient.ec(), null);
+    assertThat(renewal.code()).isEqualTo("unauthenticated");
+    assertThat(lastFailure("renew").detail().get("reason")).contains("extended key usage");
+    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+
+    admin("ops");
+    KeyPair ak = BotClient.ec();
+    X509Certificate adminCert =
+        forge("admin-ops", "spiffe://example.test/admin/ops", null, KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth), ak);
+    assertThat(new BotClient(issuer, ak.getPrivate(), new X509Certificate[] {adminCert}).get("/v1/admin/bots").status()).isEqualTo(401);
+  }
+}

@@ -1,0 +1,217 @@
+package dev.machineid.issuer;
+
+import dev.machineid.issuer.join.TokenConsumption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+
+/**
+ * A store that runs a test's action once, at the start of the next transaction, inside it: the
+ * point between a call's authorisation (its reads outside any transaction) and the transaction that
+ * issues. The action runs on the issuing thread before the transaction has read or written anything,
+ * and may commit changes through another store (another replica) or through the issuer.
+ */
+final class HookedStore implements IssuerStore {
+  private final IssuerStore delegate;
+  private final AtomicReference<Runnable> atNextTransaction;
+
+  HookedStore(IssuerStore delegate) {
+    this(delegate, new AtomicReference<>());
+  }
+
+  private HookedStore(IssuerStore delegate, AtomicReference<Runnable> hook) {
+    this.delegate = delegate;
+    this.atNextTransaction = hook;
+  }
+
+  /** Runs {@code action} once, at the start of the next transaction. */
+  void atNextTransaction(Runnable action) {
+    atNextTransaction.set(action);
+  }
+
+  /** True once the armed action ran. */
+  boolean fired() {
+    return atNextTransaction.get() == null;
+  }
+
+  @Override
+  public <T> T inTransaction(Function<IssuerStore, T> work) {
+    return delegate.inTransaction(tx -> {
+      Runnable action = atNextTransaction.getAndSet(null);
+      if (action != null) {
+        action.run();
+      }
+      return work.apply(new HookedStore(tx, atNextTransaction));
+    });
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
+
+  @Override
+  public boolean insertUsedChallenge(String nonce, Instant expiresAt) {
+    return delegate.insertUsedChallenge(nonce, expiresAt);
+  }
+
+  @Override
+  public boolean insertBot(Bot bot) {
+    return delegate.insertBot(bot);
+  }
+
+  @Override
+  public Optional<Bot> findBot(String name) {
+    return delegate.findBot(name);
+  }
+
+  @Override
+  public List<Bot> bots() {
+    return delegate.bots();
+  }
+
+  @Override
+  public boolean deleteBot(String name) {
+    return delegate.deleteBot(name);
+  }
+
+  @Override
+  public boolean insertToken(Token token) {
+    return delegate.insertToken(token);
+  }
+
+  @Override
+  public List<Token> tokens() {
+    return delegate.tokens();
+  }
+
+  @Override
+  public boolean deleteToken(String tokenId) {
+    return delegate.deleteToken(tokenId);
+  }
+
+  @Override
+  public TokenConsumption consumeToken(String tokenId, String joinMethod, Instant now) {
+    return delegate.consumeToken(tokenId, joinMethod, now);
+  }
+
+  @Override
+  public boolean insertInstance(InstanceRecord instance) {
+    return delegate.insertInstance(instance);
+  }
+
+  @Override
+  public Optional<InstanceRecord> findInstance(String instanceId) {
+    return delegate.findInstance(instanceId);
+  }
+
+  @Override
+  public List<InstanceRecord> instances(String botName) {
+    return delegate.instances(botName);
+  }
+
+  @Override
+  public boolean compareAndSetGeneration(
+      String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest) {
+    return delegate.compareAndSetGeneration(instanceId, expected, newGeneration, newKeyHash, credentialsJson, serial, latest);
+  }
+
+  @Override
+  public boolean updateHeartbeat(String instanceId, Heartbeat heartbeat) {
+    return delegate.updateHeartbeat(instanceId, heartbeat);
+  }
+
+  @Override
+  public Optional<CallerRecord> findCaller(String instanceId, String serial, Instant now) {
+    return delegate.findCaller(instanceId, serial, now);
+  }
+
+  @Override
+  public void awaitRevocations() {
+    delegate.awaitRevocations();
+  }
+
+  @Override
+  public boolean insertLock(Lock lock) {
+    return delegate.insertLock(lock);
+  }
+
+  @Override
+  public List<Lock> findActiveLocks(Collection<LockKey> targets, Instant now) {
+    return delegate.findActiveLocks(targets, now);
+  }
+
+  @Override
+  public List<Lock> locks() {
+    return delegate.locks();
+  }
+
+  @Override
+  public boolean deleteLock(String lockId) {
+    return delegate.deleteLock(lockId);
+  }
+
+  @Override
+  public void appendAudit(AuditEvent event) {
+    delegate.appendAudit(event);
+  }
+
+  @Override
+  public List<AuditEvent> auditEvents() {
+    return delegate.auditEvents();
+  }
+
+  @Override
+  public AuditVerification verifyAudit() {
+    return delegate.verifyAudit();
+  }
+
+  @Override
+  public boolean insertRole(Role role) {
+    return delegate.insertRole(role);
+  }
+
+  @Override
+  public Optional<Role> findRole(String name) {
+    return delegate.findRole(name);
+  }
+
+  @Override
+  public List<Role> roles() {
+    return delegate.roles();
+  }
+
+  @Override
+  public boolean deleteRole(String name) {
+    return delegate.deleteRole(name);
+  }
+
+  @Override
+  public boolean insertAdmin(AdminIdentity admin) {
+    return delegate.insertAdmin(admin);
+  }
+
+  @Override
+  public Optional<AdminIdentity> findAdmin(String name) {
+    return delegate.findAdmin(name);
+  }
+
+  @Override
+  public List<AdminIdentity> admins() {
+    return delegate.admins();
+  }
+
+  @Override
+  public boolean removeAdmin(String name, Instant at) {
+    return delegate.removeAdmin(name, at);
+  }
+
+  @Override
+  public int deleteExpired(Instant now, Duration retention) {
+    return delegate.deleteExpired(now, retention);
+  }
+}
