@@ -513,7 +513,7 @@ public final class IssuerLoad {
 
   private static final ThreadLocal<SSLContext> ANONYMOUS = new ThreadLocal<>();
 
-  private static Bot join(Target t, String token) {
+  static Bot join(Target t, String token) {
     try {
       if (token == null) {
         throw new IllegalStateException("out of tokens; raise tokens=");

@@ -19,6 +19,8 @@ import dev.machineid.issuer.internal.RateLimiter;
 import dev.machineid.issuer.internal.RequestDeadlines;
 import dev.machineid.issuer.internal.TokenRules;
 import dev.machineid.issuer.internal.KeyMaterial;
+import dev.machineid.issuer.internal.KeysDirectory;
+import dev.machineid.issuer.internal.TrustedProxies;
 import dev.machineid.issuer.internal.CredentialService;
 import dev.machineid.issuer.internal.PurposeAuthorities;
 import dev.machineid.issuer.internal.PurposeAuthorities.Purpose;
@@ -97,7 +99,7 @@ public final class Issuer implements AutoCloseable {
   private final Duration shutdownGrace;
   private final Duration idleTimeout;
   private final Duration requestTimeout;
-  private final boolean proxyProtocol;
+  private final TrustedProxies trustedProxies;
   private final double rateLimitPerSecond;
   private final int rateLimitBurst;
   private final IssuerMetrics metrics = new IssuerMetrics();
@@ -123,11 +125,14 @@ public final class Issuer implements AutoCloseable {
     this.shutdownGrace = b.shutdownGrace;
     this.idleTimeout = b.idleTimeout;
     this.requestTimeout = b.requestTimeout;
-    this.proxyProtocol = b.proxyProtocol;
+    this.trustedProxies = b.trustedProxies;
     this.rateLimitPerSecond = b.rateLimitPerSecond;
     this.rateLimitBurst = b.rateLimitBurst;
     this.random = new SecureRandom();
     Instant now = clock.instant();
+    if (b.keysDirectory != null) {
+      KeysDirectory.check(b.keysDirectory);
+    }
     this.keys = b.keysDirectory == null ? KeyMaterial.generate(trustDomain, now, random) : KeyMaterial.loadOrCreate(b.keysDirectory, trustDomain, now, random);
     // verifiers read token resources (rules of delegated methods) by the name the client sent
     IssuerStore tokenStore = this.store;
@@ -189,9 +194,10 @@ public final class Issuer implements AutoCloseable {
                 new AdminApi(this, keys.authority(), clock, random),
                 metrics,
                 rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
-            .withCredentials(credentials);
+            .withCredentials(credentials)
+            .withClock(clock);
         server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout,
-            new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut), proxyProtocol);
+            new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut), trustedProxies);
       } catch (Exception e) {
         throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
       }
@@ -913,7 +919,7 @@ public final class Issuer implements AutoCloseable {
     private Duration shutdownGrace = Duration.ZERO;
     private Duration idleTimeout = Duration.ofSeconds(30);
     private Duration requestTimeout = Duration.ofSeconds(10);
-    private boolean proxyProtocol;
+    private TrustedProxies trustedProxies;
     private double rateLimitPerSecond;
     private int rateLimitBurst;
 
@@ -987,7 +993,11 @@ public final class Issuer implements AutoCloseable {
       return this;
     }
 
-    /** Keep the authority and MAC keys as 0600 files here, created on first use; default in memory. */
+    /**
+     * Keep the authority and MAC keys as 0600 files here, created (0700) on first use; default in
+     * memory. {@link #build()} refuses an existing directory that belongs to another user (than
+     * the one running the issuer, or root) or is writable by its group or others.
+     */
     public Builder keysDirectory(Path directory) {
       once("keysDirectory");
       this.keysDirectory = Objects.requireNonNull(directory, "directory");
@@ -1049,22 +1059,27 @@ public final class Issuer implements AutoCloseable {
 
     /**
      * Behind a TCP load balancer that sends the PROXY protocol (v1 or v2; HAProxy
-     * {@code send-proxy}, AWS NLB proxy protocol v2, …): every connection must start with its
-     * header, and the client address in it is used for rate limiting, logs and audit events. A
-     * connection without the header is closed. Default off: enable it only when every client
-     * reaches the issuer through such a balancer, since a client that connects directly could
-     * otherwise claim any address.
+     * {@code send-proxy}, AWS NLB proxy protocol v2, …): {@code trustedProxies} are the
+     * balancers' IP addresses or CIDR networks ({@code 10.0.0.0/8}, {@code 192.0.2.10}). A
+     * connection from one of them must start with a PROXY header whose client address (an IP
+     * address) is then used for rate limiting, logs and audit events; a connection from anywhere
+     * else is plain TLS, and a PROXY header it sends is not parsed and fails its handshake. Default
+     * off (no PROXY header is accepted from anyone).
+     *
+     * @throws IllegalArgumentException if the list is empty or an entry is not an IP address or
+     *     CIDR network (host names are refused, not resolved)
      */
-    public Builder proxyProtocol(boolean enabled) {
+    public Builder proxyProtocol(List<String> trustedProxies) {
       once("proxyProtocol");
-      this.proxyProtocol = enabled;
+      this.trustedProxies = TrustedProxies.of(Objects.requireNonNull(trustedProxies, "trustedProxies"));
       return this;
     }
 
     /**
-     * Limits the unauthenticated calls ({@code /v1/authority}, {@code /v1/join/challenge},
-     * {@code /v1/join}) per client address with a token bucket; above it clients get
-     * {@code rate_limited} (429) with {@code Retry-After}. Default: no limit.
+     * Limits every call, on every path (the protocol, the admin API, {@code /metrics}), per client
+     * address with a token bucket, checked before anything else about the request; above it
+     * clients get {@code rate_limited} (429) with {@code Retry-After}. Default: no limit
+     * ({@code issuer serve} sets 20/s with a burst of 40).
      */
     public Builder rateLimit(double perSecond, int burst) {
       once("rateLimit");

@@ -19,6 +19,8 @@ public enum ErrorCode {
   ROLE_DENIED(403),
   TTL_EXCEEDED(400),
   RATE_LIMITED(429),
+  /** A POST whose {@code Content-Type} is missing or not {@code application/json}. */
+  UNSUPPORTED_MEDIA_TYPE(415),
   /** Not a client error: the issuer failed. Never used for bad input. */
   INTERNAL(500);
 

@@ -69,6 +69,10 @@ public final class AdminClient {
   private JsonNode send(String method, String path, JsonNode body) {
     URI uri = base.resolve("/v1/admin/" + path);
     HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(TIMEOUT);
+    if (body == null && method.equals("POST")) {
+      // the issuer refuses a POST without Content-Type: application/json (415)
+      body = Protocol.mapper().createObjectNode();
+    }
     if (body != null) {
       b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
     } else {

@@ -69,8 +69,10 @@ final class ServeCommand implements Callable<Integer> {
             .maxRequestBytes(c.maxRequestBytes())
             .idleTimeout(c.idleTimeout())
             .requestTimeout(c.requestTimeout())
-            .proxyProtocol(c.proxyProtocol())
             .shutdownGrace(c.shutdownGrace());
+    if (!c.trustedProxies().isEmpty()) {
+      b.proxyProtocol(c.trustedProxies());
+    }
     if (c.rateLimitPerSecond() > 0) {
       b.rateLimit(c.rateLimitPerSecond(), Math.max(1, c.rateLimitBurst()));
     }

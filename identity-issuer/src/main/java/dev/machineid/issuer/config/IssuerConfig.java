@@ -40,8 +40,9 @@ import java.util.TreeSet;
  * @param idleTimeout connection idle and blocked read/write timeout
  * @param requestTimeout overall time limit of a request (handshake and first request head; reading and answering each request)
  * @param shutdownGrace time given to requests in flight at shutdown
- * @param proxyProtocol every connection starts with a PROXY protocol header from a TCP load balancer
- * @param rateLimitPerSecond unauthenticated calls per second per client address (0: none)
+ * @param trustedProxies the load balancers (IP addresses, CIDR networks) whose connections start
+ *     with a PROXY protocol header; empty: no PROXY header is accepted
+ * @param rateLimitPerSecond calls per second per client address, on every endpoint (0: none)
  * @param rateLimitBurst bucket size of that limit
  * @param cryptoProvider {@code jdk}, {@code bouncycastle} or {@code accp}
  * @param joinMethods per-method verifier settings
@@ -64,7 +65,7 @@ public record IssuerConfig(
     Duration idleTimeout,
     Duration requestTimeout,
     Duration shutdownGrace,
-    boolean proxyProtocol,
+    List<String> trustedProxies,
     double rateLimitPerSecond,
     int rateLimitBurst,
     String cryptoProvider,
@@ -81,6 +82,7 @@ public record IssuerConfig(
     Objects.requireNonNull(baseDir, "baseDir");
     hostNames = List.copyOf(hostNames);
     admins = List.copyOf(admins);
+    trustedProxies = List.copyOf(trustedProxies);
     joinMethods = Map.copyOf(joinMethods);
   }
 
@@ -156,7 +158,7 @@ public record IssuerConfig(
         duration(o, "idle_timeout", "30s", file),
         duration(o, "request_timeout", "10s", file),
         duration(o, "shutdown_grace", "5s", file),
-        bool(o, "proxy_protocol", false, file),
+        trustedProxies(o, file),
         perSecond,
         burst,
         text(o, "crypto_provider", "jdk", file),
@@ -193,8 +195,10 @@ public record IssuerConfig(
         idle_timeout: 30s
         request_timeout: 10s
         shutdown_grace: 5s
-        # true only when every client connects through a TCP load balancer sending the PROXY protocol
+        # behind TCP load balancers that send the PROXY protocol: their addresses or networks, e.g.
+        # proxy_protocol: {trusted_proxies: [10.0.0.0/8]}; only they may send a PROXY header
         proxy_protocol: false
+        # calls per second per client address, on every endpoint
         rate_limit: {per_second: 20, burst: 40}
         # jdk (default), bouncycastle, or accp (Amazon Corretto Crypto Provider, linux-x86_64)
         crypto_provider: jdk
@@ -204,15 +208,47 @@ public record IssuerConfig(
         .formatted(trustDomain, listen, String.join(", ", hostNames), admin);
   }
 
-  private static boolean bool(ObjectNode o, String key, boolean fallback, Path file) {
-    JsonNode n = o.get(key);
-    if (n == null || n.isNull()) {
-      return fallback;
+  /**
+   * {@code proxy_protocol}: {@code false} (or absent) for none, or {@code {trusted_proxies: [...]}}.
+   * {@code true} is refused: it used to accept a PROXY header from any client, which lets a client
+   * that connects directly claim any address.
+   */
+  private static List<String> trustedProxies(ObjectNode o, Path file) {
+    JsonNode n = o.get("proxy_protocol");
+    if (n == null || n.isNull() || (n.isBoolean() && !n.booleanValue())) {
+      return List.of();
     }
-    if (!n.isBoolean()) {
-      throw new ConfigException(file + ": '" + key + "' must be true or false, got " + n);
+    String instead = "write proxy_protocol: {trusted_proxies: [<the balancers' addresses or networks, e.g. 10.0.0.0/8>]} (see docs/issuer.md)";
+    if (n.isBoolean()) {
+      throw new ConfigException(file + ": 'proxy_protocol: true' would accept a PROXY header from any client, which could then claim any address; "
+          + instead);
     }
-    return n.booleanValue();
+    if (!n.isObject()) {
+      throw new ConfigException(file + ": 'proxy_protocol' must be false or a mapping; " + instead);
+    }
+    for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+      String k = it.next();
+      if (!k.equals("trusted_proxies")) {
+        throw new ConfigException(file + ": unknown key 'proxy_protocol." + k + "'; known keys: [trusted_proxies]");
+      }
+    }
+    JsonNode list = n.get("trusted_proxies");
+    if (list == null || !list.isArray() || list.isEmpty()) {
+      throw new ConfigException(file + ": 'proxy_protocol.trusted_proxies' must be a non-empty list; " + instead);
+    }
+    List<String> out = new ArrayList<>();
+    for (JsonNode e : list) {
+      if (!e.isTextual()) {
+        throw new ConfigException(file + ": 'proxy_protocol.trusted_proxies' must hold IP addresses or CIDR networks as strings, got " + e);
+      }
+      out.add(e.textValue());
+    }
+    try {
+      dev.machineid.issuer.internal.TrustedProxies.of(out);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(file + ": proxy_protocol.trusted_proxies: " + e.getMessage());
+    }
+    return out;
   }
 
   private static String text(ObjectNode o, String key, String fallback, Path file) {

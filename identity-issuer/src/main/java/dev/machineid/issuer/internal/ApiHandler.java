@@ -12,8 +12,12 @@ import java.net.SocketAddress;
 import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.Date;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
@@ -22,7 +26,6 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.util.Blocker;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +36,17 @@ import org.slf4j.LoggerFactory;
  * {@link org.eclipse.jetty.server.SecureRequestCustomizer}), and turns every failure into an
  * {@code application/problem+json} answer: protocol errors as 4xx, anything unexpected as a 500
  * with no detail.
+ *
+ * <p>What an unauthenticated client can make the issuer do is bounded: every call is rate-limited
+ * per client address before anything else; a POST must say {@code Content-Type: application/json}
+ * before its body is read; the calls that need a bot certificate ({@code /v1/renew},
+ * {@code /v1/certificates}, {@code /v1/heartbeat}) and the admin API check the client certificate
+ * before reading a body; a body is read as it arrives without a thread waiting for it
+ * ({@link BodyReader}), and one that is not needed is discarded the same way, so a client that
+ * trickles a body holds a connection, never a thread, until {@link RequestDeadlines} cuts it off.
+ * The admin API (authenticated before it asks for its body) reads its body directly. A client that stops sending a
+ * body the issuer is reading is logged at debug level and counted
+ * ({@code machineid_issuer_requests_aborted_total}), not reported as an internal error.
  */
 public final class ApiHandler extends Handler.Abstract {
   private static final Logger LOG = LoggerFactory.getLogger(ApiHandler.class);
@@ -40,6 +54,8 @@ public final class ApiHandler extends Handler.Abstract {
   /** Bytes of an unread request body discarded after an early answer before the connection is closed. */
   private static final long DRAIN_LIMIT = 32L * 1024 * 1024;
   private static final String BODY_READ = ApiHandler.class.getName() + ".bodyRead";
+  /** The body {@link BodyReader} read before the call ran. */
+  private static final String BODY = ApiHandler.class.getName() + ".body";
 
   private final Engine engine;
   private final int maxRequestBytes;
@@ -59,6 +75,13 @@ public final class ApiHandler extends Handler.Abstract {
 
   private volatile CredentialService credentials;
   private volatile RequestDeadlines deadlines;
+  private volatile Clock clock = Clock.systemUTC();
+
+  /** The clock against which a client certificate's validity is checked before a body is read. */
+  public ApiHandler withClock(Clock clock) {
+    this.clock = java.util.Objects.requireNonNull(clock, "clock");
+    return this;
+  }
 
   /** Applies the overall request time limit of {@code deadlines} to every request. */
   public ApiHandler withDeadlines(RequestDeadlines deadlines) {
@@ -84,20 +107,139 @@ public final class ApiHandler extends Handler.Abstract {
     long start = System.nanoTime();
     Callback callback = tracked(request, original);
     String call = call(request.getHttpURI().getPath());
+    run(request, response, callback, call, start, () -> {
+      limit(request, response);
+      if (admitBody(request, response, call)) {
+        // the body is read as it arrives, without a thread waiting for it; the call runs once it is complete
+        new BodyReader(request, response, callback, call, start).run();
+        return false;
+      }
+      route(request, response, callback);
+      return true;
+    });
+    return true;
+  }
+
+  /** One step of a call; false if the call goes on asynchronously and records its outcome itself. */
+  @FunctionalInterface
+  private interface Step {
+    boolean run() throws Exception;
+  }
+
+  /** Runs {@code step}, answers its failure as a problem document, and records the call's outcome once it is done. */
+  private void run(Request request, Response response, Callback callback, String call, long start, Step step) {
     String code = "ok";
     try {
-      limit(call, request, response);
-      route(request, response, callback);
+      if (!step.run()) {
+        return;
+      }
     } catch (ProblemException e) {
       code = e.code().code();
       writeProblem(request, response, callback, e.code(), e.clientDetail());
+    } catch (AbortedBody e) {
+      // the client went away or was cut off mid-body: nothing to answer, nothing went wrong here
+      code = "aborted";
+      metrics.bodyAborted();
+      LOG.debug("{} {} from {}: the request body ended early ({})", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), remote(request),
+          e.getCause().toString());
+      callback.failed(e.getCause());
     } catch (Throwable t) {
       code = ErrorCode.INTERNAL.code();
       LOG.error("unexpected failure handling {} {}", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), t);
       writeProblem(request, response, callback, ErrorCode.INTERNAL, null);
     }
     metrics.request(call, code, System.nanoTime() - start);
+  }
+
+  /**
+   * True if the call reads a JSON body and may have it: a POST to a protocol call, with
+   * {@code Content-Type: application/json}, a client certificate where the call needs one, and no
+   * larger declared length than allowed. Otherwise false (the call has no body to read, or
+   * {@link #route} refuses it), or a {@link ProblemException}.
+   */
+  private boolean admitBody(Request request, Response response, String call) {
+    String method = request.getMethod();
+    switch (call) {
+      case "challenge", "join" -> {
+        allow(response, method, "POST");
+        requireJson(request);
+      }
+      case "renew", "heartbeat", "certificates" -> {
+        if (call.equals("certificates") && credentials == null) {
+          return false;
+        }
+        allow(response, method, "POST");
+        requireJson(request);
+        requireClientCertificate(request);
+      }
+      default -> {
+        return false;
+      }
+    }
+    if (request.getLength() > maxRequestBytes) {
+      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+    }
     return true;
+  }
+
+  /**
+   * Reads a request body chunk by chunk as Jetty delivers it, asking to be called back
+   * ({@link Request#demand}) when nothing is available instead of blocking a thread, so a client
+   * that trickles its body holds a connection (until the request time limit) but no thread. Once
+   * the body is complete the call runs with it; a body over the limit is refused, and one that ends
+   * early is an {@link AbortedBody}.
+   */
+  private final class BodyReader implements Runnable {
+    private final Request request;
+    private final Response response;
+    private final Callback callback;
+    private final String call;
+    private final long start;
+    private final java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
+
+    BodyReader(Request request, Response response, Callback callback, String call, long start) {
+      this.request = request;
+      this.response = response;
+      this.callback = callback;
+      this.call = call;
+      this.start = start;
+    }
+
+    @Override
+    public void run() {
+      ApiHandler.this.run(request, response, callback, call, start, this::step);
+    }
+
+    private boolean step() throws IOException {
+      while (true) {
+        Content.Chunk chunk = request.read();
+        if (chunk == null) {
+          request.demand(this);
+          return false;
+        }
+        Throwable failure = chunk.getFailure();
+        if (failure != null) {
+          throw new AbortedBody(failure instanceof IOException io ? io : new IOException(failure.toString(), failure));
+        }
+        int n = chunk.remaining();
+        if (received.size() + n > maxRequestBytes) {
+          chunk.release();
+          throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+        }
+        ByteBuffer data = chunk.getByteBuffer().slice();
+        byte[] copy = new byte[n];
+        data.get(copy);
+        received.write(copy, 0, n);
+        boolean last = chunk.isLast();
+        chunk.release();
+        if (last) {
+          request.setAttribute(BODY, received.toByteArray());
+          request.setAttribute(BODY_READ, Boolean.TRUE);
+          route(request, response, callback);
+          return true;
+        }
+      }
+    }
   }
 
   /** The callback that also ends the request's time limit once the answer is sent or has failed. */
@@ -128,9 +270,12 @@ public final class ApiHandler extends Handler.Abstract {
     };
   }
 
-  /** Unauthenticated calls are limited per client address; over the limit: 429 with Retry-After. */
-  private void limit(String call, Request request, Response response) {
-    if (limiter == null || !(call.equals("authority") || call.equals("challenge") || call.equals("join"))) {
+  /**
+   * Every call, on every path, is limited per client address before anything else is looked at;
+   * over the limit: 429 with Retry-After.
+   */
+  private void limit(Request request, Response response) {
+    if (limiter == null) {
       return;
     }
     long wait = limiter.acquire(address(request));
@@ -179,10 +324,12 @@ public final class ApiHandler extends Handler.Abstract {
       }
       case Protocol.CHALLENGE_PATH -> {
         allow(response, method, "POST");
+        requireJson(request);
         writeJson(request, response, callback, 200, engine.challenge(body(request)));
       }
       case Protocol.JOIN_PATH -> {
         allow(response, method, "POST");
+        requireJson(request);
         ObjectNode body = body(request);
         String joinMethod = joinMethodLabel(body);
         Engine.Answer credentials;
@@ -198,6 +345,8 @@ public final class ApiHandler extends Handler.Abstract {
       }
       case Protocol.RENEW_PATH -> {
         allow(response, method, "POST");
+        requireJson(request);
+        requireClientCertificate(request);
         ObjectNode body = body(request);
         Engine.Answer credentials = engine.renew(body, remote(request), peerCertificates(request));
         metrics.issued("identity");
@@ -209,6 +358,8 @@ public final class ApiHandler extends Handler.Abstract {
         if (service == null) {
           throw ProblemException.of(ErrorCode.NOT_FOUND, "this issuer does not issue role-scoped credentials");
         }
+        requireJson(request);
+        requireClientCertificate(request);
         ObjectNode body = body(request);
         var answer = service.issue(body, remote(request), peerCertificates(request));
         metrics.issued(Json.text(body, "kind"));
@@ -220,6 +371,8 @@ public final class ApiHandler extends Handler.Abstract {
       }
       case Protocol.HEARTBEAT_PATH -> {
         allow(response, method, "POST");
+        requireJson(request);
+        requireClientCertificate(request);
         ObjectNode body = body(request);
         engine.heartbeat(body, remote(request), peerCertificates(request));
         response.setStatus(204);
@@ -229,6 +382,10 @@ public final class ApiHandler extends Handler.Abstract {
         if (admin == null || path == null || !path.startsWith(AdminApi.PREFIX)) {
           throw ProblemException.of(ErrorCode.NOT_FOUND, "no such endpoint");
         }
+        if ("POST".equals(method)) {
+          requireJson(request);
+        }
+        // AdminApi checks the admin certificate before it asks for the body
         AdminApi.Reply reply = admin.handle(method, path, query(request), () -> body(request), peerCertificates(request));
         if (reply.body() == null) {
           finish(request, response, callback, reply.status(), Protocol.JSON, new byte[0]);
@@ -246,14 +403,77 @@ public final class ApiHandler extends Handler.Abstract {
     }
   }
 
-  /** Reads at most {@code maxRequestBytes}; a declared or actual larger body is refused unread. */
-  private ObjectNode body(Request request) throws IOException {
-    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
-    if (type != null) {
-      String media = type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
-      if (!media.equals("application/json") && !media.endsWith("+json")) {
-        throw Json.malformed("the body must be application/json");
+  /**
+   * A POST must carry exactly one {@code Content-Type: application/json}, optionally with
+   * {@code charset=utf-8} (JSON is UTF-8); anything else is refused before the body is read.
+   */
+  private static void requireJson(Request request) {
+    List<String> types = request.getHeaders().getValuesList(HttpHeader.CONTENT_TYPE);
+    if (types.size() != 1 || !isJson(types.get(0))) {
+      throw ProblemException.of(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "a POST must have the header Content-Type: application/json");
+    }
+  }
+
+  static boolean isJson(String contentType) {
+    String[] parts = contentType.split(";", -1);
+    if (!parts[0].trim().toLowerCase(Locale.ROOT).equals("application/json")) {
+      return false;
+    }
+    for (int i = 1; i < parts.length; i++) {
+      String p = parts[i].trim();
+      int eq = p.indexOf('=');
+      if (eq <= 0) {
+        return false;
       }
+      String name = p.substring(0, eq).trim().toLowerCase(Locale.ROOT);
+      String value = p.substring(eq + 1).trim();
+      if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+        value = value.substring(1, value.length() - 1);
+      }
+      if (name.equals("charset") && !value.equalsIgnoreCase("utf-8")) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The calls that need a bot identity refuse a connection without a client certificate, or with
+   * one outside its validity at the issuer's clock, before their body is read. The TLS layer has
+   * already verified that a presented certificate is signed by the issuer authority
+   * ({@link HttpsServer}); the engine authorises the caller from the store afterwards.
+   */
+  private void requireClientCertificate(Request request) {
+    X509Certificate[] peer = peerCertificates(request);
+    if (peer == null || peer.length == 0) {
+      LOG.debug("{} from {} refused before its body was read: no client certificate", Engine.printable(request.getHttpURI().getPath()), remote(request));
+      throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "a client certificate (the bot identity) is required");
+    }
+    try {
+      peer[0].checkValidity(Date.from(clock.instant()));
+    } catch (CertificateException e) {
+      LOG.debug("{} from {} refused before its body was read: client certificate outside its validity", Engine.printable(request.getHttpURI().getPath()),
+          remote(request));
+      throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "the client certificate is expired or not yet valid");
+    }
+  }
+
+  /** The client stopped sending (or was cut off) while its body was being read. */
+  private static final class AbortedBody extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    AbortedBody(IOException cause) {
+      super(cause.toString(), cause, false, false);
+    }
+  }
+
+  /**
+   * The body {@link BodyReader} read, or (the admin API) the body read now, at most
+   * {@code maxRequestBytes}; a declared or actual larger body is refused unread.
+   */
+  private ObjectNode body(Request request) throws IOException {
+    if (request.getAttribute(BODY) instanceof byte[] read) {
+      return Json.object(read);
     }
     long declared = request.getLength();
     if (declared > maxRequestBytes) {
@@ -262,7 +482,12 @@ public final class ApiHandler extends Handler.Abstract {
     // Not closed on purpose: closing an unfinished stream fails the request and Jetty would then
     // drop the problem response; Jetty discards unread content (and the connection) itself.
     InputStream in = Content.Source.asInputStream(request);
-    byte[] bytes = in.readNBytes(maxRequestBytes + 1);
+    byte[] bytes;
+    try {
+      bytes = in.readNBytes(maxRequestBytes + 1);
+    } catch (IOException e) {
+      throw new AbortedBody(e);
+    }
     if (bytes.length <= maxRequestBytes) {
       request.setAttribute(BODY_READ, Boolean.TRUE);
     } else {
@@ -302,8 +527,10 @@ public final class ApiHandler extends Handler.Abstract {
   /**
    * Sends a complete answer. If the request body was not read to its end (an error before or while
    * reading it), the answer is sent first, with {@code Connection: close}, and the rest of the body
-   * is then read and discarded, up to {@link #DRAIN_LIMIT} bytes: closing a TLS connection with
-   * unread data makes the kernel send a reset, and the client would lose the answer it was sent.
+   * is then discarded as it arrives, up to {@link #DRAIN_LIMIT} bytes, without holding a thread
+   * while waiting for it ({@link Discard}): closing a TLS connection with unread data makes the
+   * kernel send a reset, and the client would lose the answer it was sent. A client that trickles
+   * the body it was told not to send is cut off by the request time limit.
    */
   private void finish(Request request, Response response, Callback callback, int status, String type, byte[] body) {
     response.setStatus(status);
@@ -313,37 +540,52 @@ public final class ApiHandler extends Handler.Abstract {
     boolean unreadBody =
         request.getAttribute(BODY_READ) == null
             && (request.getLength() > 0 || (request.getLength() < 0 && request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)));
-    if (unreadBody && request.getLength() > 0 && request.getLength() <= maxRequestBytes) {
-      // a small body that was not needed (wrong path or method): read it, keep the connection
-      try {
-        drain(request);
-        unreadBody = false;
-      } catch (IOException | RuntimeException e) {
-        LOG.debug("could not discard a small unread request body: {}", e.toString());
-      }
-    }
     if (!unreadBody) {
       response.write(true, ByteBuffer.wrap(body), callback);
       return;
     }
     response.getHeaders().put(HttpHeader.CONNECTION, "close");
-    try (Blocker.Callback sent = Blocker.callback()) {
-      response.write(false, ByteBuffer.wrap(body), sent);
-      sent.block();
-      drain(request);
-    } catch (IOException | RuntimeException e) {
-      LOG.debug("connection ended while discarding an unread request body: {}", e.toString());
-    }
-    response.write(true, ByteBuffer.allocate(0), callback);
+    response.write(false, ByteBuffer.wrap(body), Callback.from(
+        () -> new Discard(request, () -> response.write(true, ByteBuffer.allocate(0), callback)).run(),
+        callback::failed));
   }
 
-  private static void drain(Request request) throws IOException {
-    InputStream in = Content.Source.asInputStream(request);
-    byte[] sink = new byte[16 * 1024];
-    long total = 0;
-    int n;
-    while (total < DRAIN_LIMIT && (n = in.read(sink)) != -1) {
-      total += n;
+  /**
+   * Reads and drops what is left of a request body, asking Jetty to call back when more arrives
+   * instead of blocking a thread on it; runs {@code done} at the end of the body, on a failure (the
+   * client went away, or the request time limit closed the connection), or after
+   * {@link #DRAIN_LIMIT} bytes.
+   */
+  private static final class Discard implements Runnable {
+    private final Request request;
+    private final Runnable done;
+    private long total;
+
+    Discard(Request request, Runnable done) {
+      this.request = request;
+      this.done = done;
+    }
+
+    @Override
+    public void run() {
+      while (true) {
+        Content.Chunk chunk = request.read();
+        if (chunk == null) {
+          request.demand(this);
+          return;
+        }
+        Throwable failure = chunk.getFailure();
+        boolean end = chunk.isLast() || failure != null;
+        total += chunk.remaining();
+        chunk.release();
+        if (end || total >= DRAIN_LIMIT) {
+          if (failure != null) {
+            LOG.debug("connection ended while discarding an unread request body: {}", failure.toString());
+          }
+          done.run();
+          return;
+        }
+      }
     }
   }
 
@@ -377,6 +619,7 @@ public final class ApiHandler extends Handler.Abstract {
       case ROLE_DENIED -> "Role denied";
       case TTL_EXCEEDED -> "TTL exceeded";
       case RATE_LIMITED -> "Rate limited";
+      case UNSUPPORTED_MEDIA_TYPE -> "Unsupported media type";
       case INTERNAL -> "Internal error";
     };
   }

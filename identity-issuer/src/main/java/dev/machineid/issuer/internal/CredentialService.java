@@ -304,6 +304,10 @@ public final class CredentialService {
       throw Json.malformed("target.host_names must name at least one host");
     }
     for (String h : hosts) {
+      if (!HOST_NAME.matcher(h).matches()) {
+        // separators (',' ' ' ';') or control characters would split or forge principals downstream
+        throw Json.malformed("target.host_names: '" + Engine.printable(h) + "' is not a host name (letters, digits, '.', '-', '_', ':'; at most 253)");
+      }
       boolean ok = false;
       for (Role r : roles) {
         for (String glob : r.hostNames()) {
@@ -323,6 +327,8 @@ public final class CredentialService {
    * A host-name glob: {@code *} matches within one DNS label (never a '.' or a '/'); everything else
    * literally, case-insensitive. Deny by default: an empty list matches nothing.
    */
+  private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9._:-]{1,253}");
+
   static boolean hostGlob(String glob, String host) {
     StringBuilder re = new StringBuilder();
     for (char c : glob.toLowerCase(java.util.Locale.ROOT).toCharArray()) {

@@ -47,7 +47,7 @@ public final class HttpsServer {
   /** Binds and starts; the TLS certificate is issued now by the authority for {@code hostNames}. */
   public static HttpsServer start(
       String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler) throws Exception {
-    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30), null, false);
+    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30), null, null);
   }
 
   /**
@@ -55,13 +55,14 @@ public final class HttpsServer {
    * close at once) and the idle timeout of connections, also applied to a blocked read or write of
    * a request, and, with {@code deadlines} (or {@code null}), the overall time limit of a request
    * (see {@link RequestDeadlines}), so a client that sends slowly is cut off. With
-   * {@code proxyProtocol}, every connection must begin with a PROXY protocol header (v1 or v2, as
-   * sent by a TCP load balancer) and the client address it carries is the one used for rate
-   * limiting, logs and audit; a connection without one is closed.
+   * {@code trustedProxies} (or {@code null} for none), a connection from one of those balancers
+   * must begin with a PROXY protocol header (v1 or v2) carrying the client's IP address, which is
+   * then the address used for rate limiting, logs and audit; a connection from anywhere else is
+   * plain TLS, and a PROXY header it sends fails its handshake ({@link ProxyGate}).
    */
   public static HttpsServer start(
       String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout,
-      RequestDeadlines deadlines, boolean proxyProtocol)
+      RequestDeadlines deadlines, TrustedProxies trustedProxies)
       throws Exception {
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("machineid-issuer-http");
@@ -86,16 +87,18 @@ public final class HttpsServer {
 
     SslConnectionFactory ssl = new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString());
     ServerConnector connector =
-        proxyProtocol
-            ? new ServerConnector(server, new ProxyConnectionFactory(ssl.getProtocol()), ssl, new HttpConnectionFactory(http))
+        trustedProxies != null
+            ? new ServerConnector(server, new ProxyGate(trustedProxies, ssl.getProtocol()), new ProxyConnectionFactory(ssl.getProtocol()), ssl,
+                new HttpConnectionFactory(http))
             : new ServerConnector(server, ssl, new HttpConnectionFactory(http));
     connector.setHost(host);
     connector.setPort(port);
     connector.setIdleTimeout(idleTimeout.toMillis());
     connector.setReuseAddress(true);
-    if (proxyProtocol) {
-      // Jetty treats the header as optional (a detector); the issuer requires it
-      connector.addBean(new RequireProxyHeader());
+    if (trustedProxies != null) {
+      // Jetty treats the header as optional (a detector); the issuer requires it from a balancer
+      // and checks the address it carries
+      connector.addBean(new RequireProxyHeader(trustedProxies));
     }
     if (deadlines != null) {
       // connection factories add the connector's Connection.Listener beans to each new connection
@@ -142,20 +145,86 @@ public final class HttpsServer {
   }
 
   /**
-   * Closes a TLS connection that did not start with a PROXY protocol header: behind a balancer
-   * that sends one, a client that connects directly could otherwise be trusted with its own
-   * address, or pick the address it claims.
+   * The first connection factory when PROXY protocol is on: decides by the TCP peer, before a byte
+   * is parsed, whether a connection may carry a PROXY header at all. A connection from a trusted
+   * balancer goes to Jetty's PROXY protocol parser; any other connection goes straight to TLS, so a
+   * PROXY header from a client that connects directly is not parsed (no address taken from it, no
+   * name looked up) and fails the TLS handshake as garbage.
+   */
+  static final class ProxyGate implements org.eclipse.jetty.server.ConnectionFactory {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProxyGate.class);
+    private final TrustedProxies trusted;
+    private final String tlsProtocol;
+
+    ProxyGate(TrustedProxies trusted, String tlsProtocol) {
+      this.trusted = trusted;
+      this.tlsProtocol = tlsProtocol;
+    }
+
+    @Override
+    public String getProtocol() {
+      return "machineid-proxy-gate";
+    }
+
+    @Override
+    public List<String> getProtocols() {
+      return List.of(getProtocol());
+    }
+
+    @Override
+    public org.eclipse.jetty.io.Connection newConnection(org.eclipse.jetty.server.Connector connector, org.eclipse.jetty.io.EndPoint endPoint) {
+      boolean fromBalancer = trusted.contains(endPoint.getRemoteSocketAddress());
+      LOG.debug("connection from {}: {}", endPoint.getRemoteSocketAddress(), fromBalancer ? "a trusted balancer, PROXY header required" : "direct, plain TLS");
+      org.eclipse.jetty.server.ConnectionFactory f =
+          fromBalancer ? connector.getConnectionFactory(ProxyConnectionFactory.class) : connector.getConnectionFactory(tlsProtocol);
+      return f.newConnection(connector, endPoint);
+    }
+  }
+
+  /**
+   * Closes a TLS connection from a trusted balancer that did not start with a PROXY protocol header
+   * (every client behind the balancer would otherwise share the balancer's rate limit and be
+   * recorded with its address), and one whose header carries a source that is not an IP address
+   * (Jetty reads a v1 header's address as text). A direct connection (from anywhere else) carries
+   * no header: {@link ProxyGate} does not let one be parsed.
    */
   static final class RequireProxyHeader implements org.eclipse.jetty.io.Connection.Listener {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RequireProxyHeader.class);
+    private final TrustedProxies trusted;
+
+    RequireProxyHeader(TrustedProxies trusted) {
+      this.trusted = trusted;
+    }
 
     @Override
     public void onOpened(org.eclipse.jetty.io.Connection connection) {
-      if (connection instanceof org.eclipse.jetty.io.ssl.SslConnection
-          && !(connection.getEndPoint() instanceof ProxyConnectionFactory.ProxyEndPoint)) {
-        LOG.warn("closing a connection from {} without a PROXY protocol header (proxy_protocol is on)", connection.getEndPoint().getRemoteSocketAddress());
-        connection.getEndPoint().close();
+      if (!(connection instanceof org.eclipse.jetty.io.ssl.SslConnection)) {
+        return;
       }
+      org.eclipse.jetty.io.EndPoint ep = connection.getEndPoint();
+      if (ep instanceof ProxyConnectionFactory.ProxyEndPoint proxied) {
+        java.net.SocketAddress peer = proxied.unwrap().getRemoteSocketAddress();
+        String refusal = !trusted.contains(peer) ? "a PROXY header from a peer that is not a trusted balancer" : invalidSource(proxied.getRemoteSocketAddress());
+        if (refusal != null) {
+          LOG.warn("closing a connection from {}: {}", peer, refusal);
+          ep.close();
+        }
+      } else if (trusted.contains(ep.getRemoteSocketAddress())) {
+        LOG.warn("closing a connection from trusted balancer {} without a PROXY protocol header", ep.getRemoteSocketAddress());
+        ep.close();
+      }
+    }
+
+    /** Why the client address of a PROXY header is refused, or null if it is an IP address and port. */
+    static String invalidSource(java.net.SocketAddress claimed) {
+      if (!(claimed instanceof java.net.InetSocketAddress isa) || isa.isUnresolved() || isa.getAddress() == null) {
+        return "a PROXY header whose source is not an IP address";
+      }
+      // v1 headers are text: Jetty builds the address from it, resolving a name; only a literal is an address
+      if (TrustedProxies.literal(isa.getHostString()) == null) {
+        return "a PROXY header whose source is a name, not an IP address";
+      }
+      return null;
     }
 
     @Override

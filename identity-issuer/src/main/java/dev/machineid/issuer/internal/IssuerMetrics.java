@@ -16,7 +16,11 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code machineid_issuer_joins_total{method,outcome}}: joins by join method and outcome
  *       ({@code success} or the problem code);
  *   <li>{@code machineid_issuer_issued_total{kind}}: certificates issued by kind;
- *   <li>{@code machineid_issuer_rate_limited_total}: calls refused by the rate limit.
+ *   <li>{@code machineid_issuer_rate_limited_total}: calls refused by the rate limit;
+ *   <li>{@code machineid_issuer_requests_timed_out_total}: connections closed for exceeding the
+ *       request time limit;
+ *   <li>{@code machineid_issuer_requests_aborted_total}: requests whose body ended early (the
+ *       client went away or was cut off while the issuer read it).
  * </ul>
  *
  * Label values come from fixed sets (calls, codes, configured join methods), never from client
@@ -26,10 +30,16 @@ public final class IssuerMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter rateLimited;
   private final Counter timedOut;
+  private final Counter aborted;
 
   public IssuerMetrics() {
     rateLimited = Counter.builder("machineid.issuer.rate.limited").description("calls refused by the per-address rate limit").register(registry);
     timedOut = Counter.builder("machineid.issuer.requests.timed.out").description("connections closed for exceeding the request time limit").register(registry);
+    aborted = Counter.builder("machineid.issuer.requests.aborted").description("requests whose body ended before it was read to its end").register(registry);
+  }
+
+  public void bodyAborted() {
+    aborted.increment();
   }
 
   public void timedOut() {

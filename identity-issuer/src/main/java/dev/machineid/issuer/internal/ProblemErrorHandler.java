@@ -11,11 +11,18 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * Errors Jetty raises itself (an unparseable request line, headers too large, an ambiguous URI)
- * answered as problem documents like every other error.
+ * answered as problem documents like every other error, and as 4xx: what Jetty refuses to parse
+ * is bad input, never a failure of the issuer.
  */
 public final class ProblemErrorHandler extends ErrorHandler {
   @Override
-  protected void generateResponse(Request request, Response response, int status, String message, Throwable cause, Callback callback) {
+  protected void generateResponse(Request request, Response response, int given, String message, Throwable cause, Callback callback) {
+    // A request Jetty cannot parse is the client's fault, whatever status Jetty gives it: an
+    // HTTP/0.9 or HTTP/2.0 request line (505), an unknown transfer coding (501).
+    int status = given == 505 || given == 501 ? 400 : given;
+    if (status != given) {
+      response.setStatus(status);
+    }
     ErrorCode code = codeFor(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, Protocol.PROBLEM_JSON);
     // Jetty may close the connection after its own errors; say so, so that no client reuses it.
