@@ -79,7 +79,8 @@ class RotationUnderLoadTest {
                   ok.incrementAndGet();
                   // the server names the client certificate it saw on this connection
                   String served = Protocol.mapper().readTree(r.body().string()).get("serial").asText();
-                  lastSeen.put(served, Instant.now());
+                  // the latest use wins, whichever worker records it last
+                  lastSeen.merge(served, Instant.now(), (x, y) -> x.isAfter(y) ? x : y);
                 } else {
                   failures.add(new AssertionError("HTTP " + r.code()));
                 }
