@@ -119,6 +119,8 @@ class BadInputAuthenticatedTest {
     cases.add(new Case(c + " missing target", () -> bot.post(c, without(database(), "target"))));
     cases.add(new Case(c + " roles empty", () -> bot.post(c, roles(database()))));
     cases.add(new Case(c + " roles not granted", () -> bot.post(c, roles(database(), "other"))));
+    cases.add(new Case(c + " roles not granted, for the user that role allows", () -> bot.post(c, target(roles(database(), "other"), "database_user", "admin"))));
+    cases.add(new Case(c + " roles granted and not granted", () -> bot.post(c, target(roles(database(), "svc", "other"), "database_user", "admin"))));
     cases.add(new Case(c + " roles unknown", () -> bot.post(c, roles(database(), "nobody"))));
     cases.add(new Case(c + " roles with a number", () -> bot.post(c, numberRole(database()))));
     cases.add(new Case(c + " roles with a null", () -> bot.post(c, nullRole(database()))));
