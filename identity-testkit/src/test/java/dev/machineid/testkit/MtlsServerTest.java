@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ConnectException;
-import java.net.Socket;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -236,13 +234,11 @@ class MtlsServerTest {
         server.close();
         long accepted = server.connectionCount();
 
-        // on a busy machine another process may take the freed port at once; either way, not us
-        try (Socket ignored = new Socket("127.0.0.1", port)) {
-            assertThat(server.connectionCount()).isEqualTo(accepted);
-        } catch (ConnectException expected) {
-            // nothing listens any more
-        } catch (java.io.IOException other) {
-            throw new AssertionError(other);
+        // the port is free again: binding it fails while any socket still listens on it
+        try (java.net.ServerSocket rebound = new java.net.ServerSocket(port, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            assertThat(rebound.getLocalPort()).isEqualTo(port);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("port " + port + " is still bound after close()", e);
         }
         assertThat(server.connectionCount()).isEqualTo(accepted);
     }

@@ -40,19 +40,20 @@ class RotationUnderLoadTest {
 
   @Test
   void rotationUnderLoadFailsNoCallAndServesEachNewCertificate(TestBot bot) throws Exception {
-    Map<String, Instant> rotatedAt = new ConcurrentHashMap<>();
+    // monotonic times of each certificate's publication (the listener runs once it is served)
+    Map<String, Long> rotatedAt = new ConcurrentHashMap<>();
     List<String> serials = new CopyOnWriteArrayList<>();
     IdentityListener recorder = new IdentityListener() {
       @Override
       public void onIssued(Identity identity) {
         serials.add(identity.serialHex());
-        rotatedAt.put(identity.serialHex(), Instant.now());
+        rotatedAt.put(identity.serialHex(), System.nanoTime());
       }
 
       @Override
       public void onRenewed(Identity previous, Identity current) {
         serials.add(current.serialHex());
-        rotatedAt.put(current.serialHex(), Instant.now());
+        rotatedAt.put(current.serialHex(), System.nanoTime());
       }
     };
     try (TestCertificateAuthority serverCa = TestCertificateAuthority.create("api server CA");
@@ -68,18 +69,21 @@ class RotationUnderLoadTest {
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong ok = new AtomicLong();
         List<Throwable> failures = new CopyOnWriteArrayList<>();
-        Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
+        // every successful call: when it started (monotonic) and the client certificate the server saw
+        record Call(long startedAt, String served) {}
+        List<Call> calls = new CopyOnWriteArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<?>> workers = new ArrayList<>();
         for (int t = 0; t < 4; t++) {
           workers.add(pool.submit(() -> {
             while (running.get()) {
+              long started = System.nanoTime();
               try (Response r = http.newCall(new Request.Builder().url(server.url().toString()).build()).execute()) {
                 if (r.code() == 200) {
                   ok.incrementAndGet();
                   // the server names the client certificate it saw on this connection
                   String served = Protocol.mapper().readTree(r.body().string()).get("serial").asText();
-                  lastSeen.put(served, Instant.now());
+                  calls.add(new Call(started, served));
                 } else {
                   failures.add(new AssertionError("HTTP " + r.code()));
                 }
@@ -108,15 +112,19 @@ class RotationUnderLoadTest {
         Map<String, Instant> seen = server.seenSerials();
         for (String serial : serials.subList(0, 6)) {
           assertThat(seen).as("server saw serial %s", serial).containsKey(serial);
-          Duration lag = Duration.between(rotatedAt.get(serial), seen.get(serial));
-          assertThat(lag).as("time from rotation to first use of %s", serial).isLessThan(Duration.ofSeconds(1));
         }
-        // after each rotation the previous certificate disappears: no resumed session, no pooled connection keeps it
+        // Ordering, not wall-clock lag (a loaded machine stretches any fixed bound): a call started
+        // after a rotation presents the new certificate or a newer one, except the one next exchange
+        // on each connection that was busy at the rotation, which is marked Connection: close; at
+        // most one connection per worker is busy at a time.
         for (int i = 1; i < 6; i++) {
-          String old = serials.get(i - 1);
-          Instant replaced = rotatedAt.get(serials.get(i));
-          assertThat(lastSeen.get(old)).as("last use of %s after its replacement at %s", old, replaced)
-              .isBefore(replaced.plus(Duration.ofSeconds(1)));
+          long rotated = rotatedAt.get(serials.get(i));
+          int index = i;
+          List<Call> stale = calls.stream()
+              .filter(c -> c.startedAt() > rotated && serials.indexOf(c.served()) < index)
+              .toList();
+          assertThat(stale).as("calls started after rotation %s that presented an older certificate", i).hasSizeLessThanOrEqualTo(4);
+          assertThat(calls).as("calls started after rotation %s", i).anyMatch(c -> c.startedAt() > rotated && c.served().equals(serials.get(index)));
         }
       }
     }

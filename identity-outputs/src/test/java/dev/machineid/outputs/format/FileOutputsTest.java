@@ -95,7 +95,7 @@ class FileOutputsTest {
 
   @Test
   void kubeconfigParsesWithKubectlAndItsCertificateNamesTheRolesUserAndGroups() throws Exception {
-    String kubectl = Tools.require("kubectl", "kubectl");
+    String kubectl = Tools.require("kubectl", "kubernetes-client");
     String openssl = Tools.require("openssl", "openssl");
     Path ca = tmp.resolve("apiserver-ca.crt");
     Files.writeString(ca, Pem.encode(ISSUER.issuer().authorityCertificate()));

@@ -108,7 +108,7 @@ class Fabric8RotationTest {
           }
           assertThat(servedAfterRotation).doesNotHaveDuplicates().doesNotContain(servedFirst);
           assertThat(server.seenSerials().keySet()).contains(servedFirst).containsAll(servedAfterRotation);
-          assertThat(longLivedServed).allSatisfy(s -> assertThat(issued).contains(s));
+          assertThat(longLivedServed).isNotEmpty().allSatisfy(s -> assertThat(issued).contains(s));
         }
 
         // the holder for long-running services: each new credential gets a new client

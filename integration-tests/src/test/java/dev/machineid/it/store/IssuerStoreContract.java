@@ -25,7 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -69,15 +68,21 @@ abstract class IssuerStoreContract {
     }
   }
 
-  private static <T> List<T> race(int n, Callable<T> task) throws Exception {
+  /** A task run by {@link #race}, told its index (0 to n-1) so that it can pick a replica without shared state. */
+  private interface Indexed<T> {
+    T call(int index) throws Exception;
+  }
+
+  private static <T> List<T> race(int n, Indexed<T> task) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(n);
     try {
       CountDownLatch go = new CountDownLatch(1);
       List<Future<T>> fs = new ArrayList<>();
       for (int i = 0; i < n; i++) {
+        int index = i;
         fs.add(pool.submit(() -> {
           go.await();
-          return task.call();
+          return task.call(index);
         }));
       }
       go.countDown();
@@ -109,8 +114,7 @@ abstract class IssuerStoreContract {
 
   @Test
   void aChallengeIsRedeemedOnceAmongConcurrentReplicasAndForgottenAfterExpiry() throws Exception {
-    int[] i = {0};
-    List<Boolean> inserted = race(32, () -> either(i[0]++).insertUsedChallenge("nonce", now.plusSeconds(120)));
+    List<Boolean> inserted = race(32, i -> either(i).insertUsedChallenge("nonce", now.plusSeconds(120)));
     assertThat(inserted.stream().filter(b -> b)).hasSize(1);
     assertThat(store.deleteExpired(now, Duration.ofDays(1))).isZero();
     assertThat(replica.deleteExpired(now.plusSeconds(120), Duration.ofDays(1))).isEqualTo(1);
@@ -120,8 +124,7 @@ abstract class IssuerStoreContract {
   @Test
   void aTokenIsConsumedExactlyOnceAmongConcurrentReplicas() throws Exception {
     store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
-    int[] i = {0};
-    List<Outcome> outcomes = race(64, () -> either(i[0]++).consumeToken("id", "token", now).outcome());
+    List<Outcome> outcomes = race(64, i -> either(i).consumeToken("id", "token", now).outcome());
     assertThat(outcomes.stream().filter(o -> o == Outcome.CONSUMED)).hasSize(1);
     assertThat(outcomes.stream().filter(o -> o == Outcome.ALREADY_CONSUMED)).hasSize(63);
     assertThat(replica.tokens().get(0).consumedAt()).isEqualTo(now);
@@ -169,8 +172,7 @@ abstract class IssuerStoreContract {
   void generationCompareAndSetAdvancesOnceAmongConcurrentReplicas() throws Exception {
     store.insertInstance(instance("i", now));
     Authentication auth = new Authentication(now.plusSeconds(1), "127.0.0.1:2", "token", 2, Map.of());
-    int[] i = {0};
-    List<Boolean> results = race(32, () -> either(i[0]++).compareAndSetGeneration("i", 1, 2, "h2", "{}", "s2", auth));
+    List<Boolean> results = race(32, i -> either(i).compareAndSetGeneration("i", 1, 2, "h2", "{}", "s2", auth));
     assertThat(results.stream().filter(b -> b)).hasSize(1);
     InstanceRecord after = replica.findInstance("i").orElseThrow();
     assertThat(after.generation()).isEqualTo(2);
@@ -316,9 +318,8 @@ abstract class IssuerStoreContract {
 
   @Test
   void auditAppendsFromConcurrentReplicasFormOneVerifiableChain() throws Exception {
-    int[] i = {0};
-    race(16, () -> {
-      IssuerStore s = either(i[0]++);
+    race(16, i -> {
+      IssuerStore s = either(i);
       for (int n = 0; n < 10; n++) {
         s.inTransaction(tx -> {
           tx.appendAudit(event("renew"));

@@ -61,6 +61,9 @@ class KilledIssuerDurabilityTest {
       Process first = startIssuer(port, url, keys, dir.resolve("first.log"));
       ConcurrentLinkedQueue<Acknowledged> acknowledged = new ConcurrentLinkedQueue<>();
       AtomicBoolean stop = new AtomicBoolean();
+      // set just before the kill: a failure seen while it is false happened on a live issuer
+      AtomicBoolean killed = new AtomicBoolean();
+      List<String> failuresBeforeTheKill = new java.util.concurrent.CopyOnWriteArrayList<>();
       AtomicInteger next = new AtomicInteger();
       ExecutorService clients = Executors.newFixedThreadPool(4);
       try {
@@ -77,6 +80,9 @@ class KilledIssuerDurabilityTest {
                 KeyPair k1 = RawClient.ec();
                 Reply joined = anonymous.join(token, k1, null);
                 if (joined.status() != 200) {
+                  if (!killed.get()) {
+                    failuresBeforeTheKill.add("join " + joined);
+                  }
                   continue;
                 }
                 Credentials c = joined.as(Credentials.class);
@@ -84,19 +90,27 @@ class KilledIssuerDurabilityTest {
                 Reply renewed = RawClient.as(base, authority, k1, c).renew(1, RawClient.ec(), null);
                 if (renewed.status() == 200) {
                   acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), renewed.as(Credentials.class).generation()));
+                } else if (!killed.get()) {
+                  failuresBeforeTheKill.add("renewal " + renewed);
                 }
               } catch (AssertionError | RuntimeException e) {
-                // the issuer died under this request: nothing was acknowledged
+                // after the kill the issuer died under this request, and nothing was acknowledged;
+                // before it, this is a failure of a live issuer
+                if (!killed.get()) {
+                  failuresBeforeTheKill.add(e.toString());
+                }
               }
             }
             return null;
           });
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (acknowledged.size() < 40 && System.nanoTime() < deadline) {
+        while (renewals(acknowledged) < 20 && System.nanoTime() < deadline) {
           Thread.sleep(10); // polling a counter with a deadline
         }
         assertThat(acknowledged).as("joins and renewals acknowledged before the kill").hasSizeGreaterThanOrEqualTo(40);
+        assertThat(renewals(acknowledged)).as("renewals acknowledged before the kill").isGreaterThanOrEqualTo(20);
+        killed.set(true);
         first.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no graceful close
         assertThat(first.waitFor(20, TimeUnit.SECONDS)).isTrue();
         stop.set(true);
@@ -105,6 +119,7 @@ class KilledIssuerDurabilityTest {
         assertThat(clients.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
         first.destroyForcibly();
       }
+      assertThat(failuresBeforeTheKill).as("calls that failed while the issuer was alive").isEmpty();
 
       Process second = startIssuer(port, url, keys, dir.resolve("second.log"));
       try (IssuerStore check = IssuerStore.jdbc(url, pg.user(), null)) {
@@ -137,6 +152,10 @@ class KilledIssuerDurabilityTest {
       second.destroyForcibly();
       second.waitFor(20, TimeUnit.SECONDS);
     }
+  }
+
+  private static long renewals(java.util.Collection<Acknowledged> acknowledged) {
+    return acknowledged.stream().filter(a -> a.generation() > 1).count();
   }
 
   private static Process startIssuer(int port, String url, Path keys, Path log) throws IOException, InterruptedException {
