@@ -91,7 +91,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  *
  * <p>What it implements: {@code GET /v1/authority}, {@code POST /v1/join/challenge}, {@code /v1/join}
  * with a single-use token, {@code /v1/renew} over mTLS with the generation counter (a retry of the
- * last renewal with the same key gets the same answer), {@code /v1/certificates} for the X.509 kinds
+ * last renewal with the same key gets the same answer, as from the real issuer, unless the test
+ * scripted the next answer), {@code /v1/certificates} for the X.509 kinds
  * ({@code identity}, {@code application}, {@code database}, {@code kubernetes}) and
  * {@code /v1/heartbeat}. It does not check challenge signatures or join proofs other than the token:
  * it is a fixture for clients, not an issuer. Errors are {@code application/problem+json} with a
@@ -121,7 +122,7 @@ public final class FakeIssuer implements AutoCloseable {
   private final Deque<Consumer<CredentialAnswer>> credentialScript = new ArrayDeque<>();
   private final List<X509Certificate> extraAuthorities = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
-  private final Map<String, AtomicInteger> issued = new ConcurrentHashMap<>();
+  private final Map<String, List<Issuance>> issued = new ConcurrentHashMap<>();
   private final AtomicBoolean tokenUsed = new AtomicBoolean();
   private final AtomicBoolean outage = new AtomicBoolean();
   private final CountDownLatch closing = new CountDownLatch(1);
@@ -144,7 +145,7 @@ public final class FakeIssuer implements AutoCloseable {
     try {
       tls = SSLContext.getInstance("TLS");
       tls.init(new KeyManager[] {serverCert.keyManager()},
-          new TrustManager[] {TestCertificateAuthority.trustManagerFor(List.of(authority.certificate()))}, null);
+          new TrustManager[] {new ClockedClientTrust(authority.certificate(), clock)}, null);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot make the fake issuer's TLS context: " + e, e);
     }
@@ -251,8 +252,31 @@ public final class FakeIssuer implements AutoCloseable {
 
   /** How many credentials of {@code kind} (wire name, e.g. {@code database}) were issued. */
   public int issued(String kind) {
-    AtomicInteger n = issued.get(kind);
-    return n == null ? 0 : n.get();
+    return issuances(kind).size();
+  }
+
+  /** Each credential of {@code kind} issued so far, in order: when (on the fake's clock) and until when. */
+  public List<Issuance> issuances(String kind) {
+    List<Issuance> l = issued.get(kind);
+    return l == null ? List.of() : List.copyOf(l);
+  }
+
+  /**
+   * One credential the fake issued.
+   *
+   * @param at when, on the fake's clock
+   * @param notAfter its expiry
+   */
+  public record Issuance(Instant at, Instant notAfter) {}
+
+  /**
+   * A CA certificate that the pinned authority signs for {@code key} (an intermediate under the pin),
+   * as a rotation would add to the trust bundle.
+   */
+  public X509Certificate issueAuthority(String commonName, PublicKey key) {
+    Instant now = clock.instant();
+    return build(name(commonName), key, authority.certificate(), authority.keyPair().getPrivate(), now.minus(BACKDATE),
+        now.plus(Duration.ofDays(30)), true, List.of(), List.of(), null);
   }
 
   /**
@@ -494,7 +518,16 @@ public final class FakeIssuer implements AutoCloseable {
     long presented = body.path("generation").asLong();
     String key = body.path("public_key").asText();
     if (presented == inst.generation() - 1 && key.equals(inst.lastKey()) && inst.lastAnswer() != null) {
-      send(ex, 200, inst.lastAnswer());
+      boolean scripted;
+      synchronized (identityScript) {
+        scripted = !identityScript.isEmpty();
+      }
+      if (scripted) {
+        // the test wrote the next answer: issue it at the generation the retry asks for
+        answerIdentity(ex, ext.instanceId(), inst.generation(), Pem.publicKey(key), body, false);
+      } else {
+        send(ex, 200, inst.lastAnswer());
+      }
       return;
     }
     if (presented != inst.generation()) {
@@ -576,7 +609,7 @@ public final class FakeIssuer implements AutoCloseable {
         a.signedBy.keyPair().getPrivate(), a.notBefore, a.notAfter, false,
         List.of(new GeneralName(GeneralName.uniformResourceIdentifier, SpiffeId.forBot(trustDomain, bot).toString())),
         List.of(KeyPurposeId.id_kp_clientAuth), null);
-    issued.computeIfAbsent(kind, k -> new AtomicInteger()).incrementAndGet();
+    issued.computeIfAbsent(kind, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(new Issuance(now, a.notAfter));
     send(ex, 200, JSON.writeValueAsBytes(new CertificatesResponse(
         List.of(Pem.encode(leaf), Pem.encode(a.signedBy.certificate())), null, null, a.notAfter, now)));
   }
@@ -657,6 +690,71 @@ public final class FakeIssuer implements AutoCloseable {
 
   private static X500Name name(String cn) {
     return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, cn).build();
+  }
+
+  /** Trusts client chains the authority signed, valid on the fake's clock (which a test may move). */
+  private static final class ClockedClientTrust extends javax.net.ssl.X509ExtendedTrustManager {
+    private final X509Certificate anchor;
+    private final Clock clock;
+
+    ClockedClientTrust(X509Certificate anchor, Clock clock) {
+      this.anchor = anchor;
+      this.clock = clock;
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+      try {
+        List<X509Certificate> path = new ArrayList<>();
+        for (X509Certificate c : chain) {
+          if (!c.equals(anchor)) {
+            path.add(c);
+          }
+        }
+        java.security.cert.PKIXParameters params =
+            new java.security.cert.PKIXParameters(java.util.Set.of(new java.security.cert.TrustAnchor(anchor, null)));
+        params.setRevocationEnabled(false);
+        params.setDate(Date.from(clock.instant()));
+        java.security.cert.CertPathValidator.getInstance("PKIX").validate(
+            java.security.cert.CertificateFactory.getInstance("X.509").generateCertPath(path), params);
+      } catch (GeneralSecurityException e) {
+        throw new java.security.cert.CertificateException("client certificate refused: " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+        throws java.security.cert.CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      checkClientTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("the fake issuer is a server");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
+        throws java.security.cert.CertificateException {
+      checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[] {anchor};
+    }
   }
 
   /** Stops listening and releases held answers. Idempotent. */
