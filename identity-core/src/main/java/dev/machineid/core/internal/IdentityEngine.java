@@ -727,8 +727,10 @@ public final class IdentityEngine implements AutoCloseable {
     Identity cur = current.get();
     boolean valid = cur != null && !cur.isExpiredAt(s.clock().instant());
     state = cur == null ? Health.State.STARTING : valid ? Health.State.DEGRADED : Health.State.EXPIRED;
+    // a refused answer to a single-use join spent the token: retrying could only say token_consumed
+    boolean spentOnRefusal = cur == null && t instanceof AnswerRefusedException && s.joinMethod().singleUse() && tokenSpent;
     boolean permanent = t instanceof IssuerException ie && ie.isPermanent() || t instanceof ConfigException
-        || t instanceof NewTokenNeededException;
+        || t instanceof NewTokenNeededException || spentOnRefusal;
     if (t instanceof IssuerException ie && ie.errorCode() == ErrorCode.BOT_LOCKED) {
       if (!locked) {
         locked = true;
@@ -750,8 +752,11 @@ public final class IdentityEngine implements AutoCloseable {
     if (cur == null && permanent) {
       // cannot succeed by retrying: fail start() now rather than at its timeout
       first.completeExceptionally(t instanceof ConfigException || t instanceof JoinException ? t
-          : new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
-              + "' was refused: " + t.getMessage(), t));
+          : spentOnRefusal
+              ? new JoinException("joining " + s.issuer() + ": " + t.getMessage() + ". Nothing was kept; the single-use "
+                  + "token was spent by this join, so a new join token is needed once the issuer answers correctly", t)
+              : new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
+                  + "' was refused: " + t.getMessage(), t));
       cancelScheduled();
       return;
     }
