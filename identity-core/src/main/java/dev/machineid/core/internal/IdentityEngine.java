@@ -453,7 +453,14 @@ public final class IdentityEngine implements AutoCloseable {
     Authority document = c.authority();
     if (bundle.isEmpty()) {
       // stored by a version that kept no bundle: read it over the pinned connection
-      IssuerClient.AuthorityView view = client.authority();
+      IssuerClient.AuthorityView view;
+      try {
+        view = client.authority();
+      } catch (RuntimeException e) {
+        // the issuer is needed for this file: try storage again at the next attempt
+        storageChecked = false;
+        throw e;
+      }
       bundle = view.x509Authorities();
       document = view.authority();
     }
@@ -463,7 +470,13 @@ public final class IdentityEngine implements AutoCloseable {
       LOG.info("stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
       return null;
     }
-    AnswerVerifier.verifyStored(chain, null, bundle, now);
+    try {
+      AnswerVerifier.verifyStored(chain, null, bundle, now);
+    } catch (AnswerRefusedException e) {
+      LOG.warn("stored identity from {} does not verify against its stored trust bundle ({}); joining again",
+          s.storage(), e.getMessage());
+      return null;
+    }
     LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
         restored.instanceId(), restored.generation(), s.storage());
     s.trust().trust(bundle);
