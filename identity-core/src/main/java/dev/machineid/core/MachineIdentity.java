@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -75,6 +76,10 @@ public final class MachineIdentity implements AutoCloseable {
   /**
    * Joins (or restores a stored identity) and blocks until the first identity, or the start timeout.
    * Calling it again once started returns the current identity.
+   *
+   * <p>A valid identity in {@code storage} serves at once, without the issuer (static stability):
+   * health is then {@code DEGRADED} until the issuer is reached again, and renewal retries in the
+   * background. A wrong CA pin fails at once with a {@link ConfigException}.
    *
    * @throws JoinException if the issuer refused the join (the message says why)
    * @throws RenewalException if no identity came within the start timeout (with the last failure)
@@ -202,6 +207,7 @@ public final class MachineIdentity implements AutoCloseable {
     private final List<Output> outputs = new ArrayList<>();
     private boolean oneShot;
     private boolean sshCertificate;
+    private RandomGenerator random;
 
     private Builder() {}
 
@@ -331,6 +337,16 @@ public final class MachineIdentity implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The source of the random renewal window and retry jitter; default a new {@link java.util.Random}.
+     * Tests pass a seeded generator (with {@link #executor} and {@link #clock}) to replay a schedule.
+     */
+    public Builder random(RandomGenerator random) {
+      once(this.random, "random");
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
     /** How long {@link #start()} waits for the first identity; default 30 s. */
     public Builder startTimeout(Duration timeout) {
       once(this.startTimeout, "startTimeout");
@@ -427,7 +443,8 @@ public final class MachineIdentity implements AutoCloseable {
                   List.copyOf(listeners),
                   List.copyOf(outputs),
                   oneShot,
-                  sshCertificate || outputs.stream().anyMatch(Output::rendersSshCertificate)));
+                  sshCertificate || outputs.stream().anyMatch(Output::rendersSshCertificate),
+                  random != null ? random : new java.util.Random()));
       MachineIdentity identity = new MachineIdentity(engine);
       for (Output o : outputs) {
         o.attach(identity);

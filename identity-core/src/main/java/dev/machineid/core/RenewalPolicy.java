@@ -4,21 +4,27 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * When to renew and how to retry. By default the identity is renewed after a third of its lifetime
- * (20 min for 1 h), minus up to 10 % random jitter, and never later than the issuer's
- * {@code renew_after}; failures are retried with capped exponential backoff and full jitter.
+ * When to renew and how to retry. By default the identity is renewed at a uniformly random point
+ * between a third and a half of its lifetime (20 to 30 min for 1 h), and never later than the
+ * issuer's {@code renew_after}; with a fixed {@link Builder#interval interval}, at that interval minus
+ * up to 10 % random jitter. Failures are retried with capped exponential backoff and full jitter;
+ * refusals that retrying cannot fix ({@code bot_locked}, {@code token_consumed}, …) back off further,
+ * up to {@link #refusalRetryDelay()} (default 5 min). The random window keeps a fleet that renewed
+ * together (after an outage, say) from renewing together again.
  */
 public final class RenewalPolicy {
   private final Duration interval;
   private final double jitter;
   private final Duration retryBaseDelay;
   private final Duration retryMaxDelay;
+  private final Duration refusalRetryDelay;
 
   private RenewalPolicy(Builder b) {
     this.interval = b.interval;
     this.jitter = b.jitter;
     this.retryBaseDelay = b.retryBaseDelay;
     this.retryMaxDelay = b.retryMaxDelay;
+    this.refusalRetryDelay = b.refusalRetryDelay;
     if (retryMaxDelay.compareTo(retryBaseDelay) < 0) {
       throw new IllegalArgumentException("retryMaxDelay " + retryMaxDelay + " is below retryBaseDelay " + retryBaseDelay);
     }
@@ -49,7 +55,42 @@ public final class RenewalPolicy {
     return retryMaxDelay;
   }
 
-  /** The planned delay before renewing a certificate that lives {@code ttl}, before jitter. */
+  /** The ceiling of the backoff after a refusal that retrying cannot fix; at least {@link #retryMaxDelay()}. */
+  public Duration refusalRetryDelay() {
+    return refusalRetryDelay.compareTo(retryMaxDelay) < 0 ? retryMaxDelay : refusalRetryDelay;
+  }
+
+  /**
+   * The delay before renewing a certificate that lives {@code ttl}, for a uniform {@code random} in
+   * [0, 1): between a third and a half of {@code ttl} by default; with a fixed interval, that interval
+   * minus up to {@link #jitter()} of it.
+   */
+  public Duration renewalDelay(Duration ttl, double random) {
+    if (interval == null || interval.compareTo(ttl) >= 0) {
+      long third = ttl.toMillis() / 3;
+      long half = ttl.toMillis() / 2;
+      return Duration.ofMillis(third + (long) ((half - third) * random));
+    }
+    return Duration.ofMillis((long) (interval.toMillis() * (1 - jitter * random)));
+  }
+
+  /**
+   * The delay before retry number {@code attempt} (1-based) after a refusal that retrying cannot fix
+   * (a lock, a spent token): from {@link #retryMaxDelay()} doubling up to {@link #refusalRetryDelay()},
+   * with full jitter above the floor, so a lifted lock is noticed within the ceiling.
+   */
+  public Duration refusalDelay(int attempt, double random) {
+    long base = retryMaxDelay.toMillis();
+    long cap = refusalRetryDelay().toMillis();
+    long exp = base;
+    for (int i = 1; i < attempt && exp < cap; i++) {
+      exp *= 2;
+    }
+    exp = Math.min(exp, cap);
+    return Duration.ofMillis(base + (long) ((exp - base) * random));
+  }
+
+  /** The earliest planned delay before renewing a certificate that lives {@code ttl}, before the random window. */
   public Duration baseDelay(Duration ttl) {
     Duration third = ttl.dividedBy(3);
     if (interval == null || interval.compareTo(ttl) >= 0) {
@@ -79,6 +120,7 @@ public final class RenewalPolicy {
     private double jitter = 0.10;
     private Duration retryBaseDelay = Duration.ofSeconds(1);
     private Duration retryMaxDelay = Duration.ofMinutes(1);
+    private Duration refusalRetryDelay = Duration.ofMinutes(5);
 
     private Builder() {}
 
@@ -116,6 +158,20 @@ public final class RenewalPolicy {
         throw new IllegalArgumentException("retryMaxDelay must be at least 1 ms, got " + d);
       }
       this.retryMaxDelay = d;
+      return this;
+    }
+
+    /**
+     * The ceiling of the backoff after a refusal that retrying cannot fix ({@code bot_locked},
+     * {@code token_consumed}, {@code role_denied}, …); default 5 min. A lifted lock is noticed at the
+     * next attempt, so at most this long after it is lifted.
+     */
+    public Builder refusalRetryDelay(Duration d) {
+      Objects.requireNonNull(d, "refusalRetryDelay");
+      if (d.toMillis() < 1) {
+        throw new IllegalArgumentException("refusalRetryDelay must be at least 1 ms, got " + d);
+      }
+      this.refusalRetryDelay = d;
       return this;
     }
 

@@ -130,6 +130,11 @@ public final class TestCertificateAuthority implements AutoCloseable {
         }
     }
 
+    /** The CA's key pair, for fixtures of this package that sign with it (the {@link FakeIssuer}). */
+    KeyPair keyPair() {
+        return keyPair;
+    }
+
     /** @return this CA's self-signed certificate */
     public X509Certificate certificate() {
         return certificate;

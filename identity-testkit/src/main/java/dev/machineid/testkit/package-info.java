@@ -6,6 +6,10 @@
  *       issues server and client certificates.</li>
  *   <li>{@link dev.machineid.testkit.MtlsServer}: an HTTPS server on {@code 127.0.0.1} that
  *       requires client certificates and records which ones it saw.</li>
+ *   <li>{@link dev.machineid.testkit.FakeIssuer}: a scriptable protocol v1 issuer over TLS that
+ *       returns the bad answers a client must refuse.</li>
+ *   <li>{@link dev.machineid.testkit.ManualScheduler}: a scheduler driven by a
+ *       {@link dev.machineid.testkit.MutableClock}.</li>
  *   <li>{@link dev.machineid.testkit.FaultyProxy}: a TCP proxy that passes TLS through and can
  *       refuse connections or lose responses on demand.</li>
  * </ul>

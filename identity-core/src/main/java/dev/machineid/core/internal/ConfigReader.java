@@ -26,7 +26,7 @@ import java.util.Set;
  */
 public final class ConfigReader {
   private static final Set<String> TOP = Set.of("version", "issuer", "onboarding", "storage", "credential_ttl",
-      "renewal_interval", "key_algorithm", "outputs", "diag_addr", "oneshot");
+      "renewal_interval", "refusal_retry_delay", "key_algorithm", "outputs", "diag_addr", "oneshot");
   private static final Set<String> ONBOARDING_COMMON = Set.of("join_method", "token", "ca_pins", "ca_file", "insecure");
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
@@ -80,12 +80,23 @@ public final class ConfigReader {
         throw error("credential_ttl", e.getMessage());
       }
     }
-    if (root.hasNonNull("renewal_interval")) {
-      try {
-        b.renewalPolicy(RenewalPolicy.builder().interval(GoDuration.parse(text(root, "renewal_interval", true))).build());
-      } catch (IllegalArgumentException e) {
-        throw error("renewal_interval", e.getMessage());
+    if (root.hasNonNull("renewal_interval") || root.hasNonNull("refusal_retry_delay")) {
+      RenewalPolicy.Builder policy = RenewalPolicy.builder();
+      if (root.hasNonNull("renewal_interval")) {
+        try {
+          policy.interval(GoDuration.parse(text(root, "renewal_interval", true)));
+        } catch (IllegalArgumentException e) {
+          throw error("renewal_interval", e.getMessage());
+        }
       }
+      if (root.hasNonNull("refusal_retry_delay")) {
+        try {
+          policy.refusalRetryDelay(GoDuration.parse(text(root, "refusal_retry_delay", true)));
+        } catch (IllegalArgumentException e) {
+          throw error("refusal_retry_delay", e.getMessage());
+        }
+      }
+      b.renewalPolicy(policy.build());
     }
     if (root.hasNonNull("key_algorithm")) {
       try {

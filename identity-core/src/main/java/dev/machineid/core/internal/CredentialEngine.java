@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.Credential;
 import dev.machineid.core.CredentialKind;
 import dev.machineid.core.CredentialRequest;
+import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
 import dev.machineid.core.KeyAlgorithm;
@@ -25,18 +26,20 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one role-scoped credential fresh: fetched with the bot identity over mTLS, renewed after a
- * third of its lifetime (minus jitter), retried with the identity's backoff, served fail-closed.
+ * Keeps one role-scoped credential fresh: fetched with the bot identity over mTLS, checked (the
+ * purpose's authority, valid now, no longer than asked or than the bot identity), renewed between a
+ * third and a half of its lifetime, retried with the identity's backoff, served fail-closed. It is
+ * the only schedule of its credential: a bot renewal does not issue it again.
  */
 public final class CredentialEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger("dev.machineid.core.CredentialHandle");
@@ -58,10 +61,19 @@ public final class CredentialEngine implements AutoCloseable {
   private volatile boolean closed;
   private ScheduledFuture<?> scheduled;
   private KeyPair pendingKey;
+  private final Supplier<AuthoritySnapshot> authority;
+  private final Supplier<Identity> identity;
+  private final DoubleSupplier random;
+  private final Supplier<Duration> clockOffset;
 
   public CredentialEngine(CredentialRequest request, IssuerClient client, KeyAlgorithm keyAlgorithm, RenewalPolicy policy,
-      Clock clock, ScheduledExecutorService executor, Supplier<AuthoritySnapshot> authority) {
+      Clock clock, ScheduledExecutorService executor, Supplier<AuthoritySnapshot> authority, Supplier<Identity> identity,
+      DoubleSupplier random, Supplier<Duration> clockOffset) {
     this.request = request;
+    this.authority = authority;
+    this.identity = identity;
+    this.random = random;
+    this.clockOffset = clockOffset;
     this.client = client;
     this.keyAlgorithm = keyAlgorithm;
     this.policy = policy;
@@ -70,6 +82,19 @@ public final class CredentialEngine implements AutoCloseable {
     this.keyManager = new RotatingKeyManager(keys::get, clock);
     this.trustManager = new BundleTrustManager(() -> trustFor(request.kind(), authority.get()));
     this.sslContext = RotatingSslContext.create(keyManager, trustManager);
+  }
+
+  /** The authority that signs credentials of this kind: what an answer must chain to. */
+  private static List<X509Certificate> issuingAuthority(CredentialKind kind, AuthoritySnapshot a) {
+    if (a == null) {
+      return List.of();
+    }
+    return switch (kind) {
+      case DATABASE -> a.databaseClient();
+      case KUBERNETES -> a.kubernetesClient();
+      case APPLICATION -> a.spiffe();
+      default -> a.x509();
+    };
   }
 
   /** Which servers a credential of this kind is meant to reach, and so which authority to trust. */
@@ -143,7 +168,7 @@ public final class CredentialEngine implements AutoCloseable {
         lastError = e;
         int n = ++failures;
         boolean permanent = e instanceof IssuerException ie && ie.isPermanent();
-        Duration delay = permanent ? policy.retryMaxDelay() : policy.retryDelay(n, ThreadLocalRandom.current().nextDouble());
+        Duration delay = permanent ? policy.refusalDelay(n, random.getAsDouble()) : policy.retryDelay(n, random.getAsDouble());
         LOG.warn("credential '{}' refresh failed (attempt {}): {}", request.name(), n, e.getMessage());
         if (current.get() != null) {
           schedule(delay);
@@ -195,22 +220,27 @@ public final class CredentialEngine implements AutoCloseable {
     if (kind.isX509() && chain.isEmpty()) {
       throw new IdentityException("the issuer answered a " + kind.wire() + " request without a certificate chain");
     }
-    if (!chain.isEmpty() && !chain.get(0).getPublicKey().equals(kp.getPublic())) {
-      throw new IdentityException("the issuer returned a certificate for another public key; refusing it");
-    }
     if (kind.isSsh() && r.sshCertificate() == null) {
       throw new IdentityException("the issuer answered an " + kind.wire() + " request without an SSH certificate");
     }
     if (kind == CredentialKind.JWT_SVID && r.token() == null) {
       throw new IdentityException("the issuer answered a jwt_svid request without a token");
     }
+    // checked before anything is kept: the right authority, valid now, no longer than asked or the bot identity
+    Identity bot = identity.get();
+    Instant botNotAfter = bot == null ? null : bot.notAfter();
+    Instant now = clock.instant();
+    if (kind.isX509()) {
+      AnswerVerifier.verifyCredentialChain(kind, chain, kp.getPublic(), issuingAuthority(kind, authority.get()),
+          request.ttl(), botNotAfter, now, clockOffset.get());
+    }
+    AnswerVerifier.verifyNotAfter(kind, r.notAfter(), request.ttl(), botNotAfter, now, clockOffset.get());
     pendingKey = null;
     Credential c = new Credential(kind, chain, kp == null ? null : kp.getPrivate(), kp == null ? null : kp.getPublic(),
         r.sshCertificate(), r.token(), r.notAfter());
     Instant serverNow = r.serverTime() != null ? r.serverTime() : clock.instant();
     Duration life = Duration.between(serverNow, r.notAfter());
-    Duration delay = policy.baseDelay(life.isNegative() ? Duration.ZERO : life);
-    schedule(Duration.ofMillis((long) (delay.toMillis() * (1 - policy.jitter() * ThreadLocalRandom.current().nextDouble()))));
+    schedule(policy.renewalDelay(life.isNegative() ? Duration.ZERO : life, random.getAsDouble()));
     LOG.info("credential '{}' issued: {}", request.name(), c);
     return c;
   }

@@ -1,5 +1,6 @@
 package dev.machineid.core.internal;
 
+import dev.machineid.core.AnswerRefusedException;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.Health;
 import dev.machineid.core.Identity;
@@ -15,6 +16,7 @@ import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.output.Output;
 import dev.machineid.core.output.OutputStatus;
+import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
 import dev.machineid.core.protocol.Credentials;
@@ -34,14 +36,12 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.Signature;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -50,11 +50,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,7 +83,8 @@ public final class IdentityEngine implements AutoCloseable {
       List<IdentityListener> listeners,
       List<Output> outputs,
       boolean oneShot,
-      boolean sshCertificate) {
+      boolean sshCertificate,
+      RandomGenerator random) {
 
     /** Settings of a long-running identity. */
     public Settings(URI issuer, PinningTrustManager trust, JoinMethod joinMethod, Storage storage, Duration ttl,
@@ -91,7 +92,7 @@ public final class IdentityEngine implements AutoCloseable {
         boolean ownsExecutor, Duration startTimeout, Duration requestTimeout, List<IdentityListener> listeners,
         List<Output> outputs) {
       this(issuer, trust, joinMethod, storage, ttl, policy, keyAlgorithm, clock, executor, ownsExecutor, startTimeout,
-          requestTimeout, listeners, outputs, false, false);
+          requestTimeout, listeners, outputs, false, false, new java.util.Random());
     }
   }
 
@@ -126,6 +127,12 @@ public final class IdentityEngine implements AutoCloseable {
   private KeyPair pendingKey;
   private Credentials currentCredentials;
   private boolean storageChecked;
+  /** True once this engine's single-use join proof (a token) was spent: it is never presented again. */
+  private boolean tokenSpent;
+  /** The identity was restored from storage and the issuer has not been reached since: a probe runs. */
+  private volatile boolean unconfirmed;
+  private ScheduledFuture<?> probe;
+  private int probeFailures;
   /** Set when start() gave up: failures then stop rescheduling until start() is called again. */
   private volatile boolean abandoned;
 
@@ -337,36 +344,30 @@ public final class IdentityEngine implements AutoCloseable {
 
   private Identity acquire(Identity before) {
     Instant now = s.clock().instant();
-    boolean firstContact = before == null || before.isExpiredAt(now);
-    // first contact reads the trust bundle over the pinned connection; renewals take the bundle
-    // from the answer, keeping only members that the already verified authorities vouch for
-    List<X509Certificate> authorities = null;
-    if (firstContact) {
-      IssuerClient.AuthorityView view = client.authority();
-      authorities = view.x509Authorities();
-      authority.set(AuthoritySnapshot.of(view.authority(), authorities));
-    }
     if (before == null && !storageChecked) {
       storageChecked = true;
-      var stored = s.storage().load();
-      if (stored.isPresent()) {
-        Identity restored = toIdentity(stored.get().credentials(), stored.get().privateKey(), authorities);
-        if (!restored.isExpiredAt(now)) {
-          LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
-              restored.instanceId(), restored.generation(), s.storage());
-          currentCredentials = stored.get().credentials();
-          // a renewal that was in flight when the process stopped is retried with the same key
-          pendingKey = stored.get().pending().orElse(null);
-          if (s.sshCertificate() && restored.sshCertificate().isEmpty()) {
-            // stored before an SSH certificate was asked for: renew now rather than at the usual time
-            schedule(Duration.ZERO);
-          } else {
-            scheduleRestored(restored, now);
-          }
-          return restored;
-        }
-        LOG.info("stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
+      Identity restored = restore(now);
+      if (restored != null) {
+        return restored;
       }
+    }
+    boolean expired = before != null && before.isExpiredAt(now);
+    boolean firstContact = before == null || expired;
+    if (firstContact && s.joinMethod().singleUse() && tokenSpent) {
+      throw new NewTokenNeededException(newTokenMessage(before));
+    }
+    // first contact reads the trust bundle over the pinned connection; nothing is installed until
+    // the answer that it vouches for is accepted
+    IssuerClient.AuthorityView view = null;
+    List<X509Certificate> trusted;
+    String trustDomain;
+    if (firstContact) {
+      view = client.authority();
+      trusted = view.x509Authorities();
+      trustDomain = before != null ? before.trustDomain() : view.authority().trustDomain();
+    } else {
+      trusted = union(before.trustBundle(), s.trust().verifiedAuthorities());
+      trustDomain = before.trustDomain();
     }
     if (pendingKey == null) {
       pendingKey = s.keyAlgorithm().generate();
@@ -377,48 +378,259 @@ public final class IdentityEngine implements AutoCloseable {
     String sshPublicKey = s.sshCertificate() ? SshPublicKeys.authorizedKey(kp.getPublic()) : null;
     String ttl = GoDuration.format(s.ttl());
     Credentials creds;
+    AnswerVerifier.IdentityExpectation expected;
+    boolean joined;
     if (!firstContact && s.joinMethod().renewable()) {
       if (currentCredentials != null) {
         s.storage().save(new StoredIdentity(currentCredentials, before.privateKey(), kp));
       }
       creds = client.renew(new RenewRequest(before.generation(), publicKey, sshPublicKey, ttl));
+      expected = new AnswerVerifier.IdentityExpectation(before.botName(), trustDomain, before.instanceId(),
+          before.generation() + 1, false, s.ttl());
+      joined = false;
     } else {
       // first join, re-join after expiry, or a delegated method re-attesting over mTLS
-      ChallengeResponse ch = client.challenge(new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
-      String signature = sign(kp.getPrivate(), ch.challenge());
-      var proof = s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock()));
-      creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
-          proof, publicKey, sshPublicKey, ttl));
-    }
-    if (authorities == null) {
-      authorities = renewedAuthorities(creds, before);
-      if (creds.authority() != null) {
-        authority.set(AuthoritySnapshot.of(creds.authority(), authorities));
+      try {
+        ChallengeResponse ch = client.challenge(new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
+        String signature = sign(kp.getPrivate(), ch.challenge());
+        var proof = s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock()));
+        creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
+            proof, publicKey, sshPublicKey, ttl));
+      } catch (IssuerException e) {
+        if (s.joinMethod().singleUse()
+            && (e.errorCode() == ErrorCode.TOKEN_CONSUMED || e.errorCode() == ErrorCode.TOKEN_EXPIRED)) {
+          tokenSpent = true;
+          if (before != null) {
+            throw new NewTokenNeededException(newTokenMessage(before) + " (the issuer answered " + e.getMessage() + ")", e);
+          }
+        }
+        throw e;
       }
+      expected = before == null
+          ? new AnswerVerifier.IdentityExpectation(null, trustDomain, null, 1, false, s.ttl())
+          : expired
+              ? new AnswerVerifier.IdentityExpectation(before.botName(), trustDomain, null, 1, false, s.ttl())
+              : new AnswerVerifier.IdentityExpectation(before.botName(), trustDomain, before.instanceId(),
+                  before.generation() + 1, true, s.ttl());
+      joined = true;
     }
-    Identity next = toIdentity(creds, kp.getPrivate(), authorities);
-    if (!next.certificate().getPublicKey().equals(kp.getPublic())) {
-      throw new IdentityException("the issuer returned a certificate for another public key; refusing it");
+    if (joined && s.joinMethod().singleUse()) {
+      // the issuer consumed the token whether or not its answer is kept
+      tokenSpent = true;
     }
+    // ---- nothing above changed what this client holds; check the answer before keeping any of it
+    List<X509Certificate> chain = parseChain(creds);
+    SpiffeId spiffe = AnswerVerifier.verifyIdentity(creds.bot(), creds.instanceId(), creds.generation(), chain,
+        kp.getPublic(), trusted, expected, s.clock().instant(), clockOffset);
+    Authority document = firstContact ? view.authority() : creds.authority() != null ? creds.authority() : authorityDocument();
+    List<X509Certificate> bundle = firstContact ? view.x509Authorities() : renewedAuthorities(creds, before);
+    Identity next = new Identity(creds.bot(), spiffe, creds.instanceId(), creds.generation(), chain, kp.getPrivate(),
+        creds.sshCertificate(), bundle);
+    // the stored copy carries the accepted bundle, so a restart serves without the issuer
+    Credentials kept = withAuthority(creds, document, bundle);
+    s.storage().save(new StoredIdentity(kept, kp.getPrivate()));
+    s.trust().trust(bundle);
+    authority.set(AuthoritySnapshot.of(document, bundle));
     if (creds.serverTime() != null) {
       clockOffset = Duration.between(s.clock().instant(), creds.serverTime());
     }
-    s.storage().save(new StoredIdentity(creds, kp.getPrivate()));
-    currentCredentials = creds;
+    currentCredentials = kept;
     pendingKey = null;
+    confirmed();
     scheduleFrom(creds, next);
     return next;
   }
 
+  /** The stored identity, if it is still valid: it serves at once, without the issuer (static stability). */
+  private Identity restore(Instant now) {
+    var stored = s.storage().load();
+    if (stored.isEmpty()) {
+      return null;
+    }
+    Credentials c = stored.get().credentials();
+    List<X509Certificate> chain = parseChain(c);
+    List<X509Certificate> bundle = storedBundle(c);
+    Authority document = c.authority();
+    if (bundle.isEmpty()) {
+      // stored by a version that kept no bundle: read it over the pinned connection
+      IssuerClient.AuthorityView view;
+      try {
+        view = client.authority();
+      } catch (RuntimeException e) {
+        // the issuer is needed for this file: try storage again at the next attempt
+        storageChecked = false;
+        throw e;
+      }
+      bundle = view.x509Authorities();
+      document = view.authority();
+    }
+    Identity restored = new Identity(c.bot(), AnswerVerifier.spiffeIdOf(chain.get(0)), c.instanceId(), c.generation(),
+        chain, stored.get().privateKey(), c.sshCertificate(), bundle);
+    if (restored.isExpiredAt(now)) {
+      LOG.info("stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
+      return null;
+    }
+    try {
+      AnswerVerifier.verifyStored(chain, null, bundle, now);
+    } catch (AnswerRefusedException e) {
+      LOG.warn("stored identity from {} does not verify against its stored trust bundle ({}); joining again",
+          s.storage(), e.getMessage());
+      return null;
+    }
+    LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
+        restored.instanceId(), restored.generation(), s.storage());
+    s.trust().trust(bundle);
+    authority.set(AuthoritySnapshot.of(document, bundle));
+    currentCredentials = c;
+    // a renewal that was in flight when the process stopped is retried with the same key
+    pendingKey = stored.get().pending().orElse(null);
+    if (s.sshCertificate() && restored.sshCertificate().isEmpty()) {
+      // stored before an SSH certificate was asked for: renew now rather than at the usual time
+      schedule(Duration.ZERO);
+    } else {
+      scheduleRestored(restored, now);
+      // the issuer has not been reached: find out now, so health says DEGRADED while it is down
+      unconfirmed = true;
+      scheduleProbe(Duration.ZERO);
+    }
+    return restored;
+  }
+
+  /** The x509 authorities of a stored answer that are CA certificates. */
+  private static List<X509Certificate> storedBundle(Credentials c) {
+    List<X509Certificate> out = new ArrayList<>();
+    if (c.authority() != null && c.authority().x509Authorities() != null) {
+      for (String pem : c.authority().x509Authorities()) {
+        X509Certificate cert = Pem.certificate(pem);
+        if (PinningTrustManager.isCaCertificate(cert)) {
+          out.add(cert);
+        }
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static Credentials withAuthority(Credentials c, Authority document, List<X509Certificate> bundle) {
+    List<String> pems = new ArrayList<>();
+    for (X509Certificate cert : bundle) {
+      pems.add(Pem.encode(cert));
+    }
+    Authority a = document == null
+        ? new Authority(null, pems, null, null, null, null, null, null, null)
+        : new Authority(document.trustDomain(), pems, document.spiffeAuthorities(), document.databaseClientAuthorities(),
+            document.databaseServerAuthorities(), document.kubernetesClientAuthorities(), document.sshUserAuthorities(),
+            document.sshHostAuthorities(), document.jwks());
+    return new Credentials(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), c.sshCertificate(), c.notAfter(),
+        c.renewAfter(), c.serverTime(), a);
+  }
+
+  private static List<X509Certificate> union(List<X509Certificate> a, List<X509Certificate> b) {
+    List<X509Certificate> out = new ArrayList<>(a);
+    for (X509Certificate c : b) {
+      if (!out.contains(c)) {
+        out.add(c);
+      }
+    }
+    return out;
+  }
+
+  private String newTokenMessage(Identity before) {
+    String what = before == null
+        ? "no identity is held"
+        : "the identity of bot '" + before.botName() + "' expired at " + before.notAfter();
+    return what + ", and its join token is single-use and already spent: a new join token is needed. Make one for bot '"
+        + (before == null ? "?" : before.botName()) + "' on the issuer, put it in onboarding.token (or token(…)), "
+        + "and restart or reload. The spent token is not presented again";
+  }
+
+  /** A single-use proof that was spent: only a new token from an operator helps; not retried. */
+  static final class NewTokenNeededException extends JoinException {
+    private static final long serialVersionUID = 1L;
+
+    NewTokenNeededException(String message) {
+      super(message);
+    }
+
+    NewTokenNeededException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  // ---------------------------------------------------------------- the probe after a restore
+
+  private synchronized void scheduleProbe(Duration delay) {
+    if (closed) {
+      return;
+    }
+    if (probe != null) {
+      probe.cancel(false);
+    }
+    probe = s.executor().schedule(this::runProbe, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+  }
+
+  /** Reads the authority over the pinned connection: the cheapest proof that the issuer is reachable. */
+  private void runProbe() {
+    attemptLock.lock();
+    try {
+      if (closed || !unconfirmed) {
+        return;
+      }
+      Identity cur = current.get();
+      try {
+        IssuerClient.AuthorityView view = client.authority();
+        s.trust().trust(view.x509Authorities());
+        authority.set(AuthoritySnapshot.of(view.authority(), view.x509Authorities()));
+        confirmed();
+        consecutiveFailures = 0;
+        lastError = null;
+        if (cur != null && !cur.isExpiredAt(s.clock().instant())) {
+          state = Health.State.HEALTHY;
+        }
+        LOG.info("the issuer at {} is reachable again", s.issuer());
+      } catch (RuntimeException e) {
+        lastError = e;
+        int n = ++consecutiveFailures;
+        if (cur != null) {
+          state = cur.isExpiredAt(s.clock().instant()) ? Health.State.EXPIRED : Health.State.DEGRADED;
+        }
+        LOG.warn("the issuer is unreachable; serving the stored identity (attempt {}): {}", n, e.getMessage());
+        for (IdentityListener l : listeners) {
+          safely(() -> l.onRenewalFailed(e, n));
+        }
+        boolean permanent = e instanceof ConfigException;
+        scheduleProbe(permanent ? s.policy().refusalDelay(++probeFailures, nextRandom())
+            : s.policy().retryDelay(++probeFailures, nextRandom()));
+      }
+    } finally {
+      attemptLock.unlock();
+    }
+  }
+
+  private synchronized void confirmed() {
+    unconfirmed = false;
+    probeFailures = 0;
+    if (probe != null) {
+      probe.cancel(false);
+      probe = null;
+    }
+  }
+
+  private double nextRandom() {
+    RandomGenerator r = s.random();
+    synchronized (r) {
+      return r.nextDouble();
+    }
+  }
+
   private void scheduleRestored(Identity restored, Instant now) {
-    Instant issued = restored.notBefore().plusSeconds(60);
+    Instant issued = restored.notBefore().plus(AnswerVerifier.BACKDATE);
     Duration life = Duration.between(issued, restored.notAfter());
-    Duration base = s.policy().baseDelay(life.isNegative() ? Duration.ZERO : life);
-    double cut = s.policy().jitter() * ThreadLocalRandom.current().nextDouble();
-    Duration due = Duration.ofMillis((long) (base.toMillis() * (1 - cut))).minus(Duration.between(issued, now));
+    Duration due = s.policy().renewalDelay(life.isNegative() ? Duration.ZERO : life, nextRandom())
+        .minus(Duration.between(issued, now));
     schedule(due.isNegative() ? Duration.ZERO : due);
   }
 
+  /** The answer's x509 authorities that are CA certificates under the pin; the held bundle if it offers none. */
   private List<X509Certificate> renewedAuthorities(Credentials creds, Identity before) {
     if (creds.authority() == null || creds.authority().x509Authorities() == null) {
       return before.trustBundle();
@@ -434,9 +646,7 @@ public final class IdentityEngine implements AutoCloseable {
   private void scheduleFrom(Credentials creds, Identity next) {
     Instant serverNow = creds.serverTime() != null ? creds.serverTime() : s.clock().instant();
     Duration ttl = Duration.between(serverNow, next.notAfter());
-    Duration base = s.policy().baseDelay(ttl.isNegative() ? Duration.ZERO : ttl);
-    double cut = s.policy().jitter() * ThreadLocalRandom.current().nextDouble();
-    Duration delay = Duration.ofMillis((long) (base.toMillis() * (1 - cut)));
+    Duration delay = s.policy().renewalDelay(ttl.isNegative() ? Duration.ZERO : ttl, nextRandom());
     if (creds.renewAfter() != null) {
       Duration cap = Duration.between(serverNow, creds.renewAfter());
       if (cap.compareTo(delay) < 0) {
@@ -457,32 +667,19 @@ public final class IdentityEngine implements AutoCloseable {
     }
   }
 
-  private Identity toIdentity(Credentials c, PrivateKey key, List<X509Certificate> authorities) {
+  private static List<X509Certificate> parseChain(Credentials c) {
     if (c.certificateChain() == null || c.certificateChain().isEmpty()) {
-      throw new IdentityException("the issuer's answer holds no certificate chain");
+      throw new AnswerRefusedException("refused the issuer's answer: it holds no certificate chain");
     }
     List<X509Certificate> chain = new ArrayList<>();
     for (String pem : c.certificateChain()) {
-      chain.add(Pem.certificate(pem));
-    }
-    SpiffeId spiffe = spiffeIdOf(chain.get(0));
-    return new Identity(c.bot(), spiffe, c.instanceId(), c.generation(), chain, key, c.sshCertificate(), authorities);
-  }
-
-  private static SpiffeId spiffeIdOf(X509Certificate leaf) {
-    try {
-      Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
-      if (sans != null) {
-        for (List<?> san : sans) {
-          if (Integer.valueOf(6).equals(san.get(0)) && String.valueOf(san.get(1)).startsWith("spiffe://")) {
-            return SpiffeId.parse(String.valueOf(san.get(1)));
-          }
-        }
+      try {
+        chain.add(Pem.certificate(pem));
+      } catch (IllegalArgumentException e) {
+        throw new AnswerRefusedException("refused the issuer's answer: a certificate does not parse: " + e.getMessage(), e);
       }
-    } catch (CertificateParsingException e) {
-      throw new IdentityException("cannot read the certificate's SANs: " + e.getMessage(), e);
     }
-    throw new IdentityException("the issued certificate carries no SPIFFE ID");
+    return chain;
   }
 
   // ---------------------------------------------------------------- outcomes
@@ -543,31 +740,48 @@ public final class IdentityEngine implements AutoCloseable {
     Identity cur = current.get();
     boolean valid = cur != null && !cur.isExpiredAt(s.clock().instant());
     state = cur == null ? Health.State.STARTING : valid ? Health.State.DEGRADED : Health.State.EXPIRED;
-    boolean permanent = t instanceof IssuerException ie && ie.isPermanent();
+    // a refused answer to a single-use join spent the token: retrying could only say token_consumed
+    boolean spentOnRefusal = cur == null && t instanceof AnswerRefusedException && s.joinMethod().singleUse() && tokenSpent;
+    boolean permanent = t instanceof IssuerException ie && ie.isPermanent() || t instanceof ConfigException
+        || t instanceof NewTokenNeededException || spentOnRefusal;
     if (t instanceof IssuerException ie && ie.errorCode() == ErrorCode.BOT_LOCKED) {
       if (!locked) {
         locked = true;
-        LOG.error("the issuer locked this bot or instance: {}. An operator must remove the lock; the bot then needs a new join token.", ie.getMessage());
+        LOG.error("the issuer locked this bot or instance: {}. An operator must remove the lock; a bot whose certificate "
+            + "expired meanwhile then needs a new join token.", ie.getMessage());
         for (IdentityListener l : listeners) {
           safely(() -> l.onLocked(ie));
         }
       }
     }
-    LOG.warn("{} failed (attempt {}): {}", cur == null ? "join" : "renewal", n, t.getMessage());
+    if (t instanceof NewTokenNeededException) {
+      LOG.error("{}", t.getMessage());
+    } else {
+      LOG.warn("{} failed (attempt {}): {}", cur == null ? "join" : "renewal", n, t.getMessage());
+    }
     for (IdentityListener l : listeners) {
       safely(() -> l.onRenewalFailed(t, n));
     }
     if (cur == null && permanent) {
       // cannot succeed by retrying: fail start() now rather than at its timeout
-      first.completeExceptionally(new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
-          + "' was refused: " + t.getMessage(), t));
+      first.completeExceptionally(t instanceof ConfigException || t instanceof JoinException ? t
+          : spentOnRefusal
+              ? new JoinException("joining " + s.issuer() + ": " + t.getMessage() + ". Nothing was kept; the single-use "
+                  + "token was spent by this join, so a new join token is needed once the issuer answers correctly", t)
+              : new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
+                  + "' was refused: " + t.getMessage(), t));
       cancelScheduled();
       return;
     }
-    // a permanent refusal is not retried blindly: wait the longest backoff before asking again
+    if (t instanceof NewTokenNeededException) {
+      // the configured token can never work again: wait for a new configuration
+      cancelScheduled();
+      return;
+    }
+    // a permanent refusal is not retried blindly: back off up to the refusal ceiling
     Duration delay = permanent
-        ? s.policy().retryMaxDelay()
-        : s.policy().retryDelay(n, ThreadLocalRandom.current().nextDouble());
+        ? s.policy().refusalDelay(n, nextRandom())
+        : s.policy().retryDelay(n, nextRandom());
     schedule(delay);
   }
 
@@ -643,7 +857,7 @@ public final class IdentityEngine implements AutoCloseable {
       throw new IllegalStateException("no identity yet: call start() before asking for credentials");
     }
     CredentialEngine engine = new CredentialEngine(request, client, s.keyAlgorithm(), s.policy(), s.clock(), s.executor(),
-        authority::get);
+        authority::get, current::get, this::nextRandom, () -> clockOffset);
     engine.start();
     credentials.add(engine);
     return engine;
@@ -681,6 +895,9 @@ public final class IdentityEngine implements AutoCloseable {
       }
       if (expiryWatch != null) {
         expiryWatch.cancel(false);
+      }
+      if (probe != null) {
+        probe.cancel(false);
       }
     }
     for (CredentialEngine c : credentials) {

@@ -2,6 +2,7 @@ package dev.machineid.core.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
 import dev.machineid.core.protocol.Authority;
@@ -10,6 +11,7 @@ import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
 import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.JoinRequest;
 import dev.machineid.core.protocol.Pem;
@@ -51,6 +53,7 @@ public final class IssuerClient implements Closeable {
   private final ThreadLocal<List<X509Certificate>> lastChain = ThreadLocal.withInitial(List::of);
   private final PinningTrustManager trust;
   private final ObjectMapper mapper = Protocol.mapper();
+  private final Duration timeout;
 
   public IssuerClient(URI issuer, PinningTrustManager trust, RotatingKeyManager keys, Duration timeout) {
     HttpUrl parsed = HttpUrl.get(issuer);
@@ -60,6 +63,7 @@ public final class IssuerClient implements Closeable {
     this.base = parsed;
     this.trust = trust;
     this.keys = keys;
+    this.timeout = timeout;
     this.http =
         new OkHttpClient.Builder()
             // no idle connections: each call is a new connection with the current certificate
@@ -94,7 +98,7 @@ public final class IssuerClient implements Closeable {
       }
       List<X509Certificate> accepted = trust.acceptAuthorities(offered, tlsChain);
       if (accepted.isEmpty()) {
-        throw new IdentityException("the issuer's x509_authorities hold no certificate that matches the CA pin");
+        throw new IdentityException("the issuer's x509_authorities hold no CA certificate that matches the CA pin");
       }
       return new AuthorityView(a, accepted);
     }
@@ -150,13 +154,33 @@ public final class IssuerClient implements Closeable {
       lastChain.set(PinningTrustManager.takeLastValidated());
       return response;
     } catch (javax.net.ssl.SSLHandshakeException e) {
+      PinningTrustManager.PinMismatchException wrongPin = causeOf(e, PinningTrustManager.PinMismatchException.class);
+      if (wrongPin != null) {
+        // permanent: retrying cannot make another server's certificate match the pin
+        throw new ConfigException(wrongPin.getMessage(), e);
+      }
       throw new IdentityException("TLS to the issuer at " + base + " failed: " + rootMessage(e), e);
     } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
       throw new IdentityException("the issuer at " + base + " presented a certificate that does not name host '"
           + base.host() + "': " + rootMessage(e) + ". Use the address the issuer's certificate was made for", e);
     } catch (IOException e) {
+      if (causeOf(e, java.io.InterruptedIOException.class) != null) {
+        // OkHttp ends a call at its time limit by closing the socket: say so, not "Socket closed"
+        throw new IdentityException("the issuer at " + base + " did not answer " + request.method() + " "
+            + request.url().encodedPath() + " within the request timeout of " + (timeout.toMillis() % 1000 == 0 ? GoDuration.format(timeout) : timeout.toMillis() + "ms")
+            + ": the request timed out. Check the issuer's health and load, or raise the builder's requestTimeout", e);
+      }
       throw new IdentityException("cannot reach the issuer at " + base + ": " + rootMessage(e), e);
     }
+  }
+
+  private static <T extends Throwable> T causeOf(Throwable e, Class<T> type) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
   }
 
   private static String rootMessage(Throwable e) {

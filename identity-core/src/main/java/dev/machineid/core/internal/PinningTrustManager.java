@@ -35,28 +35,51 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
   }
 
   /**
-   * Keeps the members of {@code authorities} that match a pin, are a configured CA, or are signed by
-   * a pinned or configured certificate; the rest are ignored. Afterwards they also anchor the issuer's
-   * TLS chain, so a rotation that adds a new key keeps working.
+   * The members of {@code authorities} that are CA certificates (basic constraints CA, key usage
+   * {@code keyCertSign}) and match a pin, are a configured CA, or are signed by a pinned or configured
+   * certificate or by an authority already installed with {@link #trust}; the rest are ignored. A
+   * leaf signed by the pinned authority (a bot identity) is never accepted. Changes nothing: the
+   * caller installs the result with {@link #trust} once the answer that carried it is accepted.
    */
   public List<X509Certificate> acceptAuthorities(List<X509Certificate> authorities, List<X509Certificate> tlsChain) {
     List<X509Certificate> roots = new ArrayList<>(caFile);
     for (X509Certificate c : tlsChain) {
-      if (matchesPin(c)) {
+      if (matchesPin(c) && isCaCertificate(c)) {
         roots.add(c);
       }
     }
     roots.addAll(verifiedAuthorities.get());
     List<X509Certificate> accepted = new ArrayList<>();
     for (X509Certificate a : authorities) {
+      if (!isCaCertificate(a) || accepted.contains(a)) {
+        continue;
+      }
       if (insecure || matchesPin(a) || roots.contains(a) || signedByAny(a, roots)) {
         accepted.add(a);
       }
     }
-    if (!accepted.isEmpty()) {
-      verifiedAuthorities.set(List.copyOf(accepted));
+    return List.copyOf(accepted);
+  }
+
+  /**
+   * Installs authorities accepted by {@link #acceptAuthorities} from an answer the client kept; they
+   * then also anchor the issuer's TLS chain, so a rotation that adds a new key keeps working. Non-CA
+   * certificates are dropped.
+   */
+  public void trust(List<X509Certificate> accepted) {
+    List<X509Certificate> cas = accepted.stream().filter(PinningTrustManager::isCaCertificate).toList();
+    if (!cas.isEmpty()) {
+      verifiedAuthorities.set(List.copyOf(cas));
     }
-    return accepted;
+  }
+
+  /** A CA certificate: basic constraints with CA true, and key usage {@code keyCertSign} if key usage is present. */
+  public static boolean isCaCertificate(X509Certificate c) {
+    if (c.getBasicConstraints() < 0) {
+      return false;
+    }
+    boolean[] ku = c.getKeyUsage();
+    return ku == null || (ku.length > 5 && ku[5]);
   }
 
   public List<X509Certificate> verifiedAuthorities() {
@@ -110,6 +133,15 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
     return c == null ? List.of() : List.of(c);
   }
 
+  /** The issuer's chain does not reach a pin: a wrong pin or another server, never fixed by retrying. */
+  public static final class PinMismatchException extends CertificateException {
+    private static final long serialVersionUID = 1L;
+
+    PinMismatchException(String message) {
+      super(message);
+    }
+  }
+
   private static final ThreadLocal<X509Certificate[]> LAST_VALIDATED = new ThreadLocal<>();
 
   private void checkPinned(X509Certificate[] chain) throws CertificateException {
@@ -124,10 +156,11 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
       }
     }
     if (anchors.isEmpty()) {
-      throw new CertificateException(
-          "the issuer's TLS certificate does not chain to CA pin " + pinsText()
-              + "; presented: " + describe(chain)
-              + ". Check the pin with 'issuer status' on the issuer, or that you reach the right issuer");
+      throw new PinMismatchException(
+          "the issuer's TLS certificate does not chain to the configured CA pin " + pinsText()
+              + " (the server presented " + describe(chain) + "). The issuer answered, but it is not the issuer "
+              + "this pin names: compare the pin with the output of 'issuer status' run on the issuer itself "
+              + "(never copy a pin from what a server presents), or check that the address reaches the right issuer");
     }
     if (!isServerCertificate(chain[0])) {
       throw new CertificateException("the issuer's TLS certificate " + chain[0].getSubjectX500Principal().getName()
@@ -160,7 +193,7 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
 
   private static String describe(X509Certificate[] chain) {
     return Arrays.stream(chain)
-        .map(c -> c.getSubjectX500Principal().getName() + " (" + CaPin.of(c) + ")")
+        .map(c -> c.getSubjectX500Principal().getName())
         .collect(Collectors.joining(" <- "));
   }
 

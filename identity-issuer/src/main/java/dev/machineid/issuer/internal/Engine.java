@@ -717,9 +717,11 @@ public final class Engine {
         sshCertificate = ssh.signUser(sshKey, "bot-" + bot, logins, now, Duration.between(now, notAfter));
       }
     }
+    // uniformly between a third and a half of the lifetime, as the SDK plans it: a fleet that renewed
+    // together (after an outage) spreads out again instead of renewing in lockstep
     long third = ttl.toMillis() / 3;
-    long jitter = third <= 0 ? 0 : (long) (random.nextDouble() * third * 0.10);
-    Instant renewAfter = now.plusMillis(third - jitter);
+    long half = ttl.toMillis() / 2;
+    Instant renewAfter = now.plusMillis(third + (long) (random.nextDouble() * (half - third)));
     List<String> chain = List.of(Pem.encode("CERTIFICATE", leaf.der()), Pem.encode(ca.certificate()));
     Credentials c = new Credentials(bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
     return new Issued(c, writeCredentials(c), leaf.serialHex(), logins);

@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Role-scoped outputs get their credential from the {@link MachineIdentity} handed to
  * {@link #attach}: the first write asks {@link MachineIdentity#credentials} (on the caller's thread);
- * every later bot renewal refreshes the credential, and every new credential — from that refresh or
- * from the handle's own schedule — rewrites the whole destination. Made from config by the providers
+ * the handle's own schedule then renews it once per period, and every new credential rewrites the
+ * whole destination. A bot renewal asks again only if the handle's last refresh failed. Made from config by the providers
  * in {@link OutputKinds}.
  */
 public final class CredentialOutput implements Output, AutoCloseable {
@@ -124,7 +124,12 @@ public final class CredentialOutput implements Output, AutoCloseable {
       }
       h = handle;
     }
-    // a bot renewal: fetch a fresh credential; the listener rewrites the files when it arrives
+    // a bot renewal: the handle's own schedule keeps the credential fresh (it never outlives the bot
+    // certificate it was issued under), so it is issued once per period; only a handle whose last
+    // refresh failed (the bot identity had expired, say) is asked again now
+    if (h.lastError().isEmpty() && h.current() != null) {
+      return;
+    }
     h.refreshNow().whenComplete((c, e) -> {
       if (e != null) {
         LOG.warn("output {}: credential refresh failed, files keep the previous credential: {}", name(), e.toString());
