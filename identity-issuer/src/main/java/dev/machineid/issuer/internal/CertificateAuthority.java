@@ -8,6 +8,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -221,19 +222,19 @@ public final class CertificateAuthority {
   }
 
   /**
-   * The provider that signs certificates, when {@code crypto_provider} names one that must not be
-   * preferred JVM-wide (Bouncy Castle: its XDH keys break the JDK's TLS); {@code null}: the JCA
-   * preference order.
+   * The provider that signs certificates, when {@code crypto_provider} names one (Bouncy Castle,
+   * the Amazon Corretto Crypto Provider): used by instance for this signature only, never
+   * registered JVM-wide. {@code null}: the JCA preference order (the JDK's providers).
    */
-  private static volatile String signatureProvider;
+  private static volatile Provider signatureProvider;
 
-  static void useSignatureProvider(String provider) {
+  static void useSignatureProvider(Provider provider) {
     signatureProvider = provider;
   }
 
   static JcaContentSignerBuilder signer(String algorithm) {
     JcaContentSignerBuilder b = new JcaContentSignerBuilder(algorithm);
-    String p = signatureProvider;
+    Provider p = signatureProvider;
     return p == null ? b : b.setProvider(p);
   }
 
