@@ -566,6 +566,37 @@ public final class Issuer implements AutoCloseable {
     return store.verifyAudit();
   }
 
+  /**
+   * The newest events matching {@code query}, oldest first, filtered and limited in the store;
+   * only events on the chain (none beyond its head).
+   */
+  public List<AuditEvent> auditEvents(AuditQuery query) {
+    ensureOpen();
+    return store.auditEvents(query);
+  }
+
+  /**
+   * As {@link #verifyAudit()}, and also that row {@code pinnedSequence} still has
+   * {@code pinnedHash}: the head of an earlier verification, kept elsewhere, so that a head rewound
+   * with the rows after it removed is detected by any process.
+   */
+  public AuditVerification verifyAudit(long pinnedSequence, String pinnedHash) {
+    ensureOpen();
+    return store.verifyAudit(pinnedSequence, pinnedHash);
+  }
+
+  /**
+   * Audit retention: removes the events older than {@code before} from the front of the chain once
+   * it verifies, keeping the last removed row as the chain's anchor so that the rest still
+   * verifies. The store's database role needs {@code DELETE} on {@code audit_events}.
+   *
+   * @return how many events were removed
+   */
+  public int pruneAudit(Instant before) {
+    ensureOpen();
+    return store.pruneAudit(before);
+  }
+
   // ------------------------------------------------------------------ roles
 
   /**
