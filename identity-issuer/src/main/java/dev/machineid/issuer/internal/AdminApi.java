@@ -146,7 +146,9 @@ public final class AdminApi {
         if (hosts.isEmpty()) {
           throw Json.malformed("field 'host_names' must name at least one host");
         }
-        Duration ttl = Json.ttl(b, "ttl", Duration.ofDays(30), Duration.ofDays(397));
+        // bounded by the issuer's sign_max_ttl (ttl_exceeded above it); host names checked by the issuer
+        Duration max = issuer.signMaxTtl();
+        Duration ttl = Json.ttl(b, "ttl", Duration.ofDays(30).compareTo(max) < 0 ? Duration.ofDays(30) : max, max);
         ObjectNode o = obj();
         switch (kind) {
           case "database_server" -> {
