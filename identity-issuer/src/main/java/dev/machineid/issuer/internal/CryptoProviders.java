@@ -48,7 +48,7 @@ public final class CryptoProviders {
         active = "none";
       }
     }
-    LOG.info("crypto provider setting '{}': certificates are signed by {}; key checks, verification and TLS use the JDK's providers", s, active);
+    LOG.info("crypto provider setting '{}': SHA256withECDSA from {}; certificates are signed by {} (by instance, not registered JVM-wide); key checks, signature verification and TLS use the JDK's providers", s, active, active);
     return active;
   }
 
