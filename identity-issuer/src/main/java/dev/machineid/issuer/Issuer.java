@@ -85,6 +85,7 @@ public final class Issuer implements AutoCloseable {
   private final Clock clock;
   private final Duration defaultTtl;
   private final Duration maxTtl;
+  private final Duration signMaxTtl;
   private final IssuerStore store;
   /** True when the issuer made its store (the default) and so closes it. */
   private final boolean ownsStore;
@@ -119,6 +120,7 @@ public final class Issuer implements AutoCloseable {
     this.clock = Clock.tick(b.clock, Duration.ofNanos(1_000));
     this.defaultTtl = b.defaultTtl;
     this.maxTtl = b.maxTtl;
+    this.signMaxTtl = b.signMaxTtl;
     this.store = b.store != null ? b.store : IssuerStore.inMemory();
     this.ownsStore = b.store == null;
     this.maxRequestBytes = b.maxRequestBytes;
@@ -531,12 +533,9 @@ public final class Issuer implements AutoCloseable {
   public List<X509Certificate> signDatabaseServer(java.security.PublicKey key, List<String> hostNames, Duration ttl) {
     ensureOpen();
     java.util.Objects.requireNonNull(key, "key");
-    if (hostNames == null || hostNames.isEmpty()) {
-      throw new IllegalArgumentException("a database server certificate needs at least one host name");
-    }
-    if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(Duration.ofDays(397)) > 0) {
-      throw new IllegalArgumentException("ttl must be between 1s and 397 days, got " + ttl);
-    }
+    key = dev.machineid.issuer.internal.Keys.check(key);
+    hostNames = targetNames(hostNames, "a database server certificate");
+    checkSignTtl(ttl);
     var ca = purposes.get(Purpose.DATABASE_SERVER);
     List<org.bouncycastle.asn1.x509.GeneralName> sans = new ArrayList<>();
     for (String h : hostNames) {
@@ -557,12 +556,48 @@ public final class Issuer implements AutoCloseable {
    */
   public String signSshHost(String sshPublicKey, List<String> hostNames, Duration ttl) {
     ensureOpen();
-    if (hostNames == null || hostNames.isEmpty()) {
-      throw new IllegalArgumentException("an SSH host certificate needs at least one host name");
+    hostNames = targetNames(hostNames, "an SSH host certificate");
+    checkSignTtl(ttl);
+    SshAuthorities.Signed signed = ssh.signHostCertificate(sshPublicKey, hostNames.get(0), hostNames, clock.instant(), ttl);
+    audit.success("certificate.signed", null, null, Map.of("kind", "ssh_host", "serial", Long.toUnsignedString(signed.serial()), "ttl", ttl.toString(),
+        "subject", String.join(",", hostNames)));
+    return signed.line();
+  }
+
+  /** Default of {@link Builder#signMaxTtl}: 90 days. */
+  public static final Duration DEFAULT_SIGN_MAX_TTL = Duration.ofDays(90);
+
+  /** Upper limit of {@link Builder#signMaxTtl}: 397 days, the CA/Browser Forum's limit for server certificates. */
+  public static final Duration LIMIT_SIGN_MAX_TTL = Duration.ofDays(397);
+
+  /** Longest lifetime of a certificate signed by {@code issuer sign}. */
+  public Duration signMaxTtl() {
+    return signMaxTtl;
+  }
+
+  private void checkSignTtl(Duration ttl) {
+    java.util.Objects.requireNonNull(ttl, "ttl");
+    if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(signMaxTtl) > 0) {
+      throw new dev.machineid.issuer.internal.ProblemException(
+          dev.machineid.core.protocol.ErrorCode.TTL_EXCEEDED,
+          "ttl must be from 1s to " + signMaxTtl + " (the issuer's sign_max_ttl), got " + ttl,
+          "issuer sign asked for " + ttl + ", above sign_max_ttl " + signMaxTtl);
     }
-    String line = ssh.signHost(sshPublicKey, hostNames.get(0), hostNames, clock.instant(), ttl);
-    audit.success("certificate.signed", null, null, Map.of("kind", "ssh_host", "subject", String.join(",", hostNames)));
-    return line;
+  }
+
+  /** The host names of a target certificate, each checked ({@code CertificateAuthority#checkHostName}). */
+  private static List<String> targetNames(List<String> hostNames, String what) {
+    if (hostNames == null || hostNames.isEmpty()) {
+      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.protocol.ErrorCode.MALFORMED_REQUEST, what + " needs at least one host name");
+    }
+    if (hostNames.size() > 100) {
+      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.protocol.ErrorCode.MALFORMED_REQUEST, what + " names at most 100 hosts");
+    }
+    List<String> out = new ArrayList<>();
+    for (String h : hostNames) {
+      out.add(dev.machineid.issuer.internal.CertificateAuthority.checkHostName(h));
+    }
+    return List.copyOf(out);
   }
 
   /** Every audit event, oldest first. */
@@ -580,6 +615,37 @@ public final class Issuer implements AutoCloseable {
   public AuditVerification verifyAudit() {
     ensureOpen();
     return store.verifyAudit();
+  }
+
+  /**
+   * The newest events matching {@code query}, oldest first, filtered and limited in the store;
+   * only events on the chain (none beyond its head).
+   */
+  public List<AuditEvent> auditEvents(AuditQuery query) {
+    ensureOpen();
+    return store.auditEvents(query);
+  }
+
+  /**
+   * As {@link #verifyAudit()}, and also that row {@code pinnedSequence} still has
+   * {@code pinnedHash}: the head of an earlier verification, kept elsewhere, so that a head rewound
+   * with the rows after it removed is detected by any process.
+   */
+  public AuditVerification verifyAudit(long pinnedSequence, String pinnedHash) {
+    ensureOpen();
+    return store.verifyAudit(pinnedSequence, pinnedHash);
+  }
+
+  /**
+   * Audit retention: removes the events older than {@code before} from the front of the chain once
+   * it verifies, keeping the last removed row as the chain's anchor so that the rest still
+   * verifies. The store's database role needs {@code DELETE} on {@code audit_events}.
+   *
+   * @return how many events were removed
+   */
+  public int pruneAudit(Instant before) {
+    ensureOpen();
+    return store.pruneAudit(before);
   }
 
   // ------------------------------------------------------------------ roles
@@ -911,6 +977,7 @@ public final class Issuer implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private Duration defaultTtl = Duration.ofHours(1);
     private Duration maxTtl = Duration.ofHours(24);
+    private Duration signMaxTtl = DEFAULT_SIGN_MAX_TTL;
     private Path keysDirectory;
     private IssuerStore store;
     private int maxRequestBytes = 64 * 1024;
@@ -990,6 +1057,20 @@ public final class Issuer implements AutoCloseable {
         throw new IllegalArgumentException("maxTtl must not exceed 24h (bot credentials are short-lived), got " + ttl);
       }
       this.maxTtl = ttl;
+      return this;
+    }
+
+    /**
+     * Longest lifetime of a target certificate signed by {@code issuer sign} (database servers, SSH
+     * hosts); default {@link #DEFAULT_SIGN_MAX_TTL}, at most {@link #LIMIT_SIGN_MAX_TTL}.
+     */
+    public Builder signMaxTtl(Duration ttl) {
+      once("signMaxTtl");
+      positive(ttl, "signMaxTtl");
+      if (ttl.compareTo(LIMIT_SIGN_MAX_TTL) > 0) {
+        throw new IllegalArgumentException("signMaxTtl must not exceed " + LIMIT_SIGN_MAX_TTL.toDays() + " days, got " + ttl);
+      }
+      this.signMaxTtl = ttl;
       return this;
     }
 

@@ -173,11 +173,43 @@ public interface IssuerStore extends AutoCloseable {
    */
   void appendAudit(AuditEvent event);
 
-  /** Every event, in the order appended. */
+  /**
+   * Every event on the chain (from the anchor to the head), in the order appended. Rows beyond the
+   * chain head, which no append wrote, are left out. Reads the whole log: use
+   * {@link #auditEvents(AuditQuery)} for listings.
+   */
   List<AuditEvent> auditEvents();
 
-  /** Checks the audit chain from its first row to its head. */
+  /**
+   * The newest {@code query.limit()} events on the chain matching the query, oldest first,
+   * filtered and limited in the store (reading no more than that many rows).
+   */
+  List<AuditEvent> auditEvents(AuditQuery query);
+
+  /**
+   * Checks the audit chain from its anchor to its head: every row present, linked and matching its
+   * hash; no row beyond the head; the head not behind the newest head this store appended or
+   * verified.
+   */
   AuditVerification verifyAudit();
+
+  /**
+   * As {@link #verifyAudit()}, and also that the chain still holds row {@code pinnedSequence} with
+   * hash {@code pinnedHash} (a head printed by an earlier verification and kept elsewhere): a head
+   * rewound below it, with the rows after it removed, is then reported.
+   */
+  AuditVerification verifyAudit(long pinnedSequence, String pinnedHash);
+
+  /**
+   * Audit retention: verifies the chain, then removes the rows before {@code before} from its
+   * front, moving the anchor to the last removed row so that the rest still verifies. Needs
+   * {@code DELETE} on {@code audit_events} and {@code UPDATE} on {@code audit_anchor}, which
+   * replicas are not granted.
+   *
+   * @return how many rows were removed
+   * @throws StoreException if the chain does not verify (nothing is removed then)
+   */
+  int pruneAudit(Instant before);
 
   // ---- roles (DESIGN §9 role resources); defaults refuse, so that a store written before roles
   // existed still compiles and says what it lacks

@@ -171,6 +171,21 @@ final class HookedStore implements IssuerStore {
   }
 
   @Override
+  public List<AuditEvent> auditEvents(AuditQuery query) {
+    return delegate.auditEvents(query);
+  }
+
+  @Override
+  public AuditVerification verifyAudit(long pinnedSequence, String pinnedHash) {
+    return delegate.verifyAudit(pinnedSequence, pinnedHash);
+  }
+
+  @Override
+  public int pruneAudit(Instant before) {
+    return delegate.pruneAudit(before);
+  }
+
+  @Override
   public boolean insertRole(Role role) {
     return delegate.insertRole(role);
   }

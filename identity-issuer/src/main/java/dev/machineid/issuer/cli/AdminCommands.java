@@ -65,8 +65,8 @@ final class AdminCommands {
           r,
           () -> {
             boolean secret = "token".equals(r.path("join_method").asText());
-            out().println((secret ? "The join token: " : "Token '") + r.path("token").asText() + (secret ? "" : "'") + " for bot '" + r.path("bot").asText()
-                + "' (" + r.path("join_method").asText() + "), expires at " + r.path("expires_at").asText() + ".");
+            out().println(inert((secret ? "The join token: " : "Token '") + r.path("token").asText() + (secret ? "" : "'") + " for bot '" + r.path("bot").asText()
+                + "' (" + r.path("join_method").asText() + "), expires at " + r.path("expires_at").asText() + "."));
           });
     }
 
@@ -78,6 +78,11 @@ final class AdminCommands {
         table.run();
       }
     }
+  }
+
+  /** Stored text as the terminal may show it: control characters escaped. */
+  static String inert(String s) {
+    return dev.machineid.issuer.internal.Text.inert(s);
   }
 
   static String enc(String s) {
@@ -353,16 +358,16 @@ final class AdminCommands {
             r,
             () -> {
               PrintWriter o = out();
-              o.println("Instance:   " + r.path("bot").asText() + "/" + r.path("id").asText());
-              o.println("Method:     " + r.path("join_method").asText());
-              o.println("Generation: " + r.path("generation").asText());
-              o.println("Locked:     " + (r.path("locked").asBoolean() ? "yes" : "no"));
-              o.println("Initial:    " + auth(r.path("initial_authentication")));
-              o.println("Latest:     " + auth(r.path("latest_authentication")));
+              o.println(inert("Instance:   " + r.path("bot").asText() + "/" + r.path("id").asText()));
+              o.println(inert("Method:     " + r.path("join_method").asText()));
+              o.println(inert("Generation: " + r.path("generation").asText()));
+              o.println(inert("Locked:     " + (r.path("locked").asBoolean() ? "yes" : "no")));
+              o.println(inert("Initial:    " + auth(r.path("initial_authentication"))));
+              o.println(inert("Latest:     " + auth(r.path("latest_authentication"))));
               JsonNode h = r.path("latest_heartbeat");
-              o.println("Heartbeat:  " + (h.isMissingNode() || h.isNull() ? "none"
+              o.println(inert("Heartbeat:  " + (h.isMissingNode() || h.isNull() ? "none"
                   : h.path("received_at").asText() + " host " + h.path("hostname").asText() + " version " + h.path("version").asText()
-                      + " uptime " + h.path("uptime_seconds").asText() + "s" + (h.path("outputs").isEmpty() ? "" : " outputs " + IssuerCli.join(h.path("outputs")))));
+                      + " uptime " + h.path("uptime_seconds").asText() + "s" + (h.path("outputs").isEmpty() ? "" : " outputs " + IssuerCli.join(h.path("outputs"))))));
             });
       }
 
@@ -496,7 +501,7 @@ final class AdminCommands {
 
   // ------------------------------------------------------------------ audit
 
-  @Command(name = "audit", description = "Shows audit events.", subcommands = {Audit.Verify.class})
+  @Command(name = "audit", description = "Shows audit events.", subcommands = {Audit.Verify.class, Audit.Prune.class})
   static final class Audit extends Base {
     @Option(names = "--since", description = "RFC 3339 time, or a duration such as 1h (that long ago).")
     String since;
@@ -527,21 +532,38 @@ final class AdminCommands {
                   n -> IssuerCli.text(n, "instance_id"), n -> IssuerCli.text(n, "detail")));
     }
 
-    @Command(name = "verify", description = "Checks the audit hash chain on the server.")
+    @Command(name = "verify", description = "Checks the audit hash chain on the server and prints its head (SEQ:HASH) to pin.")
     static final class Verify extends Base {
+      @Option(names = "--pin", description = "SEQ:HASH of a head printed by an earlier verification: also checks that the chain still holds it (detects a rewound head).")
+      String pin;
+
       @Override
       void run() {
-        JsonNode r = client().post("audit/verify", Protocol.mapper().createObjectNode());
+        JsonNode r = client().post("audit/verify" + (pin == null ? "" : "?pin=" + enc(pin)), Protocol.mapper().createObjectNode());
         boolean ok = r.path("intact").asBoolean(false);
+        String head = r.path("head_sequence").asText() + ":" + r.path("head_hash").asText();
         print(
             r,
             () ->
                 out().println(
-                    ok ? "Audit chain intact: " + r.path("rows_checked").asText() + " events checked."
-                        : "Audit chain broken at sequence " + r.path("broken_sequence").asText() + ": " + r.path("problem").asText()));
+                    inert(ok ? "Audit chain intact: " + r.path("rows_checked").asText() + " events checked (from row " + (r.path("anchor_sequence").asLong() + 1)
+                            + "); head " + head + " (keep it elsewhere and pass it as --pin later)."
+                        : "Audit chain broken at sequence " + r.path("broken_sequence").asText() + ": " + r.path("problem").asText())));
         if (!ok) {
-          throw new CliException("the audit chain does not verify: broken at sequence " + r.path("broken_sequence").asText() + " (" + r.path("problem").asText() + ")");
+          throw new CliException("the audit chain does not verify: broken at sequence " + r.path("broken_sequence").asText() + " (" + inert(r.path("problem").asText()) + ")");
         }
+      }
+    }
+
+    @Command(name = "prune", description = "Audit retention: removes the events older than --before from the front of the chain, keeping it verifiable.")
+    static final class Prune extends Base {
+      @Option(names = "--before", required = true, description = "RFC 3339 time, or a duration such as 2160h (that long ago).")
+      String before;
+
+      @Override
+      void run() {
+        JsonNode r = client().post("audit/prune", Protocol.mapper().createObjectNode().put("before", before));
+        print(r, () -> out().println("Removed " + r.path("removed").asText() + " audit events; the chain still verifies from its new anchor."));
       }
     }
   }

@@ -124,7 +124,8 @@ public final class IssuerCli {
       String[] l = new String[columns.length];
       for (int i = 0; i < columns.length; i++) {
         String v = columns[i].apply(r);
-        l[i] = v == null || v.isEmpty() ? "-" : v;
+        // stored values may hold what a bot sent: never let one reach the terminal raw
+        l[i] = v == null || v.isEmpty() ? "-" : dev.machineid.issuer.internal.Text.inert(v);
       }
       lines.add(l);
     }

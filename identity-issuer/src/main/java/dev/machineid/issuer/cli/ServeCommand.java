@@ -66,6 +66,7 @@ final class ServeCommand implements Callable<Integer> {
             .keysDirectory(c.keysDir())
             .defaultTtl(c.defaultTtl())
             .maxTtl(c.maxTtl())
+            .signMaxTtl(c.signMaxTtl())
             .maxRequestBytes(c.maxRequestBytes())
             .idleTimeout(c.idleTimeout())
             .requestTimeout(c.requestTimeout())

@@ -36,6 +36,7 @@ import java.util.TreeSet;
  * @param adminDir where {@code init} wrote the admin key and certificate
  * @param defaultTtl bot certificate TTL when none is asked
  * @param maxTtl the largest bot certificate TTL
+ * @param signMaxTtl the longest lifetime of a certificate signed by {@code issuer sign}
  * @param maxRequestBytes largest request body
  * @param idleTimeout connection idle and blocked read/write timeout
  * @param requestTimeout overall time limit of a request (handshake and first request head; reading and answering each request)
@@ -61,6 +62,7 @@ public record IssuerConfig(
     Path adminDir,
     Duration defaultTtl,
     Duration maxTtl,
+    Duration signMaxTtl,
     int maxRequestBytes,
     Duration idleTimeout,
     Duration requestTimeout,
@@ -76,7 +78,7 @@ public record IssuerConfig(
   private static final Set<String> KEYS =
       Set.of(
           "version", "trust_domain", "listen", "host_names", "keys_dir", "store", "store_user", "store_password_env", "admins", "admin_dir",
-          "default_ttl", "max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "proxy_protocol", "rate_limit", "crypto_provider", "join_methods");
+          "default_ttl", "max_ttl", "sign_max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "proxy_protocol", "rate_limit", "crypto_provider", "join_methods");
 
   public IssuerConfig {
     Objects.requireNonNull(baseDir, "baseDir");
@@ -154,6 +156,7 @@ public record IssuerConfig(
         base.resolve(text(o, "admin_dir", "admin", file)),
         duration(o, "default_ttl", "1h", file),
         duration(o, "max_ttl", "24h", file),
+        duration(o, "sign_max_ttl", "2160h", file),
         o.path("max_request_bytes").asInt(64 * 1024),
         duration(o, "idle_timeout", "30s", file),
         duration(o, "request_timeout", "10s", file),
@@ -190,6 +193,8 @@ public record IssuerConfig(
         # bot certificate TTLs
         default_ttl: 1h
         max_ttl: 24h
+        # longest lifetime of database server and SSH host certificates from 'issuer sign' (at most 9528h, 397 days)
+        sign_max_ttl: 2160h
         # hardening
         max_request_bytes: 65536
         idle_timeout: 30s

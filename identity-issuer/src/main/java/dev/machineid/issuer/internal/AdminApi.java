@@ -9,6 +9,8 @@ import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.AdminIdentity;
 import dev.machineid.issuer.AuditEvent;
+import dev.machineid.issuer.AuditQuery;
+import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
 import dev.machineid.issuer.BotInstance;
@@ -53,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * GET    /v1/admin/locks                       POST {target, value, reason, ttl?}
  * DELETE /v1/admin/locks/{id}
  * GET    /v1/admin/audit[?since=&type=&bot=&limit=]
- * POST   /v1/admin/audit/verify
+ * POST   /v1/admin/audit/verify[?pin=SEQ:HASH]
+ * POST   /v1/admin/audit/prune          {before: RFC 3339 or a duration ago}
  * </pre>
  */
 public final class AdminApi {
@@ -147,7 +150,9 @@ public final class AdminApi {
         if (hosts.isEmpty()) {
           throw Json.malformed("field 'host_names' must name at least one host");
         }
-        Duration ttl = Json.ttl(b, "ttl", Duration.ofDays(30), Duration.ofDays(397));
+        // bounded by the issuer's sign_max_ttl (ttl_exceeded above it); host names checked by the issuer
+        Duration max = issuer.signMaxTtl();
+        Duration ttl = Json.ttl(b, "ttl", Duration.ofDays(30).compareTo(max) < 0 ? Duration.ofDays(30) : max, max);
         ObjectNode o = obj();
         switch (kind) {
           case "database_server" -> {
@@ -301,7 +306,14 @@ public final class AdminApi {
       case "audit" -> {
         if (n == 2 && seg.get(1).equals("verify")) {
           allow(method, "POST");
-          return ok(verifyAudit());
+          return ok(verifyAudit(query.get("pin")));
+        }
+        if (n == 2 && seg.get(1).equals("prune")) {
+          allow(method, "POST");
+          Instant before = pointInTime(Json.text(body.read(), "before"), "before");
+          ObjectNode o = obj();
+          o.put("removed", issuer.pruneAudit(before));
+          return ok(o);
         }
         one(n, 1);
         allow(method, "GET");
@@ -429,22 +441,21 @@ public final class AdminApi {
 
   // ---- audit
 
-  private ArrayNode audit(Map<String, String> query) {
-    Instant since = null;
-    String s = query.get("since");
-    if (s != null) {
+  /** An RFC 3339 time, or a duration such as {@code 1h} meaning that long ago. */
+  private Instant pointInTime(String s, String field) {
+    try {
+      return Instant.parse(s);
+    } catch (DateTimeParseException e) {
       try {
-        since = Instant.parse(s);
-      } catch (DateTimeParseException e) {
-        try {
-          since = clock.instant().minus(GoDuration.parse(s));
-        } catch (IllegalArgumentException e2) {
-          throw Json.malformed("since must be an RFC 3339 time or a duration such as 1h (that long ago)");
-        }
+        return clock.instant().minus(GoDuration.parse(s));
+      } catch (IllegalArgumentException e2) {
+        throw Json.malformed(field + " must be an RFC 3339 time or a duration such as 1h (that long ago)");
       }
     }
-    String type = query.get("type");
-    String bot = query.get("bot");
+  }
+
+  private ArrayNode audit(Map<String, String> query) {
+    Instant since = query.get("since") == null ? null : pointInTime(query.get("since"), "since");
     int limit = 1000;
     if (query.get("limit") != null) {
       try {
@@ -452,25 +463,13 @@ public final class AdminApi {
       } catch (NumberFormatException e) {
         limit = -1;
       }
-      if (limit < 1 || limit > 100_000) {
-        throw Json.malformed("limit must be 1 to 100000");
+      if (limit < 1 || limit > AuditQuery.MAX_LIMIT) {
+        throw Json.malformed("limit must be 1 to " + AuditQuery.MAX_LIMIT);
       }
     }
-    List<AuditEvent> matched = new ArrayList<>();
-    for (AuditEvent e : issuer.auditEvents()) {
-      if (since != null && e.time().isBefore(since)) {
-        continue;
-      }
-      if (type != null && !e.type().equals(type) && !e.type().startsWith(type + ".")) {
-        continue;
-      }
-      if (bot != null && !bot.equals(e.bot())) {
-        continue;
-      }
-      matched.add(e);
-    }
+    // filtered and limited in the database: a listing reads at most `limit` rows
     ArrayNode a = arr();
-    for (AuditEvent e : matched.subList(Math.max(0, matched.size() - limit), matched.size())) {
+    for (AuditEvent e : issuer.auditEvents(new AuditQuery(since, query.get("type"), query.get("bot"), limit))) {
       ObjectNode o = a.addObject();
       o.put("id", e.id()).put("time", e.time().toString()).put("type", e.type()).put("bot", e.bot()).put("instance_id", e.instanceId()).put("outcome", e.outcome());
       ObjectNode d = o.putObject("detail");
@@ -479,9 +478,30 @@ public final class AdminApi {
     return a;
   }
 
-  /** {@link Issuer#verifyAudit()}: the store's hash chain, with snake_case member names. */
-  private JsonNode verifyAudit() {
-    JsonNode tree = Protocol.mapper().valueToTree(issuer.verifyAudit());
+  /**
+   * {@link Issuer#verifyAudit()}: the store's hash chain, with snake_case member names; with
+   * {@code pin} ({@code SEQ:HASH}, a head printed by an earlier verification) also that the chain
+   * still holds that row.
+   */
+  private JsonNode verifyAudit(String pin) {
+    AuditVerification v;
+    if (pin == null) {
+      v = issuer.verifyAudit();
+    } else {
+      int colon = pin.indexOf(':');
+      long seq;
+      try {
+        seq = Long.parseLong(pin.substring(0, Math.max(colon, 0)));
+      } catch (NumberFormatException e) {
+        seq = -1;
+      }
+      String hash = colon < 0 ? "" : pin.substring(colon + 1);
+      if (seq < 0 || !hash.matches("[0-9a-f]{64}")) {
+        throw Json.malformed("pin must be SEQUENCE:HASH as printed by a verification (a number, a colon, 64 lower-case hex digits)");
+      }
+      v = issuer.verifyAudit(seq, hash);
+    }
+    JsonNode tree = Protocol.mapper().valueToTree(v);
     ObjectNode out = obj();
     tree.fields().forEachRemaining(e -> out.set(e.getKey().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT), e.getValue()));
     return out;

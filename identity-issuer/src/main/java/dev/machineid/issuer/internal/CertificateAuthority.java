@@ -1,6 +1,7 @@
 package dev.machineid.issuer.internal;
 
 import dev.machineid.core.SpiffeId;
+import dev.machineid.core.protocol.ErrorCode;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
 import java.math.BigInteger;
@@ -8,6 +9,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -220,6 +222,44 @@ public final class CertificateAuthority {
     }
   }
 
+  /**
+   * Checks a name a target certificate ({@code issuer sign}) is made for, as role-scoped host names
+   * are: a DNS name of LDH labels (letters, digits, hyphens; 1 to 63 characters each, not starting
+   * or ending with a hyphen; at most 253 in all; no wildcard) or an IPv4 or IPv6 address. Spaces,
+   * commas, {@code *}, control and non-ASCII characters are refused.
+   *
+   * @return the name, lower-cased if a DNS name
+   * @throws ProblemException {@code malformed_request} otherwise
+   */
+  public static String checkHostName(String host) {
+    if (host == null || host.isEmpty()) {
+      throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "a host name must not be empty");
+    }
+    if (host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+      for (String octet : host.split("\\.")) {
+        if (Integer.parseInt(octet) > 255 || (octet.length() > 1 && octet.startsWith("0"))) {
+          throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "'" + host + "' is not an IPv4 address");
+        }
+      }
+      return host;
+    }
+    if (isIpAddress(host)) {
+      try {
+        // only hex digits, colons and dots: parsed as an IPv6 literal, never looked up
+        return java.net.InetAddress.getByName(host).getHostAddress().equals(host) ? host : java.net.InetAddress.getByName(host).getHostAddress();
+      } catch (java.net.UnknownHostException e) {
+        throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "'" + Text.inert(host) + "' is not an IPv6 address");
+      }
+    }
+    String h = host.toLowerCase(Locale.ROOT);
+    if (h.length() > 253 || !h.matches("(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")) {
+      throw ProblemException.of(
+          ErrorCode.MALFORMED_REQUEST,
+          "host name '" + Text.inert(host) + "' is not a DNS name (letters, digits and hyphens in dot-separated labels, no wildcard) or an IP address");
+    }
+    return h;
+  }
+
   /** Subject and SAN for a host name or an IP address. */
   public static GeneralName hostName(String host) {
     return isIpAddress(host) ? new GeneralName(GeneralName.iPAddress, host) : new GeneralName(GeneralName.dNSName, host);
@@ -248,19 +288,19 @@ public final class CertificateAuthority {
   }
 
   /**
-   * The provider that signs certificates, when {@code crypto_provider} names one that must not be
-   * preferred JVM-wide (Bouncy Castle: its XDH keys break the JDK's TLS); {@code null}: the JCA
-   * preference order.
+   * The provider that signs certificates, when {@code crypto_provider} names one (Bouncy Castle,
+   * the Amazon Corretto Crypto Provider): used by instance for this signature only, never
+   * registered JVM-wide. {@code null}: the JCA preference order (the JDK's providers).
    */
-  private static volatile String signatureProvider;
+  private static volatile Provider signatureProvider;
 
-  static void useSignatureProvider(String provider) {
+  static void useSignatureProvider(Provider provider) {
     signatureProvider = provider;
   }
 
   static JcaContentSignerBuilder signer(String algorithm) {
     JcaContentSignerBuilder b = new JcaContentSignerBuilder(algorithm);
-    String p = signatureProvider;
+    Provider p = signatureProvider;
     return p == null ? b : b.setProvider(p);
   }
 

@@ -552,6 +552,7 @@ public final class Engine {
               nonNegative(Json.integer(body, "uptime_seconds"), "uptime_seconds"),
               Json.bool(body, "one_shot"),
               Json.optionalStringMap(body, "outputs"));
+      checkHeartbeatText(hb);
       if (!store.updateHeartbeat(caller.instance().id(), hb)) {
         throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists");
       }
@@ -562,6 +563,19 @@ public final class Engine {
       LOG.info("heartbeat refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
       throw e;
     }
+  }
+
+  /** Heartbeat strings are shown in the CLI and the admin API: bounded, and free of control characters. */
+  private static void checkHeartbeatText(Heartbeat hb) {
+    Text.requireInert("hostname", hb.hostname(), 253);
+    Text.requireInert("version", hb.version(), 128);
+    if (hb.outputs().size() > 64) {
+      throw Json.malformed("field 'outputs' must have at most 64 entries");
+    }
+    hb.outputs().forEach((k, v) -> {
+      Text.requireInert("outputs key", k, 128);
+      Text.requireInert("outputs." + k, v, 1024);
+    });
   }
 
   private static long nonNegative(long v, String field) {

@@ -108,7 +108,7 @@ public final class Json {
     for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (!e.getValue().isTextual()) {
-        throw malformed("field '" + field + "." + e.getKey() + "' must be a string");
+        throw malformed("field '" + field + "." + Text.inert(e.getKey()) + "' must be a string");
       }
       out.put(e.getKey(), e.getValue().textValue());
     }

@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * A request fails with a protocol error. {@link #clientDetail()} goes into the problem document;
- * {@link #getMessage()} is the operator-facing reason for the log and the audit trail.
+ * {@link #getMessage()} is the operator-facing reason for the log and the audit trail. Both have
+ * their control characters escaped ({@link Text#inert}), as they may quote what a client sent.
  */
 public final class ProblemException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -13,9 +14,10 @@ public final class ProblemException extends RuntimeException {
   private final String clientDetail;
 
   public ProblemException(ErrorCode code, String clientDetail, String operatorReason) {
-    super(Objects.requireNonNull(operatorReason, "operatorReason"), null, false, false);
+    // inert: reasons quote client-supplied text and go to the log and the audit trail
+    super(Text.inert(Objects.requireNonNull(operatorReason, "operatorReason")), null, false, false);
     this.code = Objects.requireNonNull(code, "code");
-    this.clientDetail = clientDetail;
+    this.clientDetail = Text.inert(clientDetail);
   }
 
   /** A problem whose client detail and operator reason are the same (safe to show) text. */

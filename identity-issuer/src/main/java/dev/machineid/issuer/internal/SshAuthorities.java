@@ -72,11 +72,25 @@ public final class SshAuthorities {
   }
 
   public String signHost(String sshPublicKey, String keyId, List<String> principals, Instant now, Duration ttl) {
-    return sign(host, SshCertificateRequest.Type.HOST, sshPublicKey, keyId, principals, now, ttl);
+    return sign(host, SshCertificateRequest.Type.HOST, sshPublicKey, keyId, principals, now, ttl, random.nextLong() & Long.MAX_VALUE);
+  }
+
+  /** A signed certificate line and its serial, for the audit record. */
+  public record Signed(String line, long serial) {}
+
+  /** As {@link #signHost}, also returning the certificate's serial. */
+  public Signed signHostCertificate(String sshPublicKey, String keyId, List<String> principals, Instant now, Duration ttl) {
+    long serial = random.nextLong() & Long.MAX_VALUE;
+    return new Signed(sign(host, SshCertificateRequest.Type.HOST, sshPublicKey, keyId, principals, now, ttl, serial), serial);
   }
 
   private String sign(SshCertificateAuthority ca, SshCertificateRequest.Type type, String sshPublicKey, String keyId,
       List<String> principals, Instant now, Duration ttl) {
+    return sign(ca, type, sshPublicKey, keyId, principals, now, ttl, random.nextLong() & Long.MAX_VALUE);
+  }
+
+  private String sign(SshCertificateAuthority ca, SshCertificateRequest.Type type, String sshPublicKey, String keyId,
+      List<String> principals, Instant now, Duration ttl, long serial) {
     PublicKey key;
     try {
       key = SshCertificateRequest.parseAuthorizedKey(sshPublicKey);
@@ -84,7 +98,6 @@ public final class SshAuthorities {
       throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "field 'ssh_public_key' is not an OpenSSH public key: " + e.getMessage());
     }
     Instant at = now.truncatedTo(ChronoUnit.SECONDS);
-    long serial = random.nextLong() & Long.MAX_VALUE;
     return ca.sign(new SshCertificateRequest(key, type, keyId, principals, at.minus(CertificateAuthority.BACKDATE),
         at.plusSeconds(ttl.toSeconds()), serial));
   }

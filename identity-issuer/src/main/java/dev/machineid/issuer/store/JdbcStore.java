@@ -83,6 +83,8 @@ public final class JdbcStore implements IssuerStore {
   private final Shared shared;
   /** The transaction's connection in a view made by {@link #inTransaction}; {@code null} in the root. */
   private final Connection bound;
+  /** In a transaction view: the chain head its audit append made, recorded once it commits. */
+  private Mark appended;
 
   /** What the root store and its transaction views share. */
   private static final class Shared {
@@ -92,6 +94,8 @@ public final class JdbcStore implements IssuerStore {
     final ObjectMapper json = Protocol.mapper();
     /** H2 has no {@code FOR SHARE}; issuing transactions take the revocation row with {@code FOR UPDATE}. */
     final boolean h2;
+    /** The newest audit chain head this store committed or verified: a head behind it was rewound. */
+    final java.util.concurrent.atomic.AtomicReference<Mark> witness = new java.util.concurrent.atomic.AtomicReference<>(new Mark(0, GENESIS));
     volatile boolean closed;
 
     Shared(HikariDataSource pool, String description, boolean shutdownOnClose, boolean h2) {
@@ -299,13 +303,17 @@ public final class JdbcStore implements IssuerStore {
     try {
       c.setAutoCommit(false);
       T result;
+      JdbcStore view = new JdbcStore(shared, c);
       try {
-        result = work.apply(new JdbcStore(shared, c));
+        result = work.apply(view);
       } catch (RuntimeException | Error e) {
         rollbackQuietly(c, e);
         throw e;
       }
       c.commit();
+      if (view.appended != null) {
+        witness(view.appended);
+      }
       return result;
     } catch (SQLException e) {
       rollbackQuietly(c, e);
@@ -872,12 +880,26 @@ public final class JdbcStore implements IssuerStore {
 
   // ------------------------------------------------------------------ audit
 
+  /** A position on the audit chain: a row's sequence number and hash. */
+  private record Mark(long seq, String hash) {}
+
+  private static final String ON_CHAIN =
+      "seq > (SELECT seq FROM audit_anchor WHERE id = 1) AND seq <= (SELECT seq FROM audit_head WHERE id = 1)";
+
   @Override
   public void appendAudit(AuditEvent event) {
     Objects.requireNonNull(event, "event");
+    if (bound == null) {
+      // in a transaction of its own, so that the view records the new head for the witness
+      inTransaction(view -> {
+        view.appendAudit(event);
+        return null;
+      });
+      return;
+    }
     AuditEvent e = new AuditEvent(event.id(), event.time().truncatedTo(ChronoUnit.MICROS), event.type(), event.bot(), event.instanceId(), event.outcome(), event.detail());
     String detail = write(new TreeMap<>(e.detail()));
-    transactionally("appending an audit event", c -> {
+    with("appending an audit event", c -> {
       long seq;
       String prev;
       // Lock the chain head until this transaction commits: appends queue here, across replicas.
@@ -897,19 +919,61 @@ public final class JdbcStore implements IssuerStore {
       if (update(c, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, hash) != 1) {
         throw new SQLException("the audit chain head did not move");
       }
+      appended = new Mark(seq, hash);
       return null;
     });
+  }
+
+  /** Remembers the newest chain head this store wrote or verified (after its commit). */
+  private void witness(Mark mark) {
+    shared.witness.accumulateAndGet(mark, (a, b) -> b.seq() > a.seq() ? b : a);
   }
 
   @Override
   public List<AuditEvent> auditEvents() {
     return with("reading audit events", c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, event_time, type, bot, instance_id, outcome, detail FROM audit_events ORDER BY seq");
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, event_time, type, bot, instance_id, outcome, detail FROM audit_events WHERE " + ON_CHAIN + " ORDER BY seq");
           ResultSet rs = ps.executeQuery()) {
         List<AuditEvent> out = new ArrayList<>();
         while (rs.next()) {
           out.add(event(rs));
         }
+        return List.copyOf(out);
+      }
+    });
+  }
+
+  @Override
+  public List<AuditEvent> auditEvents(dev.machineid.issuer.AuditQuery query) {
+    Objects.requireNonNull(query, "query");
+    StringBuilder sql = new StringBuilder("SELECT id, event_time, type, bot, instance_id, outcome, detail FROM audit_events WHERE ").append(ON_CHAIN);
+    List<Object> args = new ArrayList<>();
+    if (query.since() != null) {
+      sql.append(" AND event_time >= ?");
+      args.add(query.since());
+    }
+    if (query.type() != null) {
+      sql.append(" AND (type = ? OR type LIKE ? ESCAPE '!')");
+      args.add(query.type());
+      args.add(query.type().replace("!", "!!").replace("%", "!%").replace("_", "!_") + ".%");
+    }
+    if (query.bot() != null) {
+      sql.append(" AND bot = ?");
+      args.add(query.bot());
+    }
+    sql.append(" ORDER BY seq DESC LIMIT ?");
+    args.add(query.limit());
+    return with("listing audit events", c -> {
+      try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+        bind(ps, args.toArray());
+        ps.setFetchSize(Math.min(query.limit(), 500));
+        List<AuditEvent> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(event(rs));
+          }
+        }
+        java.util.Collections.reverse(out);
         return List.copyOf(out);
       }
     });
@@ -928,57 +992,164 @@ public final class JdbcStore implements IssuerStore {
 
   @Override
   public AuditVerification verifyAudit() {
-    return transactionally("verifying the audit chain", c -> {
-      // Read the head first: every row up to it committed with it (read committed), while rows
-      // appended during the walk are beyond it and left for the next verification.
-      long headSeq;
-      String headHash;
-      try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM audit_head WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return AuditVerification.broken(0, 1, null, "the chain head row is missing");
+    return verify(null);
+  }
+
+  @Override
+  public AuditVerification verifyAudit(long pinnedSequence, String pinnedHash) {
+    Objects.requireNonNull(pinnedHash, "pinnedHash");
+    if (pinnedSequence < 0 || !pinnedHash.matches("[0-9a-f]{64}")) {
+      throw new IllegalArgumentException("a pinned audit head is a sequence number >= 0 and a 64-digit lower-case hex hash");
+    }
+    return verify(new Mark(pinnedSequence, pinnedHash));
+  }
+
+  private AuditVerification verify(Mark pinned) {
+    AuditVerification v = with("verifying the audit chain", c -> walk(c, Long.MAX_VALUE, pinned));
+    if (v.intact()) {
+      witness(new Mark(v.headSequence(), v.headHash()));
+    }
+    return v;
+  }
+
+  /**
+   * Walks the chain from the anchor to the head (or to {@code upTo}, if lower) and reports the
+   * first problem. Read committed: each statement sees what was committed when it started; an
+   * append commits its row and the head together, so a row seen beyond a head read after it was
+   * written by no append.
+   */
+  private AuditVerification walk(Connection c, long upTo, Mark pinned) throws SQLException {
+    Mark anchor = mark(c, "audit_anchor");
+    Mark head = mark(c, "audit_head");
+    if (anchor == null || head == null) {
+      return AuditVerification.broken(0, 1, null, "the chain " + (head == null ? "head" : "anchor") + " row is missing", -1, -1, null);
+    }
+    long a = anchor.seq();
+    long end = Math.min(head.seq(), upTo);
+    long expected = a + 1;
+    String prev = anchor.hash();
+    String pinnedSeen = pinned != null && pinned.seq() == a ? anchor.hash() : null;
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash FROM audit_events WHERE seq <= ? ORDER BY seq")) {
+      ps.setLong(1, end);
+      ps.setFetchSize(500);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          long seq = rs.getLong("seq");
+          String id = rs.getString("id");
+          long checked = expected - 1 - a;
+          if (seq <= a) {
+            return AuditVerification.broken(0, seq, id, "row " + seq + " lies before the chain's anchor (row " + a + "): it is not on the chain", a, head.seq(), head.hash());
+          }
+          if (seq != expected) {
+            return AuditVerification.broken(checked, expected, null, "row " + expected + " is missing (the next row is " + seq + ", id " + id + "): rows were deleted", a, head.seq(), head.hash());
+          }
+          if (!prev.equals(rs.getString("prev_hash"))) {
+            return AuditVerification.broken(checked, seq, id, "prev_hash does not match the hash of row " + (seq - 1) + ": the chain was relinked", a, head.seq(), head.hash());
+          }
+          AuditEvent e;
+          try {
+            e = event(rs);
+          } catch (RuntimeException ex) {
+            return AuditVerification.broken(checked, seq, id, "the row does not parse (" + ex.getMessage() + "): it was edited", a, head.seq(), head.hash());
+          }
+          String hash = rs.getString("hash");
+          if (!chainHash(prev, seq, e).equals(hash)) {
+            return AuditVerification.broken(checked, seq, id, "the content does not match its hash: the row was edited", a, head.seq(), head.hash());
+          }
+          if (pinned != null && pinned.seq() == seq) {
+            pinnedSeen = hash;
+          }
+          prev = hash;
+          expected++;
         }
-        headSeq = rs.getLong(1);
-        headHash = rs.getString(2);
       }
-      long expected = 1;
-      String prev = GENESIS;
-      try (PreparedStatement ps =
-          c.prepareStatement("SELECT seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash FROM audit_events WHERE seq <= ? ORDER BY seq")) {
-        ps.setLong(1, headSeq);
-        ps.setFetchSize(500);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            long seq = rs.getLong("seq");
-            String id = rs.getString("id");
-            if (seq != expected) {
-              return AuditVerification.broken(expected - 1, expected, null, "row " + expected + " is missing (the next row is " + seq + ", id " + id + "): rows were deleted");
-            }
-            if (!prev.equals(rs.getString("prev_hash"))) {
-              return AuditVerification.broken(expected - 1, seq, id, "prev_hash does not match the hash of row " + (seq - 1) + ": the chain was relinked");
-            }
-            AuditEvent e;
-            try {
-              e = event(rs);
-            } catch (RuntimeException ex) {
-              return AuditVerification.broken(expected - 1, seq, id, "the row does not parse (" + ex.getMessage() + "): it was edited");
-            }
-            String hash = rs.getString("hash");
-            if (!chainHash(prev, seq, e).equals(hash)) {
-              return AuditVerification.broken(expected - 1, seq, id, "the content does not match its hash: the row was edited");
-            }
-            prev = hash;
-            expected++;
+    }
+    long last = expected - 1;
+    long checked = last - a;
+    if (last != end) {
+      return AuditVerification.broken(checked, last + 1, null, "the chain head names row " + head.seq() + " but the last row is " + last + ": rows at the end were deleted", a, head.seq(), head.hash());
+    }
+    if (upTo < head.seq()) {
+      return AuditVerification.ok(checked, a, last, prev);
+    }
+    if (!head.hash().equals(prev)) {
+      return AuditVerification.broken(checked, head.seq(), null, "the chain head's hash differs from the hash of row " + head.seq() + ": the head was rewritten", a, head.seq(), head.hash());
+    }
+    // Rows beyond the head: an append commits its row with the head, so a row still beyond a head
+    // read after it was not written by an append (or the head was rewound over it).
+    try (PreparedStatement ps = c.prepareStatement("SELECT seq, id FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 1")) {
+      ps.setLong(1, head.seq());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          long beyond = rs.getLong(1);
+          String id = rs.getString(2);
+          Mark now = mark(c, "audit_head");
+          if (now == null || beyond > now.seq()) {
+            return AuditVerification.broken(
+                checked, beyond, id, "row " + beyond + " lies beyond the chain head (row " + head.seq() + "): it was inserted outside the chain or the head was rewound", a, head.seq(), head.hash());
           }
         }
       }
-      long last = expected - 1;
-      if (last != headSeq) {
-        return AuditVerification.broken(last, last + 1, null, "the chain head names row " + headSeq + " but the last row is " + last + ": rows at the end were deleted");
+    }
+    if (pinned != null) {
+      if (pinned.seq() > head.seq()) {
+        return AuditVerification.broken(
+            checked, head.seq() + 1, null, "the chain head (row " + head.seq() + ") is behind the pinned row " + pinned.seq() + ": the head was rewound and the rows after it removed", a, head.seq(), head.hash());
       }
-      if (!headHash.equals(prev)) {
-        return AuditVerification.broken(last, headSeq, null, "the chain head's hash differs from the hash of row " + headSeq + ": the head was rewritten");
+      if (pinnedSeen != null && !pinnedSeen.equals(pinned.hash())) {
+        return AuditVerification.broken(checked, pinned.seq(), null, "row " + pinned.seq() + " no longer has the pinned hash: the chain was rewritten", a, head.seq(), head.hash());
       }
-      return AuditVerification.ok(last);
+      if (pinnedSeen == null) {
+        return AuditVerification.broken(checked, pinned.seq(), null, "the pinned row " + pinned.seq() + " was pruned by retention (the anchor is row " + a + "); pin a newer head", a, head.seq(), head.hash());
+      }
+    }
+    Mark witnessed = shared.witness.get();
+    if (witnessed.seq() > head.seq()) {
+      return AuditVerification.broken(
+          checked, head.seq() + 1, null,
+          "the chain head (row " + head.seq() + ") is behind row " + witnessed.seq() + ", which this issuer wrote or verified: the head was rewound and the rows after it removed",
+          a, head.seq(), head.hash());
+    }
+    return AuditVerification.ok(checked, a, head.seq(), head.hash());
+  }
+
+  private static Mark mark(Connection c, String table) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM " + table + " WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? new Mark(rs.getLong(1), rs.getString(2)) : null;
+    }
+  }
+
+  @Override
+  public int pruneAudit(Instant before) {
+    Objects.requireNonNull(before, "before");
+    return transactionally("pruning the audit log", c -> {
+      // the anchor row is locked first, so that two prunes do not interleave
+      try (PreparedStatement ps = c.prepareStatement("SELECT seq FROM audit_anchor WHERE id = 1 FOR UPDATE"); ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new SQLException("the audit chain anchor row is missing; the schema was not migrated to version 3");
+        }
+      }
+      long target;
+      try (PreparedStatement ps = c.prepareStatement("SELECT MAX(seq) FROM audit_events WHERE " + ON_CHAIN + " AND event_time < ?")) {
+        bind(ps, before);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          target = rs.getLong(1);
+          if (rs.wasNull()) {
+            return 0;
+          }
+        }
+      }
+      // Only a verified stretch is pruned: retention must not launder an edited or deleted row.
+      AuditVerification v = walk(c, target, null);
+      if (!v.intact()) {
+        throw new SQLException("audit retention refused, nothing was removed: the chain does not verify up to row " + target + ": " + v);
+      }
+      int removed = update(c, "DELETE FROM audit_events WHERE seq <= ?", target);
+      update(c, "UPDATE audit_anchor SET seq = ?, hash = ?, pruned_at = ? WHERE id = 1", target, v.headHash(), before);
+      LOG.info("audit retention removed {} rows up to row {} (events before {}); the chain's anchor is now row {}", removed, target, before, target);
+      return removed;
     });
   }
 

@@ -2,6 +2,7 @@ package dev.machineid.it.store;
 
 import dev.machineid.issuer.AdminIdentity;
 import dev.machineid.issuer.AuditEvent;
+import dev.machineid.issuer.AuditQuery;
 import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
@@ -178,6 +179,21 @@ final class HookedStore implements IssuerStore {
   @Override
   public AuditVerification verifyAudit() {
     return delegate.verifyAudit();
+  }
+
+  @Override
+  public List<AuditEvent> auditEvents(AuditQuery query) {
+    return delegate.auditEvents(query);
+  }
+
+  @Override
+  public AuditVerification verifyAudit(long pinnedSequence, String pinnedHash) {
+    return delegate.verifyAudit(pinnedSequence, pinnedHash);
+  }
+
+  @Override
+  public int pruneAudit(Instant before) {
+    return delegate.pruneAudit(before);
   }
 
   @Override

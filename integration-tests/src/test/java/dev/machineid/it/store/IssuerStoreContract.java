@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.issuer.AdminIdentity;
 import dev.machineid.issuer.AuditEvent;
+import dev.machineid.issuer.AuditQuery;
 import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
@@ -329,7 +330,8 @@ abstract class IssuerStoreContract {
       return null;
     });
     assertThat(store.auditEvents()).hasSize(160);
-    assertThat(replica.verifyAudit()).isEqualTo(AuditVerification.ok(160));
+    assertThat(replica.verifyAudit()).extracting(AuditVerification::intact, AuditVerification::rowsChecked, AuditVerification::headSequence)
+        .containsExactly(true, 160L, 160L);
   }
 
   @Test
@@ -392,6 +394,115 @@ abstract class IssuerStoreContract {
 
   @Test
   void anEmptyAuditLogVerifies() {
-    assertThat(store.verifyAudit()).isEqualTo(AuditVerification.ok(0));
+    assertThat(store.verifyAudit()).isEqualTo(AuditVerification.ok(0, 0, 0, "0".repeat(64)));
+  }
+
+  private AuditEvent event(String type, String bot, Instant at) {
+    return new AuditEvent(UUID.randomUUID().toString(), at, type, bot, null, AuditEvent.SUCCESS, Map.of("a", "1"));
+  }
+
+  private String hashOf(long seq) throws SQLException {
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT hash FROM audit_events WHERE seq = " + seq)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  @Test
+  void auditListingsAreFilteredAndLimitedInTheDatabase() {
+    store.appendAudit(event("bot.created", "a", now));
+    store.appendAudit(event("join", "a", now.plusSeconds(10)));
+    store.appendAudit(event("bot.deleted", "b", now.plusSeconds(20)));
+    store.appendAudit(event("bots", "b", now.plusSeconds(30))); // not a "bot." type
+    store.appendAudit(event("join", "b", now.plusSeconds(40)));
+    assertThat(replica.auditEvents(AuditQuery.latest(2))).extracting(AuditEvent::type).containsExactly("bots", "join");
+    assertThat(replica.auditEvents(new AuditQuery(null, "bot", null, 10))).extracting(AuditEvent::type).containsExactly("bot.created", "bot.deleted");
+    assertThat(replica.auditEvents(new AuditQuery(null, "join", "b", 10))).extracting(AuditEvent::bot).containsExactly("b");
+    assertThat(replica.auditEvents(new AuditQuery(now.plusSeconds(20), null, null, 10))).extracting(AuditEvent::type).containsExactly("bot.deleted", "bots", "join");
+    assertThat(replica.auditEvents(new AuditQuery(null, "b%t", null, 10))).isEmpty();
+  }
+
+  @Test
+  void auditRetentionKeepsTheChainVerifiable() throws Exception {
+    for (int n = 0; n < 3; n++) {
+      store.appendAudit(event("join", "old", now));
+    }
+    for (int n = 0; n < 2; n++) {
+      store.appendAudit(event("join", "new", now.plus(Duration.ofDays(2))));
+    }
+    assertThat(replica.pruneAudit(now.plus(Duration.ofDays(1)))).isEqualTo(3);
+    assertThat(store.auditEvents()).extracting(AuditEvent::bot).containsExactly("new", "new");
+    AuditVerification v = replica.verifyAudit();
+    assertThat(v.intact()).as(v.toString()).isTrue();
+    assertThat(v.anchorSequence()).isEqualTo(3);
+    assertThat(v.rowsChecked()).isEqualTo(2);
+    // the chain goes on from the anchor
+    store.appendAudit(event("join", "newer", now.plus(Duration.ofDays(3))));
+    assertThat(replica.verifyAudit().intact()).isTrue();
+    assertThat(replica.pruneAudit(now)).isZero();
+    // a row removed from the front without moving the anchor is still detected
+    sql("DELETE FROM audit_events WHERE seq = 4");
+    AuditVerification broken = replica.verifyAudit();
+    assertThat(broken.intact()).isFalse();
+    assertThat(broken.brokenSequence()).isEqualTo(4);
+    // and retention refuses to prune a chain that does not verify, removing nothing
+    assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10)))).isInstanceOf(dev.machineid.issuer.StoreException.class).hasMessageContaining("refused");
+    assertThat(store.auditEvents()).hasSize(2);
+  }
+
+  @Test
+  void aRowInsertedBeyondTheHeadIsReportedByVerify() throws Exception {
+    for (int n = 0; n < 3; n++) {
+      store.appendAudit(event("join"));
+    }
+    sql("INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+        + "SELECT 4, 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE seq = 3");
+    AuditVerification v = replica.verifyAudit();
+    assertThat(v.intact()).isFalse();
+    assertThat(v.brokenSequence()).isEqualTo(4);
+    assertThat(v.brokenId()).isEqualTo("forged");
+    assertThat(v.problem()).contains("beyond the chain head");
+    assertThat(replica.auditEvents()).extracting(AuditEvent::id).doesNotContain("forged").hasSize(3);
+    assertThat(replica.auditEvents(AuditQuery.latest(10))).extracting(AuditEvent::id).doesNotContain("forged").hasSize(3);
+  }
+
+  @Test
+  void aRewoundHeadIsDetected() throws Exception {
+    for (int n = 0; n < 5; n++) {
+      store.appendAudit(event("join"));
+    }
+    sql("UPDATE audit_head SET seq = 3, hash = '" + hashOf(3) + "' WHERE id = 1");
+    AuditVerification v = replica.verifyAudit();
+    assertThat(v.intact()).isFalse();
+    assertThat(v.brokenSequence()).isEqualTo(4);
+    assertThat(v.problem()).contains("beyond the chain head", "rewound");
+  }
+
+  @Test
+  void aTruncatedChainIsDetected() throws Exception {
+    for (int n = 0; n < 5; n++) {
+      store.appendAudit(event("join"));
+    }
+    AuditVerification pinned = replica.verifyAudit();
+    assertThat(pinned.intact()).isTrue();
+    // the last rows removed and the head rewound to match: consistent in the database alone
+    String h3 = hashOf(3);
+    sql("DELETE FROM audit_events WHERE seq > 3");
+    sql("UPDATE audit_head SET seq = 3, hash = '" + h3 + "' WHERE id = 1");
+    // the store that wrote the rows remembers its head
+    AuditVerification byWriter = store.verifyAudit();
+    assertThat(byWriter.intact()).isFalse();
+    assertThat(byWriter.problem()).contains("rewound");
+    // any store, given the head an earlier verification printed
+    AuditVerification byPin = replica.verifyAudit(pinned.headSequence(), pinned.headHash());
+    assertThat(byPin.intact()).isFalse();
+    assertThat(byPin.problem()).contains("behind the pinned row 5");
+    // a store that saw neither (a fresh process) accepts a pin still on the chain, and refuses the old head
+    try (IssuerStore fresh = IssuerStore.jdbc(db.url(), db.user(), db.password())) {
+      assertThat(fresh.verifyAudit(3, h3).intact()).isTrue();
+      assertThat(fresh.verifyAudit(pinned.headSequence(), pinned.headHash()).intact()).isFalse();
+    }
   }
 }

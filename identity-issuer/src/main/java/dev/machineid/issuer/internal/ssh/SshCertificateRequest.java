@@ -136,10 +136,17 @@ public record SshCertificateRequest(
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("ssh_public_key: the key after " + type + " is not base64", e);
     }
+    PublicKey key;
     try {
-      return SshKeys.fromBlob(blob, type);
+      key = SshKeys.fromBlob(blob, type);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("ssh_public_key: " + e.getMessage(), e);
+    }
+    try {
+      // the same checks as a PEM public_key: curve point, small order, exponent, size
+      return dev.machineid.issuer.internal.Keys.check(key);
+    } catch (dev.machineid.issuer.internal.ProblemException e) {
+      throw new IllegalArgumentException("ssh_" + e.getMessage(), e);
     }
   }
 

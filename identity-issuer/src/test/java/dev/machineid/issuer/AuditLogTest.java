@@ -1,0 +1,155 @@
+package dev.machineid.issuer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.issuer.store.JdbcStore;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The audit log as an attacker and an operator see it: floods, listings and hostile text. */
+class AuditLogTest {
+  private final MutableClock clock = MutableClock.now();
+  private Issuer issuer;
+
+  @AfterEach
+  void stop() {
+    if (issuer != null) {
+      issuer.close();
+    }
+  }
+
+  private static boolean hasControl(String s) {
+    return s != null && s.chars().anyMatch(c -> c < 0x20 || (c >= 0x7f && c <= 0x9f));
+  }
+
+  @Test
+  void unauthenticatedRefusalsDoNotGrowTheAuditLog() {
+    issuer = Issuer.builder().clock(clock).build().start();
+    BotClient anonymous = new BotClient(issuer);
+    int before = issuer.auditEvents().size();
+    for (int i = 0; i < 100; i++) {
+      assertThat(anonymous.renew(1, BotClient.ec(), null).code()).isEqualTo("unauthenticated");
+      assertThat(anonymous.post("/v1/heartbeat", "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}").code())
+          .isEqualTo("unauthenticated");
+    }
+    List<AuditEvent> written = issuer.auditEvents().subList(before, issuer.auditEvents().size());
+    // one sample per type and window, not a row per refusal
+    assertThat(written).extracting(AuditEvent::type).containsExactly("renew", "heartbeat");
+    assertThat(written).allSatisfy(e -> assertThat(e.detail()).containsEntry("sampled", "true").containsEntry("suppressed_before", "0"));
+
+    clock.advance(Duration.ofSeconds(61));
+    anonymous.renew(1, BotClient.ec(), null);
+    AuditEvent next = issuer.auditEvents().get(issuer.auditEvents().size() - 1);
+    assertThat(next.type()).isEqualTo("renew");
+    assertThat(next.detail()).containsEntry("suppressed_before", "99");
+    assertThat(issuer.verifyAudit().intact()).isTrue();
+  }
+
+  @Test
+  void auditListingIsPagedInTheDatabase() throws Exception {
+    String url = "jdbc:h2:mem:paged-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1";
+    issuer = Issuer.builder().clock(clock).store(JdbcStore.builder(url).build()).build().start();
+    KeyPair keys = BotClient.ec();
+    X509Certificate cert = issuer.issueAdminCertificate("ops", keys.getPublic(), Duration.ofHours(1));
+    BotClient admin = new BotClient(issuer, keys.getPrivate(), new X509Certificate[] {cert});
+    int rows = 50_000;
+    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+      long head;
+      try (ResultSet rs = s.executeQuery("SELECT seq FROM audit_head")) {
+        rs.next();
+        head = rs.getLong(1);
+      }
+      s.execute(
+          "INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+              + "SELECT \"X\" + " + head + ", RANDOM_UUID(), CURRENT_TIMESTAMP, 'join', 'web', NULL, 'success', '{}', REPEAT('0', 64), REPEAT('0', 64) "
+              + "FROM SYSTEM_RANGE(1, " + rows + ")");
+      s.execute("UPDATE audit_head SET seq = " + (head + rows));
+      s.execute("SET QUERY_STATISTICS TRUE");
+      s.execute("SET QUERY_STATISTICS_MAX_ENTRIES 1000");
+
+      BotClient.Reply r = admin.get("/v1/admin/audit?limit=1&type=join");
+      assertThat(r.status()).as(r.toString()).isEqualTo(200);
+      assertThat(r.json()).hasSize(1);
+
+      long read = 0;
+      try (ResultSet rs = s.executeQuery(
+          "SELECT MAX(MAX_ROW_COUNT) FROM INFORMATION_SCHEMA.QUERY_STATISTICS WHERE LOWER(SQL_STATEMENT) LIKE '%from audit_events%'")) {
+        rs.next();
+        read = rs.getLong(1);
+      }
+      assertThat(read).as("rows the listing read from audit_events").isBetween(1L, 1L);
+    }
+  }
+
+  @Test
+  void botSuppliedTextIsEscapedInEverySink() throws Exception {
+    issuer = Issuer.builder().clock(clock).build().start();
+    issuer.createBot("web");
+    KeyPair keys = BotClient.ec();
+    BotClient.Reply joined = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
+    assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
+    Credentials credentials = joined.as(Credentials.class);
+    BotClient bot = BotClient.as(issuer, keys, credentials);
+    String forged = "x\r\n[main] WARN dev.machineid.issuer forged line \u001b[31mred\u001b[0m \u202etxt";
+
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    BotClient.Reply badKey;
+    BotClient.Reply badHost;
+    BotClient.Reply badOutput;
+    try {
+      ObjectNode hb = BotClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
+      hb.putObject("outputs").put(forged, 5);
+      badKey = bot.post("/v1/heartbeat", hb);
+      badHost = bot.post("/v1/heartbeat", BotClient.object().put("hostname", forged).put("version", "1").put("uptime_seconds", 1).put("one_shot", false));
+      ObjectNode hb2 = BotClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
+      hb2.putObject("outputs").put(forged, "ok");
+      badOutput = bot.post("/v1/heartbeat", hb2);
+    } finally {
+      System.setErr(err);
+    }
+    // the edge refuses control characters, saying so with the text escaped
+    for (BotClient.Reply r : List.of(badKey, badHost, badOutput)) {
+      assertThat(r.status()).as(r.toString()).isEqualTo(400);
+      assertThat(r.code()).isEqualTo("malformed_request");
+      assertThat(hasControl(r.json().path("detail").asText())).as(r.toString()).isFalse();
+    }
+    assertThat(issuer.instance(credentials.instanceId()).orElseThrow().latestHeartbeat()).isNull();
+    // the issuer's log: the refusals are there, but no forged line and no escape sequence
+    String log = captured.toString(StandardCharsets.UTF_8);
+    assertThat(log).contains("heartbeat refused");
+    assertThat(log.lines()).noneMatch(l -> l.startsWith("[main] WARN dev.machineid.issuer forged"));
+    assertThat(log).doesNotContain("\u001b").doesNotContain("\u202e");
+    // the audit records
+    List<AuditEvent> refusals = issuer.auditEvents().stream().filter(e -> e.type().equals("heartbeat")).toList();
+    assertThat(refusals).hasSize(3);
+    for (AuditEvent e : refusals) {
+      e.detail().forEach((k, v) -> {
+        assertThat(hasControl(k) || hasControl(v)).as(k + "=" + v).isFalse();
+        assertThat(v).doesNotContain("\u202e");
+      });
+    }
+    assertThat(refusals.get(0).detail().get("reason")).contains("\\x0d\\x0a[main] WARN");
+    // and the admin API's listing, which the CLI prints
+    KeyPair adminKeys = BotClient.ec();
+    X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    JsonNode listed = new BotClient(issuer, adminKeys.getPrivate(), new X509Certificate[] {cert}).get("/v1/admin/audit?type=heartbeat").json();
+    assertThat(listed.toString()).doesNotContain("\\r").doesNotContain("\\u001B").doesNotContain("\\u001b");
+  }
+}
