@@ -137,7 +137,7 @@ final class AdminCommands {
               o.println("This token expires at " + r.get("token_expires_at").asText() + " and can be used once.");
               o.println("CA pin: " + r.get("ca_pin").asText());
               o.println();
-              o.println("Agent configuration (machineid.yaml):");
+              o.println("Agent configuration (agent.yaml):");
               o.println();
               o.print(agentYaml(r.get("issuer").asText(), r.get("token").asText(), r.get("ca_pin").asText(), name));
             });
