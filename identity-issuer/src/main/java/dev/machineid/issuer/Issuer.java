@@ -189,7 +189,8 @@ public final class Issuer implements AutoCloseable {
                 new AdminApi(this, keys.authority(), clock, random),
                 metrics,
                 rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
-            .withCredentials(credentials);
+            .withCredentials(credentials)
+            .withReadiness(store instanceof dev.machineid.issuer.store.JdbcStore jdbc ? jdbc::ready : () -> true);
         server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout,
             new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut), proxyProtocol);
       } catch (Exception e) {

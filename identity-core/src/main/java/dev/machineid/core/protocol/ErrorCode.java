@@ -19,6 +19,11 @@ public enum ErrorCode {
   ROLE_DENIED(403),
   TTL_EXCEEDED(400),
   RATE_LIMITED(429),
+  /**
+   * The issuer cannot reach its store (database down or out of connections): retry after the
+   * {@code Retry-After} seconds. Nothing was changed.
+   */
+  UNAVAILABLE(503),
   /** Not a client error: the issuer failed. Never used for bad input. */
   INTERNAL(500);
 
