@@ -46,7 +46,23 @@ class IssuerConfigFileTest {
   /** serve with {@code content} as issuer.yaml: exits 2 with one line. */
   private String serveFailsWithUsageError(String content) throws IOException {
     Files.writeString(yaml, content);
-    Result r = run("serve", "-c", yaml.toString());
+    // in a thread, so that a file wrongly accepted fails the test instead of serving forever
+    Result[] result = new Result[1];
+    Thread serve = new Thread(() -> result[0] = run("serve", "-c", yaml.toString()), "config-test-serve");
+    serve.setDaemon(true);
+    serve.start();
+    try {
+      serve.join(60_000);
+      if (serve.isAlive()) {
+        serve.interrupt();
+        serve.join(20_000);
+        throw new AssertionError("serve accepted the file and started: " + content);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+    Result r = result[0];
     assertThat(r.code()).as(r.out() + r.err()).isEqualTo(2);
     String line = r.err().strip();
     assertThat(line.lines().count()).as(line).isEqualTo(1);
