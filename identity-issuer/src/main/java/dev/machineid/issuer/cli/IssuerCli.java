@@ -40,6 +40,7 @@ import picocli.CommandLine.Option;
       AdminCommands.Locks.class,
       AdminCommands.Audit.class,
       AdminCommands.Sign.class,
+      AuthoritiesCommand.class,
       AdminCommands.AdminIdentityCommand.class
     })
 public final class IssuerCli {
