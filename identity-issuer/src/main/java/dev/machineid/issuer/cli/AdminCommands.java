@@ -404,7 +404,8 @@ final class AdminCommands {
           }
         }
         if (matches.isEmpty()) {
-          throw new CliException("no instance " + (bot == null ? "" : "of bot '" + bot + "' ") + "has an ID starting with '" + prefix + "'");
+          throw new CliException("no instance " + (bot == null ? "" : "of bot '" + bot + "' ") + "has an ID starting with '" + prefix
+              + "'; give BOT/ID or a unique prefix of the ID, as 'issuer instances ls' prints it");
         }
         if (matches.size() > 1) {
           throw new CliException("'" + prefix + "' matches " + matches.size() + " instances ("

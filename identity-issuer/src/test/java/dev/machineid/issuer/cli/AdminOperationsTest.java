@@ -141,6 +141,29 @@ class AdminOperationsTest {
   }
 
   @Test
+  void auditByBotIncludesRefusedJoins() throws IOException {
+    String out = ok(admin("bots", "add", "audited")).out();
+    String token = out.lines().filter(l -> l.startsWith("The bot token: ")).findFirst().orElseThrow().substring("The bot token: ".length()).strip();
+    String pin = out.lines().filter(l -> l.startsWith("CA pin: ")).findFirst().orElseThrow().substring("CA pin: ".length()).strip();
+    URI url = URI.create(Files.readString(dir.resolve("issuer.url")).strip());
+    try (MachineIdentity id = MachineIdentity.builder().issuer(url).caPins(pin).token(token).startTimeout(Duration.ofSeconds(60)).build()) {
+      id.start();
+    }
+    // the same token again: refused as consumed
+    try (MachineIdentity again = MachineIdentity.builder().issuer(url).caPins(pin).token(token).startTimeout(Duration.ofSeconds(20)).build()) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(again::start).isInstanceOf(dev.machineid.core.IdentityException.class);
+    }
+    JsonNode events = ok(admin("audit", "--bot", "audited", "--type", "join", "--format", "json")).json();
+    java.util.List<JsonNode> joins = new java.util.ArrayList<>();
+    events.forEach(joins::add);
+    assertThat(joins).anySatisfy(e -> assertThat(e.path("outcome").asText()).isEqualTo("success"));
+    assertThat(joins).anySatisfy(e -> {
+      assertThat(e.path("outcome").asText()).isEqualTo("failure");
+      assertThat(e.path("detail").path("code").asText()).isEqualTo("token_consumed");
+    });
+  }
+
+  @Test
   void authoritiesExportPrintsEachKindAsItsTargetReadsIt() throws Exception {
     String kube = ok(admin("authorities", "export", "--kind", "kubernetes_client")).out();
     X509Certificate ca = Pem.certificate(kube);
