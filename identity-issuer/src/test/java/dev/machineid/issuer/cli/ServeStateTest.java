@@ -104,9 +104,14 @@ class ServeStateTest {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
       thread.interrupt();
-      thread.join(20_000);
+      try {
+        thread.join(20_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while stopping serve", e);
+      }
       assertThat(thread.isAlive()).as("serve stopped").isFalse();
     }
   }
