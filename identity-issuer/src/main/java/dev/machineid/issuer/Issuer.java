@@ -197,7 +197,8 @@ public final class Issuer implements AutoCloseable {
                 metrics,
                 rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
             .withCredentials(credentials)
-            .withClock(clock);
+            .withClock(clock)
+            .withReadiness(store instanceof dev.machineid.issuer.store.JdbcStore jdbc ? jdbc::ready : () -> true);
         server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout,
             new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut), trustedProxies);
       } catch (Exception e) {

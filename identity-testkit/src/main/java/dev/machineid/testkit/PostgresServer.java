@@ -134,7 +134,20 @@ public final class PostgresServer implements AutoCloseable {
     for (String s : settings) {
       options.append(" -c ").append(s);
     }
-    asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-o", options.toString(), "-l", dir.resolve("log").toString(), "-w", "-t", "60", "start"));
+    this.options = options.toString();
+    start();
+  }
+
+  private volatile String options;
+
+  /** Starts the server again after {@link #stop()}, on the same port and data. */
+  public void start() {
+    asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-o", options, "-l", dir.resolve("log").toString(), "-w", "-t", "60", "start"));
+  }
+
+  /** Stops the server ({@code pg_ctl stop -m fast}), keeping its data for {@link #start()}: an outage. */
+  public void stop() {
+    asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"));
   }
 
   /** The port on 127.0.0.1. */

@@ -21,6 +21,11 @@ public enum ErrorCode {
   RATE_LIMITED(429),
   /** A POST whose {@code Content-Type} is missing or not {@code application/json}. */
   UNSUPPORTED_MEDIA_TYPE(415),
+  /**
+   * The issuer cannot reach its store (database down or out of connections): retry after the
+   * {@code Retry-After} seconds. Nothing was changed.
+   */
+  UNAVAILABLE(503),
   /** Not a client error: the issuer failed. Never used for bad input. */
   INTERNAL(500);
 

@@ -19,6 +19,7 @@ import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -142,7 +143,7 @@ final class AdminCommands {
               o.println("This token expires at " + r.get("token_expires_at").asText() + " and can be used once.");
               o.println("CA pin: " + r.get("ca_pin").asText());
               o.println();
-              o.println("Agent configuration (machineid.yaml):");
+              o.println("Agent configuration (agent.yaml):");
               o.println();
               o.print(agentYaml(r.get("issuer").asText(), r.get("token").asText(), r.get("ca_pin").asText(), name));
             });
@@ -304,14 +305,32 @@ final class AdminCommands {
       }
     }
 
-    @Command(name = "rm", description = "Deletes a role.")
+    @Command(name = "rm", description = "Deletes a role; refused while bots hold it, unless --force.")
     static final class Rm extends Base {
       @Parameters(index = "0")
       String name;
 
+      @Option(names = "--force", description = "Delete it although bots hold it (their next credentials lose what it granted).")
+      boolean force;
+
       @Override
       void run() {
-        client().delete("roles/" + enc(name));
+        AdminClient c = client();
+        if (!force) {
+          List<String> holders = new ArrayList<>();
+          for (JsonNode b : c.get("bots", Map.of())) {
+            for (JsonNode role : b.path("roles")) {
+              if (name.equals(role.asText())) {
+                holders.add(b.path("name").asText());
+              }
+            }
+          }
+          if (!holders.isEmpty()) {
+            throw new CliException("role '" + name + "' is held by bot" + (holders.size() == 1 ? " " : "s ") + String.join(", ", holders)
+                + "; pass --force to delete it anyway");
+          }
+        }
+        c.delete("roles/" + enc(name));
         out().println("Role '" + name + "' deleted.");
       }
     }
@@ -344,16 +363,14 @@ final class AdminCommands {
 
     @Command(name = "show", description = "Shows one instance: initial and latest authentication, latest heartbeat.")
     static final class Show extends Base {
-      @Parameters(index = "0", description = "BOT/ID")
+      @Parameters(index = "0", description = "BOT/ID as 'issuer instances ls' prints it, or a unique prefix of the ID (BOT/PREFIX or PREFIX)")
       String ref;
 
       @Override
       void run() {
-        int slash = ref.indexOf('/');
-        if (slash <= 0 || slash == ref.length() - 1) {
-          throw new CliException("give the instance as BOT/ID, as 'issuer instances ls' prints it");
-        }
-        JsonNode r = client().get("instances/" + enc(ref.substring(0, slash)) + "/" + enc(ref.substring(slash + 1)), Map.of());
+        AdminClient c = client();
+        JsonNode found = resolve(c, ref);
+        JsonNode r = c.get("instances/" + enc(found.path("bot").asText()) + "/" + enc(found.path("id").asText()), Map.of());
         print(
             r,
             () -> {
@@ -369,6 +386,37 @@ final class AdminCommands {
                   : h.path("received_at").asText() + " host " + h.path("hostname").asText() + " version " + h.path("version").asText()
                       + " uptime " + h.path("uptime_seconds").asText() + "s" + (h.path("outputs").isEmpty() ? "" : " outputs " + IssuerCli.join(h.path("outputs"))))));
             });
+      }
+
+      /** The one instance whose id starts with the given prefix (of one bot, when BOT/ is given). */
+      static JsonNode resolve(AdminClient c, String ref) {
+        int slash = ref.indexOf('/');
+        String bot = slash < 0 ? null : ref.substring(0, slash);
+        String prefix = slash < 0 ? ref : ref.substring(slash + 1);
+        if (prefix.isEmpty() || (bot != null && bot.isEmpty())) {
+          throw new CliException("give the instance as BOT/ID or a unique prefix of its ID, as 'issuer instances ls' prints it");
+        }
+        Map<String, String> q = new LinkedHashMap<>();
+        q.put("bot", bot);
+        List<JsonNode> matches = new ArrayList<>();
+        for (JsonNode i : c.get("instances", q)) {
+          String id = i.path("id").asText();
+          if (id.equals(prefix)) {
+            return i;
+          }
+          if (id.startsWith(prefix)) {
+            matches.add(i);
+          }
+        }
+        if (matches.isEmpty()) {
+          throw new CliException("no instance " + (bot == null ? "" : "of bot '" + bot + "' ") + "has an ID starting with '" + prefix
+              + "'; give BOT/ID or a unique prefix of the ID, as 'issuer instances ls' prints it");
+        }
+        if (matches.size() > 1) {
+          throw new CliException("'" + prefix + "' matches " + matches.size() + " instances ("
+              + String.join(", ", matches.stream().map(m -> m.path("bot").asText() + "/" + m.path("id").asText()).toList()) + "); give more of the ID");
+        }
+        return matches.get(0);
       }
 
       private static String auth(JsonNode a) {

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,6 +40,7 @@ import picocli.CommandLine.Option;
       AdminCommands.Locks.class,
       AdminCommands.Audit.class,
       AdminCommands.Sign.class,
+      AuthoritiesCommand.class,
       AdminCommands.AdminIdentityCommand.class,
       AdminCommands.Admins.class
     })
@@ -83,18 +86,38 @@ public final class IssuerCli {
   /** Runs one command line; returns the exit code (0 success, 1 failure, 2 usage). */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
     CommandLine cl = new CommandLine(new IssuerCli());
+    addHelp(cl);
     cl.setOut(out);
     cl.setErr(err);
     cl.setExecutionExceptionHandler(
         (e, cmd, parsed) -> {
           cmd.getErr().println("issuer: " + message(e));
           cmd.getErr().flush();
-          return 1;
+          // a mistake in a file the operator wrote is a usage error, like a mistyped option
+          return e instanceof ConfigException ? 2 : 1;
         });
     int code = cl.execute(args);
     out.flush();
     err.flush();
     return code;
+  }
+
+  /**
+   * {@code --help} on every command and a {@code help} command beside every group of commands, so
+   * {@code issuer bots add --help}, {@code issuer help bots} and {@code issuer bots help add} all work.
+   */
+  private static void addHelp(CommandLine cl) {
+    CommandSpec spec = cl.getCommandSpec();
+    if (spec.options().stream().noneMatch(OptionSpec::usageHelp)) {
+      spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).description("Show this help message and exit.").build());
+    }
+    List<CommandLine> children = new ArrayList<>(cl.getSubcommands().values());
+    for (CommandLine child : children) {
+      addHelp(child);
+    }
+    if (!children.isEmpty() && !cl.getSubcommands().containsKey("help")) {
+      cl.addSubcommand("help", new CommandLine.HelpCommand());
+    }
   }
 
   static String message(Throwable e) {

@@ -2,13 +2,20 @@ package dev.machineid.issuer.cli;
 
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.issuer.Issuer;
-import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.internal.KeyMaterial;
+import dev.machineid.issuer.internal.PurposeAuthorities;
+import dev.machineid.issuer.internal.SshAuthorities;
+import dev.machineid.issuer.store.JdbcStore;
 import dev.machineid.issuer.config.IssuerConfig;
 import dev.machineid.issuer.internal.CryptoProviders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -19,7 +26,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "serve", description = "Runs the issuer from issuer.yaml until stopped (SIGTERM: finishes requests in flight, up to shutdown_grace).")
+@Command(
+    name = "serve",
+    description = {
+      "Runs the issuer from issuer.yaml until stopped (SIGTERM: finishes requests in flight, up to shutdown_grace).",
+      "Refuses an empty store when keys/ shows this issuer has served before (pass --new-store to start afresh),",
+      "a store recorded for another authority, and a keys directory that lacks an authority (run 'issuer init --upgrade')."
+    })
 final class ServeCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
 
@@ -31,8 +44,11 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--listen", description = "HOST:PORT to bind, overriding the file (so replicas can share one file).")
   String listen;
 
-  @Option(names = "--store", description = "JDBC URL of the store, overriding the file.")
+  @Option(names = "--store", description = "JDBC URL of the store, overriding the file (a relative H2 path is relative to the working directory).")
   String store;
+
+  @Option(names = "--new-store", description = "Start on an empty store although keys/ shows this issuer has served before (every bot, token and instance of the old store is gone).")
+  boolean newStore;
 
   @Override
   public Integer call() throws Exception {
@@ -57,7 +73,18 @@ final class ServeCommand implements Callable<Integer> {
         throw new CliException("--listen must be HOST:PORT, got '" + listen + "'");
       }
     }
-    String storeUrl = store != null ? store : c.store();
+    String storeUrl = store != null ? IssuerConfig.resolveStore(store, Path.of("").toAbsolutePath()) : c.store();
+    List<String> missing = new ArrayList<>(PurposeAuthorities.missing(c.keysDir()));
+    missing.addAll(SshAuthorities.missing(c.keysDir()));
+    boolean keysExist = Files.exists(c.keysDir().resolve(KeyMaterial.AUTHORITY_KEY));
+    if (!keysExist) {
+      throw new CliException("no authority in " + c.keysDir() + " (" + KeyMaterial.AUTHORITY_KEY + "); run 'issuer init --dir DIR' once and copy that directory to every replica");
+    }
+    if (!missing.isEmpty()) {
+      // creating them here would give each replica its own authorities
+      throw new CliException("the keys directory " + c.keysDir() + " lacks " + String.join(", ", missing)
+          + "; run 'issuer init --upgrade --dir " + c.baseDir() + "' once, then copy " + c.keysDir() + " to every replica");
+    }
     Issuer.Builder b =
         Issuer.builder()
             .trustDomain(c.trustDomain())
@@ -77,19 +104,35 @@ final class ServeCommand implements Callable<Integer> {
     if (c.rateLimitPerSecond() > 0) {
       b.rateLimit(c.rateLimitPerSecond(), Math.max(1, c.rateLimitBurst()));
     }
+    JdbcStore jdbc = null;
     if (storeUrl != null) {
       String password = c.storePasswordEnv() == null ? null : System.getenv(c.storePasswordEnv());
-      b.store(IssuerStore.jdbc(storeUrl, c.storeUser(), password));
+      jdbc = JdbcStore.builder(storeUrl).credentials(c.storeUser(), password).poolWait(c.storePoolWait()).build();
+      b.store(jdbc);
+    } else {
+      LOG.warn("no store configured: bots, tokens and instances are kept in memory and lost when serve stops");
     }
     applyJoinMethods(b, c.joinMethods());
-    Issuer issuer = b.build();
+    Issuer issuer;
+    try {
+      issuer = b.build();
+      if (jdbc != null) {
+        checkStore(jdbc, c, storeUrl, issuer.caPin().toString());
+      }
+    } catch (RuntimeException e) {
+      if (jdbc != null) {
+        jdbc.close();
+      }
+      throw e;
+    }
+    JdbcStore ownStore = jdbc;
     CountDownLatch stopped = new CountDownLatch(1);
     Path urlFile = c.baseDir().resolve(InitDirectory.URL_FILE);
     Thread hook =
         new Thread(
             () -> {
               LOG.info("shutting down: finishing requests in flight (up to {})", GoDuration.format(c.shutdownGrace()));
-              close(issuer, urlFile);
+              close(issuer, ownStore, urlFile);
               stopped.countDown();
             },
             "machineid-issuer-shutdown");
@@ -117,7 +160,7 @@ final class ServeCommand implements Callable<Integer> {
     } finally {
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
-        close(issuer, urlFile);
+        close(issuer, ownStore, urlFile);
       } catch (IllegalStateException e) {
         // the JVM is shutting down; the hook closes the issuer
       }
@@ -125,8 +168,41 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static void close(Issuer issuer, Path urlFile) {
+  /**
+   * The store must belong to these keys: one recorded for another authority is refused; an empty
+   * one is refused when the keys directory shows this issuer served before (a store URL pointing
+   * at the wrong place would otherwise start afresh and every agent would get
+   * {@code unauthenticated}), unless {@code --new-store}. Then the store and the keys directory
+   * record that this authority serves from it.
+   */
+  private void checkStore(JdbcStore jdbc, IssuerConfig c, String storeUrl, String caPin) {
+    Optional<String> recorded = jdbc.servedCaPin();
+    if (recorded.isPresent() && !recorded.get().equals(caPin)) {
+      throw new CliException("the store " + redact(storeUrl) + " belongs to the issuer with CA pin " + recorded.get() + ", but " + c.keysDir()
+          + " holds the authority " + caPin + "; point --store (or store:) at this issuer's database, or keys_dir at that issuer's keys");
+    }
+    String marker = KeyMaterial.servedMarker(c.keysDir());
+    if (recorded.isEmpty() && marker != null && !newStore) {
+      throw new CliException("the store " + redact(storeUrl) + " is empty, but " + c.keysDir() + " shows this issuer has served before (" + marker
+          + "); starting would lose every bot, token and instance. Point --store (or store: in " + c.baseDir().resolve(IssuerConfig.FILE_NAME)
+          + ") at that database, or pass --new-store to start with an empty one");
+    }
+    Instant now = Instant.now();
+    String first = jdbc.recordServed(caPin, now);
+    if (!first.equals(caPin)) {
+      throw new CliException("the store " + redact(storeUrl) + " was just claimed by the issuer with CA pin " + first + ", not " + caPin);
+    }
+    if (recorded.isEmpty() && marker != null) {
+      LOG.warn("--new-store: serving from the empty store {}; the state of the store this issuer served from before is not here", redact(storeUrl));
+    }
+    KeyMaterial.markServed(c.keysDir(), caPin + " " + now + " " + redact(storeUrl));
+  }
+
+  private static void close(Issuer issuer, JdbcStore store, Path urlFile) {
     issuer.close();
+    if (store != null) {
+      store.close();
+    }
     try {
       Files.deleteIfExists(urlFile);
     } catch (IOException e) {

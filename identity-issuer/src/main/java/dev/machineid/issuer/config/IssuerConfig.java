@@ -1,5 +1,7 @@
 package dev.machineid.issuer.config;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * {@code issuer.yaml}, the configuration of {@code issuer serve}. Relative paths are resolved
@@ -47,6 +48,7 @@ import java.util.TreeSet;
  * @param rateLimitBurst bucket size of that limit
  * @param cryptoProvider {@code jdk}, {@code bouncycastle} or {@code accp}
  * @param joinMethods per-method verifier settings
+ * @param storePoolWait how long a call waits for a store connection before it is answered {@code unavailable}
  */
 public record IssuerConfig(
     Path baseDir,
@@ -71,14 +73,17 @@ public record IssuerConfig(
     double rateLimitPerSecond,
     int rateLimitBurst,
     String cryptoProvider,
-    Map<String, Map<String, Object>> joinMethods) {
+    Map<String, Map<String, Object>> joinMethods,
+    Duration storePoolWait) {
 
   public static final String FILE_NAME = "issuer.yaml";
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  // duplicate keys are an error, not "the last one wins"
+  private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
   private static final Set<String> KEYS =
       Set.of(
           "version", "trust_domain", "listen", "host_names", "keys_dir", "store", "store_user", "store_password_env", "admins", "admin_dir",
-          "default_ttl", "max_ttl", "sign_max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "proxy_protocol", "rate_limit", "crypto_provider", "join_methods");
+          "default_ttl", "max_ttl", "sign_max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "proxy_protocol", "rate_limit", "crypto_provider", "join_methods",
+          "store_pool_wait");
 
   public IssuerConfig {
     Objects.requireNonNull(baseDir, "baseDir");
@@ -97,6 +102,8 @@ public record IssuerConfig(
     JsonNode root;
     try {
       root = YAML.readTree(Files.readString(file));
+    } catch (JsonProcessingException e) {
+      throw ConfigKeys.syntaxError(file, e);
     } catch (IOException e) {
       throw new ConfigException("cannot read " + file + ": " + firstLine(e.getMessage()));
     }
@@ -107,7 +114,7 @@ public record IssuerConfig(
     for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
       String k = it.next();
       if (!KEYS.contains(k)) {
-        throw new ConfigException(file + ": unknown key '" + k + "'; known keys: " + new TreeSet<>(KEYS));
+        throw ConfigKeys.unknownKey(file, "", k, KEYS);
       }
     }
     Path base = file.toAbsolutePath().getParent();
@@ -127,8 +134,10 @@ public record IssuerConfig(
       host = host.substring(1, host.length() - 1);
     }
     JsonNode rl = o.path("rate_limit");
-    double perSecond = rl.path("per_second").asDouble(20);
-    int burst = rl.path("burst").asInt(40);
+    ConfigKeys.checkBlock(file, "rate_limit", rl, Set.of("per_second", "burst"));
+    double perSecond = ConfigKeys.number(file, "rate_limit.per_second", rl.get("per_second"), 20, 0, 1_000_000);
+    int burst = (int) ConfigKeys.number(file, "rate_limit.burst", rl.get("burst"), 40, 1, 1_000_000);
+    ConfigKeys.checkJoinMethods(file, o.get("join_methods"));
     Map<String, Map<String, Object>> methods = new LinkedHashMap<>();
     JsonNode jm = o.get("join_methods");
     if (jm != null && !jm.isNull()) {
@@ -142,6 +151,7 @@ public record IssuerConfig(
       });
     }
     String store = text(o, "store", null, file);
+    store = store == null ? null : resolveStore(store, base);
     return new IssuerConfig(
         base,
         text(o, "trust_domain", "machineid.local", file),
@@ -157,7 +167,7 @@ public record IssuerConfig(
         duration(o, "default_ttl", "1h", file),
         duration(o, "max_ttl", "24h", file),
         duration(o, "sign_max_ttl", "2160h", file),
-        o.path("max_request_bytes").asInt(64 * 1024),
+        (int) ConfigKeys.number(file, "max_request_bytes", o.get("max_request_bytes"), 64 * 1024, 1024, 16 * 1024 * 1024),
         duration(o, "idle_timeout", "30s", file),
         duration(o, "request_timeout", "10s", file),
         duration(o, "shutdown_grace", "5s", file),
@@ -165,7 +175,49 @@ public record IssuerConfig(
         perSecond,
         burst,
         text(o, "crypto_provider", "jdk", file),
-        methods);
+        methods,
+        duration(o, "store_pool_wait", "2s", file)).checked(file);
+  }
+
+  // ---- values in the file's own terms, checked before anything is built
+
+  private IssuerConfig checked(Path file) {
+    ConfigKeys.range(file, "max_ttl", maxTtl, Duration.ofSeconds(1), Duration.ofHours(24));
+    ConfigKeys.range(file, "default_ttl", defaultTtl, Duration.ofSeconds(1), maxTtl);
+    ConfigKeys.range(file, "idle_timeout", idleTimeout, Duration.ofSeconds(1), Duration.ofHours(1));
+    ConfigKeys.range(file, "request_timeout", requestTimeout, Duration.ofSeconds(1), Duration.ofMinutes(5));
+    ConfigKeys.range(file, "shutdown_grace", shutdownGrace, Duration.ZERO, Duration.ofMinutes(1));
+    ConfigKeys.range(file, "store_pool_wait", storePoolWait, Duration.ofMillis(250), Duration.ofMinutes(1));
+    if (listenPort < 0 || listenPort > 65535) {
+      throw new ConfigException(file + ": listen port must be 0 to 65535, got " + listenPort);
+    }
+    return this;
+  }
+
+  /**
+   * An H2 file URL with a relative path ({@code jdbc:h2:file:./data/issuer}) made absolute
+   * against {@code base}, so the store does not depend on the working directory; other URLs
+   * unchanged.
+   */
+  public static String resolveStore(String url, Path base) {
+    if (!url.regionMatches(true, 0, "jdbc:h2:", 0, 8)) {
+      return url;
+    }
+    String rest = url.substring(8);
+    String prefix = "jdbc:h2:";
+    if (rest.regionMatches(true, 0, "file:", 0, 5)) {
+      prefix += rest.substring(0, 5);
+      rest = rest.substring(5);
+    } else if (rest.toLowerCase(java.util.Locale.ROOT).matches("^[a-z0-9]{2,}:.*")) {
+      return url; // mem:, tcp:, ssl:, zip:, …
+    }
+    int semi = rest.indexOf(';');
+    String path = semi < 0 ? rest : rest.substring(0, semi);
+    String options = semi < 0 ? "" : rest.substring(semi);
+    if (path.isEmpty() || path.startsWith("~") || Path.of(path).isAbsolute()) {
+      return url;
+    }
+    return prefix + base.resolve(path).normalize() + options;
   }
 
   /** The file {@code issuer init} writes. */
@@ -181,12 +233,14 @@ public record IssuerConfig(
         # authority key and certificate, challenge MAC key (0600 files); relative to this file
         keys_dir: keys
         # JDBC URL of the store: empty keeps state in memory (lost at exit); one node:
-        # jdbc:h2:file:./data/issuer ; replicas: jdbc:postgresql://db.internal/issuer
+        # jdbc:h2:file:./data/issuer (relative to this file); replicas: jdbc:postgresql://db.internal/issuer
         # 'issuer serve --store' overrides it
         store: ""
         store_user: ""
         # name of the environment variable that holds the database password
         store_password_env: ISSUER_STORE_PASSWORD
+        # how long a call waits for a database connection before it is answered 503 unavailable
+        store_pool_wait: 2s
         # admin identities allowed on /v1/admin (their key and certificate are in admin_dir)
         admins: [%s]
         admin_dir: admin
@@ -207,7 +261,7 @@ public record IssuerConfig(
         rate_limit: {per_second: 20, burst: 40}
         # jdk (default), bouncycastle, or accp (Amazon Corretto Crypto Provider, linux-x86_64)
         crypto_provider: jdk
-        # per-join-method verifier settings, e.g. iam: {sts_endpoints: [...]}
+        # per-join-method verifier settings, e.g. iam: {additional_sts_endpoints: [...]}
         join_methods: {}
         """
         .formatted(trustDomain, listen, String.join(", ", hostNames), admin);

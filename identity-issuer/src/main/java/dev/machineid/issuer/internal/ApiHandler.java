@@ -144,9 +144,17 @@ public final class ApiHandler extends Handler.Abstract {
           e.getCause().toString());
       callback.failed(e.getCause());
     } catch (Throwable t) {
-      code = ErrorCode.INTERNAL.code();
-      LOG.error("unexpected failure handling {} {}", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), t);
-      writeProblem(request, response, callback, ErrorCode.INTERNAL, null);
+      if (StoreOutage.is(t)) {
+        // the database is down or out of connections: a prompt 503 the client may retry, not a 500
+        code = ErrorCode.UNAVAILABLE.code();
+        LOG.warn("store unavailable handling {} {}: {}", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), StoreOutage.describe(t));
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(StoreOutage.RETRY_AFTER_SECONDS));
+        writeProblem(request, response, callback, ErrorCode.UNAVAILABLE, "the issuer's store is unavailable; retry later");
+      } else {
+        code = ErrorCode.INTERNAL.code();
+        LOG.error("unexpected failure handling {} {}", request.getMethod(), Engine.printable(request.getHttpURI().getPath()), t);
+        writeProblem(request, response, callback, ErrorCode.INTERNAL, null);
+      }
     }
     metrics.request(call, code, System.nanoTime() - start);
   }
@@ -266,6 +274,7 @@ public final class ApiHandler extends Handler.Abstract {
       case Protocol.HEARTBEAT_PATH -> "heartbeat";
       case Protocol.CERTIFICATES_PATH -> "certificates";
       case "/metrics" -> "metrics";
+      case READYZ_PATH -> "readyz";
       default -> path.startsWith(AdminApi.PREFIX) ? "admin" : "other";
     };
   }
@@ -314,9 +323,33 @@ public final class ApiHandler extends Handler.Abstract {
     return out;
   }
 
+  /** Readiness for load balancers: unauthenticated, {@code ready} or {@code unready}, no detail. */
+  public static final String READYZ_PATH = "/readyz";
+
+  private volatile java.util.function.BooleanSupplier readiness = () -> true;
+
+  /** What {@code GET /readyz} reports: the store answers. */
+  public ApiHandler withReadiness(java.util.function.BooleanSupplier readiness) {
+    this.readiness = java.util.Objects.requireNonNull(readiness, "readiness");
+    return this;
+  }
+
+  private void readyz(Request request, Response response, Callback callback) {
+    boolean ready = readiness.getAsBoolean();
+    if (!ready) {
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(StoreOutage.RETRY_AFTER_SECONDS));
+    }
+    finish(request, response, callback, ready ? 200 : 503, "text/plain; charset=utf-8", (ready ? "ready\n" : "unready\n").getBytes(StandardCharsets.US_ASCII));
+  }
+
   private void route(Request request, Response response, Callback callback) throws IOException {
     String path = request.getHttpURI().getPath();
     String method = request.getMethod();
+    if (READYZ_PATH.equals(path)) {
+      allow(response, method, "GET");
+      readyz(request, response, callback);
+      return;
+    }
     switch (path == null ? "" : path) {
       case Protocol.AUTHORITY_PATH -> {
         allow(response, method, "GET");
@@ -620,6 +653,7 @@ public final class ApiHandler extends Handler.Abstract {
       case TTL_EXCEEDED -> "TTL exceeded";
       case RATE_LIMITED -> "Rate limited";
       case UNSUPPORTED_MEDIA_TYPE -> "Unsupported media type";
+      case UNAVAILABLE -> "Service unavailable";
       case INTERNAL -> "Internal error";
     };
   }

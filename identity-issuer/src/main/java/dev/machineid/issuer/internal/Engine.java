@@ -179,6 +179,24 @@ public final class Engine {
 
   // ---------------------------------------------------------------- join
 
+  /**
+   * The bot of the token a refused join named, so that the refusal is in that bot's audit trail
+   * ({@code issuer audit --bot}); {@code null} when the body names no stored token.
+   */
+  private String botOfToken(ObjectNode body) {
+    try {
+      com.fasterxml.jackson.databind.JsonNode t = body.get("token");
+      if (t == null || !t.isTextual() || t.textValue().isEmpty()) {
+        return null;
+      }
+      String id = Hashes.tokenId(t.textValue());
+      return store.tokens().stream().filter(x -> x.id().equals(id)).map(dev.machineid.issuer.Token::bot).findFirst().orElse(null);
+    } catch (RuntimeException e) {
+      LOG.debug("cannot look up the bot of a refused join's token: {}", e.toString());
+      return null;
+    }
+  }
+
   public Answer join(ObjectNode body, String remote, X509Certificate[] peer) {
     Map<String, String> detail = new LinkedHashMap<>();
     detail.put("remote_address", remote);
@@ -282,7 +300,7 @@ public final class Engine {
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
-      audit.failure("join", bot != null ? bot : tokenBot[0], null, detail);
+      audit.failure("join", bot != null ? bot : tokenBot[0] != null ? tokenBot[0] : botOfToken(body), null, detail);
       LOG.info("join refused ({}): {} [remote {}, token {}]", e.code().code(), e.getMessage(), remote, detail.getOrDefault("token_id", "-"));
       throw e;
     }

@@ -31,6 +31,7 @@ public final class KeyMaterial {
   public static final String AUTHORITY_KEY = "authority-key.pem";
   public static final String AUTHORITY_CERT = "authority-cert.pem";
   public static final String MAC_KEY = "challenge-mac.key";
+  public static final String SERVED_MARKER = "served";
   private static final Set<PosixFilePermission> OWNER_RW = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
   private final CertificateAuthority authority;
@@ -99,6 +100,35 @@ public final class KeyMaterial {
       throw new UncheckedIOException("cannot read or write the issuer keys in " + dir, e);
     } catch (IllegalArgumentException e) {
       throw new IllegalStateException("the issuer keys in " + dir + " do not parse: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The marker {@code issuer serve} leaves in the keys directory once it has served from a store
+   * (0600, one line: CA pin, time, store), or {@code null} if it never has. A store that has no
+   * serving record behind a keys directory with this marker is a store pointed at the wrong place.
+   */
+  public static String servedMarker(Path dir) {
+    Path f = dir.resolve(SERVED_MARKER);
+    try {
+      return Files.exists(f) ? Files.readString(f, StandardCharsets.UTF_8).strip() : null;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + f, e);
+    }
+  }
+
+  /** Writes the served marker unless it exists. */
+  public static void markServed(Path dir, String line) {
+    Path f = dir.resolve(SERVED_MARKER);
+    if (Files.exists(f)) {
+      return;
+    }
+    try {
+      writeSecret(f, line.strip() + "\n");
+    } catch (FileAlreadyExistsException e) {
+      // another process on this directory wrote it first
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + f, e);
     }
   }
 

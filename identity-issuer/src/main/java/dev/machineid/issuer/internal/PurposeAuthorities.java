@@ -60,6 +60,24 @@ public final class PurposeAuthorities {
     return new PurposeAuthorities(m, CertificateAuthority.newP256(random));
   }
 
+  /** The files of the purpose authorities and the JWT key that {@code dir} lacks (empty: complete). */
+  public static java.util.List<String> missing(Path dir) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (Purpose p : Purpose.values()) {
+      for (String f : new String[] {p.stem + "-key.pem", p.stem + "-cert.pem"}) {
+        if (!Files.exists(dir.resolve(f))) {
+          out.add(f);
+        }
+      }
+    }
+    for (String f : new String[] {"jwt-key.pem", "jwt-public.pem"}) {
+      if (!Files.exists(dir.resolve(f))) {
+        out.add(f);
+      }
+    }
+    return out;
+  }
+
   /**
    * Loads each purpose's key and certificate from {@code dir}, creating the ones that are missing
    * (so a keys directory made before a purpose existed gains it), files mode 0600.

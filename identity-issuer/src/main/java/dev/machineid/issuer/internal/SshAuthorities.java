@@ -38,6 +38,19 @@ public final class SshAuthorities {
     return new SshAuthorities(load(dir, "ssh-user-ca", random), load(dir, "ssh-host-ca", random), random);
   }
 
+  /** The files of the SSH authorities that {@code dir} lacks (empty: complete). */
+  public static List<String> missing(Path dir) {
+    List<String> out = new java.util.ArrayList<>();
+    for (String stem : new String[] {"ssh-user-ca", "ssh-host-ca"}) {
+      for (String f : new String[] {stem + "-key.pem", stem + "-public.pem"}) {
+        if (!Files.exists(dir.resolve(f))) {
+          out.add(f);
+        }
+      }
+    }
+    return out;
+  }
+
   private static SshCertificateAuthority load(Path dir, String stem, SecureRandom random) {
     Path key = dir.resolve(stem + "-key.pem");
     Path pub = dir.resolve(stem + "-public.pem");

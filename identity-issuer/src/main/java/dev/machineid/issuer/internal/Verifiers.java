@@ -49,19 +49,25 @@ public final class Verifiers {
         LOG.warn("a join verifier provider could not be loaded and is skipped: {}", e.getMessage());
         continue;
       }
-      String name;
+      String providerName = null;
       JoinVerifier verifier;
       try {
-        name = provider.name();
+        providerName = provider.name();
+        String name = providerName;
         verifier = provider.create(context.withSettings(settings.getOrDefault(name, Map.of())));
         if (verifier == null || !name.equals(verifier.name())) {
           throw new IllegalStateException("provider named '" + name + "' created a verifier named '" + (verifier == null ? null : verifier.name()) + "'");
         }
       } catch (RuntimeException | LinkageError e) {
+        if (providerName != null && settings.containsKey(providerName)) {
+          // the operator configured this method: a bad setting must not silently disable it
+          throw new IllegalArgumentException("join method '" + providerName + "': " + e.getMessage(), e);
+        }
         failures.add(provider.getClass().getName() + ": " + e);
         LOG.warn("join verifier provider {} failed and is skipped: {}", provider.getClass().getName(), e.toString());
         continue;
       }
+      String name = providerName;
       if (explicit.stream().anyMatch(v -> v.name().equals(name))) {
         LOG.debug("join method '{}' from {} is replaced by an explicitly configured verifier", name, provider.getClass().getName());
         continue;
@@ -81,7 +87,7 @@ public final class Verifiers {
     }
     for (String method : settings.keySet()) {
       if (!out.containsKey(method)) {
-        LOG.warn("verifier settings were given for join method '{}', which no verifier provides; they are ignored", method);
+        throw new IllegalArgumentException("verifier settings were given for join method '" + method + "', which no verifier provides; known: " + out.keySet());
       }
     }
     LOG.debug("join methods: {}", out.keySet());

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.AdminIdentity;
 import dev.machineid.issuer.AuditEvent;
@@ -19,6 +20,7 @@ import dev.machineid.issuer.StoreException;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption;
 import dev.machineid.issuer.join.TokenConsumption.Outcome;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -75,6 +77,8 @@ public final class JdbcStore implements IssuerStore {
   static final String GENESIS = "0".repeat(64);
   private static final Duration LONGEST_CERTIFICATE = Duration.ofHours(24);
   private static final String MIGRATIONS = "classpath:dev/machineid/issuer/store";
+  private static final Duration DEFAULT_POOL_WAIT = Duration.ofSeconds(2);
+  private static final Duration MIN_POOL_WAIT = Duration.ofMillis(250);
   private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
   private static final TypeReference<Map<String, List<String>>> TRAITS = new TypeReference<>() {};
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
@@ -134,6 +138,7 @@ public final class JdbcStore implements IssuerStore {
     private int maximumPoolSize = 10;
     private boolean migrate = true;
     private boolean shutdownOnClose;
+    private Duration poolWait = DEFAULT_POOL_WAIT;
 
     private Builder(String url) {
       Objects.requireNonNull(url, "jdbcUrl");
@@ -177,6 +182,21 @@ public final class JdbcStore implements IssuerStore {
       return this;
     }
 
+    /**
+     * How long a call waits for a pooled connection before it fails (default 2 s, at least
+     * 250 ms). With the database down every call waits this long, so keep it well under the
+     * clients' request timeout: the issuer then answers {@code unavailable} (503) promptly.
+     */
+    public Builder poolWait(Duration wait) {
+      once("poolWait");
+      Objects.requireNonNull(wait, "wait");
+      if (wait.compareTo(MIN_POOL_WAIT) < 0 || wait.compareTo(Duration.ofMinutes(1)) > 0) {
+        throw new IllegalArgumentException("poolWait must be 250ms to 1m, got " + GoDuration.format(wait));
+      }
+      this.poolWait = wait;
+      return this;
+    }
+
     Builder shutdownOnClose() {
       this.shutdownOnClose = true;
       return this;
@@ -195,8 +215,13 @@ public final class JdbcStore implements IssuerStore {
       config.setMaximumPoolSize(maximumPoolSize);
       config.setMinimumIdle(Math.min(2, maximumPoolSize));
       config.setPoolName("machineid-store");
-      config.setConnectionTimeout(10_000);
+      config.setConnectionTimeout(poolWait.toMillis());
       config.setInitializationFailTimeout(10_000);
+      try {
+        H2Files.prepare(url);
+      } catch (IOException e) {
+        throw new StoreException("cannot create the issuer database files for " + redact(url) + ": " + e.getMessage(), e);
+      }
       String description = redact(url);
       HikariDataSource pool;
       try {
@@ -211,6 +236,12 @@ public final class JdbcStore implements IssuerStore {
       } catch (RuntimeException e) {
         pool.close();
         throw new StoreException("cannot migrate the issuer database " + description + ": " + rootMessage(e), e);
+      }
+      try {
+        H2Files.restrict(url);
+      } catch (IOException e) {
+        pool.close();
+        throw new StoreException("cannot make the issuer database files of " + description + " private (0600): " + e.getMessage(), e);
       }
       LOG.debug("issuer store on {}", description);
       return new JdbcStore(new Shared(pool, description, shutdownOnClose, url.startsWith("jdbc:h2:")), null);
@@ -1182,6 +1213,48 @@ public final class JdbcStore implements IssuerStore {
       b.append("~;");
     } else {
       b.append(value.length()).append(':').append(value).append(';');
+    }
+  }
+
+  // ------------------------------------------------------------------ serving record and readiness
+
+  /**
+   * The CA pin recorded by the first {@code issuer serve} on this store, if any has served from
+   * it.
+   */
+  public Optional<String> servedCaPin() {
+    return with("reading the serving record", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT ca_pin FROM issuer_served WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
+      }
+    });
+  }
+
+  /**
+   * Records {@code caPin} as the authority serving from this store unless one is recorded
+   * already (one row, decided by its key); returns the recorded pin, which is another one when
+   * a different authority served first.
+   */
+  public String recordServed(String caPin, Instant at) {
+    Objects.requireNonNull(caPin, "caPin");
+    Objects.requireNonNull(at, "at");
+    try {
+      with("recording the serving authority", c -> update(c,
+          "INSERT INTO issuer_served (id, ca_pin, first_served_at) SELECT 1, ?, ? WHERE NOT EXISTS (SELECT 1 FROM issuer_served WHERE id = 1)",
+          caPin, at));
+    } catch (StoreException e) {
+      // a replica recorded it at the same moment (unique key); the row read below decides
+      LOG.debug("recording the serving authority raced another replica: {}", e.getMessage());
+    }
+    return servedCaPin().orElseThrow(() -> new StoreException("issuer store (" + shared.description + "): the serving record was not written", null));
+  }
+
+  /** Whether a pooled connection answers within the pool wait: the store is ready to serve. */
+  public boolean ready() {
+    try {
+      return with("readiness check", c -> c.isValid(2));
+    } catch (StoreException | IllegalStateException e) {
+      return false;
     }
   }
 

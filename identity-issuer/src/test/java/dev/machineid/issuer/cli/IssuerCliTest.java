@@ -171,6 +171,7 @@ class IssuerCliTest {
     ok(admin("roles", "create", "-f", role.toString()));
     Result add = ok(admin("bots", "add", "cli-web", "--roles=cli-deployer", "--logins=root,deploy"));
     assertThat(add.out()).contains("The bot token: ").contains("CA pin: sha256:").contains("join_method: token").contains("ca_pins: [\"sha256:").contains("issuer: https://127.0.0.1:");
+    assertThat(add.out()).as("the file name docs/agent.md uses").contains("Agent configuration (agent.yaml):").doesNotContain("machineid.yaml");
     assertThat(ok(admin("bots", "ls")).out()).contains("cli-web").contains("cli-deployer").contains("logins=root,deploy");
     JsonNode bots = ok(admin("bots", "ls", "--format", "json")).json();
     assertThat(bots.findValuesAsText("name")).contains("cli-web");

@@ -48,6 +48,13 @@ import org.slf4j.LoggerFactory;
  * {@code max_instance_age}: default {@code 5m}, as Teleport's {@code aws_iid_ttl}.
  */
 public final class Ec2VerifierProvider implements JoinVerifierProvider {
+  private static final Set<String> SETTINGS = Set.of("additional_certificates", "max_instance_age");
+
+  @Override
+  public Set<String> settingNames() {
+    return SETTINGS;
+  }
+
   public static final String NAME = "ec2";
   static final String RESOURCE = "ec2-rsa2048-certificates.pem";
   private static final int MAX_DOCUMENT = 16 * 1024;
@@ -60,7 +67,7 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
 
   @Override
   public JoinVerifier create(VerifierContext context) {
-    VerifierSettings s = new VerifierSettings(NAME, context.settings(), Set.of("additional_certificates", "max_instance_age"));
+    VerifierSettings s = new VerifierSettings(NAME, context.settings(), SETTINGS);
     List<X509Certificate> certs = new ArrayList<>(shipped());
     List<X509Certificate> extra = s.certificates("additional_certificates");
     if (!extra.isEmpty()) {
