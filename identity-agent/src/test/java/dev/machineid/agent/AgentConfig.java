@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Writes agent YAML files (DESIGN §10 shape) for a test bot. */
+/** Writes agent YAML files (docs/architecture.md §10 shape) for a test bot. */
 final class AgentConfig {
   private final TestBot bot;
   private String ttl = "1h";

@@ -2,7 +2,7 @@ package dev.machineid.core;
 
 import java.util.Locale;
 
-/** The kinds of role-scoped credential (DESIGN §4 {@code kind}). */
+/** The kinds of role-scoped credential (docs/architecture.md §4 {@code kind}). */
 public enum CredentialKind {
   /** An X509-SVID with the bot's SPIFFE ID, for service-to-service mTLS. */
   APPLICATION,

@@ -60,7 +60,7 @@ public final class MachineIdentity implements AutoCloseable {
     return new Builder();
   }
 
-  /** Reads the settings from the agent's YAML (DESIGN §10 shape) and builds, without starting. */
+  /** Reads the settings from the agent's YAML (docs/architecture.md §10 shape) and builds, without starting. */
   public static MachineIdentity fromConfig(Path path) {
     return ConfigReader.read(path).build();
   }

@@ -149,7 +149,7 @@ public final class Issuer implements AutoCloseable {
     this.audit = new Auditor(store, clock);
     Engine base =
         new Engine(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
-    // one authority per purpose beside the issuer authority (DESIGN §5)
+    // one authority per purpose beside the issuer authority (docs/architecture.md §5)
     this.purposes = b.keysDirectory == null
         ? PurposeAuthorities.generate(trustDomain, now, random)
         : PurposeAuthorities.loadOrCreate(b.keysDirectory, trustDomain, now, random);
@@ -709,7 +709,7 @@ public final class Issuer implements AutoCloseable {
   public record CreatedToken(String name, Token token) {}
 
   /**
-   * Creates a join token from a token resource (DESIGN §9). For {@code token} the name is the
+   * Creates a join token from a token resource (docs/architecture.md §9). For {@code token} the name is the
    * secret: a given one must have at least 16 characters, and none makes a random one. Delegated
    * methods need a name and, in {@code rules.allow}, at least one identifying rule per entry.
    *

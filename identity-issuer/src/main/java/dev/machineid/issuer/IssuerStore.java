@@ -118,7 +118,7 @@ public interface IssuerStore extends AutoCloseable {
    * What authorising a call over mTLS reads, together: the instance, the bot it belongs to, and
    * the locks active at {@code now} on any of the caller's lock targets — the bot, the instance,
    * the presented certificate's {@code serial}, the token the instance joined with and its
-   * attested identity (DESIGN §7). Called on every renewal and heartbeat, so a store should answer
+   * attested identity (docs/architecture.md §7). Called on every renewal and heartbeat, so a store should answer
    * it in one round trip; this default reads the three one after another.
    *
    * @return empty if there is no such instance
@@ -211,7 +211,7 @@ public interface IssuerStore extends AutoCloseable {
    */
   int pruneAudit(Instant before);
 
-  // ---- roles (DESIGN §9 role resources); defaults refuse, so that a store written before roles
+  // ---- roles (docs/architecture.md §9 role resources); defaults refuse, so that a store written before roles
   // existed still compiles and says what it lacks
 
   /** @return false if a role with that name exists */

@@ -7,7 +7,7 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * A role resource (DESIGN §9, {@code kind: role}): what the bots holding it may ask for. The issuer
+ * A role resource (docs/architecture.md §9, {@code kind: role}): what the bots holding it may ask for. The issuer
  * stores and lists roles; their use in role-scoped credentials comes with {@code /v1/certificates}.
  *
  * @param name role name, same rule as bot names

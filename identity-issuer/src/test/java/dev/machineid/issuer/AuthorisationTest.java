@@ -40,7 +40,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Authorisation and revocation (DESIGN §11.13 and §11.14): a credential buys exactly its scope, only
+ * Authorisation and revocation (docs/architecture.md §11, invariant 13 and §11.14): a credential buys exactly its scope, only
  * the instance's current bot certificate acts for it, and deleting a bot, removing an admin or
  * locking a certificate refuses it at once, also against a call already authorised.
  */

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * DESIGN §11.12 on the authenticated endpoints: bad input to {@code /v1/certificates} (with a valid
+ * docs/architecture.md §11, invariant 12 on the authenticated endpoints: bad input to {@code /v1/certificates} (with a valid
  * bot certificate) and to every admin endpoint (with a valid admin certificate) gets a 4xx problem
  * response with a code and changes nothing: no bot, role, token, instance, lock or admin, and no
  * audit record except refusals, so no credential (no serial) was issued.

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 
-/** DESIGN §11.12: bad input gets a 4xx problem response with a code, never a 5xx, a hang, or changed state. */
+/** docs/architecture.md §11, invariant 12: bad input gets a 4xx problem response with a code, never a 5xx, a hang, or changed state. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BadInputTest {
   private static final int TEN_MB = 10 * 1024 * 1024;

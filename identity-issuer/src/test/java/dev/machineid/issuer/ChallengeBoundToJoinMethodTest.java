@@ -14,7 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * DESIGN §11.4 as written: a challenge is bound to its join method as well as to its token and
+ * docs/architecture.md §11, invariant 4 as written: a challenge is bound to its join method as well as to its token and
  * key. A challenge issued for one method is refused with {@code challenge_invalid} when redeemed
  * under another, before any verification, and uses up neither the token nor the challenge.
  */

@@ -52,7 +52,7 @@ class LifecycleTest {
     }
     try (var files = Files.list(keys)) {
       List<Path> all = files.toList();
-      // the issuer authority, the challenge MAC key, and one key and certificate per purpose (DESIGN §5)
+      // the issuer authority, the challenge MAC key, and one key and certificate per purpose (docs/architecture.md §5)
       assertThat(all.stream().map(p -> p.getFileName().toString())).contains("authority-key.pem", "authority-cert.pem",
           "challenge-mac.key", "database-client-key.pem", "database-server-cert.pem", "spiffe-key.pem",
           "kubernetes-client-key.pem", "jwt-key.pem", "ssh-user-ca-key.pem", "ssh-host-ca-key.pem");

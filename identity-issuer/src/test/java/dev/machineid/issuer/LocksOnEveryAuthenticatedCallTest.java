@@ -21,7 +21,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * DESIGN §11.8, second half, as written: a lock is checked on every authenticated call. Every
+ * docs/architecture.md §11, invariant 8, second half, as written: a lock is checked on every authenticated call. Every
  * endpoint a bot certificate authenticates is called under a lock on each target a lock can name
  * (the bot, the instance, the token it joined with, the identity the token attests, the
  * certificate's serial); each call is refused with {@code bot_locked} and changes nothing.

@@ -10,7 +10,7 @@ import java.security.KeyPair;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN §11.11. */
+/** docs/architecture.md §11, invariant 11. */
 class SecretsTest {
   @Test
   void nothingSecretIsLogged() {

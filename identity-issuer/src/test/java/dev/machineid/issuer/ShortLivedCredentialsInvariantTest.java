@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * DESIGN §11.2 as written: no role-scoped credential outlives one hour or the bot certificate it
+ * docs/architecture.md §11, invariant 2 as written: no role-scoped credential outlives one hour or the bot certificate it
  * was asked with, whatever the request asks for and whatever the roles allow.
  */
 class ShortLivedCredentialsInvariantTest {

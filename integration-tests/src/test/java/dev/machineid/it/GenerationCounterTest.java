@@ -34,7 +34,7 @@ import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** DESIGN §7 and §11.8: the generation counter against stolen certificates. */
+/** docs/architecture.md §7 and §11.8: the generation counter against stolen certificates. */
 class GenerationCounterTest {
   @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
 

@@ -19,7 +19,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** DESIGN §7: a stopped issuer degrades the SDK, never breaks it while the identity is valid. */
+/** docs/architecture.md §7: a stopped issuer degrades the SDK, never breaks it while the identity is valid. */
 class IssuerOutageTest {
   @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
 

@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** DESIGN §11.10: first contact is pinned on the TLS connection, not on a document. */
+/** docs/architecture.md §11, invariant 10: first contact is pinned on the TLS connection, not on a document. */
 class PinningTest {
   @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
 

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * DESIGN §8: with a few seconds of TTL, the identity rotates repeatedly while four threads call an
+ * docs/architecture.md §8: with a few seconds of TTL, the identity rotates repeatedly while four threads call an
  * mTLS server through OkHttp; no call fails, and the server sees each new certificate shortly after
  * its rotation (no resumed session and no pooled connection keeps the old one).
  */

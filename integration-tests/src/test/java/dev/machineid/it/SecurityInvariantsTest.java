@@ -31,7 +31,7 @@ import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** DESIGN §11, the invariants that span the SDK and the issuer. */
+/** docs/architecture.md §11, the invariants that span the SDK and the issuer. */
 class SecurityInvariantsTest {
   @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
 

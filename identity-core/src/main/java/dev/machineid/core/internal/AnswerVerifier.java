@@ -25,7 +25,7 @@ import javax.security.auth.x500.X500Principal;
 public final class AnswerVerifier {
   /** The issuer back-dates {@code notBefore} by one minute to absorb clock skew (documented). */
   public static final Duration BACKDATE = Duration.ofMinutes(1);
-  /** The longest bot identity any issuer may give (DESIGN: 24 h). */
+  /** The longest bot identity any issuer may give (architecture.md §5: 24 h). */
   public static final Duration MAX_IDENTITY_TTL = Duration.ofHours(24);
   /** The longest role-scoped credential any issuer may give (1 h). */
   public static final Duration MAX_CREDENTIAL_TTL = Duration.ofHours(1);

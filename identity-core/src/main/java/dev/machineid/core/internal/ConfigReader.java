@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads the agent YAML (DESIGN §10) into a {@link MachineIdentity.Builder}. Every error is one line
+ * Reads the agent YAML (docs/architecture.md §10) into a {@link MachineIdentity.Builder}. Every error is one line
  * naming the file and the key.
  */
 public final class ConfigReader {

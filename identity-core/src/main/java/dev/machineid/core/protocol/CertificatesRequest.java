@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.time.Instant;
 import java.util.List;
 
-/** Body of {@code POST /v1/certificates}: a role-scoped credential for the calling bot. {@code target} holds the kind's own fields (DESIGN §4). */
+/** Body of {@code POST /v1/certificates}: a role-scoped credential for the calling bot. {@code target} holds the kind's own fields (docs/architecture.md §4). */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)

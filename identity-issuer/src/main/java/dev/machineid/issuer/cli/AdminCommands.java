@@ -172,7 +172,7 @@ final class AdminCommands {
     }
   }
 
-  /** An agent configuration in the shape of DESIGN §10. */
+  /** An agent configuration in the shape of docs/architecture.md §10. */
   static String agentYaml(String issuer, String token, String pin, String bot) {
     return """
         version: v1

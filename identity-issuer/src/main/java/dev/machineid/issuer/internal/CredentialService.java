@@ -53,7 +53,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class CredentialService {
   private static final Logger LOG = LoggerFactory.getLogger(CredentialService.class);
-  /** No role-scoped credential lives longer than this (DESIGN §5, §11.2). */
+  /** No role-scoped credential lives longer than this (docs/architecture.md §5, §11.2). */
   public static final Duration MAX_TTL = Duration.ofHours(1);
   private static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*internal\\.([a-z_]+)\\s*\\}\\}");
 
@@ -270,7 +270,7 @@ public final class CredentialService {
   /**
    * A role-scoped identity credential: names the bot for relying parties, but carries the
    * {@link CredentialMarks#SCOPED_IDENTITY} mark and no bot identity extension, so that it can never
-   * renew, request credentials, send heartbeats or re-join (DESIGN §11.13).
+   * renew, request credentials, send heartbeats or re-join (docs/architecture.md §11, invariant 13).
    */
   private CertificatesResponse identity(Bot bot, Engine.Caller caller, List<String> roleNames, ObjectNode body, Instant now, Duration ttl,
       Map<String, String> detail) {

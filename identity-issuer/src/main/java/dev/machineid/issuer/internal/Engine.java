@@ -255,7 +255,7 @@ public final class Engine {
               new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
           now);
 
-      // Re-join (DESIGN §6): the current certificate of an instance with the same attested identity keeps it.
+      // Re-join (docs/architecture.md §6): the current certificate of an instance with the same attested identity keeps it.
       InstanceRecord rejoined = rejoinTarget(presented, bot, method, verified);
       if (rejoined != null) {
         return rejoin(rejoined, botRecord, method, key, sshKey, ttl, now, remote, verified, detail);
@@ -378,7 +378,7 @@ public final class Engine {
     return issued.answer();
   }
 
-  /** A proof bound on first use (DESIGN §6) is refused while an instance it created is live, except as that instance's re-join. */
+  /** A proof bound on first use (docs/architecture.md §6) is refused while an instance it created is live, except as that instance's re-join. */
   private void refuseIfBound(VerifiedJoin verified, Instant now) {
     for (Bot b : store.bots()) {
       for (InstanceRecord r : store.instances(b.name())) {
@@ -488,7 +488,7 @@ public final class Engine {
 
   /**
    * Refuses a call (a credential request or a heartbeat) made with anything but the instance's
-   * current bot certificate, its recorded serial (DESIGN §11.13). A superseded certificate is handled
+   * current bot certificate, its recorded serial (docs/architecture.md §11, invariant 13). A superseded certificate is handled
    * as a stale renewal would be: one more than a generation behind is a copy, which locks the
    * instance; the certificate just superseded is refused without a lock, because the bot itself
    * presents it while it retries a renewal whose answer was lost; any other certificate of the

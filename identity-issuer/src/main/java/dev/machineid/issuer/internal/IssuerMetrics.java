@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The issuer's meters (DESIGN §12), served as Prometheus text at {@code /metrics}:
+ * The issuer's meters (docs/architecture.md §12), served as Prometheus text at {@code /metrics}:
  *
  * <ul>
  *   <li>{@code machineid_issuer_requests_seconds{call,code}}: requests by call and outcome code

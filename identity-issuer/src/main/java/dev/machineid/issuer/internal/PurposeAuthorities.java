@@ -15,7 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One authority per purpose (DESIGN §5), beside the {@code issuer} authority: a certificate made
+ * One authority per purpose (docs/architecture.md §5), beside the {@code issuer} authority: a certificate made
  * for one target is useless at another because each target trusts only its own authority.
  */
 public final class PurposeAuthorities {

@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads and writes the DESIGN §9 resources ({@code kind: role}, {@code kind: token}) in their JSON
+ * Reads and writes the docs/architecture.md §9 resources ({@code kind: role}, {@code kind: token}) in their JSON
  * form (the CLI turns YAML into JSON). Strict: unknown keys and wrong types are refused with the
  * path of the offending key, as {@code malformed_request}.
  */

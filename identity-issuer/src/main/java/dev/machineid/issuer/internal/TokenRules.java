@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Checks the join-method block of a token resource (DESIGN §6): every delegated method needs at
+ * Checks the join-method block of a token resource (docs/architecture.md §6): every delegated method needs at
  * least one identifying rule in each {@code allow} entry, and identifying values that name an owner
  * or an account are exact (no globs).
  */
@@ -28,7 +28,7 @@ public final class TokenRules {
 
   private TokenRules() {}
 
-  /** The join methods DESIGN §6 defines. */
+  /** The join methods docs/architecture.md §6 defines. */
   public static boolean known(String method) {
     return "token".equals(method) || IDENTIFYING.containsKey(method);
   }
@@ -50,7 +50,7 @@ public final class TokenRules {
     if (!(allow instanceof List<?> entries) || entries.isEmpty()) {
       throw new InvalidTokenRulesException("spec." + method + ".allow",
           "a '" + method + "' token needs spec." + method + ".allow with at least one rule naming " + hint
-              + " (DESIGN §6: every delegated join method needs an identifying rule)");
+              + " (docs/architecture.md §6: every delegated join method needs an identifying rule)");
     }
     int i = 0;
     for (Object entry : entries) {

@@ -13,7 +13,7 @@ public interface JoinVerifier {
 
   /**
    * True if the proof cannot carry the challenge and is therefore bound to the first bot instance
-   * that used it (DESIGN §6, e.g. {@code ec2}): while that instance is live, the issuer accepts the
+   * that used it (docs/architecture.md §6, e.g. {@code ec2}): while that instance is live, the issuer accepts the
    * same attested identity again only as a re-join over mTLS with that instance's certificate.
    */
   default boolean bindsOnFirstUse() {

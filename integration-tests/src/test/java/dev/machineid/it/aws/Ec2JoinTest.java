@@ -21,7 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The {@code ec2} join method end to end: SDK → simulated IMDSv2 → issuer (DESIGN §6, §11.4). */
+/** The {@code ec2} join method end to end: SDK → simulated IMDSv2 → issuer (docs/architecture.md §6, §11.4). */
 class Ec2JoinTest {
   static final String ACCOUNT = "123456789012";
   /** The trusted "AWS" signer; every instance below signs with its own key, so each server gets its own cert. */

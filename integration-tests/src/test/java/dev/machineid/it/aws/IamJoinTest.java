@@ -32,7 +32,7 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 
-/** The {@code iam} join method end to end: SDK → issuer → simulated STS (DESIGN §6, §11.4, §11.6). */
+/** The {@code iam} join method end to end: SDK → issuer → simulated STS (docs/architecture.md §6, §11.4, §11.6). */
 class IamJoinTest {
   static final String ACCOUNT = "123456789012";
   static final StsSimulator STS = StsSimulator.start();

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** DESIGN §5 and issue 4: roles, role-scoped credentials, purpose separation, TTL capping, templates. */
+/** docs/architecture.md §5 and issue 4: roles, role-scoped credentials, purpose separation, TTL capping, templates. */
 class RoleScopedCredentialsTest {
   @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
   private static final AtomicInteger BOTS = new AtomicInteger();

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DESIGN §11.11 as written: nothing secret is logged, at DEBUG too, on the refusal paths too, and
+ * docs/architecture.md §11, invariant 11 as written: nothing secret is logged, at DEBUG too, on the refusal paths too, and
  * for JWT-SVIDs. {@link LoggedScenarioMain} runs the SDK and the issuer in a process of its own
  * with every logger of the project at DEBUG (slf4j-simple reads its level once, at start, so this
  * cannot be switched on inside the test's JVM); everything it logs is searched for each token,

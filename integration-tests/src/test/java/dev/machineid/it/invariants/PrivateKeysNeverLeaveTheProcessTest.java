@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DESIGN §11.1 as written: no private key the SDK makes leaves the process, on any call. What the
+ * docs/architecture.md §11, invariant 1 as written: no private key the SDK makes leaves the process, on any call. What the
  * issuer received is recorded on the issuer's side, after TLS, for every call (the join, a
  * renewal, {@code /v1/certificates} and the heartbeat, all but the first over mTLS): the issuer
  * runs in its own JVM with the JDK's TLS debug output on, which prints every record it decrypts.

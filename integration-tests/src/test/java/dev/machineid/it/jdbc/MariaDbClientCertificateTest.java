@@ -56,7 +56,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * DESIGN §5 and §8 against a real MariaDB: database credentials log in through MariaDB
+ * docs/architecture.md §5 and §8 against a real MariaDB: database credentials log in through MariaDB
  * Connector/J's TLS plugin ({@code tlsSocketType=machineid}) with {@code sslMode=verify-full}, as
  * an account that MariaDB itself ties to the certificate ({@code REQUIRE SUBJECT '/CN=app'});
  * certificates of other purposes are refused by MariaDB's TLS layer; new connections present the

@@ -52,7 +52,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * DESIGN §5 and §8 against a real PostgreSQL: database credentials log in through pgjdbc's
+ * docs/architecture.md §5 and §8 against a real PostgreSQL: database credentials log in through pgjdbc's
  * {@code sslfactory} with {@code sslmode=verify-full} and {@code pg_hba.conf} {@code cert}
  * authentication; certificates of other purposes are refused by PostgreSQL itself; a pooled
  * application keeps querying while the credential rotates.

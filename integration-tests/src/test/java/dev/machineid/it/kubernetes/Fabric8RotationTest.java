@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * DESIGN §8, Fabric8 adapter: a Kubernetes credential with a six-second TTL rotates while Fabric8
+ * docs/architecture.md §8, Fabric8 adapter: a Kubernetes credential with a six-second TTL rotates while Fabric8
  * clients (JDK HTTP client) call an mTLS server that trusts only the issuer's
  * {@code kubernetes_client} authority, as kube-apiserver's x509 authenticator would.
  *

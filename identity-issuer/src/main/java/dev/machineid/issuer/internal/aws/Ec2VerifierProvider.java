@@ -36,7 +36,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code ec2} verifier (DESIGN §6): verifies the {@code rsa2048} PKCS7 signature of an instance
+ * The {@code ec2} verifier (docs/architecture.md §6): verifies the {@code rsa2048} PKCS7 signature of an instance
  * identity document against AWS's regional RSA-2048 certificates, reads the document <b>only</b>
  * from the signed content, and applies {@code aws_account} (required), {@code aws_regions} and a
  * maximum instance age measured from {@code pendingTime}. The document cannot carry a challenge, so

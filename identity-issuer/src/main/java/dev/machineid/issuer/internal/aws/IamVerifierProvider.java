@@ -38,7 +38,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code iam} verifier (DESIGN §6, §11.6): checks a SigV4-signed {@code sts:GetCallerIdentity}
+ * The {@code iam} verifier (docs/architecture.md §6, §11.6): checks a SigV4-signed {@code sts:GetCallerIdentity}
  * request from the client, forwards it to a known STS endpoint only, never following a redirect,
  * parses the reply strictly and applies the token's {@code aws_account}/{@code aws_arn} rules.
  *

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The fixed list of STS endpoints the iam verifier may forward to (DESIGN §6, §11.6). */
+/** The fixed list of STS endpoints the iam verifier may forward to (docs/architecture.md §6, §11.6). */
 class StsEndpointsTest {
   static final Set<String> DEFAULT = StsEndpoints.defaultKeys();
 
