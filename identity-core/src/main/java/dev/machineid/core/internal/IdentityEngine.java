@@ -125,6 +125,8 @@ public final class IdentityEngine implements AutoCloseable {
   private CompletableFuture<Identity> first = new CompletableFuture<>();
   private KeyPair pendingKey;
   private Credentials currentCredentials;
+  /** The identity read back from storage at start, if any: logged as restored rather than issued. */
+  private volatile Identity restoredIdentity;
   private boolean storageChecked;
   /** Set when start() gave up: failures then stop rescheduling until start() is called again. */
   private volatile boolean abandoned;
@@ -352,9 +354,8 @@ public final class IdentityEngine implements AutoCloseable {
       if (stored.isPresent()) {
         Identity restored = toIdentity(stored.get().credentials(), stored.get().privateKey(), authorities);
         if (!restored.isExpiredAt(now)) {
-          LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
-              restored.instanceId(), restored.generation(), s.storage());
           currentCredentials = stored.get().credentials();
+          restoredIdentity = restored;
           // a renewal that was in flight when the process stopped is retried with the same key
           pendingKey = stored.get().pending().orElse(null);
           if (s.sshCertificate() && restored.sshCertificate().isEmpty()) {
@@ -498,8 +499,14 @@ public final class IdentityEngine implements AutoCloseable {
     state = Health.State.HEALTHY;
     watchExpiry(next);
     if (before == null || before.isExpiredAt(s.clock().instant()) || !before.instanceId().equals(next.instanceId())) {
-      LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
-          next.instanceId(), next.serialHex(), next.notAfter());
+      if (next == restoredIdentity) {
+        // started from stored identity: nothing was issued, so the log must not say so
+        LOG.info("identity restored from {}: bot '{}', {}, instance {}, generation {}, serial {}, valid until {}", s.storage(),
+            next.botName(), next.spiffeId(), next.instanceId(), next.generation(), next.serialHex(), next.notAfter());
+      } else {
+        LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
+            next.instanceId(), next.serialHex(), next.notAfter());
+      }
       for (IdentityListener l : listeners) {
         safely(() -> l.onIssued(next));
       }

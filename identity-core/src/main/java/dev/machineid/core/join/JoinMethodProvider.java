@@ -29,14 +29,20 @@ public interface JoinMethodProvider {
 
   /**
    * Makes the method from its settings as a plain map; by default reads them through {@link
-   * #create(Settings)} and refuses any key it did not read.
+   * #create(Settings)} and refuses any key it did not read (as an {@code IllegalArgumentException}).
    *
    * @throws IllegalArgumentException naming the setting that is missing or wrong
    */
   default JoinMethod create(Map<String, Object> settings) {
     Settings view = Settings.of(settings);
-    JoinMethod method = create(view);
-    view.refuseUnknown();
+    JoinMethod method;
+    try {
+      method = create(view);
+      view.refuseUnknown();
+    } catch (dev.machineid.core.config.SettingsException e) {
+      // this method's contract: a bad setting is an IllegalArgumentException
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
     return method;
   }
 }

@@ -35,8 +35,14 @@ public interface DestinationProvider {
    */
   default Destination create(Map<String, Object> settings) {
     Settings view = Settings.of(settings).declare("type");
-    Destination d = create(view);
-    view.refuseUnknown();
+    Destination d;
+    try {
+      d = create(view);
+      view.refuseUnknown();
+    } catch (dev.machineid.core.config.SettingsException e) {
+      // this method's contract: a bad setting is an IllegalArgumentException
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
     return d;
   }
 

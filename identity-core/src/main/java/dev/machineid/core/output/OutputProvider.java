@@ -34,8 +34,14 @@ public interface OutputProvider {
    */
   default Output create(Map<String, Object> settings, Destination destination) {
     Settings view = Settings.of(settings).declare("type", "destination");
-    Output output = create(view, destination);
-    view.refuseUnknown();
+    Output output;
+    try {
+      output = create(view, destination);
+      view.refuseUnknown();
+    } catch (dev.machineid.core.config.SettingsException e) {
+      // this method's contract: a bad setting is an IllegalArgumentException
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
     return output;
   }
 }

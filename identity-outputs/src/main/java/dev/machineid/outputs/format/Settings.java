@@ -31,17 +31,30 @@ final class Settings {
   }
 
   String string(String key, boolean required) {
-    if (required && !view.has(key)) {
-      throw new SettingsException(view.pathOf(key), "missing; a " + type + " output needs it");
+    try {
+      return required ? view.string(key) : view.optionalString(key).orElse(null);
+    } catch (SettingsException e) {
+      throw forThisKind(e, key);
     }
-    return view.optionalString(key).orElse(null);
   }
 
   List<String> list(String key, boolean required) {
-    if (required && !view.has(key)) {
-      throw new SettingsException(view.pathOf(key), "missing; a " + type + " output needs a list here");
+    try {
+      return required ? view.requiredList(key) : view.list(key);
+    } catch (SettingsException e) {
+      throw forThisKind(e, key);
     }
-    return required ? view.requiredList(key) : view.list(key);
+  }
+
+  /** A missing key's error says which kind needs it; a near-miss typo's error stays as the view made it. */
+  private SettingsException forThisKind(SettingsException e, String key) {
+    if (e.path().equals(view.pathOf(key)) && e.getMessage().endsWith(": missing; expected a value")) {
+      return new SettingsException(e.path(), "missing; a " + type + " output needs it");
+    }
+    if (e.path().equals(view.pathOf(key)) && e.getMessage().endsWith(": missing; expected a list")) {
+      return new SettingsException(e.path(), "missing; a " + type + " output needs a list here");
+    }
+    return e;
   }
 
   boolean bool(String key) {
