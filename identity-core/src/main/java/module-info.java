@@ -8,6 +8,7 @@ module dev.machineid.core {
   requires org.slf4j;
 
   exports dev.machineid.core;
+  exports dev.machineid.core.config;
   exports dev.machineid.core.join;
   exports dev.machineid.core.output;
   exports dev.machineid.core.protocol;

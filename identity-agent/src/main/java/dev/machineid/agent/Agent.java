@@ -179,6 +179,12 @@ public final class Agent implements Callable<Integer> {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       AgentSettings settings = AgentSettings.read(config);
+      try {
+        // the whole file is checked before anything is created: a typo is refused here, not at start
+        MachineIdentity.builderFromConfig(config);
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        throw new ConfigException("config " + config + ": " + e.getMessage(), e);
+      }
       if (settings.storageDirectory() == null && settings.outputDirectories().isEmpty()) {
         out.println("nothing to create: " + config + " has no directory outputs and no directory storage");
         return 0;

@@ -1,15 +1,18 @@
 package dev.machineid.agent;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.machineid.core.ConfigException;
-import java.io.IOException;
+import dev.machineid.core.config.ConfigFile;
+import dev.machineid.core.config.Settings;
+import dev.machineid.core.config.SettingsException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -26,6 +29,7 @@ import java.util.Objects;
 record AgentSettings(Path file, InetSocketAddress diagAddr, boolean oneShot, Path storageDirectory,
     List<Path> outputDirectories) {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
 
   AgentSettings {
     Objects.requireNonNull(file, "file");
@@ -33,16 +37,7 @@ record AgentSettings(Path file, InetSocketAddress diagAddr, boolean oneShot, Pat
   }
 
   static AgentSettings read(Path file) {
-    JsonNode root;
-    try {
-      root = YAML.readTree(Files.readString(file));
-    } catch (IOException e) {
-      throw new ConfigException("config " + file + ": cannot read: "
-          + String.valueOf(e.getMessage()).lines().findFirst().orElse(""), e);
-    }
-    if (root == null || !root.isObject()) {
-      throw new ConfigException("config " + file + ": expected a YAML mapping at the top level");
-    }
+    JsonNode root = ConfigFile.readTree(file);
     InetSocketAddress diag = null;
     if (root.hasNonNull("diag_addr")) {
       diag = parseAddress(root.get("diag_addr").asText(), "config " + file + ": diag_addr");
@@ -55,22 +50,24 @@ record AgentSettings(Path file, InetSocketAddress diagAddr, boolean oneShot, Pat
       oneShot = root.get("oneshot").asBoolean();
     }
     Path storage = null;
-    JsonNode st = root.get("storage");
-    if (st != null && "directory".equals(st.path("type").asText()) && st.hasNonNull("path")) {
-      storage = Path.of(st.get("path").asText());
-    }
     List<Path> dirs = new ArrayList<>();
-    JsonNode outs = root.get("outputs");
-    if (outs != null && outs.isArray()) {
-      for (int i = 0; i < outs.size(); i++) {
-        JsonNode d = outs.get(i).path("destination");
-        if ("directory".equals(d.path("type").asText())) {
-          if (!d.hasNonNull("path")) {
-            throw new ConfigException("config " + file + ": outputs[" + i + "].destination.path: missing for destination type 'directory'");
+    try {
+      Settings view = Settings.of(YAML.convertValue(root, MAP));
+      Settings st = view.optionalBlock("storage").orElse(null);
+      if (st != null && "directory".equals(st.optionalString("type").orElse(null))) {
+        storage = Path.of(st.string("path"));
+      }
+      if (view.raw("outputs") instanceof List) {
+        for (Settings out : view.blocks("outputs")) {
+          Settings d = out.block("destination");
+          if ("directory".equals(d.optionalString("type").orElse(null))) {
+            dirs.add(Path.of(d.string("path")));
           }
-          dirs.add(Path.of(d.get("path").asText()));
         }
       }
+    } catch (SettingsException e) {
+      // the same words the SDK's reader uses, so that a typo is named the same way here
+      throw new ConfigException("config " + file + ": " + e.getMessage(), e);
     }
     return new AgentSettings(file, diag, oneShot, storage, dirs);
   }

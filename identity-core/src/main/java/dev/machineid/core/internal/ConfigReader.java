@@ -7,14 +7,17 @@ import dev.machineid.core.ConfigException;
 import dev.machineid.core.KeyAlgorithm;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.RenewalPolicy;
+import dev.machineid.core.config.ConfigFile;
+import dev.machineid.core.config.Settings;
+import dev.machineid.core.config.SettingsException;
+import dev.machineid.core.join.JoinMethods;
 import dev.machineid.core.output.Destination;
 import dev.machineid.core.output.DestinationProvider;
 import dev.machineid.core.output.OutputProvider;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.storage.Storage;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,21 +48,28 @@ public final class ConfigReader {
   }
 
   private MachineIdentity.Builder parse() {
-    JsonNode root;
-    try {
-      root = YAML.readTree(Files.readString(file));
-    } catch (IOException e) {
-      throw new ConfigException("config " + file + ": cannot read: " + e.getMessage().lines().findFirst().orElse(""), e);
-    }
-    if (root == null || !root.isObject()) {
-      throw new ConfigException("config " + file + ": expected a YAML mapping at the top level");
-    }
+    JsonNode root = ConfigFile.readTree(file);
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String k = it.next();
       if (!TOP.contains(k)) {
-        throw error(k, "unknown key; known keys: " + new java.util.TreeSet<>(TOP));
+        throw unknownKey(k, k, TOP);
       }
     }
+    try {
+      return parse(root);
+    } catch (SettingsException e) {
+      throw new ConfigException("config " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** One line for a key nobody reads: its path, the nearest known key and the keys known there. */
+  private ConfigException unknownKey(String path, String key, Set<String> known) {
+    String near = Settings.nearest(key, known);
+    return error(path, "unknown key" + (near != null ? "; did you mean '" + near + "'?" : "")
+        + " (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+  }
+
+  private MachineIdentity.Builder parse(JsonNode root) {
     String version = text(root, "version", false);
     if (version != null && !version.equals("v1")) {
       throw error("version", "unsupported version '" + version + "'; this SDK reads v1");
@@ -74,19 +84,22 @@ public final class ConfigReader {
     onboarding(root.get("onboarding"), b);
     storage(root.get("storage"), b);
     if (root.hasNonNull("credential_ttl")) {
-      try {
-        b.credentialTtl(GoDuration.parse(text(root, "credential_ttl", true)));
-      } catch (IllegalArgumentException e) {
-        throw error("credential_ttl", e.getMessage());
+      String ttl = text(root, "credential_ttl", true);
+      Duration d = duration("credential_ttl", ttl);
+      // checked here too, so that the message echoes the file's own text rather than the builder's
+      if (d.toSeconds() < 1 || d.compareTo(Duration.ofHours(24)) > 0) {
+        throw error("credential_ttl", "must be between 1s and 24h, got " + ttl);
       }
+      b.credentialTtl(d);
     }
     if (root.hasNonNull("renewal_interval") || root.hasNonNull("refusal_retry_delay")) {
       RenewalPolicy.Builder policy = RenewalPolicy.builder();
       if (root.hasNonNull("renewal_interval")) {
+        String interval = text(root, "renewal_interval", true);
         try {
-          policy.interval(GoDuration.parse(text(root, "renewal_interval", true)));
+          policy.interval(duration("renewal_interval", interval));
         } catch (IllegalArgumentException e) {
-          throw error("renewal_interval", e.getMessage());
+          throw error("renewal_interval", e.getMessage() + " (got " + interval + ")");
         }
       }
       if (root.hasNonNull("refusal_retry_delay")) {
@@ -116,6 +129,14 @@ public final class ConfigReader {
     return b;
   }
 
+  private Duration duration(String key, String text) {
+    try {
+      return GoDuration.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw error(key, "expected a duration such as 90s, 20m or 1h30m, got '" + text + "'");
+    }
+  }
+
   private String text(JsonNode parent, String key, boolean required) {
     JsonNode n = parent.get(key);
     if (n == null || n.isNull()) {
@@ -141,7 +162,11 @@ public final class ConfigReader {
     for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
       String k = it.next();
       if (!ONBOARDING_COMMON.contains(k) && !k.equals(method)) {
-        throw error("onboarding." + k, "unknown key (the method block must be named after join_method '" + method + "')");
+        Set<String> known = new java.util.TreeSet<>(ONBOARDING_COMMON);
+        if (!ONBOARDING_COMMON.contains(method)) {
+          known.add(method);
+        }
+        throw unknownKey("onboarding." + k, k, known);
       }
     }
     JsonNode pins = o.get("ca_pins");
@@ -178,28 +203,35 @@ public final class ConfigReader {
     if (o.hasNonNull("token")) {
       settings.put("token", o.get("token").asText());
     }
+    // made now, so that every error names its key's path in this file
+    Settings view = Settings.of(block != null && !block.isNull() ? "onboarding." + method : "onboarding", settings);
     try {
-      b.joinMethod(method, settings);
-    } catch (IllegalArgumentException e) {
-      throw error("onboarding", e.getMessage());
+      b.joinMethod(JoinMethods.create(method, view));
+    } catch (SettingsException e) {
+      throw e;
+    } catch (ConfigException e) {
+      throw error("onboarding.join_method", e.getMessage());
     }
   }
 
+  @SuppressWarnings("unchecked")
   private void storage(JsonNode st, MachineIdentity.Builder b) {
     if (st == null || st.isNull()) {
       return;
     }
-    String type = st.hasNonNull("type") ? st.get("type").asText() : null;
+    if (!st.isObject()) {
+      throw error("storage", "expected a mapping such as {type: directory, path: /var/lib/machineid}");
+    }
+    Settings view = Settings.of("storage", YAML.convertValue(st, Map.class));
+    String type = view.optionalString("type").orElse(null);
     if ("memory".equals(type)) {
       b.storage(Storage.memory());
     } else if ("directory".equals(type)) {
-      if (!st.hasNonNull("path")) {
-        throw error("storage.path", "missing for storage type 'directory'");
-      }
-      b.storage(Storage.directory(Path.of(st.get("path").asText())));
+      b.storage(Storage.directory(Path.of(view.string("path"))));
     } else {
       throw error("storage.type", "expected 'memory' or 'directory', got '" + type + "'");
     }
+    view.refuseUnknown();
   }
 
   @SuppressWarnings("unchecked")
@@ -215,25 +247,44 @@ public final class ConfigReader {
     for (int i = 0; i < outs.size(); i++) {
       String key = "outputs[" + i + "]";
       JsonNode o = outs.get(i);
-      String type = o.hasNonNull("type") ? o.get("type").asText() : null;
+      if (!o.isObject()) {
+        throw error(key, "expected a mapping with type and destination");
+      }
+      Settings out = Settings.of(key, YAML.convertValue(o, Map.class));
+      String type = out.optionalString("type").orElse(null);
       OutputProvider op = outputTypes.get(type);
       if (op == null) {
-        throw error(key + ".type", "unknown output type '" + type + "'; available: " + outputTypes.keySet()
+        String near = type == null ? null : Settings.nearest(type, outputTypes.keySet());
+        throw error(key + ".type", (type == null ? "missing" : "unknown output type '" + type + "'")
+            + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: " + outputTypes.keySet()
             + " (more come with dev.machineid:identity-outputs)");
       }
-      JsonNode d = o.get("destination");
-      String dtype = d != null && d.hasNonNull("type") ? d.get("type").asText() : null;
+      Settings d = out.block("destination");
+      String dtype = d.optionalString("type").orElse(null);
       DestinationProvider dp = destTypes.get(dtype);
       if (dp == null) {
-        throw error(key + ".destination.type", "unknown destination type '" + dtype + "'; available: " + destTypes.keySet()
+        String near = dtype == null ? null : Settings.nearest(dtype, destTypes.keySet());
+        throw error(key + ".destination.type", (dtype == null ? "missing" : "unknown destination type '" + dtype + "'")
+            + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: " + destTypes.keySet()
             + " (directory and kubernetes_secret come with dev.machineid:identity-outputs)");
       }
+      Destination dest;
       try {
-        Destination dest = dp.create(YAML.convertValue(d, Map.class));
-        b.output(op.create(YAML.convertValue(o, Map.class), dest));
+        dest = dp.create(d);
+      } catch (SettingsException e) {
+        throw e;
+      } catch (IllegalArgumentException e) {
+        throw error(d.path(), e.getMessage());
+      }
+      d.refuseUnknown();
+      try {
+        b.output(op.create(out, dest));
+      } catch (SettingsException e) {
+        throw e;
       } catch (IllegalArgumentException e) {
         throw error(key, e.getMessage());
       }
+      out.refuseUnknown();
     }
   }
 }

@@ -126,6 +126,8 @@ public final class IdentityEngine implements AutoCloseable {
   private CompletableFuture<Identity> first = new CompletableFuture<>();
   private KeyPair pendingKey;
   private Credentials currentCredentials;
+  /** The identity read back from storage at start, if any: logged as restored rather than issued. */
+  private volatile Identity restoredIdentity;
   private boolean storageChecked;
   /** True once this engine's single-use join proof (a token) was spent: it is never presented again. */
   private boolean tokenSpent;
@@ -477,9 +479,8 @@ public final class IdentityEngine implements AutoCloseable {
           s.storage(), e.getMessage());
       return null;
     }
-    LOG.info("restored identity of bot '{}' (instance {}, generation {}) from {}", restored.botName(),
-        restored.instanceId(), restored.generation(), s.storage());
     s.trust().trust(bundle);
+    restoredIdentity = restored;
     authority.set(AuthoritySnapshot.of(document, bundle));
     currentCredentials = c;
     // a renewal that was in flight when the process stopped is retried with the same key
@@ -695,8 +696,14 @@ public final class IdentityEngine implements AutoCloseable {
     state = Health.State.HEALTHY;
     watchExpiry(next);
     if (before == null || before.isExpiredAt(s.clock().instant()) || !before.instanceId().equals(next.instanceId())) {
-      LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
-          next.instanceId(), next.serialHex(), next.notAfter());
+      if (next == restoredIdentity) {
+        // started from stored identity: nothing was issued, so the log must not say so
+        LOG.info("identity restored from {}: bot '{}', {}, instance {}, generation {}, serial {}, valid until {}", s.storage(),
+            next.botName(), next.spiffeId(), next.instanceId(), next.generation(), next.serialHex(), next.notAfter());
+      } else {
+        LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
+            next.instanceId(), next.serialHex(), next.notAfter());
+      }
       for (IdentityListener l : listeners) {
         safely(() -> l.onIssued(next));
       }

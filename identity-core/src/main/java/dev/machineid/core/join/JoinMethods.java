@@ -1,6 +1,8 @@
 package dev.machineid.core.join;
 
 import dev.machineid.core.ConfigException;
+import dev.machineid.core.config.Settings;
+import dev.machineid.core.config.SettingsException;
 import dev.machineid.core.internal.Providers;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,27 +32,53 @@ public final class JoinMethods {
   }
 
   /**
-   * Makes the named method from its settings.
+   * Makes the named method from its settings (as {@code MachineIdentity.builder().joinMethod(name,
+   * settings)} does); a key the method does not take is refused with its name and the nearest one
+   * it does take.
    *
    * @throws ConfigException if no provider has that name (listing those found and the module to
    *     add), or if the settings are invalid
    */
-  public static JoinMethod create(String name, Map<String, Object> settings) {
+  public static JoinMethod create(String name, Map<String, ?> settings) {
+    try {
+      return create(name, Settings.of(settings));
+    } catch (SettingsException e) {
+      throw new ConfigException("join method '" + name + "': " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Makes the named method from its block of a configuration; the errors name each key's full path.
+   *
+   * @throws SettingsException for an unknown, missing or bad setting, with its path
+   * @throws ConfigException if no provider has that name (listing those found and the module to add)
+   */
+  public static JoinMethod create(String name, Settings settings) {
     Map<String, JoinMethodProvider> found = available();
     JoinMethodProvider p = found.get(name);
     if (p == null) {
       List<String> names = new ArrayList<>(found.keySet());
       String module = MODULES.get(name);
+      String near = Settings.nearest(name, names);
       throw new ConfigException(
-          "unknown join method '" + name + "'; methods on the class path: " + names
+          "unknown join method '" + name + "'" + (near != null ? "; did you mean '" + near + "'?" : "")
+              + "; methods on the class path: " + names
               + (module != null
                   ? "; add the dependency dev.machineid:" + module + " to use '" + name + "'"
                   : "; check the spelling, or add the module that provides it"));
     }
+    JoinMethod method;
     try {
-      return p.create(settings);
+      method = p.create(settings);
+    } catch (SettingsException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
-      throw new ConfigException("join method '" + name + "': " + e.getMessage(), e);
+      if (settings.path().isEmpty()) {
+        throw new ConfigException("join method '" + name + "': " + e.getMessage(), e);
+      }
+      throw new SettingsException(settings.path(), e.getMessage(), e);
     }
+    settings.refuseUnknown();
+    return method;
   }
 }

@@ -55,12 +55,12 @@ public final class TokenJoinMethod implements JoinMethod {
     }
 
     @Override
-    public JoinMethod create(java.util.Map<String, Object> settings) {
-      Object t = settings.get("token");
-      if (!(t instanceof String s) || s.isBlank()) {
-        throw new IllegalArgumentException("join method 'token' needs the setting 'token' (the join token an operator created)");
+    public JoinMethod create(dev.machineid.core.config.Settings settings) {
+      if (!settings.has("token")) {
+        throw new dev.machineid.core.config.SettingsException(settings.pathOf("token"),
+            "missing; join method 'token' needs the join token an operator created");
       }
-      return new TokenJoinMethod(s);
+      return new TokenJoinMethod(settings.string("token"));
     }
   }
 }

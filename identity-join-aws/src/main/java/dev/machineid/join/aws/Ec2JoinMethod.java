@@ -219,7 +219,7 @@ public final class Ec2JoinMethod implements JoinMethod {
     }
 
     @Override
-    public JoinMethod create(Map<String, Object> settings) {
+    public JoinMethod create(dev.machineid.core.config.Settings settings) {
       Settings s = new Settings(NAME, settings, SETTINGS);
       Builder b = builder().token(s.token()).allowImdsV1(s.bool("imds_v1"));
       URI endpoint = s.uri("imds_endpoint");

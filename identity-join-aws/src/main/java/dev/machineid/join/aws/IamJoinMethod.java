@@ -240,7 +240,7 @@ public final class IamJoinMethod implements JoinMethod {
     }
 
     @Override
-    public JoinMethod create(Map<String, Object> settings) {
+    public JoinMethod create(dev.machineid.core.config.Settings settings) {
       Settings s = new Settings(NAME, settings, SETTINGS);
       Builder b = builder().token(s.token());
       String region = s.text("region");

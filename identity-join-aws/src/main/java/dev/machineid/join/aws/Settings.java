@@ -1,43 +1,34 @@
 package dev.machineid.join.aws;
 
+import dev.machineid.core.config.SettingsException;
 import java.net.URI;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Set;
 
-/** Reads and checks join settings maps; every failure names the setting. */
+/**
+ * A join method's settings, read through the core settings view: the method's keys are declared, so
+ * any other key is refused with its path and the nearest valid key; every failure names the key.
+ */
 final class Settings {
   private final String method;
-  private final Map<String, Object> values;
+  private final dev.machineid.core.config.Settings view;
 
-  Settings(String method, Map<String, Object> values, Set<String> known) {
+  Settings(String method, dev.machineid.core.config.Settings view, Set<String> known) {
     this.method = method;
-    this.values = values;
-    for (String k : values.keySet()) {
-      if (!known.contains(k)) {
-        throw new IllegalArgumentException("unknown setting '" + k + "' for join method '" + method + "'; known settings: " + known);
-      }
-    }
+    this.view = view;
+    view.declare(known.toArray(String[]::new));
   }
 
   String token() {
-    Object t = values.get("token");
-    if (!(t instanceof String s) || s.isBlank()) {
-      throw new IllegalArgumentException(
-          "join method '" + method + "' needs the setting 'token': the name of the token resource that holds this bot's rules");
+    if (!view.has("token")) {
+      throw new SettingsException(view.pathOf("token"),
+          "missing; join method '" + method + "' needs the name of the token resource that holds this bot's rules");
     }
-    return s.trim();
+    return view.string("token");
   }
 
   String text(String key) {
-    Object v = values.get(key);
-    if (v == null) {
-      return null;
-    }
-    if (!(v instanceof String s) || s.isBlank()) {
-      throw new IllegalArgumentException("setting '" + key + "' of join method '" + method + "' must be a non-empty string");
-    }
-    return s.trim();
+    return view.optionalString(key).orElse(null);
   }
 
   URI uri(String key) {
@@ -49,40 +40,19 @@ final class Settings {
     try {
       u = URI.create(s);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("setting '" + key + "' of join method '" + method + "' is not a URL: " + s);
+      throw new SettingsException(view.pathOf(key), "not a URL: " + s, e);
     }
     if (u.getScheme() == null || u.getHost() == null) {
-      throw new IllegalArgumentException("setting '" + key + "' of join method '" + method + "' must be an absolute http(s) URL, got " + s);
+      throw new SettingsException(view.pathOf(key), "must be an absolute http(s) URL, got " + s);
     }
     return u;
   }
 
   boolean bool(String key) {
-    Object v = values.get(key);
-    if (v == null) {
-      return false;
-    }
-    if (v instanceof Boolean b) {
-      return b;
-    }
-    if (v instanceof String s && (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false"))) {
-      return Boolean.parseBoolean(s);
-    }
-    throw new IllegalArgumentException("setting '" + key + "' of join method '" + method + "' must be true or false, got " + v);
+    return view.bool(key, false);
   }
 
   Duration duration(String key) {
-    Object v = values.get(key);
-    if (v == null) {
-      return null;
-    }
-    if (v instanceof Duration d) {
-      return d;
-    }
-    try {
-      return dev.machineid.core.protocol.GoDuration.parse(String.valueOf(v));
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("setting '" + key + "' of join method '" + method + "' must be a duration like 5s, got " + v);
-    }
+    return view.optionalDuration(key).orElse(null);
   }
 }

@@ -515,8 +515,6 @@ public final class DirectoryDestination implements Destination {
 
   /** ServiceLoader provider for {@code type: directory} ({@code path}, optional {@code reader_user}, {@code reader_group}). */
   public static final class Provider implements dev.machineid.core.output.DestinationProvider {
-    private static final Set<String> KEYS = Set.of("type", "path", "reader_user", "reader_group");
-
     /** For ServiceLoader. */
     public Provider() {}
 
@@ -526,24 +524,11 @@ public final class DirectoryDestination implements Destination {
     }
 
     @Override
-    public Destination create(Map<String, Object> settings) {
-      for (String k : settings.keySet()) {
-        if (!KEYS.contains(k)) {
-          throw new IllegalArgumentException("destination." + k + ": unknown setting; a directory destination takes "
-              + new java.util.TreeSet<>(KEYS));
-        }
-      }
-      Object p = settings.get("path");
-      if (p == null || p.toString().isBlank()) {
-        throw new IllegalArgumentException("destination.path: missing");
-      }
-      Builder b = builder(Path.of(p.toString()));
-      if (settings.get("reader_user") != null) {
-        b.readerUser(settings.get("reader_user").toString());
-      }
-      if (settings.get("reader_group") != null) {
-        b.readerGroup(settings.get("reader_group").toString());
-      }
+    public Destination create(dev.machineid.core.config.Settings settings) {
+      settings.declare("type");
+      Builder b = builder(Path.of(settings.string("path")));
+      settings.optionalString("reader_user").ifPresent(b::readerUser);
+      settings.optionalString("reader_group").ifPresent(b::readerGroup);
       return b.build();
     }
   }

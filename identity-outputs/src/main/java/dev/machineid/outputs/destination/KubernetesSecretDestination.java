@@ -517,8 +517,6 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
    * {@code server}, {@code labels}).
    */
   public static final class Provider implements dev.machineid.core.output.DestinationProvider {
-    private static final Set<String> KEYS = Set.of("type", "name", "namespace", "server", "labels");
-
     /** For ServiceLoader. */
     public Provider() {}
 
@@ -528,37 +526,19 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     }
 
     @Override
-    public Destination create(Map<String, Object> settings) {
-      for (String k : settings.keySet()) {
-        if (!KEYS.contains(k)) {
-          throw new IllegalArgumentException("destination." + k + ": unknown setting; a kubernetes_secret destination takes "
-              + new TreeSet<>(KEYS));
-        }
-      }
+    public Destination create(dev.machineid.core.config.Settings settings) {
+      settings.declare("type");
       try {
         Class.forName("io.fabric8.kubernetes.client.KubernetesClientBuilder", false, Provider.class.getClassLoader());
         Class.forName("io.fabric8.kubernetes.api.model.Secret", false, Provider.class.getClassLoader());
       } catch (ClassNotFoundException | LinkageError e) {
-        throw new IllegalArgumentException("destination.type: kubernetes_secret needs Fabric8 on the class path: add "
-            + "io.fabric8:kubernetes-client and io.fabric8:kubernetes-httpclient-jdk");
+        throw new dev.machineid.core.config.SettingsException(settings.pathOf("type"), "kubernetes_secret needs Fabric8 on "
+            + "the class path: add io.fabric8:kubernetes-client and io.fabric8:kubernetes-httpclient-jdk");
       }
-      Object name = settings.get("name");
-      Builder b = builder(name == null ? null : name.toString());
-      if (settings.get("namespace") != null) {
-        b.namespace(settings.get("namespace").toString());
-      }
-      if (settings.get("server") != null) {
-        b.server(settings.get("server").toString());
-      }
-      Object labels = settings.get("labels");
-      if (labels != null) {
-        if (!(labels instanceof Map<?, ?> m)) {
-          throw new IllegalArgumentException("destination.labels: must be a map of label name to value");
-        }
-        for (Map.Entry<?, ?> e : m.entrySet()) {
-          b.label(String.valueOf(e.getKey()), e.getValue() == null ? null : e.getValue().toString());
-        }
-      }
+      Builder b = builder(settings.optionalString("name").orElse(null));
+      settings.optionalString("namespace").ifPresent(b::namespace);
+      settings.optionalString("server").ifPresent(b::server);
+      settings.stringMap("labels").forEach(b::label);
       return b.build();
     }
   }

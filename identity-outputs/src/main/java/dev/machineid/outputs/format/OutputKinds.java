@@ -101,11 +101,11 @@ public final class OutputKinds {
     abstract CredentialOutput make(Settings s, Destination d);
 
     @Override
-    public final Output create(Map<String, Object> settings, Destination destination) {
+    public final Output create(dev.machineid.core.config.Settings settings, Destination destination) {
       Settings s = new Settings(type(), settings, keys());
       Destination d = destination;
       if (d instanceof dev.machineid.outputs.destination.OutputOwnedDestination owned) {
-        d = owned.forOutput(outputId(type(), s, settings));
+        d = owned.forOutput(outputId(type(), s, settings.values()));
       }
       return make(s, d);
     }

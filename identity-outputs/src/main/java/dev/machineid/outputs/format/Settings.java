@@ -1,99 +1,68 @@
 package dev.machineid.outputs.format;
 
-import dev.machineid.core.protocol.GoDuration;
+import dev.machineid.core.config.SettingsException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
-/** An output's config block, read with messages that name the key. */
+/**
+ * An output's config block, read through the core settings view: the keys common to outputs and the
+ * kind's own are declared, so any other key is refused with its path and the nearest valid key.
+ */
 final class Settings {
   static final Set<String> COMMON = Set.of("type", "destination", "roles", "ttl", "reload", "name");
   private final String type;
-  private final Map<String, Object> map;
+  private final dev.machineid.core.config.Settings view;
 
-  Settings(String type, Map<String, Object> map, Set<String> own) {
+  Settings(String type, dev.machineid.core.config.Settings view, Set<String> own) {
     this.type = type;
-    this.map = map == null ? Map.of() : map;
-    for (String k : this.map.keySet()) {
-      if (!COMMON.contains(k) && !own.contains(k)) {
-        Set<String> all = new TreeSet<>(COMMON);
-        all.addAll(own);
-        throw new IllegalArgumentException(k + ": unknown setting for a " + type + " output; it takes " + all);
-      }
-    }
+    this.view = view;
+    view.declare(COMMON.toArray(String[]::new));
+    view.declare(own.toArray(String[]::new));
+  }
+
+  /** The full path of {@code key}, for errors. */
+  String pathOf(String key) {
+    return view.pathOf(key);
   }
 
   boolean has(String key) {
-    return map.containsKey(key);
+    return view.has(key);
   }
 
   String string(String key, boolean required) {
-    Object v = map.get(key);
-    if (v == null) {
-      if (required) {
-        throw new IllegalArgumentException(key + ": missing; a " + type + " output needs it");
-      }
-      return null;
+    try {
+      return required ? view.string(key) : view.optionalString(key).orElse(null);
+    } catch (SettingsException e) {
+      throw forThisKind(e, key);
     }
-    if (v instanceof Map || v instanceof List) {
-      throw new IllegalArgumentException(key + ": expected a single value");
-    }
-    String s = v.toString();
-    if (s.isBlank()) {
-      throw new IllegalArgumentException(key + ": must not be empty");
-    }
-    return s;
   }
 
   List<String> list(String key, boolean required) {
-    Object v = map.get(key);
-    if (v == null) {
-      if (required) {
-        throw new IllegalArgumentException(key + ": missing; a " + type + " output needs a list here");
-      }
-      return List.of();
+    try {
+      return required ? view.requiredList(key) : view.list(key);
+    } catch (SettingsException e) {
+      throw forThisKind(e, key);
     }
-    List<String> out = new ArrayList<>();
-    if (v instanceof List<?> l) {
-      for (Object o : l) {
-        if (o == null || o instanceof Map || o instanceof List || o.toString().isBlank()) {
-          throw new IllegalArgumentException(key + ": expected a list of names");
-        }
-        out.add(o.toString());
-      }
-    } else {
-      out.add(v.toString());
+  }
+
+  /** A missing key's error says which kind needs it; a near-miss typo's error stays as the view made it. */
+  private SettingsException forThisKind(SettingsException e, String key) {
+    if (e.path().equals(view.pathOf(key)) && e.getMessage().endsWith(": missing; expected a value")) {
+      return new SettingsException(e.path(), "missing; a " + type + " output needs it");
     }
-    if (required && out.isEmpty()) {
-      throw new IllegalArgumentException(key + ": must not be empty");
+    if (e.path().equals(view.pathOf(key)) && e.getMessage().endsWith(": missing; expected a list")) {
+      return new SettingsException(e.path(), "missing; a " + type + " output needs a list here");
     }
-    return List.copyOf(out);
+    return e;
   }
 
   boolean bool(String key) {
-    Object v = map.get(key);
-    if (v == null) {
-      return false;
-    }
-    if (v instanceof Boolean b) {
-      return b;
-    }
-    throw new IllegalArgumentException(key + ": expected true or false");
+    return view.bool(key, false);
   }
 
   Duration ttl() {
-    String t = string("ttl", false);
-    if (t == null) {
-      return null;
-    }
-    try {
-      return GoDuration.parse(t);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("ttl: " + e.getMessage());
-    }
+    return view.optionalDuration("ttl").orElse(null);
   }
 
   ReloadHook reload() {

@@ -426,7 +426,7 @@ class KubernetesSecretDestinationTest {
         "server", client.getConfiguration().getMasterUrl(), "labels", Map.of("app.kubernetes.io/managed-by", "machine-id")));
     assertThat(d).hasToString("kubernetes_secret:apps/bot-db");
     assertThatThrownBy(() -> p.create(Map.of("name", NAME, "namespace", NS, "path", "/x")))
-        .hasMessageContaining("destination.path: unknown setting");
+        .hasMessageContaining("path: unknown key");
     assertThatThrownBy(() -> p.create(Map.of("name", "UPPER", "namespace", NS))).hasMessageContaining("DNS-1123");
     assertThatThrownBy(() -> p.create(Map.of("name", NAME, "namespace", NS, "labels", Map.of("bad key!", "v"))))
         .hasMessageContaining("destination.labels");

@@ -206,7 +206,7 @@ class FileOutputsTest {
     assertThatThrownBy(() -> output("database", Map.of("type", "database", "roles", List.of("out-db")), dir))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("database_user");
     assertThatThrownBy(() -> output("ssh_host", Map.of("type", "ssh_host", "roles", List.of("r"), "hostnames", List.of("a")), dir))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("hostnames: unknown setting");
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("hostnames: unknown key; did you mean 'host_names'?");
     assertThatThrownBy(() -> output("kubernetes", Map.of("type", "kubernetes", "roles", List.of("r"), "server", "https://k:6443"), dir))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("certificate_authority");
   }
