@@ -18,6 +18,11 @@ module dev.machineid.issuer {
   requires java.sql;
   requires com.zaxxer.hikari;
   requires flyway.core; // automatic module (flyway-core 10 names none in its manifest)
+  // Spring Boot 3 (optional): only internal.spring.IssuerFlywayImportFilter, loaded by Boot from META-INF/spring.factories
+  requires static spring.boot.autoconfigure;
+  requires static spring.context;
+  requires static spring.beans;
+  requires static spring.core;
 
   exports dev.machineid.issuer;
   exports dev.machineid.issuer.join;

@@ -27,5 +27,7 @@ module dev.machineid.outputs {
       dev.machineid.outputs.format.OutputKinds.Kubernetes,
       dev.machineid.outputs.format.OutputKinds.Ssh,
       dev.machineid.outputs.format.OutputKinds.SshHost;
-  provides org.mariadb.jdbc.plugin.TlsSocketPlugin with dev.machineid.outputs.jdbc.MariaDbTlsPlugin;
+  // No `provides org.mariadb.jdbc.plugin.TlsSocketPlugin`: the driver is optional (requires static), and a
+  // module that provides a service whose module is absent does not resolve. The plugin is found through
+  // META-INF/services when the driver and this jar are on the class path (docs/integrations.md).
 }

@@ -1,0 +1,38 @@
+package consumer.modulepath;
+
+import dev.machineid.core.Identity;
+import dev.machineid.core.MachineIdentity;
+import dev.machineid.issuer.Issuer;
+import java.time.Duration;
+
+/** Embeds an issuer, joins it with a token and checks that everything ran as named modules. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    for (Class<?> c : new Class<?>[] {Main.class, MachineIdentity.class, Issuer.class,
+        dev.machineid.outputs.http.JavaHttpClients.class}) {
+      if (!c.getModule().isNamed()) {
+        throw new IllegalStateException(c + " is not in a named module: not on the module path");
+      }
+    }
+    try (Issuer issuer = Issuer.builder().build().start()) {
+      issuer.createBot("modular");
+      String token = issuer.createToken("modular", Duration.ofMinutes(5));
+      try (MachineIdentity id = MachineIdentity.builder()
+          .issuer(issuer.url())
+          .caPin(issuer.caPin())
+          .token(token)
+          .startTimeout(Duration.ofMinutes(2)) // a CI machine shared by many builds may be slow to the first join
+          .build()) {
+        Identity identity = id.start();
+        if (!"modular".equals(identity.botName())) {
+          throw new IllegalStateException("joined as " + identity.botName());
+        }
+        System.out.println("joined on the module path as " + identity.spiffeId()
+            + " (" + MachineIdentity.class.getModule().getName() + ")");
+      }
+    }
+    System.exit(0);
+  }
+}

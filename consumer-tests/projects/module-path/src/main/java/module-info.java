@@ -1,0 +1,5 @@
+module consumer.modulepath {
+  requires dev.machineid.core;
+  requires dev.machineid.issuer;
+  requires dev.machineid.outputs;
+}
