@@ -40,25 +40,43 @@ class AuditLogTest {
   @Test
   void unauthenticatedRefusalsDoNotGrowTheAuditLog() {
     issuer = Issuer.builder().clock(clock).build().start();
+    issuer.createBot("web", List.of(), java.util.Map.of());
+    KeyPair keys = BotClient.ec();
+    BotClient.Reply joined = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
+    assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
+    Credentials credentials = joined.as(Credentials.class);
+
+    // without a client certificate the edge refuses before anything is read: nothing is audited
     BotClient anonymous = new BotClient(issuer);
     int before = issuer.auditEvents().size();
     for (int i = 0; i < 100; i++) {
       assertThat(anonymous.renew(1, BotClient.ec(), null).code()).isEqualTo("unauthenticated");
-      assertThat(anonymous.post("/v1/heartbeat", "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}").code())
-          .isEqualTo("unauthenticated");
+      assertThat(anonymous.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
+    }
+    assertThat(issuer.auditEvents()).hasSize(before);
+
+    // with a certificate the issuer signed but no longer knows (its bot was deleted): one sample per
+    // type and window, not a row per refusal
+    issuer.deleteBot("web");
+    BotClient orphan = BotClient.as(issuer, keys, credentials);
+    before = issuer.auditEvents().size();
+    for (int i = 0; i < 100; i++) {
+      assertThat(orphan.renew(credentials.generation(), BotClient.ec(), null).code()).isEqualTo("unauthenticated");
+      assertThat(orphan.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     }
     List<AuditEvent> written = issuer.auditEvents().subList(before, issuer.auditEvents().size());
-    // one sample per type and window, not a row per refusal
     assertThat(written).extracting(AuditEvent::type).containsExactly("renew", "heartbeat");
     assertThat(written).allSatisfy(e -> assertThat(e.detail()).containsEntry("sampled", "true").containsEntry("suppressed_before", "0"));
 
     clock.advance(Duration.ofSeconds(61));
-    anonymous.renew(1, BotClient.ec(), null);
+    orphan.renew(credentials.generation(), BotClient.ec(), null);
     AuditEvent next = issuer.auditEvents().get(issuer.auditEvents().size() - 1);
     assertThat(next.type()).isEqualTo("renew");
     assertThat(next.detail()).containsEntry("suppressed_before", "99");
     assertThat(issuer.verifyAudit().intact()).isTrue();
   }
+
+  private static final String HEARTBEAT = "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}";
 
   @Test
   void auditListingIsPagedInTheDatabase() throws Exception {
