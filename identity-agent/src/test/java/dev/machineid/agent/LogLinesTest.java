@@ -2,6 +2,8 @@ package dev.machineid.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.machineid.issuer.Issuer;
+import dev.machineid.issuer.Role;
 import dev.machineid.testkit.IssuerExtension;
 import dev.machineid.testkit.TestBot;
 import java.io.ByteArrayOutputStream;
@@ -10,6 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,5 +49,34 @@ class LogLinesTest {
     assertThat(first).contains("identity issued: bot '" + bot.name() + "'").doesNotContain("identity restored");
     assertThat(second).contains("identity restored from ").contains("bot '" + bot.name() + "'")
         .doesNotContain("identity issued");
+  }
+
+  @Test
+  void anOutputIsLoggedAfterItIsWrittenWithTheCredentialsSerial(Issuer issuer) throws Exception {
+    issuer.createRole(new Role("loglines-db", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.createBot("loglines", List.of("loglines-db"), Map.of());
+    TestBot bot = new TestBot("loglines", issuer.createToken("loglines", Duration.ofMinutes(10)), issuer.url(), issuer.caPin());
+    Path identity = tmp.resolve("identity");
+    Path database = tmp.resolve("database");
+    Path config = AgentConfig.forBot(bot).identityTo(identity)
+        .line("outputs:\n  - type: database\n    roles: [loglines-db]\n    username: app\n    destination: {type: directory, path: \"" + database + "\"}")
+        .writeTo(tmp.resolve("agent.yaml"));
+    // AgentConfig writes its own outputs: list after the extra lines; keep one list
+    String yaml = Files.readString(config);
+    int second = yaml.lastIndexOf("outputs:\n");
+    yaml = yaml.substring(0, second) + yaml.substring(second + "outputs:\n".length());
+    Files.writeString(config, yaml);
+
+    String log = logOf("start", "-c", config.toString(), "--oneshot");
+
+    String botSerial = Pems.leaf(identity.resolve("tlscert")).getSerialNumber().toString(16);
+    String dbSerial = Pems.leaf(database.resolve("tls.crt")).getSerialNumber().toString(16);
+    assertThat(dbSerial).isNotEqualTo(botSerial);
+    List<String> lines = log.lines().filter(l -> l.contains("output ") && l.contains(" written")).toList();
+    // each output says it was written once its files are in place, naming the serial of what it wrote
+    assertThat(lines).anySatisfy(l -> assertThat(l).contains("output identity:").contains("serial=" + botSerial));
+    assertThat(lines).anySatisfy(l -> assertThat(l).contains("output database:").contains("serial=" + dbSerial));
+    // and the database output is never reported as written with the bot's certificate
+    assertThat(lines).noneSatisfy(l -> assertThat(l).contains("output database:").contains(botSerial));
   }
 }

@@ -721,7 +721,9 @@ public final class IdentityEngine implements AutoCloseable {
       try {
         o.write(next);
         status.set(new OutputStatus(name, OutputStatus.State.OK, null, s.clock().instant()));
-        LOG.info("output {} written (serial {})", name, next.serialHex());
+        // each output logs what it wrote, with the serial of the credential it wrote (a role-scoped
+        // output writes its own credential on its own schedule, not the bot's)
+        LOG.debug("output {} given identity serial {}", name, next.serialHex());
       } catch (RuntimeException e) {
         OutputStatus was = status.get();
         status.set(new OutputStatus(name, OutputStatus.State.ERROR, String.valueOf(e.getMessage()), was.writtenAt()));

@@ -7,6 +7,8 @@ import java.security.cert.X509Certificate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The bot's own identity as files, named as tbot's: certificate chain ({@code tlscert}), key
@@ -18,6 +20,7 @@ import java.util.Objects;
  */
 public final class IdentityOutput implements Output {
   public static final String TYPE = "identity";
+  private static final Logger LOG = LoggerFactory.getLogger(IdentityOutput.class);
   private final Destination destination;
 
   public IdentityOutput(Destination destination) {
@@ -32,6 +35,7 @@ public final class IdentityOutput implements Output {
   @Override
   public void write(Identity identity) {
     destination.write(files(identity));
+    LOG.info("output {} written: bot '{}', serial {}, valid until {}", name(), identity.botName(), identity.serialHex(), identity.notAfter());
   }
 
   /** The identity output asks for the bot's SSH certificate, as tbot's identity carries one. */
