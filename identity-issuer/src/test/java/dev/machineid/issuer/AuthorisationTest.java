@@ -314,6 +314,40 @@ class AuthorisationTest {
     assertThatThrownBy(() -> issuer.syncAdmins(List.of())).isInstanceOf(IllegalArgumentException.class);
   }
 
+  private static BotClient.Reply putAdmins(BotClient c, String... names) {
+    ObjectNode body = BotClient.object();
+    for (String n : names) {
+      body.withArray("names").add(n);
+    }
+    return c.send("PUT", "/v1/admin/admins", "application/json", HttpRequest.BodyPublishers.ofString(body.toString()));
+  }
+
+  @Test
+  void anAdminCannotDropItselfByReplacingTheAdminList() {
+    Admin ops = admin("ops");
+    Admin sec = admin("sec");
+
+    // replacing the list with one that leaves the caller out is the same self-removal as DELETE
+    BotClient.Reply others = putAdmins(ops.client, "sec");
+    assertThat(others.status()).as(others.toString()).isEqualTo(400);
+    assertThat(others.code()).isEqualTo("malformed_request");
+    // nor can the list be replaced by a name no one holds a certificate for
+    assertThat(putAdmins(ops.client, "ghost").code()).isEqualTo("malformed_request");
+    // refused before anything changed: both admins remain and the caller still works
+    assertThat(issuer.admins()).extracting(AdminIdentity::name).containsExactly("ops", "sec");
+    assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
+    assertThat(issuer.auditEvents()).noneSatisfy(e -> assertThat(e.type()).isEqualTo("admin.removed"));
+
+    // a list that keeps the caller may remove others
+    BotClient.Reply kept = putAdmins(ops.client, "ops", "root");
+    assertThat(kept.status()).as(kept.toString()).isEqualTo(200);
+    assertThat(kept.json().get("removed")).extracting(com.fasterxml.jackson.databind.JsonNode::asText).containsExactly("sec");
+    assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
+    // the operator's own sync (issuer serve, from issuer.yaml) is not the API and may remove anyone
+    assertThat(issuer.syncAdmins(List.of("root")).removed()).containsExactly("ops");
+  }
+
   @Test
   void aLockedAdminCertificateIsRefused() {
     Admin ops = admin("ops");

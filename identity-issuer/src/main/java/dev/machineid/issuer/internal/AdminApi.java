@@ -63,6 +63,8 @@ public final class AdminApi {
   private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
   public static final String PREFIX = "/v1/admin/";
   private static final Duration BOT_TOKEN_TTL = Duration.ofHours(1);
+  private static final String SELF_REMOVAL =
+      "another admin can remove it, or remove it from 'admins:' in issuer.yaml and restart 'issuer serve' (which applies that list as the operator's own action)";
 
   private final Issuer issuer;
   private final CertificateAuthority ca;
@@ -179,6 +181,11 @@ public final class AdminApi {
           }
           allow(method, "PUT");
           List<String> names = stringList(body.read(), "names");
+          // the same rule as DELETE: the API never removes its caller, so a list that keeps the
+          // caller also always keeps an admin with a usable certificate
+          if (!names.contains(admin)) {
+            throw Json.malformed("the admin list must keep the calling admin '" + admin + "': an admin cannot remove itself; " + SELF_REMOVAL);
+          }
           Issuer.AdminChanges changes = issuer.syncAdmins(names);
           ObjectNode o = obj();
           changes.added().forEach(o.putArray("added")::add);
@@ -189,7 +196,7 @@ public final class AdminApi {
         allow(method, "DELETE");
         String name = seg.get(1);
         if (name.equals(admin)) {
-          throw Json.malformed("an admin cannot remove itself; another admin can, or remove it from 'admins:' in issuer.yaml and run 'issuer admins sync'");
+          throw Json.malformed("an admin cannot remove itself; " + SELF_REMOVAL);
         }
         if (!issuer.removeAdmin(name)) {
           throw notFound("admin", name);
