@@ -883,9 +883,9 @@ public final class Issuer implements AutoCloseable {
       return Optional.of("admin '" + name + "' is not recorded in the store (never added, or removed)");
     }
     Instant notBefore = admin.get().notBefore();
-    // certificates are back-dated by a minute: the issuing time is notBefore + that minute
-    Instant issued = certificate.getNotBefore().toInstant().plus(dev.machineid.issuer.internal.CertificateAuthority.BACKDATE);
-    if (notBefore != null && issued.isBefore(notBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS))) {
+    // strictly: the instant the issuer signed it (its mark), or notBefore for other tooling's certificates
+    Instant issued = AdminCertificates.issuedAt(certificate);
+    if (notBefore != null && issued.isBefore(notBefore)) {
       return Optional.of("the certificate was issued at " + issued + ", before admin '" + name + "' was recorded again at " + notBefore + " (it belonged to the removed admin)");
     }
     List<LockKey> keys = new ArrayList<>();
