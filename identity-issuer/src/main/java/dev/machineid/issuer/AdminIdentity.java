@@ -16,7 +16,9 @@ import java.util.regex.Pattern;
  *
  * @param name admin name, same rule as bot names
  * @param createdAt when it was recorded
- * @param notBefore certificates of this admin issued (valid from) before this instant are refused;
+ * @param notBefore certificates of this admin signed before this instant are refused, strictly: the
+ *     signing instant is the one the issuer marks on every admin certificate, or the certificate's
+ *     {@code notBefore} for one made by other tooling;
  *     {@code null} when the name was never removed, so certificates made before it was first
  *     recorded ({@code issuer init}) are accepted
  */

@@ -342,6 +342,46 @@ public final class Issuer implements AutoCloseable {
     return bot;
   }
 
+  /**
+   * Changes a bot's roles, logins or traits, keeping its instances, tokens and creation time, with
+   * its audit event: the next issuance (renewal, {@code /v1/certificates}) follows the new values.
+   * A {@code null} argument keeps the current value; {@code traits} replaces every trait but the
+   * logins, which {@code logins} replaces (an empty list removes them).
+   *
+   * @return the updated bot, or empty if there is no bot of that name (nothing changes)
+   * @throws IllegalArgumentException if a role is not stored (nothing changes)
+   */
+  public Optional<Bot> updateBot(String name, List<String> roles, List<String> logins, Map<String, List<String>> traits) {
+    ensureOpen();
+    Objects.requireNonNull(name, "name");
+    return store.inTransaction(
+        tx -> {
+          Optional<Bot> current = tx.findBot(name);
+          if (current.isEmpty()) {
+            return Optional.<Bot>empty();
+          }
+          Bot was = current.get();
+          List<String> newRoles = roles == null ? was.roles() : roles;
+          for (String r : newRoles) {
+            if (tx.findRole(r).isEmpty()) {
+              throw new IllegalArgumentException("no role named '" + r + "'; create it first with 'issuer roles create -f role.yaml'");
+            }
+          }
+          Map<String, List<String>> newTraits = new java.util.LinkedHashMap<>(traits == null ? was.traits() : traits);
+          newTraits.remove("logins");
+          List<String> newLogins = logins != null ? logins : was.traits().getOrDefault("logins", List.of());
+          if (!newLogins.isEmpty()) {
+            newTraits.put("logins", newLogins);
+          }
+          Bot bot = new Bot(was.name(), newRoles, newTraits, was.createdAt());
+          if (!tx.updateBot(bot)) {
+            return Optional.<Bot>empty();
+          }
+          audit.success(tx, "bot.updated", name, null, Map.of("roles", String.join(",", bot.roles())));
+          return Optional.of(bot);
+        });
+  }
+
   public List<Bot> bots() {
     ensureOpen();
     return store.bots();
@@ -698,6 +738,27 @@ public final class Issuer implements AutoCloseable {
         });
   }
 
+  /**
+   * Replaces a stored role, keeping its creation time, with its audit event: the next issuance for
+   * every bot holding it (renewal, {@code /v1/certificates}) follows the new definition; credentials
+   * already issued keep what they were issued with until they expire.
+   *
+   * @return the stored role, or empty if there is no role of that name (nothing changes)
+   */
+  public Optional<Role> updateRole(Role role) {
+    ensureOpen();
+    Objects.requireNonNull(role, "role");
+    return store.inTransaction(
+        tx -> {
+          Optional<Role> current = tx.findRole(role.name());
+          if (current.isEmpty() || !tx.updateRole(role)) {
+            return Optional.<Role>empty();
+          }
+          audit.success(tx, "role.updated", null, null, Map.of("role", role.name()));
+          return Optional.of(role.createdAt(current.get().createdAt()));
+        });
+  }
+
   // ------------------------------------------------------------------ token resources
 
   /**
@@ -883,9 +944,9 @@ public final class Issuer implements AutoCloseable {
       return Optional.of("admin '" + name + "' is not recorded in the store (never added, or removed)");
     }
     Instant notBefore = admin.get().notBefore();
-    // certificates are back-dated by a minute: the issuing time is notBefore + that minute
-    Instant issued = certificate.getNotBefore().toInstant().plus(dev.machineid.issuer.internal.CertificateAuthority.BACKDATE);
-    if (notBefore != null && issued.isBefore(notBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS))) {
+    // strictly: the instant the issuer signed it (its mark), or notBefore for other tooling's certificates
+    Instant issued = AdminCertificates.issuedAt(certificate);
+    if (notBefore != null && issued.isBefore(notBefore)) {
       return Optional.of("the certificate was issued at " + issued + ", before admin '" + name + "' was recorded again at " + notBefore + " (it belonged to the removed admin)");
     }
     List<LockKey> keys = new ArrayList<>();

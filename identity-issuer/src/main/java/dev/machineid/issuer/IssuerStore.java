@@ -233,6 +233,26 @@ public interface IssuerStore extends AutoCloseable {
     throw unsupported("roles");
   }
 
+  /**
+   * Replaces the stored role of {@code role.name()} by {@code role}, keeping its creation time; the
+   * next issuance reads the new one.
+   *
+   * @return false if there was no such role (nothing changes)
+   */
+  default boolean updateRole(Role role) {
+    throw unsupported("role updates");
+  }
+
+  /**
+   * Replaces the roles and traits of the bot {@code bot.name()} by those of {@code bot}, keeping its
+   * creation time, instances and tokens; the next issuance reads the new ones.
+   *
+   * @return false if there was no such bot (nothing changes)
+   */
+  default boolean updateBot(Bot bot) {
+    throw unsupported("bot updates");
+  }
+
   // ---- admin identities
 
   /**

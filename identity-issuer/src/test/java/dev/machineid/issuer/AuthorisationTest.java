@@ -314,6 +314,82 @@ class AuthorisationTest {
     assertThatThrownBy(() -> issuer.syncAdmins(List.of())).isInstanceOf(IllegalArgumentException.class);
   }
 
+  private static BotClient.Reply putAdmins(BotClient c, String... names) {
+    ObjectNode body = BotClient.object();
+    for (String n : names) {
+      body.withArray("names").add(n);
+    }
+    return c.send("PUT", "/v1/admin/admins", "application/json", HttpRequest.BodyPublishers.ofString(body.toString()));
+  }
+
+  @Test
+  void anAdminCannotDropItselfByReplacingTheAdminList() {
+    Admin ops = admin("ops");
+    Admin sec = admin("sec");
+
+    // replacing the list with one that leaves the caller out is the same self-removal as DELETE
+    BotClient.Reply others = putAdmins(ops.client, "sec");
+    assertThat(others.status()).as(others.toString()).isEqualTo(400);
+    assertThat(others.code()).isEqualTo("malformed_request");
+    // nor can the list be replaced by a name no one holds a certificate for
+    assertThat(putAdmins(ops.client, "ghost").code()).isEqualTo("malformed_request");
+    // refused before anything changed: both admins remain and the caller still works
+    assertThat(issuer.admins()).extracting(AdminIdentity::name).containsExactly("ops", "sec");
+    assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
+    assertThat(issuer.auditEvents()).noneSatisfy(e -> assertThat(e.type()).isEqualTo("admin.removed"));
+
+    // a list that keeps the caller may remove others
+    BotClient.Reply kept = putAdmins(ops.client, "ops", "root");
+    assertThat(kept.status()).as(kept.toString()).isEqualTo(200);
+    assertThat(kept.json().get("removed")).extracting(com.fasterxml.jackson.databind.JsonNode::asText).containsExactly("sec");
+    assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
+    // the operator's own sync (issuer serve, from issuer.yaml) is not the API and may remove anyone
+    assertThat(issuer.syncAdmins(List.of("root")).removed()).containsExactly("ops");
+  }
+
+  @Test
+  void aCertificateIssuedBeforeAnAdminWasAddedAgainIsRefusedWithoutAllowance() throws Exception {
+    Admin sec = admin("sec");
+    admin("ops");
+    // made by other tooling with the authority key, not back-dated: valid from the moment it was made
+    KeyPair k = BotClient.ec();
+    X509Certificate foreign = forge("admin-ops", "spiffe://example.test/admin/ops", null, KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_clientAuth), k, clock.instant());
+    BotClient foreignClient = new BotClient(issuer, k.getPrivate(), new X509Certificate[] {foreign});
+    assertThat(foreignClient.get("/v1/admin/bots").status()).isEqualTo(200);
+    clock.advance(Duration.ofSeconds(10));
+    assertThat(delete(sec.client, "/v1/admin/admins/ops").status()).isEqualTo(204);
+    clock.advance(Duration.ofSeconds(10));
+    issuer.addAdmin("ops");
+
+    // issued 20 s before the record was created again: refused, however recent
+    assertThat(foreignClient.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+
+    // an issuer-made certificate (as 'issuer admin reissue' signs one) from earlier in the same second as a re-add is refused too
+    assertThat(delete(sec.client, "/v1/admin/admins/ops").status()).isEqualTo(204);
+    Instant t = clock.instant();
+    clock.advance(Duration.ofSeconds(1).minusNanos(t.getNano()).plusMillis(100));
+    KeyPair k2 = BotClient.ec();
+    X509Certificate early =
+        dev.machineid.issuer.internal.AdminCertificates.issue(authorityOf(issuer), "example.test", "ops", k2.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
+    clock.advance(Duration.ofMillis(200));
+    issuer.addAdmin("ops");
+    assertThat(new BotClient(issuer, k2.getPrivate(), new X509Certificate[] {early}).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+
+    // one issued after the record is accepted
+    assertThat(admin("ops").client.get("/v1/admin/bots").status()).isEqualTo(200);
+  }
+
+  private static dev.machineid.issuer.internal.CertificateAuthority authorityOf(Issuer issuer) {
+    try {
+      java.lang.reflect.Field f = Issuer.class.getDeclaredField("keys");
+      f.setAccessible(true);
+      return ((dev.machineid.issuer.internal.KeyMaterial) f.get(issuer)).authority();
+    } catch (ReflectiveOperationException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   @Test
   void aLockedAdminCertificateIsRefused() {
     Admin ops = admin("ops");
@@ -449,13 +525,18 @@ class AuthorisationTest {
 
   /** Signs a leaf with the issuer authority's key (read from the keys directory), as an attacker with a mis-issued certificate would hold. */
   private X509Certificate forge(String cn, String uri, IdentityExtension ext, int keyUsage, List<KeyPurposeId> usages, KeyPair subject) throws Exception {
+    return forge(cn, uri, ext, keyUsage, usages, subject, clock.instant().minusSeconds(60));
+  }
+
+  private X509Certificate forge(String cn, String uri, IdentityExtension ext, int keyUsage, List<KeyPurposeId> usages, KeyPair subject, Instant notBefore)
+      throws Exception {
     Path keysDir = dir.resolve("keys");
     PrivateKey caKey = Pem.privateKey(Files.readString(keysDir.resolve("authority-key.pem"), StandardCharsets.US_ASCII));
     X509Certificate ca = issuer.authorityCertificate();
     Instant now = clock.instant();
     JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
         X500Name.getInstance(ca.getSubjectX500Principal().getEncoded()), new BigInteger(64, new java.security.SecureRandom()).add(BigInteger.ONE),
-        Date.from(now.minusSeconds(60)), Date.from(now.plus(Duration.ofHours(1))), new X500Name("CN=" + cn), subject.getPublic());
+        Date.from(notBefore), Date.from(now.plus(Duration.ofHours(1))), new X500Name("CN=" + cn), subject.getPublic());
     b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(keyUsage));

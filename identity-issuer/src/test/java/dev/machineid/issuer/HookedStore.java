@@ -206,6 +206,16 @@ final class HookedStore implements IssuerStore {
   }
 
   @Override
+  public boolean updateRole(Role role) {
+    return delegate.updateRole(role);
+  }
+
+  @Override
+  public boolean updateBot(Bot bot) {
+    return delegate.updateBot(bot);
+  }
+
+  @Override
   public boolean insertAdmin(AdminIdentity admin) {
     return delegate.insertAdmin(admin);
   }

@@ -62,6 +62,10 @@ public final class AdminClient {
     return send("PUT", path, body);
   }
 
+  public JsonNode patch(String path, JsonNode body) {
+    return send("PATCH", path, body);
+  }
+
   public void delete(String path) {
     send("DELETE", path, null);
   }

@@ -113,7 +113,7 @@ final class AdminCommands {
 
   // ------------------------------------------------------------------ bots
 
-  @Command(name = "bots", description = "Manages bots.", subcommands = {Bots.Add.class, Bots.Ls.class, Bots.Rm.class})
+  @Command(name = "bots", description = "Manages bots.", subcommands = {Bots.Add.class, Bots.Ls.class, Bots.Update.class, Bots.Rm.class})
   static final class Bots {
     @Command(name = "add", description = "Creates a bot and prints its join token, the CA pin and an agent configuration.")
     static final class Add extends Base {
@@ -156,6 +156,48 @@ final class AdminCommands {
       void run() {
         JsonNode r = client().get("bots", Map.of());
         print(r, () -> IssuerCli.printTable(out(), r, List.of("NAME", "ROLES", "TRAITS", "CREATED"), n -> IssuerCli.text(n, "name"), n -> IssuerCli.text(n, "roles"), n -> IssuerCli.text(n, "traits"), n -> IssuerCli.text(n, "created_at")));
+      }
+    }
+
+    @Command(name = "update", description = "Changes a bot's roles, logins or traits; its instances and tokens stay, and its next credentials follow the change.")
+    static final class Update extends Base {
+      @Parameters(index = "0", description = "Bot name.")
+      String name;
+
+      @Option(names = "--roles", split = ",", description = "Roles, comma-separated (each must exist); replaces the bot's roles.")
+      List<String> roles;
+
+      @Option(names = "--logins", split = ",", description = "SSH logins (the 'logins' trait); replaces them, '--logins=' removes them.")
+      List<String> logins;
+
+      @Option(names = "--trait", description = "A trait KEY=V1,V2 (repeatable); the traits given replace every trait but the logins.")
+      Map<String, String> traits;
+
+      @Override
+      void run() {
+        if (roles == null && logins == null && traits == null) {
+          throw new CliException("nothing to change: give --roles, --logins or --trait");
+        }
+        ObjectNode req = Protocol.mapper().createObjectNode();
+        if (roles != null) {
+          roles.stream().filter(x -> !x.isBlank()).forEach(req.putArray("roles")::add);
+        }
+        if (logins != null) {
+          logins.stream().filter(x -> !x.isBlank()).forEach(req.putArray("logins")::add);
+        }
+        if (traits != null) {
+          ObjectNode t = req.putObject("traits");
+          traits.forEach((k, v) -> {
+            com.fasterxml.jackson.databind.node.ArrayNode a = t.putArray(k);
+            for (String x : v.split(",")) {
+              if (!x.isBlank()) {
+                a.add(x);
+              }
+            }
+          });
+        }
+        JsonNode r = client().patch("bots/" + enc(name), req);
+        print(r, () -> out().println("Bot '" + name + "' updated: roles " + IssuerCli.text(r, "roles") + "; traits " + IssuerCli.text(r, "traits") + "."));
       }
     }
 
@@ -275,7 +317,7 @@ final class AdminCommands {
 
   // ------------------------------------------------------------------ roles
 
-  @Command(name = "roles", description = "Manages roles.", subcommands = {Roles.Create.class, Roles.Ls.class, Roles.Rm.class})
+  @Command(name = "roles", description = "Manages roles.", subcommands = {Roles.Create.class, Roles.Ls.class, Roles.Update.class, Roles.Rm.class})
   static final class Roles {
     @Command(name = "create", description = "Creates a role from a role resource file.")
     static final class Create extends Base {
@@ -286,6 +328,23 @@ final class AdminCommands {
       void run() {
         JsonNode r = client().post("roles", readResource(file));
         print(r, () -> out().println("Role '" + r.path("metadata").path("name").asText() + "' created."));
+      }
+    }
+
+    @Command(name = "update", description = "Replaces a role by the role resource file of the same name; the next credentials of the bots holding it follow it.")
+    static final class Update extends Base {
+      @Option(names = {"-f", "--file"}, required = true, description = "role.yaml")
+      Path file;
+
+      @Override
+      void run() {
+        JsonNode resource = readResource(file);
+        String name = resource.path("metadata").path("name").asText("");
+        if (name.isEmpty()) {
+          throw new CliException(file + ": metadata.name is missing; it names the role to update");
+        }
+        JsonNode r = client().put("roles/" + enc(name), resource);
+        print(r, () -> out().println("Role '" + name + "' updated."));
       }
     }
 

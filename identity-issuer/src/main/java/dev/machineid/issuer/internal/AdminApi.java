@@ -47,8 +47,10 @@ import org.slf4j.LoggerFactory;
  * DELETE /v1/admin/admins/{name}
  * GET    /v1/admin/bots                        POST {name, roles, logins?, traits?, token_ttl?}
  * GET    /v1/admin/bots/{name}                 DELETE /v1/admin/bots/{name}
+ * PATCH  /v1/admin/bots/{name}                 {roles?, logins?, traits?} (at least one)
  * GET    /v1/admin/roles                       POST a role resource
  * GET    /v1/admin/roles/{name}                DELETE /v1/admin/roles/{name}
+ * PUT    /v1/admin/roles/{name}                a role resource of that name
  * GET    /v1/admin/tokens                      POST a token resource
  * DELETE /v1/admin/tokens/{id, id prefix or name}
  * GET    /v1/admin/instances[?bot=B]           GET /v1/admin/instances/{bot}/{id}
@@ -63,6 +65,8 @@ public final class AdminApi {
   private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
   public static final String PREFIX = "/v1/admin/";
   private static final Duration BOT_TOKEN_TTL = Duration.ofHours(1);
+  private static final String SELF_REMOVAL =
+      "another admin can remove it, or remove it from 'admins:' in issuer.yaml and restart 'issuer serve' (which applies that list as the operator's own action)";
 
   private final Issuer issuer;
   private final CertificateAuthority ca;
@@ -179,6 +183,11 @@ public final class AdminApi {
           }
           allow(method, "PUT");
           List<String> names = stringList(body.read(), "names");
+          // the same rule as DELETE: the API never removes its caller, so a list that keeps the
+          // caller also always keeps an admin with a usable certificate
+          if (!names.contains(admin)) {
+            throw Json.malformed("the admin list must keep the calling admin '" + admin + "': an admin cannot remove itself; " + SELF_REMOVAL);
+          }
           Issuer.AdminChanges changes = issuer.syncAdmins(names);
           ObjectNode o = obj();
           changes.added().forEach(o.putArray("added")::add);
@@ -189,7 +198,7 @@ public final class AdminApi {
         allow(method, "DELETE");
         String name = seg.get(1);
         if (name.equals(admin)) {
-          throw Json.malformed("an admin cannot remove itself; another admin can, or remove it from 'admins:' in issuer.yaml and run 'issuer admins sync'");
+          throw Json.malformed("an admin cannot remove itself; " + SELF_REMOVAL);
         }
         if (!issuer.removeAdmin(name)) {
           throw notFound("admin", name);
@@ -210,6 +219,9 @@ public final class AdminApi {
         String name = seg.get(1);
         if (method.equals("GET")) {
           return ok(bot(issuer.bot(name).orElseThrow(() -> notFound("bot", name))));
+        }
+        if (method.equals("PATCH")) {
+          return ok(bot(updateBot(name, body.read())));
         }
         allow(method, "DELETE");
         if (!issuer.deleteBot(name)) {
@@ -232,6 +244,13 @@ public final class AdminApi {
         String name = seg.get(1);
         if (method.equals("GET")) {
           return ok(Resources.roleJson(issuer.role(name).orElseThrow(() -> notFound("role", name))));
+        }
+        if (method.equals("PUT")) {
+          Role role = Resources.role(body.read());
+          if (!role.name().equals(name)) {
+            throw Json.malformed("the role resource is named '" + Engine.printable(role.name()) + "', not '" + Engine.printable(name) + "' as in the path; a role cannot be renamed");
+          }
+          return ok(Resources.roleJson(issuer.updateRole(role).orElseThrow(() -> notFound("role", name))));
         }
         allow(method, "DELETE");
         if (!issuer.deleteRole(name)) {
@@ -357,6 +376,21 @@ public final class AdminApi {
       traits.put("logins", logins);
     }
     Duration ttl = Json.ttl(b, "token_ttl", BOT_TOKEN_TTL, Duration.ofDays(7));
+    requireRoles(roles);
+    Bot bot = issuer.createBot(name, roles, traits);
+    Issuer.CreatedToken token = issuer.createToken(null, bot.name(), "token", clock.instant().plus(ttl), Map.of());
+    ObjectNode o = obj();
+    o.set("bot", bot(bot));
+    o.put("token", token.name());
+    o.put("token_id", token.token().shortId());
+    o.put("token_expires_at", token.token().expiresAt().toString());
+    o.put("ca_pin", issuer.caPin().toString());
+    o.put("issuer", issuer.url().toString());
+    return new Reply(201, o);
+  }
+
+  /** Refuses (not_found) a role that is not stored, as creation does, before anything changes. */
+  private void requireRoles(List<String> roles) {
     for (String r : roles) {
       boolean exists;
       try {
@@ -368,16 +402,39 @@ public final class AdminApi {
         throw ProblemException.of(ErrorCode.NOT_FOUND, "no role named '" + Engine.printable(r) + "'; create it first with 'issuer roles create -f role.yaml'");
       }
     }
-    Bot bot = issuer.createBot(name, roles, traits);
-    Issuer.CreatedToken token = issuer.createToken(null, bot.name(), "token", clock.instant().plus(ttl), Map.of());
-    ObjectNode o = obj();
-    o.set("bot", bot(bot));
-    o.put("token", token.name());
-    o.put("token_id", token.token().shortId());
-    o.put("token_expires_at", token.token().expiresAt().toString());
-    o.put("ca_pin", issuer.caPin().toString());
-    o.put("issuer", issuer.url().toString());
-    return new Reply(201, o);
+  }
+
+  /**
+   * {@code PATCH /v1/admin/bots/{name}}: {@code roles}, {@code logins} and {@code traits}, each
+   * optional, replace the current values; at least one must be given.
+   */
+  private Bot updateBot(String name, ObjectNode b) {
+    java.util.Set<String> known = java.util.Set.of("roles", "logins", "traits");
+    b.fieldNames().forEachRemaining(f -> {
+      if (!known.contains(f)) {
+        throw Json.malformed("unknown field '" + Engine.printable(f) + "'; a bot update takes roles, logins and traits");
+      }
+    });
+    if (!b.has("roles") && !b.has("logins") && !b.has("traits")) {
+      throw Json.malformed("a bot update must give at least one of roles, logins and traits");
+    }
+    List<String> roles = b.has("roles") ? stringList(b, "roles") : null;
+    List<String> logins = b.has("logins") ? stringList(b, "logins") : null;
+    Map<String, List<String>> traits = null;
+    if (b.has("traits")) {
+      traits = new LinkedHashMap<>();
+      ObjectNode t = Json.optionalObject(b, "traits");
+      for (java.util.Iterator<String> it = t.fieldNames(); it.hasNext(); ) {
+        String k = it.next();
+        traits.put(k, stringList(t, k));
+      }
+    }
+    issuer.bot(name).orElseThrow(() -> notFound("bot", name));
+    if (roles != null) {
+      requireRoles(roles);
+    }
+    // a bot deleted or a role deleted meanwhile: the transaction sees it
+    return issuer.updateBot(name, roles, logins, traits).orElseThrow(() -> notFound("bot", name));
   }
 
   private static List<String> stringList(ObjectNode b, String field) {

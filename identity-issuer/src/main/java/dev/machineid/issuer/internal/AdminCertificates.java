@@ -59,6 +59,19 @@ public final class AdminCertificates {
     return CredentialMarks.renewedFrom(certificate);
   }
 
+  /**
+   * When the certificate was signed: the instant in the issuer's {@link CredentialMarks#ADMIN_ISSUED}
+   * mark when it has one that agrees with the validity (from {@code notBefore} to {@code notBefore}
+   * plus the back-dating, {@link CertificateAuthority#BACKDATE}, and a second of truncation);
+   * otherwise, for a certificate made by other tooling, its {@code notBefore} itself, since nothing
+   * says it was back-dated.
+   */
+  public static Instant issuedAt(X509Certificate certificate) {
+    Instant notBefore = certificate.getNotBefore().toInstant();
+    Instant latest = notBefore.plus(CertificateAuthority.BACKDATE).plusSeconds(1);
+    return CredentialMarks.adminIssuedAt(certificate).filter(at -> !at.isBefore(notBefore) && !at.isAfter(latest)).orElse(notBefore);
+  }
+
   /** True if {@code /v1/admin/renew} made the certificate (whether or not its mark parses). */
   public static boolean isRenewed(X509Certificate certificate) {
     return CredentialMarks.has(certificate, CredentialMarks.RENEWED_ADMIN);
@@ -81,6 +94,7 @@ public final class AdminCertificates {
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
       b.addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
+      b.addExtension(CredentialMarks.adminIssued(now));
       if (mark != null) {
         b.addExtension(mark);
       }

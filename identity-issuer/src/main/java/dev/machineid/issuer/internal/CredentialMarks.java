@@ -29,9 +29,12 @@ import org.bouncycastle.asn1.x509.Extension;
  *       certificate it was renewed from, so that a lock on that serial also refuses it, and it cannot
  *       renew again: a fresh admin certificate needs the authority key ({@code issuer admin
  *       reissue}).
+ *   <li>{@link #ADMIN_ISSUED}: on every admin certificate the issuer signs, the exact instant it was
+ *       signed (the certificate's {@code notBefore} is back-dated and whole seconds), so that an
+ *       admin record created again refuses every certificate signed before it, with no allowance.
  * </ul>
  *
- * Both are non-critical extensions holding a DER UTF8String of JSON, so TLS peers that do not know
+ * All are non-critical extensions holding a DER UTF8String of JSON, so TLS peers that do not know
  * them still accept the certificates.
  */
 public final class CredentialMarks {
@@ -40,7 +43,31 @@ public final class CredentialMarks {
   /** {@code 2.25.<uuid>}: an admin certificate made by self-renewal; not renewable again. */
   public static final String RENEWED_ADMIN = "2.25.151724097032003040734905974727241396660";
 
+  /** {@code 2.25.<uuid>}: when an admin certificate was signed, to the microsecond. */
+  public static final String ADMIN_ISSUED = "2.25.192215136136261372178009719689765786966";
+
   private CredentialMarks() {}
+
+  /** The mark of an admin certificate signed at {@code issuedAt}. */
+  static Extension adminIssued(java.time.Instant issuedAt) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("issued_at", issuedAt.toString());
+    return extension(ADMIN_ISSUED, m);
+  }
+
+  /** When an admin certificate was signed, if it carries a parsable {@link #ADMIN_ISSUED} mark. */
+  static Optional<java.time.Instant> adminIssuedAt(X509Certificate certificate) {
+    return read(certificate, ADMIN_ISSUED)
+        .map(m -> m.get("issued_at"))
+        .filter(String.class::isInstance)
+        .flatMap(v -> {
+          try {
+            return Optional.of(java.time.Instant.parse((String) v));
+          } catch (java.time.format.DateTimeParseException e) {
+            return Optional.empty();
+          }
+        });
+  }
 
   /** The mark of a role-scoped identity credential requested by {@code instanceId} for {@code roles}. */
   static Extension scopedIdentity(String instanceId, List<String> roles) {

@@ -857,6 +857,18 @@ public final class JdbcStore implements IssuerStore {
     return with("deleting a role", c -> update(c, "DELETE FROM roles WHERE name = ?", name) == 1);
   }
 
+  @Override
+  public boolean updateRole(Role role) {
+    Objects.requireNonNull(role, "role");
+    return with("updating a role", c -> update(c, "UPDATE roles SET spec = ? WHERE name = ?", write(role.createdAt(null)), role.name()) == 1);
+  }
+
+  @Override
+  public boolean updateBot(Bot bot) {
+    Objects.requireNonNull(bot, "bot");
+    return with("updating a bot", c -> update(c, "UPDATE bots SET roles = ?, traits = ? WHERE name = ?", write(bot.roles()), write(bot.traits()), bot.name()) == 1);
+  }
+
   // ------------------------------------------------------------------ admin identities
 
   @Override

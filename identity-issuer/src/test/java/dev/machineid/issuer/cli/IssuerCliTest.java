@@ -185,6 +185,29 @@ class IssuerCliTest {
   }
 
   @Test
+  void rolesUpdateAndBotsUpdateChangeTheStoredRoleAndBot() throws IOException {
+    Path role = tmp.resolve("upd-role.yaml");
+    Files.writeString(role, "kind: role\nversion: v1\nmetadata: {name: cli-upd}\nspec:\n  allow:\n    logins: [deploy]\n");
+    ok(admin("roles", "create", "-f", role.toString()));
+    ok(admin("bots", "add", "cli-upd-web", "--roles=cli-upd", "--logins=alice"));
+
+    Files.writeString(role, "kind: role\nversion: v1\nmetadata: {name: cli-upd}\nspec:\n  allow:\n    logins: [release]\n  options: {max_ttl: 15m}\n");
+    assertThat(ok(admin("roles", "update", "-f", role.toString())).out()).contains("Role 'cli-upd' updated.");
+    JsonNode stored = ok(admin("roles", "ls", "--format", "json")).json();
+    assertThat(stored.findValues("logins").toString()).contains("release").doesNotContain("deploy");
+
+    Result upd = ok(admin("bots", "update", "cli-upd-web", "--logins=bob,carol", "--trait", "team=payments"));
+    assertThat(upd.out()).contains("updated").contains("bob,carol").contains("team=payments");
+    failsWith(admin("bots", "update", "cli-upd-web", "--roles=nope"), "no role named 'nope'");
+    failsWith(admin("bots", "update", "cli-upd-nobody", "--logins=x"), "not_found");
+    failsWith(admin("bots", "update", "cli-upd-web"), "nothing to change");
+    Files.writeString(role, "kind: role\nversion: v1\nmetadata: {name: cli-upd-nobody}\nspec:\n  allow:\n    logins: [x]\n");
+    failsWith(admin("roles", "update", "-f", role.toString()), "not_found");
+    ok(admin("bots", "rm", "cli-upd-web"));
+    ok(admin("roles", "rm", "cli-upd"));
+  }
+
+  @Test
   void tokensAddCreateListAndRemove() throws IOException {
     ok(admin("bots", "add", "cli-tok"));
     Result add = ok(admin("tokens", "add", "--bot", "cli-tok", "--ttl", "10m", "--format", "json"));

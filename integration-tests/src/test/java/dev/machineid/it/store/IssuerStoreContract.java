@@ -14,6 +14,7 @@ import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.IssuerStore.InstanceRecord;
 import dev.machineid.issuer.IssuerStore.LockKey;
 import dev.machineid.issuer.Lock;
+import dev.machineid.issuer.Role;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption.Outcome;
 import java.sql.Connection;
@@ -152,6 +153,27 @@ abstract class IssuerStoreContract {
   }
 
   // ---------------------------------------------------------------- bots and instances
+
+  @Test
+  void botsAndRolesAreUpdatedInPlaceKeepingTheirCreationAndInstances() {
+    Bot bot = new Bot("web", List.of("deployer"), Map.of("logins", List.of("deploy")), now);
+    assertThat(store.insertBot(bot)).isTrue();
+    assertThat(store.insertInstance(instance("i", now))).isTrue();
+    Bot changed = new Bot("web", List.of("deployer", "auditor"), Map.of("logins", List.of("ops")), now.plusSeconds(60));
+    assertThat(store.updateBot(changed)).isTrue();
+    assertThat(replica.findBot("web")).contains(new Bot("web", List.of("deployer", "auditor"), Map.of("logins", List.of("ops")), now));
+    assertThat(replica.findInstance("i")).isPresent();
+    assertThat(replica.updateBot(new Bot("ghost", List.of(), Map.of(), now))).isFalse();
+    assertThat(store.findBot("ghost")).isEmpty();
+
+    Role role = new Role("deployer", List.of("deploy"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, now);
+    assertThat(store.insertRole(role)).isTrue();
+    Role wider = new Role("deployer", List.of("deploy", "root"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, Duration.ofMinutes(10), null);
+    assertThat(replica.updateRole(wider)).isTrue();
+    assertThat(store.findRole("deployer")).contains(wider.createdAt(role.createdAt()));
+    assertThat(store.updateRole(new Role("ghost", List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null))).isFalse();
+    assertThat(store.roles()).extracting(Role::name).containsExactly("deployer");
+  }
 
   @Test
   void botsAndInstancesReadBackAsWritten() {

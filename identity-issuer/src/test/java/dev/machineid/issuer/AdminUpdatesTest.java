@@ -1,0 +1,144 @@
+package dev.machineid.issuer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.Pem;
+import dev.machineid.core.protocol.SshPublicKeys;
+import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
+import java.net.http.HttpRequest;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Updating roles ({@code PUT /v1/admin/roles/{name}}) and bots ({@code PATCH /v1/admin/bots/{name}})
+ * through the admin API: validated like creation, audited with the admin, and followed by the next
+ * issuance.
+ */
+class AdminUpdatesTest {
+  private Issuer issuer;
+  private BotClient admin;
+  private KeyPair keys;
+  private Credentials joined;
+
+  @BeforeEach
+  void start() {
+    issuer = Issuer.builder().trustDomain("example.test").build().start();
+    KeyPair adminKeys = BotClient.ec();
+    X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    admin = new BotClient(issuer, adminKeys.getPrivate(), new X509Certificate[] {cert});
+    issuer.createRole(new Role("deployer", List.of("deploy", "{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.createRole(new Role("auditor", List.of("audit"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.createBot("web", List.of("deployer"), Map.of("logins", List.of("alice")));
+    keys = BotClient.ec();
+    BotClient client = new BotClient(issuer);
+    String token = issuer.createToken("web", Duration.ofMinutes(5));
+    BotClient.Reply r = client.post("/v1/join", BotClient.joinRequest(token, client.challenge("token", token, keys), keys, null).put("ssh_public_key", SshPublicKeys.authorizedKey(keys.getPublic())));
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    joined = r.as(Credentials.class);
+  }
+
+  @AfterEach
+  void stop() {
+    issuer.close();
+  }
+
+  /** The SSH principals of the next renewal's SSH certificate. */
+  private List<String> principalsOfTheNextRenewal() {
+    KeyPair next = BotClient.ec();
+    ObjectNode req = BotClient.object().put("generation", joined.generation()).put("public_key", Pem.encode(next.getPublic())).put("ssh_public_key", SshPublicKeys.authorizedKey(next.getPublic()));
+    BotClient.Reply r = BotClient.as(issuer, keys, joined).post("/v1/renew", req);
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    joined = r.as(Credentials.class);
+    keys = next;
+    return SshCertificateAuthority.describe(joined.sshCertificate()).principals();
+  }
+
+  private BotClient.Reply send(String method, String path, String json) {
+    return admin.send(method, path, "application/json", HttpRequest.BodyPublishers.ofString(json));
+  }
+
+  private static String role(String name, String logins) {
+    return "{\"kind\":\"role\",\"version\":\"v1\",\"metadata\":{\"name\":\"" + name + "\"},\"spec\":{\"allow\":{\"logins\":" + logins + "}}}";
+  }
+
+  @Test
+  void rolesUpdateAppliesToTheNextIssuance() {
+    assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("deploy", "alice");
+    java.time.Instant created = issuer.role("deployer").orElseThrow().createdAt();
+
+    BotClient.Reply r = send("PUT", "/v1/admin/roles/deployer", role("deployer", "[\"release\",\"{{internal.logins}}\"]"));
+
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    assertThat(r.json().get("spec").get("allow").get("logins")).extracting(JsonNode::asText).containsExactly("release", "{{internal.logins}}");
+    assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("release", "alice");
+    assertThat(issuer.role("deployer").orElseThrow().createdAt()).isEqualTo(created);
+    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+      assertThat(e.type()).isEqualTo("role.updated");
+      assertThat(e.detail()).containsEntry("role", "deployer").containsEntry("actor", "admin:ops");
+    });
+  }
+
+  @Test
+  void aRoleUpdateIsValidatedLikeCreationAndNeedsAnExistingRoleOfThatName() {
+    Role before = issuer.role("deployer").orElseThrow();
+    assertThat(send("PUT", "/v1/admin/roles/ghost", role("ghost", "[\"x\"]")).code()).isEqualTo("not_found");
+    assertThat(issuer.role("ghost")).isEmpty();
+    BotClient.Reply renamed = send("PUT", "/v1/admin/roles/deployer", role("auditor", "[\"x\"]"));
+    assertThat(renamed.code()).isEqualTo("malformed_request");
+    BotClient.Reply unknownKey = send("PUT", "/v1/admin/roles/deployer", "{\"kind\":\"role\",\"metadata\":{\"name\":\"deployer\"},\"spec\":{\"allow\":{\"logns\":[\"a\"]}}}");
+    assertThat(unknownKey.code()).isEqualTo("malformed_request");
+    BotClient.Reply system = send("PUT", "/v1/admin/roles/deployer", "{\"kind\":\"role\",\"metadata\":{\"name\":\"deployer\"},\"spec\":{\"allow\":{\"kubernetes_groups\":[\"system:masters\"]}}}");
+    assertThat(system.code()).isEqualTo("malformed_request");
+    assertThat(issuer.role("deployer")).contains(before);
+    assertThat(issuer.role("auditor").orElseThrow().logins()).containsExactly("audit");
+    assertThat(issuer.auditEvents()).noneSatisfy(e -> assertThat(e.type()).isEqualTo("role.updated"));
+  }
+
+  @Test
+  void botsUpdateAppliesToTheNextIssuance() {
+    assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("deploy", "alice");
+
+    BotClient.Reply r = send("PATCH", "/v1/admin/bots/web", "{\"roles\":[\"deployer\",\"auditor\"],\"logins\":[\"bob\"]}");
+
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    assertThat(r.json().get("roles")).extracting(JsonNode::asText).containsExactly("deployer", "auditor");
+    assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("deploy", "audit", "bob");
+    // the instance lives on: the same one renewed
+    assertThat(issuer.instances("web")).hasSize(1);
+
+    // only what is given changes: other traits stay, logins stay unless given
+    BotClient.Reply traits = send("PATCH", "/v1/admin/bots/web", "{\"traits\":{\"team\":[\"payments\"]}}");
+    assertThat(traits.status()).as(traits.toString()).isEqualTo(200);
+    assertThat(issuer.bot("web").orElseThrow().traits()).isEqualTo(Map.of("team", List.of("payments"), "logins", List.of("bob")));
+    assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("deploy", "audit", "bob");
+    assertThat(issuer.auditEvents()).filteredOn(e -> e.type().equals("bot.updated")).hasSize(2).allSatisfy(e -> {
+      assertThat(e.bot()).isEqualTo("web");
+      assertThat(e.detail()).containsEntry("actor", "admin:ops");
+    });
+  }
+
+  @Test
+  void aBotUpdateNamingAnUnknownRoleOrAMissingBotIsRefusedAndChangesNothing() {
+    Bot before = issuer.bot("web").orElseThrow();
+    assertThat(send("PATCH", "/v1/admin/bots/web", "{\"roles\":[\"deployer\",\"root\"]}").code()).isEqualTo("not_found");
+    assertThat(send("PATCH", "/v1/admin/bots/ghost", "{\"roles\":[\"deployer\"]}").code()).isEqualTo("not_found");
+    assertThat(send("PATCH", "/v1/admin/bots/web", "{\"roles\":\"deployer\"}").code()).isEqualTo("malformed_request");
+    assertThat(send("PATCH", "/v1/admin/bots/web", "{\"rolez\":[\"deployer\"]}").code()).isEqualTo("malformed_request");
+    assertThat(send("PATCH", "/v1/admin/bots/web", "{}").code()).isEqualTo("malformed_request");
+    assertThat(issuer.bot("web")).contains(before);
+    assertThat(issuer.bot("ghost")).isEmpty();
+    // the Java API refuses an unknown role too
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> issuer.updateBot("web", List.of("root"), null, null)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(issuer.bot("web")).contains(before);
+    assertThat(issuer.auditEvents()).noneSatisfy(e -> assertThat(e.type()).isEqualTo("bot.updated"));
+  }
+}
