@@ -65,7 +65,11 @@ final class H2Files {
     }
     Path file = dir.resolve(db.getFileName() + ".mv.db");
     if (posix && !Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-      Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_RW));
+      try {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_RW));
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        // another replica sharing this file created it meanwhile: restrict() sets its mode once open
+      }
     }
   }
 
