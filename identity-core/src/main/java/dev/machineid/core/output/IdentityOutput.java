@@ -34,6 +34,11 @@ public final class IdentityOutput implements Output {
     destination.write(files(identity));
   }
 
+  @Override
+  public void check() {
+    destination.check();
+  }
+
   /** The identity output asks for the bot's SSH certificate, as tbot's identity carries one. */
   @Override
   public boolean rendersSshCertificate() {

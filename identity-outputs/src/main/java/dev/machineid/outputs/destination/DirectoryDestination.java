@@ -183,6 +183,26 @@ public final class DirectoryDestination implements Destination {
   }
 
   /**
+   * Walks what exists of the path by the rule {@link #write} applies, creating nothing.
+   *
+   * @throws UnsafeDestinationException if a component of the path is a symbolic link, not a
+   *     directory, or owned or writable by another user
+   */
+  @Override
+  public void check() {
+    try {
+      SafeDirectory dir = SafeDirectory.open(path, false, directoryPermissions()); // null if not there yet (made by the first write)
+      if (dir != null) {
+        dir.close();
+      }
+    } catch (SafeDirectory.UnsafePathException e) {
+      throw new UnsafeDestinationException(path, e.getMessage());
+    } catch (IOException e) {
+      throw new IdentityException("cannot check destination " + path + ": " + e, e);
+    }
+  }
+
+  /**
    * Creates the directory if missing (0700, or 0750 with a reader group) and checks it is safe;
    * what the agent's {@code init} runs.
    *
