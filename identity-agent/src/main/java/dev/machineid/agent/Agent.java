@@ -9,13 +9,17 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.nio.file.attribute.UserPrincipalNotFoundException;
+import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -210,17 +214,25 @@ public final class Agent implements Callable<Integer> {
       }
       Set<PosixFilePermission> perms = PosixFilePermissions.fromString(group != null ? "rwxr-x---" : "rwx------");
       String name = abs.getFileName().toString();
-      try (SafeDirectory parent = SafeDirectory.open(abs.getParent(), true, PosixFilePermissions.fromString("rwxr-xr-x"))) {
+      try (SafeDirectory parent = SafeDirectory.openParent(abs.getParent(), true)) {
+        UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
+        UserPrincipal target = owner == null ? null : lookup(() -> users.lookupPrincipalByName(owner), "user", owner);
         SafeDirectory d;
         if (parent.attributes(name) == null) {
           d = parent.createDirectory(name, perms);
         } else {
           d = parent.openDirectory(name); // refuses a link or a file
+          try {
+            refuseSquatted(d, users, target);
+            stripAcl(d);
+          } catch (IOException | RuntimeException e) {
+            d.close();
+            throw e;
+          }
         }
         try (d) {
-          UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
-          if (owner != null) {
-            d.setOwner(lookup(() -> users.lookupPrincipalByName(owner), "user", owner));
+          if (target != null) {
+            d.setOwner(target);
           }
           if (group != null) {
             d.setGroup((GroupPrincipal) lookup(() -> users.lookupPrincipalByGroupName(group), "group", group));
@@ -235,6 +247,72 @@ public final class Agent implements Callable<Integer> {
       } catch (IOException e) {
         throw new IdentityException("cannot prepare " + dir + ": " + e + (owner != null || group != null
             ? " (changing owner or group needs root)" : ""), e);
+      }
+    }
+
+    /**
+     * An existing directory is taken over only if it already belongs to root, to the user running
+     * init or to {@code --owner}, and nobody else can write it: one another user made (or can
+     * change) may hold planted files, links or ACL entries, and chowning it would hand them to the
+     * agent.
+     */
+    private static void refuseSquatted(SafeDirectory d, UserPrincipalLookupService users, UserPrincipal target)
+        throws IOException {
+      PosixFileAttributes a = d.attributes();
+      Set<UserPrincipal> trusted = new HashSet<>();
+      trusted.add(users.lookupPrincipalByName("root"));
+      try {
+        trusted.add(users.lookupPrincipalByName(System.getProperty("user.name")));
+      } catch (UserPrincipalNotFoundException e) {
+        // no passwd entry for this uid: root and --owner remain
+      }
+      if (target != null) {
+        trusted.add(target);
+      }
+      if (!trusted.contains(a.owner())) {
+        throw new IdentityException("cannot prepare " + d.path() + ": it already exists and is owned by "
+            + a.owner().getName() + "; it may hold files, links or ACL entries that user planted, so it is not taken "
+            + "over. Remove it (after looking at what is in it) or choose another path");
+      }
+      Set<PosixFilePermission> w = EnumSet.copyOf(a.permissions());
+      w.retainAll(EnumSet.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE));
+      if (!w.isEmpty()) {
+        throw new IdentityException("cannot prepare " + d.path() + ": it already exists and is writable by others ("
+            + PosixFilePermissions.toString(a.permissions()) + "); what is in it may have been planted, so it is not "
+            + "taken over. Remove it (after looking at what is in it) or choose another path");
+      }
+    }
+
+    /**
+     * Removes every ACL entry (access and default) from an existing directory with {@code setfacl -P
+     * -b -k}, if {@code setfacl} is installed: a masked entry for another user would come alive when
+     * the agent grants readers. The agent adds its readers' entries again on its next write.
+     */
+    private static void stripAcl(SafeDirectory d) throws IOException {
+      Path setfacl = null;
+      for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+        Path candidate = dir.isEmpty() ? null : Path.of(dir).resolve("setfacl");
+        if (candidate != null && candidate.isAbsolute() && Files.isExecutable(candidate)) {
+          setfacl = candidate;
+          break;
+        }
+      }
+      if (setfacl == null) {
+        return;
+      }
+      if (!d.stillAtPath()) {
+        throw new IdentityException("cannot prepare " + d.path() + ": it was moved or replaced while it was prepared");
+      }
+      Process p = new ProcessBuilder(setfacl.toString(), "-P", "-b", "-k", d.path().toString())
+          .redirectErrorStream(true).start();
+      try {
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+          throw new IOException("setfacl -P -b -k " + d.path() + " failed: " + out.strip());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted removing ACL entries from " + d.path(), e);
       }
     }
 

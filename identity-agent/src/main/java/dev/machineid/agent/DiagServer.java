@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,7 +26,6 @@ import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
-import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
@@ -45,7 +46,10 @@ import org.slf4j.LoggerFactory;
  * socket, not a thread, so probes are answered whatever idle clients do. Every connection is
  * closed once it has been open for the request time limit (10 s by default) and after each
  * answer ({@code Connection: close}), at most {@value #MAX_CONNECTIONS} connections are open at
- * once, and at most {@value #MAX_THREADS} threads answer. A request whose {@code Host} is not an IP
+ * once, and at most {@value #MAX_THREADS} threads answer. The listener never stops accepting: a
+ * connection beyond the cap closes the oldest open connection that has not delivered a request (or,
+ * if every one has, the oldest), so clients that connect and send nothing cannot fill the cap and
+ * keep a liveness probe out. A request whose {@code Host} is not an IP
  * address, {@code localhost}, the listen address's own name or this machine's host name is refused
  * with 421, so a web page whose name an attacker rebinds to this address (DNS rebinding) cannot read
  * the answers.
@@ -94,8 +98,8 @@ final class DiagServer implements AutoCloseable {
     connector.setIdleTimeout(requestTimeLimit.toMillis());
     connector.setReuseAddress(true);
     connector.addBean(new LifetimeLimit(requestTimeLimit));
+    connector.addBean(new EvictOldest(MAX_CONNECTIONS));
     server.addConnector(connector);
-    server.addBean(new NetworkConnectionLimit(MAX_CONNECTIONS, connector));
     DiagServer d = new DiagServer(server, connector, identity, metrics, hostNames(address));
     server.setHandler(d.new Routes());
     try {
@@ -150,6 +154,51 @@ final class DiagServer implements AutoCloseable {
 
     @Override
     public void onClosed(Connection connection) {}
+  }
+
+  /**
+   * Keeps at most {@code max} connections open without ever refusing to accept: each connection
+   * beyond the cap closes the oldest that has not delivered a request yet, else the oldest. A probe
+   * sends its request at once and is answered in milliseconds, so it is never the oldest idle one
+   * for long; idle connections from others are what gets cut.
+   */
+  private static final class EvictOldest implements Connection.Listener {
+    private final int max;
+    private final Deque<Connection> open = new ArrayDeque<>();
+
+    EvictOldest(int max) {
+      this.max = max;
+    }
+
+    @Override
+    public void onOpened(Connection connection) {
+      Connection victim = null;
+      synchronized (open) {
+        open.addLast(connection);
+        if (open.size() > max) {
+          for (Connection c : open) {
+            if (c != connection && c.getMessagesIn() <= 0) {
+              victim = c;
+              break;
+            }
+          }
+          if (victim == null) {
+            victim = open.peekFirst();
+          }
+          open.remove(victim);
+        }
+      }
+      if (victim != null) {
+        victim.getEndPoint().close();
+      }
+    }
+
+    @Override
+    public void onClosed(Connection connection) {
+      synchronized (open) {
+        open.remove(connection);
+      }
+    }
   }
 
   int port() {

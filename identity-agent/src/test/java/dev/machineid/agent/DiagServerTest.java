@@ -100,6 +100,35 @@ class DiagServerTest {
   }
 
   @Test
+  void probesAreAnsweredWithinASecondWhileMoreIdleConnectionsThanTheCapAreHeldAndRenewed() throws Exception {
+    try (DiagServer diag = DiagServer.start(new InetSocketAddress("127.0.0.1", 0), () -> null,
+        new AgentMetrics(Clock.systemUTC()))) {
+      HttpClient quick = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+      List<Socket> idle = new ArrayList<>();
+      try {
+        // plain TCP connects that never send a byte, more than the listener keeps open at once
+        for (int i = 0; i < DiagServer.MAX_CONNECTIONS + 36; i++) {
+          idle.add(new Socket("127.0.0.1", diag.port()));
+        }
+        for (int round = 0; round < 5; round++) {
+          HttpResponse<String> probe = quick.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + diag.port() + "/livez")).timeout(Duration.ofSeconds(1)).build(),
+              HttpResponse.BodyHandlers.ofString());
+          assertThat(probe.statusCode()).as("probe %d", round).isEqualTo(200);
+          // the attacker renews: a fresh batch of idle connections between probes
+          for (int i = 0; i < 20; i++) {
+            idle.add(new Socket("127.0.0.1", diag.port()));
+          }
+        }
+      } finally {
+        for (Socket s : idle) {
+          s.close();
+        }
+      }
+    }
+  }
+
+  @Test
   void anUnexpectedHostHeaderIsRefused() throws Exception {
     try (DiagServer diag = DiagServer.start(new InetSocketAddress("127.0.0.1", 0), () -> null,
         new AgentMetrics(Clock.systemUTC()))) {

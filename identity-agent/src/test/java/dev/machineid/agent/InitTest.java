@@ -71,4 +71,61 @@ class InitTest {
     assertThat(run.exitCode()).isEqualTo(1);
     assertThat(run.errLines()).singleElement().asString().contains("no user named 'no-such-user-here'");
   }
+
+  @Test
+  void initRefusesAnExistingDirectoryOwnedByAnotherUserAndLeavesItAlone() throws Exception {
+    Path squatted = Files.createDirectory(tmp.resolve("sq"));
+    Files.writeString(squatted.resolve("tlscert"), "planted");
+    Files.createSymbolicLink(squatted.resolve("..data"), Path.of("/etc"));
+    Files.setPosixFilePermissions(squatted, PosixFilePermissions.fromString("rwxrwxrwx"));
+    var nobody = squatted.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+    Files.setOwner(squatted, nobody);
+
+    Run run = Run.of("init", "-c", config(squatted).toString(), "--owner", "root");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err()).contains(squatted.toString()).contains("owned by nobody");
+    assertThat(Files.getOwner(squatted)).as("not taken over").isEqualTo(nobody);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(squatted))).isEqualTo("rwxrwxrwx");
+  }
+
+  @Test
+  void initRefusesAnExistingDirectoryOthersCanWrite() throws Exception {
+    Path open = Files.createDirectory(tmp.resolve("open"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+    Run run = Run.of("init", "-c", config(open).toString());
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err()).contains(open.toString()).contains("writable by others");
+  }
+
+  @Test
+  void initRemovesAclEntriesFromAnExistingDirectory() throws Exception {
+    Path dir = Files.createDirectory(tmp.resolve("acl"));
+    Process set = new ProcessBuilder("setfacl", "-m", "u:nobody:rwx,d:u:nobody:rwx", dir.toString()).start();
+    assertThat(set.waitFor()).isZero();
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+
+    Run run = Run.of("init", "-c", config(dir).toString());
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    Process get = new ProcessBuilder("getfacl", "-p", dir.toString()).redirectErrorStream(true).start();
+    String acl = new String(get.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(get.waitFor()).isZero();
+    assertThat(acl).doesNotContain("nobody");
+  }
+
+  @Test
+  void initAcceptsAParentInARootOwnedStickyDirectoryLikeStart() throws Exception {
+    Path sticky = Files.createDirectory(tmp.resolve("sticky"));
+    Process chmod = new ProcessBuilder("chmod", "1777", sticky.toString()).start();
+    assertThat(chmod.waitFor()).isZero();
+    Path dest = sticky.resolve("dest");
+
+    Run run = Run.of("init", "-c", config(dest).toString());
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(dest).isDirectory();
+  }
 }

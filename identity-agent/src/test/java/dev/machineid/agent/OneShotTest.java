@@ -88,6 +88,19 @@ class OneShotTest {
   }
 
   @Test
+  void aSquattedDestinationIsRefusedBeforeTheTokenIsSpent(TestBot bot, Issuer issuer) throws Exception {
+    Path out = Files.createDirectory(tmp.resolve("out"));
+    Files.setOwner(out, out.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+    Path config = AgentConfig.forBot(bot).identityTo(out).writeTo(tmp.resolve("agent.yaml"));
+
+    Run run = Run.of("start", "-c", config.toString(), "--oneshot");
+
+    assertThat(run.exitCode()).isNotZero();
+    assertThat(run.err()).contains("owned by nobody");
+    assertThat(issuer.instances(bot.name())).as("the agent did not join").isEmpty();
+  }
+
+  @Test
   void oneShotSetInTheConfigFileRunsOnce(TestBot bot) throws Exception {
     Path out = tmp.resolve("out");
     Path config = AgentConfig.forBot(bot).identityTo(out).line("oneshot: true").writeTo(tmp.resolve("agent.yaml"));

@@ -228,6 +228,11 @@ public final class IdentityEngine implements AutoCloseable {
     if (have != null) {
       return have;
     }
+    // refuse unsafe storage or destinations now, not after a join has spent a single-use token
+    s.storage().check();
+    for (Output o : s.outputs()) {
+      o.check();
+    }
     if (!s.storage().durable() && s.joinMethod().singleUse()) {
       LOG.warn("join method '{}' uses a single-use proof and storage is in memory: after a restart this "
           + "service cannot join again with the same token. Use directory storage, or a delegated join method.",

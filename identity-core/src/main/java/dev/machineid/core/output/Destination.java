@@ -9,4 +9,12 @@ public interface Destination {
 
   /** The current content, name → bytes; empty before the first write. */
   Map<String, byte[]> read();
+
+  /**
+   * Checks, before the identity is acquired, that what exists of this destination can be written
+   * safely, so a refusal comes before a single-use token is spent; by default nothing to check.
+   *
+   * @throws RuntimeException (typically an {@link dev.machineid.core.IdentityException}) saying why not
+   */
+  default void check() {}
 }

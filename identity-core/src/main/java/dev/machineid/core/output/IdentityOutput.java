@@ -38,6 +38,11 @@ public final class IdentityOutput implements Output {
     LOG.info("output {} written: bot '{}', serial {}, valid until {}", name(), identity.botName(), identity.serialHex(), identity.notAfter());
   }
 
+  @Override
+  public void check() {
+    destination.check();
+  }
+
   /** The identity output asks for the bot's SSH certificate, as tbot's identity carries one. */
   @Override
   public boolean rendersSshCertificate() {

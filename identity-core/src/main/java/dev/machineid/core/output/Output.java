@@ -30,6 +30,12 @@ public interface Output {
    * {@link dev.machineid.core.MachineIdentity.Builder#sshCertificate(boolean)} does. The default is
    * false.
    */
+  /**
+   * Checks, before the identity is acquired, that this output's destination can be written safely
+   * (see {@link Destination#check()}); by default nothing to check.
+   */
+  default void check() {}
+
   default boolean rendersSshCertificate() {
     return false;
   }

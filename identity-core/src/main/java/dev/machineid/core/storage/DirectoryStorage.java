@@ -108,6 +108,21 @@ public final class DirectoryStorage implements Storage {
    * Opens the directory through descriptors after checking that no component of its path can be
    * changed by another user (see {@link SafeDirectory}); creates it (0700) if asked.
    */
+  /** Walks what exists of the directory's path by the rule {@link #save} applies, creating nothing. */
+  @Override
+  public void check() {
+    try {
+      SafeDirectory dir = openDirectory(false); // null if not there yet (made by the first save)
+      if (dir != null) {
+        dir.close();
+      }
+    } catch (SafeDirectory.UnsafePathException e) {
+      throw refused(e);
+    } catch (IOException e) {
+      throw new IdentityException("cannot check storage directory " + directory + ": " + e.getMessage(), e);
+    }
+  }
+
   private SafeDirectory openDirectory(boolean create) throws IOException {
     return SafeDirectory.open(directory, create, OWNER_RWX);
   }

@@ -93,6 +93,22 @@ public final class SafeDirectory implements Closeable {
    * @throws IOException for an I/O failure (including a platform without descriptor-relative operations)
    */
   public static SafeDirectory open(Path directory, boolean create, Set<PosixFilePermission> mode) throws IOException {
+    return open(directory, create, mode, false);
+  }
+
+  /**
+   * Opens {@code directory} as the parent of one to be made in it, checked by the rule applied to
+   * every ancestor in {@link #open}: a root-owned sticky directory such as {@code /tmp} is accepted.
+   * Missing components are created 0755 if {@code create}.
+   *
+   * @return the opened directory, or {@code null} if it is missing and {@code create} is false
+   */
+  public static SafeDirectory openParent(Path directory, boolean create) throws IOException {
+    return open(directory, create, PARENT_MODE, true);
+  }
+
+  private static SafeDirectory open(Path directory, boolean create, Set<PosixFilePermission> mode, boolean asAncestor)
+      throws IOException {
     Path target = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
     Objects.requireNonNull(mode, "mode");
     Path root = target.getRoot();
@@ -105,7 +121,7 @@ public final class SafeDirectory implements Closeable {
     Set<UserPrincipal> trusted = trustedOwners(root);
     SafeDirectory current = new SafeDirectory(root, sds, null);
     try {
-      current = current.withKey(check(current, root, trusted, target.getNameCount() == 0));
+      current = current.withKey(check(current, root, trusted, target.getNameCount() == 0 && !asAncestor));
       for (int i = 0; i < target.getNameCount(); i++) {
         boolean last = i == target.getNameCount() - 1;
         String name = target.getName(i).toString();
@@ -131,7 +147,7 @@ public final class SafeDirectory implements Closeable {
         SafeDirectory child = new SafeDirectory(p, next, null);
         current.close();
         current = child;
-        current = current.withKey(check(current, p, trusted, last));
+        current = current.withKey(check(current, p, trusted, last && !asAncestor));
       }
       return current;
     } catch (IOException | RuntimeException e) {
@@ -177,9 +193,9 @@ public final class SafeDirectory implements Closeable {
   private static Object check(SafeDirectory d, Path p, Set<UserPrincipal> trusted, boolean last) throws IOException {
     PosixFileAttributes a = d.dir.getFileAttributeView(PosixFileAttributeView.class).readAttributes();
     if (!trusted.contains(a.owner())) {
-      throw new UnsafePathException(p, p + " is owned by " + a.owner().getName() + ", not by root or "
-          + currentUser() + " (the user writing here); that user could replace what is written. chown it, or choose a "
-          + "directory whose every parent belongs to root or " + currentUser());
+      throw new UnsafePathException(p, p + " is owned by " + a.owner().getName() + ", not by " + trustedNames()
+          + " (the user writing here); that user could replace what is written. chown it, or choose a "
+          + "directory whose every parent belongs to " + trustedNames());
     }
     Set<PosixFilePermission> writable = EnumSet.noneOf(PosixFilePermission.class);
     writable.addAll(a.permissions());
@@ -190,7 +206,7 @@ public final class SafeDirectory implements Closeable {
         String who = writable.contains(PosixFilePermission.OTHERS_WRITE) ? "world-writable" : "group-writable";
         throw new UnsafePathException(p, p + " is " + who + " (" + PosixFilePermissions.toString(a.permissions())
             + "); another user could replace what is written" + (last ? "" : " below it") + ". Run chmod go-w on it, "
-            + "or choose a directory only root or " + currentUser() + " can write");
+            + "or choose a directory only " + trustedNames() + " can write");
       }
     }
     return a.fileKey();
@@ -221,6 +237,11 @@ public final class SafeDirectory implements Closeable {
 
   private static String currentUser() {
     return System.getProperty("user.name");
+  }
+
+  /** "root", or "root or USER" when this process runs as another user. */
+  private static String trustedNames() {
+    return "root".equals(currentUser()) ? "root" : "root or " + currentUser();
   }
 
   private static void restoreMode(SecureDirectoryStream<Path> d, Set<PosixFilePermission> mode) throws IOException {

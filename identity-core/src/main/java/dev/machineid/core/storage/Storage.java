@@ -17,6 +17,12 @@ public interface Storage {
   /** True if the identity survives a restart of the process. */
   boolean durable();
 
+  /**
+   * Checks, before the first join, that the identity can be saved here safely, so a refusal comes
+   * before a single-use token is spent; by default nothing to check.
+   */
+  default void check() {}
+
   /** Keeps the identity in memory only (the default). */
   static Storage memory() {
     return new MemoryStorage();

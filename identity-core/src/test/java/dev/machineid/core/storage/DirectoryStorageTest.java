@@ -106,6 +106,18 @@ class DirectoryStorageTest {
   }
 
   @Test
+  void aRefusalNamesEachTrustedOwnerOnce() throws Exception {
+    Path dir = Files.createDirectory(tmp.resolve("other"));
+    Files.setOwner(dir, dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+    String user = System.getProperty("user.name");
+
+    assertThatThrownBy(() -> Storage.directory(dir).save(sample(1))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("owned by nobody")
+        .hasMessageContaining("root".equals(user) ? "not by root (" : "not by root or " + user + " (")
+        .hasMessageNotContaining("root or root");
+  }
+
+  @Test
   void storageBelowAGroupWritableOrSymlinkedParentIsRefused() throws Exception {
     Path shared = Files.createDirectory(tmp.resolve("shared"));
     Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxr-x"));

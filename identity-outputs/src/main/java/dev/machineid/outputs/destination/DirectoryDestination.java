@@ -183,6 +183,26 @@ public final class DirectoryDestination implements Destination {
   }
 
   /**
+   * Walks what exists of the path by the rule {@link #write} applies, creating nothing.
+   *
+   * @throws UnsafeDestinationException if a component of the path is a symbolic link, not a
+   *     directory, or owned or writable by another user
+   */
+  @Override
+  public void check() {
+    try {
+      SafeDirectory dir = SafeDirectory.open(path, false, directoryPermissions()); // null if not there yet (made by the first write)
+      if (dir != null) {
+        dir.close();
+      }
+    } catch (SafeDirectory.UnsafePathException e) {
+      throw new UnsafeDestinationException(path, e.getMessage());
+    } catch (IOException e) {
+      throw new IdentityException("cannot check destination " + path + ": " + e, e);
+    }
+  }
+
+  /**
    * Creates the directory if missing (0700, or 0750 with a reader group) and checks it is safe;
    * what the agent's {@code init} runs.
    *
@@ -351,10 +371,11 @@ public final class DirectoryDestination implements Destination {
   }
 
   /**
-   * Lets the readers into the destination. With {@code setfacl}: one run of {@code setfacl -P} on the
-   * destination directory (checked to still be the one opened; {@code -P} skips a link) giving the
-   * readers {@code r-x} on it and the same entries as its <em>default</em> ACL, with the owning group
-   * and others at {@code ---}. New version directories and files inherit those entries when they are
+   * Lets the readers into the destination. With {@code setfacl}: one run of {@code setfacl -P --set}
+   * on the destination directory (checked to still be the one opened; {@code -P} skips a link)
+   * replacing its whole ACL, access and default, with the owner, the readers at {@code r-x} and the
+   * owning group and others at {@code ---}: any other entry on it is removed, so no foreign entry
+   * is activated by the mask the readers need. New version directories and files inherit those entries when they are
    * created, so no ACL is ever set on a file by path. Without ACLs, the destination directory gets
    * the reader group and group {@code r-x} through its descriptor; version directories and files get
    * theirs when created.
@@ -364,22 +385,23 @@ public final class DirectoryDestination implements Destination {
       return;
     }
     if (aclAvailable()) {
-      List<String> entries = new ArrayList<>();
+      // the whole ACL, access and default, replaced in one run (--set): an entry someone else put
+      // on the directory beforehand (masked, or inherited from the parent's default ACL) is removed,
+      // never activated by a recalculated mask
+      List<String> entries = new ArrayList<>(List.of("u::rwx", "g::---", "o::---", "m::r-x",
+          "d:u::rwx", "d:g::---", "d:o::---", "d:m::r-x"));
       if (readerUser != null) {
-        entries.add("u:" + readerUser + ":rX");
-        entries.add("d:u:" + readerUser + ":rX");
+        entries.add("u:" + readerUser + ":r-x");
+        entries.add("d:u:" + readerUser + ":r-x");
       }
       if (readerGroup != null) {
-        entries.add("g:" + readerGroup + ":rX");
-        entries.add("d:g:" + readerGroup + ":rX");
+        entries.add("g:" + readerGroup + ":r-x");
+        entries.add("d:g:" + readerGroup + ":r-x");
       }
-      entries.add("d:u::rwx");
-      entries.add("d:g::---");
-      entries.add("d:o::---");
       if (!dir.stillAtPath()) {
         throw new UnsafeDestinationException(path, "was moved or replaced while it was being written");
       }
-      run(List.of(setfacl.toString(), "-P", "-m", String.join(",", entries), path.toString()));
+      run(List.of(setfacl.toString(), "-P", "--set", String.join(",", entries), path.toString()));
     } else if (readerGroup != null) {
       dir.setGroup(group());
       Set<PosixFilePermission> perms = new HashSet<>(dir.attributes().permissions());

@@ -98,6 +98,11 @@ public final class CredentialOutput implements Output, AutoCloseable {
   }
 
   @Override
+  public void check() {
+    destination.check();
+  }
+
+  @Override
   public void write(Identity identity) {
     Objects.requireNonNull(identity, "identity");
     if (request == null) {

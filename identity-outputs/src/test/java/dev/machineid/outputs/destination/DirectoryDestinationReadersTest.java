@@ -135,6 +135,24 @@ class DirectoryDestinationReadersTest {
   }
 
   @Test
+  void foreignAclEntriesOnTheDestinationAreRemovedNotActivatedWhenReadersAreGranted() throws Exception {
+    // a masked entry (mode 0700 passes the checks) and a default entry another user left beforehand
+    Path dir = Files.createDirectory(tmp.resolve("foreign"), PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rwx------")));
+    runOk("setfacl", "-m", "u:" + OUTSIDER + ":rwx,d:u:" + OUTSIDER + ":rwx", dir.toString());
+    runOk("chmod", "700", dir.toString());
+
+    DirectoryDestination.builder(dir).readerGroup(GROUP).build().write(files("1"));
+
+    assertThat(getfacl(dir)).doesNotContain(OUTSIDER).contains("group:" + GROUP + ":r-x");
+    assertThat(getfacl(version(dir).resolve("key"))).doesNotContain(OUTSIDER);
+    assertThat(readAs(OUTSIDER, dir.resolve("key")).exit()).as("the key stays closed to the outsider").isNotZero();
+    assertThat(run("runuser", "-u", OUTSIDER, "--", "touch", dir.resolve("planted").toString()).exit())
+        .as("nor can the outsider write into the destination").isNotZero();
+    assertThat(readAs(MEMBER, dir.resolve("key"))).isEqualTo(new Result(0, "key-1"));
+  }
+
+  @Test
   void withoutSetfaclAReaderGroupGetsGroupPermissionsAndAWarning() throws Exception {
     Path noTools = Files.createDirectory(tmp.resolve("no-tools")); // a PATH without setfacl
     Path dir = tmp.resolve("group");
