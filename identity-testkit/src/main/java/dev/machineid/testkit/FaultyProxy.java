@@ -85,12 +85,15 @@ public final class FaultyProxy implements AutoCloseable {
     private Mode mode = Mode.PASS_THROUGH;
     private int dropsLeft;
 
+    private final Thread acceptor;
+
     private FaultyProxy(InetSocketAddress target, ServerSocket serverSocket) {
         this.target = target;
         this.serverSocket = serverSocket;
         NamedDaemonThreads factory = new NamedDaemonThreads("machineid-testkit-proxy-", THREAD_NUMBERS);
         this.threads = Executors.newCachedThreadPool(factory);
-        factory.newThread(this::acceptLoop).start();
+        this.acceptor = factory.newThread(this::acceptLoop);
+        acceptor.start();
     }
 
     /**
@@ -177,6 +180,13 @@ public final class FaultyProxy implements AutoCloseable {
             MtlsServer.closeQuietly(socket);
         }
         threads.shutdownNow();
+        // the listening socket is released only once the thread blocked in accept() has returned:
+        // wait for it, so the port is free when close() returns
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

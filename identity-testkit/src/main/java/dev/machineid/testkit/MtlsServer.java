@@ -104,13 +104,16 @@ public final class MtlsServer implements AutoCloseable {
     private final LongAdder requests = new LongAdder();
     private final URI url;
 
+    private final Thread acceptor;
+
     private MtlsServer(SSLServerSocket serverSocket, Clock clock) {
         this.serverSocket = serverSocket;
         this.clock = clock;
         NamedDaemonThreads threads = new NamedDaemonThreads("machineid-testkit-mtls-", THREAD_NUMBERS);
         this.connectionThreads = Executors.newCachedThreadPool(threads);
         this.url = URI.create("https://127.0.0.1:" + serverSocket.getLocalPort() + "/");
-        threads.newThread(this::acceptLoop).start();
+        this.acceptor = threads.newThread(this::acceptLoop);
+        acceptor.start();
     }
 
     /** @return a builder; {@link Builder#serverCertificate} and {@link Builder#trustedClientCAs} are required */
@@ -181,6 +184,13 @@ public final class MtlsServer implements AutoCloseable {
             closeQuietly(socket);
         }
         connectionThreads.shutdownNow();
+        // the listening socket is released only once the thread blocked in accept() has returned:
+        // wait for it, so the port is free when close() returns
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override
