@@ -2,11 +2,14 @@ package dev.machineid.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.machineid.testkit.Ci;
 import dev.machineid.testkit.TestBot;
 import dev.machineid.core.CaPin;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,14 +44,40 @@ class InitTest {
     }
   }
 
+  /** A group of its own, so that a destination left in its parent's (or the caller's) group cannot pass. */
+  private static final String READER_GROUP = "machineid-init-readers";
+
+  private static void readerGroupExists() throws Exception {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      Ci.skipOrFail("this test creates the group " + READER_GROUP + ", which needs root");
+    }
+    String groupadd = Ci.tool("groupadd", "passwd");
+    // a parallel run may have created it between the two commands: only its absence afterwards fails
+    if (command("getent", "group", READER_GROUP) != 0 && command(groupadd, "--system", READER_GROUP) != 0) {
+      assertThat(command("getent", "group", READER_GROUP)).as("groupadd %s", READER_GROUP).isZero();
+    }
+  }
+
+  private static int command(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError(String.join(" ", command) + " did not finish in 30 s");
+    }
+    return p.exitValue();
+  }
+
   @Test
   void initWithAReaderGroupLetsThatGroupReadTheOutputs() throws Exception {
+    readerGroupExists();
     Path a = tmp.resolve("a");
-    String group = Files.readAttributes(tmp, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
+    assertThat(Files.readAttributes(tmp, PosixFileAttributes.class).group().getName()).isNotEqualTo(READER_GROUP);
 
-    Run run = Run.of("init", "-c", config(a).toString(), "--reader-group", group);
+    Run run = Run.of("init", "-c", config(a).toString(), "--reader-group", READER_GROUP);
 
     assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(Files.readAttributes(a, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).group().getName())
+        .isEqualTo(READER_GROUP);
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a))).isEqualTo("rwxr-x---");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("state")))).isEqualTo("rwx------");
   }

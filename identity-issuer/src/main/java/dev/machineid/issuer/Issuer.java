@@ -195,7 +195,7 @@ public final class Issuer implements AutoCloseable {
                 maxRequestBytes,
                 new AdminApi(this, keys.authority(), clock, random),
                 metrics,
-                rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, System::nanoTime) : null)
+                rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, () -> nanos(clock.instant())) : null)
             .withCredentials(credentials)
             .withClock(clock)
             .withReadiness(store instanceof dev.machineid.issuer.store.JdbcStore jdbc ? jdbc::ready : () -> true);
@@ -1010,6 +1010,11 @@ public final class Issuer implements AutoCloseable {
   public Set<String> joinMethods() {
     ensureOpen();
     return engine.verifiers().keySet();
+  }
+
+  /** The rate limiter's time: the issuer's clock, in nanoseconds since the epoch. */
+  private static long nanos(java.time.Instant t) {
+    return t.getEpochSecond() * 1_000_000_000L + t.getNano();
   }
 
   /** The issuer's metrics in the Prometheus text format, as served at {@code /metrics}. */

@@ -50,7 +50,8 @@ public final class RateLimiter {
           if (b == null) {
             b = new Bucket(burst, now);
           }
-          b.tokens = Math.min(burst, b.tokens + (now - b.updated) / 1e9 * perSecond);
+          // a clock set back refills nothing (it never takes tokens away)
+          b.tokens = Math.min(burst, b.tokens + Math.max(0, now - b.updated) / 1e9 * perSecond);
           b.updated = now;
           if (b.tokens >= 1) {
             b.tokens -= 1;

@@ -58,6 +58,8 @@ public final class VaultCertLogin implements AutoCloseable {
   private final X509TrustManager trust;
   private final Clock clock;
   private final ScheduledExecutorService scheduler;
+  /** Whether {@link #scheduler} is this object's own (and so shut down by {@link #close()}). */
+  private final boolean ownScheduler;
   private final AtomicReference<Lease> lease = new AtomicReference<>();
   private volatile ScheduledFuture<?> next;
   private volatile boolean closed;
@@ -69,11 +71,12 @@ public final class VaultCertLogin implements AutoCloseable {
     this.keyManager = b.keyManager;
     this.trust = b.trust;
     this.clock = b.clock;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+    this.ownScheduler = b.scheduler == null;
+    this.scheduler = ownScheduler ? Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "machineid-vault-login");
       t.setDaemon(true);
       return t;
-    });
+    }) : b.scheduler;
   }
 
   public static Builder builder(URI vault) {
@@ -170,7 +173,9 @@ public final class VaultCertLogin implements AutoCloseable {
     if (next != null) {
       next.cancel(false);
     }
-    scheduler.shutdownNow();
+    if (ownScheduler) {
+      scheduler.shutdownNow();
+    }
   }
 
   public static final class Builder {
@@ -180,6 +185,7 @@ public final class VaultCertLogin implements AutoCloseable {
     private X509ExtendedKeyManager keyManager;
     private X509TrustManager trust;
     private Clock clock = Clock.systemUTC();
+    private ScheduledExecutorService scheduler;
 
     private Builder(URI vault) {
       this.vault = Objects.requireNonNull(vault, "vault");
@@ -214,6 +220,16 @@ public final class VaultCertLogin implements AutoCloseable {
 
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Where the token refreshes run; default: a daemon thread of this login's own, stopped by
+     * {@link VaultCertLogin#close()}. A scheduler passed here stays the caller's: {@code close()}
+     * cancels this login's pending refresh on it and does not shut it down.
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 

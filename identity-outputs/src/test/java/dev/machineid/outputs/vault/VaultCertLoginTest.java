@@ -2,13 +2,13 @@ package dev.machineid.outputs.vault;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.ManualScheduler;
 import dev.machineid.testkit.MutableClock;
 import dev.machineid.testkit.TestBot;
 import dev.machineid.testkit.TestCertificateAuthority;
@@ -46,7 +46,7 @@ class VaultCertLoginTest {
     vault = VaultSimulator.builder()
         .trustedCAs(() -> identity.current().trustBundle())
         .role(CertRole.builder("orders").allowedUriSans(bots).policies("orders-read").tokenTtl(Duration.ofMinutes(20)).build())
-        .role(CertRole.builder("short").allowedUriSans(bots).tokenTtl(Duration.ofSeconds(3)).build())
+        .role(CertRole.builder("ten-minutes").allowedUriSans(bots).tokenTtl(Duration.ofMinutes(10)).build())
         .role(CertRole.builder("admins").allowedCommonNames("admin-*").policies("root-ish").build())
         .clock(vaultClock)
         .start();
@@ -113,18 +113,28 @@ class VaultCertLoginTest {
     }
   }
 
+  /**
+   * The refresh runs on a scheduler driven by the same clock as the simulator, so the lease moves
+   * forward by the test and not by the machine's speed: none in the first half of the lease, one by
+   * a second before its end, while the first token is still valid.
+   */
   @Test
-  void refreshesTheTokenBeforeItsLeaseEnds() {
-    try (VaultCertLogin login = login("short").build()) {
+  void refreshesTheTokenBeforeItsLeaseEnds() throws Exception {
+    try (ManualScheduler scheduler = ManualScheduler.on(vaultClock);
+        VaultCertLogin login = login("ten-minutes").clock(vaultClock).scheduler(scheduler).build()) {
       VaultCertLogin.Lease first = login.lease();
+      assertThat(Duration.between(vaultClock.instant(), first.expiresAt())).isGreaterThan(Duration.ofMinutes(9));
 
-      // the simulator records the login before the client has stored the new lease: wait for both
-      await().atMost(Duration.ofSeconds(5))
-          .until(() -> vault.successfulLogins().size() >= 2 && !login.lease().token().equals(first.token()));
+      scheduler.advance(Duration.between(vaultClock.instant(), first.expiresAt()).dividedBy(2));
+      assertThat(vault.successfulLogins()).as("logins in the first half of the lease").hasSize(1);
+      assertThat(login.lease().token()).isEqualTo(first.token());
 
+      scheduler.advance(Duration.between(vaultClock.instant(), first.expiresAt()).minusSeconds(1));
+      assertThat(vaultClock.instant()).isBefore(first.expiresAt());
+      assertThat(vault.successfulLogins()).as("logins by a second before the lease ends").hasSize(2);
       VaultSimulator.Login refresh = vault.successfulLogins().get(1);
       assertThat(refresh.at()).isBefore(first.expiresAt());
-      assertThat(login.token()).isNotEqualTo(first.token());
+      assertThat(login.lease().token()).isNotEqualTo(first.token());
       assertThat(vault.isValid(login.token())).isTrue();
     }
   }

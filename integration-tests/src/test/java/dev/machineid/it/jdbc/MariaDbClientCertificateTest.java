@@ -185,13 +185,51 @@ class MariaDbClientCertificateTest {
     }
   }
 
-  /** The server certificate names {@code localhost}; a name it does not carry is refused by the plugin. */
+  /** The server certificate names {@code localhost}, the host of {@link MariaDbServer#jdbcUrl}. */
   @Test
   void verifyFullAcceptsTheHostTheServerCertificateNames() throws Exception {
     try (CredentialHandle db = database("maria-app-verify-full");
         Connection c = DriverManager.getConnection(url(db.name(), "verify-full"));
         Statement s = c.createStatement()) {
       assertThat(one(s, "SELECT CURRENT_USER()")).isEqualTo("app@%");
+    }
+  }
+
+  /**
+   * A server whose certificate names {@code localhost} only: with full verification the client
+   * refuses to talk to it at {@code 127.0.0.1} (the same server, a name its certificate lacks)
+   * before it logs in, and logs in at {@code localhost}.
+   */
+  @Test
+  void verifyFullRefusesAServerWhoseCertificateLacksTheHostName() throws Exception {
+    KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
+    List<X509Certificate> chain = ISSUER.issuer().signDatabaseServer(serverKey.getPublic(), List.of("localhost"),
+        Duration.ofHours(1));
+    List<Object> names = chain.get(0).getSubjectAlternativeNames().stream().map(name -> (Object) name.get(1)).toList();
+    assertThat(names).as("server certificate names").containsExactly("localhost");
+    StringBuilder chainPem = new StringBuilder();
+    for (X509Certificate c : chain) {
+      chainPem.append(Pem.encode(c)).append('\n');
+    }
+    try (MariaDbServer localhostOnly = MariaDbServer.builder()
+            .tls(chainPem.toString(), Pem.encode(serverKey.getPrivate()),
+                String.join("\n", ISSUER.issuer().authority().databaseClientAuthorities()) + "\n")
+            .start();
+        CredentialHandle db = database("maria-app-host-name")) {
+      localhostOnly.sql("CREATE USER 'app'@'%' REQUIRE SUBJECT '" + SUBJECT + "'");
+      String query = "?user=app&sslMode=" + SSL_MODE + "&tlsSocketType=" + MariaDbTlsPlugin.TYPE
+          + "&" + PgSslSocketFactory.PROPERTY + "=" + db.name() + "&connectTimeout=5000";
+
+      String byAddress = "jdbc:mariadb://127.0.0.1:" + localhostOnly.port() + "/" + query;
+      SQLException refused = catchSql(() -> DriverManager.getConnection(byAddress).close());
+      assertThat((Object) refused).as("connected to 127.0.0.1 with a certificate for localhost only").isNotNull();
+      assertThat(causes(refused)).contains("the database server's certificate does not name host '127.0.0.1'");
+
+      try (Connection c = DriverManager.getConnection(localhostOnly.jdbcUrl("") + query); Statement s = c.createStatement()) {
+        assertThat(one(s, "SELECT CURRENT_USER()")).isEqualTo("app@%");
+      } catch (SQLException e) {
+        throw new AssertionError(e + "\nserver log:\n" + localhostOnly.log(), e);
+      }
     }
   }
 
