@@ -57,12 +57,14 @@ class RenewalSpreadTest {
         // planned between a third and a half of the lifetime: spread over most of those 10 minutes,
         // not the 2 minutes of a tenth of a third
         assertThat(spread).isGreaterThan(Duration.ofMinutes(6));
-        // and no two thirds of the fleet share one minute
+        // and no minute carries half the fleet: in lockstep (a third of the lifetime minus at most 10 %
+        // jitter) all 24 fall within two minutes, so some minute holds at least 12; spread uniformly
+        // over ten minutes the busiest minute holds about 6, and its tail reaches 9 on some runs
         int busiest = 0;
         for (Instant t : next) {
           busiest = Math.max(busiest, (int) next.stream().filter(u -> !u.isBefore(t) && u.isBefore(t.plusSeconds(60))).count());
         }
-        assertThat(busiest).isLessThan(fleet / 3);
+        assertThat(busiest).isLessThan(fleet / 2);
       } finally {
         ids.forEach(MachineIdentity::close);
         issuers.forEach(FakeIssuer::close);
