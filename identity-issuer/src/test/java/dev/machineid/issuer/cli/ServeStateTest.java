@@ -260,7 +260,7 @@ class ServeStateTest {
     copyTree(original, a);
     copyTree(original, b);
     // one shared store
-    String shared = "jdbc:h2:file:" + tmp.resolve("shared/issuer");
+    String shared = "jdbc:h2:file:" + tmp.resolve("common-store/issuer");
     try (Serve one = new Serve(a, "--store", shared); Serve two = new Serve(b, "--store", shared)) {
       assertThat(one.started()).as(one.err.toString()).isTrue();
       assertThat(two.started()).as(two.err.toString()).isTrue();
