@@ -2,6 +2,7 @@ package dev.machineid.issuer.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.internal.IoReasons;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -86,7 +87,7 @@ public final class AdminClient {
     try {
       r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      throw new AdminException(0, null, "cannot reach the issuer at " + base + ": " + describe(e), e);
+      throw new AdminException(0, null, "cannot reach the issuer at " + base + ": " + IoReasons.connection(base, e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AdminException(0, null, "interrupted while calling " + base, e);
@@ -105,16 +106,6 @@ public final class AdminClient {
       throw new AdminException(r.statusCode(), code, (code == null ? "HTTP " + r.statusCode() : code) + (detail == null ? "" : ": " + detail), null);
     }
     return json == null ? Protocol.mapper().nullNode() : json;
-  }
-
-  private static String describe(Throwable e) {
-    StringBuilder sb = new StringBuilder();
-    for (Throwable t = e; t != null && sb.length() < 300; t = t.getCause()) {
-      if (t.getMessage() != null && !sb.toString().contains(t.getMessage())) {
-        sb.append(sb.length() == 0 ? "" : ": ").append(t.getMessage());
-      }
-    }
-    return sb.length() == 0 ? e.getClass().getSimpleName() : sb.toString();
   }
 
   private static SSLContext ssl(X509Certificate authority, PrivateKey key, X509Certificate[] chain) {

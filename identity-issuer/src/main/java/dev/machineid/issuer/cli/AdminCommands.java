@@ -9,6 +9,7 @@ import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.admin.AdminClient;
 import dev.machineid.issuer.internal.CertificateAuthority;
+import dev.machineid.issuer.internal.IoReasons;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
@@ -96,7 +97,7 @@ final class AdminCommands {
     try {
       text = Files.readString(file);
     } catch (IOException e) {
-      throw new CliException("cannot read " + file + ": " + e.getMessage());
+      throw new CliException("cannot read " + file + ": " + IoReasons.file(file, e));
     }
     JsonNode node;
     try {
@@ -578,7 +579,7 @@ final class AdminCommands {
       try {
         key = Files.readString(publicKey).trim();
       } catch (IOException e) {
-        throw new CliException("cannot read " + publicKey + ": " + e.getMessage());
+        throw new CliException("cannot read " + publicKey + ": " + IoReasons.file(publicKey, e));
       }
       ObjectNode req = Protocol.mapper().createObjectNode().put("kind", kind).put("ttl", ttl);
       ArrayNode hosts = req.putArray("host_names");

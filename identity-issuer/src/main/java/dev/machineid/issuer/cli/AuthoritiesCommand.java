@@ -2,6 +2,7 @@ package dev.machineid.issuer.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.internal.IoReasons;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.http.HttpClient;
@@ -86,6 +87,7 @@ final class AuthoritiesCommand {
 
   /** {@code GET /v1/authority}, over TLS verified against the init directory's authority certificate. */
   static JsonNode authorityDocument(InitDirectory init, String server) {
+    var base = init.server(server);
     try {
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
@@ -95,7 +97,6 @@ final class AuthoritiesCommand {
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(null, tmf.getTrustManagers(), null);
       HttpClient http = HttpClient.newBuilder().sslContext(ctx).connectTimeout(Duration.ofSeconds(10)).build();
-      var base = init.server(server);
       HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve(Protocol.AUTHORITY_PATH)).timeout(Duration.ofSeconds(20)).build(),
           HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
@@ -103,7 +104,7 @@ final class AuthoritiesCommand {
       }
       return Protocol.mapper().readTree(r.body());
     } catch (IOException e) {
-      throw new CliException("cannot read the authorities from the issuer: " + e.getMessage());
+      throw new CliException("cannot read the authorities from the issuer at " + base + ": " + IoReasons.connection(base, e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CliException("interrupted while reading the authorities");

@@ -7,6 +7,7 @@ import dev.machineid.issuer.config.IssuerConfig;
 import dev.machineid.issuer.internal.AdminCertificates;
 import dev.machineid.issuer.internal.CertificateAuthority;
 import dev.machineid.issuer.internal.KeyMaterial;
+import dev.machineid.issuer.internal.IoReasons;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -158,7 +159,7 @@ final class InitDirectory {
     try {
       return Files.readString(p, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new CliException("cannot read " + p + ": " + e.getMessage());
+      throw new CliException("cannot read " + p + ": " + IoReasons.file(p, e));
     }
   }
 }

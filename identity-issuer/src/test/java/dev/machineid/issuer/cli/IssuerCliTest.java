@@ -7,6 +7,8 @@ import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -273,6 +275,23 @@ class IssuerCliTest {
     failsWith(run("bots", "ls", "--dir", noAdmin.toString()), "no admin identity");
     assertThat(run("bots", "frobnicate").code()).isEqualTo(2);
     failsWith(admin("audit", "--since", "yesterday"), "since");
+  }
+
+  @Test
+  void connectionAndFileErrorsSayWhatToChange() throws IOException {
+    // .invalid never resolves (RFC 2606): the message names the host and the two ways out
+    failsWith(admin("bots", "ls", "--server", "https://issuer.invalid:8443"),
+        "the host name 'issuer.invalid' does not resolve here; admin commands use the first of host_names in issuer.yaml");
+    failsWith(admin("bots", "ls", "--server", "https://issuer.invalid:8443"), "or pass --server https://HOST:8443");
+    failsWith(admin("authorities", "export", "--kind", "spiffe", "--server", "https://issuer.invalid:8443"),
+        "cannot read the authorities from the issuer at https://issuer.invalid:8443: the host name 'issuer.invalid' does not resolve");
+    int closed;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closed = s.getLocalPort();
+    }
+    failsWith(admin("bots", "ls", "--server", "https://127.0.0.1:" + closed), "nothing accepts connections at 127.0.0.1:" + closed);
+    Path missing = tmp.resolve("no-such-rules.yaml");
+    failsWith(admin("roles", "create", "-f", missing.toString()), "cannot read " + missing + ": no such file");
   }
 
   @Test
