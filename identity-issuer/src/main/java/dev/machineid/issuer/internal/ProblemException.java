@@ -1,6 +1,7 @@
 package dev.machineid.issuer.internal;
 
 import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.issuer.IssuerServiceException;
 import java.util.Objects;
 
 /**
@@ -8,25 +9,19 @@ import java.util.Objects;
  * {@link #getMessage()} is the operator-facing reason for the log and the audit trail. Both have
  * their control characters escaped ({@link Text#inert}), as they may quote what a client sent.
  */
-public final class ProblemException extends RuntimeException {
+public final class ProblemException extends IssuerServiceException {
   private static final long serialVersionUID = 1L;
-  private final ErrorCode code;
   private final String clientDetail;
 
   public ProblemException(ErrorCode code, String clientDetail, String operatorReason) {
     // inert: reasons quote client-supplied text and go to the log and the audit trail
-    super(Text.inert(Objects.requireNonNull(operatorReason, "operatorReason")), null, false, false);
-    this.code = Objects.requireNonNull(code, "code");
+    super(code, Text.inert(Objects.requireNonNull(operatorReason, "operatorReason")), null, false);
     this.clientDetail = Text.inert(clientDetail);
   }
 
   /** A problem whose client detail and operator reason are the same (safe to show) text. */
   public static ProblemException of(ErrorCode code, String detail) {
     return new ProblemException(code, detail, detail);
-  }
-
-  public ErrorCode code() {
-    return code;
   }
 
   public String clientDetail() {
