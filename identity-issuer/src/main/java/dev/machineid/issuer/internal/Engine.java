@@ -457,6 +457,11 @@ public final class Engine {
 
   // ---------------------------------------------------------------- renew
 
+  /**
+   * A renewal, step by step: authorise the caller, check its join method renews, parse the body,
+   * then try the renewal against the instance as stored ({@link #renewFrom}), reading it again
+   * after a compare-and-set lost to a concurrent renewal.
+   */
   public Answer renew(ObjectNode body, String remote, X509Certificate[] peer) {
     Map<String, String> detail = new LinkedHashMap<>();
     detail.put("remote_address", remote);
@@ -464,78 +469,13 @@ public final class Engine {
     Caller caller = null;
     try {
       caller = authorise(peer, now, detail);
-      JoinVerifier v = verifiers.get(caller.instance().joinMethod());
-      if (v == null || !v.renewable()) {
-        throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again",
-            "join method '" + caller.instance().joinMethod() + "' is not renewable");
-      }
-      RenewRequest request = Requests.read(body, RenewRequest.class);
-      long presented = request.generation();
-      PublicKey key = Keys.parse(request.publicKey());
-      String sshKey = sshPublicKey(request.sshPublicKey(), key);
-      Duration ttl = Json.ttl(request.ttl(), "ttl", defaultTtl, maxTtl);
-      if (presented != caller.extension().generation()) {
-        throw ProblemException.of(
-            ErrorCode.MALFORMED_REQUEST,
-            "generation " + presented + " in the body differs from generation " + caller.extension().generation() + " of the presented certificate");
-      }
-      String keyHash = Keys.spkiSha256Hex(key);
+      requireRenewable(caller);
+      RenewInput in = parseRenew(body, caller);
       InstanceRecord row = caller.instance();
       for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-        long stored = row.generation();
-        if (presented == stored && caller.serial().equals(row.serial())) {
-          long next = stored + 1;
-          Issued issued = issue(caller.botRecord(), row.id(), next, row.joinMethod(), key, sshKey, ttl, now);
-          Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
-          Map<String, String> renewed = new LinkedHashMap<>(detail);
-          renewed.put("generation", Long.toString(next));
-          renewed.put("serial", issued.serial());
-          renewed.put("ttl", ttl.toString());
-          issued.describeSsh(renewed);
-          InstanceRecord current = row;
-          String serial = caller.serial();
-          // The re-check, the compare-and-set and its audit event commit together, ordered against
-          // revocations: nothing is issued after a lock or the bot's deletion commits.
-          boolean advanced =
-              store.inTransaction(
-                  tx -> {
-                    revalidate(tx, current.id(), serial, now);
-                    if (!tx.compareAndSetGeneration(current.id(), stored, next, keyHash, issued.json(), issued.serial(), auth)) {
-                      return false;
-                    }
-                    audit.success(tx, "renew", current.bot(), current.id(), renewed);
-                    return true;
-                  });
-          if (advanced) {
-            LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
-            return issued.answer();
-          }
-        } else if (presented == stored - 1 && keyHash.equals(row.publicKeyHash())) {
-          Credentials previous = readCredentials(row.credentialsJson());
-          detail.put("generation", Long.toString(stored));
-          detail.put("serial", row.serial());
-          detail.put("retry", "true");
-          audit.success("renew", row.bot(), row.id(), detail);
-          LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
-          Credentials again =
-              new Credentials(
-                  previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
-          return new Answer(writeCredentials(again));
-        } else if (presented >= stored) {
-          // a certificate of this instance that the issuer never recorded as its current one (a
-          // copy made by an earlier issuer version's identity credentials): it renews nothing, and
-          // its holder cannot lock the instance out either
-          throw new ProblemException(
-              ErrorCode.UNAUTHENTICATED,
-              "the client certificate is not the bot instance's current certificate",
-              "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
-        } else {
-          String reason =
-              "stale generation " + presented + " presented (stored " + stored + ") "
-                  + (presented == stored - 1 ? "with a different public key" : "")
-                  + "; the instance's certificate may have been copied";
-          lockInstance(row, caller, reason, remote, now);
-          throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+        Answer answer = renewFrom(row, caller, in, now, remote, detail);
+        if (answer != null) {
+          return answer;
         }
         row = store.findInstance(row.id()).orElseThrow(() -> ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists"));
       }
@@ -547,6 +487,109 @@ public final class Engine {
       LOG.info("renewal refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
       throw e;
     }
+  }
+
+  /** A renewal body read into its record and checked against the presented certificate. */
+  private record RenewInput(long presented, PublicKey key, String sshKey, Duration ttl, String keyHash) {}
+
+  private void requireRenewable(Caller caller) {
+    JoinVerifier v = verifiers.get(caller.instance().joinMethod());
+    if (v == null || !v.renewable()) {
+      throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again",
+          "join method '" + caller.instance().joinMethod() + "' is not renewable");
+    }
+  }
+
+  private RenewInput parseRenew(ObjectNode body, Caller caller) {
+    RenewRequest request = Requests.read(body, RenewRequest.class);
+    long presented = request.generation();
+    PublicKey key = Keys.parse(request.publicKey());
+    String sshKey = sshPublicKey(request.sshPublicKey(), key);
+    Duration ttl = Json.ttl(request.ttl(), "ttl", defaultTtl, maxTtl);
+    if (presented != caller.extension().generation()) {
+      throw ProblemException.of(
+          ErrorCode.MALFORMED_REQUEST,
+          "generation " + presented + " in the body differs from generation " + caller.extension().generation() + " of the presented certificate");
+    }
+    return new RenewInput(presented, key, sshKey, ttl, Keys.spkiSha256Hex(key));
+  }
+
+  /**
+   * One attempt against the instance as last read: the current certificate advances it; the
+   * certificate just superseded with the same key is a retry of a lost answer and gets it again; a
+   * certificate the issuer never recorded as current is refused; an older one is a copy, which
+   * locks the instance. {@code null} if the compare-and-set lost to a concurrent renewal.
+   */
+  private Answer renewFrom(InstanceRecord row, Caller caller, RenewInput in, Instant now, String remote, Map<String, String> detail) {
+    long stored = row.generation();
+    long presented = in.presented();
+    if (presented == stored && caller.serial().equals(row.serial())) {
+      return advance(row, caller, in, now, remote, detail);
+    }
+    if (presented == stored - 1 && in.keyHash().equals(row.publicKeyHash())) {
+      return resend(row, now, detail);
+    }
+    if (presented >= stored) {
+      // a certificate of this instance that the issuer never recorded as its current one (a
+      // copy made by an earlier issuer version's identity credentials): it renews nothing, and
+      // its holder cannot lock the instance out either
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "the client certificate is not the bot instance's current certificate",
+          "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
+    }
+    String reason =
+        "stale generation " + presented + " presented (stored " + stored + ") "
+            + (presented == stored - 1 ? "with a different public key" : "")
+            + "; the instance's certificate may have been copied";
+    lockInstance(row, caller, reason, remote, now);
+    throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+  }
+
+  /** Issues the next generation and advances the instance to it; {@code null} if the compare-and-set lost. */
+  private Answer advance(InstanceRecord row, Caller caller, RenewInput in, Instant now, String remote, Map<String, String> detail) {
+    long stored = row.generation();
+    long next = stored + 1;
+    Issued issued = issue(caller.botRecord(), row.id(), next, row.joinMethod(), in.key(), in.sshKey(), in.ttl(), now);
+    Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
+    Map<String, String> renewed = new LinkedHashMap<>(detail);
+    renewed.put("generation", Long.toString(next));
+    renewed.put("serial", issued.serial());
+    renewed.put("ttl", in.ttl().toString());
+    issued.describeSsh(renewed);
+    String serial = caller.serial();
+    // The re-check, the compare-and-set and its audit event commit together, ordered against
+    // revocations: nothing is issued after a lock or the bot's deletion commits.
+    boolean advanced =
+        store.inTransaction(
+            tx -> {
+              revalidate(tx, row.id(), serial, now);
+              if (!tx.compareAndSetGeneration(row.id(), stored, next, in.keyHash(), issued.json(), issued.serial(), auth)) {
+                return false;
+              }
+              audit.success(tx, "renew", row.bot(), row.id(), renewed);
+              return true;
+            });
+    if (!advanced) {
+      return null;
+    }
+    LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
+    return issued.answer();
+  }
+
+  /** A retry of a renewal whose answer was lost: the credentials already issued, sent again. */
+  private Answer resend(InstanceRecord row, Instant now, Map<String, String> detail) {
+    long stored = row.generation();
+    Credentials previous = readCredentials(row.credentialsJson());
+    detail.put("generation", Long.toString(stored));
+    detail.put("serial", row.serial());
+    detail.put("retry", "true");
+    audit.success("renew", row.bot(), row.id(), detail);
+    LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
+    Credentials again =
+        new Credentials(
+            previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
+    return new Answer(writeCredentials(again));
   }
 
   /**
