@@ -232,21 +232,9 @@ public final class IssuerClient implements Closeable {
   }
 
   private IssuerException problem(Response r, byte[] bytes) {
-    String code = "unknown";
-    String detail = null;
-    try {
-      JsonNode n = mapper.readTree(bytes);
-      if (n != null && n.hasNonNull("code")) {
-        code = n.get("code").asText();
-      }
-      if (n != null && n.hasNonNull("detail")) {
-        detail = n.get("detail").asText();
-      } else if (n != null && n.hasNonNull("title")) {
-        detail = n.get("title").asText();
-      }
-    } catch (IOException ignored) {
-      // not a problem document; the status says enough
-    }
+    dev.machineid.core.protocol.Problem p = dev.machineid.core.protocol.ProblemDocuments.parse(bytes).orElse(null);
+    String code = p == null || p.code() == null ? "unknown" : p.code();
+    String detail = p == null ? null : dev.machineid.core.protocol.ProblemDocuments.explanation(p);
     return new IssuerException(
         "issuer refused " + r.request().method() + " " + r.request().url().encodedPath() + ": "
             + r.code() + " " + code + (detail != null ? " (" + detail + ")" : ""),

@@ -12,4 +12,12 @@ import java.util.List;
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record CertificatesRequest(String kind, List<String> roles, String publicKey, String sshPublicKey, String ttl, JsonNode target) {}
+public record CertificatesRequest(String kind, List<String> roles, String publicKey, String sshPublicKey, String ttl, JsonNode target) {
+  /** @throws IllegalArgumentException naming the field, for a missing kind or a target that is not an object */
+  public CertificatesRequest {
+    Fields.required(kind, "kind");
+    if (target != null && !target.isNull() && !target.isObject()) {
+      throw new IllegalArgumentException("field 'target' must be a JSON object");
+    }
+  }
+}

@@ -13,4 +13,10 @@ import java.util.Map;
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record ChallengeRequest(String joinMethod, String token, String publicKey) {}
+public record ChallengeRequest(String joinMethod, String token, String publicKey) {
+  /** @throws IllegalArgumentException naming the field, for a missing or empty required field */
+  public ChallengeRequest {
+    Fields.required(joinMethod, "join_method");
+    Fields.required(publicKey, "public_key");
+  }
+}

@@ -2,6 +2,7 @@ package dev.machineid.core.protocol;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
@@ -13,4 +14,21 @@ import java.util.Map;
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record HeartbeatRequest(String hostname, String version, long uptimeSeconds, boolean oneShot, Map<String, String> outputs) {}
+public record HeartbeatRequest(
+    String hostname, String version, @JsonProperty(required = true) long uptimeSeconds, @JsonProperty(required = true) boolean oneShot, Map<String, String> outputs) {
+  /** @throws IllegalArgumentException naming the field, for a missing or empty required field or a negative uptime */
+  public HeartbeatRequest {
+    Fields.required(hostname, "hostname");
+    Fields.required(version, "version");
+    if (uptimeSeconds < 0) {
+      throw new IllegalArgumentException("field 'uptime_seconds' must not be negative");
+    }
+    if (outputs != null) {
+      outputs.forEach((k, v) -> {
+        if (v == null) {
+          throw new IllegalArgumentException("field 'outputs." + k + "' must be a string");
+        }
+      });
+    }
+  }
+}

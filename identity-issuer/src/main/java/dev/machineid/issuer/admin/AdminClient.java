@@ -1,6 +1,8 @@
 package dev.machineid.issuer.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.machineid.core.protocol.Problem;
+import dev.machineid.core.protocol.ProblemDocuments;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.internal.IoReasons;
 import java.io.IOException;
@@ -92,6 +94,12 @@ public final class AdminClient {
       Thread.currentThread().interrupt();
       throw new AdminException(0, null, "interrupted while calling " + base, e);
     }
+    if (r.statusCode() >= 400) {
+      Problem p = ProblemDocuments.parse(r.body()).orElse(null);
+      String code = p == null ? null : p.code();
+      String detail = p == null ? null : p.detail();
+      throw new AdminException(r.statusCode(), code, (code == null ? "HTTP " + r.statusCode() : code) + (detail == null ? "" : ": " + detail), null);
+    }
     JsonNode json = null;
     if (!r.body().isEmpty()) {
       try {
@@ -99,11 +107,6 @@ public final class AdminClient {
       } catch (IOException e) {
         throw new AdminException(r.statusCode(), null, "the issuer answered " + r.statusCode() + " with a body that is not JSON", e);
       }
-    }
-    if (r.statusCode() >= 400) {
-      String code = json == null ? null : json.path("code").asText(null);
-      String detail = json == null ? null : json.path("detail").asText(null);
-      throw new AdminException(r.statusCode(), code, (code == null ? "HTTP " + r.statusCode() : code) + (detail == null ? "" : ": " + detail), null);
     }
     return json == null ? Protocol.mapper().nullNode() : json;
   }

@@ -32,34 +32,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@code /v1/admin/...}: bots, roles, tokens, instances, locks, audit, status and the admin's own
  * renewal, over mTLS with an admin certificate ({@link AdminCertificates}). JSON in and out
- * (snake_case); failures are {@link ProblemException}s. Routes:
- *
- * <pre>
- * GET    /v1/admin/status                      version, trust domain, CA pin, join methods
- * POST   /v1/admin/renew                       {public_key, ttl?} -> {certificate_chain, not_after}
- * GET    /v1/admin/admins                      PUT {names} (make the recorded admins exactly these)
- * DELETE /v1/admin/admins/{name}
- * GET    /v1/admin/bots                        POST {name, roles, logins?, traits?, token_ttl?}
- * GET    /v1/admin/bots/{name}                 DELETE /v1/admin/bots/{name}
- * PATCH  /v1/admin/bots/{name}                 {roles?, logins?, traits?} (at least one)
- * GET    /v1/admin/roles                       POST a role resource
- * GET    /v1/admin/roles/{name}                DELETE /v1/admin/roles/{name}
- * PUT    /v1/admin/roles/{name}                a role resource of that name
- * GET    /v1/admin/tokens                      POST a token resource
- * DELETE /v1/admin/tokens/{id, id prefix or name}
- * GET    /v1/admin/instances[?bot=B]           GET /v1/admin/instances/{bot}/{id}
- * GET    /v1/admin/locks                       POST {target, value, reason, ttl?}
- * DELETE /v1/admin/locks/{id}
- * GET    /v1/admin/audit[?since=&type=&bot=&limit=]
- * POST   /v1/admin/audit/verify[?pin=SEQ:HASH]
- * POST   /v1/admin/audit/prune          {before: RFC 3339 or a duration ago}
- * </pre>
+ * (snake_case); failures are {@link ProblemException}s. The endpoints are declared in one table,
+ * {@link #ROUTES}: a method, a path template and a handler each, listed by
+ * {@code docs/issuer.md}. The admin is authenticated before the path is looked up, so an
+ * unauthenticated caller learns nothing about which paths exist.
  */
 public final class AdminApi {
   private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
@@ -95,12 +78,8 @@ public final class AdminApi {
 
   public Reply handle(String method, String path, Map<String, String> query, Body body, X509Certificate[] peer) throws java.io.IOException {
     String admin = authenticate(peer);
-    List<String> seg = List.of(path.substring(PREFIX.length()).split("/", -1));
-    if (seg.stream().anyMatch(String::isEmpty)) {
-      throw ProblemException.of(ErrorCode.NOT_FOUND, "no such admin endpoint");
-    }
     try {
-      return Auditor.actingAs("admin:" + admin, () -> route(admin, peer[0], method, seg, query, body));
+      return Auditor.actingAs("admin:" + admin, () -> route(admin, peer[0], method, path, query, body));
     } catch (java.io.IOException | ProblemException e) {
       throw e;
     } catch (SecurityException e) {
@@ -119,227 +98,308 @@ public final class AdminApi {
     }
   }
 
-  private Reply route(String admin, X509Certificate presented, String method, List<String> seg, Map<String, String> query, Body body) throws java.io.IOException {
-    String resource = seg.get(0);
-    int n = seg.size();
-    switch (resource) {
-      case "status" -> {
-        one(n, 1);
-        allow(method, "GET");
-        ObjectNode o = obj();
-        o.put("version", version()).put("trust_domain", issuer.trustDomain()).put("ca_pin", issuer.caPin().toString()).put("url", issuer.url().toString()).put("admin", admin);
-        ArrayNode m = o.putArray("join_methods");
-        issuer.joinMethods().stream().sorted().forEach(m::add);
-        return ok(o);
-      }
-      case "renew" -> {
-        one(n, 1);
-        allow(method, "POST");
-        ObjectNode b = body.read();
-        PublicKey key = Keys.parse(Json.text(b, "public_key"));
-        Duration ttl = Json.ttl(b, "ttl", AdminCertificates.DEFAULT_TTL, AdminCertificates.MAX_TTL);
-        X509Certificate cert = issuer.renewAdminCertificate(admin, presented, key, ttl);
-        ObjectNode o = obj();
-        o.putArray("certificate_chain").add(Pem.encode(cert)).add(Pem.encode(ca.certificate()));
-        o.put("not_after", cert.getNotAfter().toInstant().toString());
-        return ok(o);
-      }
-      case "sign" -> {
-        // issuer sign: certificates for targets (database servers, SSH hosts), with their own longer TTL
-        one(n, 1);
-        allow(method, "POST");
-        ObjectNode b = body.read();
-        String kind = Json.text(b, "kind");
-        List<String> hosts = CredentialService.stringList(b, "host_names");
-        if (hosts.isEmpty()) {
-          throw Json.malformed("field 'host_names' must name at least one host");
-        }
-        // bounded by the issuer's sign_max_ttl (ttl_exceeded above it); host names checked by the issuer
-        Duration max = issuer.signMaxTtl();
-        Duration ttl = Json.ttl(b, "ttl", Duration.ofDays(30).compareTo(max) < 0 ? Duration.ofDays(30) : max, max);
-        ObjectNode o = obj();
-        switch (kind) {
-          case "database_server" -> {
-            List<X509Certificate> chain = issuer.signDatabaseServer(Keys.parse(Json.text(b, "public_key")), hosts, ttl);
-            ArrayNode c = o.putArray("certificate_chain");
-            chain.forEach(x -> c.add(Pem.encode(x)));
-            o.put("not_after", chain.get(0).getNotAfter().toInstant().toString());
-            o.put("client_ca", Pem.encode(Pem.certificate(issuer.authority().databaseClientAuthorities().get(0))));
-          }
-          case "ssh_host" -> {
-            o.put("ssh_certificate", issuer.signSshHost(Json.text(b, "ssh_public_key"), hosts, ttl));
-            o.put("user_ca", issuer.authority().sshUserAuthorities().get(0));
-          }
-          default -> throw Json.malformed("field 'kind' must be database_server or ssh_host");
-        }
-        return ok(o);
-      }
-      case "admins" -> {
-        if (n == 1) {
-          if (method.equals("GET")) {
-            ArrayNode a = arr();
-            issuer.admins().forEach(x -> a.addObject().put("name", x.name()).put("created_at", x.createdAt().toString()));
-            return ok(a);
-          }
-          allow(method, "PUT");
-          List<String> names = stringList(body.read(), "names");
-          // the same rule as DELETE: the API never removes its caller, so a list that keeps the
-          // caller also always keeps an admin with a usable certificate
-          if (!names.contains(admin)) {
-            throw Json.malformed("the admin list must keep the calling admin '" + admin + "': an admin cannot remove itself; " + SELF_REMOVAL);
-          }
-          Issuer.AdminChanges changes = issuer.syncAdmins(names);
-          ObjectNode o = obj();
-          changes.added().forEach(o.putArray("added")::add);
-          changes.removed().forEach(o.putArray("removed")::add);
-          return ok(o);
-        }
-        one(n, 2);
-        allow(method, "DELETE");
-        String name = seg.get(1);
-        if (name.equals(admin)) {
-          throw Json.malformed("an admin cannot remove itself; " + SELF_REMOVAL);
-        }
-        if (!issuer.removeAdmin(name)) {
-          throw notFound("admin", name);
-        }
-        return new Reply(204, null);
-      }
-      case "bots" -> {
-        if (n == 1) {
-          if (method.equals("GET")) {
-            ArrayNode a = arr();
-            issuer.bots().forEach(bt -> a.add(bot(bt)));
-            return ok(a);
-          }
-          allow(method, "POST");
-          return createBot(body.read());
-        }
-        one(n, 2);
-        String name = seg.get(1);
-        if (method.equals("GET")) {
-          return ok(bot(issuer.bot(name).orElseThrow(() -> notFound("bot", name))));
-        }
-        if (method.equals("PATCH")) {
-          return ok(bot(updateBot(name, body.read())));
-        }
-        allow(method, "DELETE");
-        if (!issuer.deleteBot(name)) {
-          throw notFound("bot", name);
-        }
-        return new Reply(204, null);
-      }
-      case "roles" -> {
-        if (n == 1) {
-          if (method.equals("GET")) {
-            ArrayNode a = arr();
-            issuer.roles().forEach(r -> a.add(Resources.roleJson(r)));
-            return ok(a);
-          }
-          allow(method, "POST");
-          Role role = Resources.role(body.read());
-          return new Reply(201, Resources.roleJson(issuer.createRole(role)));
-        }
-        one(n, 2);
-        String name = seg.get(1);
-        if (method.equals("GET")) {
-          return ok(Resources.roleJson(issuer.role(name).orElseThrow(() -> notFound("role", name))));
-        }
-        if (method.equals("PUT")) {
-          Role role = Resources.role(body.read());
-          if (!role.name().equals(name)) {
-            throw Json.malformed("the role resource is named '" + Engine.printable(role.name()) + "', not '" + Engine.printable(name) + "' as in the path; a role cannot be renamed");
-          }
-          return ok(Resources.roleJson(issuer.updateRole(role).orElseThrow(() -> notFound("role", name))));
-        }
-        allow(method, "DELETE");
-        if (!issuer.deleteRole(name)) {
-          throw notFound("role", name);
-        }
-        return new Reply(204, null);
-      }
-      case "tokens" -> {
-        if (n == 1) {
-          if (method.equals("GET")) {
-            ArrayNode a = arr();
-            issuer.tokens().forEach(t -> a.add(token(t)));
-            return ok(a);
-          }
-          allow(method, "POST");
-          Resources.TokenSpec spec = Resources.token(body.read(), clock.instant(), Duration.ofHours(1));
-          Issuer.CreatedToken created = issuer.createToken(spec.name(), spec.bot(), spec.joinMethod(), spec.expires(), spec.rules());
-          ObjectNode o = token(created.token());
-          o.put("token", created.name());
-          return new Reply(201, o);
-        }
-        one(n, 2);
-        allow(method, "DELETE");
-        String ref = seg.get(1);
-        Optional<Token> match = findToken(ref);
-        if (match.isEmpty() || !issuer.deleteToken(match.get().id())) {
-          throw notFound("token", ref);
-        }
-        return new Reply(204, null);
-      }
-      case "instances" -> {
-        allow(method, "GET");
-        if (n == 1) {
-          String bot = query.get("bot");
-          List<String> bots = new ArrayList<>();
-          if (bot != null) {
-            issuer.bot(bot).orElseThrow(() -> notFound("bot", bot));
-            bots.add(bot);
-          } else {
-            issuer.bots().forEach(b -> bots.add(b.name()));
-          }
-          ArrayNode a = arr();
-          for (String b : bots) {
-            issuer.instances(b).forEach(i -> a.add(instance(i)));
-          }
-          return ok(a);
-        }
-        one(n, 3);
-        String bot = seg.get(1);
-        String id = seg.get(2);
-        BotInstance i = issuer.instance(id).filter(x -> x.bot().equals(bot)).orElseThrow(() -> notFound("instance", bot + "/" + id));
-        return ok(instance(i));
-      }
-      case "locks" -> {
-        if (n == 1) {
-          if (method.equals("GET")) {
-            ArrayNode a = arr();
-            Instant now = clock.instant();
-            issuer.locks().forEach(l -> a.add(lock(l, now)));
-            return ok(a);
-          }
-          allow(method, "POST");
-          return new Reply(201, lock(issuer.lock(lockFrom(body.read())), clock.instant()));
-        }
-        one(n, 2);
-        allow(method, "DELETE");
-        if (!issuer.removeLock(seg.get(1))) {
-          throw notFound("lock", seg.get(1));
-        }
-        return new Reply(204, null);
-      }
-      case "audit" -> {
-        if (n == 2 && seg.get(1).equals("verify")) {
-          allow(method, "POST");
-          return ok(verifyAudit(query.get("pin")));
-        }
-        if (n == 2 && seg.get(1).equals("prune")) {
-          allow(method, "POST");
-          Instant before = pointInTime(Json.text(body.read(), "before"), "before");
-          ObjectNode o = obj();
-          o.put("removed", issuer.pruneAudit(before));
-          return ok(o);
-        }
-        one(n, 1);
-        allow(method, "GET");
-        return ok(audit(query));
-      }
-      default -> throw ProblemException.of(ErrorCode.NOT_FOUND, "no such admin endpoint");
+  // ---- routes: the one place the admin API's endpoints are declared
+
+  /** What a route's handler gets: the calling admin, its certificate, the path's variables, the query and the body. */
+  record Call(String admin, X509Certificate presented, Map<String, String> path, Map<String, String> query, Body body) {
+    String var(String name) {
+      return path.get(name);
     }
+
+    ObjectNode json() throws java.io.IOException {
+      return body.read();
+    }
+  }
+
+  /** Serves one endpoint. */
+  @FunctionalInterface
+  interface Action {
+    Reply run(AdminApi api, Call call) throws java.io.IOException;
+  }
+
+  /** One endpoint: a method and a path template ({@code {name}} is one path segment), and what serves it. */
+  public record Route(String method, String template, Action action, UriTemplatePathSpec spec) {
+    static Route of(String method, String template, Action action) {
+      return new Route(method, template, action, new UriTemplatePathSpec(template));
+    }
+  }
+
+  /**
+   * Every admin endpoint: adding one is adding an entry here. A path no entry matches is
+   * {@code 404 not_found}; a path that matches with another method is {@code 405 method_not_allowed}.
+   */
+  public static final List<Route> ROUTES =
+      List.of(
+          Route.of("GET", PREFIX + "status", AdminApi::status),
+          Route.of("POST", PREFIX + "renew", AdminApi::renewAdmin),
+          Route.of("POST", PREFIX + "sign", AdminApi::sign),
+          Route.of("GET", PREFIX + "admins", AdminApi::listAdmins),
+          Route.of("PUT", PREFIX + "admins", AdminApi::setAdmins),
+          Route.of("DELETE", PREFIX + "admins/{name}", AdminApi::removeAdmin),
+          Route.of("GET", PREFIX + "bots", AdminApi::listBots),
+          Route.of("POST", PREFIX + "bots", AdminApi::createBot),
+          Route.of("GET", PREFIX + "bots/{name}", AdminApi::getBot),
+          Route.of("PATCH", PREFIX + "bots/{name}", AdminApi::updateBot),
+          Route.of("DELETE", PREFIX + "bots/{name}", AdminApi::deleteBot),
+          Route.of("GET", PREFIX + "roles", AdminApi::listRoles),
+          Route.of("POST", PREFIX + "roles", AdminApi::createRole),
+          Route.of("GET", PREFIX + "roles/{name}", AdminApi::getRole),
+          Route.of("PUT", PREFIX + "roles/{name}", AdminApi::putRole),
+          Route.of("DELETE", PREFIX + "roles/{name}", AdminApi::deleteRole),
+          Route.of("GET", PREFIX + "tokens", AdminApi::listTokens),
+          Route.of("POST", PREFIX + "tokens", AdminApi::createToken),
+          Route.of("DELETE", PREFIX + "tokens/{ref}", AdminApi::deleteToken),
+          Route.of("GET", PREFIX + "instances", AdminApi::listInstances),
+          Route.of("GET", PREFIX + "instances/{bot}/{id}", AdminApi::getInstance),
+          Route.of("GET", PREFIX + "locks", AdminApi::listLocks),
+          Route.of("POST", PREFIX + "locks", AdminApi::createLock),
+          Route.of("DELETE", PREFIX + "locks/{id}", AdminApi::removeLock),
+          Route.of("GET", PREFIX + "audit", AdminApi::listAudit),
+          Route.of("POST", PREFIX + "audit/verify", AdminApi::verifyAudit),
+          Route.of("POST", PREFIX + "audit/prune", AdminApi::pruneAudit));
+
+  private Reply route(String admin, X509Certificate presented, String method, String path, Map<String, String> query, Body body) throws java.io.IOException {
+    List<Route> matching = ROUTES.stream().filter(r -> r.spec().matches(path)).toList();
+    if (matching.isEmpty()) {
+      throw ProblemException.of(ErrorCode.NOT_FOUND, "no such admin endpoint");
+    }
+    Route route = matching.stream().filter(r -> r.method().equals(method)).findFirst().orElse(null);
+    if (route == null) {
+      List<String> allowed = matching.stream().map(Route::method).toList();
+      throw ProblemException.of(ErrorCode.METHOD_NOT_ALLOWED, "use " + String.join(" or ", allowed) + " on this endpoint");
+    }
+    return route.action().run(this, new Call(admin, presented, route.spec().getPathParams(path), query, body));
+  }
+
+  // ---- status and the admin's own certificate
+
+  private Reply status(Call c) {
+    ObjectNode o = obj();
+    o.put("version", version()).put("trust_domain", issuer.trustDomain()).put("ca_pin", issuer.caPin().toString()).put("url", issuer.url().toString()).put("admin", c.admin());
+    ArrayNode m = o.putArray("join_methods");
+    issuer.joinMethods().stream().sorted().forEach(m::add);
+    return ok(o);
+  }
+
+  private Reply renewAdmin(Call c) throws java.io.IOException {
+    AdminRequests.Renew r = Requests.read(c.json(), AdminRequests.Renew.class);
+    PublicKey key = Keys.parse(r.publicKey());
+    Duration ttl = Json.ttl(r.ttl(), "ttl", AdminCertificates.DEFAULT_TTL, AdminCertificates.MAX_TTL);
+    X509Certificate cert = issuer.renewAdminCertificate(c.admin(), c.presented(), key, ttl);
+    ObjectNode o = obj();
+    o.putArray("certificate_chain").add(Pem.encode(cert)).add(Pem.encode(ca.certificate()));
+    o.put("not_after", cert.getNotAfter().toInstant().toString());
+    return ok(o);
+  }
+
+  /** issuer sign: certificates for targets (database servers, SSH hosts), with their own longer TTL. */
+  private Reply sign(Call c) throws java.io.IOException {
+    AdminRequests.Sign b = Requests.read(c.json(), AdminRequests.Sign.class);
+    String kind = b.kind();
+    List<String> hosts = CredentialService.stringList(b.hostNames(), "host_names");
+    if (hosts.isEmpty()) {
+      throw Json.malformed("field 'host_names' must name at least one host");
+    }
+    // bounded by the issuer's sign_max_ttl (ttl_exceeded above it); host names checked by the issuer
+    Duration max = issuer.signMaxTtl();
+    Duration ttl = Json.ttl(b.ttl(), "ttl", Duration.ofDays(30).compareTo(max) < 0 ? Duration.ofDays(30) : max, max);
+    ObjectNode o = obj();
+    switch (kind) {
+      case "database_server" -> {
+        List<X509Certificate> chain = issuer.signDatabaseServer(Keys.parse(Json.required(b.publicKey(), "public_key")), hosts, ttl);
+        ArrayNode ch = o.putArray("certificate_chain");
+        chain.forEach(x -> ch.add(Pem.encode(x)));
+        o.put("not_after", chain.get(0).getNotAfter().toInstant().toString());
+        o.put("client_ca", Pem.encode(Pem.certificate(issuer.authority().databaseClientAuthorities().get(0))));
+      }
+      case "ssh_host" -> {
+        o.put("ssh_certificate", issuer.signSshHost(Json.required(b.sshPublicKey(), "ssh_public_key"), hosts, ttl));
+        o.put("user_ca", issuer.authority().sshUserAuthorities().get(0));
+      }
+      default -> throw Json.malformed("field 'kind' must be database_server or ssh_host");
+    }
+    return ok(o);
+  }
+
+  // ---- admins
+
+  private Reply listAdmins(Call c) {
+    ArrayNode a = arr();
+    issuer.admins().forEach(x -> a.addObject().put("name", x.name()).put("created_at", x.createdAt().toString()));
+    return ok(a);
+  }
+
+  private Reply setAdmins(Call c) throws java.io.IOException {
+    List<String> names = Requests.read(c.json(), AdminRequests.Admins.class).names();
+    // the same rule as DELETE: the API never removes its caller, so a list that keeps the
+    // caller also always keeps an admin with a usable certificate
+    if (!names.contains(c.admin())) {
+      throw Json.malformed("the admin list must keep the calling admin '" + c.admin() + "': an admin cannot remove itself; " + SELF_REMOVAL);
+    }
+    Issuer.AdminChanges changes = issuer.syncAdmins(names);
+    ObjectNode o = obj();
+    changes.added().forEach(o.putArray("added")::add);
+    changes.removed().forEach(o.putArray("removed")::add);
+    return ok(o);
+  }
+
+  private Reply removeAdmin(Call c) {
+    String name = c.var("name");
+    if (name.equals(c.admin())) {
+      throw Json.malformed("an admin cannot remove itself; " + SELF_REMOVAL);
+    }
+    if (!issuer.removeAdmin(name)) {
+      throw notFound("admin", name);
+    }
+    return new Reply(204, null);
+  }
+
+  // ---- bots
+
+  private Reply listBots(Call c) {
+    ArrayNode a = arr();
+    issuer.bots().forEach(bt -> a.add(bot(bt)));
+    return ok(a);
+  }
+
+  private Reply getBot(Call c) {
+    String name = c.var("name");
+    return ok(bot(issuer.bot(name).orElseThrow(() -> notFound("bot", name))));
+  }
+
+  private Reply updateBot(Call c) throws java.io.IOException {
+    return ok(bot(updateBot(c.var("name"), c.json())));
+  }
+
+  private Reply deleteBot(Call c) {
+    String name = c.var("name");
+    if (!issuer.deleteBot(name)) {
+      throw notFound("bot", name);
+    }
+    return new Reply(204, null);
+  }
+
+  // ---- roles
+
+  private Reply listRoles(Call c) {
+    ArrayNode a = arr();
+    issuer.roles().forEach(r -> a.add(Resources.roleJson(r)));
+    return ok(a);
+  }
+
+  private Reply createRole(Call c) throws java.io.IOException {
+    Role role = Resources.role(c.json());
+    return new Reply(201, Resources.roleJson(issuer.createRole(role)));
+  }
+
+  private Reply getRole(Call c) {
+    String name = c.var("name");
+    return ok(Resources.roleJson(issuer.role(name).orElseThrow(() -> notFound("role", name))));
+  }
+
+  private Reply putRole(Call c) throws java.io.IOException {
+    String name = c.var("name");
+    Role role = Resources.role(c.json());
+    if (!role.name().equals(name)) {
+      throw Json.malformed("the role resource is named '" + Engine.printable(role.name()) + "', not '" + Engine.printable(name) + "' as in the path; a role cannot be renamed");
+    }
+    return ok(Resources.roleJson(issuer.updateRole(role).orElseThrow(() -> notFound("role", name))));
+  }
+
+  private Reply deleteRole(Call c) {
+    String name = c.var("name");
+    if (!issuer.deleteRole(name)) {
+      throw notFound("role", name);
+    }
+    return new Reply(204, null);
+  }
+
+  // ---- tokens
+
+  private Reply listTokens(Call c) {
+    ArrayNode a = arr();
+    issuer.tokens().forEach(t -> a.add(token(t)));
+    return ok(a);
+  }
+
+  private Reply createToken(Call c) throws java.io.IOException {
+    Resources.TokenSpec spec = Resources.token(c.json(), clock.instant(), Duration.ofHours(1));
+    Issuer.CreatedToken created = issuer.createToken(spec.name(), spec.bot(), spec.joinMethod(), spec.expires(), spec.rules());
+    ObjectNode o = token(created.token());
+    o.put("token", created.name());
+    return new Reply(201, o);
+  }
+
+  private Reply deleteToken(Call c) {
+    String ref = c.var("ref");
+    Optional<Token> match = findToken(ref);
+    if (match.isEmpty() || !issuer.deleteToken(match.get().id())) {
+      throw notFound("token", ref);
+    }
+    return new Reply(204, null);
+  }
+
+  // ---- instances
+
+  private Reply listInstances(Call c) {
+    String bot = c.query().get("bot");
+    List<String> bots = new ArrayList<>();
+    if (bot != null) {
+      issuer.bot(bot).orElseThrow(() -> notFound("bot", bot));
+      bots.add(bot);
+    } else {
+      issuer.bots().forEach(b -> bots.add(b.name()));
+    }
+    ArrayNode a = arr();
+    for (String b : bots) {
+      issuer.instances(b).forEach(i -> a.add(instance(i)));
+    }
+    return ok(a);
+  }
+
+  private Reply getInstance(Call c) {
+    String bot = c.var("bot");
+    String id = c.var("id");
+    BotInstance i = issuer.instance(id).filter(x -> x.bot().equals(bot)).orElseThrow(() -> notFound("instance", bot + "/" + id));
+    return ok(instance(i));
+  }
+
+  // ---- locks
+
+  private Reply listLocks(Call c) {
+    ArrayNode a = arr();
+    Instant now = clock.instant();
+    issuer.locks().forEach(l -> a.add(lock(l, now)));
+    return ok(a);
+  }
+
+  private Reply createLock(Call c) throws java.io.IOException {
+    return new Reply(201, lock(issuer.lock(lockFrom(c.json())), clock.instant()));
+  }
+
+  private Reply removeLock(Call c) {
+    String id = c.var("id");
+    if (!issuer.removeLock(id)) {
+      throw notFound("lock", id);
+    }
+    return new Reply(204, null);
+  }
+
+  // ---- audit
+
+  private Reply listAudit(Call c) {
+    return ok(audit(c.query()));
+  }
+
+  private Reply verifyAudit(Call c) {
+    return ok(verifyAudit(c.query().get("pin")));
+  }
+
+  private Reply pruneAudit(Call c) throws java.io.IOException {
+    Instant before = pointInTime(Requests.read(c.json(), AdminRequests.Prune.class).before(), "before");
+    ObjectNode o = obj();
+    o.put("removed", issuer.pruneAudit(before));
+    return ok(o);
   }
 
   // ---- authentication
@@ -365,17 +425,19 @@ public final class AdminApi {
 
   // ---- bots
 
-  private Reply createBot(ObjectNode b) {
-    String name = Json.text(b, "name");
-    List<String> roles = stringList(b, "roles");
-    Map<String, List<String>> traits = new LinkedHashMap<>();
-    ObjectNode t = Json.optionalObject(b, "traits");
-    t.fields().forEachRemaining(e -> traits.put(e.getKey(), stringList(t, e.getKey())));
-    List<String> logins = stringList(b, "logins");
-    if (!logins.isEmpty()) {
-      traits.put("logins", logins);
+  private Reply createBot(Call c) throws java.io.IOException {
+    return createBot(c.json());
+  }
+
+  private Reply createBot(ObjectNode body) {
+    AdminRequests.NewBot b = Requests.read(body, AdminRequests.NewBot.class);
+    String name = b.name();
+    List<String> roles = b.roles();
+    Map<String, List<String>> traits = new LinkedHashMap<>(b.traits());
+    if (!b.logins().isEmpty()) {
+      traits.put("logins", b.logins());
     }
-    Duration ttl = Json.ttl(b, "token_ttl", BOT_TOKEN_TTL, Duration.ofDays(7));
+    Duration ttl = Json.ttl(b.tokenTtl(), "token_ttl", BOT_TOKEN_TTL, Duration.ofDays(7));
     requireRoles(roles);
     Bot bot = issuer.createBot(name, roles, traits);
     Issuer.CreatedToken token = issuer.createToken(null, bot.name(), "token", clock.instant().plus(ttl), Map.of());
@@ -418,41 +480,16 @@ public final class AdminApi {
     if (!b.has("roles") && !b.has("logins") && !b.has("traits")) {
       throw Json.malformed("a bot update must give at least one of roles, logins and traits");
     }
-    List<String> roles = b.has("roles") ? stringList(b, "roles") : null;
-    List<String> logins = b.has("logins") ? stringList(b, "logins") : null;
-    Map<String, List<String>> traits = null;
-    if (b.has("traits")) {
-      traits = new LinkedHashMap<>();
-      ObjectNode t = Json.optionalObject(b, "traits");
-      for (java.util.Iterator<String> it = t.fieldNames(); it.hasNext(); ) {
-        String k = it.next();
-        traits.put(k, stringList(t, k));
-      }
-    }
+    AdminRequests.BotUpdate update = Requests.read(b, AdminRequests.BotUpdate.class);
+    List<String> roles = b.has("roles") ? update.roles() : null;
+    List<String> logins = b.has("logins") ? update.logins() : null;
+    Map<String, List<String>> traits = b.has("traits") ? update.traits() : null;
     issuer.bot(name).orElseThrow(() -> notFound("bot", name));
     if (roles != null) {
       requireRoles(roles);
     }
     // a bot deleted or a role deleted meanwhile: the transaction sees it
     return issuer.updateBot(name, roles, logins, traits).orElseThrow(() -> notFound("bot", name));
-  }
-
-  private static List<String> stringList(ObjectNode b, String field) {
-    JsonNode n = b.get(field);
-    if (n == null || n.isNull()) {
-      return List.of();
-    }
-    if (!n.isArray()) {
-      throw Json.malformed("field '" + field + "' must be a list of strings");
-    }
-    List<String> out = new ArrayList<>();
-    for (JsonNode e : n) {
-      if (!e.isTextual() || e.textValue().isBlank()) {
-        throw Json.malformed("field '" + field + "' must be a list of non-empty strings");
-      }
-      out.add(e.textValue());
-    }
-    return out;
   }
 
   // ---- tokens
@@ -471,10 +508,11 @@ public final class AdminApi {
 
   // ---- locks
 
-  private Lock lockFrom(ObjectNode b) {
-    String target = Json.text(b, "target");
-    String value = Json.text(b, "value");
-    String reason = Json.optionalText(b, "reason");
+  private Lock lockFrom(ObjectNode body) {
+    AdminRequests.NewLock b = Requests.read(body, AdminRequests.NewLock.class);
+    String target = b.target();
+    String value = b.value();
+    String reason = b.reason();
     reason = reason == null || reason.isBlank() ? "locked by an admin" : reason;
     Lock lock =
         switch (target.toLowerCase(Locale.ROOT)) {
@@ -485,7 +523,7 @@ public final class AdminApi {
           case "serial" -> Lock.serial(value, reason);
           default -> throw Json.malformed("target must be one of bot, instance, token, identity, serial");
         };
-    String ttl = Json.optionalText(b, "ttl");
+    String ttl = b.ttl();
     if (ttl != null) {
       try {
         lock = lock.expiringAt(clock.instant().plus(GoDuration.parse(ttl)));
@@ -636,18 +674,6 @@ public final class AdminApi {
 
   private static Reply ok(Object body) {
     return new Reply(200, body);
-  }
-
-  private static void one(int n, int expected) {
-    if (n != expected) {
-      throw ProblemException.of(ErrorCode.NOT_FOUND, "no such admin endpoint");
-    }
-  }
-
-  private static void allow(String method, String allowed) {
-    if (!allowed.equals(method)) {
-      throw ProblemException.of(ErrorCode.METHOD_NOT_ALLOWED, "use " + allowed + " on this endpoint");
-    }
   }
 
   private static ProblemException notFound(String what, String name) {

@@ -106,16 +106,16 @@ public final class ApiHandler extends Handler.Abstract {
   public boolean handle(Request request, Response response, Callback original) {
     long start = System.nanoTime();
     Callback callback = tracked(request, original);
-    String call = call(request.getHttpURI().getPath());
+    String path = request.getHttpURI().getPath();
+    Route route = route(path);
+    String call = call(route, path);
     run(request, response, callback, call, start, () -> {
       limit(request, response);
-      if (admitBody(request, response, call)) {
-        // the body is read as it arrives, without a thread waiting for it; the call runs once it is complete
-        new BodyReader(request, response, callback, call, start).run();
-        return false;
+      if (route == null) {
+        admin(request, response, callback);
+        return true;
       }
-      route(request, response, callback);
-      return true;
+      return dispatch(route, request, response, callback, call, start);
     });
     return true;
   }
@@ -160,37 +160,6 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   /**
-   * True if the call reads a JSON body and may have it: a POST to a protocol call, with
-   * {@code Content-Type: application/json}, a client certificate where the call needs one, and no
-   * larger declared length than allowed. Otherwise false (the call has no body to read, or
-   * {@link #route} refuses it), or a {@link ProblemException}.
-   */
-  private boolean admitBody(Request request, Response response, String call) {
-    String method = request.getMethod();
-    switch (call) {
-      case "challenge", "join" -> {
-        allow(response, method, "POST");
-        requireJson(request);
-      }
-      case "renew", "heartbeat", "certificates" -> {
-        if (call.equals("certificates") && credentials == null) {
-          return false;
-        }
-        allow(response, method, "POST");
-        requireJson(request);
-        requireClientCertificate(request);
-      }
-      default -> {
-        return false;
-      }
-    }
-    if (request.getLength() > maxRequestBytes) {
-      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
-    }
-    return true;
-  }
-
-  /**
    * Reads a request body chunk by chunk as Jetty delivers it, asking to be called back
    * ({@link Request#demand}) when nothing is available instead of blocking a thread, so a client
    * that trickles its body holds a connection (until the request time limit) but no thread. Once
@@ -203,14 +172,16 @@ public final class ApiHandler extends Handler.Abstract {
     private final Callback callback;
     private final String call;
     private final long start;
+    private final Route route;
     private final java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
 
-    BodyReader(Request request, Response response, Callback callback, String call, long start) {
+    BodyReader(Request request, Response response, Callback callback, String call, long start, Route route) {
       this.request = request;
       this.response = response;
       this.callback = callback;
       this.call = call;
       this.start = start;
+      this.route = route;
     }
 
     @Override
@@ -243,7 +214,7 @@ public final class ApiHandler extends Handler.Abstract {
         if (last) {
           request.setAttribute(BODY, received.toByteArray());
           request.setAttribute(BODY_READ, Boolean.TRUE);
-          route(request, response, callback);
+          route.action().run(ApiHandler.this, request, response, callback);
           return true;
         }
       }
@@ -259,24 +230,6 @@ public final class ApiHandler extends Handler.Abstract {
     d.requestStarted(request);
     // runs on success and on failure, before the original callback completes
     return Callback.from(() -> d.requestFinished(request), callback);
-  }
-
-  /** The metrics label of a path: a fixed set, never client text. */
-  private static String call(String path) {
-    if (path == null) {
-      return "other";
-    }
-    return switch (path) {
-      case Protocol.AUTHORITY_PATH -> "authority";
-      case Protocol.CHALLENGE_PATH -> "challenge";
-      case Protocol.JOIN_PATH -> "join";
-      case Protocol.RENEW_PATH -> "renew";
-      case Protocol.HEARTBEAT_PATH -> "heartbeat";
-      case Protocol.CERTIFICATES_PATH -> "certificates";
-      case "/metrics" -> "metrics";
-      case READYZ_PATH -> "readyz";
-      default -> path.startsWith(AdminApi.PREFIX) ? "admin" : "other";
-    };
   }
 
   /**
@@ -342,90 +295,173 @@ public final class ApiHandler extends Handler.Abstract {
     finish(request, response, callback, ready ? 200 : 503, "text/plain; charset=utf-8", (ready ? "ready\n" : "unready\n").getBytes(StandardCharsets.US_ASCII));
   }
 
-  private void route(Request request, Response response, Callback callback) throws IOException {
+  // ---------------------------------------------------------------- routes
+
+  /** Who a route's caller must be before its body is read. */
+  public enum Auth {
+    /** Anyone (rate-limited). */
+    NONE,
+    /** A bot: a client certificate inside its validity, checked before the body is read. */
+    BOT
+  }
+
+  /** Serves one endpoint once the edge's checks passed and its body, if any, was read. */
+  @FunctionalInterface
+  public interface Action {
+    void run(ApiHandler handler, Request request, Response response, Callback callback) throws IOException;
+  }
+
+  /** Whether this issuer serves an endpoint at all; refuses (a {@link ProblemException}) if not. */
+  @FunctionalInterface
+  public interface Guard {
+    void check(ApiHandler handler);
+  }
+
+  private static final Guard ALWAYS = h -> {};
+
+  /**
+   * One endpoint of the protocol (or the issuer's own operational paths): its path and method, the
+   * metrics label of its calls, who may call it, whether it reads a JSON body, and what serves it.
+   * The edge applies these uniformly: the rate limit, the method (405 with {@code Allow}), the
+   * guard, then for a body the media type (415), the client certificate for {@link Auth#BOT}, the
+   * declared length, and the body read asynchronously, before the action runs.
+   */
+  public record Route(String path, String method, String call, Auth auth, boolean readsBody, Guard guard, Action action) {}
+
+  /**
+   * Every endpoint of the protocol, plus {@code /metrics} and {@code /readyz}: adding one is adding
+   * an entry here. Paths under {@link AdminApi#PREFIX} go to the admin API's own table
+   * ({@link AdminApi#ROUTES}); any other path is {@code 404 not_found}.
+   */
+  public static final List<Route> ROUTES =
+      List.of(
+          new Route(Protocol.AUTHORITY_PATH, "GET", "authority", Auth.NONE, false, ALWAYS, ApiHandler::authority),
+          new Route(Protocol.CHALLENGE_PATH, "POST", "challenge", Auth.NONE, true, ALWAYS, ApiHandler::challenge),
+          new Route(Protocol.JOIN_PATH, "POST", "join", Auth.NONE, true, ALWAYS, ApiHandler::join),
+          new Route(Protocol.RENEW_PATH, "POST", "renew", Auth.BOT, true, ALWAYS, ApiHandler::renew),
+          new Route(Protocol.HEARTBEAT_PATH, "POST", "heartbeat", Auth.BOT, true, ALWAYS, ApiHandler::heartbeat),
+          new Route(Protocol.CERTIFICATES_PATH, "POST", "certificates", Auth.BOT, true, ApiHandler::requireCredentials, ApiHandler::certificates),
+          new Route("/metrics", "GET", "metrics", Auth.NONE, false, ALWAYS, ApiHandler::metrics),
+          new Route(READYZ_PATH, "GET", "readyz", Auth.NONE, false, ALWAYS, ApiHandler::readyz));
+
+  private static final Map<String, Route> BY_PATH = byPath();
+
+  private static Map<String, Route> byPath() {
+    Map<String, Route> m = new LinkedHashMap<>();
+    for (Route r : ROUTES) {
+      if (m.put(r.path(), r) != null) {
+        throw new IllegalStateException("two routes for " + r.path());
+      }
+    }
+    return Map.copyOf(m);
+  }
+
+  /** The route of {@code path}, or {@code null} (an admin path, or none). */
+  private static Route route(String path) {
+    return path == null ? null : BY_PATH.get(path);
+  }
+
+  /** The metrics label of a call: a fixed set, never client text. */
+  private static String call(Route route, String path) {
+    if (route != null) {
+      return route.call();
+    }
+    return path != null && path.startsWith(AdminApi.PREFIX) ? "admin" : "other";
+  }
+
+  /** Runs a call the table declares: the method, the guard, and for a body the checks before it is read. */
+  private boolean dispatch(Route route, Request request, Response response, Callback callback, String call, long start) throws IOException {
+    allow(response, request.getMethod(), route.method());
+    route.guard().check(this);
+    if (!route.readsBody()) {
+      route.action().run(this, request, response, callback);
+      return true;
+    }
+    requireJson(request);
+    if (route.auth() == Auth.BOT) {
+      requireClientCertificate(request);
+    }
+    if (request.getLength() > maxRequestBytes) {
+      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+    }
+    // the body is read as it arrives, without a thread waiting for it; the call runs once it is complete
+    new BodyReader(request, response, callback, call, start, route).run();
+    return false;
+  }
+
+  // ---------------------------------------------------------------- the endpoints
+
+  private void authority(Request request, Response response, Callback callback) throws IOException {
+    writeJson(request, response, callback, 200, engine.authority());
+  }
+
+  private void challenge(Request request, Response response, Callback callback) throws IOException {
+    writeJson(request, response, callback, 200, engine.challenge(body(request)));
+  }
+
+  private void join(Request request, Response response, Callback callback) throws IOException {
+    ObjectNode body = body(request);
+    String joinMethod = joinMethodLabel(body);
+    Engine.Answer answer;
+    try {
+      answer = engine.join(body, remote(request), peerCertificates(request));
+    } catch (ProblemException e) {
+      metrics.join(joinMethod, e.code().code());
+      throw e;
+    }
+    metrics.join(joinMethod, "success");
+    metrics.issued("identity");
+    writeAnswer(request, response, callback, answer);
+  }
+
+  private void renew(Request request, Response response, Callback callback) throws IOException {
+    Engine.Answer answer = engine.renew(body(request), remote(request), peerCertificates(request));
+    metrics.issued("identity");
+    writeAnswer(request, response, callback, answer);
+  }
+
+  private void heartbeat(Request request, Response response, Callback callback) throws IOException {
+    engine.heartbeat(body(request), remote(request), peerCertificates(request));
+    response.setStatus(204);
+    callback.succeeded();
+  }
+
+  private void requireCredentials() {
+    if (credentials == null) {
+      throw ProblemException.of(ErrorCode.NOT_FOUND, "this issuer does not issue role-scoped credentials");
+    }
+  }
+
+  private void certificates(Request request, Response response, Callback callback) throws IOException {
+    ObjectNode body = body(request);
+    var answer = credentials.issue(body, remote(request), peerCertificates(request));
+    metrics.issued(Json.text(body, "kind"));
+    writeJson(request, response, callback, 200, answer);
+  }
+
+  private void metrics(Request request, Response response, Callback callback) {
+    finish(request, response, callback, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Everything under {@link AdminApi#PREFIX}: a POST must be JSON, then the admin API
+   * authenticates the admin before it looks the path up in its table and asks for the body; any
+   * other path is {@code 404 not_found}.
+   */
+  private void admin(Request request, Response response, Callback callback) throws IOException {
     String path = request.getHttpURI().getPath();
     String method = request.getMethod();
-    if (READYZ_PATH.equals(path)) {
-      allow(response, method, "GET");
-      readyz(request, response, callback);
-      return;
+    if (admin == null || path == null || !path.startsWith(AdminApi.PREFIX)) {
+      throw ProblemException.of(ErrorCode.NOT_FOUND, "no such endpoint");
     }
-    switch (path == null ? "" : path) {
-      case Protocol.AUTHORITY_PATH -> {
-        allow(response, method, "GET");
-        writeJson(request, response, callback, 200, engine.authority());
-      }
-      case Protocol.CHALLENGE_PATH -> {
-        allow(response, method, "POST");
-        requireJson(request);
-        writeJson(request, response, callback, 200, engine.challenge(body(request)));
-      }
-      case Protocol.JOIN_PATH -> {
-        allow(response, method, "POST");
-        requireJson(request);
-        ObjectNode body = body(request);
-        String joinMethod = joinMethodLabel(body);
-        Engine.Answer credentials;
-        try {
-          credentials = engine.join(body, remote(request), peerCertificates(request));
-        } catch (ProblemException e) {
-          metrics.join(joinMethod, e.code().code());
-          throw e;
-        }
-        metrics.join(joinMethod, "success");
-        metrics.issued("identity");
-        writeAnswer(request, response, callback, credentials);
-      }
-      case Protocol.RENEW_PATH -> {
-        allow(response, method, "POST");
-        requireJson(request);
-        requireClientCertificate(request);
-        ObjectNode body = body(request);
-        Engine.Answer credentials = engine.renew(body, remote(request), peerCertificates(request));
-        metrics.issued("identity");
-        writeAnswer(request, response, callback, credentials);
-      }
-      case Protocol.CERTIFICATES_PATH -> {
-        allow(response, method, "POST");
-        CredentialService service = credentials;
-        if (service == null) {
-          throw ProblemException.of(ErrorCode.NOT_FOUND, "this issuer does not issue role-scoped credentials");
-        }
-        requireJson(request);
-        requireClientCertificate(request);
-        ObjectNode body = body(request);
-        var answer = service.issue(body, remote(request), peerCertificates(request));
-        metrics.issued(Json.text(body, "kind"));
-        writeJson(request, response, callback, 200, answer);
-      }
-      case "/metrics" -> {
-        allow(response, method, "GET");
-        finish(request, response, callback, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape().getBytes(StandardCharsets.UTF_8));
-      }
-      case Protocol.HEARTBEAT_PATH -> {
-        allow(response, method, "POST");
-        requireJson(request);
-        requireClientCertificate(request);
-        ObjectNode body = body(request);
-        engine.heartbeat(body, remote(request), peerCertificates(request));
-        response.setStatus(204);
-        callback.succeeded();
-      }
-      default -> {
-        if (admin == null || path == null || !path.startsWith(AdminApi.PREFIX)) {
-          throw ProblemException.of(ErrorCode.NOT_FOUND, "no such endpoint");
-        }
-        if ("POST".equals(method)) {
-          requireJson(request);
-        }
-        // AdminApi checks the admin certificate before it asks for the body
-        AdminApi.Reply reply = admin.handle(method, path, query(request), () -> body(request), peerCertificates(request));
-        if (reply.body() == null) {
-          finish(request, response, callback, reply.status(), Protocol.JSON, new byte[0]);
-        } else {
-          writeJson(request, response, callback, reply.status(), reply.body());
-        }
-      }
+    if ("POST".equals(method)) {
+      requireJson(request);
+    }
+    AdminApi.Reply reply = admin.handle(method, path, query(request), () -> body(request), peerCertificates(request));
+    if (reply.body() == null) {
+      finish(request, response, callback, reply.status(), Protocol.JSON, new byte[0]);
+    } else {
+      writeJson(request, response, callback, reply.status(), reply.body());
     }
   }
 

@@ -14,6 +14,7 @@ import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.machineid.core.SpiffeId;
+import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ErrorCode;
 import dev.machineid.core.protocol.Pem;
@@ -87,25 +88,23 @@ public final class CredentialService {
       caller = engine.authorise(peer, now, detail);
       // only the instance's current bot certificate may request credentials
       engine.requireCurrent(caller, now, remote);
-      kind = Json.text(body, "kind");
+      CertificatesRequest request = Requests.read(body, CertificatesRequest.class);
+      kind = request.kind();
       detail.put("kind", Engine.printable(kind));
-      List<String> roleNames = stringList(body, "roles");
-      ObjectNode target = Json.optionalObject(body, "target");
-      if (target == null) {
-        target = Protocol.mapper().createObjectNode();
-      }
+      List<String> roleNames = stringList(request.roles(), "roles");
+      ObjectNode target = request.target() instanceof ObjectNode o ? o : Protocol.mapper().createObjectNode();
       Bot bot = caller.botRecord();
       List<Role> roles = roles(bot, roleNames, kind);
       detail.put("roles", String.join(",", roleNames));
-      Duration ttl = ttl(body, roles, caller.certificate(), now);
+      Duration ttl = ttl(request, roles, caller.certificate(), now);
       detail.put("ttl", ttl.toString());
       CertificatesResponse answer = switch (kind) {
-        case "database" -> database(bot, roles, target, body, now, ttl, detail);
-        case "kubernetes" -> kubernetes(bot, roles, target, body, now, ttl, detail);
-        case "application" -> application(bot, body, now, ttl, detail);
-        case "identity" -> identity(bot, caller, roleNames, body, now, ttl, detail);
-        case "ssh_user" -> sshUser(bot, roles, target, body, now, ttl, detail);
-        case "ssh_host" -> sshHost(roles, target, body, now, ttl, detail);
+        case "database" -> database(bot, roles, target, request, now, ttl, detail);
+        case "kubernetes" -> kubernetes(bot, roles, target, request, now, ttl, detail);
+        case "application" -> application(bot, request, now, ttl, detail);
+        case "identity" -> identity(bot, caller, roleNames, request, now, ttl, detail);
+        case "ssh_user" -> sshUser(bot, roles, target, request, now, ttl, detail);
+        case "ssh_host" -> sshHost(roles, target, request, now, ttl, detail);
         case "jwt_svid" -> jwtSvid(bot, roles, target, now, ttl, detail);
         default -> throw Json.malformed("unknown kind '" + Engine.printable(kind)
             + "'; one of application, database, kubernetes, ssh_user, ssh_host, jwt_svid, identity");
@@ -148,8 +147,8 @@ public final class CredentialService {
   }
 
   /** min(requested, every role's max_ttl, 1 h, the bot certificate's remaining life). */
-  private static Duration ttl(ObjectNode body, List<Role> roles, X509Certificate botCert, Instant now) {
-    Duration requested = Json.ttl(body, "ttl", MAX_TTL, Duration.ofHours(24));
+  private static Duration ttl(CertificatesRequest request, List<Role> roles, X509Certificate botCert, Instant now) {
+    Duration requested = Json.ttl(request.ttl(), "ttl", MAX_TTL, Duration.ofHours(24));
     Duration ttl = requested.compareTo(MAX_TTL) > 0 ? MAX_TTL : requested;
     for (Role r : roles) {
       if (r.maxTtl() != null && r.maxTtl().compareTo(ttl) < 0) {
@@ -198,20 +197,20 @@ public final class CredentialService {
 
   // ---------------------------------------------------------------- kinds
 
-  private CertificatesResponse database(Bot bot, List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+  private CertificatesResponse database(Bot bot, List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
       Map<String, String> detail) {
     String user = Json.text(target, "database_user");
     List<String> allowed = allowed(bot, roles, Role::dbUsers);
     if (!allowed.contains(user)) {
       throw denied("database user", user, allowed);
     }
-    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
     CertificateAuthority ca = authorities.get(Purpose.DATABASE_CLIENT);
     X509Certificate cert = ca.issueLeaf(name(BCStyle.CN, user), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
     return x509(cert, ca, now, detail, "CN=" + user);
   }
 
-  private CertificatesResponse kubernetes(Bot bot, List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+  private CertificatesResponse kubernetes(Bot bot, List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
       Map<String, String> detail) {
     List<String> users = allowed(bot, roles, Role::kubernetesUsers);
     List<String> groups = allowed(bot, roles, Role::kubernetesGroups);
@@ -241,7 +240,7 @@ public final class CredentialService {
     for (String g : chosen) {
       n.addRDN(BCStyle.O, g);
     }
-    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
     CertificateAuthority ca = authorities.get(Purpose.KUBERNETES_CLIENT);
     X509Certificate cert = ca.issueLeaf(n.build(), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
     return x509(cert, ca, now, detail, "CN=" + user + (chosen.isEmpty() ? "" : ", O=" + String.join(",", chosen)));
@@ -256,8 +255,8 @@ public final class CredentialService {
     return false;
   }
 
-  private CertificatesResponse application(Bot bot, ObjectNode body, Instant now, Duration ttl, Map<String, String> detail) {
-    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+  private CertificatesResponse application(Bot bot, CertificatesRequest request, Instant now, Duration ttl, Map<String, String> detail) {
+    PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
     SpiffeId id = SpiffeId.forBot(engine.trustDomain(), bot.name());
     CertificateAuthority ca = authorities.get(Purpose.SPIFFE);
     // an X509-SVID: exactly one URI SAN, the SPIFFE ID; usable by clients and servers
@@ -272,14 +271,14 @@ public final class CredentialService {
    * {@link CredentialMarks#SCOPED_IDENTITY} mark and no bot identity extension, so that it can never
    * renew, request credentials, send heartbeats or re-join (docs/architecture.md §11, invariant 13).
    */
-  private CertificatesResponse identity(Bot bot, Engine.Caller caller, List<String> roleNames, ObjectNode body, Instant now, Duration ttl,
+  private CertificatesResponse identity(Bot bot, Engine.Caller caller, List<String> roleNames, CertificatesRequest request, Instant now, Duration ttl,
       Map<String, String> detail) {
-    PublicKey key = Keys.parse(Json.text(body, "public_key"));
+    PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
     X509Certificate cert = engine.ca().issueScopedIdentity(engine.trustDomain(), bot.name(), key, caller.instance().id(), roleNames, now, ttl);
     return x509(cert, engine.ca(), now, detail, "CN=bot-" + bot.name() + " (role-scoped)");
   }
 
-  private CertificatesResponse sshUser(Bot bot, List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+  private CertificatesResponse sshUser(Bot bot, List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
       Map<String, String> detail) {
     List<String> allowed = allowed(bot, roles, Role::logins);
     List<String> requested = stringList(target, "logins");
@@ -292,12 +291,12 @@ public final class CredentialService {
         throw denied("login", p, allowed);
       }
     }
-    String line = ssh.signUser(Json.text(body, "ssh_public_key"), "bot-" + bot.name(), principals, now, ttl);
+    String line = ssh.signUser(Json.required(request.sshPublicKey(), "ssh_public_key"), "bot-" + bot.name(), principals, now, ttl);
     detail.put("subject", "logins=" + String.join(",", principals));
     return new CertificatesResponse(null, line, null, now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()), now);
   }
 
-  private CertificatesResponse sshHost(List<Role> roles, ObjectNode target, ObjectNode body, Instant now, Duration ttl,
+  private CertificatesResponse sshHost(List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
       Map<String, String> detail) {
     List<String> hosts = stringList(target, "host_names");
     if (hosts.isEmpty()) {
@@ -318,7 +317,7 @@ public final class CredentialService {
         throw denied("host name", h, roles.stream().flatMap(r -> r.hostNames().stream()).toList());
       }
     }
-    String line = ssh.signHost(Json.text(body, "ssh_public_key"), hosts.get(0), hosts, now, ttl);
+    String line = ssh.signHost(Json.required(request.sshPublicKey(), "ssh_public_key"), hosts.get(0), hosts, now, ttl);
     detail.put("subject", "hosts=" + String.join(",", hosts));
     return new CertificatesResponse(null, line, null, now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()), now);
   }
@@ -382,6 +381,22 @@ public final class CredentialService {
 
   private static X500Name name(org.bouncycastle.asn1.ASN1ObjectIdentifier type, String value) {
     return new X500NameBuilder(BCStyle.INSTANCE).addRDN(type, value).build();
+  }
+
+  /** The strings of a list field already read into a record: non-empty, at most 253 characters each, at most 64. */
+  static List<String> stringList(List<String> values, String field) {
+    if (values == null) {
+      return List.of();
+    }
+    for (String v : values) {
+      if (v == null || v.isBlank() || v.length() > 253) {
+        throw Json.malformed("field '" + field + "' must hold non-empty strings of at most 253 characters");
+      }
+    }
+    if (values.size() > 64) {
+      throw Json.malformed("field '" + field + "' holds more than 64 entries");
+    }
+    return List.copyOf(values);
   }
 
   static List<String> stringList(ObjectNode body, String field) {

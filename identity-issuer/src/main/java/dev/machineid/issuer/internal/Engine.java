@@ -2,13 +2,18 @@ package dev.machineid.issuer.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
 import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.JoinRequest;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
+import dev.machineid.core.protocol.RenewRequest;
 import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
 import dev.machineid.issuer.Heartbeat;
@@ -161,11 +166,10 @@ public final class Engine {
   // ---------------------------------------------------------------- challenge
 
   public ChallengeResponse challenge(ObjectNode body) {
-    String method = Json.text(body, "join_method");
-    String token = Json.optionalText(body, "token");
-    PublicKey key = Keys.parse(Json.text(body, "public_key"));
-    verifier(method);
-    Challenges.Issued issued = challenges.issue(token, method, Keys.spkiSha256(key), clock.instant());
+    ChallengeRequest request = Requests.read(body, ChallengeRequest.class);
+    PublicKey key = Keys.parse(request.publicKey());
+    verifier(request.joinMethod());
+    Challenges.Issued issued = challenges.issue(request.token(), request.joinMethod(), Keys.spkiSha256(key), clock.instant());
     return new ChallengeResponse(issued.challenge(), issued.expiresAt());
   }
 
@@ -197,135 +201,223 @@ public final class Engine {
     }
   }
 
+  /**
+   * A join, step by step: parse the body, redeem the challenge, check possession of the key,
+   * verify the proof, resolve the bot and the locks on it, find the instance a re-join re-attests
+   * (or refuse a proof bound to another live instance), issue, then persist and audit. Each step
+   * is a method with a typed result; any refusal is audited with what was known by then.
+   */
   public Answer join(ObjectNode body, String remote, X509Certificate[] peer) {
     Map<String, String> detail = new LinkedHashMap<>();
     detail.put("remote_address", remote);
     String bot = null;
-    // the bot of a token consumed and then refused for a lock, for the audit event
-    String[] tokenBot = {null};
     try {
-      String method = Json.text(body, "join_method");
-      detail.put("join_method", printable(method));
-      String token = Json.optionalText(body, "token");
-      if (token != null) {
-        detail.put("token_id", Hashes.hint(token));
-      }
-      JoinVerifier verifier = verifier(method);
-      String challenge = Json.text(body, "challenge");
-      String signatureText = Json.text(body, "challenge_signature");
-      ObjectNode proof = Json.optionalObject(body, "proof");
-      PublicKey key = Keys.parse(Json.text(body, "public_key"));
-      String sshKey = sshPublicKey(body, key);
-      Duration ttl = Json.ttl(body, "ttl", defaultTtl, maxTtl);
-      byte[] signature;
-      try {
-        signature = Base64.getDecoder().decode(signatureText);
-      } catch (IllegalArgumentException e) {
-        throw Json.malformed("challenge_signature must be standard base64");
-      }
-
+      JoinInput in = parseJoin(body, detail);
       Instant now = clock.instant();
-      Challenges.Checked checked = challenges.check(challenge, token, method, Keys.spkiSha256(key), now);
-      // Redeem before any other verification, so that a challenge is used once across replicas.
-      if (!store.insertUsedChallenge(checked.nonce(), checked.expiresAt())) {
-        throw new ProblemException(ErrorCode.CHALLENGE_INVALID, "the challenge was already used; ask for a new one", "challenge replayed");
-      }
-      if (!Keys.verify(key, challenge.getBytes(StandardCharsets.UTF_8), signature)) {
-        throw new ProblemException(
-            ErrorCode.PROOF_REJECTED, "the join was refused", "challenge_signature does not verify with public_key (no proof of possession)");
-      }
+      redeemChallenge(in, now);
+      checkPossession(in);
       X509Certificate presented = authenticateQuietly(peer, now);
-      VerifiedJoin verified;
-      try {
-        verified =
-            verifier.verify(new JoinAttempt(method, token, proof, key, challenge, remote, presented, now, (t, m) -> consumeUnlessLocked(Hashes.tokenId(t), m, now, tokenBot)));
-      } catch (JoinRejectedException e) {
-        throw new ProblemException(e.code(), clientText(e.code()), e.reason());
-      }
+      VerifiedJoin verified = verifyProof(in, remote, presented, now);
       bot = verified.botName();
       detail.putAll(prefixed(verified.metadata()));
-      Bot botRecord = store.findBot(bot).orElse(null);
-      if (botRecord == null) {
-        throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + bot + "' named by the token does not exist");
-      }
-      checkLocks(
-          List.of(
-              new LockKey(Lock.Target.BOT, bot),
-              new LockKey(Lock.Target.TOKEN, verified.tokenId()),
-              new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
-          now);
-
-      // Re-join (docs/architecture.md §6): the current certificate of an instance with the same attested identity keeps it.
-      InstanceRecord rejoined = rejoinTarget(presented, bot, method, verified);
-      if (rejoined != null) {
-        return rejoin(rejoined, botRecord, method, key, sshKey, ttl, now, remote, verified, detail);
-      }
-      if (verifier.bindsOnFirstUse()) {
-        refuseIfBound(verified, now);
-      }
-      String instanceId = UUID.randomUUID().toString();
-      Issued issued = issue(botRecord, instanceId, 1, method, key, sshKey, ttl, now);
-      Authentication auth = new Authentication(now, remote, method, 1, verified.metadata());
-      InstanceRecord row =
-          new InstanceRecord(
-              instanceId, bot, method, verified.tokenId(), verified.attestedIdentity(), now, 1, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth, auth, null);
-      detail.put("serial", issued.serial());
-      detail.put("generation", "1");
-      detail.put("ttl", ttl.toString());
-      issued.describeSsh(detail);
-      String joined = bot;
-      // The instance and its audit event commit together, and only if neither the bot was deleted
-      // nor a lock on it, the token or the identity committed since the checks above.
-      store.inTransaction(
-          tx -> {
-            tx.awaitRevocations();
-            if (tx.findBot(joined).isEmpty()) {
-              throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + joined + "' was deleted before the join committed");
-            }
-            refuseIfLocked(
-                tx.findActiveLocks(
-                    List.of(
-                        new LockKey(Lock.Target.BOT, joined),
-                        new LockKey(Lock.Target.TOKEN, verified.tokenId()),
-                        new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
-                    now));
-            if (!tx.insertInstance(row)) {
-              throw new IllegalStateException("instance id collision " + instanceId);
-            }
-            audit.success(tx, "join", joined, instanceId, detail);
-            return null;
-          });
-      LOG.info("bot '{}' joined with method {} as instance {} from {} (serial {})", bot, method, instanceId, remote, issued.serial());
+      Bot botRecord = resolveBot(verified, now);
+      JoinTarget target = target(in, presented, botRecord, verified, now);
+      Issued issued = issue(botRecord, target.instanceId(), target.generation(), in.method(), in.key(), in.sshKey(), in.ttl(), now);
+      describeJoin(target, issued, in.ttl(), detail);
+      persistJoin(target, botRecord, in, verified, issued, now, remote, detail);
       return issued.answer();
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
-      audit.failure("join", bot != null ? bot : tokenBot[0] != null ? tokenBot[0] : botOfToken(body), null, detail);
+      audit.failure("join", bot != null ? bot : e.bot() != null ? e.bot() : botOfToken(body), null, detail);
       LOG.info("join refused ({}): {} [remote {}, token {}]", e.code().code(), e.getMessage(), remote, detail.getOrDefault("token_id", "-"));
       throw e;
     }
   }
 
+  /** A join body read into its record and checked: the key, the SSH key, the TTL and the decoded challenge signature. */
+  private record JoinInput(JoinRequest request, JoinVerifier verifier, PublicKey key, String sshKey, Duration ttl, byte[] signature) {
+    String method() {
+      return request.joinMethod();
+    }
+  }
+
+  /** Where a join's credentials go: a new instance at generation 1, or the instance a re-join re-attests at its next generation. */
+  private record JoinTarget(String instanceId, long generation, InstanceRecord rejoined) {
+    boolean rejoin() {
+      return rejoined != null;
+    }
+  }
+
+  /** Step 1: the body as a {@link JoinRequest}, its join method known to this issuer, and its values parsed. */
+  private JoinInput parseJoin(ObjectNode body, Map<String, String> detail) {
+    JoinRequest request = Requests.read(body, JoinRequest.class);
+    detail.put("join_method", printable(request.joinMethod()));
+    if (request.token() != null) {
+      detail.put("token_id", Hashes.hint(request.token()));
+    }
+    JoinVerifier verifier = verifier(request.joinMethod());
+    PublicKey key = Keys.parse(request.publicKey());
+    String sshKey = sshPublicKey(request.sshPublicKey(), key);
+    Duration ttl = Json.ttl(request.ttl(), "ttl", defaultTtl, maxTtl);
+    byte[] signature;
+    try {
+      signature = Base64.getDecoder().decode(request.challengeSignature());
+    } catch (IllegalArgumentException e) {
+      throw Json.malformed("challenge_signature must be standard base64");
+    }
+    return new JoinInput(request, verifier, key, sshKey, ttl, signature);
+  }
+
+  /** Step 2: the challenge is this issuer's, unexpired, for this token, method and key, and redeemed before any other verification, so that it is used once across replicas. */
+  private void redeemChallenge(JoinInput in, Instant now) {
+    Challenges.Checked checked = challenges.check(in.request().challenge(), in.request().token(), in.method(), Keys.spkiSha256(in.key()), now);
+    if (!store.insertUsedChallenge(checked.nonce(), checked.expiresAt())) {
+      throw new ProblemException(ErrorCode.CHALLENGE_INVALID, "the challenge was already used; ask for a new one", "challenge replayed");
+    }
+  }
+
+  /** Step 3: the challenge signature proves possession of the private key of {@code public_key}. */
+  private static void checkPossession(JoinInput in) {
+    if (!Keys.verify(in.key(), in.request().challenge().getBytes(StandardCharsets.UTF_8), in.signature())) {
+      throw new ProblemException(
+          ErrorCode.PROOF_REJECTED, "the join was refused", "challenge_signature does not verify with public_key (no proof of possession)");
+    }
+  }
+
+  /** Step 4: the join method's verifier accepts the proof; a single-use token is consumed on the way ({@link #consumeUnlessLocked}). */
+  private VerifiedJoin verifyProof(JoinInput in, String remote, X509Certificate presented, Instant now) {
+    JsonNode proof = in.request().proof();
+    ObjectNode proofObject = proof instanceof ObjectNode o ? o : Protocol.mapper().createObjectNode();
+    try {
+      return in.verifier().verify(
+          new JoinAttempt(in.method(), in.request().token(), proofObject, in.key(), in.request().challenge(), remote, presented, now,
+              (t, m) -> consumeUnlessLocked(Hashes.tokenId(t), m, now)));
+    } catch (JoinRejectedException e) {
+      throw new ProblemException(e.code(), clientText(e.code()), e.reason());
+    }
+  }
+
+  /** Step 5: the bot the proof names exists, and no lock applies to it, the token or the attested identity. */
+  private Bot resolveBot(VerifiedJoin verified, Instant now) {
+    String bot = verified.botName();
+    Bot botRecord = store.findBot(bot).orElse(null);
+    if (botRecord == null) {
+      throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + bot + "' named by the token does not exist");
+    }
+    checkLocks(
+        List.of(
+            new LockKey(Lock.Target.BOT, bot),
+            new LockKey(Lock.Target.TOKEN, verified.tokenId()),
+            new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
+        now);
+    return botRecord;
+  }
+
+  /**
+   * Step 6: a re-join (docs/architecture.md §6), where the current certificate of an instance with
+   * the same attested identity keeps that instance, if it is neither locked nor its serial; else a
+   * new instance, refused while a proof bound on first use has a live instance.
+   */
+  private JoinTarget target(JoinInput in, X509Certificate presented, Bot botRecord, VerifiedJoin verified, Instant now) {
+    InstanceRecord rejoined = rejoinTarget(presented, botRecord.name(), in.method(), verified);
+    if (rejoined != null) {
+      checkLocks(List.of(new LockKey(Lock.Target.INSTANCE, rejoined.id()), new LockKey(Lock.Target.SERIAL, rejoined.serial())), now);
+      return new JoinTarget(rejoined.id(), rejoined.generation() + 1, rejoined);
+    }
+    if (in.verifier().bindsOnFirstUse()) {
+      refuseIfBound(verified, now);
+    }
+    return new JoinTarget(UUID.randomUUID().toString(), 1, null);
+  }
+
+  /** What the join's audit event says about the issued credentials (step 7's result). */
+  private static void describeJoin(JoinTarget target, Issued issued, Duration ttl, Map<String, String> detail) {
+    if (target.rejoin()) {
+      detail.put("rejoin", "true");
+    }
+    detail.put("serial", issued.serial());
+    detail.put("generation", Long.toString(target.generation()));
+    detail.put("ttl", ttl.toString());
+    issued.describeSsh(detail);
+  }
+
+  /**
+   * Step 8: stores the new instance, or advances the re-joined one, together with the join's audit
+   * event, in one transaction ordered against revocations: nothing commits if the bot was deleted
+   * or a lock on it, the token, the identity (or the re-joined instance) committed since the checks.
+   */
+  private void persistJoin(
+      JoinTarget target, Bot botRecord, JoinInput in, VerifiedJoin verified, Issued issued, Instant now, String remote, Map<String, String> detail) {
+    String method = in.method();
+    String keyHash = Keys.spkiSha256Hex(in.key());
+    Authentication auth = new Authentication(now, remote, method, target.generation(), verified.metadata());
+    if (target.rejoin()) {
+      InstanceRecord row = target.rejoined();
+      boolean advanced =
+          store.inTransaction(
+              tx -> {
+                revalidate(tx, row.id(), row.serial(), now);
+                if (!tx.compareAndSetGeneration(row.id(), row.generation(), target.generation(), keyHash, issued.json(), issued.serial(), auth)) {
+                  return false;
+                }
+                audit.success(tx, "join", row.bot(), row.id(), detail);
+                return true;
+              });
+      if (!advanced) {
+        throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
+      }
+      LOG.info("bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})", row.bot(), row.id(), method, target.generation(), remote, issued.serial());
+      return;
+    }
+    String joined = botRecord.name();
+    String instanceId = target.instanceId();
+    InstanceRecord row =
+        new InstanceRecord(instanceId, joined, method, verified.tokenId(), verified.attestedIdentity(), now, 1, keyHash, issued.json(), issued.serial(), auth, auth, null);
+    store.inTransaction(
+        tx -> {
+          tx.awaitRevocations();
+          if (tx.findBot(joined).isEmpty()) {
+            throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + joined + "' was deleted before the join committed");
+          }
+          refuseIfLocked(
+              tx.findActiveLocks(
+                  List.of(
+                      new LockKey(Lock.Target.BOT, joined),
+                      new LockKey(Lock.Target.TOKEN, verified.tokenId()),
+                      new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
+                  now));
+          if (!tx.insertInstance(row)) {
+            throw new IllegalStateException("instance id collision " + instanceId);
+          }
+          audit.success(tx, "join", joined, instanceId, detail);
+          return null;
+        });
+    LOG.info("bot '{}' joined with method {} as instance {} from {} (serial {})", joined, method, instanceId, remote, issued.serial());
+  }
+
   /**
    * Consumes a single-use token unless its bot, the token or the identity it attests is locked: the
    * consumption and the lock check share one transaction, so a join refused for a lock leaves the
-   * token unused and it joins once the lock is lifted.
-   *
-   * @param tokenBot receives the token's bot, so that a refusal's audit event names it
+   * token unused and it joins once the lock is lifted. The consumption names the token's bot; a
+   * refusal for a lock carries it ({@link ProblemException#bot()}) into the audit trail.
    */
-  private TokenConsumption consumeUnlessLocked(String tokenId, String method, Instant now, String[] tokenBot) {
+  private TokenConsumption consumeUnlessLocked(String tokenId, String method, Instant now) {
     return store.inTransaction(
         tx -> {
           TokenConsumption c = tx.consumeToken(tokenId, method, now);
           if (c.outcome() == TokenConsumption.Outcome.CONSUMED && c.botName() != null) {
-            tokenBot[0] = c.botName();
-            refuseIfLocked(
-                tx.findActiveLocks(
-                    List.of(
-                        new LockKey(Lock.Target.BOT, c.botName()),
-                        new LockKey(Lock.Target.TOKEN, tokenId),
-                        new LockKey(Lock.Target.IDENTITY, TokenVerifierProvider.attestedIdentity(tokenId))),
-                    now));
+            try {
+              refuseIfLocked(
+                  tx.findActiveLocks(
+                      List.of(
+                          new LockKey(Lock.Target.BOT, c.botName()),
+                          new LockKey(Lock.Target.TOKEN, tokenId),
+                          new LockKey(Lock.Target.IDENTITY, TokenVerifierProvider.attestedIdentity(tokenId))),
+                      now));
+            } catch (ProblemException e) {
+              throw e.concerning(c.botName());
+            }
           }
           return c;
         });
@@ -348,36 +440,6 @@ public final class Engine {
     return row;
   }
 
-  private Answer rejoin(
-      InstanceRecord row, Bot botRecord, String method, PublicKey key, String sshKey, Duration ttl, Instant now, String remote, VerifiedJoin verified,
-      Map<String, String> detail) {
-    checkLocks(List.of(new LockKey(Lock.Target.INSTANCE, row.id()), new LockKey(Lock.Target.SERIAL, row.serial())), now);
-    long next = row.generation() + 1;
-    Issued issued = issue(botRecord, row.id(), next, method, key, sshKey, ttl, now);
-    Authentication auth = new Authentication(now, remote, method, next, verified.metadata());
-    detail.put("rejoin", "true");
-    detail.put("serial", issued.serial());
-    detail.put("generation", Long.toString(next));
-    detail.put("ttl", ttl.toString());
-    issued.describeSsh(detail);
-    // re-checked, advanced and audited in one transaction ordered against revocations
-    boolean advanced =
-        store.inTransaction(
-            tx -> {
-              revalidate(tx, row.id(), row.serial(), now);
-              if (!tx.compareAndSetGeneration(row.id(), row.generation(), next, Keys.spkiSha256Hex(key), issued.json(), issued.serial(), auth)) {
-                return false;
-              }
-              audit.success(tx, "join", row.bot(), row.id(), detail);
-              return true;
-            });
-    if (!advanced) {
-      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
-    }
-    LOG.info("bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})", row.bot(), row.id(), method, next, remote, issued.serial());
-    return issued.answer();
-  }
-
   /** A proof bound on first use (docs/architecture.md §6) is refused while an instance it created is live, except as that instance's re-join. */
   private void refuseIfBound(VerifiedJoin verified, Instant now) {
     for (Bot b : store.bots()) {
@@ -395,6 +457,11 @@ public final class Engine {
 
   // ---------------------------------------------------------------- renew
 
+  /**
+   * A renewal, step by step: authorise the caller, check its join method renews, parse the body,
+   * then try the renewal against the instance as stored ({@link #renewFrom}), reading it again
+   * after a compare-and-set lost to a concurrent renewal.
+   */
   public Answer renew(ObjectNode body, String remote, X509Certificate[] peer) {
     Map<String, String> detail = new LinkedHashMap<>();
     detail.put("remote_address", remote);
@@ -402,77 +469,13 @@ public final class Engine {
     Caller caller = null;
     try {
       caller = authorise(peer, now, detail);
-      JoinVerifier v = verifiers.get(caller.instance().joinMethod());
-      if (v == null || !v.renewable()) {
-        throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again",
-            "join method '" + caller.instance().joinMethod() + "' is not renewable");
-      }
-      long presented = Json.integer(body, "generation");
-      PublicKey key = Keys.parse(Json.text(body, "public_key"));
-      String sshKey = sshPublicKey(body, key);
-      Duration ttl = Json.ttl(body, "ttl", defaultTtl, maxTtl);
-      if (presented != caller.extension().generation()) {
-        throw ProblemException.of(
-            ErrorCode.MALFORMED_REQUEST,
-            "generation " + presented + " in the body differs from generation " + caller.extension().generation() + " of the presented certificate");
-      }
-      String keyHash = Keys.spkiSha256Hex(key);
+      requireRenewable(caller);
+      RenewInput in = parseRenew(body, caller);
       InstanceRecord row = caller.instance();
       for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-        long stored = row.generation();
-        if (presented == stored && caller.serial().equals(row.serial())) {
-          long next = stored + 1;
-          Issued issued = issue(caller.botRecord(), row.id(), next, row.joinMethod(), key, sshKey, ttl, now);
-          Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
-          Map<String, String> renewed = new LinkedHashMap<>(detail);
-          renewed.put("generation", Long.toString(next));
-          renewed.put("serial", issued.serial());
-          renewed.put("ttl", ttl.toString());
-          issued.describeSsh(renewed);
-          InstanceRecord current = row;
-          String serial = caller.serial();
-          // The re-check, the compare-and-set and its audit event commit together, ordered against
-          // revocations: nothing is issued after a lock or the bot's deletion commits.
-          boolean advanced =
-              store.inTransaction(
-                  tx -> {
-                    revalidate(tx, current.id(), serial, now);
-                    if (!tx.compareAndSetGeneration(current.id(), stored, next, keyHash, issued.json(), issued.serial(), auth)) {
-                      return false;
-                    }
-                    audit.success(tx, "renew", current.bot(), current.id(), renewed);
-                    return true;
-                  });
-          if (advanced) {
-            LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
-            return issued.answer();
-          }
-        } else if (presented == stored - 1 && keyHash.equals(row.publicKeyHash())) {
-          Credentials previous = readCredentials(row.credentialsJson());
-          detail.put("generation", Long.toString(stored));
-          detail.put("serial", row.serial());
-          detail.put("retry", "true");
-          audit.success("renew", row.bot(), row.id(), detail);
-          LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
-          Credentials again =
-              new Credentials(
-                  previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
-          return new Answer(writeCredentials(again));
-        } else if (presented >= stored) {
-          // a certificate of this instance that the issuer never recorded as its current one (a
-          // copy made by an earlier issuer version's identity credentials): it renews nothing, and
-          // its holder cannot lock the instance out either
-          throw new ProblemException(
-              ErrorCode.UNAUTHENTICATED,
-              "the client certificate is not the bot instance's current certificate",
-              "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
-        } else {
-          String reason =
-              "stale generation " + presented + " presented (stored " + stored + ") "
-                  + (presented == stored - 1 ? "with a different public key" : "")
-                  + "; the instance's certificate may have been copied";
-          lockInstance(row, caller, reason, remote, now);
-          throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+        Answer answer = renewFrom(row, caller, in, now, remote, detail);
+        if (answer != null) {
+          return answer;
         }
         row = store.findInstance(row.id()).orElseThrow(() -> ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists"));
       }
@@ -484,6 +487,109 @@ public final class Engine {
       LOG.info("renewal refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
       throw e;
     }
+  }
+
+  /** A renewal body read into its record and checked against the presented certificate. */
+  private record RenewInput(long presented, PublicKey key, String sshKey, Duration ttl, String keyHash) {}
+
+  private void requireRenewable(Caller caller) {
+    JoinVerifier v = verifiers.get(caller.instance().joinMethod());
+    if (v == null || !v.renewable()) {
+      throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again",
+          "join method '" + caller.instance().joinMethod() + "' is not renewable");
+    }
+  }
+
+  private RenewInput parseRenew(ObjectNode body, Caller caller) {
+    RenewRequest request = Requests.read(body, RenewRequest.class);
+    long presented = request.generation();
+    PublicKey key = Keys.parse(request.publicKey());
+    String sshKey = sshPublicKey(request.sshPublicKey(), key);
+    Duration ttl = Json.ttl(request.ttl(), "ttl", defaultTtl, maxTtl);
+    if (presented != caller.extension().generation()) {
+      throw ProblemException.of(
+          ErrorCode.MALFORMED_REQUEST,
+          "generation " + presented + " in the body differs from generation " + caller.extension().generation() + " of the presented certificate");
+    }
+    return new RenewInput(presented, key, sshKey, ttl, Keys.spkiSha256Hex(key));
+  }
+
+  /**
+   * One attempt against the instance as last read: the current certificate advances it; the
+   * certificate just superseded with the same key is a retry of a lost answer and gets it again; a
+   * certificate the issuer never recorded as current is refused; an older one is a copy, which
+   * locks the instance. {@code null} if the compare-and-set lost to a concurrent renewal.
+   */
+  private Answer renewFrom(InstanceRecord row, Caller caller, RenewInput in, Instant now, String remote, Map<String, String> detail) {
+    long stored = row.generation();
+    long presented = in.presented();
+    if (presented == stored && caller.serial().equals(row.serial())) {
+      return advance(row, caller, in, now, remote, detail);
+    }
+    if (presented == stored - 1 && in.keyHash().equals(row.publicKeyHash())) {
+      return resend(row, now, detail);
+    }
+    if (presented >= stored) {
+      // a certificate of this instance that the issuer never recorded as its current one (a
+      // copy made by an earlier issuer version's identity credentials): it renews nothing, and
+      // its holder cannot lock the instance out either
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "the client certificate is not the bot instance's current certificate",
+          "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
+    }
+    String reason =
+        "stale generation " + presented + " presented (stored " + stored + ") "
+            + (presented == stored - 1 ? "with a different public key" : "")
+            + "; the instance's certificate may have been copied";
+    lockInstance(row, caller, reason, remote, now);
+    throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+  }
+
+  /** Issues the next generation and advances the instance to it; {@code null} if the compare-and-set lost. */
+  private Answer advance(InstanceRecord row, Caller caller, RenewInput in, Instant now, String remote, Map<String, String> detail) {
+    long stored = row.generation();
+    long next = stored + 1;
+    Issued issued = issue(caller.botRecord(), row.id(), next, row.joinMethod(), in.key(), in.sshKey(), in.ttl(), now);
+    Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
+    Map<String, String> renewed = new LinkedHashMap<>(detail);
+    renewed.put("generation", Long.toString(next));
+    renewed.put("serial", issued.serial());
+    renewed.put("ttl", in.ttl().toString());
+    issued.describeSsh(renewed);
+    String serial = caller.serial();
+    // The re-check, the compare-and-set and its audit event commit together, ordered against
+    // revocations: nothing is issued after a lock or the bot's deletion commits.
+    boolean advanced =
+        store.inTransaction(
+            tx -> {
+              revalidate(tx, row.id(), serial, now);
+              if (!tx.compareAndSetGeneration(row.id(), stored, next, in.keyHash(), issued.json(), issued.serial(), auth)) {
+                return false;
+              }
+              audit.success(tx, "renew", row.bot(), row.id(), renewed);
+              return true;
+            });
+    if (!advanced) {
+      return null;
+    }
+    LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
+    return issued.answer();
+  }
+
+  /** A retry of a renewal whose answer was lost: the credentials already issued, sent again. */
+  private Answer resend(InstanceRecord row, Instant now, Map<String, String> detail) {
+    long stored = row.generation();
+    Credentials previous = readCredentials(row.credentialsJson());
+    detail.put("generation", Long.toString(stored));
+    detail.put("serial", row.serial());
+    detail.put("retry", "true");
+    audit.success("renew", row.bot(), row.id(), detail);
+    LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
+    Credentials again =
+        new Credentials(
+            previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
+    return new Answer(writeCredentials(again));
   }
 
   /**
@@ -562,14 +668,10 @@ public final class Engine {
     try {
       caller = authorise(peer, now, detail);
       requireCurrent(caller, now, remote);
+      HeartbeatRequest request = Requests.read(body, HeartbeatRequest.class);
       Heartbeat hb =
           new Heartbeat(
-              now,
-              Json.text(body, "hostname"),
-              Json.text(body, "version"),
-              nonNegative(Json.integer(body, "uptime_seconds"), "uptime_seconds"),
-              Json.bool(body, "one_shot"),
-              Json.optionalStringMap(body, "outputs"));
+              now, request.hostname(), request.version(), request.uptimeSeconds(), request.oneShot(), request.outputs() == null ? Map.of() : request.outputs());
       checkHeartbeatText(hb);
       if (!store.updateHeartbeat(caller.instance().id(), hb)) {
         throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists");
@@ -594,13 +696,6 @@ public final class Engine {
       Text.requireInert("outputs key", k, 128);
       Text.requireInert("outputs." + k, v, 1024);
     });
-  }
-
-  private static long nonNegative(long v, String field) {
-    if (v < 0) {
-      throw Json.malformed("field '" + field + "' must not be negative");
-    }
-    return v;
   }
 
   // ---------------------------------------------------------------- authentication
@@ -788,8 +883,7 @@ public final class Engine {
    * {@code public_key}, whose possession the join's challenge signature (or the renewal's mTLS
    * certificate lineage) covers. Checked before anything is redeemed or stored.
    */
-  private static String sshPublicKey(ObjectNode body, PublicKey key) {
-    String line = Json.optionalText(body, "ssh_public_key");
+  private static String sshPublicKey(String line, PublicKey key) {
     if (line == null) {
       return null;
     }

@@ -55,6 +55,17 @@ public final class Json {
     return n.textValue();
   }
 
+  /** A required string already read into a record: {@code value} if present and not empty. */
+  public static String required(String value, String field) {
+    if (value == null) {
+      throw malformed("missing required field '" + field + "'");
+    }
+    if (value.isEmpty()) {
+      throw malformed("field '" + field + "' must not be empty");
+    }
+    return value;
+  }
+
   /** An optional string; {@code null} when absent or JSON null. */
   public static String optionalText(ObjectNode body, String field) {
     JsonNode n = body.get(field);
@@ -122,7 +133,14 @@ public final class Json {
    *     {@code ttl_exceeded} if above {@code max}
    */
   public static Duration ttl(ObjectNode body, String field, Duration fallback, Duration max) {
-    String s = optionalText(body, field);
+    return ttl(optionalText(body, field), field, fallback, max);
+  }
+
+  /**
+   * {@link #ttl(ObjectNode, String, Duration, Duration)} of a value already read: {@code s} is the
+   * field's text or {@code null}.
+   */
+  public static Duration ttl(String s, String field, Duration fallback, Duration max) {
     if (s == null) {
       return fallback;
     }

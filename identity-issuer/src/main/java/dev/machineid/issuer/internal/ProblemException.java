@@ -1,6 +1,7 @@
 package dev.machineid.issuer.internal;
 
 import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.issuer.IssuerServiceException;
 import java.util.Objects;
 
 /**
@@ -8,25 +9,36 @@ import java.util.Objects;
  * {@link #getMessage()} is the operator-facing reason for the log and the audit trail. Both have
  * their control characters escaped ({@link Text#inert}), as they may quote what a client sent.
  */
-public final class ProblemException extends RuntimeException {
+public final class ProblemException extends IssuerServiceException {
   private static final long serialVersionUID = 1L;
-  private final ErrorCode code;
   private final String clientDetail;
+  /** The bot the refused call concerns, for its audit trail, when the call itself could not name it; or {@code null}. */
+  private final String bot;
 
   public ProblemException(ErrorCode code, String clientDetail, String operatorReason) {
+    this(code, Text.inert(clientDetail), Text.inert(Objects.requireNonNull(operatorReason, "operatorReason")), null);
+  }
+
+  private ProblemException(ErrorCode code, String inertClientDetail, String inertReason, String bot) {
     // inert: reasons quote client-supplied text and go to the log and the audit trail
-    super(Text.inert(Objects.requireNonNull(operatorReason, "operatorReason")), null, false, false);
-    this.code = Objects.requireNonNull(code, "code");
-    this.clientDetail = Text.inert(clientDetail);
+    super(code, inertReason, null, false);
+    this.clientDetail = inertClientDetail;
+    this.bot = bot;
+  }
+
+  /** The same refusal, attributed to {@code bot} in the audit trail (a join refused after its token named the bot). */
+  public ProblemException concerning(String bot) {
+    return new ProblemException(code(), clientDetail, getMessage(), bot);
+  }
+
+  /** The bot this refusal is attributed to, or {@code null}. */
+  public String bot() {
+    return bot;
   }
 
   /** A problem whose client detail and operator reason are the same (safe to show) text. */
   public static ProblemException of(ErrorCode code, String detail) {
     return new ProblemException(code, detail, detail);
-  }
-
-  public ErrorCode code() {
-    return code;
   }
 
   public String clientDetail() {

@@ -9,13 +9,14 @@ import java.util.Locale;
  * connection, a server shutting down) from other failures, so the issuer answers it with a prompt
  * {@code 503 unavailable} and {@code Retry-After} instead of a {@code 500}.
  */
-final class StoreOutage {
+public final class StoreOutage {
   /** What {@code Retry-After} says while the store is unavailable. */
   static final long RETRY_AFTER_SECONDS = 5;
 
   private StoreOutage() {}
 
-  static boolean is(Throwable t) {
+  /** True if {@code t} or one of its causes says the database cannot be reached or has no connection to spare. */
+  public static boolean is(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
       if (c instanceof SQLTransientConnectionException) {
         return true; // HikariCP: no connection within the pool wait

@@ -1,0 +1,47 @@
+package dev.machineid.core.protocol;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.util.Optional;
+
+/**
+ * Reads the problem document ({@code application/problem+json}, RFC 9457) of an error answer, for
+ * every client of the issuer (the SDK's and the admin client). Lenient, because the answer may come
+ * from a proxy in front of the issuer: members of the wrong type are left out, unknown members are
+ * ignored, and a body that is not a JSON object is no problem document at all.
+ */
+public final class ProblemDocuments {
+  private ProblemDocuments() {}
+
+  /** The problem document {@code body} holds, or empty if it is not one (not JSON, not an object, empty). */
+  public static Optional<Problem> parse(byte[] body) {
+    if (body == null || body.length == 0) {
+      return Optional.empty();
+    }
+    JsonNode n;
+    try {
+      n = Protocol.mapper().readTree(body);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    if (n == null || !n.isObject()) {
+      return Optional.empty();
+    }
+    return Optional.of(new Problem(text(n, "type"), text(n, "title"), n.path("status").isInt() ? n.get("status").intValue() : 0, text(n, "detail"), text(n, "code")));
+  }
+
+  /** {@link #parse(byte[])} of a body already read as text. */
+  public static Optional<Problem> parse(String body) {
+    return parse(body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** What a problem says to a person: its {@code detail}, else its {@code title}; {@code null} if neither. */
+  public static String explanation(Problem p) {
+    return p.detail() != null ? p.detail() : p.title();
+  }
+
+  private static String text(JsonNode n, String member) {
+    JsonNode v = n.get(member);
+    return v != null && v.isTextual() ? v.textValue() : null;
+  }
+}

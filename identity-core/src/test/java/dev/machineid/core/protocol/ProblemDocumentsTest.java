@@ -1,0 +1,31 @@
+package dev.machineid.core.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class ProblemDocumentsTest {
+  @Test
+  void aProblemDocumentIsReadWithItsCodeDetailAndStatus() {
+    Problem p = ProblemDocuments.parse("{\"type\":\"t\",\"title\":\"Not found\",\"status\":404,\"detail\":\"no bot 'web'\",\"code\":\"not_found\",\"extra\":1}").orElseThrow();
+    assertThat(p).isEqualTo(new Problem("t", "Not found", 404, "no bot 'web'", "not_found"));
+    assertThat(ProblemDocuments.explanation(p)).isEqualTo("no bot 'web'");
+  }
+
+  @Test
+  void aProxysErrorPageIsNoProblemDocument() {
+    assertThat(ProblemDocuments.parse("<html>502 Bad Gateway</html>")).isEmpty();
+    assertThat(ProblemDocuments.parse("[1,2]")).isEmpty();
+    assertThat(ProblemDocuments.parse("")).isEmpty();
+    assertThat(ProblemDocuments.parse((byte[]) null)).isEmpty();
+  }
+
+  @Test
+  void membersOfTheWrongTypeAreLeftOutAndTheTitleExplainsWithoutADetail() {
+    Problem p = ProblemDocuments.parse("{\"title\":\"Bad gateway\",\"status\":\"502\",\"detail\":{\"a\":1},\"code\":7}").orElseThrow();
+    assertThat(p.code()).isNull();
+    assertThat(p.detail()).isNull();
+    assertThat(p.status()).isZero();
+    assertThat(ProblemDocuments.explanation(p)).isEqualTo("Bad gateway");
+  }
+}
