@@ -174,6 +174,23 @@ public final class MachineIdentity implements AutoCloseable {
     engine.removeListener(listener);
   }
 
+  /**
+   * Adds a consumer of every new identity that runs before outputs are written and before any
+   * {@link IdentityListener} hears of it, right after the SDK's own TLS contexts start new session
+   * caches: for a component that must drop what the old identity made (a connection pool's idle
+   * connections) before the application acts on the new one. Called on the renewal thread, for the
+   * first identity and every renewal; keep it short. An exception it throws is logged and ignored.
+   * {@link dev.machineid.core.tls.OkHttpTls} evicts its pool this way.
+   */
+  public void addRotationHook(java.util.function.Consumer<Identity> hook) {
+    ensureOpen();
+    engine.addRotationHook(Objects.requireNonNull(hook, "hook"));
+  }
+
+  public void removeRotationHook(java.util.function.Consumer<Identity> hook) {
+    engine.removeRotationHook(hook);
+  }
+
   /** Stops renewal and releases threads. Idempotent. */
   @Override
   public void close() {

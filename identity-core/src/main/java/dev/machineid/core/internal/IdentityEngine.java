@@ -53,6 +53,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -108,6 +109,8 @@ public final class IdentityEngine implements AutoCloseable {
   private final RotatingSslContext sslContext;
   private final IssuerClient client;
   private final List<IdentityListener> listeners = new CopyOnWriteArrayList<>();
+  /** The SDK's own consumers of a rotation (connection pools): told before outputs and listeners. */
+  private final List<Consumer<Identity>> rotationHooks = new CopyOnWriteArrayList<>();
   private final DoubleSupplier random;
   private final Refresher<Identity> refresher;
   private final Instant startedAt;
@@ -211,6 +214,14 @@ public final class IdentityEngine implements AutoCloseable {
 
   public void removeListener(IdentityListener l) {
     listeners.remove(l);
+  }
+
+  public void addRotationHook(Consumer<Identity> hook) {
+    rotationHooks.add(Objects.requireNonNull(hook, "hook"));
+  }
+
+  public void removeRotationHook(Consumer<Identity> hook) {
+    rotationHooks.remove(hook);
   }
 
   // ---------------------------------------------------------------- start
@@ -628,7 +639,17 @@ public final class IdentityEngine implements AutoCloseable {
     sslContext.rotate();
     rotateDerived();
     locked = false;
-    if (before == null || before.isExpiredAt(s.clock().instant()) || !before.instanceId().equals(next.instanceId())) {
+    // the SDK's own consumers act before the application hears of the rotation: a listener that
+    // calls out at once presents the new certificate, and finds the new files written
+    for (Consumer<Identity> hook : rotationHooks) {
+      try {
+        hook.accept(next);
+      } catch (RuntimeException e) {
+        LOG.warn("a rotation hook threw: {}", e.toString());
+      }
+    }
+    boolean issued = before == null || before.isExpiredAt(s.clock().instant()) || !before.instanceId().equals(next.instanceId());
+    if (issued) {
       if (next == restoredIdentity) {
         // started from stored identity: nothing was issued, so the log must not say so
         LOG.info("identity restored from {}: bot '{}', {}, instance {}, generation {}, serial {}, valid until {}", s.storage(),
@@ -637,16 +658,34 @@ public final class IdentityEngine implements AutoCloseable {
         LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
             next.instanceId(), next.serialHex(), next.notAfter());
       }
+    } else if (before != next) {
+      LOG.info("identity renewed: bot '{}', generation {}, serial {}, valid until {}", next.botName(),
+          next.generation(), next.serialHex(), next.notAfter());
+    }
+    writeOutputs(next);
+    if (issued) {
       for (IdentityListener l : listeners) {
         safely(() -> l.onIssued(next));
       }
     } else if (before != next) {
-      LOG.info("identity renewed: bot '{}', generation {}, serial {}, valid until {}", next.botName(),
-          next.generation(), next.serialHex(), next.notAfter());
       for (IdentityListener l : listeners) {
         safely(() -> l.onRenewed(before, next));
       }
     }
+    if (s.oneShot()) {
+      // the process ends right after start(): report before returning, not in the background
+      heartbeat(next);
+    } else {
+      try {
+        s.executor().execute(() -> heartbeat(next));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closing: no heartbeat
+      }
+    }
+    first.complete(next);
+  }
+
+  private void writeOutputs(Identity next) {
     for (int i = 0; i < s.outputs().size(); i++) {
       Output o = s.outputs().get(i);
       String name = outputNames.get(i);
@@ -663,17 +702,6 @@ public final class IdentityEngine implements AutoCloseable {
         LOG.warn("output {} failed to write: {}", name, e.getMessage());
       }
     }
-    if (s.oneShot()) {
-      // the process ends right after start(): report before returning, not in the background
-      heartbeat(next);
-    } else {
-      try {
-        s.executor().execute(() -> heartbeat(next));
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        // closing: no heartbeat
-      }
-    }
-    first.complete(next);
   }
 
   private Refresher.Retry onFailure(Throwable t, int n, Identity cur) {
