@@ -43,8 +43,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -99,24 +97,13 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   private final Settings s;
-  private final AtomicReference<KeySnapshot> keys = new AtomicReference<>();
   private final AtomicReference<AuthoritySnapshot> authority = new AtomicReference<>();
   private final List<CredentialEngine> credentials = new CopyOnWriteArrayList<>();
-  /** Contexts made for other server trust; held weakly through the factory every client holds. */
-  private final List<java.lang.ref.WeakReference<RotatingSslContext.RotatingSocketFactory>> derived = new CopyOnWriteArrayList<>();
-  private final RotatingKeyManager keyManager;
-  private final BundleTrustManager trustManager;
-  private final RotatingSslContext sslContext;
+  private final IdentityPublisher publisher;
   private final IssuerClient client;
-  private final List<IdentityListener> listeners = new CopyOnWriteArrayList<>();
-  /** The SDK's own consumers of a rotation (connection pools): told before outputs and listeners. */
-  private final List<Consumer<Identity>> rotationHooks = new CopyOnWriteArrayList<>();
   private final DoubleSupplier random;
   private final Refresher<Identity> refresher;
   private final Instant startedAt;
-  /** Stable, unique output names (taken once: a destination's toString may change as it is written). */
-  private final List<String> outputNames;
-  private final List<AtomicReference<OutputStatus>> outputStatus;
 
   private volatile Duration clockOffset = Duration.ZERO;
   private volatile boolean closed;
@@ -135,40 +122,17 @@ public final class IdentityEngine implements AutoCloseable {
 
   public IdentityEngine(Settings settings) {
     this.s = settings;
-    this.listeners.addAll(settings.listeners());
-    this.keyManager = new RotatingKeyManager(keys::get, settings.clock());
-    this.trustManager = new BundleTrustManager(() -> {
-      Identity id = current();
-      return id == null ? null : id.trustBundle();
-    });
-    this.sslContext = RotatingSslContext.create(keyManager, trustManager);
-    this.client = new IssuerClient(settings.issuer(), settings.trust(), keyManager, settings.requestTimeout());
+    this.publisher = new IdentityPublisher(this::current, settings.clock(), settings.listeners(), settings.outputs());
+    this.client = new IssuerClient(settings.issuer(), settings.trust(), publisher.keyManager(), settings.requestTimeout());
     this.startedAt = settings.clock().instant();
     this.random = Refresher.sharedRandom(settings.random());
     this.refresher = new Refresher<>("MachineIdentity", this::acquire, new Publication(), settings.policy(),
         settings.clock(), settings.executor(), random);
-    List<String> names = new ArrayList<>();
-    List<AtomicReference<OutputStatus>> status = new ArrayList<>();
-    for (Output o : settings.outputs()) {
-      String base = o.name();
-      String name = base;
-      for (int n = 2; names.contains(name); n++) {
-        name = base + "#" + n;
-      }
-      names.add(name);
-      status.add(new AtomicReference<>(new OutputStatus(name, OutputStatus.State.PENDING, null, null)));
-    }
-    this.outputNames = List.copyOf(names);
-    this.outputStatus = List.copyOf(status);
   }
 
   /** Each output's last write, in configuration order. */
   public List<OutputStatus> outputStatus() {
-    List<OutputStatus> l = new ArrayList<>(outputStatus.size());
-    for (AtomicReference<OutputStatus> r : outputStatus) {
-      l.add(r.get());
-    }
-    return List.copyOf(l);
+    return publisher.outputStatus();
   }
 
   public Identity current() {
@@ -176,15 +140,15 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   public RotatingKeyManager keyManager() {
-    return keyManager;
+    return publisher.keyManager();
   }
 
   public BundleTrustManager trustManager() {
-    return trustManager;
+    return publisher.trustManager();
   }
 
   public RotatingSslContext sslContext() {
-    return sslContext;
+    return publisher.sslContext();
   }
 
   /**
@@ -192,36 +156,23 @@ public final class IdentityEngine implements AutoCloseable {
    * another CA), which starts a new session cache at every rotation like {@link #sslContext()}.
    */
   public RotatingSslContext sslContext(javax.net.ssl.X509TrustManager serverTrust) {
-    RotatingSslContext c = RotatingSslContext.create(keyManager, serverTrust);
-    derived.add(new java.lang.ref.WeakReference<>((RotatingSslContext.RotatingSocketFactory) c.getSocketFactory()));
-    return c;
-  }
-
-  private void rotateDerived() {
-    for (var ref : derived) {
-      RotatingSslContext.RotatingSocketFactory f = ref.get();
-      if (f == null) {
-        derived.remove(ref);
-      } else {
-        f.rotate();
-      }
-    }
+    return publisher.sslContext(serverTrust);
   }
 
   public void addListener(IdentityListener l) {
-    listeners.add(Objects.requireNonNull(l, "listener"));
+    publisher.addListener(l);
   }
 
   public void removeListener(IdentityListener l) {
-    listeners.remove(l);
+    publisher.removeListener(l);
   }
 
   public void addRotationHook(Consumer<Identity> hook) {
-    rotationHooks.add(Objects.requireNonNull(hook, "hook"));
+    publisher.addRotationHook(hook);
   }
 
   public void removeRotationHook(Consumer<Identity> hook) {
-    rotationHooks.remove(hook);
+    publisher.removeRotationHook(hook);
   }
 
   // ---------------------------------------------------------------- start
@@ -530,9 +481,7 @@ public final class IdentityEngine implements AutoCloseable {
     } catch (RuntimeException e) {
       int n = refresher.recordFailure(e);
       LOG.warn("the issuer is unreachable; serving the stored identity (attempt {}): {}", n, e.getMessage());
-      for (IdentityListener l : listeners) {
-        safely(() -> l.onRenewalFailed(e, n));
-      }
+      publisher.failed(e, n);
       boolean permanent = e instanceof ConfigException;
       scheduleProbe(permanent ? s.policy().refusalDelay(++probeFailures, nextRandom())
           : s.policy().retryDelay(++probeFailures, nextRandom()));
@@ -626,52 +575,13 @@ public final class IdentityEngine implements AutoCloseable {
 
     @Override
     public void expired(Identity id) {
-      LOG.error("identity of bot '{}' expired at {}; TLS serves no certificate until a renewal succeeds",
-          id.botName(), id.notAfter());
-      for (IdentityListener l : listeners) {
-        safely(() -> l.onExpired(id));
-      }
+      publisher.expired(id);
     }
   }
 
   private void onSuccess(Identity before, Identity next) {
-    keyManager.retire(keys.getAndSet(KeySnapshot.of(next.certificateChain(), next.privateKey())));
-    sslContext.rotate();
-    rotateDerived();
     locked = false;
-    // the SDK's own consumers act before the application hears of the rotation: a listener that
-    // calls out at once presents the new certificate, and finds the new files written
-    for (Consumer<Identity> hook : rotationHooks) {
-      try {
-        hook.accept(next);
-      } catch (RuntimeException e) {
-        LOG.warn("a rotation hook threw: {}", e.toString());
-      }
-    }
-    boolean issued = before == null || before.isExpiredAt(s.clock().instant()) || !before.instanceId().equals(next.instanceId());
-    if (issued) {
-      if (next == restoredIdentity) {
-        // started from stored identity: nothing was issued, so the log must not say so
-        LOG.info("identity restored from {}: bot '{}', {}, instance {}, generation {}, serial {}, valid until {}", s.storage(),
-            next.botName(), next.spiffeId(), next.instanceId(), next.generation(), next.serialHex(), next.notAfter());
-      } else {
-        LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
-            next.instanceId(), next.serialHex(), next.notAfter());
-      }
-    } else if (before != next) {
-      LOG.info("identity renewed: bot '{}', generation {}, serial {}, valid until {}", next.botName(),
-          next.generation(), next.serialHex(), next.notAfter());
-    }
-    writeOutputs(next);
-    if (issued) {
-      for (IdentityListener l : listeners) {
-        safely(() -> l.onIssued(next));
-      }
-    } else if (before != next) {
-      for (IdentityListener l : listeners) {
-        safely(() -> l.onRenewed(before, next));
-      }
-    }
+    publisher.publish(before, next, next == restoredIdentity, s.storage());
     if (s.oneShot()) {
       // the process ends right after start(): report before returning, not in the background
       heartbeat(next);
@@ -685,25 +595,6 @@ public final class IdentityEngine implements AutoCloseable {
     first.complete(next);
   }
 
-  private void writeOutputs(Identity next) {
-    for (int i = 0; i < s.outputs().size(); i++) {
-      Output o = s.outputs().get(i);
-      String name = outputNames.get(i);
-      AtomicReference<OutputStatus> status = outputStatus.get(i);
-      try {
-        o.write(next);
-        status.set(new OutputStatus(name, OutputStatus.State.OK, null, s.clock().instant()));
-        // each output logs what it wrote, with the serial of the credential it wrote (a role-scoped
-        // output writes its own credential on its own schedule, not the bot's)
-        LOG.debug("output {} given identity serial {}", name, next.serialHex());
-      } catch (RuntimeException e) {
-        OutputStatus was = status.get();
-        status.set(new OutputStatus(name, OutputStatus.State.ERROR, String.valueOf(e.getMessage()), was.writtenAt()));
-        LOG.warn("output {} failed to write: {}", name, e.getMessage());
-      }
-    }
-  }
-
   private Refresher.Retry onFailure(Throwable t, int n, Identity cur) {
     // a refused answer to a single-use join spent the token: retrying could only say token_consumed
     boolean spentOnRefusal = cur == null && t instanceof AnswerRefusedException && s.joinMethod().singleUse() && tokenSpent;
@@ -714,9 +605,7 @@ public final class IdentityEngine implements AutoCloseable {
         locked = true;
         LOG.error("the issuer locked this bot or instance: {}. An operator must remove the lock; a bot whose certificate "
             + "expired meanwhile then needs a new join token.", ie.getMessage());
-        for (IdentityListener l : listeners) {
-          safely(() -> l.onLocked(ie));
-        }
+        publisher.locked(ie);
       }
     }
     if (t instanceof NewTokenNeededException) {
@@ -724,9 +613,7 @@ public final class IdentityEngine implements AutoCloseable {
     } else {
       LOG.warn("{} failed (attempt {}): {}", cur == null ? "join" : "renewal", n, t.getMessage());
     }
-    for (IdentityListener l : listeners) {
-      safely(() -> l.onRenewalFailed(t, n));
-    }
+    publisher.failed(t, n);
     if (cur == null && permanent) {
       // cannot succeed by retrying: fail start() now rather than at its timeout
       first.completeExceptionally(t instanceof ConfigException || t instanceof JoinException ? t
@@ -757,29 +644,9 @@ public final class IdentityEngine implements AutoCloseable {
         host = "unknown";
       }
       long uptime = Duration.between(startedAt, s.clock().instant()).toSeconds();
-      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), s.oneShot(), outputsHealth()));
+      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), s.oneShot(), publisher.outputsHealth()));
     } catch (RuntimeException e) {
       LOG.debug("heartbeat failed: {}", e.getMessage());
-    }
-  }
-
-  private Map<String, String> outputsHealth() {
-    Map<String, String> m = new java.util.TreeMap<>();
-    for (OutputStatus st : outputStatus()) {
-      m.put(st.name(), switch (st.state()) {
-        case OK -> "ok";
-        case PENDING -> "pending";
-        case ERROR -> "error: " + st.error();
-      });
-    }
-    return m;
-  }
-
-  private static void safely(Runnable r) {
-    try {
-      r.run();
-    } catch (RuntimeException e) {
-      LOG.warn("an identity listener threw: {}", e.toString());
     }
   }
 
