@@ -383,11 +383,10 @@ public final class IdentityEngine implements AutoCloseable {
       // stored before an SSH certificate was asked for: renew now rather than at the usual time
       return new Refresher.Fresh<>(restored, Duration.ZERO);
     }
-    Duration due = restoredDelay(restored, now);
-    // the issuer has not been reached: find out now, so health says DEGRADED while it is down
+    // the issuer has not been reached: a probe finds out at once (scheduled after the renewal, when
+    // the restored identity is published), so health says DEGRADED while it is down
     unconfirmed = true;
-    scheduleProbe(Duration.ZERO);
-    return new Refresher.Fresh<>(restored, due);
+    return new Refresher.Fresh<>(restored, restoredDelay(restored, now));
   }
 
   /** The x509 authorities of a stored answer that are CA certificates. */
@@ -581,6 +580,9 @@ public final class IdentityEngine implements AutoCloseable {
 
   private void onSuccess(Identity before, Identity next) {
     locked = false;
+    if (next == restoredIdentity && unconfirmed) {
+      scheduleProbe(Duration.ZERO);
+    }
     publisher.publish(before, next, next == restoredIdentity, s.storage());
     if (s.oneShot()) {
       // the process ends right after start(): report before returning, not in the background
