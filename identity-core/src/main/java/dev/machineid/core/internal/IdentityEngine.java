@@ -59,8 +59,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The bot identity: the protocol steps (join, renew, restore) that a {@link Refresher} runs on its
- * schedule, and the publishing of each new identity (TLS swap, rotation hooks, outputs, listeners,
- * heartbeat). Readers only ever read {@link #current()}, an atomic reference.
+ * schedule, the judgement of each failure, and the lifecycle ({@link #start()}, {@link #close()});
+ * an {@link IdentityPublisher} hands each new identity out (TLS swap, rotation hooks, outputs,
+ * listeners). Readers only ever read {@link #current()}, an atomic reference.
  */
 public final class IdentityEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger("dev.machineid.core.MachineIdentity");
