@@ -174,6 +174,23 @@ public final class MachineIdentity implements AutoCloseable {
     engine.removeListener(listener);
   }
 
+  /**
+   * Adds a consumer of every new identity that runs before outputs are written and before any
+   * {@link IdentityListener} hears of it, right after the SDK's own TLS contexts start new session
+   * caches: for a component that must drop what the old identity made (a connection pool's idle
+   * connections) before the application acts on the new one. Called on the renewal thread, for the
+   * first identity and every renewal; keep it short. An exception it throws is logged and ignored.
+   * {@link dev.machineid.core.tls.OkHttpTls} evicts its pool this way.
+   */
+  public void addRotationHook(java.util.function.Consumer<Identity> hook) {
+    ensureOpen();
+    engine.addRotationHook(Objects.requireNonNull(hook, "hook"));
+  }
+
+  public void removeRotationHook(java.util.function.Consumer<Identity> hook) {
+    engine.removeRotationHook(hook);
+  }
+
   /** Stops renewal and releases threads. Idempotent. */
   @Override
   public void close() {
@@ -323,14 +340,25 @@ public final class MachineIdentity implements AutoCloseable {
       return this;
     }
 
-    /** The clock for validity decisions; scheduling uses monotonic delays regardless. */
+    /**
+     * The clock for validity decisions (expiry, health) and the times health reports; default the
+     * system UTC clock. Schedules are delays asked of the {@link #executor executor}, so a test that
+     * moves this clock pairs it with a scheduler that follows it (the testkit's {@code ManualScheduler}
+     * on its {@code MutableClock}).
+     */
     public Builder clock(Clock clock) {
       once(this.clock, "clock");
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
-    /** The scheduler for renewals; not shut down on close. Default: one daemon thread. */
+    /**
+     * The scheduler: renewals, retries, the expiry watch, heartbeats and every {@link CredentialHandle}'s
+     * refreshes run on it, one attempt at a time per credential. Any {@link ScheduledExecutorService};
+     * a caller's is not shut down on close. Default: one daemon thread, {@code machineid-renewal-<n>}.
+     * Tests pass the testkit's {@code ManualScheduler}, which runs what is due as the test moves its
+     * clock forward, with the same clock given to {@link #clock} and a seeded {@link #random}.
+     */
     public Builder executor(ScheduledExecutorService executor) {
       once(this.executor, "executor");
       this.executor = Objects.requireNonNull(executor, "executor");

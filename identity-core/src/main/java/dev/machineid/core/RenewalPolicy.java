@@ -1,6 +1,7 @@
 package dev.machineid.core;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
 
 /**
@@ -72,6 +73,27 @@ public final class RenewalPolicy {
       return Duration.ofMillis(third + (long) ((half - third) * random));
     }
     return Duration.ofMillis((long) (interval.toMillis() * (1 - jitter * random)));
+  }
+
+  /**
+   * The delay from {@code now} before refreshing a credential valid until {@code notAfter}: the
+   * {@link #renewalDelay renewal delay} of the lifetime left, for a uniform {@code random} in [0, 1),
+   * and never later than {@code renewAfter} (the issuer's own spread), if given. Pass the issuer's
+   * {@code server_time} as {@code now} when the answer carries one, so clock skew does not move the
+   * window.
+   */
+  public Duration refreshDelay(Instant now, Instant notAfter, Instant renewAfter, double random) {
+    Objects.requireNonNull(now, "now");
+    Objects.requireNonNull(notAfter, "notAfter");
+    Duration ttl = Duration.between(now, notAfter);
+    Duration delay = renewalDelay(ttl.isNegative() ? Duration.ZERO : ttl, random);
+    if (renewAfter != null) {
+      Duration cap = Duration.between(now, renewAfter);
+      if (cap.compareTo(delay) < 0) {
+        delay = cap;
+      }
+    }
+    return delay;
   }
 
   /**

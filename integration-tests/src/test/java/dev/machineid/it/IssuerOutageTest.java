@@ -10,12 +10,19 @@ import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.RenewalPolicy;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.ManualScheduler;
 import dev.machineid.testkit.MutableClock;
 import dev.machineid.testkit.TestBot;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -25,75 +32,135 @@ class IssuerOutageTest {
 
   @Test
   void stoppedIssuerDegradesWithCappedBackoffAndRecovers(TestBot bot) throws Exception {
+    MutableClock clock = MutableClock.systemUtc();
+    // attempts dated on the SDK's clock, which the manual scheduler moves: no waiting on wall-clock windows
     List<Instant> attempts = new CopyOnWriteArrayList<>();
     RenewalPolicy policy = RenewalPolicy.builder()
         .retryBaseDelay(Duration.ofMillis(200))
         .retryMaxDelay(Duration.ofMillis(800))
         .build();
     Issuer issuer = ISSUER.issuer();
-    // every delay the SDK asks its executor for, recorded while the issuer is down
-    List<Long> delaysInOutage = new CopyOnWriteArrayList<>();
-    java.util.concurrent.atomic.AtomicBoolean outage = new java.util.concurrent.atomic.AtomicBoolean();
-    java.util.concurrent.ScheduledThreadPoolExecutor executor = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "machineid-test-renewal");
-      t.setDaemon(true);
-      return t;
-    }) {
-      @Override
-      public java.util.concurrent.ScheduledFuture<?> schedule(Runnable command, long delay, java.util.concurrent.TimeUnit unit) {
-        if (outage.get()) {
-          delaysInOutage.add(unit.toMillis(delay));
-        }
-        return super.schedule(command, delay, unit);
-      }
-    };
-    try (MachineIdentity id = bot.identityBuilder()
-        .executor(executor)
-        .credentialTtl(Duration.ofMinutes(5))
-        .renewalPolicy(policy)
-        .requestTimeout(Duration.ofSeconds(2))
-        .listener(new IdentityListener() {
-          @Override
-          public void onRenewalFailed(Throwable error, int consecutiveFailures) {
-            attempts.add(Instant.now());
-          }
-        })
-        .build()) {
-      Identity before = id.start();
-      issuer.stop();
-      outage.set(true);
-      try {
-        id.renewNow();
-        await().atMost(Duration.ofSeconds(5)).until(() -> id.health().state() == Health.State.DEGRADED);
-        Instant windowStart = Instant.now();
-        int atStart = attempts.size();
-        await().pollDelay(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(5)).until(() -> true);
-        int inWindow = attempts.size() - atStart;
-        Duration window = Duration.between(windowStart, Instant.now());
-        // backoff floor 200 ms: never more than window/200ms + 1 attempts; and it keeps trying
-        assertThat(inWindow).isBetween(2, (int) (window.toMillis() / 200) + 1);
-        // every retry waits between the base delay and the cap, however many failures came before
-        // (uncapped, the fifth would wait up to 200 ms * 2^4)
-        outage.set(false);
-        List<Long> retries = delaysInOutage.stream().filter(d -> d > 0).toList();
-        assertThat(retries).as("retry delays asked of the executor").hasSizeGreaterThanOrEqualTo(inWindow)
-            .allSatisfy(d -> assertThat(d).isBetween(200L, 800L));
+    AtomicBoolean outage = new AtomicBoolean();
+    try (ManualScheduler scheduler = ManualScheduler.on(clock)) {
+      // every delay the SDK asks its scheduler for, recorded while the issuer is down
+      Recording executor = new Recording(scheduler, outage);
+      try (MachineIdentity id = bot.identityBuilder()
+          .clock(clock)
+          .executor(executor)
+          .credentialTtl(Duration.ofMinutes(5))
+          .renewalPolicy(policy)
+          .requestTimeout(Duration.ofSeconds(2))
+          .listener(new IdentityListener() {
+            @Override
+            public void onRenewalFailed(Throwable error, int consecutiveFailures) {
+              attempts.add(clock.instant());
+            }
+          })
+          .build()) {
+        Identity before = id.start();
+        issuer.stop();
+        outage.set(true);
+        try {
+          id.renewNow();
+          scheduler.awaitIdle();
+          assertThat(id.health().state()).isEqualTo(Health.State.DEGRADED);
+          Instant windowStart = clock.instant();
+          int atStart = attempts.size();
+          scheduler.advance(Duration.ofSeconds(4));
+          int inWindow = attempts.size() - atStart;
+          Duration window = Duration.between(windowStart, clock.instant());
+          // backoff floor 200 ms: never more than window/200ms + 1 attempts; and it keeps trying
+          assertThat(inWindow).isBetween(2, (int) (window.toMillis() / 200) + 1);
+          // every retry waits between the base delay and the cap, however many failures came before
+          // (uncapped, the fifth would wait up to 200 ms * 2^4)
+          outage.set(false);
+          List<Long> retries = executor.delaysInOutage.stream().filter(d -> d > 0).toList();
+          assertThat(retries).as("retry delays asked of the executor").hasSizeGreaterThanOrEqualTo(inWindow)
+              .allSatisfy(d -> assertThat(d).isBetween(200L, 800L));
 
-        // still serving the valid identity, without blocking
-        Health h = id.health();
-        assertThat(h.state()).isEqualTo(Health.State.DEGRADED);
-        assertThat(h.consecutiveFailures()).isGreaterThanOrEqualTo(2);
-        assertThat(h.lastError()).contains("cannot reach the issuer");
-        assertThat(id.current()).isSameAs(before);
-        assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null)).isNotNull();
-      } finally {
-        issuer.start();
+          // still serving the valid identity, without blocking
+          Health h = id.health();
+          assertThat(h.state()).isEqualTo(Health.State.DEGRADED);
+          assertThat(h.consecutiveFailures()).isGreaterThanOrEqualTo(2);
+          assertThat(h.lastError()).contains("cannot reach the issuer");
+          assertThat(id.current()).isSameAs(before);
+          assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null)).isNotNull();
+        } finally {
+          issuer.start();
+        }
+        scheduler.advance(Duration.ofSeconds(1));
+        await().atMost(Duration.ofSeconds(10)).until(() -> id.health().state() == Health.State.HEALTHY);
+        assertThat(id.current().generation()).isEqualTo(2);
+        assertThat(id.current().instanceId()).isEqualTo(before.instanceId());
       }
-      await().atMost(Duration.ofSeconds(10)).until(() -> id.health().state() == Health.State.HEALTHY);
-      assertThat(id.current().generation()).isEqualTo(2);
-      assertThat(id.current().instanceId()).isEqualTo(before.instanceId());
-    } finally {
-      executor.shutdownNow();
+    }
+  }
+
+  /** The manual scheduler, recording the delays asked of it while {@code recording} is set. */
+  private static final class Recording extends AbstractExecutorService implements ScheduledExecutorService {
+    final List<Long> delaysInOutage = new CopyOnWriteArrayList<>();
+    private final ManualScheduler scheduler;
+    private final AtomicBoolean recording;
+
+    Recording(ManualScheduler scheduler, AtomicBoolean recording) {
+      this.scheduler = scheduler;
+      this.recording = recording;
+    }
+
+    @Override
+    public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
+      if (recording.get()) {
+        delaysInOutage.add(unit.toMillis(delay));
+      }
+      return scheduler.schedule(command, delay, unit);
+    }
+
+    @Override
+    public <V> ScheduledFuture<V> schedule(Callable<V> callable, long delay, TimeUnit unit) {
+      if (recording.get()) {
+        delaysInOutage.add(unit.toMillis(delay));
+      }
+      return scheduler.schedule(callable, delay, unit);
+    }
+
+    @Override
+    public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
+      return scheduler.scheduleAtFixedRate(command, initialDelay, period, unit);
+    }
+
+    @Override
+    public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
+      return scheduler.scheduleWithFixedDelay(command, initialDelay, delay, unit);
+    }
+
+    @Override
+    public void execute(Runnable command) {
+      scheduler.execute(command);
+    }
+
+    @Override
+    public void shutdown() {
+      scheduler.shutdown();
+    }
+
+    @Override
+    public List<Runnable> shutdownNow() {
+      return scheduler.shutdownNow();
+    }
+
+    @Override
+    public boolean isShutdown() {
+      return scheduler.isShutdown();
+    }
+
+    @Override
+    public boolean isTerminated() {
+      return scheduler.isTerminated();
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+      return scheduler.awaitTermination(timeout, unit);
     }
   }
 

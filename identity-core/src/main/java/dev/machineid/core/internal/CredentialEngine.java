@@ -25,10 +25,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
@@ -39,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * Keeps one role-scoped credential fresh: fetched with the bot identity over mTLS, checked (the
  * purpose's authority, valid now, no longer than asked or than the bot identity), renewed between a
  * third and a half of its lifetime, retried with the identity's backoff, served fail-closed. It is
- * the only schedule of its credential: a bot renewal does not issue it again.
+ * the only schedule of its credential: a bot renewal does not issue it again. The schedule is the
+ * {@link Refresher}'s, the same as the bot identity's; this class holds the {@code /v1/certificates}
+ * step and publishes each credential to its key manager and listeners.
  */
 public final class CredentialEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger("dev.machineid.core.CredentialHandle");
@@ -48,23 +47,16 @@ public final class CredentialEngine implements AutoCloseable {
   private final KeyAlgorithm keyAlgorithm;
   private final RenewalPolicy policy;
   private final Clock clock;
-  private final ScheduledExecutorService executor;
-  private final AtomicReference<Credential> current = new AtomicReference<>();
   private final AtomicReference<KeySnapshot> keys = new AtomicReference<>();
   private final RotatingKeyManager keyManager;
   private final BundleTrustManager trustManager;
   private final RotatingSslContext sslContext;
   private final List<Consumer<Credential>> listeners = new CopyOnWriteArrayList<>();
-  private final ReentrantLock attemptLock = new ReentrantLock();
-  private volatile Throwable lastError;
-  private volatile int failures;
-  private volatile boolean closed;
-  private ScheduledFuture<?> scheduled;
-  private KeyPair pendingKey;
   private final Supplier<AuthoritySnapshot> authority;
   private final Supplier<Identity> identity;
   private final DoubleSupplier random;
   private final Supplier<Duration> clockOffset;
+  private final Refresher<Credential> refresher;
 
   public CredentialEngine(CredentialRequest request, IssuerClient client, KeyAlgorithm keyAlgorithm, RenewalPolicy policy,
       Clock clock, ScheduledExecutorService executor, Supplier<AuthoritySnapshot> authority, Supplier<Identity> identity,
@@ -78,10 +70,11 @@ public final class CredentialEngine implements AutoCloseable {
     this.keyAlgorithm = keyAlgorithm;
     this.policy = policy;
     this.clock = clock;
-    this.executor = executor;
     this.keyManager = new RotatingKeyManager(keys::get, clock);
     this.trustManager = new BundleTrustManager(() -> trustFor(request.kind(), authority.get()));
     this.sslContext = RotatingSslContext.create(keyManager, trustManager);
+    this.refresher = new Refresher<>("credential handle '" + request.name() + "'", this::fetch, new Publication(),
+        policy, clock, executor, random);
   }
 
   /** The authority that signs credentials of this kind: what an answer must chain to. */
@@ -114,7 +107,7 @@ public final class CredentialEngine implements AutoCloseable {
   }
 
   public Credential current() {
-    return current.get();
+    return refresher.current();
   }
 
   public RotatingKeyManager keyManager() {
@@ -130,7 +123,12 @@ public final class CredentialEngine implements AutoCloseable {
   }
 
   public Throwable lastError() {
-    return lastError;
+    return refresher.lastError();
+  }
+
+  /** When the next refresh is due, or {@code null} if none is scheduled. */
+  public Instant nextRefresh() {
+    return refresher.nextRefresh();
   }
 
   public void addListener(Consumer<Credential> l) {
@@ -139,45 +137,22 @@ public final class CredentialEngine implements AutoCloseable {
 
   /** Fetches the first credential on the caller's thread; failures are thrown as they are. */
   public Credential start() {
-    Credential c = attempt();
-    return c;
+    return refresher.attempt();
   }
 
   public CompletableFuture<Credential> refreshNow() {
-    CompletableFuture<Credential> f = new CompletableFuture<>();
-    executor.execute(() -> {
-      try {
-        f.complete(attempt());
-      } catch (Throwable t) {
-        f.completeExceptionally(t);
-      }
-    });
-    return f;
+    return refresher.refreshNow();
   }
 
-  private Credential attempt() {
-    attemptLock.lock();
-    try {
-      if (closed) {
-        throw new IllegalStateException("credential handle '" + request.name() + "' is closed");
-      }
-      Credential next;
-      try {
-        next = fetch();
-      } catch (RuntimeException e) {
-        lastError = e;
-        int n = ++failures;
-        boolean permanent = e instanceof IssuerException ie && ie.isPermanent();
-        Duration delay = permanent ? policy.refusalDelay(n, random.getAsDouble()) : policy.retryDelay(n, random.getAsDouble());
-        LOG.warn("credential '{}' refresh failed (attempt {}): {}", request.name(), n, e.getMessage());
-        if (current.get() != null) {
-          schedule(delay);
-        }
-        throw e;
-      }
-      lastError = null;
-      failures = 0;
-      current.set(next);
+  /** Publishes each credential to this handle's TLS and listeners; a failure before the first is the caller's. */
+  private final class Publication implements Refresher.Outcomes<Credential> {
+    @Override
+    public Instant notAfter(Credential c) {
+      return c.notAfter();
+    }
+
+    @Override
+    public void published(Credential before, Credential next) {
       if (next.privateKey().isPresent() && !next.certificateChain().isEmpty()) {
         keyManager.retire(keys.getAndSet(KeySnapshot.of(next.certificateChain(), next.privateKey().get())));
         sslContext.rotate();
@@ -189,18 +164,22 @@ public final class CredentialEngine implements AutoCloseable {
           LOG.warn("a credential listener threw: {}", e.toString());
         }
       }
-      return next;
-    } finally {
-      attemptLock.unlock();
+    }
+
+    @Override
+    public Refresher.Retry failed(Throwable e, int n, Credential current) {
+      LOG.warn("credential '{}' refresh failed (attempt {}): {}", request.name(), n, e.getMessage());
+      if (current == null) {
+        // the first fetch runs on the caller's thread, which gets the failure
+        return Refresher.Retry.STOP;
+      }
+      return e instanceof IssuerException ie && ie.isPermanent() ? Refresher.Retry.REFUSED : Refresher.Retry.BACKOFF;
     }
   }
 
-  private Credential fetch() {
+  private Refresher.Fresh<Credential> fetch(Credential before) {
     CredentialKind kind = request.kind();
-    if (pendingKey == null && kind != CredentialKind.JWT_SVID) {
-      pendingKey = keyAlgorithm.generate();
-    }
-    KeyPair kp = pendingKey;
+    KeyPair kp = kind == CredentialKind.JWT_SVID ? null : refresher.pendingKey().get(keyAlgorithm::generate);
     JsonNode target = Protocol.mapper().valueToTree(request.target());
     String ttl = request.ttl() == null ? null : GoDuration.format(request.ttl());
     CertificatesRequest body = new CertificatesRequest(kind.wire(), request.roles(),
@@ -235,41 +214,21 @@ public final class CredentialEngine implements AutoCloseable {
           request.ttl(), botNotAfter, now, clockOffset.get());
     }
     AnswerVerifier.verifyNotAfter(kind, r.notAfter(), request.ttl(), botNotAfter, now, clockOffset.get());
-    pendingKey = null;
+    refresher.pendingKey().accepted();
     Credential c = new Credential(kind, chain, kp == null ? null : kp.getPrivate(), kp == null ? null : kp.getPublic(),
         r.sshCertificate(), r.token(), r.notAfter());
     Instant serverNow = r.serverTime() != null ? r.serverTime() : clock.instant();
-    Duration life = Duration.between(serverNow, r.notAfter());
-    schedule(policy.renewalDelay(life.isNegative() ? Duration.ZERO : life, random.getAsDouble()));
+    Duration refreshIn = policy.refreshDelay(serverNow, r.notAfter(), null, random.getAsDouble());
     LOG.info("credential '{}' issued: {}", request.name(), c);
-    return c;
-  }
-
-  private synchronized void schedule(Duration delay) {
-    if (closed) {
-      return;
-    }
-    if (scheduled != null) {
-      scheduled.cancel(false);
-    }
-    scheduled = executor.schedule(() -> {
-      try {
-        attempt();
-      } catch (RuntimeException ignored) {
-        // recorded and rescheduled by attempt()
-      }
-    }, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+    return new Refresher.Fresh<>(c, refreshIn);
   }
 
   public boolean isClosed() {
-    return closed;
+    return refresher.isClosed();
   }
 
   @Override
-  public synchronized void close() {
-    closed = true;
-    if (scheduled != null) {
-      scheduled.cancel(false);
-    }
+  public void close() {
+    refresher.close();
   }
 }

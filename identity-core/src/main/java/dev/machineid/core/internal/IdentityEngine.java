@@ -43,8 +43,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -53,14 +51,17 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Joins, renews and publishes the bot identity. All attempts run on the scheduler, one at a time;
- * readers only ever read {@link #current()}, an atomic reference.
+ * The bot identity: the protocol steps (join, renew, restore) that a {@link Refresher} runs on its
+ * schedule, the judgement of each failure, and the lifecycle ({@link #start()}, {@link #close()});
+ * an {@link IdentityPublisher} hands each new identity out (TLS swap, rotation hooks, outputs,
+ * listeners). Readers only ever read {@link #current()}, an atomic reference.
  */
 public final class IdentityEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger("dev.machineid.core.MachineIdentity");
@@ -97,34 +98,18 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   private final Settings s;
-  private final AtomicReference<Identity> current = new AtomicReference<>();
-  private final AtomicReference<KeySnapshot> keys = new AtomicReference<>();
   private final AtomicReference<AuthoritySnapshot> authority = new AtomicReference<>();
   private final List<CredentialEngine> credentials = new CopyOnWriteArrayList<>();
-  /** Contexts made for other server trust; held weakly through the factory every client holds. */
-  private final List<java.lang.ref.WeakReference<RotatingSslContext.RotatingSocketFactory>> derived = new CopyOnWriteArrayList<>();
-  private final RotatingKeyManager keyManager;
-  private final BundleTrustManager trustManager;
-  private final RotatingSslContext sslContext;
+  private final IdentityPublisher publisher;
   private final IssuerClient client;
-  private final List<IdentityListener> listeners = new CopyOnWriteArrayList<>();
-  private final ReentrantLock attemptLock = new ReentrantLock();
+  private final DoubleSupplier random;
+  private final Refresher<Identity> refresher;
   private final Instant startedAt;
-  /** Stable, unique output names (taken once: a destination's toString may change as it is written). */
-  private final List<String> outputNames;
-  private final List<AtomicReference<OutputStatus>> outputStatus;
 
-  private volatile Health.State state = Health.State.STARTING;
-  private volatile Throwable lastError;
-  private volatile int consecutiveFailures;
-  private volatile Instant nextRenewal;
   private volatile Duration clockOffset = Duration.ZERO;
   private volatile boolean closed;
   private volatile boolean locked;
-  private ScheduledFuture<?> scheduled;
-  private ScheduledFuture<?> expiryWatch;
   private CompletableFuture<Identity> first = new CompletableFuture<>();
-  private KeyPair pendingKey;
   private Credentials currentCredentials;
   /** The identity read back from storage at start, if any: logged as restored rather than issued. */
   private volatile Identity restoredIdentity;
@@ -135,58 +120,36 @@ public final class IdentityEngine implements AutoCloseable {
   private volatile boolean unconfirmed;
   private ScheduledFuture<?> probe;
   private int probeFailures;
-  /** Set when start() gave up: failures then stop rescheduling until start() is called again. */
-  private volatile boolean abandoned;
 
   public IdentityEngine(Settings settings) {
     this.s = settings;
-    this.listeners.addAll(settings.listeners());
-    this.keyManager = new RotatingKeyManager(keys::get, settings.clock());
-    this.trustManager = new BundleTrustManager(() -> {
-      Identity id = current.get();
-      return id == null ? null : id.trustBundle();
-    });
-    this.sslContext = RotatingSslContext.create(keyManager, trustManager);
-    this.client = new IssuerClient(settings.issuer(), settings.trust(), keyManager, settings.requestTimeout());
+    this.publisher = new IdentityPublisher(this::current, settings.clock(), settings.listeners(), settings.outputs());
+    this.client = new IssuerClient(settings.issuer(), settings.trust(), publisher.keyManager(), settings.requestTimeout());
     this.startedAt = settings.clock().instant();
-    List<String> names = new ArrayList<>();
-    List<AtomicReference<OutputStatus>> status = new ArrayList<>();
-    for (Output o : settings.outputs()) {
-      String base = o.name();
-      String name = base;
-      for (int n = 2; names.contains(name); n++) {
-        name = base + "#" + n;
-      }
-      names.add(name);
-      status.add(new AtomicReference<>(new OutputStatus(name, OutputStatus.State.PENDING, null, null)));
-    }
-    this.outputNames = List.copyOf(names);
-    this.outputStatus = List.copyOf(status);
+    this.random = Refresher.sharedRandom(settings.random());
+    this.refresher = new Refresher<>("MachineIdentity", this::acquire, new Publication(), settings.policy(),
+        settings.clock(), settings.executor(), random);
   }
 
   /** Each output's last write, in configuration order. */
   public List<OutputStatus> outputStatus() {
-    List<OutputStatus> l = new ArrayList<>(outputStatus.size());
-    for (AtomicReference<OutputStatus> r : outputStatus) {
-      l.add(r.get());
-    }
-    return List.copyOf(l);
+    return publisher.outputStatus();
   }
 
   public Identity current() {
-    return current.get();
+    return refresher.current();
   }
 
   public RotatingKeyManager keyManager() {
-    return keyManager;
+    return publisher.keyManager();
   }
 
   public BundleTrustManager trustManager() {
-    return trustManager;
+    return publisher.trustManager();
   }
 
   public RotatingSslContext sslContext() {
-    return sslContext;
+    return publisher.sslContext();
   }
 
   /**
@@ -194,28 +157,23 @@ public final class IdentityEngine implements AutoCloseable {
    * another CA), which starts a new session cache at every rotation like {@link #sslContext()}.
    */
   public RotatingSslContext sslContext(javax.net.ssl.X509TrustManager serverTrust) {
-    RotatingSslContext c = RotatingSslContext.create(keyManager, serverTrust);
-    derived.add(new java.lang.ref.WeakReference<>((RotatingSslContext.RotatingSocketFactory) c.getSocketFactory()));
-    return c;
-  }
-
-  private void rotateDerived() {
-    for (var ref : derived) {
-      RotatingSslContext.RotatingSocketFactory f = ref.get();
-      if (f == null) {
-        derived.remove(ref);
-      } else {
-        f.rotate();
-      }
-    }
+    return publisher.sslContext(serverTrust);
   }
 
   public void addListener(IdentityListener l) {
-    listeners.add(Objects.requireNonNull(l, "listener"));
+    publisher.addListener(l);
   }
 
   public void removeListener(IdentityListener l) {
-    listeners.remove(l);
+    publisher.removeListener(l);
+  }
+
+  public void addRotationHook(Consumer<Identity> hook) {
+    publisher.addRotationHook(hook);
+  }
+
+  public void removeRotationHook(Consumer<Identity> hook) {
+    publisher.removeRotationHook(hook);
   }
 
   // ---------------------------------------------------------------- start
@@ -224,7 +182,7 @@ public final class IdentityEngine implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("MachineIdentity is closed");
     }
-    Identity have = current.get();
+    Identity have = current();
     if (have != null) {
       return have;
     }
@@ -244,21 +202,18 @@ public final class IdentityEngine implements AutoCloseable {
         first = new CompletableFuture<>();
       }
       f = first;
-      abandoned = false;
-      schedule(Duration.ZERO);
+      refresher.kick();
     }
     try {
       return f.get(s.startTimeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      abandoned = true;
-      cancelScheduled();
-      Throwable last = lastError;
+      refresher.abandon();
+      Throwable last = refresher.lastError();
       throw new RenewalException("no identity from " + s.issuer() + " within " + s.startTimeout()
           + (last != null ? "; last failure: " + last.getMessage() : "; no answer yet")
           + ". Check that the issuer is reachable from here", last);
     } catch (ExecutionException e) {
-      abandoned = true;
-      cancelScheduled();
+      refresher.abandon();
       Throwable cause = e.getCause();
       if (cause instanceof IdentityException ie) {
         throw ie instanceof JoinException || ie instanceof ConfigException || ie instanceof RenewalException
@@ -282,78 +237,17 @@ public final class IdentityEngine implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("MachineIdentity is closed");
     }
-    CompletableFuture<Identity> done = new CompletableFuture<>();
-    s.executor().execute(() -> {
-      try {
-        done.complete(attempt());
-      } catch (Throwable t) {
-        done.completeExceptionally(t);
-      }
-    });
-    return done;
+    return refresher.refreshNow();
   }
 
-  // ---------------------------------------------------------------- scheduling
+  // ---------------------------------------------------------------- the protocol step
 
-  private synchronized void schedule(Duration delay) {
-    if (closed || (abandoned && current.get() == null)) {
-      return;
-    }
-    if (scheduled != null) {
-      scheduled.cancel(false);
-    }
-    Duration d = delay.isNegative() ? Duration.ZERO : delay;
-    nextRenewal = s.clock().instant().plus(d);
-    scheduled = s.executor().schedule(this::scheduledAttempt, d.toMillis(), TimeUnit.MILLISECONDS);
-  }
-
-  private synchronized void cancelScheduled() {
-    if (scheduled != null) {
-      scheduled.cancel(false);
-      scheduled = null;
-    }
-    nextRenewal = null;
-  }
-
-  private void scheduledAttempt() {
-    try {
-      attempt();
-    } catch (Throwable t) {
-      // attempt() has recorded the failure and scheduled the retry
-    }
-  }
-
-  // ---------------------------------------------------------------- one attempt
-
-  private Identity attempt() {
-    attemptLock.lock();
-    try {
-      if (closed) {
-        throw new IllegalStateException("MachineIdentity is closed");
-      }
-      Identity before = current.get();
-      Identity next;
-      try {
-        next = acquire(before);
-      } catch (Throwable t) {
-        onFailure(t);
-        throw t;
-      }
-      if (closed) {
-        throw new IllegalStateException("MachineIdentity was closed during the attempt");
-      }
-      onSuccess(before, next);
-      return next;
-    } finally {
-      attemptLock.unlock();
-    }
-  }
-
-  private Identity acquire(Identity before) {
+  /** Restores, joins or renews: the next identity, checked, and when to renew it. Publishes nothing. */
+  private Refresher.Fresh<Identity> acquire(Identity before) {
     Instant now = s.clock().instant();
     if (before == null && !storageChecked) {
       storageChecked = true;
-      Identity restored = restore(now);
+      Refresher.Fresh<Identity> restored = restore(now);
       if (restored != null) {
         return restored;
       }
@@ -376,10 +270,7 @@ public final class IdentityEngine implements AutoCloseable {
       trusted = union(before.trustBundle(), s.trust().verifiedAuthorities());
       trustDomain = before.trustDomain();
     }
-    if (pendingKey == null) {
-      pendingKey = s.keyAlgorithm().generate();
-    }
-    KeyPair kp = pendingKey;
+    KeyPair kp = refresher.pendingKey().get(s.keyAlgorithm()::generate);
     String publicKey = Pem.encode(kp.getPublic());
     // the bot's own SSH certificate certifies the same key as its X.509 identity
     String sshPublicKey = s.sshCertificate() ? SshPublicKeys.authorizedKey(kp.getPublic()) : null;
@@ -442,14 +333,13 @@ public final class IdentityEngine implements AutoCloseable {
       clockOffset = Duration.between(s.clock().instant(), creds.serverTime());
     }
     currentCredentials = kept;
-    pendingKey = null;
+    refresher.pendingKey().accepted();
     confirmed();
-    scheduleFrom(creds, next);
-    return next;
+    return new Refresher.Fresh<>(next, renewalDelay(creds, next));
   }
 
   /** The stored identity, if it is still valid: it serves at once, without the issuer (static stability). */
-  private Identity restore(Instant now) {
+  private Refresher.Fresh<Identity> restore(Instant now) {
     var stored = s.storage().load();
     if (stored.isEmpty()) {
       return null;
@@ -489,17 +379,15 @@ public final class IdentityEngine implements AutoCloseable {
     authority.set(AuthoritySnapshot.of(document, bundle));
     currentCredentials = c;
     // a renewal that was in flight when the process stopped is retried with the same key
-    pendingKey = stored.get().pending().orElse(null);
+    refresher.pendingKey().resume(stored.get().pending().orElse(null));
     if (s.sshCertificate() && restored.sshCertificate().isEmpty()) {
       // stored before an SSH certificate was asked for: renew now rather than at the usual time
-      schedule(Duration.ZERO);
-    } else {
-      scheduleRestored(restored, now);
-      // the issuer has not been reached: find out now, so health says DEGRADED while it is down
-      unconfirmed = true;
-      scheduleProbe(Duration.ZERO);
+      return new Refresher.Fresh<>(restored, Duration.ZERO);
     }
-    return restored;
+    // the issuer has not been reached: a probe finds out at once (scheduled after the renewal, when
+    // the restored identity is published), so health says DEGRADED while it is down
+    unconfirmed = true;
+    return new Refresher.Fresh<>(restored, restoredDelay(restored, now));
   }
 
   /** The x509 authorities of a stored answer that are CA certificates. */
@@ -576,39 +464,27 @@ public final class IdentityEngine implements AutoCloseable {
 
   /** Reads the authority over the pinned connection: the cheapest proof that the issuer is reachable. */
   private void runProbe() {
-    attemptLock.lock();
+    refresher.runExclusive(this::probeOnce);
+  }
+
+  private void probeOnce() {
+    if (closed || !unconfirmed) {
+      return;
+    }
     try {
-      if (closed || !unconfirmed) {
-        return;
-      }
-      Identity cur = current.get();
-      try {
-        IssuerClient.AuthorityView view = client.authority();
-        s.trust().trust(view.x509Authorities());
-        authority.set(AuthoritySnapshot.of(view.authority(), view.x509Authorities()));
-        confirmed();
-        consecutiveFailures = 0;
-        lastError = null;
-        if (cur != null && !cur.isExpiredAt(s.clock().instant())) {
-          state = Health.State.HEALTHY;
-        }
-        LOG.info("the issuer at {} is reachable again", s.issuer());
-      } catch (RuntimeException e) {
-        lastError = e;
-        int n = ++consecutiveFailures;
-        if (cur != null) {
-          state = cur.isExpiredAt(s.clock().instant()) ? Health.State.EXPIRED : Health.State.DEGRADED;
-        }
-        LOG.warn("the issuer is unreachable; serving the stored identity (attempt {}): {}", n, e.getMessage());
-        for (IdentityListener l : listeners) {
-          safely(() -> l.onRenewalFailed(e, n));
-        }
-        boolean permanent = e instanceof ConfigException;
-        scheduleProbe(permanent ? s.policy().refusalDelay(++probeFailures, nextRandom())
-            : s.policy().retryDelay(++probeFailures, nextRandom()));
-      }
-    } finally {
-      attemptLock.unlock();
+      IssuerClient.AuthorityView view = client.authority();
+      s.trust().trust(view.x509Authorities());
+      authority.set(AuthoritySnapshot.of(view.authority(), view.x509Authorities()));
+      confirmed();
+      refresher.recordSuccess();
+      LOG.info("the issuer at {} is reachable again", s.issuer());
+    } catch (RuntimeException e) {
+      int n = refresher.recordFailure(e);
+      LOG.warn("the issuer is unreachable; serving the stored identity (attempt {}): {}", n, e.getMessage());
+      publisher.failed(e, n);
+      boolean permanent = e instanceof ConfigException;
+      scheduleProbe(permanent ? s.policy().refusalDelay(++probeFailures, nextRandom())
+          : s.policy().retryDelay(++probeFailures, nextRandom()));
     }
   }
 
@@ -622,18 +498,15 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   private double nextRandom() {
-    RandomGenerator r = s.random();
-    synchronized (r) {
-      return r.nextDouble();
-    }
+    return random.getAsDouble();
   }
 
-  private void scheduleRestored(Identity restored, Instant now) {
+  /** When to renew a restored identity: at the point of its renewal window it would have had, or now if that passed. */
+  private Duration restoredDelay(Identity restored, Instant now) {
     Instant issued = restored.notBefore().plus(AnswerVerifier.BACKDATE);
-    Duration life = Duration.between(issued, restored.notAfter());
-    Duration due = s.policy().renewalDelay(life.isNegative() ? Duration.ZERO : life, nextRandom())
+    Duration due = s.policy().refreshDelay(issued, restored.notAfter(), null, nextRandom())
         .minus(Duration.between(issued, now));
-    schedule(due.isNegative() ? Duration.ZERO : due);
+    return due.isNegative() ? Duration.ZERO : due;
   }
 
   /** The answer's x509 authorities that are CA certificates under the pin; the held bundle if it offers none. */
@@ -649,17 +522,10 @@ public final class IdentityEngine implements AutoCloseable {
     return accepted.isEmpty() ? before.trustBundle() : accepted;
   }
 
-  private void scheduleFrom(Credentials creds, Identity next) {
+  /** When to renew a new identity, measured on the issuer's clock when its answer says the time. */
+  private Duration renewalDelay(Credentials creds, Identity next) {
     Instant serverNow = creds.serverTime() != null ? creds.serverTime() : s.clock().instant();
-    Duration ttl = Duration.between(serverNow, next.notAfter());
-    Duration delay = s.policy().renewalDelay(ttl.isNegative() ? Duration.ZERO : ttl, nextRandom());
-    if (creds.renewAfter() != null) {
-      Duration cap = Duration.between(serverNow, creds.renewAfter());
-      if (cap.compareTo(delay) < 0) {
-        delay = cap;
-      }
-    }
-    schedule(delay);
+    return s.policy().refreshDelay(serverNow, next.notAfter(), creds.renewAfter(), nextRandom());
   }
 
   private static String sign(PrivateKey key, String challenge) {
@@ -690,51 +556,35 @@ public final class IdentityEngine implements AutoCloseable {
 
   // ---------------------------------------------------------------- outcomes
 
+  /** Publishes each new identity and judges each failure for the refresher. */
+  private final class Publication implements Refresher.Outcomes<Identity> {
+    @Override
+    public Instant notAfter(Identity id) {
+      return id.notAfter();
+    }
+
+    @Override
+    public void published(Identity before, Identity next) {
+      onSuccess(before, next);
+    }
+
+    @Override
+    public Refresher.Retry failed(Throwable error, int consecutive, Identity current) {
+      return onFailure(error, consecutive, current);
+    }
+
+    @Override
+    public void expired(Identity id) {
+      publisher.expired(id);
+    }
+  }
+
   private void onSuccess(Identity before, Identity next) {
-    current.set(next);
-    keyManager.retire(keys.getAndSet(KeySnapshot.of(next.certificateChain(), next.privateKey())));
-    sslContext.rotate();
-    rotateDerived();
-    consecutiveFailures = 0;
-    lastError = null;
     locked = false;
-    state = Health.State.HEALTHY;
-    watchExpiry(next);
-    if (before == null || before.isExpiredAt(s.clock().instant()) || !before.instanceId().equals(next.instanceId())) {
-      if (next == restoredIdentity) {
-        // started from stored identity: nothing was issued, so the log must not say so
-        LOG.info("identity restored from {}: bot '{}', {}, instance {}, generation {}, serial {}, valid until {}", s.storage(),
-            next.botName(), next.spiffeId(), next.instanceId(), next.generation(), next.serialHex(), next.notAfter());
-      } else {
-        LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
-            next.instanceId(), next.serialHex(), next.notAfter());
-      }
-      for (IdentityListener l : listeners) {
-        safely(() -> l.onIssued(next));
-      }
-    } else if (before != next) {
-      LOG.info("identity renewed: bot '{}', generation {}, serial {}, valid until {}", next.botName(),
-          next.generation(), next.serialHex(), next.notAfter());
-      for (IdentityListener l : listeners) {
-        safely(() -> l.onRenewed(before, next));
-      }
+    if (next == restoredIdentity && unconfirmed) {
+      scheduleProbe(Duration.ZERO);
     }
-    for (int i = 0; i < s.outputs().size(); i++) {
-      Output o = s.outputs().get(i);
-      String name = outputNames.get(i);
-      AtomicReference<OutputStatus> status = outputStatus.get(i);
-      try {
-        o.write(next);
-        status.set(new OutputStatus(name, OutputStatus.State.OK, null, s.clock().instant()));
-        // each output logs what it wrote, with the serial of the credential it wrote (a role-scoped
-        // output writes its own credential on its own schedule, not the bot's)
-        LOG.debug("output {} given identity serial {}", name, next.serialHex());
-      } catch (RuntimeException e) {
-        OutputStatus was = status.get();
-        status.set(new OutputStatus(name, OutputStatus.State.ERROR, String.valueOf(e.getMessage()), was.writtenAt()));
-        LOG.warn("output {} failed to write: {}", name, e.getMessage());
-      }
-    }
+    publisher.publish(before, next, next == restoredIdentity, s.storage());
     if (s.oneShot()) {
       // the process ends right after start(): report before returning, not in the background
       heartbeat(next);
@@ -748,12 +598,7 @@ public final class IdentityEngine implements AutoCloseable {
     first.complete(next);
   }
 
-  private void onFailure(Throwable t) {
-    lastError = t;
-    int n = ++consecutiveFailures;
-    Identity cur = current.get();
-    boolean valid = cur != null && !cur.isExpiredAt(s.clock().instant());
-    state = cur == null ? Health.State.STARTING : valid ? Health.State.DEGRADED : Health.State.EXPIRED;
+  private Refresher.Retry onFailure(Throwable t, int n, Identity cur) {
     // a refused answer to a single-use join spent the token: retrying could only say token_consumed
     boolean spentOnRefusal = cur == null && t instanceof AnswerRefusedException && s.joinMethod().singleUse() && tokenSpent;
     boolean permanent = t instanceof IssuerException ie && ie.isPermanent() || t instanceof ConfigException
@@ -763,9 +608,7 @@ public final class IdentityEngine implements AutoCloseable {
         locked = true;
         LOG.error("the issuer locked this bot or instance: {}. An operator must remove the lock; a bot whose certificate "
             + "expired meanwhile then needs a new join token.", ie.getMessage());
-        for (IdentityListener l : listeners) {
-          safely(() -> l.onLocked(ie));
-        }
+        publisher.locked(ie);
       }
     }
     if (t instanceof NewTokenNeededException) {
@@ -773,9 +616,7 @@ public final class IdentityEngine implements AutoCloseable {
     } else {
       LOG.warn("{} failed (attempt {}): {}", cur == null ? "join" : "renewal", n, t.getMessage());
     }
-    for (IdentityListener l : listeners) {
-      safely(() -> l.onRenewalFailed(t, n));
-    }
+    publisher.failed(t, n);
     if (cur == null && permanent) {
       // cannot succeed by retrying: fail start() now rather than at its timeout
       first.completeExceptionally(t instanceof ConfigException || t instanceof JoinException ? t
@@ -784,45 +625,18 @@ public final class IdentityEngine implements AutoCloseable {
                   + "token was spent by this join, so a new join token is needed once the issuer answers correctly", t)
               : new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
                   + "' was refused: " + t.getMessage(), t));
-      cancelScheduled();
-      return;
+      return Refresher.Retry.STOP;
     }
     if (t instanceof NewTokenNeededException) {
       // the configured token can never work again: wait for a new configuration
-      cancelScheduled();
-      return;
+      return Refresher.Retry.STOP;
     }
     // a permanent refusal is not retried blindly: back off up to the refusal ceiling
-    Duration delay = permanent
-        ? s.policy().refusalDelay(n, nextRandom())
-        : s.policy().retryDelay(n, nextRandom());
-    schedule(delay);
-  }
-
-  private void watchExpiry(Identity id) {
-    synchronized (this) {
-      if (closed) {
-        return;
-      }
-      if (expiryWatch != null) {
-        expiryWatch.cancel(false);
-      }
-      long ms = Math.max(0, Duration.between(s.clock().instant(), id.notAfter()).toMillis());
-      expiryWatch = s.executor().schedule(() -> {
-        if (current.get() == id && !closed) {
-          state = Health.State.EXPIRED;
-          LOG.error("identity of bot '{}' expired at {}; TLS serves no certificate until a renewal succeeds",
-              id.botName(), id.notAfter());
-          for (IdentityListener l : listeners) {
-            safely(() -> l.onExpired(id));
-          }
-        }
-      }, ms, TimeUnit.MILLISECONDS);
-    }
+    return permanent ? Refresher.Retry.REFUSED : Refresher.Retry.BACKOFF;
   }
 
   private void heartbeat(Identity id) {
-    if (closed || current.get() != id) {
+    if (closed || current() != id) {
       return;
     }
     try {
@@ -833,29 +647,9 @@ public final class IdentityEngine implements AutoCloseable {
         host = "unknown";
       }
       long uptime = Duration.between(startedAt, s.clock().instant()).toSeconds();
-      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), s.oneShot(), outputsHealth()));
+      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), s.oneShot(), publisher.outputsHealth()));
     } catch (RuntimeException e) {
       LOG.debug("heartbeat failed: {}", e.getMessage());
-    }
-  }
-
-  private Map<String, String> outputsHealth() {
-    Map<String, String> m = new java.util.TreeMap<>();
-    for (OutputStatus st : outputStatus()) {
-      m.put(st.name(), switch (st.state()) {
-        case OK -> "ok";
-        case PENDING -> "pending";
-        case ERROR -> "error: " + st.error();
-      });
-    }
-    return m;
-  }
-
-  private static void safely(Runnable r) {
-    try {
-      r.run();
-    } catch (RuntimeException e) {
-      LOG.warn("an identity listener threw: {}", e.toString());
     }
   }
 
@@ -866,12 +660,12 @@ public final class IdentityEngine implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("MachineIdentity is closed");
     }
-    Identity id = current.get();
+    Identity id = current();
     if (id == null) {
       throw new IllegalStateException("no identity yet: call start() before asking for credentials");
     }
     CredentialEngine engine = new CredentialEngine(request, client, s.keyAlgorithm(), s.policy(), s.clock(), s.executor(),
-        authority::get, current::get, this::nextRandom, () -> clockOffset);
+        authority::get, this::current, random, () -> clockOffset);
     engine.start();
     credentials.add(engine);
     return engine;
@@ -886,13 +680,10 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   public Health health() {
-    Identity cur = current.get();
-    Health.State st = state;
-    if (st != Health.State.CLOSED && cur != null && cur.isExpiredAt(s.clock().instant())) {
-      st = Health.State.EXPIRED;
-    }
-    Throwable e = lastError;
-    return new Health(st, e == null ? null : e.getMessage(), consecutiveFailures, nextRenewal,
+    Identity cur = current();
+    Health.State st = refresher.state();
+    Throwable e = refresher.lastError();
+    return new Health(st, e == null ? null : e.getMessage(), refresher.consecutiveFailures(), refresher.nextRefresh(),
         cur == null ? null : cur.notAfter(), clockOffset);
   }
 
@@ -902,14 +693,8 @@ public final class IdentityEngine implements AutoCloseable {
       return;
     }
     closed = true;
-    state = Health.State.CLOSED;
+    refresher.close();
     synchronized (this) {
-      if (scheduled != null) {
-        scheduled.cancel(false);
-      }
-      if (expiryWatch != null) {
-        expiryWatch.cancel(false);
-      }
       if (probe != null) {
         probe.cancel(false);
       }

@@ -1,7 +1,6 @@
 package dev.machineid.core.tls;
 
 import dev.machineid.core.Identity;
-import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
@@ -9,6 +8,7 @@ import java.lang.ref.WeakReference;
 import java.security.cert.Certificate;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.Connection;
 import okhttp3.ConnectionPool;
@@ -46,7 +46,7 @@ public final class OkHttpTls {
     Objects.requireNonNull(serverTrust, "serverTrust");
     SSLContext context = serverTrust == identity.trustManager() ? identity.sslContext() : identity.sslContext(serverTrust);
     ConnectionPool pool = new ConnectionPool();
-    identity.addListener(new Rotation(identity, pool));
+    identity.addRotationHook(new Rotation(identity, pool));
     return builder
         .sslSocketFactory(context.getSocketFactory(), serverTrust)
         .connectionPool(pool)
@@ -55,10 +55,12 @@ public final class OkHttpTls {
 
   /**
    * On every new identity: forget idle connections made with the old one (the context itself starts
-   * a new session cache at every rotation). Holds the pool weakly, so a client that is dropped is not kept alive by the identity; the
-   * listener then removes itself at the next rotation.
+   * a new session cache at every rotation). A rotation hook, so it runs before any listener hears of
+   * the new identity: a listener that calls out at once gets a new connection. Holds the pool weakly,
+   * so a client that is dropped is not kept alive by the identity; the hook then removes itself at
+   * the next rotation.
    */
-  private static final class Rotation implements IdentityListener {
+  private static final class Rotation implements Consumer<Identity> {
     private final MachineIdentity identity;
     private final WeakReference<ConnectionPool> pool;
 
@@ -67,23 +69,14 @@ public final class OkHttpTls {
       this.pool = new WeakReference<>(pool);
     }
 
-    private void rotate() {
+    @Override
+    public void accept(Identity next) {
       ConnectionPool p = pool.get();
       if (p == null) {
-        identity.removeListener(this);
+        identity.removeRotationHook(this);
         return;
       }
       p.evictAll();
-    }
-
-    @Override
-    public void onIssued(Identity identity) {
-      rotate();
-    }
-
-    @Override
-    public void onRenewed(Identity previous, Identity current) {
-      rotate();
     }
   }
 

@@ -4,17 +4,20 @@ import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.RenewalPolicy;
+import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.storage.Storage;
 import dev.machineid.core.tls.OkHttpTls;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.testkit.MtlsServer;
 import dev.machineid.testkit.TestCertificateAuthority;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -32,10 +35,29 @@ public final class Quickstart {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
   private static final Duration TTL = Duration.ofSeconds(9);
   private static final int RENEWALS = 2;
+  private final PrintStream out;
 
-  private Quickstart() {}
+  private Quickstart(PrintStream out) {
+    this.out = out;
+  }
 
   public static void main(String[] args) throws Exception {
+    run(System.out, TTL, RENEWALS, List.of());
+  }
+
+  /**
+   * Runs the whole loop, printing to {@code out}, with certificates that live {@code ttl} and
+   * {@code renewals} renewals; {@code moreListeners} hear of each identity after the quickstart's own.
+   * Returns the serial the API answered for each call, in order (the join's, then one per renewal).
+   *
+   * @throws IllegalStateException if a call after a renewal presented anything but the newest certificate
+   */
+  static List<String> run(PrintStream out, Duration ttl, int renewals, List<IdentityListener> moreListeners) throws Exception {
+    return new Quickstart(out).run(ttl, renewals, moreListeners);
+  }
+
+  private List<String> run(Duration ttl, int renewals, List<IdentityListener> moreListeners) throws Exception {
+    List<String> answered = new ArrayList<>();
     say("Machine identity quickstart");
     say("===========================");
 
@@ -59,20 +81,21 @@ public final class Quickstart {
         // a token is single use: keep the identity in a directory (0600) so a restart can renew it
         Path state = Files.createTempDirectory("machineid-quickstart-");
         BlockingQueue<Identity> renewed = new LinkedBlockingQueue<>();
-        try (MachineIdentity identity = MachineIdentity.builder()
+        MachineIdentity.Builder builder = MachineIdentity.builder()
             .issuer(issuer.url())
             .caPin(issuer.caPin())
             .token(token)
             .storage(Storage.directory(state.resolve("identity")))
-            .credentialTtl(TTL)
+            .credentialTtl(ttl)
             .renewalPolicy(RenewalPolicy.defaults())
             .listener(new IdentityListener() {
               @Override
               public void onRenewed(Identity previous, Identity current) {
                 renewed.add(current);
               }
-            })
-            .build()) {
+            });
+        moreListeners.forEach(builder::listener);
+        try (MachineIdentity identity = builder.build()) {
           Identity id = identity.start();
           step(4, "The service joined: proved the token, checked the issuer against the pin, got an identity");
           describe(id);
@@ -80,23 +103,23 @@ public final class Quickstart {
 
           OkHttpClient http = OkHttpTls.configure(new OkHttpClient.Builder(), identity, apiCa.trustManager()).build();
           step(5, "Called the API with that identity");
-          call(http, api);
+          answered.add(call(http, api, id));
 
           say("");
-          say("   The certificate lives " + TTL.toSeconds() + " s, so the SDK renews it every ~"
-              + TTL.dividedBy(3).toSeconds() + " s, in the background, with no restart.");
-          for (int i = 1; i <= RENEWALS; i++) {
-            Identity next = renewed.poll(TTL.toSeconds() * 2, TimeUnit.SECONDS);
+          say("   The certificate lives " + ttl.toSeconds() + " s, so the SDK renews it every "
+              + ttl.dividedBy(3).toSeconds() + " to " + ttl.dividedBy(2).toSeconds() + " s, in the background, with no restart.");
+          for (int i = 1; i <= renewals; i++) {
+            Identity next = renewed.poll(ttl.toMillis() * 2, TimeUnit.MILLISECONDS);
             if (next == null) {
-              throw new IllegalStateException("no renewal within " + TTL.multipliedBy(2) + ": " + identity.health());
+              throw new IllegalStateException("no renewal within " + ttl.multipliedBy(2) + ": " + identity.health());
             }
             step(5 + i, "Renewal " + i + " (generation " + next.generation() + "), then the same HTTP client again");
             describe(next);
-            call(http, api);
+            answered.add(call(http, api, next));
           }
 
           say("");
-          say("Done: joined once, renewed " + RENEWALS + " times in-process, and every call presented the newest certificate.");
+          say("Done: joined once, renewed " + renewals + " times in-process, and every call presented the newest certificate.");
           say("Health: " + identity.health().state() + ". The API saw " + api.seenSerials().size() + " distinct client certificates.");
           http.dispatcher().executorService().shutdown();
           http.connectionPool().evictAll();
@@ -105,6 +128,7 @@ public final class Quickstart {
         }
       }
     }
+    return answered;
   }
 
   private static void deleteTree(Path root) throws java.io.IOException {
@@ -115,7 +139,7 @@ public final class Quickstart {
     }
   }
 
-  private static void describe(Identity id) {
+  private void describe(Identity id) {
     detail("bot           " + id.botName());
     detail("SPIFFE ID     " + id.spiffeId());
     detail("instance      " + id.instanceId() + "  (generation " + id.generation() + ")");
@@ -123,26 +147,33 @@ public final class Quickstart {
     detail("valid until   " + TIME.format(id.notAfter()) + " UTC  (" + Duration.between(Instant.now(), id.notAfter()).toSeconds() + " s from now)");
   }
 
-  private static void call(OkHttpClient http, MtlsServer api) throws Exception {
+  /** Calls the API, which answers with the serial of the client certificate it saw; that must be {@code newest}'s. */
+  private String call(OkHttpClient http, MtlsServer api, Identity newest) throws Exception {
     try (Response r = http.newCall(new Request.Builder().url(api.url().toString()).build()).execute()) {
       String body = r.body() == null ? "" : r.body().string().trim();
       detail("API answered  HTTP " + r.code() + " " + body);
       if (r.code() != 200) {
         throw new IllegalStateException("the API refused the call: HTTP " + r.code());
       }
+      String serial = Protocol.mapper().readTree(body).path("serial").asText();
+      if (!serial.equals(newest.serialHex())) {
+        throw new IllegalStateException("the API saw client certificate " + serial + ", not the newest one, "
+            + newest.serialHex() + " (generation " + newest.generation() + ")");
+      }
+      return serial;
     }
   }
 
-  private static void step(int n, String text) {
+  private void step(int n, String text) {
     say("");
     say(n + ". " + text);
   }
 
-  private static void detail(String text) {
+  private void detail(String text) {
     say("   " + text);
   }
 
-  private static void say(String text) {
-    System.out.println(text);
+  private void say(String text) {
+    out.println(text);
   }
 }
