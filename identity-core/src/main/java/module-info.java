@@ -18,6 +18,8 @@ module dev.machineid.core {
   exports dev.machineid.core.protocol;
   exports dev.machineid.core.storage;
   exports dev.machineid.core.tls;
+  // the one ServiceLoader discovery routine, shared with the issuer's verifier discovery; not public API
+  exports dev.machineid.core.internal.spi to dev.machineid.issuer;
 
   opens dev.machineid.core.protocol to com.fasterxml.jackson.databind;
   opens dev.machineid.core.storage to com.fasterxml.jackson.databind;
