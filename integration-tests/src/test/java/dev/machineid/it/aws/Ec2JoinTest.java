@@ -10,7 +10,7 @@ import dev.machineid.core.MachineIdentity;
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.join.aws.Ec2JoinMethod;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.aws.Ec2MetadataServer;
 import java.time.Duration;
 import java.time.Instant;

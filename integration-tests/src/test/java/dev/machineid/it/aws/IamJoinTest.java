@@ -12,7 +12,7 @@ import dev.machineid.core.MachineIdentity;
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.join.aws.IamJoinMethod;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.aws.StsSimulator;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -7,7 +7,7 @@ import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.join.aws.IamJoinMethod;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.aws.StsSimulator;
 import java.nio.file.Files;
 import java.nio.file.Path;
