@@ -10,6 +10,7 @@ module dev.machineid.testkit {
   requires org.bouncycastle.pkix;
   requires java.sql; // PostgresServer.createDatabase
   requires jdk.httpserver; // the simulated AWS endpoints
+  requires transitive java.net.http; // ProtocolClient
 
   exports dev.machineid.testkit;
   exports dev.machineid.testkit.aws;
