@@ -1,4 +1,6 @@
 /** Machine identity SDK core: public API, join SPI, renewal engine, issuer client, hot-rotating TLS. */
+// "module": the qualified export names dev.machineid.issuer, which is built after core
+@SuppressWarnings("module")
 module dev.machineid.core {
   requires transitive com.fasterxml.jackson.databind;
   requires com.fasterxml.jackson.datatype.jsr310;
