@@ -1,4 +1,6 @@
 /** Machine identity SDK core: public API, join SPI, renewal engine, issuer client, hot-rotating TLS. */
+// "module": the qualified export names dev.machineid.issuer, which is built after core
+@SuppressWarnings("module")
 module dev.machineid.core {
   requires transitive com.fasterxml.jackson.databind;
   requires com.fasterxml.jackson.datatype.jsr310;
@@ -18,6 +20,8 @@ module dev.machineid.core {
   exports dev.machineid.core.protocol;
   exports dev.machineid.core.storage;
   exports dev.machineid.core.tls;
+  // the one ServiceLoader discovery routine, shared with the issuer's verifier discovery; not public API
+  exports dev.machineid.core.internal.spi to dev.machineid.issuer;
 
   opens dev.machineid.core.protocol to com.fasterxml.jackson.databind;
   opens dev.machineid.core.storage to com.fasterxml.jackson.databind;

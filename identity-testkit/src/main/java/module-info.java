@@ -1,12 +1,16 @@
-/** Test fixtures for users' own tests: an embedded issuer extension, TLS servers, a faulty proxy. */
+/**
+ * Test fixtures for users' own tests and the project's: a certificate authority, clocks and a scheduler, TLS servers,
+ * a faulty proxy, simulated platforms. Depends on core only; the embedded-issuer extension is in
+ * {@code dev.machineid.testkit.issuer} (artifact identity-testkit-issuer).
+ */
 module dev.machineid.testkit {
   requires transitive dev.machineid.core;
-  requires transitive dev.machineid.issuer;
   requires transitive org.junit.jupiter.api;
   requires org.bouncycastle.provider;
   requires org.bouncycastle.pkix;
   requires java.sql; // PostgresServer.createDatabase
   requires jdk.httpserver; // the simulated AWS endpoints
+  requires transitive java.net.http; // ProtocolClient
 
   exports dev.machineid.testkit;
   exports dev.machineid.testkit.aws;

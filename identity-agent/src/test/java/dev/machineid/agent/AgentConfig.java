@@ -1,6 +1,6 @@
 package dev.machineid.agent;
 
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.TestBot;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

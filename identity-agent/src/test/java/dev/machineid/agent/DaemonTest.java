@@ -5,8 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.machineid.core.Health;
 import dev.machineid.core.output.OutputStatus;
-import dev.machineid.testkit.IssuerExtension;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;

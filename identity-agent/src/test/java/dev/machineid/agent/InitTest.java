@@ -3,7 +3,7 @@ package dev.machineid.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.testkit.Ci;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.core.CaPin;
 import java.net.URI;
 import java.nio.file.Files;

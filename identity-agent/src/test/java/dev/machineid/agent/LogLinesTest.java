@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
-import dev.machineid.testkit.IssuerExtension;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

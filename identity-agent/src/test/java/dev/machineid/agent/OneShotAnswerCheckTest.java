@@ -3,7 +3,7 @@ package dev.machineid.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.testkit.FakeIssuer;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.TestBot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;

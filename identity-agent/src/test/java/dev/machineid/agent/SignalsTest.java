@@ -3,8 +3,8 @@ package dev.machineid.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.machineid.testkit.IssuerExtension;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

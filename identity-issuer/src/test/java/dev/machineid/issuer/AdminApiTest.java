@@ -1,5 +1,7 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.MutableClock;
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,17 +18,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class AdminApiTest {
-  private final MutableClock clock = MutableClock.now();
+  private final MutableClock clock = MutableClock.stopped();
   private Issuer issuer;
-  private BotClient admin;
+  private ProtocolClient admin;
   private X509Certificate adminCert;
 
   @BeforeEach
   void start() {
     issuer = Issuer.builder().trustDomain("example.test").clock(clock).build().start();
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     adminCert = issuer.issueAdminCertificate("ops", keys.getPublic(), Duration.ofHours(12));
-    admin = new BotClient(issuer, keys.getPrivate(), new X509Certificate[] {adminCert});
+    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {adminCert});
   }
 
   @AfterEach
@@ -34,7 +36,7 @@ class AdminApiTest {
     issuer.close();
   }
 
-  private BotClient.Reply delete(BotClient c, String path) {
+  private ProtocolClient.Reply delete(ProtocolClient c, String path) {
     return c.send("DELETE", path, null, HttpRequest.BodyPublishers.noBody());
   }
 
@@ -43,8 +45,8 @@ class AdminApiTest {
 
   private Joined joinBot(String name) {
     issuer.createBot(name);
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply r = new BotClient(issuer).join(issuer.createToken(name, Duration.ofMinutes(5)), keys, null);
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken(name, Duration.ofMinutes(5)), keys, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     return new Joined(keys, r.as(Credentials.class));
   }
@@ -60,21 +62,21 @@ class AdminApiTest {
 
   @Test
   void botEndpointsRefuseTheAdminCertificate() {
-    BotClient.Reply renew = admin.renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply renew = admin.renew(1, ProtocolClient.ec(), null);
     assertThat(renew.status()).as(renew.toString()).isEqualTo(401);
     assertThat(renew.code()).isEqualTo("unauthenticated");
-    BotClient.Reply hb = admin.post("/v1/heartbeat", "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}");
+    ProtocolClient.Reply hb = admin.post("/v1/heartbeat", "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}");
     assertThat(hb.code()).isEqualTo("unauthenticated");
   }
 
   @Test
   void adminEndpointsRefuseBotCertificatesAndAnonymousCallers() {
     Joined bot = joinBot("web");
-    BotClient asBot = BotClient.as(issuer, bot.keys(), bot.credentials());
-    BotClient.Reply r = asBot.get("/v1/admin/bots");
+    ProtocolClient asBot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), bot.keys(), bot.credentials());
+    ProtocolClient.Reply r = asBot.get("/v1/admin/bots");
     assertThat(r.status()).as(r.toString()).isEqualTo(401);
     assertThat(r.code()).isEqualTo("unauthenticated");
-    assertThat(new BotClient(issuer).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
     assertThat(asBot.post("/v1/admin/bots", "{\"name\":\"evil\"}").status()).isEqualTo(401);
     assertThat(issuer.bot("evil")).isEmpty();
   }
@@ -82,11 +84,11 @@ class AdminApiTest {
   @Test
   void adminCertificateOfAnUnrecordedAdminIsRefused() {
     // signed by the authority but never recorded: e.g. a certificate from another issuer's init directory
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     X509Certificate stray =
         dev.machineid.issuer.internal.AdminCertificates.issue(
             keysOf(issuer), "example.test", "stranger", keys.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
-    BotClient.Reply r = new BotClient(issuer, keys.getPrivate(), new X509Certificate[] {stray}).get("/v1/admin/bots");
+    ProtocolClient.Reply r = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {stray}).get("/v1/admin/bots");
     assertThat(r.code()).isEqualTo("unauthenticated");
   }
 
@@ -102,17 +104,17 @@ class AdminApiTest {
 
   @Test
   void adminRenewalIssuesAFreshAdminCertificate() {
-    KeyPair next = BotClient.ec();
-    ObjectNode req = BotClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "1h");
-    BotClient.Reply r = admin.post("/v1/admin/renew", req);
+    KeyPair next = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "1h");
+    ProtocolClient.Reply r = admin.post("/v1/admin/renew", req);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     X509Certificate renewed = Pem.certificate(r.json().get("certificate_chain").get(0).asText());
     assertThat(renewed.getPublicKey()).isEqualTo(next.getPublic());
     assertThat(renewed.getSubjectX500Principal().getName()).isEqualTo("CN=admin-ops");
-    BotClient.Reply again = new BotClient(issuer, next.getPrivate(), new X509Certificate[] {renewed}).get("/v1/admin/status");
+    ProtocolClient.Reply again = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), next.getPrivate(), new X509Certificate[] {renewed}).get("/v1/admin/status");
     assertThat(again.status()).isEqualTo(200);
     assertThat(again.json().get("ca_pin").asText()).isEqualTo(issuer.caPin().toString());
-    assertThat(admin.post("/v1/admin/renew", BotClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "48h")).code()).isEqualTo("ttl_exceeded");
+    assertThat(admin.post("/v1/admin/renew", ProtocolClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "48h")).code()).isEqualTo("ttl_exceeded");
   }
 
   @Test
@@ -123,17 +125,17 @@ class AdminApiTest {
 
   @Test
   void botsAreCreatedListedAndDeletedWithAJoinToken() {
-    BotClient.Reply missingRole = admin.post("/v1/admin/bots", "{\"name\":\"web\",\"roles\":[\"deployer\"]}");
+    ProtocolClient.Reply missingRole = admin.post("/v1/admin/bots", "{\"name\":\"web\",\"roles\":[\"deployer\"]}");
     assertThat(missingRole.code()).isEqualTo("not_found");
     assertThat(missingRole.json().get("detail").asText()).contains("deployer");
     assertThat(admin.post("/v1/admin/roles", role("deployer")).status()).isEqualTo(201);
 
-    BotClient.Reply created = admin.post("/v1/admin/bots", "{\"name\":\"web\",\"roles\":[\"deployer\"],\"logins\":[\"deploy\"]}");
+    ProtocolClient.Reply created = admin.post("/v1/admin/bots", "{\"name\":\"web\",\"roles\":[\"deployer\"],\"logins\":[\"deploy\"]}");
     assertThat(created.status()).as(created.toString()).isEqualTo(201);
     JsonNode c = created.json();
     assertThat(c.get("bot").get("traits").get("logins").get(0).asText()).isEqualTo("deploy");
     assertThat(c.get("ca_pin").asText()).isEqualTo(issuer.caPin().toString());
-    BotClient.Reply join = new BotClient(issuer).join(c.get("token").asText(), BotClient.ec(), null);
+    ProtocolClient.Reply join = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(c.get("token").asText(), ProtocolClient.ec(), null);
     assertThat(join.status()).as(join.toString()).isEqualTo(200);
 
     assertThat(admin.post("/v1/admin/bots", "{\"name\":\"web\"}").json().get("detail").asText()).contains("already exists");
@@ -152,7 +154,7 @@ class AdminApiTest {
 
   @Test
   void rolesKeepTheResourceShapeAndRefuseBadOnes() {
-    BotClient.Reply r = admin.post("/v1/admin/roles", role("deployer"));
+    ProtocolClient.Reply r = admin.post("/v1/admin/roles", role("deployer"));
     assertThat(r.status()).as(r.toString()).isEqualTo(201);
     JsonNode listed = admin.get("/v1/admin/roles").json();
     assertThat(listed).hasSize(1);
@@ -162,10 +164,10 @@ class AdminApiTest {
     assertThat(issuer.role("deployer")).get().extracting(Role::maxTtl).isEqualTo(Duration.ofMinutes(30));
 
     assertThat(admin.post("/v1/admin/roles", role("deployer")).json().get("detail").asText()).contains("already exists");
-    BotClient.Reply unknownKey = admin.post("/v1/admin/roles", "{\"kind\":\"role\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"allow\":{\"logns\":[\"a\"]}}}");
+    ProtocolClient.Reply unknownKey = admin.post("/v1/admin/roles", "{\"kind\":\"role\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"allow\":{\"logns\":[\"a\"]}}}");
     assertThat(unknownKey.code()).isEqualTo("malformed_request");
     assertThat(unknownKey.json().get("detail").asText()).contains("spec.allow.logns");
-    BotClient.Reply system = admin.post("/v1/admin/roles", "{\"kind\":\"role\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"allow\":{\"kubernetes_groups\":[\"system:masters\"]}}}");
+    ProtocolClient.Reply system = admin.post("/v1/admin/roles", "{\"kind\":\"role\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"allow\":{\"kubernetes_groups\":[\"system:masters\"]}}}");
     assertThat(system.json().get("detail").asText()).contains("allow_system_groups");
     assertThat(admin.post("/v1/admin/roles", "{\"kind\":\"token\",\"metadata\":{\"name\":\"x\"},\"spec\":{}}").code()).isEqualTo("malformed_request");
     assertThat(delete(admin, "/v1/admin/roles/deployer").status()).isEqualTo(204);
@@ -178,7 +180,7 @@ class AdminApiTest {
     String noRule =
         "{\"kind\":\"token\",\"version\":\"v1\",\"metadata\":{\"name\":\"gha\"},\"spec\":{\"bot_name\":\"deployer\",\"join_method\":\"github\","
             + "\"expires\":\"2099-01-01T00:00:00Z\",\"github\":{\"allow\":[{\"ref\":\"refs/heads/main\"}]}}}";
-    BotClient.Reply r = admin.post("/v1/admin/tokens", noRule);
+    ProtocolClient.Reply r = admin.post("/v1/admin/tokens", noRule);
     assertThat(r.code()).isEqualTo("malformed_request");
     assertThat(r.json().get("detail").asText()).contains("identifying rule").contains("repository");
     String noBlock = "{\"kind\":\"token\",\"metadata\":{\"name\":\"k\"},\"spec\":{\"bot_name\":\"deployer\",\"join_method\":\"kubernetes\"}}";
@@ -191,7 +193,7 @@ class AdminApiTest {
     String good =
         "{\"kind\":\"token\",\"version\":\"v1\",\"metadata\":{\"name\":\"gha\"},\"spec\":{\"bot_name\":\"deployer\",\"join_method\":\"github\","
             + "\"expires\":\"2099-01-01T00:00:00Z\",\"github\":{\"allow\":[{\"repository\":\"acme/app\",\"ref\":\"refs/heads/main\"}]}}}";
-    BotClient.Reply ok = admin.post("/v1/admin/tokens", good);
+    ProtocolClient.Reply ok = admin.post("/v1/admin/tokens", good);
     assertThat(ok.status()).as(ok.toString()).isEqualTo(201);
     JsonNode listed = admin.get("/v1/admin/tokens").json();
     assertThat(listed).hasSize(1);
@@ -205,11 +207,11 @@ class AdminApiTest {
   @Test
   void secretTokensFromResourcesJoinOnceAndNeverListTheirSecret() {
     issuer.createBot("web");
-    BotClient.Reply r = admin.post("/v1/admin/tokens", "{\"kind\":\"token\",\"spec\":{\"bot_name\":\"web\",\"join_method\":\"token\",\"ttl\":\"10m\"}}");
+    ProtocolClient.Reply r = admin.post("/v1/admin/tokens", "{\"kind\":\"token\",\"spec\":{\"bot_name\":\"web\",\"join_method\":\"token\",\"ttl\":\"10m\"}}");
     assertThat(r.status()).as(r.toString()).isEqualTo(201);
     String secret = r.json().get("token").asText();
     assertThat(admin.get("/v1/admin/tokens").body()).doesNotContain(secret);
-    assertThat(new BotClient(issuer).join(secret, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(secret, ProtocolClient.ec(), null).status()).isEqualTo(200);
     assertThat(admin.post("/v1/admin/tokens", "{\"kind\":\"token\",\"spec\":{\"bot_name\":\"nobody\",\"join_method\":\"token\"}}").json().get("detail").asText())
         .contains("nobody");
   }
@@ -217,12 +219,12 @@ class AdminApiTest {
   @Test
   void instancesShowInitialAndLatestAuthenticationAndHeartbeat() {
     Joined bot = joinBot("web");
-    BotClient asBot = BotClient.as(issuer, bot.keys(), bot.credentials());
-    KeyPair next = BotClient.ec();
-    BotClient.Reply renewed = asBot.renew(1, next, null);
+    ProtocolClient asBot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), bot.keys(), bot.credentials());
+    KeyPair next = ProtocolClient.ec();
+    ProtocolClient.Reply renewed = asBot.renew(1, next, null);
     assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
     // heartbeats come from the instance's current certificate
-    assertThat(BotClient.as(issuer, next, renewed.as(Credentials.class)).post("/v1/heartbeat", "{\"hostname\":\"web-1\",\"version\":\"1.2\",\"uptime_seconds\":5,\"one_shot\":false}").status()).isEqualTo(204);
+    assertThat(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), next, renewed.as(Credentials.class)).post("/v1/heartbeat", "{\"hostname\":\"web-1\",\"version\":\"1.2\",\"uptime_seconds\":5,\"one_shot\":false}").status()).isEqualTo(204);
 
     JsonNode list = admin.get("/v1/admin/instances?bot=web").json();
     assertThat(list).hasSize(1);
@@ -239,14 +241,14 @@ class AdminApiTest {
   @Test
   void locksAreAddedListedAndRemovedAndRefuseRenewal() {
     Joined bot = joinBot("web");
-    BotClient.Reply lock = admin.post("/v1/admin/locks", "{\"target\":\"bot\",\"value\":\"web\",\"reason\":\"incident 42\"}");
+    ProtocolClient.Reply lock = admin.post("/v1/admin/locks", "{\"target\":\"bot\",\"value\":\"web\",\"reason\":\"incident 42\"}");
     assertThat(lock.status()).as(lock.toString()).isEqualTo(201);
     String lockId = lock.json().get("id").asText();
     assertThat(admin.get("/v1/admin/locks").json().get(0).get("reason").asText()).isEqualTo("incident 42");
-    BotClient asBot = BotClient.as(issuer, bot.keys(), bot.credentials());
-    assertThat(asBot.renew(1, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+    ProtocolClient asBot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), bot.keys(), bot.credentials());
+    assertThat(asBot.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
     assertThat(delete(admin, "/v1/admin/locks/" + lockId).status()).isEqualTo(204);
-    assertThat(asBot.renew(1, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(asBot.renew(1, ProtocolClient.ec(), null).status()).isEqualTo(200);
     assertThat(admin.post("/v1/admin/locks", "{\"target\":\"planet\",\"value\":\"x\"}").code()).isEqualTo("malformed_request");
     assertThat(delete(admin, "/v1/admin/locks/nope").code()).isEqualTo("not_found");
   }
@@ -286,8 +288,8 @@ class AdminApiTest {
   @Test
   void metricsCountRequestsJoinsAndIssuance() {
     joinBot("web");
-    new BotClient(issuer).join("not-a-token", BotClient.ec(), null);
-    BotClient.Reply m = new BotClient(issuer).get("/metrics");
+    ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join("not-a-token", ProtocolClient.ec(), null);
+    ProtocolClient.Reply m = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).get("/metrics");
     assertThat(m.status()).isEqualTo(200);
     assertThat(m.contentType()).startsWith("text/plain");
     assertThat(m.body())

@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,23 +26,23 @@ import org.junit.jupiter.api.Test;
  */
 class AdminUpdatesTest {
   private Issuer issuer;
-  private BotClient admin;
+  private ProtocolClient admin;
   private KeyPair keys;
   private Credentials joined;
 
   @BeforeEach
   void start() {
     issuer = Issuer.builder().trustDomain("example.test").build().start();
-    KeyPair adminKeys = BotClient.ec();
+    KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-    admin = new BotClient(issuer, adminKeys.getPrivate(), new X509Certificate[] {cert});
+    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
     issuer.createRole(new Role("deployer", List.of("deploy", "{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
     issuer.createRole(new Role("auditor", List.of("audit"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
     issuer.createBot("web", List.of("deployer"), Map.of("logins", List.of("alice")));
-    keys = BotClient.ec();
-    BotClient client = new BotClient(issuer);
+    keys = ProtocolClient.ec();
+    ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     String token = issuer.createToken("web", Duration.ofMinutes(5));
-    BotClient.Reply r = client.post("/v1/join", BotClient.joinRequest(token, client.challenge("token", token, keys), keys, null).put("ssh_public_key", SshPublicKeys.authorizedKey(keys.getPublic())));
+    ProtocolClient.Reply r = client.post("/v1/join", ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null).put("ssh_public_key", SshPublicKeys.authorizedKey(keys.getPublic())));
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     joined = r.as(Credentials.class);
   }
@@ -53,16 +54,16 @@ class AdminUpdatesTest {
 
   /** The SSH principals of the next renewal's SSH certificate. */
   private List<String> principalsOfTheNextRenewal() {
-    KeyPair next = BotClient.ec();
-    ObjectNode req = BotClient.object().put("generation", joined.generation()).put("public_key", Pem.encode(next.getPublic())).put("ssh_public_key", SshPublicKeys.authorizedKey(next.getPublic()));
-    BotClient.Reply r = BotClient.as(issuer, keys, joined).post("/v1/renew", req);
+    KeyPair next = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.object().put("generation", joined.generation()).put("public_key", Pem.encode(next.getPublic())).put("ssh_public_key", SshPublicKeys.authorizedKey(next.getPublic()));
+    ProtocolClient.Reply r = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     joined = r.as(Credentials.class);
     keys = next;
     return SshCertificateAuthority.describe(joined.sshCertificate()).principals();
   }
 
-  private BotClient.Reply send(String method, String path, String json) {
+  private ProtocolClient.Reply send(String method, String path, String json) {
     return admin.send(method, path, "application/json", HttpRequest.BodyPublishers.ofString(json));
   }
 
@@ -75,7 +76,7 @@ class AdminUpdatesTest {
     assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("deploy", "alice");
     java.time.Instant created = issuer.role("deployer").orElseThrow().createdAt();
 
-    BotClient.Reply r = send("PUT", "/v1/admin/roles/deployer", role("deployer", "[\"release\",\"{{internal.logins}}\"]"));
+    ProtocolClient.Reply r = send("PUT", "/v1/admin/roles/deployer", role("deployer", "[\"release\",\"{{internal.logins}}\"]"));
 
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     assertThat(r.json().get("spec").get("allow").get("logins")).extracting(JsonNode::asText).containsExactly("release", "{{internal.logins}}");
@@ -92,11 +93,11 @@ class AdminUpdatesTest {
     Role before = issuer.role("deployer").orElseThrow();
     assertThat(send("PUT", "/v1/admin/roles/ghost", role("ghost", "[\"x\"]")).code()).isEqualTo("not_found");
     assertThat(issuer.role("ghost")).isEmpty();
-    BotClient.Reply renamed = send("PUT", "/v1/admin/roles/deployer", role("auditor", "[\"x\"]"));
+    ProtocolClient.Reply renamed = send("PUT", "/v1/admin/roles/deployer", role("auditor", "[\"x\"]"));
     assertThat(renamed.code()).isEqualTo("malformed_request");
-    BotClient.Reply unknownKey = send("PUT", "/v1/admin/roles/deployer", "{\"kind\":\"role\",\"metadata\":{\"name\":\"deployer\"},\"spec\":{\"allow\":{\"logns\":[\"a\"]}}}");
+    ProtocolClient.Reply unknownKey = send("PUT", "/v1/admin/roles/deployer", "{\"kind\":\"role\",\"metadata\":{\"name\":\"deployer\"},\"spec\":{\"allow\":{\"logns\":[\"a\"]}}}");
     assertThat(unknownKey.code()).isEqualTo("malformed_request");
-    BotClient.Reply system = send("PUT", "/v1/admin/roles/deployer", "{\"kind\":\"role\",\"metadata\":{\"name\":\"deployer\"},\"spec\":{\"allow\":{\"kubernetes_groups\":[\"system:masters\"]}}}");
+    ProtocolClient.Reply system = send("PUT", "/v1/admin/roles/deployer", "{\"kind\":\"role\",\"metadata\":{\"name\":\"deployer\"},\"spec\":{\"allow\":{\"kubernetes_groups\":[\"system:masters\"]}}}");
     assertThat(system.code()).isEqualTo("malformed_request");
     assertThat(issuer.role("deployer")).contains(before);
     assertThat(issuer.role("auditor").orElseThrow().logins()).containsExactly("audit");
@@ -107,7 +108,7 @@ class AdminUpdatesTest {
   void botsUpdateAppliesToTheNextIssuance() {
     assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("deploy", "alice");
 
-    BotClient.Reply r = send("PATCH", "/v1/admin/bots/web", "{\"roles\":[\"deployer\",\"auditor\"],\"logins\":[\"bob\"]}");
+    ProtocolClient.Reply r = send("PATCH", "/v1/admin/bots/web", "{\"roles\":[\"deployer\",\"auditor\"],\"logins\":[\"bob\"]}");
 
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     assertThat(r.json().get("roles")).extracting(JsonNode::asText).containsExactly("deployer", "auditor");
@@ -116,7 +117,7 @@ class AdminUpdatesTest {
     assertThat(issuer.instances("web")).hasSize(1);
 
     // only what is given changes: other traits stay, logins stay unless given
-    BotClient.Reply traits = send("PATCH", "/v1/admin/bots/web", "{\"traits\":{\"team\":[\"payments\"]}}");
+    ProtocolClient.Reply traits = send("PATCH", "/v1/admin/bots/web", "{\"traits\":{\"team\":[\"payments\"]}}");
     assertThat(traits.status()).as(traits.toString()).isEqualTo(200);
     assertThat(issuer.bot("web").orElseThrow().traits()).isEqualTo(Map.of("team", List.of("payments"), "logins", List.of("bob")));
     assertThat(principalsOfTheNextRenewal()).containsExactlyInAnyOrder("deploy", "audit", "bob");

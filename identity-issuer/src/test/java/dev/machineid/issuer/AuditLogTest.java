@@ -1,5 +1,7 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.MutableClock;
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /** The audit log as an attacker and an operator see it: floods, listings and hostile text. */
 class AuditLogTest {
-  private final MutableClock clock = MutableClock.now();
+  private final MutableClock clock = MutableClock.stopped();
   private Issuer issuer;
 
   @AfterEach
@@ -41,16 +43,16 @@ class AuditLogTest {
   void unauthenticatedRefusalsDoNotGrowTheAuditLog() {
     issuer = Issuer.builder().clock(clock).build().start();
     issuer.createBot("web", List.of(), java.util.Map.of());
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply joined = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
     Credentials credentials = joined.as(Credentials.class);
 
     // without a client certificate the edge refuses before anything is read: nothing is audited
-    BotClient anonymous = new BotClient(issuer);
+    ProtocolClient anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     int before = issuer.auditEvents().size();
     for (int i = 0; i < 100; i++) {
-      assertThat(anonymous.renew(1, BotClient.ec(), null).code()).isEqualTo("unauthenticated");
+      assertThat(anonymous.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
       assertThat(anonymous.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     }
     assertThat(issuer.auditEvents()).hasSize(before);
@@ -58,10 +60,10 @@ class AuditLogTest {
     // with a certificate the issuer signed but no longer knows (its bot was deleted): one sample per
     // type and window, not a row per refusal
     issuer.deleteBot("web");
-    BotClient orphan = BotClient.as(issuer, keys, credentials);
+    ProtocolClient orphan = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
     before = issuer.auditEvents().size();
     for (int i = 0; i < 100; i++) {
-      assertThat(orphan.renew(credentials.generation(), BotClient.ec(), null).code()).isEqualTo("unauthenticated");
+      assertThat(orphan.renew(credentials.generation(), ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
       assertThat(orphan.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     }
     List<AuditEvent> written = issuer.auditEvents().subList(before, issuer.auditEvents().size());
@@ -69,7 +71,7 @@ class AuditLogTest {
     assertThat(written).allSatisfy(e -> assertThat(e.detail()).containsEntry("sampled", "true").containsEntry("suppressed_before", "0"));
 
     clock.advance(Duration.ofSeconds(61));
-    orphan.renew(credentials.generation(), BotClient.ec(), null);
+    orphan.renew(credentials.generation(), ProtocolClient.ec(), null);
     AuditEvent next = issuer.auditEvents().get(issuer.auditEvents().size() - 1);
     assertThat(next.type()).isEqualTo("renew");
     assertThat(next.detail()).containsEntry("suppressed_before", "99");
@@ -82,9 +84,9 @@ class AuditLogTest {
   void auditListingIsPagedInTheDatabase() throws Exception {
     String url = "jdbc:h2:mem:paged-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1";
     issuer = Issuer.builder().clock(clock).store(JdbcStore.builder(url).build()).build().start();
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", keys.getPublic(), Duration.ofHours(1));
-    BotClient admin = new BotClient(issuer, keys.getPrivate(), new X509Certificate[] {cert});
+    ProtocolClient admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert});
     int rows = 50_000;
     try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
       long head;
@@ -100,7 +102,7 @@ class AuditLogTest {
       s.execute("SET QUERY_STATISTICS TRUE");
       s.execute("SET QUERY_STATISTICS_MAX_ENTRIES 1000");
 
-      BotClient.Reply r = admin.get("/v1/admin/audit?limit=1&type=join");
+      ProtocolClient.Reply r = admin.get("/v1/admin/audit?limit=1&type=join");
       assertThat(r.status()).as(r.toString()).isEqualTo(200);
       assertThat(r.json()).hasSize(1);
 
@@ -118,32 +120,32 @@ class AuditLogTest {
   void botSuppliedTextIsEscapedInEverySink() throws Exception {
     issuer = Issuer.builder().clock(clock).build().start();
     issuer.createBot("web");
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply joined = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
     Credentials credentials = joined.as(Credentials.class);
-    BotClient bot = BotClient.as(issuer, keys, credentials);
+    ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
     String forged = "x\r\n[main] WARN dev.machineid.issuer forged line \u001b[31mred\u001b[0m \u202etxt";
 
     PrintStream err = System.err;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    BotClient.Reply badKey;
-    BotClient.Reply badHost;
-    BotClient.Reply badOutput;
+    ProtocolClient.Reply badKey;
+    ProtocolClient.Reply badHost;
+    ProtocolClient.Reply badOutput;
     try {
-      ObjectNode hb = BotClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
+      ObjectNode hb = ProtocolClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
       hb.putObject("outputs").put(forged, 5);
       badKey = bot.post("/v1/heartbeat", hb);
-      badHost = bot.post("/v1/heartbeat", BotClient.object().put("hostname", forged).put("version", "1").put("uptime_seconds", 1).put("one_shot", false));
-      ObjectNode hb2 = BotClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
+      badHost = bot.post("/v1/heartbeat", ProtocolClient.object().put("hostname", forged).put("version", "1").put("uptime_seconds", 1).put("one_shot", false));
+      ObjectNode hb2 = ProtocolClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
       hb2.putObject("outputs").put(forged, "ok");
       badOutput = bot.post("/v1/heartbeat", hb2);
     } finally {
       System.setErr(err);
     }
     // the edge refuses control characters, saying so with the text escaped
-    for (BotClient.Reply r : List.of(badKey, badHost, badOutput)) {
+    for (ProtocolClient.Reply r : List.of(badKey, badHost, badOutput)) {
       assertThat(r.status()).as(r.toString()).isEqualTo(400);
       assertThat(r.code()).isEqualTo("malformed_request");
       assertThat(hasControl(r.json().path("detail").asText())).as(r.toString()).isFalse();
@@ -165,9 +167,9 @@ class AuditLogTest {
     }
     assertThat(refusals.get(0).detail().get("reason")).contains("\\x0d\\x0a[main] WARN");
     // and the admin API's listing, which the CLI prints
-    KeyPair adminKeys = BotClient.ec();
+    KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-    JsonNode listed = new BotClient(issuer, adminKeys.getPrivate(), new X509Certificate[] {cert}).get("/v1/admin/audit?type=heartbeat").json();
+    JsonNode listed = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert}).get("/v1/admin/audit?type=heartbeat").json();
     assertThat(listed.toString()).doesNotContain("\\r").doesNotContain("\\u001B").doesNotContain("\\u001b");
   }
 }

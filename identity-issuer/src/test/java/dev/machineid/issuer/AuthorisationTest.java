@@ -1,5 +1,7 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.MutableClock;
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -48,7 +50,7 @@ class AuthorisationTest {
   private static final String HEARTBEAT = "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}";
 
   @TempDir Path dir;
-  private final MutableClock clock = MutableClock.now();
+  private final MutableClock clock = MutableClock.stopped();
   private HookedStore store;
   private Issuer issuer;
   private KeyPair keys;
@@ -61,7 +63,7 @@ class AuthorisationTest {
     issuer.createRole(new Role("deployer", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, Duration.ofMinutes(20), null));
     issuer.createRole(new Role("other", List.of("root"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
     issuer.createBot("web", List.of("deployer"), Map.of());
-    keys = BotClient.ec();
+    keys = ProtocolClient.ec();
     joined = join("web", keys);
   }
 
@@ -74,17 +76,17 @@ class AuthorisationTest {
   // ---------------------------------------------------------------- helpers
 
   private Credentials join(String bot, KeyPair k) {
-    BotClient.Reply r = new BotClient(issuer).join(issuer.createToken(bot, Duration.ofMinutes(5)), k, null);
+    ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken(bot, Duration.ofMinutes(5)), k, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     return r.as(Credentials.class);
   }
 
-  private BotClient as(KeyPair k, Credentials c) {
-    return BotClient.as(issuer, k, c);
+  private ProtocolClient as(KeyPair k, Credentials c) {
+    return ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), k, c);
   }
 
-  private static BotClient.Reply credentials(BotClient c, String kind, List<String> roles, KeyPair credentialKeys) {
-    ObjectNode req = BotClient.object().put("kind", kind).put("public_key", Pem.encode(credentialKeys.getPublic()));
+  private static ProtocolClient.Reply credentials(ProtocolClient c, String kind, List<String> roles, KeyPair credentialKeys) {
+    ObjectNode req = ProtocolClient.object().put("kind", kind).put("public_key", Pem.encode(credentialKeys.getPublic()));
     roles.forEach(req.putArray("roles")::add);
     if (kind.equals("database")) {
       req.putObject("target").put("database_user", "app");
@@ -97,7 +99,7 @@ class AuthorisationTest {
   }
 
   private Credentials renewed(KeyPair current, Credentials c, KeyPair next) {
-    BotClient.Reply r = as(current, c).renew(c.generation(), next, null);
+    ProtocolClient.Reply r = as(current, c).renew(c.generation(), next, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     return r.as(Credentials.class);
   }
@@ -114,7 +116,7 @@ class AuthorisationTest {
 
   /** A role-scoped identity credential of the joined bot, as {@code kind: identity} answers it. */
   private Credentials scopedIdentity(KeyPair scopedKeys) {
-    BotClient.Reply r = credentials(as(keys, joined), "identity", List.of("deployer"), scopedKeys);
+    ProtocolClient.Reply r = credentials(as(keys, joined), "identity", List.of("deployer"), scopedKeys);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     List<String> chain = List.of(r.json().get("certificate_chain").get(0).asText(), r.json().get("certificate_chain").get(1).asText());
     return new Credentials(joined.bot(), joined.instanceId(), joined.generation(), chain, null, joined.notAfter(), joined.renewAfter(), joined.serverTime(), null);
@@ -124,61 +126,61 @@ class AuthorisationTest {
 
   @Test
   void aScopedIdentityCredentialCannotRenew() {
-    KeyPair scopedKeys = BotClient.ec();
+    KeyPair scopedKeys = ProtocolClient.ec();
     Credentials scoped = scopedIdentity(scopedKeys);
     X509Certificate cert = leaf(scoped);
     assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=bot-web");
     assertThat(IdentityExtension.from(cert)).as("no bot identity extension").isEmpty();
     assertThat(CredentialMarks.has(cert, CredentialMarks.SCOPED_IDENTITY)).isTrue();
 
-    BotClient.Reply renew = as(scopedKeys, scoped).renew(joined.generation(), BotClient.ec(), null);
+    ProtocolClient.Reply renew = as(scopedKeys, scoped).renew(joined.generation(), ProtocolClient.ec(), null);
 
     assertThat(renew.status()).as(renew.toString()).isEqualTo(401);
     assertThat(renew.code()).isEqualTo("unauthenticated");
     assertThat(lastFailure("renew").detail().get("reason")).contains("role-scoped identity credential");
     // it locked nothing: the bot's own certificate renews as before
     assertThat(locked()).isFalse();
-    assertThat(renewed(keys, joined, BotClient.ec()).generation()).isEqualTo(2);
+    assertThat(renewed(keys, joined, ProtocolClient.ec()).generation()).isEqualTo(2);
   }
 
   @Test
   void aCredentialBuysExactlyItsScope() {
-    KeyPair scopedKeys = BotClient.ec();
+    KeyPair scopedKeys = ProtocolClient.ec();
     Credentials scoped = scopedIdentity(scopedKeys);
-    BotClient asScoped = as(scopedKeys, scoped);
+    ProtocolClient asScoped = as(scopedKeys, scoped);
     // a role-scoped credential never renews, mints other credentials, heartbeats or administers
-    assertThat(asScoped.renew(joined.generation(), BotClient.ec(), null).code()).isEqualTo("unauthenticated");
-    assertThat(credentials(asScoped, "database", List.of("deployer"), BotClient.ec()).code()).isEqualTo("unauthenticated");
-    assertThat(credentials(asScoped, "identity", List.of("deployer"), BotClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(asScoped.renew(joined.generation(), ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
+    assertThat(credentials(asScoped, "database", List.of("deployer"), ProtocolClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(credentials(asScoped, "identity", List.of("deployer"), ProtocolClient.ec()).code()).isEqualTo("unauthenticated");
     assertThat(asScoped.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     assertThat(asScoped.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
     assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
     assertThat(issuer.instance(joined.instanceId()).orElseThrow().heartbeat()).isEmpty();
 
     // the identity credential honours its roles: only roles granted to the bot, and their max_ttl
-    assertThat(credentials(as(keys, joined), "identity", List.of("other"), BotClient.ec()).code()).isEqualTo("role_denied");
+    assertThat(credentials(as(keys, joined), "identity", List.of("other"), ProtocolClient.ec()).code()).isEqualTo("role_denied");
     X509Certificate cert = leaf(scoped);
     assertThat(Duration.between(cert.getNotBefore().toInstant(), cert.getNotAfter().toInstant())).isLessThanOrEqualTo(Duration.ofMinutes(21));
 
     // only the instance's current certificate (its recorded serial) acts for it
-    KeyPair k2 = BotClient.ec();
+    KeyPair k2 = ProtocolClient.ec();
     Credentials g2 = renewed(keys, joined, k2);
-    BotClient superseded = as(keys, joined);
-    assertThat(credentials(superseded, "database", List.of("deployer"), BotClient.ec()).code()).isEqualTo("generation_mismatch");
+    ProtocolClient superseded = as(keys, joined);
+    assertThat(credentials(superseded, "database", List.of("deployer"), ProtocolClient.ec()).code()).isEqualTo("generation_mismatch");
     assertThat(superseded.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("generation_mismatch");
-    assertThat(credentials(as(k2, g2), "database", List.of("deployer"), BotClient.ec()).status()).isEqualTo(200);
+    assertThat(credentials(as(k2, g2), "database", List.of("deployer"), ProtocolClient.ec()).status()).isEqualTo(200);
     assertThat(as(k2, g2).post("/v1/heartbeat", HEARTBEAT).status()).isEqualTo(204);
     assertThat(locked()).isFalse();
   }
 
   @Test
   void aSupersededCertificateMintsNothing() {
-    KeyPair k2 = BotClient.ec();
+    KeyPair k2 = ProtocolClient.ec();
     Credentials g2 = renewed(keys, joined, k2);
-    BotClient superseded = as(keys, joined);
+    ProtocolClient superseded = as(keys, joined);
 
-    BotClient.Reply minted = credentials(superseded, "database", List.of("deployer"), BotClient.ec());
-    BotClient.Reply beat = superseded.post("/v1/heartbeat", HEARTBEAT);
+    ProtocolClient.Reply minted = credentials(superseded, "database", List.of("deployer"), ProtocolClient.ec());
+    ProtocolClient.Reply beat = superseded.post("/v1/heartbeat", HEARTBEAT);
 
     assertThat(minted.status()).as(minted.toString()).isEqualTo(409);
     assertThat(minted.code()).isEqualTo("generation_mismatch");
@@ -189,18 +191,18 @@ class AuthorisationTest {
     // the certificate just superseded is what the bot itself holds while it retries a renewal whose
     // answer was lost: it is refused without a lock, and the retry still gets the same certificate
     assertThat(locked()).isFalse();
-    BotClient.Reply retry = superseded.renew(1, k2, null);
+    ProtocolClient.Reply retry = superseded.renew(1, k2, null);
     assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
     assertThat(retry.as(Credentials.class).certificateChain()).isEqualTo(g2.certificateChain());
   }
 
   @Test
   void aCertificateOlderThanThePreviousGenerationLocksTheInstanceWhereverItIsPresented() {
-    KeyPair k2 = BotClient.ec();
+    KeyPair k2 = ProtocolClient.ec();
     Credentials g2 = renewed(keys, joined, k2);
-    renewed(k2, g2, BotClient.ec());
+    renewed(k2, g2, ProtocolClient.ec());
 
-    BotClient.Reply minted = credentials(as(keys, joined), "application", List.of(), BotClient.ec());
+    ProtocolClient.Reply minted = credentials(as(keys, joined), "application", List.of(), ProtocolClient.ec());
 
     assertThat(minted.code()).isEqualTo("generation_mismatch");
     assertThat(locked()).isTrue();
@@ -218,7 +220,7 @@ class AuthorisationTest {
     issuer.deleteBot("web");
     issuer.createBot("web", List.of("deployer"), Map.of());
 
-    BotClient.Reply r = new BotClient(issuer).join(unused, BotClient.ec(), null);
+    ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(unused, ProtocolClient.ec(), null);
 
     assertThat(r.status()).as(r.toString()).isBetween(400, 499);
     assertThat(issuer.instances("web")).isEmpty();
@@ -229,10 +231,10 @@ class AuthorisationTest {
   void aDeletedBotsCertificateRenewsNothing() {
     issuer.deleteBot("web");
     issuer.createBot("web", List.of("deployer"), Map.of());
-    BotClient old = as(keys, joined);
+    ProtocolClient old = as(keys, joined);
 
-    assertThat(old.renew(1, BotClient.ec(), null).code()).isEqualTo("unauthenticated");
-    assertThat(credentials(old, "database", List.of("deployer"), BotClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(old.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
+    assertThat(credentials(old, "database", List.of("deployer"), ProtocolClient.ec()).code()).isEqualTo("unauthenticated");
     assertThat(old.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     assertThat(issuer.instances("web")).isEmpty();
     assertThat(issuer.instance(joined.instanceId())).isEmpty();
@@ -248,8 +250,8 @@ class AuthorisationTest {
     assertThat(issuer.auditEvents()).filteredOn(e -> e.type().equals("bot.deleted")).hasSize(1);
     // nothing comes back when the name is reused
     issuer.createBot("web", List.of("deployer"), Map.of());
-    assertThat(as(keys, joined).renew(1, BotClient.ec(), null).code()).isEqualTo("unauthenticated");
-    assertThat(new BotClient(issuer).join(unused, BotClient.ec(), null).status()).isBetween(400, 499);
+    assertThat(as(keys, joined).renew(1, ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
+    assertThat(ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(unused, ProtocolClient.ec(), null).status()).isBetween(400, 499);
 
     // removing an admin or locking its certificate refuses it at once
     Admin ops = admin("ops");
@@ -266,20 +268,20 @@ class AuthorisationTest {
   }
 
   /** An admin identity: its certificate and a client presenting it. */
-  private record Admin(KeyPair keys, X509Certificate certificate, BotClient client) {}
+  private record Admin(KeyPair keys, X509Certificate certificate, ProtocolClient client) {}
 
   private Admin admin(String name) {
-    KeyPair k = BotClient.ec();
+    KeyPair k = ProtocolClient.ec();
     X509Certificate c = issuer.issueAdminCertificate(name, k.getPublic(), Duration.ofHours(12));
-    return new Admin(k, c, new BotClient(issuer, k.getPrivate(), new X509Certificate[] {c}));
+    return new Admin(k, c, ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k.getPrivate(), new X509Certificate[] {c}));
   }
 
-  private static BotClient.Reply delete(BotClient c, String path) {
+  private static ProtocolClient.Reply delete(ProtocolClient c, String path) {
     return c.send("DELETE", path, null, HttpRequest.BodyPublishers.noBody());
   }
 
-  private static BotClient.Reply adminRenew(BotClient c, KeyPair next) {
-    return c.post("/v1/admin/renew", BotClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "12h"));
+  private static ProtocolClient.Reply adminRenew(ProtocolClient c, KeyPair next) {
+    return c.post("/v1/admin/renew", ProtocolClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "12h"));
   }
 
   @Test
@@ -288,13 +290,13 @@ class AuthorisationTest {
     Admin sec = admin("sec");
     assertThat(ops.client.get("/v1/admin/admins").json()).extracting(n -> n.get("name").asText()).containsExactly("ops", "sec");
 
-    BotClient.Reply removed = delete(sec.client, "/v1/admin/admins/ops");
+    ProtocolClient.Reply removed = delete(sec.client, "/v1/admin/admins/ops");
 
     assertThat(removed.status()).as(removed.toString()).isEqualTo(204);
-    BotClient.Reply refused = ops.client.get("/v1/admin/bots");
+    ProtocolClient.Reply refused = ops.client.get("/v1/admin/bots");
     assertThat(refused.status()).isEqualTo(401);
     assertThat(refused.code()).isEqualTo("unauthenticated");
-    assertThat(adminRenew(ops.client, BotClient.ec()).code()).isEqualTo("unauthenticated");
+    assertThat(adminRenew(ops.client, ProtocolClient.ec()).code()).isEqualTo("unauthenticated");
     assertThat(issuer.auditEvents()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("admin.removed");
       assertThat(e.detail()).containsEntry("admin", "ops").containsEntry("actor", "admin:sec");
@@ -314,8 +316,8 @@ class AuthorisationTest {
     assertThatThrownBy(() -> issuer.syncAdmins(List.of())).isInstanceOf(IllegalArgumentException.class);
   }
 
-  private static BotClient.Reply putAdmins(BotClient c, String... names) {
-    ObjectNode body = BotClient.object();
+  private static ProtocolClient.Reply putAdmins(ProtocolClient c, String... names) {
+    ObjectNode body = ProtocolClient.object();
     for (String n : names) {
       body.withArray("names").add(n);
     }
@@ -328,7 +330,7 @@ class AuthorisationTest {
     Admin sec = admin("sec");
 
     // replacing the list with one that leaves the caller out is the same self-removal as DELETE
-    BotClient.Reply others = putAdmins(ops.client, "sec");
+    ProtocolClient.Reply others = putAdmins(ops.client, "sec");
     assertThat(others.status()).as(others.toString()).isEqualTo(400);
     assertThat(others.code()).isEqualTo("malformed_request");
     // nor can the list be replaced by a name no one holds a certificate for
@@ -339,7 +341,7 @@ class AuthorisationTest {
     assertThat(issuer.auditEvents()).noneSatisfy(e -> assertThat(e.type()).isEqualTo("admin.removed"));
 
     // a list that keeps the caller may remove others
-    BotClient.Reply kept = putAdmins(ops.client, "ops", "root");
+    ProtocolClient.Reply kept = putAdmins(ops.client, "ops", "root");
     assertThat(kept.status()).as(kept.toString()).isEqualTo(200);
     assertThat(kept.json().get("removed")).extracting(com.fasterxml.jackson.databind.JsonNode::asText).containsExactly("sec");
     assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
@@ -353,9 +355,9 @@ class AuthorisationTest {
     Admin sec = admin("sec");
     admin("ops");
     // made by other tooling with the authority key, not back-dated: valid from the moment it was made
-    KeyPair k = BotClient.ec();
+    KeyPair k = ProtocolClient.ec();
     X509Certificate foreign = forge("admin-ops", "spiffe://example.test/admin/ops", null, KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_clientAuth), k, clock.instant());
-    BotClient foreignClient = new BotClient(issuer, k.getPrivate(), new X509Certificate[] {foreign});
+    ProtocolClient foreignClient = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k.getPrivate(), new X509Certificate[] {foreign});
     assertThat(foreignClient.get("/v1/admin/bots").status()).isEqualTo(200);
     clock.advance(Duration.ofSeconds(10));
     assertThat(delete(sec.client, "/v1/admin/admins/ops").status()).isEqualTo(204);
@@ -369,12 +371,12 @@ class AuthorisationTest {
     assertThat(delete(sec.client, "/v1/admin/admins/ops").status()).isEqualTo(204);
     Instant t = clock.instant();
     clock.advance(Duration.ofSeconds(1).minusNanos(t.getNano()).plusMillis(100));
-    KeyPair k2 = BotClient.ec();
+    KeyPair k2 = ProtocolClient.ec();
     X509Certificate early =
         dev.machineid.issuer.internal.AdminCertificates.issue(authorityOf(issuer), "example.test", "ops", k2.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
     clock.advance(Duration.ofMillis(200));
     issuer.addAdmin("ops");
-    assertThat(new BotClient(issuer, k2.getPrivate(), new X509Certificate[] {early}).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    assertThat(ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k2.getPrivate(), new X509Certificate[] {early}).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
 
     // one issued after the record is accepted
     assertThat(admin("ops").client.get("/v1/admin/bots").status()).isEqualTo(200);
@@ -393,17 +395,17 @@ class AuthorisationTest {
   @Test
   void aLockedAdminCertificateIsRefused() {
     Admin ops = admin("ops");
-    KeyPair next = BotClient.ec();
-    BotClient.Reply renewal = adminRenew(ops.client, next);
+    KeyPair next = ProtocolClient.ec();
+    ProtocolClient.Reply renewal = adminRenew(ops.client, next);
     assertThat(renewal.status()).as(renewal.toString()).isEqualTo(200);
     X509Certificate renewedCert = Pem.certificate(renewal.json().get("certificate_chain").get(0).asText());
-    BotClient renewedClient = new BotClient(issuer, next.getPrivate(), new X509Certificate[] {renewedCert});
+    ProtocolClient renewedClient = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), next.getPrivate(), new X509Certificate[] {renewedCert});
     assertThat(renewedClient.get("/v1/admin/bots").status()).isEqualTo(200);
 
     // locked by its serial as openssl prints it: upper case, with leading zeros
     issuer.lock(Lock.serial("00" + ops.certificate.getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT), "admin key leaked"));
 
-    BotClient.Reply refused = ops.client.get("/v1/admin/bots");
+    ProtocolClient.Reply refused = ops.client.get("/v1/admin/bots");
     assertThat(refused.status()).isEqualTo(401);
     assertThat(refused.code()).isEqualTo("unauthenticated");
     // the lock on a certificate also refuses what was renewed from it
@@ -414,20 +416,20 @@ class AuthorisationTest {
   @Test
   void adminSelfRenewalCannotOutliveTheRecord() {
     Admin ops = admin("ops");
-    KeyPair next = BotClient.ec();
-    BotClient.Reply renewal = adminRenew(ops.client, next);
+    KeyPair next = ProtocolClient.ec();
+    ProtocolClient.Reply renewal = adminRenew(ops.client, next);
     assertThat(renewal.status()).as(renewal.toString()).isEqualTo(200);
     X509Certificate renewedCert = Pem.certificate(renewal.json().get("certificate_chain").get(0).asText());
-    BotClient renewedClient = new BotClient(issuer, next.getPrivate(), new X509Certificate[] {renewedCert});
+    ProtocolClient renewedClient = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), next.getPrivate(), new X509Certificate[] {renewedCert});
 
     // a renewed certificate cannot renew again: the chain of self-renewals ends after one step
-    BotClient.Reply again = adminRenew(renewedClient, BotClient.ec());
+    ProtocolClient.Reply again = adminRenew(renewedClient, ProtocolClient.ec());
     assertThat(again.status()).as(again.toString()).isEqualTo(401);
     assertThat(again.code()).isEqualTo("unauthenticated");
 
     // a renewal racing the admin's removal: the removal commits first, so nothing is issued
     store.atNextTransaction(() -> issuer.removeAdmin("ops"));
-    BotClient.Reply raced = adminRenew(ops.client, BotClient.ec());
+    ProtocolClient.Reply raced = adminRenew(ops.client, ProtocolClient.ec());
     assertThat(store.fired()).isTrue();
     assertThat(raced.code()).isEqualTo("unauthenticated");
     // the operator's certificate and the one renewal: nothing else was issued
@@ -447,7 +449,7 @@ class AuthorisationTest {
     // the renewal is authorised, then a lock on the bot commits (as on another replica) before the
     // transaction that issues: the renewal must not commit
     store.atNextTransaction(() -> issuer.lock(Lock.bot("web", "compromised")));
-    BotClient.Reply renewal = as(keys, joined).renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply renewal = as(keys, joined).renew(1, ProtocolClient.ec(), null);
     assertThat(store.fired()).isTrue();
     assertThat(renewal.status()).as(renewal.toString()).isEqualTo(403);
     assertThat(renewal.code()).isEqualTo("bot_locked");
@@ -462,7 +464,7 @@ class AuthorisationTest {
       issuer.removeLock(l.id());
     }
     store.atNextTransaction(() -> issuer.lock(Lock.instance(joined.instanceId(), "compromised")));
-    BotClient.Reply credential = credentials(as(keys, joined), "database", List.of("deployer"), BotClient.ec());
+    ProtocolClient.Reply credential = credentials(as(keys, joined), "database", List.of("deployer"), ProtocolClient.ec());
     assertThat(store.fired()).isTrue();
     assertThat(credential.code()).isEqualTo("bot_locked");
     assertThat(credential.json().has("certificate_chain")).isFalse();
@@ -475,7 +477,7 @@ class AuthorisationTest {
   @Test
   void nothingIsIssuedAfterTheBotsDeletionCommits() {
     store.atNextTransaction(() -> issuer.deleteBot("web"));
-    BotClient.Reply renewal = as(keys, joined).renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply renewal = as(keys, joined).renew(1, ProtocolClient.ec(), null);
     assertThat(store.fired()).isTrue();
     assertThat(renewal.code()).isEqualTo("unauthenticated");
     assertThat(issuer.instance(joined.instanceId())).isEmpty();
@@ -483,12 +485,12 @@ class AuthorisationTest {
     // a join authorised before the deletion committed creates no instance of the deleted bot
     issuer.createBot("api", List.of(), Map.of());
     String token = issuer.createToken("api", Duration.ofMinutes(5));
-    BotClient joiner = new BotClient(issuer);
-    KeyPair k = BotClient.ec();
-    ObjectNode req = BotClient.joinRequest(token, joiner.challenge("token", token, k), k, null);
+    ProtocolClient joiner = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
+    KeyPair k = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.joinRequest(token, joiner.challenge("token", token, k), k, null);
     // the token's consumption is the join's first transaction; the deletion lands before the second
     store.atNextTransaction(() -> store.atNextTransaction(() -> issuer.deleteBot("api")));
-    BotClient.Reply joinReply = joiner.post("/v1/join", req);
+    ProtocolClient.Reply joinReply = joiner.post("/v1/join", req);
     assertThat(store.fired()).isTrue();
     assertThat(joinReply.status()).as(joinReply.toString()).isBetween(400, 499);
     assertThat(issuer.instances("api")).isEmpty();
@@ -513,11 +515,11 @@ class AuthorisationTest {
     // a lock given as tools print the serial applies to the certificate
     issuer.lock(new Lock(null, Lock.Target.SERIAL, colons.toString().toUpperCase(java.util.Locale.ROOT), "leaked", null, null));
     assertThat(issuer.locks()).singleElement().extracting(Lock::value).isEqualTo(hex);
-    assertThat(as(keys, joined).renew(1, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+    assertThat(as(keys, joined).renew(1, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
 
     // a serial that is no serial is refused and stores nothing
     Admin ops = admin("ops");
-    BotClient.Reply bad = ops.client.post("/v1/admin/locks", BotClient.object().put("target", "serial").put("value", "not-a-serial"));
+    ProtocolClient.Reply bad = ops.client.post("/v1/admin/locks", ProtocolClient.object().put("target", "serial").put("value", "not-a-serial"));
     assertThat(bad.code()).isEqualTo("malformed_request");
     assertThatThrownBy(() -> issuer.lock(new Lock(null, Lock.Target.SERIAL, "zz", "r", null, null))).isInstanceOf(IllegalArgumentException.class);
     assertThat(issuer.locks()).hasSize(1);
@@ -553,34 +555,34 @@ class AuthorisationTest {
 
   @Test
   void aClientCertificateWithoutDigitalSignatureKeyUsageIsRefused() throws Exception {
-    KeyPair k = BotClient.ec();
+    KeyPair k = ProtocolClient.ec();
     X509Certificate bot = forgedBot(KeyUsage.keyEncipherment, List.of(KeyPurposeId.id_kp_clientAuth), k);
-    BotClient.Reply renewal = new BotClient(issuer, k.getPrivate(), new X509Certificate[] {bot}).renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply renewal = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k.getPrivate(), new X509Certificate[] {bot}).renew(1, ProtocolClient.ec(), null);
     assertThat(renewal.code()).isEqualTo("unauthenticated");
     assertThat(lastFailure("renew").detail().get("reason")).contains("lacks key usage digitalSignature");
     assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
 
     admin("ops");
-    KeyPair ak = BotClient.ec();
+    KeyPair ak = ProtocolClient.ec();
     X509Certificate adminCert = forge("admin-ops", "spiffe://example.test/admin/ops", null, KeyUsage.keyEncipherment, List.of(KeyPurposeId.id_kp_clientAuth), ak);
-    BotClient.Reply admin = new BotClient(issuer, ak.getPrivate(), new X509Certificate[] {adminCert}).get("/v1/admin/bots");
+    ProtocolClient.Reply admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), ak.getPrivate(), new X509Certificate[] {adminCert}).get("/v1/admin/bots");
     assertThat(admin.status()).isEqualTo(401);
     assertThat(admin.json().get("detail").asText()).doesNotContain("digitalSignature");
   }
 
   @Test
   void aClientCertificateWithAnExtendedKeyUsageBeyondClientAuthIsRefused() throws Exception {
-    KeyPair k = BotClient.ec();
+    KeyPair k = ProtocolClient.ec();
     X509Certificate bot = forgedBot(KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth), k);
-    BotClient.Reply renewal = new BotClient(issuer, k.getPrivate(), new X509Certificate[] {bot}).renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply renewal = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k.getPrivate(), new X509Certificate[] {bot}).renew(1, ProtocolClient.ec(), null);
     assertThat(renewal.code()).isEqualTo("unauthenticated");
     assertThat(lastFailure("renew").detail().get("reason")).contains("extended key usage");
     assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
 
     admin("ops");
-    KeyPair ak = BotClient.ec();
+    KeyPair ak = ProtocolClient.ec();
     X509Certificate adminCert =
         forge("admin-ops", "spiffe://example.test/admin/ops", null, KeyUsage.digitalSignature, List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth), ak);
-    assertThat(new BotClient(issuer, ak.getPrivate(), new X509Certificate[] {adminCert}).get("/v1/admin/bots").status()).isEqualTo(401);
+    assertThat(ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), ak.getPrivate(), new X509Certificate[] {adminCert}).get("/v1/admin/bots").status()).isEqualTo(401);
   }
 }

@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,8 +38,8 @@ class BadInputAuthenticatedTest {
   private static final List<String> CODES = Arrays.stream(ErrorCode.values()).filter(c -> c != ErrorCode.INTERNAL).map(ErrorCode::code).toList();
 
   private Issuer issuer;
-  private BotClient bot;
-  private BotClient admin;
+  private ProtocolClient bot;
+  private ProtocolClient admin;
 
   @BeforeAll
   void start() {
@@ -46,13 +47,13 @@ class BadInputAuthenticatedTest {
     issuer.createRole(new Role("svc", List.of("deploy"), List.of("app"), List.of("viewers"), List.of(), List.of("*.db.internal"), List.of("billing"), false, null, null));
     issuer.createRole(new Role("other", List.of("root"), List.of("admin"), List.of(), List.of(), List.of(), List.of(), false, null, null));
     issuer.createBot("web", List.of("svc"), Map.of());
-    KeyPair keys = BotClient.ec();
-    Credentials c = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(Credentials.class);
-    bot = BotClient.as(issuer, keys, c);
+    KeyPair keys = ProtocolClient.ec();
+    Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(Credentials.class);
+    bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
     issuer.createToken("web", Duration.ofMinutes(10));
-    KeyPair adminKeys = BotClient.ec();
+    KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate adminCert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-    admin = new BotClient(issuer, adminKeys.getPrivate(), new X509Certificate[] {adminCert});
+    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {adminCert});
   }
 
   @AfterAll
@@ -75,17 +76,17 @@ class BadInputAuthenticatedTest {
         issuer.auditEvents().stream().filter(e -> !e.failed()).toList());
   }
 
-  private record Case(String name, Supplier<BotClient.Reply> request) {}
+  private record Case(String name, Supplier<ProtocolClient.Reply> request) {}
 
   private static ObjectNode database() {
-    ObjectNode req = BotClient.object().put("kind", "database").put("public_key", Pem.encode(BotClient.ec().getPublic())).put("ttl", "10m");
+    ObjectNode req = ProtocolClient.object().put("kind", "database").put("public_key", Pem.encode(ProtocolClient.ec().getPublic())).put("ttl", "10m");
     req.putArray("roles").add("svc");
     req.putObject("target").put("database_user", "app");
     return req;
   }
 
   private static ObjectNode sshUser() {
-    ObjectNode req = BotClient.object().put("kind", "ssh_user").put("ssh_public_key", SshPublicKeys.authorizedKey(BotClient.ec().getPublic())).put("ttl", "10m");
+    ObjectNode req = ProtocolClient.object().put("kind", "ssh_user").put("ssh_public_key", SshPublicKeys.authorizedKey(ProtocolClient.ec().getPublic())).put("ttl", "10m");
     req.putArray("roles").add("svc");
     req.putObject("target").putArray("logins").add("deploy");
     return req;
@@ -135,7 +136,7 @@ class BadInputAuthenticatedTest {
     for (String ttl : List.of("forever", "0s", "-5m", "25h", "1e3h", "", "10", "9999999999999h")) {
       cases.add(new Case(c + " ttl " + ttl, () -> bot.post(c, database().put("ttl", ttl))));
     }
-    for (String key : List.of("", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", Pem.encode(BotClient.rsa(1024).getPublic()))) {
+    for (String key : List.of("", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", Pem.encode(ProtocolClient.rsa(1024).getPublic()))) {
       cases.add(new Case(c + " bad key " + abbreviate(key), () -> bot.post(c, database().put("public_key", key))));
     }
     cases.add(new Case(c + " GET", () -> bot.get(c)));
@@ -174,11 +175,11 @@ class BadInputAuthenticatedTest {
         "{\"target\":\"bot\",\"value\":\"web\",\"ttl\":\"-1m\"}", "{\"target\":\"bot\",\"value\":\"\"}", "{\"target\":3,\"value\":\"web\"}")) {
       cases.add(new Case("locks " + body, () -> admin.post("/v1/admin/locks", body)));
     }
-    for (String body : List.of("{}", "{\"public_key\":\"nope\"}", "{\"public_key\":" + quote(Pem.encode(BotClient.ec().getPublic())) + ",\"ttl\":\"48h\"}",
-        "{\"public_key\":" + quote(Pem.encode(BotClient.ec().getPublic())) + ",\"ttl\":\"0s\"}", "{\"public_key\":" + quote(Pem.encode(BotClient.rsa(1024).getPublic())) + "}")) {
+    for (String body : List.of("{}", "{\"public_key\":\"nope\"}", "{\"public_key\":" + quote(Pem.encode(ProtocolClient.ec().getPublic())) + ",\"ttl\":\"48h\"}",
+        "{\"public_key\":" + quote(Pem.encode(ProtocolClient.ec().getPublic())) + ",\"ttl\":\"0s\"}", "{\"public_key\":" + quote(Pem.encode(ProtocolClient.rsa(1024).getPublic())) + "}")) {
       cases.add(new Case("admin renew " + abbreviate(body), () -> admin.post("/v1/admin/renew", body)));
     }
-    String pem = quote(Pem.encode(BotClient.ec().getPublic()));
+    String pem = quote(Pem.encode(ProtocolClient.ec().getPublic()));
     for (String body : List.of("{\"kind\":\"nope\",\"host_names\":[\"db1\"],\"public_key\":" + pem + "}", "{\"kind\":\"database_server\",\"host_names\":[],\"public_key\":" + pem + "}",
         "{\"kind\":\"database_server\",\"host_names\":\"db1\",\"public_key\":" + pem + "}", "{\"kind\":\"database_server\",\"host_names\":[\"db1\"]}",
         "{\"kind\":\"database_server\",\"host_names\":[\"db1\"],\"public_key\":" + pem + ",\"ttl\":\"5000d\"}", "{\"kind\":\"ssh_host\",\"host_names\":[\"db1\"],\"ssh_public_key\":\"ssh-rsa AAAA\"}",
@@ -203,13 +204,13 @@ class BadInputAuthenticatedTest {
     return cases.stream()
         .map(k -> DynamicTest.dynamicTest(k.name(), () -> {
           Snapshot before = snapshot();
-          BotClient.Reply reply = k.request().get();
+          ProtocolClient.Reply reply = k.request().get();
           assertProblem(reply);
           assertThat(snapshot()).isEqualTo(before);
         }));
   }
 
-  private void assertProblem(BotClient.Reply reply) {
+  private void assertProblem(ProtocolClient.Reply reply) {
     assertThat(reply.status()).as(reply.toString()).isBetween(400, 499);
     assertThat(reply.contentType()).as(reply.toString()).startsWith(Protocol.PROBLEM_JSON);
     JsonNode json = reply.json();
@@ -218,7 +219,7 @@ class BadInputAuthenticatedTest {
   }
 
   /** Bodies that are not a JSON object, wrong content types, oversized bodies. */
-  private static void generic(List<Case> cases, String path, BotClient client) {
+  private static void generic(List<Case> cases, String path, ProtocolClient client) {
     for (String body : List.of("", "{", "[]", "\"text\"", "42", "null", "{} {}", "{\"a\":1,\"a\":2}", "\u0000\u0001", "[".repeat(5000) + "]".repeat(5000))) {
       cases.add(new Case(path + " body " + abbreviate(body), () -> client.post(path, body)));
     }
@@ -227,7 +228,7 @@ class BadInputAuthenticatedTest {
   }
 
   /** A case per null required field and per wrong JSON type of each field. */
-  private static void fields(List<Case> cases, String path, BotClient client, Supplier<ObjectNode> valid, List<String> required, List<String> fields) {
+  private static void fields(List<Case> cases, String path, ProtocolClient client, Supplier<ObjectNode> valid, List<String> required, List<String> fields) {
     for (String f : required) {
       cases.add(new Case(path + " null " + f, () -> client.post(path, valid.get().putNull(f))));
     }

@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -36,8 +37,8 @@ class BadInputTest {
   private static final int TEN_MB = 10 * 1024 * 1024;
 
   private Issuer issuer;
-  private BotClient anonymous;
-  private BotClient bot;
+  private ProtocolClient anonymous;
+  private ProtocolClient bot;
   private KeyPair botKeys;
   private String token;
 
@@ -45,10 +46,10 @@ class BadInputTest {
   void start() {
     issuer = Issuer.builder().build().start();
     issuer.createBot("web");
-    botKeys = BotClient.ec();
-    anonymous = new BotClient(issuer);
+    botKeys = ProtocolClient.ec();
+    anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     Credentials c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
-    bot = BotClient.as(issuer, botKeys, c);
+    bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     token = issuer.createToken("web", Duration.ofMinutes(10));
   }
 
@@ -69,11 +70,11 @@ class BadInputTest {
         issuer.auditEvents().stream().filter(e -> !e.failed()).toList());
   }
 
-  private record Case(String name, Supplier<BotClient.Reply> request) {}
+  private record Case(String name, Supplier<ProtocolClient.Reply> request) {}
 
   private static final List<String> CODES = Arrays.stream(ErrorCode.values()).filter(c -> c != ErrorCode.INTERNAL && c != ErrorCode.UNAVAILABLE).map(ErrorCode::code).toList();
 
-  private void assertProblem(BotClient.Reply reply) {
+  private void assertProblem(ProtocolClient.Reply reply) {
     assertThat(reply.status()).as(reply.toString()).isBetween(400, 499);
     assertThat(reply.contentType()).as(reply.toString()).startsWith(Protocol.PROBLEM_JSON);
     JsonNode json = reply.json();
@@ -88,7 +89,7 @@ class BadInputTest {
     List<Case> cases = new ArrayList<>();
     // generic bodies, for every POST endpoint, anonymous and with a bot certificate
     for (String path : List.of("/v1/join/challenge", "/v1/join", "/v1/renew", "/v1/heartbeat")) {
-      for (BotClient client : List.of(anonymous, bot)) {
+      for (ProtocolClient client : List.of(anonymous, bot)) {
         String who = client == bot ? " (mTLS)" : "";
         for (String body : List.of("", "{", "{\"join_method\":", "[]", "\"text\"", "42", "null", "{} {}", "{\"a\":1,\"a\":2}", "{\"a\":1} trailing", "\u0000\u0001", "[".repeat(5000) + "]".repeat(5000))) {
           cases.add(new Case(path + who + " body " + abbreviate(body), () -> client.post(path, body)));
@@ -110,18 +111,18 @@ class BadInputTest {
     }
 
     // challenge: missing fields, wrong types, unknown method, bad keys
-    Supplier<ObjectNode> challenge = () -> BotClient.object().put("join_method", "token").put("token", token).put("public_key", Pem.encode(BotClient.ec().getPublic()));
+    Supplier<ObjectNode> challenge = () -> ProtocolClient.object().put("join_method", "token").put("token", token).put("public_key", Pem.encode(ProtocolClient.ec().getPublic()));
     mutations(cases, "/v1/join/challenge", anonymous, challenge, List.of("join_method", "public_key"), List.of("join_method", "token", "public_key"));
     cases.add(new Case("challenge unknown method", () -> anonymous.post("/v1/join/challenge", challenge.get().put("join_method", "nope"))));
-    for (String key : List.of("", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", Pem.encode(BotClient.rsa(1024).getPublic()))) {
+    for (String key : List.of("", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", Pem.encode(ProtocolClient.rsa(1024).getPublic()))) {
       cases.add(new Case("challenge bad key " + abbreviate(key), () -> anonymous.post("/v1/join/challenge", challenge.get().put("public_key", key))));
     }
 
     // join: every variation comes with a fresh, valid challenge for the (valid, unused) token
     Supplier<ObjectNode> join =
         () -> {
-          KeyPair k = BotClient.ec();
-          return BotClient.joinRequest(token, anonymous.challenge("token", token, k), k, null);
+          KeyPair k = ProtocolClient.ec();
+          return ProtocolClient.joinRequest(token, anonymous.challenge("token", token, k), k, null);
         };
     mutations(cases, "/v1/join", anonymous, join, List.of("join_method", "challenge", "challenge_signature", "public_key", "token"), List.of("join_method", "token", "challenge", "challenge_signature", "public_key", "proof", "ttl", "ssh_public_key"));
     cases.add(new Case("join unknown method", () -> anonymous.post("/v1/join", join.get().put("join_method", "nope"))));
@@ -133,7 +134,7 @@ class BadInputTest {
     cases.add(new Case("join proof not empty", () -> anonymous.post("/v1/join", withProof(join.get()))));
 
     // renew (with the bot certificate, so that the body is what fails)
-    Supplier<ObjectNode> renew = () -> BotClient.object().put("generation", 1).put("public_key", Pem.encode(BotClient.ec().getPublic()));
+    Supplier<ObjectNode> renew = () -> ProtocolClient.object().put("generation", 1).put("public_key", Pem.encode(ProtocolClient.ec().getPublic()));
     mutations(cases, "/v1/renew", bot, renew, List.of("generation", "public_key"), List.of("generation", "public_key", "ttl", "ssh_public_key"));
     cases.add(new Case("renew generation fraction", () -> bot.post("/v1/renew", "{\"generation\":1.5,\"public_key\":" + quote(Pem.encode(botKeys.getPublic())) + "}")));
     cases.add(new Case("renew generation huge", () -> bot.post("/v1/renew", "{\"generation\":123456789012345678901234567890,\"public_key\":" + quote(Pem.encode(botKeys.getPublic())) + "}")));
@@ -142,7 +143,7 @@ class BadInputTest {
     cases.add(new Case("renew anonymous", () -> anonymous.post("/v1/renew", renew.get())));
 
     // heartbeat
-    Supplier<ObjectNode> heartbeat = () -> BotClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 5).put("one_shot", false);
+    Supplier<ObjectNode> heartbeat = () -> ProtocolClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 5).put("one_shot", false);
     mutations(cases, "/v1/heartbeat", bot, heartbeat, List.of("hostname", "version", "uptime_seconds", "one_shot"), List.of("hostname", "version", "uptime_seconds", "one_shot", "outputs"));
     cases.add(new Case("heartbeat negative uptime", () -> bot.post("/v1/heartbeat", heartbeat.get().put("uptime_seconds", -1))));
     cases.add(new Case("heartbeat output not a string", () -> bot.post("/v1/heartbeat", withOutputs(heartbeat.get()))));
@@ -151,14 +152,14 @@ class BadInputTest {
     return cases.stream()
         .map(c -> DynamicTest.dynamicTest(c.name(), () -> {
           Snapshot before = snapshot();
-          BotClient.Reply reply = c.request().get();
+          ProtocolClient.Reply reply = c.request().get();
           assertProblem(reply);
           assertThat(snapshot()).isEqualTo(before);
         }));
   }
 
   /** Adds a case per missing required field and per wrong JSON type of every field. */
-  private static void mutations(List<Case> cases, String path, BotClient client, Supplier<ObjectNode> valid, List<String> required, List<String> fields) {
+  private static void mutations(List<Case> cases, String path, ProtocolClient client, Supplier<ObjectNode> valid, List<String> required, List<String> fields) {
     for (String f : required) {
       cases.add(new Case(path + " missing " + f, () -> client.post(path, without(valid.get(), f))));
       cases.add(new Case(path + " null " + f, () -> client.post(path, valid.get().putNull(f))));
@@ -186,7 +187,7 @@ class BadInputTest {
         } else if (current != null && (current.isNumber() || current.isBoolean())) {
           o.put(field, "7");
         } else {
-          o.set(field, BotClient.object().put("x", 1));
+          o.set(field, ProtocolClient.object().put("x", 1));
         }
       }
     }
@@ -197,12 +198,12 @@ class BadInputTest {
   }
 
   private static ObjectNode withProof(ObjectNode o) {
-    o.set("proof", BotClient.object().put("x", "y"));
+    o.set("proof", ProtocolClient.object().put("x", "y"));
     return o;
   }
 
   private static ObjectNode withOutputs(ObjectNode o) {
-    o.set("outputs", BotClient.object().put("ssh", 3));
+    o.set("outputs", ProtocolClient.object().put("ssh", 3));
     return o;
   }
 

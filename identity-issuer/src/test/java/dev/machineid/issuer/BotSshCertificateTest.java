@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -49,10 +50,10 @@ class BotSshCertificateTest {
     return SshPublicKeys.authorizedKey(keys.getPublic());
   }
 
-  private BotClient.Reply joinWithSsh(String bot, KeyPair keys, String sshPublicKey) {
+  private ProtocolClient.Reply joinWithSsh(String bot, KeyPair keys, String sshPublicKey) {
     String token = issuer.createToken(bot, Duration.ofMinutes(10));
-    BotClient client = new BotClient(issuer);
-    ObjectNode req = BotClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
+    ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
+    ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
     req.put("ssh_public_key", sshPublicKey);
     return client.post("/v1/join", req);
   }
@@ -76,8 +77,8 @@ class BotSshCertificateTest {
 
   @Test
   void joinWithSshPublicKeyReturnsAUserCertificateForExactlyTheBotsLogins() {
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply reply = joinWithSsh("web", keys, sshKey(keys));
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply reply = joinWithSsh("web", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     Credentials c = reply.as(Credentials.class);
@@ -92,12 +93,12 @@ class BotSshCertificateTest {
 
   @Test
   void renewalWithSshPublicKeyReturnsANewCertificateNoLongerThanTheX509One() {
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     Credentials joined = joinWithSsh("web", keys, sshKey(keys)).as(Credentials.class);
-    KeyPair next = BotClient.ec();
-    ObjectNode req = BotClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
+    KeyPair next = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
         .put("ssh_public_key", sshKey(next)).put("ttl", "7m");
-    BotClient.Reply reply = BotClient.as(issuer, keys, joined).post("/v1/renew", req);
+    ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     Credentials renewed = reply.as(Credentials.class);
@@ -107,15 +108,15 @@ class BotSshCertificateTest {
     assertThat(Duration.between(info.validAfter(), info.validBefore())).isLessThanOrEqualTo(Duration.ofMinutes(8));
 
     // a retry of the lost answer gets the same SSH certificate back
-    BotClient.Reply retry = BotClient.as(issuer, keys, joined).post("/v1/renew", req);
+    ProtocolClient.Reply retry = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
     assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
     assertThat(retry.as(Credentials.class).sshCertificate()).isEqualTo(renewed.sshCertificate());
   }
 
   @Test
   void ed25519IdentityKeyGetsAnEd25519Certificate() {
-    KeyPair keys = BotClient.ed25519();
-    BotClient.Reply reply = joinWithSsh("web", keys, sshKey(keys));
+    KeyPair keys = ProtocolClient.ed25519();
+    ProtocolClient.Reply reply = joinWithSsh("web", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     SshPublicKeyInfo info = checked(reply.as(Credentials.class), keys);
@@ -124,9 +125,9 @@ class BotSshCertificateTest {
 
   @Test
   void withoutSshPublicKeyNoSshCertificateIsIssued() {
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     String token = issuer.createToken("web", Duration.ofMinutes(10));
-    BotClient.Reply reply = new BotClient(issuer).join(token, keys, "10m");
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, "10m");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(reply.as(Credentials.class).sshCertificate()).isNull();
@@ -135,8 +136,8 @@ class BotSshCertificateTest {
   @Test
   void botWhoseRolesAllowNoLoginJoinsWithoutAnSshCertificate() {
     // an SSH certificate without principals would be valid for every login: none is issued
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply reply = joinWithSsh("plain", keys, sshKey(keys));
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply reply = joinWithSsh("plain", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(reply.as(Credentials.class).sshCertificate()).isNull();
@@ -148,8 +149,8 @@ class BotSshCertificateTest {
   @Test
   void loginThatCannotBeAPrincipalIsLeftOutAndTheJoinStillSucceeds() {
     issuer.createBot("sloppy", List.of("ops"), Map.of("logins", List.of("alice", "bad login", "a,b")));
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply reply = joinWithSsh("sloppy", keys, sshKey(keys));
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply reply = joinWithSsh("sloppy", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(checked(reply.as(Credentials.class), keys).principals()).containsExactly("alice");
@@ -157,33 +158,33 @@ class BotSshCertificateTest {
 
   @Test
   void malformedSshPublicKeyOnJoinIsABadRequestThatConsumesNothing() {
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     String token = issuer.createToken("web", Duration.ofMinutes(10));
-    BotClient client = new BotClient(issuer);
-    for (String bad : List.of("ssh-ed25519 !!!notbase64", "not-a-key AAAA", "", sshKey(BotClient.ec()))) {
-      ObjectNode req = BotClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
+    ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
+    for (String bad : List.of("ssh-ed25519 !!!notbase64", "not-a-key AAAA", "", sshKey(ProtocolClient.ec()))) {
+      ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
       req.put("ssh_public_key", bad);
-      BotClient.Reply reply = client.post("/v1/join", req);
+      ProtocolClient.Reply reply = client.post("/v1/join", req);
       assertThat(reply.status()).as(bad + " -> " + reply).isEqualTo(400);
       assertThat(reply.contentType()).startsWith("application/problem+json");
       assertThat(reply.code()).isEqualTo("malformed_request");
     }
     assertThat(issuer.instances("web")).isEmpty();
     // the token was not consumed: the same token still joins
-    BotClient.Reply ok = client.join(token, keys, "10m");
+    ProtocolClient.Reply ok = client.join(token, keys, "10m");
     assertThat(ok.status()).as(ok.toString()).isEqualTo(200);
   }
 
   @Test
   void malformedSshPublicKeyOnRenewalIsABadRequestThatChangesNoInstance() {
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     Credentials joined = joinWithSsh("web", keys, sshKey(keys)).as(Credentials.class);
     BotInstance before = issuer.instance(joined.instanceId()).orElseThrow();
-    KeyPair next = BotClient.ec();
+    KeyPair next = ProtocolClient.ec();
     for (String bad : List.of("ecdsa-sha2-nistp256 AAAA", "ssh-rsa", sshKey(keys))) {
-      ObjectNode req = BotClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
+      ObjectNode req = ProtocolClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
           .put("ssh_public_key", bad);
-      BotClient.Reply reply = BotClient.as(issuer, keys, joined).post("/v1/renew", req);
+      ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
       assertThat(reply.status()).as(bad + " -> " + reply).isEqualTo(400);
       assertThat(reply.code()).isEqualTo("malformed_request");
     }
@@ -192,7 +193,7 @@ class BotSshCertificateTest {
     assertThat(after.latestAuthentication()).isEqualTo(before.latestAuthentication());
     assertThat(issuer.locks()).isEmpty();
     // and the instance still renews normally
-    BotClient.Reply ok = BotClient.as(issuer, keys, joined).renew(1, next, null);
+    ProtocolClient.Reply ok = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null);
     assertThat(ok.status()).as(ok.toString()).isEqualTo(200);
   }
 }

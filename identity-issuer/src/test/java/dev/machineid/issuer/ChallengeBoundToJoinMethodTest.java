@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,13 +21,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class ChallengeBoundToJoinMethodTest {
   private Issuer issuer;
-  private BotClient client;
+  private ProtocolClient client;
 
   @BeforeEach
   void start() {
     issuer = Issuer.builder().build().start();
     issuer.createBot("web");
-    client = new BotClient(issuer);
+    client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
   }
 
   @AfterEach
@@ -45,18 +46,18 @@ class ChallengeBoundToJoinMethodTest {
   void aChallengeIssuedForAnotherMethodCannotRedeemATokenJoin(String otherMethod) {
     assertThat(issuer.joinMethods()).contains("token", otherMethod);
     String token = issuer.createToken("web", Duration.ofMinutes(10));
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     String foreign = client.challenge(otherMethod, token, keys);
     State before = state();
 
-    BotClient.Reply reply = client.post("/v1/join", BotClient.joinRequest(token, foreign, keys, null));
+    ProtocolClient.Reply reply = client.post("/v1/join", ProtocolClient.joinRequest(token, foreign, keys, null));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("challenge_invalid");
     assertThat(state()).isEqualTo(before);
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     // the same token, key and request with a challenge for the token method joins: only the method differed
-    BotClient.Reply joined = client.post("/v1/join", BotClient.joinRequest(token, client.challenge("token", token, keys), keys, null));
+    ProtocolClient.Reply joined = client.post("/v1/join", ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null));
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
   }
 
@@ -64,9 +65,9 @@ class ChallengeBoundToJoinMethodTest {
   @ValueSource(strings = {"iam", "ec2"})
   void aChallengeIssuedForTheTokenMethodCannotRedeemAnAwsJoin(String awsMethod) {
     issuer.createToken("aws-web", "web", awsMethod, Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     String forToken = client.challenge("token", "aws-web", keys);
-    ObjectNode join = BotClient.joinRequest("aws-web", forToken, keys, null).put("join_method", awsMethod);
+    ObjectNode join = ProtocolClient.joinRequest("aws-web", forToken, keys, null).put("join_method", awsMethod);
     ObjectNode proof = join.putObject("proof");
     if (awsMethod.equals("iam")) {
       proof.putObject("sts_request").put("method", "POST").put("url", "https://sts.amazonaws.com/").put("body", "Action=GetCallerIdentity&Version=2011-06-15")
@@ -76,7 +77,7 @@ class ChallengeBoundToJoinMethodTest {
     }
     State before = state();
 
-    BotClient.Reply reply = client.post("/v1/join", join);
+    ProtocolClient.Reply reply = client.post("/v1/join", join);
 
     // refused for the challenge, before the proof is looked at (which would say proof_rejected)
     assertThat(reply.status()).as(reply.toString()).isEqualTo(401);

@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -50,10 +51,10 @@ class EdgeFuzzTest {
   void malformedRequestsGetA4xxProblemAndChangeNothing() throws Exception {
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(5)).build().start()) {
       issuer.createBot("web");
-      KeyPair botKeys = BotClient.ec();
-      Credentials c = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+      KeyPair botKeys = ProtocolClient.ec();
+      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
       X509Certificate[] botChain = c.certificateChain().stream().map(dev.machineid.core.protocol.Pem::certificate).toArray(X509Certificate[]::new);
-      KeyPair adminKeys = BotClient.ec();
+      KeyPair adminKeys = ProtocolClient.ec();
       X509Certificate adminCert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
       issuer.createToken("web", Duration.ofMinutes(10));
       List<SSLContext> clients = List.of(

@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -78,9 +79,9 @@ class EdgeTest {
     int slow = 80;
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(60)).idleTimeout(Duration.ofSeconds(60)).build().start()) {
       issuer.createBot("web");
-      KeyPair keys = BotClient.ec();
-      Credentials c = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
-      BotClient bot = BotClient.as(issuer, keys, c);
+      KeyPair keys = ProtocolClient.ec();
+      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       List<SSLSocket> tricklers = new ArrayList<>();
       try {
         for (int i = 0; i < slow; i++) {
@@ -103,7 +104,7 @@ class EdgeTest {
             // cut off: also fine
           }
         }
-        BotClient.Reply renewed = bot.renew(1, BotClient.ec(), null);
+        ProtocolClient.Reply renewed = bot.renew(1, ProtocolClient.ec(), null);
         assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
         assertThat(renewed.as(Credentials.class).generation()).isEqualTo(2);
       } finally {
@@ -120,9 +121,9 @@ class EdgeTest {
     int slow = 80;
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(60)).idleTimeout(Duration.ofSeconds(60)).build().start()) {
       issuer.createBot("web");
-      KeyPair keys = BotClient.ec();
-      Credentials c = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
-      BotClient bot = BotClient.as(issuer, keys, c);
+      KeyPair keys = ProtocolClient.ec();
+      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       List<SSLSocket> tricklers = new ArrayList<>();
       try {
         for (int i = 0; i < slow; i++) {
@@ -131,7 +132,7 @@ class EdgeTest {
           s.getOutputStream().write((head("POST", "/v1/join", 500) + "{\"join_method\":").getBytes(StandardCharsets.US_ASCII));
           s.getOutputStream().flush();
         }
-        BotClient.Reply renewed = bot.renew(1, BotClient.ec(), null);
+        ProtocolClient.Reply renewed = bot.renew(1, ProtocolClient.ec(), null);
         assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
         // and a trickler that finishes its body in the end gets its answer
         SSLSocket last = tricklers.get(0);
@@ -184,7 +185,7 @@ class EdgeTest {
       String metrics = "";
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (System.nanoTime() < deadline && !metrics.contains("machineid_issuer_requests_aborted_total 1.0")) {
-        metrics = new BotClient(issuer).get("/metrics").body();
+        metrics = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).get("/metrics").body();
       }
       assertThat(metrics).contains("machineid_issuer_requests_aborted_total 1.0").contains("code=\"aborted\"").doesNotContain("code=\"internal\"");
     } finally {
@@ -203,9 +204,9 @@ class EdgeTest {
         "application/merge-patch+json", "application/jsonx", "multipart/form-data; boundary=x");
     try (Issuer issuer = Issuer.builder().build().start()) {
       issuer.createBot("web");
-      KeyPair keys = BotClient.ec();
-      Credentials c = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
-      BotClient bot = BotClient.as(issuer, keys, c);
+      KeyPair keys = ProtocolClient.ec();
+      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       String token = issuer.createToken("web", Duration.ofMinutes(5));
       List<Bot> bots = issuer.bots();
       List<Token> tokens = issuer.tokens();
@@ -213,7 +214,7 @@ class EdgeTest {
       for (String path : posts) {
         for (String type : types) {
           String body = "{\"join_method\":\"token\",\"token\":\"" + token + "\",\"generation\":1,\"public_key\":\"x\",\"name\":\"evil\"}";
-          BotClient.Reply r = bot.send("POST", path, type.isEmpty() ? null : type, HttpRequest.BodyPublishers.ofString(body));
+          ProtocolClient.Reply r = bot.send("POST", path, type.isEmpty() ? null : type, HttpRequest.BodyPublishers.ofString(body));
           assertThat(r.status()).as(path + " " + type + ": " + r).isEqualTo(415);
           assertThat(r.contentType()).startsWith(Protocol.PROBLEM_JSON);
           assertThat(r.code()).isEqualTo("unsupported_media_type");
@@ -246,23 +247,23 @@ class EdgeTest {
     try (Issuer issuer = Issuer.builder().build().start()) {
       issuer.createRole(new Role("hosts", List.of(), List.of(), List.of(), List.of(), List.of("*.db.internal"), List.of(), false, null, null));
       issuer.createBot("web", List.of("hosts"), Map.of());
-      KeyPair keys = BotClient.ec();
-      Credentials c = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
-      BotClient bot = BotClient.as(issuer, keys, c);
-      String sshKey = SshPublicKeys.authorizedKey(BotClient.ed25519().getPublic());
+      KeyPair keys = ProtocolClient.ec();
+      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
+      String sshKey = SshPublicKeys.authorizedKey(ProtocolClient.ed25519().getPublic());
       List<AuditEvent> before = issuer.auditEvents().stream().filter(e -> !e.failed()).toList();
       for (String host : List.of("a,b.db.internal", "a b.db.internal", "a\nb.db.internal", "a\u0000.db.internal", "a\tb.db.internal", "a\u007f.db.internal",
           "a;b.db.internal", "a\u2028.db.internal", "@cert-authority.db.internal")) {
-        ObjectNode req = BotClient.object().put("kind", "ssh_host").put("ssh_public_key", sshKey).put("ttl", "10m");
+        ObjectNode req = ProtocolClient.object().put("kind", "ssh_host").put("ssh_public_key", sshKey).put("ttl", "10m");
         req.putArray("roles").add("hosts");
         req.putObject("target").putArray("host_names").add(host);
-        BotClient.Reply r = bot.post("/v1/certificates", req);
+        ProtocolClient.Reply r = bot.post("/v1/certificates", req);
         assertThat(r.status()).as(host + ": " + r).isBetween(400, 499);
         assertThat(r.contentType()).startsWith(Protocol.PROBLEM_JSON);
       }
       assertThat(issuer.auditEvents().stream().filter(e -> !e.failed()).toList()).isEqualTo(before);
       // a plain host name under the glob is still signed
-      ObjectNode ok = BotClient.object().put("kind", "ssh_host").put("ssh_public_key", sshKey).put("ttl", "10m");
+      ObjectNode ok = ProtocolClient.object().put("kind", "ssh_host").put("ssh_public_key", sshKey).put("ttl", "10m");
       ok.putArray("roles").add("hosts");
       ok.putObject("target").putArray("host_names").add("pg-1.db.internal");
       assertThat(bot.post("/v1/certificates", ok).status()).isEqualTo(200);

@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.InputStream;
@@ -20,7 +21,7 @@ class HardeningTest {
   /** The buckets refill on the issuer's clock, which only the test moves: a slow machine refills nothing. */
   @Test
   void unauthenticatedCallsOverTheRateLimitGetRateLimitedWithRetryAfter() throws Exception {
-    MutableClock clock = MutableClock.now();
+    MutableClock clock = MutableClock.stopped();
     try (Issuer issuer = Issuer.builder().clock(clock).rateLimit(0.5, 2).build().start()) {
       HttpClient http = HttpClient.newBuilder().sslContext(trusting(issuer)).build();
       HttpRequest get = HttpRequest.newBuilder(issuer.url().resolve("/v1/authority")).build();

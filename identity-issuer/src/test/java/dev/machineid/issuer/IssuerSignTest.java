@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -15,13 +16,13 @@ import org.junit.jupiter.api.Test;
 /** {@code issuer sign}: target certificates for database servers and SSH hosts. */
 class IssuerSignTest {
   private Issuer issuer;
-  private BotClient admin;
+  private ProtocolClient admin;
 
   private void start(Issuer.Builder b) {
     issuer = b.build().start();
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", keys.getPublic(), Duration.ofHours(1));
-    admin = new BotClient(issuer, keys.getPrivate(), new X509Certificate[] {cert});
+    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert});
   }
 
   @AfterEach
@@ -31,8 +32,8 @@ class IssuerSignTest {
     }
   }
 
-  private BotClient.Reply sign(String kind, List<String> hosts, String ttl) {
-    ObjectNode req = BotClient.object().put("kind", kind);
+  private ProtocolClient.Reply sign(String kind, List<String> hosts, String ttl) {
+    ObjectNode req = ProtocolClient.object().put("kind", kind);
     hosts.forEach(req.putArray("host_names")::add);
     if (ttl != null) {
       req.put("ttl", ttl);
@@ -40,13 +41,13 @@ class IssuerSignTest {
     if (kind.equals("ssh_host")) {
       req.put("ssh_public_key", sshKey());
     } else {
-      req.put("public_key", Pem.encode(BotClient.ec().getPublic()));
+      req.put("public_key", Pem.encode(ProtocolClient.ec().getPublic()));
     }
     return admin.post("/v1/admin/sign", req);
   }
 
   private static String sshKey() {
-    return dev.machineid.core.protocol.SshPublicKeys.authorizedKey(BotClient.ed25519().getPublic());
+    return dev.machineid.core.protocol.SshPublicKeys.authorizedKey(ProtocolClient.ed25519().getPublic());
   }
 
   @Test
@@ -55,7 +56,7 @@ class IssuerSignTest {
     int before = issuer.auditEvents().size();
     for (String kind : List.of("database_server", "ssh_host")) {
       for (String bad : List.of("*", "*.example.com", "db 1.example.com", "db1,db2", "dbé.example.com", "db\n1", "-db.example.com", "999.1.1.1", "a..b", "")) {
-        BotClient.Reply r = sign(kind, List.of("db.example.com", bad), "24h");
+        ProtocolClient.Reply r = sign(kind, List.of("db.example.com", bad), "24h");
         assertThat(r.status()).as(kind + " '" + bad + "': " + r).isEqualTo(400);
         assertThat(r.code()).isEqualTo("malformed_request");
       }
@@ -69,13 +70,13 @@ class IssuerSignTest {
   void issuerSignLifetimeIsBoundedByConfiguration() {
     start(Issuer.builder().signMaxTtl(Duration.ofDays(10)));
     for (String kind : List.of("database_server", "ssh_host")) {
-      BotClient.Reply tooLong = sign(kind, List.of("db.example.com"), "241h");
+      ProtocolClient.Reply tooLong = sign(kind, List.of("db.example.com"), "241h");
       assertThat(tooLong.status()).as(tooLong.toString()).isEqualTo(400);
       assertThat(tooLong.code()).isEqualTo("ttl_exceeded");
       assertThat(sign(kind, List.of("db.example.com"), "240h").status()).isEqualTo(200);
     }
     // without a ttl: 30 days, capped by the configured maximum
-    BotClient.Reply dflt = sign("database_server", List.of("db.example.com"), null);
+    ProtocolClient.Reply dflt = sign("database_server", List.of("db.example.com"), null);
     X509Certificate leaf = Pem.certificate(dflt.json().path("certificate_chain").get(0).asText());
     assertThat(Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant())).isLessThanOrEqualTo(Duration.ofDays(10).plusMinutes(1));
   }
@@ -90,7 +91,7 @@ class IssuerSignTest {
   @Test
   void sshHostSigningAuditsTheSerial() throws Exception {
     start(Issuer.builder());
-    BotClient.Reply r = sign("ssh_host", List.of("db.example.com"), "24h");
+    ProtocolClient.Reply r = sign("ssh_host", List.of("db.example.com"), "24h");
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     long serial = SshCertificateAuthority.describe(r.json().path("ssh_certificate").asText()).serial();
     AuditEvent e = issuer.auditEvents().get(issuer.auditEvents().size() - 1);

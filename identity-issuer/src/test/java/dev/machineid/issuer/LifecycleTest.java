@@ -1,5 +1,7 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.MutableClock;
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,8 +29,8 @@ class LifecycleTest {
       int port = issuer.port();
       String pin = issuer.caPin().toString();
       issuer.createBot("web");
-      KeyPair keys = BotClient.ec();
-      Credentials joined = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      KeyPair keys = ProtocolClient.ec();
+      Credentials joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
 
       issuer.stop();
       issuer.stop();
@@ -37,7 +39,7 @@ class LifecycleTest {
       assertThat(issuer.port()).isEqualTo(port);
       assertThat(issuer.caPin().toString()).isEqualTo(pin);
       assertThat(issuer.url().toString()).isEqualTo("https://127.0.0.1:" + port);
-      BotClient.Reply renewed = BotClient.as(issuer, keys, joined).renew(1, BotClient.ec(), null);
+      ProtocolClient.Reply renewed = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null);
       assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
       assertThat(renewed.as(Credentials.class).generation()).isEqualTo(2);
     }
@@ -62,7 +64,7 @@ class LifecycleTest {
     }
     try (Issuer second = Issuer.builder().keysDirectory(keys).build().start()) {
       assertThat(second.caPin().toString()).isEqualTo(pin);
-      assertThat(new BotClient(second).get("/v1/authority").status()).isEqualTo(200);
+      assertThat(ProtocolClient.anonymous(second.url(), second.authorityCertificate()).get("/v1/authority").status()).isEqualTo(200);
     }
   }
 
@@ -80,11 +82,11 @@ class LifecycleTest {
         Issuer b = Issuer.builder().keysDirectory(dir).store(shared).build().start()) {
       a.createBot("web");
       String token = a.createToken("web", Duration.ofMinutes(5));
-      KeyPair keys = BotClient.ec();
-      String challenge = new BotClient(a).challenge("token", token, keys);
-      BotClient.Reply joined = new BotClient(b).post("/v1/join", BotClient.joinRequest(token, challenge, keys, null));
+      KeyPair keys = ProtocolClient.ec();
+      String challenge = ProtocolClient.anonymous(a.url(), a.authorityCertificate()).challenge("token", token, keys);
+      ProtocolClient.Reply joined = ProtocolClient.anonymous(b.url(), b.authorityCertificate()).post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
       assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
-      BotClient.Reply replay = new BotClient(a).post("/v1/join", BotClient.joinRequest(token, challenge, keys, null));
+      ProtocolClient.Reply replay = ProtocolClient.anonymous(a.url(), a.authorityCertificate()).post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
       assertThat(replay.code()).isEqualTo("challenge_invalid");
     }
   }
@@ -171,7 +173,7 @@ class LifecycleTest {
         };
     try (Issuer issuer = Issuer.builder().verifier(refuseAll).build().start()) {
       issuer.createBot("web");
-      BotClient.Reply reply = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(1)), BotClient.ec(), null);
+      ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(1)), ProtocolClient.ec(), null);
       assertThat(reply.code()).isEqualTo("proof_rejected");
       assertThat(issuer.auditEvents()).anySatisfy(e -> assertThat(e.detail().get("reason")).isEqualTo("test verifier refuses everything"));
       assertThat(issuer.tokens().get(0).consumed()).isFalse();
@@ -180,7 +182,7 @@ class LifecycleTest {
 
   @Test
   void issuerReissuesItsOwnTlsCertificateBeforeItExpires() throws Exception {
-    MutableClock clock = MutableClock.now();
+    MutableClock clock = MutableClock.stopped();
     try (Issuer issuer = Issuer.builder().clock(clock).build().start()) {
       java.security.cert.X509Certificate first = serverCertificate(issuer);
       clock.advance(Duration.ofDays(30));

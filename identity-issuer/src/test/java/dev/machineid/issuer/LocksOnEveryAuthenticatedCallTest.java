@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -44,8 +45,8 @@ class LocksOnEveryAuthenticatedCallTest {
 
   /** A freshly joined bot of its own, so that no lock of one case reaches another. */
   private record Joined(String bot, String tokenId, KeyPair keys, Credentials credentials, X509Certificate certificate) {
-    BotClient client(Issuer issuer) {
-      return BotClient.as(issuer, keys, credentials);
+    ProtocolClient client(Issuer issuer) {
+      return ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
     }
   }
 
@@ -54,8 +55,8 @@ class LocksOnEveryAuthenticatedCallTest {
     issuer.createBot(name, List.of("svc"), Map.of());
     String token = issuer.createToken(name, Duration.ofMinutes(10));
     String tokenId = issuer.tokens().stream().filter(t -> t.bot().equals(name)).findFirst().orElseThrow().id();
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply reply = new BotClient(issuer).join(token, keys, null);
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, null);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     Credentials c = reply.as(Credentials.class);
     return new Joined(name, tokenId, keys, c, Pem.certificate(c.certificateChain().get(0)));
@@ -73,15 +74,15 @@ class LocksOnEveryAuthenticatedCallTest {
   private record Endpoint(String path, Function<Joined, ObjectNode> body) {}
 
   private static final List<Endpoint> ENDPOINTS = List.of(
-      new Endpoint("/v1/renew", j -> BotClient.object().put("generation", j.credentials().generation()).put("public_key", Pem.encode(BotClient.ec().getPublic()))),
+      new Endpoint("/v1/renew", j -> ProtocolClient.object().put("generation", j.credentials().generation()).put("public_key", Pem.encode(ProtocolClient.ec().getPublic()))),
       new Endpoint("/v1/certificates", j -> {
-        ObjectNode req = BotClient.object().put("kind", "database").put("public_key", Pem.encode(BotClient.ec().getPublic())).put("ttl", "10m");
+        ObjectNode req = ProtocolClient.object().put("kind", "database").put("public_key", Pem.encode(ProtocolClient.ec().getPublic())).put("ttl", "10m");
         req.putArray("roles").add("svc");
         req.putObject("target").put("database_user", "app");
         return req;
       }),
-      new Endpoint("/v1/certificates", j -> BotClient.object().put("kind", "identity").put("public_key", Pem.encode(BotClient.ec().getPublic()))),
-      new Endpoint("/v1/heartbeat", j -> BotClient.object().put("hostname", "host-" + System.nanoTime()).put("version", "1").put("uptime_seconds", 1).put("one_shot", false)));
+      new Endpoint("/v1/certificates", j -> ProtocolClient.object().put("kind", "identity").put("public_key", Pem.encode(ProtocolClient.ec().getPublic()))),
+      new Endpoint("/v1/heartbeat", j -> ProtocolClient.object().put("hostname", "host-" + System.nanoTime()).put("version", "1").put("uptime_seconds", 1).put("one_shot", false)));
 
   /** What a refused call must leave as it was; refusal audit events may be added. */
   private record State(List<BotInstance> instances, List<AuditEvent> successes) {}
@@ -98,17 +99,17 @@ class LocksOnEveryAuthenticatedCallTest {
         String kind = endpoint.path().equals("/v1/certificates") ? " (" + endpoint.body().apply(null).get("kind").asText() + ")" : "";
         tests.add(DynamicTest.dynamicTest(endpoint.path() + kind + " under a " + target.name() + " lock", () -> {
           Joined joined = joinNewBot();
-          BotClient client = joined.client(issuer);
+          ProtocolClient client = joined.client(issuer);
           // the same call succeeds unlocked, so the refusal below is the lock's doing
           if (!endpoint.path().equals("/v1/renew")) {
-            BotClient.Reply unlocked = client.post(endpoint.path(), endpoint.body().apply(joined));
+            ProtocolClient.Reply unlocked = client.post(endpoint.path(), endpoint.body().apply(joined));
             assertThat(unlocked.status()).as(unlocked.toString()).isBetween(200, 299);
           }
           Lock lock = issuer.lock(target.lock().apply(joined));
           assertThat(issuer.locks()).extracting(Lock::id).contains(lock.id());
           State before = state(joined.bot());
 
-          BotClient.Reply reply = client.post(endpoint.path(), endpoint.body().apply(joined));
+          ProtocolClient.Reply reply = client.post(endpoint.path(), endpoint.body().apply(joined));
 
           assertThat(reply.status()).as(reply.toString()).isEqualTo(403);
           assertThat(reply.code()).isEqualTo("bot_locked");
@@ -116,7 +117,7 @@ class LocksOnEveryAuthenticatedCallTest {
 
           // and once the lock is gone the bot is served again
           assertThat(issuer.removeLock(lock.id())).isTrue();
-          BotClient.Reply after = client.post(endpoint.path(), endpoint.body().apply(joined));
+          ProtocolClient.Reply after = client.post(endpoint.path(), endpoint.body().apply(joined));
           assertThat(after.status()).as(after.toString()).isBetween(200, 299);
         }));
       }

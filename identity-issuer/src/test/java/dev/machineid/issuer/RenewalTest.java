@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Credentials;
@@ -24,8 +25,8 @@ class RenewalTest {
     issuer = Issuer.builder().build().start();
     issuer.createBot("web");
     String token = issuer.createToken("web", Duration.ofMinutes(10));
-    keys = BotClient.ec();
-    BotClient.Reply reply = new BotClient(issuer).join(token, keys, "10m");
+    keys = ProtocolClient.ec();
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, "10m");
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     joined = reply.as(Credentials.class);
   }
@@ -41,8 +42,8 @@ class RenewalTest {
 
   @Test
   void renewalAdvancesTheGeneration() {
-    KeyPair next = BotClient.ec();
-    BotClient.Reply reply = BotClient.as(issuer, keys, joined).renew(1, next, "6s");
+    KeyPair next = ProtocolClient.ec();
+    ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, "6s");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     Credentials renewed = reply.as(Credentials.class);
@@ -60,19 +61,19 @@ class RenewalTest {
     assertThat(instance.initialAuthentication().generation()).isEqualTo(1);
 
     // and again with the new certificate
-    KeyPair third = BotClient.ec();
-    BotClient.Reply again = BotClient.as(issuer, next, renewed).renew(2, third, null);
+    KeyPair third = ProtocolClient.ec();
+    ProtocolClient.Reply again = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), next, renewed).renew(2, third, null);
     assertThat(again.status()).as(again.toString()).isEqualTo(200);
     assertThat(again.as(Credentials.class).generation()).isEqualTo(3);
   }
 
   @Test
   void retryWithThePreviousGenerationAndTheSameKeyGetsTheSameCertificate() {
-    KeyPair next = BotClient.ec();
-    BotClient asJoined = BotClient.as(issuer, keys, joined);
+    KeyPair next = ProtocolClient.ec();
+    ProtocolClient asJoined = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined);
     Credentials first = asJoined.renew(1, next, null).as(Credentials.class);
 
-    BotClient.Reply retry = BotClient.as(issuer, keys, joined).renew(1, next, null);
+    ProtocolClient.Reply retry = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null);
 
     assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
     Credentials again = retry.as(Credentials.class);
@@ -85,11 +86,11 @@ class RenewalTest {
 
   @Test
   void staleGenerationWithAnotherKeyLocksTheInstanceAndIsAudited() {
-    KeyPair next = BotClient.ec();
-    Credentials renewed = BotClient.as(issuer, keys, joined).renew(1, next, null).as(Credentials.class);
+    KeyPair next = ProtocolClient.ec();
+    Credentials renewed = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null).as(Credentials.class);
 
     // someone holding a copy of the generation-1 certificate tries to renew with their own key
-    BotClient.Reply stolen = BotClient.as(issuer, keys, joined).renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply stolen = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null);
 
     assertThat(stolen.status()).isEqualTo(409);
     assertThat(stolen.code()).isEqualTo("generation_mismatch");
@@ -106,27 +107,27 @@ class RenewalTest {
     });
 
     // the legitimate holder of the current certificate is now locked out too
-    BotClient.Reply legit = BotClient.as(issuer, next, renewed).renew(2, BotClient.ec(), null);
+    ProtocolClient.Reply legit = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), next, renewed).renew(2, ProtocolClient.ec(), null);
     assertThat(legit.status()).isEqualTo(403);
     assertThat(legit.code()).isEqualTo("bot_locked");
   }
 
   @Test
   void generationOlderThanThePreviousLocksTheInstance() {
-    KeyPair k2 = BotClient.ec();
-    Credentials g2 = BotClient.as(issuer, keys, joined).renew(1, k2, null).as(Credentials.class);
-    KeyPair k3 = BotClient.ec();
-    assertThat(BotClient.as(issuer, k2, g2).renew(2, k3, null).status()).isEqualTo(200);
+    KeyPair k2 = ProtocolClient.ec();
+    Credentials g2 = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, k2, null).as(Credentials.class);
+    KeyPair k3 = ProtocolClient.ec();
+    assertThat(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), k2, g2).renew(2, k3, null).status()).isEqualTo(200);
 
     // generation 1 now is two behind, even with the key that was certified at generation 2
-    BotClient.Reply reply = BotClient.as(issuer, keys, joined).renew(1, k2, null);
+    ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, k2, null);
     assertThat(reply.code()).isEqualTo("generation_mismatch");
     assertThat(issuer.instance(joined.instanceId()).orElseThrow().locked()).isTrue();
   }
 
   @Test
   void bodyGenerationMustMatchThePresentedCertificate() {
-    BotClient.Reply reply = BotClient.as(issuer, keys, joined).renew(7, BotClient.ec(), null);
+    ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(7, ProtocolClient.ec(), null);
     // a body that contradicts its own certificate is malformed, not a stale copy: no lock
     assertThat(reply.code()).isEqualTo("malformed_request");
     assertThat(issuer.locks()).isEmpty();
@@ -134,7 +135,7 @@ class RenewalTest {
 
   @Test
   void renewalWithoutAClientCertificateIsUnauthenticated() {
-    BotClient.Reply reply = new BotClient(issuer).renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).renew(1, ProtocolClient.ec(), null);
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("unauthenticated");
     assertThat(reply.contentType()).startsWith("application/problem+json");
@@ -143,29 +144,29 @@ class RenewalTest {
   @Test
   void locksAreCheckedOnEveryAuthenticatedCall() {
     issuer.lock(Lock.serial(leaf(joined).getSerialNumber().toString(16), "certificate leaked"));
-    BotClient bot = BotClient.as(issuer, keys, joined);
-    assertThat(bot.renew(1, BotClient.ec(), null).code()).isEqualTo("bot_locked");
-    BotClient.Reply hb = bot.post("/v1/heartbeat", "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}");
+    ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined);
+    assertThat(bot.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
+    ProtocolClient.Reply hb = bot.post("/v1/heartbeat", "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}");
     assertThat(hb.code()).isEqualTo("bot_locked");
   }
 
   @Test
   void expiredLockNoLongerApplies() {
     issuer.lock(Lock.bot("web", "maintenance").expiringAt(java.time.Instant.now().minusSeconds(1)));
-    assertThat(BotClient.as(issuer, keys, joined).renew(1, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null).status()).isEqualTo(200);
   }
 
   @Test
   void deletedBotCannotRenew() {
     issuer.deleteBot("web");
-    BotClient.Reply reply = BotClient.as(issuer, keys, joined).renew(1, BotClient.ec(), null);
+    ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null);
     assertThat(reply.code()).isEqualTo("unauthenticated");
   }
 
   @Test
   void heartbeatIsStoredAsTheInstancesLatest() {
-    BotClient bot = BotClient.as(issuer, keys, joined);
-    BotClient.Reply reply =
+    ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined);
+    ProtocolClient.Reply reply =
         bot.post("/v1/heartbeat", "{\"hostname\":\"db1\",\"version\":\"0.1.0\",\"uptime_seconds\":42,\"one_shot\":false,\"outputs\":{\"ssh\":\"ok\"}}");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(204);
@@ -181,8 +182,8 @@ class RenewalTest {
   void certificateFromAnotherAuthorityIsNotAccepted() throws Exception {
     try (Issuer other = Issuer.builder().build().start()) {
       other.createBot("web");
-      KeyPair k = BotClient.ec();
-      Credentials foreign = new BotClient(other).join(other.createToken("web", Duration.ofMinutes(1)), k, null).as(Credentials.class);
+      KeyPair k = ProtocolClient.ec();
+      Credentials foreign = ProtocolClient.anonymous(other.url(), other.authorityCertificate()).join(other.createToken("web", Duration.ofMinutes(1)), k, null).as(Credentials.class);
       // both authorities have the same name, so the client offers the foreign chain, and the
       // issuer's TLS layer refuses it: the connection ends (an alert, or a reset when it is
       // closed before the alert is read) and no HTTP exchange ever happens

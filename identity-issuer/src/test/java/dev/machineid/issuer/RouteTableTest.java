@@ -6,6 +6,7 @@ import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.internal.AdminApi;
 import dev.machineid.issuer.internal.ApiHandler;
+import dev.machineid.testkit.ProtocolClient;
 import java.net.http.HttpRequest;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -29,19 +30,19 @@ class RouteTableTest {
   private static final List<String> METHODS = List.of("GET", "POST", "PUT", "PATCH", "DELETE");
 
   private Issuer issuer;
-  private BotClient bot;
-  private BotClient admin;
+  private ProtocolClient bot;
+  private ProtocolClient admin;
 
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
     issuer.createBot("web");
-    KeyPair botKeys = BotClient.ec();
-    Credentials c = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
-    bot = BotClient.as(issuer, botKeys, c);
-    KeyPair adminKeys = BotClient.ec();
+    KeyPair botKeys = ProtocolClient.ec();
+    Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+    bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
+    KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-    admin = new BotClient(issuer, adminKeys.getPrivate(), new X509Certificate[] {cert});
+    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
   }
 
   @AfterAll
@@ -49,13 +50,13 @@ class RouteTableTest {
     issuer.close();
   }
 
-  private static BotClient.Reply send(BotClient client, String method, String path) {
+  private static ProtocolClient.Reply send(ProtocolClient client, String method, String path) {
     boolean body = !method.equals("GET") && !method.equals("DELETE");
     return client.send(method, path, body ? "application/json" : null, body ? HttpRequest.BodyPublishers.ofString("{}") : HttpRequest.BodyPublishers.noBody());
   }
 
   /** The router's own refusal of a path: a 404 problem that names no resource. */
-  private static boolean routerNotFound(BotClient.Reply r) {
+  private static boolean routerNotFound(ProtocolClient.Reply r) {
     return r.status() == 404 && r.contentType() != null && r.contentType().startsWith(Protocol.PROBLEM_JSON) && r.json().path("detail").asText().startsWith("no such");
   }
 
@@ -65,11 +66,11 @@ class RouteTableTest {
         .contains(Protocol.AUTHORITY_PATH, Protocol.CHALLENGE_PATH, Protocol.JOIN_PATH, Protocol.RENEW_PATH, Protocol.HEARTBEAT_PATH, Protocol.CERTIFICATES_PATH)
         .doesNotHaveDuplicates();
     for (ApiHandler.Route route : ApiHandler.ROUTES) {
-      BotClient.Reply served = send(bot, route.method(), route.path());
+      ProtocolClient.Reply served = send(bot, route.method(), route.path());
       assertThat(served.status()).as(route + " -> " + served).isNotEqualTo(404).isLessThan(500);
       for (String other : METHODS) {
         if (!other.equals(route.method())) {
-          BotClient.Reply refused = send(bot, other, route.path());
+          ProtocolClient.Reply refused = send(bot, other, route.path());
           assertThat(refused.status()).as(other + " " + route.path() + " -> " + refused).isEqualTo(405);
           assertThat(refused.code()).isEqualTo("method_not_allowed");
         }
@@ -82,14 +83,14 @@ class RouteTableTest {
     assertThat(AdminApi.ROUTES).extracting(r -> r.method() + " " + r.template()).doesNotHaveDuplicates();
     for (AdminApi.Route route : AdminApi.ROUTES) {
       String path = route.template().replaceAll("\\{[a-z]+}", "web");
-      BotClient.Reply served = send(admin, route.method(), path);
+      ProtocolClient.Reply served = send(admin, route.method(), path);
       assertThat(routerNotFound(served)).as(route.method() + " " + path + " -> " + served).isFalse();
       assertThat(served.status()).as(route.method() + " " + path + " -> " + served).isLessThan(500).isNotEqualTo(405);
       Set<String> declared =
           AdminApi.ROUTES.stream().filter(r -> r.template().equals(route.template())).map(AdminApi.Route::method).collect(Collectors.toSet());
       for (String other : METHODS) {
         if (!declared.contains(other)) {
-          BotClient.Reply refused = send(admin, other, path);
+          ProtocolClient.Reply refused = send(admin, other, path);
           assertThat(refused.status()).as(other + " " + path + " -> " + refused).isEqualTo(405);
           assertThat(refused.code()).isEqualTo("method_not_allowed");
         }
@@ -101,7 +102,7 @@ class RouteTableTest {
   void aPathNoTableDeclaresIsNotFound() {
     for (String path : List.of("/v1/nothing", "/v1/join/", "/v1/admin/nothing", "/v1/admin/bots/web/extra", "/v1/admin/audit/nothing", "/v1/admin/", "/v1/admin/instances/web")) {
       for (String method : METHODS) {
-        BotClient.Reply r = send(admin, method, path);
+        ProtocolClient.Reply r = send(admin, method, path);
         assertThat(r.status()).as(method + " " + path + " -> " + r).isEqualTo(404);
         assertThat(r.contentType()).startsWith(Protocol.PROBLEM_JSON);
         assertThat(r.code()).isEqualTo("not_found");

@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Pem;
@@ -18,19 +19,19 @@ class SecretsTest {
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     String token;
     String consumed;
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try (Issuer issuer = Issuer.builder().build().start()) {
       issuer.createBot("web");
       token = issuer.createToken("web", Duration.ofMinutes(1));
       consumed = issuer.createToken("web", Duration.ofMinutes(1));
-      BotClient client = new BotClient(issuer);
+      ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
       assertThat(client.join(consumed, keys, null).status()).isEqualTo(200);
-      assertThat(client.join(consumed, BotClient.ec(), null).code()).isEqualTo("token_consumed");
-      assertThat(client.join("wrong-" + token, BotClient.ec(), null).code()).isEqualTo("proof_rejected");
+      assertThat(client.join(consumed, ProtocolClient.ec(), null).code()).isEqualTo("token_consumed");
+      assertThat(client.join("wrong-" + token, ProtocolClient.ec(), null).code()).isEqualTo("proof_rejected");
       client.post("/v1/join", "{\"join_method\":\"token\",\"token\":\"" + token + "\"}");
       issuer.lock(Lock.bot("web", "test"));
-      assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+      assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
     } finally {
       System.setErr(original);
     }

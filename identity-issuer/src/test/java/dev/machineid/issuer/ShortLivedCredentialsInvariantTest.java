@@ -1,5 +1,6 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -43,20 +44,20 @@ class ShortLivedCredentialsInvariantTest {
     issuer.close();
   }
 
-  private record Joined(BotClient client, X509Certificate certificate) {}
+  private record Joined(ProtocolClient client, X509Certificate certificate) {}
 
   private Joined join(String ttl) {
-    KeyPair keys = BotClient.ec();
-    BotClient.Reply reply = new BotClient(issuer).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, ttl);
+    KeyPair keys = ProtocolClient.ec();
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, ttl);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     Credentials c = reply.as(Credentials.class);
-    return new Joined(BotClient.as(issuer, keys, c), Pem.certificate(c.certificateChain().get(0)));
+    return new Joined(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c), Pem.certificate(c.certificateChain().get(0)));
   }
 
   /** A valid request of {@code kind} for the role, asking for {@code ttl}. */
   private static ObjectNode request(String kind, String ttl) {
-    KeyPair keys = BotClient.ec();
-    ObjectNode req = BotClient.object().put("kind", kind).put("ttl", ttl);
+    KeyPair keys = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.object().put("kind", kind).put("ttl", ttl);
     req.putArray("roles").add("svc");
     ObjectNode target = req.putObject("target");
     switch (kind) {
@@ -93,7 +94,7 @@ class ShortLivedCredentialsInvariantTest {
   }
 
   private static CertificatesResponse issue(Joined bot, ObjectNode request) {
-    BotClient.Reply reply = bot.client().post("/v1/certificates", request);
+    ProtocolClient.Reply reply = bot.client().post("/v1/certificates", request);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     return reply.as(CertificatesResponse.class);
   }

@@ -1,5 +1,7 @@
 package dev.machineid.issuer;
 
+import dev.machineid.testkit.MutableClock;
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -24,15 +26,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class TokenJoinTest {
-  private final MutableClock clock = MutableClock.now();
+  private final MutableClock clock = MutableClock.stopped();
   private Issuer issuer;
-  private BotClient client;
+  private ProtocolClient client;
 
   @BeforeEach
   void start() {
     issuer = Issuer.builder().trustDomain("example.test").clock(clock).build().start();
     issuer.createBot("backup");
-    client = new BotClient(issuer);
+    client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
   }
 
   @AfterEach
@@ -43,9 +45,9 @@ class TokenJoinTest {
   @Test
   void tokenJoinIssuesABotIdentityForTheRequestedTtl() throws Exception {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
 
-    BotClient.Reply reply = client.join(token, keys, "6s");
+    ProtocolClient.Reply reply = client.join(token, keys, "6s");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(reply.contentType()).startsWith("application/json");
@@ -103,9 +105,9 @@ class TokenJoinTest {
 
   @Test
   void joinAcceptsEd25519AndRsaKeysAndUsesTheDefaultTtl() throws Exception {
-    for (KeyPair keys : List.of(BotClient.ed25519(), BotClient.rsa(2048))) {
+    for (KeyPair keys : List.of(ProtocolClient.ed25519(), ProtocolClient.rsa(2048))) {
       String token = issuer.createToken("backup", Duration.ofMinutes(10));
-      BotClient.Reply reply = client.join(token, keys, null);
+      ProtocolClient.Reply reply = client.join(token, keys, null);
       assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
       X509Certificate leaf = Pem.certificate(reply.as(Credentials.class).certificateChain().get(0));
       assertThat(leaf.getPublicKey()).isEqualTo(keys.getPublic());
@@ -115,9 +117,9 @@ class TokenJoinTest {
 
   @Test
   void weakOrUnsupportedKeysAreRefusedAsMalformed() {
-    KeyPair weak = BotClient.rsa(1024);
-    ObjectNode req = BotClient.object().put("join_method", "token").put("token", "x").put("public_key", Pem.encode(weak.getPublic()));
-    BotClient.Reply reply = client.post("/v1/join/challenge", req);
+    KeyPair weak = ProtocolClient.rsa(1024);
+    ObjectNode req = ProtocolClient.object().put("join_method", "token").put("token", "x").put("public_key", Pem.encode(weak.getPublic()));
+    ProtocolClient.Reply reply = client.post("/v1/join/challenge", req);
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.code()).isEqualTo("malformed_request");
   }
@@ -125,9 +127,9 @@ class TokenJoinTest {
   @Test
   void usedTokenIsRefusedAsConsumed() {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
 
-    BotClient.Reply second = client.join(token, BotClient.ec(), null);
+    ProtocolClient.Reply second = client.join(token, ProtocolClient.ec(), null);
 
     assertThat(second.status()).isEqualTo(401);
     assertThat(second.code()).isEqualTo("token_consumed");
@@ -148,16 +150,16 @@ class TokenJoinTest {
     List<KeyPair> keys = new ArrayList<>();
     List<ObjectNode> requests = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      KeyPair k = BotClient.ec();
+      KeyPair k = ProtocolClient.ec();
       keys.add(k);
-      requests.add(BotClient.joinRequest(token, client.challenge("token", token, k), k, null));
+      requests.add(ProtocolClient.joinRequest(token, client.challenge("token", token, k), k, null));
     }
     ExecutorService pool = Executors.newFixedThreadPool(n);
     try {
       CountDownLatch go = new CountDownLatch(1);
-      List<Future<BotClient.Reply>> replies = new ArrayList<>();
+      List<Future<ProtocolClient.Reply>> replies = new ArrayList<>();
       for (ObjectNode req : requests) {
-        BotClient c = new BotClient(issuer);
+        ProtocolClient c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
         replies.add(pool.submit(() -> {
           go.await();
           return c.post("/v1/join", req);
@@ -166,8 +168,8 @@ class TokenJoinTest {
       go.countDown();
       int ok = 0;
       List<String> codes = new ArrayList<>();
-      for (Future<BotClient.Reply> f : replies) {
-        BotClient.Reply r = f.get();
+      for (Future<ProtocolClient.Reply> f : replies) {
+        ProtocolClient.Reply r = f.get();
         if (r.status() == 200) {
           ok++;
         } else {
@@ -185,10 +187,10 @@ class TokenJoinTest {
   @Test
   void expiredTokenIsRefusedAsExpired() {
     String token = issuer.createToken("backup", Duration.ofMinutes(5));
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     clock.advance(Duration.ofMinutes(6));
 
-    BotClient.Reply reply = client.join(token, keys, null);
+    ProtocolClient.Reply reply = client.join(token, keys, null);
 
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("token_expired");
@@ -197,7 +199,7 @@ class TokenJoinTest {
 
   @Test
   void unknownTokenIsRejectedWithoutSayingWhy() {
-    BotClient.Reply reply = client.join("00112233445566778899aabbccddeeff", BotClient.ec(), null);
+    ProtocolClient.Reply reply = client.join("00112233445566778899aabbccddeeff", ProtocolClient.ec(), null);
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("proof_rejected");
     assertThat(reply.json().get("detail").asText()).doesNotContain("token");
@@ -206,11 +208,11 @@ class TokenJoinTest {
   @Test
   void challengeIsRedeemedOnlyOnce() {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    KeyPair keys = BotClient.ec();
-    ObjectNode req = BotClient.joinRequest(token, client.challenge("token", token, keys), keys, null);
+    KeyPair keys = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null);
     assertThat(client.post("/v1/join", req).status()).isEqualTo(200);
 
-    BotClient.Reply replay = client.post("/v1/join", req);
+    ProtocolClient.Reply replay = client.post("/v1/join", req);
 
     assertThat(replay.status()).isEqualTo(401);
     assertThat(replay.code()).isEqualTo("challenge_invalid");
@@ -219,13 +221,13 @@ class TokenJoinTest {
   @Test
   void challengeUsedTwiceIsInvalidEvenWhenTheFirstUseFailed() {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
-    ObjectNode bad = BotClient.joinRequest(token, challenge, keys, null);
-    bad.put("challenge_signature", BotClient.sign(BotClient.ec().getPrivate(), challenge));
+    ObjectNode bad = ProtocolClient.joinRequest(token, challenge, keys, null);
+    bad.put("challenge_signature", ProtocolClient.sign(ProtocolClient.ec().getPrivate(), challenge));
     assertThat(client.post("/v1/join", bad).code()).isEqualTo("proof_rejected");
 
-    BotClient.Reply second = client.post("/v1/join", BotClient.joinRequest(token, challenge, keys, null));
+    ProtocolClient.Reply second = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
 
     assertThat(second.code()).isEqualTo("challenge_invalid");
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
@@ -234,18 +236,18 @@ class TokenJoinTest {
   @Test
   void everyProofIsBoundToAChallengeForOneKeyTokenAndMethod() {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    KeyPair first = BotClient.ec();
-    KeyPair other = BotClient.ec();
+    KeyPair first = ProtocolClient.ec();
+    KeyPair other = ProtocolClient.ec();
     String challenge = client.challenge("token", token, first);
 
-    BotClient.Reply otherKey = client.post("/v1/join", BotClient.joinRequest(token, challenge, other, null));
+    ProtocolClient.Reply otherKey = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, other, null));
     assertThat(otherKey.code()).isEqualTo("challenge_invalid");
 
     String otherToken = issuer.createToken("backup", Duration.ofMinutes(10));
-    BotClient.Reply wrongToken = client.post("/v1/join", BotClient.joinRequest(otherToken, client.challenge("token", token, first), first, null));
+    ProtocolClient.Reply wrongToken = client.post("/v1/join", ProtocolClient.joinRequest(otherToken, client.challenge("token", token, first), first, null));
     assertThat(wrongToken.code()).isEqualTo("challenge_invalid");
 
-    ObjectNode forged = BotClient.joinRequest(token, "A".repeat(54), first, null);
+    ObjectNode forged = ProtocolClient.joinRequest(token, "A".repeat(54), first, null);
     assertThat(client.post("/v1/join", forged).code()).isEqualTo("challenge_invalid");
 
     assertThat(issuer.tokens()).isNotEmpty().allSatisfy(t -> assertThat(t.consumed()).isFalse());
@@ -254,21 +256,21 @@ class TokenJoinTest {
   @Test
   void expiredChallengeIsInvalid() {
     String token = issuer.createToken("backup", Duration.ofHours(1));
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
     assertThat(challenge.length()).isLessThanOrEqualTo(64);
     clock.advance(Duration.ofMinutes(2).plusSeconds(1));
 
-    BotClient.Reply reply = client.post("/v1/join", BotClient.joinRequest(token, challenge, keys, null));
+    ProtocolClient.Reply reply = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
 
     assertThat(reply.code()).isEqualTo("challenge_invalid");
   }
 
   @Test
   void challengeExpiresTwoMinutesAfterIssue() {
-    KeyPair keys = BotClient.ec();
-    ObjectNode req = BotClient.object().put("join_method", "token").put("token", "t").put("public_key", Pem.encode(keys.getPublic()));
-    BotClient.Reply reply = client.post("/v1/join/challenge", req);
+    KeyPair keys = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.object().put("join_method", "token").put("token", "t").put("public_key", Pem.encode(keys.getPublic()));
+    ProtocolClient.Reply reply = client.post("/v1/join/challenge", req);
     assertThat(reply.status()).isEqualTo(200);
     assertThat(reply.json().get("expires_at").asText()).isEqualTo(clock.instant().truncatedTo(ChronoUnit.SECONDS).plus(Duration.ofMinutes(2)).toString());
   }
@@ -276,12 +278,12 @@ class TokenJoinTest {
   @Test
   void joinProvesPossessionOfTheCertifiedKey() {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    KeyPair keys = BotClient.ec();
+    KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
-    ObjectNode req = BotClient.joinRequest(token, challenge, keys, null);
-    req.put("challenge_signature", BotClient.sign(BotClient.ec().getPrivate(), challenge));
+    ObjectNode req = ProtocolClient.joinRequest(token, challenge, keys, null);
+    req.put("challenge_signature", ProtocolClient.sign(ProtocolClient.ec().getPrivate(), challenge));
 
-    BotClient.Reply reply = client.post("/v1/join", req);
+    ProtocolClient.Reply reply = client.post("/v1/join", req);
 
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("proof_rejected");
@@ -292,10 +294,10 @@ class TokenJoinTest {
   @Test
   void ttlAboveTheMaximumIsRefusedBeforeTheTokenIsUsed() {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    BotClient.Reply reply = client.join(token, BotClient.ec(), "25h");
+    ProtocolClient.Reply reply = client.join(token, ProtocolClient.ec(), "25h");
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.code()).isEqualTo("ttl_exceeded");
-    assertThat(client.join(token, BotClient.ec(), "24h").status()).isEqualTo(200);
+    assertThat(client.join(token, ProtocolClient.ec(), "24h").status()).isEqualTo(200);
   }
 
   @Test
@@ -305,7 +307,7 @@ class TokenJoinTest {
     assertThat(lock.id()).isNotNull();
     assertThat(issuer.locks()).containsExactly(lock);
 
-    BotClient.Reply reply = client.join(token, BotClient.ec(), null);
+    ProtocolClient.Reply reply = client.join(token, ProtocolClient.ec(), null);
     assertThat(reply.status()).isEqualTo(403);
     assertThat(reply.code()).isEqualTo("bot_locked");
 
@@ -318,7 +320,7 @@ class TokenJoinTest {
     });
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     issuer.removeLock(lock.id());
-    assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
   }
 
@@ -336,18 +338,18 @@ class TokenJoinTest {
   private void assertLockRefusesJoinsWithoutUsingTheTokenUp(java.util.function.Function<String, Lock> lockFor) {
     String token = issuer.createToken("backup", Duration.ofMinutes(10));
     Lock lock = issuer.lock(lockFor.apply(issuer.tokens().get(0).id()));
-    assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
-    assertThat(client.join(token, BotClient.ec(), null).code()).isEqualTo("bot_locked");
+    assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
+    assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
     assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     issuer.removeLock(lock.id());
-    assertThat(client.join(token, BotClient.ec(), null).status()).isEqualTo(200);
+    assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
   }
 
   @Test
   void unknownJoinMethodIsNamedAsSuch() {
-    KeyPair keys = BotClient.ec();
-    ObjectNode req = BotClient.object().put("join_method", "carrier-pigeon").put("token", "t").put("public_key", Pem.encode(keys.getPublic()));
-    BotClient.Reply reply = client.post("/v1/join/challenge", req);
+    KeyPair keys = ProtocolClient.ec();
+    ObjectNode req = ProtocolClient.object().put("join_method", "carrier-pigeon").put("token", "t").put("public_key", Pem.encode(keys.getPublic()));
+    ProtocolClient.Reply reply = client.post("/v1/join/challenge", req);
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.code()).isEqualTo("unknown_join_method");
   }

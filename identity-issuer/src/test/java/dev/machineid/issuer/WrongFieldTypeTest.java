@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.Pem;
+import dev.machineid.testkit.ProtocolClient;
 import java.net.http.HttpRequest;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -24,23 +25,23 @@ import org.junit.jupiter.params.provider.MethodSource;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WrongFieldTypeTest {
   private Issuer issuer;
-  private BotClient anonymous;
-  private BotClient bot;
-  private BotClient admin;
+  private ProtocolClient anonymous;
+  private ProtocolClient bot;
+  private ProtocolClient admin;
   private String key;
 
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
     issuer.createBot("web");
-    KeyPair botKeys = BotClient.ec();
-    anonymous = new BotClient(issuer);
+    KeyPair botKeys = ProtocolClient.ec();
+    anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     Credentials c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
-    bot = BotClient.as(issuer, botKeys, c);
-    KeyPair adminKeys = BotClient.ec();
+    bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
+    KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-    admin = new BotClient(issuer, adminKeys.getPrivate(), new X509Certificate[] {cert});
-    key = Pem.encode(BotClient.ec().getPublic()).replace("\n", "\\n");
+    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
+    key = Pem.encode(ProtocolClient.ec().getPublic()).replace("\n", "\\n");
   }
 
   @AfterAll
@@ -83,13 +84,13 @@ class WrongFieldTypeTest {
   @ParameterizedTest(name = "{1} {2} with a wrong {4}")
   @MethodSource("bodies")
   void aFieldOfTheWrongTypeIsMalformedRequestNamingTheField(Who who, String method, String path, String body, String field) {
-    BotClient client = switch (who) {
+    ProtocolClient client = switch (who) {
       case ANONYMOUS -> anonymous;
       case BOT -> bot;
       case ADMIN -> admin;
     };
     int audited = issuer.auditEvents().stream().filter(e -> !e.failed()).toList().size();
-    BotClient.Reply r = client.send(method, path, "application/json", HttpRequest.BodyPublishers.ofString(body.replace("KEY", key)));
+    ProtocolClient.Reply r = client.send(method, path, "application/json", HttpRequest.BodyPublishers.ofString(body.replace("KEY", key)));
     assertThat(r.status()).as(r.toString()).isEqualTo(400);
     assertThat(r.code()).as(r.toString()).isEqualTo("malformed_request");
     assertThat(r.json().path("detail").asText()).as(r.toString()).contains(field);

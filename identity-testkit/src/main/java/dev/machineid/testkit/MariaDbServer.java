@@ -2,19 +2,16 @@ package dev.machineid.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A real MariaDB server for tests, on a free port of 127.0.0.1 with a fresh data directory and its
@@ -56,6 +53,8 @@ public final class MariaDbServer implements AutoCloseable {
   private final int port;
   private Process process;
   private volatile boolean closed;
+  /** Cancels the stop at JVM exit ({@link ServerProcesses#closeOnExit}) once closed by the test. */
+  private volatile Runnable cancelCloseOnExit;
 
   private MariaDbServer(Binaries bin, Path dir, String osUser, int port) {
     this.bin = bin;
@@ -111,11 +110,12 @@ public final class MariaDbServer implements AutoCloseable {
         Ci.skipOrFail(message);
       }
       try {
-        String user = isRoot() ? unprivilegedUser() : null;
+        String user = ServerProcesses.unprivilegedUser("mysql", FALLBACK_USER).orElse(null);
         Path dir = Files.createTempDirectory("machineid-maria-");
-        MariaDbServer db = new MariaDbServer(bin, dir, user, freePort());
+        MariaDbServer db = new MariaDbServer(bin, dir, user, ServerProcesses.freePort());
         try {
           db.init(this);
+          db.cancelCloseOnExit = ServerProcesses.closeOnExit("maria", db);
           return db;
         } catch (RuntimeException | IOException e) {
           String log = db.log();
@@ -153,11 +153,7 @@ public final class MariaDbServer implements AutoCloseable {
     }
     run(install, dir, 180);
 
-    List<String> full = new ArrayList<>();
-    if (osUser != null) {
-      full.addAll(List.of("runuser", "-u", osUser, "--"));
-    }
-    full.addAll(command);
+    List<String> full = ServerProcesses.asUser(osUser, command);
     // output to a file, never a pipe: nobody would drain it
     process = new ProcessBuilder(full).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout").toFile()))
@@ -259,6 +255,9 @@ public final class MariaDbServer implements AutoCloseable {
       return;
     }
     closed = true;
+    if (cancelCloseOnExit != null) {
+      cancelCloseOnExit.run();
+    }
     try {
       if (process != null && process.isAlive()) {
         try {
@@ -274,7 +273,7 @@ public final class MariaDbServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
-      deleteTree(dir);
+      ServerProcesses.deleteTree(dir);
     }
   }
 
@@ -299,39 +298,11 @@ public final class MariaDbServer implements AutoCloseable {
 
   /** Runs a command with output to a file and returns the output. */
   private static String run(List<String> command, Path logDir, int seconds) {
-    try {
-      Path out = Files.createTempFile("machineid-maria-cmd-", ".log");
-      try {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
-        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new IllegalStateException("timed out: " + String.join(" ", command));
-        }
-        String output = Files.readString(out);
-        if (p.exitValue() != 0) {
-          String log = logDir == null ? "" : readQuietly(logDir.resolve(ERROR_LOG));
-          throw new IllegalStateException("failed (exit " + p.exitValue() + "): " + String.join(" ", command) + "\n" + output
-              + (log.isEmpty() ? "" : "\nserver log:\n" + log));
-        }
-        return output;
-      } finally {
-        Files.deleteIfExists(out);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while running " + command.get(0), e);
-    }
+    return ServerProcesses.run(command, Duration.ofSeconds(seconds), logDir == null ? null : logDir.resolve(ERROR_LOG));
   }
 
   private static String readQuietly(Path p) {
-    try {
-      return Files.exists(p) ? Files.readString(p) : "";
-    } catch (IOException e) {
-      return "";
-    }
+    return ServerProcesses.readQuietly(p);
   }
 
   /** The four programs, each by its MariaDB name or its older MySQL-compatible one. */
@@ -366,49 +337,4 @@ public final class MariaDbServer implements AutoCloseable {
     }
   }
 
-  private static boolean isRoot() {
-    return "root".equals(System.getProperty("user.name"));
-  }
-
-  /** {@code mysql} if it exists, else {@code machineid-maria}, created on first use. */
-  private static String unprivilegedUser() {
-    if (userExists("mysql")) {
-      return "mysql";
-    }
-    if (!userExists(FALLBACK_USER)) {
-      run(List.of("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER), null, 30);
-    }
-    return FALLBACK_USER;
-  }
-
-  private static boolean userExists(String name) {
-    try (Stream<String> lines = Files.lines(Path.of("/etc/passwd"))) {
-      return lines.anyMatch(l -> l.startsWith(name + ":"));
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          // best effort
-        }
-      });
-    } catch (IOException e) {
-      // best effort
-    }
-  }
 }

@@ -2,7 +2,6 @@ package dev.machineid.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -12,13 +11,11 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A real PostgreSQL server for tests, on a free port of 127.0.0.1 with a fresh data directory,
@@ -49,6 +46,8 @@ public final class PostgresServer implements AutoCloseable {
   private final String osUser;
   private final int port;
   private volatile boolean closed;
+  /** Cancels the stop at JVM exit ({@link ServerProcesses#closeOnExit}) once closed by the test. */
+  private volatile Runnable cancelCloseOnExit;
 
   private PostgresServer(Path bin, Path dir, String osUser, int port) {
     this.bin = bin;
@@ -104,14 +103,15 @@ public final class PostgresServer implements AutoCloseable {
         Ci.skipOrFail(message);
       }
       try {
-        String user = isRoot() ? unprivilegedUser() : null;
+        String user = ServerProcesses.unprivilegedUser("postgres", FALLBACK_USER).orElse(null);
         Path dir = Files.createTempDirectory("machineid-pg-");
         if (user != null) {
           run(List.of("chown", user, dir.toString()), null);
         }
-        PostgresServer pg = new PostgresServer(bin, dir, user, freePort());
+        PostgresServer pg = new PostgresServer(bin, dir, user, ServerProcesses.freePort());
         try {
           pg.init(settings, hbaLines);
+          pg.cancelCloseOnExit = ServerProcesses.closeOnExit("pg", pg);
           return pg;
         } catch (RuntimeException e) {
           pg.close();
@@ -208,6 +208,9 @@ public final class PostgresServer implements AutoCloseable {
       return;
     }
     closed = true;
+    if (cancelCloseOnExit != null) {
+      cancelCloseOnExit.run();
+    }
     try {
       if (Files.exists(data.resolve("postmaster.pid"))) {
         asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"));
@@ -215,7 +218,7 @@ public final class PostgresServer implements AutoCloseable {
     } catch (RuntimeException e) {
       // still delete what we can
     } finally {
-      deleteTree(dir);
+      ServerProcesses.deleteTree(dir);
     }
   }
 
@@ -227,46 +230,12 @@ public final class PostgresServer implements AutoCloseable {
   // ------------------------------------------------------------------ helpers
 
   private void asServerUser(List<String> command) {
-    List<String> full = new ArrayList<>();
-    if (osUser != null) {
-      full.addAll(List.of("runuser", "-u", osUser, "--"));
-    }
-    full.addAll(command);
-    run(full, dir);
+    run(ServerProcesses.asUser(osUser, command), dir);
   }
 
   /** Runs a command with output to a file (never a pipe: the server inherits it). */
   private static void run(List<String> command, Path dir) {
-    try {
-      Path out = Files.createTempFile("machineid-pg-cmd-", ".log");
-      try {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new IllegalStateException("timed out: " + String.join(" ", command));
-        }
-        if (p.exitValue() != 0) {
-          String log = dir == null ? "" : readQuietly(dir.resolve("log"));
-          throw new IllegalStateException(
-              "failed (exit " + p.exitValue() + "): " + String.join(" ", command) + "\n" + Files.readString(out) + (log.isEmpty() ? "" : "\nserver log:\n" + log));
-        }
-      } finally {
-        Files.deleteIfExists(out);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run " + command.get(0) + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while running " + command.get(0), e);
-    }
-  }
-
-  private static String readQuietly(Path p) {
-    try {
-      return Files.exists(p) ? Files.readString(p) : "";
-    } catch (IOException e) {
-      return "";
-    }
+    ServerProcesses.run(command, Duration.ofSeconds(120), dir == null ? null : dir.resolve("log"));
   }
 
   static Path findBinaries() {
@@ -307,49 +276,4 @@ public final class PostgresServer implements AutoCloseable {
     }
   }
 
-  private static boolean isRoot() {
-    return "root".equals(System.getProperty("user.name"));
-  }
-
-  /** {@code postgres} if it exists, else {@code machineid-pg}, created on first use. */
-  private static String unprivilegedUser() {
-    if (userExists("postgres")) {
-      return "postgres";
-    }
-    if (!userExists(FALLBACK_USER)) {
-      run(List.of("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER), null);
-    }
-    return FALLBACK_USER;
-  }
-
-  private static boolean userExists(String name) {
-    try (Stream<String> lines = Files.lines(Path.of("/etc/passwd"))) {
-      return lines.anyMatch(l -> l.startsWith(name.toLowerCase(Locale.ROOT) + ":"));
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          // best effort
-        }
-      });
-    } catch (IOException e) {
-      // best effort
-    }
-  }
 }

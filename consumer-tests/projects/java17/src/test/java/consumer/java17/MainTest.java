@@ -3,8 +3,8 @@ package consumer.java17;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.machineid.core.Identity;
-import dev.machineid.testkit.IssuerExtension;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.tls.OkHttpTls;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.testkit.TestCertificateAuthority;
 import java.time.Duration;
 import java.util.List;

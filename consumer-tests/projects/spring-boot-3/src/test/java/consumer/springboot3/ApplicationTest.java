@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
-import dev.machineid.testkit.IssuerExtension;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;

@@ -65,6 +65,14 @@ public final class Settings {
     return values.keySet();
   }
 
+  /**
+   * The keys of this block read or {@linkplain #declare declared} so far: after a provider has made its
+   * object, the keys it accepts.
+   */
+  public Set<String> known() {
+    return Collections.unmodifiableSet(new java.util.TreeSet<>(known));
+  }
+
   /** Whether {@code key} is present with a value; records it as known. */
   public boolean has(String key) {
     known.add(key);

@@ -10,6 +10,7 @@ import dev.machineid.core.RenewalPolicy;
 import dev.machineid.core.config.ConfigFile;
 import dev.machineid.core.config.Settings;
 import dev.machineid.core.config.SettingsException;
+import dev.machineid.core.internal.spi.Discovery;
 import dev.machineid.core.join.JoinMethods;
 import dev.machineid.core.output.Destination;
 import dev.machineid.core.output.DestinationProvider;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.Set;
 
 /**
@@ -242,8 +244,18 @@ public final class ConfigReader {
     if (!outs.isArray()) {
       throw error("outputs", "expected a list");
     }
-    Map<String, OutputProvider> outputTypes = Providers.load(OutputProvider.class, OutputProvider::type);
-    Map<String, DestinationProvider> destTypes = Providers.load(DestinationProvider.class, DestinationProvider::type);
+    Discovery.Found<OutputProvider> outputsFound;
+    Discovery.Found<DestinationProvider> destinationsFound;
+    try {
+      outputsFound = Discovery.discover(Discovery.Request.providers("output provider",
+          ServiceLoader.load(OutputProvider.class, OutputProvider.class.getClassLoader()), OutputProvider::type));
+      destinationsFound = Discovery.discover(Discovery.Request.providers("destination provider",
+          ServiceLoader.load(DestinationProvider.class, DestinationProvider.class.getClassLoader()), DestinationProvider::type));
+    } catch (Discovery.DuplicateProviderException e) {
+      throw error("outputs", e.getMessage());
+    }
+    Map<String, OutputProvider> outputTypes = outputsFound.byName();
+    Map<String, DestinationProvider> destTypes = destinationsFound.byName();
     for (int i = 0; i < outs.size(); i++) {
       String key = "outputs[" + i + "]";
       JsonNode o = outs.get(i);
@@ -257,7 +269,7 @@ public final class ConfigReader {
         String near = type == null ? null : Settings.nearest(type, outputTypes.keySet());
         throw error(key + ".type", (type == null ? "missing" : "unknown output type '" + type + "'")
             + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: " + outputTypes.keySet()
-            + " (more come with dev.machineid:identity-outputs)");
+            + " (more come with dev.machineid:identity-outputs)" + outputsFound.failureNote());
       }
       Settings d = out.block("destination");
       String dtype = d.optionalString("type").orElse(null);
@@ -266,7 +278,7 @@ public final class ConfigReader {
         String near = dtype == null ? null : Settings.nearest(dtype, destTypes.keySet());
         throw error(key + ".destination.type", (dtype == null ? "missing" : "unknown destination type '" + dtype + "'")
             + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: " + destTypes.keySet()
-            + " (directory and kubernetes_secret come with dev.machineid:identity-outputs)");
+            + " (directory and kubernetes_secret come with dev.machineid:identity-outputs)" + destinationsFound.failureNote());
       }
       Destination dest;
       try {

@@ -3,10 +3,11 @@ package dev.machineid.core.join;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.config.Settings;
 import dev.machineid.core.config.SettingsException;
-import dev.machineid.core.internal.Providers;
+import dev.machineid.core.internal.spi.Discovery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
 
 /** Finds join methods on the class path or module path by name. */
 public final class JoinMethods {
@@ -26,9 +27,22 @@ public final class JoinMethods {
 
   private JoinMethods() {}
 
-  /** Every provider that loads, by name. A provider that fails to load is logged and skipped. */
+  /**
+   * Every provider that loads, by name. A provider that fails to load is logged and skipped.
+   *
+   * @throws ConfigException if two providers have one name (naming both classes)
+   */
   public static Map<String, JoinMethodProvider> available() {
-    return Providers.load(JoinMethodProvider.class, JoinMethodProvider::name);
+    return discover().byName();
+  }
+
+  private static Discovery.Found<JoinMethodProvider> discover() {
+    try {
+      return Discovery.discover(Discovery.Request.providers("join method provider",
+          ServiceLoader.load(JoinMethodProvider.class, JoinMethodProvider.class.getClassLoader()), JoinMethodProvider::name));
+    } catch (Discovery.DuplicateProviderException e) {
+      throw new ConfigException(e.getMessage(), e);
+    }
   }
 
   /**
@@ -54,7 +68,8 @@ public final class JoinMethods {
    * @throws ConfigException if no provider has that name (listing those found and the module to add)
    */
   public static JoinMethod create(String name, Settings settings) {
-    Map<String, JoinMethodProvider> found = available();
+    Discovery.Found<JoinMethodProvider> discovered = discover();
+    Map<String, JoinMethodProvider> found = discovered.byName();
     JoinMethodProvider p = found.get(name);
     if (p == null) {
       List<String> names = new ArrayList<>(found.keySet());
@@ -65,7 +80,8 @@ public final class JoinMethods {
               + "; methods on the class path: " + names
               + (module != null
                   ? "; add the dependency dev.machineid:" + module + " to use '" + name + "'"
-                  : "; check the spelling, or add the module that provides it"));
+                  : "; check the spelling, or add the module that provides it")
+              + discovered.failureNote());
     }
     JoinMethod method;
     try {

@@ -3,9 +3,14 @@ package dev.machineid.issuer.config;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.ConfigException;
+import dev.machineid.core.config.Settings;
+import dev.machineid.core.internal.spi.Discovery;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.issuer.join.JoinVerifierProvider;
+import dev.machineid.issuer.join.VerifierContext;
+import java.time.Clock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
@@ -13,7 +18,6 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * Errors of {@code issuer.yaml} in the file's own terms: one line naming the file, the key's path
@@ -21,6 +25,8 @@ import java.util.TreeMap;
  * ({@code 48h}).
  */
 final class ConfigKeys {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private ConfigKeys() {}
 
   static ConfigException unknownKey(Path file, String parent, String key, Collection<String> known) {
@@ -61,8 +67,9 @@ final class ConfigKeys {
   }
 
   /**
-   * {@code join_methods}: each key a join method a verifier on the class path provides, each
-   * value a mapping whose keys that verifier declares ({@link JoinVerifierProvider#settingNames()}).
+   * {@code join_methods}: each key a join method a verifier on the class path provides, each value a
+   * mapping whose keys that verifier reads or declares on its settings view (found by making the
+   * verifier once; a bad value is reported again, with its path, when the issuer is built).
    */
   static void checkJoinMethods(Path file, JsonNode methods) {
     if (methods == null || methods.isNull()) {
@@ -71,9 +78,12 @@ final class ConfigKeys {
     if (!methods.isObject()) {
       throw new ConfigException(file + ": 'join_methods' must map a join method to its settings, got " + methods);
     }
-    Map<String, JoinVerifierProvider> providers = new TreeMap<>();
-    for (JoinVerifierProvider p : ServiceLoader.load(JoinVerifierProvider.class, JoinVerifierProvider.class.getClassLoader())) {
-      providers.putIfAbsent(p.name(), p);
+    Map<String, JoinVerifierProvider> providers;
+    try {
+      providers = Discovery.discover(Discovery.Request.providers("join verifier provider",
+          ServiceLoader.load(JoinVerifierProvider.class, JoinVerifierProvider.class.getClassLoader()), JoinVerifierProvider::name)).byName();
+    } catch (Discovery.DuplicateProviderException e) {
+      throw new ConfigException(file + ": join_methods: " + e.getMessage(), e);
     }
     for (Iterator<Map.Entry<String, JsonNode>> it = methods.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
@@ -88,10 +98,15 @@ final class ConfigKeys {
       if (!settings.isObject()) {
         throw new ConfigException(file + ": 'join_methods." + e.getKey() + "' must be a mapping of settings, got " + settings);
       }
-      Set<String> known = provider.settingNames();
-      if (known != null) {
-        checkBlock(file, "join_methods." + e.getKey(), settings, known);
+      @SuppressWarnings("unchecked")
+      Map<String, Object> values = JSON.convertValue(settings, Map.class);
+      Settings view = Settings.of("join_methods." + e.getKey(), values);
+      try {
+        provider.create(new VerifierContext("config-check.invalid", Clock.systemUTC()).withSettings(view));
+      } catch (RuntimeException | LinkageError failed) {
+        continue; // a bad value: the issuer's build reports it with its path
       }
+      checkBlock(file, "join_methods." + e.getKey(), settings, view.known());
     }
   }
 

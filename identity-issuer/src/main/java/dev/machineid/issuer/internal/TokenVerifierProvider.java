@@ -20,11 +20,6 @@ public final class TokenVerifierProvider implements JoinVerifierProvider {
   }
 
   @Override
-  public java.util.Set<String> settingNames() {
-    return java.util.Set.of();
-  }
-
-  @Override
   public JoinVerifier create(VerifierContext context) {
     return new Verifier();
   }

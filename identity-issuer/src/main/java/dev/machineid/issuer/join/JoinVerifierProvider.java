@@ -10,14 +10,9 @@ public interface JoinVerifierProvider {
   String name();
 
   /**
-   * The names of the settings this method accepts ({@code join_methods.<name>} in
-   * {@code issuer.yaml}), so a mistyped one is refused when the file is read, with the nearest
-   * valid name; {@code null} (the default) leaves the check to {@link #create}.
+   * Creates the verifier for one issuer. Settings are read through {@link
+   * VerifierContext#settingsView()}; once this returns, the issuer refuses every key the verifier did
+   * not read or {@linkplain dev.machineid.core.config.Settings#declare declare}, with its path.
    */
-  default java.util.Set<String> settingNames() {
-    return null;
-  }
-
-  /** Creates the verifier for one issuer. */
   JoinVerifier create(VerifierContext context);
 }

@@ -8,7 +8,7 @@ import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.PostgresServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

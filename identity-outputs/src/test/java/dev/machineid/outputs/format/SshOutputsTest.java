@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * output, and a real ssh client that uses the {@code ssh} output's {@code ssh_config}.
  */
 class SshOutputsTest {
-  @RegisterExtension static final dev.machineid.testkit.IssuerExtension ISSUER = dev.machineid.testkit.IssuerExtension.create();
+  @RegisterExtension static final dev.machineid.testkit.issuer.IssuerExtension ISSUER = dev.machineid.testkit.issuer.IssuerExtension.create();
   private static final String LOGIN = "mid-deploy";
   @TempDir Path tmp;
   private Path pidFile;

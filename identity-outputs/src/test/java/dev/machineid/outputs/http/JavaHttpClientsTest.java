@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.MachineIdentity;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
-import dev.machineid.testkit.TestBot;
+import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.testkit.TestCertificateAuthority;
 import java.io.IOException;
 import java.net.http.HttpClient;

@@ -1,5 +1,6 @@
 package dev.machineid.it.store;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Credentials;
@@ -7,7 +8,7 @@ import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.Token;
-import dev.machineid.it.store.RawClient.Reply;
+import dev.machineid.testkit.ProtocolClient.Reply;
 import dev.machineid.testkit.PostgresServer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -69,7 +70,7 @@ class KilledIssuerDurabilityTest {
       try {
         for (int t = 0; t < 4; t++) {
           clients.submit(() -> {
-            RawClient anonymous = new RawClient(base, authority);
+            ProtocolClient anonymous = ProtocolClient.anonymous(base, authority);
             while (!stop.get()) {
               int i = next.getAndIncrement();
               if (i >= tokens.size()) {
@@ -77,7 +78,7 @@ class KilledIssuerDurabilityTest {
               }
               String token = tokens.get(i);
               try {
-                KeyPair k1 = RawClient.ec();
+                KeyPair k1 = ProtocolClient.ec();
                 Reply joined = anonymous.join(token, k1, null);
                 if (joined.status() != 200) {
                   if (!killed.get()) {
@@ -87,7 +88,7 @@ class KilledIssuerDurabilityTest {
                 }
                 Credentials c = joined.as(Credentials.class);
                 acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), 1));
-                Reply renewed = RawClient.as(base, authority, k1, c).renew(1, RawClient.ec(), null);
+                Reply renewed = ProtocolClient.as(base, authority, k1, c).renew(1, ProtocolClient.ec(), null);
                 if (renewed.status() == 200) {
                   acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), renewed.as(Credentials.class).generation()));
                 } else if (!killed.get()) {
@@ -147,7 +148,7 @@ class KilledIssuerDurabilityTest {
         assertThat(check.verifyAudit().intact()).as(check.verifyAudit().toString()).isTrue();
       }
       // The restarted issuer serves from the same state: an unused token still joins.
-      Reply after = new RawClient(base, authority).join(tokens.get(tokens.size() - 1), RawClient.ec(), null);
+      Reply after = ProtocolClient.anonymous(base, authority).join(tokens.get(tokens.size() - 1), ProtocolClient.ec(), null);
       assertThat(after.status()).as(after.toString()).isIn(200, 403);
       second.destroyForcibly();
       second.waitFor(20, TimeUnit.SECONDS);

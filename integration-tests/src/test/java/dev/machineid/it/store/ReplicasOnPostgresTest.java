@@ -1,5 +1,6 @@
 package dev.machineid.it.store;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Credentials;
@@ -7,7 +8,7 @@ import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.Lock;
-import dev.machineid.it.store.RawClient.Reply;
+import dev.machineid.testkit.ProtocolClient.Reply;
 import dev.machineid.testkit.PostgresServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,12 +58,12 @@ class ReplicasOnPostgresTest {
     }
   }
 
-  private static RawClient anonymous(Issuer issuer) {
-    return new RawClient(issuer.url(), issuer.authorityCertificate());
+  private static ProtocolClient anonymous(Issuer issuer) {
+    return ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
   }
 
-  private static RawClient as(Issuer issuer, KeyPair k, Credentials c) {
-    return RawClient.as(issuer.url(), issuer.authorityCertificate(), k, c);
+  private static ProtocolClient as(Issuer issuer, KeyPair k, Credentials c) {
+    return ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), k, c);
   }
 
   private static Credentials join(Issuer on, String token, KeyPair k) {
@@ -75,11 +76,11 @@ class ReplicasOnPostgresTest {
   void aChallengeFromOneReplicaIsRedeemedOnTheOtherOnlyOnce() {
     a.createBot("challenge-bot");
     String token = a.createToken("challenge-bot", Duration.ofMinutes(5));
-    KeyPair k = RawClient.ec();
+    KeyPair k = ProtocolClient.ec();
     String challenge = anonymous(a).challenge("token", token, k);
-    Reply joined = anonymous(b).post("/v1/join", RawClient.joinRequest(token, challenge, k, null));
+    Reply joined = anonymous(b).post("/v1/join", ProtocolClient.joinRequest(token, challenge, k, null));
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
-    Reply replayed = anonymous(a).post("/v1/join", RawClient.joinRequest(token, challenge, k, null));
+    Reply replayed = anonymous(a).post("/v1/join", ProtocolClient.joinRequest(token, challenge, k, null));
     assertThat(replayed.code()).isEqualTo("challenge_invalid");
   }
 
@@ -91,7 +92,7 @@ class ReplicasOnPostgresTest {
     List<KeyPair> keyPairs = new ArrayList<>();
     List<String> challenges = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      KeyPair k = RawClient.ec();
+      KeyPair k = ProtocolClient.ec();
       keyPairs.add(k);
       challenges.add(anonymous(i % 2 == 0 ? a : b).challenge("token", token, k));
     }
@@ -101,10 +102,10 @@ class ReplicasOnPostgresTest {
       List<Future<Reply>> replies = new ArrayList<>();
       for (int i = 0; i < n; i++) {
         int j = i;
-        RawClient client = anonymous(j % 2 == 0 ? b : a);
+        ProtocolClient client = anonymous(j % 2 == 0 ? b : a);
         replies.add(pool.submit(() -> {
           go.await();
-          return client.post("/v1/join", RawClient.joinRequest(token, challenges.get(j), keyPairs.get(j), null));
+          return client.post("/v1/join", ProtocolClient.joinRequest(token, challenges.get(j), keyPairs.get(j), null));
         }));
       }
       go.countDown();
@@ -130,21 +131,21 @@ class ReplicasOnPostgresTest {
   @Test
   void aLockMadeThroughOneReplicaRefusesRenewalOnTheOther() {
     a.createBot("locked-bot");
-    KeyPair k = RawClient.ec();
+    KeyPair k = ProtocolClient.ec();
     Credentials c = join(a, a.createToken("locked-bot", Duration.ofMinutes(5)), k);
     a.lock(Lock.bot("locked-bot", "compromised host"));
-    Reply r = as(b, k, c).renew(c.generation(), RawClient.ec(), null);
+    Reply r = as(b, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
   }
 
   @Test
   void nothingIsIssuedAfterALockCommitsOnAnotherReplica() {
     a.createBot("raced-bot");
-    KeyPair k = RawClient.ec();
+    KeyPair k = ProtocolClient.ec();
     Credentials c = join(a, a.createToken("raced-bot", Duration.ofMinutes(5)), k);
     // replica A has authorised the renewal; replica B commits a lock before A's issuing transaction
     storeA.atNextTransaction(() -> b.lock(Lock.bot("raced-bot", "compromised host")));
-    Reply r = as(a, k, c).renew(c.generation(), RawClient.ec(), null);
+    Reply r = as(a, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(storeA.fired()).isTrue();
     assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
     assertThat(b.instance(c.instanceId())).map(BotInstance::generation).contains(1L);
@@ -153,10 +154,10 @@ class ReplicasOnPostgresTest {
   @Test
   void nothingIsIssuedAfterTheBotsDeletionCommitsOnAnotherReplica() {
     a.createBot("deleted-bot");
-    KeyPair k = RawClient.ec();
+    KeyPair k = ProtocolClient.ec();
     Credentials c = join(a, a.createToken("deleted-bot", Duration.ofMinutes(5)), k);
     storeA.atNextTransaction(() -> b.deleteBot("deleted-bot"));
-    Reply r = as(a, k, c).renew(c.generation(), RawClient.ec(), null);
+    Reply r = as(a, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(storeA.fired()).isTrue();
     assertThat(r.code()).as(r.toString()).isEqualTo("unauthenticated");
     assertThat(b.instance(c.instanceId())).isEmpty();
@@ -165,9 +166,9 @@ class ReplicasOnPostgresTest {
   @Test
   void generationCompareAndSetHoldsAcrossReplicas() {
     a.createBot("gen-bot");
-    KeyPair k1 = RawClient.ec();
+    KeyPair k1 = ProtocolClient.ec();
     Credentials first = join(b, b.createToken("gen-bot", Duration.ofMinutes(5)), k1);
-    KeyPair k2 = RawClient.ec();
+    KeyPair k2 = ProtocolClient.ec();
     Reply renewed = as(a, k1, first).renew(first.generation(), k2, null);
     assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
     Credentials second = renewed.as(Credentials.class);
@@ -179,10 +180,10 @@ class ReplicasOnPostgresTest {
     assertThat(retried.as(Credentials.class).certificateChain()).isEqualTo(second.certificateChain());
 
     // A copy of the old certificate asks with another key: stale, so the instance is locked everywhere.
-    Reply stale = as(b, k1, first).renew(first.generation(), RawClient.ec(), null);
+    Reply stale = as(b, k1, first).renew(first.generation(), ProtocolClient.ec(), null);
     assertThat(stale.code()).as(stale.toString()).isEqualTo("generation_mismatch");
     assertThat(a.instance(first.instanceId())).map(BotInstance::locked).contains(true);
-    Reply afterLock = as(a, k2, second).renew(second.generation(), RawClient.ec(), null);
+    Reply afterLock = as(a, k2, second).renew(second.generation(), ProtocolClient.ec(), null);
     assertThat(afterLock.code()).isEqualTo("bot_locked");
     assertThat(a.verifyAudit().intact()).isTrue();
   }

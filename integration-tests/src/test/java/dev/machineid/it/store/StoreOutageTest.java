@@ -1,5 +1,6 @@
 package dev.machineid.it.store;
 
+import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.issuer.Issuer;
@@ -67,9 +68,9 @@ class StoreOutageTest {
   }
 
   private static String joinBody(String token) {
-    KeyPair k = RawClient.ec();
-    String challenge = new RawClient(issuer.url(), issuer.authorityCertificate()).challenge("token", token, k);
-    return RawClient.joinRequest(token, challenge, k, null).toString();
+    KeyPair k = ProtocolClient.ec();
+    String challenge = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).challenge("token", token, k);
+    return ProtocolClient.joinRequest(token, challenge, k, null).toString();
   }
 
   @Test

@@ -50,11 +50,6 @@ import org.slf4j.LoggerFactory;
 public final class Ec2VerifierProvider implements JoinVerifierProvider {
   private static final Set<String> SETTINGS = Set.of("additional_certificates", "max_instance_age");
 
-  @Override
-  public Set<String> settingNames() {
-    return SETTINGS;
-  }
-
   public static final String NAME = "ec2";
   static final String RESOURCE = "ec2-rsa2048-certificates.pem";
   private static final int MAX_DOCUMENT = 16 * 1024;
@@ -67,7 +62,7 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
 
   @Override
   public JoinVerifier create(VerifierContext context) {
-    VerifierSettings s = new VerifierSettings(NAME, context.settings(), SETTINGS);
+    VerifierSettings s = new VerifierSettings(context.settingsView(), SETTINGS);
     List<X509Certificate> certs = new ArrayList<>(shipped());
     List<X509Certificate> extra = s.certificates("additional_certificates");
     if (!extra.isEmpty()) {
@@ -75,10 +70,7 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
           extra.size(), extra.stream().map(c -> c.getSubjectX500Principal().getName()).toList());
     }
     certs.addAll(extra);
-    Duration maxAge = s.duration("max_instance_age", Duration.ofMinutes(5));
-    if (maxAge.isNegative() || maxAge.isZero()) {
-      throw new IllegalArgumentException("verifier setting 'max_instance_age' of 'ec2' must be positive, got " + maxAge);
-    }
+    Duration maxAge = s.positiveDuration("max_instance_age", Duration.ofMinutes(5));
     if (certs.isEmpty()) {
       LOG.warn("ec2 verifier: no AWS RSA-2048 certificates are configured; every ec2 join will be refused. Add AWS's regional "
           + "certificates (see docs/join-methods/aws.md) to the resource or to additional_certificates");

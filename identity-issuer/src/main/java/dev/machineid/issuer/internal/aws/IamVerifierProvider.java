@@ -49,11 +49,6 @@ import org.slf4j.LoggerFactory;
 public final class IamVerifierProvider implements JoinVerifierProvider {
   private static final Set<String> SETTINGS = Set.of("additional_sts_endpoints", "sts_ca_pem", "timeout");
 
-  @Override
-  public Set<String> settingNames() {
-    return SETTINGS;
-  }
-
   public static final String NAME = "iam";
   static final String BODY = "Action=GetCallerIdentity&Version=2011-06-15";
   static final String CHALLENGE_HEADER = "x-machine-identity-challenge";
@@ -75,7 +70,7 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
 
   @Override
   public JoinVerifier create(VerifierContext context) {
-    VerifierSettings s = new VerifierSettings(NAME, context.settings(), SETTINGS);
+    VerifierSettings s = new VerifierSettings(context.settingsView(), SETTINGS);
     Set<String> allowed = StsEndpoints.defaultKeys();
     for (String extra : s.strings("additional_sts_endpoints")) {
       String key = StsEndpoints.endpointKey(extra);

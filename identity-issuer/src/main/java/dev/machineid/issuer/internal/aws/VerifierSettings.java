@@ -1,6 +1,7 @@
 package dev.machineid.issuer.internal.aws;
 
-import dev.machineid.core.protocol.GoDuration;
+import dev.machineid.core.config.Settings;
+import dev.machineid.core.config.SettingsException;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateException;
@@ -9,59 +10,48 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
-/** Reads a verifier's settings map; a bad value fails the issuer's build with the setting's name. */
+/**
+ * A verifier's settings, read through the core settings view: the verifier's keys are declared, so
+ * any other key is refused with its path ({@code join_methods.ec2.max_instance_ag}) and the nearest
+ * valid key; every failure names the key's path.
+ */
 final class VerifierSettings {
-  private final String method;
-  private final Map<String, Object> values;
+  private final Settings view;
 
-  VerifierSettings(String method, Map<String, Object> values, Set<String> known) {
-    this.method = method;
-    this.values = values;
-    for (String k : values.keySet()) {
-      if (!known.contains(k)) {
-        throw new IllegalArgumentException("unknown verifier setting '" + k + "' for join method '" + method + "'; known: " + known);
-      }
-    }
+  VerifierSettings(Settings view, Set<String> known) {
+    this.view = view;
+    view.declare(known.toArray(String[]::new));
   }
 
   /** A string or a list of strings. */
   List<String> strings(String key) {
-    Object v = values.get(key);
-    if (v == null) {
-      return List.of();
-    }
-    if (v instanceof String s) {
-      return List.of(s);
-    }
-    if (v instanceof List<?> l && l.stream().allMatch(x -> x instanceof String)) {
-      return l.stream().map(String::valueOf).toList();
-    }
-    throw new IllegalArgumentException("verifier setting '" + key + "' of '" + method + "' must be a string or a list of strings");
+    return view.list(key);
   }
 
   Duration duration(String key, Duration fallback) {
-    Object v = values.get(key);
-    if (v == null) {
-      return fallback;
+    return view.optionalDuration(key).orElse(fallback);
+  }
+
+  /** A positive duration, {@code fallback} when absent. */
+  Duration positiveDuration(String key, Duration fallback) {
+    Duration d = duration(key, fallback);
+    if (d.isNegative() || d.isZero()) {
+      throw new SettingsException(view.pathOf(key), "must be positive, got " + view.raw(key));
     }
-    if (v instanceof Duration d) {
-      return d;
-    }
-    try {
-      return GoDuration.parse(String.valueOf(v));
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("verifier setting '" + key + "' of '" + method + "' must be a duration such as 5m, got " + v);
-    }
+    return d;
   }
 
   /** Certificates from PEM text (one or more blocks per entry). */
   List<X509Certificate> certificates(String key) {
     List<X509Certificate> out = new ArrayList<>();
     for (String pem : strings(key)) {
-      out.addAll(parsePem(pem, "verifier setting '" + key + "' of '" + method + "'"));
+      try {
+        out.addAll(parsePem(pem, view.pathOf(key)));
+      } catch (IllegalArgumentException e) {
+        throw new SettingsException(view.pathOf(key), e.getMessage(), e);
+      }
     }
     return out;
   }

@@ -1,4 +1,4 @@
-package dev.machineid.it.store;
+package dev.machineid.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -22,25 +22,40 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-/** A minimal protocol v1 client over {@link HttpClient}, trusting only the issuer authority; for issuers in this JVM or another. */
-final class RawClient {
-  static final Duration TIMEOUT = Duration.ofSeconds(20);
+/**
+ * A protocol v1 client for raw requests to an issuer (in this JVM or another): any method, path,
+ * headers and body, anonymous or over mTLS with a given certificate, trusting only the issuer
+ * authority. For tests of what an issuer does with requests the SDK would never send, and for the
+ * protocol steps themselves ({@link #challenge}, {@link #joinRequest}, {@link #join}, {@link #renew}).
+ *
+ * <pre>{@code
+ * ProtocolClient anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
+ * KeyPair keys = ProtocolClient.ec();
+ * ProtocolClient.Reply r = anonymous.join(token, keys, "1h");
+ * Credentials c = r.as(Credentials.class);
+ * ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
+ * assertThat(bot.post("/v1/heartbeat", "{}").status()).isEqualTo(200);
+ * }</pre>
+ *
+ * <p>A failed exchange (connection refused, timeout) throws {@link AssertionError}: in a test it is a
+ * failure, not an answer to assert on. Each request has a 20 s time limit.
+ */
+public final class ProtocolClient {
+  /** The connect and request time limit. */
+  public static final Duration TIMEOUT = Duration.ofSeconds(20);
 
   private final URI base;
   private final HttpClient http;
 
-  /** An anonymous client (no client certificate). */
-  RawClient(URI base, X509Certificate authority) {
-    this(base, authority, null, null);
-  }
-
-  /** A client presenting {@code chain} with {@code key} over mTLS. */
-  RawClient(URI base, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
-    this.base = base;
+  private ProtocolClient(URI base, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+    this.base = Objects.requireNonNull(base, "base");
+    Objects.requireNonNull(authority, "authority");
     this.http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -49,13 +64,34 @@ final class RawClient {
             .build();
   }
 
-  static RawClient as(URI base, X509Certificate authority, KeyPair keys, Credentials credentials) {
-    List<X509Certificate> chain = credentials.certificateChain().stream().map(Pem::certificate).toList();
-    return new RawClient(base, authority, keys.getPrivate(), chain.toArray(X509Certificate[]::new));
+  /** A client without a client certificate, trusting only {@code authority}. */
+  public static ProtocolClient anonymous(URI base, X509Certificate authority) {
+    return new ProtocolClient(base, authority, null, null);
   }
 
-  record Reply(int status, String contentType, String body) {
-    JsonNode json() {
+  /** A client presenting {@code chain} with {@code key} over mTLS, trusting only {@code authority}. */
+  public static ProtocolClient mtls(URI base, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(chain, "chain");
+    return new ProtocolClient(base, authority, key, chain);
+  }
+
+  /** A client presenting the certificate chain of {@code credentials} with {@code keys} over mTLS. */
+  public static ProtocolClient as(URI base, X509Certificate authority, KeyPair keys, Credentials credentials) {
+    List<X509Certificate> chain = credentials.certificateChain().stream().map(Pem::certificate).toList();
+    return mtls(base, authority, keys.getPrivate(), chain.toArray(X509Certificate[]::new));
+  }
+
+  /**
+   * One answer: status, {@code Content-Type} and body as text.
+   *
+   * @param status the HTTP status
+   * @param contentType the {@code Content-Type} header, or {@code null}
+   * @param body the body as UTF-8 text
+   */
+  public record Reply(int status, String contentType, String body) {
+    /** The body as JSON. */
+    public JsonNode json() {
       try {
         return Protocol.mapper().readTree(body);
       } catch (IOException e) {
@@ -63,12 +99,14 @@ final class RawClient {
       }
     }
 
-    String code() {
+    /** The problem's {@code code}, or {@code null}. */
+    public String code() {
       JsonNode c = json().get("code");
       return c == null ? null : c.asText();
     }
 
-    <T> T as(Class<T> type) {
+    /** The body read as a protocol type, e.g. {@code Credentials.class}. */
+    public <T> T as(Class<T> type) {
       try {
         return Protocol.mapper().readValue(body, type);
       } catch (IOException e) {
@@ -82,11 +120,15 @@ final class RawClient {
     }
   }
 
-  Reply send(String method, String path, String contentType, HttpRequest.BodyPublisher body) {
+  /** Sends any request: {@code contentType} may be {@code null}, {@code body} any publisher. */
+  public Reply send(String method, String path, String contentType, HttpRequest.BodyPublisher body) {
+    return request(method, path, contentType == null ? Map.of() : Map.of("Content-Type", contentType), body);
+  }
+
+  /** Sends any request with the given headers (those {@code java.net.http} allows a caller to set). */
+  public Reply request(String method, String path, Map<String, String> headers, HttpRequest.BodyPublisher body) {
     HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT).method(method, body);
-    if (contentType != null) {
-      b.header("Content-Type", contentType);
-    }
+    headers.forEach(b::header);
     try {
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
       return new Reply(r.statusCode(), r.headers().firstValue("Content-Type").orElse(null), r.body());
@@ -98,25 +140,30 @@ final class RawClient {
     }
   }
 
-  Reply post(String path, String json) {
+  /** {@code POST} of a JSON text (sent as written, valid or not). */
+  public Reply post(String path, String json) {
     return send("POST", path, "application/json", HttpRequest.BodyPublishers.ofString(json));
   }
 
-  Reply post(String path, JsonNode json) {
+  /** {@code POST} of a JSON value. */
+  public Reply post(String path, JsonNode json) {
     return post(path, json.toString());
   }
 
-  Reply get(String path) {
+  /** {@code GET}. */
+  public Reply get(String path) {
     return send("GET", path, null, HttpRequest.BodyPublishers.noBody());
   }
 
   // ---- protocol steps
 
-  static ObjectNode object() {
+  /** An empty JSON object to build a request in. */
+  public static ObjectNode object() {
     return Protocol.mapper().createObjectNode();
   }
 
-  String challenge(String method, String token, KeyPair keys) {
+  /** Asks for a challenge; fails the test unless it is given. */
+  public String challenge(String method, String token, KeyPair keys) {
     ObjectNode req = object().put("join_method", method).put("token", token).put("public_key", Pem.encode(keys.getPublic()));
     Reply r = post("/v1/join/challenge", req);
     if (r.status() != 200) {
@@ -125,7 +172,8 @@ final class RawClient {
     return r.json().get("challenge").asText();
   }
 
-  static ObjectNode joinRequest(String token, String challenge, KeyPair keys, String ttl) {
+  /** A {@code token} join request for {@code challenge}, signed with {@code keys}; {@code ttl} may be {@code null}. */
+  public static ObjectNode joinRequest(String token, String challenge, KeyPair keys, String ttl) {
     ObjectNode req =
         object()
             .put("join_method", "token")
@@ -140,12 +188,13 @@ final class RawClient {
     return req;
   }
 
-  /** challenge + join with a token; returns the raw reply. */
-  Reply join(String token, KeyPair keys, String ttl) {
+  /** Challenge, then join with a token; returns the raw reply. */
+  public Reply join(String token, KeyPair keys, String ttl) {
     return post("/v1/join", joinRequest(token, challenge("token", token, keys), keys, ttl));
   }
 
-  Reply renew(long generation, KeyPair newKeys, String ttl) {
+  /** A renewal at {@code generation} for {@code newKeys}; {@code ttl} may be {@code null}. */
+  public Reply renew(long generation, KeyPair newKeys, String ttl) {
     ObjectNode req = object().put("generation", generation).put("public_key", Pem.encode(newKeys.getPublic()));
     if (ttl != null) {
       req.put("ttl", ttl);
@@ -155,7 +204,8 @@ final class RawClient {
 
   // ---- crypto helpers
 
-  static KeyPair ec() {
+  /** A new EC P-256 key pair. */
+  public static KeyPair ec() {
     try {
       KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
       g.initialize(new ECGenParameterSpec("secp256r1"));
@@ -165,7 +215,28 @@ final class RawClient {
     }
   }
 
-  static String sign(PrivateKey key, String challenge) {
+  /** A new Ed25519 key pair. */
+  public static KeyPair ed25519() {
+    try {
+      return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** A new RSA key pair of {@code bits}. */
+  public static KeyPair rsa(int bits) {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+      g.initialize(bits);
+      return g.generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** The {@code challenge_signature}: base64 of {@code key}'s signature over the challenge's UTF-8 bytes. */
+  public static String sign(PrivateKey key, String challenge) {
     String alg =
         switch (key.getAlgorithm()) {
           case "EC" -> "SHA256withECDSA";

@@ -1,4 +1,4 @@
-package dev.machineid.testkit;
+package dev.machineid.testkit.issuer;
 
 import dev.machineid.core.CaPin;
 import dev.machineid.core.MachineIdentity;

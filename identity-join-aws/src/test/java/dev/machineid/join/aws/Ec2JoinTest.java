@@ -1,7 +1,7 @@
-package dev.machineid.it.aws;
+package dev.machineid.join.aws;
 
-import static dev.machineid.it.aws.AwsFixtures.expectRejected;
-import static dev.machineid.it.aws.AwsFixtures.sdk;
+import static dev.machineid.join.aws.AwsFixtures.expectRejected;
+import static dev.machineid.join.aws.AwsFixtures.sdk;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,8 +9,7 @@ import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Issuer;
-import dev.machineid.join.aws.Ec2JoinMethod;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.aws.Ec2MetadataServer;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,13 +1,12 @@
-package dev.machineid.it.aws;
+package dev.machineid.join.aws;
 
-import static dev.machineid.it.aws.AwsFixtures.sdk;
+import static dev.machineid.join.aws.AwsFixtures.sdk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.issuer.Issuer;
-import dev.machineid.join.aws.IamJoinMethod;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.aws.StsSimulator;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.machineid.testkit;
+package dev.machineid.testkit.issuer;
 
 import dev.machineid.issuer.Issuer;
 import java.time.Clock;

@@ -1,4 +1,4 @@
-package dev.machineid.it.aws;
+package dev.machineid.join.aws;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;

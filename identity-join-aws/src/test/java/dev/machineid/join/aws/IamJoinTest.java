@@ -1,8 +1,8 @@
-package dev.machineid.it.aws;
+package dev.machineid.join.aws;
 
-import static dev.machineid.it.aws.AwsFixtures.expectRejected;
-import static dev.machineid.it.aws.AwsFixtures.mutating;
-import static dev.machineid.it.aws.AwsFixtures.sdk;
+import static dev.machineid.join.aws.AwsFixtures.expectRejected;
+import static dev.machineid.join.aws.AwsFixtures.mutating;
+import static dev.machineid.join.aws.AwsFixtures.sdk;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,8 +11,7 @@ import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Issuer;
-import dev.machineid.join.aws.IamJoinMethod;
-import dev.machineid.testkit.IssuerExtension;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.aws.StsSimulator;
 import java.io.IOException;
 import java.net.InetAddress;
