@@ -140,10 +140,7 @@ public final class Issuer implements AutoCloseable {
     IssuerStore tokenStore = this.store;
     Map<String, JoinVerifier> verifiers =
         Verifiers.discover(
-            new VerifierContext(trustDomain, clock, Map.of(), name -> {
-              String id = Hashes.tokenId(name);
-              return tokenStore.tokens().stream().filter(t -> t.id().equals(id)).findFirst();
-            }),
+            new VerifierContext(trustDomain, clock, Map.of(), name -> tokenStore.findToken(Hashes.tokenId(name))),
             b.verifiers,
             b.verifierSettings);
     this.audit = new Auditor(store, clock);

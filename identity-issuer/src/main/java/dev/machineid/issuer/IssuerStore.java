@@ -84,6 +84,12 @@ public interface IssuerStore extends AutoCloseable {
 
   List<Token> tokens();
 
+  /**
+   * The token of that id (the hex SHA-256 of a secret, or of a delegated token's name), read by its
+   * key: a join reads this one row, however many tokens are stored.
+   */
+  Optional<Token> findToken(String tokenId);
+
   /** @return false if there was no such token */
   boolean deleteToken(String tokenId);
 

@@ -521,11 +521,23 @@ public final class JdbcStore implements IssuerStore {
             == 1);
   }
 
+  private static final String TOKEN_COLUMNS = "id, bot, join_method, created_at, expires_at, consumed_at, name, rules";
+
   @Override
   public List<Token> tokens() {
-    return with("listing tokens", c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, bot, join_method, created_at, expires_at, consumed_at, name, rules FROM tokens ORDER BY created_at, id");
-          ResultSet rs = ps.executeQuery()) {
+    return with("listing tokens", c -> tokens(c, "SELECT " + TOKEN_COLUMNS + " FROM tokens ORDER BY created_at, id"));
+  }
+
+  @Override
+  public Optional<Token> findToken(String tokenId) {
+    Objects.requireNonNull(tokenId, "tokenId");
+    return with("reading a token", c -> tokens(c, "SELECT " + TOKEN_COLUMNS + " FROM tokens WHERE id = ?", tokenId).stream().findFirst());
+  }
+
+  private List<Token> tokens(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
         List<Token> out = new ArrayList<>();
         while (rs.next()) {
           out.add(
@@ -541,7 +553,7 @@ public final class JdbcStore implements IssuerStore {
         }
         return List.copyOf(out);
       }
-    });
+    }
   }
 
   @Override

@@ -143,6 +143,17 @@ abstract class IssuerStoreContract {
   }
 
   @Test
+  void aTokenIsFoundByItsIdOnEveryReplica() {
+    Token named = new Token("id", "web", "ec2", now, now.plusSeconds(60), null, "aws-web", Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
+    store.insertToken(named);
+    store.insertToken(new Token("other", "web", "token", now, now.plusSeconds(60), null));
+    assertThat(replica.findToken("id")).contains(named);
+    assertThat(replica.findToken("nope")).isEmpty();
+    store.deleteToken("id");
+    assertThat(replica.findToken("id")).isEmpty();
+  }
+
+  @Test
   void expiredTokensAreKeptForTheRetentionPeriodThenDropped() {
     store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
     assertThat(store.insertToken(new Token("id", "other", "token", now, now.plusSeconds(60), null))).isFalse();
