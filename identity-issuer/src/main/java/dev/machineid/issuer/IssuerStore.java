@@ -195,7 +195,8 @@ public interface IssuerStore extends AutoCloseable {
   /**
    * Checks the audit chain from its anchor to its head: every row present, linked and matching its
    * hash; no row beyond the head; the head not behind the newest head this store appended or
-   * verified.
+   * verified. A chain split into shards is checked shard by shard, with the checkpoints that tie
+   * them together; the head reported is then the newest checkpoint.
    */
   AuditVerification verifyAudit();
 
@@ -209,7 +210,7 @@ public interface IssuerStore extends AutoCloseable {
   /**
    * Audit retention: verifies the chain, then removes the rows before {@code before} from its
    * front, moving the anchor to the last removed row so that the rest still verifies. Needs
-   * {@code DELETE} on {@code audit_events} and {@code UPDATE} on {@code audit_anchor}, which
+   * {@code DELETE} on {@code audit_events} and {@code UPDATE} on {@code audit_anchors}, which
    * replicas are not granted.
    *
    * @return how many rows were removed

@@ -17,6 +17,7 @@ import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Role;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption.Outcome;
+import dev.machineid.issuer.store.JdbcStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -33,6 +34,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,8 +56,13 @@ abstract class IssuerStoreContract {
   @BeforeEach
   void open() {
     db = newDatabase();
-    store = IssuerStore.jdbc(db.url(), db.user(), db.password());
-    replica = IssuerStore.jdbc(db.url(), db.user(), db.password());
+    // the audit tests here are those of the single chain; PartitionedAuditChain runs them on shards
+    store = open(1);
+    replica = open(1);
+  }
+
+  private IssuerStore open(int auditShards) {
+    return JdbcStore.builder(db.url()).credentials(db.user(), db.password()).auditShards(auditShards).build();
   }
 
   @AfterEach
@@ -506,7 +513,7 @@ abstract class IssuerStoreContract {
     for (int n = 0; n < 5; n++) {
       store.appendAudit(event("join"));
     }
-    sql("UPDATE audit_head SET seq = 3, hash = '" + hashOf(3) + "' WHERE id = 1");
+    sql("UPDATE audit_heads SET seq = 3, hash = '" + hashOf(3) + "' WHERE shard = 0");
     AuditVerification v = replica.verifyAudit();
     assertThat(v.intact()).isFalse();
     assertThat(v.brokenSequence()).isEqualTo(4);
@@ -523,7 +530,7 @@ abstract class IssuerStoreContract {
     // the last rows removed and the head rewound to match: consistent in the database alone
     String h3 = hashOf(3);
     sql("DELETE FROM audit_events WHERE seq > 3");
-    sql("UPDATE audit_head SET seq = 3, hash = '" + h3 + "' WHERE id = 1");
+    sql("UPDATE audit_heads SET seq = 3, hash = '" + h3 + "' WHERE shard = 0");
     // the store that wrote the rows remembers its head
     AuditVerification byWriter = store.verifyAudit();
     assertThat(byWriter.intact()).isFalse();
@@ -533,9 +540,227 @@ abstract class IssuerStoreContract {
     assertThat(byPin.intact()).isFalse();
     assertThat(byPin.problem()).contains("behind the pinned row 5");
     // a store that saw neither (a fresh process) accepts a pin still on the chain, and refuses the old head
-    try (IssuerStore fresh = IssuerStore.jdbc(db.url(), db.user(), db.password())) {
+    try (IssuerStore fresh = open(1)) {
       assertThat(fresh.verifyAudit(3, h3).intact()).isTrue();
       assertThat(fresh.verifyAudit(pinned.headSequence(), pinned.headHash()).intact()).isFalse();
+    }
+  }
+
+  // ---------------------------------------------------------------- audit on a partitioned chain
+
+  /**
+   * The audit chain split into shards, each its own hash chain, tied together by checkpoints: every
+   * edit, deletion, reordering, truncation and rewind the single chain detects is detected here too,
+   * in any shard and among the checkpoints.
+   */
+  @Nested
+  class PartitionedAuditChain {
+    private static final int SHARDS = 4;
+
+    @BeforeEach
+    void partitioned() {
+      store.close();
+      replica.close();
+      store = open(SHARDS);
+      replica = open(SHARDS);
+    }
+
+    private long count(String query) throws SQLException {
+      try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+          Statement s = c.createStatement();
+          java.sql.ResultSet rs = s.executeQuery(query)) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+
+    private String text(String query) throws SQLException {
+      try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+          Statement s = c.createStatement();
+          java.sql.ResultSet rs = s.executeQuery(query)) {
+        rs.next();
+        return rs.getString(1);
+      }
+    }
+
+    /** Appends events in transactions of their own until every data shard holds at least {@code rows} rows. */
+    private List<AuditEvent> fill(int rows) throws SQLException {
+      List<AuditEvent> out = new ArrayList<>();
+      while (count("SELECT COUNT(*) FROM (SELECT shard FROM audit_events WHERE shard >= 0 GROUP BY shard HAVING COUNT(*) >= " + rows + ") x") < SHARDS) {
+        AuditEvent e = event("join");
+        store.appendAudit(e);
+        out.add(e);
+      }
+      return out;
+    }
+
+    @Test
+    void appendsFromConcurrentReplicasSpreadOverTheShardsAndVerify() throws Exception {
+      race(16, i -> {
+        IssuerStore s = either(i);
+        for (int n = 0; n < 10; n++) {
+          s.inTransaction(tx -> {
+            tx.appendAudit(event("renew"));
+            return null;
+          });
+        }
+        return null;
+      });
+      assertThat(store.auditEvents()).hasSize(160);
+      assertThat(count("SELECT COUNT(DISTINCT shard) FROM audit_events WHERE shard >= 0")).isGreaterThan(1);
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).as(v.toString()).isTrue();
+      assertThat(v.rowsChecked()).isGreaterThanOrEqualTo(161); // the events and at least the checkpoint this verification wrote
+      // the head is the newest checkpoint, which records every shard's head
+      assertThat(text("SELECT type FROM audit_events WHERE shard = -1 AND seq = " + v.headSequence())).isEqualTo("audit.checkpoint");
+      assertThat(v.headHash()).isEqualTo(text("SELECT hash FROM audit_heads WHERE shard = -1"));
+    }
+
+    @Test
+    void theEventsOfAllShardsAreListedInTimeOrder() {
+      List<String> ids = new ArrayList<>();
+      for (int n = 0; n < 20; n++) {
+        AuditEvent e = new AuditEvent(UUID.randomUUID().toString(), now.plusSeconds(n), "join", n % 2 == 0 ? "a" : "b", null, AuditEvent.SUCCESS, Map.of());
+        ids.add(e.id());
+        (n % 2 == 0 ? store : replica).appendAudit(e);
+      }
+      replica.verifyAudit(); // writes a checkpoint, which no listing shows
+      assertThat(store.auditEvents()).extracting(AuditEvent::id).containsExactlyElementsOf(ids);
+      assertThat(replica.auditEvents(AuditQuery.latest(3))).extracting(AuditEvent::id).containsExactlyElementsOf(ids.subList(17, 20));
+      assertThat(replica.auditEvents(new AuditQuery(null, "join", "a", 2))).extracting(AuditEvent::id).containsExactly(ids.get(16), ids.get(18));
+    }
+
+    @Test
+    void anEditInOneShardIsNamedByVerification() throws Exception {
+      fill(3);
+      String id = text("SELECT id FROM audit_events WHERE shard = 2 AND seq = 2");
+      sql("UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE shard = 2 AND seq = 2");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.brokenSequence()).isEqualTo(2);
+      assertThat(v.brokenId()).isEqualTo(id);
+      assertThat(v.problem()).contains("shard 2", "edited");
+    }
+
+    @Test
+    void aDeletedRowInOneShardIsDetected() throws Exception {
+      fill(3);
+      sql("DELETE FROM audit_events WHERE shard = 1 AND seq = 2");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.brokenSequence()).isEqualTo(2);
+      assertThat(v.problem()).contains("shard 1", "deleted");
+    }
+
+    @Test
+    void reorderedRowsInOneShardAreDetected() throws Exception {
+      fill(3);
+      // swap the content of rows 1 and 2 of shard 3, keeping each position's links and hashes
+      sql("UPDATE audit_events SET seq = 99 WHERE shard = 3 AND seq = 1");
+      sql("UPDATE audit_events SET seq = 1 WHERE shard = 3 AND seq = 2");
+      sql("UPDATE audit_events SET seq = 2 WHERE shard = 3 AND seq = 99");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.problem()).contains("shard 3");
+    }
+
+    @Test
+    void aRowMovedToAnotherShardIsDetected() throws Exception {
+      fill(2);
+      long next = count("SELECT seq FROM audit_heads WHERE shard = 1") + 1;
+      sql("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+          + "SELECT 1, " + next + ", 'moved', event_time, type, bot, instance_id, outcome, detail, (SELECT hash FROM audit_heads WHERE shard = 1), hash "
+          + "FROM audit_events WHERE shard = 0 AND seq = 1");
+      sql("UPDATE audit_heads SET seq = " + next + ", hash = (SELECT hash FROM audit_events WHERE shard = 0 AND seq = 1) WHERE shard = 1");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.problem()).contains("shard 1", "edited");
+    }
+
+    @Test
+    void aShardTruncatedAndRewoundBelowACheckpointIsDetectedByAnyVerifier() throws Exception {
+      fill(3);
+      assertThat(store.verifyAudit().intact()).isTrue(); // writes a checkpoint recording every head
+      long head = count("SELECT seq FROM audit_heads WHERE shard = 2");
+      // the last row of shard 2 removed and its head rewound to match: consistent within the shard
+      sql("DELETE FROM audit_events WHERE shard = 2 AND seq = " + head);
+      sql("UPDATE audit_heads SET seq = " + (head - 1) + ", hash = (SELECT hash FROM audit_events WHERE shard = 2 AND seq = " + (head - 1) + ") WHERE shard = 2");
+      try (IssuerStore fresh = open(SHARDS)) {
+        AuditVerification v = fresh.verifyAudit();
+        assertThat(v.intact()).isFalse();
+        assertThat(v.problem()).contains("shard 2", "rewound");
+      }
+    }
+
+    @Test
+    void aDeletedCheckpointIsDetected() throws Exception {
+      fill(2);
+      assertThat(store.verifyAudit().intact()).isTrue();
+      store.appendAudit(event("join"));
+      assertThat(store.verifyAudit().intact()).isTrue();
+      assertThat(count("SELECT seq FROM audit_heads WHERE shard = -1")).isGreaterThanOrEqualTo(2);
+      sql("DELETE FROM audit_events WHERE shard = -1 AND seq = 1");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.brokenSequence()).isEqualTo(1);
+      assertThat(v.problem()).contains("checkpoint chain", "deleted");
+    }
+
+    @Test
+    void anEditedCheckpointIsDetected() throws Exception {
+      fill(2);
+      assertThat(store.verifyAudit().intact()).isTrue();
+      String detail = text("SELECT detail FROM audit_events WHERE shard = -1 AND seq = 1");
+      sql("UPDATE audit_events SET detail = '" + detail.replace("\"shard.", "\"shard.1") + "' WHERE shard = -1 AND seq = 1");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.problem()).contains("checkpoint chain", "edited");
+    }
+
+    @Test
+    void aTruncatedCheckpointChainIsDetectedByThePinAndTheWriter() throws Exception {
+      fill(2);
+      AuditVerification pinned = store.verifyAudit();
+      assertThat(pinned.intact()).isTrue();
+      // the shards and the checkpoints rewound together to before the pinned checkpoint
+      sql("DELETE FROM audit_events");
+      sql("UPDATE audit_heads SET seq = 0, hash = '" + "0".repeat(64) + "'");
+      AuditVerification byWriter = store.verifyAudit();
+      assertThat(byWriter.intact()).isFalse();
+      assertThat(byWriter.problem()).contains("rewound");
+      try (IssuerStore fresh = open(SHARDS)) {
+        AuditVerification byPin = fresh.verifyAudit(pinned.headSequence(), pinned.headHash());
+        assertThat(byPin.intact()).as(byPin.toString()).isFalse();
+      }
+    }
+
+    @Test
+    void aRowInsertedBeyondAShardHeadIsReported() throws Exception {
+      fill(2);
+      long head = count("SELECT seq FROM audit_heads WHERE shard = 1");
+      sql("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+          + "SELECT 1, " + (head + 1) + ", 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE shard = 1 AND seq = " + head);
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.brokenId()).isEqualTo("forged");
+      assertThat(v.problem()).contains("shard 1", "beyond the chain head");
+      assertThat(replica.auditEvents()).extracting(AuditEvent::id).doesNotContain("forged");
+    }
+
+    @Test
+    void retentionPrunesEveryShardAndTheRestStillVerifies() throws Exception {
+      for (int n = 0; n < 20; n++) {
+        store.appendAudit(event("join", "old", now));
+      }
+      assertThat(store.verifyAudit().intact()).isTrue();
+      for (int n = 0; n < 5; n++) {
+        store.appendAudit(event("join", "new", now.plus(Duration.ofDays(2))));
+      }
+      int removed = replica.pruneAudit(now.plus(Duration.ofDays(1)));
+      assertThat(removed).isGreaterThanOrEqualTo(20);
+      assertThat(store.auditEvents()).extracting(AuditEvent::bot).containsOnly("new").hasSize(5);
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).as(v.toString()).isTrue();
     }
   }
 }
