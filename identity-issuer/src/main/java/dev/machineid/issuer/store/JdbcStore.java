@@ -23,7 +23,6 @@ import dev.machineid.issuer.Role;
 import dev.machineid.issuer.StoreException;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption;
-import dev.machineid.issuer.join.TokenConsumption.Outcome;
 import dev.machineid.issuer.store.Jdbc.Work;
 import java.io.IOException;
 import java.sql.Connection;
@@ -83,7 +82,6 @@ public final class JdbcStore implements IssuerStore {
   private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
   private static final TypeReference<Map<String, List<String>>> TRAITS = new TypeReference<>() {};
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
-  private static final TypeReference<Map<String, Object>> OBJECT_MAP = new TypeReference<>() {};
 
   private final Shared shared;
   /** The transaction's connection in a view made by {@link #inTransaction}; {@code null} in the root. */
@@ -103,6 +101,7 @@ public final class JdbcStore implements IssuerStore {
     final boolean h2;
     /** The audit chain, and the newest heads this store committed or verified. */
     final JdbcAudit audit;
+    final JdbcTokens tokens = new JdbcTokens();
     volatile boolean closed;
 
     Shared(HikariDataSource pool, String description, boolean shutdownOnClose, boolean h2, int auditShards) {
@@ -508,54 +507,24 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public boolean insertToken(Token token) {
     Objects.requireNonNull(token, "token");
-    return with(
-        "inserting a token",
-        c -> update(
-                c,
-                "INSERT INTO tokens (id, bot, join_method, created_at, expires_at, consumed_at, name, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                token.id(), token.bot(), token.joinMethod(), token.createdAt(), token.expiresAt(), token.consumedAt(), token.name(), write(token.rules()))
-            == 1);
+    return with("inserting a token", c -> shared.tokens.insert(c, token));
   }
-
-  private static final String TOKEN_COLUMNS = "id, bot, join_method, created_at, expires_at, consumed_at, name, rules";
 
   @Override
   public List<Token> tokens() {
-    return with("listing tokens", c -> tokens(c, "SELECT " + TOKEN_COLUMNS + " FROM tokens ORDER BY created_at, id"));
+    return with("listing tokens", shared.tokens::list);
   }
 
   @Override
   public Optional<Token> findToken(String tokenId) {
     Objects.requireNonNull(tokenId, "tokenId");
-    return with("reading a token", c -> tokens(c, "SELECT " + TOKEN_COLUMNS + " FROM tokens WHERE id = ?", tokenId).stream().findFirst());
-  }
-
-  private List<Token> tokens(Connection c, String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      try (ResultSet rs = ps.executeQuery()) {
-        List<Token> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(
-              new Token(
-                  rs.getString("id"),
-                  rs.getString("bot"),
-                  rs.getString("join_method"),
-                  instant(rs, "created_at"),
-                  instant(rs, "expires_at"),
-                  instant(rs, "consumed_at"),
-                  rs.getString("name"),
-                  read(rs.getString("rules"), OBJECT_MAP)));
-        }
-        return List.copyOf(out);
-      }
-    }
+    return with("reading a token", c -> shared.tokens.find(c, tokenId));
   }
 
   @Override
   public boolean deleteToken(String tokenId) {
     Objects.requireNonNull(tokenId, "tokenId");
-    return with("deleting a token", c -> update(c, "DELETE FROM tokens WHERE id = ?", tokenId) == 1);
+    return with("deleting a token", c -> shared.tokens.delete(c, tokenId));
   }
 
   @Override
@@ -563,33 +532,7 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(tokenId, "tokenId");
     Objects.requireNonNull(joinMethod, "joinMethod");
     Objects.requireNonNull(now, "now");
-    return with("consuming a token", c -> {
-      // The decision: one conditional UPDATE; of any number of concurrent callers on any replica,
-      // the database lets exactly one change the row.
-      int changed =
-          update(c, "UPDATE tokens SET consumed_at = ? WHERE id = ? AND join_method = ? AND consumed_at IS NULL AND expires_at > ?", now, tokenId, joinMethod, now);
-      // The explanation: read the row to say who it was for, or why it was not consumed.
-      try (PreparedStatement ps = c.prepareStatement("SELECT bot, join_method, expires_at, consumed_at FROM tokens WHERE id = ?")) {
-        ps.setString(1, tokenId);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (!rs.next()) {
-            return new TokenConsumption(changed == 1 ? Outcome.CONSUMED : Outcome.MISSING, tokenId, null);
-          }
-          String bot = rs.getString("bot");
-          Outcome outcome;
-          if (changed == 1) {
-            outcome = Outcome.CONSUMED;
-          } else if (!rs.getString("join_method").equals(joinMethod)) {
-            outcome = Outcome.WRONG_METHOD;
-          } else if (rs.getObject("consumed_at") != null) {
-            outcome = Outcome.ALREADY_CONSUMED;
-          } else {
-            outcome = Outcome.EXPIRED;
-          }
-          return new TokenConsumption(outcome, tokenId, bot);
-        }
-      }
-    });
+    return with("consuming a token", c -> shared.tokens.consume(c, tokenId, joinMethod, now));
   }
 
   // ------------------------------------------------------------------ bot instances
