@@ -137,13 +137,10 @@ public final class Issuer implements AutoCloseable {
     }
     this.keys = b.keysDirectory == null ? KeyMaterial.generate(trustDomain, now, random) : KeyMaterial.loadOrCreate(b.keysDirectory, trustDomain, now, random);
     // verifiers read token resources (rules of delegated methods) by the name the client sent
-    IssuerStore tokenStore = this.store;
+    dev.machineid.issuer.store.TokenStore tokenStore = this.store;
     Map<String, JoinVerifier> verifiers =
         Verifiers.discover(
-            new VerifierContext(trustDomain, clock, Map.of(), name -> {
-              String id = Hashes.tokenId(name);
-              return tokenStore.tokens().stream().filter(t -> t.id().equals(id)).findFirst();
-            }),
+            new VerifierContext(trustDomain, clock, Map.of(), name -> tokenStore.findToken(Hashes.tokenId(name))),
             b.verifiers,
             b.verifierSettings);
     this.audit = new Auditor(store, clock);

@@ -1,7 +1,15 @@
 package dev.machineid.issuer;
 
 import dev.machineid.issuer.join.TokenConsumption;
+import dev.machineid.issuer.store.AdminStore;
+import dev.machineid.issuer.store.AuditStore;
+import dev.machineid.issuer.store.BotStore;
+import dev.machineid.issuer.store.ChallengeStore;
+import dev.machineid.issuer.store.InstanceStore;
 import dev.machineid.issuer.store.JdbcStore;
+import dev.machineid.issuer.store.LockStore;
+import dev.machineid.issuer.store.RoleStore;
+import dev.machineid.issuer.store.TokenStore;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -10,7 +18,11 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * Where the issuer keeps its state, shaped like a database: every single-use or compare-and-set
+ * Where the issuer keeps its state, one narrow store per aggregate ({@link TokenStore},
+ * {@link BotStore}, {@link InstanceStore}, {@link LockStore}, {@link AuditStore}, {@link RoleStore},
+ * {@link AdminStore}, {@link ChallengeStore}) over one transaction: a change spanning aggregates (a
+ * renewal's compare-and-set and its audit event, a bot deleted with its instances and tokens)
+ * commits as one through {@link #inTransaction(Function)}. Shaped like a database: every single-use or compare-and-set
  * decision is one call whose boolean (row count) result decides, never a JVM lock held by the
  * caller, so that several issuer replicas can share one store. Implementations are thread-safe.
  *
@@ -18,7 +30,8 @@ import java.util.function.Function;
  * for several replicas. A change and the audit event that records it commit together through
  * {@link #inTransaction(Function)}.
  */
-public interface IssuerStore extends AutoCloseable {
+public interface IssuerStore
+    extends ChallengeStore, BotStore, TokenStore, InstanceStore, LockStore, AuditStore, RoleStore, AdminStore, AutoCloseable {
 
   /**
    * The default store: a private H2 database in this JVM's memory, dropped when the store is
@@ -49,71 +62,6 @@ public interface IssuerStore extends AutoCloseable {
   @Override
   void close();
 
-  // ---- challenges
-
-  /**
-   * Records a redeemed challenge nonce (unique key) until {@code expiresAt}.
-   *
-   * @return false if the nonce was already recorded: the challenge was used before
-   */
-  boolean insertUsedChallenge(String nonce, Instant expiresAt);
-
-  // ---- bots
-
-  /** @return false if a bot with that name exists */
-  boolean insertBot(Bot bot);
-
-  Optional<Bot> findBot(String name);
-
-  List<Bot> bots();
-
-  /**
-   * Deletes a bot together with its instances and its tokens, in one transaction that is also a
-   * revocation ({@link #awaitRevocations()}): the instances' certificates authorise nothing from
-   * then on, unused tokens join nothing, and a bot created later with the same name shares nothing
-   * with this one.
-   *
-   * @return false if there was no such bot (nothing changes)
-   */
-  boolean deleteBot(String name);
-
-  // ---- tokens
-
-  /** @return false if a token with that id exists */
-  boolean insertToken(Token token);
-
-  List<Token> tokens();
-
-  /** @return false if there was no such token */
-  boolean deleteToken(String tokenId);
-
-  /**
-   * Marks a token consumed if it exists, is for {@code joinMethod}, is unexpired at {@code now} and
-   * unused, in one atomic step (a conditional update); otherwise says why not, changing nothing.
-   */
-  TokenConsumption consumeToken(String tokenId, String joinMethod, Instant now);
-
-  // ---- bot instances
-
-  /** @return false if an instance with that id exists */
-  boolean insertInstance(InstanceRecord instance);
-
-  Optional<InstanceRecord> findInstance(String instanceId);
-
-  List<InstanceRecord> instances(String botName);
-
-  /**
-   * Advances an instance's generation if it still is {@code expected} (compare-and-set), storing
-   * the new key hash, credentials, serial and latest authentication.
-   *
-   * @return false if the stored generation was not {@code expected} (or no such instance)
-   */
-  boolean compareAndSetGeneration(
-      String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest);
-
-  /** @return false if there is no such instance */
-  boolean updateHeartbeat(String instanceId, Heartbeat heartbeat);
-
   /**
    * What authorising a call over mTLS reads, together: the instance, the bot it belongs to, and
    * the locks active at {@code now} on any of the caller's lock targets — the bot, the instance,
@@ -143,152 +91,7 @@ public interface IssuerStore extends AutoCloseable {
    *
    * <p>Outside {@link #inTransaction(Function)} the order ends with the call, so it is useless there.
    */
-  default void awaitRevocations() {
-    throw unsupported("revocation ordering");
-  }
-
-  // ---- locks
-
-  /**
-   * Stores a lock; a revocation, ordered against issuing transactions ({@link #awaitRevocations()}).
-   *
-   * @return false if a lock with that id exists
-   */
-  boolean insertLock(Lock lock);
-
-  /** Locks active at {@code now} whose (target, value) is one of {@code targets}. */
-  List<Lock> findActiveLocks(Collection<LockKey> targets, Instant now);
-
-  /** Every lock, active or expired, oldest first. */
-  List<Lock> locks();
-
-  /** @return false if there was no such lock */
-  boolean deleteLock(String lockId);
-
-  // ---- audit
-
-  /**
-   * Appends an event to the hash-chained audit log, in the caller's transaction when called inside
-   * {@link #inTransaction(Function)}; the store keeps append order.
-   */
-  void appendAudit(AuditEvent event);
-
-  /**
-   * Every event on the chain (from the anchor to the head), in the order appended. Rows beyond the
-   * chain head, which no append wrote, are left out. Reads the whole log: use
-   * {@link #auditEvents(AuditQuery)} for listings.
-   */
-  List<AuditEvent> auditEvents();
-
-  /**
-   * The newest {@code query.limit()} events on the chain matching the query, oldest first,
-   * filtered and limited in the store (reading no more than that many rows).
-   */
-  List<AuditEvent> auditEvents(AuditQuery query);
-
-  /**
-   * Checks the audit chain from its anchor to its head: every row present, linked and matching its
-   * hash; no row beyond the head; the head not behind the newest head this store appended or
-   * verified.
-   */
-  AuditVerification verifyAudit();
-
-  /**
-   * As {@link #verifyAudit()}, and also that the chain still holds row {@code pinnedSequence} with
-   * hash {@code pinnedHash} (a head printed by an earlier verification and kept elsewhere): a head
-   * rewound below it, with the rows after it removed, is then reported.
-   */
-  AuditVerification verifyAudit(long pinnedSequence, String pinnedHash);
-
-  /**
-   * Audit retention: verifies the chain, then removes the rows before {@code before} from its
-   * front, moving the anchor to the last removed row so that the rest still verifies. Needs
-   * {@code DELETE} on {@code audit_events} and {@code UPDATE} on {@code audit_anchor}, which
-   * replicas are not granted.
-   *
-   * @return how many rows were removed
-   * @throws StoreException if the chain does not verify (nothing is removed then)
-   */
-  int pruneAudit(Instant before);
-
-  // ---- roles (docs/architecture.md §9 role resources); defaults refuse, so that a store written before roles
-  // existed still compiles and says what it lacks
-
-  /** @return false if a role with that name exists */
-  default boolean insertRole(Role role) {
-    throw unsupported("roles");
-  }
-
-  default Optional<Role> findRole(String name) {
-    throw unsupported("roles");
-  }
-
-  /** Every role, by name. */
-  default List<Role> roles() {
-    throw unsupported("roles");
-  }
-
-  /** @return false if there was no such role */
-  default boolean deleteRole(String name) {
-    throw unsupported("roles");
-  }
-
-  /**
-   * Replaces the stored role of {@code role.name()} by {@code role}, keeping its creation time; the
-   * next issuance reads the new one.
-   *
-   * @return false if there was no such role (nothing changes)
-   */
-  default boolean updateRole(Role role) {
-    throw unsupported("role updates");
-  }
-
-  /**
-   * Replaces the roles and traits of the bot {@code bot.name()} by those of {@code bot}, keeping its
-   * creation time, instances and tokens; the next issuance reads the new ones.
-   *
-   * @return false if there was no such bot (nothing changes)
-   */
-  default boolean updateBot(Bot bot) {
-    throw unsupported("bot updates");
-  }
-
-  // ---- admin identities
-
-  /**
-   * Records an admin allowed on the admin API. A name that was removed before is recorded again as a
-   * new admin whose {@link AdminIdentity#notBefore()} is {@code admin.createdAt()}, so that the
-   * certificates issued to the removed one stay refused.
-   *
-   * @return false if an admin with that name is recorded
-   */
-  default boolean insertAdmin(AdminIdentity admin) {
-    throw unsupported("admin identities");
-  }
-
-  /** The recorded (not removed) admin of that name. */
-  default Optional<AdminIdentity> findAdmin(String name) {
-    throw unsupported("admin identities");
-  }
-
-  /** Every recorded (not removed) admin, by name. */
-  default List<AdminIdentity> admins() {
-    throw unsupported("admin identities");
-  }
-
-  /**
-   * Removes an admin at {@code at}: a revocation ({@link #awaitRevocations()}); its certificates are
-   * refused from then on, also after the name is added again.
-   *
-   * @return false if no admin of that name is recorded
-   */
-  default boolean removeAdmin(String name, Instant at) {
-    throw unsupported("admin removal");
-  }
-
-  private UnsupportedOperationException unsupported(String what) {
-    return new UnsupportedOperationException(getClass().getName() + " does not store " + what + "; use a store that implements them");
-  }
+  void awaitRevocations();
 
   // ---- housekeeping
 

@@ -90,7 +90,7 @@ class AuditLogTest {
     int rows = 50_000;
     try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
       long head;
-      try (ResultSet rs = s.executeQuery("SELECT seq FROM audit_head")) {
+      try (ResultSet rs = s.executeQuery("SELECT seq FROM audit_heads WHERE shard = 0")) {
         rs.next();
         head = rs.getLong(1);
       }
@@ -98,7 +98,7 @@ class AuditLogTest {
           "INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
               + "SELECT \"X\" + " + head + ", RANDOM_UUID(), CURRENT_TIMESTAMP, 'join', 'web', NULL, 'success', '{}', REPEAT('0', 64), REPEAT('0', 64) "
               + "FROM SYSTEM_RANGE(1, " + rows + ")");
-      s.execute("UPDATE audit_head SET seq = " + (head + rows));
+      s.execute("UPDATE audit_heads SET seq = " + (head + rows) + " WHERE shard = 0");
       s.execute("SET QUERY_STATISTICS TRUE");
       s.execute("SET QUERY_STATISTICS_MAX_ENTRIES 1000");
 

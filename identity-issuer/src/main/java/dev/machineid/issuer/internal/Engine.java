@@ -194,7 +194,7 @@ public final class Engine {
         return null;
       }
       String id = Hashes.tokenId(t.textValue());
-      return store.tokens().stream().filter(x -> x.id().equals(id)).map(dev.machineid.issuer.Token::bot).findFirst().orElse(null);
+      return store.findToken(id).map(dev.machineid.issuer.Token::bot).orElse(null);
     } catch (RuntimeException e) {
       LOG.debug("cannot look up the bot of a refused join's token: {}", e.toString());
       return null;

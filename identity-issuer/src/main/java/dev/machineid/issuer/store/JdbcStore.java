@@ -1,5 +1,9 @@
 package dev.machineid.issuer.store;
 
+import static dev.machineid.issuer.store.Jdbc.bind;
+import static dev.machineid.issuer.store.Jdbc.instant;
+import static dev.machineid.issuer.store.Jdbc.update;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,11 +23,8 @@ import dev.machineid.issuer.Role;
 import dev.machineid.issuer.StoreException;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption;
-import dev.machineid.issuer.join.TokenConsumption.Outcome;
+import dev.machineid.issuer.store.Jdbc.Work;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -31,22 +32,18 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Function;
+import dev.machineid.issuer.internal.store.V6__Partitioned_audit_chain;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,19 +59,22 @@ import org.slf4j.LoggerFactory;
  * {@code UPDATE bot_instances … WHERE generation = ?} (renewal). No JVM lock takes part, so any
  * number of stores in any number of processes may share one database.
  *
- * <p>The audit log is append-only and hash-chained: each row stores {@code prev_hash} and
- * {@code hash = SHA-256(prev_hash ‖ canonical content)}. An append locks the single chain-head row
+ * <p>The audit log is append-only and hash-chained, split into {@link Builder#auditShards(int)}
+ * shards (see {@link JdbcAudit}): each row stores {@code prev_hash} and
+ * {@code hash = SHA-256(prev_hash ‖ canonical content)}. An append locks its shard's head row
  * ({@code SELECT … FOR UPDATE}), inserts the next row and moves the head, all in the caller's
  * transaction, as the transaction's last statements so the head is held only until commit.
- * Concurrent appends from several replicas therefore queue on the head and form one chain with
- * gapless sequence numbers; {@link #verifyAudit()} walks it in sequence order.
+ * Concurrent appends from several replicas therefore queue on one of the shards' heads, each shard
+ * a chain with gapless sequence numbers; checkpoints tie the shards together, and
+ * {@link #verifyAudit()} walks every shard and the checkpoints.
  *
  * <p>Instants are stored with microsecond precision (the precision of PostgreSQL's
  * {@code timestamp with time zone}); finer parts are truncated on the way in.
  */
 public final class JdbcStore implements IssuerStore {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcStore.class);
-  static final String GENESIS = "0".repeat(64);
+  /** Audit shards on PostgreSQL unless {@link Builder#auditShards(int)} says otherwise. */
+  public static final int DEFAULT_POSTGRES_AUDIT_SHARDS = 16;
   private static final Duration LONGEST_CERTIFICATE = Duration.ofHours(24);
   private static final String MIGRATIONS = "classpath:dev/machineid/issuer/store";
   private static final Duration DEFAULT_POOL_WAIT = Duration.ofSeconds(2);
@@ -82,13 +82,14 @@ public final class JdbcStore implements IssuerStore {
   private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
   private static final TypeReference<Map<String, List<String>>> TRAITS = new TypeReference<>() {};
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
-  private static final TypeReference<Map<String, Object>> OBJECT_MAP = new TypeReference<>() {};
 
   private final Shared shared;
   /** The transaction's connection in a view made by {@link #inTransaction}; {@code null} in the root. */
   private final Connection bound;
   /** In a transaction view: the chain head its audit append made, recorded once it commits. */
-  private Mark appended;
+  private JdbcAudit.Mark appended;
+  /** In a transaction view: the audit shard its appends go to, picked at the first. */
+  private Integer auditShard;
 
   /** What the root store and its transaction views share. */
   private static final class Shared {
@@ -98,12 +99,14 @@ public final class JdbcStore implements IssuerStore {
     final ObjectMapper json = Protocol.mapper();
     /** H2 has no {@code FOR SHARE}; issuing transactions take the revocation row with {@code FOR UPDATE}. */
     final boolean h2;
-    /** The newest audit chain head this store committed or verified: a head behind it was rewound. */
-    final java.util.concurrent.atomic.AtomicReference<Mark> witness = new java.util.concurrent.atomic.AtomicReference<>(new Mark(0, GENESIS));
+    /** The audit chain, and the newest heads this store committed or verified. */
+    final JdbcAudit audit;
+    final JdbcTokens tokens = new JdbcTokens();
     volatile boolean closed;
 
-    Shared(HikariDataSource pool, String description, boolean shutdownOnClose, boolean h2) {
+    Shared(HikariDataSource pool, String description, boolean shutdownOnClose, boolean h2, int auditShards) {
       this.pool = pool;
+      this.audit = new JdbcAudit(auditShards);
       this.description = description;
       this.shutdownOnClose = shutdownOnClose;
       this.h2 = h2;
@@ -139,6 +142,7 @@ public final class JdbcStore implements IssuerStore {
     private boolean migrate = true;
     private boolean shutdownOnClose;
     private Duration poolWait = DEFAULT_POOL_WAIT;
+    private int auditShards;
 
     private Builder(String url) {
       Objects.requireNonNull(url, "jdbcUrl");
@@ -197,6 +201,22 @@ public final class JdbcStore implements IssuerStore {
       return this;
     }
 
+    /**
+     * How many shards the audit chain is split into for this store's appends (1 to 1024): each is a
+     * hash chain with its own head, so concurrent audited writes on any replica queue on one of
+     * {@code shards} heads instead of all on one; checkpoints tie the shards together for
+     * verification. Default 16 on PostgreSQL, 1 on H2 (one process, whose writes H2 serialises
+     * anyway). Replicas may differ: verification walks every shard in the database.
+     */
+    public Builder auditShards(int shards) {
+      once("auditShards");
+      if (shards < 1 || shards > 1024) {
+        throw new IllegalArgumentException("auditShards must be 1 to 1024, got " + shards);
+      }
+      this.auditShards = shards;
+      return this;
+    }
+
     Builder shutdownOnClose() {
       this.shutdownOnClose = true;
       return this;
@@ -231,7 +251,12 @@ public final class JdbcStore implements IssuerStore {
       }
       try {
         if (migrate) {
-          Flyway.configure(JdbcStore.class.getClassLoader()).dataSource(pool).locations(MIGRATIONS).load().migrate();
+          Flyway.configure(JdbcStore.class.getClassLoader())
+              .dataSource(pool)
+              .locations(MIGRATIONS)
+              .javaMigrations(new V6__Partitioned_audit_chain())
+              .load()
+              .migrate();
         }
       } catch (RuntimeException e) {
         pool.close();
@@ -244,7 +269,8 @@ public final class JdbcStore implements IssuerStore {
         throw new StoreException("cannot make the issuer database files of " + description + " private (0600): " + e.getMessage(), e);
       }
       LOG.debug("issuer store on {}", description);
-      return new JdbcStore(new Shared(pool, description, shutdownOnClose, url.startsWith("jdbc:h2:")), null);
+      boolean h2 = url.startsWith("jdbc:h2:");
+      return new JdbcStore(new Shared(pool, description, shutdownOnClose, h2, auditShards > 0 ? auditShards : h2 ? 1 : DEFAULT_POSTGRES_AUDIT_SHARDS), null);
     }
   }
 
@@ -283,11 +309,6 @@ public final class JdbcStore implements IssuerStore {
   }
 
   // ------------------------------------------------------------------ plumbing
-
-  @FunctionalInterface
-  private interface Work<T> {
-    T run(Connection c) throws SQLException;
-  }
 
   /** Runs {@code work} in the bound transaction, or on its own auto-committed connection. */
   private <T> T with(String what, Work<T> work) {
@@ -343,7 +364,10 @@ public final class JdbcStore implements IssuerStore {
       }
       c.commit();
       if (view.appended != null) {
-        witness(view.appended);
+        shared.audit.witness(view.appended);
+        if (view.appended.shard() != JdbcAudit.CHECKPOINTS && shared.audit.checkpointDue()) {
+          checkpoint();
+        }
       }
       return result;
     } catch (SQLException e) {
@@ -392,15 +416,6 @@ public final class JdbcStore implements IssuerStore {
     }
   }
 
-  private static OffsetDateTime ts(Instant t) {
-    return t == null ? null : OffsetDateTime.ofInstant(t.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
-  }
-
-  private static Instant instant(ResultSet rs, String column) throws SQLException {
-    OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
-    return t == null ? null : t.toInstant();
-  }
-
   private String write(Object value) {
     try {
       return shared.json.writeValueAsString(value);
@@ -422,26 +437,6 @@ public final class JdbcStore implements IssuerStore {
       return shared.json.readValue(text, type);
     } catch (JsonProcessingException e) {
       throw new StoreException("stored JSON does not parse as " + type.getSimpleName(), e);
-    }
-  }
-
-  private static int update(Connection c, String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      return ps.executeUpdate();
-    }
-  }
-
-  private static void bind(PreparedStatement ps, Object... args) throws SQLException {
-    for (int i = 0; i < args.length; i++) {
-      Object a = args[i];
-      if (a instanceof Instant t) {
-        ps.setObject(i + 1, ts(t));
-      } else if (a == null) {
-        ps.setObject(i + 1, null);
-      } else {
-        ps.setObject(i + 1, a);
-      }
     }
   }
 
@@ -512,42 +507,24 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public boolean insertToken(Token token) {
     Objects.requireNonNull(token, "token");
-    return with(
-        "inserting a token",
-        c -> update(
-                c,
-                "INSERT INTO tokens (id, bot, join_method, created_at, expires_at, consumed_at, name, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                token.id(), token.bot(), token.joinMethod(), token.createdAt(), token.expiresAt(), token.consumedAt(), token.name(), write(token.rules()))
-            == 1);
+    return with("inserting a token", c -> shared.tokens.insert(c, token));
   }
 
   @Override
   public List<Token> tokens() {
-    return with("listing tokens", c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, bot, join_method, created_at, expires_at, consumed_at, name, rules FROM tokens ORDER BY created_at, id");
-          ResultSet rs = ps.executeQuery()) {
-        List<Token> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(
-              new Token(
-                  rs.getString("id"),
-                  rs.getString("bot"),
-                  rs.getString("join_method"),
-                  instant(rs, "created_at"),
-                  instant(rs, "expires_at"),
-                  instant(rs, "consumed_at"),
-                  rs.getString("name"),
-                  read(rs.getString("rules"), OBJECT_MAP)));
-        }
-        return List.copyOf(out);
-      }
-    });
+    return with("listing tokens", shared.tokens::list);
+  }
+
+  @Override
+  public Optional<Token> findToken(String tokenId) {
+    Objects.requireNonNull(tokenId, "tokenId");
+    return with("reading a token", c -> shared.tokens.find(c, tokenId));
   }
 
   @Override
   public boolean deleteToken(String tokenId) {
     Objects.requireNonNull(tokenId, "tokenId");
-    return with("deleting a token", c -> update(c, "DELETE FROM tokens WHERE id = ?", tokenId) == 1);
+    return with("deleting a token", c -> shared.tokens.delete(c, tokenId));
   }
 
   @Override
@@ -555,33 +532,7 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(tokenId, "tokenId");
     Objects.requireNonNull(joinMethod, "joinMethod");
     Objects.requireNonNull(now, "now");
-    return with("consuming a token", c -> {
-      // The decision: one conditional UPDATE; of any number of concurrent callers on any replica,
-      // the database lets exactly one change the row.
-      int changed =
-          update(c, "UPDATE tokens SET consumed_at = ? WHERE id = ? AND join_method = ? AND consumed_at IS NULL AND expires_at > ?", now, tokenId, joinMethod, now);
-      // The explanation: read the row to say who it was for, or why it was not consumed.
-      try (PreparedStatement ps = c.prepareStatement("SELECT bot, join_method, expires_at, consumed_at FROM tokens WHERE id = ?")) {
-        ps.setString(1, tokenId);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (!rs.next()) {
-            return new TokenConsumption(changed == 1 ? Outcome.CONSUMED : Outcome.MISSING, tokenId, null);
-          }
-          String bot = rs.getString("bot");
-          Outcome outcome;
-          if (changed == 1) {
-            outcome = Outcome.CONSUMED;
-          } else if (!rs.getString("join_method").equals(joinMethod)) {
-            outcome = Outcome.WRONG_METHOD;
-          } else if (rs.getObject("consumed_at") != null) {
-            outcome = Outcome.ALREADY_CONSUMED;
-          } else {
-            outcome = Outcome.EXPIRED;
-          }
-          return new TokenConsumption(outcome, tokenId, bot);
-        }
-      }
-    });
+    return with("consuming a token", c -> shared.tokens.consume(c, tokenId, joinMethod, now));
   }
 
   // ------------------------------------------------------------------ bot instances
@@ -923,12 +874,6 @@ public final class JdbcStore implements IssuerStore {
 
   // ------------------------------------------------------------------ audit
 
-  /** A position on the audit chain: a row's sequence number and hash. */
-  private record Mark(long seq, String hash) {}
-
-  private static final String ON_CHAIN =
-      "seq > (SELECT seq FROM audit_anchor WHERE id = 1) AND seq <= (SELECT seq FROM audit_head WHERE id = 1)";
-
   @Override
   public void appendAudit(AuditEvent event) {
     Objects.requireNonNull(event, "event");
@@ -940,97 +885,25 @@ public final class JdbcStore implements IssuerStore {
       });
       return;
     }
-    AuditEvent e = new AuditEvent(event.id(), event.time().truncatedTo(ChronoUnit.MICROS), event.type(), event.bot(), event.instanceId(), event.outcome(), event.detail());
-    String detail = write(new TreeMap<>(e.detail()));
     with("appending an audit event", c -> {
-      long seq;
-      String prev;
-      // Lock the chain head until this transaction commits: appends queue here, across replicas.
-      try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
-          ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new SQLException("the audit chain head row is missing; the schema was not migrated or was damaged");
-        }
-        seq = rs.getLong(1) + 1;
-        prev = rs.getString(2);
+      // one shard per transaction: its head stays locked until the commit
+      if (auditShard == null) {
+        auditShard = shared.audit.pickShard();
       }
-      String hash = chainHash(prev, seq, e);
-      update(
-          c,
-          "INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          seq, e.id(), e.time(), e.type(), e.bot(), e.instanceId(), e.outcome(), detail, prev, hash);
-      if (update(c, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, hash) != 1) {
-        throw new SQLException("the audit chain head did not move");
-      }
-      appended = new Mark(seq, hash);
+      appended = shared.audit.append(c, auditShard, event);
       return null;
     });
   }
 
-  /** Remembers the newest chain head this store wrote or verified (after its commit). */
-  private void witness(Mark mark) {
-    shared.witness.accumulateAndGet(mark, (a, b) -> b.seq() > a.seq() ? b : a);
-  }
-
   @Override
   public List<AuditEvent> auditEvents() {
-    return with("reading audit events", c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, event_time, type, bot, instance_id, outcome, detail FROM audit_events WHERE " + ON_CHAIN + " ORDER BY seq");
-          ResultSet rs = ps.executeQuery()) {
-        List<AuditEvent> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(event(rs));
-        }
-        return List.copyOf(out);
-      }
-    });
+    return with("reading audit events", shared.audit::events);
   }
 
   @Override
   public List<AuditEvent> auditEvents(dev.machineid.issuer.AuditQuery query) {
     Objects.requireNonNull(query, "query");
-    StringBuilder sql = new StringBuilder("SELECT id, event_time, type, bot, instance_id, outcome, detail FROM audit_events WHERE ").append(ON_CHAIN);
-    List<Object> args = new ArrayList<>();
-    if (query.since() != null) {
-      sql.append(" AND event_time >= ?");
-      args.add(query.since());
-    }
-    if (query.type() != null) {
-      sql.append(" AND (type = ? OR type LIKE ? ESCAPE '!')");
-      args.add(query.type());
-      args.add(query.type().replace("!", "!!").replace("%", "!%").replace("_", "!_") + ".%");
-    }
-    if (query.bot() != null) {
-      sql.append(" AND bot = ?");
-      args.add(query.bot());
-    }
-    sql.append(" ORDER BY seq DESC LIMIT ?");
-    args.add(query.limit());
-    return with("listing audit events", c -> {
-      try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-        bind(ps, args.toArray());
-        ps.setFetchSize(Math.min(query.limit(), 500));
-        List<AuditEvent> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(event(rs));
-          }
-        }
-        java.util.Collections.reverse(out);
-        return List.copyOf(out);
-      }
-    });
-  }
-
-  private AuditEvent event(ResultSet rs) throws SQLException {
-    return new AuditEvent(
-        rs.getString("id"),
-        instant(rs, "event_time"),
-        rs.getString("type"),
-        rs.getString("bot"),
-        rs.getString("instance_id"),
-        rs.getString("outcome"),
-        read(rs.getString("detail"), STRING_MAP));
+    return with("listing audit events", c -> shared.audit.events(c, query));
   }
 
   @Override
@@ -1044,188 +917,34 @@ public final class JdbcStore implements IssuerStore {
     if (pinnedSequence < 0 || !pinnedHash.matches("[0-9a-f]{64}")) {
       throw new IllegalArgumentException("a pinned audit head is a sequence number >= 0 and a 64-digit lower-case hex hash");
     }
-    return verify(new Mark(pinnedSequence, pinnedHash));
+    return verify(new JdbcAudit.Mark(JdbcAudit.CHECKPOINTS, pinnedSequence, pinnedHash));
   }
 
-  private AuditVerification verify(Mark pinned) {
-    AuditVerification v = with("verifying the audit chain", c -> walk(c, Long.MAX_VALUE, pinned));
-    if (v.intact()) {
-      witness(new Mark(v.headSequence(), v.headHash()));
+  private AuditVerification verify(JdbcAudit.Mark pinned) {
+    if (shared.audit.shards() > 1) {
+      // tie the shards together first, so that the head reported (the newest checkpoint) covers them all
+      checkpoint();
     }
-    return v;
+    return with("verifying the audit chain", c -> shared.audit.verify(c, pinned));
   }
 
-  /**
-   * Walks the chain from the anchor to the head (or to {@code upTo}, if lower) and reports the
-   * first problem. Read committed: each statement sees what was committed when it started; an
-   * append commits its row and the head together, so a row seen beyond a head read after it was
-   * written by no append.
-   */
-  private AuditVerification walk(Connection c, long upTo, Mark pinned) throws SQLException {
-    Mark anchor = mark(c, "audit_anchor");
-    Mark head = mark(c, "audit_head");
-    if (anchor == null || head == null) {
-      return AuditVerification.broken(0, 1, null, "the chain " + (head == null ? "head" : "anchor") + " row is missing", -1, -1, null);
-    }
-    long a = anchor.seq();
-    long end = Math.min(head.seq(), upTo);
-    long expected = a + 1;
-    String prev = anchor.hash();
-    String pinnedSeen = pinned != null && pinned.seq() == a ? anchor.hash() : null;
-    try (PreparedStatement ps =
-        c.prepareStatement("SELECT seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash FROM audit_events WHERE seq <= ? ORDER BY seq")) {
-      ps.setLong(1, end);
-      ps.setFetchSize(500);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          long seq = rs.getLong("seq");
-          String id = rs.getString("id");
-          long checked = expected - 1 - a;
-          if (seq <= a) {
-            return AuditVerification.broken(0, seq, id, "row " + seq + " lies before the chain's anchor (row " + a + "): it is not on the chain", a, head.seq(), head.hash());
-          }
-          if (seq != expected) {
-            return AuditVerification.broken(checked, expected, null, "row " + expected + " is missing (the next row is " + seq + ", id " + id + "): rows were deleted", a, head.seq(), head.hash());
-          }
-          if (!prev.equals(rs.getString("prev_hash"))) {
-            return AuditVerification.broken(checked, seq, id, "prev_hash does not match the hash of row " + (seq - 1) + ": the chain was relinked", a, head.seq(), head.hash());
-          }
-          AuditEvent e;
-          try {
-            e = event(rs);
-          } catch (RuntimeException ex) {
-            return AuditVerification.broken(checked, seq, id, "the row does not parse (" + ex.getMessage() + "): it was edited", a, head.seq(), head.hash());
-          }
-          String hash = rs.getString("hash");
-          if (!chainHash(prev, seq, e).equals(hash)) {
-            return AuditVerification.broken(checked, seq, id, "the content does not match its hash: the row was edited", a, head.seq(), head.hash());
-          }
-          if (pinned != null && pinned.seq() == seq) {
-            pinnedSeen = hash;
-          }
-          prev = hash;
-          expected++;
-        }
-      }
-    }
-    long last = expected - 1;
-    long checked = last - a;
-    if (last != end) {
-      return AuditVerification.broken(checked, last + 1, null, "the chain head names row " + head.seq() + " but the last row is " + last + ": rows at the end were deleted", a, head.seq(), head.hash());
-    }
-    if (upTo < head.seq()) {
-      return AuditVerification.ok(checked, a, last, prev);
-    }
-    if (!head.hash().equals(prev)) {
-      return AuditVerification.broken(checked, head.seq(), null, "the chain head's hash differs from the hash of row " + head.seq() + ": the head was rewritten", a, head.seq(), head.hash());
-    }
-    // Rows beyond the head: an append commits its row with the head, so a row still beyond a head
-    // read after it was not written by an append (or the head was rewound over it).
-    try (PreparedStatement ps = c.prepareStatement("SELECT seq, id FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 1")) {
-      ps.setLong(1, head.seq());
-      try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          long beyond = rs.getLong(1);
-          String id = rs.getString(2);
-          Mark now = mark(c, "audit_head");
-          if (now == null || beyond > now.seq()) {
-            return AuditVerification.broken(
-                checked, beyond, id, "row " + beyond + " lies beyond the chain head (row " + head.seq() + "): it was inserted outside the chain or the head was rewound", a, head.seq(), head.hash());
-          }
-        }
-      }
-    }
-    if (pinned != null) {
-      if (pinned.seq() > head.seq()) {
-        return AuditVerification.broken(
-            checked, head.seq() + 1, null, "the chain head (row " + head.seq() + ") is behind the pinned row " + pinned.seq() + ": the head was rewound and the rows after it removed", a, head.seq(), head.hash());
-      }
-      if (pinnedSeen != null && !pinnedSeen.equals(pinned.hash())) {
-        return AuditVerification.broken(checked, pinned.seq(), null, "row " + pinned.seq() + " no longer has the pinned hash: the chain was rewritten", a, head.seq(), head.hash());
-      }
-      if (pinnedSeen == null) {
-        return AuditVerification.broken(checked, pinned.seq(), null, "the pinned row " + pinned.seq() + " was pruned by retention (the anchor is row " + a + "); pin a newer head", a, head.seq(), head.hash());
-      }
-    }
-    Mark witnessed = shared.witness.get();
-    if (witnessed.seq() > head.seq()) {
-      return AuditVerification.broken(
-          checked, head.seq() + 1, null,
-          "the chain head (row " + head.seq() + ") is behind row " + witnessed.seq() + ", which this issuer wrote or verified: the head was rewound and the rows after it removed",
-          a, head.seq(), head.hash());
-    }
-    return AuditVerification.ok(checked, a, head.seq(), head.hash());
-  }
-
-  private static Mark mark(Connection c, String table) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM " + table + " WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? new Mark(rs.getLong(1), rs.getString(2)) : null;
+  /** Records every shard's head in a checkpoint, in a transaction of its own; a failure is logged. */
+  private void checkpoint() {
+    try {
+      inTransaction(view -> {
+        JdbcStore v = (JdbcStore) view;
+        v.with("writing an audit checkpoint", c -> v.appended = shared.audit.checkpoint(c));
+        return null;
+      });
+    } catch (RuntimeException e) {
+      LOG.warn("writing an audit checkpoint failed: {}", e.getMessage());
     }
   }
 
   @Override
   public int pruneAudit(Instant before) {
     Objects.requireNonNull(before, "before");
-    return transactionally("pruning the audit log", c -> {
-      // the anchor row is locked first, so that two prunes do not interleave
-      try (PreparedStatement ps = c.prepareStatement("SELECT seq FROM audit_anchor WHERE id = 1 FOR UPDATE"); ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new SQLException("the audit chain anchor row is missing; the schema was not migrated to version 3");
-        }
-      }
-      long target;
-      try (PreparedStatement ps = c.prepareStatement("SELECT MAX(seq) FROM audit_events WHERE " + ON_CHAIN + " AND event_time < ?")) {
-        bind(ps, before);
-        try (ResultSet rs = ps.executeQuery()) {
-          rs.next();
-          target = rs.getLong(1);
-          if (rs.wasNull()) {
-            return 0;
-          }
-        }
-      }
-      // Only a verified stretch is pruned: retention must not launder an edited or deleted row.
-      AuditVerification v = walk(c, target, null);
-      if (!v.intact()) {
-        throw new SQLException("audit retention refused, nothing was removed: the chain does not verify up to row " + target + ": " + v);
-      }
-      int removed = update(c, "DELETE FROM audit_events WHERE seq <= ?", target);
-      update(c, "UPDATE audit_anchor SET seq = ?, hash = ?, pruned_at = ? WHERE id = 1", target, v.headHash(), before);
-      LOG.info("audit retention removed {} rows up to row {} (events before {}); the chain's anchor is now row {}", removed, target, before, target);
-      return removed;
-    });
-  }
-
-  /** SHA-256 over the previous hash and the row's canonical content, as lower-case hex. */
-  static String chainHash(String prevHash, long seq, AuditEvent e) {
-    StringBuilder b = new StringBuilder(prevHash).append('\n');
-    field(b, Long.toString(seq));
-    field(b, e.id());
-    field(b, e.time().toString());
-    field(b, e.type());
-    field(b, e.bot());
-    field(b, e.instanceId());
-    field(b, e.outcome());
-    Map<String, String> sorted = new TreeMap<>(e.detail());
-    field(b, Integer.toString(sorted.size()));
-    sorted.forEach((k, v) -> {
-      field(b, k);
-      field(b, v);
-    });
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException ex) {
-      throw new IllegalStateException("SHA-256 unavailable", ex);
-    }
-  }
-
-  /** Length-prefixed, so no two different rows have one canonical form; {@code ~} marks null. */
-  private static void field(StringBuilder b, String value) {
-    if (value == null) {
-      b.append("~;");
-    } else {
-      b.append(value.length()).append(':').append(value).append(';');
-    }
+    return transactionally("pruning the audit log", c -> shared.audit.prune(c, before));
   }
 
   // ------------------------------------------------------------------ serving record and readiness

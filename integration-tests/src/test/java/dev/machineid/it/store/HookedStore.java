@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
@@ -29,14 +30,16 @@ import java.util.function.Function;
 final class HookedStore implements IssuerStore {
   private final IssuerStore delegate;
   private final AtomicReference<Runnable> atNextTransaction;
+  private final AtomicLong tokensRead;
 
   HookedStore(IssuerStore delegate) {
-    this(delegate, new AtomicReference<>());
+    this(delegate, new AtomicReference<>(), new AtomicLong());
   }
 
-  private HookedStore(IssuerStore delegate, AtomicReference<Runnable> hook) {
+  private HookedStore(IssuerStore delegate, AtomicReference<Runnable> hook, AtomicLong tokensRead) {
     this.delegate = delegate;
     this.atNextTransaction = hook;
+    this.tokensRead = tokensRead;
   }
 
   /** Runs {@code action} once, at the start of the next transaction. */
@@ -56,7 +59,7 @@ final class HookedStore implements IssuerStore {
       if (action != null) {
         action.run();
       }
-      return work.apply(new HookedStore(tx, atNextTransaction));
+      return work.apply(new HookedStore(tx, atNextTransaction, tokensRead));
     });
   }
 
@@ -97,7 +100,21 @@ final class HookedStore implements IssuerStore {
 
   @Override
   public List<Token> tokens() {
-    return delegate.tokens();
+    List<Token> all = delegate.tokens();
+    tokensRead.addAndGet(all.size());
+    return all;
+  }
+
+  @Override
+  public Optional<Token> findToken(String tokenId) {
+    Optional<Token> found = delegate.findToken(tokenId);
+    tokensRead.addAndGet(found.isPresent() ? 1 : 0);
+    return found;
+  }
+
+  /** How many token rows the store handed out through this store and its transaction views. */
+  long tokensRead() {
+    return tokensRead.get();
   }
 
   @Override
