@@ -3,6 +3,7 @@ package dev.machineid.issuer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.testkit.ProtocolClient;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,14 +45,14 @@ class DelegatedJoinTokenLookupTest {
 
   @Test
   void aDelegatedJoinAmongTenThousandTokensReadsOnlyTheTokenItNames() {
-    BotClient client = new BotClient(issuer);
-    KeyPair keys = BotClient.ec();
-    ObjectNode join = BotClient.joinRequest("aws-web", client.challenge("ec2", "aws-web", keys), keys, null).put("join_method", "ec2");
+    ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
+    KeyPair keys = ProtocolClient.ec();
+    ObjectNode join = ProtocolClient.joinRequest("aws-web", client.challenge("ec2", "aws-web", keys), keys, null).put("join_method", "ec2");
     // a well-formed proof whose signature does not verify: the verifier reads the token first
     join.putObject("proof").put("document", "{}").put("signature", "AAAA");
     long before = store.tokensRead();
 
-    BotClient.Reply reply = client.post("/v1/join", join);
+    ProtocolClient.Reply reply = client.post("/v1/join", join);
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(401);
     assertThat(issuer.auditEvents()).filteredOn(AuditEvent::failed).last()
