@@ -9,6 +9,7 @@ module dev.machineid.core {
   // nothing else requires: without this, an application on the module path fails with
   // NoClassDefFoundError: kotlin/jvm/internal/Intrinsics unless it adds --add-modules kotlin.stdlib.
   requires kotlin.stdlib;
+  requires java.net.http;
   requires org.slf4j;
 
   exports dev.machineid.core;
