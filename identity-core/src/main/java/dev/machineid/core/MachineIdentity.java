@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
  *     .token(System.getenv("MACHINEID_TOKEN"))
  *     .build()) {
  *   id.start();
+ *   // with identity-okhttp: dev.machineid.okhttp.OkHttpTls
  *   OkHttpClient http = OkHttpTls.configure(new OkHttpClient.Builder(), id).build();
  * }
  * }</pre>
