@@ -400,7 +400,7 @@ public final class IdentityEngine implements AutoCloseable {
       try {
         ChallengeResponse ch = client.challenge(new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
         String signature = sign(kp.getPrivate(), ch.challenge());
-        var proof = s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock()));
+        var proof = IssuerClient.proof(s.joinMethod(), s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock())));
         creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
             proof, publicKey, sshPublicKey, ttl));
       } catch (IssuerException e) {

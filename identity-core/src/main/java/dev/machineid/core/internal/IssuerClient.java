@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
+import dev.machineid.core.join.JoinMethod;
+import dev.machineid.core.join.JoinProof;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
@@ -169,6 +171,18 @@ public final class IssuerClient implements Closeable {
 
   /** The authority document with the members that the pins vouch for. */
   public record AuthorityView(Authority authority, List<X509Certificate> x509Authorities) {}
+
+  /**
+   * The {@code proof} object of a join request: the method's {@link JoinProof} as JSON, fields in
+   * the order the method gave them.
+   */
+  public static JsonNode proof(JoinMethod method, JoinProof proof) {
+    if (proof == null) {
+      throw new dev.machineid.core.JoinException("join method '" + method.name() + "' (" + method.getClass().getName()
+          + ") returned no proof from attest(); return JoinProof.empty() for a method that proves nothing beyond its token");
+    }
+    return Protocol.mapper().valueToTree(proof.fields());
+  }
 
   public ChallengeResponse challenge(ChallengeRequest request) {
     return post(Protocol.CHALLENGE_PATH, request, ChallengeResponse.class);
