@@ -879,6 +879,11 @@ public final class IdentityEngine implements AutoCloseable {
 
   // ---------------------------------------------------------------- health and close
 
+  /** The newest authorities as accepted, or {@code null} before any arrived. */
+  public AuthoritySnapshot authoritySnapshot() {
+    return authority.get();
+  }
+
   /** The newest authority document, or {@code null} before one arrived. */
   public dev.machineid.core.protocol.Authority authorityDocument() {
     AuthoritySnapshot a = authority.get();
