@@ -5,12 +5,7 @@ module dev.machineid.core {
   requires transitive com.fasterxml.jackson.databind;
   requires com.fasterxml.jackson.datatype.jsr310;
   requires com.fasterxml.jackson.dataformat.yaml;
-  requires transitive okhttp3;
-  requires okio;
-  // OkHttp and Okio are automatic modules that need the Kotlin standard library, a named module that
-  // nothing else requires: without this, an application on the module path fails with
-  // NoClassDefFoundError: kotlin/jvm/internal/Intrinsics unless it adds --add-modules kotlin.stdlib.
-  requires kotlin.stdlib;
+  requires java.net.http;
   requires org.slf4j;
 
   exports dev.machineid.core;

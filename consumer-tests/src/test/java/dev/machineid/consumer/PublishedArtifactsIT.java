@@ -27,7 +27,8 @@ class PublishedArtifactsIT {
   @Test
   void theBomListsEveryPublishedModuleAndCarriesTheCentralMetadataItself() throws Exception {
     assertThat(publishedModules()).containsExactlyInAnyOrder(
-        "identity-core", "identity-outputs", "identity-issuer", "identity-testkit", "identity-testkit-issuer", "identity-join-aws", "identity-agent");
+        "identity-core", "identity-okhttp", "identity-outputs", "identity-issuer", "identity-testkit", "identity-testkit-issuer",
+        "identity-join-aws", "identity-agent");
     assertCentralMetadata("identity-bom");
   }
 

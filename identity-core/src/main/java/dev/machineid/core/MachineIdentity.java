@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
  *     .token(System.getenv("MACHINEID_TOKEN"))
  *     .build()) {
  *   id.start();
+ *   // with identity-okhttp: dev.machineid.okhttp.OkHttpTls
  *   OkHttpClient http = OkHttpTls.configure(new OkHttpClient.Builder(), id).build();
  * }
  * }</pre>
@@ -143,12 +144,28 @@ public final class MachineIdentity implements AutoCloseable {
   }
 
   /**
-   * The issuer's newest authority document (X.509, SPIFFE, database, Kubernetes and SSH
-   * authorities), as received over the pinned connection; empty before the first identity.
+   * The issuer's newest authorities (X.509, SPIFFE, database, Kubernetes, SSH and the JWT keys) as
+   * this client accepted them over the pinned connection; empty before the first identity.
    */
-  public java.util.Optional<dev.machineid.core.protocol.Authority> authority() {
-    return java.util.Optional.ofNullable(engine.authorityDocument());
+  public java.util.Optional<TrustBundle> trustBundle() {
+    dev.machineid.core.internal.AuthoritySnapshot a = engine.authoritySnapshot();
+    if (a == null) {
+      return java.util.Optional.empty();
+    }
+    TrustBundleCache cached = trustBundle.get();
+    if (cached != null && cached.snapshot() == a) {
+      return java.util.Optional.of(cached.bundle());
+    }
+    TrustBundle b = dev.machineid.core.internal.TrustBundles.of(a);
+    trustBundle.set(new TrustBundleCache(a, b));
+    return java.util.Optional.of(b);
   }
+
+  /** The bundle made from one authority snapshot, so callers get the same value until it changes. */
+  private record TrustBundleCache(dev.machineid.core.internal.AuthoritySnapshot snapshot, TrustBundle bundle) {}
+
+  private final java.util.concurrent.atomic.AtomicReference<TrustBundleCache> trustBundle =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   public Health health() {
     return engine.health();
@@ -180,7 +197,7 @@ public final class MachineIdentity implements AutoCloseable {
    * caches: for a component that must drop what the old identity made (a connection pool's idle
    * connections) before the application acts on the new one. Called on the renewal thread, for the
    * first identity and every renewal; keep it short. An exception it throws is logged and ignored.
-   * {@link dev.machineid.core.tls.OkHttpTls} evicts its pool this way.
+   * {@code dev.machineid.okhttp.OkHttpTls} (module identity-okhttp) evicts its pool this way.
    */
   public void addRotationHook(java.util.function.Consumer<Identity> hook) {
     ensureOpen();

@@ -36,7 +36,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** docs/architecture.md §7 and §11.8: the generation counter against stolen certificates. */
 class GenerationCounterTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  /** Idle connections close soon (the issuer's least), so a test can make a call start on a new connection. */
+  private static final Duration IDLE = Duration.ofSeconds(1);
+
+  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create(b -> b.idleTimeout(IDLE));
 
   private static RenewalPolicy fastRetries() {
     return RenewalPolicy.builder().retryBaseDelay(Duration.ofMillis(100)).retryMaxDelay(Duration.ofMillis(300)).build();
@@ -61,9 +64,11 @@ class GenerationCounterTest {
           failures.add(error);
         }
       });
-      // let the heartbeat that follows the join finish, so the next connection is the renewal
+      // let the heartbeat that follows the join finish, and the issuer close that idle connection (the
+      // client pools connections per certificate), so the next connection is the renewal
       await().atMost(Duration.ofSeconds(10))
           .until(() -> ISSUER.issuer().instance(first.instanceId()).orElseThrow().latestHeartbeat() != null);
+      await().pollDelay(IDLE.multipliedBy(5).dividedBy(2)).atMost(Duration.ofSeconds(10)).until(() -> true);
       // the renewal reaches the issuer and is applied, but its answer never arrives
       proxy.dropResponses(1);
       assertThatThrownBy(() -> id.renewNow().get()).isInstanceOf(ExecutionException.class);

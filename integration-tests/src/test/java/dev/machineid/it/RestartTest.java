@@ -22,7 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A token bot with directory storage survives restarts, including one in the middle of a renewal. */
 class RestartTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  /** Idle connections close soon (the issuer's least), so a test can make a call start on a new connection. */
+  private static final Duration IDLE = Duration.ofSeconds(1);
+
+  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create(b -> b.idleTimeout(IDLE));
 
   @Test
   void restoredIdentityIsRenewedOnSchedule(TestBot bot, @TempDir Path state) {
@@ -56,6 +59,9 @@ class RestartTest {
         first = id.start();
         await().atMost(Duration.ofSeconds(10))
             .until(() -> ISSUER.issuer().instance(first.instanceId()).orElseThrow().latestHeartbeat() != null);
+        // the client pools connections per certificate: let the issuer close the heartbeat's idle
+        // connection, so the renewal opens the next one
+        await().pollDelay(IDLE.multipliedBy(5).dividedBy(2)).atMost(Duration.ofSeconds(10)).until(() -> true);
         // the issuer applies the renewal, the answer is lost, and the process "dies" before retrying
         proxy.dropResponses(1);
         assertThatThrownBy(() -> id.renewNow().get()).isInstanceOf(ExecutionException.class);

@@ -7,7 +7,7 @@ import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.protocol.Protocol;
-import dev.machineid.core.tls.OkHttpTls;
+import dev.machineid.okhttp.OkHttpTls;
 import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
 import dev.machineid.testkit.issuer.TestBot;

@@ -66,7 +66,7 @@ class VerifiedAnswersTest {
     try (MachineIdentity id = identity().build()) {
       Identity before = id.start();
       StoredIdentity storedBefore = Storage.directory(state).load().orElseThrow();
-      var authorityBefore = id.authority().orElseThrow();
+      var authorityBefore = id.trustBundle().orElseThrow();
       fake.answerNext(edit);
 
       Throwable thrown = null;
@@ -84,11 +84,11 @@ class VerifiedAnswersTest {
   }
 
   private void assertUnchanged(MachineIdentity id, Identity before, StoredIdentity storedBefore,
-      dev.machineid.core.protocol.Authority authorityBefore) {
+      dev.machineid.core.TrustBundle authorityBefore) {
     assertThat(id.current()).isSameAs(before);
     assertThat(id.current().generation()).isEqualTo(before.generation());
     assertThat(id.current().trustBundle()).isEqualTo(before.trustBundle());
-    assertThat(id.authority()).contains(authorityBefore);
+    assertThat(id.trustBundle()).contains(authorityBefore);
     assertThat(id.health().state()).isEqualTo(Health.State.DEGRADED);
     StoredIdentity storedAfter = Storage.directory(state).load().orElseThrow();
     assertThat(storedAfter.credentials()).isEqualTo(storedBefore.credentials());
@@ -158,7 +158,7 @@ class VerifiedAnswersTest {
       Identity before = id.start();
       fileBefore = Files.readAllBytes(state.resolve("identity.json"));
       StoredIdentity storedBefore = Storage.directory(state).load().orElseThrow();
-      var authorityBefore = id.authority().orElseThrow();
+      var authorityBefore = id.trustBundle().orElseThrow();
       // a bad answer that also carries a bundle the client would otherwise install
       fake.answerNext(a -> a.notAfter(Instant.now().minusSeconds(5)).addToTrustBundle(intermediate));
 
@@ -166,7 +166,7 @@ class VerifiedAnswersTest {
 
       assertUnchanged(id, before, storedBefore, authorityBefore);
       assertThat(id.current().trustBundle()).doesNotContain(intermediate);
-      assertThat(id.authority().orElseThrow().x509Authorities()).doesNotContain(Pem.encode(intermediate));
+      assertThat(id.trustBundle().orElseThrow().x509Authorities()).doesNotContain(intermediate);
     }
     // the stored file differs at most by the key of the renewal in flight, kept to retry it
     StoredIdentity after = Storage.directory(state).load().orElseThrow();

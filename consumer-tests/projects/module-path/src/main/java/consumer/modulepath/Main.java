@@ -11,7 +11,7 @@ public final class Main {
 
   public static void main(String[] args) throws Exception {
     for (Class<?> c : new Class<?>[] {Main.class, MachineIdentity.class, Issuer.class,
-        dev.machineid.outputs.http.JavaHttpClients.class}) {
+        dev.machineid.outputs.http.JavaHttpClients.class, dev.machineid.okhttp.OkHttpTls.class}) {
       if (!c.getModule().isNamed()) {
         throw new IllegalStateException(c + " is not in a named module: not on the module path");
       }

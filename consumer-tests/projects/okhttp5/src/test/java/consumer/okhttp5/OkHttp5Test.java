@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.machineid.core.MachineIdentity;
-import dev.machineid.core.tls.OkHttpTls;
+import dev.machineid.okhttp.OkHttpTls;
 import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
 import dev.machineid.testkit.issuer.TestBot;

@@ -291,7 +291,7 @@ public final class IdentityEngine implements AutoCloseable {
       try {
         ChallengeResponse ch = client.challenge(new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
         String signature = sign(kp.getPrivate(), ch.challenge());
-        var proof = s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock()));
+        var proof = IssuerClient.proof(s.joinMethod(), s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock())));
         creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
             proof, publicKey, sshPublicKey, ttl));
       } catch (IssuerException e) {
@@ -672,6 +672,11 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------- health and close
+
+  /** The newest authorities as accepted, or {@code null} before any arrived. */
+  public AuthoritySnapshot authoritySnapshot() {
+    return authority.get();
+  }
 
   /** The newest authority document, or {@code null} before one arrived. */
   public dev.machineid.core.protocol.Authority authorityDocument() {

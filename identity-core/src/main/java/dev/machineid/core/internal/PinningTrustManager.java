@@ -18,7 +18,9 @@ import javax.net.ssl.X509ExtendedTrustManager;
 /**
  * Trusts the issuer's TLS chain only if it is valid and chains to a certificate whose
  * SubjectPublicKeyInfo matches a CA pin, to a configured CA certificate, or to an authority already
- * verified against those. Host names are checked by the HTTP client (OkHttp's verifier).
+ * verified against those, and whose leaf names the host the client connected to (JSSE checks
+ * host names only for its own trust managers, never for a custom one, so this one does it during the
+ * handshake, before any request is sent).
  */
 public final class PinningTrustManager extends X509ExtendedTrustManager {
   private final List<CaPin> pins;
@@ -113,24 +115,7 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
     if (insecure) {
       return;
     }
-    try {
-      checkPinned(chain);
-      LAST_VALIDATED.set(chain == null ? null : chain.clone());
-    } catch (CertificateException e) {
-      LAST_VALIDATED.remove();
-      throw e;
-    }
-  }
-
-  /**
-   * The chain this thread's last handshake presented and this trust manager accepted. The HTTP
-   * client's own view of the peer chain may be "cleaned" down to known roots and so lose the
-   * certificates that a pin names; reading it from here keeps them.
-   */
-  public static List<X509Certificate> takeLastValidated() {
-    X509Certificate[] c = LAST_VALIDATED.get();
-    LAST_VALIDATED.remove();
-    return c == null ? List.of() : List.of(c);
+    checkPinned(chain);
   }
 
   /** The issuer's chain does not reach a pin: a wrong pin or another server, never fixed by retrying. */
@@ -142,7 +127,30 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
     }
   }
 
-  private static final ThreadLocal<X509Certificate[]> LAST_VALIDATED = new ThreadLocal<>();
+  /** The issuer's certificate does not name the host the client connected to. */
+  public static final class HostMismatchException extends CertificateException {
+    private static final long serialVersionUID = 1L;
+    private final String host;
+
+    HostMismatchException(String host, X509Certificate leaf) {
+      super((leaf == null ? "the certificate" : "the certificate " + leaf.getSubjectX500Principal().getName())
+          + " does not name host '" + host + "'");
+      this.host = host;
+    }
+
+    public String host() {
+      return host;
+    }
+  }
+
+  private static void checkHost(X509Certificate[] chain, String host) throws CertificateException {
+    if (host == null) {
+      throw new CertificateException("the connection to the issuer has no host name to check the certificate against");
+    }
+    if (chain == null || chain.length == 0 || !HostNames.names(chain[0], host)) {
+      throw new HostMismatchException(host, chain == null || chain.length == 0 ? null : chain[0]);
+    }
+  }
 
   private void checkPinned(X509Certificate[] chain) throws CertificateException {
     if (chain == null || chain.length == 0) {
@@ -205,11 +213,17 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
     check(chain);
+    if (socket instanceof javax.net.ssl.SSLSocket ssl && ssl.getHandshakeSession() != null) {
+      checkHost(chain, ssl.getHandshakeSession().getPeerHost());
+    } else {
+      checkHost(chain, null);
+    }
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
     check(chain);
+    checkHost(chain, engine == null ? null : engine.getPeerHost());
   }
 
   @Override

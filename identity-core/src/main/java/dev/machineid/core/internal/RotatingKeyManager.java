@@ -31,6 +31,12 @@ public final class RotatingKeyManager extends X509ExtendedKeyManager {
     this.previous = old;
   }
 
+  /** The snapshot a handshake would present now, or null if there is none or it has expired. */
+  public KeySnapshot serving() {
+    KeySnapshot id = current.get();
+    return id == null || id.isExpiredAt(clock.instant()) ? null : id;
+  }
+
   private KeySnapshot byAlias(String alias) {
     if (alias == null) {
       return null;

@@ -1,7 +1,5 @@
 package dev.machineid.core.join;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 /**
  * The client side of a join method: how this process proves what it runs on.
  *
@@ -35,8 +33,9 @@ public interface JoinMethod {
    * Makes the proof for one join. A proof that can carry the challenge must carry
    * {@link JoinContext#challengeId()}.
    *
-   * @return the method's proof object (for {@code token}, an empty object)
+   * @return the method's proof, sent as the {@code proof} object of the join request (for
+   *     {@code token}, {@link JoinProof#empty()})
    * @throws dev.machineid.core.JoinException if the proof cannot be made
    */
-  JsonNode attest(JoinContext context);
+  JoinProof attest(JoinContext context);
 }

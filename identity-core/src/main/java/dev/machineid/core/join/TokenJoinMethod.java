@@ -1,7 +1,5 @@
 package dev.machineid.core.join;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.Objects;
 
 /**
@@ -37,8 +35,8 @@ public final class TokenJoinMethod implements JoinMethod {
   }
 
   @Override
-  public JsonNode attest(JoinContext context) {
-    return JsonNodeFactory.instance.objectNode();
+  public JoinProof attest(JoinContext context) {
+    return JoinProof.empty();
   }
 
   @Override

@@ -19,7 +19,7 @@ public interface Output {
    * write, with the identity that will call {@link #write}. Outputs that render role-scoped
    * credentials keep it and ask {@link dev.machineid.core.MachineIdentity#credentials} for them on
    * their first write; outputs that need the issuer's SSH or database authorities read
-   * {@link dev.machineid.core.MachineIdentity#authority()}. The default ignores it.
+   * {@link dev.machineid.core.MachineIdentity#trustBundle()}. The default ignores it.
    */
   default void attach(dev.machineid.core.MachineIdentity identity) {}
 

@@ -1,12 +1,10 @@
 package dev.machineid.join.aws;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.JoinException;
 import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinMethodProvider;
+import dev.machineid.core.join.JoinProof;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -81,14 +79,11 @@ public final class Ec2JoinMethod implements JoinMethod {
   }
 
   @Override
-  public JsonNode attest(JoinContext context) {
+  public JoinProof attest(JoinContext context) {
     String session = sessionToken();
     String document = get(DOCUMENT_PATH, session);
     String signature = get(SIGNATURE_PATH, session).replaceAll("\\s+", "");
-    ObjectNode proof = JsonNodeFactory.instance.objectNode();
-    proof.put("document", document);
-    proof.put("signature", signature);
-    return proof;
+    return JoinProof.builder().put("document", document).put("signature", signature).build();
   }
 
   private String sessionToken() {

@@ -1,14 +1,13 @@
 package dev.machineid.join.aws;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.JoinException;
 import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinMethodProvider;
+import dev.machineid.core.join.JoinProof;
 import java.net.URI;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -90,7 +89,7 @@ public final class IamJoinMethod implements JoinMethod {
   }
 
   @Override
-  public JsonNode attest(JoinContext context) {
+  public JoinProof attest(JoinContext context) {
     Region signingRegion = resolveRegion();
     URI endpoint = stsEndpoint != null ? stsEndpoint : endpointFor(signingRegion);
     AwsCredentialsIdentity identity;
@@ -122,19 +121,17 @@ public final class IamJoinMethod implements JoinMethod {
     } catch (RuntimeException e) {
       throw new JoinException("join method 'iam' could not sign sts:GetCallerIdentity: " + e.getMessage(), e);
     }
-    ObjectNode headers = JsonNodeFactory.instance.objectNode();
+    Map<String, String> headers = new LinkedHashMap<>();
     for (Map.Entry<String, List<String>> h : signed.request().headers().entrySet()) {
       headers.put(h.getKey(), String.join(",", h.getValue()));
     }
-    ObjectNode sts = JsonNodeFactory.instance.objectNode();
+    Map<String, Object> sts = new LinkedHashMap<>();
     sts.put("method", "POST");
     sts.put("url", signed.request().getUri().toString());
-    sts.set("headers", headers);
+    sts.put("headers", headers);
     sts.put("body", BODY);
-    ObjectNode proof = JsonNodeFactory.instance.objectNode();
-    proof.set("sts_request", sts);
     LOG.debug("signed sts:GetCallerIdentity for {} (region {})", endpoint.getHost(), signingRegion.id());
-    return proof;
+    return JoinProof.builder().put("sts_request", sts).build();
   }
 
   private Region resolveRegion() {

@@ -3,17 +3,20 @@ package dev.machineid.join.aws;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.IssuerException;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
+import dev.machineid.core.join.JoinProof;
 import dev.machineid.core.protocol.ErrorCode;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.Issuer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
 
 /** Shared helpers: an SDK builder for a join method, a proof-mutating wrapper, rejection checks. */
@@ -30,6 +33,8 @@ final class AwsFixtures {
   }
 
   /** A join method that changes the real method's proof before it is sent: how an attacker would. */
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   static JoinMethod mutating(JoinMethod real, BiConsumer<ObjectNode, JoinContext> change) {
     return new JoinMethod() {
       @Override
@@ -48,10 +53,10 @@ final class AwsFixtures {
       }
 
       @Override
-      public JsonNode attest(JoinContext context) {
-        ObjectNode proof = (ObjectNode) real.attest(context);
+      public JoinProof attest(JoinContext context) {
+        ObjectNode proof = JSON.valueToTree(real.attest(context).fields());
         change.accept(proof, context);
-        return proof;
+        return JoinProof.of(JSON.convertValue(proof, new TypeReference<Map<String, Object>>() {}));
       }
     };
   }

@@ -8,7 +8,7 @@ import dev.machineid.core.IdentityException;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.output.Destination;
 import dev.machineid.core.output.Output;
-import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.TrustBundle;
 import dev.machineid.outputs.destination.DirectoryDestination;
 import java.nio.file.Path;
 import java.util.Map;
@@ -155,10 +155,10 @@ public final class CredentialOutput implements Output, AutoCloseable {
     if (credential != null && credential == written) {
       return null;
     }
-    Authority authority = null;
+    TrustBundle authority = null;
     MachineIdentity mi = machineIdentity;
     if (mi != null) {
-      authority = mi.authority().orElse(null);
+      authority = mi.trustBundle().orElse(null);
     }
     Path dir = destination instanceof DirectoryDestination d ? d.path() : null;
     Map<String, byte[]> files = renderer.render(new RenderContext(identity, credential, authority, dir));

@@ -8,7 +8,7 @@ import dev.machineid.core.output.Destination;
 import dev.machineid.core.output.IdentityOutput;
 import dev.machineid.core.output.Output;
 import dev.machineid.core.output.OutputProvider;
-import dev.machineid.core.protocol.Authority;
+import dev.machineid.core.TrustBundle;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
 import java.io.ByteArrayOutputStream;
@@ -58,7 +58,16 @@ public final class OutputKinds {
     return sb.toString();
   }
 
-  private static Authority authority(RenderContext c) {
+  /** Each certificate as PEM, one after the other. */
+  private static String certificatePems(List<java.security.cert.X509Certificate> list) {
+    StringBuilder sb = new StringBuilder();
+    for (java.security.cert.X509Certificate cert : list) {
+      sb.append(Pem.encode(cert).strip()).append('\n');
+    }
+    return sb.toString();
+  }
+
+  private static TrustBundle authority(RenderContext c) {
     if (c.authority() == null) {
       throw new IdentityException("no authority document from the issuer yet");
     }
@@ -236,7 +245,7 @@ public final class OutputKinds {
       Map<String, byte[]> f = new LinkedHashMap<>();
       f.put(certFile, ascii(pem(cr.certificateChain())));
       f.put(keyFile, ascii(Pem.encode(cr.privateKey().orElseThrow())));
-      f.put(bundleFile, ascii(pems(authority(c).spiffeAuthorities())));
+      f.put(bundleFile, ascii(certificatePems(authority(c).spiffeAuthorities())));
       return f;
     }, s.reload());
   }
@@ -294,7 +303,7 @@ public final class OutputKinds {
         f.put("tls.key", ascii(Pem.encode(key)));
         f.put("key.pk8", key.getEncoded());
         f.put("tls.p12", pkcs12(cr));
-        f.put("tls.cas", ascii(pems(authority(c).databaseServerAuthorities())));
+        f.put("tls.cas", ascii(certificatePems(authority(c).databaseServerAuthorities())));
         return f;
       }, s.reload());
     }

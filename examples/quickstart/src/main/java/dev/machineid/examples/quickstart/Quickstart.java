@@ -6,7 +6,7 @@ import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.RenewalPolicy;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.storage.Storage;
-import dev.machineid.core.tls.OkHttpTls;
+import dev.machineid.okhttp.OkHttpTls;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.testkit.MtlsServer;
 import dev.machineid.testkit.TestCertificateAuthority;

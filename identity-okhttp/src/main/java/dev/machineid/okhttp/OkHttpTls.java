@@ -1,4 +1,4 @@
-package dev.machineid.core.tls;
+package dev.machineid.okhttp;
 
 import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
