@@ -1,4 +1,4 @@
-package dev.machineid.it.store;
+package dev.machineid.issuer.store;
 
 import dev.machineid.testkit.PostgresServer;
 import java.util.concurrent.atomic.AtomicInteger;

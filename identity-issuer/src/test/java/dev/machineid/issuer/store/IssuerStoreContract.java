@@ -1,4 +1,4 @@
-package dev.machineid.it.store;
+package dev.machineid.issuer.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,7 +17,6 @@ import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Role;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption.Outcome;
-import dev.machineid.issuer.store.JdbcStore;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;

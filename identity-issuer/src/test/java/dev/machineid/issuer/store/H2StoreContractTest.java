@@ -1,4 +1,4 @@
-package dev.machineid.it.store;
+package dev.machineid.issuer.store;
 
 import java.util.UUID;
 
