@@ -1,13 +1,9 @@
-package dev.machineid.it.store;
+package dev.machineid.issuer;
 
 import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Credentials;
-import dev.machineid.issuer.BotInstance;
-import dev.machineid.issuer.Issuer;
-import dev.machineid.issuer.IssuerStore;
-import dev.machineid.issuer.Lock;
 import dev.machineid.testkit.ProtocolClient.Reply;
 import dev.machineid.testkit.PostgresServer;
 import java.nio.file.Files;
