@@ -78,7 +78,10 @@ import java.util.concurrent.atomic.LongAdder;
  *       the previous answer has arrived (HTTP/1.1 without pipelining), so the answer lost is
  *       the request's. One drop is armed at a time and used by one request; later requests pass
  *       through. {@link #droppedAnswerCount()} tells whether a request has claimed it. The same
- *       note on retried idempotent requests applies.</li>
+ *       note on retried idempotent requests applies. With TLS 1.3 every record past the
+ *       handshake is an {@code application_data} record, so a client's {@code close_notify} or
+ *       key update on an open connection would take the drop as well: arm it just before the
+ *       call whose answer should be lost.</li>
  * </ul>
  *
  * <p>Accepted and outgoing sockets use {@code TCP_NODELAY}. Threads are daemon threads named
