@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.testkit.ProtocolClient;
+import dev.machineid.testkit.aws.Ec2MetadataServer;
 import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,17 +16,25 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A delegated join finds its token resource by key: the rows it reads do not grow with the number
- * of tokens stored (counted at the store, not timed).
+ * of tokens stored (counted at the store, not timed), whether the join is refused or succeeds.
+ * The issuer trusts the testkit's simulated EC2 instance metadata service as its document signer,
+ * so an {@code ec2} join can succeed here.
  */
 class DelegatedJoinTokenLookupTest {
   private static final int STORED = 10_000;
+  private Ec2MetadataServer imds;
   private HookedStore store;
   private Issuer issuer;
 
   @BeforeEach
   void start() {
+    imds = Ec2MetadataServer.builder().build();
     store = new HookedStore(IssuerStore.inMemory());
-    issuer = Issuer.builder().store(store).build().start();
+    issuer = Issuer.builder()
+        .store(store)
+        .verifierSettings("ec2", Map.of("additional_certificates", imds.certificatePem(), "max_instance_age", "10m"))
+        .build()
+        .start();
     issuer.createBot("web");
     Instant now = Instant.now();
     store.inTransaction(tx -> {
@@ -41,6 +50,7 @@ class DelegatedJoinTokenLookupTest {
   void stop() {
     issuer.close();
     store.close();
+    imds.close();
   }
 
   @Test
@@ -59,5 +69,25 @@ class DelegatedJoinTokenLookupTest {
         .satisfies(e -> assertThat(e.bot()).as("the refusal is in the token's bot's trail").isEqualTo("web"));
     // the verifier's look-up and the refusal's audit look-up: the named token, once each
     assertThat(store.tokensRead() - before).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void aSuccessfulDelegatedJoinAmongTenThousandTokensReadsOnlyTheTokenItNames() {
+    ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
+    KeyPair keys = ProtocolClient.ec();
+    ObjectNode join = ProtocolClient.joinRequest("aws-web", client.challenge("ec2", "aws-web", keys), keys, null).put("join_method", "ec2");
+    // the instance identity document and its rsa2048 signature, as the ec2 join method reads them
+    join.putObject("proof").put("document", imds.document()).put("signature", imds.signature().replaceAll("\\s+", ""));
+    long before = store.tokensRead();
+
+    ProtocolClient.Reply reply = client.post("/v1/join", join);
+
+    assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
+    String instanceId = reply.json().get("instance_id").asText();
+    BotInstance instance = issuer.instance(instanceId).orElseThrow();
+    assertThat(instance.bot()).isEqualTo("web");
+    assertThat(instance.joinMethod()).isEqualTo("ec2");
+    // the verifier's look-up of the named token, and nothing else: not one of the other 10,000
+    assertThat(store.tokensRead() - before).isEqualTo(1);
   }
 }

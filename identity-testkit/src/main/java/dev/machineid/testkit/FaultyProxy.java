@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.LongAdder;
  * try (FaultyProxy proxy = FaultyProxy.start("127.0.0.1", server.port())) {
  *     // point the client at https://127.0.0.1:<proxy.port()>/
  *     proxy.dropResponses(1);      // the next connection's request is processed, its answer lost
+ *     proxy.dropNextAnswer();      // the next request on any connection is processed, its answer lost
  *     proxy.refuseConnections();   // new connections are reset at once
  *     proxy.passThrough();         // back to normal
  * }
@@ -33,7 +34,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <h2>Modes</h2>
  * A mode applies to connections accepted after it is set; connections already open keep the
- * behaviour they started with. The mode methods may be called from any thread.
+ * behaviour they started with, except for {@link #dropNextAnswer()}, which applies to every
+ * connection, open or new. The mode methods may be called from any thread.
  * <ul>
  *   <li>{@link #passThrough()} (the default): bytes are copied both ways; a half-close (EOF) on
  *       one side is passed on to the other.</li>
@@ -61,6 +63,25 @@ import java.util.concurrent.atomic.LongAdder;
  *       <p>Clients may retry an idempotent request on a new connection when a connection ends
  *       without a response (the JDK's {@code HttpClient} retries a {@code GET} once); use
  *       {@code dropResponses(2)} or a {@code POST} when the retry should fail too.</li>
+ *   <li>{@link #dropNextAnswer()}: the next request the client sends, on whichever connection,
+ *       already open or new, is forwarded to the server, but its answer never reaches the client.
+ *       For clients that pool connections this is the way to lose one call's answer: the call
+ *       that comes next need not open a connection. The request is found as for
+ *       {@code dropResponses}: on a connection past its TLS handshake it is the client's next
+ *       {@code application_data} record (the next bytes, if the client does not speak TLS); on a
+ *       new connection it is the record the handshake is followed by, which is exact for
+ *       {@code SSLEngine} clients such as {@code java.net.http}. The connection that carries the
+ *       request claims the drop before forwarding it; from then on whatever the server sends on
+ *       that connection is swallowed, and the first of it ends the client's side of the
+ *       connection (a TCP half-close: the client reads an end of stream and fails with an
+ *       {@code IOException}). Clients do not send a request on a keep-alive connection before
+ *       the previous answer has arrived (HTTP/1.1 without pipelining), so the answer lost is
+ *       the request's. One drop is armed at a time and used by one request; later requests pass
+ *       through. {@link #droppedAnswerCount()} tells whether a request has claimed it. The same
+ *       note on retried idempotent requests applies. With TLS 1.3 every record past the
+ *       handshake is an {@code application_data} record, so a client's {@code close_notify} or
+ *       key update on an open connection would take the drop as well: arm it just before the
+ *       call whose answer should be lost.</li>
  * </ul>
  *
  * <p>Accepted and outgoing sockets use {@code TCP_NODELAY}. Threads are daemon threads named
@@ -84,6 +105,8 @@ public final class FaultyProxy implements AutoCloseable {
     private final Object modeLock = new Object();
     private Mode mode = Mode.PASS_THROUGH;
     private int dropsLeft;
+    private boolean answerDropArmed;
+    private final LongAdder droppedAnswers = new LongAdder();
 
     private final Thread acceptor;
 
@@ -145,19 +168,33 @@ public final class FaultyProxy implements AutoCloseable {
         return connections.sum();
     }
 
-    /** Forwards new connections unchanged, and cancels pending {@link #dropResponses(int)}. */
-    public void passThrough() {
-        setMode(Mode.PASS_THROUGH, 0);
+    /**
+     * @return the number of answers lost to {@link #dropNextAnswer()} so far: the number of
+     *     requests that claimed an armed drop
+     */
+    public long droppedAnswerCount() {
+        return droppedAnswers.sum();
     }
 
-    /** Resets every new connection as soon as it is accepted, until another mode is set. */
+    /**
+     * Forwards new connections unchanged, and cancels pending {@link #dropResponses(int)} and a
+     * {@link #dropNextAnswer()} no request has claimed yet.
+     */
+    public void passThrough() {
+        setMode(Mode.PASS_THROUGH, 0, true);
+    }
+
+    /**
+     * Resets every new connection as soon as it is accepted, until another mode is set; cancels
+     * pending {@link #dropResponses(int)} and {@link #dropNextAnswer()}.
+     */
     public void refuseConnections() {
-        setMode(Mode.REFUSE, 0);
+        setMode(Mode.REFUSE, 0, true);
     }
 
     /**
      * Makes the next {@code connections} connections lose their responses (see the class
-     * description); later connections pass through.
+     * description); later connections pass through. An armed {@link #dropNextAnswer()} is kept.
      *
      * @param connections how many new connections to affect; positive
      * @throws IllegalArgumentException if {@code connections} is not positive
@@ -166,7 +203,25 @@ public final class FaultyProxy implements AutoCloseable {
         if (connections <= 0) {
             throw new IllegalArgumentException("connections must be positive but was " + connections);
         }
-        setMode(Mode.PASS_THROUGH, connections);
+        setMode(Mode.PASS_THROUGH, connections, false);
+    }
+
+    /**
+     * Makes the next request on any connection, already open or new, lose its answer (see the
+     * class description); the requests after it pass through. Calling it again before a request
+     * has claimed the drop changes nothing: one answer is lost. The mode for new connections is
+     * left as it is (pending {@link #dropResponses(int)} are kept; while connections are refused,
+     * the drop waits for a request on a connection that is open).
+     *
+     * @throws IllegalStateException if the proxy is closed
+     */
+    public void dropNextAnswer() {
+        synchronized (modeLock) {
+            if (closed.get()) {
+                throw new IllegalStateException("FaultyProxy " + this + " is closed");
+            }
+            answerDropArmed = true;
+        }
     }
 
     /** Stops listening and closes every open connection. Idempotent. */
@@ -194,13 +249,28 @@ public final class FaultyProxy implements AutoCloseable {
         return "FaultyProxy[127.0.0.1:" + port() + " -> " + target + (closed.get() ? ", closed]" : "]");
     }
 
-    private void setMode(Mode newMode, int drops) {
+    private void setMode(Mode newMode, int drops, boolean cancelAnswerDrop) {
         synchronized (modeLock) {
             if (closed.get()) {
                 throw new IllegalStateException("FaultyProxy " + this + " is closed");
             }
             mode = newMode;
             dropsLeft = drops;
+            if (cancelAnswerDrop) {
+                answerDropArmed = false;
+            }
+        }
+    }
+
+    /** Takes the armed {@link #dropNextAnswer()} for the request about to be forwarded, if there is one. */
+    private boolean claimAnswerDrop() {
+        synchronized (modeLock) {
+            if (!answerDropArmed) {
+                return false;
+            }
+            answerDropArmed = false;
+            droppedAnswers.increment();
+            return true;
         }
     }
 
@@ -284,7 +354,7 @@ public final class FaultyProxy implements AutoCloseable {
         connection.clientToServer();
     }
 
-    /** One proxied connection: two pumps, and the bookkeeping dropResponses needs. */
+    /** One proxied connection: two pumps, and the bookkeeping dropResponses and dropNextAnswer need. */
     private final class Connection {
         private final Socket client;
         private final Socket server;
@@ -295,8 +365,12 @@ public final class FaultyProxy implements AutoCloseable {
         private volatile boolean clientSpoke;
         private volatile boolean clientIsTls;
         private volatile int clientApplicationRecords;
+        // Set by the client-to-server pump before it forwards the request whose answer is dropped.
+        private volatile boolean answerDropClaimed;
+        // Written by the server-to-client pump during the handshake, before the server's encrypted
+        // records reach the client, so before the client can send a request; read by both pumps.
+        private volatile boolean tls13;
         // Only touched by the server-to-client pump.
-        private boolean tls13;
         private boolean responseCutOff;
 
         Connection(Socket client, Socket server, boolean dropResponses) {
@@ -316,19 +390,22 @@ public final class FaultyProxy implements AutoCloseable {
                     if (n == 0) {
                         continue;
                     }
-                    if (dropResponses) {
-                        // Count before forwarding: a server reply to these bytes cannot come earlier.
-                        if (!clientSpoke) {
-                            clientIsTls = TlsRecordScanner.looksLikeTls(buffer, n);
-                        }
-                        if (clientIsTls) {
-                            scanner.scan(buffer, 0, n, type -> {
-                                if (type == TlsRecordScanner.APPLICATION_DATA) {
-                                    clientApplicationRecords++;
-                                }
-                            });
-                        }
-                        clientSpoke = true;
+                    // Count before forwarding: a server reply to these bytes cannot come earlier.
+                    // Every connection counts, since dropNextAnswer() may be armed while it is open.
+                    if (!clientSpoke) {
+                        clientIsTls = TlsRecordScanner.looksLikeTls(buffer, n);
+                    }
+                    int recordsBefore = clientApplicationRecords;
+                    if (clientIsTls) {
+                        scanner.scan(buffer, 0, n, type -> {
+                            if (type == TlsRecordScanner.APPLICATION_DATA) {
+                                clientApplicationRecords++;
+                            }
+                        });
+                    }
+                    clientSpoke = true;
+                    if (!answerDropClaimed && carriesRequest(recordsBefore) && claimAnswerDrop()) {
+                        answerDropClaimed = true;
                     }
                     out.write(buffer, 0, n);
                     out.flush();
@@ -353,7 +430,12 @@ public final class FaultyProxy implements AutoCloseable {
                     if (n == 0) {
                         continue;
                     }
-                    if (dropResponses && swallow(scanner, buffer, n)) {
+                    watchHandshake(scanner, buffer, n);
+                    if (answerDropClaimed) {
+                        cutOff();
+                        continue;
+                    }
+                    if (dropResponses && swallow()) {
                         continue;
                     }
                     out.write(buffer, 0, n);
@@ -371,8 +453,43 @@ public final class FaultyProxy implements AutoCloseable {
             }
         }
 
+        /**
+         * True if the client bytes just counted (its application records went from
+         * {@code recordsBefore} to the current count) carry a request: any bytes from a client
+         * that does not speak TLS; with TLS, an {@code application_data} record past the handshake.
+         */
+        private boolean carriesRequest(int recordsBefore) {
+            if (!clientIsTls) {
+                return true;
+            }
+            int records = clientApplicationRecords;
+            return records > recordsBefore && records >= (tls13 ? 2 : 1);
+        }
+
+        /** While the client is still in the TLS handshake, encrypted server records mean TLS 1.3. */
+        private void watchHandshake(TlsRecordScanner scanner, byte[] buffer, int n) {
+            if (!tls13 && clientSpoke && clientIsTls && clientApplicationRecords == 0) {
+                scanner.scan(buffer, 0, n, type -> {
+                    if (type == TlsRecordScanner.APPLICATION_DATA) {
+                        tls13 = true;
+                    }
+                });
+            }
+        }
+
+        /**
+         * Ends the client's side with a half-close: the client reads an end of stream, but
+         * anything it still sends (a request counted too early) keeps flowing to the server.
+         */
+        private void cutOff() {
+            if (!responseCutOff) {
+                responseCutOff = true;
+                shutdownOutput(client);
+            }
+        }
+
         /** Decides whether these server bytes are swallowed, closing the client's side when the response starts. */
-        private boolean swallow(TlsRecordScanner scanner, byte[] buffer, int n) {
+        private boolean swallow() {
             if (responseCutOff) {
                 return true;
             }
@@ -383,23 +500,14 @@ public final class FaultyProxy implements AutoCloseable {
             if (clientIsTls) {
                 int clientRecords = clientApplicationRecords;
                 if (clientRecords == 0) {
-                    // Still in the handshake: encrypted server records now mean TLS 1.3.
-                    scanner.scan(buffer, 0, n, type -> {
-                        if (type == TlsRecordScanner.APPLICATION_DATA) {
-                            tls13 = true;
-                        }
-                    });
-                    return false;
+                    return false; // still in the handshake
                 }
                 requestSent = clientRecords >= (tls13 ? 2 : 1);
             } else {
                 requestSent = true;
             }
             if (requestSent) {
-                // Half-close: the client reads an end of stream, but anything it still sends (a
-                // request counted too early) keeps flowing to the server.
-                responseCutOff = true;
-                shutdownOutput(client);
+                cutOff();
             }
             return true;
         }

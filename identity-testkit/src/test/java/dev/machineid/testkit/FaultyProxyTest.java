@@ -148,6 +148,83 @@ class FaultyProxyTest {
         }
     }
 
+    /**
+     * The first request opens the connection the client keeps alive; the drop is armed only then,
+     * so the request that loses its answer is one on that open connection. POST, so the JDK client
+     * does not retry it on a new connection.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void droppedNextAnswerOnAnOpenKeepAliveConnectionIsLostAndTheFollowingRequestGetsThrough(String protocol)
+            throws Exception {
+        try (FaultyProxy proxy = FaultyProxy.start("127.0.0.1", server.port())) {
+            HttpClient client = HttpClient.newBuilder()
+                    .sslContext(ca.sslContext(clientCertificate))
+                    .sslParameters(new SSLParameters(null, new String[] {protocol}))
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(TIMEOUT)
+                    .build();
+            assertThat(client.send(post(proxy, "first"), HttpResponse.BodyHandlers.ofString()).statusCode())
+                    .isEqualTo(200);
+            assertThat(proxy.connectionCount()).isEqualTo(1);
+
+            proxy.dropNextAnswer();
+
+            assertThatThrownBy(() -> client.send(post(proxy, "lost"), HttpResponse.BodyHandlers.ofString()))
+                    .isInstanceOf(IOException.class);
+            // the request went out on the open connection, and reached the server
+            assertThat(proxy.connectionCount()).isEqualTo(1);
+            assertThat(proxy.droppedAnswerCount()).isEqualTo(1);
+            Poll.until(TIMEOUT, () -> server.requestCount() == 2, () -> "the server got the request");
+
+            HttpResponse<String> after = client.send(post(proxy, "kept"), HttpResponse.BodyHandlers.ofString());
+            assertThat(after.statusCode()).isEqualTo(200);
+            assertThat(server.requestCount()).isEqualTo(3);
+            assertThat(proxy.droppedAnswerCount()).isEqualTo(1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
+    void droppedNextAnswerOnANewConnectionIsLostAfterTheHandshakeAndTheFollowingRequestGetsThrough(String protocol)
+            throws Exception {
+        try (FaultyProxy proxy = FaultyProxy.start("127.0.0.1", server.port())) {
+            HttpClient client = HttpClient.newBuilder()
+                    .sslContext(ca.sslContext(clientCertificate))
+                    .sslParameters(new SSLParameters(null, new String[] {protocol}))
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(TIMEOUT)
+                    .build();
+            proxy.dropNextAnswer();
+
+            assertThatThrownBy(() -> client.send(post(proxy, "lost"), HttpResponse.BodyHandlers.ofString()))
+                    .isInstanceOf(IOException.class);
+            Poll.until(TIMEOUT, () -> server.requestCount() == 1, () -> "the server got the request");
+            assertThat(proxy.droppedAnswerCount()).isEqualTo(1);
+
+            HttpResponse<String> after = client.send(post(proxy, "kept"), HttpResponse.BodyHandlers.ofString());
+            assertThat(after.statusCode()).isEqualTo(200);
+            assertThat(server.requestCount()).isEqualTo(2);
+            assertThat(proxy.connectionCount()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void passThroughCancelsAnUnclaimedDropOfTheNextAnswer() throws Exception {
+        try (EchoServer echo = new EchoServer();
+                FaultyProxy proxy = FaultyProxy.start("127.0.0.1", echo.port());
+                Socket socket = connect(proxy)) {
+            socket.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+            assertThat(socket.getInputStream().readNBytes(4)).isEqualTo("ping".getBytes(StandardCharsets.UTF_8));
+            proxy.dropNextAnswer();
+            proxy.passThrough();
+
+            socket.getOutputStream().write("pong".getBytes(StandardCharsets.UTF_8));
+            assertThat(socket.getInputStream().readNBytes(4)).isEqualTo("pong".getBytes(StandardCharsets.UTF_8));
+            assertThat(proxy.droppedAnswerCount()).isZero();
+        }
+    }
+
     @Test
     void dropResponsesAffectsOnlyTheNextNConnections() throws Exception {
         try (EchoServer echo = new EchoServer();
@@ -200,6 +277,7 @@ class FaultyProxyTest {
         assertThat(proxy.connectionCount()).isEqualTo(accepted);
         assertThatThrownBy(proxy::passThrough).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> proxy.dropResponses(1)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(proxy::dropNextAnswer).isInstanceOf(IllegalStateException.class);
     }
 
     @Test
