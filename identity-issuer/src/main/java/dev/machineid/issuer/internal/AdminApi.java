@@ -526,7 +526,8 @@ public final class AdminApi {
     String ttl = b.ttl();
     if (ttl != null) {
       try {
-        lock = lock.expiringAt(clock.instant().plus(GoDuration.parse(ttl)));
+        Duration d = GoDuration.parse(ttl);
+        lock = lock.expiringAt(Json.recordable(clock.instant(), d, 1, "field 'ttl' is too long: the lock would end after year 9999"));
       } catch (IllegalArgumentException e) {
         throw Json.malformed("field 'ttl' must be a duration such as 90s, 15m or 1h");
       }
@@ -539,13 +540,15 @@ public final class AdminApi {
   /** An RFC 3339 time, or a duration such as {@code 1h} meaning that long ago. */
   private Instant pointInTime(String s, String field) {
     try {
-      return Instant.parse(s);
+      return Json.recordable(Instant.parse(s), field + " must lie between years 1 and 9999");
     } catch (DateTimeParseException e) {
+      Duration d;
       try {
-        return clock.instant().minus(GoDuration.parse(s));
+        d = GoDuration.parse(s);
       } catch (IllegalArgumentException e2) {
         throw Json.malformed(field + " must be an RFC 3339 time or a duration such as 1h (that long ago)");
       }
+      return Json.recordable(clock.instant(), d, -1, field + " is too long ago: it reaches before year 1");
     }
   }
 

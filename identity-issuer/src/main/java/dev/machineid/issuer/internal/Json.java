@@ -10,7 +10,9 @@ import dev.machineid.core.protocol.ErrorCode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
+import java.time.DateTimeException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -157,6 +159,36 @@ public final class Json {
       throw ProblemException.of(ErrorCode.TTL_EXCEEDED, "requested " + field + " " + s + " exceeds the maximum of " + GoDuration.format(max));
     }
     return d;
+  }
+
+  /** The first instant the stores can record (an SQL {@code TIMESTAMP} begins at year 1). */
+  static final Instant EARLIEST_RECORDABLE = Instant.parse("0001-01-01T00:00:00Z");
+  /** The last instant the stores can record (an SQL {@code TIMESTAMP} ends with year 9999). */
+  static final Instant LATEST_RECORDABLE = Instant.parse("9999-12-31T23:59:59Z");
+
+  /**
+   * {@code now} moved by {@code d} ({@code sign} 1 forward, -1 back), refused as
+   * {@code malformed_request} with {@code tooFar} when the result lies outside what the stores
+   * record: an absurd duration must be a 4xx, never an arithmetic or SQL failure.
+   */
+  public static Instant recordable(Instant now, Duration d, int sign, String tooFar) {
+    try {
+      Instant t = sign < 0 ? now.minus(d) : now.plus(d);
+      if (!t.isBefore(EARLIEST_RECORDABLE) && !t.isAfter(LATEST_RECORDABLE)) {
+        return t;
+      }
+    } catch (DateTimeException | ArithmeticException e) {
+      // beyond Instant's own range: as far out of range as can be
+    }
+    throw malformed(tooFar);
+  }
+
+  /** {@code t}, refused as {@code malformed_request} with {@code tooFar} outside what the stores record. */
+  public static Instant recordable(Instant t, String tooFar) {
+    if (t.isBefore(EARLIEST_RECORDABLE) || t.isAfter(LATEST_RECORDABLE)) {
+      throw malformed(tooFar);
+    }
+    return t;
   }
 
   public static ProblemException malformed(String detail) {

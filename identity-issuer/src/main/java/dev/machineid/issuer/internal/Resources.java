@@ -105,17 +105,19 @@ public final class Resources {
     } else if (spec.hasNonNull("expires")) {
       String s = string(spec, "expires", "spec.expires");
       try {
-        expires = Instant.parse(s);
+        expires = Json.recordable(Instant.parse(s), "spec.expires must lie between years 1 and 9999, got '" + Engine.printable(s) + "'");
       } catch (DateTimeParseException e) {
         throw Json.malformed("spec.expires must be an RFC 3339 UTC time such as 2026-12-01T00:00:00Z, got '" + Engine.printable(s) + "'");
       }
     } else if (spec.hasNonNull("ttl")) {
       String s = string(spec, "ttl", "spec.ttl");
+      Duration d;
       try {
-        expires = now.plus(GoDuration.parse(s));
+        d = GoDuration.parse(s);
       } catch (IllegalArgumentException e) {
         throw Json.malformed("spec.ttl must be a duration such as 30m or 24h, got '" + Engine.printable(s) + "'");
       }
+      expires = Json.recordable(now, d, 1, "spec.ttl is too long: the token would expire after year 9999");
     } else {
       expires = now.plus(defaultTtl);
     }
