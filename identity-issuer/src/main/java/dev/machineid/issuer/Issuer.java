@@ -677,7 +677,9 @@ public final class Issuer implements AutoCloseable {
   /**
    * Audit retention: removes the events older than {@code before} from the front of the chain once
    * it verifies, keeping the last removed row as the chain's anchor so that the rest still
-   * verifies. The store's database role needs {@code DELETE} on {@code audit_events}.
+   * verifies, and records the prune (every anchor after it) in an {@code audit.pruned} event that
+   * verification checks the anchors against. The store's database role needs {@code DELETE} on
+   * {@code audit_events}.
    *
    * @return how many events were removed
    */

@@ -48,7 +48,9 @@ public interface AuditStore {
 
   /**
    * Audit retention: verifies the chain, then removes the rows before {@code before} from its
-   * front, moving the anchor to the last removed row so that the rest still verifies. Needs
+   * front, moving the anchor to the last removed row so that the rest still verifies, and records
+   * the prune (every anchor after it) in an {@code audit.pruned} event in the same transaction: an
+   * anchor no such event vouches for fails verification. Needs
    * {@code DELETE} on {@code audit_events} and {@code UPDATE} on {@code audit_anchors}, which
    * replicas are not granted.
    *

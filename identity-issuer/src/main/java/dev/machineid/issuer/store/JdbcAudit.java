@@ -53,6 +53,11 @@ import org.slf4j.LoggerFactory;
  * audited commit at most once a second, and one before each verification; the verification's head
  * is then the newest checkpoint, which is what a pin names.
  *
+ * <p>Retention moves each shard's anchor ({@code audit_anchors}) past the rows it removes, and
+ * records every anchor in an {@code audit.pruned} event appended in the same transaction; an anchor
+ * past genesis that the newest such event does not list was moved by hand (to hide a deleted
+ * prefix), and verification reports it.
+ *
  * <p>With one shard (and no other shard or checkpoint in the database) nothing of this shows: the
  * chain, its head, its pins and its verification are those of the single chain of version 3.
  */
@@ -62,6 +67,8 @@ final class JdbcAudit {
   /** The shard that holds the checkpoints. */
   static final int CHECKPOINTS = -1;
   static final String CHECKPOINT_TYPE = "audit.checkpoint";
+  /** The event a prune appends: every anchor after it ({@code anchor.K = SEQ:HASH}) and {@code before}. */
+  static final String PRUNED_TYPE = "audit.pruned";
   private static final long CHECKPOINT_INTERVAL_NANOS = 1_000_000_000L;
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
   private static final String COLUMNS = "shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash";
@@ -260,6 +267,12 @@ final class JdbcAudit {
     all.add(0);
     AuditVerification v = all.size() == 1 ? walk(c, 0, "", Long.MAX_VALUE, pinned, null) : verifyShards(c, all, heads, anchors, pinned);
     if (v.intact()) {
+      Unvouched u = unvouched(c);
+      if (u != null) {
+        v = AuditVerification.broken(v.rowsChecked(), u.anchor().seq(), null, u.problem(), v.anchorSequence(), v.headSequence(), v.headHash());
+      }
+    }
+    if (v.intact()) {
       heads.values().forEach(this::witness);
     }
     return v;
@@ -291,6 +304,52 @@ final class JdbcAudit {
       }
     }
     return AuditVerification.ok(rows + tied.rowsChecked(), tied.anchorSequence(), tied.headSequence(), tied.headHash());
+  }
+
+  /** An anchor that no recorded prune set, and the problem to report. */
+  private record Unvouched(Mark anchor, String problem, boolean anyPruneRecorded) {}
+
+  /**
+   * The first anchor past genesis that the newest {@code audit.pruned} event on the chains does not
+   * list with its row and hash, or {@code null} when each is vouched for. Only a prune moves an
+   * anchor, and it records all of them in the event it appends in the same transaction; an anchor
+   * moved by hand (to hide a deleted prefix) is not listed. Anchors and the event are read again
+   * when a prune committed between the two reads.
+   */
+  private Unvouched unvouched(Connection c) throws SQLException {
+    Map<Integer, Mark> anchors = anchors(c);
+    for (int attempt = 0; ; attempt++) {
+      Map<String, String> recorded = newestPrune(c);
+      Map<Integer, Mark> again = anchors(c);
+      if (!again.equals(anchors) && attempt < 3) {
+        anchors = again;
+        continue;
+      }
+      for (Mark a : anchors.values()) {
+        if (a.seq() == 0) {
+          continue;
+        }
+        if (recorded != null && (a.seq() + ":" + a.hash()).equals(recorded.get("anchor." + a.shard()))) {
+          continue;
+        }
+        String problem = "the anchor of " + (a.shard() == CHECKPOINTS ? "the checkpoint chain" : "shard " + a.shard()) + " (row " + a.seq()
+            + ") was not set by a recorded prune: the rows before it were deleted"
+            + (recorded == null ? " (if the log was pruned before prunes were recorded, anchor not vouched for: run `issuer audit prune` once to record it)" : "");
+        return new Unvouched(a, problem, recorded != null);
+      }
+      return null;
+    }
+  }
+
+  /** The details of the newest {@code audit.pruned} event on the chains, or {@code null}. */
+  private Map<String, String> newestPrune(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT e.detail FROM audit_events e WHERE " + ON_CHAIN + " AND e.type = ? ORDER BY e.event_time DESC, e.shard DESC, e.seq DESC LIMIT 1")) {
+      ps.setString(1, PRUNED_TYPE);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? read(rs.getString(1)) : null;
+      }
+    }
   }
 
   /** Whether one entry of a checkpoint ({@code shard.K = SEQ:HASH}) still holds; the problem if not. */
@@ -479,12 +538,49 @@ final class JdbcAudit {
 
   // ---------------------------------------------------------------- retention
 
+  /** What a prune removed, and the {@code audit.pruned} event it appended (or {@code null}). */
+  record Pruned(int removed, Mark recorded) {}
+
   /**
    * Removes, shard by shard (the checkpoints last), the rows before {@code before} from the front
    * of each chain, after verifying the stretch removed; moves each shard's anchor to its last
-   * removed row.
+   * removed row. Then appends to {@code shard} an {@code audit.pruned} event listing every anchor
+   * past genesis, which is what vouches for them at verification. Refuses, removing nothing, when
+   * an anchor is not vouched for by the newest such event; when the log holds none (a store pruned
+   * before prunes were recorded), the anchors found are recorded as they are.
    */
-  int prune(Connection c, Instant before) throws SQLException {
+  Pruned prune(Connection c, Instant before, int shard) throws SQLException {
+    Unvouched unvouched = unvouched(c);
+    if (unvouched != null && unvouched.anyPruneRecorded()) {
+      throw new SQLException("audit retention refused, nothing was removed: " + unvouched.problem());
+    }
+    int removed = prune(c, before);
+    if (removed == 0 && unvouched == null) {
+      return new Pruned(0, null);
+    }
+    Map<String, String> detail = new TreeMap<>();
+    for (Mark a : anchors(c).values()) {
+      if (a.seq() > 0) {
+        detail.put("anchor." + a.shard(), a.seq() + ":" + a.hash());
+      }
+    }
+    detail.put("before", before.toString());
+    // never older than the row before it on its shard, so that a later prune (which removes the
+    // prefix up to the newest row older than its cut-off) does not take rows after it along
+    Instant at = Instant.now();
+    try (PreparedStatement ps = c.prepareStatement("SELECT e.event_time FROM audit_events e JOIN audit_heads h ON h.shard = e.shard AND h.seq = e.seq WHERE e.shard = ?")) {
+      ps.setInt(1, shard);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next() && instant(rs, "event_time").isAfter(at)) {
+          at = instant(rs, "event_time");
+        }
+      }
+    }
+    Mark recorded = append(c, shard, new AuditEvent(UUID.randomUUID().toString(), at, PRUNED_TYPE, null, null, AuditEvent.SUCCESS, detail));
+    return new Pruned(removed, recorded);
+  }
+
+  private int prune(Connection c, Instant before) throws SQLException {
     List<Integer> order = new ArrayList<>(heads(c).keySet());
     if (order.remove(Integer.valueOf(CHECKPOINTS))) {
       order.add(CHECKPOINTS);

@@ -944,7 +944,21 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public int pruneAudit(Instant before) {
     Objects.requireNonNull(before, "before");
-    return transactionally("pruning the audit log", c -> shared.audit.prune(c, before));
+    if (bound == null) {
+      // in a transaction of its own, so that the view records the prune's event for the witness
+      return inTransaction(view -> view.pruneAudit(before));
+    }
+    return with("pruning the audit log", c -> {
+      // the prune records itself in an audit.pruned event on the transaction's shard
+      if (auditShard == null) {
+        auditShard = shared.audit.pickShard();
+      }
+      JdbcAudit.Pruned pruned = shared.audit.prune(c, before, auditShard);
+      if (pruned.recorded() != null) {
+        appended = pruned.recorded();
+      }
+      return pruned.removed();
+    });
   }
 
   // ------------------------------------------------------------------ serving record and readiness

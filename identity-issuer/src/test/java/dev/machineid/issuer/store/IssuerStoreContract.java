@@ -488,11 +488,13 @@ abstract class IssuerStoreContract {
         store.appendAudit(event("join", "new", now.plus(Duration.ofDays(2))));
       }
       assertThat(replica.pruneAudit(now.plus(Duration.ofDays(1)))).isEqualTo(3);
-      assertThat(store.auditEvents()).extracting(AuditEvent::bot).containsExactly("new", "new");
+      // what is left: the two new events and the prune's own record
+      assertThat(store.auditEvents()).filteredOn(e -> e.type().equals("join")).extracting(AuditEvent::bot).containsExactly("new", "new");
+      assertThat(store.auditEvents()).extracting(AuditEvent::type).containsOnly("join", "audit.pruned").hasSize(3);
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isTrue();
       assertThat(v.anchorSequence()).isEqualTo(3);
-      assertThat(v.rowsChecked()).isEqualTo(2);
+      assertThat(v.rowsChecked()).isEqualTo(3);
       // the chain goes on from the anchor
       store.appendAudit(event("join", "newer", now.plus(Duration.ofDays(3))));
       assertThat(replica.verifyAudit().intact()).isTrue();
@@ -504,7 +506,94 @@ abstract class IssuerStoreContract {
       assertThat(broken.brokenSequence()).isEqualTo(4);
       // and retention refuses to prune a chain that does not verify, removing nothing
       assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10)))).isInstanceOf(dev.machineid.issuer.StoreException.class).hasMessageContaining("refused");
-      assertThat(store.auditEvents()).hasSize(2);
+      assertThat(store.auditEvents()).hasSize(3);
+    }
+
+    @Test
+    void aPruneIsListedInTheAuditLogWithTheAnchorItSet() throws Exception {
+      for (int n = 0; n < 3; n++) {
+        store.appendAudit(event("join", "old", now));
+      }
+      store.appendAudit(event("join", "new", now.plus(Duration.ofDays(2))));
+      Instant before = now.plus(Duration.ofDays(1));
+      assertThat(replica.pruneAudit(before)).isEqualTo(3);
+      List<AuditEvent> pruned = replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10));
+      assertThat(pruned).hasSize(1);
+      assertThat(pruned.get(0).detail()).containsExactlyInAnyOrderEntriesOf(Map.of("anchor.0", "3:" + text("SELECT hash FROM audit_anchors WHERE shard = 0"), "before", before.toString()));
+      // a prune that removes nothing records nothing
+      assertThat(replica.pruneAudit(now)).isZero();
+      assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10))).hasSize(1);
+      assertThat(replica.verifyAudit().intact()).isTrue();
+    }
+
+    @Test
+    void aForgedAnchorHidingADeletedPrefixIsDetected() throws Exception {
+      for (int n = 0; n < 8; n++) {
+        store.appendAudit(event("join"));
+      }
+      AuditVerification pinned = replica.verifyAudit();
+      assertThat(pinned.intact()).isTrue();
+      // the anchor moved by hand to row 6, and the rows up to it deleted
+      sql("UPDATE audit_anchors SET seq = 6, hash = '" + hashOf(6) + "' WHERE shard = 0");
+      sql("DELETE FROM audit_events WHERE shard = 0 AND seq <= 6");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.problem()).contains("the anchor of shard 0 (row 6) was not set by a recorded prune");
+      AuditVerification byPin = replica.verifyAudit(pinned.headSequence(), pinned.headHash());
+      assertThat(byPin.intact()).isFalse();
+      assertThat(byPin.problem()).contains("was not set by a recorded prune");
+      try (IssuerStore fresh = open(1)) {
+        assertThat(fresh.verifyAudit().intact()).isFalse();
+      }
+    }
+
+    @Test
+    void aForgedAnchorPastALegitimatePruneIsDetectedAndRetentionRefusesToRecordIt() throws Exception {
+      for (int n = 0; n < 2; n++) {
+        store.appendAudit(event("join", "old", now));
+      }
+      for (int n = 0; n < 6; n++) {
+        store.appendAudit(event("join", "new", now.plus(Duration.ofDays(2))));
+      }
+      assertThat(replica.pruneAudit(now.plus(Duration.ofDays(1)))).isEqualTo(2);
+      assertThat(replica.verifyAudit().intact()).isTrue();
+      sql("UPDATE audit_anchors SET seq = 5, hash = '" + hashOf(5) + "' WHERE shard = 0");
+      sql("DELETE FROM audit_events WHERE shard = 0 AND seq <= 5");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.problem()).contains("the anchor of shard 0 (row 5) was not set by a recorded prune");
+      // the next prune does not launder it
+      assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10)))).isInstanceOf(dev.machineid.issuer.StoreException.class)
+          .hasMessageContaining("refused", "was not set by a recorded prune");
+      assertThat(replica.verifyAudit().intact()).isFalse();
+    }
+
+    @Test
+    void aStorePrunedBeforePrunesWereRecordedIsReportedUntilAPruneRecordsItsAnchors() throws Exception {
+      for (int n = 0; n < 4; n++) {
+        store.appendAudit(event("join"));
+      }
+      // what a prune left before prunes were recorded: the anchor moved, no audit.pruned event
+      sql("UPDATE audit_anchors SET seq = 2, hash = '" + hashOf(2) + "', pruned_at = CURRENT_TIMESTAMP WHERE shard = 0");
+      sql("DELETE FROM audit_events WHERE shard = 0 AND seq <= 2");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).isFalse();
+      assertThat(v.problem()).contains("was not set by a recorded prune", "run `issuer audit prune` once to record it");
+      // the first prune records the anchors it finds, even when it removes nothing
+      assertThat(replica.pruneAudit(now.minus(Duration.ofDays(1)))).isZero();
+      assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10))).singleElement()
+          .satisfies(e -> assertThat(e.detail()).containsEntry("anchor.0", "2:" + text("SELECT hash FROM audit_anchors WHERE shard = 0")));
+      AuditVerification after = replica.verifyAudit();
+      assertThat(after.intact()).as(after.toString()).isTrue();
+    }
+
+    private String text(String query) throws SQLException {
+      try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+          Statement s = c.createStatement();
+          java.sql.ResultSet rs = s.executeQuery(query)) {
+        rs.next();
+        return rs.getString(1);
+      }
     }
 
     @Test
@@ -774,9 +863,32 @@ abstract class IssuerStoreContract {
       }
       int removed = replica.pruneAudit(now.plus(Duration.ofDays(1)));
       assertThat(removed).isGreaterThanOrEqualTo(20);
-      assertThat(store.auditEvents()).extracting(AuditEvent::bot).containsOnly("new").hasSize(5);
+      assertThat(store.auditEvents()).filteredOn(e -> e.type().equals("join")).extracting(AuditEvent::bot).containsOnly("new").hasSize(5);
+      // the prune's own record lists every shard's anchor
+      List<AuditEvent> pruned = store.auditEvents(new AuditQuery(null, "audit.pruned", null, 10));
+      assertThat(pruned).hasSize(1);
+      assertThat(pruned.get(0).detail().keySet()).filteredOn(k -> k.startsWith("anchor.")).hasSize((int) count("SELECT COUNT(*) FROM audit_anchors WHERE seq > 0"));
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isTrue();
+    }
+
+    @Test
+    void aForgedAnchorHidingADeletedPrefixOfAShardIsDetected() throws Exception {
+      fill(8);
+      AuditVerification pinned = store.verifyAudit();
+      assertThat(pinned.intact()).isTrue();
+      // the attack: shard 1's anchor moved to its row 6, and the rows up to it deleted
+      sql("DELETE FROM audit_anchors WHERE shard = 1");
+      sql("INSERT INTO audit_anchors (shard, seq, hash) SELECT 1, seq, hash FROM audit_events WHERE shard = 1 AND seq = 6");
+      sql("DELETE FROM audit_events WHERE shard = 1 AND seq <= 6");
+      AuditVerification v = replica.verifyAudit();
+      assertThat(v.intact()).as(v.toString()).isFalse();
+      assertThat(v.problem()).contains("the anchor of shard 1 (row 6) was not set by a recorded prune");
+      try (IssuerStore fresh = open(SHARDS)) {
+        AuditVerification byPin = fresh.verifyAudit(pinned.headSequence(), pinned.headHash());
+        assertThat(byPin.intact()).as(byPin.toString()).isFalse();
+        assertThat(byPin.problem()).contains("was not set by a recorded prune");
+      }
     }
   }
 }
