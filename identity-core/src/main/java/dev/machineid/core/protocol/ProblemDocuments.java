@@ -8,9 +8,15 @@ import java.util.Optional;
  * Reads the problem document ({@code application/problem+json}, RFC 9457) of an error answer, for
  * every client of the issuer (the SDK's and the admin client). Lenient, because the answer may come
  * from a proxy in front of the issuer: members of the wrong type are left out, unknown members are
- * ignored, and a body that is not a JSON object is no problem document at all.
+ * ignored, and a body that is not a JSON object is no problem document at all. Its text ends up in
+ * log lines and exception messages, so control and bidirectional-format characters are replaced by
+ * {@code ?} (an answer cannot forge a log line or hide text) and each member is cut to
+ * {@link #MAX_TEXT} characters.
  */
 public final class ProblemDocuments {
+  /** The most characters kept of one member; longer text is cut and ends with {@code …}. */
+  public static final int MAX_TEXT = 1000;
+
   private ProblemDocuments() {}
 
   /** The problem document {@code body} holds, or empty if it is not one (not JSON, not an object, empty). */
@@ -42,6 +48,18 @@ public final class ProblemDocuments {
 
   private static String text(JsonNode n, String member) {
     JsonNode v = n.get(member);
-    return v != null && v.isTextual() ? v.textValue() : null;
+    return v != null && v.isTextual() ? printable(v.textValue()) : null;
+  }
+
+  private static String printable(String s) {
+    StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_TEXT + 1));
+    for (int i = 0; i < s.length() && b.length() < MAX_TEXT; i++) {
+      char c = s.charAt(i);
+      b.append(Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c);
+    }
+    if (b.length() < s.length()) {
+      b.append('\u2026');
+    }
+    return b.toString();
   }
 }

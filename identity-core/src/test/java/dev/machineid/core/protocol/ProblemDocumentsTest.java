@@ -28,4 +28,15 @@ class ProblemDocumentsTest {
     assertThat(p.status()).isZero();
     assertThat(ProblemDocuments.explanation(p)).isEqualTo("Bad gateway");
   }
+
+  @Test
+  void controlCharactersCannotForgeLogLinesAndAHugeDetailIsCut() {
+    Problem p = ProblemDocuments.parse("{\"code\":\"x\\u001b[2K\",\"detail\":\"refused\\n2026-12-05 INFO renewed \\u001b[31mok\\u202e\"}").orElseThrow();
+    assertThat(p.code()).isEqualTo("x?[2K");
+    assertThat(ProblemDocuments.explanation(p)).isEqualTo("refused?2026-12-05 INFO renewed ?[31mok?");
+
+    String huge = "a".repeat(900_000);
+    Problem big = ProblemDocuments.parse("{\"detail\":\"" + huge + "\"}").orElseThrow();
+    assertThat(ProblemDocuments.explanation(big)).hasSize(ProblemDocuments.MAX_TEXT + 1).endsWith("a\u2026");
+  }
 }
