@@ -253,7 +253,11 @@ public final class ProtocolClient {
     }
   }
 
-  private static SSLContext sslContext(X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+  /**
+   * A TLS context that trusts only {@code authority} and, when {@code key} is not null, presents
+   * {@code chain}: for tests that speak raw bytes to the issuer rather than through this client.
+   */
+  public static SSLContext sslContext(X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
     try {
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
