@@ -9,10 +9,11 @@ module dev.machineid.testkit {
   requires org.bouncycastle.provider;
   requires org.bouncycastle.pkix;
   requires java.sql; // PostgresServer.createDatabase
-  requires jdk.httpserver; // the simulated AWS endpoints
+  requires jdk.httpserver; // SimulatorServer: the simulated AWS endpoints and Vault
   requires transitive java.net.http; // ProtocolClient
 
   exports dev.machineid.testkit;
   exports dev.machineid.testkit.aws;
+  exports dev.machineid.testkit.http;
   exports dev.machineid.testkit.vault;
 }

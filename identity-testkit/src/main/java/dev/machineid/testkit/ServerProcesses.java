@@ -10,9 +10,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 /**
@@ -77,6 +80,19 @@ public final class ServerProcesses {
   }
 
   /**
+   * How a finished command ended.
+   *
+   * @param exitCode its exit status
+   * @param output its standard output and error, merged
+   */
+  public record Result(int exitCode, String output) {
+    /** Whether it exited with 0. */
+    public boolean succeeded() {
+      return exitCode == 0;
+    }
+  }
+
+  /**
    * Runs a command to completion with its output in a file, and returns the output.
    *
    * @param serverLog the server's log, appended to the failure message when it is not empty; may be
@@ -85,23 +101,37 @@ public final class ServerProcesses {
    *     does not finish in time (then it is killed)
    */
   public static String run(List<String> command, Duration timeout, Path serverLog) {
+    Result result = exec(command, Map.of(), timeout);
+    if (!result.succeeded()) {
+      String log = serverLog == null ? "" : readQuietly(serverLog);
+      throw new IllegalStateException("failed (exit " + result.exitCode() + "): " + String.join(" ", command) + "\n" + result.output()
+          + (log.isEmpty() ? "" : "\nserver log:\n" + log));
+    }
+    return result.output();
+  }
+
+  /**
+   * Runs a command to completion, its input empty and its output in a file, with {@code environment}
+   * added to this process's, and returns how it ended whatever its exit status.
+   *
+   * @throws IllegalStateException if it does not finish in time (then it is killed)
+   * @throws UncheckedIOException if it cannot be started
+   */
+  public static Result exec(List<String> command, Map<String, String> environment, Duration timeout) {
     Objects.requireNonNull(command, "command");
+    Objects.requireNonNull(environment, "environment");
     try {
       Path out = Files.createTempFile("machineid-testkit-cmd-", ".log");
       try {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        builder.environment().putAll(environment);
+        Process p = builder.start();
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
           p.destroyForcibly();
           throw new IllegalStateException("timed out: " + String.join(" ", command));
         }
-        String output = Files.readString(out);
-        if (p.exitValue() != 0) {
-          String log = serverLog == null ? "" : readQuietly(serverLog);
-          throw new IllegalStateException("failed (exit " + p.exitValue() + "): " + String.join(" ", command) + "\n" + output
-              + (log.isEmpty() ? "" : "\nserver log:\n" + log));
-        }
-        return output;
+        return new Result(p.exitValue(), Files.readString(out));
       } finally {
         Files.deleteIfExists(out);
       }
@@ -110,6 +140,26 @@ public final class ServerProcesses {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while running " + command.get(0), e);
+    }
+  }
+
+  /**
+   * Stops a process and every process it started: asks them to end, waits up to 10 seconds, then
+   * kills what is left.
+   */
+  public static void terminate(ProcessHandle process) {
+    List<ProcessHandle> children = process.descendants().toList();
+    process.destroy();
+    children.forEach(ProcessHandle::destroy);
+    try {
+      process.onExit().get(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+      children.forEach(ProcessHandle::destroyForcibly);
+    } catch (ExecutionException | TimeoutException e) {
+      process.destroyForcibly();
+      children.forEach(ProcessHandle::destroyForcibly);
     }
   }
 

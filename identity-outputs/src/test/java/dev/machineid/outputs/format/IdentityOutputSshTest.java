@@ -9,9 +9,11 @@ import dev.machineid.core.output.Output;
 import dev.machineid.core.protocol.SshPublicKeys;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
+import dev.machineid.testkit.OpenSsh;
+import dev.machineid.testkit.ServerProcesses;
+import dev.machineid.testkit.SshServer;
 import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.issuer.TestBot;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +38,7 @@ class IdentityOutputSshTest {
   private static final String OUTSIDER = "mid-outsider";
   private static final AtomicInteger BOTS = new AtomicInteger();
   @TempDir Path tmp;
-  private Path pidFile;
+  private SshServer sshd;
 
   @BeforeAll
   static void roles() {
@@ -49,9 +51,9 @@ class IdentityOutputSshTest {
   }
 
   @AfterEach
-  void stopSshd() throws Exception {
-    if (pidFile != null && Files.exists(pidFile)) {
-      Tools.run("kill", Files.readString(pidFile).strip());
+  void stopSshd() {
+    if (sshd != null) {
+      sshd.close();
     }
   }
 
@@ -64,11 +66,11 @@ class IdentityOutputSshTest {
 
   @Test
   void sshLogsInAsTheBotWithOnlyTheIdentityOutputAndKeepsWorkingAfterRenewal() throws Exception {
-    String sshd = Tools.require("/usr/sbin/sshd", "openssh-server");
-    String ssh = Tools.require("ssh", "openssh-client");
-    String keygen = Tools.require("ssh-keygen", "openssh-client");
-    ensureUser(LOGIN);
-    ensureUser(OUTSIDER);
+    OpenSsh.tool("sshd");
+    String ssh = OpenSsh.tool("ssh");
+    String keygen = OpenSsh.tool("ssh-keygen");
+    OpenSsh.ensureLoginUser(LOGIN);
+    OpenSsh.ensureLoginUser(OUTSIDER);
     Path dest = tmp.resolve("identity");
     Path marker = tmp.resolve("reloaded");
     // the hook sees the files already written: it records the certificate it finds
@@ -85,11 +87,11 @@ class IdentityOutputSshTest {
       assertThat(Files.readAllLines(marker)).containsExactly(cert.strip());
 
       // OpenSSH reads the key file, and it is the key the certificate certifies
-      Tools.Result pub = Tools.run(keygen, "-y", "-f", dest.resolve("key").toString());
-      assertThat(pub.exit()).as(pub.output()).isZero();
+      ServerProcesses.Result pub = OpenSsh.run(List.of(keygen, "-y", "-f", dest.resolve("key").toString()));
+      assertThat(pub.exitCode()).as(pub.output()).isZero();
       assertThat(pub.output().strip()).isEqualTo(SshPublicKeys.authorizedKey(id.current().certificate().getPublicKey()));
-      Tools.Result listed = Tools.run(keygen, "-L", "-f", dest.resolve("key-cert.pub").toString());
-      assertThat(listed.exit()).as(listed.output()).isZero();
+      ServerProcesses.Result listed = OpenSsh.run(List.of(keygen, "-L", "-f", dest.resolve("key-cert.pub").toString()));
+      assertThat(listed.exitCode()).as(listed.output()).isZero();
       assertThat(principals(listed.output())).containsExactly(LOGIN);
       assertThat(listed.output()).contains("Key ID: \"bot-" + id.current().botName() + "\"");
 
@@ -101,16 +103,16 @@ class IdentityOutputSshTest {
       assertThat(Files.readString(dest.resolve("known_hosts")))
           .isEqualTo("@cert-authority * " + ISSUER.issuer().authority().sshHostAuthorities().get(0).strip() + "\n");
 
-      int port = startSshd(sshd, keygen);
+      int port = startSshd();
       List<String> base = List.of(ssh, "-4", "-F", dest.resolve("ssh_config").toString(), "-o", "BatchMode=yes",
           "-o", "ConnectTimeout=10", "-p", String.valueOf(port));
-      Tools.Result ok = await("ssh login").atMost(Duration.ofSeconds(10))
-          .until(() -> run(base, LOGIN + "@localhost", "id -un"), r -> r.exit() == 0);
+      ServerProcesses.Result ok = await("ssh login").atMost(Duration.ofSeconds(10))
+          .until(() -> run(base, LOGIN + "@localhost", "id -un"), r -> r.exitCode() == 0);
       assertThat(ok.output().strip()).endsWith(LOGIN);
 
       // a login the bot's roles do not allow (it exists on the host; another role allows it)
-      Tools.Result refused = run(base, OUTSIDER + "@localhost", "id -un");
-      assertThat(refused.exit()).as(refused.output()).isNotZero();
+      ServerProcesses.Result refused = run(base, OUTSIDER + "@localhost", "id -un");
+      assertThat(refused.exitCode()).as(refused.output()).isNotZero();
       assertThat(refused.output()).contains("Permission denied");
 
       // renewal: a new SSH certificate, written before the hook runs again, still accepted
@@ -121,8 +123,8 @@ class IdentityOutputSshTest {
       await("reload hook after the renewal").atMost(Duration.ofSeconds(10))
           .until(() -> Files.readAllLines(marker), l -> l.size() == 2);
       assertThat(Files.readAllLines(marker)).containsExactly(cert.strip(), renewed.strip());
-      Tools.Result again = run(base, LOGIN + "@localhost", "id -un");
-      assertThat(again.exit()).as(again.output()).isZero();
+      ServerProcesses.Result again = run(base, LOGIN + "@localhost", "id -un");
+      assertThat(again.exitCode()).as(again.output()).isZero();
       assertThat(again.output().strip()).endsWith(LOGIN);
     }
   }
@@ -158,41 +160,18 @@ class IdentityOutputSshTest {
         tmp.resolve("x"))).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("logins:");
   }
 
-  private int startSshd(String sshd, String keygen) throws Exception {
+  private int startSshd() throws Exception {
     Path host = Files.createDirectory(tmp.resolve("host"));
-    Path hostKey = host.resolve("ssh_host_ed25519_key");
-    Tools.Result made = Tools.run(keygen, "-q", "-t", "ed25519", "-N", "", "-f", hostKey.toString());
-    assertThat(made.exit()).as(made.output()).isZero();
+    Path hostKey = OpenSsh.keygen(host, "ssh_host_ed25519_key", "ed25519", 0);
     Issuer issuer = ISSUER.issuer();
     // the host certificate as an operator makes it with 'issuer sign' (the ssh_host authority)
     String hostCert = issuer.signSshHost(Files.readString(host.resolve("ssh_host_ed25519_key.pub")).strip(), List.of("localhost"),
         Duration.ofHours(1));
     Files.writeString(host.resolve("ssh_host_ed25519_key-cert.pub"), hostCert + "\n");
     Files.writeString(host.resolve("user-ca.pub"), String.join("\n", issuer.authority().sshUserAuthorities()) + "\n");
-    pidFile = tmp.resolve("sshd.pid");
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    Path config = tmp.resolve("sshd_config");
-    Files.writeString(config, String.join("\n",
-        "Port " + port,
-        "ListenAddress 127.0.0.1",
-        "HostKey " + hostKey,
-        "HostCertificate " + host.resolve("ssh_host_ed25519_key-cert.pub"),
-        "TrustedUserCAKeys " + host.resolve("user-ca.pub"),
-        "AuthorizedKeysFile none",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "PidFile " + pidFile,
-        ""));
-    Files.createDirectories(Path.of("/run/sshd"));
-    Tools.Result started = Tools.run(sshd, "-f", config.toString(), "-E", tmp.resolve("sshd.log").toString());
-    assertThat(started.exit()).as(started.output()).isZero();
-    await("sshd pid file").atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pidFile));
-    return port;
+    sshd = SshServer.builder().hostKey(hostKey).hostCertificate(host.resolve("ssh_host_ed25519_key-cert.pub"))
+        .trustedUserCaKeys(host.resolve("user-ca.pub")).directory(tmp.resolve("sshd")).start();
+    return sshd.port();
   }
 
   /** The lines under "Principals:" in {@code ssh-keygen -L} output. */
@@ -212,18 +191,10 @@ class IdentityOutputSshTest {
     return out;
   }
 
-  private static Tools.Result run(List<String> base, String target, String command) throws Exception {
+  private static ServerProcesses.Result run(List<String> base, String target, String command) throws Exception {
     List<String> cmd = new ArrayList<>(base);
     cmd.add(target);
     cmd.add(command);
-    return Tools.run(cmd);
-  }
-
-  private static void ensureUser(String login) throws Exception {
-    if (Tools.run("id", login).exit() != 0) {
-      Tools.Result r = Tools.run("useradd", "-m", "-s", "/bin/sh", login);
-      dev.machineid.testkit.Ci.require(r.exit() == 0, "cannot create the login user " + login + " (needs root): " + r.output());
-    }
-    Tools.run("usermod", "-p", "*", login);
+    return OpenSsh.run(cmd);
   }
 }

@@ -1,13 +1,12 @@
 package dev.machineid.testkit.aws;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.machineid.testkit.http.SimulatorServer;
+import dev.machineid.testkit.http.SimulatorServer.Request;
+import dev.machineid.testkit.http.SimulatorServer.Response;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.io.StringWriter;
 import java.math.BigInteger;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
@@ -25,9 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.UnaryOperator;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.cert.jcajce.JcaCertStore;
@@ -48,7 +44,8 @@ import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
  * {@code X-aws-ec2-metadata-token} (401 without a valid, unexpired token, unless IMDSv1 is allowed).
  * The document is signed, like AWS's, as a PKCS7 SignedData with the document encapsulated and no
  * certificate included, by a test RSA-2048 certificate: configure the issuer's {@code ec2} verifier
- * with {@link #certificatePem()} as {@code additional_certificates}.
+ * with {@link #certificatePem()} as {@code additional_certificates}. It runs on the testkit's
+ * {@link dev.machineid.testkit.http.SimulatorServer}.
  *
  * <pre>{@code
  * try (Ec2MetadataServer imds = Ec2MetadataServer.builder().accountId("123456789012").build()) {
@@ -58,8 +55,7 @@ import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
  * }</pre>
  */
 public final class Ec2MetadataServer implements AutoCloseable {
-  private final HttpServer server;
-  private final ExecutorService executor;
+  private final SimulatorServer server;
   private final Clock clock;
   private final String accountId;
   private final String region;
@@ -71,10 +67,9 @@ public final class Ec2MetadataServer implements AutoCloseable {
   private final X509Certificate certificate;
   private final SecureRandom random = new SecureRandom();
   private final Map<String, Instant> tokens = new ConcurrentHashMap<>();
-  private final List<String> requests = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
-  private Ec2MetadataServer(Builder b) throws IOException {
+  private Ec2MetadataServer(Builder b) {
     this.clock = b.clock;
     this.accountId = b.accountId;
     this.region = b.region;
@@ -97,15 +92,7 @@ public final class Ec2MetadataServer implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException("cannot make the test document-signing certificate", e);
     }
-    this.executor = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "machineid-test-imds");
-      t.setDaemon(true);
-      return t;
-    });
-    this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.setExecutor(executor);
-    server.createContext("/", this::handle);
-    server.start();
+    this.server = SimulatorServer.builder("imds").fallback(this::handle).start();
   }
 
   public static Builder builder() {
@@ -114,7 +101,7 @@ public final class Ec2MetadataServer implements AutoCloseable {
 
   /** The base address, e.g. {@code http://127.0.0.1:41234}: the {@code imds_endpoint} join setting. */
   public URI endpoint() {
-    return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+    return server.uri();
   }
 
   /** The document-signing certificate, PEM: the {@code ec2} verifier's {@code additional_certificates}. */
@@ -170,73 +157,56 @@ public final class Ec2MetadataServer implements AutoCloseable {
 
   /** Requests received, as {@code METHOD path}. */
   public List<String> requests() {
-    return List.copyOf(requests);
+    return server.exchanges().stream().map(e -> e.request().method() + " " + e.request().uri().getPath()).toList();
   }
 
-  private void handle(HttpExchange ex) throws IOException {
-    try (ex) {
-      String path = ex.getRequestURI().getPath();
-      String method = ex.getRequestMethod();
-      requests.add(method + " " + path);
-      ex.getRequestBody().readAllBytes();
-      if (ex.getRequestHeaders().containsKey("X-Forwarded-For")) {
-        respond(ex, 403, "Forbidden");
-        return;
-      }
-      if (path.equals("/latest/api/token")) {
-        if (!method.equals("PUT")) {
-          respond(ex, 405, "Method Not Allowed");
-          return;
-        }
-        String ttlText = ex.getRequestHeaders().getFirst("X-aws-ec2-metadata-token-ttl-seconds");
-        int ttl;
-        try {
-          ttl = Integer.parseInt(ttlText == null ? "" : ttlText.trim());
-        } catch (NumberFormatException e) {
-          ttl = -1;
-        }
-        if (ttl < 1 || ttl > 21600) {
-          respond(ex, 400, "Bad Request");
-          return;
-        }
-        byte[] raw = new byte[32];
-        random.nextBytes(raw);
-        String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-        tokens.put(token, clock.instant().plusSeconds(ttl));
-        ex.getResponseHeaders().set("X-aws-ec2-metadata-token-ttl-seconds", Integer.toString(ttl));
-        respond(ex, 200, token);
-        return;
-      }
-      if (!method.equals("GET")) {
-        respond(ex, 405, "Method Not Allowed");
-        return;
-      }
-      String token = ex.getRequestHeaders().getFirst("X-aws-ec2-metadata-token");
-      if (token != null) {
-        Instant exp = tokens.get(token);
-        if (exp == null || !clock.instant().isBefore(exp)) {
-          respond(ex, 401, "Unauthorized");
-          return;
-        }
-      } else if (!allowV1) {
-        respond(ex, 401, "Unauthorized");
-        return;
-      }
-      switch (path) {
-        case "/latest/dynamic/instance-identity/document" -> respond(ex, 200, tamper.apply(document()));
-        case "/latest/dynamic/instance-identity/rsa2048" -> respond(ex, 200, signature());
-        default -> respond(ex, 404, "Not Found");
-      }
+  private Response handle(Request request) {
+    String path = request.uri().getPath();
+    String method = request.method();
+    if (request.header("X-Forwarded-For").isPresent()) {
+      return respond(403, "Forbidden");
     }
+    if (path.equals("/latest/api/token")) {
+      if (!method.equals("PUT")) {
+        return respond(405, "Method Not Allowed");
+      }
+      String ttlText = request.header("X-aws-ec2-metadata-token-ttl-seconds").orElse("");
+      int ttl;
+      try {
+        ttl = Integer.parseInt(ttlText.trim());
+      } catch (NumberFormatException e) {
+        ttl = -1;
+      }
+      if (ttl < 1 || ttl > 21600) {
+        return respond(400, "Bad Request");
+      }
+      byte[] raw = new byte[32];
+      random.nextBytes(raw);
+      String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+      tokens.put(token, clock.instant().plusSeconds(ttl));
+      return respond(200, token).withHeader("X-aws-ec2-metadata-token-ttl-seconds", Integer.toString(ttl));
+    }
+    if (!method.equals("GET")) {
+      return respond(405, "Method Not Allowed");
+    }
+    String token = request.header("X-aws-ec2-metadata-token").orElse(null);
+    if (token != null) {
+      Instant exp = tokens.get(token);
+      if (exp == null || !clock.instant().isBefore(exp)) {
+        return respond(401, "Unauthorized");
+      }
+    } else if (!allowV1) {
+      return respond(401, "Unauthorized");
+    }
+    return switch (path) {
+      case "/latest/dynamic/instance-identity/document" -> respond(200, tamper.apply(document()));
+      case "/latest/dynamic/instance-identity/rsa2048" -> respond(200, signature());
+      default -> respond(404, "Not Found");
+    };
   }
 
-  private static void respond(HttpExchange ex, int status, String body) throws IOException {
-    byte[] b = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", "text/plain");
-    ex.sendResponseHeaders(status, b.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(b);
-    }
+  private static Response respond(int status, String body) {
+    return Response.text(status, "text/plain", body);
   }
 
   @Override
@@ -245,8 +215,7 @@ public final class Ec2MetadataServer implements AutoCloseable {
       return;
     }
     closed = true;
-    server.stop(0);
-    executor.shutdownNow();
+    server.close();
   }
 
   /** Settings; defaults: account {@code 123456789012}, {@code us-east-1}, a random instance id, pending now. */
@@ -315,7 +284,7 @@ public final class Ec2MetadataServer implements AutoCloseable {
     public Ec2MetadataServer build() {
       try {
         return new Ec2MetadataServer(this);
-      } catch (IOException e) {
+      } catch (UncheckedIOException e) {
         throw new IllegalStateException("cannot start the simulated IMDS: " + e.getMessage(), e);
       }
     }

@@ -1,15 +1,13 @@
 package dev.machineid.testkit.aws;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsServer;
 import dev.machineid.testkit.TestCertificateAuthority;
+import dev.machineid.testkit.http.SimulatorServer;
+import dev.machineid.testkit.http.SimulatorServer.Handler;
+import dev.machineid.testkit.http.SimulatorServer.Request;
+import dev.machineid.testkit.http.SimulatorServer.Response;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -24,20 +22,16 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
-import javax.net.ssl.SSLContext;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 
 /**
@@ -47,7 +41,9 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
  * sign, derived signing key) and checks the credential scope's service ({@code sts}) and the request
  * time ({@code X-Amz-Date}, at most 15 minutes from the simulator's clock). Replies are XML, or JSON
  * for {@code Accept: application/json}, as STS's query API gives them. {@link #redirectTo(URI)} makes
- * it answer every request with a 307 instead, for redirect tests. Every request is recorded.
+ * it answer every request with a 307 instead, for redirect tests. Every request is recorded. It runs on the testkit's
+ * {@link dev.machineid.testkit.http.SimulatorServer} (request bodies up to 64 KiB, a larger one gets
+ * {@code 413}).
  *
  * <p>Configure the issuer's {@code iam} verifier with {@code additional_sts_endpoints:
  * [}{@link #hostPort()}{@code ]} and {@code sts_ca_pem: }{@link #caPem()}, and the client's
@@ -64,6 +60,7 @@ public final class StsSimulator implements AutoCloseable {
   private static final Pattern AUTH =
       Pattern.compile("AWS4-HMAC-SHA256 Credential=([^/,\\s]+)/([0-9]{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\\s*SignedHeaders=([a-z0-9;-]+),\\s*Signature=([0-9a-f]{64})");
   private static final Duration MAX_SKEW = Duration.ofMinutes(15);
+  private static final int MAX_BODY = 64 * 1024;
 
   /** A test principal: credentials and what GetCallerIdentity says about them. */
   public record Principal(String accessKeyId, String secretAccessKey, String sessionToken, String account, String arn, String userId) {
@@ -80,37 +77,21 @@ public final class StsSimulator implements AutoCloseable {
   public record Received(String method, String path, String query, Map<String, String> headers, String body, int status, String error) {}
 
   private final TestCertificateAuthority ca;
-  private final HttpsServer server;
-  private final HttpServer plain;
+  private final SimulatorServer server;
+  private final SimulatorServer plain;
   /** Web identity token → role ARN it may assume. */
   private final Map<String, String> webIdentities = new ConcurrentHashMap<>();
-  private final ExecutorService executor;
   private final Clock clock;
   private final Map<String, Principal> principals = new ConcurrentHashMap<>();
   private final List<Received> received = new CopyOnWriteArrayList<>();
-  private volatile URI redirect;
   private volatile boolean closed;
 
-  private StsSimulator(Clock clock) throws IOException, GeneralSecurityException {
+  private StsSimulator(Clock clock) {
     this.clock = clock;
     this.ca = TestCertificateAuthority.create("machineid testkit STS CA");
     TestCertificateAuthority.Issued cert = ca.issueServerCertificate(List.of("127.0.0.1", "localhost"));
-    SSLContext tls = SSLContext.getInstance("TLS");
-    tls.init(new javax.net.ssl.KeyManager[] {cert.keyManager()}, null, null);
-    this.executor = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "machineid-test-sts");
-      t.setDaemon(true);
-      return t;
-    });
-    this.server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.setHttpsConfigurator(new HttpsConfigurator(tls));
-    server.setExecutor(executor);
-    server.createContext("/", this::handle);
-    server.start();
-    this.plain = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    plain.setExecutor(executor);
-    plain.createContext("/", this::handle);
-    plain.start();
+    this.server = SimulatorServer.builder("sts").https(cert).maxRequestBody(MAX_BODY).fallback(this::handle).start();
+    this.plain = SimulatorServer.builder("sts").maxRequestBody(MAX_BODY).fallback(this::handle).start();
   }
 
   /** A simulator on the system clock. */
@@ -122,7 +103,7 @@ public final class StsSimulator implements AutoCloseable {
   public static StsSimulator start(Clock clock) {
     try {
       return new StsSimulator(Objects.requireNonNull(clock, "clock"));
-    } catch (IOException | GeneralSecurityException e) {
+    } catch (UncheckedIOException e) {
       throw new IllegalStateException("cannot start the simulated STS: " + e.getMessage(), e);
     }
   }
@@ -157,12 +138,17 @@ public final class StsSimulator implements AutoCloseable {
 
   /** {@code http://127.0.0.1:<port>/}: the same simulator over plain HTTP, for the AWS SDK's own STS client. */
   public URI httpEndpoint() {
-    return URI.create("http://127.0.0.1:" + plain.getAddress().getPort() + "/");
+    return URI.create(plain.uri() + "/");
   }
 
   /** From now on, answers every request with {@code 307 Location: target} (or stops, for {@code null}). */
   public void redirectTo(URI target) {
-    this.redirect = target;
+    Handler redirect = target == null ? null : request -> {
+      received.add(received(request, 307, "redirected"));
+      return Response.empty(307).withHeader("Location", target.toString());
+    };
+    server.override(redirect);
+    plain.override(redirect);
   }
 
   /** {@code https://127.0.0.1:<port>/}: the client's {@code sts_endpoint}. */
@@ -172,7 +158,7 @@ public final class StsSimulator implements AutoCloseable {
 
   /** {@code 127.0.0.1:<port>}: an entry for the verifier's {@code additional_sts_endpoints}. */
   public String hostPort() {
-    return "127.0.0.1:" + server.getAddress().getPort();
+    return "127.0.0.1:" + server.port();
   }
 
   /** The test CA of the simulator's TLS certificate, PEM: the verifier's {@code sts_ca_pem}. */
@@ -191,52 +177,41 @@ public final class StsSimulator implements AutoCloseable {
     return List.copyOf(received);
   }
 
-  private void handle(HttpExchange ex) throws IOException {
-    try (ex) {
-      String body = new String(ex.getRequestBody().readNBytes(64 * 1024), StandardCharsets.UTF_8);
-      Map<String, String> headers = new TreeMap<>();
-      ex.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), String.join(",", v)));
-      String method = ex.getRequestMethod();
-      String path = ex.getRequestURI().getRawPath();
-      String query = ex.getRequestURI().getRawQuery();
-      URI to = redirect;
-      if (to != null) {
-        received.add(new Received(method, path, query, headers, body, 307, "redirected"));
-        ex.getResponseHeaders().set("Location", to.toString());
-        ex.sendResponseHeaders(307, -1);
-        return;
-      }
-      if (method.equals("POST") && body.contains("Action=AssumeRoleWithWebIdentity")) {
-        assumeRoleWithWebIdentity(ex, method, path, query, headers, body);
-        return;
-      }
-      String error = check(method, path, query, headers, body);
-      if (error != null) {
-        received.add(new Received(method, path, query, headers, body, 403, error));
-        String code = error.startsWith("InvalidAction") ? "InvalidAction" : error.startsWith("RequestExpired") ? "RequestExpired"
-            : error.startsWith("InvalidClientTokenId") ? "InvalidClientTokenId" : "SignatureDoesNotMatch";
-        reply(ex, code.equals("InvalidAction") ? 400 : 403, "text/xml",
-            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>" + code + "</Code><Message>"
-                + error.replace("<", "&lt;") + "</Message></Error><RequestId>" + UUID.randomUUID() + "</RequestId></ErrorResponse>");
-        return;
-      }
-      Principal p = principals.get(accessKey(headers.get("authorization")));
-      received.add(new Received(method, path, query, headers, body, 200, null));
-      if (headers.getOrDefault("accept", "").contains("application/json")) {
-        reply(ex, 200, "application/json",
-            "{\"GetCallerIdentityResponse\":{\"GetCallerIdentityResult\":{\"Account\":\"" + p.account() + "\",\"Arn\":\"" + p.arn() + "\",\"UserId\":\""
-                + p.userId() + "\"},\"ResponseMetadata\":{\"RequestId\":\"" + UUID.randomUUID() + "\"}}}");
-      } else {
-        reply(ex, 200, "text/xml",
-            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <GetCallerIdentityResult>\n    <Arn>" + p.arn()
-                + "</Arn>\n    <UserId>" + p.userId() + "</UserId>\n    <Account>" + p.account() + "</Account>\n  </GetCallerIdentityResult>\n"
-                + "  <ResponseMetadata>\n    <RequestId>" + UUID.randomUUID() + "</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
-      }
-    }
+  private static Received received(Request request, int status, String error) {
+    return new Received(request.method(), request.path(), request.rawQuery(), request.headers(), request.bodyText(), status, error);
   }
 
-  private void assumeRoleWithWebIdentity(HttpExchange ex, String method, String path, String query, Map<String, String> headers, String body)
-      throws IOException {
+  private Response handle(Request request) {
+    String method = request.method();
+    String body = request.bodyText();
+    if (method.equals("POST") && body.contains("Action=AssumeRoleWithWebIdentity")) {
+      return assumeRoleWithWebIdentity(request);
+    }
+    Map<String, String> headers = request.headers();
+    String error = check(method, request.path(), request.rawQuery(), headers, body);
+    if (error != null) {
+      received.add(received(request, 403, error));
+      String code = error.startsWith("InvalidAction") ? "InvalidAction" : error.startsWith("RequestExpired") ? "RequestExpired"
+          : error.startsWith("InvalidClientTokenId") ? "InvalidClientTokenId" : "SignatureDoesNotMatch";
+      return reply(code.equals("InvalidAction") ? 400 : 403, "text/xml",
+          "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>" + code + "</Code><Message>"
+              + error.replace("<", "&lt;") + "</Message></Error><RequestId>" + UUID.randomUUID() + "</RequestId></ErrorResponse>");
+    }
+    Principal p = principals.get(accessKey(headers.get("authorization")));
+    received.add(received(request, 200, null));
+    if (headers.getOrDefault("accept", "").contains("application/json")) {
+      return reply(200, "application/json",
+          "{\"GetCallerIdentityResponse\":{\"GetCallerIdentityResult\":{\"Account\":\"" + p.account() + "\",\"Arn\":\"" + p.arn() + "\",\"UserId\":\""
+              + p.userId() + "\"},\"ResponseMetadata\":{\"RequestId\":\"" + UUID.randomUUID() + "\"}}}");
+    }
+    return reply(200, "text/xml",
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <GetCallerIdentityResult>\n    <Arn>" + p.arn()
+            + "</Arn>\n    <UserId>" + p.userId() + "</UserId>\n    <Account>" + p.account() + "</Account>\n  </GetCallerIdentityResult>\n"
+            + "  <ResponseMetadata>\n    <RequestId>" + UUID.randomUUID() + "</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
+  }
+
+  private Response assumeRoleWithWebIdentity(Request request) {
+    String body = request.bodyText();
     Map<String, String> form = new TreeMap<>();
     for (String pair : body.split("&")) {
       int eq = pair.indexOf('=');
@@ -249,17 +224,16 @@ public final class StsSimulator implements AutoCloseable {
     String token = form.get("WebIdentityToken");
     String allowed = token == null ? null : webIdentities.get(token);
     if (allowed == null || !allowed.equals(role) || !session.matches("[A-Za-z0-9+=,.@_-]{2,64}") || !"2011-06-15".equals(form.get("Version"))) {
-      received.add(new Received(method, path, query, headers, body, 403, "AccessDenied: web identity"));
-      reply(ex, 403, "text/xml", "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+      received.add(received(request, 403, "AccessDenied: web identity"));
+      return reply(403, "text/xml", "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>"
           + "<Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>" + UUID.randomUUID() + "</RequestId></ErrorResponse>");
-      return;
     }
     String account = role.substring("arn:aws:iam::".length(), "arn:aws:iam::".length() + 12);
     String roleName = role.substring(role.indexOf(":role/") + ":role/".length());
     Principal p = addRoleSession(account, roleName, session);
-    received.add(new Received(method, path, query, headers, body, 200, null));
+    received.add(received(request, 200, null));
     Instant expires = clock.instant().plus(Duration.ofHours(1));
-    reply(ex, 200, "text/xml",
+    return reply(200, "text/xml",
         "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <AssumeRoleWithWebIdentityResult>\n"
             + "    <SubjectFromWebIdentityToken>system:serviceaccount:default:app</SubjectFromWebIdentityToken>\n"
             + "    <Audience>sts.amazonaws.com</Audience>\n"
@@ -383,14 +357,8 @@ public final class StsSimulator implements AutoCloseable {
     return sb.toString();
   }
 
-  private static void reply(HttpExchange ex, int status, String type, String body) throws IOException {
-    byte[] b = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", type);
-    ex.getResponseHeaders().set("x-amzn-RequestId", UUID.randomUUID().toString());
-    ex.sendResponseHeaders(status, b.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(b);
-    }
+  private static Response reply(int status, String type, String body) {
+    return Response.text(status, type, body).withHeader("x-amzn-RequestId", UUID.randomUUID().toString());
   }
 
   @Override
@@ -399,9 +367,8 @@ public final class StsSimulator implements AutoCloseable {
       return;
     }
     closed = true;
-    server.stop(0);
-    plain.stop(0);
-    executor.shutdownNow();
+    server.close();
+    plain.close();
     ca.close();
   }
 }

@@ -1,31 +1,24 @@
 package dev.machineid.testkit.vault;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.testkit.TestCertificateAuthority;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
+import dev.machineid.testkit.http.SimulatorServer;
+import dev.machineid.testkit.http.SimulatorServer.ClientAuth;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
-import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.InvalidAlgorithmParameterException;
 import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
-import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.PKIXParameters;
@@ -42,7 +35,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -52,22 +44,11 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.SSLServerSocket;
-import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -138,8 +119,10 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
  * {@code tls_require_and_verify_client_cert = true}: the handshake itself fails unless the client
  * presents a chain that the trusted CAs, read at that handshake, validate. The server certificate
  * comes from the simulator's own {@link TestCertificateAuthority} (SANs {@code 127.0.0.1} and
- * {@code localhost}); trust it with {@link #trustManager()} or {@link #caPem()}. HTTP/1.1 with
- * keep-alive; each connection has its own daemon thread named {@code machineid-testkit-vault-<n>}.
+ * {@code localhost}); trust it with {@link #trustManager()} or {@link #caPem()}. It runs on the testkit's
+ * {@link dev.machineid.testkit.http.SimulatorServer}: HTTP/1.1 with keep-alive, request bodies up to
+ * 1 MiB (a larger one gets {@code 413}), requests on daemon threads named
+ * {@code machineid-testkit-vault-<n>}.
  *
  * <p>Every login attempt is recorded ({@link #logins()}) with the client certificate's serial and
  * the time from the simulator's clock; tokens are never recorded, only their accessors. Token
@@ -156,9 +139,7 @@ public final class VaultSimulator implements AutoCloseable {
   /** Vault's message for a missing, unknown or expired token. */
   public static final String PERMISSION_DENIED = "permission denied";
 
-  private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int MAX_LINE = 16 * 1024;
   private static final int MAX_BODY = 1024 * 1024;
   private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
   private static final String ANY_EKU = "2.5.29.37.0";
@@ -197,47 +178,38 @@ public final class VaultSimulator implements AutoCloseable {
   private record Response(int status, ObjectNode body) {}
 
   private final TestCertificateAuthority ca;
-  private final SSLServerSocket serverSocket;
-  private final ExecutorService threads;
+  private final SimulatorServer server;
   private final Clock clock;
   private final String mount;
   private final Supplier<List<X509Certificate>> trustedCAs;
   private final Map<String, CertRole> roles = new ConcurrentSkipListMap<>();
   private final Map<String, Token> tokens = new ConcurrentHashMap<>();
   private final List<Login> logins = new CopyOnWriteArrayList<>();
-  private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final SecureRandom random = new SecureRandom();
-  private final URI address;
 
-  private VaultSimulator(Builder b) throws IOException, GeneralSecurityException {
+  private VaultSimulator(Builder b) {
     this.clock = b.clock;
     this.mount = b.mount;
     this.trustedCAs = b.trustedCAs;
     b.roles.forEach(r -> roles.put(r.name(), r));
     this.ca = TestCertificateAuthority.create("machineid testkit Vault CA");
     TestCertificateAuthority.Issued cert = ca.issueServerCertificate(List.of("127.0.0.1", "localhost"));
-    SSLContext tls = SSLContext.getInstance("TLS");
-    tls.init(new KeyManager[] {cert.keyManager()},
-        new TrustManager[] {new ClientTrust(trustedCAs, b.requireClientCertificate)}, null);
-    SSLServerSocket socket = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket(0, 128, loopback());
-    SSLParameters parameters = socket.getSSLParameters();
-    if (b.requireClientCertificate) {
-      parameters.setNeedClientAuth(true);
-    } else {
-      parameters.setWantClientAuth(true);
-    }
-    parameters.setApplicationProtocols(new String[] {"http/1.1"});
-    socket.setSSLParameters(parameters);
-    this.serverSocket = socket;
-    this.address = URI.create("https://127.0.0.1:" + socket.getLocalPort());
-    ThreadFactory factory = r -> {
-      Thread t = new Thread(r, "machineid-testkit-vault-" + THREAD_NUMBERS.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
-    this.threads = Executors.newCachedThreadPool(factory);
-    factory.newThread(this::acceptLoop).start();
+    this.server = SimulatorServer.builder("vault")
+        .https(cert)
+        .clientCertificates(b.requireClientCertificate ? ClientAuth.NEED : ClientAuth.WANT,
+            new ClientTrust(trustedCAs, b.requireClientCertificate))
+        .maxRequestBody(MAX_BODY)
+        .route(Set.of("POST", "PUT"), "/v1/auth/" + mount + "/login", r -> http(login(r.body(), r.peerCertificates())))
+        .route(Set.of("GET", "POST"), "/v1/auth/token/lookup-self", r -> http(lookupSelf(r.headers())))
+        .methodNotAllowed(r -> http(error(405, "unsupported operation")))
+        .fallback(r -> {
+          ObjectNode body = JSON.createObjectNode();
+          body.putArray("errors");
+          return http(new Response(404, body));
+        })
+        .onError(e -> http(error(500, "internal error: " + e)))
+        .start();
   }
 
   /** A builder; {@link Builder#trustedCAs} is required. */
@@ -247,11 +219,11 @@ public final class VaultSimulator implements AutoCloseable {
 
   /** {@code https://127.0.0.1:<port>}: the {@code VAULT_ADDR}. */
   public URI address() {
-    return address;
+    return server.uri();
   }
 
   public int port() {
-    return serverSocket.getLocalPort();
+    return server.port();
   }
 
   /** Trusts the simulator's server certificate (and nothing else); checks host names when asked to. */
@@ -311,99 +283,24 @@ public final class VaultSimulator implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    closeQuietly(serverSocket);
-    openSockets.forEach(VaultSimulator::closeQuietly);
-    threads.shutdownNow();
+    server.close();
     ca.close();
   }
 
   @Override
   public String toString() {
-    return "VaultSimulator[" + address + ", mount " + mount + (closed.get() ? ", closed]" : "]");
+    return "VaultSimulator[" + server.uri() + ", mount " + mount + (closed.get() ? ", closed]" : "]");
   }
 
   // ---- HTTP ----
 
-  private void acceptLoop() {
-    while (!closed.get()) {
-      Socket socket;
-      try {
-        socket = serverSocket.accept();
-      } catch (IOException e) {
-        if (closed.get()) {
-          return;
-        }
-        continue;
-      }
-      openSockets.add(socket);
-      if (closed.get()) {
-        closeQuietly(socket);
-        return;
-      }
-      try {
-        threads.execute(() -> serve((SSLSocket) socket));
-      } catch (RejectedExecutionException e) {
-        closeQuietly(socket);
-        openSockets.remove(socket);
-      }
+  private static SimulatorServer.Response http(Response response) {
+    try {
+      return SimulatorServer.Response.json(response.status(), JSON.writeValueAsString(response.body()) + "\n")
+          .withHeader("Cache-Control", "no-store");
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a JSON answer", e);
     }
-  }
-
-  private void serve(SSLSocket socket) {
-    try (socket) {
-      socket.setTcpNoDelay(true);
-      try {
-        socket.startHandshake();
-      } catch (IOException e) {
-        return; // no or an untrusted certificate with requireClientCertificate(), or not TLS at all
-      }
-      List<X509Certificate> peer = peerChain(socket);
-      InputStream in = new BufferedInputStream(socket.getInputStream());
-      OutputStream out = new BufferedOutputStream(socket.getOutputStream());
-      while (!closed.get()) {
-        Request request = readRequest(in);
-        if (request == null) {
-          return;
-        }
-        Response response;
-        try {
-          response = route(request, peer);
-        } catch (RuntimeException e) {
-          response = error(500, "internal error: " + e);
-        }
-        write(out, response, request.keepAlive());
-        if (!request.keepAlive()) {
-          return;
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      // the client went away or sent something unparseable: the connection ends here
-    } finally {
-      openSockets.remove(socket);
-    }
-  }
-
-  private Response route(Request request, List<X509Certificate> peer) {
-    String path = request.target();
-    int q = path.indexOf('?');
-    if (q >= 0) {
-      path = path.substring(0, q);
-    }
-    if (path.equals("/v1/auth/" + mount + "/login")) {
-      if (!request.method().equals("POST") && !request.method().equals("PUT")) {
-        return error(405, "unsupported operation");
-      }
-      return login(request.body(), peer);
-    }
-    if (path.equals("/v1/auth/token/lookup-self")) {
-      if (!request.method().equals("GET") && !request.method().equals("POST")) {
-        return error(405, "unsupported operation");
-      }
-      return lookupSelf(request.headers());
-    }
-    ObjectNode body = JSON.createObjectNode();
-    body.putArray("errors");
-    return new Response(404, body);
   }
 
   // ---- auth/cert/login ----
@@ -642,18 +539,6 @@ public final class VaultSimulator implements AutoCloseable {
     return s.toString();
   }
 
-  private static List<X509Certificate> peerChain(SSLSocket socket) {
-    try {
-      List<X509Certificate> chain = new ArrayList<>();
-      for (Certificate c : socket.getSession().getPeerCertificates()) {
-        chain.add((X509Certificate) c);
-      }
-      return List.copyOf(chain);
-    } catch (SSLPeerUnverifiedException e) {
-      return List.of();
-    }
-  }
-
   static String commonName(X509Certificate certificate) {
     RDN[] rdns = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.CN);
     return rdns.length == 0 ? null : IETFUtils.valueToString(rdns[0].getFirst().getValue());
@@ -688,137 +573,6 @@ public final class VaultSimulator implements AutoCloseable {
     byte[] id = authority ? AuthorityKeyIdentifier.getInstance(inner).getKeyIdentifier()
         : ASN1OctetString.getInstance(inner).getOctets();
     return id == null ? "" : HexFormat.ofDelimiter(":").formatHex(id);
-  }
-
-  private record Request(String method, String target, Map<String, String> headers, byte[] body, boolean keepAlive) {}
-
-  private static Request readRequest(InputStream in) throws IOException {
-    String line = readLine(in);
-    while (line != null && line.isEmpty()) {
-      line = readLine(in);
-    }
-    if (line == null) {
-      return null;
-    }
-    String[] parts = line.split(" ");
-    if (parts.length != 3 || !parts[2].startsWith("HTTP/1.")) {
-      throw new IOException("not an HTTP/1.x request line: " + line);
-    }
-    Map<String, String> headers = new LinkedHashMap<>();
-    for (int i = 0; ; i++) {
-      String h = readLine(in);
-      if (h == null) {
-        throw new EOFException("connection closed inside the request headers");
-      }
-      if (h.isEmpty()) {
-        break;
-      }
-      int colon = h.indexOf(':');
-      if (colon <= 0 || i > 200) {
-        throw new IOException("malformed header line: " + h);
-      }
-      headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
-    }
-    byte[] body;
-    if (headers.getOrDefault("transfer-encoding", "").toLowerCase(Locale.ROOT).contains("chunked")) {
-      body = readChunked(in);
-    } else {
-      long length = Long.parseLong(headers.getOrDefault("content-length", "0"));
-      if (length < 0 || length > MAX_BODY) {
-        throw new IOException("request body of " + length + " bytes");
-      }
-      body = in.readNBytes((int) length);
-      if (body.length != length) {
-        throw new EOFException("connection closed inside the request body");
-      }
-    }
-    String connection = headers.getOrDefault("connection", "").toLowerCase(Locale.ROOT);
-    boolean keepAlive = parts[2].equals("HTTP/1.0") ? connection.contains("keep-alive") : !connection.contains("close");
-    return new Request(parts[0], parts[1], headers, body, keepAlive);
-  }
-
-  private static byte[] readChunked(InputStream in) throws IOException {
-    ByteArrayOutputStream body = new ByteArrayOutputStream();
-    while (true) {
-      String size = readLine(in);
-      if (size == null) {
-        throw new EOFException("connection closed inside a chunked body");
-      }
-      int semicolon = size.indexOf(';');
-      int n = Integer.parseInt((semicolon < 0 ? size : size.substring(0, semicolon)).trim(), 16);
-      if (n == 0) {
-        String trailer;
-        do {
-          trailer = readLine(in);
-        } while (trailer != null && !trailer.isEmpty());
-        return body.toByteArray();
-      }
-      if (body.size() + n > MAX_BODY) {
-        throw new IOException("chunked body larger than " + MAX_BODY + " bytes");
-      }
-      byte[] chunk = in.readNBytes(n);
-      if (chunk.length != n) {
-        throw new EOFException("connection closed inside a chunk");
-      }
-      body.write(chunk);
-      readLine(in);
-    }
-  }
-
-  private static String readLine(InputStream in) throws IOException {
-    ByteArrayOutputStream line = new ByteArrayOutputStream(128);
-    int b;
-    while ((b = in.read()) >= 0) {
-      if (b == '\n') {
-        byte[] bytes = line.toByteArray();
-        int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-        return new String(bytes, 0, length, StandardCharsets.ISO_8859_1);
-      }
-      if (line.size() >= MAX_LINE) {
-        throw new IOException("line longer than " + MAX_LINE + " bytes");
-      }
-      line.write(b);
-    }
-    if (line.size() == 0) {
-      return null;
-    }
-    throw new EOFException("connection closed inside a line");
-  }
-
-  private static void write(OutputStream out, Response response, boolean keepAlive) throws IOException {
-    byte[] body = (JSON.writeValueAsString(response.body()) + "\n").getBytes(StandardCharsets.UTF_8);
-    String head = "HTTP/1.1 " + response.status() + " " + reason(response.status()) + "\r\n"
-        + "Content-Type: application/json\r\n"
-        + "Cache-Control: no-store\r\n"
-        + "Content-Length: " + body.length + "\r\n"
-        + (keepAlive ? "" : "Connection: close\r\n")
-        + "\r\n";
-    out.write(head.getBytes(StandardCharsets.ISO_8859_1));
-    out.write(body);
-    out.flush();
-  }
-
-  private static String reason(int status) {
-    return switch (status) {
-      case 200 -> "OK";
-      case 400 -> "Bad Request";
-      case 403 -> "Forbidden";
-      case 404 -> "Not Found";
-      case 405 -> "Method Not Allowed";
-      default -> "Internal Server Error";
-    };
-  }
-
-  private static InetAddress loopback() throws UnknownHostException {
-    return InetAddress.getByAddress("localhost", new byte[] {127, 0, 0, 1});
-  }
-
-  private static void closeQuietly(java.io.Closeable c) {
-    try {
-      c.close();
-    } catch (IOException ignored) {
-      // cleanup only
-    }
   }
 
   /**
@@ -1003,9 +757,9 @@ public final class VaultSimulator implements AutoCloseable {
       }
       try {
         return new VaultSimulator(this);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot start the Vault simulator: " + e.getMessage(), e);
-      } catch (GeneralSecurityException e) {
+      } catch (UncheckedIOException e) {
+        throw new UncheckedIOException("cannot start the Vault simulator: " + e.getMessage(), e.getCause());
+      } catch (IllegalStateException e) {
         throw new IllegalStateException("cannot start the Vault simulator: " + e.getMessage(), e);
       }
     }

@@ -20,10 +20,11 @@ import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
+import dev.machineid.testkit.OpenSsh;
+import dev.machineid.testkit.ServerProcesses;
 import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.issuer.TestBot;
 import io.spiffe.svid.x509svid.X509Svid;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -183,29 +184,27 @@ class RoleScopedCredentialsTest {
 
   @Test
   void sshCertificatesShowPrincipalsKeyIdAndValidityInSshKeygen(@TempDir Path tmp) throws Exception {
-    boolean present = new File("/usr/bin/ssh-keygen").canExecute();
-    dev.machineid.testkit.Ci.require(present, "ssh-keygen not installed; install it (apt-get install -y openssh-client)");
+    String keygen = OpenSsh.tool("ssh-keygen");
     try (MachineIdentity id = identity(List.of("ssh"), Map.of("logins", List.of("alice")));
         CredentialHandle user = id.credentials(CredentialRequest.builder(CredentialKind.SSH_USER).name("ssh-u-" + BOTS.get())
             .roles("ssh").build());
         CredentialHandle host = id.credentials(CredentialRequest.builder(CredentialKind.SSH_HOST).name("ssh-h-" + BOTS.get())
             .roles("ssh").hostNames("db1.db.internal").build())) {
-      String userOut = keygenL(tmp.resolve("user-cert.pub"), user.current().sshCertificate().orElseThrow());
+      String userOut = keygenL(keygen, tmp.resolve("user-cert.pub"), user.current().sshCertificate().orElseThrow());
       // trait template expanded: the role's {{internal.logins}} became the bot's "alice"
       assertThat(userOut).contains("user certificate").contains("Key ID: \"bot-" + id.current().botName() + "\"")
           .contains("deploy").contains("alice").contains("permit-pty");
-      String hostOut = keygenL(tmp.resolve("host-cert.pub"), host.current().sshCertificate().orElseThrow());
+      String hostOut = keygenL(keygen, tmp.resolve("host-cert.pub"), host.current().sshCertificate().orElseThrow());
       assertThat(hostOut).contains("host certificate").contains("db1.db.internal");
       assertThat(hostOut).containsPattern("Valid: from \\S+ to \\S+");
     }
   }
 
-  private static String keygenL(Path file, String certificate) throws Exception {
+  private static String keygenL(String keygen, Path file, String certificate) throws Exception {
     Files.writeString(file, certificate + "\n");
-    Process p = new ProcessBuilder("ssh-keygen", "-L", "-f", file.toString()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor()).as(out).isZero();
-    return out;
+    ServerProcesses.Result listed = OpenSsh.run(List.of(keygen, "-L", "-f", file.toString()));
+    assertThat(listed.exitCode()).as(listed.output()).isZero();
+    return listed.output();
   }
 
   @Test

@@ -4,14 +4,12 @@ import static dev.machineid.issuer.internal.ssh.OpenSshTools.read;
 import static dev.machineid.issuer.internal.ssh.OpenSshTools.require;
 import static dev.machineid.issuer.internal.ssh.OpenSshTools.requireThat;
 import static dev.machineid.issuer.internal.ssh.OpenSshTools.run;
-import static dev.machineid.issuer.internal.ssh.OpenSshTools.runOk;
 import static dev.machineid.issuer.internal.ssh.OpenSshTools.write;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
+import dev.machineid.testkit.OpenSsh;
+import dev.machineid.testkit.SshServer;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -20,7 +18,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -46,20 +43,17 @@ class SshdLoginTest {
   private SshCertificateAuthority hostCa;
   private Path dir;
   private Path ssh;
-  private Process sshd;
-  private Path pidFile;
-  private Path log;
+  private SshServer sshd;
   private int port;
   private Path knownHosts;
 
   @BeforeAll
   void startSshd() throws Exception {
-    Path sshdBinary = require("sshd");
+    require("sshd");
     ssh = require("ssh");
     require("ssh-keygen");
     requireThat("root".equals(System.getProperty("user.name")), "starting sshd and creating the login user " + LOGIN + " needs root");
-    ensureLoginUser();
-    Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege separation directory
+    OpenSsh.ensureLoginUser(LOGIN);
 
     dir = Files.createTempDirectory("machineid-sshd");
     userCa = SshCertificateAuthority.generate(RANDOM);
@@ -71,44 +65,17 @@ class SshdLoginTest {
         SshCertificateRequest.parseAuthorizedKey(read(Path.of(hostKey + ".pub"))),
         "host-test-sshd", List.of("127.0.0.1", "localhost"), now.minus(1, ChronoUnit.MINUTES), now.plus(1, ChronoUnit.HOURS), 1)));
     Path trustedUserCaKeys = write(dir.resolve("user_ca.pub"), userCa.authorizedKey());
-    pidFile = dir.resolve("sshd.pid");
-    log = dir.resolve("sshd.log");
-
-    for (int attempt = 1; ; attempt++) {
-      port = freePort();
-      Path config = write(dir.resolve("sshd_config"), String.join("\n",
-          "Port " + port,
-          "ListenAddress 127.0.0.1",
-          "HostKey " + hostKey,
-          "HostCertificate " + hostCertificate,
-          "TrustedUserCAKeys " + trustedUserCaKeys,
-          "AuthorizedKeysFile none",
-          "PasswordAuthentication no",
-          "KbdInteractiveAuthentication no",
-          "UsePAM no",
-          "StrictModes no",
-          "PidFile " + pidFile,
-          "LogLevel VERBOSE"));
-      Files.deleteIfExists(log);
-      sshd = new ProcessBuilder(sshdBinary.toString(), "-D", "-f", config.toString(), "-E", log.toString())
-          .redirectErrorStream(true)
-          .redirectOutput(dir.resolve("sshd.out").toFile())
-          .start();
-      if (awaitListening()) {
-        break;
-      }
-      String why = logText();
-      stopSshd();
-      if (attempt == 3 || !why.contains("Address already in use")) {
-        fail("sshd did not start:\n" + why + "\n" + read(dir.resolve("sshd.out")));
-      }
-    }
+    sshd = SshServer.builder().hostKey(hostKey).hostCertificate(hostCertificate).trustedUserCaKeys(trustedUserCaKeys)
+        .logLevel("VERBOSE").directory(dir.resolve("sshd")).start();
+    port = sshd.port();
     knownHosts = write(dir.resolve("known_hosts"), "@cert-authority 127.0.0.1,[127.0.0.1]:" + port + " " + hostCa.authorizedKey());
   }
 
   @AfterAll
   void stopSshdAndCleanUp() throws IOException {
-    stopSshd();
+    if (sshd != null) {
+      sshd.close();
+    }
     if (dir != null) {
       try (Stream<Path> files = Files.walk(dir)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -214,68 +181,7 @@ class SshdLoginTest {
         LOGIN + "@127.0.0.1", command));
   }
 
-  private static void ensureLoginUser() {
-    if (run(List.of("id", "-u", LOGIN)).exitCode() != 0) {
-      runOk(List.of("useradd", "-m", "-s", "/bin/sh", LOGIN));
-    }
-    // useradd leaves '!' (locked) in the password field, and sshd without PAM refuses locked accounts.
-    runOk(List.of("usermod", "-p", "*", LOGIN));
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
-
-  private boolean awaitListening() throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < deadline) {
-      if (logText().contains("Server listening on 127.0.0.1 port " + port)) {
-        return true;
-      }
-      if (!sshd.isAlive()) {
-        return false;
-      }
-      Thread.sleep(50);
-    }
-    return false;
-  }
-
   private String logText() {
-    try {
-      return log != null && Files.exists(log) ? Files.readString(log) : "";
-    } catch (IOException e) {
-      return "(cannot read the sshd log: " + e + ")";
-    }
-  }
-
-  /** Stops sshd by the pid in its PidFile and by our process handle, with any connection children. */
-  private void stopSshd() {
-    if (pidFile != null && Files.exists(pidFile)) {
-      try {
-        long pid = Long.parseLong(Files.readString(pidFile).strip());
-        ProcessHandle.of(pid).ifPresent(SshdLoginTest::terminate);
-        Files.deleteIfExists(pidFile);
-      } catch (IOException | NumberFormatException e) {
-        // fall through to the process handle
-      }
-    }
-    if (sshd != null) {
-      terminate(sshd.toHandle());
-      sshd = null;
-    }
-  }
-
-  private static void terminate(ProcessHandle process) {
-    List<ProcessHandle> children = process.descendants().toList();
-    process.destroy();
-    children.forEach(ProcessHandle::destroy);
-    try {
-      process.onExit().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      process.destroyForcibly();
-      children.forEach(ProcessHandle::destroyForcibly);
-    }
+    return sshd.log();
   }
 }
