@@ -67,6 +67,10 @@ final class JdbcInstances {
     return query(c, JdbcInstances::instance, "SELECT " + COLUMNS + " FROM bot_instances WHERE bot = ? ORDER BY created_at, id", botName);
   }
 
+  List<InstanceRecord> listWithIdentity(Connection c, String attestedIdentity) throws SQLException {
+    return query(c, JdbcInstances::instance, "SELECT " + COLUMNS + " FROM bot_instances WHERE attested_identity = ? ORDER BY created_at, id", attestedIdentity);
+  }
+
   /** The instance, its bot and the active locks on the caller's targets, in one query. */
   Optional<CallerRecord> findCaller(Connection c, String instanceId, String serial, Instant now) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(CALLER_QUERY)) {

@@ -513,6 +513,12 @@ public final class JdbcStore implements IssuerStore {
   }
 
   @Override
+  public List<InstanceRecord> instancesWithIdentity(String attestedIdentity) {
+    Objects.requireNonNull(attestedIdentity, "attestedIdentity");
+    return with("reading bot instances by identity", c -> shared.instances.listWithIdentity(c, attestedIdentity));
+  }
+
+  @Override
   public Optional<CallerRecord> findCaller(String instanceId, String serial, Instant now) {
     Objects.requireNonNull(instanceId, "instanceId");
     Objects.requireNonNull(serial, "serial");

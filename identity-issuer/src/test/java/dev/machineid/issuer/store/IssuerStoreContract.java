@@ -251,6 +251,19 @@ abstract class IssuerStoreContract {
     }
 
     @Test
+    void instancesAreReadByTheirAttestedIdentityAcrossBotsOldestFirst() {
+      Authentication auth = new Authentication(now, "127.0.0.1:1", "ec2", 1, Map.of());
+      InstanceRecord later = new InstanceRecord("b", "api", "ec2", "t2", "ec2:123456789012:i-1", now.plusSeconds(2), 1, "h2", "{}", "s2", auth, auth, null);
+      InstanceRecord earlier = new InstanceRecord("c", "web", "ec2", "t2", "ec2:123456789012:i-1", now.plusSeconds(1), 1, "h3", "{}", "s3", auth, auth, null);
+      assertThat(store.insertInstance(instance("a", now))).isTrue();
+      assertThat(store.insertInstance(later)).isTrue();
+      assertThat(store.insertInstance(earlier)).isTrue();
+      assertThat(replica.instancesWithIdentity("ec2:123456789012:i-1")).containsExactly(earlier, later);
+      assertThat(replica.instancesWithIdentity("token:t")).extracting(InstanceRecord::id).containsExactly("a");
+      assertThat(store.instancesWithIdentity("ec2:123456789012:i-2")).isEmpty();
+    }
+
+    @Test
     void generationCompareAndSetAdvancesOnceAmongConcurrentReplicas() throws Exception {
       store.insertInstance(instance("i", now));
       Authentication auth = new Authentication(now.plusSeconds(1), "127.0.0.1:2", "token", 2, Map.of());
