@@ -504,8 +504,7 @@ public final class Issuer implements AutoCloseable {
                     new LockKey(Lock.Target.IDENTITY, r.attestedIdentity())),
                 now)
             .isEmpty();
-    return new BotInstance(
-        r.id(), r.bot(), r.joinMethod(), r.createdAt(), r.initialAuthentication(), r.latestAuthentication(), r.generation(), r.latestHeartbeat(), locked);
+    return BotInstance.of(r, locked);
   }
 
   // ------------------------------------------------------------------ locks

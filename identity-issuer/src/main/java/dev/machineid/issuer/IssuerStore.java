@@ -139,7 +139,9 @@ public interface IssuerStore
   }
 
   /**
-   * A bot instance row.
+   * A bot instance as the store keeps it: the one model of an instance, with what authorises it
+   * (its token, attested identity, key hash, current credentials and serial). The public view,
+   * {@link BotInstance#of(InstanceRecord, boolean)}, is derived from it and shows none of those.
    *
    * @param id instance id
    * @param bot bot name

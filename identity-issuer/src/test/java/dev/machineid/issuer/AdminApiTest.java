@@ -239,6 +239,24 @@ class AdminApiTest {
   }
 
   @Test
+  void anInstanceShowsItsPublicFieldsAndNothingThatAuthorisesIt() {
+    joinBot("web");
+
+    JsonNode one = admin.get("/v1/admin/instances?bot=web").json().get(0);
+
+    List<String> fields = new java.util.ArrayList<>();
+    one.fieldNames().forEachRemaining(fields::add);
+    // the operator's view: no key hash, credentials, serial, token or attested identity
+    assertThat(fields).containsExactlyInAnyOrder(
+        "id", "bot", "join_method", "created_at", "generation", "locked", "initial_authentication", "latest_authentication", "latest_heartbeat");
+    assertThat(one.get("bot").asText()).isEqualTo("web");
+    assertThat(one.get("join_method").asText()).isEqualTo("token");
+    assertThat(one.get("generation").asLong()).isEqualTo(1);
+    assertThat(one.get("locked").asBoolean()).isFalse();
+    assertThat(one.get("latest_heartbeat").isNull()).isTrue();
+  }
+
+  @Test
   void locksAreAddedListedAndRemovedAndRefuseRenewal() {
     Joined bot = joinBot("web");
     ProtocolClient.Reply lock = admin.post("/v1/admin/locks", "{\"target\":\"bot\",\"value\":\"web\",\"reason\":\"incident 42\"}");

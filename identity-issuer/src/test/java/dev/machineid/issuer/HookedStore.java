@@ -20,15 +20,17 @@ final class HookedStore implements IssuerStore {
   private final IssuerStore delegate;
   private final AtomicReference<Runnable> atNextTransaction;
   private final AtomicLong tokensRead;
+  private final AtomicLong instancesRead;
 
   HookedStore(IssuerStore delegate) {
-    this(delegate, new AtomicReference<>(), new AtomicLong());
+    this(delegate, new AtomicReference<>(), new AtomicLong(), new AtomicLong());
   }
 
-  private HookedStore(IssuerStore delegate, AtomicReference<Runnable> hook, AtomicLong tokensRead) {
+  private HookedStore(IssuerStore delegate, AtomicReference<Runnable> hook, AtomicLong tokensRead, AtomicLong instancesRead) {
     this.delegate = delegate;
     this.atNextTransaction = hook;
     this.tokensRead = tokensRead;
+    this.instancesRead = instancesRead;
   }
 
   /** Runs {@code action} once, at the start of the next transaction. */
@@ -48,7 +50,7 @@ final class HookedStore implements IssuerStore {
       if (action != null) {
         action.run();
       }
-      return work.apply(new HookedStore(tx, atNextTransaction, tokensRead));
+      return work.apply(new HookedStore(tx, atNextTransaction, tokensRead, instancesRead));
     });
   }
 
@@ -123,12 +125,28 @@ final class HookedStore implements IssuerStore {
 
   @Override
   public Optional<InstanceRecord> findInstance(String instanceId) {
-    return delegate.findInstance(instanceId);
+    Optional<InstanceRecord> found = delegate.findInstance(instanceId);
+    instancesRead.addAndGet(found.isPresent() ? 1 : 0);
+    return found;
   }
 
   @Override
   public List<InstanceRecord> instances(String botName) {
-    return delegate.instances(botName);
+    List<InstanceRecord> all = delegate.instances(botName);
+    instancesRead.addAndGet(all.size());
+    return all;
+  }
+
+  @Override
+  public List<InstanceRecord> instancesWithIdentity(String attestedIdentity) {
+    List<InstanceRecord> found = delegate.instancesWithIdentity(attestedIdentity);
+    instancesRead.addAndGet(found.size());
+    return found;
+  }
+
+  /** How many bot instance rows the store handed out through this store and its transaction views. */
+  long instancesRead() {
+    return instancesRead.get();
   }
 
   @Override

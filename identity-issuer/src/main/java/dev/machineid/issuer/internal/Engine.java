@@ -442,15 +442,13 @@ public final class Engine {
 
   /** A proof bound on first use (docs/architecture.md §6) is refused while an instance it created is live, except as that instance's re-join. */
   private void refuseIfBound(VerifiedJoin verified, Instant now) {
-    for (Bot b : store.bots()) {
-      for (InstanceRecord r : store.instances(b.name())) {
-        if (r.attestedIdentity().equals(verified.attestedIdentity()) && readCredentials(r.credentialsJson()).notAfter().isAfter(now)) {
-          throw new ProblemException(
-              ErrorCode.PROOF_REJECTED,
-              "the join was refused",
-              "rule=first_use: " + verified.attestedIdentity() + " is bound to live instance " + r.id() + " of bot '" + r.bot()
-                  + "'; only a re-join over mTLS with that instance's certificate may present it again");
-        }
+    for (InstanceRecord r : store.instancesWithIdentity(verified.attestedIdentity())) {
+      if (readCredentials(r.credentialsJson()).notAfter().isAfter(now)) {
+        throw new ProblemException(
+            ErrorCode.PROOF_REJECTED,
+            "the join was refused",
+            "rule=first_use: " + verified.attestedIdentity() + " is bound to live instance " + r.id() + " of bot '" + r.bot()
+                + "'; only a re-join over mTLS with that instance's certificate may present it again");
       }
     }
   }

@@ -16,7 +16,15 @@ public interface InstanceStore {
 
   Optional<InstanceRecord> findInstance(String instanceId);
 
+  /** The instances of a bot, oldest first. */
   List<InstanceRecord> instances(String botName);
+
+  /**
+   * The instances, of any bot, that joined with {@code attestedIdentity}, oldest first: read by the
+   * identity (what a proof bound on first use checks on every join), not by listing every bot's
+   * instances.
+   */
+  List<InstanceRecord> instancesWithIdentity(String attestedIdentity);
 
   /**
    * Advances an instance's generation if it still is {@code expected} (compare-and-set), storing

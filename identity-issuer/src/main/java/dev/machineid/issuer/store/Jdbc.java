@@ -1,5 +1,9 @@
 package dev.machineid.issuer.store;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.StoreException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,11 +12,14 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The statement helpers every part of the JDBC store shares: binding (instants as microsecond
- * {@code timestamp with time zone}), updates by row count, and reading instants back. Each works on
- * the connection it is given, so that the parts of one change share the caller's transaction.
+ * {@code timestamp with time zone}), updates by row count, queries mapped row by row, reading
+ * instants back, JSON columns, and marking a transaction as a revocation. Each works on the
+ * connection it is given, so that the parts of one change share the caller's transaction.
  */
 final class Jdbc {
   private Jdbc() {}
@@ -20,6 +27,12 @@ final class Jdbc {
   @FunctionalInterface
   interface Work<T> {
     T run(Connection c) throws SQLException;
+  }
+
+  /** Maps the current row of a result set. */
+  @FunctionalInterface
+  interface Row<T> {
+    T map(ResultSet rs) throws SQLException;
   }
 
   static OffsetDateTime ts(Instant t) {
@@ -48,6 +61,57 @@ final class Jdbc {
       } else {
         ps.setObject(i + 1, a);
       }
+    }
+  }
+
+  /** Every row {@code sql} selects, mapped by {@code row}, in the order the query gives. */
+  static <T> List<T> query(Connection c, Row<T> row, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        List<T> out = new ArrayList<>();
+        while (rs.next()) {
+          out.add(row.map(rs));
+        }
+        return List.copyOf(out);
+      }
+    }
+  }
+
+  /** A value as the JSON text a column stores. */
+  static String json(Object value) {
+    try {
+      return Protocol.mapper().writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise " + value.getClass().getSimpleName(), e);
+    }
+  }
+
+  /** A JSON column read back as {@code type}. */
+  static <T> T fromJson(String text, TypeReference<T> type) {
+    try {
+      return Protocol.mapper().readValue(text, type);
+    } catch (JsonProcessingException e) {
+      throw new StoreException("stored JSON does not parse as " + type.getType(), e);
+    }
+  }
+
+  /** A JSON column read back as {@code type}. */
+  static <T> T fromJson(String text, Class<T> type) {
+    try {
+      return Protocol.mapper().readValue(text, type);
+    } catch (JsonProcessingException e) {
+      throw new StoreException("stored JSON does not parse as " + type.getSimpleName(), e);
+    }
+  }
+
+  /**
+   * Marks the calling transaction as a revocation: takes the revocation row exclusively until it
+   * commits, so issuing transactions in flight finish first and later ones see what it changed.
+   */
+  static void revoke(Connection c) throws SQLException {
+    if (update(c, "UPDATE revocations SET epoch = epoch + 1 WHERE id = 1") != 1) {
+      throw new SQLException("the revocations row is missing; the schema was not migrated or was damaged");
     }
   }
 }

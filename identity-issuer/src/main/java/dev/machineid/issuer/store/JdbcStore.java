@@ -1,16 +1,10 @@
 package dev.machineid.issuer.store;
 
-import static dev.machineid.issuer.store.Jdbc.bind;
-import static dev.machineid.issuer.store.Jdbc.instant;
 import static dev.machineid.issuer.store.Jdbc.update;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.machineid.core.protocol.GoDuration;
-import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.AdminIdentity;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.AuditVerification;
@@ -32,12 +26,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -79,9 +71,6 @@ public final class JdbcStore implements IssuerStore {
   private static final String MIGRATIONS = "classpath:dev/machineid/issuer/store";
   private static final Duration DEFAULT_POOL_WAIT = Duration.ofSeconds(2);
   private static final Duration MIN_POOL_WAIT = Duration.ofMillis(250);
-  private static final TypeReference<List<String>> STRINGS = new TypeReference<>() {};
-  private static final TypeReference<Map<String, List<String>>> TRAITS = new TypeReference<>() {};
-  private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
 
   private final Shared shared;
   /** The transaction's connection in a view made by {@link #inTransaction}; {@code null} in the root. */
@@ -96,12 +85,17 @@ public final class JdbcStore implements IssuerStore {
     final HikariDataSource pool;
     final String description;
     final boolean shutdownOnClose;
-    final ObjectMapper json = Protocol.mapper();
     /** H2 has no {@code FOR SHARE}; issuing transactions take the revocation row with {@code FOR UPDATE}. */
     final boolean h2;
     /** The audit chain, and the newest heads this store committed or verified. */
     final JdbcAudit audit;
     final JdbcTokens tokens = new JdbcTokens();
+    final JdbcBots bots = new JdbcBots();
+    final JdbcInstances instances = new JdbcInstances();
+    final JdbcLocks locks = new JdbcLocks();
+    final JdbcRoles roles = new JdbcRoles();
+    final JdbcAdmins admins = new JdbcAdmins();
+    final JdbcChallenges challenges = new JdbcChallenges();
     volatile boolean closed;
 
     Shared(HikariDataSource pool, String description, boolean shutdownOnClose, boolean h2, int auditShards) {
@@ -416,37 +410,13 @@ public final class JdbcStore implements IssuerStore {
     }
   }
 
-  private String write(Object value) {
-    try {
-      return shared.json.writeValueAsString(value);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot serialise " + value.getClass().getSimpleName(), e);
-    }
-  }
-
-  private <T> T read(String text, TypeReference<T> type) {
-    try {
-      return shared.json.readValue(text, type);
-    } catch (JsonProcessingException e) {
-      throw new StoreException("stored JSON does not parse as " + type.getType(), e);
-    }
-  }
-
-  private <T> T read(String text, Class<T> type) {
-    try {
-      return shared.json.readValue(text, type);
-    } catch (JsonProcessingException e) {
-      throw new StoreException("stored JSON does not parse as " + type.getSimpleName(), e);
-    }
-  }
-
   // ------------------------------------------------------------------ challenges
 
   @Override
   public boolean insertUsedChallenge(String nonce, Instant expiresAt) {
     Objects.requireNonNull(nonce, "nonce");
     Objects.requireNonNull(expiresAt, "expiresAt");
-    return with("recording a used challenge", c -> update(c, "INSERT INTO used_challenges (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", nonce, expiresAt) == 1);
+    return with("recording a used challenge", c -> shared.challenges.insertUsed(c, nonce, expiresAt));
   }
 
   // ------------------------------------------------------------------ bots
@@ -454,37 +424,24 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public boolean insertBot(Bot bot) {
     Objects.requireNonNull(bot, "bot");
-    return with(
-        "inserting a bot",
-        c -> update(c, "INSERT INTO bots (name, roles, traits, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", bot.name(), write(bot.roles()), write(bot.traits()), bot.createdAt())
-            == 1);
+    return with("inserting a bot", c -> shared.bots.insert(c, bot));
   }
 
   @Override
   public Optional<Bot> findBot(String name) {
     Objects.requireNonNull(name, "name");
-    return with("reading a bot", c -> {
-      List<Bot> found = bots(c, "SELECT name, roles, traits, created_at FROM bots WHERE name = ?", name);
-      return found.stream().findFirst();
-    });
+    return with("reading a bot", c -> shared.bots.find(c, name));
   }
 
   @Override
   public List<Bot> bots() {
-    return with("listing bots", c -> bots(c, "SELECT name, roles, traits, created_at FROM bots ORDER BY name"));
+    return with("listing bots", shared.bots::list);
   }
 
-  private List<Bot> bots(Connection c, String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      try (ResultSet rs = ps.executeQuery()) {
-        List<Bot> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(new Bot(rs.getString("name"), read(rs.getString("roles"), STRINGS), read(rs.getString("traits"), TRAITS), instant(rs, "created_at")));
-        }
-        return List.copyOf(out);
-      }
-    }
+  @Override
+  public boolean updateBot(Bot bot) {
+    Objects.requireNonNull(bot, "bot");
+    return with("updating a bot", c -> shared.bots.update(c, bot));
   }
 
   @Override
@@ -492,12 +449,12 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(name, "name");
     return transactionally("deleting a bot", c -> {
       // a revocation: first in the transaction, so that issuing transactions order against it
-      revoke(c);
-      if (update(c, "DELETE FROM bots WHERE name = ?", name) != 1) {
+      Jdbc.revoke(c);
+      if (!shared.bots.delete(c, name)) {
         return false;
       }
-      update(c, "DELETE FROM bot_instances WHERE bot = ?", name);
-      update(c, "DELETE FROM tokens WHERE bot = ?", name);
+      shared.instances.deleteOfBot(c, name);
+      shared.tokens.deleteOfBot(c, name);
       return true;
     });
   }
@@ -537,110 +494,36 @@ public final class JdbcStore implements IssuerStore {
 
   // ------------------------------------------------------------------ bot instances
 
-  private static final String INSTANCE_COLUMNS =
-      "id, bot, join_method, token_id, attested_identity, created_at, generation, public_key_hash, credentials, serial,"
-          + " initial_authentication, latest_authentication, latest_heartbeat";
-
   @Override
-  public boolean insertInstance(InstanceRecord r) {
-    Objects.requireNonNull(r, "instance");
-    return with(
-        "inserting a bot instance",
-        c -> update(
-                c,
-                "INSERT INTO bot_instances (" + INSTANCE_COLUMNS + ", latest_authenticated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                r.id(), r.bot(), r.joinMethod(), r.tokenId(), r.attestedIdentity(), r.createdAt(), r.generation(), r.publicKeyHash(), r.credentialsJson(), r.serial(),
-                write(r.initialAuthentication()), write(r.latestAuthentication()), r.latestHeartbeat() == null ? null : write(r.latestHeartbeat()),
-                r.latestAuthentication().time())
-            == 1);
+  public boolean insertInstance(InstanceRecord instance) {
+    Objects.requireNonNull(instance, "instance");
+    return with("inserting a bot instance", c -> shared.instances.insert(c, instance));
   }
 
   @Override
   public Optional<InstanceRecord> findInstance(String instanceId) {
     Objects.requireNonNull(instanceId, "instanceId");
-    return with("reading a bot instance", c -> instances(c, "SELECT " + INSTANCE_COLUMNS + " FROM bot_instances WHERE id = ?", instanceId).stream().findFirst());
+    return with("reading a bot instance", c -> shared.instances.find(c, instanceId));
   }
 
   @Override
   public List<InstanceRecord> instances(String botName) {
     Objects.requireNonNull(botName, "botName");
-    return with("listing bot instances", c -> instances(c, "SELECT " + INSTANCE_COLUMNS + " FROM bot_instances WHERE bot = ? ORDER BY created_at, id", botName));
+    return with("listing bot instances", c -> shared.instances.listOfBot(c, botName));
   }
 
-  private List<InstanceRecord> instances(Connection c, String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      try (ResultSet rs = ps.executeQuery()) {
-        List<InstanceRecord> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(instance(rs));
-        }
-        return List.copyOf(out);
-      }
-    }
+  @Override
+  public List<InstanceRecord> instancesWithIdentity(String attestedIdentity) {
+    Objects.requireNonNull(attestedIdentity, "attestedIdentity");
+    return with("reading bot instances by identity", c -> shared.instances.listWithIdentity(c, attestedIdentity));
   }
-
-  private InstanceRecord instance(ResultSet rs) throws SQLException {
-    String hb = rs.getString("latest_heartbeat");
-    return new InstanceRecord(
-        rs.getString("id"),
-        rs.getString("bot"),
-        rs.getString("join_method"),
-        rs.getString("token_id"),
-        rs.getString("attested_identity"),
-        instant(rs, "created_at"),
-        rs.getLong("generation"),
-        rs.getString("public_key_hash"),
-        rs.getString("credentials"),
-        rs.getString("serial"),
-        read(rs.getString("initial_authentication"), Authentication.class),
-        read(rs.getString("latest_authentication"), Authentication.class),
-        hb == null ? null : read(hb, Heartbeat.class));
-  }
-
-  /**
-   * One query: the instance, its bot (left join: null once deleted) and one row per active lock
-   * on any of the caller's targets (left join: one row of nulls when there is none).
-   */
-  private static final String CALLER_QUERY =
-      "SELECT i.id, i.bot, i.join_method, i.token_id, i.attested_identity, i.created_at, i.generation, i.public_key_hash, i.credentials, i.serial,"
-          + " i.initial_authentication, i.latest_authentication, i.latest_heartbeat,"
-          + " b.name AS b_name, b.roles AS b_roles, b.traits AS b_traits, b.created_at AS b_created_at,"
-          + " l.id AS l_id, l.target AS l_target, l.target_value AS l_target_value, l.reason AS l_reason, l.created_at AS l_created_at, l.expires_at AS l_expires_at"
-          + " FROM bot_instances i"
-          + " LEFT JOIN bots b ON b.name = i.bot"
-          + " LEFT JOIN locks l ON (l.expires_at IS NULL OR l.expires_at > ?) AND ("
-          + "(l.target = 'bot' AND l.target_value = i.bot) OR (l.target = 'instance' AND l.target_value = i.id)"
-          + " OR (l.target = 'serial' AND l.target_value = ?) OR (l.target = 'token' AND l.target_value = i.token_id)"
-          + " OR (l.target = 'identity' AND l.target_value = i.attested_identity))"
-          + " WHERE i.id = ? ORDER BY l.created_at, l.id";
 
   @Override
   public Optional<CallerRecord> findCaller(String instanceId, String serial, Instant now) {
     Objects.requireNonNull(instanceId, "instanceId");
     Objects.requireNonNull(serial, "serial");
     Objects.requireNonNull(now, "now");
-    return with("reading a bot instance for a call", c -> {
-      try (PreparedStatement ps = c.prepareStatement(CALLER_QUERY)) {
-        bind(ps, now, serial, instanceId);
-        try (ResultSet rs = ps.executeQuery()) {
-          InstanceRecord instance = null;
-          Bot bot = null;
-          List<Lock> locks = new ArrayList<>();
-          while (rs.next()) {
-            if (instance == null) {
-              instance = instance(rs);
-              String name = rs.getString("b_name");
-              bot = name == null ? null : new Bot(name, read(rs.getString("b_roles"), STRINGS), read(rs.getString("b_traits"), TRAITS), instant(rs, "b_created_at"));
-            }
-            if (rs.getString("l_id") != null) {
-              locks.add(lock(rs, "l_"));
-            }
-          }
-          return instance == null ? Optional.<CallerRecord>empty() : Optional.of(new CallerRecord(instance, bot, locks));
-        }
-      }
-    });
+    return with("reading a bot instance for a call", c -> shared.instances.findCaller(c, instanceId, serial, now));
   }
 
   @Override
@@ -650,19 +533,14 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(latest, "latest");
     return with(
         "advancing a generation",
-        c -> update(
-                c,
-                "UPDATE bot_instances SET generation = ?, public_key_hash = ?, credentials = ?, serial = ?, latest_authentication = ?, latest_authenticated_at = ?"
-                    + " WHERE id = ? AND generation = ?",
-                newGeneration, newKeyHash, credentialsJson, serial, write(latest), latest.time(), instanceId, expected)
-            == 1);
+        c -> shared.instances.compareAndSetGeneration(c, instanceId, expected, newGeneration, newKeyHash, credentialsJson, serial, latest));
   }
 
   @Override
   public boolean updateHeartbeat(String instanceId, Heartbeat heartbeat) {
     Objects.requireNonNull(instanceId, "instanceId");
     Objects.requireNonNull(heartbeat, "heartbeat");
-    return with("recording a heartbeat", c -> update(c, "UPDATE bot_instances SET latest_heartbeat = ? WHERE id = ?", write(heartbeat), instanceId) == 1);
+    return with("recording a heartbeat", c -> shared.instances.updateHeartbeat(c, instanceId, heartbeat));
   }
 
   // ------------------------------------------------------------------ revocation
@@ -684,16 +562,6 @@ public final class JdbcStore implements IssuerStore {
     });
   }
 
-  /**
-   * Marks the calling transaction as a revocation: takes the revocation row exclusively until it
-   * commits, so issuing transactions in flight finish first and later ones see what it changed.
-   */
-  private static void revoke(Connection c) throws SQLException {
-    if (update(c, "UPDATE revocations SET epoch = epoch + 1 WHERE id = 1") != 1) {
-      throw new SQLException("the revocations row is missing; the schema was not migrated or was damaged");
-    }
-  }
-
   // ------------------------------------------------------------------ locks
 
   @Override
@@ -701,16 +569,10 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(lock, "lock");
     Objects.requireNonNull(lock.id(), "lock id");
     Objects.requireNonNull(lock.createdAt(), "lock createdAt");
-    return transactionally(
-        "inserting a lock",
-        c -> {
-          revoke(c);
-          return update(
-                  c,
-                  "INSERT INTO locks (id, target, target_value, reason, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                  lock.id(), lock.target().label(), lock.value(), lock.reason(), lock.createdAt(), lock.expiresAt())
-              == 1;
-        });
+    return transactionally("inserting a lock", c -> {
+      Jdbc.revoke(c);
+      return shared.locks.insert(c, lock);
+    });
   }
 
   @Override
@@ -720,51 +582,18 @@ public final class JdbcStore implements IssuerStore {
     if (targets.isEmpty()) {
       return List.of();
     }
-    StringBuilder sql = new StringBuilder("SELECT id, target, target_value, reason, created_at, expires_at FROM locks WHERE (expires_at IS NULL OR expires_at > ?) AND (");
-    List<Object> args = new ArrayList<>();
-    args.add(now);
-    int i = 0;
-    for (LockKey k : targets) {
-      sql.append(i++ == 0 ? "" : " OR ").append("(target = ? AND target_value = ?)");
-      args.add(k.target().label());
-      args.add(k.value());
-    }
-    sql.append(") ORDER BY created_at, id");
-    return with("reading locks", c -> locks(c, sql.toString(), args.toArray()));
+    return with("reading locks", c -> shared.locks.findActive(c, targets, now));
   }
 
   @Override
   public List<Lock> locks() {
-    return with("listing locks", c -> locks(c, "SELECT id, target, target_value, reason, created_at, expires_at FROM locks ORDER BY created_at, id"));
-  }
-
-  private static List<Lock> locks(Connection c, String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      try (ResultSet rs = ps.executeQuery()) {
-        List<Lock> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(lock(rs, ""));
-        }
-        return List.copyOf(out);
-      }
-    }
-  }
-
-  private static Lock lock(ResultSet rs, String prefix) throws SQLException {
-    return new Lock(
-        rs.getString(prefix + "id"),
-        Lock.Target.valueOf(rs.getString(prefix + "target").toUpperCase(Locale.ROOT)),
-        rs.getString(prefix + "target_value"),
-        rs.getString(prefix + "reason"),
-        instant(rs, prefix + "created_at"),
-        instant(rs, prefix + "expires_at"));
+    return with("listing locks", shared.locks::list);
   }
 
   @Override
   public boolean deleteLock(String lockId) {
     Objects.requireNonNull(lockId, "lockId");
-    return with("deleting a lock", c -> update(c, "DELETE FROM locks WHERE id = ?", lockId) == 1);
+    return with("deleting a lock", c -> shared.locks.delete(c, lockId));
   }
 
   // ------------------------------------------------------------------ roles
@@ -772,52 +601,30 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public boolean insertRole(Role role) {
     Objects.requireNonNull(role, "role");
-    Instant created = role.createdAt() == null ? Instant.now() : role.createdAt();
-    return with(
-        "inserting a role",
-        c -> update(c, "INSERT INTO roles (name, spec, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", role.name(), write(role.createdAt(null)), created) == 1);
+    return with("inserting a role", c -> shared.roles.insert(c, role));
   }
 
   @Override
   public Optional<Role> findRole(String name) {
     Objects.requireNonNull(name, "name");
-    return with("reading a role", c -> roles(c, "SELECT spec, created_at FROM roles WHERE name = ?", name).stream().findFirst());
+    return with("reading a role", c -> shared.roles.find(c, name));
   }
 
   @Override
   public List<Role> roles() {
-    return with("listing roles", c -> roles(c, "SELECT spec, created_at FROM roles ORDER BY name"));
-  }
-
-  private List<Role> roles(Connection c, String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      try (ResultSet rs = ps.executeQuery()) {
-        List<Role> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(read(rs.getString("spec"), Role.class).createdAt(instant(rs, "created_at")));
-        }
-        return List.copyOf(out);
-      }
-    }
+    return with("listing roles", shared.roles::list);
   }
 
   @Override
   public boolean deleteRole(String name) {
     Objects.requireNonNull(name, "name");
-    return with("deleting a role", c -> update(c, "DELETE FROM roles WHERE name = ?", name) == 1);
+    return with("deleting a role", c -> shared.roles.delete(c, name));
   }
 
   @Override
   public boolean updateRole(Role role) {
     Objects.requireNonNull(role, "role");
-    return with("updating a role", c -> update(c, "UPDATE roles SET spec = ? WHERE name = ?", write(role.createdAt(null)), role.name()) == 1);
-  }
-
-  @Override
-  public boolean updateBot(Bot bot) {
-    Objects.requireNonNull(bot, "bot");
-    return with("updating a bot", c -> update(c, "UPDATE bots SET roles = ?, traits = ? WHERE name = ?", write(bot.roles()), write(bot.traits()), bot.name()) == 1);
+    return with("updating a role", c -> shared.roles.update(c, role));
   }
 
   // ------------------------------------------------------------------ admin identities
@@ -825,28 +632,18 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public boolean insertAdmin(AdminIdentity admin) {
     Objects.requireNonNull(admin, "admin");
-    return transactionally("inserting an admin", c -> {
-      if (update(c, "INSERT INTO admins (name, created_at, not_before) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", admin.name(), admin.createdAt(), admin.notBefore()) == 1) {
-        return true;
-      }
-      // a removed admin's name: a new record, refusing the certificates of the removed one
-      return update(
-              c,
-              "UPDATE admins SET created_at = ?, removed_at = NULL, not_before = ? WHERE name = ? AND removed_at IS NOT NULL",
-              admin.createdAt(), admin.notBefore() != null ? admin.notBefore() : admin.createdAt(), admin.name())
-          == 1;
-    });
+    return transactionally("inserting an admin", c -> shared.admins.insert(c, admin));
   }
 
   @Override
   public Optional<AdminIdentity> findAdmin(String name) {
     Objects.requireNonNull(name, "name");
-    return with("reading an admin", c -> admins(c, "SELECT name, created_at, not_before FROM admins WHERE name = ? AND removed_at IS NULL", name).stream().findFirst());
+    return with("reading an admin", c -> shared.admins.find(c, name));
   }
 
   @Override
   public List<AdminIdentity> admins() {
-    return with("listing admins", c -> admins(c, "SELECT name, created_at, not_before FROM admins WHERE removed_at IS NULL ORDER BY name"));
+    return with("listing admins", shared.admins::list);
   }
 
   @Override
@@ -854,22 +651,9 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(at, "at");
     return transactionally("removing an admin", c -> {
-      revoke(c);
-      return update(c, "UPDATE admins SET removed_at = ? WHERE name = ? AND removed_at IS NULL", at, name) == 1;
+      Jdbc.revoke(c);
+      return shared.admins.remove(c, name, at);
     });
-  }
-
-  private static List<AdminIdentity> admins(Connection c, String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      try (ResultSet rs = ps.executeQuery()) {
-        List<AdminIdentity> out = new ArrayList<>();
-        while (rs.next()) {
-          out.add(new AdminIdentity(rs.getString("name"), instant(rs, "created_at"), instant(rs, "not_before")));
-        }
-        return List.copyOf(out);
-      }
-    }
   }
 
   // ------------------------------------------------------------------ audit
@@ -1011,9 +795,9 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(retention, "retention");
     Instant cutoff = now.minus(retention);
     return with("deleting expired records", c -> {
-      int n = update(c, "DELETE FROM used_challenges WHERE expires_at <= ?", now);
-      n += update(c, "DELETE FROM tokens WHERE expires_at <= ?", cutoff);
-      n += update(c, "DELETE FROM bot_instances WHERE latest_authenticated_at <= ?", cutoff.minus(LONGEST_CERTIFICATE));
+      int n = shared.challenges.deleteExpired(c, now);
+      n += shared.tokens.deleteExpiredBefore(c, cutoff);
+      n += shared.instances.deleteAuthenticatedBefore(c, cutoff.minus(LONGEST_CERTIFICATE));
       return n;
     });
   }

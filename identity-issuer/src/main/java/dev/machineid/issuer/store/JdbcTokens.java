@@ -58,6 +58,16 @@ final class JdbcTokens {
     return update(c, "DELETE FROM tokens WHERE id = ?", id) == 1;
   }
 
+  /** Deletes every token of a bot (a step of deleting the bot); returns how many. */
+  int deleteOfBot(Connection c, String botName) throws SQLException {
+    return update(c, "DELETE FROM tokens WHERE bot = ?", botName);
+  }
+
+  /** Deletes the tokens that expired at or before {@code cutoff}; returns how many. */
+  int deleteExpiredBefore(Connection c, Instant cutoff) throws SQLException {
+    return update(c, "DELETE FROM tokens WHERE expires_at <= ?", cutoff);
+  }
+
   TokenConsumption consume(Connection c, String tokenId, String joinMethod, Instant now) throws SQLException {
     // The decision: one conditional UPDATE; of any number of concurrent callers on any replica,
     // the database lets exactly one change the row.

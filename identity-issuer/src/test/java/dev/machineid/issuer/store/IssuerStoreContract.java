@@ -19,6 +19,7 @@ import dev.machineid.issuer.Token;
 import dev.machineid.issuer.join.TokenConsumption.Outcome;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -43,8 +44,43 @@ import org.junit.jupiter.api.Test;
  * each); the stores are opened with one audit shard except in {@link PartitionedAuditChain}.
  */
 abstract class IssuerStoreContract {
-  /** A JDBC URL, user and password of a fresh, empty database. */
-  record Database(String url, String user, String password) {}
+  /**
+   * A fresh, empty database (its JDBC URL, user and password), and the one way the suite opens
+   * stores on it and reads or damages its rows behind the stores' backs.
+   */
+  record Database(String url, String user, String password) {
+    /** A store on this database, migrating it first, with {@code auditShards} audit shards. */
+    IssuerStore open(int auditShards) {
+      return JdbcStore.builder(url).credentials(user, password).auditShards(auditShards).build();
+    }
+
+    /** Runs one statement on a connection of its own, outside any store. */
+    void execute(String statement) throws SQLException {
+      try (Connection c = connect(); Statement s = c.createStatement()) {
+        s.executeUpdate(statement);
+      }
+    }
+
+    /** The number in the first column of the first row {@code query} selects. */
+    long number(String query) throws SQLException {
+      try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+
+    /** The text in the first column of the first row {@code query} selects. */
+    String text(String query) throws SQLException {
+      try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+        rs.next();
+        return rs.getString(1);
+      }
+    }
+
+    private Connection connect() throws SQLException {
+      return DriverManager.getConnection(url, user, password);
+    }
+  }
 
   abstract Database newDatabase();
 
@@ -54,27 +90,17 @@ abstract class IssuerStoreContract {
   private IssuerStore replica;
 
   @BeforeEach
-  void open() {
+  void openStores() {
     db = newDatabase();
     // the audit tests here are those of the single chain; PartitionedAuditChain runs them on shards
-    store = open(1);
-    replica = open(1);
-  }
-
-  private IssuerStore open(int auditShards) {
-    return JdbcStore.builder(db.url()).credentials(db.user(), db.password()).auditShards(auditShards).build();
+    store = db.open(1);
+    replica = db.open(1);
   }
 
   @AfterEach
-  void close() {
+  void closeStores() {
     store.close();
     replica.close();
-  }
-
-  private void sql(String statement) throws SQLException {
-    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password()); Statement s = c.createStatement()) {
-      s.executeUpdate(statement);
-    }
   }
 
   /** A task run by {@link #race}, told its index (0 to n-1) so that it can pick a replica without shared state. */
@@ -124,12 +150,7 @@ abstract class IssuerStoreContract {
   }
 
   private String hashOf(long seq) throws SQLException {
-    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-        Statement s = c.createStatement();
-        java.sql.ResultSet rs = s.executeQuery("SELECT hash FROM audit_events WHERE seq = " + seq)) {
-      rs.next();
-      return rs.getString(1);
-    }
+    return db.text("SELECT hash FROM audit_events WHERE seq = " + seq);
   }
 
   // ---------------------------------------------------------------- challenges and tokens
@@ -230,6 +251,19 @@ abstract class IssuerStoreContract {
     }
 
     @Test
+    void instancesAreReadByTheirAttestedIdentityAcrossBotsOldestFirst() {
+      Authentication auth = new Authentication(now, "127.0.0.1:1", "ec2", 1, Map.of());
+      InstanceRecord later = new InstanceRecord("b", "api", "ec2", "t2", "ec2:123456789012:i-1", now.plusSeconds(2), 1, "h2", "{}", "s2", auth, auth, null);
+      InstanceRecord earlier = new InstanceRecord("c", "web", "ec2", "t2", "ec2:123456789012:i-1", now.plusSeconds(1), 1, "h3", "{}", "s3", auth, auth, null);
+      assertThat(store.insertInstance(instance("a", now))).isTrue();
+      assertThat(store.insertInstance(later)).isTrue();
+      assertThat(store.insertInstance(earlier)).isTrue();
+      assertThat(replica.instancesWithIdentity("ec2:123456789012:i-1")).containsExactly(earlier, later);
+      assertThat(replica.instancesWithIdentity("token:t")).extracting(InstanceRecord::id).containsExactly("a");
+      assertThat(store.instancesWithIdentity("ec2:123456789012:i-2")).isEmpty();
+    }
+
+    @Test
     void generationCompareAndSetAdvancesOnceAmongConcurrentReplicas() throws Exception {
       store.insertInstance(instance("i", now));
       Authentication auth = new Authentication(now.plusSeconds(1), "127.0.0.1:2", "token", 2, Map.of());
@@ -307,7 +341,7 @@ abstract class IssuerStoreContract {
       assertThat(store.findCaller("i", "s1", now).orElseThrow().activeLocks())
           .containsExactlyElementsOf(store.findActiveLocks(IssuerStore.CallerRecord.lockKeys(row, "s1"), now));
       // an instance whose bot row is missing (written before deleting a bot ended its instances) reads with no bot
-      sql("DELETE FROM bots WHERE name = 'web'");
+      db.execute("DELETE FROM bots WHERE name = 'web'");
       assertThat(replica.findCaller("i", "s1", now)).hasValueSatisfying(c -> {
         assertThat(c.bot()).isNull();
         assertThat(c.instance()).isEqualTo(row);
@@ -431,7 +465,7 @@ abstract class IssuerStoreContract {
         store.appendAudit(e);
       }
       assertThat(store.verifyAudit().intact()).isTrue();
-      sql("UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE seq = 3");
+      db.execute("UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE seq = 3");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenSequence()).isEqualTo(3);
@@ -445,7 +479,7 @@ abstract class IssuerStoreContract {
       for (int n = 0; n < 4; n++) {
         store.appendAudit(event("join"));
       }
-      sql("DELETE FROM audit_events WHERE seq = 2");
+      db.execute("DELETE FROM audit_events WHERE seq = 2");
       assertThat(store.verifyAudit()).extracting(AuditVerification::intact, AuditVerification::brokenSequence).containsExactly(false, 2L);
     }
 
@@ -454,7 +488,7 @@ abstract class IssuerStoreContract {
       for (int n = 0; n < 3; n++) {
         store.appendAudit(event("join"));
       }
-      sql("DELETE FROM audit_events WHERE seq = 3");
+      db.execute("DELETE FROM audit_events WHERE seq = 3");
       AuditVerification v = store.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("deleted");
@@ -500,7 +534,7 @@ abstract class IssuerStoreContract {
       assertThat(replica.verifyAudit().intact()).isTrue();
       assertThat(replica.pruneAudit(now)).isZero();
       // a row removed from the front without moving the anchor is still detected
-      sql("DELETE FROM audit_events WHERE seq = 4");
+      db.execute("DELETE FROM audit_events WHERE seq = 4");
       AuditVerification broken = replica.verifyAudit();
       assertThat(broken.intact()).isFalse();
       assertThat(broken.brokenSequence()).isEqualTo(4);
@@ -519,7 +553,7 @@ abstract class IssuerStoreContract {
       assertThat(replica.pruneAudit(before)).isEqualTo(3);
       List<AuditEvent> pruned = replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10));
       assertThat(pruned).hasSize(1);
-      assertThat(pruned.get(0).detail()).containsExactlyInAnyOrderEntriesOf(Map.of("anchor.0", "3:" + text("SELECT hash FROM audit_anchors WHERE shard = 0"), "before", before.toString()));
+      assertThat(pruned.get(0).detail()).containsExactlyInAnyOrderEntriesOf(Map.of("anchor.0", "3:" + db.text("SELECT hash FROM audit_anchors WHERE shard = 0"), "before", before.toString()));
       // a prune that removes nothing records nothing
       assertThat(replica.pruneAudit(now)).isZero();
       assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10))).hasSize(1);
@@ -534,15 +568,15 @@ abstract class IssuerStoreContract {
       AuditVerification pinned = replica.verifyAudit();
       assertThat(pinned.intact()).isTrue();
       // the anchor moved by hand to row 6, and the rows up to it deleted
-      sql("UPDATE audit_anchors SET seq = 6, hash = '" + hashOf(6) + "' WHERE shard = 0");
-      sql("DELETE FROM audit_events WHERE shard = 0 AND seq <= 6");
+      db.execute("UPDATE audit_anchors SET seq = 6, hash = '" + hashOf(6) + "' WHERE shard = 0");
+      db.execute("DELETE FROM audit_events WHERE shard = 0 AND seq <= 6");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("the anchor of shard 0 (row 6) was not set by a recorded prune");
       AuditVerification byPin = replica.verifyAudit(pinned.headSequence(), pinned.headHash());
       assertThat(byPin.intact()).isFalse();
       assertThat(byPin.problem()).contains("was not set by a recorded prune");
-      try (IssuerStore fresh = open(1)) {
+      try (IssuerStore fresh = db.open(1)) {
         assertThat(fresh.verifyAudit().intact()).isFalse();
       }
     }
@@ -557,8 +591,8 @@ abstract class IssuerStoreContract {
       }
       assertThat(replica.pruneAudit(now.plus(Duration.ofDays(1)))).isEqualTo(2);
       assertThat(replica.verifyAudit().intact()).isTrue();
-      sql("UPDATE audit_anchors SET seq = 5, hash = '" + hashOf(5) + "' WHERE shard = 0");
-      sql("DELETE FROM audit_events WHERE shard = 0 AND seq <= 5");
+      db.execute("UPDATE audit_anchors SET seq = 5, hash = '" + hashOf(5) + "' WHERE shard = 0");
+      db.execute("DELETE FROM audit_events WHERE shard = 0 AND seq <= 5");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("the anchor of shard 0 (row 5) was not set by a recorded prune");
@@ -574,26 +608,17 @@ abstract class IssuerStoreContract {
         store.appendAudit(event("join"));
       }
       // what a prune left before prunes were recorded: the anchor moved, no audit.pruned event
-      sql("UPDATE audit_anchors SET seq = 2, hash = '" + hashOf(2) + "', pruned_at = CURRENT_TIMESTAMP WHERE shard = 0");
-      sql("DELETE FROM audit_events WHERE shard = 0 AND seq <= 2");
+      db.execute("UPDATE audit_anchors SET seq = 2, hash = '" + hashOf(2) + "', pruned_at = CURRENT_TIMESTAMP WHERE shard = 0");
+      db.execute("DELETE FROM audit_events WHERE shard = 0 AND seq <= 2");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("was not set by a recorded prune", "run `issuer audit prune` once to record it");
       // the first prune records the anchors it finds, even when it removes nothing
       assertThat(replica.pruneAudit(now.minus(Duration.ofDays(1)))).isZero();
       assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10))).singleElement()
-          .satisfies(e -> assertThat(e.detail()).containsEntry("anchor.0", "2:" + text("SELECT hash FROM audit_anchors WHERE shard = 0")));
+          .satisfies(e -> assertThat(e.detail()).containsEntry("anchor.0", "2:" + db.text("SELECT hash FROM audit_anchors WHERE shard = 0")));
       AuditVerification after = replica.verifyAudit();
       assertThat(after.intact()).as(after.toString()).isTrue();
-    }
-
-    private String text(String query) throws SQLException {
-      try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-          Statement s = c.createStatement();
-          java.sql.ResultSet rs = s.executeQuery(query)) {
-        rs.next();
-        return rs.getString(1);
-      }
     }
 
     @Test
@@ -601,7 +626,7 @@ abstract class IssuerStoreContract {
       for (int n = 0; n < 3; n++) {
         store.appendAudit(event("join"));
       }
-      sql("INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+      db.execute("INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
           + "SELECT 4, 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE seq = 3");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
@@ -617,7 +642,7 @@ abstract class IssuerStoreContract {
       for (int n = 0; n < 5; n++) {
         store.appendAudit(event("join"));
       }
-      sql("UPDATE audit_heads SET seq = 3, hash = '" + hashOf(3) + "' WHERE shard = 0");
+      db.execute("UPDATE audit_heads SET seq = 3, hash = '" + hashOf(3) + "' WHERE shard = 0");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenSequence()).isEqualTo(4);
@@ -633,8 +658,8 @@ abstract class IssuerStoreContract {
       assertThat(pinned.intact()).isTrue();
       // the last rows removed and the head rewound to match: consistent in the database alone
       String h3 = hashOf(3);
-      sql("DELETE FROM audit_events WHERE seq > 3");
-      sql("UPDATE audit_heads SET seq = 3, hash = '" + h3 + "' WHERE shard = 0");
+      db.execute("DELETE FROM audit_events WHERE seq > 3");
+      db.execute("UPDATE audit_heads SET seq = 3, hash = '" + h3 + "' WHERE shard = 0");
       // the store that wrote the rows remembers its head
       AuditVerification byWriter = store.verifyAudit();
       assertThat(byWriter.intact()).isFalse();
@@ -644,7 +669,7 @@ abstract class IssuerStoreContract {
       assertThat(byPin.intact()).isFalse();
       assertThat(byPin.problem()).contains("behind the pinned row 5");
       // a store that saw neither (a fresh process) accepts a pin still on the chain, and refuses the old head
-      try (IssuerStore fresh = open(1)) {
+      try (IssuerStore fresh = db.open(1)) {
         assertThat(fresh.verifyAudit(3, h3).intact()).isTrue();
         assertThat(fresh.verifyAudit(pinned.headSequence(), pinned.headHash()).intact()).isFalse();
       }
@@ -666,32 +691,14 @@ abstract class IssuerStoreContract {
     void partitioned() {
       store.close();
       replica.close();
-      store = open(SHARDS);
-      replica = open(SHARDS);
-    }
-
-    private long count(String query) throws SQLException {
-      try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-          Statement s = c.createStatement();
-          java.sql.ResultSet rs = s.executeQuery(query)) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
-
-    private String text(String query) throws SQLException {
-      try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-          Statement s = c.createStatement();
-          java.sql.ResultSet rs = s.executeQuery(query)) {
-        rs.next();
-        return rs.getString(1);
-      }
+      store = db.open(SHARDS);
+      replica = db.open(SHARDS);
     }
 
     /** Appends events in transactions of their own until every data shard holds at least {@code rows} rows. */
     private List<AuditEvent> fill(int rows) throws SQLException {
       List<AuditEvent> out = new ArrayList<>();
-      while (count("SELECT COUNT(*) FROM (SELECT shard FROM audit_events WHERE shard >= 0 GROUP BY shard HAVING COUNT(*) >= " + rows + ") x") < SHARDS) {
+      while (db.number("SELECT COUNT(*) FROM (SELECT shard FROM audit_events WHERE shard >= 0 GROUP BY shard HAVING COUNT(*) >= " + rows + ") x") < SHARDS) {
         AuditEvent e = event("join");
         store.appendAudit(e);
         out.add(e);
@@ -712,13 +719,13 @@ abstract class IssuerStoreContract {
         return null;
       });
       assertThat(store.auditEvents()).hasSize(160);
-      assertThat(count("SELECT COUNT(DISTINCT shard) FROM audit_events WHERE shard >= 0")).isGreaterThan(1);
+      assertThat(db.number("SELECT COUNT(DISTINCT shard) FROM audit_events WHERE shard >= 0")).isGreaterThan(1);
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isTrue();
       assertThat(v.rowsChecked()).isGreaterThanOrEqualTo(161); // the events and at least the checkpoint this verification wrote
       // the head is the newest checkpoint, which records every shard's head
-      assertThat(text("SELECT type FROM audit_events WHERE shard = -1 AND seq = " + v.headSequence())).isEqualTo("audit.checkpoint");
-      assertThat(v.headHash()).isEqualTo(text("SELECT hash FROM audit_heads WHERE shard = -1"));
+      assertThat(db.text("SELECT type FROM audit_events WHERE shard = -1 AND seq = " + v.headSequence())).isEqualTo("audit.checkpoint");
+      assertThat(v.headHash()).isEqualTo(db.text("SELECT hash FROM audit_heads WHERE shard = -1"));
     }
 
     @Test
@@ -738,8 +745,8 @@ abstract class IssuerStoreContract {
     @Test
     void anEditInOneShardIsNamedByVerification() throws Exception {
       fill(3);
-      String id = text("SELECT id FROM audit_events WHERE shard = 2 AND seq = 2");
-      sql("UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE shard = 2 AND seq = 2");
+      String id = db.text("SELECT id FROM audit_events WHERE shard = 2 AND seq = 2");
+      db.execute("UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE shard = 2 AND seq = 2");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenSequence()).isEqualTo(2);
@@ -750,7 +757,7 @@ abstract class IssuerStoreContract {
     @Test
     void aDeletedRowInOneShardIsDetected() throws Exception {
       fill(3);
-      sql("DELETE FROM audit_events WHERE shard = 1 AND seq = 2");
+      db.execute("DELETE FROM audit_events WHERE shard = 1 AND seq = 2");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenSequence()).isEqualTo(2);
@@ -761,9 +768,9 @@ abstract class IssuerStoreContract {
     void reorderedRowsInOneShardAreDetected() throws Exception {
       fill(3);
       // swap the content of rows 1 and 2 of shard 3, keeping each position's links and hashes
-      sql("UPDATE audit_events SET seq = 99 WHERE shard = 3 AND seq = 1");
-      sql("UPDATE audit_events SET seq = 1 WHERE shard = 3 AND seq = 2");
-      sql("UPDATE audit_events SET seq = 2 WHERE shard = 3 AND seq = 99");
+      db.execute("UPDATE audit_events SET seq = 99 WHERE shard = 3 AND seq = 1");
+      db.execute("UPDATE audit_events SET seq = 1 WHERE shard = 3 AND seq = 2");
+      db.execute("UPDATE audit_events SET seq = 2 WHERE shard = 3 AND seq = 99");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("shard 3");
@@ -772,11 +779,11 @@ abstract class IssuerStoreContract {
     @Test
     void aRowMovedToAnotherShardIsDetected() throws Exception {
       fill(2);
-      long next = count("SELECT seq FROM audit_heads WHERE shard = 1") + 1;
-      sql("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+      long next = db.number("SELECT seq FROM audit_heads WHERE shard = 1") + 1;
+      db.execute("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
           + "SELECT 1, " + next + ", 'moved', event_time, type, bot, instance_id, outcome, detail, (SELECT hash FROM audit_heads WHERE shard = 1), hash "
           + "FROM audit_events WHERE shard = 0 AND seq = 1");
-      sql("UPDATE audit_heads SET seq = " + next + ", hash = (SELECT hash FROM audit_events WHERE shard = 0 AND seq = 1) WHERE shard = 1");
+      db.execute("UPDATE audit_heads SET seq = " + next + ", hash = (SELECT hash FROM audit_events WHERE shard = 0 AND seq = 1) WHERE shard = 1");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("shard 1", "edited");
@@ -786,11 +793,11 @@ abstract class IssuerStoreContract {
     void aShardTruncatedAndRewoundBelowACheckpointIsDetectedByAnyVerifier() throws Exception {
       fill(3);
       assertThat(store.verifyAudit().intact()).isTrue(); // writes a checkpoint recording every head
-      long head = count("SELECT seq FROM audit_heads WHERE shard = 2");
+      long head = db.number("SELECT seq FROM audit_heads WHERE shard = 2");
       // the last row of shard 2 removed and its head rewound to match: consistent within the shard
-      sql("DELETE FROM audit_events WHERE shard = 2 AND seq = " + head);
-      sql("UPDATE audit_heads SET seq = " + (head - 1) + ", hash = (SELECT hash FROM audit_events WHERE shard = 2 AND seq = " + (head - 1) + ") WHERE shard = 2");
-      try (IssuerStore fresh = open(SHARDS)) {
+      db.execute("DELETE FROM audit_events WHERE shard = 2 AND seq = " + head);
+      db.execute("UPDATE audit_heads SET seq = " + (head - 1) + ", hash = (SELECT hash FROM audit_events WHERE shard = 2 AND seq = " + (head - 1) + ") WHERE shard = 2");
+      try (IssuerStore fresh = db.open(SHARDS)) {
         AuditVerification v = fresh.verifyAudit();
         assertThat(v.intact()).isFalse();
         assertThat(v.problem()).contains("shard 2", "rewound");
@@ -803,8 +810,8 @@ abstract class IssuerStoreContract {
       assertThat(store.verifyAudit().intact()).isTrue();
       store.appendAudit(event("join"));
       assertThat(store.verifyAudit().intact()).isTrue();
-      assertThat(count("SELECT seq FROM audit_heads WHERE shard = -1")).isGreaterThanOrEqualTo(2);
-      sql("DELETE FROM audit_events WHERE shard = -1 AND seq = 1");
+      assertThat(db.number("SELECT seq FROM audit_heads WHERE shard = -1")).isGreaterThanOrEqualTo(2);
+      db.execute("DELETE FROM audit_events WHERE shard = -1 AND seq = 1");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenSequence()).isEqualTo(1);
@@ -815,8 +822,8 @@ abstract class IssuerStoreContract {
     void anEditedCheckpointIsDetected() throws Exception {
       fill(2);
       assertThat(store.verifyAudit().intact()).isTrue();
-      String detail = text("SELECT detail FROM audit_events WHERE shard = -1 AND seq = 1");
-      sql("UPDATE audit_events SET detail = '" + detail.replace("\"shard.", "\"shard.1") + "' WHERE shard = -1 AND seq = 1");
+      String detail = db.text("SELECT detail FROM audit_events WHERE shard = -1 AND seq = 1");
+      db.execute("UPDATE audit_events SET detail = '" + detail.replace("\"shard.", "\"shard.1") + "' WHERE shard = -1 AND seq = 1");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("checkpoint chain", "edited");
@@ -828,12 +835,12 @@ abstract class IssuerStoreContract {
       AuditVerification pinned = store.verifyAudit();
       assertThat(pinned.intact()).isTrue();
       // the shards and the checkpoints rewound together to before the pinned checkpoint
-      sql("DELETE FROM audit_events");
-      sql("UPDATE audit_heads SET seq = 0, hash = '" + "0".repeat(64) + "'");
+      db.execute("DELETE FROM audit_events");
+      db.execute("UPDATE audit_heads SET seq = 0, hash = '" + "0".repeat(64) + "'");
       AuditVerification byWriter = store.verifyAudit();
       assertThat(byWriter.intact()).isFalse();
       assertThat(byWriter.problem()).contains("rewound");
-      try (IssuerStore fresh = open(SHARDS)) {
+      try (IssuerStore fresh = db.open(SHARDS)) {
         AuditVerification byPin = fresh.verifyAudit(pinned.headSequence(), pinned.headHash());
         assertThat(byPin.intact()).as(byPin.toString()).isFalse();
       }
@@ -842,8 +849,8 @@ abstract class IssuerStoreContract {
     @Test
     void aRowInsertedBeyondAShardHeadIsReported() throws Exception {
       fill(2);
-      long head = count("SELECT seq FROM audit_heads WHERE shard = 1");
-      sql("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+      long head = db.number("SELECT seq FROM audit_heads WHERE shard = 1");
+      db.execute("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
           + "SELECT 1, " + (head + 1) + ", 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE shard = 1 AND seq = " + head);
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
@@ -867,7 +874,7 @@ abstract class IssuerStoreContract {
       // the prune's own record lists every shard's anchor
       List<AuditEvent> pruned = store.auditEvents(new AuditQuery(null, "audit.pruned", null, 10));
       assertThat(pruned).hasSize(1);
-      assertThat(pruned.get(0).detail().keySet()).filteredOn(k -> k.startsWith("anchor.")).hasSize((int) count("SELECT COUNT(*) FROM audit_anchors WHERE seq > 0"));
+      assertThat(pruned.get(0).detail().keySet()).filteredOn(k -> k.startsWith("anchor.")).hasSize((int) db.number("SELECT COUNT(*) FROM audit_anchors WHERE seq > 0"));
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isTrue();
     }
@@ -878,13 +885,13 @@ abstract class IssuerStoreContract {
       AuditVerification pinned = store.verifyAudit();
       assertThat(pinned.intact()).isTrue();
       // the attack: shard 1's anchor moved to its row 6, and the rows up to it deleted
-      sql("DELETE FROM audit_anchors WHERE shard = 1");
-      sql("INSERT INTO audit_anchors (shard, seq, hash) SELECT 1, seq, hash FROM audit_events WHERE shard = 1 AND seq = 6");
-      sql("DELETE FROM audit_events WHERE shard = 1 AND seq <= 6");
+      db.execute("DELETE FROM audit_anchors WHERE shard = 1");
+      db.execute("INSERT INTO audit_anchors (shard, seq, hash) SELECT 1, seq, hash FROM audit_events WHERE shard = 1 AND seq = 6");
+      db.execute("DELETE FROM audit_events WHERE shard = 1 AND seq <= 6");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isFalse();
       assertThat(v.problem()).contains("the anchor of shard 1 (row 6) was not set by a recorded prune");
-      try (IssuerStore fresh = open(SHARDS)) {
+      try (IssuerStore fresh = db.open(SHARDS)) {
         AuditVerification byPin = fresh.verifyAudit(pinned.headSequence(), pinned.headHash());
         assertThat(byPin.intact()).as(byPin.toString()).isFalse();
         assertThat(byPin.problem()).contains("was not set by a recorded prune");
