@@ -292,7 +292,7 @@ class BadInputAuthenticatedTest {
   }
 
   private static String quote(String s) {
-    return Protocol.mapper().getNodeFactory().textNode(s).toString();
+    return Protocol.nodes().textNode(s).toString();
   }
 
   private static String abbreviate(String s) {

@@ -180,7 +180,7 @@ class BadInputTest {
     JsonNode current = o.get(field);
     switch (kind) {
       case 0 -> o.put(field, current != null && current.isNumber() ? 1 : 12345);
-      case 1 -> o.set(field, Protocol.mapper().createArrayNode().add("x"));
+      case 1 -> o.set(field, Protocol.nodes().arrayNode().add("x"));
       default -> {
         if (current != null && current.isObject()) {
           o.put(field, "not an object");
@@ -208,7 +208,7 @@ class BadInputTest {
   }
 
   private static String quote(String s) {
-    return Protocol.mapper().getNodeFactory().textNode(s).toString();
+    return Protocol.nodes().textNode(s).toString();
   }
 
   private static String abbreviate(String s) {

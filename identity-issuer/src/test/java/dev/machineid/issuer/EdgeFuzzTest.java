@@ -151,7 +151,7 @@ class EdgeFuzzTest {
       return "not a problem document";
     }
     try {
-      JsonNode json = Protocol.mapper().readTree(answer.substring(split + 4));
+      JsonNode json = Protocol.reader().readTree(answer.substring(split + 4));
       if (!CODES.contains(json.path("code").asText())) {
         return "unknown code " + json.path("code");
       }

@@ -106,7 +106,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 public final class FakeIssuer implements AutoCloseable {
   private static final AtomicInteger THREADS = new AtomicInteger();
   private static final Duration BACKDATE = Duration.ofMinutes(1);
-  private static final ObjectMapper JSON = Protocol.mapper();
+  private static final ObjectMapper JSON = Protocol.newMapper();
 
   private final TestCertificateAuthority authority;
   private final TestCertificateAuthority purposeAuthority;

@@ -93,7 +93,7 @@ public final class ProtocolClient {
     /** The body as JSON. */
     public JsonNode json() {
       try {
-        return Protocol.mapper().readTree(body);
+        return Protocol.reader().readTree(body);
       } catch (IOException e) {
         throw new AssertionError("not JSON: " + body, e);
       }
@@ -108,7 +108,7 @@ public final class ProtocolClient {
     /** The body read as a protocol type, e.g. {@code Credentials.class}. */
     public <T> T as(Class<T> type) {
       try {
-        return Protocol.mapper().readValue(body, type);
+        return Protocol.reader().readValue(body, type);
       } catch (IOException e) {
         throw new AssertionError("cannot read " + type.getSimpleName() + " from " + body, e);
       }
@@ -159,7 +159,7 @@ public final class ProtocolClient {
 
   /** An empty JSON object to build a request in. */
   public static ObjectNode object() {
-    return Protocol.mapper().createObjectNode();
+    return Protocol.nodes().objectNode();
   }
 
   /** Asks for a challenge; fails the test unless it is given. */

@@ -180,7 +180,7 @@ public final class CredentialEngine implements AutoCloseable {
   private Refresher.Fresh<Credential> fetch(Credential before) {
     CredentialKind kind = request.kind();
     KeyPair kp = kind == CredentialKind.JWT_SVID ? null : refresher.pendingKey().get(keyAlgorithm::generate);
-    JsonNode target = Protocol.mapper().valueToTree(request.target());
+    JsonNode target = Protocol.toTree(request.target());
     String ttl = request.ttl() == null ? null : GoDuration.format(request.ttl());
     CertificatesRequest body = new CertificatesRequest(kind.wire(), request.roles(),
         kp != null && !kind.isSsh() ? Pem.encode(kp.getPublic()) : null,

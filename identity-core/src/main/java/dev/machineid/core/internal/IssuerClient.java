@@ -1,7 +1,6 @@
 package dev.machineid.core.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
@@ -70,7 +69,6 @@ public final class IssuerClient implements Closeable {
   private final URI base;
   private final PinningTrustManager trust;
   private final RotatingKeyManager keys;
-  private final ObjectMapper mapper = Protocol.mapper();
   private final Duration timeout;
   private final ExecutorService executor;
   private final Object lock = new Object();
@@ -183,7 +181,7 @@ public final class IssuerClient implements Closeable {
       throw new dev.machineid.core.JoinException("join method '" + method.name() + "' (" + method.getClass().getName()
           + ") returned no proof from attest(); return JoinProof.empty() for a method that proves nothing beyond its token");
     }
-    return Protocol.mapper().valueToTree(proof.fields());
+    return Protocol.toTree(proof.fields());
   }
 
   public ChallengeResponse challenge(ChallengeRequest request) {
@@ -209,7 +207,7 @@ public final class IssuerClient implements Closeable {
   private <T> T post(String path, Object body, Class<T> type) {
     byte[] json;
     try {
-      json = mapper.writeValueAsBytes(body);
+      json = Protocol.writer().writeValueAsBytes(body);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -364,7 +362,7 @@ public final class IssuerClient implements Closeable {
       return null;
     }
     try {
-      return mapper.readValue(bytes, type);
+      return Protocol.reader().readValue(bytes, type);
     } catch (IOException e) {
       throw new IdentityException("the issuer's answer to " + r.request().uri().getRawPath()
           + " is not valid protocol v1 JSON: " + e.getMessage(), e);

@@ -14,7 +14,7 @@ public final class TrustBundles {
     String jwks = null;
     if (doc != null && doc.jwks() != null && !doc.jwks().isNull()) {
       try {
-        jwks = Protocol.mapper().writeValueAsString(doc.jwks());
+        jwks = Protocol.writer().writeValueAsString(doc.jwks());
       } catch (JsonProcessingException e) {
         throw new IllegalStateException("cannot print the issuer's JWKS: " + e.getOriginalMessage(), e);
       }

@@ -63,7 +63,7 @@ public final class DirectoryStorage implements Storage {
           + "; fix the file's permissions or delete it to join again", ex);
     }
     try {
-      Envelope e = Protocol.mapper().readValue(json, Envelope.class);
+      Envelope e = Protocol.reader().readValue(json, Envelope.class);
       if (e.credentials() == null || e.privateKey() == null) {
         throw new IdentityException("stored identity " + file + " is incomplete; delete it to join again");
       }
@@ -83,7 +83,7 @@ public final class DirectoryStorage implements Storage {
       KeyPair pending = identity.pendingKey();
       Envelope e = new Envelope(1, identity.credentials(), Pem.encode(identity.privateKey()),
           pending == null ? null : Pem.encode(pending.getPrivate()), pending == null ? null : Pem.encode(pending.getPublic()));
-      byte[] json = Protocol.mapper().writeValueAsBytes(e);
+      byte[] json = Protocol.writer().writeValueAsBytes(e);
       String tmp = ".identity-" + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp";
       dir.writeNewFile(tmp, json, OWNER_RW); // created 0600 and synced
       try {

@@ -213,7 +213,7 @@ class IssuerClientTest {
 
   private Answer authorityAnswer() throws Exception {
     Authority a = new Authority("test.example", List.of(Pem.encode(CA)), null, null, null, null, null, null, null);
-    return new Answer(200, Protocol.JSON, Protocol.mapper().writeValueAsBytes(a), null);
+    return new Answer(200, Protocol.JSON, Protocol.writer().writeValueAsBytes(a), null);
   }
 
   private URI serve(ServerCert cert, Answer answer) throws Exception {

@@ -74,7 +74,7 @@ class DirectoryStorageTest {
         {"version":1,"credentials":{"bot":"web","instance_id":"i-9","generation":4,
          "certificate_chain":["-----BEGIN CERTIFICATE-----\\nAA==\\n-----END CERTIFICATE-----\\n"],
          "not_after":"2030-01-01T00:00:00Z"},"private_key":%s}
-        """.formatted(dev.machineid.core.protocol.Protocol.mapper().writeValueAsString(
+        """.formatted(dev.machineid.core.protocol.Protocol.writer().writeValueAsString(
             dev.machineid.core.protocol.Pem.encode(kp.getPrivate())));
     Files.writeString(dir.resolve("identity.json"), json);
     Files.setPosixFilePermissions(dir.resolve("identity.json"), PosixFilePermissions.fromString("rw-------"));

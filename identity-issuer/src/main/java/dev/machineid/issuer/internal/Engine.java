@@ -102,7 +102,7 @@ public final class Engine {
             List.of(),
             List.of(),
             List.of(),
-            Protocol.mapper().createObjectNode().set("keys", Protocol.mapper().createArrayNode()));
+            Protocol.nodes().objectNode().set("keys", Protocol.nodes().arrayNode()));
     this.ssh = null;
   }
 
@@ -288,7 +288,7 @@ public final class Engine {
   /** Step 4: the join method's verifier accepts the proof; a single-use token is consumed on the way ({@link #consumeUnlessLocked}). */
   private VerifiedJoin verifyProof(JoinInput in, String remote, X509Certificate presented, Instant now) {
     JsonNode proof = in.request().proof();
-    ObjectNode proofObject = proof instanceof ObjectNode o ? o : Protocol.mapper().createObjectNode();
+    ObjectNode proofObject = proof instanceof ObjectNode o ? o : Protocol.nodes().objectNode();
     try {
       return in.verifier().verify(
           new JoinAttempt(in.method(), in.request().token(), proofObject, in.key(), in.request().challenge(), remote, presented, now,
@@ -901,7 +901,7 @@ public final class Engine {
 
   private static String writeCredentials(Credentials c) {
     try {
-      return Protocol.mapper().writeValueAsString(c);
+      return Protocol.writer().writeValueAsString(c);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot serialise credentials", e);
     }
@@ -909,7 +909,7 @@ public final class Engine {
 
   private static Credentials readCredentials(String json) {
     try {
-      return Protocol.mapper().readValue(json, Credentials.class);
+      return Protocol.reader().forType(Credentials.class).readValue(json);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("stored credentials do not parse", e);
     }

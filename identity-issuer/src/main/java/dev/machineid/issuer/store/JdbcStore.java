@@ -96,7 +96,7 @@ public final class JdbcStore implements IssuerStore {
     final HikariDataSource pool;
     final String description;
     final boolean shutdownOnClose;
-    final ObjectMapper json = Protocol.mapper();
+    final ObjectMapper json = Protocol.newMapper();
     /** H2 has no {@code FOR SHARE}; issuing transactions take the revocation row with {@code FOR UPDATE}. */
     final boolean h2;
     /** The audit chain, and the newest heads this store committed or verified. */

@@ -155,7 +155,7 @@ public final class Quickstart {
       if (r.code() != 200) {
         throw new IllegalStateException("the API refused the call: HTTP " + r.code());
       }
-      String serial = Protocol.mapper().readTree(body).path("serial").asText();
+      String serial = Protocol.reader().readTree(body).path("serial").asText();
       if (!serial.equals(newest.serialHex())) {
         throw new IllegalStateException("the API saw client certificate " + serial + ", not the newest one, "
             + newest.serialHex() + " (generation " + newest.generation() + ")");
