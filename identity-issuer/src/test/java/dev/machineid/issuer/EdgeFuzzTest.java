@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.testkit.ProtocolClient;
 import java.io.ByteArrayOutputStream;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.join.JoinAttempt;
 import dev.machineid.issuer.join.JoinRejectedException;
 import dev.machineid.issuer.join.JoinVerifier;

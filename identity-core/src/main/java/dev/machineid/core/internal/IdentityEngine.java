@@ -20,7 +20,7 @@ import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
 import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.JoinRequest;

@@ -3,7 +3,7 @@ package dev.machineid.issuer.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;

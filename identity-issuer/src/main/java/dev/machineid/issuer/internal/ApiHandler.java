@@ -2,7 +2,7 @@ package dev.machineid.issuer.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Problem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;

@@ -16,7 +16,7 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Bot;

@@ -1,4 +1,4 @@
-package dev.machineid.core.protocol;
+package dev.machineid.core;
 
 import java.util.Locale;
 
