@@ -280,7 +280,7 @@ public final class IdentityEngine implements AutoCloseable {
     boolean joined;
     if (!firstContact && s.joinMethod().renewable()) {
       if (currentCredentials != null) {
-        s.storage().save(new StoredIdentity(currentCredentials, before.privateKey(), kp));
+        s.storage().save(new StoredIdentity(StoredIdentities.issued(currentCredentials), before.privateKey(), kp));
       }
       creds = client.renew(new RenewRequest(before.generation(), publicKey, sshPublicKey, ttl));
       expected = new AnswerVerifier.IdentityExpectation(before.botName(), trustDomain, before.instanceId(),
@@ -326,7 +326,7 @@ public final class IdentityEngine implements AutoCloseable {
         creds.sshCertificate(), bundle);
     // the stored copy carries the accepted bundle, so a restart serves without the issuer
     Credentials kept = withAuthority(creds, document, bundle);
-    s.storage().save(new StoredIdentity(kept, kp.getPrivate()));
+    s.storage().save(new StoredIdentity(StoredIdentities.issued(kept), kp.getPrivate()));
     s.trust().trust(bundle);
     authority.set(AuthoritySnapshot.of(document, bundle));
     if (creds.serverTime() != null) {
@@ -344,7 +344,7 @@ public final class IdentityEngine implements AutoCloseable {
     if (stored.isEmpty()) {
       return null;
     }
-    Credentials c = stored.get().credentials();
+    Credentials c = StoredIdentities.credentials(stored.get().issued());
     List<X509Certificate> chain = parseChain(c);
     List<X509Certificate> bundle = storedBundle(c);
     Authority document = c.authority();

@@ -31,7 +31,7 @@ class StoredFormatTest {
   void aFullIdentityDirectoryOfFormatOneRestoresEveryField() throws Exception {
     StoredIdentity s = Storage.directory(copyOfFixture("format-v1-full")).load().orElseThrow();
 
-    var c = s.credentials();
+    var c = s.issued();
     assertThat(c.bot()).isEqualTo("web");
     assertThat(c.instanceId()).isEqualTo("3f1c0a52-9d7e-4b8a-a0c1-5e6f7a8b9c0d");
     assertThat(c.generation()).isEqualTo(7);
@@ -40,7 +40,7 @@ class StoredFormatTest {
     assertThat(c.notAfter()).isEqualTo(Instant.parse("2030-01-01T00:00:00Z"));
     assertThat(c.renewAfter()).isEqualTo(Instant.parse("2029-12-31T16:00:00Z"));
     assertThat(c.serverTime()).isEqualTo(Instant.parse("2026-12-05T21:00:00.123Z"));
-    var a = c.authority();
+    var a = c.authorities();
     assertThat(a.trustDomain()).isEqualTo("example.org");
     assertThat(a.x509Authorities()).hasSize(1).containsExactlyElementsOf(a.spiffeAuthorities());
     assertThat(a.databaseClientAuthorities()).isEmpty();
@@ -48,7 +48,7 @@ class StoredFormatTest {
     assertThat(a.kubernetesClientAuthorities()).containsExactlyElementsOf(a.x509Authorities());
     assertThat(a.sshUserAuthorities()).singleElement().asString().endsWith(" user-ca");
     assertThat(a.sshHostAuthorities()).singleElement().asString().endsWith(" host-ca");
-    assertThat(a.jwks().toString()).isEqualTo("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"k1\",\"x\":\"AQ\",\"y\":\"Ag\"}]}");
+    assertThat(a.jwksJson()).isEqualTo("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"k1\",\"x\":\"AQ\",\"y\":\"Ag\"}]}");
     assertThat(s.privateKey().getAlgorithm()).isEqualTo("EC");
     assertThat(s.pending()).hasValueSatisfying(kp -> assertThat(kp.getPublic().getAlgorithm()).isEqualTo("EC"));
   }
@@ -57,7 +57,7 @@ class StoredFormatTest {
   void aMinimalIdentityDirectoryOfFormatOneRestores() throws Exception {
     StoredIdentity s = Storage.directory(copyOfFixture("format-v1-minimal")).load().orElseThrow();
 
-    var c = s.credentials();
+    var c = s.issued();
     assertThat(c.bot()).isEqualTo("api");
     assertThat(c.instanceId()).isEqualTo("i-1");
     assertThat(c.generation()).isEqualTo(1);
@@ -65,7 +65,7 @@ class StoredFormatTest {
     assertThat(c.sshCertificate()).isNull();
     assertThat(c.renewAfter()).isNull();
     assertThat(c.serverTime()).isNull();
-    assertThat(c.authority()).isNull();
+    assertThat(c.authorities()).isNull();
     assertThat(s.pending()).isEmpty();
   }
 
