@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
@@ -48,7 +48,7 @@ class BadInputTest {
     issuer.createBot("web");
     botKeys = ProtocolClient.ec();
     anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    Credentials c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+    IdentityResponse c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     token = issuer.createToken("web", Duration.ofMinutes(10));
   }

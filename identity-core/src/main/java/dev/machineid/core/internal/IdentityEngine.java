@@ -19,7 +19,7 @@ import dev.machineid.core.output.OutputStatus;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.HeartbeatRequest;
@@ -110,7 +110,7 @@ public final class IdentityEngine implements AutoCloseable {
   private volatile boolean closed;
   private volatile boolean locked;
   private CompletableFuture<Identity> first = new CompletableFuture<>();
-  private Credentials currentCredentials;
+  private IdentityResponse currentCredentials;
   /** The identity read back from storage at start, if any: logged as restored rather than issued. */
   private volatile Identity restoredIdentity;
   private boolean storageChecked;
@@ -275,7 +275,7 @@ public final class IdentityEngine implements AutoCloseable {
     // the bot's own SSH certificate certifies the same key as its X.509 identity
     String sshPublicKey = s.sshCertificate() ? SshPublicKeys.authorizedKey(kp.getPublic()) : null;
     String ttl = GoDuration.format(s.ttl());
-    Credentials creds;
+    IdentityResponse creds;
     AnswerVerifier.IdentityExpectation expected;
     boolean joined;
     if (!firstContact && s.joinMethod().renewable()) {
@@ -325,7 +325,7 @@ public final class IdentityEngine implements AutoCloseable {
     Identity next = new Identity(creds.bot(), spiffe, creds.instanceId(), creds.generation(), chain, kp.getPrivate(),
         creds.sshCertificate(), bundle);
     // the stored copy carries the accepted bundle, so a restart serves without the issuer
-    Credentials kept = withAuthority(creds, document, bundle);
+    IdentityResponse kept = withAuthority(creds, document, bundle);
     s.storage().save(new StoredIdentity(StoredIdentities.issued(kept), kp.getPrivate()));
     s.trust().trust(bundle);
     authority.set(AuthoritySnapshot.of(document, bundle));
@@ -344,7 +344,7 @@ public final class IdentityEngine implements AutoCloseable {
     if (stored.isEmpty()) {
       return null;
     }
-    Credentials c = StoredIdentities.credentials(stored.get().issued());
+    IdentityResponse c = StoredIdentities.credentials(stored.get().issued());
     List<X509Certificate> chain = parseChain(c);
     List<X509Certificate> bundle = storedBundle(c);
     Authority document = c.authority();
@@ -391,7 +391,7 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   /** The x509 authorities of a stored answer that are CA certificates. */
-  private static List<X509Certificate> storedBundle(Credentials c) {
+  private static List<X509Certificate> storedBundle(IdentityResponse c) {
     List<X509Certificate> out = new ArrayList<>();
     if (c.authority() != null && c.authority().x509Authorities() != null) {
       for (String pem : c.authority().x509Authorities()) {
@@ -404,7 +404,7 @@ public final class IdentityEngine implements AutoCloseable {
     return List.copyOf(out);
   }
 
-  private static Credentials withAuthority(Credentials c, Authority document, List<X509Certificate> bundle) {
+  private static IdentityResponse withAuthority(IdentityResponse c, Authority document, List<X509Certificate> bundle) {
     List<String> pems = new ArrayList<>();
     for (X509Certificate cert : bundle) {
       pems.add(Pem.encode(cert));
@@ -414,7 +414,7 @@ public final class IdentityEngine implements AutoCloseable {
         : new Authority(document.trustDomain(), pems, document.spiffeAuthorities(), document.databaseClientAuthorities(),
             document.databaseServerAuthorities(), document.kubernetesClientAuthorities(), document.sshUserAuthorities(),
             document.sshHostAuthorities(), document.jwks());
-    return new Credentials(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), c.sshCertificate(), c.notAfter(),
+    return new IdentityResponse(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), c.sshCertificate(), c.notAfter(),
         c.renewAfter(), c.serverTime(), a);
   }
 
@@ -510,7 +510,7 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   /** The answer's x509 authorities that are CA certificates under the pin; the held bundle if it offers none. */
-  private List<X509Certificate> renewedAuthorities(Credentials creds, Identity before) {
+  private List<X509Certificate> renewedAuthorities(IdentityResponse creds, Identity before) {
     if (creds.authority() == null || creds.authority().x509Authorities() == null) {
       return before.trustBundle();
     }
@@ -523,7 +523,7 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   /** When to renew a new identity, measured on the issuer's clock when its answer says the time. */
-  private Duration renewalDelay(Credentials creds, Identity next) {
+  private Duration renewalDelay(IdentityResponse creds, Identity next) {
     Instant serverNow = creds.serverTime() != null ? creds.serverTime() : s.clock().instant();
     return s.policy().refreshDelay(serverNow, next.notAfter(), creds.renewAfter(), nextRandom());
   }
@@ -539,7 +539,7 @@ public final class IdentityEngine implements AutoCloseable {
     }
   }
 
-  private static List<X509Certificate> parseChain(Credentials c) {
+  private static List<X509Certificate> parseChain(IdentityResponse c) {
     if (c.certificateChain() == null || c.certificateChain().isEmpty()) {
       throw new AnswerRefusedException("refused the issuer's answer: it holds no certificate chain");
     }

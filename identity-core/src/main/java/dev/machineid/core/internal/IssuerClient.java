@@ -11,7 +11,7 @@ import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.JoinRequest;
@@ -188,12 +188,12 @@ public final class IssuerClient implements Closeable {
     return post(Protocol.CHALLENGE_PATH, request, ChallengeResponse.class);
   }
 
-  public Credentials join(JoinRequest request) {
-    return post(Protocol.JOIN_PATH, request, Credentials.class);
+  public IdentityResponse join(JoinRequest request) {
+    return post(Protocol.JOIN_PATH, request, IdentityResponse.class);
   }
 
-  public Credentials renew(RenewRequest request) {
-    return post(Protocol.RENEW_PATH, request, Credentials.class);
+  public IdentityResponse renew(RenewRequest request) {
+    return post(Protocol.RENEW_PATH, request, IdentityResponse.class);
   }
 
   public CertificatesResponse certificates(CertificatesRequest request) {

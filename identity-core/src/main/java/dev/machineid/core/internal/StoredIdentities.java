@@ -2,7 +2,7 @@ package dev.machineid.core.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.machineid.core.protocol.Authority;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.storage.StoredIdentity;
 
@@ -10,7 +10,7 @@ import dev.machineid.core.storage.StoredIdentity;
 final class StoredIdentities {
   private StoredIdentities() {}
 
-  static StoredIdentity.Issued issued(Credentials c) {
+  static StoredIdentity.Issued issued(IdentityResponse c) {
     Authority a = c.authority();
     return new StoredIdentity.Issued(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), c.sshCertificate(),
         c.notAfter(), c.renewAfter(), c.serverTime(), a == null ? null : new StoredIdentity.Authorities(a.trustDomain(),
@@ -19,7 +19,7 @@ final class StoredIdentities {
   }
 
   /** The stored form as the issuer's answer; a JWKS that is not JSON is refused with an {@link IllegalArgumentException}. */
-  static Credentials credentials(StoredIdentity.Issued i) {
+  static IdentityResponse credentials(StoredIdentity.Issued i) {
     StoredIdentity.Authorities a = i.authorities();
     Authority authority;
     try {
@@ -29,7 +29,7 @@ final class StoredIdentities {
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("the stored identity's JWKS is not JSON: " + e.getOriginalMessage(), e);
     }
-    return new Credentials(i.bot(), i.instanceId(), i.generation(), i.certificateChain(), i.sshCertificate(), i.notAfter(),
+    return new IdentityResponse(i.bot(), i.instanceId(), i.generation(), i.certificateChain(), i.sshCertificate(), i.notAfter(),
         i.renewAfter(), i.serverTime(), authority);
   }
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.core.protocol.Authority;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.storage.StoredIdentity;
 import java.time.Instant;
@@ -19,7 +19,7 @@ class StoredIdentitiesTest {
     Authority a = new Authority("example.org", List.of(PEM), List.of(PEM), List.of(), null, List.of(PEM),
         List.of("ssh-ed25519 AAAA user-ca"), List.of("ssh-ed25519 AAAA host-ca"),
         Protocol.reader().readTree("{\"keys\":[{\"kty\":\"OKP\",\"kid\":\"k1\"}]}"));
-    Credentials wire = new Credentials("web", "i-1", 3, List.of(PEM, PEM), "ssh-ed25519-cert-v01@openssh.com AAAA bot",
+    IdentityResponse wire = new IdentityResponse("web", "i-1", 3, List.of(PEM, PEM), "ssh-ed25519-cert-v01@openssh.com AAAA bot",
         Instant.parse("2030-01-01T00:00:00Z"), Instant.parse("2029-12-31T00:00:00Z"), Instant.parse("2026-01-01T00:00:00Z"), a);
 
     StoredIdentity.Issued stored = StoredIdentities.issued(wire);
@@ -32,7 +32,7 @@ class StoredIdentitiesTest {
 
   @Test
   void anAnswerWithoutAuthoritiesOrOptionalMembersSurvivesToo() {
-    Credentials wire = new Credentials("web", "i-1", 1, List.of(PEM), null, Instant.parse("2030-01-01T00:00:00Z"), null, null, null);
+    IdentityResponse wire = new IdentityResponse("web", "i-1", 1, List.of(PEM), null, Instant.parse("2030-01-01T00:00:00Z"), null, null, null);
     assertThat(StoredIdentities.credentials(StoredIdentities.issued(wire))).isEqualTo(wire);
   }
 

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.IdentityExtension;
@@ -580,14 +580,14 @@ public final class Engine {
   /** A retry of a renewal whose answer was lost: the credentials already issued, sent again. */
   private Answer resend(InstanceRecord row, Instant now, Map<String, String> detail) {
     long stored = row.generation();
-    Credentials previous = readCredentials(row.credentialsJson());
+    IdentityResponse previous = readCredentials(row.credentialsJson());
     detail.put("generation", Long.toString(stored));
     detail.put("serial", row.serial());
     detail.put("retry", "true");
     audit.success("renew", row.bot(), row.id(), detail);
     LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
-    Credentials again =
-        new Credentials(
+    IdentityResponse again =
+        new IdentityResponse(
             previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
     return new Answer(writeCredentials(again));
   }
@@ -815,7 +815,7 @@ public final class Engine {
   public record Answer(String json) {}
 
   /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
-  record Issued(Credentials credentials, String json, String serial, List<String> sshLogins) {
+  record Issued(IdentityResponse credentials, String json, String serial, List<String> sshLogins) {
     Answer answer() {
       return new Answer(json);
     }
@@ -850,7 +850,7 @@ public final class Engine {
     long half = ttl.toMillis() / 2;
     Instant renewAfter = now.plusMillis(third + (long) (random.nextDouble() * (half - third)));
     List<String> chain = List.of(Pem.encode("CERTIFICATE", leaf.der()), Pem.encode(ca.certificate()));
-    Credentials c = new Credentials(bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
+    IdentityResponse c = new IdentityResponse(bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
     return new Issued(c, writeCredentials(c), leaf.serialHex(), logins);
   }
 
@@ -899,7 +899,7 @@ public final class Engine {
     return line;
   }
 
-  private static String writeCredentials(Credentials c) {
+  private static String writeCredentials(IdentityResponse c) {
     try {
       return Protocol.writer().writeValueAsString(c);
     } catch (JsonProcessingException e) {
@@ -907,9 +907,9 @@ public final class Engine {
     }
   }
 
-  private static Credentials readCredentials(String json) {
+  private static IdentityResponse readCredentials(String json) {
     try {
-      return Protocol.reader().forType(Credentials.class).readValue(json);
+      return Protocol.reader().forType(IdentityResponse.class).readValue(json);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("stored credentials do not parse", e);
     }

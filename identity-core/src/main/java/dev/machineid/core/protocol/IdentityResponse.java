@@ -13,4 +13,4 @@ import java.util.Map;
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record Credentials(String bot, String instanceId, long generation, List<String> certificateChain, String sshCertificate, Instant notAfter, Instant renewAfter, Instant serverTime, Authority authority) {}
+public record IdentityResponse(String bot, String instanceId, long generation, List<String> certificateChain, String sshCertificate, Instant notAfter, Instant renewAfter, Instant serverTime, Authority authority) {}
