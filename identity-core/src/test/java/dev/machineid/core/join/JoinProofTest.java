@@ -1,12 +1,12 @@
 package dev.machineid.core.join;
 
+import dev.machineid.core.internal.client.IssuerClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.JoinException;
-import dev.machineid.core.internal.IssuerClient;
 import dev.machineid.core.protocol.Protocol;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,5 +1,9 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
+import dev.machineid.core.internal.tls.BundleTrustManager;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
+import dev.machineid.core.internal.tls.KeySnapshot;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.IssuerException;

@@ -1,5 +1,10 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
+import dev.machineid.core.internal.client.IssuerClient;
+import dev.machineid.core.internal.tls.BundleTrustManager;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
+import dev.machineid.core.internal.tls.KeySnapshot;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.Credential;
 import dev.machineid.core.CredentialKind;

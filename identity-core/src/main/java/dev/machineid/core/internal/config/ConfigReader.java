@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

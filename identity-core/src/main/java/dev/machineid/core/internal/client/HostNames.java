@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.client;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;

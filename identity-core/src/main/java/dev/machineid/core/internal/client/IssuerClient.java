@@ -1,5 +1,8 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.client;
 
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
+import dev.machineid.core.internal.tls.KeySnapshot;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;

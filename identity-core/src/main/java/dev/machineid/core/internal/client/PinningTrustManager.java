@@ -1,5 +1,6 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.client;
 
+import dev.machineid.core.internal.tls.Tls;
 import dev.machineid.core.CaPin;
 import java.net.Socket;
 import java.security.cert.CertificateException;

@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.tls;
 
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;

@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.machineid.core.TrustBundle;

@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.tls;
 
 import java.net.Socket;
 import java.security.Principal;

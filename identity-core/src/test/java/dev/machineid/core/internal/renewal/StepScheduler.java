@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
 import java.time.Clock;
 import java.time.Duration;

@@ -1,5 +1,10 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
+import dev.machineid.core.internal.client.IssuerClient;
+import dev.machineid.core.internal.client.PinningTrustManager;
+import dev.machineid.core.internal.tls.BundleTrustManager;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
 import dev.machineid.core.AnswerRefusedException;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.Health;

@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
 import dev.machineid.core.Health;
 import dev.machineid.core.RenewalPolicy;

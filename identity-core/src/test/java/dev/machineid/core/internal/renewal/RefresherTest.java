@@ -1,5 +1,7 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.KeySnapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

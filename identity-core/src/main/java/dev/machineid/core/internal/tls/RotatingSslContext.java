@@ -1,4 +1,4 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.tls;
 
 import java.security.GeneralSecurityException;
 import java.security.KeyManagementException;
@@ -39,7 +39,7 @@ public final class RotatingSslContext extends SSLContext {
     spi.rotate();
   }
 
-  static SSLContext fresh(KeyManager[] km, TrustManager[] tm) {
+  public static SSLContext fresh(KeyManager[] km, TrustManager[] tm) {
     try {
       SSLContext c = SSLContext.getInstance("TLS");
       c.init(km, tm, null);

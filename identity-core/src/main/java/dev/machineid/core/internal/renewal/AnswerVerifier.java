@@ -1,5 +1,6 @@
-package dev.machineid.core.internal;
+package dev.machineid.core.internal.renewal;
 
+import dev.machineid.core.internal.tls.Tls;
 import dev.machineid.core.AnswerRefusedException;
 import dev.machineid.core.CredentialKind;
 import dev.machineid.core.SpiffeId;
