@@ -1,5 +1,5 @@
 /** Machine identity SDK core: public API, join SPI, renewal engine, issuer client, hot-rotating TLS. */
-// "module": the qualified export names dev.machineid.issuer, which is built after core
+// "module": the qualified exports name modules (issuer, outputs, testkit) that are built after core
 @SuppressWarnings("module")
 module dev.machineid.core {
   requires transitive com.fasterxml.jackson.databind;
@@ -12,9 +12,11 @@ module dev.machineid.core {
   exports dev.machineid.core.config;
   exports dev.machineid.core.join;
   exports dev.machineid.core.output;
-  exports dev.machineid.core.protocol;
   exports dev.machineid.core.storage;
   exports dev.machineid.core.tls;
+  // the wire model of protocol v1: for the issuer (the other side of the wire), the outputs (PEM and
+  // OpenSSH encodings) and the testkit's fake issuer; not public API
+  exports dev.machineid.core.protocol to dev.machineid.issuer, dev.machineid.outputs, dev.machineid.testkit;
   // the one ServiceLoader discovery routine, shared with the issuer's verifier discovery; not public API
   exports dev.machineid.core.internal.spi to dev.machineid.issuer;
 

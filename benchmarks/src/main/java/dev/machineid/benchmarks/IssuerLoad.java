@@ -506,7 +506,7 @@ public final class IssuerLoad {
     }
 
     void renew(Target t) {
-      ObjectNode body = Protocol.mapper().createObjectNode().put("generation", generation).put("public_key", Pem.encode(key.getPublic()));
+      ObjectNode body = Protocol.nodes().objectNode().put("generation", generation).put("public_key", Pem.encode(key.getPublic()));
       update(post(ctx, t, "/v1/renew", body));
     }
   }
@@ -525,12 +525,12 @@ public final class IssuerLoad {
       }
       KeyPair kp = CertificateAuthority.newP256(new SecureRandom());
       String pem = Pem.encode(kp.getPublic());
-      JsonNode ch = post(ctx, t, "/v1/join/challenge", Protocol.mapper().createObjectNode().put("join_method", "token").put("token", token).put("public_key", pem));
+      JsonNode ch = post(ctx, t, "/v1/join/challenge", Protocol.nodes().objectNode().put("join_method", "token").put("token", token).put("public_key", pem));
       String challenge = ch.get("challenge").asText();
       Signature s = Signature.getInstance("SHA256withECDSA");
       s.initSign(kp.getPrivate());
       s.update(challenge.getBytes(StandardCharsets.UTF_8));
-      ObjectNode req = Protocol.mapper().createObjectNode().put("join_method", "token").put("token", token).put("challenge", challenge)
+      ObjectNode req = Protocol.nodes().objectNode().put("join_method", "token").put("token", token).put("challenge", challenge)
           .put("challenge_signature", Base64.getEncoder().encodeToString(s.sign())).put("public_key", pem);
       req.putObject("proof");
       return new Bot(kp, post(ctx, t, "/v1/join", req), t.ca());
@@ -558,7 +558,7 @@ public final class IssuerLoad {
       if (!resp.startsWith("HTTP/1.1 200")) {
         throw new IllegalStateException(path + ": " + resp.lines().findFirst().orElse("") + " " + resp.substring(split + 4));
       }
-      return Protocol.mapper().readTree(resp.substring(split + 4));
+      return Protocol.reader().readTree(resp.substring(split + 4));
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

@@ -1,6 +1,6 @@
 package dev.machineid.core;
 
-import dev.machineid.core.internal.CredentialEngine;
+import dev.machineid.core.internal.renewal.CredentialEngine;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;

@@ -1,6 +1,5 @@
 package dev.machineid.core;
 
-import dev.machineid.core.protocol.ErrorCode;
 
 /** The issuer answered with a problem document; {@link #code()} is its stable error code. */
 public class IssuerException extends IdentityException {

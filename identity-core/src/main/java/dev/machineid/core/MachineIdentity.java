@@ -1,8 +1,8 @@
 package dev.machineid.core;
 
-import dev.machineid.core.internal.ConfigReader;
-import dev.machineid.core.internal.IdentityEngine;
-import dev.machineid.core.internal.PinningTrustManager;
+import dev.machineid.core.internal.renewal.IdentityEngine;
+import dev.machineid.core.internal.client.PinningTrustManager;
+import dev.machineid.core.internal.config.ConfigReader;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinMethods;
 import dev.machineid.core.join.TokenJoinMethod;
@@ -148,7 +148,7 @@ public final class MachineIdentity implements AutoCloseable {
    * this client accepted them over the pinned connection; empty before the first identity.
    */
   public java.util.Optional<TrustBundle> trustBundle() {
-    dev.machineid.core.internal.AuthoritySnapshot a = engine.authoritySnapshot();
+    dev.machineid.core.internal.renewal.AuthoritySnapshot a = engine.authoritySnapshot();
     if (a == null) {
       return java.util.Optional.empty();
     }
@@ -156,13 +156,13 @@ public final class MachineIdentity implements AutoCloseable {
     if (cached != null && cached.snapshot() == a) {
       return java.util.Optional.of(cached.bundle());
     }
-    TrustBundle b = dev.machineid.core.internal.TrustBundles.of(a);
+    TrustBundle b = dev.machineid.core.internal.renewal.TrustBundles.of(a);
     trustBundle.set(new TrustBundleCache(a, b));
     return java.util.Optional.of(b);
   }
 
   /** The bundle made from one authority snapshot, so callers get the same value until it changes. */
-  private record TrustBundleCache(dev.machineid.core.internal.AuthoritySnapshot snapshot, TrustBundle bundle) {}
+  private record TrustBundleCache(dev.machineid.core.internal.renewal.AuthoritySnapshot snapshot, TrustBundle bundle) {}
 
   private final java.util.concurrent.atomic.AtomicReference<TrustBundleCache> trustBundle =
       new java.util.concurrent.atomic.AtomicReference<>();

@@ -1,12 +1,12 @@
 package dev.machineid.core;
 
+import dev.machineid.core.internal.renewal.AuthoritySnapshot;
+import dev.machineid.core.internal.renewal.TrustBundles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.internal.AuthoritySnapshot;
-import dev.machineid.core.internal.TrustBundles;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.Pem;
 import java.security.KeyPair;

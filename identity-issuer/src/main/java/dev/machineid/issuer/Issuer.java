@@ -616,7 +616,7 @@ public final class Issuer implements AutoCloseable {
     java.util.Objects.requireNonNull(ttl, "ttl");
     if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(signMaxTtl) > 0) {
       throw new dev.machineid.issuer.internal.ProblemException(
-          dev.machineid.core.protocol.ErrorCode.TTL_EXCEEDED,
+          dev.machineid.core.ErrorCode.TTL_EXCEEDED,
           "ttl must be from 1s to " + signMaxTtl + " (the issuer's sign_max_ttl), got " + ttl,
           "issuer sign asked for " + ttl + ", above sign_max_ttl " + signMaxTtl);
     }
@@ -625,10 +625,10 @@ public final class Issuer implements AutoCloseable {
   /** The host names of a target certificate, each checked ({@code CertificateAuthority#checkHostName}). */
   private static List<String> targetNames(List<String> hostNames, String what) {
     if (hostNames == null || hostNames.isEmpty()) {
-      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.protocol.ErrorCode.MALFORMED_REQUEST, what + " needs at least one host name");
+      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.ErrorCode.MALFORMED_REQUEST, what + " needs at least one host name");
     }
     if (hostNames.size() > 100) {
-      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.protocol.ErrorCode.MALFORMED_REQUEST, what + " names at most 100 hosts");
+      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.ErrorCode.MALFORMED_REQUEST, what + " names at most 100 hosts");
     }
     List<String> out = new ArrayList<>();
     for (String h : hostNames) {

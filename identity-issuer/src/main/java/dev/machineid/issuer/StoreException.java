@@ -1,6 +1,6 @@
 package dev.machineid.issuer;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.internal.StoreOutage;
 
 /**

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import java.net.http.HttpRequest;
 import java.security.KeyPair;
@@ -41,14 +41,14 @@ class AdminApiTest {
   }
 
   /** A bot that joined with a token: its keys and credentials. */
-  private record Joined(KeyPair keys, Credentials credentials) {}
+  private record Joined(KeyPair keys, IdentityResponse credentials) {}
 
   private Joined joinBot(String name) {
     issuer.createBot(name);
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken(name, Duration.ofMinutes(5)), keys, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    return new Joined(keys, r.as(Credentials.class));
+    return new Joined(keys, r.as(IdentityResponse.class));
   }
 
   @Test
@@ -224,7 +224,7 @@ class AdminApiTest {
     ProtocolClient.Reply renewed = asBot.renew(1, next, null);
     assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
     // heartbeats come from the instance's current certificate
-    assertThat(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), next, renewed.as(Credentials.class)).post("/v1/heartbeat", "{\"hostname\":\"web-1\",\"version\":\"1.2\",\"uptime_seconds\":5,\"one_shot\":false}").status()).isEqualTo(204);
+    assertThat(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), next, renewed.as(IdentityResponse.class)).post("/v1/heartbeat", "{\"hostname\":\"web-1\",\"version\":\"1.2\",\"uptime_seconds\":5,\"one_shot\":false}").status()).isEqualTo(204);
 
     JsonNode list = admin.get("/v1/admin/instances?bot=web").json();
     assertThat(list).hasSize(1);

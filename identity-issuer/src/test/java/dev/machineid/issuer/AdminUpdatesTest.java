@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
@@ -28,7 +28,7 @@ class AdminUpdatesTest {
   private Issuer issuer;
   private ProtocolClient admin;
   private KeyPair keys;
-  private Credentials joined;
+  private IdentityResponse joined;
 
   @BeforeEach
   void start() {
@@ -44,7 +44,7 @@ class AdminUpdatesTest {
     String token = issuer.createToken("web", Duration.ofMinutes(5));
     ProtocolClient.Reply r = client.post("/v1/join", ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null).put("ssh_public_key", SshPublicKeys.authorizedKey(keys.getPublic())));
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    joined = r.as(Credentials.class);
+    joined = r.as(IdentityResponse.class);
   }
 
   @AfterEach
@@ -58,7 +58,7 @@ class AdminUpdatesTest {
     ObjectNode req = ProtocolClient.object().put("generation", joined.generation()).put("public_key", Pem.encode(next.getPublic())).put("ssh_public_key", SshPublicKeys.authorizedKey(next.getPublic()));
     ProtocolClient.Reply r = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    joined = r.as(Credentials.class);
+    joined = r.as(IdentityResponse.class);
     keys = next;
     return SshCertificateAuthority.describe(joined.sshCertificate()).principals();
   }

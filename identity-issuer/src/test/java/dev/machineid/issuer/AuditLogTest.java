@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.issuer.store.JdbcStore;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -46,7 +46,7 @@ class AuditLogTest {
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
-    Credentials credentials = joined.as(Credentials.class);
+    IdentityResponse credentials = joined.as(IdentityResponse.class);
 
     // without a client certificate the edge refuses before anything is read: nothing is audited
     ProtocolClient anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
@@ -123,7 +123,7 @@ class AuditLogTest {
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
-    Credentials credentials = joined.as(Credentials.class);
+    IdentityResponse credentials = joined.as(IdentityResponse.class);
     ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
     String forged = "x\r\n[main] WARN dev.machineid.issuer forged line \u001b[31mred\u001b[0m \u202etxt";
 

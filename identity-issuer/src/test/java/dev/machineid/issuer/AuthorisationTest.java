@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.issuer.internal.CredentialMarks;
@@ -54,7 +54,7 @@ class AuthorisationTest {
   private HookedStore store;
   private Issuer issuer;
   private KeyPair keys;
-  private Credentials joined;
+  private IdentityResponse joined;
 
   @BeforeEach
   void start() {
@@ -75,13 +75,13 @@ class AuthorisationTest {
 
   // ---------------------------------------------------------------- helpers
 
-  private Credentials join(String bot, KeyPair k) {
+  private IdentityResponse join(String bot, KeyPair k) {
     ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken(bot, Duration.ofMinutes(5)), k, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    return r.as(Credentials.class);
+    return r.as(IdentityResponse.class);
   }
 
-  private ProtocolClient as(KeyPair k, Credentials c) {
+  private ProtocolClient as(KeyPair k, IdentityResponse c) {
     return ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), k, c);
   }
 
@@ -94,14 +94,14 @@ class AuthorisationTest {
     return c.post("/v1/certificates", req);
   }
 
-  private static X509Certificate leaf(Credentials c) {
+  private static X509Certificate leaf(IdentityResponse c) {
     return Pem.certificate(c.certificateChain().get(0));
   }
 
-  private Credentials renewed(KeyPair current, Credentials c, KeyPair next) {
+  private IdentityResponse renewed(KeyPair current, IdentityResponse c, KeyPair next) {
     ProtocolClient.Reply r = as(current, c).renew(c.generation(), next, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    return r.as(Credentials.class);
+    return r.as(IdentityResponse.class);
   }
 
   private boolean locked() {
@@ -115,11 +115,11 @@ class AuthorisationTest {
   }
 
   /** A role-scoped identity credential of the joined bot, as {@code kind: identity} answers it. */
-  private Credentials scopedIdentity(KeyPair scopedKeys) {
+  private IdentityResponse scopedIdentity(KeyPair scopedKeys) {
     ProtocolClient.Reply r = credentials(as(keys, joined), "identity", List.of("deployer"), scopedKeys);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     List<String> chain = List.of(r.json().get("certificate_chain").get(0).asText(), r.json().get("certificate_chain").get(1).asText());
-    return new Credentials(joined.bot(), joined.instanceId(), joined.generation(), chain, null, joined.notAfter(), joined.renewAfter(), joined.serverTime(), null);
+    return new IdentityResponse(joined.bot(), joined.instanceId(), joined.generation(), chain, null, joined.notAfter(), joined.renewAfter(), joined.serverTime(), null);
   }
 
   // ---------------------------------------------------------------- §11.13: a credential buys exactly its scope
@@ -127,7 +127,7 @@ class AuthorisationTest {
   @Test
   void aScopedIdentityCredentialCannotRenew() {
     KeyPair scopedKeys = ProtocolClient.ec();
-    Credentials scoped = scopedIdentity(scopedKeys);
+    IdentityResponse scoped = scopedIdentity(scopedKeys);
     X509Certificate cert = leaf(scoped);
     assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=bot-web");
     assertThat(IdentityExtension.from(cert)).as("no bot identity extension").isEmpty();
@@ -146,7 +146,7 @@ class AuthorisationTest {
   @Test
   void aCredentialBuysExactlyItsScope() {
     KeyPair scopedKeys = ProtocolClient.ec();
-    Credentials scoped = scopedIdentity(scopedKeys);
+    IdentityResponse scoped = scopedIdentity(scopedKeys);
     ProtocolClient asScoped = as(scopedKeys, scoped);
     // a role-scoped credential never renews, mints other credentials, heartbeats or administers
     assertThat(asScoped.renew(joined.generation(), ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
@@ -164,7 +164,7 @@ class AuthorisationTest {
 
     // only the instance's current certificate (its recorded serial) acts for it
     KeyPair k2 = ProtocolClient.ec();
-    Credentials g2 = renewed(keys, joined, k2);
+    IdentityResponse g2 = renewed(keys, joined, k2);
     ProtocolClient superseded = as(keys, joined);
     assertThat(credentials(superseded, "database", List.of("deployer"), ProtocolClient.ec()).code()).isEqualTo("generation_mismatch");
     assertThat(superseded.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("generation_mismatch");
@@ -176,7 +176,7 @@ class AuthorisationTest {
   @Test
   void aSupersededCertificateMintsNothing() {
     KeyPair k2 = ProtocolClient.ec();
-    Credentials g2 = renewed(keys, joined, k2);
+    IdentityResponse g2 = renewed(keys, joined, k2);
     ProtocolClient superseded = as(keys, joined);
 
     ProtocolClient.Reply minted = credentials(superseded, "database", List.of("deployer"), ProtocolClient.ec());
@@ -193,13 +193,13 @@ class AuthorisationTest {
     assertThat(locked()).isFalse();
     ProtocolClient.Reply retry = superseded.renew(1, k2, null);
     assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
-    assertThat(retry.as(Credentials.class).certificateChain()).isEqualTo(g2.certificateChain());
+    assertThat(retry.as(IdentityResponse.class).certificateChain()).isEqualTo(g2.certificateChain());
   }
 
   @Test
   void aCertificateOlderThanThePreviousGenerationLocksTheInstanceWhereverItIsPresented() {
     KeyPair k2 = ProtocolClient.ec();
-    Credentials g2 = renewed(keys, joined, k2);
+    IdentityResponse g2 = renewed(keys, joined, k2);
     renewed(k2, g2, ProtocolClient.ec());
 
     ProtocolClient.Reply minted = credentials(as(keys, joined), "application", List.of(), ProtocolClient.ec());

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.IdentityResponse;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.protocol.SshPublicKeys;
@@ -48,7 +48,7 @@ class BadInputAuthenticatedTest {
     issuer.createRole(new Role("other", List.of("root"), List.of("admin"), List.of(), List.of(), List.of(), List.of(), false, null, null));
     issuer.createBot("web", List.of("svc"), Map.of());
     KeyPair keys = ProtocolClient.ec();
-    Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(Credentials.class);
+    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
     issuer.createToken("web", Duration.ofMinutes(10));
     KeyPair adminKeys = ProtocolClient.ec();
@@ -292,7 +292,7 @@ class BadInputAuthenticatedTest {
   }
 
   private static String quote(String s) {
-    return Protocol.mapper().getNodeFactory().textNode(s).toString();
+    return Protocol.nodes().textNode(s).toString();
   }
 
   private static String abbreviate(String s) {

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.IdentityResponse;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.ByteArrayInputStream;
@@ -48,7 +48,7 @@ class BadInputTest {
     issuer.createBot("web");
     botKeys = ProtocolClient.ec();
     anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    Credentials c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+    IdentityResponse c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     token = issuer.createToken("web", Duration.ofMinutes(10));
   }
@@ -180,7 +180,7 @@ class BadInputTest {
     JsonNode current = o.get(field);
     switch (kind) {
       case 0 -> o.put(field, current != null && current.isNumber() ? 1 : 12345);
-      case 1 -> o.set(field, Protocol.mapper().createArrayNode().add("x"));
+      case 1 -> o.set(field, Protocol.nodes().arrayNode().add("x"));
       default -> {
         if (current != null && current.isObject()) {
           o.put(field, "not an object");
@@ -208,7 +208,7 @@ class BadInputTest {
   }
 
   private static String quote(String s) {
-    return Protocol.mapper().getNodeFactory().textNode(s).toString();
+    return Protocol.nodes().textNode(s).toString();
   }
 
   private static String abbreviate(String s) {

@@ -4,7 +4,7 @@ import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
@@ -58,11 +58,11 @@ class BotSshCertificateTest {
     return client.post("/v1/join", req);
   }
 
-  private static X509Certificate leaf(Credentials c) {
+  private static X509Certificate leaf(IdentityResponse c) {
     return Pem.certificate(c.certificateChain().get(0));
   }
 
-  private SshPublicKeyInfo checked(Credentials c, KeyPair keys) {
+  private SshPublicKeyInfo checked(IdentityResponse c, KeyPair keys) {
     assertThat(c.sshCertificate()).as("ssh_certificate").isNotNull();
     SshPublicKeyInfo info = SshCertificateAuthority.describe(c.sshCertificate());
     assertThat(info.signingCa()).isEqualTo(issuer.authority().sshUserAuthorities().get(0).strip());
@@ -81,7 +81,7 @@ class BotSshCertificateTest {
     ProtocolClient.Reply reply = joinWithSsh("web", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    Credentials c = reply.as(Credentials.class);
+    IdentityResponse c = reply.as(IdentityResponse.class);
     SshPublicKeyInfo info = checked(c, keys);
     // ops and deployer expand {{internal.logins}}; deployer adds deploy; the unrelated role's root is not the bot's
     assertThat(info.principals()).containsExactlyInAnyOrder("alice", "bob", "deploy");
@@ -94,14 +94,14 @@ class BotSshCertificateTest {
   @Test
   void renewalWithSshPublicKeyReturnsANewCertificateNoLongerThanTheX509One() {
     KeyPair keys = ProtocolClient.ec();
-    Credentials joined = joinWithSsh("web", keys, sshKey(keys)).as(Credentials.class);
+    IdentityResponse joined = joinWithSsh("web", keys, sshKey(keys)).as(IdentityResponse.class);
     KeyPair next = ProtocolClient.ec();
     ObjectNode req = ProtocolClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
         .put("ssh_public_key", sshKey(next)).put("ttl", "7m");
     ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    Credentials renewed = reply.as(Credentials.class);
+    IdentityResponse renewed = reply.as(IdentityResponse.class);
     SshPublicKeyInfo info = checked(renewed, next);
     assertThat(info.principals()).containsExactlyInAnyOrder("alice", "bob", "deploy");
     assertThat(renewed.sshCertificate()).isNotEqualTo(joined.sshCertificate());
@@ -110,7 +110,7 @@ class BotSshCertificateTest {
     // a retry of the lost answer gets the same SSH certificate back
     ProtocolClient.Reply retry = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
     assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
-    assertThat(retry.as(Credentials.class).sshCertificate()).isEqualTo(renewed.sshCertificate());
+    assertThat(retry.as(IdentityResponse.class).sshCertificate()).isEqualTo(renewed.sshCertificate());
   }
 
   @Test
@@ -119,7 +119,7 @@ class BotSshCertificateTest {
     ProtocolClient.Reply reply = joinWithSsh("web", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    SshPublicKeyInfo info = checked(reply.as(Credentials.class), keys);
+    SshPublicKeyInfo info = checked(reply.as(IdentityResponse.class), keys);
     assertThat(info.certificateType()).isEqualTo("ssh-ed25519-cert-v01@openssh.com");
   }
 
@@ -130,7 +130,7 @@ class BotSshCertificateTest {
     ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, "10m");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    assertThat(reply.as(Credentials.class).sshCertificate()).isNull();
+    assertThat(reply.as(IdentityResponse.class).sshCertificate()).isNull();
   }
 
   @Test
@@ -140,7 +140,7 @@ class BotSshCertificateTest {
     ProtocolClient.Reply reply = joinWithSsh("plain", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    assertThat(reply.as(Credentials.class).sshCertificate()).isNull();
+    assertThat(reply.as(IdentityResponse.class).sshCertificate()).isNull();
     AuditEvent join = issuer.auditEvents().stream().filter(e -> e.type().equals("join") && "plain".equals(e.bot()))
         .reduce((a, b) -> b).orElseThrow();
     assertThat(join.detail().get("ssh_certificate")).contains("no login");
@@ -153,7 +153,7 @@ class BotSshCertificateTest {
     ProtocolClient.Reply reply = joinWithSsh("sloppy", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    assertThat(checked(reply.as(Credentials.class), keys).principals()).containsExactly("alice");
+    assertThat(checked(reply.as(IdentityResponse.class), keys).principals()).containsExactly("alice");
   }
 
   @Test
@@ -178,7 +178,7 @@ class BotSshCertificateTest {
   @Test
   void malformedSshPublicKeyOnRenewalIsABadRequestThatChangesNoInstance() {
     KeyPair keys = ProtocolClient.ec();
-    Credentials joined = joinWithSsh("web", keys, sshKey(keys)).as(Credentials.class);
+    IdentityResponse joined = joinWithSsh("web", keys, sshKey(keys)).as(IdentityResponse.class);
     BotInstance before = issuer.instance(joined.instanceId()).orElseThrow();
     KeyPair next = ProtocolClient.ec();
     for (String bad : List.of("ecdsa-sha2-nistp256 AAAA", "ssh-rsa", sshKey(keys))) {

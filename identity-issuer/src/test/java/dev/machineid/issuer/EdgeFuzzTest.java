@@ -3,8 +3,8 @@ package dev.machineid.issuer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.IdentityResponse;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.testkit.ProtocolClient;
 import java.io.ByteArrayOutputStream;
@@ -49,7 +49,7 @@ class EdgeFuzzTest {
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(5)).build().start()) {
       issuer.createBot("web");
       KeyPair botKeys = ProtocolClient.ec();
-      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
       X509Certificate[] botChain = c.certificateChain().stream().map(dev.machineid.core.protocol.Pem::certificate).toArray(X509Certificate[]::new);
       KeyPair adminKeys = ProtocolClient.ec();
       X509Certificate adminCert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
@@ -151,7 +151,7 @@ class EdgeFuzzTest {
       return "not a problem document";
     }
     try {
-      JsonNode json = Protocol.mapper().readTree(answer.substring(split + 4));
+      JsonNode json = Protocol.reader().readTree(answer.substring(split + 4));
       if (!CODES.contains(json.path("code").asText())) {
         return "unknown code " + json.path("code");
       }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.protocol.SshPublicKeys;
@@ -80,7 +80,7 @@ class EdgeTest {
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(60)).idleTimeout(Duration.ofSeconds(60)).build().start()) {
       issuer.createBot("web");
       KeyPair keys = ProtocolClient.ec();
-      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       List<SSLSocket> tricklers = new ArrayList<>();
       try {
@@ -106,7 +106,7 @@ class EdgeTest {
         }
         ProtocolClient.Reply renewed = bot.renew(1, ProtocolClient.ec(), null);
         assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
-        assertThat(renewed.as(Credentials.class).generation()).isEqualTo(2);
+        assertThat(renewed.as(IdentityResponse.class).generation()).isEqualTo(2);
       } finally {
         for (SSLSocket s : tricklers) {
           s.close();
@@ -122,7 +122,7 @@ class EdgeTest {
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(60)).idleTimeout(Duration.ofSeconds(60)).build().start()) {
       issuer.createBot("web");
       KeyPair keys = ProtocolClient.ec();
-      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       List<SSLSocket> tricklers = new ArrayList<>();
       try {
@@ -205,7 +205,7 @@ class EdgeTest {
     try (Issuer issuer = Issuer.builder().build().start()) {
       issuer.createBot("web");
       KeyPair keys = ProtocolClient.ec();
-      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       String token = issuer.createToken("web", Duration.ofMinutes(5));
       List<Bot> bots = issuer.bots();
@@ -248,7 +248,7 @@ class EdgeTest {
       issuer.createRole(new Role("hosts", List.of(), List.of(), List.of(), List.of(), List.of("*.db.internal"), List.of(), false, null, null));
       issuer.createBot("web", List.of("hosts"), Map.of());
       KeyPair keys = ProtocolClient.ec();
-      Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       String sshKey = SshPublicKeys.authorizedKey(ProtocolClient.ed25519().getPublic());
       List<AuditEvent> before = issuer.auditEvents().stream().filter(e -> !e.failed()).toList();

@@ -2,7 +2,7 @@ package dev.machineid.issuer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.testkit.ProtocolClient;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -31,7 +31,7 @@ class FarTimesTest {
     issuer = Issuer.builder().build().start();
     issuer.createBot("web");
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(Credentials.class);
+    ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(IdentityResponse.class);
     KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});

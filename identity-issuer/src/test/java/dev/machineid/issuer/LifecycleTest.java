@@ -5,8 +5,8 @@ import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.IdentityResponse;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.join.JoinAttempt;
 import dev.machineid.issuer.join.JoinRejectedException;
 import dev.machineid.issuer.join.JoinVerifier;
@@ -30,7 +30,7 @@ class LifecycleTest {
       String pin = issuer.caPin().toString();
       issuer.createBot("web");
       KeyPair keys = ProtocolClient.ec();
-      Credentials joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(Credentials.class);
+      IdentityResponse joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
 
       issuer.stop();
       issuer.stop();
@@ -41,7 +41,7 @@ class LifecycleTest {
       assertThat(issuer.url().toString()).isEqualTo("https://127.0.0.1:" + port);
       ProtocolClient.Reply renewed = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null);
       assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
-      assertThat(renewed.as(Credentials.class).generation()).isEqualTo(2);
+      assertThat(renewed.as(IdentityResponse.class).generation()).isEqualTo(2);
     }
   }
 

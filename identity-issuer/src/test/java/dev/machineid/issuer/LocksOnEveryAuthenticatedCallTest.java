@@ -4,7 +4,7 @@ import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -44,7 +44,7 @@ class LocksOnEveryAuthenticatedCallTest {
   }
 
   /** A freshly joined bot of its own, so that no lock of one case reaches another. */
-  private record Joined(String bot, String tokenId, KeyPair keys, Credentials credentials, X509Certificate certificate) {
+  private record Joined(String bot, String tokenId, KeyPair keys, IdentityResponse credentials, X509Certificate certificate) {
     ProtocolClient client(Issuer issuer) {
       return ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
     }
@@ -58,7 +58,7 @@ class LocksOnEveryAuthenticatedCallTest {
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, null);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    Credentials c = reply.as(Credentials.class);
+    IdentityResponse c = reply.as(IdentityResponse.class);
     return new Joined(name, tokenId, keys, c, Pem.certificate(c.certificateChain().get(0)));
   }
 

@@ -3,7 +3,7 @@ package dev.machineid.issuer;
 import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
 import java.security.KeyPair;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class RenewalTest {
   private Issuer issuer;
   private KeyPair keys;
-  private Credentials joined;
+  private IdentityResponse joined;
 
   @BeforeEach
   void join() {
@@ -28,7 +28,7 @@ class RenewalTest {
     keys = ProtocolClient.ec();
     ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, "10m");
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    joined = reply.as(Credentials.class);
+    joined = reply.as(IdentityResponse.class);
   }
 
   @AfterEach
@@ -36,7 +36,7 @@ class RenewalTest {
     issuer.close();
   }
 
-  private static X509Certificate leaf(Credentials c) {
+  private static X509Certificate leaf(IdentityResponse c) {
     return Pem.certificate(c.certificateChain().get(0));
   }
 
@@ -46,7 +46,7 @@ class RenewalTest {
     ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, "6s");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    Credentials renewed = reply.as(Credentials.class);
+    IdentityResponse renewed = reply.as(IdentityResponse.class);
     assertThat(renewed.generation()).isEqualTo(2);
     assertThat(renewed.instanceId()).isEqualTo(joined.instanceId());
     X509Certificate cert = leaf(renewed);
@@ -64,19 +64,19 @@ class RenewalTest {
     KeyPair third = ProtocolClient.ec();
     ProtocolClient.Reply again = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), next, renewed).renew(2, third, null);
     assertThat(again.status()).as(again.toString()).isEqualTo(200);
-    assertThat(again.as(Credentials.class).generation()).isEqualTo(3);
+    assertThat(again.as(IdentityResponse.class).generation()).isEqualTo(3);
   }
 
   @Test
   void retryWithThePreviousGenerationAndTheSameKeyGetsTheSameCertificate() {
     KeyPair next = ProtocolClient.ec();
     ProtocolClient asJoined = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined);
-    Credentials first = asJoined.renew(1, next, null).as(Credentials.class);
+    IdentityResponse first = asJoined.renew(1, next, null).as(IdentityResponse.class);
 
     ProtocolClient.Reply retry = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null);
 
     assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
-    Credentials again = retry.as(Credentials.class);
+    IdentityResponse again = retry.as(IdentityResponse.class);
     assertThat(leaf(again).getSerialNumber()).isEqualTo(leaf(first).getSerialNumber());
     assertThat(again.certificateChain()).isEqualTo(first.certificateChain());
     assertThat(again.generation()).isEqualTo(2);
@@ -87,7 +87,7 @@ class RenewalTest {
   @Test
   void staleGenerationWithAnotherKeyLocksTheInstanceAndIsAudited() {
     KeyPair next = ProtocolClient.ec();
-    Credentials renewed = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null).as(Credentials.class);
+    IdentityResponse renewed = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null).as(IdentityResponse.class);
 
     // someone holding a copy of the generation-1 certificate tries to renew with their own key
     ProtocolClient.Reply stolen = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null);
@@ -115,7 +115,7 @@ class RenewalTest {
   @Test
   void generationOlderThanThePreviousLocksTheInstance() {
     KeyPair k2 = ProtocolClient.ec();
-    Credentials g2 = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, k2, null).as(Credentials.class);
+    IdentityResponse g2 = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, k2, null).as(IdentityResponse.class);
     KeyPair k3 = ProtocolClient.ec();
     assertThat(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), k2, g2).renew(2, k3, null).status()).isEqualTo(200);
 
@@ -183,7 +183,7 @@ class RenewalTest {
     try (Issuer other = Issuer.builder().build().start()) {
       other.createBot("web");
       KeyPair k = ProtocolClient.ec();
-      Credentials foreign = ProtocolClient.anonymous(other.url(), other.authorityCertificate()).join(other.createToken("web", Duration.ofMinutes(1)), k, null).as(Credentials.class);
+      IdentityResponse foreign = ProtocolClient.anonymous(other.url(), other.authorityCertificate()).join(other.createToken("web", Duration.ofMinutes(1)), k, null).as(IdentityResponse.class);
       // both authorities have the same name, so the client offers the foreign chain, and the
       // issuer's TLS layer refuses it: the connection ends (an alert, or a reset when it is
       // closed before the alert is read) and no HTTP exchange ever happens
@@ -204,7 +204,7 @@ class RenewalTest {
    * A renewal request over a raw TLS socket presenting {@code credentials}' chain: the status line
    * of the answer, or {@code "refused: <exception>"} when the connection ends without one.
    */
-  private String exchange(KeyPair keyPair, Credentials credentials, String protocol) throws Exception {
+  private String exchange(KeyPair keyPair, IdentityResponse credentials, String protocol) throws Exception {
     X509Certificate[] chain = credentials.certificateChain().stream().map(Pem::certificate).toArray(X509Certificate[]::new);
     java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
     ks.load(null, null);

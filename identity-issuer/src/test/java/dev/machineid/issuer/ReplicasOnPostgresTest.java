@@ -3,7 +3,7 @@ package dev.machineid.issuer;
 import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.testkit.ProtocolClient.Reply;
 import dev.machineid.testkit.PostgresServer;
 import java.nio.file.Files;
@@ -58,14 +58,14 @@ class ReplicasOnPostgresTest {
     return ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
   }
 
-  private static ProtocolClient as(Issuer issuer, KeyPair k, Credentials c) {
+  private static ProtocolClient as(Issuer issuer, KeyPair k, IdentityResponse c) {
     return ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), k, c);
   }
 
-  private static Credentials join(Issuer on, String token, KeyPair k) {
+  private static IdentityResponse join(Issuer on, String token, KeyPair k) {
     Reply r = anonymous(on).join(token, k, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    return r.as(Credentials.class);
+    return r.as(IdentityResponse.class);
   }
 
   @Test
@@ -128,7 +128,7 @@ class ReplicasOnPostgresTest {
   void aLockMadeThroughOneReplicaRefusesRenewalOnTheOther() {
     a.createBot("locked-bot");
     KeyPair k = ProtocolClient.ec();
-    Credentials c = join(a, a.createToken("locked-bot", Duration.ofMinutes(5)), k);
+    IdentityResponse c = join(a, a.createToken("locked-bot", Duration.ofMinutes(5)), k);
     a.lock(Lock.bot("locked-bot", "compromised host"));
     Reply r = as(b, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
@@ -138,7 +138,7 @@ class ReplicasOnPostgresTest {
   void nothingIsIssuedAfterALockCommitsOnAnotherReplica() {
     a.createBot("raced-bot");
     KeyPair k = ProtocolClient.ec();
-    Credentials c = join(a, a.createToken("raced-bot", Duration.ofMinutes(5)), k);
+    IdentityResponse c = join(a, a.createToken("raced-bot", Duration.ofMinutes(5)), k);
     // replica A has authorised the renewal; replica B commits a lock before A's issuing transaction
     storeA.atNextTransaction(() -> b.lock(Lock.bot("raced-bot", "compromised host")));
     Reply r = as(a, k, c).renew(c.generation(), ProtocolClient.ec(), null);
@@ -151,7 +151,7 @@ class ReplicasOnPostgresTest {
   void nothingIsIssuedAfterTheBotsDeletionCommitsOnAnotherReplica() {
     a.createBot("deleted-bot");
     KeyPair k = ProtocolClient.ec();
-    Credentials c = join(a, a.createToken("deleted-bot", Duration.ofMinutes(5)), k);
+    IdentityResponse c = join(a, a.createToken("deleted-bot", Duration.ofMinutes(5)), k);
     storeA.atNextTransaction(() -> b.deleteBot("deleted-bot"));
     Reply r = as(a, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(storeA.fired()).isTrue();
@@ -163,17 +163,17 @@ class ReplicasOnPostgresTest {
   void generationCompareAndSetHoldsAcrossReplicas() {
     a.createBot("gen-bot");
     KeyPair k1 = ProtocolClient.ec();
-    Credentials first = join(b, b.createToken("gen-bot", Duration.ofMinutes(5)), k1);
+    IdentityResponse first = join(b, b.createToken("gen-bot", Duration.ofMinutes(5)), k1);
     KeyPair k2 = ProtocolClient.ec();
     Reply renewed = as(a, k1, first).renew(first.generation(), k2, null);
     assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
-    Credentials second = renewed.as(Credentials.class);
+    IdentityResponse second = renewed.as(IdentityResponse.class);
     assertThat(second.generation()).isEqualTo(2);
 
     // The response was lost; the client retries on the other replica with the same key.
     Reply retried = as(b, k1, first).renew(first.generation(), k2, null);
     assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
-    assertThat(retried.as(Credentials.class).certificateChain()).isEqualTo(second.certificateChain());
+    assertThat(retried.as(IdentityResponse.class).certificateChain()).isEqualTo(second.certificateChain());
 
     // A copy of the old certificate asks with another key: stale, so the instance is locked everywhere.
     Reply stale = as(b, k1, first).renew(first.generation(), ProtocolClient.ec(), null);

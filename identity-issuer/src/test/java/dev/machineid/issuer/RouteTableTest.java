@@ -2,7 +2,7 @@ package dev.machineid.issuer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.internal.AdminApi;
 import dev.machineid.issuer.internal.ApiHandler;
@@ -38,7 +38,7 @@ class RouteTableTest {
     issuer = Issuer.builder().build().start();
     issuer.createBot("web");
     KeyPair botKeys = ProtocolClient.ec();
-    Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.nimbusds.jwt.SignedJWT;
 import dev.machineid.core.protocol.CertificatesResponse;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
 import dev.machineid.issuer.internal.CertificateAuthority;
@@ -50,7 +50,7 @@ class ShortLivedCredentialsInvariantTest {
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, ttl);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    Credentials c = reply.as(Credentials.class);
+    IdentityResponse c = reply.as(IdentityResponse.class);
     return new Joined(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c), Pem.certificate(c.certificateChain().get(0)));
   }
 

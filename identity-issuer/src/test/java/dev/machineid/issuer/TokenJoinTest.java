@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.Authority;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
 import java.security.KeyPair;
@@ -51,7 +51,7 @@ class TokenJoinTest {
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(reply.contentType()).startsWith("application/json");
-    Credentials creds = reply.as(Credentials.class);
+    IdentityResponse creds = reply.as(IdentityResponse.class);
     assertThat(creds.bot()).isEqualTo("backup");
     assertThat(creds.generation()).isEqualTo(1);
     assertThat(creds.certificateChain()).hasSize(2);
@@ -109,7 +109,7 @@ class TokenJoinTest {
       String token = issuer.createToken("backup", Duration.ofMinutes(10));
       ProtocolClient.Reply reply = client.join(token, keys, null);
       assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-      X509Certificate leaf = Pem.certificate(reply.as(Credentials.class).certificateChain().get(0));
+      X509Certificate leaf = Pem.certificate(reply.as(IdentityResponse.class).certificateChain().get(0));
       assertThat(leaf.getPublicKey()).isEqualTo(keys.getPublic());
       assertThat(Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant())).isEqualTo(Duration.ofMinutes(61));
     }

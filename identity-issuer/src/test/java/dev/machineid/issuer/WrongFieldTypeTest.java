@@ -2,7 +2,7 @@ package dev.machineid.issuer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.testkit.ProtocolClient;
 import java.net.http.HttpRequest;
@@ -36,7 +36,7 @@ class WrongFieldTypeTest {
     issuer.createBot("web");
     KeyPair botKeys = ProtocolClient.ec();
     anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    Credentials c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+    IdentityResponse c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     KeyPair adminKeys = ProtocolClient.ec();
     X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));

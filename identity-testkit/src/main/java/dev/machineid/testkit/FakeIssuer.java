@@ -12,7 +12,7 @@ import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
@@ -106,7 +106,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 public final class FakeIssuer implements AutoCloseable {
   private static final AtomicInteger THREADS = new AtomicInteger();
   private static final Duration BACKDATE = Duration.ofMinutes(1);
-  private static final ObjectMapper JSON = Protocol.mapper();
+  private static final ObjectMapper JSON = Protocol.newMapper();
 
   private final TestCertificateAuthority authority;
   private final TestCertificateAuthority purposeAuthority;
@@ -561,7 +561,7 @@ public final class FakeIssuer implements AutoCloseable {
     long third = Duration.between(now, a.notAfter).toMillis() / 3;
     long half = Duration.between(now, a.notAfter).toMillis() / 2;
     Instant renewAfter = now.plusMillis(third + (long) (random.nextDouble() * Math.max(0, half - third)));
-    Credentials c = new Credentials(a.bot, a.instanceId, a.generation, List.of(Pem.encode(leaf), Pem.encode(signer.certificate())),
+    IdentityResponse c = new IdentityResponse(a.bot, a.instanceId, a.generation, List.of(Pem.encode(leaf), Pem.encode(signer.certificate())),
         null, a.notAfter, renewAfter, now, authorityDocument(a.bundleExtras));
     byte[] answer = JSON.writeValueAsBytes(c);
     // the issuer's state advances as the real one's does: stored before the answer is sent

@@ -2,7 +2,7 @@ package dev.machineid.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
@@ -38,7 +38,7 @@ import javax.net.ssl.TrustManagerFactory;
  * ProtocolClient anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
  * KeyPair keys = ProtocolClient.ec();
  * ProtocolClient.Reply r = anonymous.join(token, keys, "1h");
- * Credentials c = r.as(Credentials.class);
+ * IdentityResponse c = r.as(IdentityResponse.class);
  * ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
  * assertThat(bot.post("/v1/heartbeat", "{}").status()).isEqualTo(200);
  * }</pre>
@@ -77,7 +77,7 @@ public final class ProtocolClient {
   }
 
   /** A client presenting the certificate chain of {@code credentials} with {@code keys} over mTLS. */
-  public static ProtocolClient as(URI base, X509Certificate authority, KeyPair keys, Credentials credentials) {
+  public static ProtocolClient as(URI base, X509Certificate authority, KeyPair keys, IdentityResponse credentials) {
     List<X509Certificate> chain = credentials.certificateChain().stream().map(Pem::certificate).toList();
     return mtls(base, authority, keys.getPrivate(), chain.toArray(X509Certificate[]::new));
   }
@@ -93,7 +93,7 @@ public final class ProtocolClient {
     /** The body as JSON. */
     public JsonNode json() {
       try {
-        return Protocol.mapper().readTree(body);
+        return Protocol.reader().readTree(body);
       } catch (IOException e) {
         throw new AssertionError("not JSON: " + body, e);
       }
@@ -105,10 +105,10 @@ public final class ProtocolClient {
       return c == null ? null : c.asText();
     }
 
-    /** The body read as a protocol type, e.g. {@code Credentials.class}. */
+    /** The body read as a protocol type, e.g. {@code IdentityResponse.class}. */
     public <T> T as(Class<T> type) {
       try {
-        return Protocol.mapper().readValue(body, type);
+        return Protocol.reader().readValue(body, type);
       } catch (IOException e) {
         throw new AssertionError("cannot read " + type.getSimpleName() + " from " + body, e);
       }
@@ -159,7 +159,7 @@ public final class ProtocolClient {
 
   /** An empty JSON object to build a request in. */
   public static ObjectNode object() {
-    return Protocol.mapper().createObjectNode();
+    return Protocol.nodes().objectNode();
   }
 
   /** Asks for a challenge; fails the test unless it is given. */

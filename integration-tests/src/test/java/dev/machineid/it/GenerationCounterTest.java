@@ -104,7 +104,7 @@ class GenerationCounterTest {
       // a thief with the generation-1 certificate and key renews with a key of its own
       HttpResponse<String> answer = renewWith(stolen, stolen.generation());
       assertThat(answer.statusCode()).isEqualTo(409);
-      assertThat(Protocol.mapper().readTree(answer.body()).get("code").asText()).isEqualTo("generation_mismatch");
+      assertThat(Protocol.reader().readTree(answer.body()).get("code").asText()).isEqualTo("generation_mismatch");
 
       assertThat(ISSUER.issuer().instance(stolen.instanceId()).orElseThrow().locked()).isTrue();
       assertThat(ISSUER.issuer().auditEvents())
@@ -134,7 +134,7 @@ class GenerationCounterTest {
     tmf.init(ts);
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-    String body = Protocol.mapper().writeValueAsString(
+    String body = Protocol.writer().writeValueAsString(
         new RenewRequest(generation, Pem.encode(KeyAlgorithm.EC_P256.generate().getPublic()), null, "10m"));
     HttpClient http = HttpClient.newBuilder().sslContext(ctx).build();
     return http.send(HttpRequest.newBuilder(ISSUER.issuer().url().resolve("/v1/renew"))

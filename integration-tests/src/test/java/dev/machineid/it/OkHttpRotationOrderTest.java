@@ -91,7 +91,7 @@ class OkHttpRotationOrderTest {
   private static String serial(OkHttpClient http, MtlsServer server) throws Exception {
     try (Response r = http.newCall(new Request.Builder().url(server.url().toString()).build()).execute()) {
       assertThat(r.code()).isEqualTo(200);
-      return Protocol.mapper().readTree(r.body().string()).get("serial").asText();
+      return Protocol.reader().readTree(r.body().string()).get("serial").asText();
     }
   }
 }

@@ -48,7 +48,7 @@ class PinningTest {
 
   @Test
   void serverWithAnotherCasCertificateServingTheGenuineAuthorityIsRefused(TestBot bot) throws Exception {
-    byte[] genuine = Protocol.mapper().writeValueAsBytes(ISSUER.issuer().authority());
+    byte[] genuine = Protocol.writer().writeValueAsBytes(ISSUER.issuer().authority());
     AtomicInteger requests = new AtomicInteger();
     TestCertificateAuthority impostorCa = TestCertificateAuthority.create("impostor");
     HttpsServer impostor = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -82,7 +82,7 @@ class RotationUnderLoadTest {
                 if (r.code() == 200) {
                   ok.incrementAndGet();
                   // the server names the client certificate it saw on this connection
-                  String served = Protocol.mapper().readTree(r.body().string()).get("serial").asText();
+                  String served = Protocol.reader().readTree(r.body().string()).get("serial").asText();
                   calls.add(new Call(started, served));
                 } else {
                   failures.add(new AssertionError("HTTP " + r.code()));

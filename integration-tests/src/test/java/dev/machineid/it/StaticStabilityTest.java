@@ -13,7 +13,7 @@ import dev.machineid.core.RenewalPolicy;
 import dev.machineid.core.output.IdentityOutput;
 import dev.machineid.core.output.MemoryDestination;
 import dev.machineid.core.output.OutputStatus;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.storage.Storage;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.Issuer;

@@ -91,7 +91,7 @@ class VerifiedAnswersTest {
     assertThat(id.trustBundle()).contains(authorityBefore);
     assertThat(id.health().state()).isEqualTo(Health.State.DEGRADED);
     StoredIdentity storedAfter = Storage.directory(state).load().orElseThrow();
-    assertThat(storedAfter.credentials()).isEqualTo(storedBefore.credentials());
+    assertThat(storedAfter.issued()).isEqualTo(storedBefore.issued());
     assertThat(storedAfter.privateKey()).isEqualTo(storedBefore.privateKey());
   }
 
@@ -170,7 +170,7 @@ class VerifiedAnswersTest {
     }
     // the stored file differs at most by the key of the renewal in flight, kept to retry it
     StoredIdentity after = Storage.directory(state).load().orElseThrow();
-    assertThat(after.credentials().generation()).isEqualTo(1);
+    assertThat(after.issued().generation()).isEqualTo(1);
     assertThat(new String(fileBefore, java.nio.charset.StandardCharsets.UTF_8))
         .contains(Pem.encode(after.privateKey()).strip().lines().skip(1).findFirst().orElseThrow());
   }
@@ -233,14 +233,14 @@ class VerifiedAnswersTest {
         });
         assertThatThrownBy(() -> id.renewNow().join()).hasCauseInstanceOf(AnswerRefusedException.class);
         assertThat(id.current()).isSameAs(before);
-        assertThat(Storage.directory(state).load().orElseThrow().credentials().generation()).isEqualTo(1);
+        assertThat(Storage.directory(state).load().orElseThrow().issued().generation()).isEqualTo(1);
       }
       // the honest answer is kept, at the next generation, with a bundle of CA certificates only
       fake.answerNext(a -> a.addToTrustBundle(leafInBundle));
       Identity renewed = id.renewNow().join();
       assertThat(renewed.generation()).isEqualTo(2);
       assertThat(renewed.trustBundle()).containsExactly(ca.certificate());
-      assertThat(Storage.directory(state).load().orElseThrow().credentials().generation()).isEqualTo(2);
+      assertThat(Storage.directory(state).load().orElseThrow().issued().generation()).isEqualTo(2);
       assertThat(id.health().state()).isEqualTo(Health.State.HEALTHY);
     }
   }

@@ -16,6 +16,13 @@ public final class Main {
         throw new IllegalStateException(c + " is not in a named module: not on the module path");
       }
     }
+    // the wire model is for the project's own modules: a user's module cannot read it
+    Module core = MachineIdentity.class.getModule();
+    if (core.isExported("dev.machineid.core.protocol", Main.class.getModule())
+        || !core.isExported("dev.machineid.core.protocol", Issuer.class.getModule())
+        || core.isExported("dev.machineid.core.internal.renewal")) {
+      throw new IllegalStateException("core exports " + core.getDescriptor().exports());
+    }
     try (Issuer issuer = Issuer.builder().build().start()) {
       issuer.createBot("modular");
       String token = issuer.createToken("modular", Duration.ofMinutes(5));

@@ -22,7 +22,7 @@ public record IdentityExtension(String instanceId, long generation, String joinM
   /** The DER UTF8String that is the extension's {@code extnValue}. */
   public byte[] toDer() {
     try {
-      byte[] json = Protocol.mapper().writeValueAsBytes(this);
+      byte[] json = Protocol.writer().writeValueAsBytes(this);
       return DerUtf8.encode(json);
     } catch (IOException e) {
       throw new IllegalStateException(e);
@@ -38,7 +38,7 @@ public record IdentityExtension(String instanceId, long generation, String joinM
     try {
       byte[] extnValue = DerUtf8.unwrap(wrapped, 0x04);
       byte[] json = DerUtf8.unwrap(extnValue, 0x0C);
-      return Optional.of(Protocol.mapper().readValue(json, IdentityExtension.class));
+      return Optional.of(Protocol.reader().readValue(json, IdentityExtension.class));
     } catch (IOException | IllegalArgumentException e) {
       return Optional.empty();
     }

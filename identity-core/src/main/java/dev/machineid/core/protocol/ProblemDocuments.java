@@ -26,7 +26,7 @@ public final class ProblemDocuments {
     }
     JsonNode n;
     try {
-      n = Protocol.mapper().readTree(body);
+      n = Protocol.reader().readTree(body);
     } catch (IOException e) {
       return Optional.empty();
     }

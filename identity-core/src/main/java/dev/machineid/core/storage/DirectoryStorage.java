@@ -1,19 +1,22 @@
 package dev.machineid.core.storage;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;
-import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
 import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -44,8 +47,49 @@ public final class DirectoryStorage implements Storage {
 
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record Envelope(int version, Credentials credentials, String privateKey, String pendingPrivateKey,
+  record Envelope(int version, FileIssued credentials, String privateKey, String pendingPrivateKey,
       String pendingPublicKey) {}
+
+  /** {@link StoredIdentity.Issued} in the file: the members, names and order of format 1. */
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record FileIssued(String bot, String instanceId, long generation, List<String> certificateChain, String sshCertificate,
+      Instant notAfter, Instant renewAfter, Instant serverTime, FileAuthorities authority) {
+    static FileIssued of(StoredIdentity.Issued i) {
+      StoredIdentity.Authorities a = i.authorities();
+      return new FileIssued(i.bot(), i.instanceId(), i.generation(), i.certificateChain(), i.sshCertificate(), i.notAfter(),
+          i.renewAfter(), i.serverTime(), a == null ? null : new FileAuthorities(a.trustDomain(), a.x509Authorities(),
+              a.spiffeAuthorities(), a.databaseClientAuthorities(), a.databaseServerAuthorities(),
+              a.kubernetesClientAuthorities(), a.sshUserAuthorities(), a.sshHostAuthorities(), tree(a.jwksJson())));
+    }
+
+    StoredIdentity.Issued issued() throws IOException {
+      FileAuthorities a = authority;
+      return new StoredIdentity.Issued(bot, instanceId, generation, certificateChain, sshCertificate, notAfter, renewAfter,
+          serverTime, a == null ? null : new StoredIdentity.Authorities(a.trustDomain(), a.x509Authorities(),
+              a.spiffeAuthorities(), a.databaseClientAuthorities(), a.databaseServerAuthorities(),
+              a.kubernetesClientAuthorities(), a.sshUserAuthorities(), a.sshHostAuthorities(),
+              a.jwks() == null ? null : Protocol.writer().writeValueAsString(a.jwks())));
+    }
+
+    private static JsonNode tree(String json) {
+      try {
+        return json == null ? null : Protocol.reader().readTree(json);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("the stored identity's JWKS is not JSON: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** {@link StoredIdentity.Authorities} in the file: the members, names and order of format 1. */
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  record FileAuthorities(String trustDomain, List<String> x509Authorities, List<String> spiffeAuthorities,
+      List<String> databaseClientAuthorities, List<String> databaseServerAuthorities,
+      List<String> kubernetesClientAuthorities, List<String> sshUserAuthorities, List<String> sshHostAuthorities,
+      JsonNode jwks) {}
 
   @Override
   public Optional<StoredIdentity> load() {
@@ -63,13 +107,13 @@ public final class DirectoryStorage implements Storage {
           + "; fix the file's permissions or delete it to join again", ex);
     }
     try {
-      Envelope e = Protocol.mapper().readValue(json, Envelope.class);
+      Envelope e = Protocol.reader().readValue(json, Envelope.class);
       if (e.credentials() == null || e.privateKey() == null) {
         throw new IdentityException("stored identity " + file + " is incomplete; delete it to join again");
       }
       KeyPair pending = e.pendingPrivateKey() == null || e.pendingPublicKey() == null ? null
           : new KeyPair(Pem.publicKey(e.pendingPublicKey()), Pem.privateKey(e.pendingPrivateKey()));
-      return Optional.of(new StoredIdentity(e.credentials(), Pem.privateKey(e.privateKey()), pending));
+      return Optional.of(new StoredIdentity(e.credentials().issued(), Pem.privateKey(e.privateKey()), pending));
     } catch (IOException | IllegalArgumentException ex) {
       throw new IdentityException("cannot read stored identity " + file + ": " + ex.getMessage()
           + "; fix the file or delete it to join again", ex);
@@ -81,9 +125,9 @@ public final class DirectoryStorage implements Storage {
     Objects.requireNonNull(identity, "identity");
     try (SafeDirectory dir = openDirectory(true)) {
       KeyPair pending = identity.pendingKey();
-      Envelope e = new Envelope(1, identity.credentials(), Pem.encode(identity.privateKey()),
+      Envelope e = new Envelope(1, FileIssued.of(identity.issued()), Pem.encode(identity.privateKey()),
           pending == null ? null : Pem.encode(pending.getPrivate()), pending == null ? null : Pem.encode(pending.getPublic()));
-      byte[] json = Protocol.mapper().writeValueAsBytes(e);
+      byte[] json = Protocol.writer().writeValueAsBytes(e);
       String tmp = ".identity-" + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp";
       dir.writeNewFile(tmp, json, OWNER_RW); // created 0600 and synced
       try {

@@ -1,12 +1,12 @@
 package dev.machineid.core.join;
 
+import dev.machineid.core.internal.client.IssuerClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.JoinException;
-import dev.machineid.core.internal.IssuerClient;
 import dev.machineid.core.protocol.Protocol;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,7 +19,7 @@ class JoinProofTest {
 
   @Test
   void theTokenMethodSendsAnEmptyObject() throws Exception {
-    assertThat(Protocol.mapper().writeValueAsString(IssuerClient.proof(METHOD, METHOD.attest(null)))).isEqualTo("{}");
+    assertThat(Protocol.writer().writeValueAsString(IssuerClient.proof(METHOD, METHOD.attest(null)))).isEqualTo("{}");
   }
 
   @Test
@@ -48,8 +48,8 @@ class JoinProofTest {
     s.put("body", "Action=GetCallerIdentity&Version=2011-06-15");
     JoinProof proof = JoinProof.builder().put("sts_request", s).build();
 
-    assertThat(Protocol.mapper().writeValueAsBytes(IssuerClient.proof(METHOD, proof)))
-        .isEqualTo(Protocol.mapper().writeValueAsBytes(before));
+    assertThat(Protocol.writer().writeValueAsBytes(IssuerClient.proof(METHOD, proof)))
+        .isEqualTo(Protocol.writer().writeValueAsBytes(before));
   }
 
   @Test

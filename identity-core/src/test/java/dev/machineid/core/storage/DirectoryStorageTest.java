@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.KeyAlgorithm;
-import dev.machineid.core.protocol.Credentials;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -21,7 +20,7 @@ class DirectoryStorageTest {
 
   private static StoredIdentity sample(long generation) {
     KeyPair kp = KeyAlgorithm.EC_P256.generate();
-    Credentials c = new Credentials("bot", "i-1", generation, List.of("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"),
+    StoredIdentity.Issued c = new StoredIdentity.Issued("bot", "i-1", generation, List.of("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"),
         null, Instant.parse("2030-01-01T00:00:00Z"), null, null, null);
     return new StoredIdentity(c, kp.getPrivate());
   }
@@ -33,7 +32,7 @@ class DirectoryStorageTest {
     StoredIdentity saved = sample(3);
     s.save(saved);
     StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
-    assertThat(loaded.credentials().generation()).isEqualTo(3);
+    assertThat(loaded.issued().generation()).isEqualTo(3);
     assertThat(loaded.privateKey().getEncoded()).isEqualTo(saved.privateKey().getEncoded());
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("identity.json")))).isEqualTo("rw-------");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
@@ -56,13 +55,13 @@ class DirectoryStorageTest {
     Path dir = tmp.resolve("state");
     StoredIdentity plain = sample(2);
     String cert = "ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAKGVjZHNhLXNoYTItbmlzdHAyNTYtY2VydC12MDFAb3BlbnNzaC5jb20= bot-web";
-    Credentials c = plain.credentials();
-    Credentials withSsh = new Credentials(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), cert, c.notAfter(),
-        c.renewAfter(), c.serverTime(), c.authority());
+    StoredIdentity.Issued c = plain.issued();
+    StoredIdentity.Issued withSsh = new StoredIdentity.Issued(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), cert, c.notAfter(),
+        c.renewAfter(), c.serverTime(), c.authorities());
     Storage.directory(dir).save(new StoredIdentity(withSsh, plain.privateKey()));
 
     StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
-    assertThat(loaded.credentials().sshCertificate()).isEqualTo(cert);
+    assertThat(loaded.issued().sshCertificate()).isEqualTo(cert);
   }
 
   @Test
@@ -74,14 +73,14 @@ class DirectoryStorageTest {
         {"version":1,"credentials":{"bot":"web","instance_id":"i-9","generation":4,
          "certificate_chain":["-----BEGIN CERTIFICATE-----\\nAA==\\n-----END CERTIFICATE-----\\n"],
          "not_after":"2030-01-01T00:00:00Z"},"private_key":%s}
-        """.formatted(dev.machineid.core.protocol.Protocol.mapper().writeValueAsString(
+        """.formatted(dev.machineid.core.protocol.Protocol.writer().writeValueAsString(
             dev.machineid.core.protocol.Pem.encode(kp.getPrivate())));
     Files.writeString(dir.resolve("identity.json"), json);
     Files.setPosixFilePermissions(dir.resolve("identity.json"), PosixFilePermissions.fromString("rw-------"));
 
     StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
-    assertThat(loaded.credentials().generation()).isEqualTo(4);
-    assertThat(loaded.credentials().sshCertificate()).isNull();
+    assertThat(loaded.issued().generation()).isEqualTo(4);
+    assertThat(loaded.issued().sshCertificate()).isNull();
     assertThat(loaded.privateKey().getEncoded()).isEqualTo(kp.getPrivate().getEncoded());
   }
 

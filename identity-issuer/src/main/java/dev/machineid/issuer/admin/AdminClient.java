@@ -78,7 +78,7 @@ public final class AdminClient {
     HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(TIMEOUT);
     if (body == null && method.equals("POST")) {
       // the issuer refuses a POST without Content-Type: application/json (415)
-      body = Protocol.mapper().createObjectNode();
+      body = Protocol.nodes().objectNode();
     }
     if (body != null) {
       b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
@@ -103,12 +103,12 @@ public final class AdminClient {
     JsonNode json = null;
     if (!r.body().isEmpty()) {
       try {
-        json = Protocol.mapper().readTree(r.body());
+        json = Protocol.reader().readTree(r.body());
       } catch (IOException e) {
         throw new AdminException(r.statusCode(), null, "the issuer answered " + r.statusCode() + " with a body that is not JSON", e);
       }
     }
-    return json == null ? Protocol.mapper().nullNode() : json;
+    return json == null ? Protocol.nodes().nullNode() : json;
   }
 
   private static SSLContext ssl(X509Certificate authority, PrivateKey key, X509Certificate[] chain) {

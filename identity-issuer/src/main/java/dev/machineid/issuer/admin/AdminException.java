@@ -1,6 +1,6 @@
 package dev.machineid.issuer.admin;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.IssuerServiceException;
 
 /**

@@ -109,7 +109,7 @@ final class AdminCommands {
       throw new CliException(file + " must hold one YAML mapping (a resource with kind, version, metadata and spec)");
     }
     // YAML reads an unquoted 2026-12-01T00:00:00Z as text already; normalise everything through JSON
-    return Protocol.mapper().valueToTree(node);
+    return Protocol.toTree(node);
   }
 
   // ------------------------------------------------------------------ bots
@@ -132,7 +132,7 @@ final class AdminCommands {
 
       @Override
       void run() {
-        ObjectNode req = Protocol.mapper().createObjectNode().put("name", name).put("token_ttl", ttl);
+        ObjectNode req = Protocol.nodes().objectNode().put("name", name).put("token_ttl", ttl);
         roles.forEach(req.putArray("roles")::add);
         logins.forEach(req.putArray("logins")::add);
         JsonNode r = client().post("bots", req);
@@ -179,7 +179,7 @@ final class AdminCommands {
         if (roles == null && logins == null && traits == null) {
           throw new CliException("nothing to change: give --roles, --logins or --trait");
         }
-        ObjectNode req = Protocol.mapper().createObjectNode();
+        ObjectNode req = Protocol.nodes().objectNode();
         if (roles != null) {
           roles.stream().filter(x -> !x.isBlank()).forEach(req.putArray("roles")::add);
         }
@@ -257,7 +257,7 @@ final class AdminCommands {
 
       @Override
       void run() {
-        ObjectNode res = Protocol.mapper().createObjectNode().put("kind", "token").put("version", "v1");
+        ObjectNode res = Protocol.nodes().objectNode().put("kind", "token").put("version", "v1");
         ObjectNode md = res.putObject("metadata");
         if (name != null) {
           md.put("name", name);
@@ -517,7 +517,7 @@ final class AdminCommands {
                 : target.token != null ? new String[] {"token", target.token}
                 : target.identity != null ? new String[] {"identity", target.identity}
                 : new String[] {"serial", target.serial};
-        ObjectNode req = Protocol.mapper().createObjectNode().put("target", tv[0]).put("value", tv[1]).put("reason", reason);
+        ObjectNode req = Protocol.nodes().objectNode().put("target", tv[0]).put("value", tv[1]).put("reason", reason);
         if (ttl != null) {
           req.put("ttl", ttl);
         }
@@ -581,7 +581,7 @@ final class AdminCommands {
       } catch (IOException e) {
         throw new CliException("cannot read " + publicKey + ": " + IoReasons.file(publicKey, e));
       }
-      ObjectNode req = Protocol.mapper().createObjectNode().put("kind", kind).put("ttl", ttl);
+      ObjectNode req = Protocol.nodes().objectNode().put("kind", kind).put("ttl", ttl);
       ArrayNode hosts = req.putArray("host_names");
       hostNames.forEach(hosts::add);
       switch (kind) {
@@ -647,7 +647,7 @@ final class AdminCommands {
 
       @Override
       void run() {
-        JsonNode r = client().post("audit/verify" + (pin == null ? "" : "?pin=" + enc(pin)), Protocol.mapper().createObjectNode());
+        JsonNode r = client().post("audit/verify" + (pin == null ? "" : "?pin=" + enc(pin)), Protocol.nodes().objectNode());
         boolean ok = r.path("intact").asBoolean(false);
         String head = r.path("head_sequence").asText() + ":" + r.path("head_hash").asText();
         print(
@@ -670,7 +670,7 @@ final class AdminCommands {
 
       @Override
       void run() {
-        JsonNode r = client().post("audit/prune", Protocol.mapper().createObjectNode().put("before", before));
+        JsonNode r = client().post("audit/prune", Protocol.nodes().objectNode().put("before", before));
         print(r, () -> out().println("Removed " + r.path("removed").asText() + " audit events; the chain still verifies from its new anchor."));
       }
     }
@@ -689,7 +689,7 @@ final class AdminCommands {
       void run() {
         InitDirectory init = common.init();
         KeyPair kp = CertificateAuthority.newP256(new SecureRandom());
-        JsonNode r = client().post("renew", Protocol.mapper().createObjectNode().put("public_key", Pem.encode(kp.getPublic())).put("ttl", ttl));
+        JsonNode r = client().post("renew", Protocol.nodes().objectNode().put("public_key", Pem.encode(kp.getPublic())).put("ttl", ttl));
         X509Certificate leaf = Pem.certificate(r.path("certificate_chain").get(0).asText());
         InitDirectory.writeAdmin(init.config.adminDir(), kp.getPrivate(), leaf, init.authority());
         print(r, () -> out().println("Admin certificate renewed until " + leaf.getNotAfter().toInstant() + "."));
@@ -728,7 +728,7 @@ final class AdminCommands {
     static final class Sync extends Base {
       @Override
       void run() {
-        ObjectNode req = Protocol.mapper().createObjectNode();
+        ObjectNode req = Protocol.nodes().objectNode();
         common.init().config.admins().forEach(req.putArray("names")::add);
         JsonNode r = client().put("admins", req);
         print(r, () -> out().println("Admins added: " + orNone(IssuerCli.text(r, "added")) + "; removed: " + orNone(IssuerCli.text(r, "removed")) + "."));
@@ -753,6 +753,6 @@ final class AdminCommands {
   }
 
   static ArrayNode array() {
-    return Protocol.mapper().createArrayNode();
+    return Protocol.nodes().arrayNode();
   }
 }

@@ -102,7 +102,7 @@ final class AuthoritiesCommand {
       if (r.statusCode() != 200) {
         throw new CliException("the issuer at " + base + " answered " + r.statusCode() + " for " + Protocol.AUTHORITY_PATH);
       }
-      return Protocol.mapper().readTree(r.body());
+      return Protocol.reader().readTree(r.body());
     } catch (IOException e) {
       throw new CliException("cannot read the authorities from the issuer at " + base + ": " + IoReasons.connection(base, e));
     } catch (InterruptedException e) {

@@ -132,7 +132,7 @@ public final class IssuerCli {
 
   static void printJson(PrintWriter out, JsonNode node) {
     try {
-      out.println(Protocol.mapper().writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(node));
+      out.println(Protocol.writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(node));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new CliException("cannot print JSON: " + e.getMessage());
     }

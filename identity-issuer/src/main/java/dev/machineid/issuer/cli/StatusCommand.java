@@ -19,7 +19,7 @@ final class StatusCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     InitDirectory init = common.init();
-    ObjectNode o = Protocol.mapper().createObjectNode();
+    ObjectNode o = Protocol.nodes().objectNode();
     o.put("version", AdminApi.version());
     o.put("trust_domain", init.config.trustDomain());
     o.put("ca_pin", init.caPin().toString());

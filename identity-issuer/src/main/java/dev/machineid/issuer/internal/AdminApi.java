@@ -3,7 +3,7 @@ package dev.machineid.issuer.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
@@ -599,7 +599,7 @@ public final class AdminApi {
       }
       v = issuer.verifyAudit(seq, hash);
     }
-    JsonNode tree = Protocol.mapper().valueToTree(v);
+    JsonNode tree = Protocol.toTree(v);
     ObjectNode out = obj();
     tree.fields().forEachRemaining(e -> out.set(e.getKey().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT), e.getValue()));
     return out;
@@ -626,7 +626,7 @@ public final class AdminApi {
     o.put("id", t.id()).put("short_id", t.shortId()).put("name", t.name()).put("bot", t.bot()).put("join_method", t.joinMethod());
     o.put("created_at", t.createdAt().toString()).put("expires_at", t.expiresAt().toString());
     o.put("consumed_at", t.consumedAt() == null ? null : t.consumedAt().toString());
-    o.set("rules", Protocol.mapper().valueToTree(t.rules()));
+    o.set("rules", Protocol.toTree(t.rules()));
     return o;
   }
 
@@ -668,11 +668,11 @@ public final class AdminApi {
   // ---- helpers
 
   private static ObjectNode obj() {
-    return Protocol.mapper().createObjectNode();
+    return Protocol.nodes().objectNode();
   }
 
   private static ArrayNode arr() {
-    return Protocol.mapper().createArrayNode();
+    return Protocol.nodes().arrayNode();
   }
 
   private static Reply ok(Object body) {

@@ -118,7 +118,7 @@ public final class AdminCertificates {
   public static String adminName(X509Certificate[] peer, CertificateAuthority ca, String trustDomain, Instant now) {
     if (peer == null || peer.length == 0) {
       throw new ProblemException(
-          dev.machineid.core.protocol.ErrorCode.UNAUTHENTICATED, "an admin client certificate is required", "admin call without a client certificate");
+          dev.machineid.core.ErrorCode.UNAUTHENTICATED, "an admin client certificate is required", "admin call without a client certificate");
     }
     X509Certificate leaf = peer[0];
     try {
@@ -166,6 +166,6 @@ public final class AdminCertificates {
   }
 
   private static ProblemException refused(String reason) {
-    return new ProblemException(dev.machineid.core.protocol.ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", reason);
+    return new ProblemException(dev.machineid.core.ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", reason);
   }
 }

@@ -2,7 +2,7 @@ package dev.machineid.issuer.internal;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Problem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
@@ -581,7 +581,7 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private void writeJson(Request request, Response response, Callback callback, int status, Object body) throws JsonProcessingException {
-    finish(request, response, callback, status, Protocol.JSON, Protocol.mapper().writeValueAsBytes(body));
+    finish(request, response, callback, status, Protocol.JSON, Protocol.writer().writeValueAsBytes(body));
   }
 
   /** Sends credentials as the JSON they were stored as, without serialising them again. */
@@ -661,7 +661,7 @@ public final class ApiHandler extends Handler.Abstract {
   static String problemJson(ErrorCode code, int status, String detail) {
     Problem p = new Problem("https://machineid.dev/problems/" + code.code(), title(code), status, detail, code.code());
     try {
-      return Protocol.mapper().writeValueAsString(p);
+      return Protocol.writer().writeValueAsString(p);
     } catch (JsonProcessingException e) {
       return "{\"code\":\"" + code.code() + "\",\"status\":" + status + "}";
     }

@@ -1,7 +1,7 @@
 package dev.machineid.issuer.internal;
 
 import dev.machineid.core.SpiffeId;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
 import java.math.BigInteger;

@@ -99,7 +99,7 @@ public final class CredentialMarks {
 
   private static Extension extension(String oid, Map<String, Object> content) {
     try {
-      byte[] json = Protocol.mapper().writeValueAsBytes(content);
+      byte[] json = Protocol.writer().writeValueAsBytes(content);
       return new Extension(new ASN1ObjectIdentifier(oid), false, new DERUTF8String(new String(json, java.nio.charset.StandardCharsets.UTF_8)).getEncoded());
     } catch (IOException e) {
       throw new IllegalStateException("cannot encode the certificate mark " + oid, e);
@@ -114,7 +114,7 @@ public final class CredentialMarks {
     try {
       ASN1Primitive inner = ASN1Primitive.fromByteArray(ASN1OctetString.getInstance(wrapped).getOctets());
       String json = DERUTF8String.getInstance(inner).getString();
-      return Optional.of(Protocol.mapper().readValue(json, new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {}));
+      return Optional.of(Protocol.reader().forType(new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {}).readValue(json));
     } catch (JsonProcessingException e) {
       return Optional.empty();
     } catch (IOException | IllegalArgumentException e) {

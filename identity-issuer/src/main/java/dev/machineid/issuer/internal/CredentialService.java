@@ -16,7 +16,7 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Bot;
@@ -75,7 +75,7 @@ public final class CredentialService {
   public JsonNode jwks() {
     ECKey jwk = new ECKey.Builder(Curve.P_256, (ECPublicKey) authorities.jwtKey().getPublic())
         .keyID(jwtKeyId).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256).build();
-    return Protocol.mapper().valueToTree(new JWKSet(jwk).toJSONObject(true));
+    return Protocol.toTree(new JWKSet(jwk).toJSONObject(true));
   }
 
   public CertificatesResponse issue(ObjectNode body, String remote, X509Certificate[] peer) {
@@ -92,7 +92,7 @@ public final class CredentialService {
       kind = request.kind();
       detail.put("kind", Engine.printable(kind));
       List<String> roleNames = stringList(request.roles(), "roles");
-      ObjectNode target = request.target() instanceof ObjectNode o ? o : Protocol.mapper().createObjectNode();
+      ObjectNode target = request.target() instanceof ObjectNode o ? o : Protocol.nodes().objectNode();
       Bot bot = caller.botRecord();
       List<Role> roles = roles(bot, roleNames, kind);
       detail.put("roles", String.join(",", roleNames));

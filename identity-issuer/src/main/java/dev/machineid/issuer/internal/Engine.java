@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.Credentials;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.protocol.IdentityResponse;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.JoinRequest;
@@ -102,7 +102,7 @@ public final class Engine {
             List.of(),
             List.of(),
             List.of(),
-            Protocol.mapper().createObjectNode().set("keys", Protocol.mapper().createArrayNode()));
+            Protocol.nodes().objectNode().set("keys", Protocol.nodes().arrayNode()));
     this.ssh = null;
   }
 
@@ -288,7 +288,7 @@ public final class Engine {
   /** Step 4: the join method's verifier accepts the proof; a single-use token is consumed on the way ({@link #consumeUnlessLocked}). */
   private VerifiedJoin verifyProof(JoinInput in, String remote, X509Certificate presented, Instant now) {
     JsonNode proof = in.request().proof();
-    ObjectNode proofObject = proof instanceof ObjectNode o ? o : Protocol.mapper().createObjectNode();
+    ObjectNode proofObject = proof instanceof ObjectNode o ? o : Protocol.nodes().objectNode();
     try {
       return in.verifier().verify(
           new JoinAttempt(in.method(), in.request().token(), proofObject, in.key(), in.request().challenge(), remote, presented, now,
@@ -578,14 +578,14 @@ public final class Engine {
   /** A retry of a renewal whose answer was lost: the credentials already issued, sent again. */
   private Answer resend(InstanceRecord row, Instant now, Map<String, String> detail) {
     long stored = row.generation();
-    Credentials previous = readCredentials(row.credentialsJson());
+    IdentityResponse previous = readCredentials(row.credentialsJson());
     detail.put("generation", Long.toString(stored));
     detail.put("serial", row.serial());
     detail.put("retry", "true");
     audit.success("renew", row.bot(), row.id(), detail);
     LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
-    Credentials again =
-        new Credentials(
+    IdentityResponse again =
+        new IdentityResponse(
             previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
     return new Answer(writeCredentials(again));
   }
@@ -813,7 +813,7 @@ public final class Engine {
   public record Answer(String json) {}
 
   /** @param sshLogins the SSH certificate's principals; {@code null} when none was asked for, empty when the roles allow none */
-  record Issued(Credentials credentials, String json, String serial, List<String> sshLogins) {
+  record Issued(IdentityResponse credentials, String json, String serial, List<String> sshLogins) {
     Answer answer() {
       return new Answer(json);
     }
@@ -848,7 +848,7 @@ public final class Engine {
     long half = ttl.toMillis() / 2;
     Instant renewAfter = now.plusMillis(third + (long) (random.nextDouble() * (half - third)));
     List<String> chain = List.of(Pem.encode("CERTIFICATE", leaf.der()), Pem.encode(ca.certificate()));
-    Credentials c = new Credentials(bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
+    IdentityResponse c = new IdentityResponse(bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
     return new Issued(c, writeCredentials(c), leaf.serialHex(), logins);
   }
 
@@ -897,17 +897,17 @@ public final class Engine {
     return line;
   }
 
-  private static String writeCredentials(Credentials c) {
+  private static String writeCredentials(IdentityResponse c) {
     try {
-      return Protocol.mapper().writeValueAsString(c);
+      return Protocol.writer().writeValueAsString(c);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot serialise credentials", e);
     }
   }
 
-  private static Credentials readCredentials(String json) {
+  private static IdentityResponse readCredentials(String json) {
     try {
-      return Protocol.mapper().readValue(json, Credentials.class);
+      return Protocol.reader().forType(IdentityResponse.class).readValue(json);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("stored credentials do not parse", e);
     }

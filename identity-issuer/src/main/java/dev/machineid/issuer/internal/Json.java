@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
@@ -23,7 +23,7 @@ import java.util.Map;
  */
 public final class Json {
   private static final ObjectReader READER =
-      Protocol.mapper().reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+      Protocol.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private Json() {}
 
@@ -106,7 +106,7 @@ public final class Json {
   public static ObjectNode optionalObject(ObjectNode body, String field) {
     JsonNode n = body.get(field);
     if (n == null || n.isNull()) {
-      return Protocol.mapper().createObjectNode();
+      return Protocol.nodes().objectNode();
     }
     if (!n.isObject()) {
       throw malformed("field '" + field + "' must be a JSON object");

@@ -64,7 +64,7 @@ public final class Resources {
   }
 
   public static ObjectNode roleJson(Role role) {
-    ObjectNode out = Protocol.mapper().createObjectNode();
+    ObjectNode out = Protocol.nodes().objectNode();
     out.put("kind", "role").put("version", "v1");
     ObjectNode md = out.putObject("metadata").put("name", role.name());
     if (role.createdAt() != null) {
@@ -125,7 +125,7 @@ public final class Resources {
     if (spec.has(method)) {
       ObjectNode block = object(spec, method, "spec." + method, true);
       @SuppressWarnings("unchecked")
-      Map<String, Object> m = Protocol.mapper().convertValue(block, LinkedHashMap.class);
+      Map<String, Object> m = Protocol.convert(block, LinkedHashMap.class);
       rules.putAll(m);
     }
     return new TokenSpec(name, bot, method, expires, rules);
@@ -171,7 +171,7 @@ public final class Resources {
       if (required) {
         throw Json.malformed("missing " + path);
       }
-      return Protocol.mapper().createObjectNode();
+      return Protocol.nodes().objectNode();
     }
     if (!n.isObject()) {
       throw Json.malformed(path + " must be a mapping");

@@ -1,6 +1,6 @@
 package dev.machineid.issuer.internal;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
 import dev.machineid.issuer.internal.ssh.SshCertificateRequest;
 import java.io.IOException;

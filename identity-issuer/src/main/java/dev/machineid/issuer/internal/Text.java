@@ -1,6 +1,6 @@
 package dev.machineid.issuer.internal;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 
 /**
  * Keeps text that came from a client inert in every sink (the issuer's log, audit records, the

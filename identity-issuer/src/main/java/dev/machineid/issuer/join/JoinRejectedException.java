@@ -1,6 +1,6 @@
 package dev.machineid.issuer.join;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.IssuerServiceException;
 import java.util.Objects;
 

@@ -2,6 +2,7 @@ package dev.machineid.issuer.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.StoreException;
 import java.sql.Connection;
@@ -22,6 +23,9 @@ import java.util.List;
  * connection it is given, so that the parts of one change share the caller's transaction.
  */
 final class Jdbc {
+  /** The store's own mapper, with the wire model's JSON settings; nobody else can reconfigure it. */
+  private static final ObjectMapper JSON = Protocol.newMapper();
+
   private Jdbc() {}
 
   @FunctionalInterface
@@ -81,7 +85,7 @@ final class Jdbc {
   /** A value as the JSON text a column stores. */
   static String json(Object value) {
     try {
-      return Protocol.mapper().writeValueAsString(value);
+      return JSON.writeValueAsString(value);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot serialise " + value.getClass().getSimpleName(), e);
     }
@@ -90,7 +94,7 @@ final class Jdbc {
   /** A JSON column read back as {@code type}. */
   static <T> T fromJson(String text, TypeReference<T> type) {
     try {
-      return Protocol.mapper().readValue(text, type);
+      return JSON.readValue(text, type);
     } catch (JsonProcessingException e) {
       throw new StoreException("stored JSON does not parse as " + type.getType(), e);
     }
@@ -99,7 +103,7 @@ final class Jdbc {
   /** A JSON column read back as {@code type}. */
   static <T> T fromJson(String text, Class<T> type) {
     try {
-      return Protocol.mapper().readValue(text, type);
+      return JSON.readValue(text, type);
     } catch (JsonProcessingException e) {
       throw new StoreException("stored JSON does not parse as " + type.getSimpleName(), e);
     }

@@ -78,7 +78,7 @@ final class JdbcAudit {
           + " AND e.seq > COALESCE((SELECT a.seq FROM audit_anchors a WHERE a.shard = e.shard), 0)";
 
   private final int shards;
-  private final ObjectMapper json = Protocol.mapper();
+  private final ObjectMapper json = Protocol.newMapper();
   /** Per shard, the newest head this store committed or verified: a head behind it was rewound. */
   private final Map<Integer, Long> witness = new ConcurrentHashMap<>();
   private final AtomicLong nextCheckpoint = new AtomicLong(System.nanoTime());

@@ -30,7 +30,7 @@ import java.util.Optional;
 final class JdbcTokens {
   private static final String COLUMNS = "id, bot, join_method, created_at, expires_at, consumed_at, name, rules";
   private static final TypeReference<Map<String, Object>> OBJECT_MAP = new TypeReference<>() {};
-  private final ObjectMapper json = Protocol.mapper();
+  private final ObjectMapper json = Protocol.newMapper();
 
   boolean insert(Connection c, Token token) throws SQLException {
     String rules;

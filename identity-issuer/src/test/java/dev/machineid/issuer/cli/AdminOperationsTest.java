@@ -30,7 +30,7 @@ class AdminOperationsTest {
   record Result(int code, String out, String err) {
     JsonNode json() {
       try {
-        return Protocol.mapper().readTree(out);
+        return Protocol.reader().readTree(out);
       } catch (IOException e) {
         throw new AssertionError("not JSON: " + out + " / " + err, e);
       }

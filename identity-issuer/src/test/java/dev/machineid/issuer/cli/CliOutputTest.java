@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class CliOutputTest {
   @Test
   void cliOutputEscapesControlCharacters() {
-    ArrayNode rows = Protocol.mapper().createArrayNode();
+    ArrayNode rows = Protocol.nodes().arrayNode();
     ObjectNode row = rows.addObject();
     row.put("time", "2030-01-01T00:00:00Z").put("type", "heartbeat").put("bot", "web\u001b[2J");
     row.putObject("detail").put("reason", "field 'outputs.x\r\n2030-01-01 WARN forged' \u0007\u009b31m \u202eevil");

@@ -28,7 +28,7 @@ class IssuerCliTest {
   record Result(int code, String out, String err) {
     JsonNode json() {
       try {
-        return Protocol.mapper().readTree(out);
+        return Protocol.reader().readTree(out);
       } catch (IOException e) {
         throw new AssertionError("not JSON: " + out + " / " + err, e);
       }

@@ -3,7 +3,7 @@ package dev.machineid.issuer.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;

@@ -11,7 +11,7 @@ import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinProof;
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.Issuer;
 import java.time.Duration;

@@ -171,7 +171,7 @@ class RoleScopedCredentialsTest {
       assertThat(parsed.getSpiffeId().toString()).isEqualTo(id.current().spiffeId().toString());
 
       SignedJWT token = SignedJWT.parse(jwt.current().token().orElseThrow());
-      JWKSet jwks = JWKSet.parse(Protocol.mapper().writeValueAsString(ISSUER.issuer().authority().jwks()));
+      JWKSet jwks = JWKSet.parse(Protocol.writer().writeValueAsString(ISSUER.issuer().authority().jwks()));
       ECKey key = (ECKey) jwks.getKeyByKeyId(token.getHeader().getKeyID());
       assertThat(token.getHeader().getAlgorithm()).isEqualTo(JWSAlgorithm.ES256);
       assertThat(token.verify(new ECDSAVerifier(key))).isTrue();

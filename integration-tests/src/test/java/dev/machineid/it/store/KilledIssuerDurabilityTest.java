@@ -3,7 +3,7 @@ package dev.machineid.it.store;
 import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.machineid.core.protocol.Credentials;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.IssuerStore;
@@ -86,11 +86,11 @@ class KilledIssuerDurabilityTest {
                   }
                   continue;
                 }
-                Credentials c = joined.as(Credentials.class);
+                IdentityResponse c = joined.as(IdentityResponse.class);
                 acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), 1));
                 Reply renewed = ProtocolClient.as(base, authority, k1, c).renew(1, ProtocolClient.ec(), null);
                 if (renewed.status() == 200) {
-                  acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), renewed.as(Credentials.class).generation()));
+                  acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), renewed.as(IdentityResponse.class).generation()));
                 } else if (!killed.get()) {
                   failuresBeforeTheKill.add("renewal " + renewed);
                 }

@@ -1,10 +1,10 @@
 package dev.machineid.examples.quickstart;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.RenewalPolicy;
-import dev.machineid.core.protocol.Protocol;
 import dev.machineid.core.storage.Storage;
 import dev.machineid.okhttp.OkHttpTls;
 import dev.machineid.issuer.Issuer;
@@ -155,7 +155,7 @@ public final class Quickstart {
       if (r.code() != 200) {
         throw new IllegalStateException("the API refused the call: HTTP " + r.code());
       }
-      String serial = Protocol.mapper().readTree(body).path("serial").asText();
+      String serial = new ObjectMapper().readTree(body).path("serial").asText();
       if (!serial.equals(newest.serialHex())) {
         throw new IllegalStateException("the API saw client certificate " + serial + ", not the newest one, "
             + newest.serialHex() + " (generation " + newest.generation() + ")");

@@ -1,6 +1,6 @@
 package dev.machineid.issuer.internal.aws;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.join.JoinRejectedException;
 
 /** Rejections whose operator-facing reason starts with the rule that failed: {@code rule=<name>: …}. */

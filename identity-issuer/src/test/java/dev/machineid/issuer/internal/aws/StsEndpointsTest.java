@@ -3,7 +3,7 @@ package dev.machineid.issuer.internal.aws;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.machineid.core.protocol.ErrorCode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.join.JoinRejectedException;
 import java.net.URI;
 import java.util.Set;
