@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <ul>
  *   <li>Runs {@code sshd -D -f <dir>/sshd_config -E <dir>/sshd.log} in the foreground, with its
- *       pid in {@link #pidFile()}. {@link #start} returns once the log says it listens; a port
+ *       pid in {@link #pidFile()}. {@link Builder#start} returns once the log says it listens; a port
  *       taken in between is retried (three attempts), any other failure throws with the log.</li>
  *   <li>A missing {@code sshd} skips the test (fails it under CI), as {@link OpenSsh#tool} does.
  *       Logging in as another user than the test's own needs root (sshd's privilege separation);
