@@ -36,12 +36,12 @@ class RouteTableTest {
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     KeyPair botKeys = ProtocolClient.ec();
-    Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
+    Credentials c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), botKeys, null).as(Credentials.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    X509Certificate cert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
   }
 

@@ -17,8 +17,8 @@ public final class Main {
       }
     }
     try (Issuer issuer = Issuer.builder().build().start()) {
-      issuer.createBot("modular");
-      String token = issuer.createToken("modular", Duration.ofMinutes(5));
+      issuer.bots().create("modular");
+      String token = issuer.tokens().create("modular", Duration.ofMinutes(5));
       try (MachineIdentity id = MachineIdentity.builder()
           .issuer(issuer.url())
           .caPin(issuer.caPin())

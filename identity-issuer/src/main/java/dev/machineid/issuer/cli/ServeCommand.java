@@ -1,6 +1,7 @@
 package dev.machineid.issuer.cli;
 
 import dev.machineid.core.protocol.GoDuration;
+import dev.machineid.issuer.Admins;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.internal.KeyMaterial;
 import dev.machineid.issuer.internal.PurposeAuthorities;
@@ -139,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
     try {
       issuer.start();
       // the store's admins follow the configuration: names removed from 'admins:' are refused from now on
-      Issuer.AdminChanges admins = issuer.syncAdmins(c.admins());
+      Admins.Changes admins = issuer.admins().sync(c.admins());
       if (!admins.added().isEmpty() || !admins.removed().isEmpty()) {
         LOG.info("admins from {}: added {}, removed {}", config, admins.added(), admins.removed());
       }

@@ -15,12 +15,17 @@ import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Heartbeat;
-import dev.machineid.issuer.Issuer;
+import dev.machineid.issuer.Admins;
 import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Role;
 import dev.machineid.issuer.Token;
+import dev.machineid.issuer.Tokens;
+import dev.machineid.core.CaPin;
+import dev.machineid.core.protocol.Authority;
+import java.net.URI;
+import java.util.Set;
+import java.util.function.Supplier;
 import java.security.PublicKey;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -51,7 +56,11 @@ public final class AdminApi {
   private static final String SELF_REMOVAL =
       "another admin can remove it, or remove it from 'admins:' in issuer.yaml and restart 'issuer serve' (which applies that list as the operator's own action)";
 
-  private final Issuer issuer;
+  private final IssuerServices services;
+  private final String trustDomain;
+  private final Authority trustBundle;
+  private final Set<String> joinMethods;
+  private final Supplier<URI> url;
   private final CertificateAuthority ca;
   private final Clock clock;
   private volatile boolean warnedNoAdminStore;
@@ -65,14 +74,26 @@ public final class AdminApi {
   /** An answer: {@code body} null means 204. */
   public record Reply(int status, Object body) {}
 
-  public AdminApi(Issuer issuer, CertificateAuthority ca, Clock clock, SecureRandom random) {
-    this.issuer = issuer;
+  /**
+   * @param services what every route calls
+   * @param trustBundle the trust bundle served at {@code /v1/authority}
+   * @param joinMethods the join methods the issuer verifies
+   * @param url the issuer's URL once it listens
+   * @param ca the issuer authority: admin certificates chain to it
+   */
+  public AdminApi(IssuerServices services, String trustDomain, Authority trustBundle, Set<String> joinMethods, Supplier<URI> url, CertificateAuthority ca, Clock clock) {
+    this.services = services;
+    this.trustDomain = trustDomain;
+    this.trustBundle = trustBundle;
+    this.joinMethods = Set.copyOf(joinMethods);
+    this.url = url;
     this.ca = ca;
     this.clock = clock;
   }
 
+  /** The issuer's version: its jar's {@code Implementation-Version}, or the development version. */
   public static String version() {
-    String v = Issuer.class.getPackage() == null ? null : Issuer.class.getPackage().getImplementationVersion();
+    String v = AdminApi.class.getPackage() == null ? null : AdminApi.class.getPackage().getImplementationVersion();
     return v == null ? "0.1.0-SNAPSHOT" : v;
   }
 
@@ -175,9 +196,9 @@ public final class AdminApi {
 
   private Reply status(Call c) {
     ObjectNode o = obj();
-    o.put("version", version()).put("trust_domain", issuer.trustDomain()).put("ca_pin", issuer.caPin().toString()).put("url", issuer.url().toString()).put("admin", c.admin());
+    o.put("version", version()).put("trust_domain", trustDomain).put("ca_pin", CaPin.of(ca.certificate()).toString()).put("url", url.get().toString()).put("admin", c.admin());
     ArrayNode m = o.putArray("join_methods");
-    issuer.joinMethods().stream().sorted().forEach(m::add);
+    joinMethods.stream().sorted().forEach(m::add);
     return ok(o);
   }
 
@@ -185,7 +206,7 @@ public final class AdminApi {
     AdminRequests.Renew r = Requests.read(c.json(), AdminRequests.Renew.class);
     PublicKey key = Keys.parse(r.publicKey());
     Duration ttl = Json.ttl(r.ttl(), "ttl", AdminCertificates.DEFAULT_TTL, AdminCertificates.MAX_TTL);
-    X509Certificate cert = issuer.renewAdminCertificate(c.admin(), c.presented(), key, ttl);
+    X509Certificate cert = services.admins().renewCertificate(c.admin(), c.presented(), key, ttl);
     ObjectNode o = obj();
     o.putArray("certificate_chain").add(Pem.encode(cert)).add(Pem.encode(ca.certificate()));
     o.put("not_after", cert.getNotAfter().toInstant().toString());
@@ -201,20 +222,20 @@ public final class AdminApi {
       throw Json.malformed("field 'host_names' must name at least one host");
     }
     // bounded by the issuer's sign_max_ttl (ttl_exceeded above it); host names checked by the issuer
-    Duration max = issuer.signMaxTtl();
+    Duration max = services.signing().maxTtl();
     Duration ttl = Json.ttl(b.ttl(), "ttl", Duration.ofDays(30).compareTo(max) < 0 ? Duration.ofDays(30) : max, max);
     ObjectNode o = obj();
     switch (kind) {
       case "database_server" -> {
-        List<X509Certificate> chain = issuer.signDatabaseServer(Keys.parse(Json.required(b.publicKey(), "public_key")), hosts, ttl);
+        List<X509Certificate> chain = services.signing().databaseServer(Keys.parse(Json.required(b.publicKey(), "public_key")), hosts, ttl);
         ArrayNode ch = o.putArray("certificate_chain");
         chain.forEach(x -> ch.add(Pem.encode(x)));
         o.put("not_after", chain.get(0).getNotAfter().toInstant().toString());
-        o.put("client_ca", Pem.encode(Pem.certificate(issuer.authority().databaseClientAuthorities().get(0))));
+        o.put("client_ca", Pem.encode(Pem.certificate(trustBundle.databaseClientAuthorities().get(0))));
       }
       case "ssh_host" -> {
-        o.put("ssh_certificate", issuer.signSshHost(Json.required(b.sshPublicKey(), "ssh_public_key"), hosts, ttl));
-        o.put("user_ca", issuer.authority().sshUserAuthorities().get(0));
+        o.put("ssh_certificate", services.signing().sshHost(Json.required(b.sshPublicKey(), "ssh_public_key"), hosts, ttl));
+        o.put("user_ca", trustBundle.sshUserAuthorities().get(0));
       }
       default -> throw Json.malformed("field 'kind' must be database_server or ssh_host");
     }
@@ -225,7 +246,7 @@ public final class AdminApi {
 
   private Reply listAdmins(Call c) {
     ArrayNode a = arr();
-    issuer.admins().forEach(x -> a.addObject().put("name", x.name()).put("created_at", x.createdAt().toString()));
+    services.admins().list().forEach(x -> a.addObject().put("name", x.name()).put("created_at", x.createdAt().toString()));
     return ok(a);
   }
 
@@ -236,7 +257,7 @@ public final class AdminApi {
     if (!names.contains(c.admin())) {
       throw Json.malformed("the admin list must keep the calling admin '" + c.admin() + "': an admin cannot remove itself; " + SELF_REMOVAL);
     }
-    Issuer.AdminChanges changes = issuer.syncAdmins(names);
+    Admins.Changes changes = services.admins().sync(names);
     ObjectNode o = obj();
     changes.added().forEach(o.putArray("added")::add);
     changes.removed().forEach(o.putArray("removed")::add);
@@ -248,7 +269,7 @@ public final class AdminApi {
     if (name.equals(c.admin())) {
       throw Json.malformed("an admin cannot remove itself; " + SELF_REMOVAL);
     }
-    if (!issuer.removeAdmin(name)) {
+    if (!services.admins().remove(name)) {
       throw notFound("admin", name);
     }
     return new Reply(204, null);
@@ -258,13 +279,13 @@ public final class AdminApi {
 
   private Reply listBots(Call c) {
     ArrayNode a = arr();
-    issuer.bots().forEach(bt -> a.add(bot(bt)));
+    services.bots().list().forEach(bt -> a.add(bot(bt)));
     return ok(a);
   }
 
   private Reply getBot(Call c) {
     String name = c.var("name");
-    return ok(bot(issuer.bot(name).orElseThrow(() -> notFound("bot", name))));
+    return ok(bot(services.bots().find(name).orElseThrow(() -> notFound("bot", name))));
   }
 
   private Reply updateBot(Call c) throws java.io.IOException {
@@ -273,7 +294,7 @@ public final class AdminApi {
 
   private Reply deleteBot(Call c) {
     String name = c.var("name");
-    if (!issuer.deleteBot(name)) {
+    if (!services.bots().delete(name)) {
       throw notFound("bot", name);
     }
     return new Reply(204, null);
@@ -283,18 +304,18 @@ public final class AdminApi {
 
   private Reply listRoles(Call c) {
     ArrayNode a = arr();
-    issuer.roles().forEach(r -> a.add(Resources.roleJson(r)));
+    services.roles().list().forEach(r -> a.add(Resources.roleJson(r)));
     return ok(a);
   }
 
   private Reply createRole(Call c) throws java.io.IOException {
     Role role = Resources.role(c.json());
-    return new Reply(201, Resources.roleJson(issuer.createRole(role)));
+    return new Reply(201, Resources.roleJson(services.roles().create(role)));
   }
 
   private Reply getRole(Call c) {
     String name = c.var("name");
-    return ok(Resources.roleJson(issuer.role(name).orElseThrow(() -> notFound("role", name))));
+    return ok(Resources.roleJson(services.roles().find(name).orElseThrow(() -> notFound("role", name))));
   }
 
   private Reply putRole(Call c) throws java.io.IOException {
@@ -303,12 +324,12 @@ public final class AdminApi {
     if (!role.name().equals(name)) {
       throw Json.malformed("the role resource is named '" + Engine.printable(role.name()) + "', not '" + Engine.printable(name) + "' as in the path; a role cannot be renamed");
     }
-    return ok(Resources.roleJson(issuer.updateRole(role).orElseThrow(() -> notFound("role", name))));
+    return ok(Resources.roleJson(services.roles().update(role).orElseThrow(() -> notFound("role", name))));
   }
 
   private Reply deleteRole(Call c) {
     String name = c.var("name");
-    if (!issuer.deleteRole(name)) {
+    if (!services.roles().delete(name)) {
       throw notFound("role", name);
     }
     return new Reply(204, null);
@@ -318,13 +339,13 @@ public final class AdminApi {
 
   private Reply listTokens(Call c) {
     ArrayNode a = arr();
-    issuer.tokens().forEach(t -> a.add(token(t)));
+    services.tokens().list().forEach(t -> a.add(token(t)));
     return ok(a);
   }
 
   private Reply createToken(Call c) throws java.io.IOException {
     Resources.TokenSpec spec = Resources.token(c.json(), clock.instant(), Duration.ofHours(1));
-    Issuer.CreatedToken created = issuer.createToken(spec.name(), spec.bot(), spec.joinMethod(), spec.expires(), spec.rules());
+    Tokens.Created created = services.tokens().create(spec.name(), spec.bot(), spec.joinMethod(), spec.expires(), spec.rules());
     ObjectNode o = token(created.token());
     o.put("token", created.name());
     return new Reply(201, o);
@@ -333,7 +354,7 @@ public final class AdminApi {
   private Reply deleteToken(Call c) {
     String ref = c.var("ref");
     Optional<Token> match = findToken(ref);
-    if (match.isEmpty() || !issuer.deleteToken(match.get().id())) {
+    if (match.isEmpty() || !services.tokens().delete(match.get().id())) {
       throw notFound("token", ref);
     }
     return new Reply(204, null);
@@ -345,14 +366,14 @@ public final class AdminApi {
     String bot = c.query().get("bot");
     List<String> bots = new ArrayList<>();
     if (bot != null) {
-      issuer.bot(bot).orElseThrow(() -> notFound("bot", bot));
+      services.bots().find(bot).orElseThrow(() -> notFound("bot", bot));
       bots.add(bot);
     } else {
-      issuer.bots().forEach(b -> bots.add(b.name()));
+      services.bots().list().forEach(b -> bots.add(b.name()));
     }
     ArrayNode a = arr();
     for (String b : bots) {
-      issuer.instances(b).forEach(i -> a.add(instance(i)));
+      services.instances().list(b).forEach(i -> a.add(instance(i)));
     }
     return ok(a);
   }
@@ -360,7 +381,7 @@ public final class AdminApi {
   private Reply getInstance(Call c) {
     String bot = c.var("bot");
     String id = c.var("id");
-    BotInstance i = issuer.instance(id).filter(x -> x.bot().equals(bot)).orElseThrow(() -> notFound("instance", bot + "/" + id));
+    BotInstance i = services.instances().find(id).filter(x -> x.bot().equals(bot)).orElseThrow(() -> notFound("instance", bot + "/" + id));
     return ok(instance(i));
   }
 
@@ -369,17 +390,17 @@ public final class AdminApi {
   private Reply listLocks(Call c) {
     ArrayNode a = arr();
     Instant now = clock.instant();
-    issuer.locks().forEach(l -> a.add(lock(l, now)));
+    services.locks().list().forEach(l -> a.add(lock(l, now)));
     return ok(a);
   }
 
   private Reply createLock(Call c) throws java.io.IOException {
-    return new Reply(201, lock(issuer.lock(lockFrom(c.json())), clock.instant()));
+    return new Reply(201, lock(services.locks().create(lockFrom(c.json())), clock.instant()));
   }
 
   private Reply removeLock(Call c) {
     String id = c.var("id");
-    if (!issuer.removeLock(id)) {
+    if (!services.locks().remove(id)) {
       throw notFound("lock", id);
     }
     return new Reply(204, null);
@@ -398,18 +419,18 @@ public final class AdminApi {
   private Reply pruneAudit(Call c) throws java.io.IOException {
     Instant before = pointInTime(Requests.read(c.json(), AdminRequests.Prune.class).before(), "before");
     ObjectNode o = obj();
-    o.put("removed", issuer.pruneAudit(before));
+    o.put("removed", services.audit().prune(before));
     return ok(o);
   }
 
   // ---- authentication
 
   private String authenticate(X509Certificate[] peer) {
-    String name = AdminCertificates.adminName(peer, ca, issuer.trustDomain(), clock.instant());
+    String name = AdminCertificates.adminName(peer, ca, trustDomain, clock.instant());
     Optional<String> refusal;
     try {
       // recorded and not removed, not older than its record, not locked (nor the certificate it was renewed from)
-      refusal = issuer.adminRefusal(name, peer[0]);
+      refusal = services.admins().refusal(name, peer[0]);
     } catch (UnsupportedOperationException e) {
       if (!warnedNoAdminStore) {
         warnedNoAdminStore = true;
@@ -439,15 +460,15 @@ public final class AdminApi {
     }
     Duration ttl = Json.ttl(b.tokenTtl(), "token_ttl", BOT_TOKEN_TTL, Duration.ofDays(7));
     requireRoles(roles);
-    Bot bot = issuer.createBot(name, roles, traits);
-    Issuer.CreatedToken token = issuer.createToken(null, bot.name(), "token", clock.instant().plus(ttl), Map.of());
+    Bot bot = services.bots().create(name, roles, traits);
+    Tokens.Created token = services.tokens().create(null, bot.name(), "token", clock.instant().plus(ttl), Map.of());
     ObjectNode o = obj();
     o.set("bot", bot(bot));
     o.put("token", token.name());
     o.put("token_id", token.token().shortId());
     o.put("token_expires_at", token.token().expiresAt().toString());
-    o.put("ca_pin", issuer.caPin().toString());
-    o.put("issuer", issuer.url().toString());
+    o.put("ca_pin", CaPin.of(ca.certificate()).toString());
+    o.put("issuer", url.get().toString());
     return new Reply(201, o);
   }
 
@@ -456,7 +477,7 @@ public final class AdminApi {
     for (String r : roles) {
       boolean exists;
       try {
-        exists = issuer.role(r).isPresent();
+        exists = services.roles().find(r).isPresent();
       } catch (UnsupportedOperationException e) {
         exists = true;
       }
@@ -484,19 +505,19 @@ public final class AdminApi {
     List<String> roles = b.has("roles") ? update.roles() : null;
     List<String> logins = b.has("logins") ? update.logins() : null;
     Map<String, List<String>> traits = b.has("traits") ? update.traits() : null;
-    issuer.bot(name).orElseThrow(() -> notFound("bot", name));
+    services.bots().find(name).orElseThrow(() -> notFound("bot", name));
     if (roles != null) {
       requireRoles(roles);
     }
     // a bot deleted or a role deleted meanwhile: the transaction sees it
-    return issuer.updateBot(name, roles, logins, traits).orElseThrow(() -> notFound("bot", name));
+    return services.bots().update(name, roles, logins, traits).orElseThrow(() -> notFound("bot", name));
   }
 
   // ---- tokens
 
   private Optional<Token> findToken(String ref) {
     String hashed = Hashes.tokenId(ref);
-    List<Token> all = issuer.tokens();
+    List<Token> all = services.tokens().list();
     for (Token t : all) {
       if (t.id().equals(ref) || t.id().equals(hashed) || ref.equals(t.name())) {
         return Optional.of(t);
@@ -567,7 +588,7 @@ public final class AdminApi {
     }
     // filtered and limited in the database: a listing reads at most `limit` rows
     ArrayNode a = arr();
-    for (AuditEvent e : issuer.auditEvents(new AuditQuery(since, query.get("type"), query.get("bot"), limit))) {
+    for (AuditEvent e : services.audit().events(new AuditQuery(since, query.get("type"), query.get("bot"), limit))) {
       ObjectNode o = a.addObject();
       o.put("id", e.id()).put("time", e.time().toString()).put("type", e.type()).put("bot", e.bot()).put("instance_id", e.instanceId()).put("outcome", e.outcome());
       ObjectNode d = o.putObject("detail");
@@ -577,14 +598,14 @@ public final class AdminApi {
   }
 
   /**
-   * {@link Issuer#verifyAudit()}: the store's hash chain, with snake_case member names; with
+   * {@link dev.machineid.issuer.Audit#verify()}: the store's hash chain, with snake_case member names; with
    * {@code pin} ({@code SEQ:HASH}, a head printed by an earlier verification) also that the chain
    * still holds that row.
    */
   private JsonNode verifyAudit(String pin) {
     AuditVerification v;
     if (pin == null) {
-      v = issuer.verifyAudit();
+      v = services.audit().verify();
     } else {
       int colon = pin.indexOf(':');
       long seq;
@@ -597,7 +618,7 @@ public final class AdminApi {
       if (seq < 0 || !hash.matches("[0-9a-f]{64}")) {
         throw Json.malformed("pin must be SEQUENCE:HASH as printed by a verification (a number, a colon, 64 lower-case hex digits)");
       }
-      v = issuer.verifyAudit(seq, hash);
+      v = services.audit().verify(seq, hash);
     }
     JsonNode tree = Protocol.mapper().valueToTree(v);
     ObjectNode out = obj();

@@ -67,15 +67,22 @@ public final class CredentialService {
     this.engine = engine;
     this.authorities = authorities;
     this.ssh = ssh;
-    this.jwtKeyId = Base64.getUrlEncoder().withoutPadding()
-        .encodeToString(Hashes.sha256(authorities.jwtKey().getPublic().getEncoded())).substring(0, 16);
+    this.jwtKeyId = keyId(authorities);
   }
 
-  /** The JWKS published in the authority document (the JWT-SVID key). */
-  public JsonNode jwks() {
+  /**
+   * The JWKS published in the authority document (the JWT-SVID key of {@code authorities}): known
+   * before the service is built, since the trust bundle the service's engine serves contains it.
+   */
+  public static JsonNode jwks(PurposeAuthorities authorities) {
     ECKey jwk = new ECKey.Builder(Curve.P_256, (ECPublicKey) authorities.jwtKey().getPublic())
-        .keyID(jwtKeyId).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256).build();
+        .keyID(keyId(authorities)).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256).build();
     return Protocol.mapper().valueToTree(new JWKSet(jwk).toJSONObject(true));
+  }
+
+  /** The JWT-SVID key's {@code kid}: the first 16 base64url characters of its SHA-256. */
+  private static String keyId(PurposeAuthorities authorities) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(Hashes.sha256(authorities.jwtKey().getPublic().getEncoded())).substring(0, 16);
   }
 
   public CertificatesResponse issue(ObjectNode body, String remote, X509Certificate[] peer) {

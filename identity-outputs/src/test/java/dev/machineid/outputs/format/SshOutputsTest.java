@@ -39,7 +39,7 @@ class SshOutputsTest {
     String ssh = Tools.require("ssh", "openssh-client");
     String keyscan = Tools.require("ssh-keyscan", "openssh-client");
     ensureLoginUser();
-    ISSUER.start().createRole(new Role("out-ssh", List.of(LOGIN), List.of(), List.of(), List.of(), List.of("localhost"),
+    ISSUER.start().roles().create(new Role("out-ssh", List.of(LOGIN), List.of(), List.of(), List.of(), List.of("localhost"),
         List.of(), false, null, null));
     Path user = tmp.resolve("ssh");
     Path host = tmp.resolve("host");
