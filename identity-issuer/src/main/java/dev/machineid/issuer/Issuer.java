@@ -4,33 +4,33 @@ import dev.machineid.core.CaPin;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.Pem;
-import dev.machineid.issuer.internal.AdminApi;
-import dev.machineid.issuer.internal.ApiHandler;
-import dev.machineid.issuer.internal.Auditor;
-import dev.machineid.issuer.internal.Challenges;
-import dev.machineid.issuer.internal.Engine;
+import dev.machineid.issuer.internal.admin.AdminApi;
+import dev.machineid.issuer.internal.http.ApiHandler;
+import dev.machineid.issuer.internal.audit.Auditor;
+import dev.machineid.issuer.internal.join.Challenges;
+import dev.machineid.issuer.internal.join.IdentityDecisions;
 import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.TokenService;
-import dev.machineid.issuer.internal.SigningService;
-import dev.machineid.issuer.internal.RoleService;
-import dev.machineid.issuer.internal.LockService;
-import dev.machineid.issuer.internal.IssuerServices;
-import dev.machineid.issuer.internal.InstanceService;
-import dev.machineid.issuer.internal.BotService;
-import dev.machineid.issuer.internal.AuditService;
-import dev.machineid.issuer.internal.AdminService;
-import dev.machineid.issuer.internal.HttpsServer;
-import dev.machineid.issuer.internal.IssuerMetrics;
-import dev.machineid.issuer.internal.RateLimiter;
-import dev.machineid.issuer.internal.RequestDeadlines;
-import dev.machineid.issuer.internal.KeyMaterial;
-import dev.machineid.issuer.internal.KeysDirectory;
-import dev.machineid.issuer.internal.TrustedProxies;
-import dev.machineid.issuer.internal.CredentialService;
-import dev.machineid.issuer.internal.PurposeAuthorities;
-import dev.machineid.issuer.internal.PurposeAuthorities.Purpose;
-import dev.machineid.issuer.internal.SshAuthorities;
-import dev.machineid.issuer.internal.Verifiers;
+import dev.machineid.issuer.internal.resources.TokenService;
+import dev.machineid.issuer.internal.authority.SigningService;
+import dev.machineid.issuer.internal.resources.RoleService;
+import dev.machineid.issuer.internal.resources.LockService;
+import dev.machineid.issuer.internal.resources.IssuerServices;
+import dev.machineid.issuer.internal.resources.InstanceService;
+import dev.machineid.issuer.internal.resources.BotService;
+import dev.machineid.issuer.internal.audit.AuditService;
+import dev.machineid.issuer.internal.admin.AdminService;
+import dev.machineid.issuer.internal.http.HttpsServer;
+import dev.machineid.issuer.internal.http.IssuerMetrics;
+import dev.machineid.issuer.internal.http.RateLimiter;
+import dev.machineid.issuer.internal.http.RequestDeadlines;
+import dev.machineid.issuer.internal.authority.KeyMaterial;
+import dev.machineid.issuer.internal.authority.KeysDirectory;
+import dev.machineid.issuer.internal.http.TrustedProxies;
+import dev.machineid.issuer.internal.join.CredentialService;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities.Purpose;
+import dev.machineid.issuer.internal.authority.SshAuthorities;
+import dev.machineid.issuer.internal.join.Verifiers;
 import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.VerifierContext;
 import java.net.URI;
@@ -102,7 +102,7 @@ public final class Issuer implements AutoCloseable {
   private final SecureRandom random;
   private final KeyMaterial keys;
   private final CredentialService credentials;
-  private final Engine engine;
+  private final IdentityDecisions engine;
   private final IssuerServices services;
   private final Duration shutdownGrace;
   private final Duration idleTimeout;
@@ -150,8 +150,8 @@ public final class Issuer implements AutoCloseable {
             b.verifiers,
             b.verifierSettings);
     Auditor audit = new Auditor(store, clock);
-    Engine base =
-        new Engine(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
+    IdentityDecisions base =
+        new IdentityDecisions(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
     // one authority per purpose beside the issuer authority (docs/architecture.md §5)
     PurposeAuthorities purposes = b.keysDirectory == null
         ? PurposeAuthorities.generate(trustDomain, now, random)

@@ -86,17 +86,17 @@ class AdminApiTest {
     // signed by the authority but never recorded: e.g. a certificate from another issuer's init directory
     KeyPair keys = ProtocolClient.ec();
     X509Certificate stray =
-        dev.machineid.issuer.internal.AdminCertificates.issue(
+        dev.machineid.issuer.internal.admin.AdminCertificates.issue(
             keysOf(issuer), "example.test", "stranger", keys.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
     ProtocolClient.Reply r = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {stray}).get("/v1/admin/bots");
     assertThat(r.code()).isEqualTo("unauthenticated");
   }
 
-  private static dev.machineid.issuer.internal.CertificateAuthority keysOf(Issuer issuer) {
+  private static dev.machineid.issuer.internal.authority.CertificateAuthority keysOf(Issuer issuer) {
     try {
       java.lang.reflect.Field f = Issuer.class.getDeclaredField("keys");
       f.setAccessible(true);
-      return ((dev.machineid.issuer.internal.KeyMaterial) f.get(issuer)).authority();
+      return ((dev.machineid.issuer.internal.authority.KeyMaterial) f.get(issuer)).authority();
     } catch (ReflectiveOperationException e) {
       throw new AssertionError(e);
     }

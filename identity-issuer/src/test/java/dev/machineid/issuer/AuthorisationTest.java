@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
-import dev.machineid.issuer.internal.CredentialMarks;
+import dev.machineid.issuer.internal.authority.CredentialMarks;
 import java.math.BigInteger;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -373,7 +373,7 @@ class AuthorisationTest {
     clock.advance(Duration.ofSeconds(1).minusNanos(t.getNano()).plusMillis(100));
     KeyPair k2 = ProtocolClient.ec();
     X509Certificate early =
-        dev.machineid.issuer.internal.AdminCertificates.issue(authorityOf(issuer), "example.test", "ops", k2.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
+        dev.machineid.issuer.internal.admin.AdminCertificates.issue(authorityOf(issuer), "example.test", "ops", k2.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
     clock.advance(Duration.ofMillis(200));
     issuer.admins().add("ops");
     assertThat(ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k2.getPrivate(), new X509Certificate[] {early}).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
@@ -382,11 +382,11 @@ class AuthorisationTest {
     assertThat(admin("ops").client.get("/v1/admin/bots").status()).isEqualTo(200);
   }
 
-  private static dev.machineid.issuer.internal.CertificateAuthority authorityOf(Issuer issuer) {
+  private static dev.machineid.issuer.internal.authority.CertificateAuthority authorityOf(Issuer issuer) {
     try {
       java.lang.reflect.Field f = Issuer.class.getDeclaredField("keys");
       f.setAccessible(true);
-      return ((dev.machineid.issuer.internal.KeyMaterial) f.get(issuer)).authority();
+      return ((dev.machineid.issuer.internal.authority.KeyMaterial) f.get(issuer)).authority();
     } catch (ReflectiveOperationException e) {
       throw new AssertionError(e);
     }

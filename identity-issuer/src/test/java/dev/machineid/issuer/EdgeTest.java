@@ -192,7 +192,7 @@ class EdgeTest {
       System.setErr(original);
     }
     String log = captured.toString(StandardCharsets.UTF_8);
-    assertThat(log).contains("DEBUG dev.machineid.issuer.internal.ApiHandler").contains("/v1/join").contains("the request body ended early");
+    assertThat(log).contains("DEBUG dev.machineid.issuer.internal.http.ApiHandler").contains("/v1/join").contains("the request body ended early");
     assertThat(log).doesNotContain("ERROR").doesNotContain("unexpected failure").doesNotContain("\tat ");
   }
 

@@ -54,7 +54,7 @@ class RenewalTest {
     assertThat(IdentityExtension.from(cert).orElseThrow().generation()).isEqualTo(2);
     long lifetime = Duration.between(cert.getNotBefore().toInstant(), cert.getNotAfter().toInstant()).toSeconds();
     // the 6 s asked for, plus the back-dating that absorbs clock skew
-    assertThat(lifetime).isEqualTo(Duration.ofSeconds(6).plus(dev.machineid.issuer.internal.CertificateAuthority.BACKDATE).toSeconds());
+    assertThat(lifetime).isEqualTo(Duration.ofSeconds(6).plus(dev.machineid.issuer.internal.authority.CertificateAuthority.BACKDATE).toSeconds());
     BotInstance instance = issuer.instances().find(joined.instanceId()).orElseThrow();
     assertThat(instance.generation()).isEqualTo(2);
     assertThat(instance.latestAuthentication().generation()).isEqualTo(2);

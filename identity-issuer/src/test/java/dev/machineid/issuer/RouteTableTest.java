@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.Protocol;
-import dev.machineid.issuer.internal.AdminApi;
-import dev.machineid.issuer.internal.ApiHandler;
+import dev.machineid.issuer.internal.admin.AdminApi;
+import dev.machineid.issuer.internal.http.ApiHandler;
 import dev.machineid.testkit.ProtocolClient;
 import java.net.http.HttpRequest;
 import java.security.KeyPair;

@@ -9,7 +9,7 @@ import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.Credentials;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
-import dev.machineid.issuer.internal.CertificateAuthority;
+import dev.machineid.issuer.internal.authority.CertificateAuthority;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
