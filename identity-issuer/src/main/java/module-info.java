@@ -31,8 +31,8 @@ module dev.machineid.issuer {
   exports dev.machineid.issuer.store;
 
   opens dev.machineid.issuer to com.fasterxml.jackson.databind;
-  // the admin API's request records (internal.AdminRequests) are read by Jackson
-  opens dev.machineid.issuer.internal to com.fasterxml.jackson.databind;
+  // the admin API's request records (internal.admin.AdminRequests) are read by Jackson
+  opens dev.machineid.issuer.internal.admin to com.fasterxml.jackson.databind;
   opens dev.machineid.issuer.cli to info.picocli;
   // Flyway finds the SQL migrations beside JdbcStore through the class loader.
   opens dev.machineid.issuer.store;
@@ -40,7 +40,7 @@ module dev.machineid.issuer {
   uses dev.machineid.issuer.join.JoinVerifierProvider;
 
   provides dev.machineid.issuer.join.JoinVerifierProvider with
-      dev.machineid.issuer.internal.TokenVerifierProvider,
+      dev.machineid.issuer.internal.join.TokenVerifierProvider,
       dev.machineid.issuer.internal.aws.IamVerifierProvider,
       dev.machineid.issuer.internal.aws.Ec2VerifierProvider;
 }

@@ -88,8 +88,8 @@ public class HandshakeBenchmark {
   @Setup(Level.Trial)
   public void setUp() throws Exception {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("bench");
-    String token = issuer.createToken("bench", Duration.ofMinutes(10));
+    issuer.bots().create("bench");
+    String token = issuer.tokens().create("bench", Duration.ofMinutes(10));
     machineIdentity = MachineIdentity.builder()
         .issuer(issuer.url())
         .caPin(issuer.caPin())

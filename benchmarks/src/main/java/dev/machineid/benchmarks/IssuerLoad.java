@@ -6,8 +6,8 @@ import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.IssuerStore;
-import dev.machineid.issuer.internal.CertificateAuthority;
-import dev.machineid.issuer.internal.CryptoProviders;
+import dev.machineid.issuer.internal.authority.CertificateAuthority;
+import dev.machineid.issuer.internal.authority.CryptoProviders;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -82,12 +82,12 @@ public final class IssuerLoad {
       b.store(IssuerStore.jdbc(a.get("store"), a.getOrDefault("user", null), a.getOrDefault("password", null)));
     }
     try (Issuer issuer = b.build().start()) {
-      issuer.createBot("bench");
+      issuer.bots().create("bench");
       int n = Integer.parseInt(a.get("tokens"));
       StringBuilder sb = new StringBuilder();
       sb.append(issuer.url()).append('\n').append(provider).append('\n').append(signingRate(issuer)).append('\n');
       for (int i = 0; i < n; i++) {
-        sb.append(issuer.createToken("bench", Duration.ofHours(1))).append('\n');
+        sb.append(issuer.tokens().create("bench", Duration.ofHours(1))).append('\n');
       }
       Files.writeString(Path.of(a.get("out")), Pem.encode(issuer.authorityCertificate()) + "===\n" + sb);
       System.out.println("ready");

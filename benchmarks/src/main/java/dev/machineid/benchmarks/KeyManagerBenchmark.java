@@ -47,11 +47,11 @@ public class KeyManagerBenchmark {
   @Setup(Level.Trial)
   public void setUp() throws Exception {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("bench");
+    issuer.bots().create("bench");
     machineIdentity = MachineIdentity.builder()
         .issuer(issuer.url())
         .caPin(issuer.caPin())
-        .token(issuer.createToken("bench", Duration.ofMinutes(10)))
+        .token(issuer.tokens().create("bench", Duration.ofMinutes(10)))
         .credentialTtl(Duration.ofHours(1))
         .build();
     rotating = machineIdentity.keyManager();

@@ -62,11 +62,11 @@ public final class SlowClientLoad {
       b.rateLimit(Double.parseDouble(rl[0]), Integer.parseInt(rl[1]));
     }
     try (Issuer issuer = b.build().start()) {
-      issuer.createBot("bench");
+      issuer.bots().create("bench");
       IssuerLoad.Target t = new IssuerLoad.Target("127.0.0.1", issuer.port(), issuer.authorityCertificate());
       ConcurrentLinkedQueue<IssuerLoad.Bot> idle = new ConcurrentLinkedQueue<>();
       for (int i = 0; i < threads; i++) {
-        idle.add(IssuerLoad.join(t, issuer.createToken("bench", Duration.ofHours(1))));
+        idle.add(IssuerLoad.join(t, issuer.tokens().create("bench", Duration.ofHours(1))));
       }
       AtomicLong failed = new AtomicLong();
       Runnable renew = () -> {

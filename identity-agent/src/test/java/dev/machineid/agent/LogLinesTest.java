@@ -53,9 +53,9 @@ class LogLinesTest {
 
   @Test
   void anOutputIsLoggedAfterItIsWrittenWithTheCredentialsSerial(Issuer issuer) throws Exception {
-    issuer.createRole(new Role("loglines-db", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
-    issuer.createBot("loglines", List.of("loglines-db"), Map.of());
-    TestBot bot = new TestBot("loglines", issuer.createToken("loglines", Duration.ofMinutes(10)), issuer.url(), issuer.caPin());
+    issuer.roles().create(new Role("loglines-db", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.bots().create("loglines", List.of("loglines-db"), Map.of());
+    TestBot bot = new TestBot("loglines", issuer.tokens().create("loglines", Duration.ofMinutes(10)), issuer.url(), issuer.caPin());
     Path identity = tmp.resolve("identity");
     Path database = tmp.resolve("database");
     Path config = AgentConfig.forBot(bot).identityTo(identity)

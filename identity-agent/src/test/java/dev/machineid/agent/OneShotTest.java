@@ -41,7 +41,7 @@ class OneShotTest {
       assertThat(Pems.leaf(dir.resolve("tlscert")).getSubjectX500Principal().getName()).contains(bot.name());
     }
     // the heartbeat is sent before start() returns in one-shot mode
-    List<BotInstance> instances = issuer.instances(bot.name());
+    List<BotInstance> instances = issuer.instances().list(bot.name());
     assertThat(instances).hasSize(1);
     assertThat(instances.get(0).latestHeartbeat()).isNotNull();
     assertThat(instances.get(0).latestHeartbeat().oneShot()).isTrue();
@@ -50,10 +50,10 @@ class OneShotTest {
 
   @Test
   void identityOutputAloneWritesTheBotsSshLoginFilesAndThenRunsItsReloadHook(Issuer issuer) throws Exception {
-    issuer.createRole(new Role("oneshot-ssh", List.of("{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(),
+    issuer.roles().create(new Role("oneshot-ssh", List.of("{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(),
         false, null, null));
-    issuer.createBot("oneshot-ssh", List.of("oneshot-ssh"), Map.of("logins", List.of("deploy")));
-    TestBot bot = new TestBot("oneshot-ssh", issuer.createToken("oneshot-ssh", Duration.ofMinutes(10)), issuer.url(), issuer.caPin());
+    issuer.bots().create("oneshot-ssh", List.of("oneshot-ssh"), Map.of("logins", List.of("deploy")));
+    TestBot bot = new TestBot("oneshot-ssh", issuer.tokens().create("oneshot-ssh", Duration.ofMinutes(10)), issuer.url(), issuer.caPin());
     Path out = tmp.resolve("identity");
     Path marker = tmp.resolve("reloaded");
     // the hook copies the certificate it finds: it ran after the files were written
@@ -97,7 +97,7 @@ class OneShotTest {
 
     assertThat(run.exitCode()).isNotZero();
     assertThat(run.err()).contains("owned by nobody");
-    assertThat(issuer.instances(bot.name())).as("the agent did not join").isEmpty();
+    assertThat(issuer.instances().list(bot.name())).as("the agent did not join").isEmpty();
   }
 
   @Test

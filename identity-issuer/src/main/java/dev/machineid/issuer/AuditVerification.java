@@ -3,7 +3,7 @@ package dev.machineid.issuer;
 import java.util.Objects;
 
 /**
- * The result of checking the audit chain ({@link Issuer#verifyAudit()}): either every row from the
+ * The result of checking the audit chain ({@link Audit#verify()}): either every row from the
  * anchor (where retention last pruned, 0 if never) to the chain head is present, links to the
  * previous row and matches its hash, no row lies beyond the head, and the head is not behind a
  * head this process recorded or the caller pinned; or the first place where that fails.

@@ -4,33 +4,37 @@ import dev.machineid.core.CaPin;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.Pem;
-import dev.machineid.issuer.IssuerStore.InstanceRecord;
-import dev.machineid.issuer.IssuerStore.LockKey;
-import dev.machineid.issuer.internal.AdminApi;
-import dev.machineid.issuer.internal.AdminCertificates;
-import dev.machineid.issuer.internal.ApiHandler;
-import dev.machineid.issuer.internal.Auditor;
-import dev.machineid.issuer.internal.Challenges;
-import dev.machineid.issuer.internal.Engine;
+import dev.machineid.issuer.internal.admin.AdminApi;
+import dev.machineid.issuer.internal.http.ApiHandler;
+import dev.machineid.issuer.internal.audit.Auditor;
+import dev.machineid.issuer.internal.join.Challenges;
+import dev.machineid.issuer.internal.join.IdentityDecisions;
 import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.HttpsServer;
-import dev.machineid.issuer.internal.IssuerMetrics;
-import dev.machineid.issuer.internal.RateLimiter;
-import dev.machineid.issuer.internal.RequestDeadlines;
-import dev.machineid.issuer.internal.TokenRules;
-import dev.machineid.issuer.internal.KeyMaterial;
-import dev.machineid.issuer.internal.KeysDirectory;
-import dev.machineid.issuer.internal.TrustedProxies;
-import dev.machineid.issuer.internal.CredentialService;
-import dev.machineid.issuer.internal.PurposeAuthorities;
-import dev.machineid.issuer.internal.PurposeAuthorities.Purpose;
-import dev.machineid.issuer.internal.SshAuthorities;
-import dev.machineid.issuer.internal.Verifiers;
+import dev.machineid.issuer.internal.resources.TokenService;
+import dev.machineid.issuer.internal.authority.SigningService;
+import dev.machineid.issuer.internal.resources.RoleService;
+import dev.machineid.issuer.internal.resources.LockService;
+import dev.machineid.issuer.internal.resources.IssuerServices;
+import dev.machineid.issuer.internal.resources.InstanceService;
+import dev.machineid.issuer.internal.resources.BotService;
+import dev.machineid.issuer.internal.audit.AuditService;
+import dev.machineid.issuer.internal.admin.AdminService;
+import dev.machineid.issuer.internal.http.HttpsServer;
+import dev.machineid.issuer.internal.http.IssuerMetrics;
+import dev.machineid.issuer.internal.http.RateLimiter;
+import dev.machineid.issuer.internal.http.RequestDeadlines;
+import dev.machineid.issuer.internal.authority.KeyMaterial;
+import dev.machineid.issuer.internal.authority.KeysDirectory;
+import dev.machineid.issuer.internal.http.TrustedProxies;
+import dev.machineid.issuer.internal.join.CredentialService;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities.Purpose;
+import dev.machineid.issuer.internal.authority.SshAuthorities;
+import dev.machineid.issuer.internal.join.Verifiers;
 import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.VerifierContext;
 import java.net.URI;
 import java.nio.file.Path;
-import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -38,14 +42,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -53,22 +54,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The reference issuer: an HTTPS server speaking protocol v1 plus a Java admin API.
+ * The reference issuer: an HTTPS server speaking protocol v1, and the accessors to its resource
+ * services, which the admin HTTP API ({@code /v1/admin/...}) calls too.
  *
  * <pre>{@code
  * try (Issuer issuer = Issuer.builder().trustDomain("example.test").build().start()) {
- *   issuer.createBot("backup");
- *   String token = issuer.createToken("backup", Duration.ofMinutes(10));
+ *   issuer.bots().create("backup");
+ *   String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
  *   // give issuer.url(), issuer.caPin() and the token to the bot
  * }
  * }</pre>
  *
+ * <p>This class keeps the lifecycle ({@link #start()}, {@link #stop()}, {@link #close()}), where
+ * the issuer listens ({@link #url()}), what clients pin and trust ({@link #caPin()},
+ * {@link #authorityCertificate()}, {@link #authority()}) and its metrics. Everything an operator
+ * manages is a resource service, built once with the issuer: {@link #bots()}, {@link #roles()},
+ * {@link #tokens()}, {@link #instances()}, {@link #locks()}, {@link #audit()},
+ * {@link #signing()} and {@link #admins()}.
+ *
  * <p>Keys (authority key and certificate, challenge MAC key) are loaded or created when the issuer
  * is built, so {@link #caPin()} works before {@link #start()}. {@link #stop()} unbinds; a later
  * {@link #start()} binds the same port with the same keys and store. {@link #close()} ends the
- * object; every method afterwards throws {@link IllegalStateException}.
+ * object; every method afterwards, of the issuer and of its services, throws
+ * {@link IllegalStateException}.
  *
- * <p>Admin methods throw {@link IllegalArgumentException} for an invalid value (a bot name not
+ * <p>Service methods throw {@link IllegalArgumentException} for an invalid value (a bot name not
  * matching {@code [a-z0-9][a-z0-9._-]{0,62}}, a token for an unknown bot) and
  * {@link IllegalStateException} for a conflict with existing state (a bot that already exists).
  */
@@ -85,18 +95,15 @@ public final class Issuer implements AutoCloseable {
   private final Clock clock;
   private final Duration defaultTtl;
   private final Duration maxTtl;
-  private final Duration signMaxTtl;
   private final IssuerStore store;
   /** True when the issuer made its store (the default) and so closes it. */
   private final boolean ownsStore;
   private final int maxRequestBytes;
   private final SecureRandom random;
   private final KeyMaterial keys;
-  private final PurposeAuthorities purposes;
-  private final SshAuthorities ssh;
   private final CredentialService credentials;
-  private final Engine engine;
-  private final Auditor audit;
+  private final IdentityDecisions engine;
+  private final IssuerServices services;
   private final Duration shutdownGrace;
   private final Duration idleTimeout;
   private final Duration requestTimeout;
@@ -120,7 +127,6 @@ public final class Issuer implements AutoCloseable {
     this.clock = Clock.tick(b.clock, Duration.ofNanos(1_000));
     this.defaultTtl = b.defaultTtl;
     this.maxTtl = b.maxTtl;
-    this.signMaxTtl = b.signMaxTtl;
     this.store = b.store != null ? b.store : IssuerStore.inMemory();
     this.ownsStore = b.store == null;
     this.maxRequestBytes = b.maxRequestBytes;
@@ -143,16 +149,15 @@ public final class Issuer implements AutoCloseable {
             new VerifierContext(trustDomain, clock, Map.of(), name -> tokenStore.findToken(Hashes.tokenId(name))),
             b.verifiers,
             b.verifierSettings);
-    this.audit = new Auditor(store, clock);
-    Engine base =
-        new Engine(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
+    Auditor audit = new Auditor(store, clock);
+    IdentityDecisions base =
+        new IdentityDecisions(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
     // one authority per purpose beside the issuer authority (docs/architecture.md §5)
-    this.purposes = b.keysDirectory == null
+    PurposeAuthorities purposes = b.keysDirectory == null
         ? PurposeAuthorities.generate(trustDomain, now, random)
         : PurposeAuthorities.loadOrCreate(b.keysDirectory, trustDomain, now, random);
-    this.ssh = b.keysDirectory == null ? SshAuthorities.generate(random) : SshAuthorities.loadOrCreate(b.keysDirectory, random);
+    SshAuthorities ssh = b.keysDirectory == null ? SshAuthorities.generate(random) : SshAuthorities.loadOrCreate(b.keysDirectory, random);
     base = base.withSshAuthorities(ssh);
-    CredentialService unpublished = new CredentialService(base, purposes, ssh);
     this.engine = base.withAuthority(new Authority(
         trustDomain,
         List.of(Pem.encode(keys.authority().certificate())),
@@ -162,8 +167,18 @@ public final class Issuer implements AutoCloseable {
         List.of(Pem.encode(purposes.get(Purpose.KUBERNETES_CLIENT).certificate())),
         List.of(ssh.userAuthority()),
         List.of(ssh.hostAuthority()),
-        unpublished.jwks()));
+        CredentialService.jwks(purposes)));
     this.credentials = new CredentialService(engine, purposes, ssh);
+    Runnable open = this::ensureOpen;
+    this.services = new IssuerServices(
+        new BotService(store, audit, clock, open),
+        new RoleService(store, audit, clock, open),
+        new TokenService(store, audit, clock, random, engine.verifiers().keySet(), open),
+        new InstanceService(store, clock, open),
+        new LockService(store, audit, clock, open),
+        new AuditService(store, open),
+        new SigningService(purposes, ssh, audit, clock, b.signMaxTtl, open),
+        new AdminService(store, audit, keys.authority(), trustDomain, clock, random, open));
   }
 
   public static Builder builder() {
@@ -190,7 +205,7 @@ public final class Issuer implements AutoCloseable {
             new ApiHandler(
                 engine,
                 maxRequestBytes,
-                new AdminApi(this, keys.authority(), clock, random),
+                new AdminApi(services, trustDomain, engine.authority(), engine.verifiers().keySet(), this::url, keys.authority(), clock),
                 metrics,
                 rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, () -> nanos(clock.instant())) : null)
             .withCredentials(credentials)
@@ -311,294 +326,54 @@ public final class Issuer implements AutoCloseable {
     return engine.authority();
   }
 
-  // ------------------------------------------------------------------ bots
+  // ------------------------------------------------------------------ resource services
 
-  public Bot createBot(String name) {
-    return createBot(name, List.of(), Map.of());
-  }
-
-  /**
-   * @throws IllegalArgumentException for an invalid name
-   * @throws IllegalStateException if the bot exists
-   */
-  public Bot createBot(String name, List<String> roles, Map<String, List<String>> traits) {
+  /** Bots: create, update, list, find, delete. */
+  public Bots bots() {
     ensureOpen();
-    Bot bot = new Bot(Bot.validateName(name), roles, traits, clock.instant());
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertBot(bot)) {
-                return false;
-              }
-              audit.success(tx, "bot.created", name, null, Map.of("roles", String.join(",", bot.roles())));
-              return true;
-            });
-    if (!inserted) {
-      throw new IllegalStateException("bot '" + name + "' already exists; delete it first or choose another name");
-    }
-    return bot;
+    return services.bots();
   }
 
-  /**
-   * Changes a bot's roles, logins or traits, keeping its instances, tokens and creation time, with
-   * its audit event: the next issuance (renewal, {@code /v1/certificates}) follows the new values.
-   * A {@code null} argument keeps the current value; {@code traits} replaces every trait but the
-   * logins, which {@code logins} replaces (an empty list removes them).
-   *
-   * @return the updated bot, or empty if there is no bot of that name (nothing changes)
-   * @throws IllegalArgumentException if a role is not stored (nothing changes)
-   */
-  public Optional<Bot> updateBot(String name, List<String> roles, List<String> logins, Map<String, List<String>> traits) {
+  /** Role resources: create, update, list, find, delete. */
+  public Roles roles() {
     ensureOpen();
-    Objects.requireNonNull(name, "name");
-    return store.inTransaction(
-        tx -> {
-          Optional<Bot> current = tx.findBot(name);
-          if (current.isEmpty()) {
-            return Optional.<Bot>empty();
-          }
-          Bot was = current.get();
-          List<String> newRoles = roles == null ? was.roles() : roles;
-          for (String r : newRoles) {
-            if (tx.findRole(r).isEmpty()) {
-              throw new IllegalArgumentException("no role named '" + r + "'; create it first with 'issuer roles create -f role.yaml'");
-            }
-          }
-          Map<String, List<String>> newTraits = new java.util.LinkedHashMap<>(traits == null ? was.traits() : traits);
-          newTraits.remove("logins");
-          List<String> newLogins = logins != null ? logins : was.traits().getOrDefault("logins", List.of());
-          if (!newLogins.isEmpty()) {
-            newTraits.put("logins", newLogins);
-          }
-          Bot bot = new Bot(was.name(), newRoles, newTraits, was.createdAt());
-          if (!tx.updateBot(bot)) {
-            return Optional.<Bot>empty();
-          }
-          audit.success(tx, "bot.updated", name, null, Map.of("roles", String.join(",", bot.roles())));
-          return Optional.of(bot);
-        });
+    return services.roles();
   }
 
-  public List<Bot> bots() {
+  /** Join tokens: create, list, delete. */
+  public Tokens tokens() {
     ensureOpen();
-    return store.bots();
+    return services.tokens();
   }
 
-  public Optional<Bot> bot(String name) {
+  /** Bot instances that joined, each with whether a lock names it now. */
+  public Instances instances() {
     ensureOpen();
-    return store.findBot(Objects.requireNonNull(name, "name"));
+    return services.instances();
   }
 
-  /**
-   * Deletes a bot, its instances and its tokens, with its audit event, in one transaction: its
-   * certificates authorise nothing from then on (a renewal or credential request in flight on any
-   * replica is refused unless it committed first), its unused tokens join nothing, and a bot created
-   * later with the same name shares nothing with it. Credentials already issued for targets
-   * (databases, SSH, Kubernetes) stay valid until they expire, at most 1 h.
-   *
-   * @return false if there was no such bot
-   */
-  public boolean deleteBot(String name) {
+  /** Locks: create, list, remove. */
+  public Locks locks() {
     ensureOpen();
-    Objects.requireNonNull(name, "name");
-    return store.inTransaction(
-        tx -> {
-          if (!tx.deleteBot(name)) {
-            return false;
-          }
-          audit.success(tx, "bot.deleted", name, null, Map.of());
-          return true;
-        });
+    return services.locks();
   }
 
-  // ------------------------------------------------------------------ tokens
-
-  /**
-   * Creates a single-use {@code token} join token for a bot.
-   *
-   * @return the secret (32 hex digits, 128 random bits); only its hash is stored
-   * @throws IllegalArgumentException if the bot does not exist or the TTL is not positive
-   */
-  public String createToken(String botName, Duration ttl) {
+  /** The hash-chained audit log: read, verify, prune. */
+  public Audit audit() {
     ensureOpen();
-    Objects.requireNonNull(botName, "botName");
-    Objects.requireNonNull(ttl, "ttl");
-    if (ttl.isNegative() || ttl.isZero()) {
-      throw new IllegalArgumentException("token TTL must be positive, got " + ttl);
-    }
-    if (store.findBot(botName).isEmpty()) {
-      throw new IllegalArgumentException("no bot named '" + botName + "'; create it with createBot first");
-    }
-    byte[] secret = new byte[16];
-    random.nextBytes(secret);
-    String token = HexFormat.of().formatHex(secret);
-    Instant now = clock.instant();
-    Token t = new Token(Hashes.tokenId(token), botName, "token", now, now.plus(ttl), null);
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertToken(t)) {
-                return false;
-              }
-              audit.success(tx, "token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", "token", "expires", t.expiresAt().toString()));
-              return true;
-            });
-    if (!inserted) {
-      throw new IllegalStateException("token id collision; try again");
-    }
-    return token;
+    return services.audit();
   }
 
-  /** Tokens, without secrets: {@link Token#id()} is the hex SHA-256 of the secret. */
-  public List<Token> tokens() {
+  /** Certificates for targets ({@code issuer sign}): database servers and SSH hosts. */
+  public Signing signing() {
     ensureOpen();
-    return store.tokens();
+    return services.signing();
   }
 
-  /**
-   * Deletes a token given its id (as {@link #tokens()} lists it) or its secret.
-   *
-   * @return false if there was no such token
-   */
-  public boolean deleteToken(String idOrSecret) {
+  /** Admins of {@code /v1/admin/...} and their client certificates. */
+  public Admins admins() {
     ensureOpen();
-    Objects.requireNonNull(idOrSecret, "idOrSecret");
-    String id = idOrSecret;
-    boolean deleted = store.deleteToken(id);
-    if (!deleted) {
-      id = Hashes.tokenId(idOrSecret);
-      deleted = store.deleteToken(id);
-    }
-    if (deleted) {
-      audit.success("token.deleted", null, null, Map.of("token_id", id.substring(0, 12)));
-    }
-    return deleted;
-  }
-
-  // ------------------------------------------------------------------ instances
-
-  public List<BotInstance> instances(String bot) {
-    ensureOpen();
-    Instant now = clock.instant();
-    List<BotInstance> out = new ArrayList<>();
-    for (InstanceRecord r : store.instances(Objects.requireNonNull(bot, "bot"))) {
-      out.add(view(r, now));
-    }
-    return List.copyOf(out);
-  }
-
-  public Optional<BotInstance> instance(String id) {
-    ensureOpen();
-    Instant now = clock.instant();
-    return store.findInstance(Objects.requireNonNull(id, "id")).map(r -> view(r, now));
-  }
-
-  private BotInstance view(InstanceRecord r, Instant now) {
-    boolean locked =
-        !store.findActiveLocks(
-                List.of(
-                    new LockKey(Lock.Target.BOT, r.bot()),
-                    new LockKey(Lock.Target.INSTANCE, r.id()),
-                    new LockKey(Lock.Target.SERIAL, r.serial()),
-                    new LockKey(Lock.Target.TOKEN, r.tokenId()),
-                    new LockKey(Lock.Target.IDENTITY, r.attestedIdentity())),
-                now)
-            .isEmpty();
-    return BotInstance.of(r, locked);
-  }
-
-  // ------------------------------------------------------------------ locks
-
-  /**
-   * Stores a lock made with the {@link Lock} factories.
-   *
-   * @return the stored lock with its id and creation time
-   */
-  public Lock lock(Lock lock) {
-    ensureOpen();
-    Objects.requireNonNull(lock, "lock");
-    // a serial in any form tools print it, stored as the issuer writes serials
-    String value = lock.target() == Lock.Target.SERIAL ? Lock.normaliseSerial(lock.value()) : lock.value();
-    Lock stored = new Lock(UUID.randomUUID().toString(), lock.target(), value, lock.reason(), clock.instant(), lock.expiresAt());
-    Map<String, String> d = new LinkedHashMap<>();
-    d.put("lock_id", stored.id());
-    d.put("target", stored.target().label());
-    d.put("value", stored.value());
-    d.put("reason", stored.reason());
-    if (stored.expiresAt() != null) {
-      d.put("expires", stored.expiresAt().toString());
-    }
-    // The lock and its audit event commit together.
-    store.inTransaction(
-        tx -> {
-          tx.insertLock(stored);
-          audit.success(tx, "lock.created", stored.target() == Lock.Target.BOT ? stored.value() : null, stored.target() == Lock.Target.INSTANCE ? stored.value() : null, d);
-          return null;
-        });
-    LOG.warn("lock {} on {} {}: {}", stored.id(), stored.target().label(), stored.value(), stored.reason());
-    return stored;
-  }
-
-  /** Every lock, including expired ones and those the issuer set itself. */
-  public List<Lock> locks() {
-    ensureOpen();
-    return store.locks();
-  }
-
-  /** @return false if there was no such lock */
-  public boolean removeLock(String id) {
-    ensureOpen();
-    Objects.requireNonNull(id, "id");
-    return store.inTransaction(
-        tx -> {
-          if (!tx.deleteLock(id)) {
-            return false;
-          }
-          audit.success(tx, "lock.removed", null, null, Map.of("lock_id", id));
-          return true;
-        });
-  }
-
-  // ------------------------------------------------------------------ audit
-
-  /**
-   * A database server certificate ({@code issuer sign}): signed by the {@code database_server}
-   * authority, EKU serverAuth, SANs from {@code hostNames}, so clients can use {@code verify-full}.
-   *
-   * @return the chain, leaf first, then the database server authority
-   */
-  public List<X509Certificate> signDatabaseServer(java.security.PublicKey key, List<String> hostNames, Duration ttl) {
-    ensureOpen();
-    java.util.Objects.requireNonNull(key, "key");
-    key = dev.machineid.issuer.internal.Keys.check(key);
-    hostNames = targetNames(hostNames, "a database server certificate");
-    checkSignTtl(ttl);
-    var ca = purposes.get(Purpose.DATABASE_SERVER);
-    List<org.bouncycastle.asn1.x509.GeneralName> sans = new ArrayList<>();
-    for (String h : hostNames) {
-      sans.add(dev.machineid.issuer.internal.CertificateAuthority.hostName(h));
-    }
-    X509Certificate leaf = ca.issueLeaf(
-        new org.bouncycastle.asn1.x500.X500NameBuilder(org.bouncycastle.asn1.x500.style.BCStyle.INSTANCE)
-            .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.CN, hostNames.get(0)).build(),
-        sans, List.of(org.bouncycastle.asn1.x509.KeyPurposeId.id_kp_serverAuth), key, clock.instant(), ttl);
-    audit.success("certificate.signed", null, null, Map.of("kind", "database_server",
-        "serial", dev.machineid.issuer.internal.CertificateAuthority.serialHex(leaf), "subject", String.join(",", hostNames)));
-    return List.of(leaf, ca.certificate());
-  }
-
-  /**
-   * An OpenSSH host certificate ({@code issuer sign}) from the {@code ssh_host} authority, for an
-   * {@code authorized_keys}-format public key; principals are the host names.
-   */
-  public String signSshHost(String sshPublicKey, List<String> hostNames, Duration ttl) {
-    ensureOpen();
-    hostNames = targetNames(hostNames, "an SSH host certificate");
-    checkSignTtl(ttl);
-    SshAuthorities.Signed signed = ssh.signHostCertificate(sshPublicKey, hostNames.get(0), hostNames, clock.instant(), ttl);
-    audit.success("certificate.signed", null, null, Map.of("kind", "ssh_host", "serial", Long.toUnsignedString(signed.serial()), "ttl", ttl.toString(),
-        "subject", String.join(",", hostNames)));
-    return signed.line();
+    return services.admins();
   }
 
   /** Default of {@link Builder#signMaxTtl}: 90 days. */
@@ -606,403 +381,6 @@ public final class Issuer implements AutoCloseable {
 
   /** Upper limit of {@link Builder#signMaxTtl}: 397 days, the CA/Browser Forum's limit for server certificates. */
   public static final Duration LIMIT_SIGN_MAX_TTL = Duration.ofDays(397);
-
-  /** Longest lifetime of a certificate signed by {@code issuer sign}. */
-  public Duration signMaxTtl() {
-    return signMaxTtl;
-  }
-
-  private void checkSignTtl(Duration ttl) {
-    java.util.Objects.requireNonNull(ttl, "ttl");
-    if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(signMaxTtl) > 0) {
-      throw new dev.machineid.issuer.internal.ProblemException(
-          dev.machineid.core.ErrorCode.TTL_EXCEEDED,
-          "ttl must be from 1s to " + signMaxTtl + " (the issuer's sign_max_ttl), got " + ttl,
-          "issuer sign asked for " + ttl + ", above sign_max_ttl " + signMaxTtl);
-    }
-  }
-
-  /** The host names of a target certificate, each checked ({@code CertificateAuthority#checkHostName}). */
-  private static List<String> targetNames(List<String> hostNames, String what) {
-    if (hostNames == null || hostNames.isEmpty()) {
-      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.ErrorCode.MALFORMED_REQUEST, what + " needs at least one host name");
-    }
-    if (hostNames.size() > 100) {
-      throw dev.machineid.issuer.internal.ProblemException.of(dev.machineid.core.ErrorCode.MALFORMED_REQUEST, what + " names at most 100 hosts");
-    }
-    List<String> out = new ArrayList<>();
-    for (String h : hostNames) {
-      out.add(dev.machineid.issuer.internal.CertificateAuthority.checkHostName(h));
-    }
-    return List.copyOf(out);
-  }
-
-  /** Every audit event, oldest first. */
-  public List<AuditEvent> auditEvents() {
-    ensureOpen();
-    return store.auditEvents();
-  }
-
-  /**
-   * Checks the hash-chained audit log from its first row to its head: every row present, linked
-   * to the previous one and matching its hash.
-   *
-   * @return {@link AuditVerification#intact()} or the first broken row
-   */
-  public AuditVerification verifyAudit() {
-    ensureOpen();
-    return store.verifyAudit();
-  }
-
-  /**
-   * The newest events matching {@code query}, oldest first, filtered and limited in the store;
-   * only events on the chain (none beyond its head).
-   */
-  public List<AuditEvent> auditEvents(AuditQuery query) {
-    ensureOpen();
-    return store.auditEvents(query);
-  }
-
-  /**
-   * As {@link #verifyAudit()}, and also that row {@code pinnedSequence} still has
-   * {@code pinnedHash}: the head of an earlier verification, kept elsewhere, so that a head rewound
-   * with the rows after it removed is detected by any process.
-   */
-  public AuditVerification verifyAudit(long pinnedSequence, String pinnedHash) {
-    ensureOpen();
-    return store.verifyAudit(pinnedSequence, pinnedHash);
-  }
-
-  /**
-   * Audit retention: removes the events older than {@code before} from the front of the chain once
-   * it verifies, keeping the last removed row as the chain's anchor so that the rest still
-   * verifies, and records the prune (every anchor after it) in an {@code audit.pruned} event that
-   * verification checks the anchors against. The store's database role needs {@code DELETE} on
-   * {@code audit_events}.
-   *
-   * @return how many events were removed
-   */
-  public int pruneAudit(Instant before) {
-    ensureOpen();
-    return store.pruneAudit(before);
-  }
-
-  // ------------------------------------------------------------------ roles
-
-  /**
-   * Stores a role resource.
-   *
-   * @throws IllegalStateException if a role of that name exists
-   */
-  public Role createRole(Role role) {
-    ensureOpen();
-    Role stored = Objects.requireNonNull(role, "role").createdAt(clock.instant());
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertRole(stored)) {
-                return false;
-              }
-              audit.success(tx, "role.created", null, null, Map.of("role", role.name()));
-              return true;
-            });
-    if (!inserted) {
-      throw new IllegalStateException("role '" + role.name() + "' already exists; delete it first or choose another name");
-    }
-    return stored;
-  }
-
-  public List<Role> roles() {
-    ensureOpen();
-    return store.roles();
-  }
-
-  public Optional<Role> role(String name) {
-    ensureOpen();
-    return store.findRole(Objects.requireNonNull(name, "name"));
-  }
-
-  /** @return false if there was no such role */
-  public boolean deleteRole(String name) {
-    ensureOpen();
-    Objects.requireNonNull(name, "name");
-    return store.inTransaction(
-        tx -> {
-          if (!tx.deleteRole(name)) {
-            return false;
-          }
-          audit.success(tx, "role.deleted", null, null, Map.of("role", name));
-          return true;
-        });
-  }
-
-  /**
-   * Replaces a stored role, keeping its creation time, with its audit event: the next issuance for
-   * every bot holding it (renewal, {@code /v1/certificates}) follows the new definition; credentials
-   * already issued keep what they were issued with until they expire.
-   *
-   * @return the stored role, or empty if there is no role of that name (nothing changes)
-   */
-  public Optional<Role> updateRole(Role role) {
-    ensureOpen();
-    Objects.requireNonNull(role, "role");
-    return store.inTransaction(
-        tx -> {
-          Optional<Role> current = tx.findRole(role.name());
-          if (current.isEmpty() || !tx.updateRole(role)) {
-            return Optional.<Role>empty();
-          }
-          audit.success(tx, "role.updated", null, null, Map.of("role", role.name()));
-          return Optional.of(role.createdAt(current.get().createdAt()));
-        });
-  }
-
-  // ------------------------------------------------------------------ token resources
-
-  /**
-   * A token made by {@link #createToken(String, String, String, Instant, Map)}.
-   *
-   * @param name the secret for {@code token} (shown once), the plain name for delegated methods
-   * @param token the stored token
-   */
-  public record CreatedToken(String name, Token token) {}
-
-  /**
-   * Creates a join token from a token resource (docs/architecture.md §9). For {@code token} the name is the
-   * secret: a given one must have at least 16 characters, and none makes a random one. Delegated
-   * methods need a name and, in {@code rules.allow}, at least one identifying rule per entry.
-   *
-   * @param name the resource's {@code metadata.name}, or {@code null} for a random secret
-   * @param rules the {@code spec.<join method>} block; empty for {@code token}
-   * @throws IllegalArgumentException for an unknown bot or join method, a past expiry, missing
-   *     identifying rules or a short secret
-   * @throws IllegalStateException if a token of that name exists
-   */
-  public CreatedToken createToken(String name, String botName, String joinMethod, Instant expiresAt, Map<String, Object> rules) {
-    ensureOpen();
-    Objects.requireNonNull(botName, "botName");
-    Objects.requireNonNull(joinMethod, "joinMethod");
-    Objects.requireNonNull(expiresAt, "expiresAt");
-    Instant now = clock.instant();
-    if (!expiresAt.isAfter(now)) {
-      throw new IllegalArgumentException("token expiry " + expiresAt + " is not in the future");
-    }
-    if (store.findBot(botName).isEmpty()) {
-      throw new IllegalArgumentException("no bot named '" + botName + "'; create it first");
-    }
-    if (!TokenRules.known(joinMethod) && !engine.verifiers().containsKey(joinMethod)) {
-      throw new IllegalArgumentException("unknown join method '" + joinMethod + "'; this issuer knows " + engine.verifiers().keySet());
-    }
-    TokenRules.validate(joinMethod, rules == null ? Map.of() : rules);
-    boolean secret = joinMethod.equals("token");
-    String value = name;
-    if (secret && value == null) {
-      byte[] b = new byte[16];
-      random.nextBytes(b);
-      value = HexFormat.of().formatHex(b);
-    } else if (secret && value.length() < 16) {
-      throw new IllegalArgumentException("a 'token' token's name is its secret and needs at least 16 characters; omit metadata.name for a random one");
-    } else if (value == null || value.isBlank()) {
-      throw new IllegalArgumentException("a '" + joinMethod + "' token needs metadata.name");
-    }
-    Token t = new Token(Hashes.tokenId(value), botName, joinMethod, now, expiresAt, null, secret ? null : value, rules);
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertToken(t)) {
-                return false;
-              }
-              audit.success(tx, "token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", joinMethod, "expires", expiresAt.toString()));
-              return true;
-            });
-    if (!inserted) {
-      throw new IllegalStateException("a token named '" + (secret ? t.shortId() : value) + "' already exists");
-    }
-    return new CreatedToken(value, t);
-  }
-
-  // ------------------------------------------------------------------ admin identities
-
-  /** Records an admin allowed on {@code /v1/admin/...}; returns the existing record if there is one. */
-  public AdminIdentity addAdmin(String name) {
-    ensureOpen();
-    AdminIdentity admin = new AdminIdentity(AdminIdentity.validateName(name), clock.instant());
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertAdmin(admin)) {
-                return false;
-              }
-              audit.success(tx, "admin.added", null, null, Map.of("admin", name));
-              return true;
-            });
-    if (inserted) {
-      return admin;
-    }
-    return store.findAdmin(name).orElse(admin);
-  }
-
-  public List<AdminIdentity> admins() {
-    ensureOpen();
-    return store.admins();
-  }
-
-  /**
-   * Removes an admin, with its audit event: its certificates are refused by the admin API at once
-   * (a renewal in flight is refused unless it committed first), and stay refused if the name is
-   * added again later.
-   *
-   * @return false if no admin of that name is recorded
-   */
-  public boolean removeAdmin(String name) {
-    ensureOpen();
-    Objects.requireNonNull(name, "name");
-    Instant now = clock.instant();
-    boolean removed =
-        store.inTransaction(
-            tx -> {
-              if (!tx.removeAdmin(name, now)) {
-                return false;
-              }
-              audit.success(tx, "admin.removed", null, null, Map.of("admin", name));
-              return true;
-            });
-    if (removed) {
-      LOG.warn("admin '{}' removed; its certificates are refused from now on", name);
-    }
-    return removed;
-  }
-
-  /**
-   * What {@link #syncAdmins} changed.
-   *
-   * @param added names recorded
-   * @param removed names removed
-   */
-  public record AdminChanges(List<String> added, List<String> removed) {
-    public AdminChanges {
-      added = List.copyOf(added);
-      removed = List.copyOf(removed);
-    }
-  }
-
-  /**
-   * Makes the recorded admins exactly {@code names} (the {@code admins:} of {@code issuer.yaml}):
-   * records those missing and removes the others, each with its audit event. {@code issuer serve}
-   * calls it at every start.
-   *
-   * @throws IllegalArgumentException for an invalid name or an empty list (no one could administer
-   *     the issuer)
-   */
-  public AdminChanges syncAdmins(java.util.Collection<String> names) {
-    ensureOpen();
-    Objects.requireNonNull(names, "names");
-    Set<String> wanted = new java.util.TreeSet<>();
-    for (String n : names) {
-      wanted.add(AdminIdentity.validateName(n));
-    }
-    if (wanted.isEmpty()) {
-      throw new IllegalArgumentException("the admin list must name at least one admin; otherwise no one could administer the issuer");
-    }
-    List<String> added = new ArrayList<>();
-    List<String> removed = new ArrayList<>();
-    for (AdminIdentity a : store.admins()) {
-      if (!wanted.contains(a.name()) && removeAdmin(a.name())) {
-        removed.add(a.name());
-      }
-    }
-    Set<String> present = new HashSet<>();
-    store.admins().forEach(a -> present.add(a.name()));
-    for (String n : wanted) {
-      if (!present.contains(n)) {
-        addAdmin(n);
-        added.add(n);
-      }
-    }
-    return new AdminChanges(added, removed);
-  }
-
-  /**
-   * Why the admin API refuses {@code certificate}, already verified as admin {@code name}'s, at this
-   * moment; empty if it accepts it. The admin must be recorded and not removed, the certificate must
-   * not predate the record's {@link AdminIdentity#notBefore()} (a removed admin's certificates stay
-   * refused when the name is added again), and no active serial lock may name the certificate or the
-   * one it was renewed from.
-   */
-  public Optional<String> adminRefusal(String name, X509Certificate certificate) {
-    ensureOpen();
-    Objects.requireNonNull(name, "name");
-    Objects.requireNonNull(certificate, "certificate");
-    return adminRefusal(store, name, certificate, clock.instant());
-  }
-
-  private static Optional<String> adminRefusal(IssuerStore s, String name, X509Certificate certificate, Instant now) {
-    Optional<AdminIdentity> admin = s.findAdmin(name);
-    if (admin.isEmpty()) {
-      return Optional.of("admin '" + name + "' is not recorded in the store (never added, or removed)");
-    }
-    Instant notBefore = admin.get().notBefore();
-    // strictly: the instant the issuer signed it (its mark), or notBefore for other tooling's certificates
-    Instant issued = AdminCertificates.issuedAt(certificate);
-    if (notBefore != null && issued.isBefore(notBefore)) {
-      return Optional.of("the certificate was issued at " + issued + ", before admin '" + name + "' was recorded again at " + notBefore + " (it belonged to the removed admin)");
-    }
-    List<LockKey> keys = new ArrayList<>();
-    keys.add(new LockKey(Lock.Target.SERIAL, dev.machineid.issuer.internal.CertificateAuthority.serialHex(certificate)));
-    AdminCertificates.renewedFrom(certificate).ifPresent(from -> keys.add(new LockKey(Lock.Target.SERIAL, from)));
-    List<Lock> locks = s.findActiveLocks(keys, now);
-    if (!locks.isEmpty()) {
-      Lock l = locks.get(0);
-      return Optional.of("locked by lock " + l.id() + " on serial " + l.value() + ": " + l.reason());
-    }
-    return Optional.empty();
-  }
-
-  /**
-   * Self-renewal of an admin certificate ({@code /v1/admin/renew}): a new certificate for
-   * {@code key}, at most 24 h, marked as renewed from {@code presented}, so that a lock on the
-   * presented certificate refuses the new one too. A certificate made this way cannot renew again
-   * (a fresh one needs the authority key: {@code issuer admin reissue}), so self-renewal extends
-   * an operator-issued certificate once; and the admin's record is re-checked in the transaction
-   * that records the issuance, so a removal or lock committed first wins.
-   *
-   * @throws SecurityException if the admin or the presented certificate is refused
-   */
-  public X509Certificate renewAdminCertificate(String name, X509Certificate presented, PublicKey key, Duration ttl) {
-    ensureOpen();
-    Objects.requireNonNull(name, "name");
-    Objects.requireNonNull(presented, "presented");
-    Objects.requireNonNull(key, "key");
-    if (AdminCertificates.isRenewed(presented)) {
-      throw new SecurityException("an admin certificate made by self-renewal cannot renew again; issue a fresh one with the authority key ('issuer admin reissue')");
-    }
-    Instant now = clock.instant();
-    String from = dev.machineid.issuer.internal.CertificateAuthority.serialHex(presented);
-    X509Certificate cert = AdminCertificates.renew(keys.authority(), trustDomain, name, from, key, now, ttl, random);
-    store.inTransaction(
-        tx -> {
-          tx.awaitRevocations();
-          Optional<String> refusal = adminRefusal(tx, name, presented, now);
-          if (refusal.isPresent()) {
-            throw new SecurityException(refusal.get());
-          }
-          audit.success(tx, "admin.certificate", null, null, Map.of("admin", name, "serial", cert.getSerialNumber().toString(16), "ttl", ttl.toString(), "renewed_from", from));
-          return null;
-        });
-    return cert;
-  }
-
-  /**
-   * Signs an admin client certificate ({@code CN=admin-<name>}, {@code spiffe://<td>/admin/<name>})
-   * for {@code key}, recording the admin first if needed. At most 24 h.
-   */
-  public X509Certificate issueAdminCertificate(String name, PublicKey key, Duration ttl) {
-    ensureOpen();
-    addAdmin(name);
-    X509Certificate cert = AdminCertificates.issue(keys.authority(), trustDomain, name, key, clock.instant(), ttl, random);
-    audit.success("admin.certificate", null, null, Map.of("admin", name, "serial", cert.getSerialNumber().toString(16), "ttl", ttl.toString()));
-    return cert;
-  }
 
   /** The join methods this issuer verifies. */
   public Set<String> joinMethods() {

@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * A lock: while active, joins and authenticated calls that match its target are refused with
- * {@code bot_locked}. Build one with the static factories and pass it to {@link Issuer#lock(Lock)},
+ * {@code bot_locked}. Build one with the static factories and pass it to {@link Locks#create(Lock)},
  * which assigns {@link #id()} and {@link #createdAt()} and returns the stored lock.
  *
  * @param id assigned by the issuer ({@code null} before)

@@ -27,7 +27,7 @@ class AdminApiTest {
   void start() {
     issuer = Issuer.builder().trustDomain("example.test").clock(clock).build().start();
     KeyPair keys = ProtocolClient.ec();
-    adminCert = issuer.issueAdminCertificate("ops", keys.getPublic(), Duration.ofHours(12));
+    adminCert = issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(12));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {adminCert});
   }
 
@@ -44,9 +44,9 @@ class AdminApiTest {
   private record Joined(KeyPair keys, IdentityResponse credentials) {}
 
   private Joined joinBot(String name) {
-    issuer.createBot(name);
+    issuer.bots().create(name);
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken(name, Duration.ofMinutes(5)), keys, null);
+    ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create(name, Duration.ofMinutes(5)), keys, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     return new Joined(keys, r.as(IdentityResponse.class));
   }
@@ -57,7 +57,7 @@ class AdminApiTest {
     assertThat(adminCert.getSubjectAlternativeNames()).containsExactly(List.of(6, "spiffe://example.test/admin/ops"));
     assertThat(adminCert.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.2");
     assertThat(Duration.between(adminCert.getNotBefore().toInstant(), adminCert.getNotAfter().toInstant())).isLessThanOrEqualTo(Duration.ofHours(12).plusMinutes(1));
-    assertThat(issuer.admins()).extracting(AdminIdentity::name).containsExactly("ops");
+    assertThat(issuer.admins().list()).extracting(AdminIdentity::name).containsExactly("ops");
   }
 
   @Test
@@ -78,7 +78,7 @@ class AdminApiTest {
     assertThat(r.code()).isEqualTo("unauthenticated");
     assertThat(ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
     assertThat(asBot.post("/v1/admin/bots", "{\"name\":\"evil\"}").status()).isEqualTo(401);
-    assertThat(issuer.bot("evil")).isEmpty();
+    assertThat(issuer.bots().find("evil")).isEmpty();
   }
 
   @Test
@@ -86,17 +86,17 @@ class AdminApiTest {
     // signed by the authority but never recorded: e.g. a certificate from another issuer's init directory
     KeyPair keys = ProtocolClient.ec();
     X509Certificate stray =
-        dev.machineid.issuer.internal.AdminCertificates.issue(
+        dev.machineid.issuer.internal.admin.AdminCertificates.issue(
             keysOf(issuer), "example.test", "stranger", keys.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
     ProtocolClient.Reply r = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {stray}).get("/v1/admin/bots");
     assertThat(r.code()).isEqualTo("unauthenticated");
   }
 
-  private static dev.machineid.issuer.internal.CertificateAuthority keysOf(Issuer issuer) {
+  private static dev.machineid.issuer.internal.authority.CertificateAuthority keysOf(Issuer issuer) {
     try {
       java.lang.reflect.Field f = Issuer.class.getDeclaredField("keys");
       f.setAccessible(true);
-      return ((dev.machineid.issuer.internal.KeyMaterial) f.get(issuer)).authority();
+      return ((dev.machineid.issuer.internal.authority.KeyMaterial) f.get(issuer)).authority();
     } catch (ReflectiveOperationException e) {
       throw new AssertionError(e);
     }
@@ -161,7 +161,7 @@ class AdminApiTest {
     JsonNode spec = listed.get(0).get("spec");
     assertThat(spec.get("allow").get("logins").get(1).asText()).isEqualTo("{{internal.logins}}");
     assertThat(spec.get("options").get("max_ttl").asText()).isEqualTo("30m");
-    assertThat(issuer.role("deployer")).get().extracting(Role::maxTtl).isEqualTo(Duration.ofMinutes(30));
+    assertThat(issuer.roles().find("deployer")).get().extracting(Role::maxTtl).isEqualTo(Duration.ofMinutes(30));
 
     assertThat(admin.post("/v1/admin/roles", role("deployer")).json().get("detail").asText()).contains("already exists");
     ProtocolClient.Reply unknownKey = admin.post("/v1/admin/roles", "{\"kind\":\"role\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"allow\":{\"logns\":[\"a\"]}}}");
@@ -176,7 +176,7 @@ class AdminApiTest {
 
   @Test
   void delegatedTokenWithoutIdentifyingRuleIsRefusedAtCreation() {
-    issuer.createBot("deployer");
+    issuer.bots().create("deployer");
     String noRule =
         "{\"kind\":\"token\",\"version\":\"v1\",\"metadata\":{\"name\":\"gha\"},\"spec\":{\"bot_name\":\"deployer\",\"join_method\":\"github\","
             + "\"expires\":\"2099-01-01T00:00:00Z\",\"github\":{\"allow\":[{\"ref\":\"refs/heads/main\"}]}}}";
@@ -188,7 +188,7 @@ class AdminApiTest {
     String globOwner =
         "{\"kind\":\"token\",\"metadata\":{\"name\":\"a\"},\"spec\":{\"bot_name\":\"deployer\",\"join_method\":\"iam\",\"iam\":{\"allow\":[{\"aws_account\":\"12*\"}]}}}";
     assertThat(admin.post("/v1/admin/tokens", globOwner).json().get("detail").asText()).contains("exact");
-    assertThat(issuer.tokens()).isEmpty();
+    assertThat(issuer.tokens().list()).isEmpty();
 
     String good =
         "{\"kind\":\"token\",\"version\":\"v1\",\"metadata\":{\"name\":\"gha\"},\"spec\":{\"bot_name\":\"deployer\",\"join_method\":\"github\","
@@ -206,7 +206,7 @@ class AdminApiTest {
 
   @Test
   void secretTokensFromResourcesJoinOnceAndNeverListTheirSecret() {
-    issuer.createBot("web");
+    issuer.bots().create("web");
     ProtocolClient.Reply r = admin.post("/v1/admin/tokens", "{\"kind\":\"token\",\"spec\":{\"bot_name\":\"web\",\"join_method\":\"token\",\"ttl\":\"10m\"}}");
     assertThat(r.status()).as(r.toString()).isEqualTo(201);
     String secret = r.json().get("token").asText();
@@ -273,10 +273,10 @@ class AdminApiTest {
 
   @Test
   void auditFiltersBySinceTypeAndBot() {
-    issuer.createBot("a");
+    issuer.bots().create("a");
     clock.advance(Duration.ofMinutes(10));
-    issuer.createBot("b");
-    issuer.createToken("b", Duration.ofMinutes(5));
+    issuer.bots().create("b");
+    issuer.tokens().create("b", Duration.ofMinutes(5));
     assertThat(admin.get("/v1/admin/audit?type=bot").json()).extracting(n -> n.get("bot").asText()).containsExactly("a", "b");
     assertThat(admin.get("/v1/admin/audit?type=bot.created&since=5m").json()).extracting(n -> n.get("bot").asText()).containsExactly("b");
     assertThat(admin.get("/v1/admin/audit?bot=b").json()).extracting(n -> n.get("type").asText()).containsExactly("bot.created", "token.created");
@@ -285,7 +285,7 @@ class AdminApiTest {
 
   @Test
   void changesMadeThroughTheAdminApiNameTheAdminInTheAuditLog() {
-    issuer.createBot("from-java");
+    issuer.bots().create("from-java");
     assertThat(admin.post("/v1/admin/bots", "{\"name\":\"from-admin\",\"roles\":[]}").status()).isEqualTo(201);
     var events = admin.get("/v1/admin/audit?type=bot.created").json();
     assertThat(events).extracting(n -> n.get("bot").asText()).containsExactly("from-java", "from-admin");
@@ -293,7 +293,7 @@ class AdminApiTest {
     assertThat(events.get(0).path("detail").has("actor")).isFalse();
     assertThat(events.get(1).path("detail").path("actor").asText()).isEqualTo("admin:ops");
     assertThat(admin.get("/v1/admin/audit?type=token.created").json()).isNotEmpty().allSatisfy(n -> assertThat(n.path("detail").path("actor").asText()).isEqualTo("admin:ops"));
-    assertThat(issuer.verifyAudit().intact()).isTrue();
+    assertThat(issuer.audit().verify().intact()).isTrue();
   }
 
   @Test

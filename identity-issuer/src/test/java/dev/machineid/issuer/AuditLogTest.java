@@ -42,40 +42,40 @@ class AuditLogTest {
   @Test
   void unauthenticatedRefusalsDoNotGrowTheAuditLog() {
     issuer = Issuer.builder().clock(clock).build().start();
-    issuer.createBot("web", List.of(), java.util.Map.of());
+    issuer.bots().create("web", List.of(), java.util.Map.of());
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
+    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
     IdentityResponse credentials = joined.as(IdentityResponse.class);
 
     // without a client certificate the edge refuses before anything is read: nothing is audited
     ProtocolClient anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    int before = issuer.auditEvents().size();
+    int before = issuer.audit().events().size();
     for (int i = 0; i < 100; i++) {
       assertThat(anonymous.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
       assertThat(anonymous.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     }
-    assertThat(issuer.auditEvents()).hasSize(before);
+    assertThat(issuer.audit().events()).hasSize(before);
 
     // with a certificate the issuer signed but no longer knows (its bot was deleted): one sample per
     // type and window, not a row per refusal
-    issuer.deleteBot("web");
+    issuer.bots().delete("web");
     ProtocolClient orphan = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
-    before = issuer.auditEvents().size();
+    before = issuer.audit().events().size();
     for (int i = 0; i < 100; i++) {
       assertThat(orphan.renew(credentials.generation(), ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
       assertThat(orphan.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     }
-    List<AuditEvent> written = issuer.auditEvents().subList(before, issuer.auditEvents().size());
+    List<AuditEvent> written = issuer.audit().events().subList(before, issuer.audit().events().size());
     assertThat(written).extracting(AuditEvent::type).containsExactly("renew", "heartbeat");
     assertThat(written).allSatisfy(e -> assertThat(e.detail()).containsEntry("sampled", "true").containsEntry("suppressed_before", "0"));
 
     clock.advance(Duration.ofSeconds(61));
     orphan.renew(credentials.generation(), ProtocolClient.ec(), null);
-    AuditEvent next = issuer.auditEvents().get(issuer.auditEvents().size() - 1);
+    AuditEvent next = issuer.audit().events().get(issuer.audit().events().size() - 1);
     assertThat(next.type()).isEqualTo("renew");
     assertThat(next.detail()).containsEntry("suppressed_before", "99");
-    assertThat(issuer.verifyAudit().intact()).isTrue();
+    assertThat(issuer.audit().verify().intact()).isTrue();
   }
 
   private static final String HEARTBEAT = "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}";
@@ -85,7 +85,7 @@ class AuditLogTest {
     String url = "jdbc:h2:mem:paged-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1";
     issuer = Issuer.builder().clock(clock).store(JdbcStore.builder(url).build()).build().start();
     KeyPair keys = ProtocolClient.ec();
-    X509Certificate cert = issuer.issueAdminCertificate("ops", keys.getPublic(), Duration.ofHours(1));
+    X509Certificate cert = issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(1));
     ProtocolClient admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert});
     int rows = 50_000;
     try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
@@ -119,9 +119,9 @@ class AuditLogTest {
   @Test
   void botSuppliedTextIsEscapedInEverySink() throws Exception {
     issuer = Issuer.builder().clock(clock).build().start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null);
+    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
     IdentityResponse credentials = joined.as(IdentityResponse.class);
     ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
@@ -150,14 +150,14 @@ class AuditLogTest {
       assertThat(r.code()).isEqualTo("malformed_request");
       assertThat(hasControl(r.json().path("detail").asText())).as(r.toString()).isFalse();
     }
-    assertThat(issuer.instance(credentials.instanceId()).orElseThrow().latestHeartbeat()).isNull();
+    assertThat(issuer.instances().find(credentials.instanceId()).orElseThrow().latestHeartbeat()).isNull();
     // the issuer's log: the refusals are there, but no forged line and no escape sequence
     String log = captured.toString(StandardCharsets.UTF_8);
     assertThat(log).contains("heartbeat refused");
     assertThat(log.lines()).noneMatch(l -> l.startsWith("[main] WARN dev.machineid.issuer forged"));
     assertThat(log).doesNotContain("\u001b").doesNotContain("\u202e");
     // the audit records
-    List<AuditEvent> refusals = issuer.auditEvents().stream().filter(e -> e.type().equals("heartbeat")).toList();
+    List<AuditEvent> refusals = issuer.audit().events().stream().filter(e -> e.type().equals("heartbeat")).toList();
     assertThat(refusals).hasSize(3);
     for (AuditEvent e : refusals) {
       e.detail().forEach((k, v) -> {
@@ -168,7 +168,7 @@ class AuditLogTest {
     assertThat(refusals.get(0).detail().get("reason")).contains("\\x0d\\x0a[main] WARN");
     // and the admin API's listing, which the CLI prints
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    X509Certificate cert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
     JsonNode listed = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert}).get("/v1/admin/audit?type=heartbeat").json();
     assertThat(listed.toString()).doesNotContain("\\r").doesNotContain("\\u001B").doesNotContain("\\u001b");
   }

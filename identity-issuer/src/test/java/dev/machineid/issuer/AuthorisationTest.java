@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
-import dev.machineid.issuer.internal.CredentialMarks;
+import dev.machineid.issuer.internal.authority.CredentialMarks;
 import java.math.BigInteger;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -60,9 +60,9 @@ class AuthorisationTest {
   void start() {
     store = new HookedStore(IssuerStore.inMemory());
     issuer = Issuer.builder().trustDomain("example.test").clock(clock).store(store).keysDirectory(dir.resolve("keys")).build().start();
-    issuer.createRole(new Role("deployer", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, Duration.ofMinutes(20), null));
-    issuer.createRole(new Role("other", List.of("root"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
-    issuer.createBot("web", List.of("deployer"), Map.of());
+    issuer.roles().create(new Role("deployer", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, Duration.ofMinutes(20), null));
+    issuer.roles().create(new Role("other", List.of("root"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.bots().create("web", List.of("deployer"), Map.of());
     keys = ProtocolClient.ec();
     joined = join("web", keys);
   }
@@ -76,7 +76,7 @@ class AuthorisationTest {
   // ---------------------------------------------------------------- helpers
 
   private IdentityResponse join(String bot, KeyPair k) {
-    ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken(bot, Duration.ofMinutes(5)), k, null);
+    ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create(bot, Duration.ofMinutes(5)), k, null);
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     return r.as(IdentityResponse.class);
   }
@@ -105,11 +105,11 @@ class AuthorisationTest {
   }
 
   private boolean locked() {
-    return issuer.instance(joined.instanceId()).orElseThrow().locked();
+    return issuer.instances().find(joined.instanceId()).orElseThrow().locked();
   }
 
   private AuditEvent lastFailure(String type) {
-    List<AuditEvent> failures = issuer.auditEvents().stream().filter(e -> e.type().equals(type) && e.outcome().equals(AuditEvent.FAILURE)).toList();
+    List<AuditEvent> failures = issuer.audit().events().stream().filter(e -> e.type().equals(type) && e.outcome().equals(AuditEvent.FAILURE)).toList();
     assertThat(failures).as("failed " + type + " events").isNotEmpty();
     return failures.get(failures.size() - 1);
   }
@@ -154,8 +154,8 @@ class AuthorisationTest {
     assertThat(credentials(asScoped, "identity", List.of("deployer"), ProtocolClient.ec()).code()).isEqualTo("unauthenticated");
     assertThat(asScoped.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     assertThat(asScoped.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().heartbeat()).isEmpty();
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().heartbeat()).isEmpty();
 
     // the identity credential honours its roles: only roles granted to the bot, and their max_ttl
     assertThat(credentials(as(keys, joined), "identity", List.of("other"), ProtocolClient.ec()).code()).isEqualTo("role_denied");
@@ -187,7 +187,7 @@ class AuthorisationTest {
     assertThat(beat.code()).isEqualTo("generation_mismatch");
     assertThat(lastFailure("certificate.issued").detail().get("reason")).contains("superseded certificate of generation 1");
     assertThat(lastFailure("heartbeat").detail().get("reason")).contains("superseded certificate of generation 1");
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().heartbeat()).isEmpty();
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().heartbeat()).isEmpty();
     // the certificate just superseded is what the bot itself holds while it retries a renewal whose
     // answer was lost: it is refused without a lock, and the retry still gets the same certificate
     assertThat(locked()).isFalse();
@@ -206,7 +206,7 @@ class AuthorisationTest {
 
     assertThat(minted.code()).isEqualTo("generation_mismatch");
     assertThat(locked()).isTrue();
-    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+    assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("instance.locked");
       assertThat(e.detail().get("reason")).contains("superseded certificate of generation 1");
     });
@@ -216,40 +216,40 @@ class AuthorisationTest {
 
   @Test
   void aDeletedBotsTokenJoinsNothing() {
-    String unused = issuer.createToken("web", Duration.ofMinutes(5));
-    issuer.deleteBot("web");
-    issuer.createBot("web", List.of("deployer"), Map.of());
+    String unused = issuer.tokens().create("web", Duration.ofMinutes(5));
+    issuer.bots().delete("web");
+    issuer.bots().create("web", List.of("deployer"), Map.of());
 
     ProtocolClient.Reply r = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(unused, ProtocolClient.ec(), null);
 
     assertThat(r.status()).as(r.toString()).isBetween(400, 499);
-    assertThat(issuer.instances("web")).isEmpty();
-    assertThat(issuer.tokens()).isEmpty();
+    assertThat(issuer.instances().list("web")).isEmpty();
+    assertThat(issuer.tokens().list()).isEmpty();
   }
 
   @Test
   void aDeletedBotsCertificateRenewsNothing() {
-    issuer.deleteBot("web");
-    issuer.createBot("web", List.of("deployer"), Map.of());
+    issuer.bots().delete("web");
+    issuer.bots().create("web", List.of("deployer"), Map.of());
     ProtocolClient old = as(keys, joined);
 
     assertThat(old.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
     assertThat(credentials(old, "database", List.of("deployer"), ProtocolClient.ec()).code()).isEqualTo("unauthenticated");
     assertThat(old.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
-    assertThat(issuer.instances("web")).isEmpty();
-    assertThat(issuer.instance(joined.instanceId())).isEmpty();
+    assertThat(issuer.instances().list("web")).isEmpty();
+    assertThat(issuer.instances().find(joined.instanceId())).isEmpty();
   }
 
   @Test
   void revocationRevokes() {
     // deleting a bot ends its instances and tokens, in one transaction with its audit event
-    String unused = issuer.createToken("web", Duration.ofMinutes(5));
-    assertThat(issuer.deleteBot("web")).isTrue();
-    assertThat(issuer.instances("web")).isEmpty();
-    assertThat(issuer.tokens()).isEmpty();
-    assertThat(issuer.auditEvents()).filteredOn(e -> e.type().equals("bot.deleted")).hasSize(1);
+    String unused = issuer.tokens().create("web", Duration.ofMinutes(5));
+    assertThat(issuer.bots().delete("web")).isTrue();
+    assertThat(issuer.instances().list("web")).isEmpty();
+    assertThat(issuer.tokens().list()).isEmpty();
+    assertThat(issuer.audit().events()).filteredOn(e -> e.type().equals("bot.deleted")).hasSize(1);
     // nothing comes back when the name is reused
-    issuer.createBot("web", List.of("deployer"), Map.of());
+    issuer.bots().create("web", List.of("deployer"), Map.of());
     assertThat(as(keys, joined).renew(1, ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
     assertThat(ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(unused, ProtocolClient.ec(), null).status()).isBetween(400, 499);
 
@@ -257,13 +257,13 @@ class AuthorisationTest {
     Admin ops = admin("ops");
     Admin sec = admin("sec");
     assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
-    assertThat(issuer.removeAdmin("ops")).isTrue();
+    assertThat(issuer.admins().remove("ops")).isTrue();
     assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
-    issuer.lock(Lock.serial(sec.certificate.getSerialNumber().toString(16), "leaked"));
+    issuer.locks().create(Lock.serial(sec.certificate.getSerialNumber().toString(16), "leaked"));
     assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
     // and a removed admin's certificates stay refused when the name is added again
     clock.advance(Duration.ofSeconds(2));
-    issuer.addAdmin("ops");
+    issuer.admins().add("ops");
     assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
   }
 
@@ -272,7 +272,7 @@ class AuthorisationTest {
 
   private Admin admin(String name) {
     KeyPair k = ProtocolClient.ec();
-    X509Certificate c = issuer.issueAdminCertificate(name, k.getPublic(), Duration.ofHours(12));
+    X509Certificate c = issuer.admins().issueCertificate(name, k.getPublic(), Duration.ofHours(12));
     return new Admin(k, c, ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k.getPrivate(), new X509Certificate[] {c}));
   }
 
@@ -297,23 +297,23 @@ class AuthorisationTest {
     assertThat(refused.status()).isEqualTo(401);
     assertThat(refused.code()).isEqualTo("unauthenticated");
     assertThat(adminRenew(ops.client, ProtocolClient.ec()).code()).isEqualTo("unauthenticated");
-    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+    assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("admin.removed");
       assertThat(e.detail()).containsEntry("admin", "ops").containsEntry("actor", "admin:sec");
     });
     // the configured list rules: names missing from it are removed, at once
     clock.advance(Duration.ofSeconds(2));
-    Issuer.AdminChanges changes = issuer.syncAdmins(List.of("ops", "root"));
+    Admins.Changes changes = issuer.admins().sync(List.of("ops", "root"));
     assertThat(changes.added()).containsExactly("ops", "root");
     assertThat(changes.removed()).containsExactly("sec");
     assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
-    assertThat(issuer.admins()).extracting(AdminIdentity::name).containsExactly("ops", "root");
+    assertThat(issuer.admins().list()).extracting(AdminIdentity::name).containsExactly("ops", "root");
     // re-adding "ops" did not revive the certificate of the removed "ops"
     assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
     assertThat(admin("ops").client.get("/v1/admin/bots").status()).isEqualTo(200);
     // an admin cannot remove itself by accident, nor the last one
     assertThat(delete(admin("root").client, "/v1/admin/admins/root").code()).isEqualTo("malformed_request");
-    assertThatThrownBy(() -> issuer.syncAdmins(List.of())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> issuer.admins().sync(List.of())).isInstanceOf(IllegalArgumentException.class);
   }
 
   private static ProtocolClient.Reply putAdmins(ProtocolClient c, String... names) {
@@ -336,9 +336,9 @@ class AuthorisationTest {
     // nor can the list be replaced by a name no one holds a certificate for
     assertThat(putAdmins(ops.client, "ghost").code()).isEqualTo("malformed_request");
     // refused before anything changed: both admins remain and the caller still works
-    assertThat(issuer.admins()).extracting(AdminIdentity::name).containsExactly("ops", "sec");
+    assertThat(issuer.admins().list()).extracting(AdminIdentity::name).containsExactly("ops", "sec");
     assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
-    assertThat(issuer.auditEvents()).noneSatisfy(e -> assertThat(e.type()).isEqualTo("admin.removed"));
+    assertThat(issuer.audit().events()).noneSatisfy(e -> assertThat(e.type()).isEqualTo("admin.removed"));
 
     // a list that keeps the caller may remove others
     ProtocolClient.Reply kept = putAdmins(ops.client, "ops", "root");
@@ -347,7 +347,7 @@ class AuthorisationTest {
     assertThat(sec.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
     assertThat(ops.client.get("/v1/admin/bots").status()).isEqualTo(200);
     // the operator's own sync (issuer serve, from issuer.yaml) is not the API and may remove anyone
-    assertThat(issuer.syncAdmins(List.of("root")).removed()).containsExactly("ops");
+    assertThat(issuer.admins().sync(List.of("root")).removed()).containsExactly("ops");
   }
 
   @Test
@@ -362,7 +362,7 @@ class AuthorisationTest {
     clock.advance(Duration.ofSeconds(10));
     assertThat(delete(sec.client, "/v1/admin/admins/ops").status()).isEqualTo(204);
     clock.advance(Duration.ofSeconds(10));
-    issuer.addAdmin("ops");
+    issuer.admins().add("ops");
 
     // issued 20 s before the record was created again: refused, however recent
     assertThat(foreignClient.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
@@ -373,20 +373,20 @@ class AuthorisationTest {
     clock.advance(Duration.ofSeconds(1).minusNanos(t.getNano()).plusMillis(100));
     KeyPair k2 = ProtocolClient.ec();
     X509Certificate early =
-        dev.machineid.issuer.internal.AdminCertificates.issue(authorityOf(issuer), "example.test", "ops", k2.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
+        dev.machineid.issuer.internal.admin.AdminCertificates.issue(authorityOf(issuer), "example.test", "ops", k2.getPublic(), clock.instant(), Duration.ofHours(1), new java.security.SecureRandom());
     clock.advance(Duration.ofMillis(200));
-    issuer.addAdmin("ops");
+    issuer.admins().add("ops");
     assertThat(ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k2.getPrivate(), new X509Certificate[] {early}).get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
 
     // one issued after the record is accepted
     assertThat(admin("ops").client.get("/v1/admin/bots").status()).isEqualTo(200);
   }
 
-  private static dev.machineid.issuer.internal.CertificateAuthority authorityOf(Issuer issuer) {
+  private static dev.machineid.issuer.internal.authority.CertificateAuthority authorityOf(Issuer issuer) {
     try {
       java.lang.reflect.Field f = Issuer.class.getDeclaredField("keys");
       f.setAccessible(true);
-      return ((dev.machineid.issuer.internal.KeyMaterial) f.get(issuer)).authority();
+      return ((dev.machineid.issuer.internal.authority.KeyMaterial) f.get(issuer)).authority();
     } catch (ReflectiveOperationException e) {
       throw new AssertionError(e);
     }
@@ -403,7 +403,7 @@ class AuthorisationTest {
     assertThat(renewedClient.get("/v1/admin/bots").status()).isEqualTo(200);
 
     // locked by its serial as openssl prints it: upper case, with leading zeros
-    issuer.lock(Lock.serial("00" + ops.certificate.getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT), "admin key leaked"));
+    issuer.locks().create(Lock.serial("00" + ops.certificate.getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT), "admin key leaked"));
 
     ProtocolClient.Reply refused = ops.client.get("/v1/admin/bots");
     assertThat(refused.status()).isEqualTo(401);
@@ -428,16 +428,16 @@ class AuthorisationTest {
     assertThat(again.code()).isEqualTo("unauthenticated");
 
     // a renewal racing the admin's removal: the removal commits first, so nothing is issued
-    store.atNextTransaction(() -> issuer.removeAdmin("ops"));
+    store.atNextTransaction(() -> issuer.admins().remove("ops"));
     ProtocolClient.Reply raced = adminRenew(ops.client, ProtocolClient.ec());
     assertThat(store.fired()).isTrue();
     assertThat(raced.code()).isEqualTo("unauthenticated");
     // the operator's certificate and the one renewal: nothing else was issued
-    assertThat(issuer.auditEvents()).filteredOn(e -> e.type().equals("admin.certificate")).hasSize(2);
+    assertThat(issuer.audit().events()).filteredOn(e -> e.type().equals("admin.certificate")).hasSize(2);
 
     // once the record is gone, every certificate of it is refused, renewed or not, also after the name returns
     clock.advance(Duration.ofSeconds(2));
-    issuer.addAdmin("ops");
+    issuer.admins().add("ops");
     assertThat(renewedClient.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
     assertThat(ops.client.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
   }
@@ -448,27 +448,27 @@ class AuthorisationTest {
   void nothingIsIssuedAfterALockCommits() {
     // the renewal is authorised, then a lock on the bot commits (as on another replica) before the
     // transaction that issues: the renewal must not commit
-    store.atNextTransaction(() -> issuer.lock(Lock.bot("web", "compromised")));
+    store.atNextTransaction(() -> issuer.locks().create(Lock.bot("web", "compromised")));
     ProtocolClient.Reply renewal = as(keys, joined).renew(1, ProtocolClient.ec(), null);
     assertThat(store.fired()).isTrue();
     assertThat(renewal.status()).as(renewal.toString()).isEqualTo(403);
     assertThat(renewal.code()).isEqualTo("bot_locked");
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
-    assertThat(issuer.auditEvents()).noneSatisfy(e -> {
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+    assertThat(issuer.audit().events()).noneSatisfy(e -> {
       assertThat(e.type()).isEqualTo("renew");
       assertThat(e.outcome()).isEqualTo(AuditEvent.SUCCESS);
     });
 
     // and a credential request: signed, but refused because the lock committed before it did
-    for (Lock l : issuer.locks()) {
-      issuer.removeLock(l.id());
+    for (Lock l : issuer.locks().list()) {
+      issuer.locks().remove(l.id());
     }
-    store.atNextTransaction(() -> issuer.lock(Lock.instance(joined.instanceId(), "compromised")));
+    store.atNextTransaction(() -> issuer.locks().create(Lock.instance(joined.instanceId(), "compromised")));
     ProtocolClient.Reply credential = credentials(as(keys, joined), "database", List.of("deployer"), ProtocolClient.ec());
     assertThat(store.fired()).isTrue();
     assertThat(credential.code()).isEqualTo("bot_locked");
     assertThat(credential.json().has("certificate_chain")).isFalse();
-    assertThat(issuer.auditEvents()).noneSatisfy(e -> {
+    assertThat(issuer.audit().events()).noneSatisfy(e -> {
       assertThat(e.type()).isEqualTo("certificate.issued");
       assertThat(e.outcome()).isEqualTo(AuditEvent.SUCCESS);
     });
@@ -476,24 +476,24 @@ class AuthorisationTest {
 
   @Test
   void nothingIsIssuedAfterTheBotsDeletionCommits() {
-    store.atNextTransaction(() -> issuer.deleteBot("web"));
+    store.atNextTransaction(() -> issuer.bots().delete("web"));
     ProtocolClient.Reply renewal = as(keys, joined).renew(1, ProtocolClient.ec(), null);
     assertThat(store.fired()).isTrue();
     assertThat(renewal.code()).isEqualTo("unauthenticated");
-    assertThat(issuer.instance(joined.instanceId())).isEmpty();
+    assertThat(issuer.instances().find(joined.instanceId())).isEmpty();
 
     // a join authorised before the deletion committed creates no instance of the deleted bot
-    issuer.createBot("api", List.of(), Map.of());
-    String token = issuer.createToken("api", Duration.ofMinutes(5));
+    issuer.bots().create("api", List.of(), Map.of());
+    String token = issuer.tokens().create("api", Duration.ofMinutes(5));
     ProtocolClient joiner = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     KeyPair k = ProtocolClient.ec();
     ObjectNode req = ProtocolClient.joinRequest(token, joiner.challenge("token", token, k), k, null);
     // the token's consumption is the join's first transaction; the deletion lands before the second
-    store.atNextTransaction(() -> store.atNextTransaction(() -> issuer.deleteBot("api")));
+    store.atNextTransaction(() -> store.atNextTransaction(() -> issuer.bots().delete("api")));
     ProtocolClient.Reply joinReply = joiner.post("/v1/join", req);
     assertThat(store.fired()).isTrue();
     assertThat(joinReply.status()).as(joinReply.toString()).isBetween(400, 499);
-    assertThat(issuer.instances("api")).isEmpty();
+    assertThat(issuer.instances().list("api")).isEmpty();
   }
 
   // ---------------------------------------------------------------- lock serials, key usage
@@ -513,16 +513,16 @@ class AuthorisationTest {
     }
 
     // a lock given as tools print the serial applies to the certificate
-    issuer.lock(new Lock(null, Lock.Target.SERIAL, colons.toString().toUpperCase(java.util.Locale.ROOT), "leaked", null, null));
-    assertThat(issuer.locks()).singleElement().extracting(Lock::value).isEqualTo(hex);
+    issuer.locks().create(new Lock(null, Lock.Target.SERIAL, colons.toString().toUpperCase(java.util.Locale.ROOT), "leaked", null, null));
+    assertThat(issuer.locks().list()).singleElement().extracting(Lock::value).isEqualTo(hex);
     assertThat(as(keys, joined).renew(1, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
 
     // a serial that is no serial is refused and stores nothing
     Admin ops = admin("ops");
     ProtocolClient.Reply bad = ops.client.post("/v1/admin/locks", ProtocolClient.object().put("target", "serial").put("value", "not-a-serial"));
     assertThat(bad.code()).isEqualTo("malformed_request");
-    assertThatThrownBy(() -> issuer.lock(new Lock(null, Lock.Target.SERIAL, "zz", "r", null, null))).isInstanceOf(IllegalArgumentException.class);
-    assertThat(issuer.locks()).hasSize(1);
+    assertThatThrownBy(() -> issuer.locks().create(new Lock(null, Lock.Target.SERIAL, "zz", "r", null, null))).isInstanceOf(IllegalArgumentException.class);
+    assertThat(issuer.locks().list()).hasSize(1);
   }
 
   /** Signs a leaf with the issuer authority's key (read from the keys directory), as an attacker with a mis-issued certificate would hold. */
@@ -560,7 +560,7 @@ class AuthorisationTest {
     ProtocolClient.Reply renewal = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k.getPrivate(), new X509Certificate[] {bot}).renew(1, ProtocolClient.ec(), null);
     assertThat(renewal.code()).isEqualTo("unauthenticated");
     assertThat(lastFailure("renew").detail().get("reason")).contains("lacks key usage digitalSignature");
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
 
     admin("ops");
     KeyPair ak = ProtocolClient.ec();
@@ -577,7 +577,7 @@ class AuthorisationTest {
     ProtocolClient.Reply renewal = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), k.getPrivate(), new X509Certificate[] {bot}).renew(1, ProtocolClient.ec(), null);
     assertThat(renewal.code()).isEqualTo("unauthenticated");
     assertThat(lastFailure("renew").detail().get("reason")).contains("extended key usage");
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().generation()).isEqualTo(1);
 
     admin("ops");
     KeyPair ak = ProtocolClient.ec();

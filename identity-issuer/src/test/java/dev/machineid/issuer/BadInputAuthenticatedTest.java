@@ -44,15 +44,15 @@ class BadInputAuthenticatedTest {
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createRole(new Role("svc", List.of("deploy"), List.of("app"), List.of("viewers"), List.of(), List.of("*.db.internal"), List.of("billing"), false, null, null));
-    issuer.createRole(new Role("other", List.of("root"), List.of("admin"), List.of(), List.of(), List.of(), List.of(), false, null, null));
-    issuer.createBot("web", List.of("svc"), Map.of());
+    issuer.roles().create(new Role("svc", List.of("deploy"), List.of("app"), List.of("viewers"), List.of(), List.of("*.db.internal"), List.of("billing"), false, null, null));
+    issuer.roles().create(new Role("other", List.of("root"), List.of("admin"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.bots().create("web", List.of("svc"), Map.of());
     KeyPair keys = ProtocolClient.ec();
-    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(IdentityResponse.class);
+    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), keys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
-    issuer.createToken("web", Duration.ofMinutes(10));
+    issuer.tokens().create("web", Duration.ofMinutes(10));
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate adminCert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    X509Certificate adminCert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {adminCert});
   }
 
@@ -67,13 +67,13 @@ class BadInputAuthenticatedTest {
 
   private Snapshot snapshot() {
     return new Snapshot(
-        issuer.bots(),
-        issuer.roles(),
-        issuer.tokens(),
-        issuer.bots().stream().flatMap(b -> issuer.instances(b.name()).stream()).toList(),
-        issuer.locks(),
-        issuer.admins(),
-        issuer.auditEvents().stream().filter(e -> !e.failed()).toList());
+        issuer.bots().list(),
+        issuer.roles().list(),
+        issuer.tokens().list(),
+        issuer.bots().list().stream().flatMap(b -> issuer.instances().list(b.name()).stream()).toList(),
+        issuer.locks().list(),
+        issuer.admins().list(),
+        issuer.audit().events().stream().filter(e -> !e.failed()).toList());
   }
 
   private record Case(String name, Supplier<ProtocolClient.Reply> request) {}

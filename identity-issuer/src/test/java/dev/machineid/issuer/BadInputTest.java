@@ -45,12 +45,12 @@ class BadInputTest {
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     botKeys = ProtocolClient.ec();
     anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    IdentityResponse c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
+    IdentityResponse c = anonymous.join(issuer.tokens().create("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
-    token = issuer.createToken("web", Duration.ofMinutes(10));
+    token = issuer.tokens().create("web", Duration.ofMinutes(10));
   }
 
   @AfterAll
@@ -63,11 +63,11 @@ class BadInputTest {
 
   private Snapshot snapshot() {
     return new Snapshot(
-        issuer.bots(),
-        issuer.tokens(),
-        issuer.instances("web"),
-        issuer.locks(),
-        issuer.auditEvents().stream().filter(e -> !e.failed()).toList());
+        issuer.bots().list(),
+        issuer.tokens().list(),
+        issuer.instances().list("web"),
+        issuer.locks().list(),
+        issuer.audit().events().stream().filter(e -> !e.failed()).toList());
   }
 
   private record Case(String name, Supplier<ProtocolClient.Reply> request) {}

@@ -30,11 +30,11 @@ class BotSshCertificateTest {
   @BeforeEach
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createRole(role("ops", List.of("{{internal.logins}}")));
-    issuer.createRole(role("deployer", List.of("deploy", "{{internal.logins}}")));
-    issuer.createRole(role("unrelated", List.of("root")));
-    issuer.createBot("web", List.of("ops", "deployer"), Map.of("logins", List.of("alice", "bob")));
-    issuer.createBot("plain", List.of("ops"), Map.of());
+    issuer.roles().create(role("ops", List.of("{{internal.logins}}")));
+    issuer.roles().create(role("deployer", List.of("deploy", "{{internal.logins}}")));
+    issuer.roles().create(role("unrelated", List.of("root")));
+    issuer.bots().create("web", List.of("ops", "deployer"), Map.of("logins", List.of("alice", "bob")));
+    issuer.bots().create("plain", List.of("ops"), Map.of());
   }
 
   @AfterEach
@@ -51,7 +51,7 @@ class BotSshCertificateTest {
   }
 
   private ProtocolClient.Reply joinWithSsh(String bot, KeyPair keys, String sshPublicKey) {
-    String token = issuer.createToken(bot, Duration.ofMinutes(10));
+    String token = issuer.tokens().create(bot, Duration.ofMinutes(10));
     ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
     req.put("ssh_public_key", sshPublicKey);
@@ -85,7 +85,7 @@ class BotSshCertificateTest {
     SshPublicKeyInfo info = checked(c, keys);
     // ops and deployer expand {{internal.logins}}; deployer adds deploy; the unrelated role's root is not the bot's
     assertThat(info.principals()).containsExactlyInAnyOrder("alice", "bob", "deploy");
-    AuditEvent join = issuer.auditEvents().stream().filter(e -> e.type().equals("join") && "success".equals(e.outcome()))
+    AuditEvent join = issuer.audit().events().stream().filter(e -> e.type().equals("join") && "success".equals(e.outcome()))
         .reduce((a, b) -> b).orElseThrow();
     assertThat(join.detail()).containsKey("ssh_logins");
     assertThat(List.of(join.detail().get("ssh_logins").split(","))).containsExactlyInAnyOrder("alice", "bob", "deploy");
@@ -126,7 +126,7 @@ class BotSshCertificateTest {
   @Test
   void withoutSshPublicKeyNoSshCertificateIsIssued() {
     KeyPair keys = ProtocolClient.ec();
-    String token = issuer.createToken("web", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("web", Duration.ofMinutes(10));
     ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, "10m");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
@@ -141,14 +141,14 @@ class BotSshCertificateTest {
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(reply.as(IdentityResponse.class).sshCertificate()).isNull();
-    AuditEvent join = issuer.auditEvents().stream().filter(e -> e.type().equals("join") && "plain".equals(e.bot()))
+    AuditEvent join = issuer.audit().events().stream().filter(e -> e.type().equals("join") && "plain".equals(e.bot()))
         .reduce((a, b) -> b).orElseThrow();
     assertThat(join.detail().get("ssh_certificate")).contains("no login");
   }
 
   @Test
   void loginThatCannotBeAPrincipalIsLeftOutAndTheJoinStillSucceeds() {
-    issuer.createBot("sloppy", List.of("ops"), Map.of("logins", List.of("alice", "bad login", "a,b")));
+    issuer.bots().create("sloppy", List.of("ops"), Map.of("logins", List.of("alice", "bad login", "a,b")));
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply reply = joinWithSsh("sloppy", keys, sshKey(keys));
 
@@ -159,7 +159,7 @@ class BotSshCertificateTest {
   @Test
   void malformedSshPublicKeyOnJoinIsABadRequestThatConsumesNothing() {
     KeyPair keys = ProtocolClient.ec();
-    String token = issuer.createToken("web", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("web", Duration.ofMinutes(10));
     ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     for (String bad : List.of("ssh-ed25519 !!!notbase64", "not-a-key AAAA", "", sshKey(ProtocolClient.ec()))) {
       ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
@@ -169,7 +169,7 @@ class BotSshCertificateTest {
       assertThat(reply.contentType()).startsWith("application/problem+json");
       assertThat(reply.code()).isEqualTo("malformed_request");
     }
-    assertThat(issuer.instances("web")).isEmpty();
+    assertThat(issuer.instances().list("web")).isEmpty();
     // the token was not consumed: the same token still joins
     ProtocolClient.Reply ok = client.join(token, keys, "10m");
     assertThat(ok.status()).as(ok.toString()).isEqualTo(200);
@@ -179,7 +179,7 @@ class BotSshCertificateTest {
   void malformedSshPublicKeyOnRenewalIsABadRequestThatChangesNoInstance() {
     KeyPair keys = ProtocolClient.ec();
     IdentityResponse joined = joinWithSsh("web", keys, sshKey(keys)).as(IdentityResponse.class);
-    BotInstance before = issuer.instance(joined.instanceId()).orElseThrow();
+    BotInstance before = issuer.instances().find(joined.instanceId()).orElseThrow();
     KeyPair next = ProtocolClient.ec();
     for (String bad : List.of("ecdsa-sha2-nistp256 AAAA", "ssh-rsa", sshKey(keys))) {
       ObjectNode req = ProtocolClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
@@ -188,10 +188,10 @@ class BotSshCertificateTest {
       assertThat(reply.status()).as(bad + " -> " + reply).isEqualTo(400);
       assertThat(reply.code()).isEqualTo("malformed_request");
     }
-    BotInstance after = issuer.instance(joined.instanceId()).orElseThrow();
+    BotInstance after = issuer.instances().find(joined.instanceId()).orElseThrow();
     assertThat(after.generation()).isEqualTo(before.generation()).isEqualTo(1);
     assertThat(after.latestAuthentication()).isEqualTo(before.latestAuthentication());
-    assertThat(issuer.locks()).isEmpty();
+    assertThat(issuer.locks().list()).isEmpty();
     // and the instance still renews normally
     ProtocolClient.Reply ok = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null);
     assertThat(ok.status()).as(ok.toString()).isEqualTo(200);

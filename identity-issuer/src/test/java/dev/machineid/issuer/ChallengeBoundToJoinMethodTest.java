@@ -26,7 +26,7 @@ class ChallengeBoundToJoinMethodTest {
   @BeforeEach
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
   }
 
@@ -36,7 +36,7 @@ class ChallengeBoundToJoinMethodTest {
   }
 
   private State state() {
-    return new State(issuer.tokens(), issuer.instances("web"), issuer.auditEvents().stream().filter(e -> !e.failed()).toList());
+    return new State(issuer.tokens().list(), issuer.instances().list("web"), issuer.audit().events().stream().filter(e -> !e.failed()).toList());
   }
 
   private record State(List<Token> tokens, List<BotInstance> instances, List<AuditEvent> successes) {}
@@ -45,7 +45,7 @@ class ChallengeBoundToJoinMethodTest {
   @ValueSource(strings = {"iam", "ec2"})
   void aChallengeIssuedForAnotherMethodCannotRedeemATokenJoin(String otherMethod) {
     assertThat(issuer.joinMethods()).contains("token", otherMethod);
-    String token = issuer.createToken("web", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("web", Duration.ofMinutes(10));
     KeyPair keys = ProtocolClient.ec();
     String foreign = client.challenge(otherMethod, token, keys);
     State before = state();
@@ -55,7 +55,7 @@ class ChallengeBoundToJoinMethodTest {
     assertThat(reply.status()).as(reply.toString()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("challenge_invalid");
     assertThat(state()).isEqualTo(before);
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
     // the same token, key and request with a challenge for the token method joins: only the method differed
     ProtocolClient.Reply joined = client.post("/v1/join", ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null));
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
@@ -64,7 +64,7 @@ class ChallengeBoundToJoinMethodTest {
   @ParameterizedTest
   @ValueSource(strings = {"iam", "ec2"})
   void aChallengeIssuedForTheTokenMethodCannotRedeemAnAwsJoin(String awsMethod) {
-    issuer.createToken("aws-web", "web", awsMethod, Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
+    issuer.tokens().create("aws-web", "web", awsMethod, Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
     KeyPair keys = ProtocolClient.ec();
     String forToken = client.challenge("token", "aws-web", keys);
     ObjectNode join = ProtocolClient.joinRequest("aws-web", forToken, keys, null).put("join_method", awsMethod);
@@ -83,7 +83,7 @@ class ChallengeBoundToJoinMethodTest {
     assertThat(reply.status()).as(reply.toString()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("challenge_invalid");
     assertThat(state()).isEqualTo(before);
-    assertThat(issuer.auditEvents()).filteredOn(AuditEvent::failed).isNotEmpty()
+    assertThat(issuer.audit().events()).filteredOn(AuditEvent::failed).isNotEmpty()
         .last().satisfies(e -> assertThat(String.valueOf(e.detail())).contains("challenge"));
   }
 }

@@ -35,7 +35,7 @@ class DelegatedJoinTokenLookupTest {
         .verifierSettings("ec2", Map.of("additional_certificates", imds.certificatePem(), "max_instance_age", "10m"))
         .build()
         .start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     Instant now = Instant.now();
     store.inTransaction(tx -> {
       for (int i = 0; i < STORED; i++) {
@@ -43,7 +43,7 @@ class DelegatedJoinTokenLookupTest {
       }
       return null;
     });
-    issuer.createToken("aws-web", "web", "ec2", now.plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
+    issuer.tokens().create("aws-web", "web", "ec2", now.plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
   }
 
   @AfterEach
@@ -65,7 +65,7 @@ class DelegatedJoinTokenLookupTest {
     ProtocolClient.Reply reply = client.post("/v1/join", join);
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(401);
-    assertThat(issuer.auditEvents()).filteredOn(AuditEvent::failed).last()
+    assertThat(issuer.audit().events()).filteredOn(AuditEvent::failed).last()
         .satisfies(e -> assertThat(e.bot()).as("the refusal is in the token's bot's trail").isEqualTo("web"));
     // the verifier's look-up and the refusal's audit look-up: the named token, once each
     assertThat(store.tokensRead() - before).isLessThanOrEqualTo(2);
@@ -84,7 +84,7 @@ class DelegatedJoinTokenLookupTest {
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     String instanceId = reply.json().get("instance_id").asText();
-    BotInstance instance = issuer.instance(instanceId).orElseThrow();
+    BotInstance instance = issuer.instances().find(instanceId).orElseThrow();
     assertThat(instance.bot()).isEqualTo("web");
     assertThat(instance.joinMethod()).isEqualTo("ec2");
     // the verifier's look-up of the named token, and nothing else: not one of the other 10,000

@@ -40,20 +40,20 @@ class EdgeFuzzTest {
   private record Snapshot(List<Bot> bots, List<Token> tokens, List<BotInstance> instances, List<Lock> locks, List<Role> roles, List<AuditEvent> audit) {}
 
   private static Snapshot snapshot(Issuer issuer) {
-    return new Snapshot(issuer.bots(), issuer.tokens(), issuer.instances("web"), issuer.locks(), issuer.roles(),
-        issuer.auditEvents().stream().filter(e -> !e.failed()).toList());
+    return new Snapshot(issuer.bots().list(), issuer.tokens().list(), issuer.instances().list("web"), issuer.locks().list(), issuer.roles().list(),
+        issuer.audit().events().stream().filter(e -> !e.failed()).toList());
   }
 
   @Test
   void malformedRequestsGetA4xxProblemAndChangeNothing() throws Exception {
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(5)).build().start()) {
-      issuer.createBot("web");
+      issuer.bots().create("web");
       KeyPair botKeys = ProtocolClient.ec();
-      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
       X509Certificate[] botChain = c.certificateChain().stream().map(dev.machineid.core.protocol.Pem::certificate).toArray(X509Certificate[]::new);
       KeyPair adminKeys = ProtocolClient.ec();
-      X509Certificate adminCert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-      issuer.createToken("web", Duration.ofMinutes(10));
+      X509Certificate adminCert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+      issuer.tokens().create("web", Duration.ofMinutes(10));
       List<SSLContext> clients = List.of(
           context(issuer, null, null), context(issuer, botKeys.getPrivate(), botChain), context(issuer, adminKeys.getPrivate(), new X509Certificate[] {adminCert}));
       Snapshot before = snapshot(issuer);

@@ -78,9 +78,9 @@ class EdgeTest {
     // the renewal's own timeout: if a trickler held a thread, the renewal would never run
     int slow = 80;
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(60)).idleTimeout(Duration.ofSeconds(60)).build().start()) {
-      issuer.createBot("web");
+      issuer.bots().create("web");
       KeyPair keys = ProtocolClient.ec();
-      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       List<SSLSocket> tricklers = new ArrayList<>();
       try {
@@ -120,9 +120,9 @@ class EdgeTest {
     // /v1/join must read bodies from anyone: 80 clients (more than the issuer's 64 threads) trickle one
     int slow = 80;
     try (Issuer issuer = Issuer.builder().requestTimeout(Duration.ofSeconds(60)).idleTimeout(Duration.ofSeconds(60)).build().start()) {
-      issuer.createBot("web");
+      issuer.bots().create("web");
       KeyPair keys = ProtocolClient.ec();
-      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       List<SSLSocket> tricklers = new ArrayList<>();
       try {
@@ -192,7 +192,7 @@ class EdgeTest {
       System.setErr(original);
     }
     String log = captured.toString(StandardCharsets.UTF_8);
-    assertThat(log).contains("DEBUG dev.machineid.issuer.internal.ApiHandler").contains("/v1/join").contains("the request body ended early");
+    assertThat(log).contains("DEBUG dev.machineid.issuer.internal.http.ApiHandler").contains("/v1/join").contains("the request body ended early");
     assertThat(log).doesNotContain("ERROR").doesNotContain("unexpected failure").doesNotContain("\tat ");
   }
 
@@ -203,14 +203,14 @@ class EdgeTest {
     List<String> types = List.of("", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=iso-8859-1",
         "application/merge-patch+json", "application/jsonx", "multipart/form-data; boundary=x");
     try (Issuer issuer = Issuer.builder().build().start()) {
-      issuer.createBot("web");
+      issuer.bots().create("web");
       KeyPair keys = ProtocolClient.ec();
-      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
-      String token = issuer.createToken("web", Duration.ofMinutes(5));
-      List<Bot> bots = issuer.bots();
-      List<Token> tokens = issuer.tokens();
-      List<BotInstance> instances = issuer.instances("web");
+      String token = issuer.tokens().create("web", Duration.ofMinutes(5));
+      List<Bot> bots = issuer.bots().list();
+      List<Token> tokens = issuer.tokens().list();
+      List<BotInstance> instances = issuer.instances().list("web");
       for (String path : posts) {
         for (String type : types) {
           String body = "{\"join_method\":\"token\",\"token\":\"" + token + "\",\"generation\":1,\"public_key\":\"x\",\"name\":\"evil\"}";
@@ -220,9 +220,9 @@ class EdgeTest {
           assertThat(r.code()).isEqualTo("unsupported_media_type");
         }
       }
-      assertThat(issuer.bots()).isEqualTo(bots);
-      assertThat(issuer.tokens()).isEqualTo(tokens);
-      assertThat(issuer.instances("web")).isEqualTo(instances);
+      assertThat(issuer.bots().list()).isEqualTo(bots);
+      assertThat(issuer.tokens().list()).isEqualTo(tokens);
+      assertThat(issuer.instances().list("web")).isEqualTo(instances);
       // and the same body with the right type gets past the check
       assertThat(bot.send("POST", "/v1/heartbeat", "application/json; charset=UTF-8",
           HttpRequest.BodyPublishers.ofString("{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}")).status()).isEqualTo(204);
@@ -245,13 +245,13 @@ class EdgeTest {
   @Test
   void sshHostNamesWithSeparatorsGetA4xx() {
     try (Issuer issuer = Issuer.builder().build().start()) {
-      issuer.createRole(new Role("hosts", List.of(), List.of(), List.of(), List.of(), List.of("*.db.internal"), List.of(), false, null, null));
-      issuer.createBot("web", List.of("hosts"), Map.of());
+      issuer.roles().create(new Role("hosts", List.of(), List.of(), List.of(), List.of(), List.of("*.db.internal"), List.of(), false, null, null));
+      issuer.bots().create("web", List.of("hosts"), Map.of());
       KeyPair keys = ProtocolClient.ec();
-      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
+      IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
       ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c);
       String sshKey = SshPublicKeys.authorizedKey(ProtocolClient.ed25519().getPublic());
-      List<AuditEvent> before = issuer.auditEvents().stream().filter(e -> !e.failed()).toList();
+      List<AuditEvent> before = issuer.audit().events().stream().filter(e -> !e.failed()).toList();
       for (String host : List.of("a,b.db.internal", "a b.db.internal", "a\nb.db.internal", "a\u0000.db.internal", "a\tb.db.internal", "a\u007f.db.internal",
           "a;b.db.internal", "a\u2028.db.internal", "@cert-authority.db.internal")) {
         ObjectNode req = ProtocolClient.object().put("kind", "ssh_host").put("ssh_public_key", sshKey).put("ttl", "10m");
@@ -261,7 +261,7 @@ class EdgeTest {
         assertThat(r.status()).as(host + ": " + r).isBetween(400, 499);
         assertThat(r.contentType()).startsWith(Protocol.PROBLEM_JSON);
       }
-      assertThat(issuer.auditEvents().stream().filter(e -> !e.failed()).toList()).isEqualTo(before);
+      assertThat(issuer.audit().events().stream().filter(e -> !e.failed()).toList()).isEqualTo(before);
       // a plain host name under the glob is still signed
       ObjectNode ok = ProtocolClient.object().put("kind", "ssh_host").put("ssh_public_key", sshKey).put("ttl", "10m");
       ok.putArray("roles").add("hosts");
@@ -350,7 +350,7 @@ class EdgeTest {
       try (SSLSocket s = proxied(issuer, "PROXY TCP4 203.0.113.9 127.0.0.1 51234 443")) {
         assertThat(exchange(s, head("POST", "/v1/join", join.length()) + join)).startsWith("HTTP/1.1 4");
       }
-      assertThat(issuer.auditEvents()).last().satisfies(e -> assertThat(e.detail().get("remote_address")).isEqualTo("203.0.113.9:51234"));
+      assertThat(issuer.audit().events()).last().satisfies(e -> assertThat(e.detail().get("remote_address")).isEqualTo("203.0.113.9:51234"));
     }
   }
 

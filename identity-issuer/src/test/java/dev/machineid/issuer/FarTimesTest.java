@@ -29,11 +29,11 @@ class FarTimesTest {
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, null).as(IdentityResponse.class);
+    ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), keys, null).as(IdentityResponse.class);
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    X509Certificate cert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
   }
 
@@ -62,17 +62,17 @@ class FarTimesTest {
   @ParameterizedTest(name = "{0} {1} {3}")
   @MethodSource("farOut")
   void aTimeBeyondWhatTheIssuerRecordsIsMalformedRequestNamingTheFieldAndChangesNothing(String method, String path, String body, String field) {
-    List<Lock> locks = issuer.locks();
-    int tokens = issuer.tokens().size();
-    long changes = issuer.auditEvents().stream().filter(e -> !e.failed()).count();
+    List<Lock> locks = issuer.locks().list();
+    int tokens = issuer.tokens().list().size();
+    long changes = issuer.audit().events().stream().filter(e -> !e.failed()).count();
 
     ProtocolClient.Reply reply = body == null ? admin.get(path) : admin.post(path, body);
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(400);
     assertThat(reply.code()).as(reply.toString()).isEqualTo("malformed_request");
     assertThat(reply.json().path("detail").asText()).as(reply.toString()).contains(field).doesNotContain("Exception");
-    assertThat(issuer.locks()).isEqualTo(locks);
-    assertThat(issuer.tokens()).hasSize(tokens);
-    assertThat(issuer.auditEvents().stream().filter(e -> !e.failed()).count()).as("no change was recorded").isEqualTo(changes);
+    assertThat(issuer.locks().list()).isEqualTo(locks);
+    assertThat(issuer.tokens().list()).hasSize(tokens);
+    assertThat(issuer.audit().events().stream().filter(e -> !e.failed()).count()).as("no change was recorded").isEqualTo(changes);
   }
 }

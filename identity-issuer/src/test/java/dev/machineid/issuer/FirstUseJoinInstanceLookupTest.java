@@ -37,7 +37,7 @@ class FirstUseJoinInstanceLookupTest {
         .verifierSettings("ec2", Map.of("additional_certificates", imds.certificatePem(), "max_instance_age", "10m"))
         .build()
         .start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     Instant now = Instant.now();
     store.inTransaction(tx -> {
       for (int b = 0; b < BOTS; b++) {
@@ -51,7 +51,7 @@ class FirstUseJoinInstanceLookupTest {
       }
       return null;
     });
-    issuer.createToken("aws-web", "web", "ec2", now.plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
+    issuer.tokens().create("aws-web", "web", "ec2", now.plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
   }
 
   @AfterEach
@@ -79,14 +79,14 @@ class FirstUseJoinInstanceLookupTest {
     // no instance is bound to this identity yet: not one of the other 2,000 is read
     assertThat(store.instancesRead() - before).isZero();
     String instanceId = first.json().get("instance_id").asText();
-    assertThat(issuer.instance(instanceId)).map(BotInstance::bot).contains("web");
+    assertThat(issuer.instances().find(instanceId)).map(BotInstance::bot).contains("web");
 
     long beforeSecond = store.instancesRead();
     ProtocolClient.Reply second = ec2Join();
 
     assertThat(second.status()).as(second.toString()).isEqualTo(401);
     assertThat(second.code()).isEqualTo("proof_rejected");
-    assertThat(issuer.auditEvents()).filteredOn(AuditEvent::failed).last()
+    assertThat(issuer.audit().events()).filteredOn(AuditEvent::failed).last()
         .satisfies(e -> assertThat(e.detail().values()).anySatisfy(v -> assertThat(v).startsWith("rule=first_use").contains(instanceId)));
     // the one instance bound to the identity, and nothing else
     assertThat(store.instancesRead() - beforeSecond).isEqualTo(1);

@@ -80,8 +80,8 @@ class HardeningTest {
   @Test
   void aClientTricklingItsJoinBodyIsCutOffAndTheTokenStaysUnused() throws Exception {
     try (Issuer issuer = Issuer.builder().idleTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(2)).build().start()) {
-      issuer.createBot("slow");
-      String token = issuer.createToken("slow", Duration.ofMinutes(5));
+      issuer.bots().create("slow");
+      String token = issuer.tokens().create("slow", Duration.ofMinutes(5));
       java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
       g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
       java.security.KeyPair key = g.generateKeyPair();
@@ -105,11 +105,11 @@ class HardeningTest {
         Duration cutOff = trickle(s, join, start);
         assertThat(cutOff).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(8));
       }
-      assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+      assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
       // nothing was lost: the same request sent at normal speed joins
       HttpResponse<String> joined = http.send(post(issuer, "/v1/join", join), HttpResponse.BodyHandlers.ofString());
       assertThat(joined.statusCode()).as(joined.body()).isEqualTo(200);
-      assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
+      assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
     }
   }
 
@@ -228,7 +228,7 @@ class HardeningTest {
             .startsWith("HTTP/1.1 4");
       }
       // the audit event names the address from the PROXY header, not the balancer's
-      assertThat(issuer.auditEvents()).last().satisfies(e -> assertThat(e.detail().get("remote_address")).isEqualTo("203.0.113.7:51234"));
+      assertThat(issuer.audit().events()).last().satisfies(e -> assertThat(e.detail().get("remote_address")).isEqualTo("203.0.113.7:51234"));
       // rate limiting is per client address behind the balancer: 203.0.113.7 has used its burst
       try (SSLSocket s = proxied(issuer, "203.0.113.7", 51235)) {
         assertThat(exchange(s, "GET /v1/authority HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")).startsWith("HTTP/1.1 429");

@@ -21,7 +21,7 @@ class IssuerSignTest {
   private void start(Issuer.Builder b) {
     issuer = b.build().start();
     KeyPair keys = ProtocolClient.ec();
-    X509Certificate cert = issuer.issueAdminCertificate("ops", keys.getPublic(), Duration.ofHours(1));
+    X509Certificate cert = issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(1));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert});
   }
 
@@ -53,7 +53,7 @@ class IssuerSignTest {
   @Test
   void issuerSignRefusesInvalidNames() {
     start(Issuer.builder());
-    int before = issuer.auditEvents().size();
+    int before = issuer.audit().events().size();
     for (String kind : List.of("database_server", "ssh_host")) {
       for (String bad : List.of("*", "*.example.com", "db 1.example.com", "db1,db2", "dbé.example.com", "db\n1", "-db.example.com", "999.1.1.1", "a..b", "")) {
         ProtocolClient.Reply r = sign(kind, List.of("db.example.com", bad), "24h");
@@ -61,7 +61,7 @@ class IssuerSignTest {
         assertThat(r.code()).isEqualTo("malformed_request");
       }
     }
-    assertThat(issuer.auditEvents()).hasSize(before);
+    assertThat(issuer.audit().events()).hasSize(before);
     assertThat(sign("database_server", List.of("db-1.example.com", "10.0.0.5", "::1"), "24h").status()).isEqualTo(200);
     assertThat(sign("ssh_host", List.of("db-1.example.com", "10.0.0.5"), "24h").status()).isEqualTo(200);
   }
@@ -94,7 +94,7 @@ class IssuerSignTest {
     ProtocolClient.Reply r = sign("ssh_host", List.of("db.example.com"), "24h");
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     long serial = SshCertificateAuthority.describe(r.json().path("ssh_certificate").asText()).serial();
-    AuditEvent e = issuer.auditEvents().get(issuer.auditEvents().size() - 1);
+    AuditEvent e = issuer.audit().events().get(issuer.audit().events().size() - 1);
     assertThat(e.type()).isEqualTo("certificate.signed");
     assertThat(e.detail()).containsEntry("kind", "ssh_host").containsEntry("serial", Long.toUnsignedString(serial)).containsEntry("subject", "db.example.com");
   }

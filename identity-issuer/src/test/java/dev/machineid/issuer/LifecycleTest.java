@@ -28,9 +28,9 @@ class LifecycleTest {
     try (Issuer issuer = Issuer.builder().build().start()) {
       int port = issuer.port();
       String pin = issuer.caPin().toString();
-      issuer.createBot("web");
+      issuer.bots().create("web");
       KeyPair keys = ProtocolClient.ec();
-      IdentityResponse joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
+      IdentityResponse joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null).as(IdentityResponse.class);
 
       issuer.stop();
       issuer.stop();
@@ -80,8 +80,8 @@ class LifecycleTest {
     IssuerStore shared = IssuerStore.inMemory();
     try (Issuer a = Issuer.builder().keysDirectory(dir).store(shared).build().start();
         Issuer b = Issuer.builder().keysDirectory(dir).store(shared).build().start()) {
-      a.createBot("web");
-      String token = a.createToken("web", Duration.ofMinutes(5));
+      a.bots().create("web");
+      String token = a.tokens().create("web", Duration.ofMinutes(5));
       KeyPair keys = ProtocolClient.ec();
       String challenge = ProtocolClient.anonymous(a.url(), a.authorityCertificate()).challenge("token", token, keys);
       ProtocolClient.Reply joined = ProtocolClient.anonymous(b.url(), b.authorityCertificate()).post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
@@ -98,8 +98,27 @@ class LifecycleTest {
     issuer.close();
     assertThatThrownBy(issuer::start).isInstanceOf(IllegalStateException.class);
     assertThatThrownBy(issuer::port).isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(issuer::bots).isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> issuer.createBot("x")).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> issuer.bots().list()).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> issuer.bots().create("x")).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void aResourceServiceObtainedBeforeCloseFailsAfterIt() {
+    // a store the issuer does not own stays open, so the refusals below are the services' own
+    try (IssuerStore store = IssuerStore.inMemory()) {
+      Issuer issuer = Issuer.builder().store(store).build();
+      Bots bots = issuer.bots();
+      Tokens tokens = issuer.tokens();
+      Locks locks = issuer.locks();
+      Admins admins = issuer.admins();
+      bots.create("held");
+      issuer.close();
+      assertThat(store.findBot("held")).as("the store is still usable").isPresent();
+      assertThatThrownBy(bots::list).isInstanceOf(IllegalStateException.class).hasMessage("the issuer is closed");
+      assertThatThrownBy(() -> tokens.create("held", Duration.ofMinutes(1))).isInstanceOf(IllegalStateException.class).hasMessage("the issuer is closed");
+      assertThatThrownBy(locks::list).isInstanceOf(IllegalStateException.class).hasMessage("the issuer is closed");
+      assertThatThrownBy(() -> admins.add("ops")).isInstanceOf(IllegalStateException.class).hasMessage("the issuer is closed");
+    }
   }
 
   @Test
@@ -124,31 +143,31 @@ class LifecycleTest {
   void botNamesAreValidatedAndUnique() {
     try (Issuer issuer = Issuer.builder().build()) {
       for (String bad : List.of("", "Web", "-web", "web/1", "a".repeat(64), "web bot", "bot\n")) {
-        assertThatThrownBy(() -> issuer.createBot(bad)).as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid bot name");
+        assertThatThrownBy(() -> issuer.bots().create(bad)).as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid bot name");
       }
-      Bot bot = issuer.createBot("web-1.prod_a", List.of("deployer"), Map.of("logins", List.of("deploy")));
-      assertThat(issuer.bot("web-1.prod_a")).contains(bot);
-      assertThatThrownBy(() -> issuer.createBot("web-1.prod_a")).isInstanceOf(IllegalStateException.class).hasMessageContaining("already exists");
-      assertThatThrownBy(() -> issuer.createToken("nobody", Duration.ofMinutes(1))).isInstanceOf(IllegalArgumentException.class);
-      assertThat(issuer.deleteBot("web-1.prod_a")).isTrue();
-      assertThat(issuer.deleteBot("web-1.prod_a")).isFalse();
-      assertThat(issuer.bots()).isEmpty();
+      Bot bot = issuer.bots().create("web-1.prod_a", List.of("deployer"), Map.of("logins", List.of("deploy")));
+      assertThat(issuer.bots().find("web-1.prod_a")).contains(bot);
+      assertThatThrownBy(() -> issuer.bots().create("web-1.prod_a")).isInstanceOf(IllegalStateException.class).hasMessageContaining("already exists");
+      assertThatThrownBy(() -> issuer.tokens().create("nobody", Duration.ofMinutes(1))).isInstanceOf(IllegalArgumentException.class);
+      assertThat(issuer.bots().delete("web-1.prod_a")).isTrue();
+      assertThat(issuer.bots().delete("web-1.prod_a")).isFalse();
+      assertThat(issuer.bots().list()).isEmpty();
     }
   }
 
   @Test
   void tokensAreListedWithoutTheirSecrets() {
     try (Issuer issuer = Issuer.builder().build()) {
-      issuer.createBot("web");
-      String secret = issuer.createToken("web", Duration.ofMinutes(1));
+      issuer.bots().create("web");
+      String secret = issuer.tokens().create("web", Duration.ofMinutes(1));
       assertThat(secret).matches("[0-9a-f]{32}");
-      Token listed = issuer.tokens().get(0);
+      Token listed = issuer.tokens().list().get(0);
       assertThat(listed.toString()).doesNotContain(secret);
       assertThat(listed.bot()).isEqualTo("web");
       assertThat(listed.consumed()).isFalse();
-      assertThat(issuer.auditEvents().toString()).doesNotContain(secret);
-      assertThat(issuer.deleteToken(secret)).isTrue();
-      assertThat(issuer.tokens()).isEmpty();
+      assertThat(issuer.audit().events().toString()).doesNotContain(secret);
+      assertThat(issuer.tokens().delete(secret)).isTrue();
+      assertThat(issuer.tokens().list()).isEmpty();
     }
   }
 
@@ -172,11 +191,11 @@ class LifecycleTest {
           }
         };
     try (Issuer issuer = Issuer.builder().verifier(refuseAll).build().start()) {
-      issuer.createBot("web");
-      ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(1)), ProtocolClient.ec(), null);
+      issuer.bots().create("web");
+      ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(1)), ProtocolClient.ec(), null);
       assertThat(reply.code()).isEqualTo("proof_rejected");
-      assertThat(issuer.auditEvents()).anySatisfy(e -> assertThat(e.detail().get("reason")).isEqualTo("test verifier refuses everything"));
-      assertThat(issuer.tokens().get(0).consumed()).isFalse();
+      assertThat(issuer.audit().events()).anySatisfy(e -> assertThat(e.detail().get("reason")).isEqualTo("test verifier refuses everything"));
+      assertThat(issuer.tokens().list().get(0).consumed()).isFalse();
     }
   }
 

@@ -35,7 +35,7 @@ class LocksOnEveryAuthenticatedCallTest {
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createRole(new Role("svc", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.roles().create(new Role("svc", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
   }
 
   @AfterAll
@@ -52,9 +52,9 @@ class LocksOnEveryAuthenticatedCallTest {
 
   private Joined joinNewBot() {
     String name = "locked-" + bots.incrementAndGet();
-    issuer.createBot(name, List.of("svc"), Map.of());
-    String token = issuer.createToken(name, Duration.ofMinutes(10));
-    String tokenId = issuer.tokens().stream().filter(t -> t.bot().equals(name)).findFirst().orElseThrow().id();
+    issuer.bots().create(name, List.of("svc"), Map.of());
+    String token = issuer.tokens().create(name, Duration.ofMinutes(10));
+    String tokenId = issuer.tokens().list().stream().filter(t -> t.bot().equals(name)).findFirst().orElseThrow().id();
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, null);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
@@ -88,7 +88,7 @@ class LocksOnEveryAuthenticatedCallTest {
   private record State(List<BotInstance> instances, List<AuditEvent> successes) {}
 
   private State state(String bot) {
-    return new State(issuer.instances(bot), issuer.auditEvents().stream().filter(e -> !e.failed()).toList());
+    return new State(issuer.instances().list(bot), issuer.audit().events().stream().filter(e -> !e.failed()).toList());
   }
 
   @TestFactory
@@ -105,8 +105,8 @@ class LocksOnEveryAuthenticatedCallTest {
             ProtocolClient.Reply unlocked = client.post(endpoint.path(), endpoint.body().apply(joined));
             assertThat(unlocked.status()).as(unlocked.toString()).isBetween(200, 299);
           }
-          Lock lock = issuer.lock(target.lock().apply(joined));
-          assertThat(issuer.locks()).extracting(Lock::id).contains(lock.id());
+          Lock lock = issuer.locks().create(target.lock().apply(joined));
+          assertThat(issuer.locks().list()).extracting(Lock::id).contains(lock.id());
           State before = state(joined.bot());
 
           ProtocolClient.Reply reply = client.post(endpoint.path(), endpoint.body().apply(joined));
@@ -116,7 +116,7 @@ class LocksOnEveryAuthenticatedCallTest {
           assertThat(state(joined.bot())).isEqualTo(before);
 
           // and once the lock is gone the bot is served again
-          assertThat(issuer.removeLock(lock.id())).isTrue();
+          assertThat(issuer.locks().remove(lock.id())).isTrue();
           ProtocolClient.Reply after = client.post(endpoint.path(), endpoint.body().apply(joined));
           assertThat(after.status()).as(after.toString()).isBetween(200, 299);
         }));

@@ -23,8 +23,8 @@ class RenewalTest {
   @BeforeEach
   void join() {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("web");
-    String token = issuer.createToken("web", Duration.ofMinutes(10));
+    issuer.bots().create("web");
+    String token = issuer.tokens().create("web", Duration.ofMinutes(10));
     keys = ProtocolClient.ec();
     ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, "10m");
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
@@ -54,8 +54,8 @@ class RenewalTest {
     assertThat(IdentityExtension.from(cert).orElseThrow().generation()).isEqualTo(2);
     long lifetime = Duration.between(cert.getNotBefore().toInstant(), cert.getNotAfter().toInstant()).toSeconds();
     // the 6 s asked for, plus the back-dating that absorbs clock skew
-    assertThat(lifetime).isEqualTo(Duration.ofSeconds(6).plus(dev.machineid.issuer.internal.CertificateAuthority.BACKDATE).toSeconds());
-    BotInstance instance = issuer.instance(joined.instanceId()).orElseThrow();
+    assertThat(lifetime).isEqualTo(Duration.ofSeconds(6).plus(dev.machineid.issuer.internal.authority.CertificateAuthority.BACKDATE).toSeconds());
+    BotInstance instance = issuer.instances().find(joined.instanceId()).orElseThrow();
     assertThat(instance.generation()).isEqualTo(2);
     assertThat(instance.latestAuthentication().generation()).isEqualTo(2);
     assertThat(instance.initialAuthentication().generation()).isEqualTo(1);
@@ -80,8 +80,8 @@ class RenewalTest {
     assertThat(leaf(again).getSerialNumber()).isEqualTo(leaf(first).getSerialNumber());
     assertThat(again.certificateChain()).isEqualTo(first.certificateChain());
     assertThat(again.generation()).isEqualTo(2);
-    assertThat(issuer.locks()).isEmpty();
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().locked()).isFalse();
+    assertThat(issuer.locks().list()).isEmpty();
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().locked()).isFalse();
   }
 
   @Test
@@ -94,12 +94,12 @@ class RenewalTest {
 
     assertThat(stolen.status()).isEqualTo(409);
     assertThat(stolen.code()).isEqualTo("generation_mismatch");
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().locked()).isTrue();
-    assertThat(issuer.locks()).singleElement().satisfies(l -> {
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().locked()).isTrue();
+    assertThat(issuer.locks().list()).singleElement().satisfies(l -> {
       assertThat(l.target()).isEqualTo(Lock.Target.INSTANCE);
       assertThat(l.value()).isEqualTo(joined.instanceId());
     });
-    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+    assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("instance.locked");
       assertThat(e.instanceId()).isEqualTo(joined.instanceId());
       assertThat(e.bot()).isEqualTo("web");
@@ -122,7 +122,7 @@ class RenewalTest {
     // generation 1 now is two behind, even with the key that was certified at generation 2
     ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, k2, null);
     assertThat(reply.code()).isEqualTo("generation_mismatch");
-    assertThat(issuer.instance(joined.instanceId()).orElseThrow().locked()).isTrue();
+    assertThat(issuer.instances().find(joined.instanceId()).orElseThrow().locked()).isTrue();
   }
 
   @Test
@@ -130,7 +130,7 @@ class RenewalTest {
     ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(7, ProtocolClient.ec(), null);
     // a body that contradicts its own certificate is malformed, not a stale copy: no lock
     assertThat(reply.code()).isEqualTo("malformed_request");
-    assertThat(issuer.locks()).isEmpty();
+    assertThat(issuer.locks().list()).isEmpty();
   }
 
   @Test
@@ -143,7 +143,7 @@ class RenewalTest {
 
   @Test
   void locksAreCheckedOnEveryAuthenticatedCall() {
-    issuer.lock(Lock.serial(leaf(joined).getSerialNumber().toString(16), "certificate leaked"));
+    issuer.locks().create(Lock.serial(leaf(joined).getSerialNumber().toString(16), "certificate leaked"));
     ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined);
     assertThat(bot.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
     ProtocolClient.Reply hb = bot.post("/v1/heartbeat", "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}");
@@ -152,13 +152,13 @@ class RenewalTest {
 
   @Test
   void expiredLockNoLongerApplies() {
-    issuer.lock(Lock.bot("web", "maintenance").expiringAt(java.time.Instant.now().minusSeconds(1)));
+    issuer.locks().create(Lock.bot("web", "maintenance").expiringAt(java.time.Instant.now().minusSeconds(1)));
     assertThat(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null).status()).isEqualTo(200);
   }
 
   @Test
   void deletedBotCannotRenew() {
-    issuer.deleteBot("web");
+    issuer.bots().delete("web");
     ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, ProtocolClient.ec(), null);
     assertThat(reply.code()).isEqualTo("unauthenticated");
   }
@@ -170,7 +170,7 @@ class RenewalTest {
         bot.post("/v1/heartbeat", "{\"hostname\":\"db1\",\"version\":\"0.1.0\",\"uptime_seconds\":42,\"one_shot\":false,\"outputs\":{\"ssh\":\"ok\"}}");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(204);
-    Heartbeat hb = issuer.instance(joined.instanceId()).orElseThrow().heartbeat().orElseThrow();
+    Heartbeat hb = issuer.instances().find(joined.instanceId()).orElseThrow().heartbeat().orElseThrow();
     assertThat(hb.hostname()).isEqualTo("db1");
     assertThat(hb.version()).isEqualTo("0.1.0");
     assertThat(hb.uptimeSeconds()).isEqualTo(42);
@@ -181,9 +181,9 @@ class RenewalTest {
   @Test
   void certificateFromAnotherAuthorityIsNotAccepted() throws Exception {
     try (Issuer other = Issuer.builder().build().start()) {
-      other.createBot("web");
+      other.bots().create("web");
       KeyPair k = ProtocolClient.ec();
-      IdentityResponse foreign = ProtocolClient.anonymous(other.url(), other.authorityCertificate()).join(other.createToken("web", Duration.ofMinutes(1)), k, null).as(IdentityResponse.class);
+      IdentityResponse foreign = ProtocolClient.anonymous(other.url(), other.authorityCertificate()).join(other.tokens().create("web", Duration.ofMinutes(1)), k, null).as(IdentityResponse.class);
       // both authorities have the same name, so the client offers the foreign chain, and the
       // issuer's TLS layer refuses it: the connection ends (an alert, or a reset when it is
       // closed before the alert is read) and no HTTP exchange ever happens
@@ -195,8 +195,8 @@ class RenewalTest {
             .containsAnyOf("SSLHandshakeException", "SSLException", "SocketException", "end of stream")
             .doesNotContain("SocketTimeoutException").doesNotContain("ConnectException");
       }
-      assertThat(issuer.instances("web")).singleElement().satisfies(i -> assertThat(i.generation()).isEqualTo(1));
-      assertThat(issuer.auditEvents()).noneMatch(e -> e.type().equals("renewal") && !e.failed());
+      assertThat(issuer.instances().list("web")).singleElement().satisfies(i -> assertThat(i.generation()).isEqualTo(1));
+      assertThat(issuer.audit().events()).noneMatch(e -> e.type().equals("renewal") && !e.failed());
     }
   }
 

@@ -70,8 +70,8 @@ class ReplicasOnPostgresTest {
 
   @Test
   void aChallengeFromOneReplicaIsRedeemedOnTheOtherOnlyOnce() {
-    a.createBot("challenge-bot");
-    String token = a.createToken("challenge-bot", Duration.ofMinutes(5));
+    a.bots().create("challenge-bot");
+    String token = a.tokens().create("challenge-bot", Duration.ofMinutes(5));
     KeyPair k = ProtocolClient.ec();
     String challenge = anonymous(a).challenge("token", token, k);
     Reply joined = anonymous(b).post("/v1/join", ProtocolClient.joinRequest(token, challenge, k, null));
@@ -82,8 +82,8 @@ class ReplicasOnPostgresTest {
 
   @Test
   void oneTokenJoinsExactlyOnceAmong64ConcurrentJoinsOnBothReplicas() throws Exception {
-    a.createBot("race-bot");
-    String token = b.createToken("race-bot", Duration.ofMinutes(5));
+    a.bots().create("race-bot");
+    String token = b.tokens().create("race-bot", Duration.ofMinutes(5));
     int n = 64;
     List<KeyPair> keyPairs = new ArrayList<>();
     List<String> challenges = new ArrayList<>();
@@ -120,50 +120,50 @@ class ReplicasOnPostgresTest {
     } finally {
       pool.shutdownNow();
     }
-    assertThat(a.instances("race-bot")).hasSize(1);
-    assertThat(b.verifyAudit().intact()).isTrue();
+    assertThat(a.instances().list("race-bot")).hasSize(1);
+    assertThat(b.audit().verify().intact()).isTrue();
   }
 
   @Test
   void aLockMadeThroughOneReplicaRefusesRenewalOnTheOther() {
-    a.createBot("locked-bot");
+    a.bots().create("locked-bot");
     KeyPair k = ProtocolClient.ec();
-    IdentityResponse c = join(a, a.createToken("locked-bot", Duration.ofMinutes(5)), k);
-    a.lock(Lock.bot("locked-bot", "compromised host"));
+    IdentityResponse c = join(a, a.tokens().create("locked-bot", Duration.ofMinutes(5)), k);
+    a.locks().create(Lock.bot("locked-bot", "compromised host"));
     Reply r = as(b, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
   }
 
   @Test
   void nothingIsIssuedAfterALockCommitsOnAnotherReplica() {
-    a.createBot("raced-bot");
+    a.bots().create("raced-bot");
     KeyPair k = ProtocolClient.ec();
-    IdentityResponse c = join(a, a.createToken("raced-bot", Duration.ofMinutes(5)), k);
+    IdentityResponse c = join(a, a.tokens().create("raced-bot", Duration.ofMinutes(5)), k);
     // replica A has authorised the renewal; replica B commits a lock before A's issuing transaction
-    storeA.atNextTransaction(() -> b.lock(Lock.bot("raced-bot", "compromised host")));
+    storeA.atNextTransaction(() -> b.locks().create(Lock.bot("raced-bot", "compromised host")));
     Reply r = as(a, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(storeA.fired()).isTrue();
     assertThat(r.code()).as(r.toString()).isEqualTo("bot_locked");
-    assertThat(b.instance(c.instanceId())).map(BotInstance::generation).contains(1L);
+    assertThat(b.instances().find(c.instanceId())).map(BotInstance::generation).contains(1L);
   }
 
   @Test
   void nothingIsIssuedAfterTheBotsDeletionCommitsOnAnotherReplica() {
-    a.createBot("deleted-bot");
+    a.bots().create("deleted-bot");
     KeyPair k = ProtocolClient.ec();
-    IdentityResponse c = join(a, a.createToken("deleted-bot", Duration.ofMinutes(5)), k);
-    storeA.atNextTransaction(() -> b.deleteBot("deleted-bot"));
+    IdentityResponse c = join(a, a.tokens().create("deleted-bot", Duration.ofMinutes(5)), k);
+    storeA.atNextTransaction(() -> b.bots().delete("deleted-bot"));
     Reply r = as(a, k, c).renew(c.generation(), ProtocolClient.ec(), null);
     assertThat(storeA.fired()).isTrue();
     assertThat(r.code()).as(r.toString()).isEqualTo("unauthenticated");
-    assertThat(b.instance(c.instanceId())).isEmpty();
+    assertThat(b.instances().find(c.instanceId())).isEmpty();
   }
 
   @Test
   void generationCompareAndSetHoldsAcrossReplicas() {
-    a.createBot("gen-bot");
+    a.bots().create("gen-bot");
     KeyPair k1 = ProtocolClient.ec();
-    IdentityResponse first = join(b, b.createToken("gen-bot", Duration.ofMinutes(5)), k1);
+    IdentityResponse first = join(b, b.tokens().create("gen-bot", Duration.ofMinutes(5)), k1);
     KeyPair k2 = ProtocolClient.ec();
     Reply renewed = as(a, k1, first).renew(first.generation(), k2, null);
     assertThat(renewed.status()).as(renewed.toString()).isEqualTo(200);
@@ -178,9 +178,9 @@ class ReplicasOnPostgresTest {
     // A copy of the old certificate asks with another key: stale, so the instance is locked everywhere.
     Reply stale = as(b, k1, first).renew(first.generation(), ProtocolClient.ec(), null);
     assertThat(stale.code()).as(stale.toString()).isEqualTo("generation_mismatch");
-    assertThat(a.instance(first.instanceId())).map(BotInstance::locked).contains(true);
+    assertThat(a.instances().find(first.instanceId())).map(BotInstance::locked).contains(true);
     Reply afterLock = as(a, k2, second).renew(second.generation(), ProtocolClient.ec(), null);
     assertThat(afterLock.code()).isEqualTo("bot_locked");
-    assertThat(a.verifyAudit().intact()).isTrue();
+    assertThat(a.audit().verify().intact()).isTrue();
   }
 }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Protocol;
-import dev.machineid.issuer.internal.AdminApi;
-import dev.machineid.issuer.internal.ApiHandler;
+import dev.machineid.issuer.internal.admin.AdminApi;
+import dev.machineid.issuer.internal.http.ApiHandler;
 import dev.machineid.testkit.ProtocolClient;
 import java.net.http.HttpRequest;
 import java.security.KeyPair;
@@ -36,12 +36,12 @@ class RouteTableTest {
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     KeyPair botKeys = ProtocolClient.ec();
-    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
+    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    X509Certificate cert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
   }
 

@@ -22,15 +22,15 @@ class SecretsTest {
     KeyPair keys = ProtocolClient.ec();
     System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try (Issuer issuer = Issuer.builder().build().start()) {
-      issuer.createBot("web");
-      token = issuer.createToken("web", Duration.ofMinutes(1));
-      consumed = issuer.createToken("web", Duration.ofMinutes(1));
+      issuer.bots().create("web");
+      token = issuer.tokens().create("web", Duration.ofMinutes(1));
+      consumed = issuer.tokens().create("web", Duration.ofMinutes(1));
       ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
       assertThat(client.join(consumed, keys, null).status()).isEqualTo(200);
       assertThat(client.join(consumed, ProtocolClient.ec(), null).code()).isEqualTo("token_consumed");
       assertThat(client.join("wrong-" + token, ProtocolClient.ec(), null).code()).isEqualTo("proof_rejected");
       client.post("/v1/join", "{\"join_method\":\"token\",\"token\":\"" + token + "\"}");
-      issuer.lock(Lock.bot("web", "test"));
+      issuer.locks().create(Lock.bot("web", "test"));
       assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
     } finally {
       System.setErr(original);

@@ -9,7 +9,7 @@ import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
-import dev.machineid.issuer.internal.CertificateAuthority;
+import dev.machineid.issuer.internal.authority.CertificateAuthority;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -35,8 +35,8 @@ class ShortLivedCredentialsInvariantTest {
   void start() {
     issuer = Issuer.builder().build().start();
     // no options.max_ttl: only the issuer's own limits apply
-    issuer.createRole(new Role("svc", List.of("deploy"), List.of("app"), List.of("viewers"), List.of(), List.of(), List.of("billing"), false, null, null));
-    issuer.createBot("web", List.of("svc"), Map.of());
+    issuer.roles().create(new Role("svc", List.of("deploy"), List.of("app"), List.of("viewers"), List.of(), List.of(), List.of("billing"), false, null, null));
+    issuer.bots().create("web", List.of("svc"), Map.of());
   }
 
   @AfterEach
@@ -48,7 +48,7 @@ class ShortLivedCredentialsInvariantTest {
 
   private Joined join(String ttl) {
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.createToken("web", Duration.ofMinutes(10)), keys, ttl);
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), keys, ttl);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     IdentityResponse c = reply.as(IdentityResponse.class);
     return new Joined(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c), Pem.certificate(c.certificateChain().get(0)));

@@ -33,7 +33,7 @@ class TokenJoinTest {
   @BeforeEach
   void start() {
     issuer = Issuer.builder().trustDomain("example.test").clock(clock).build().start();
-    issuer.createBot("backup");
+    issuer.bots().create("backup");
     client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
   }
 
@@ -44,7 +44,7 @@ class TokenJoinTest {
 
   @Test
   void tokenJoinIssuesABotIdentityForTheRequestedTtl() throws Exception {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     KeyPair keys = ProtocolClient.ec();
 
     ProtocolClient.Reply reply = client.join(token, keys, "6s");
@@ -88,15 +88,15 @@ class TokenJoinTest {
     assertThat(ext.joinMethod()).isEqualTo("token");
     assertThat(leaf.getNonCriticalExtensionOIDs()).contains(IdentityExtension.OID);
 
-    BotInstance instance = issuer.instance(creds.instanceId()).orElseThrow();
+    BotInstance instance = issuer.instances().find(creds.instanceId()).orElseThrow();
     assertThat(instance.bot()).isEqualTo("backup");
     assertThat(instance.generation()).isEqualTo(1);
     assertThat(instance.joinMethod()).isEqualTo("token");
     assertThat(instance.locked()).isFalse();
     assertThat(instance.initialAuthentication().remoteAddress()).startsWith("127.0.0.1:");
-    assertThat(issuer.instances("backup")).extracting(BotInstance::id).containsExactly(creds.instanceId());
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumed()).isTrue());
-    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+    assertThat(issuer.instances().list("backup")).extracting(BotInstance::id).containsExactly(creds.instanceId());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isTrue());
+    assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("join");
       assertThat(e.outcome()).isEqualTo("success");
       assertThat(e.instanceId()).isEqualTo(creds.instanceId());
@@ -106,7 +106,7 @@ class TokenJoinTest {
   @Test
   void joinAcceptsEd25519AndRsaKeysAndUsesTheDefaultTtl() throws Exception {
     for (KeyPair keys : List.of(ProtocolClient.ed25519(), ProtocolClient.rsa(2048))) {
-      String token = issuer.createToken("backup", Duration.ofMinutes(10));
+      String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
       ProtocolClient.Reply reply = client.join(token, keys, null);
       assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
       X509Certificate leaf = Pem.certificate(reply.as(IdentityResponse.class).certificateChain().get(0));
@@ -126,7 +126,7 @@ class TokenJoinTest {
 
   @Test
   void usedTokenIsRefusedAsConsumed() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
 
     ProtocolClient.Reply second = client.join(token, ProtocolClient.ec(), null);
@@ -134,8 +134,8 @@ class TokenJoinTest {
     assertThat(second.status()).isEqualTo(401);
     assertThat(second.code()).isEqualTo("token_consumed");
     assertThat(second.contentType()).startsWith("application/problem+json");
-    assertThat(issuer.instances("backup")).hasSize(1);
-    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+    assertThat(issuer.instances().list("backup")).hasSize(1);
+    assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("join");
       assertThat(e.failed()).isTrue();
       assertThat(e.detail()).containsEntry("code", "token_consumed").containsKey("reason");
@@ -145,7 +145,7 @@ class TokenJoinTest {
 
   @Test
   void tokenIsConsumedExactlyOnceUnderConcurrentUse() throws Exception {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     int n = 32;
     List<KeyPair> keys = new ArrayList<>();
     List<ObjectNode> requests = new ArrayList<>();
@@ -178,7 +178,7 @@ class TokenJoinTest {
       }
       assertThat(ok).isEqualTo(1);
       assertThat(codes).hasSize(n - 1).containsOnly("token_consumed");
-      assertThat(issuer.instances("backup")).hasSize(1);
+      assertThat(issuer.instances().list("backup")).hasSize(1);
     } finally {
       pool.shutdownNow();
     }
@@ -186,7 +186,7 @@ class TokenJoinTest {
 
   @Test
   void expiredTokenIsRefusedAsExpired() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(5));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(5));
     KeyPair keys = ProtocolClient.ec();
     clock.advance(Duration.ofMinutes(6));
 
@@ -194,7 +194,7 @@ class TokenJoinTest {
 
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("token_expired");
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
   }
 
   @Test
@@ -207,7 +207,7 @@ class TokenJoinTest {
 
   @Test
   void challengeIsRedeemedOnlyOnce() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     KeyPair keys = ProtocolClient.ec();
     ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null);
     assertThat(client.post("/v1/join", req).status()).isEqualTo(200);
@@ -220,7 +220,7 @@ class TokenJoinTest {
 
   @Test
   void challengeUsedTwiceIsInvalidEvenWhenTheFirstUseFailed() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
     ObjectNode bad = ProtocolClient.joinRequest(token, challenge, keys, null);
@@ -230,12 +230,12 @@ class TokenJoinTest {
     ProtocolClient.Reply second = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
 
     assertThat(second.code()).isEqualTo("challenge_invalid");
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
   }
 
   @Test
   void everyProofIsBoundToAChallengeForOneKeyTokenAndMethod() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     KeyPair first = ProtocolClient.ec();
     KeyPair other = ProtocolClient.ec();
     String challenge = client.challenge("token", token, first);
@@ -243,19 +243,19 @@ class TokenJoinTest {
     ProtocolClient.Reply otherKey = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, other, null));
     assertThat(otherKey.code()).isEqualTo("challenge_invalid");
 
-    String otherToken = issuer.createToken("backup", Duration.ofMinutes(10));
+    String otherToken = issuer.tokens().create("backup", Duration.ofMinutes(10));
     ProtocolClient.Reply wrongToken = client.post("/v1/join", ProtocolClient.joinRequest(otherToken, client.challenge("token", token, first), first, null));
     assertThat(wrongToken.code()).isEqualTo("challenge_invalid");
 
     ObjectNode forged = ProtocolClient.joinRequest(token, "A".repeat(54), first, null);
     assertThat(client.post("/v1/join", forged).code()).isEqualTo("challenge_invalid");
 
-    assertThat(issuer.tokens()).isNotEmpty().allSatisfy(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.tokens().list()).isNotEmpty().allSatisfy(t -> assertThat(t.consumed()).isFalse());
   }
 
   @Test
   void expiredChallengeIsInvalid() {
-    String token = issuer.createToken("backup", Duration.ofHours(1));
+    String token = issuer.tokens().create("backup", Duration.ofHours(1));
     KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
     assertThat(challenge.length()).isLessThanOrEqualTo(64);
@@ -277,7 +277,7 @@ class TokenJoinTest {
 
   @Test
   void joinProvesPossessionOfTheCertifiedKey() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
     ObjectNode req = ProtocolClient.joinRequest(token, challenge, keys, null);
@@ -287,13 +287,13 @@ class TokenJoinTest {
 
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("proof_rejected");
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
-    assertThat(issuer.instances("backup")).isEmpty();
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.instances().list("backup")).isEmpty();
   }
 
   @Test
   void ttlAboveTheMaximumIsRefusedBeforeTheTokenIsUsed() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     ProtocolClient.Reply reply = client.join(token, ProtocolClient.ec(), "25h");
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.code()).isEqualTo("ttl_exceeded");
@@ -302,26 +302,26 @@ class TokenJoinTest {
 
   @Test
   void lockedBotCannotJoin() {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    Lock lock = issuer.lock(Lock.bot("backup", "compromised host"));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
+    Lock lock = issuer.locks().create(Lock.bot("backup", "compromised host"));
     assertThat(lock.id()).isNotNull();
-    assertThat(issuer.locks()).containsExactly(lock);
+    assertThat(issuer.locks().list()).containsExactly(lock);
 
     ProtocolClient.Reply reply = client.join(token, ProtocolClient.ec(), null);
     assertThat(reply.status()).isEqualTo(403);
     assertThat(reply.code()).isEqualTo("bot_locked");
 
     // the refusal is audited under the bot, and did not use the token up: once the lock is lifted, the same token joins
-    assertThat(issuer.auditEvents()).anySatisfy(e -> {
+    assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("join");
       assertThat(e.outcome()).isEqualTo(AuditEvent.FAILURE);
       assertThat(e.bot()).isEqualTo("backup");
       assertThat(e.detail()).containsEntry("code", "bot_locked");
     });
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
-    issuer.removeLock(lock.id());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+    issuer.locks().remove(lock.id());
     assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
   }
 
   @Test
@@ -336,12 +336,12 @@ class TokenJoinTest {
 
   /** A lock made from the token's id refuses every join with the token, and once removed the same token joins. */
   private void assertLockRefusesJoinsWithoutUsingTheTokenUp(java.util.function.Function<String, Lock> lockFor) {
-    String token = issuer.createToken("backup", Duration.ofMinutes(10));
-    Lock lock = issuer.lock(lockFor.apply(issuer.tokens().get(0).id()));
+    String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
+    Lock lock = issuer.locks().create(lockFor.apply(issuer.tokens().list().get(0).id()));
     assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
     assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
-    assertThat(issuer.tokens()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
-    issuer.removeLock(lock.id());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+    issuer.locks().remove(lock.id());
     assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
   }
 

@@ -33,13 +33,13 @@ class WrongFieldTypeTest {
   @BeforeAll
   void start() {
     issuer = Issuer.builder().build().start();
-    issuer.createBot("web");
+    issuer.bots().create("web");
     KeyPair botKeys = ProtocolClient.ec();
     anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    IdentityResponse c = anonymous.join(issuer.createToken("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
+    IdentityResponse c = anonymous.join(issuer.tokens().create("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate cert = issuer.issueAdminCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    X509Certificate cert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
     admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
     key = Pem.encode(ProtocolClient.ec().getPublic()).replace("\n", "\\n");
   }
@@ -89,11 +89,11 @@ class WrongFieldTypeTest {
       case BOT -> bot;
       case ADMIN -> admin;
     };
-    int audited = issuer.auditEvents().stream().filter(e -> !e.failed()).toList().size();
+    int audited = issuer.audit().events().stream().filter(e -> !e.failed()).toList().size();
     ProtocolClient.Reply r = client.send(method, path, "application/json", HttpRequest.BodyPublishers.ofString(body.replace("KEY", key)));
     assertThat(r.status()).as(r.toString()).isEqualTo(400);
     assertThat(r.code()).as(r.toString()).isEqualTo("malformed_request");
     assertThat(r.json().path("detail").asText()).as(r.toString()).contains(field);
-    assertThat(issuer.auditEvents().stream().filter(e -> !e.failed()).toList()).hasSize(audited);
+    assertThat(issuer.audit().events().stream().filter(e -> !e.failed()).toList()).hasSize(audited);
   }
 }

@@ -64,7 +64,7 @@ class GenerationCounterTest {
       // let the heartbeat that follows the join finish, so the next request is the renewal (on the
       // heartbeat's pooled connection or a new one: the drop applies to either)
       await().atMost(Duration.ofSeconds(10))
-          .until(() -> ISSUER.issuer().instance(first.instanceId()).orElseThrow().latestHeartbeat() != null);
+          .until(() -> ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().latestHeartbeat() != null);
       // the renewal reaches the issuer and is applied, but its answer never arrives
       proxy.dropNextAnswer();
       assertThatThrownBy(() -> id.renewNow().get()).isInstanceOf(ExecutionException.class);
@@ -76,8 +76,8 @@ class GenerationCounterTest {
       assertThat(renewed.generation()).isEqualTo(2);
       assertThat(renewed.instanceId()).isEqualTo(first.instanceId());
       // the issuer applied exactly one renewal, and the retry got that same certificate back
-      assertThat(ISSUER.issuer().instance(first.instanceId()).orElseThrow().generation()).isEqualTo(2);
-      assertThat(ISSUER.issuer().locks()).noneMatch(l -> l.value().equals(first.instanceId()));
+      assertThat(ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().generation()).isEqualTo(2);
+      assertThat(ISSUER.issuer().locks().list()).noneMatch(l -> l.value().equals(first.instanceId()));
       // and the instance keeps renewing normally
       assertThat(id.renewNow().get().generation()).isEqualTo(3);
       assertThat(id.health().state()).isEqualTo(Health.State.HEALTHY);
@@ -106,8 +106,8 @@ class GenerationCounterTest {
       assertThat(answer.statusCode()).isEqualTo(409);
       assertThat(Protocol.reader().readTree(answer.body()).get("code").asText()).isEqualTo("generation_mismatch");
 
-      assertThat(ISSUER.issuer().instance(stolen.instanceId()).orElseThrow().locked()).isTrue();
-      assertThat(ISSUER.issuer().auditEvents())
+      assertThat(ISSUER.issuer().instances().find(stolen.instanceId()).orElseThrow().locked()).isTrue();
+      assertThat(ISSUER.issuer().audit().events())
           .anyMatch(e -> e.type().equals("instance.locked") && stolen.instanceId().equals(e.instanceId()));
 
       // the legitimate client is refused from now on, and hears about the lock

@@ -30,7 +30,7 @@ class PinningTest {
   @Test
   void firstContactIsPinnedOnTheTlsConnection_wrongPinRefusesBeforeTheTokenIsSent(TestBot bot) {
     CaPin wrong = CaPin.of(TestCertificateAuthority.create("not the issuer").certificate());
-    int auditBefore = ISSUER.issuer().auditEvents().size();
+    int auditBefore = ISSUER.issuer().audit().events().size();
     try (MachineIdentity id = MachineIdentity.builder()
         .issuer(bot.issuer()).caPin(wrong).token(bot.token())
         .startTimeout(Duration.ofSeconds(3)).build()) {
@@ -39,7 +39,7 @@ class PinningTest {
           .hasMessageContaining(wrong.toString());
     }
     // the token never reached the issuer: no join was attempted, and the same token still works
-    List<AuditEvent> events = ISSUER.issuer().auditEvents();
+    List<AuditEvent> events = ISSUER.issuer().audit().events();
     assertThat(events.subList(auditBefore, events.size())).noneMatch(e -> e.type().startsWith("join"));
     try (MachineIdentity id = bot.identityBuilder().build()) {
       assertThat(id.start().botName()).isEqualTo(bot.name());

@@ -57,14 +57,14 @@ class RestartTest {
         // the heartbeat that follows the join is done, so the next request is the renewal (the
         // client pools connections per certificate: the drop applies to an open one too)
         await().atMost(Duration.ofSeconds(10))
-            .until(() -> ISSUER.issuer().instance(first.instanceId()).orElseThrow().latestHeartbeat() != null);
+            .until(() -> ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().latestHeartbeat() != null);
         // the issuer applies the renewal, the answer is lost, and the process "dies" before retrying
         proxy.dropNextAnswer();
         assertThatThrownBy(() -> id.renewNow().get()).isInstanceOf(ExecutionException.class);
         assertThat(proxy.droppedAnswerCount()).isEqualTo(1);
         // the proxy cuts the client off as the answer starts; the issuer finishes its side just after
         await().atMost(Duration.ofSeconds(5))
-            .until(() -> ISSUER.issuer().instance(first.instanceId()).orElseThrow().generation() == 2);
+            .until(() -> ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().generation() == 2);
       }
     }
     // the restarted process still holds generation 1, but also the key it sent
@@ -73,7 +73,7 @@ class RestartTest {
       Identity renewed = id.renewNow().get();
       assertThat(renewed.generation()).isEqualTo(2);
       assertThat(renewed.instanceId()).isEqualTo(first.instanceId());
-      assertThat(ISSUER.issuer().instance(first.instanceId()).orElseThrow().locked()).isFalse();
+      assertThat(ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().locked()).isFalse();
       assertThat(id.renewNow().get().generation()).isEqualTo(3);
     }
   }

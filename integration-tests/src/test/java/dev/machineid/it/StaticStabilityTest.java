@@ -93,13 +93,13 @@ class StaticStabilityTest {
                 .refusalRetryDelay(Duration.ofMinutes(2)).build())
             .build()) {
       Identity joined = id.start();
-      Lock lock = issuer.lock(new Lock(UUID.randomUUID().toString(), Lock.Target.BOT, bot.name(), "test", Instant.now(), null));
+      Lock lock = issuer.locks().create(new Lock(UUID.randomUUID().toString(), Lock.Target.BOT, bot.name(), "test", Instant.now(), null));
       assertThatThrownBy(() -> id.renewNow().join()).isInstanceOf(CompletionException.class)
           .hasCauseInstanceOf(IssuerException.class);
       assertThat(id.health().state()).isEqualTo(Health.State.DEGRADED);
       assertThat(id.health().lastError()).contains(ErrorCode.BOT_LOCKED.code());
 
-      issuer.removeLock(lock.id());
+      issuer.locks().remove(lock.id());
       // the next attempt comes within the refusal ceiling, and succeeds
       scheduler.advance(Duration.ofMinutes(2));
       await().atMost(Duration.ofSeconds(10)).until(() -> id.health().state() == Health.State.HEALTHY);
@@ -113,7 +113,7 @@ class StaticStabilityTest {
     MutableClock clock = MutableClock.systemUtc();
     try (MachineIdentity id = bot.identityBuilder().clock(clock).credentialTtl(Duration.ofMinutes(5)).build()) {
       Identity joined = id.start();
-      int eventsBefore = ISSUER.issuer().auditEvents().size();
+      int eventsBefore = ISSUER.issuer().audit().events().size();
       clock.advance(Duration.ofMinutes(10));
       assertThat(id.health().state()).isEqualTo(Health.State.EXPIRED);
 
@@ -122,7 +122,7 @@ class StaticStabilityTest {
 
       assertThat(id.health().lastError()).contains("a new join token is needed").doesNotContain(ErrorCode.TOKEN_CONSUMED.code());
       // the spent token was not presented again
-      List<AuditEvent> events = ISSUER.issuer().auditEvents();
+      List<AuditEvent> events = ISSUER.issuer().audit().events();
       assertThat(events.subList(eventsBefore, events.size())).noneMatch(e -> e.type().startsWith("join"));
       assertThat(id.health().nextRenewal()).isNull();
       assertThat(id.current()).isSameAs(joined);

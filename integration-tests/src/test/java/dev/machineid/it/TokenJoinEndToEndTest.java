@@ -57,7 +57,7 @@ class TokenJoinEndToEndTest {
       assertThat(h.clockOffset().abs()).isLessThan(Duration.ofSeconds(2));
 
       // the issuer records the instance with its authentication
-      assertThat(ISSUER.issuer().instances(bot.name())).singleElement()
+      assertThat(ISSUER.issuer().instances().list(bot.name())).singleElement()
           .satisfies(i -> assertThat(i.id()).isEqualTo(identity.instanceId()));
     }
   }

@@ -24,8 +24,8 @@ public final class Main {
       throw new IllegalStateException("core exports " + core.getDescriptor().exports());
     }
     try (Issuer issuer = Issuer.builder().build().start()) {
-      issuer.createBot("modular");
-      String token = issuer.createToken("modular", Duration.ofMinutes(5));
+      issuer.bots().create("modular");
+      String token = issuer.tokens().create("modular", Duration.ofMinutes(5));
       try (MachineIdentity id = MachineIdentity.builder()
           .issuer(issuer.url())
           .caPin(issuer.caPin())

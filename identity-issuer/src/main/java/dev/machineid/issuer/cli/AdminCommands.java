@@ -8,7 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.admin.AdminClient;
-import dev.machineid.issuer.internal.CertificateAuthority;
+import dev.machineid.issuer.internal.authority.CertificateAuthority;
 import dev.machineid.issuer.internal.IoReasons;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -6,7 +6,7 @@ import dev.machineid.core.ConfigException;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.admin.AdminClient;
 import dev.machineid.issuer.admin.AdminException;
-import dev.machineid.issuer.internal.AdminApi;
+import dev.machineid.issuer.internal.admin.AdminApi;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;

@@ -1,13 +1,14 @@
 package dev.machineid.issuer.cli;
 
 import dev.machineid.core.protocol.GoDuration;
+import dev.machineid.issuer.Admins;
 import dev.machineid.issuer.Issuer;
-import dev.machineid.issuer.internal.KeyMaterial;
-import dev.machineid.issuer.internal.PurposeAuthorities;
-import dev.machineid.issuer.internal.SshAuthorities;
+import dev.machineid.issuer.internal.authority.KeyMaterial;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities;
+import dev.machineid.issuer.internal.authority.SshAuthorities;
 import dev.machineid.issuer.store.JdbcStore;
 import dev.machineid.issuer.config.IssuerConfig;
-import dev.machineid.issuer.internal.CryptoProviders;
+import dev.machineid.issuer.internal.authority.CryptoProviders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -139,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
     try {
       issuer.start();
       // the store's admins follow the configuration: names removed from 'admins:' are refused from now on
-      Issuer.AdminChanges admins = issuer.syncAdmins(c.admins());
+      Admins.Changes admins = issuer.admins().sync(c.admins());
       if (!admins.added().isEmpty() || !admins.removed().isEmpty()) {
         LOG.info("admins from {}: added {}, removed {}", config, admins.added(), admins.removed());
       }

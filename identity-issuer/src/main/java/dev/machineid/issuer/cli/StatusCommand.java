@@ -2,7 +2,7 @@ package dev.machineid.issuer.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.Protocol;
-import dev.machineid.issuer.internal.AdminApi;
+import dev.machineid.issuer.internal.admin.AdminApi;
 import java.nio.file.Files;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.Callable;

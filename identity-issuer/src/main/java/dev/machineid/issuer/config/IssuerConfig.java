@@ -303,7 +303,7 @@ public record IssuerConfig(
       out.add(e.textValue());
     }
     try {
-      dev.machineid.issuer.internal.TrustedProxies.of(out);
+      dev.machineid.issuer.internal.http.TrustedProxies.of(out);
     } catch (IllegalArgumentException e) {
       throw new ConfigException(file + ": proxy_protocol.trusted_proxies: " + e.getMessage());
     }

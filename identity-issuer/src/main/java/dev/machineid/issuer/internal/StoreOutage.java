@@ -11,7 +11,7 @@ import java.util.Locale;
  */
 public final class StoreOutage {
   /** What {@code Retry-After} says while the store is unavailable. */
-  static final long RETRY_AFTER_SECONDS = 5;
+  public static final long RETRY_AFTER_SECONDS = 5;
 
   private StoreOutage() {}
 
@@ -33,7 +33,7 @@ public final class StoreOutage {
   }
 
   /** The root cause's class and first line, for the log (no SQL, no secrets). */
-  static String describe(Throwable t) {
+  public static String describe(Throwable t) {
     Throwable root = t;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();

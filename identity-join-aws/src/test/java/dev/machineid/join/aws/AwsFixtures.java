@@ -63,7 +63,7 @@ final class AwsFixtures {
 
   /** Joins and expects {@code proof_rejected} as the only thing the client learns; returns the audit reason. */
   static String expectRejected(Issuer issuer, JoinMethod method) {
-    int before = issuer.auditEvents().size();
+    int before = issuer.audit().events().size();
     try (MachineIdentity id = sdk(issuer, method).build()) {
       Throwable t = catchThrowable(id::start);
       assertThat(t).isNotNull();
@@ -71,7 +71,7 @@ final class AwsFixtures {
       assertThat(ie.errorCode()).isEqualTo(ErrorCode.PROOF_REJECTED);
       assertThat(ie.getMessage()).doesNotContain("rule=");
     }
-    List<AuditEvent> events = issuer.auditEvents();
+    List<AuditEvent> events = issuer.audit().events();
     AuditEvent failure =
         events.subList(before, events.size()).stream()
             .filter(e -> e.type().equals("join") && e.failed())

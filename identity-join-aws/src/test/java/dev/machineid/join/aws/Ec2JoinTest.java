@@ -39,9 +39,9 @@ class Ec2JoinTest {
   static String tokenFor(List<String> regions) {
     Issuer issuer = ISSUER.issuer();
     String bot = "ec2-bot-" + BOTS.incrementAndGet();
-    issuer.createBot(bot);
+    issuer.bots().create(bot);
     Map<String, Object> rule = regions == null ? Map.of("aws_account", ACCOUNT) : Map.of("aws_account", ACCOUNT, "aws_regions", regions);
-    issuer.createToken(bot + "-token", bot, "ec2", Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(rule)));
+    issuer.tokens().create(bot + "-token", bot, "ec2", Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(rule)));
     return bot + "-token";
   }
 
@@ -54,7 +54,7 @@ class Ec2JoinTest {
     try (Ec2MetadataServer imds = Ec2MetadataServer.builder().build(); Issuer issuer = issuerTrusting(imds, "10m");
         MachineIdentity id = sdk(issuer, method(token(issuer), imds)).build()) {
       Identity first = id.start();
-      BotInstance instance = issuer.instance(first.instanceId()).orElseThrow();
+      BotInstance instance = issuer.instances().find(first.instanceId()).orElseThrow();
       assertThat(instance.joinMethod()).isEqualTo("ec2");
       assertThat(instance.initialAuthentication().metadata()).containsEntry("aws_account", ACCOUNT).containsEntry("aws_region", "us-east-1");
       int imdsCalls = imds.requests().size();
@@ -129,8 +129,8 @@ class Ec2JoinTest {
   @Test
   void ec2TokenWithoutAwsAccountIsRefusedAtCreation() {
     Issuer issuer = ISSUER.issuer();
-    issuer.createBot("ec2-no-account");
-    assertThatThrownBy(() -> issuer.createToken("ec2-no-account", "ec2-no-account", "ec2", Instant.now().plusSeconds(600),
+    issuer.bots().create("ec2-no-account");
+    assertThatThrownBy(() -> issuer.tokens().create("ec2-no-account", "ec2-no-account", "ec2", Instant.now().plusSeconds(600),
             Map.of("allow", List.of(Map.of("aws_regions", List.of("us-east-1"))))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("aws_account");
@@ -142,8 +142,8 @@ class Ec2JoinTest {
 
   private static String token(Issuer issuer) {
     String bot = "ec2-own-" + BOTS.incrementAndGet();
-    issuer.createBot(bot);
-    issuer.createToken(bot + "-token", bot, "ec2", Instant.now().plusSeconds(3600), Map.of("allow", List.of(Map.of("aws_account", ACCOUNT))));
+    issuer.bots().create(bot);
+    issuer.tokens().create(bot + "-token", bot, "ec2", Instant.now().plusSeconds(3600), Map.of("allow", List.of(Map.of("aws_account", ACCOUNT))));
     return bot + "-token";
   }
 }

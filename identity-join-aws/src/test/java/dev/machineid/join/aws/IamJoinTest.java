@@ -50,9 +50,9 @@ class IamJoinTest {
   static String tokenFor(String arnGlob) {
     Issuer issuer = ISSUER.issuer();
     String bot = "iam-bot-" + BOTS.incrementAndGet();
-    issuer.createBot(bot);
+    issuer.bots().create(bot);
     Map<String, Object> rule = arnGlob == null ? Map.of("aws_account", ACCOUNT) : Map.of("aws_account", ACCOUNT, "aws_arn", arnGlob);
-    issuer.createToken(bot + "-token", bot, "iam", Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(rule)));
+    issuer.tokens().create(bot + "-token", bot, "iam", Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(rule)));
     return bot + "-token";
   }
 
@@ -80,7 +80,7 @@ class IamJoinTest {
     try (MachineIdentity id = sdk(ISSUER.issuer(), method(token, p)).build()) {
       Identity first = id.start();
       assertThat(first.botName()).startsWith("iam-bot-");
-      BotInstance instance = ISSUER.issuer().instance(first.instanceId()).orElseThrow();
+      BotInstance instance = ISSUER.issuer().instances().find(first.instanceId()).orElseThrow();
       assertThat(instance.joinMethod()).isEqualTo("iam");
       assertThat(instance.initialAuthentication().metadata()).containsEntry("aws_account", ACCOUNT).containsEntry("aws_arn", p.arn());
       assertThat(STS.received().size()).isEqualTo(stsBefore + 1);
@@ -94,8 +94,8 @@ class IamJoinTest {
       assertThat(third.serialNumber()).isNotEqualTo(second.serialNumber());
       // every renewal re-attested with STS
       assertThat(STS.received().size()).isEqualTo(stsBefore + 3);
-      assertThat(ISSUER.issuer().instances(first.botName())).hasSize(1);
-      assertThat(ISSUER.issuer().instance(first.instanceId()).orElseThrow().latestAuthentication().metadata()).containsEntry("aws_arn", p.arn());
+      assertThat(ISSUER.issuer().instances().list(first.botName())).hasSize(1);
+      assertThat(ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().latestAuthentication().metadata()).containsEntry("aws_arn", p.arn());
     }
   }
 
@@ -207,8 +207,8 @@ class IamJoinTest {
               "sts_ca_pem", redirecting.caPem() + STS.caPem()))
           .build().start();
       try (issuer) {
-        issuer.createBot("redirected");
-        issuer.createToken("redirected-token", "redirected", "iam", Instant.now().plusSeconds(3600), Map.of("allow", List.of(Map.of("aws_account", ACCOUNT))));
+        issuer.bots().create("redirected");
+        issuer.tokens().create("redirected-token", "redirected", "iam", Instant.now().plusSeconds(3600), Map.of("allow", List.of(Map.of("aws_account", ACCOUNT))));
         redirecting.redirectTo(STS.endpoint());
         StsSimulator.Principal p = role();
         int before = STS.received().size();
@@ -245,8 +245,8 @@ class IamJoinTest {
   @Test
   void iamTokenWithoutAwsAccountIsRefusedAtCreation() {
     Issuer issuer = ISSUER.issuer();
-    issuer.createBot("iam-no-account");
-    assertThatThrownBy(() -> issuer.createToken("iam-no-account", "iam-no-account", "iam", Instant.now().plusSeconds(600),
+    issuer.bots().create("iam-no-account");
+    assertThatThrownBy(() -> issuer.tokens().create("iam-no-account", "iam-no-account", "iam", Instant.now().plusSeconds(600),
             Map.of("allow", List.of(Map.of("aws_arn", "arn:aws:iam::" + ACCOUNT + ":role/app")))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("aws_account");

@@ -56,8 +56,8 @@ class IrsaJoinTest {
     Path tokenFile = Files.writeString(dir.resolve("token"), webToken);
     STS.allowWebIdentity(webToken, "arn:aws:iam::" + ACCOUNT + ":role/irsa-app");
     Issuer issuer = ISSUER.issuer();
-    issuer.createBot("irsa-bot");
-    issuer.createToken("irsa-token", "irsa-bot", "iam", Instant.now().plus(Duration.ofHours(1)),
+    issuer.bots().create("irsa-bot");
+    issuer.tokens().create("irsa-token", "irsa-bot", "iam", Instant.now().plus(Duration.ofHours(1)),
         Map.of("allow", List.of(Map.of("aws_account", ACCOUNT, "aws_arn", "arn:aws:sts::" + ACCOUNT + ":assumed-role/irsa-app/*"))));
 
     Map<String, String> saved = new HashMap<>();
@@ -67,7 +67,7 @@ class IrsaJoinTest {
       try (MachineIdentity id = sdk(issuer, method).build()) {
         Identity identity = id.start();
         assertThat(identity.botName()).isEqualTo("irsa-bot");
-        assertThat(issuer.instance(identity.instanceId()).orElseThrow().initialAuthentication().metadata())
+        assertThat(issuer.instances().find(identity.instanceId()).orElseThrow().initialAuthentication().metadata())
             .containsEntry("aws_arn", "arn:aws:sts::" + ACCOUNT + ":assumed-role/irsa-app/irsa-pod-1");
       }
       List<StsSimulator.Received> exchanges = STS.received().stream().filter(r -> r.body().contains("Action=AssumeRoleWithWebIdentity")).toList();

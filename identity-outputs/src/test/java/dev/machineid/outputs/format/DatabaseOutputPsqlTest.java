@@ -36,7 +36,7 @@ class DatabaseOutputPsqlTest {
   void psqlConnectsWithVerifyFullUsingTheDatabaseOutputFiles() throws Exception {
     String psql = Tools.require("psql", "postgresql-client");
     Issuer issuer = ISSUER.start();
-    issuer.createRole(new Role("out-pg", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.roles().create(new Role("out-pg", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
     try (PostgresServer pg = PostgresServer.builder().start()) {
       configureTls(pg, issuer);
       Path dir = tmp.resolve("db");
@@ -54,7 +54,7 @@ class DatabaseOutputPsqlTest {
   private static void configureTls(PostgresServer pg, Issuer issuer) throws Exception {
     Path data = pg.dataDirectory();
     KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
-    List<X509Certificate> chain = issuer.signDatabaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"), Duration.ofHours(1));
+    List<X509Certificate> chain = issuer.signing().databaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"), Duration.ofHours(1));
     write(pg, data.resolve("server.key"), Pem.encode(serverKey.getPrivate()), "rw-------");
     write(pg, data.resolve("server.crt"), Pem.encode(chain.get(0)), "rw-r--r--");
     write(pg, data.resolve("database-client-ca.crt"), String.join("\n", issuer.authority().databaseClientAuthorities()) + "\n", "rw-r--r--");

@@ -48,10 +48,10 @@ class FileOutputsTest {
   @BeforeAll
   static void roles() {
     Issuer issuer = ISSUER.start();
-    issuer.createRole(new Role("out-db", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
-    issuer.createRole(new Role("out-k8s", List.of(), List.of(), List.of("viewers", "deployers"), List.of("ci-bot"), List.of(),
+    issuer.roles().create(new Role("out-db", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+    issuer.roles().create(new Role("out-k8s", List.of(), List.of(), List.of("viewers", "deployers"), List.of("ci-bot"), List.of(),
         List.of(), false, null, null));
-    issuer.createRole(new Role("out-jwt", List.of(), List.of(), List.of(), List.of(), List.of(), List.of("billing"), false, null,
+    issuer.roles().create(new Role("out-jwt", List.of(), List.of(), List.of(), List.of(), List.of(), List.of("billing"), false, null,
         null));
   }
 
@@ -68,8 +68,8 @@ class FileOutputsTest {
   static MachineIdentity start(IssuerExtension extension, List<String> roles, Output... outputs) {
     String name = "out-" + BOTS.incrementAndGet();
     Issuer issuer = extension.issuer();
-    issuer.createBot(name, roles, Map.of());
-    TestBot bot = new TestBot(name, issuer.createToken(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    issuer.bots().create(name, roles, Map.of());
+    TestBot bot = new TestBot(name, issuer.tokens().create(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
     MachineIdentity.Builder b = bot.identityBuilder();
     for (Output o : outputs) {
       b.output(o);

@@ -44,9 +44,9 @@ class IdentityOutputSshTest {
   static void roles() {
     Issuer issuer = ISSUER.start();
     // the bot's logins come from its roles; {{internal.logins}} takes them from the bot's 'logins' trait
-    issuer.createRole(new Role("ident-ssh", List.of("{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(),
+    issuer.roles().create(new Role("ident-ssh", List.of("{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(),
         false, null, null));
-    issuer.createRole(new Role("ident-other", List.of(OUTSIDER), List.of(), List.of(), List.of(), List.of(), List.of(), false,
+    issuer.roles().create(new Role("ident-other", List.of(OUTSIDER), List.of(), List.of(), List.of(), List.of(), List.of(), false,
         null, null));
   }
 
@@ -60,8 +60,8 @@ class IdentityOutputSshTest {
   private static TestBot bot(List<String> logins) {
     String name = "ident-" + BOTS.incrementAndGet();
     Issuer issuer = ISSUER.issuer();
-    issuer.createBot(name, List.of("ident-ssh"), logins.isEmpty() ? Map.of() : Map.of("logins", logins));
-    return new TestBot(name, issuer.createToken(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    issuer.bots().create(name, List.of("ident-ssh"), logins.isEmpty() ? Map.of() : Map.of("logins", logins));
+    return new TestBot(name, issuer.tokens().create(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
   }
 
   @Test
@@ -165,7 +165,7 @@ class IdentityOutputSshTest {
     Path hostKey = OpenSsh.keygen(host, "ssh_host_ed25519_key", "ed25519", 0);
     Issuer issuer = ISSUER.issuer();
     // the host certificate as an operator makes it with 'issuer sign' (the ssh_host authority)
-    String hostCert = issuer.signSshHost(Files.readString(host.resolve("ssh_host_ed25519_key.pub")).strip(), List.of("localhost"),
+    String hostCert = issuer.signing().sshHost(Files.readString(host.resolve("ssh_host_ed25519_key.pub")).strip(), List.of("localhost"),
         Duration.ofHours(1));
     Files.writeString(host.resolve("ssh_host_ed25519_key-cert.pub"), hostCert + "\n");
     Files.writeString(host.resolve("user-ca.pub"), String.join("\n", issuer.authority().sshUserAuthorities()) + "\n");

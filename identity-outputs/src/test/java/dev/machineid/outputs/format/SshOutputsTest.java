@@ -32,7 +32,7 @@ class SshOutputsTest {
     String ssh = OpenSsh.tool("ssh");
     String keyscan = OpenSsh.tool("ssh-keyscan");
     OpenSsh.ensureLoginUser(LOGIN);
-    ISSUER.start().createRole(new Role("out-ssh", List.of(LOGIN), List.of(), List.of(), List.of(), List.of("localhost"),
+    ISSUER.start().roles().create(new Role("out-ssh", List.of(LOGIN), List.of(), List.of(), List.of(), List.of("localhost"),
         List.of(), false, null, null));
     Path user = tmp.resolve("ssh");
     Path host = tmp.resolve("host");

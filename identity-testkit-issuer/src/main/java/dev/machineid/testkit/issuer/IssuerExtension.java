@@ -95,8 +95,8 @@ public final class IssuerExtension implements BeforeAllCallback, AfterAllCallbac
   /** Registers a bot with this name and makes a join token for it, valid for an hour. */
   public TestBot newBot(String name) {
     Issuer i = issuer();
-    i.createBot(name);
-    String token = i.createToken(name, Duration.ofHours(1));
+    i.bots().create(name);
+    String token = i.tokens().create(name, Duration.ofHours(1));
     return new TestBot(name, token, i.url(), i.caPin());
   }
 

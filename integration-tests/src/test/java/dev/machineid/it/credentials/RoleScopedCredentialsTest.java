@@ -48,24 +48,24 @@ class RoleScopedCredentialsTest {
   @BeforeAll
   static void roles() {
     Issuer issuer = ISSUER.start();
-    issuer.createRole(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
+    issuer.roles().create(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
         Duration.ofMinutes(30), null));
-    issuer.createRole(new Role("db-short", List.of(), List.of("app", "reporting"), List.of(), List.of(), List.of(), List.of(), false,
+    issuer.roles().create(new Role("db-short", List.of(), List.of("app", "reporting"), List.of(), List.of(), List.of(), List.of(), false,
         Duration.ofMinutes(5), null));
-    issuer.createRole(new Role("k8s-viewer", List.of(), List.of(), List.of("viewers", "{{internal.teams}}"), List.of(), List.of(),
+    issuer.roles().create(new Role("k8s-viewer", List.of(), List.of(), List.of("viewers", "{{internal.teams}}"), List.of(), List.of(),
         List.of(), false, null, null));
-    issuer.createRole(new Role("k8s-admin", List.of(), List.of(), List.of("system:masters"), List.of("deploy-bot"), List.of(),
+    issuer.roles().create(new Role("k8s-admin", List.of(), List.of(), List.of("system:masters"), List.of("deploy-bot"), List.of(),
         List.of(), true, null, null));
-    issuer.createRole(new Role("ssh", List.of("deploy", "{{internal.logins}}"), List.of(), List.of(), List.of(),
+    issuer.roles().create(new Role("ssh", List.of("deploy", "{{internal.logins}}"), List.of(), List.of(), List.of(),
         List.of("*.db.internal"), List.of(), false, null, null));
-    issuer.createRole(new Role("jwt", List.of(), List.of(), List.of(), List.of(), List.of(), List.of("billing"), false, null, null));
+    issuer.roles().create(new Role("jwt", List.of(), List.of(), List.of(), List.of(), List.of(), List.of("billing"), false, null, null));
   }
 
   private static MachineIdentity identity(List<String> roles, Map<String, List<String>> traits) {
     String name = "cred-" + BOTS.incrementAndGet();
     Issuer issuer = ISSUER.issuer();
-    issuer.createBot(name, roles, traits);
-    TestBot bot = new TestBot(name, issuer.createToken(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    issuer.bots().create(name, roles, traits);
+    TestBot bot = new TestBot(name, issuer.tokens().create(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
     MachineIdentity id = bot.identityBuilder().build();
     id.start();
     return id;

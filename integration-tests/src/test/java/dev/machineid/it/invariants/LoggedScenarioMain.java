@@ -33,9 +33,9 @@ public final class LoggedScenarioMain {
     Path secretsFile = Path.of(args[0]);
     List<String> secrets = new ArrayList<>();
     try (Issuer issuer = Issuer.builder().listen("127.0.0.1", 0).build().start()) {
-      issuer.createRole(new Role("svc", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of("billing"), false, null, null));
-      issuer.createBot("logged", List.of("svc"), Map.of());
-      issuer.createBot("locked", List.of("svc"), Map.of());
+      issuer.roles().create(new Role("svc", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of("billing"), false, null, null));
+      issuer.bots().create("logged", List.of("svc"), Map.of());
+      issuer.bots().create("locked", List.of("svc"), Map.of());
 
       // refusal: a token the issuer never made
       String unknown = "3f1c" + Base64.getUrlEncoder().withoutPadding().encodeToString(KeyPairGenerator.getInstance("EC").generateKeyPair().getPublic().getEncoded()).substring(30, 58);
@@ -43,19 +43,19 @@ public final class LoggedScenarioMain {
       refused(builder(issuer, unknown), "unknown token");
 
       // refusal: a wrong CA pin, with a valid token (which must not be sent, nor logged)
-      String pinned = issuer.createToken("logged", Duration.ofMinutes(10));
+      String pinned = issuer.tokens().create("logged", Duration.ofMinutes(10));
       secrets.add("token " + pinned);
       refused(MachineIdentity.builder().issuer(issuer.url()).caPins("sha256:" + "ab".repeat(32)).token(pinned).startTimeout(Duration.ofSeconds(20)), "wrong pin");
 
       // refusal: a locked bot
-      String lockedToken = issuer.createToken("locked", Duration.ofMinutes(10));
+      String lockedToken = issuer.tokens().create("locked", Duration.ofMinutes(10));
       secrets.add("token " + lockedToken);
-      Lock lock = issuer.lock(Lock.bot("locked", "maintenance"));
+      Lock lock = issuer.locks().create(Lock.bot("locked", "maintenance"));
       refused(builder(issuer, lockedToken), "locked bot");
-      issuer.removeLock(lock.id());
+      issuer.locks().remove(lock.id());
 
       // success: join, renewal, role-scoped credentials including a JWT-SVID
-      String token = issuer.createToken("logged", Duration.ofMinutes(10));
+      String token = issuer.tokens().create("logged", Duration.ofMinutes(10));
       secrets.add("token " + token);
       try (MachineIdentity id = builder(issuer, token).sshCertificate(true).build()) {
         Identity joined = id.start();
@@ -70,7 +70,7 @@ public final class LoggedScenarioMain {
         secrets.add("jwt " + jwt.current().token().orElseThrow());
 
         // refusal: the instance is locked, so the next renewal is refused
-        issuer.lock(Lock.instance(joined.instanceId(), "host compromised"));
+        issuer.locks().create(Lock.instance(joined.instanceId(), "host compromised"));
         try {
           id.renewNow().get(60, TimeUnit.SECONDS);
           throw new IllegalStateException("a locked instance renewed");

@@ -18,9 +18,9 @@ public final class RecordedIssuerMain {
 
   public static void main(String[] args) throws Exception {
     try (Issuer issuer = Issuer.builder().listen("127.0.0.1", 0).build().start()) {
-      issuer.createRole(new Role("db", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
-      issuer.createBot("keeper", List.of("db"), Map.of());
-      String token = issuer.createToken("keeper", Duration.ofMinutes(10));
+      issuer.roles().create(new Role("db", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+      issuer.bots().create("keeper", List.of("db"), Map.of());
+      String token = issuer.tokens().create("keeper", Duration.ofMinutes(10));
       System.out.println("READY " + issuer.url() + " " + issuer.caPin() + " " + token);
       System.out.flush();
       while (System.in.read() >= 0) {

@@ -62,7 +62,7 @@ import org.junit.jupiter.api.io.TempDir;
  * certificates of other purposes are refused by MariaDB's TLS layer; new connections present the
  * newest certificate after a rotation, also from a pool.
  *
- * <p>The server runs with a server certificate from {@link Issuer#signDatabaseServer} (the
+ * <p>The server runs with a server certificate from {@link dev.machineid.issuer.Signing#databaseServer} (the
  * {@code database_server} authority) and {@code --ssl-ca} = the {@code database_client} authority
  * only. Its superuser authenticates by {@code unix_socket} only, so no account can log in over TCP
  * but {@code app}, and {@code app} only with a verified client certificate whose subject is exactly
@@ -88,14 +88,14 @@ class MariaDbClientCertificateTest {
   @BeforeAll
   static void startMariaDbWithClientCertificates() throws Exception {
     Issuer issuer = ISSUER.start();
-    issuer.createRole(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
+    issuer.roles().create(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
         Duration.ofMinutes(30), null));
     // a Kubernetes credential whose CN is also "app": only the authority tells it apart
-    issuer.createRole(new Role("k8s-as-app", List.of(), List.of(), List.of(), List.of("app"), List.of(), List.of(), false,
+    issuer.roles().create(new Role("k8s-as-app", List.of(), List.of(), List.of(), List.of("app"), List.of(), List.of(), false,
         null, null));
 
     KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
-    List<X509Certificate> chain = issuer.signDatabaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"),
+    List<X509Certificate> chain = issuer.signing().databaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"),
         Duration.ofHours(1));
     StringBuilder chainPem = new StringBuilder();
     for (X509Certificate c : chain) {
@@ -122,8 +122,8 @@ class MariaDbClientCertificateTest {
       throw new AssertionError("could not configure MariaDB for client certificates; server log:\n" + log, e);
     }
 
-    issuer.createBot("maria-client", List.of("db-app", "k8s-as-app"), Map.of());
-    TestBot bot = new TestBot("maria-client", issuer.createToken("maria-client", Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    issuer.bots().create("maria-client", List.of("db-app", "k8s-as-app"), Map.of());
+    TestBot bot = new TestBot("maria-client", issuer.tokens().create("maria-client", Duration.ofHours(1)), issuer.url(), issuer.caPin());
     id = bot.identityBuilder().build();
     id.start();
   }
@@ -203,7 +203,7 @@ class MariaDbClientCertificateTest {
   @Test
   void verifyFullRefusesAServerWhoseCertificateLacksTheHostName() throws Exception {
     KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
-    List<X509Certificate> chain = ISSUER.issuer().signDatabaseServer(serverKey.getPublic(), List.of("localhost"),
+    List<X509Certificate> chain = ISSUER.issuer().signing().databaseServer(serverKey.getPublic(), List.of("localhost"),
         Duration.ofHours(1));
     List<Object> names = chain.get(0).getSubjectAlternativeNames().stream().map(name -> (Object) name.get(1)).toList();
     assertThat(names).as("server certificate names").containsExactly("localhost");

@@ -58,7 +58,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * application keeps querying while the credential rotates.
  *
  * <p>The server runs with {@code ssl=on}, a server certificate from
- * {@link Issuer#signDatabaseServer} (the {@code database_server} authority) and
+ * {@link dev.machineid.issuer.Signing#databaseServer} (the {@code database_server} authority) and
  * {@code ssl_ca_file} = the {@code database_client} authority only. Its {@code pg_hba.conf} ends up
  * with exactly {@code local all all trust} and {@code hostssl all all 127.0.0.1/32 cert}: no other
  * TCP line. The fixture's default TCP {@code trust} line is used once, before any test, to create
@@ -77,10 +77,10 @@ class PostgresClientCertificateTest {
   @BeforeAll
   static void startPostgresWithClientCertificates() throws Exception {
     Issuer issuer = ISSUER.start();
-    issuer.createRole(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
+    issuer.roles().create(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
         Duration.ofMinutes(30), null));
     // a Kubernetes credential whose CN is also "app": only the authority tells it apart
-    issuer.createRole(new Role("k8s-as-app", List.of(), List.of(), List.of(), List.of("app"), List.of(), List.of(), false,
+    issuer.roles().create(new Role("k8s-as-app", List.of(), List.of(), List.of(), List.of("app"), List.of(), List.of(), false,
         null, null));
 
     pg = PostgresServer.builder().start();
@@ -92,8 +92,8 @@ class PostgresClientCertificateTest {
       throw new AssertionError("could not configure PostgreSQL for client certificates; server log:\n" + log, e);
     }
 
-    issuer.createBot("pg-client", List.of("db-app", "k8s-as-app"), Map.of());
-    TestBot bot = new TestBot("pg-client", issuer.createToken("pg-client", Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    issuer.bots().create("pg-client", List.of("db-app", "k8s-as-app"), Map.of());
+    TestBot bot = new TestBot("pg-client", issuer.tokens().create("pg-client", Duration.ofHours(1)), issuer.url(), issuer.caPin());
     id = bot.identityBuilder().build();
     id.start();
   }
@@ -111,7 +111,7 @@ class PostgresClientCertificateTest {
   private static void configureTls(Issuer issuer) throws Exception {
     Path data = pg.dataDirectory();
     KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
-    List<X509Certificate> chain = issuer.signDatabaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"),
+    List<X509Certificate> chain = issuer.signing().databaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"),
         Duration.ofHours(1));
     // PostgreSQL refuses a key file that others can read, and the server runs as an unprivileged user
     writeForServer(data.resolve("server.key"), Pem.encode(serverKey.getPrivate()), "rw-------");

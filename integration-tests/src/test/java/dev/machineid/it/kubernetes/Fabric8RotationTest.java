@@ -51,10 +51,10 @@ class Fabric8RotationTest {
   @Test
   void clientsBuiltAfterEachRotationPresentTheNewCertificateAndTheKeyManagerServesTheNewest() throws Exception {
     Issuer issuer = ISSUER.start();
-    issuer.createRole(new Role("k8s-viewer", List.of(), List.of(), List.of("viewers"), List.of(), List.of(), List.of(), false,
+    issuer.roles().create(new Role("k8s-viewer", List.of(), List.of(), List.of("viewers"), List.of(), List.of(), List.of(), false,
         null, null));
-    issuer.createBot("fabric8-client", List.of("k8s-viewer"), Map.of());
-    TestBot bot = new TestBot("fabric8-client", issuer.createToken("fabric8-client", Duration.ofHours(1)), issuer.url(),
+    issuer.bots().create("fabric8-client", List.of("k8s-viewer"), Map.of());
+    TestBot bot = new TestBot("fabric8-client", issuer.tokens().create("fabric8-client", Duration.ofHours(1)), issuer.url(),
         issuer.caPin());
     List<String> issued = new CopyOnWriteArrayList<>();
     try (MachineIdentity id = bot.identityBuilder().build()) {

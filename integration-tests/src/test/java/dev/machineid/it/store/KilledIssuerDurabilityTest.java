@@ -51,9 +51,9 @@ class KilledIssuerDurabilityTest {
       // An admin replica in this JVM (never started) writes bots and tokens to the shared database.
       try (IssuerStore adminStore = IssuerStore.jdbc(url, pg.user(), null);
           Issuer admin = Issuer.builder().keysDirectory(keys).store(adminStore).build()) {
-        admin.createBot("durable");
+        admin.bots().create("durable");
         for (int i = 0; i < 400; i++) {
-          tokens.add(admin.createToken("durable", Duration.ofMinutes(10)));
+          tokens.add(admin.tokens().create("durable", Duration.ofMinutes(10)));
         }
         authority = admin.authorityCertificate();
       }

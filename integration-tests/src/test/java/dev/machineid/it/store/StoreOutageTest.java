@@ -75,8 +75,8 @@ class StoreOutageTest {
 
   @Test
   void aStoreOutageGets503WithinASecond() throws Exception {
-    issuer.createBot("outage-bot");
-    String token = issuer.createToken("outage-bot", Duration.ofMinutes(10));
+    issuer.bots().create("outage-bot");
+    String token = issuer.tokens().create("outage-bot", Duration.ofMinutes(10));
     String body = joinBody(token); // the challenge needs no store
     send("GET", "/v1/authority", null); // a warm connection, so the timing below is the issuer's
     pg.stop();

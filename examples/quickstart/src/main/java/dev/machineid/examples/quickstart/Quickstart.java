@@ -66,8 +66,8 @@ public final class Quickstart {
       detail("trust domain  " + issuer.trustDomain());
       detail("CA pin        " + issuer.caPin() + "   (what 'issuer status' prints; clients pin it)");
 
-      issuer.createBot("quickstart");
-      String token = issuer.createToken("quickstart", Duration.ofMinutes(5));
+      issuer.bots().create("quickstart");
+      String token = issuer.tokens().create("quickstart", Duration.ofMinutes(5));
       step(2, "An operator registered bot 'quickstart' and made a single-use join token");
       detail("token         " + token.substring(0, 6) + "…  (a secret: shown here only by its prefix)");
 

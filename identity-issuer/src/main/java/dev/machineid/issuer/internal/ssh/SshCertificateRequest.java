@@ -144,7 +144,7 @@ public record SshCertificateRequest(
     }
     try {
       // the same checks as a PEM public_key: curve point, small order, exponent, size
-      return dev.machineid.issuer.internal.Keys.check(key);
+      return dev.machineid.issuer.internal.authority.Keys.check(key);
     } catch (dev.machineid.issuer.internal.ProblemException e) {
       throw new IllegalArgumentException("ssh_" + e.getMessage(), e);
     }
