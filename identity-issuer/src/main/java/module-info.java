@@ -1,4 +1,6 @@
 /** The reference issuer: authorities, bots, tokens, join verifiers, renewal and the HTTPS server. */
+// Micrometer, Flyway and Spring ship automatic modules only; requiring them is deliberate.
+@SuppressWarnings("requires-automatic")
 module dev.machineid.issuer {
   requires transitive dev.machineid.core;
   requires org.bouncycastle.provider;

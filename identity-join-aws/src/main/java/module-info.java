@@ -3,6 +3,9 @@
  * issuer forwards to STS) and {@code ec2} (the instance identity document and its PKCS7 signature,
  * read with IMDSv2).
  */
+// The AWS SDK for Java 2 ships automatic modules only (Automatic-Module-Name); requiring them, and
+// passing the credentials and region types of this module's API on to its users, is deliberate.
+@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"})
 module dev.machineid.join.aws {
   requires transitive dev.machineid.core;
   requires transitive software.amazon.awssdk.auth;

@@ -1,4 +1,7 @@
 /** OkHttp with a machine identity: hot-rotating client certificates and pool eviction on rotation. */
+// OkHttp and Okio ship automatic modules only (Automatic-Module-Name); requiring them, and passing
+// OkHttp's types of this module's API on to its users, is deliberate.
+@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"})
 module dev.machineid.okhttp {
   requires transitive dev.machineid.core;
   requires transitive okhttp3;

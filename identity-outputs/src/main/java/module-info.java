@@ -1,4 +1,6 @@
 /** Integrations: JDBC drivers, HTTP clients, Fabric8 and Vault; destinations and output formats. */
+// Fabric8 ships no module name (its jar names are its module names): requiring it is deliberate.
+@SuppressWarnings("requires-automatic")
 module dev.machineid.outputs {
   requires transitive dev.machineid.core;
   requires transitive java.net.http;

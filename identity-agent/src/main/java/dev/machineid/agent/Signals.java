@@ -4,6 +4,8 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,8 +44,9 @@ final class Signals {
       restoreDefault(name, number);
     }
     try {
-      sun.misc.Signal.handle(new sun.misc.Signal(name), s -> action.run());
-    } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException | LinkageError e) {
+      install(name, action);
+    } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException | LinkageError
+        | ReflectiveOperationException e) {
       LOG.warn("cannot handle SIG{} here ({}); the agent runs without that handler", name, e.toString());
       return false;
     }
@@ -53,6 +56,43 @@ final class Signals {
       return false;
     }
     return true;
+  }
+
+  /**
+   * {@code sun.misc.Signal.handle(new sun.misc.Signal(name), s -> action.run())}, called through
+   * reflection: javac warns about every compile-time use of {@code sun.misc} as internal proprietary
+   * API, a warning that no {@code -Xlint} option or {@code @SuppressWarnings} silences.
+   */
+  private static void install(String name, Runnable action) throws ReflectiveOperationException {
+    Class<?> signalType = Class.forName("sun.misc.Signal");
+    Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
+    Object handler = Proxy.newProxyInstance(Signals.class.getClassLoader(), new Class<?>[] {handlerType},
+        (proxy, method, args) -> {
+          switch (method.getName()) {
+            case "handle":
+              action.run();
+              return null;
+            case "equals":
+              return proxy == args[0];
+            case "hashCode":
+              return System.identityHashCode(proxy);
+            default:
+              return "SIG" + name + " handler";
+          }
+        });
+    try {
+      Object signal = signalType.getConstructor(String.class).newInstance(name);
+      signalType.getMethod("handle", signalType, handlerType).invoke(null, signal, handler);
+    } catch (InvocationTargetException e) {
+      // what Signal's constructor or handle threw: an unknown or reserved signal
+      if (e.getCause() instanceof RuntimeException cause) {
+        throw cause;
+      }
+      if (e.getCause() instanceof Error cause) {
+        throw cause;
+      }
+      throw e;
+    }
   }
 
   /** True if the process ignores the signal (Linux: the SigIgn mask of /proc/self/status); false where unknown. */

@@ -50,8 +50,6 @@ public final class ConfigFile {
       throw new ConfigException("config " + file + ": "
           + (at != null && at.getLineNr() > 0 ? "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": " : "")
           + problem, e);
-    } catch (IOException e) {
-      throw new ConfigException("config " + file + ": cannot read: " + e, e);
     }
     if (root == null || !root.isObject()) {
       throw new ConfigException("config " + file + ": expected a YAML mapping at the top level");

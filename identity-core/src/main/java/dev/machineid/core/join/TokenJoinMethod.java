@@ -47,6 +47,9 @@ public final class TokenJoinMethod implements JoinMethod {
 
   /** ServiceLoader provider for {@code token}; settings: {@code token}. */
   public static final class Provider implements JoinMethodProvider {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Provider() {}
+
     @Override
     public String name() {
       return NAME;

@@ -48,6 +48,9 @@ public interface DestinationProvider {
 
   /** ServiceLoader provider for {@code type: memory}; it takes no settings. */
   final class Memory implements DestinationProvider {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Memory() {}
+
     @Override
     public String type() {
       return "memory";

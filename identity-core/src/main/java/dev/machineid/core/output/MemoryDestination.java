@@ -8,6 +8,9 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class MemoryDestination implements Destination {
   private final AtomicReference<Map<String, byte[]>> files = new AtomicReference<>(Map.of());
 
+  /** An empty destination: no files until the first write. */
+  public MemoryDestination() {}
+
   @Override
   public void write(Map<String, byte[]> files) {
     Map<String, byte[]> copy = new TreeMap<>();

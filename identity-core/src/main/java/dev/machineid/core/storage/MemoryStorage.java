@@ -8,6 +8,9 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class MemoryStorage implements Storage {
   private final AtomicReference<StoredIdentity> current = new AtomicReference<>();
 
+  /** Empty storage: nothing to load until the first save. */
+  public MemoryStorage() {}
+
   @Override
   public Optional<StoredIdentity> load() {
     return Optional.ofNullable(current.get());

@@ -11,6 +11,9 @@ import javax.net.ssl.SSLSocketFactory;
  * For driver integrations configured by class name (pgjdbc's {@code sslfactory}).
  */
 public abstract class DelegatingSslSocketFactory extends SSLSocketFactory {
+  /** For subclasses, which supply {@link #delegate()}. */
+  protected DelegatingSslSocketFactory() {}
+
   /** The factory for the next socket; called once per socket. */
   protected abstract SSLSocketFactory delegate();
 

@@ -208,6 +208,9 @@ public final class Ec2JoinMethod implements JoinMethod {
 
   /** ServiceLoader provider for {@code ec2}. */
   public static final class Provider implements JoinMethodProvider {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Provider() {}
+
     @Override
     public String name() {
       return NAME;

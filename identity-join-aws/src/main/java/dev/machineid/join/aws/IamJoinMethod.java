@@ -149,7 +149,7 @@ public final class IamJoinMethod implements JoinMethod {
   /** The regional STS endpoint of a region: {@code https://sts.<region>.<partition domain>}. */
   static URI endpointFor(Region region) {
     RegionMetadata meta = region.metadata();
-    String domain = meta != null ? meta.domain() : region.id().startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+    String domain = meta != null ? meta.partition().dnsSuffix() : region.id().startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
     return URI.create("https://sts." + region.id() + "." + domain + "/");
   }
 
@@ -231,6 +231,9 @@ public final class IamJoinMethod implements JoinMethod {
 
   /** ServiceLoader provider for {@code iam}; settings {@code token}, {@code region}, {@code sts_endpoint}. */
   public static final class Provider implements JoinMethodProvider {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Provider() {}
+
     @Override
     public String name() {
       return NAME;

@@ -151,8 +151,10 @@ class IamJoinTest {
     try (ServerSocket decoy = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       Thread acceptor = new Thread(() -> {
         while (!decoy.isClosed()) {
-          try (Socket s = decoy.accept()) {
+          try {
+            Socket s = decoy.accept();
             connections.incrementAndGet();
+            s.close();
           } catch (IOException e) {
             return;
           }

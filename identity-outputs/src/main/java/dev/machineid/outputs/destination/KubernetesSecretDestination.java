@@ -439,6 +439,7 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     }
 
     /** A complete Fabric8 configuration to use instead of the auto-configuration (and {@code server}). */
+    @SuppressWarnings("exports") // Fabric8's Config by design; Fabric8 is optional, its users have it
     public Builder config(Config config) {
       this.config = Objects.requireNonNull(config, "config");
       return this;

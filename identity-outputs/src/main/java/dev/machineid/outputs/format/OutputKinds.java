@@ -173,6 +173,9 @@ public final class OutputKinds {
    * logs in as the bot.
    */
   public static final class Identity extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Identity() {}
+
     @Override
     public String type() {
       return IdentityOutput.TYPE;
@@ -204,6 +207,9 @@ public final class OutputKinds {
 
   /** {@code application}: {@code tls.crt}, {@code tls.key}, {@code ca.crt} — an X509-SVID and the SPIFFE bundle. */
   public static final class Application extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Application() {}
+
     @Override
     public String type() {
       return "application";
@@ -222,6 +228,9 @@ public final class OutputKinds {
 
   /** {@code spiffe-x509}: {@code svid.pem}, {@code svid.key}, {@code bundle.pem}. */
   public static final class SpiffeX509 extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public SpiffeX509() {}
+
     @Override
     public String type() {
       return "spiffe-x509";
@@ -252,6 +261,9 @@ public final class OutputKinds {
 
   /** {@code spiffe-jwt}: the JWT-SVID for {@code audiences} in {@code jwt_svid}. */
   public static final class SpiffeJwt extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public SpiffeJwt() {}
+
     @Override
     public String type() {
       return "spiffe-jwt";
@@ -278,6 +290,9 @@ public final class OutputKinds {
    * server authority, for {@code sslrootcert} with {@code sslmode=verify-full}).
    */
   public static final class Database extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Database() {}
+
     @Override
     public String type() {
       return "database";
@@ -331,6 +346,9 @@ public final class OutputKinds {
    * {@code certificate_authority_data} PEM) from the output's config.
    */
   public static final class Kubernetes extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Kubernetes() {}
+
     @Override
     public String type() {
       return "kubernetes";
@@ -428,6 +446,9 @@ public final class OutputKinds {
    * {@code @cert-authority} line per SSH host authority.
    */
   public static final class Ssh extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public Ssh() {}
+
     @Override
     public String type() {
       return "ssh";
@@ -496,6 +517,9 @@ public final class OutputKinds {
    * ({@code TrustedUserCAKeys}). sshd reads these only at start or on SIGHUP: give it a {@code reload}.
    */
   public static final class SshHost extends Base {
+    /** Called by {@link java.util.ServiceLoader}. */
+    public SshHost() {}
+
     @Override
     public String type() {
       return "ssh_host";

@@ -23,8 +23,14 @@ import org.mariadb.jdbc.plugin.TlsSocketPlugin;
  * The driver builds a TLS context per connection from these managers, so each connection presents the
  * newest certificate.
  */
+// "exports": the driver's plugin interface and types are this class's API by design; the driver is optional
+// (requires static), so an application that uses this plugin has MariaDB Connector/J itself
+@SuppressWarnings("exports")
 public final class MariaDbTlsPlugin implements TlsSocketPlugin {
   public static final String TYPE = "machineid";
+
+  /** Called by the driver, which finds the plugin through {@link java.util.ServiceLoader}. */
+  public MariaDbTlsPlugin() {}
 
   @Override
   public String type() {

@@ -36,6 +36,7 @@ public final class Fabric8Clients {
     return new RotatingKubernetesClient(handle, server, clusterTrust, grace);
   }
 
+  @SuppressWarnings("exports") // Fabric8's builder by design; Fabric8 is optional, its users have it
   public static KubernetesClientBuilder builder(CredentialHandle handle, String server, X509TrustManager clusterTrust) {
     Objects.requireNonNull(handle, "handle");
     Objects.requireNonNull(server, "server");

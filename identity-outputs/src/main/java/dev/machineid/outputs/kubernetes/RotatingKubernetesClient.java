@@ -20,6 +20,9 @@ import org.slf4j.LoggerFactory;
  * credential and closes the previous one after a grace period, so requests in flight finish.
  * Call {@link #get()} per unit of work instead of keeping a client.
  */
+// "exports": supplies Fabric8's KubernetesClient by design; Fabric8 is optional (requires static), so an
+// application that uses this class has Fabric8 itself
+@SuppressWarnings("exports")
 public final class RotatingKubernetesClient implements Supplier<KubernetesClient>, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RotatingKubernetesClient.class);
   private final Supplier<KubernetesClient> factory;

@@ -33,6 +33,7 @@ class DatabaseOutputPsqlTest {
   @TempDir Path tmp;
 
   @Test
+  @SuppressWarnings("try") // the identity is held running while psql reads its output files
   void psqlConnectsWithVerifyFullUsingTheDatabaseOutputFiles() throws Exception {
     String psql = Tools.require("psql", "postgresql-client");
     Issuer issuer = ISSUER.start();
@@ -74,7 +75,8 @@ class DatabaseOutputPsqlTest {
       s.execute("SELECT pg_reload_conf()");
     }
     await("pg_hba reloaded").atMost(Duration.ofSeconds(10)).until(() -> {
-      try (Connection ignored = DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null)) {
+      try {
+        DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null).close();
         return false;
       } catch (java.sql.SQLException e) {
         return e.getMessage().contains("no pg_hba.conf entry");

@@ -95,6 +95,7 @@ class FileOutputsTest {
   }
 
   @Test
+  @SuppressWarnings("try") // the identity is held running while its output files are read
   void kubeconfigParsesWithKubectlAndItsCertificateNamesTheRolesUserAndGroups() throws Exception {
     String kubectl = Tools.require("kubectl", "kubernetes-client");
     String openssl = Tools.require("openssl", "openssl");
@@ -121,6 +122,7 @@ class FileOutputsTest {
   }
 
   @Test
+  @SuppressWarnings("try") // the identity is held running while its output files are read
   void databaseOutputWritesPemPkcs8DerAndPkcs12AndTheServerAuthority() throws Exception {
     Path dir = tmp.resolve("db");
     Output out = output("database", Map.of("type", "database", "roles", List.of("out-db"), "username", "app"), dir);

@@ -167,7 +167,8 @@ class PostgresClientCertificateTest {
   }
 
   private static boolean plainSuperuserLoginRefused() {
-    try (Connection ignored = DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null)) {
+    try {
+      DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null).close();
       return false;
     } catch (SQLException e) {
       return e.getMessage().contains("no pg_hba.conf entry");
@@ -261,6 +262,7 @@ class PostgresClientCertificateTest {
   }
 
   @Test
+  @SuppressWarnings("try") // "pg-trust" is held open: the control connection looks it up by name
   void kubernetesAndApplicationCertificatesAreRefusedByPostgresItself() throws Exception {
     try (CredentialHandle trust = database("pg-trust", null);
         CredentialHandle k8s = id.credentials(CredentialRequest.builder(CredentialKind.KUBERNETES).name("pg-k8s-as-app")

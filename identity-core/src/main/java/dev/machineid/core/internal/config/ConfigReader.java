@@ -1,5 +1,6 @@
 package dev.machineid.core.internal.config;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -200,7 +201,7 @@ public final class ConfigReader {
       if (!block.isObject()) {
         throw error("onboarding." + method, "expected a mapping of the method's settings");
       }
-      settings.putAll(YAML.convertValue(block, Map.class));
+      settings.putAll(YAML.convertValue(block, new TypeReference<Map<String, Object>>() {}));
     }
     if (o.hasNonNull("token")) {
       settings.put("token", o.get("token").asText());
