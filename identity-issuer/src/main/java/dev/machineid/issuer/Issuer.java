@@ -320,7 +320,11 @@ public final class Issuer implements AutoCloseable {
     return keys.authority().certificate();
   }
 
-  /** The trust bundle served at {@code /v1/authority}. */
+  /**
+   * The trust bundle served at {@code /v1/authority}, in its wire form: the issuer is the other end
+   * of the protocol, and core exports the wire model to it.
+   */
+  @SuppressWarnings("exports") // the wire model is exported to the issuer's module only, on purpose
   public Authority authority() {
     ensureOpen();
     return engine.authority();

@@ -76,7 +76,11 @@ public final class ProtocolClient {
     return new ProtocolClient(base, authority, key, chain);
   }
 
-  /** A client presenting the certificate chain of {@code credentials} with {@code keys} over mTLS. */
+  /**
+   * A client presenting the certificate chain of {@code credentials} with {@code keys} over mTLS.
+   * The wire type is exported to the testkit only; tests that name it run on the class path.
+   */
+  @SuppressWarnings("exports") // the protocol client speaks the wire model on purpose
   public static ProtocolClient as(URI base, X509Certificate authority, KeyPair keys, IdentityResponse credentials) {
     List<X509Certificate> chain = credentials.certificateChain().stream().map(Pem::certificate).toList();
     return mtls(base, authority, keys.getPrivate(), chain.toArray(X509Certificate[]::new));
