@@ -20,7 +20,8 @@ module dev.machineid.issuer {
   requires java.sql;
   requires com.zaxxer.hikari;
   requires flyway.core; // automatic module (flyway-core 10 names none in its manifest)
-  // Spring Boot 3 (optional): only internal.spring.IssuerFlywayImportFilter, loaded by Boot from META-INF/spring.factories
+  // Spring Boot 3 (optional): only internal.spring.IssuerFlywayImportFilter, loaded by Boot from
+  // META-INF/spring.factories
   requires static spring.boot.autoconfigure;
   requires static spring.context;
   requires static spring.beans;
@@ -32,10 +33,13 @@ module dev.machineid.issuer {
   exports dev.machineid.issuer.config;
   exports dev.machineid.issuer.store;
 
-  opens dev.machineid.issuer to com.fasterxml.jackson.databind;
+  opens dev.machineid.issuer to
+      com.fasterxml.jackson.databind;
   // the admin API's request records (internal.admin.AdminRequests) are read by Jackson
-  opens dev.machineid.issuer.internal.admin to com.fasterxml.jackson.databind;
-  opens dev.machineid.issuer.cli to info.picocli;
+  opens dev.machineid.issuer.internal.admin to
+      com.fasterxml.jackson.databind;
+  opens dev.machineid.issuer.cli to
+      info.picocli;
   // Flyway finds the SQL migrations beside JdbcStore through the class loader.
   opens dev.machineid.issuer.store;
 

@@ -15,7 +15,8 @@ module dev.machineid.join.aws {
   requires software.amazon.awssdk.http;
   requires software.amazon.awssdk.identity.spi;
   requires software.amazon.awssdk.utils;
-  // Not used in code: resolves STS for the SDK's web identity (EKS IRSA) credentials provider, which
+  // Not used in code: resolves STS for the SDK's web identity (EKS IRSA) credentials provider,
+  // which
   // loads it by name. The HTTP client (url-connection-client) is found through ServiceLoader.
   requires software.amazon.awssdk.services.sts;
   requires java.net.http;

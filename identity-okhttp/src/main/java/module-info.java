@@ -6,9 +6,11 @@ module dev.machineid.okhttp {
   requires transitive dev.machineid.core;
   requires transitive okhttp3;
   requires okio;
-  // OkHttp and Okio are automatic modules that need the Kotlin standard library, a named module that
+  // OkHttp and Okio are automatic modules that need the Kotlin standard library, a named module
+  // that
   // nothing else requires: without this, an application on the module path fails with
-  // NoClassDefFoundError: kotlin/jvm/internal/Intrinsics unless it adds --add-modules kotlin.stdlib.
+  // NoClassDefFoundError: kotlin/jvm/internal/Intrinsics unless it adds --add-modules
+  // kotlin.stdlib.
   requires kotlin.stdlib;
 
   exports dev.machineid.okhttp;

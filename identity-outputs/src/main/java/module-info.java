@@ -8,7 +8,9 @@ module dev.machineid.outputs {
   requires org.slf4j;
   requires static org.postgresql.jdbc;
   requires static org.mariadb.jdbc;
-  requires static kubernetes.client.api; // Fabric8 (7.x too) ships no module name: the jar name is the module name
+  requires static kubernetes
+      .client
+      .api; // Fabric8 (7.x too) ships no module name: the jar name is the module name
   requires static kubernetes.model.core; // Secret, ObjectMeta (kubernetes_secret destination)
 
   exports dev.machineid.outputs.jdbc;
@@ -18,7 +20,8 @@ module dev.machineid.outputs {
   exports dev.machineid.outputs.destination;
   exports dev.machineid.outputs.format;
 
-  provides dev.machineid.core.output.DestinationProvider with dev.machineid.outputs.destination.DirectoryDestination.Provider,
+  provides dev.machineid.core.output.DestinationProvider with
+      dev.machineid.outputs.destination.DirectoryDestination.Provider,
       dev.machineid.outputs.destination.KubernetesSecretDestination.Provider;
   provides dev.machineid.core.output.OutputProvider with
       dev.machineid.outputs.format.OutputKinds.Identity,
@@ -29,7 +32,9 @@ module dev.machineid.outputs {
       dev.machineid.outputs.format.OutputKinds.Kubernetes,
       dev.machineid.outputs.format.OutputKinds.Ssh,
       dev.machineid.outputs.format.OutputKinds.SshHost;
-  // No `provides org.mariadb.jdbc.plugin.TlsSocketPlugin`: the driver is optional (requires static), and a
-  // module that provides a service whose module is absent does not resolve. The plugin is found through
-  // META-INF/services when the driver and this jar are on the class path (docs/integrations.md).
+// No `provides org.mariadb.jdbc.plugin.TlsSocketPlugin`: the driver is optional (requires static),
+// and a
+// module that provides a service whose module is absent does not resolve. The plugin is found
+// through
+// META-INF/services when the driver and this jar are on the class path (docs/integrations.md).
 }

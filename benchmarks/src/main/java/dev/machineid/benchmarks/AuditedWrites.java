@@ -32,11 +32,14 @@ public final class AuditedWrites {
   private AuditedWrites() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = new HashMap<>(Map.of("threads", "16", "seconds", "10", "rounds", "3", "shards", "16", "fsync", "off", "warmup", "5"));
+    Map<String, String> a = new HashMap<>(Map.of(
+        "threads", "16", "seconds", "10", "rounds", "3", "shards", "16", "fsync", "off", "warmup",
+        "5"));
     for (String s : args) {
       int eq = s.indexOf('=');
       if (eq <= 0 || !a.containsKey(s.substring(0, eq))) {
-        throw new IllegalArgumentException("unknown argument '" + s + "'; arguments are " + a.keySet() + " as name=value");
+        throw new IllegalArgumentException(
+            "unknown argument '" + s + "'; arguments are " + a.keySet() + " as name=value");
       }
       a.put(s.substring(0, eq), s.substring(eq + 1));
     }
@@ -51,9 +54,19 @@ public final class AuditedWrites {
       builder.setting("fsync", "on").setting("full_page_writes", "on");
     }
     try (PostgresServer pg = builder.start();
-        JdbcStore one = JdbcStore.builder(pg.createDatabase("one_head")).credentials(pg.user(), null).maximumPoolSize(threads).auditShards(1).build();
-        JdbcStore many = JdbcStore.builder(pg.createDatabase("sharded")).credentials(pg.user(), null).maximumPoolSize(threads).auditShards(shards).build()) {
-      System.out.printf("PostgreSQL (fsync=%s), %d client threads, renewal-shaped transactions (instance CAS + audit append), %d s per round%n", a.get("fsync"), threads, seconds);
+        JdbcStore one = JdbcStore.builder(pg.createDatabase("one_head"))
+            .credentials(pg.user(), null)
+            .maximumPoolSize(threads)
+            .auditShards(1)
+            .build();
+        JdbcStore many = JdbcStore.builder(pg.createDatabase("sharded"))
+            .credentials(pg.user(), null)
+            .maximumPoolSize(threads)
+            .auditShards(shards)
+            .build()) {
+      System.out.printf(
+          "PostgreSQL (fsync=%s), %d client threads, renewal-shaped transactions (instance CAS + audit append), %d s per round%n",
+          a.get("fsync"), threads, seconds);
       List<String> oneIds = instances(one, threads);
       List<String> manyIds = instances(many, threads);
       run(one, oneIds, warmup);
@@ -65,11 +78,15 @@ public final class AuditedWrites {
         double m = run(many, manyIds, seconds);
         oneRates.add(o);
         manyRates.add(m);
-        System.out.printf("round %d: one head %.0f writes/s, %d shards %.0f writes/s (x%.2f)%n", r + 1, o, shards, m, m / o);
+        System.out.printf(
+            "round %d: one head %.0f writes/s, %d shards %.0f writes/s (x%.2f)%n",
+            r + 1, o, shards, m, m / o);
       }
       double o = median(oneRates);
       double m = median(manyRates);
-      System.out.printf("median: one head %.0f audited writes/s, %d shards %.0f audited writes/s, ratio x%.2f%n", o, shards, m, m / o);
+      System.out.printf(
+          "median: one head %.0f audited writes/s, %d shards %.0f audited writes/s, ratio x%.2f%n",
+          o, shards, m, m / o);
       System.out.println("one head: " + one.verifyAudit());
       System.out.println(shards + " shards: " + many.verifyAudit());
     }
@@ -82,38 +99,57 @@ public final class AuditedWrites {
     Authentication auth = new Authentication(now, "127.0.0.1:1", "token", 1, Map.of());
     for (int i = 0; i < n; i++) {
       String id = UUID.randomUUID().toString();
-      store.insertInstance(new InstanceRecord(id, "bench", "token", "t" + i, "token:t" + i, now, 1, "h", "{}", "s1", auth, auth, null));
+      store.insertInstance(new InstanceRecord(
+          id, "bench", "token", "t" + i, "token:t" + i, now, 1, "h", "{}", "s1", auth, auth, null));
       ids.add(id);
     }
     return ids;
   }
 
-  private static double run(IssuerStore store, List<String> ids, int seconds) throws InterruptedException {
+  private static double run(IssuerStore store, List<String> ids, int seconds)
+      throws InterruptedException {
     LongAdder writes = new LongAdder();
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch done = new CountDownLatch(ids.size());
     List<Thread> workers = new ArrayList<>();
     for (String id : ids) {
-      Thread t = new Thread(() -> {
-        try {
-          long generation = store.findInstance(id).orElseThrow().generation();
-          while (!stop.get()) {
-            long g = generation;
-            Instant now = Instant.now();
-            store.inTransaction(tx -> {
-              if (!tx.compareAndSetGeneration(id, g, g + 1, "h", "{}", "s" + (g + 1), new Authentication(now, "127.0.0.1:1", "token", g + 1, Map.of()))) {
-                throw new IllegalStateException("generation of " + id + " moved under its only writer");
+      Thread t = new Thread(
+          () -> {
+            try {
+              long generation = store.findInstance(id).orElseThrow().generation();
+              while (!stop.get()) {
+                long g = generation;
+                Instant now = Instant.now();
+                store.inTransaction(tx -> {
+                  if (!tx.compareAndSetGeneration(
+                      id,
+                      g,
+                      g + 1,
+                      "h",
+                      "{}",
+                      "s" + (g + 1),
+                      new Authentication(now, "127.0.0.1:1", "token", g + 1, Map.of()))) {
+                    throw new IllegalStateException(
+                        "generation of " + id + " moved under its only writer");
+                  }
+                  tx.appendAudit(new AuditEvent(
+                      UUID.randomUUID().toString(),
+                      now,
+                      "renew",
+                      "bench",
+                      id,
+                      AuditEvent.SUCCESS,
+                      Map.of("generation", Long.toString(g + 1))));
+                  return null;
+                });
+                generation = g + 1;
+                writes.increment();
               }
-              tx.appendAudit(new AuditEvent(UUID.randomUUID().toString(), now, "renew", "bench", id, AuditEvent.SUCCESS, Map.of("generation", Long.toString(g + 1))));
-              return null;
-            });
-            generation = g + 1;
-            writes.increment();
-          }
-        } finally {
-          done.countDown();
-        }
-      }, "machineid-bench-audit");
+            } finally {
+              done.countDown();
+            }
+          },
+          "machineid-bench-audit");
       t.setDaemon(true);
       workers.add(t);
     }

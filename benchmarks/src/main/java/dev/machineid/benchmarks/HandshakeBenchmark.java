@@ -66,7 +66,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Threads(1)
-@Fork(value = 1, jvmArgsAppend = {"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
 @Warmup(iterations = 3, time = 3)
 @Measurement(iterations = 5, time = 3)
 public class HandshakeBenchmark {
@@ -102,13 +104,16 @@ public class HandshakeBenchmark {
     TestCertificateAuthority.Issued serverCertificate =
         serverCa.issueServerCertificate(List.of("127.0.0.1"));
     SSLContext serverContext = SSLContext.getInstance("TLS");
-    CountingTrustManager serverTrust = new CountingTrustManager(pkixTrustManager(identity.trustBundle()));
-    serverContext.init(new KeyManager[] {serverCertificate.keyManager()}, new TrustManager[] {serverTrust}, null);
+    CountingTrustManager serverTrust =
+        new CountingTrustManager(pkixTrustManager(identity.trustBundle()));
+    serverContext.init(
+        new KeyManager[] {serverCertificate.keyManager()}, new TrustManager[] {serverTrust}, null);
     server = new HandshakeServer(serverContext, serverTrust);
     serverAddress = server.address();
 
     X509ExtendedTrustManager clientTrust = serverCa.trustManager();
-    machineIdentityClient = clientContext(machineIdentity.keyManager(), clientTrust).getSocketFactory();
+    machineIdentityClient =
+        clientContext(machineIdentity.keyManager(), clientTrust).getSocketFactory();
     staticClient = clientContext(sunX509InMemory(identity), clientTrust).getSocketFactory();
 
     clientParameters = new SSLParameters(CIPHER_SUITES.clone(), PROTOCOLS.clone());
@@ -215,8 +220,9 @@ public class HandshakeBenchmark {
     long accepted = server.completed();
     long checked = server.trust.clientChecks();
     if (accepted != checked) {
-      throw new IllegalStateException("the server completed " + accepted + " handshakes but verified only "
-          + checked + " client certificates: some handshakes were resumed, the numbers are not full handshakes");
+      throw new IllegalStateException(
+          "the server completed " + accepted + " handshakes but verified only " + checked
+              + " client certificates: some handshakes were resumed, the numbers are not full handshakes");
     }
   }
 
@@ -232,10 +238,14 @@ public class HandshakeBenchmark {
    * serves it from memory. ({@code PKIX}/NewSunX509 over PKCS#12 would re-derive it with PBKDF2 on
    * every handshake.)
    */
-  static KeyManager sunX509InMemory(Identity identity) throws GeneralSecurityException, IOException {
+  static KeyManager sunX509InMemory(Identity identity)
+      throws GeneralSecurityException, IOException {
     KeyStore store = KeyStore.getInstance("PKCS12");
     store.load(null, null);
-    store.setKeyEntry("identity", identity.privateKey(), STORE_PASSWORD,
+    store.setKeyEntry(
+        "identity",
+        identity.privateKey(),
+        STORE_PASSWORD,
         identity.certificateChain().toArray(new X509Certificate[0]));
     KeyManagerFactory factory = KeyManagerFactory.getInstance("SunX509");
     factory.init(store, STORE_PASSWORD);
@@ -257,7 +267,8 @@ public class HandshakeBenchmark {
         return extended;
       }
     }
-    throw new IllegalStateException("the PKIX TrustManagerFactory returned no X509ExtendedTrustManager");
+    throw new IllegalStateException(
+        "the PKIX TrustManagerFactory returned no X509ExtendedTrustManager");
   }
 
   /** Accepts one connection at a time: full handshake, one byte, then waits for the client to close. */
@@ -271,7 +282,8 @@ public class HandshakeBenchmark {
 
     HandshakeServer(SSLContext context, CountingTrustManager trust) throws IOException {
       this.trust = trust;
-      socket = (SSLServerSocket) context.getServerSocketFactory()
+      socket = (SSLServerSocket) context
+          .getServerSocketFactory()
           .createServerSocket(0, 128, InetAddress.getByName("127.0.0.1"));
       SSLParameters parameters = new SSLParameters(CIPHER_SUITES.clone(), PROTOCOLS.clone());
       parameters.setNeedClientAuth(true);
@@ -367,7 +379,8 @@ public class HandshakeBenchmark {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       delegate.checkClientTrusted(chain, authType);
       clientChecks.incrementAndGet();
     }
@@ -385,7 +398,8 @@ public class HandshakeBenchmark {
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       delegate.checkServerTrusted(chain, authType);
     }
 

@@ -73,13 +73,26 @@ public final class HandshakeRatio {
     for (int round = 0; round < rounds; round++) {
       Collection<RunResult> results = new ArrayList<>();
       if (rounds == 1) {
-        results.addAll(new Runner(options(MACHINE_IDENTITY + "|" + STATIC, forks, warmupIterations, warmupSeconds,
-            measurementIterations, measurementSeconds)).run());
+        results.addAll(new Runner(options(
+                MACHINE_IDENTITY + "|" + STATIC,
+                forks,
+                warmupIterations,
+                warmupSeconds,
+                measurementIterations,
+                measurementSeconds))
+            .run());
       } else {
-        List<String> order = round % 2 == 0 ? List.of(MACHINE_IDENTITY, STATIC) : List.of(STATIC, MACHINE_IDENTITY);
+        List<String> order =
+            round % 2 == 0 ? List.of(MACHINE_IDENTITY, STATIC) : List.of(STATIC, MACHINE_IDENTITY);
         for (String method : order) {
-          results.addAll(new Runner(options(method, forks, warmupIterations, warmupSeconds,
-              measurementIterations, measurementSeconds)).run());
+          results.addAll(new Runner(options(
+                  method,
+                  forks,
+                  warmupIterations,
+                  warmupSeconds,
+                  measurementIterations,
+                  measurementSeconds))
+              .run());
         }
       }
       for (Map.Entry<String, Pooled> entry : pooled.entrySet()) {
@@ -92,14 +105,18 @@ public final class HandshakeRatio {
     Pooled mi = pooled.get(MACHINE_IDENTITY);
     Pooled base = pooled.get(STATIC);
     double ratio = mi.scores.getMean() / base.scores.getMean();
-    double relativeError = Math.sqrt(square(mi.error() / mi.scores.getMean()) + square(base.error() / base.scores.getMean()));
+    double relativeError = Math.sqrt(
+        square(mi.error() / mi.scores.getMean()) + square(base.error() / base.scores.getMean()));
 
     System.out.println();
-    System.out.println("JDK: " + System.getProperty("java.vm.vendor") + " " + System.getProperty("java.runtime.version")
-        + " (" + System.getProperty("java.vm.name") + "), " + Runtime.getRuntime().availableProcessors() + " CPUs, "
+    System.out.println("JDK: " + System.getProperty("java.vm.vendor") + " "
+        + System.getProperty("java.runtime.version")
+        + " (" + System.getProperty("java.vm.name") + "), "
+        + Runtime.getRuntime().availableProcessors() + " CPUs, "
         + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
-    System.out.println("Settings: rounds=" + rounds + ", forks=" + forks + ", warmup=" + warmupIterations + "x"
-        + warmupSeconds + "s, measurement=" + measurementIterations + "x" + measurementSeconds + "s");
+    System.out.println("Settings: rounds=" + rounds + ", forks=" + forks + ", warmup="
+        + warmupIterations + "x" + warmupSeconds + "s, measurement=" + measurementIterations + "x"
+        + measurementSeconds + "s");
     System.out.println(mi.line(MACHINE_IDENTITY));
     System.out.println(base.line(STATIC));
     if (rounds > 1) {
@@ -109,19 +126,33 @@ public final class HandshakeRatio {
       }
       System.out.println(perRound);
     }
-    System.out.printf(Locale.ROOT, "ratio machineIdentity / static = %.3f ± %.3f (target >= %.2f): %s%n",
-        ratio, ratio * relativeError, target, ratio >= target ? "MEETS TARGET" : "BELOW TARGET");
+    System.out.printf(
+        Locale.ROOT,
+        "ratio machineIdentity / static = %.3f ± %.3f (target >= %.2f): %s%n",
+        ratio,
+        ratio * relativeError,
+        target,
+        ratio >= target ? "MEETS TARGET" : "BELOW TARGET");
     if (mi.totalCpuMicros.getN() > 0 && base.totalCpuMicros.getN() > 0) {
       double cpuRatio = base.totalCpuMicros.getMean() / mi.totalCpuMicros.getMean();
-      double cpuRelativeError = Math.sqrt(square(errorOf(mi.totalCpuMicros) / mi.totalCpuMicros.getMean())
-          + square(errorOf(base.totalCpuMicros) / base.totalCpuMicros.getMean()));
-      System.out.printf(Locale.ROOT, "CPU-based ratio (static CPU/handshake / machineIdentity CPU/handshake) = %.3f ± %.3f%n",
-          cpuRatio, cpuRatio * cpuRelativeError);
+      double cpuRelativeError =
+          Math.sqrt(square(errorOf(mi.totalCpuMicros) / mi.totalCpuMicros.getMean())
+              + square(errorOf(base.totalCpuMicros) / base.totalCpuMicros.getMean()));
+      System.out.printf(
+          Locale.ROOT,
+          "CPU-based ratio (static CPU/handshake / machineIdentity CPU/handshake) = %.3f ± %.3f%n",
+          cpuRatio,
+          cpuRatio * cpuRelativeError);
     }
   }
 
-  private static Options options(String methods, int forks, int warmupIterations, int warmupSeconds,
-      int measurementIterations, int measurementSeconds) {
+  private static Options options(
+      String methods,
+      int forks,
+      int warmupIterations,
+      int warmupSeconds,
+      int measurementIterations,
+      int measurementSeconds) {
     ChainedOptionsBuilder options = new OptionsBuilder()
         .include(HandshakeBenchmark.class.getName().replace(".", "\\.") + "\\.(" + methods + ")$")
         .forks(forks)
@@ -149,7 +180,8 @@ public final class HandshakeRatio {
         return result;
       }
     }
-    throw new IllegalStateException("JMH returned no result for " + method + "; got " + results.size() + " results");
+    throw new IllegalStateException(
+        "JMH returned no result for " + method + "; got " + results.size() + " results");
   }
 
   /** Every measured iteration of one method, over all forks and rounds. */
@@ -186,11 +218,22 @@ public final class HandshakeRatio {
     }
 
     String line(String name) {
-      String text = String.format(Locale.ROOT, "%-26s %8.1f ± %6.1f %s (99.9%% CI, n=%d iterations)",
-          name, scores.getMean(), error(), unit, scores.getN());
+      String text = String.format(
+          Locale.ROOT,
+          "%-26s %8.1f ± %6.1f %s (99.9%% CI, n=%d iterations)",
+          name,
+          scores.getMean(),
+          error(),
+          unit,
+          scores.getN());
       if (totalCpuMicros.getN() > 0) {
-        text += String.format(Locale.ROOT, "; CPU/handshake client %.0f ± %.0f us, client+server %.0f ± %.0f us",
-            clientCpuMicros.getMean(), errorOf(clientCpuMicros), totalCpuMicros.getMean(), errorOf(totalCpuMicros));
+        text += String.format(
+            Locale.ROOT,
+            "; CPU/handshake client %.0f ± %.0f us, client+server %.0f ± %.0f us",
+            clientCpuMicros.getMean(),
+            errorOf(clientCpuMicros),
+            totalCpuMicros.getMean(),
+            errorOf(totalCpuMicros));
       }
       if (allocation.getN() > 0) {
         text += String.format(Locale.ROOT, "; %.0f B/op allocated", allocation.getMean());
@@ -220,10 +263,12 @@ public final class HandshakeRatio {
     try {
       parsed = Integer.parseInt(value.trim());
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("bench." + name + " must be an integer, got '" + value + "'", e);
+      throw new IllegalArgumentException(
+          "bench." + name + " must be an integer, got '" + value + "'", e);
     }
     if (parsed < min) {
-      throw new IllegalArgumentException("bench." + name + " must be at least " + min + ", got " + parsed);
+      throw new IllegalArgumentException(
+          "bench." + name + " must be at least " + min + ", got " + parsed);
     }
     return parsed;
   }

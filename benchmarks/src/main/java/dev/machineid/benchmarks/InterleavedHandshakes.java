@@ -45,9 +45,15 @@ public final class InterleavedHandshakes {
         machineIdentityNanos += staticFirst ? t2 - t1 : t1 - t0;
         pairs++;
       }
-      System.out.printf(Locale.ROOT, "JDK %s: %d pairs; staticKeyManager %.1f ops/s, machineIdentityKeyManager %.1f ops/s, "
-              + "ratio machineIdentity / static = %.3f%n", System.getProperty("java.runtime.version"), pairs,
-          pairs / (staticNanos / 1e9), pairs / (machineIdentityNanos / 1e9), (double) staticNanos / machineIdentityNanos);
+      System.out.printf(
+          Locale.ROOT,
+          "JDK %s: %d pairs; staticKeyManager %.1f ops/s, machineIdentityKeyManager %.1f ops/s, "
+              + "ratio machineIdentity / static = %.3f%n",
+          System.getProperty("java.runtime.version"),
+          pairs,
+          pairs / (staticNanos / 1e9),
+          pairs / (machineIdentityNanos / 1e9),
+          (double) staticNanos / machineIdentityNanos);
     } finally {
       benchmark.tearDown();
     }

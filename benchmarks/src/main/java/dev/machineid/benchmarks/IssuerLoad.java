@@ -57,7 +57,25 @@ public final class IssuerLoad {
   private IssuerLoad() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = new HashMap<>(Map.of("provider", "jdk", "seconds", "10", "rounds", "5", "threads", "8", "tokens", "40000", "store", "", "warmup", "20", "settle", "180", "jitQuiet", "0.05"));
+    Map<String, String> a = new HashMap<>(Map.of(
+        "provider",
+        "jdk",
+        "seconds",
+        "10",
+        "rounds",
+        "5",
+        "threads",
+        "8",
+        "tokens",
+        "40000",
+        "store",
+        "",
+        "warmup",
+        "20",
+        "settle",
+        "180",
+        "jitQuiet",
+        "0.05"));
     for (String s : args) {
       int eq = s.indexOf('=');
       if (eq > 0) {
@@ -79,17 +97,24 @@ public final class IssuerLoad {
     String provider = CryptoProviders.install(a.get("provider"));
     Issuer.Builder b = Issuer.builder().trustDomain("bench.test");
     if (!a.get("store").isEmpty()) {
-      b.store(IssuerStore.jdbc(a.get("store"), a.getOrDefault("user", null), a.getOrDefault("password", null)));
+      b.store(IssuerStore.jdbc(
+          a.get("store"), a.getOrDefault("user", null), a.getOrDefault("password", null)));
     }
     try (Issuer issuer = b.build().start()) {
       issuer.bots().create("bench");
       int n = Integer.parseInt(a.get("tokens"));
       StringBuilder sb = new StringBuilder();
-      sb.append(issuer.url()).append('\n').append(provider).append('\n').append(signingRate(issuer)).append('\n');
+      sb.append(issuer.url())
+          .append('\n')
+          .append(provider)
+          .append('\n')
+          .append(signingRate(issuer))
+          .append('\n');
       for (int i = 0; i < n; i++) {
         sb.append(issuer.tokens().create("bench", Duration.ofHours(1))).append('\n');
       }
-      Files.writeString(Path.of(a.get("out")), Pem.encode(issuer.authorityCertificate()) + "===\n" + sb);
+      Files.writeString(
+          Path.of(a.get("out")), Pem.encode(issuer.authorityCertificate()) + "===\n" + sb);
       System.out.println("ready");
       System.out.flush();
       // run until the parent closes our stdin
@@ -126,7 +151,8 @@ public final class IssuerLoad {
   private static void load(Map<String, String> a) throws Exception {
     // store=postgres: a real PostgreSQL started here for the run (testkit PostgresServer)
     if ("postgres".equals(a.get("store"))) {
-      try (dev.machineid.testkit.PostgresServer pg = dev.machineid.testkit.PostgresServer.builder().start()) {
+      try (dev.machineid.testkit.PostgresServer pg =
+          dev.machineid.testkit.PostgresServer.builder().start()) {
         a.put("store", pg.createDatabase("bench"));
         a.put("user", pg.user());
         a.put("pgData", pg.dataDirectory().toString());
@@ -137,18 +163,26 @@ public final class IssuerLoad {
     Path file = Files.createTempFile("issuer-load", ".txt");
     String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(javaBin));
-    // serverJvm=... passes JVM options to the issuer process (space-separated), e.g. a JFR recording
+    // serverJvm=... passes JVM options to the issuer process (space-separated), e.g. a JFR
+    // recording
     if (a.containsKey("serverJvm")) {
       cmd.addAll(List.of(a.get("serverJvm").trim().split("\\s+")));
     }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), IssuerLoad.class.getName(), "serve", "out=" + file));
+    cmd.addAll(List.of(
+        "-cp",
+        System.getProperty("java.class.path"),
+        IssuerLoad.class.getName(),
+        "serve",
+        "out=" + file));
     a.forEach((k, v) -> {
       if (!k.equals("mode") && !k.equals("out") && !k.equals("serverJvm") && !k.equals("pgData")) {
         cmd.add(k + "=" + v);
       }
     });
-    Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+    Process child =
+        new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    BufferedReader r =
+        new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
     String line;
     while ((line = r.readLine()) != null && !"ready".equals(line)) {
       System.err.println("issuer: " + line);
@@ -162,7 +196,8 @@ public final class IssuerLoad {
     java.net.URI url = java.net.URI.create(lines[0]);
     String serverProvider = lines[1];
     double signing = Double.parseDouble(lines[2]);
-    ConcurrentLinkedQueue<String> tokens = new ConcurrentLinkedQueue<>(List.of(lines).subList(3, lines.length));
+    ConcurrentLinkedQueue<String> tokens =
+        new ConcurrentLinkedQueue<>(List.of(lines).subList(3, lines.length));
     CryptoProviders.install(a.get("provider"));
     int threads = Integer.parseInt(a.get("threads"));
     Duration run = Duration.ofSeconds(Long.parseLong(a.get("seconds")));
@@ -171,10 +206,15 @@ public final class IssuerLoad {
     // until the JIT compiler threads of both JVMs are quiet (below `jitQuiet` of one core) or
     // `settle` more seconds have passed: on 2 saturated cores C2 is still compiling minutes into
     // a run, and what it takes is charged to whichever phase is measured meanwhile.
-    Warmup warm = new Warmup(threads, Duration.ofSeconds(Long.parseLong(a.get("warmup"))), Duration.ofSeconds(Long.parseLong(a.get("settle"))),
-        Double.parseDouble(a.get("jitQuiet")), child.pid());
+    Warmup warm = new Warmup(
+        threads,
+        Duration.ofSeconds(Long.parseLong(a.get("warmup"))),
+        Duration.ofSeconds(Long.parseLong(a.get("settle"))),
+        Double.parseDouble(a.get("jitQuiet")),
+        child.pid());
     Path pgData = a.containsKey("pgData") ? Path.of(a.get("pgData")) : null;
-    try (BareServer bare = new BareServer(true); BareServer reused = new BareServer(false)) {
+    try (BareServer bare = new BareServer(true);
+        BareServer reused = new BareServer(false)) {
       Target t = new Target(url.getHost(), url.getPort(), ca);
       String joinWarm = warm.run("joins", () -> join(t, tokens.poll()));
       System.err.println("phase: joins");
@@ -234,14 +274,17 @@ public final class IssuerLoad {
           }
         }
         ratios[round] = renewRates[round] / bareRates[round];
-        System.err.printf("round %d: renewals %.1f/s, bare handshakes %.1f/s, ratio %.2f%n", round + 1, renewRates[round], bareRates[round], ratios[round]);
+        System.err.printf(
+            "round %d: renewals %.1f/s, bare handshakes %.1f/s, ratio %.2f%n",
+            round + 1, renewRates[round], bareRates[round], ratios[round]);
       }
       double[] renewCpu = new double[5];
       for (int i = 0; i < 5; i++) {
         renewCpu[i] = renewCpuSum[i] / renewOps;
       }
       double bareCpu = bareCpuSum / bareOps;
-      String reusedWarm = warm.run("bare handshakes, one reused client certificate", reused::handshake);
+      String reusedWarm =
+          warm.run("bare handshakes, one reused client certificate", reused::handshake);
       BareWindow reusedWindow = BareWindow.measure(threads, run, reused);
       double cached = reusedWindow.rate();
       double cachedCpu = reusedWindow.cpuMs() / reusedWindow.handshakes();
@@ -262,13 +305,42 @@ public final class IssuerLoad {
               + "cpu_ms_per_renewal=%.2f (issuer %.2f + client %.2f; of which JIT compiler threads %.2f, the issuer's GC threads %.2f; PostgreSQL besides: %s)%n"
               + "cpu_ms_per_bare_handshake=%.2f (both ends; one reused client certificate: %.2f)%n"
               + "cpu_ratio_bare_handshake_to_renewal=%.2f (counting PostgreSQL's CPU too: %s)%n",
-          a.get("provider"), serverProvider, System.getProperty("java.version"), a.get("store").isEmpty() ? "h2-memory" : a.get("store"), threads, rounds, run.toSeconds(),
-          joinWarm, renewWarm, bareWarm, reusedWarm,
-          signing, joins, renewals, list(renewRates, "%.1f"), handshakes, list(bareRates, "%.1f"), cached, ratio, list(ratios, "%.2f"), renewals * 1200,
-          joinCpu[0] + joinCpu[1], joinCpu[0], joinCpu[1], renewCpu[0] + renewCpu[1], renewCpu[0], renewCpu[1], renewCpu[2], renewCpu[4],
+          a.get("provider"),
+          serverProvider,
+          System.getProperty("java.version"),
+          a.get("store").isEmpty() ? "h2-memory" : a.get("store"),
+          threads,
+          rounds,
+          run.toSeconds(),
+          joinWarm,
+          renewWarm,
+          bareWarm,
+          reusedWarm,
+          signing,
+          joins,
+          renewals,
+          list(renewRates, "%.1f"),
+          handshakes,
+          list(bareRates, "%.1f"),
+          cached,
+          ratio,
+          list(ratios, "%.2f"),
+          renewals * 1200,
+          joinCpu[0] + joinCpu[1],
+          joinCpu[0],
+          joinCpu[1],
+          renewCpu[0] + renewCpu[1],
+          renewCpu[0],
+          renewCpu[1],
+          renewCpu[2],
+          renewCpu[4],
           pgData == null ? "-" : String.format("%.2f", renewCpu[3]),
-          bareCpu, cachedCpu, bareCpu / (renewCpu[0] + renewCpu[1]),
-          pgData == null ? "-" : String.format("%.2f", bareCpu / (renewCpu[0] + renewCpu[1] + renewCpu[3])));
+          bareCpu,
+          cachedCpu,
+          bareCpu / (renewCpu[0] + renewCpu[1]),
+          pgData == null
+              ? "-"
+              : String.format("%.2f", bareCpu / (renewCpu[0] + renewCpu[1] + renewCpu[3])));
     } finally {
       child.getOutputStream().close();
       child.waitFor();
@@ -278,7 +350,8 @@ public final class IssuerLoad {
 
   /** One measured window of bare handshakes: the rate, and this JVM's CPU (both ends) over it. */
   record BareWindow(double rate, double cpuMs, long handshakes) {
-    static BareWindow measure(int threads, Duration d, BareServer server) throws InterruptedException {
+    static BareWindow measure(int threads, Duration d, BareServer server)
+        throws InterruptedException {
       long cpu0 = Cpu.selfNanos();
       AtomicLong done = new AtomicLong();
       double rate = IssuerLoad.measure(threads, d, () -> {
@@ -322,7 +395,8 @@ public final class IssuerLoad {
         measure(threads, Duration.ofSeconds(5), op);
         share = (jit() - jit0) / (double) (System.nanoTime() - s0);
       } while (share >= quiet && System.nanoTime() < deadline);
-      return String.format("%.0f s, JIT %.1f%% of a core at the end", (System.nanoTime() - t0) / 1e9, share * 100);
+      return String.format(
+          "%.0f s, JIT %.1f%% of a core at the end", (System.nanoTime() - t0) / 1e9, share * 100);
     }
 
     private long jit() {
@@ -359,9 +433,13 @@ public final class IssuerLoad {
      * PostgreSQL's ms per op (0 without one), the issuer's garbage collector threads' ms per op}.
      */
     double[] perOp(long ops) {
-      return new double[] {(issuerNanos() - issuer0) / 1e6 / ops, (selfNanos() - self0) / 1e6 / ops,
-          (jitNanos(pid) + jitNanos(ProcessHandle.current().pid()) - jit0) / 1e6 / ops, (postgresNanos(pgData) - pg0) / 1e6 / ops,
-          (gcNanos(pid) - gc0) / 1e6 / ops};
+      return new double[] {
+        (issuerNanos() - issuer0) / 1e6 / ops,
+        (selfNanos() - self0) / 1e6 / ops,
+        (jitNanos(pid) + jitNanos(ProcessHandle.current().pid()) - jit0) / 1e6 / ops,
+        (postgresNanos(pgData) - pg0) / 1e6 / ops,
+        (gcNanos(pid) - gc0) / 1e6 / ops
+      };
     }
 
     /**
@@ -374,7 +452,8 @@ public final class IssuerLoad {
         return 0;
       }
       try {
-        long master = Long.parseLong(Files.readAllLines(pgData.resolve("postmaster.pid")).get(0).trim());
+        long master = Long.parseLong(
+            Files.readAllLines(pgData.resolve("postmaster.pid")).get(0).trim());
         String ms = Files.readString(Path.of("/proc/" + master + "/stat"));
         String[] mf = ms.substring(ms.lastIndexOf(')') + 2).split(" ");
         long nanos = cpuNanos(ms) + (Long.parseLong(mf[13]) + Long.parseLong(mf[14])) * 10_000_000L;
@@ -435,7 +514,9 @@ public final class IssuerLoad {
     }
 
     static long selfNanos() {
-      return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+      return ((com.sun.management.OperatingSystemMXBean)
+              java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+          .getProcessCpuTime();
     }
 
     private long issuerNanos() {
@@ -488,13 +569,33 @@ public final class IssuerLoad {
       this.key = key;
       update(credentials);
       this.ctx = context(ca, new X509ExtendedKeyManager() {
-        public String[] getClientAliases(String t, Principal[] i) { return new String[] {"bot"}; }
-        public String chooseClientAlias(String[] t, Principal[] i, Socket s) { return "bot"; }
-        public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) { return "bot"; }
-        public String[] getServerAliases(String t, Principal[] i) { return null; }
-        public String chooseServerAlias(String t, Principal[] i, Socket s) { return null; }
-        public X509Certificate[] getCertificateChain(String alias) { return chain; }
-        public PrivateKey getPrivateKey(String alias) { return key.getPrivate(); }
+        public String[] getClientAliases(String t, Principal[] i) {
+          return new String[] {"bot"};
+        }
+
+        public String chooseClientAlias(String[] t, Principal[] i, Socket s) {
+          return "bot";
+        }
+
+        public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) {
+          return "bot";
+        }
+
+        public String[] getServerAliases(String t, Principal[] i) {
+          return null;
+        }
+
+        public String chooseServerAlias(String t, Principal[] i, Socket s) {
+          return null;
+        }
+
+        public X509Certificate[] getCertificateChain(String alias) {
+          return chain;
+        }
+
+        public PrivateKey getPrivateKey(String alias) {
+          return key.getPrivate();
+        }
       });
     }
 
@@ -506,7 +607,10 @@ public final class IssuerLoad {
     }
 
     void renew(Target t) {
-      ObjectNode body = Protocol.nodes().objectNode().put("generation", generation).put("public_key", Pem.encode(key.getPublic()));
+      ObjectNode body = Protocol.nodes()
+          .objectNode()
+          .put("generation", generation)
+          .put("public_key", Pem.encode(key.getPublic()));
       update(post(ctx, t, "/v1/renew", body));
     }
   }
@@ -525,13 +629,26 @@ public final class IssuerLoad {
       }
       KeyPair kp = CertificateAuthority.newP256(new SecureRandom());
       String pem = Pem.encode(kp.getPublic());
-      JsonNode ch = post(ctx, t, "/v1/join/challenge", Protocol.nodes().objectNode().put("join_method", "token").put("token", token).put("public_key", pem));
+      JsonNode ch = post(
+          ctx,
+          t,
+          "/v1/join/challenge",
+          Protocol.nodes()
+              .objectNode()
+              .put("join_method", "token")
+              .put("token", token)
+              .put("public_key", pem));
       String challenge = ch.get("challenge").asText();
       Signature s = Signature.getInstance("SHA256withECDSA");
       s.initSign(kp.getPrivate());
       s.update(challenge.getBytes(StandardCharsets.UTF_8));
-      ObjectNode req = Protocol.nodes().objectNode().put("join_method", "token").put("token", token).put("challenge", challenge)
-          .put("challenge_signature", Base64.getEncoder().encodeToString(s.sign())).put("public_key", pem);
+      ObjectNode req = Protocol.nodes()
+          .objectNode()
+          .put("join_method", "token")
+          .put("token", token)
+          .put("challenge", challenge)
+          .put("challenge_signature", Base64.getEncoder().encodeToString(s.sign()))
+          .put("public_key", pem);
       req.putObject("proof");
       return new Bot(kp, post(ctx, t, "/v1/join", req), t.ca());
     } catch (Exception e) {
@@ -545,8 +662,10 @@ public final class IssuerLoad {
     try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(t.host(), t.port())) {
       s.setTcpNoDelay(true);
       OutputStream out = s.getOutputStream();
-      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + t.host() + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length
-          + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + t.host()
+              + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length
+              + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
       out.write(b);
       out.flush();
       InputStream in = s.getInputStream();
@@ -556,7 +675,8 @@ public final class IssuerLoad {
       String resp = all.toString(StandardCharsets.UTF_8);
       int split = resp.indexOf("\r\n\r\n");
       if (!resp.startsWith("HTTP/1.1 200")) {
-        throw new IllegalStateException(path + ": " + resp.lines().findFirst().orElse("") + " " + resp.substring(split + 4));
+        throw new IllegalStateException(
+            path + ": " + resp.lines().findFirst().orElse("") + " " + resp.substring(split + 4));
       }
       return Protocol.reader().readTree(resp.substring(split + 4));
     } catch (java.io.IOException e) {
@@ -564,11 +684,13 @@ public final class IssuerLoad {
     }
   }
 
-  private static SSLContext context(X509Certificate ca, X509ExtendedKeyManager km) throws Exception {
+  private static SSLContext context(X509Certificate ca, X509ExtendedKeyManager km)
+      throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("ca", ca);
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     SSLContext ctx = SSLContext.getInstance("TLSv1.3");
     ctx.init(km == null ? null : new javax.net.ssl.KeyManager[] {km}, tmf.getTrustManagers(), null);
@@ -596,42 +718,80 @@ public final class IssuerLoad {
     private final int port;
 
     BareServer(boolean distinctClients) throws Exception {
-      CertificateAuthority ca = CertificateAuthority.create("bare.test", java.time.Instant.now(), new SecureRandom());
+      CertificateAuthority ca =
+          CertificateAuthority.create("bare.test", java.time.Instant.now(), new SecureRandom());
       KeyPair serverKey = CertificateAuthority.newP256(new SecureRandom());
-      X509Certificate serverCert = ca.issueServer(serverKey.getPublic(), List.of("127.0.0.1"), java.time.Instant.now(), Duration.ofDays(1));
+      X509Certificate serverCert = ca.issueServer(
+          serverKey.getPublic(), List.of("127.0.0.1"), java.time.Instant.now(), Duration.ofDays(1));
       KeyPair clientKey = CertificateAuthority.newP256(new SecureRandom());
-      // more than the JDK's 750-entry certificate cache, so each certificate is parsed and checked anew
+      // more than the JDK's 750-entry certificate cache, so each certificate is parsed and checked
+      // anew
       int pool = distinctClients ? 2000 : 1;
       List<byte[]> clientCerts = new ArrayList<>();
       for (int i = 0; i < pool; i++) {
-        clientCerts.add(ca.issueBot("bare.test", "b", clientKey.getPublic(), new dev.machineid.core.protocol.IdentityExtension("i" + i, 1, "token"),
-            java.time.Instant.now(), Duration.ofHours(4)).getEncoded());
+        clientCerts.add(ca.issueBot(
+                "bare.test",
+                "b",
+                clientKey.getPublic(),
+                new dev.machineid.core.protocol.IdentityExtension("i" + i, 1, "token"),
+                java.time.Instant.now(),
+                Duration.ofHours(4))
+            .getEncoded());
       }
-      java.security.cert.CertificateFactory cf = java.security.cert.CertificateFactory.getInstance("X.509");
+      java.security.cert.CertificateFactory cf =
+          java.security.cert.CertificateFactory.getInstance("X.509");
       AtomicLong next = new AtomicLong();
       X509Certificate caCert = ca.certificate();
       X509ExtendedKeyManager clientKm = new X509ExtendedKeyManager() {
         // one alias per handshake: the certificate chosen in chooseClientAlias is the one served
-        public String[] getClientAliases(String t, Principal[] i) { return null; }
-        public String chooseClientAlias(String[] t, Principal[] i, Socket s) { return Long.toString(next.getAndIncrement() % pool); }
-        public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) { return chooseClientAlias(t, i, (Socket) null); }
-        public String[] getServerAliases(String t, Principal[] i) { return null; }
-        public String chooseServerAlias(String t, Principal[] i, Socket s) { return null; }
+        public String[] getClientAliases(String t, Principal[] i) {
+          return null;
+        }
+
+        public String chooseClientAlias(String[] t, Principal[] i, Socket s) {
+          return Long.toString(next.getAndIncrement() % pool);
+        }
+
+        public String chooseEngineClientAlias(String[] t, Principal[] i, SSLEngine e) {
+          return chooseClientAlias(t, i, (Socket) null);
+        }
+
+        public String[] getServerAliases(String t, Principal[] i) {
+          return null;
+        }
+
+        public String chooseServerAlias(String t, Principal[] i, Socket s) {
+          return null;
+        }
+
         public X509Certificate[] getCertificateChain(String alias) {
           try {
-            // parsed from bytes per handshake, as a client holding a freshly issued certificate would have it
-            return new X509Certificate[] {(X509Certificate) cf.generateCertificate(new java.io.ByteArrayInputStream(clientCerts.get(Integer.parseInt(alias)))), caCert};
+            // parsed from bytes per handshake, as a client holding a freshly issued certificate
+            // would have it
+            return new X509Certificate[] {
+              (X509Certificate) cf.generateCertificate(
+                  new java.io.ByteArrayInputStream(clientCerts.get(Integer.parseInt(alias)))),
+              caCert
+            };
           } catch (java.security.cert.CertificateException e) {
             throw new IllegalStateException(e);
           }
         }
-        public PrivateKey getPrivateKey(String alias) { return clientKey.getPrivate(); }
+
+        public PrivateKey getPrivateKey(String alias) {
+          return clientKey.getPrivate();
+        }
       };
-      SSLContext server = kmContext(ca.certificate(), serverKey.getPrivate(), new X509Certificate[] {serverCert, ca.certificate()});
+      SSLContext server =
+          kmContext(ca.certificate(), serverKey.getPrivate(), new X509Certificate[] {
+            serverCert, ca.certificate()
+          });
       client = context(ca.certificate(), clientKm);
       server.getServerSessionContext().setSessionCacheSize(1);
       client.getClientSessionContext().setSessionCacheSize(1);
-      ss = (SSLServerSocket) server.getServerSocketFactory().createServerSocket(0, 128, java.net.InetAddress.getLoopbackAddress());
+      ss = (SSLServerSocket) server
+          .getServerSocketFactory()
+          .createServerSocket(0, 128, java.net.InetAddress.getLoopbackAddress());
       ss.setNeedClientAuth(true);
       Thread acceptor = new Thread(() -> {
         while (!ss.isClosed()) {
@@ -679,7 +839,8 @@ public final class IssuerLoad {
     }
   }
 
-  private static SSLContext kmContext(X509Certificate ca, PrivateKey key, X509Certificate[] chain) throws Exception {
+  private static SSLContext kmContext(X509Certificate ca, PrivateKey key, X509Certificate[] chain)
+      throws Exception {
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(null, null);
     ks.setKeyEntry("k", key, new char[0], chain);
@@ -688,7 +849,8 @@ public final class IssuerLoad {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("ca", ca);
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     SSLContext ctx = SSLContext.getInstance("TLSv1.3");
     ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);

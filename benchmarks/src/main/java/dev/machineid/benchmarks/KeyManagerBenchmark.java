@@ -30,13 +30,16 @@ import org.openjdk.jmh.infra.Blackhole;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"})
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class KeyManagerBenchmark {
 
   /** What a JDK 17 TLS 1.3 client passes when the server asks for a certificate with default schemes. */
   private static final String[] KEY_TYPES = {"EC", "RSASSA-PSS", "RSA", "EdDSA"};
+
   private static final Principal[] NO_ISSUERS = null;
 
   private Issuer issuer;

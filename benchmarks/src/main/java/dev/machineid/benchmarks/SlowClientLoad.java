@@ -44,7 +44,21 @@ public final class SlowClientLoad {
   private SlowClientLoad() {}
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> a = new HashMap<>(Map.of("slow", "250", "interval", "2", "threads", "8", "seconds", "15", "rounds", "3", "warmup", "20", "rateLimit", ""));
+    Map<String, String> a = new HashMap<>(Map.of(
+        "slow",
+        "250",
+        "interval",
+        "2",
+        "threads",
+        "8",
+        "seconds",
+        "15",
+        "rounds",
+        "3",
+        "warmup",
+        "20",
+        "rateLimit",
+        ""));
     for (String s : args) {
       int eq = s.indexOf('=');
       if (eq > 0) {
@@ -56,14 +70,18 @@ public final class SlowClientLoad {
     int threads = Integer.parseInt(a.get("threads"));
     Duration run = Duration.ofSeconds(Long.parseLong(a.get("seconds")));
     int rounds = Integer.parseInt(a.get("rounds"));
-    Issuer.Builder b = Issuer.builder().trustDomain("bench.test").requestTimeout(Duration.ofSeconds(10)).idleTimeout(Duration.ofSeconds(30));
+    Issuer.Builder b = Issuer.builder()
+        .trustDomain("bench.test")
+        .requestTimeout(Duration.ofSeconds(10))
+        .idleTimeout(Duration.ofSeconds(30));
     if (!a.get("rateLimit").isEmpty()) {
       String[] rl = a.get("rateLimit").split(":");
       b.rateLimit(Double.parseDouble(rl[0]), Integer.parseInt(rl[1]));
     }
     try (Issuer issuer = b.build().start()) {
       issuer.bots().create("bench");
-      IssuerLoad.Target t = new IssuerLoad.Target("127.0.0.1", issuer.port(), issuer.authorityCertificate());
+      IssuerLoad.Target t =
+          new IssuerLoad.Target("127.0.0.1", issuer.port(), issuer.authorityCertificate());
       ConcurrentLinkedQueue<IssuerLoad.Bot> idle = new ConcurrentLinkedQueue<>();
       for (int i = 0; i < threads; i++) {
         idle.add(IssuerLoad.join(t, issuer.tokens().create("bench", Duration.ofHours(1))));
@@ -93,7 +111,9 @@ public final class SlowClientLoad {
           if (attacked) {
             attack.start();
             attack.awaitConnected(Duration.ofSeconds(60));
-            System.err.printf("round %d: %d slow connections open (load average %s)%n", round + 1, attack.open.get(), loadAverage());
+            System.err.printf(
+                "round %d: %d slow connections open (load average %s)%n",
+                round + 1, attack.open.get(), loadAverage());
             failed.set(0);
             Thread sampler = attack.sampler();
             with[round] = rate(threads, run, renew);
@@ -107,8 +127,9 @@ public final class SlowClientLoad {
             failedWithout += failed.get();
           }
         }
-        System.err.printf("round %d: renewals/s without %.1f, with %d slow clients %.1f, ratio %.2f%n", round + 1, without[round], slow, with[round],
-            with[round] / without[round]);
+        System.err.printf(
+            "round %d: renewals/s without %.1f, with %d slow clients %.1f, ratio %.2f%n",
+            round + 1, without[round], slow, with[round], with[round] / without[round]);
       }
       double w = IssuerLoad.median(without);
       double s = IssuerLoad.median(with);
@@ -124,16 +145,34 @@ public final class SlowClientLoad {
               + "ratio_with_to_without=%.2f (median of the rounds' ratios: %s)%n"
               + "renewals_failed: without %d, with %d%n"
               + "slow_requests: %d sent, %d answered before their body was read (%s), %d cut off without an answer%n",
-          System.getProperty("java.version"), threads, rounds, run.toSeconds(), slow, interval.toSeconds(), a.get("rateLimit").isEmpty() ? "none" : a.get("rateLimit"),
-          loadAverage(), attack.meanOpen(),
-          w, list(without), s, list(with), IssuerLoad.median(ratios), list(ratios), failedWithout, failedWith,
-          attack.sent.get(), attack.answered.get(), attack.statuses(), attack.cut.get());
+          System.getProperty("java.version"),
+          threads,
+          rounds,
+          run.toSeconds(),
+          slow,
+          interval.toSeconds(),
+          a.get("rateLimit").isEmpty() ? "none" : a.get("rateLimit"),
+          loadAverage(),
+          attack.meanOpen(),
+          w,
+          list(without),
+          s,
+          list(with),
+          IssuerLoad.median(ratios),
+          list(ratios),
+          failedWithout,
+          failedWith,
+          attack.sent.get(),
+          attack.answered.get(),
+          attack.statuses(),
+          attack.cut.get());
     }
   }
 
   private static String loadAverage() {
     try {
-      return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
+      return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg"))
+          .split(" ")[0];
     } catch (IOException | RuntimeException e) {
       return "-";
     }
@@ -153,12 +192,14 @@ public final class SlowClientLoad {
     List<Thread> ts = new ArrayList<>();
     long start = System.nanoTime();
     for (int i = 0; i < threads; i++) {
-      Thread th = new Thread(() -> {
-        while (System.nanoTime() < end) {
-          op.run();
-          count.incrementAndGet();
-        }
-      }, "renewals-" + i);
+      Thread th = new Thread(
+          () -> {
+            while (System.nanoTime() < end) {
+              op.run();
+              count.incrementAndGet();
+            }
+          },
+          "renewals-" + i);
       th.start();
       ts.add(th);
     }
@@ -189,7 +230,8 @@ public final class SlowClientLoad {
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
       trust.setCertificateEntry("ca", issuer.authorityCertificate());
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(trust);
       ctx = SSLContext.getInstance("TLS");
       ctx.init(null, tmf.getTrustManagers(), null);
@@ -200,17 +242,19 @@ public final class SlowClientLoad {
 
     /** A thread that samples how many slow connections are open, every 0.5 s until interrupted. */
     Thread sampler() {
-      Thread t = new Thread(() -> {
-        while (!Thread.currentThread().isInterrupted()) {
-          openSamples.addAndGet(open.get());
-          samples.incrementAndGet();
-          try {
-            Thread.sleep(500);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      }, "slow-client-sampler");
+      Thread t = new Thread(
+          () -> {
+            while (!Thread.currentThread().isInterrupted()) {
+              openSamples.addAndGet(open.get());
+              samples.incrementAndGet();
+              try {
+                Thread.sleep(500);
+              } catch (InterruptedException e) {
+                return;
+              }
+            }
+          },
+          "slow-client-sampler");
       t.setDaemon(true);
       t.start();
       return t;
@@ -228,15 +272,18 @@ public final class SlowClientLoad {
       running.set(true);
       for (int i = 0; i < n; i++) {
         long delay = interval.toMillis() * i / n;
-        Thread th = new Thread(() -> {
-          try {
-            // spread the first connections over one interval, as independent clients would arrive
-            Thread.sleep(delay);
-          } catch (InterruptedException e) {
-            return;
-          }
-          loop();
-        }, "slow-client-" + i);
+        Thread th = new Thread(
+            () -> {
+              try {
+                // spread the first connections over one interval, as independent clients would
+                // arrive
+                Thread.sleep(delay);
+              } catch (InterruptedException e) {
+                return;
+              }
+              loop();
+            },
+            "slow-client-" + i);
         th.setDaemon(true);
         th.start();
         threads.add(th);
@@ -263,7 +310,8 @@ public final class SlowClientLoad {
 
     private void loop() {
       while (running.get()) {
-        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", issuer.port())) {
+        try (SSLSocket s =
+            (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", issuer.port())) {
           s.setSoTimeout(30_000);
           s.startHandshake();
           // from now on a read only polls for the issuer's answer or its closing the connection
@@ -291,8 +339,9 @@ public final class SlowClientLoad {
     private void trickle(SSLSocket s) throws IOException, InterruptedException {
       OutputStream out = s.getOutputStream();
       InputStream in = s.getInputStream();
-      out.write(("POST /v1/renew HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{")
-          .getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST /v1/renew HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{")
+              .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       sent.incrementAndGet();
       StringBuilder answer = new StringBuilder();
@@ -307,7 +356,9 @@ public final class SlowClientLoad {
             if (!counted && answer.length() == 12) {
               counted = true;
               answered.incrementAndGet();
-              byStatus.computeIfAbsent(answer.substring(9, 12), k -> new AtomicLong()).incrementAndGet();
+              byStatus
+                  .computeIfAbsent(answer.substring(9, 12), k -> new AtomicLong())
+                  .incrementAndGet();
             }
           }
           break;

@@ -26,9 +26,16 @@ class PublishedArtifactsIT {
 
   @Test
   void theBomListsEveryPublishedModuleAndCarriesTheCentralMetadataItself() throws Exception {
-    assertThat(publishedModules()).containsExactlyInAnyOrder(
-        "identity-core", "identity-okhttp", "identity-outputs", "identity-issuer", "identity-testkit", "identity-testkit-issuer",
-        "identity-join-aws", "identity-agent");
+    assertThat(publishedModules())
+        .containsExactlyInAnyOrder(
+            "identity-core",
+            "identity-okhttp",
+            "identity-outputs",
+            "identity-issuer",
+            "identity-testkit",
+            "identity-testkit-issuer",
+            "identity-join-aws",
+            "identity-agent");
     assertCentralMetadata("identity-bom");
   }
 
@@ -43,8 +50,10 @@ class PublishedArtifactsIT {
   void everyPublishedLibraryIsANamedModule() throws Exception {
     for (String module : publishedModules()) {
       if (!module.equals("identity-agent")) { // an application (agent.jar), used on the class path
-        assertThat(entries(ROOT.resolve(module).resolve("target").resolve(module + "-" + VERSION + ".jar")))
-            .as(module + " main jar").contains("module-info.class");
+        assertThat(entries(
+                ROOT.resolve(module).resolve("target").resolve(module + "-" + VERSION + ".jar")))
+            .as(module + " main jar")
+            .contains("module-info.class");
       }
     }
   }
@@ -54,25 +63,42 @@ class PublishedArtifactsIT {
     for (String module : publishedModules()) {
       Path target = ROOT.resolve(module).resolve("target");
       String base = module + "-" + VERSION;
-      assertThat(entries(target.resolve(base + ".jar"))).as(module + " main jar")
-          .contains("META-INF/MANIFEST.MF").anyMatch(e -> e.endsWith(".class"));
-      assertThat(entries(target.resolve(base + "-sources.jar"))).as(module + " sources jar")
+      assertThat(entries(target.resolve(base + ".jar")))
+          .as(module + " main jar")
+          .contains("META-INF/MANIFEST.MF")
+          .anyMatch(e -> e.endsWith(".class"));
+      assertThat(entries(target.resolve(base + "-sources.jar")))
+          .as(module + " sources jar")
           .anyMatch(e -> e.endsWith(".java"));
-      assertThat(entries(target.resolve(base + "-javadoc.jar"))).as(module + " javadoc jar")
-          .contains("index.html").anyMatch(e -> e.endsWith("package-summary.html"));
+      assertThat(entries(target.resolve(base + "-javadoc.jar")))
+          .as(module + " javadoc jar")
+          .contains("index.html")
+          .anyMatch(e -> e.endsWith("package-summary.html"));
     }
   }
 
   private static void assertCentralMetadata(String artifactId) {
     Element pom = pom(artifactId);
-    assertThat(pom.getTextContent()).as(artifactId + " POM as installed").doesNotContain("${revision}");
-    assertThat(text(pom, "groupId").or(() -> parent(pom).flatMap(p -> text(p, "groupId")))).as(artifactId + " groupId").hasValue(GROUP);
+    assertThat(pom.getTextContent())
+        .as(artifactId + " POM as installed")
+        .doesNotContain("${revision}");
+    assertThat(text(pom, "groupId").or(() -> parent(pom).flatMap(p -> text(p, "groupId"))))
+        .as(artifactId + " groupId")
+        .hasValue(GROUP);
     assertThat(text(pom, "artifactId")).as(artifactId + " artifactId").hasValue(artifactId);
-    assertThat(text(pom, "version").or(() -> parentVersion(pom))).as(artifactId + " version").hasValue(VERSION);
+    assertThat(text(pom, "version").or(() -> parentVersion(pom)))
+        .as(artifactId + " version")
+        .hasValue(VERSION);
     assertThat(text(pom, "name")).as(artifactId + " name").isPresent();
     assertThat(text(pom, "description")).as(artifactId + " description").isPresent();
-    for (String path : List.of("url", "licenses/license/name", "licenses/license/url", "developers/developer/name",
-        "scm/url", "scm/connection", "scm/developerConnection")) {
+    for (String path : List.of(
+        "url",
+        "licenses/license/name",
+        "licenses/license/url",
+        "developers/developer/name",
+        "scm/url",
+        "scm/connection",
+        "scm/developerConnection")) {
       assertThat(inherited(pom, path)).as(artifactId + " " + path).isPresent();
     }
     assertThat(inherited(pom, "licenses/license/name")).hasValue("Apache-2.0");
@@ -80,7 +106,9 @@ class PublishedArtifactsIT {
 
   private static List<String> publishedModules() {
     List<String> modules = new ArrayList<>();
-    Element management = child(pom("identity-bom"), "dependencyManagement").flatMap(d -> child(d, "dependencies")).orElseThrow();
+    Element management = child(pom("identity-bom"), "dependencyManagement")
+        .flatMap(d -> child(d, "dependencies"))
+        .orElseThrow();
     for (Node n = management.getFirstChild(); n != null; n = n.getNextSibling()) {
       if (n instanceof Element e && e.getTagName().equals("dependency")) {
         assertThat(text(e, "groupId")).hasValue(GROUP);
@@ -91,7 +119,11 @@ class PublishedArtifactsIT {
   }
 
   private static Element pom(String artifactId) {
-    Path file = REPOSITORY.resolve("dev/machineid").resolve(artifactId).resolve(VERSION).resolve(artifactId + "-" + VERSION + ".pom");
+    Path file = REPOSITORY
+        .resolve("dev/machineid")
+        .resolve(artifactId)
+        .resolve(VERSION)
+        .resolve(artifactId + "-" + VERSION + ".pom");
     assertThat(file).as("installed POM of " + artifactId).isRegularFile();
     try {
       var factory = DocumentBuilderFactory.newInstance();
@@ -154,5 +186,4 @@ class PublishedArtifactsIT {
       return zip.stream().map(e -> e.getName()).toList();
     }
   }
-
 }

@@ -11,8 +11,8 @@ import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -42,14 +42,16 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = Agent.Version.class,
     subcommands = {Agent.Start.class, Agent.Init.class},
-    description = "Keeps machine identity credentials on disk fresh for tools outside the JVM (ssh, psql, kubectl, openssl).")
+    description =
+        "Keeps machine identity credentials on disk fresh for tools outside the JVM (ssh, psql, kubectl, openssl).")
 public final class Agent implements Callable<Integer> {
   /** Exit code: an identity or output failure. */
   public static final int FAILED = 1;
   /** Exit code: a bad config or command line. */
   public static final int BAD_CONFIG = 2;
 
-  @Spec CommandSpec spec;
+  @Spec
+  CommandSpec spec;
 
   public static void main(String[] args) {
     System.exit(run(args, System.out, System.err));
@@ -86,19 +88,32 @@ public final class Agent implements Callable<Integer> {
     }
   }
 
-  @Command(name = "start", mixinStandardHelpOptions = true,
-      description = {"Joins and writes every output; keeps them fresh until SIGTERM or SIGINT (SIGHUP reloads the config).",
-          "With --oneshot, writes every output once and exits."})
+  @Command(
+      name = "start",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Joins and writes every output; keeps them fresh until SIGTERM or SIGINT (SIGHUP reloads the config).",
+        "With --oneshot, writes every output once and exits."
+      })
   static final class Start implements Callable<Integer> {
-    @Spec CommandSpec spec;
+    @Spec
+    CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The agent YAML.")
+    @Option(
+        names = {"-c", "--config"},
+        required = true,
+        paramLabel = "FILE",
+        description = "The agent YAML.")
     Path config;
 
-    @Option(names = "--oneshot", description = "Write every output once, then exit (0, or 1 with the reason).")
+    @Option(
+        names = "--oneshot",
+        description = "Write every output once, then exit (0, or 1 with the reason).")
     boolean oneShot;
 
-    @Option(names = "--diag-addr", paramLabel = "HOST:PORT",
+    @Option(
+        names = "--diag-addr",
+        paramLabel = "HOST:PORT",
         description = "Serve /livez, /readyz and /metrics here (overrides diag_addr).")
     String diagAddr;
 
@@ -106,12 +121,14 @@ public final class Agent implements Callable<Integer> {
     public Integer call() throws InterruptedException {
       PrintWriter out = spec.commandLine().getOut();
       AgentSettings settings = AgentSettings.read(config);
-      InetSocketAddress diag = diagAddr == null ? null : AgentSettings.parseAddress(diagAddr, "--diag-addr");
+      InetSocketAddress diag =
+          diagAddr == null ? null : AgentSettings.parseAddress(diagAddr, "--diag-addr");
       if (oneShot || settings.oneShot()) {
         return oneShot(out, spec.commandLine().getErr());
       }
       Daemon daemon = new Daemon(config, diag);
-      // SIGTERM and SIGINT close cleanly; the hook covers JVMs where the handlers cannot be installed
+      // SIGTERM and SIGINT close cleanly; the hook covers JVMs where the handlers cannot be
+      // installed
       Thread hook = new Thread(daemon::close, "machineid-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       Signals.handle("TERM", daemon::close);
@@ -122,8 +139,10 @@ public final class Agent implements Callable<Integer> {
         return t;
       });
       if (!Signals.handle("HUP", () -> reloads.execute(daemon::reload))) {
-        spec.commandLine().getErr().println("machineid-agent: SIGHUP cannot be handled in this process, so reload is "
-            + "unavailable: restart the agent to apply a new config");
+        spec.commandLine()
+            .getErr()
+            .println("machineid-agent: SIGHUP cannot be handled in this process, so reload is "
+                + "unavailable: restart the agent to apply a new config");
       }
       try {
         daemon.start();
@@ -153,30 +172,47 @@ public final class Agent implements Callable<Integer> {
         List<OutputStatus> failed = status.stream().filter(s -> !s.ok()).toList();
         if (!failed.isEmpty()) {
           OutputStatus f = failed.get(0);
-          err.println("machineid-agent: " + failed.size() + " of " + status.size() + " outputs failed; output "
-              + f.name() + ": " + (f.error() == null ? "not written" : f.error()));
+          err.println("machineid-agent: " + failed.size() + " of " + status.size()
+              + " outputs failed; output " + f.name() + ": "
+              + (f.error() == null ? "not written" : f.error()));
           return FAILED;
         }
         out.println("wrote " + status.size() + " output" + (status.size() == 1 ? "" : "s")
-            + (status.isEmpty() ? " (the config has no outputs)" : ": "
-                + status.stream().map(OutputStatus::name).collect(Collectors.joining(", "))));
+            + (status.isEmpty()
+                ? " (the config has no outputs)"
+                : ": "
+                    + status.stream().map(OutputStatus::name).collect(Collectors.joining(", "))));
         return 0;
       }
     }
   }
 
-  @Command(name = "init", mixinStandardHelpOptions = true,
-      description = "Creates the directories of directory outputs (0700, or 0750 with --reader-group) and of directory storage (0700).")
+  @Command(
+      name = "init",
+      mixinStandardHelpOptions = true,
+      description =
+          "Creates the directories of directory outputs (0700, or 0750 with --reader-group) and of directory storage (0700).")
   static final class Init implements Callable<Integer> {
-    @Spec CommandSpec spec;
+    @Spec
+    CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The agent YAML.")
+    @Option(
+        names = {"-c", "--config"},
+        required = true,
+        paramLabel = "FILE",
+        description = "The agent YAML.")
     Path config;
 
-    @Option(names = "--owner", paramLabel = "USER", description = "The user the agent runs as; owns every directory.")
+    @Option(
+        names = "--owner",
+        paramLabel = "USER",
+        description = "The user the agent runs as; owns every directory.")
     String owner;
 
-    @Option(names = "--reader-group", paramLabel = "GROUP", description = "A group that may read the outputs.")
+    @Option(
+        names = "--reader-group",
+        paramLabel = "GROUP",
+        description = "A group that may read the outputs.")
     String readerGroup;
 
     @Override
@@ -184,13 +220,15 @@ public final class Agent implements Callable<Integer> {
       PrintWriter out = spec.commandLine().getOut();
       AgentSettings settings = AgentSettings.read(config);
       try {
-        // the whole file is checked before anything is created: a typo is refused here, not at start
+        // the whole file is checked before anything is created: a typo is refused here, not at
+        // start
         MachineIdentity.builderFromConfig(config);
       } catch (IllegalArgumentException | IllegalStateException e) {
         throw new ConfigException("config " + config + ": " + e.getMessage(), e);
       }
       if (settings.storageDirectory() == null && settings.outputDirectories().isEmpty()) {
-        out.println("nothing to create: " + config + " has no directory outputs and no directory storage");
+        out.println(
+            "nothing to create: " + config + " has no directory outputs and no directory storage");
         return 0;
       }
       if (settings.storageDirectory() != null) {
@@ -212,11 +250,13 @@ public final class Agent implements Callable<Integer> {
       if (abs.getParent() == null) {
         throw new IdentityException("cannot prepare " + dir + ": it is the root directory");
       }
-      Set<PosixFilePermission> perms = PosixFilePermissions.fromString(group != null ? "rwxr-x---" : "rwx------");
+      Set<PosixFilePermission> perms =
+          PosixFilePermissions.fromString(group != null ? "rwxr-x---" : "rwx------");
       String name = abs.getFileName().toString();
       try (SafeDirectory parent = SafeDirectory.openParent(abs.getParent(), true)) {
         UserPrincipalLookupService users = dir.getFileSystem().getUserPrincipalLookupService();
-        UserPrincipal target = owner == null ? null : lookup(() -> users.lookupPrincipalByName(owner), "user", owner);
+        UserPrincipal target =
+            owner == null ? null : lookup(() -> users.lookupPrincipalByName(owner), "user", owner);
         SafeDirectory d;
         if (parent.attributes(name) == null) {
           d = parent.createDirectory(name, perms);
@@ -235,18 +275,22 @@ public final class Agent implements Callable<Integer> {
             d.setOwner(target);
           }
           if (group != null) {
-            d.setGroup((GroupPrincipal) lookup(() -> users.lookupPrincipalByGroupName(group), "group", group));
+            d.setGroup((GroupPrincipal)
+                lookup(() -> users.lookupPrincipalByGroupName(group), "group", group));
           }
           d.setMode(perms);
           var attrs = d.attributes();
-          out.println("prepared " + dir + " (owner " + attrs.owner().getName() + ", group " + attrs.group().getName()
-              + ", mode " + PosixFilePermissions.toString(attrs.permissions()) + ")");
+          out.println("prepared " + dir + " (owner " + attrs.owner().getName() + ", group "
+              + attrs.group().getName() + ", mode "
+              + PosixFilePermissions.toString(attrs.permissions()) + ")");
         }
       } catch (SafeDirectory.UnsafePathException e) {
         throw new IdentityException("cannot prepare " + dir + ": " + e.getMessage(), e);
       } catch (IOException e) {
-        throw new IdentityException("cannot prepare " + dir + ": " + e + (owner != null || group != null
-            ? " (changing owner or group needs root)" : ""), e);
+        throw new IdentityException(
+            "cannot prepare " + dir + ": " + e
+                + (owner != null || group != null ? " (changing owner or group needs root)" : ""),
+            e);
       }
     }
 
@@ -256,7 +300,8 @@ public final class Agent implements Callable<Integer> {
      * change) may hold planted files, links or ACL entries, and chowning it would hand them to the
      * agent.
      */
-    private static void refuseSquatted(SafeDirectory d, UserPrincipalLookupService users, UserPrincipal target)
+    private static void refuseSquatted(
+        SafeDirectory d, UserPrincipalLookupService users, UserPrincipal target)
         throws IOException {
       PosixFileAttributes a = d.attributes();
       Set<UserPrincipal> trusted = new HashSet<>();
@@ -270,16 +315,20 @@ public final class Agent implements Callable<Integer> {
         trusted.add(target);
       }
       if (!trusted.contains(a.owner())) {
-        throw new IdentityException("cannot prepare " + d.path() + ": it already exists and is owned by "
-            + a.owner().getName() + "; it may hold files, links or ACL entries that user planted, so it is not taken "
-            + "over. Remove it (after looking at what is in it) or choose another path");
+        throw new IdentityException(
+            "cannot prepare " + d.path() + ": it already exists and is owned by "
+                + a.owner().getName()
+                + "; it may hold files, links or ACL entries that user planted, so it is not taken "
+                + "over. Remove it (after looking at what is in it) or choose another path");
       }
       Set<PosixFilePermission> w = EnumSet.copyOf(a.permissions());
       w.retainAll(EnumSet.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE));
       if (!w.isEmpty()) {
-        throw new IdentityException("cannot prepare " + d.path() + ": it already exists and is writable by others ("
-            + PosixFilePermissions.toString(a.permissions()) + "); what is in it may have been planted, so it is not "
-            + "taken over. Remove it (after looking at what is in it) or choose another path");
+        throw new IdentityException(
+            "cannot prepare " + d.path() + ": it already exists and is writable by others ("
+                + PosixFilePermissions.toString(a.permissions())
+                + "); what is in it may have been planted, so it is not "
+                + "taken over. Remove it (after looking at what is in it) or choose another path");
       }
     }
 
@@ -290,7 +339,8 @@ public final class Agent implements Callable<Integer> {
      */
     private static void stripAcl(SafeDirectory d) throws IOException {
       Path setfacl = null;
-      for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+      for (String dir :
+          System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
         Path candidate = dir.isEmpty() ? null : Path.of(dir).resolve("setfacl");
         if (candidate != null && candidate.isAbsolute() && Files.isExecutable(candidate)) {
           setfacl = candidate;
@@ -301,12 +351,16 @@ public final class Agent implements Callable<Integer> {
         return;
       }
       if (!d.stillAtPath()) {
-        throw new IdentityException("cannot prepare " + d.path() + ": it was moved or replaced while it was prepared");
+        throw new IdentityException(
+            "cannot prepare " + d.path() + ": it was moved or replaced while it was prepared");
       }
-      Process p = new ProcessBuilder(setfacl.toString(), "-P", "-b", "-k", d.path().toString())
-          .redirectErrorStream(true).start();
+      Process p = new ProcessBuilder(
+              setfacl.toString(), "-P", "-b", "-k", d.path().toString())
+          .redirectErrorStream(true)
+          .start();
       try {
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String out =
+            new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
           throw new IOException("setfacl -P -b -k " + d.path() + " failed: " + out.strip());
         }

@@ -47,25 +47,58 @@ final class AgentMetrics implements IdentityListener {
   String render(Health health, List<OutputStatus> outputs) {
     StringBuilder b = new StringBuilder(1024);
     double remaining = health == null || health.expiry() == null
-        ? 0 : Math.max(0, Duration.between(clock.instant(), health.expiry()).toMillis() / 1000.0);
-    gauge(b, "machineid_certificate_remaining_lifetime_seconds", "Seconds until the current bot certificate expires (0 if none).", remaining);
-    counter(b, "machineid_renewal_attempts_total", "Join and renewal attempts since the agent started.", successes.get() + failures.get());
-    counter(b, "machineid_renewal_failures_total", "Failed join and renewal attempts since the agent started.", failures.get());
-    gauge(b, "machineid_renewal_consecutive_failures", "Failed attempts since the last success.",
+        ? 0
+        : Math.max(0, Duration.between(clock.instant(), health.expiry()).toMillis() / 1000.0);
+    gauge(
+        b,
+        "machineid_certificate_remaining_lifetime_seconds",
+        "Seconds until the current bot certificate expires (0 if none).",
+        remaining);
+    counter(
+        b,
+        "machineid_renewal_attempts_total",
+        "Join and renewal attempts since the agent started.",
+        successes.get() + failures.get());
+    counter(
+        b,
+        "machineid_renewal_failures_total",
+        "Failed join and renewal attempts since the agent started.",
+        failures.get());
+    gauge(
+        b,
+        "machineid_renewal_consecutive_failures",
+        "Failed attempts since the last success.",
         health == null ? 0 : health.consecutiveFailures());
-    gauge(b, "machineid_clock_offset_seconds", "The issuer's clock minus ours, measured at the last issuance.",
-        health == null || health.clockOffset() == null ? 0 : health.clockOffset().toMillis() / 1000.0);
-    b.append("# HELP machineid_identity_state 1 for the identity's current state.\n# TYPE machineid_identity_state gauge\n");
+    gauge(
+        b,
+        "machineid_clock_offset_seconds",
+        "The issuer's clock minus ours, measured at the last issuance.",
+        health == null || health.clockOffset() == null
+            ? 0
+            : health.clockOffset().toMillis() / 1000.0);
+    b.append(
+        "# HELP machineid_identity_state 1 for the identity's current state.\n# TYPE machineid_identity_state gauge\n");
     for (Health.State s : Health.State.values()) {
-      b.append("machineid_identity_state{state=\"").append(s.name().toLowerCase(java.util.Locale.ROOT)).append("\"} ")
-          .append(health != null && health.state() == s ? 1 : 0).append('\n');
+      b.append("machineid_identity_state{state=\"")
+          .append(s.name().toLowerCase(java.util.Locale.ROOT))
+          .append("\"} ")
+          .append(health != null && health.state() == s ? 1 : 0)
+          .append('\n');
     }
-    b.append("# HELP machineid_output_up 1 if the output's last write succeeded.\n# TYPE machineid_output_up gauge\n");
+    b.append(
+        "# HELP machineid_output_up 1 if the output's last write succeeded.\n# TYPE machineid_output_up gauge\n");
     for (OutputStatus o : outputs) {
-      b.append("machineid_output_up{output=\"").append(escape(o.name())).append("\"} ").append(o.ok() ? 1 : 0).append('\n');
+      b.append("machineid_output_up{output=\"")
+          .append(escape(o.name()))
+          .append("\"} ")
+          .append(o.ok() ? 1 : 0)
+          .append('\n');
     }
     counter(b, "machineid_agent_reloads_total", "Configuration reloads applied.", reloads.get());
-    counter(b, "machineid_agent_reload_failures_total", "Configuration reloads refused (the old configuration kept running).",
+    counter(
+        b,
+        "machineid_agent_reload_failures_total",
+        "Configuration reloads refused (the old configuration kept running).",
         reloadFailures.get());
     return b.toString();
   }

@@ -26,7 +26,11 @@ import java.util.Objects;
  * @param storageDirectory the path of {@code storage: {type: directory}}, or {@code null}
  * @param outputDirectories the paths of the {@code directory} destinations, in order
  */
-record AgentSettings(Path file, InetSocketAddress diagAddr, boolean oneShot, Path storageDirectory,
+record AgentSettings(
+    Path file,
+    InetSocketAddress diagAddr,
+    boolean oneShot,
+    Path storageDirectory,
     List<Path> outputDirectories) {
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
@@ -45,7 +49,8 @@ record AgentSettings(Path file, InetSocketAddress diagAddr, boolean oneShot, Pat
     boolean oneShot = false;
     if (root.hasNonNull("oneshot")) {
       if (!root.get("oneshot").isBoolean()) {
-        throw new ConfigException("config " + file + ": oneshot: expected true or false, got '" + root.get("oneshot").asText() + "'");
+        throw new ConfigException("config " + file + ": oneshot: expected true or false, got '"
+            + root.get("oneshot").asText() + "'");
       }
       oneShot = root.get("oneshot").asBoolean();
     }
@@ -77,7 +82,8 @@ record AgentSettings(Path file, InetSocketAddress diagAddr, boolean oneShot, Pat
     String t = text.trim();
     int colon = t.lastIndexOf(':');
     if (colon <= 0 || colon == t.length() - 1) {
-      throw new ConfigException(what + ": expected host:port, e.g. 127.0.0.1:9464, got '" + text + "'");
+      throw new ConfigException(
+          what + ": expected host:port, e.g. 127.0.0.1:9464, got '" + text + "'");
     }
     String host = t.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) {
@@ -87,7 +93,8 @@ record AgentSettings(Path file, InetSocketAddress diagAddr, boolean oneShot, Pat
     try {
       port = Integer.parseInt(t.substring(colon + 1));
     } catch (NumberFormatException e) {
-      throw new ConfigException(what + ": port '" + t.substring(colon + 1) + "' is not a number", e);
+      throw new ConfigException(
+          what + ": port '" + t.substring(colon + 1) + "' is not a number", e);
     }
     if (port < 0 || port > 65535) {
       throw new ConfigException(what + ": port " + port + " is out of range 0-65535");

@@ -77,7 +77,10 @@ final class Daemon implements AutoCloseable {
         }
         throw new IllegalStateException("the agent was stopped while starting");
       }
-      LOG.info("agent running with {} ({} outputs); SIGHUP reloads it", configFile, id.outputStatus().size());
+      LOG.info(
+          "agent running with {} ({} outputs); SIGHUP reloads it",
+          configFile,
+          id.outputStatus().size());
     }
   }
 
@@ -123,8 +126,10 @@ final class Daemon implements AutoCloseable {
         next.start();
       } catch (RuntimeException e) {
         metrics.reloaded(false);
-        LOG.error("the reloaded configuration did not get an identity: {}. With a single-use token, reload "
-            + "needs storage of type directory so that the identity is restored rather than joined again", e.getMessage());
+        LOG.error(
+            "the reloaded configuration did not get an identity: {}. With a single-use token, reload "
+                + "needs storage of type directory so that the identity is restored rather than joined again",
+            e.getMessage());
         return false;
       }
       if (closed) {

@@ -67,7 +67,11 @@ final class DiagServer implements AutoCloseable {
   private final AgentMetrics metrics;
   private final Set<String> hostNames;
 
-  private DiagServer(Server server, ServerConnector connector, Supplier<MachineIdentity> identity, AgentMetrics metrics,
+  private DiagServer(
+      Server server,
+      ServerConnector connector,
+      Supplier<MachineIdentity> identity,
+      AgentMetrics metrics,
       Set<String> hostNames) {
     this.server = server;
     this.connector = connector;
@@ -76,17 +80,23 @@ final class DiagServer implements AutoCloseable {
     this.hostNames = hostNames;
   }
 
-  static DiagServer start(InetSocketAddress address, Supplier<MachineIdentity> identity, AgentMetrics metrics) {
+  static DiagServer start(
+      InetSocketAddress address, Supplier<MachineIdentity> identity, AgentMetrics metrics) {
     return start(address, identity, metrics, REQUEST_TIME_LIMIT);
   }
 
   /** As above with the time a connection may stay open to deliver its request and get the answer. */
-  static DiagServer start(InetSocketAddress address, Supplier<MachineIdentity> identity, AgentMetrics metrics,
+  static DiagServer start(
+      InetSocketAddress address,
+      Supplier<MachineIdentity> identity,
+      AgentMetrics metrics,
       Duration requestTimeLimit) {
-    QueuedThreadPool pool = new QueuedThreadPool(MAX_THREADS + 2, 2); // + the acceptor and the selector
+    QueuedThreadPool pool =
+        new QueuedThreadPool(MAX_THREADS + 2, 2); // + the acceptor and the selector
     pool.setName("machineid-diag");
     pool.setDaemon(true);
-    Server server = new Server(pool, new ScheduledExecutorScheduler("machineid-diag-scheduler", true), null);
+    Server server =
+        new Server(pool, new ScheduledExecutorScheduler("machineid-diag-scheduler", true), null);
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
     http.setSendDateHeader(false);
@@ -110,10 +120,13 @@ final class DiagServer implements AutoCloseable {
       } catch (Exception suppressed) {
         e.addSuppressed(suppressed);
       }
-      throw new ConfigException("diag_addr: cannot listen on " + address.getHostString() + ":" + address.getPort() + ": "
-          + e.getMessage(), e);
+      throw new ConfigException(
+          "diag_addr: cannot listen on " + address.getHostString() + ":" + address.getPort() + ": "
+              + e.getMessage(),
+          e);
     }
-    LOG.info("diagnostics on http://{}:{}/ (livez, readyz, metrics)", address.getHostString(), d.port());
+    LOG.info(
+        "diagnostics on http://{}:{}/ (livez, readyz, metrics)", address.getHostString(), d.port());
     return d;
   }
 
@@ -145,8 +158,10 @@ final class DiagServer implements AutoCloseable {
 
     @Override
     public void onOpened(Connection connection) {
-      Scheduler scheduler = connection.getEndPoint() instanceof org.eclipse.jetty.io.AbstractEndPoint ep
-          ? ep.getScheduler() : null;
+      Scheduler scheduler =
+          connection.getEndPoint() instanceof org.eclipse.jetty.io.AbstractEndPoint ep
+              ? ep.getScheduler()
+              : null;
       if (scheduler != null) {
         scheduler.schedule(() -> connection.getEndPoint().close(), millis, TimeUnit.MILLISECONDS);
       }
@@ -224,9 +239,11 @@ final class DiagServer implements AutoCloseable {
     identity.put("state", h.state().name().toLowerCase(Locale.ROOT));
     identity.put("error", h.lastError());
     identity.put("consecutive_failures", h.consecutiveFailures());
-    identity.put("next_renewal", h.nextRenewal() == null ? null : h.nextRenewal().toString());
+    identity.put(
+        "next_renewal", h.nextRenewal() == null ? null : h.nextRenewal().toString());
     identity.put("expiry", h.expiry() == null ? null : h.expiry().toString());
-    identity.put("clock_offset_seconds", h.clockOffset() == null ? 0 : h.clockOffset().toMillis() / 1000.0);
+    identity.put(
+        "clock_offset_seconds", h.clockOffset() == null ? 0 : h.clockOffset().toMillis() / 1000.0);
     body.put("identity", identity);
     Map<String, Object> outputs = new LinkedHashMap<>();
     for (OutputStatus o : outs) {
@@ -248,7 +265,9 @@ final class DiagServer implements AutoCloseable {
     String h = host.strip().toLowerCase(Locale.ROOT);
     if (h.startsWith("[")) {
       int end = h.indexOf(']');
-      return end > 1 && (end == h.length() - 1 || h.charAt(end + 1) == ':') && h.substring(1, end).matches("[0-9a-f:.]+");
+      return end > 1
+          && (end == h.length() - 1 || h.charAt(end + 1) == ':')
+          && h.substring(1, end).matches("[0-9a-f:.]+");
     }
     int colon = h.lastIndexOf(':');
     if (colon >= 0) {
@@ -270,7 +289,12 @@ final class DiagServer implements AutoCloseable {
       response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
       String host = request.getHeaders().get(HttpHeader.HOST);
       if (!hostAllowed(host)) {
-        answer(request, response, callback, 421, "text/plain; charset=utf-8",
+        answer(
+            request,
+            response,
+            callback,
+            421,
+            "text/plain; charset=utf-8",
             "unexpected Host header; use this listener's address\n");
         return true;
       }
@@ -282,27 +306,41 @@ final class DiagServer implements AutoCloseable {
       }
       if (!HttpMethod.GET.is(method) && !HttpMethod.HEAD.is(method)) {
         response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
-        answer(request, response, callback, 405, "text/plain; charset=utf-8", "method not allowed\n");
+        answer(
+            request, response, callback, 405, "text/plain; charset=utf-8", "method not allowed\n");
         return true;
       }
       switch (path) {
-        case "/livez" -> answer(request, response, callback, 200, "text/plain; charset=utf-8", "ok\n");
+        case "/livez" ->
+          answer(request, response, callback, 200, "text/plain; charset=utf-8", "ok\n");
         case "/readyz" -> {
           Readiness r = readiness(identity.get());
-          answer(request, response, callback, r.ready() ? 200 : 503, "application/json",
+          answer(
+              request,
+              response,
+              callback,
+              r.ready() ? 200 : 503,
+              "application/json",
               JSON.writerWithDefaultPrettyPrinter().writeValueAsString(r.body()) + "\n");
         }
         default -> {
           MachineIdentity id = identity.get();
-          answer(request, response, callback, 200, "text/plain; version=0.0.4; charset=utf-8",
-              metrics.render(id == null ? null : id.health(), id == null ? List.of() : id.outputStatus()));
+          answer(
+              request,
+              response,
+              callback,
+              200,
+              "text/plain; version=0.0.4; charset=utf-8",
+              metrics.render(
+                  id == null ? null : id.health(), id == null ? List.of() : id.outputStatus()));
         }
       }
       return true;
     }
   }
 
-  private static void answer(Request request, Response response, Callback callback, int code, String type, String body) {
+  private static void answer(
+      Request request, Response response, Callback callback, int code, String type, String body) {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     response.setStatus(code);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);

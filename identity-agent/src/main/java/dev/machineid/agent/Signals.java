@@ -45,14 +45,20 @@ final class Signals {
     }
     try {
       install(name, action);
-    } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException | LinkageError
+    } catch (IllegalArgumentException
+        | IllegalStateException
+        | UnsupportedOperationException
+        | LinkageError
         | ReflectiveOperationException e) {
-      LOG.warn("cannot handle SIG{} here ({}); the agent runs without that handler", name, e.toString());
+      LOG.warn(
+          "cannot handle SIG{} here ({}); the agent runs without that handler", name, e.toString());
       return false;
     }
     if (number != null && ignored(number)) {
-      LOG.warn("SIG{} is ignored by this process (inherited from its parent, e.g. nohup) and could not be restored: "
-          + "the handler will not run", name);
+      LOG.warn(
+          "SIG{} is ignored by this process (inherited from its parent, e.g. nohup) and could not be restored: "
+              + "the handler will not run",
+          name);
       return false;
     }
     return true;
@@ -66,8 +72,8 @@ final class Signals {
   private static void install(String name, Runnable action) throws ReflectiveOperationException {
     Class<?> signalType = Class.forName("sun.misc.Signal");
     Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
-    Object handler = Proxy.newProxyInstance(Signals.class.getClassLoader(), new Class<?>[] {handlerType},
-        (proxy, method, args) -> {
+    Object handler = Proxy.newProxyInstance(
+        Signals.class.getClassLoader(), new Class<?>[] {handlerType}, (proxy, method, args) -> {
           switch (method.getName()) {
             case "handle":
               action.run();
@@ -113,9 +119,13 @@ final class Signals {
     try {
       CLibrary c = Native.load("c", CLibrary.class);
       c.signal(number, Pointer.NULL); // SIG_DFL; the JVM's handler replaces it at once below
-      LOG.info("SIG{} was ignored by the parent process (nohup?); restored it so that the agent handles it", name);
+      LOG.info(
+          "SIG{} was ignored by the parent process (nohup?); restored it so that the agent handles it",
+          name);
     } catch (LinkageError | RuntimeException e) {
-      LOG.warn("SIG{} is ignored (inherited from the parent, e.g. nohup) and cannot be restored here ({})", name,
+      LOG.warn(
+          "SIG{} is ignored (inherited from the parent, e.g. nohup) and cannot be restored here ({})",
+          name,
           e.toString());
     }
   }

@@ -47,7 +47,8 @@ final class AgentConfig {
 
   /** An {@code identity} output into a {@code directory} destination with a {@code reload} hook. */
   AgentConfig identityTo(Path dir, String reload) {
-    outputs.add("  - type: identity\n    reload: '" + reload.replace("'", "''") + "'\n    destination: {type: directory, path: \"" + dir + "\"}\n");
+    outputs.add("  - type: identity\n    reload: '" + reload.replace("'", "''")
+        + "'\n    destination: {type: directory, path: \"" + dir + "\"}\n");
     return this;
   }
 

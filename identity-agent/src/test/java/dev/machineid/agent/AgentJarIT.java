@@ -14,7 +14,9 @@ class AgentJarIT {
     Path jar = Path.of("target", "agent.jar");
     assertThat(jar).as("the package phase builds target/agent.jar").isRegularFile();
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process p = new ProcessBuilder(java.toString(), "-jar", jar.toString(), "--version").redirectErrorStream(true).start();
+    Process p = new ProcessBuilder(java.toString(), "-jar", jar.toString(), "--version")
+        .redirectErrorStream(true)
+        .start();
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(out).isZero();

@@ -19,27 +19,36 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class DaemonTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   @Test
   void theDaemonKeepsEveryOutputFreshAcrossRenewals(TestBot bot) throws Exception {
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b");
-    Path config = AgentConfig.forBot(bot).ttl("6s").identityTo(a).identityTo(b).writeTo(tmp.resolve("agent.yaml"));
+    Path config = AgentConfig.forBot(bot)
+        .ttl("6s")
+        .identityTo(a)
+        .identityTo(b)
+        .writeTo(tmp.resolve("agent.yaml"));
 
     try (Daemon daemon = new Daemon(config, null)) {
       daemon.start();
       Set<BigInteger> seen = new HashSet<>();
-      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
-        X509Certificate ca = Pems.leaf(a.resolve("tlscert"));
-        X509Certificate cb = Pems.leaf(b.resolve("tlscert"));
-        if (ca != null && cb != null && ca.getSerialNumber().equals(cb.getSerialNumber())) {
-          seen.add(ca.getSerialNumber());
-        }
-        return seen.size() >= 3;
-      });
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> {
+            X509Certificate ca = Pems.leaf(a.resolve("tlscert"));
+            X509Certificate cb = Pems.leaf(b.resolve("tlscert"));
+            if (ca != null && cb != null && ca.getSerialNumber().equals(cb.getSerialNumber())) {
+              seen.add(ca.getSerialNumber());
+            }
+            return seen.size() >= 3;
+          });
       // what is on disk is always a certificate that is still valid
       X509Certificate now = Pems.leaf(a.resolve("tlscert"));
       now.checkValidity();
@@ -48,7 +57,8 @@ class DaemonTest {
   }
 
   @Test
-  void reloadRunsAValidNewConfigAndKeepsTheRunningOneWhenTheNewOneIsInvalid(TestBot bot) throws Exception {
+  void reloadRunsAValidNewConfigAndKeepsTheRunningOneWhenTheNewOneIsInvalid(TestBot bot)
+      throws Exception {
     Path state = tmp.resolve("state");
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b");

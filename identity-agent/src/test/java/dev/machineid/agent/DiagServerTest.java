@@ -21,18 +21,23 @@ import org.junit.jupiter.api.Test;
 
 /** The diagnostics listener under hostile clients: slow or idle connections, foreign Host headers. */
 class DiagServerTest {
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private HttpResponse<String> get(int port, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5))
-        .build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(5))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   /** A connection that sent the start of a request and then nothing. */
   private static Socket idleConnection(int port) throws IOException {
     Socket s = new Socket("127.0.0.1", port);
     OutputStream out = s.getOutputStream();
-    out.write("GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ".getBytes(StandardCharsets.US_ASCII));
+    out.write(
+        "GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ".getBytes(StandardCharsets.US_ASCII));
     out.flush();
     return s;
   }
@@ -41,8 +46,9 @@ class DiagServerTest {
   private static int statusWithHost(int port, String host) throws IOException {
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(5000);
-      s.getOutputStream().write(("GET /livez HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(("GET /livez HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
       return Integer.parseInt(response.substring(9, 12));
     }
@@ -50,8 +56,8 @@ class DiagServerTest {
 
   @Test
   void twoIdleConnectionsDoNotBlockLivez() throws Exception {
-    try (DiagServer diag = DiagServer.start(new InetSocketAddress("127.0.0.1", 0), () -> null,
-        new AgentMetrics(Clock.systemUTC()))) {
+    try (DiagServer diag = DiagServer.start(
+        new InetSocketAddress("127.0.0.1", 0), () -> null, new AgentMetrics(Clock.systemUTC()))) {
       List<Socket> idle = new ArrayList<>();
       try {
         for (int i = 0; i < 2; i++) {
@@ -70,8 +76,11 @@ class DiagServerTest {
 
   @Test
   void manyIdleConnectionsStillLeaveRoomForProbesAndAreCutAtTheRequestTimeLimit() throws Exception {
-    try (DiagServer diag = DiagServer.start(new InetSocketAddress("127.0.0.1", 0), () -> null,
-        new AgentMetrics(Clock.systemUTC()), Duration.ofSeconds(1))) {
+    try (DiagServer diag = DiagServer.start(
+        new InetSocketAddress("127.0.0.1", 0),
+        () -> null,
+        new AgentMetrics(Clock.systemUTC()),
+        Duration.ofSeconds(1))) {
       List<Socket> idle = new ArrayList<>();
       try {
         for (int i = 0; i < 20; i++) {
@@ -100,10 +109,12 @@ class DiagServerTest {
   }
 
   @Test
-  void probesAreAnsweredWithinASecondWhileMoreIdleConnectionsThanTheCapAreHeldAndRenewed() throws Exception {
-    try (DiagServer diag = DiagServer.start(new InetSocketAddress("127.0.0.1", 0), () -> null,
-        new AgentMetrics(Clock.systemUTC()))) {
-      HttpClient quick = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+  void probesAreAnsweredWithinASecondWhileMoreIdleConnectionsThanTheCapAreHeldAndRenewed()
+      throws Exception {
+    try (DiagServer diag = DiagServer.start(
+        new InetSocketAddress("127.0.0.1", 0), () -> null, new AgentMetrics(Clock.systemUTC()))) {
+      HttpClient quick =
+          HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
       List<Socket> idle = new ArrayList<>();
       try {
         // plain TCP connects that never send a byte, more than the listener keeps open at once
@@ -111,8 +122,10 @@ class DiagServerTest {
           idle.add(new Socket("127.0.0.1", diag.port()));
         }
         for (int round = 0; round < 5; round++) {
-          HttpResponse<String> probe = quick.send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + diag.port() + "/livez")).timeout(Duration.ofSeconds(1)).build(),
+          HttpResponse<String> probe = quick.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + diag.port() + "/livez"))
+                  .timeout(Duration.ofSeconds(1))
+                  .build(),
               HttpResponse.BodyHandlers.ofString());
           assertThat(probe.statusCode()).as("probe %d", round).isEqualTo(200);
           // the attacker renews: a fresh batch of idle connections between probes
@@ -130,8 +143,8 @@ class DiagServerTest {
 
   @Test
   void anUnexpectedHostHeaderIsRefused() throws Exception {
-    try (DiagServer diag = DiagServer.start(new InetSocketAddress("127.0.0.1", 0), () -> null,
-        new AgentMetrics(Clock.systemUTC()))) {
+    try (DiagServer diag = DiagServer.start(
+        new InetSocketAddress("127.0.0.1", 0), () -> null, new AgentMetrics(Clock.systemUTC()))) {
       int port = diag.port();
       // a page on another site whose name was rebound to 127.0.0.1 sends its own name
       assertThat(statusWithHost(port, "attacker.example:" + port)).isEqualTo(421);
@@ -140,7 +153,9 @@ class DiagServerTest {
       assertThat(statusWithHost(port, "127.0.0.1:" + port)).isEqualTo(200);
       assertThat(statusWithHost(port, "localhost:" + port)).isEqualTo(200);
       assertThat(statusWithHost(port, "[::1]:" + port)).isEqualTo(200);
-      assertThat(statusWithHost(port, "10.1.2.3:" + port)).as("a pod address, as the kubelet sends").isEqualTo(200);
+      assertThat(statusWithHost(port, "10.1.2.3:" + port))
+          .as("a pod address, as the kubelet sends")
+          .isEqualTo(200);
     }
   }
 }

@@ -23,9 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  * instead under {@code CI=true}.
  */
 class DocsExamplesTest {
-  private static final Path AGENT_MD = Path.of(System.getProperty("basedir", "."), "..", "docs", "agent.md").normalize();
+  private static final Path AGENT_MD =
+      Path.of(System.getProperty("basedir", "."), "..", "docs", "agent.md").normalize();
 
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   /** The first fenced block of {@code language} under the {@code ## heading} of docs/agent.md. */
   private static String example(String heading, String language) throws IOException {
@@ -43,7 +45,8 @@ class DocsExamplesTest {
 
   private Result systemdAnalyzeVerify(String unit) throws Exception {
     String tool = require("systemd-analyze", "systemd");
-    Path file = Files.writeString(Files.createDirectories(tmp.resolve("units")).resolve("machineid-agent.service"), unit);
+    Path file = Files.writeString(
+        Files.createDirectories(tmp.resolve("units")).resolve("machineid-agent.service"), unit);
     return run(List.of(tool, "verify", file.toString()), Map.of());
   }
 
@@ -75,12 +78,19 @@ class DocsExamplesTest {
     Path dir = Files.createDirectories(tmp.resolve("ansible"));
     Path book = Files.writeString(dir.resolve("machineid-agent.yml"), playbook);
     // the play's hosts group, so the check runs without "no hosts matched" warnings
-    Path inventory = Files.writeString(dir.resolve("inventory.ini"), "[ci_runners]\nrunner1 ansible_connection=local\n");
-    return run(List.of(tool, "--syntax-check", "-i", inventory.toString(), book.toString()), Map.of(
-        "LC_ALL", "C.UTF-8", // ansible-core refuses to start without a UTF-8 locale
-        "ANSIBLE_LOCAL_TEMP", dir.resolve("tmp").toString(),
-        "ANSIBLE_HOME", dir.resolve("home").toString(),
-        "ANSIBLE_NOCOLOR", "1"));
+    Path inventory = Files.writeString(
+        dir.resolve("inventory.ini"), "[ci_runners]\nrunner1 ansible_connection=local\n");
+    return run(
+        List.of(tool, "--syntax-check", "-i", inventory.toString(), book.toString()),
+        Map.of(
+            "LC_ALL",
+            "C.UTF-8", // ansible-core refuses to start without a UTF-8 locale
+            "ANSIBLE_LOCAL_TEMP",
+            dir.resolve("tmp").toString(),
+            "ANSIBLE_HOME",
+            dir.resolve("home").toString(),
+            "ANSIBLE_NOCOLOR",
+            "1"));
   }
 
   @Test
@@ -96,7 +106,8 @@ class DocsExamplesTest {
 
   @Test
   void ansiblePlaybookSyntaxCheckReportsAnUnknownModule() throws Exception {
-    String broken = example("Ansible", "yaml").replace("ansible.builtin.copy:", "ansible.builtin.cpy:");
+    String broken =
+        example("Ansible", "yaml").replace("ansible.builtin.copy:", "ansible.builtin.cpy:");
 
     Result r = syntaxCheck(broken);
 
@@ -108,8 +119,10 @@ class DocsExamplesTest {
 
   record Result(int exit, String output) {}
 
-  private static Result run(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+  private static Result run(List<String> cmd, Map<String, String> env)
+      throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().putAll(env);
     Process p = pb.start();
@@ -122,7 +135,8 @@ class DocsExamplesTest {
   }
 
   private static String require(String tool, String pkg) {
-    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+    for (String dir :
+        System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
       Path p = Path.of(dir.isEmpty() ? "." : dir, tool);
       if (Files.isExecutable(p)) {
         return p.toString();

@@ -59,8 +59,10 @@ import org.junit.jupiter.api.io.TempDir;
  * without a language, a YAML block without a marker, and a marker not directly above a block fail.
  */
 class DocsRunTest {
-  private static final Path ROOT = Path.of(System.getProperty("basedir", "."), "..").toAbsolutePath().normalize();
-  private static final List<String> PAGES = List.of("docs/issuer.md", "docs/agent.md", "docs/outputs.md");
+  private static final Path ROOT =
+      Path.of(System.getProperty("basedir", "."), "..").toAbsolutePath().normalize();
+  private static final List<String> PAGES =
+      List.of("docs/issuer.md", "docs/agent.md", "docs/outputs.md");
   private static final Pattern MARKER = Pattern.compile("^<!-- docs-test: (.*?) -->$");
   private static final Pattern FENCE = Pattern.compile("^```([A-Za-z0-9_-]*)\\s*$");
   private static final Pattern FAILS = Pattern.compile("^(\\S+) fails \"(.*)\"$");
@@ -69,17 +71,20 @@ class DocsRunTest {
   private static final String SOME_PIN = "sha256:" + "0".repeat(64);
 
   /** How an {@code agent-output} ({@code %s} = the entry) or {@code agent-destination} block becomes a whole file. */
-  private static final String AGENT_WRAPPER = """
+  private static final String AGENT_WRAPPER =
+      """
       version: v1
       issuer: https://127.0.0.1:8443
       onboarding: {join_method: token, token: docs-test-token, ca_pins: ["%s"]}
       outputs:
       %s""";
 
-  @TempDir static Path tmp;
+  @TempDir
+  static Path tmp;
 
   /** Values learnt from earlier output: the CA pin (after init), the issuer URL and a join token (after bots add). */
   private static final Map<String, String> learnt = new LinkedHashMap<>();
+
   private static Thread serve;
   private static Path serveDir;
 
@@ -89,21 +94,28 @@ class DocsRunTest {
    */
   private static Map<String, String> substitutions() {
     Map<String, String> s = new LinkedHashMap<>();
-    s.put("/etc/machineid-issuer", tmp.resolve("etc-machineid-issuer").toString()); // the init directory
+    s.put(
+        "/etc/machineid-issuer",
+        tmp.resolve("etc-machineid-issuer").toString()); // the init directory
     s.put("0.0.0.0:8443", "127.0.0.1:0"); // any free port on loopback
     // the docs' issuer names, which do not resolve here; admin commands use the first
     s.put("--host-names issuer.example.internal,10.0.0.5", "--host-names localhost,127.0.0.1");
     s.put("/opt/machine-id", tmp.resolve("opt-machine-id").toString()); // output directories
     s.put("/var/lib/machineid", tmp.resolve("var-lib-machineid").toString()); // agent storage
     s.put("/etc/machineid/", tmp.resolve("etc-machineid").toString() + "/"); // agent config
-    s.put("/etc/kubernetes/pki", tmp.resolve("etc-kubernetes-pki").toString()); // where a kube-apiserver reads its CA
+    s.put(
+        "/etc/kubernetes/pki",
+        tmp.resolve("etc-kubernetes-pki").toString()); // where a kube-apiserver reads its CA
     s.put("https://issuer.internal:8443", learnt.getOrDefault("url", "https://127.0.0.1:8443"));
     s.put("sha256:…", learnt.getOrDefault("pin", SOME_PIN)); // the CA pin printed by init
-    s.put("3f1c…", learnt.getOrDefault("token", "docs-test-token")); // the token printed by bots add
+    s.put(
+        "3f1c…", learnt.getOrDefault("token", "docs-test-token")); // the token printed by bots add
     // the docs' reader account: a reader that does not exist is refused when the config is read
     s.put("reader_user: app, reader_group: app", "reader_user: root, reader_group: root");
     for (String file : files.keySet()) {
-      s.put(" " + file, " " + files.get(file)); // files written by `file NAME` blocks, as command arguments
+      s.put(
+          " " + file,
+          " " + files.get(file)); // files written by `file NAME` blocks, as command arguments
     }
     return s;
   }
@@ -122,7 +134,10 @@ class DocsRunTest {
     for (String page : PAGES) {
       blocks.addAll(blocks(page));
     }
-    return blocks.stream().map(b -> DynamicTest.dynamicTest(b.where() + " " + b.language() + (b.marker() == null ? "" : " [" + b.marker() + "]"), () -> check(b)));
+    return blocks.stream()
+        .map(b -> DynamicTest.dynamicTest(
+            b.where() + " " + b.language() + (b.marker() == null ? "" : " [" + b.marker() + "]"),
+            () -> check(b)));
   }
 
   @AfterAll
@@ -145,7 +160,9 @@ class DocsRunTest {
       String l = lines.get(i);
       Matcher m = MARKER.matcher(l.strip());
       if (m.matches()) {
-        assertThat(marker).as("%s:%d: a docs-test marker with no block under it", page, markerLine).isNull();
+        assertThat(marker)
+            .as("%s:%d: a docs-test marker with no block under it", page, markerLine)
+            .isNull();
         marker = m.group(1).strip();
         markerLine = i + 1;
         continue;
@@ -163,10 +180,16 @@ class DocsRunTest {
         continue;
       }
       if (!l.isBlank()) {
-        assertThat(marker).as("%s:%d: a docs-test marker must be the line right above a ``` block", page, markerLine).isNull();
+        assertThat(marker)
+            .as(
+                "%s:%d: a docs-test marker must be the line right above a ``` block",
+                page, markerLine)
+            .isNull();
       }
     }
-    assertThat(marker).as("%s:%d: a docs-test marker with no block under it", page, markerLine).isNull();
+    assertThat(marker)
+        .as("%s:%d: a docs-test marker with no block under it", page, markerLine)
+        .isNull();
     return out;
   }
 
@@ -175,15 +198,23 @@ class DocsRunTest {
   private static void check(Block b) throws Exception {
     String marker = b.marker();
     if (marker != null && marker.startsWith("skip")) {
-      assertThat(marker).as("%s: a skip says why: <!-- docs-test: skip (REASON) -->", b.where()).matches("skip \\(.+\\)");
+      assertThat(marker)
+          .as("%s: a skip says why: <!-- docs-test: skip (REASON) -->", b.where())
+          .matches("skip \\(.+\\)");
       return;
     }
-    assertThat(b.language()).as("%s: a block without a language; give it one (sh, console, yaml, text, …)", b.where()).isNotEmpty();
+    assertThat(b.language())
+        .as("%s: a block without a language; give it one (sh, console, yaml, text, …)", b.where())
+        .isNotEmpty();
     if (marker != null && marker.startsWith("file ")) {
       String name = marker.substring(5).strip();
       Path file = tmp.resolve("work").resolve(substitute(name)).toAbsolutePath().normalize();
-      assertThat(file.startsWith(tmp)).as("%s: the file %s is outside the scratch directory; add its directory to the "
-          + "substitution table", b.where(), file).isTrue();
+      assertThat(file.startsWith(tmp))
+          .as(
+              "%s: the file %s is outside the scratch directory; add its directory to the "
+                  + "substitution table",
+              b.where(), file)
+          .isTrue();
       Files.createDirectories(file.getParent());
       Files.writeString(file, substitute(b.text()));
       if (!Path.of(name).isAbsolute()) {
@@ -198,16 +229,25 @@ class DocsRunTest {
     switch (b.language()) {
       case "yaml" -> yaml(b);
       case "sh", "bash", "console" -> {
-        assertThat(marker).as("%s: unknown docs-test marker '%s' on a command block", b.where(), marker).isNull();
+        assertThat(marker)
+            .as("%s: unknown docs-test marker '%s' on a command block", b.where(), marker)
+            .isNull();
         commands(b);
       }
-      default -> assertThat(marker).as("%s: unknown docs-test marker '%s' on a %s block", b.where(), marker, b.language()).isNull();
+      default ->
+        assertThat(marker)
+            .as("%s: unknown docs-test marker '%s' on a %s block", b.where(), marker, b.language())
+            .isNull();
     }
   }
 
   private static void yaml(Block b) throws IOException {
-    assertThat(b.marker()).as("%s: a YAML block needs a marker saying what reads it: <!-- docs-test: issuer-config | agent-config | "
-        + "agent-output | agent-destination | file NAME | skip (REASON) -->", b.where()).isNotNull();
+    assertThat(b.marker())
+        .as(
+            "%s: a YAML block needs a marker saying what reads it: <!-- docs-test: issuer-config | agent-config | "
+                + "agent-output | agent-destination | file NAME | skip (REASON) -->",
+            b.where())
+        .isNotNull();
     String kind = b.marker();
     String failure = null;
     Matcher fails = FAILS.matcher(kind);
@@ -216,24 +256,43 @@ class DocsRunTest {
       failure = fails.group(2);
     }
     String text = substitute(b.text());
-    Path dir = Files.createDirectories(tmp.resolve("yaml").resolve(b.page().replace('/', '-') + "-" + b.line()));
+    Path dir = Files.createDirectories(
+        tmp.resolve("yaml").resolve(b.page().replace('/', '-') + "-" + b.line()));
     RuntimeException refused;
     switch (kind) {
-      case "issuer-config" -> refused = refusal(() -> IssuerConfig.load(Files.writeString(dir.resolve("issuer.yaml"), text)));
-      case "agent-config" -> refused = refusal(() -> readAgentConfig(Files.writeString(dir.resolve("agent.yaml"), text)));
-      case "agent-output" -> refused = refusal(() -> readAgentConfig(Files.writeString(dir.resolve("agent.yaml"),
-          AGENT_WRAPPER.formatted(SOME_PIN, indent(text, "  - ", "    ")))));
-      case "agent-destination" -> refused = refusal(() -> readAgentConfig(Files.writeString(dir.resolve("agent.yaml"),
-          AGENT_WRAPPER.formatted(SOME_PIN, "  - type: identity\n" + indent(text, "    ", "    ")))));
-      default -> throw new AssertionError(b.where() + ": unknown docs-test marker '" + b.marker() + "' on a YAML block");
+      case "issuer-config" ->
+        refused =
+            refusal(() -> IssuerConfig.load(Files.writeString(dir.resolve("issuer.yaml"), text)));
+      case "agent-config" ->
+        refused =
+            refusal(() -> readAgentConfig(Files.writeString(dir.resolve("agent.yaml"), text)));
+      case "agent-output" ->
+        refused = refusal(() -> readAgentConfig(Files.writeString(
+            dir.resolve("agent.yaml"),
+            AGENT_WRAPPER.formatted(SOME_PIN, indent(text, "  - ", "    ")))));
+      case "agent-destination" ->
+        refused = refusal(() -> readAgentConfig(Files.writeString(
+            dir.resolve("agent.yaml"),
+            AGENT_WRAPPER.formatted(
+                SOME_PIN, "  - type: identity\n" + indent(text, "    ", "    ")))));
+      default ->
+        throw new AssertionError(
+            b.where() + ": unknown docs-test marker '" + b.marker() + "' on a YAML block");
     }
     if (failure == null) {
       if (refused != null) {
-        throw new AssertionError(b.where() + ": the " + kind + " block is refused: " + refused.getMessage(), refused);
+        throw new AssertionError(
+            b.where() + ": the " + kind + " block is refused: " + refused.getMessage(), refused);
       }
     } else {
-      assertThat(refused).as("%s: the %s block should be refused with \"%s\", but it was accepted", b.where(), kind, failure).isNotNull();
-      assertThat(refused.getMessage()).as("%s: the message the %s block is refused with", b.where(), kind).contains(failure);
+      assertThat(refused)
+          .as(
+              "%s: the %s block should be refused with \"%s\", but it was accepted",
+              b.where(), kind, failure)
+          .isNotNull();
+      assertThat(refused.getMessage())
+          .as("%s: the message the %s block is refused with", b.where(), kind)
+          .contains(failure);
     }
   }
 
@@ -287,7 +346,9 @@ class DocsRunTest {
       String l = raw.get(i);
       if (console) {
         if (!l.startsWith("$ ")) {
-          assertThat(out).as("%s: output before the first '$ ' command", b.page() + ":" + at).isNotEmpty();
+          assertThat(out)
+              .as("%s: output before the first '$ ' command", b.page() + ":" + at)
+              .isNotEmpty();
           out.get(out.size() - 1).output().add(l);
           continue;
         }
@@ -316,7 +377,10 @@ class DocsRunTest {
         single = !single;
       } else if (c == '"' && !single) {
         dbl = !dbl;
-      } else if (c == '#' && !single && !dbl && (i == 0 || Character.isWhitespace(l.charAt(i - 1)))) {
+      } else if (c == '#'
+          && !single
+          && !dbl
+          && (i == 0 || Character.isWhitespace(l.charAt(i - 1)))) {
         return l.substring(0, i);
       }
     }
@@ -356,7 +420,10 @@ class DocsRunTest {
     return out;
   }
 
-  enum Program { ISSUER, AGENT }
+  enum Program {
+    ISSUER,
+    AGENT
+  }
 
   /** Which of our CLIs a command line runs, and the words after the program; {@code null} for any other program. */
   private static Map.Entry<Program, List<String>> ours(List<String> words) {
@@ -384,10 +451,16 @@ class DocsRunTest {
       Path redirect = null;
       int gt = words.indexOf(">");
       if (gt >= 0) {
-        assertThat(words).as("%s:%d: '>' takes one file: %s", b.page(), line.line(), line.text()).hasSize(gt + 2);
+        assertThat(words)
+            .as("%s:%d: '>' takes one file: %s", b.page(), line.line(), line.text())
+            .hasSize(gt + 2);
         redirect = Path.of(words.get(gt + 1)).toAbsolutePath().normalize();
-        assertThat(redirect.startsWith(tmp)).as("%s:%d: writes to %s, outside the scratch directory; add its directory to the "
-            + "substitution table", b.page(), line.line(), redirect).isTrue();
+        assertThat(redirect.startsWith(tmp))
+            .as(
+                "%s:%d: writes to %s, outside the scratch directory; add its directory to the "
+                    + "substitution table",
+                b.page(), line.line(), redirect)
+            .isTrue();
         words = words.subList(0, gt);
       }
       Map.Entry<Program, List<String>> cmd = ours(words);
@@ -407,9 +480,14 @@ class DocsRunTest {
         args.add(serveDir.toString());
       }
       Result r = cmd.getKey() == Program.ISSUER ? issuer(args) : agent(args);
-      assertThat(r.code()).as("%s exited %d:%n%s%s", where, r.code(), r.out(), r.err()).isZero();
-      assertThat(r.err().lines().filter(l -> l.startsWith("issuer: ") || l.startsWith("machineid-agent: ")))
-          .as("%s printed an error line", where).isEmpty();
+      assertThat(r.code())
+          .as("%s exited %d:%n%s%s", where, r.code(), r.out(), r.err())
+          .isZero();
+      assertThat(r.err()
+              .lines()
+              .filter(l -> l.startsWith("issuer: ") || l.startsWith("machineid-agent: ")))
+          .as("%s printed an error line", where)
+          .isEmpty();
       if (redirect != null) {
         Files.createDirectories(redirect.toAbsolutePath().getParent());
         Files.writeString(redirect, r.out());
@@ -417,12 +495,19 @@ class DocsRunTest {
       learn(args, r);
       compareOutput(where, line.output().stream().map(DocsRunTest::substitute).toList(), r.out());
     }
-    assertThat(ran).as("%s: no `issuer …` or agent command in this %s block; if it cannot run here, mark it "
-        + "<!-- docs-test: skip (REASON) -->", b.where(), b.language()).isPositive();
+    assertThat(ran)
+        .as(
+            "%s: no `issuer …` or agent command in this %s block; if it cannot run here, mark it "
+                + "<!-- docs-test: skip (REASON) -->",
+            b.where(), b.language())
+        .isPositive();
   }
 
   private static boolean needsDir(List<String> args) {
-    if (args.isEmpty() || args.contains("--dir") || args.contains("--help") || args.contains("--version")) {
+    if (args.isEmpty()
+        || args.contains("--dir")
+        || args.contains("--help")
+        || args.contains("--version")) {
       return false;
     }
     return !args.get(0).equals("init") && !args.get(0).equals("help");
@@ -458,14 +543,19 @@ class DocsRunTest {
     }
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    serve = new Thread(() -> IssuerCli.run(all.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true)), "docs-test-serve");
+    serve = new Thread(
+        () -> IssuerCli.run(
+            all.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true)),
+        "docs-test-serve");
     serve.setDaemon(true);
     serve.start();
     Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
     Path url = dir.resolve("issuer.url");
     while (!Files.exists(url)) {
       assertThat(serve.isAlive()).as("%s stopped:%n%s%s", where, out, err).isTrue();
-      assertThat(Instant.now()).as("%s wrote issuer.url within 30 s:%n%s%s", where, out, err).isBefore(deadline);
+      assertThat(Instant.now())
+          .as("%s wrote issuer.url within 30 s:%n%s%s", where, out, err)
+          .isBefore(deadline);
       Thread.sleep(20); // polling a file the server writes, with a deadline
     }
     serveDir = dir;
@@ -475,7 +565,8 @@ class DocsRunTest {
   private static Result issuer(List<String> args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = IssuerCli.run(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
+    int code = IssuerCli.run(
+        args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
     return new Result(code, out.toString(), err.toString());
   }
 
@@ -487,7 +578,8 @@ class DocsRunTest {
         PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
       code = Agent.run(args.toArray(String[]::new), o, e);
     }
-    return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return new Result(
+        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   /**
@@ -509,7 +601,10 @@ class DocsRunTest {
           break;
         }
       }
-      assertThat(found).as("%s: the output shown in the docs, line \"%s\", is not in the output (after line %d):%n%s", where, s, from, actual)
+      assertThat(found)
+          .as(
+              "%s: the output shown in the docs, line \"%s\", is not in the output (after line %d):%n%s",
+              where, s, from, actual)
           .isNotNegative();
       from = found + 1;
     }
@@ -538,7 +633,9 @@ class DocsRunTest {
       String where = b.page() + ":" + line.line() + ": `" + line.text() + "`";
       List<String> words = words(line.text().replace("[", " ").replace("]", " "));
       Map.Entry<Program, List<String>> cmd = ours(words);
-      assertThat(cmd).as("%s: a synopsis line names the issuer or the agent", where).isNotNull();
+      assertThat(cmd)
+          .as("%s: a synopsis line names the issuer or the agent", where)
+          .isNotNull();
       // `issuer bots ls | rm NAME`: the alternatives after the first share its command group
       List<List<String>> alternatives = new ArrayList<>();
       List<String> current = new ArrayList<>();
@@ -562,11 +659,16 @@ class DocsRunTest {
         List<String> help = new ArrayList<>(command);
         help.add("--help");
         Result r = cmd.getKey() == Program.ISSUER ? issuer(help) : agent(help);
-        assertThat(r.code()).as("%s: `%s` is not a command: %s", where, String.join(" ", help), r.err()).isZero();
+        assertThat(r.code())
+            .as("%s: `%s` is not a command: %s", where, String.join(" ", help), r.err())
+            .isZero();
         for (String w : alt) {
           if (w.startsWith("--")) {
             String option = w.contains("=") ? w.substring(0, w.indexOf('=')) : w;
-            assertThat(r.out()).as("%s: `%s` has no option %s; its options:%n%s", where, String.join(" ", command), option, r.out())
+            assertThat(r.out())
+                .as(
+                    "%s: `%s` has no option %s; its options:%n%s",
+                    where, String.join(" ", command), option, r.out())
                 .containsPattern(Pattern.quote(option) + "\\b");
           }
         }

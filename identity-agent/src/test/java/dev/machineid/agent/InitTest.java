@@ -2,9 +2,9 @@ package dev.machineid.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.machineid.core.CaPin;
 import dev.machineid.testkit.Ci;
 import dev.machineid.testkit.issuer.TestBot;
-import dev.machineid.core.CaPin;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -15,15 +15,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class InitTest {
-  private static final TestBot BOT =
-      new TestBot("init-bot", "0123456789abcdef0123", URI.create("https://127.0.0.1:1"), CaPin.parse("sha256:" + "ab".repeat(32)));
+  private static final TestBot BOT = new TestBot(
+      "init-bot",
+      "0123456789abcdef0123",
+      URI.create("https://127.0.0.1:1"),
+      CaPin.parse("sha256:" + "ab".repeat(32)));
 
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   private Path config(Path... dirs) throws Exception {
     StringBuilder outputs = new StringBuilder("outputs:\n");
     for (Path d : dirs) {
-      outputs.append("  - type: identity\n    destination: {type: directory, path: \"").append(d).append("\"}\n");
+      outputs
+          .append("  - type: identity\n    destination: {type: directory, path: \"")
+          .append(d)
+          .append("\"}\n");
     }
     String yaml = AgentConfig.forBot(BOT).storage(tmp.resolve("state")).yaml() + outputs;
     return Files.writeString(tmp.resolve("agent.yaml"), yaml);
@@ -39,7 +46,8 @@ class InitTest {
     assertThat(run.exitCode()).as(run.err()).isZero();
     for (Path d : new Path[] {a, b, tmp.resolve("state")}) {
       assertThat(d).isDirectory();
-      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).isEqualTo("rwx------");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(d)))
+          .isEqualTo("rwx------");
       assertThat(run.out()).contains("prepared " + d);
     }
   }
@@ -52,14 +60,21 @@ class InitTest {
       Ci.skipOrFail("this test creates the group " + READER_GROUP + ", which needs root");
     }
     String groupadd = Ci.tool("groupadd", "passwd");
-    // a parallel run may have created it between the two commands: only its absence afterwards fails
-    if (command("getent", "group", READER_GROUP) != 0 && command(groupadd, "--system", READER_GROUP) != 0) {
-      assertThat(command("getent", "group", READER_GROUP)).as("groupadd %s", READER_GROUP).isZero();
+    // a parallel run may have created it between the two commands: only its absence afterwards
+    // fails
+    if (command("getent", "group", READER_GROUP) != 0
+        && command(groupadd, "--system", READER_GROUP) != 0) {
+      assertThat(command("getent", "group", READER_GROUP))
+          .as("groupadd %s", READER_GROUP)
+          .isZero();
     }
   }
 
   private static int command(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process p = new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .start();
     if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new AssertionError(String.join(" ", command) + " did not finish in 30 s");
@@ -71,15 +86,20 @@ class InitTest {
   void initWithAReaderGroupLetsThatGroupReadTheOutputs() throws Exception {
     readerGroupExists();
     Path a = tmp.resolve("a");
-    assertThat(Files.readAttributes(tmp, PosixFileAttributes.class).group().getName()).isNotEqualTo(READER_GROUP);
+    assertThat(Files.readAttributes(tmp, PosixFileAttributes.class).group().getName())
+        .isNotEqualTo(READER_GROUP);
 
     Run run = Run.of("init", "-c", config(a).toString(), "--reader-group", READER_GROUP);
 
     assertThat(run.exitCode()).as(run.err()).isZero();
-    assertThat(Files.readAttributes(a, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).group().getName())
+    assertThat(Files.readAttributes(a, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+            .group()
+            .getName())
         .isEqualTo(READER_GROUP);
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a))).isEqualTo("rwxr-x---");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("state")))).isEqualTo("rwx------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a)))
+        .isEqualTo("rwxr-x---");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("state"))))
+        .isEqualTo("rwx------");
   }
 
   @Test
@@ -90,15 +110,23 @@ class InitTest {
     Run run = Run.of("init", "-c", config(link).toString());
 
     assertThat(run.exitCode()).isEqualTo(1);
-    assertThat(run.errLines()).singleElement().asString().contains(link.toString()).contains("symbolic link");
+    assertThat(run.errLines())
+        .singleElement()
+        .asString()
+        .contains(link.toString())
+        .contains("symbolic link");
   }
 
   @Test
   void initNamesAnUnknownOwner() throws Exception {
-    Run run = Run.of("init", "-c", config(tmp.resolve("a")).toString(), "--owner", "no-such-user-here");
+    Run run =
+        Run.of("init", "-c", config(tmp.resolve("a")).toString(), "--owner", "no-such-user-here");
 
     assertThat(run.exitCode()).isEqualTo(1);
-    assertThat(run.errLines()).singleElement().asString().contains("no user named 'no-such-user-here'");
+    assertThat(run.errLines())
+        .singleElement()
+        .asString()
+        .contains("no user named 'no-such-user-here'");
   }
 
   @Test
@@ -107,7 +135,8 @@ class InitTest {
     Files.writeString(squatted.resolve("tlscert"), "planted");
     Files.createSymbolicLink(squatted.resolve("..data"), Path.of("/etc"));
     Files.setPosixFilePermissions(squatted, PosixFilePermissions.fromString("rwxrwxrwx"));
-    var nobody = squatted.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+    var nobody =
+        squatted.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
     Files.setOwner(squatted, nobody);
 
     Run run = Run.of("init", "-c", config(squatted).toString(), "--owner", "root");
@@ -115,7 +144,8 @@ class InitTest {
     assertThat(run.exitCode()).isEqualTo(1);
     assertThat(run.err()).contains(squatted.toString()).contains("owned by nobody");
     assertThat(Files.getOwner(squatted)).as("not taken over").isEqualTo(nobody);
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(squatted))).isEqualTo("rwxrwxrwx");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(squatted)))
+        .isEqualTo("rwxrwxrwx");
   }
 
   @Test
@@ -132,15 +162,19 @@ class InitTest {
   @Test
   void initRemovesAclEntriesFromAnExistingDirectory() throws Exception {
     Path dir = Files.createDirectory(tmp.resolve("acl"));
-    Process set = new ProcessBuilder("setfacl", "-m", "u:nobody:rwx,d:u:nobody:rwx", dir.toString()).start();
+    Process set =
+        new ProcessBuilder("setfacl", "-m", "u:nobody:rwx,d:u:nobody:rwx", dir.toString()).start();
     assertThat(set.waitFor()).isZero();
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
 
     Run run = Run.of("init", "-c", config(dir).toString());
 
     assertThat(run.exitCode()).as(run.err()).isZero();
-    Process get = new ProcessBuilder("getfacl", "-p", dir.toString()).redirectErrorStream(true).start();
-    String acl = new String(get.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    Process get = new ProcessBuilder("getfacl", "-p", dir.toString())
+        .redirectErrorStream(true)
+        .start();
+    String acl =
+        new String(get.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertThat(get.waitFor()).isZero();
     assertThat(acl).doesNotContain("nobody");
   }

@@ -12,21 +12,29 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code --oneshot} writes only a certificate the client verified. */
 class OneShotAnswerCheckTest {
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   @Test
   void oneshotExitsNonZeroOnAnExpiredAnswer() throws Exception {
     try (FakeIssuer issuer = FakeIssuer.builder().bot("oneshot").start()) {
-      issuer.answerNext(a -> a.notBefore(Instant.now().minusSeconds(7200)).notAfter(Instant.now().minusSeconds(3600)));
+      issuer.answerNext(a ->
+          a.notBefore(Instant.now().minusSeconds(7200)).notAfter(Instant.now().minusSeconds(3600)));
       TestBot bot = new TestBot(issuer.bot(), issuer.token(), issuer.url(), issuer.caPin());
       Path out = tmp.resolve("out");
-      Path config = AgentConfig.forBot(bot).storage(tmp.resolve("state")).identityTo(out).writeTo(tmp.resolve("agent.yaml"));
+      Path config = AgentConfig.forBot(bot)
+          .storage(tmp.resolve("state"))
+          .identityTo(out)
+          .writeTo(tmp.resolve("agent.yaml"));
 
       Run run = Run.of("start", "-c", config.toString(), "--oneshot");
 
       assertThat(run.exitCode()).as(run.err()).isEqualTo(Agent.FAILED);
       assertThat(run.errLines()).hasSize(1);
-      assertThat(run.errLines().get(0)).startsWith("machineid-agent: ").contains("expired").contains("new join token");
+      assertThat(run.errLines().get(0))
+          .startsWith("machineid-agent: ")
+          .contains("expired")
+          .contains("new join token");
       assertThat(Files.exists(out.resolve("tlscert"))).isFalse();
       assertThat(Files.exists(tmp.resolve("state").resolve("identity.json"))).isFalse();
       assertThat(issuer.calls("/v1/join")).isEqualTo(1);

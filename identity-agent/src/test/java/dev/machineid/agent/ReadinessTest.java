@@ -21,22 +21,34 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Its own class: it stops the issuer that the extension shares across a class. */
 class ReadinessTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
-  @TempDir Path tmp;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  @TempDir
+  Path tmp;
 
   private HttpResponse<String> get(int port, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5)).build(),
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(5))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
-  void readyzTurnsUnavailableWhileTheIssuerIsGoneAndReadyWhenItReturns(TestBot bot, Issuer issuer) throws Exception {
+  void readyzTurnsUnavailableWhileTheIssuerIsGoneAndReadyWhenItReturns(TestBot bot, Issuer issuer)
+      throws Exception {
     Path out = tmp.resolve("out");
     // renewed every 2 s, valid 60 s: the outage degrades renewal long before anything expires
-    Path config = AgentConfig.forBot(bot).ttl("60s").renewalInterval("2s").identityTo(out).identityToMemory()
+    Path config = AgentConfig.forBot(bot)
+        .ttl("60s")
+        .renewalInterval("2s")
+        .identityTo(out)
+        .identityToMemory()
         .writeTo(tmp.resolve("agent.yaml"));
 
     try (Daemon daemon = new Daemon(config, new InetSocketAddress("127.0.0.1", 0))) {
@@ -54,7 +66,8 @@ class ReadinessTest {
         assertThat(o.path("status").asText()).isEqualTo("ok");
         assertThat(o.path("written_at").asText()).isNotBlank();
       });
-      assertThat(body.path("outputs").fieldNames()).toIterable().anySatisfy(n -> assertThat(n).contains(out.toString()));
+      assertThat(body.path("outputs").fieldNames()).toIterable().anySatisfy(n -> assertThat(n)
+          .contains(out.toString()));
 
       String metrics = get(port, "/metrics").body();
       assertThat(metrics)
@@ -67,18 +80,23 @@ class ReadinessTest {
 
       issuer.stop();
       try {
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .pollInterval(Duration.ofMillis(200))
             .until(() -> get(port, "/readyz").statusCode() == 503);
         JsonNode down = JSON.readTree(get(port, "/readyz").body());
         assertThat(down.path("status").asText()).isEqualTo("unhealthy");
         assertThat(down.path("identity").path("state").asText()).isEqualTo("degraded");
         assertThat(down.path("identity").path("error").asText()).isNotBlank();
         assertThat(get(port, "/livez").statusCode()).isEqualTo(200);
-        assertThat(get(port, "/metrics").body()).doesNotContain("machineid_renewal_failures_total 0\n");
+        assertThat(get(port, "/metrics").body())
+            .doesNotContain("machineid_renewal_failures_total 0\n");
       } finally {
         issuer.start();
       }
-      await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
+      await()
+          .atMost(Duration.ofSeconds(40))
+          .pollInterval(Duration.ofMillis(200))
           .until(() -> get(port, "/readyz").statusCode() == 200);
       assertThat(get(port, "/metrics").body()).contains("machineid_renewal_consecutive_failures 0");
     }

@@ -18,33 +18,57 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The agent as a real process, started the way nohup starts it: with SIGHUP ignored. */
 class SignalsTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   @Test
   void sighupReloadsWhenTheParentIgnoredIt(TestBot bot) throws Exception {
     Path state = tmp.resolve("state");
     Path a = tmp.resolve("a");
     Path b = tmp.resolve("b");
-    Path config = AgentConfig.forBot(bot).storage(state).identityTo(a).writeTo(tmp.resolve("agent.yaml"));
+    Path config =
+        AgentConfig.forBot(bot).storage(state).identityTo(a).writeTo(tmp.resolve("agent.yaml"));
     Path log = tmp.resolve("agent.log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     // the parent ignores SIGHUP and the agent inherits that, as under nohup
-    Process agent = new ProcessBuilder("/bin/sh", "-c", "trap '' HUP; exec \"$@\"", "sh", java,
-        "-cp", System.getProperty("java.class.path"), Agent.class.getName(), "start", "-c", config.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(new File("/dev/null")).start();
+    Process agent = new ProcessBuilder(
+            "/bin/sh",
+            "-c",
+            "trap '' HUP; exec \"$@\"",
+            "sh",
+            java,
+            "-cp",
+            System.getProperty("java.class.path"),
+            Agent.class.getName(),
+            "start",
+            "-c",
+            config.toString())
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .redirectInput(new File("/dev/null"))
+        .start();
     try {
-      await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(200))
           .until(() -> Files.exists(a.resolve("tlscert")) || !agent.isAlive());
       assertThat(agent.isAlive()).as(Files.readString(log)).isTrue();
-      assertThat(ignoredSignals(agent.pid())).as("the agent was started with SIGHUP ignored").isNotNull();
+      assertThat(ignoredSignals(agent.pid()))
+          .as("the agent was started with SIGHUP ignored")
+          .isNotNull();
 
       AgentConfig.forBot(bot).storage(state).identityTo(a).identityTo(b).writeTo(config);
-      Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(agent.pid())).inheritIO().start();
+      Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(agent.pid()))
+          .inheritIO()
+          .start();
       assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
-      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(200))
           .until(() -> Files.exists(b.resolve("tlscert")) || !agent.isAlive());
       assertThat(agent.isAlive()).as(Files.readString(log)).isTrue();
       assertThat(b.resolve("tlscert")).as(Files.readString(log)).isNotEmptyFile();
@@ -59,7 +83,8 @@ class SignalsTest {
 
   /** The SigIgn line of /proc/PID/status (Linux). */
   private static String ignoredSignals(long pid) throws Exception {
-    List<String> status = Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"), StandardCharsets.US_ASCII);
+    List<String> status = Files.readAllLines(
+        Path.of("/proc", Long.toString(pid), "status"), StandardCharsets.US_ASCII);
     return status.stream().filter(l -> l.startsWith("SigIgn:")).findFirst().orElse(null);
   }
 }

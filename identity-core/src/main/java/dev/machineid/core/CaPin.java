@@ -28,7 +28,8 @@ public final class CaPin {
     }
     String hex = t.substring(PREFIX.length());
     if (hex.length() != 64) {
-      throw new IllegalArgumentException("CA pin '" + text + "' must have 64 hex digits after 'sha256:'");
+      throw new IllegalArgumentException(
+          "CA pin '" + text + "' must have 64 hex digits after 'sha256:'");
     }
     try {
       return new CaPin(HexFormat.of().parseHex(hex.toLowerCase(Locale.ROOT)));

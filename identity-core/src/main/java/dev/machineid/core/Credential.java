@@ -22,8 +22,14 @@ public final class Credential {
   private final String token;
   private final Instant notAfter;
 
-  public Credential(CredentialKind kind, List<X509Certificate> certificateChain, PrivateKey privateKey,
-      PublicKey publicKey, String sshCertificate, String token, Instant notAfter) {
+  public Credential(
+      CredentialKind kind,
+      List<X509Certificate> certificateChain,
+      PrivateKey privateKey,
+      PublicKey publicKey,
+      String sshCertificate,
+      String token,
+      Instant notAfter) {
     this.kind = Objects.requireNonNull(kind, "kind");
     this.certificateChain = List.copyOf(certificateChain);
     this.privateKey = privateKey;
@@ -79,7 +85,8 @@ public final class Credential {
 
   @Override
   public String toString() {
-    return "Credential{" + kind.wire() + serialNumber().map(s -> ", serial=" + s.toString(16)).orElse("")
-        + ", notAfter=" + notAfter + "}";
+    return "Credential{" + kind.wire()
+        + serialNumber().map(s -> ", serial=" + s.toString(16)).orElse("") + ", notAfter="
+        + notAfter + "}";
   }
 }

@@ -28,8 +28,8 @@ public final class CredentialHandle implements AutoCloseable {
     CredentialHandle h = new CredentialHandle(engine);
     CredentialHandle previous = REGISTRY.putIfAbsent(engine.request().name(), h);
     if (previous != null && !previous.engine.isClosed()) {
-      throw new IllegalStateException("a credential handle named '" + engine.request().name()
-          + "' is already open; give the request another name(…)");
+      throw new IllegalStateException("a credential handle named '"
+          + engine.request().name() + "' is already open; give the request another name(…)");
     }
     REGISTRY.put(engine.request().name(), h);
     return h;

@@ -45,7 +45,8 @@ public enum CredentialKind {
         return k;
       }
     }
-    throw new IllegalArgumentException("unknown credential kind '" + text + "'; one of application, database, "
-        + "kubernetes, ssh_user, ssh_host, jwt_svid, identity");
+    throw new IllegalArgumentException(
+        "unknown credential kind '" + text + "'; one of application, database, "
+            + "kubernetes, ssh_user, ssh_host, jwt_svid, identity");
   }
 }

@@ -36,7 +36,10 @@ public final class CredentialRequest {
 
   /** A database client certificate for {@code databaseUser}, allowed by {@code roles}. */
   public static CredentialRequest database(String databaseUser, String... roles) {
-    return builder(CredentialKind.DATABASE).databaseUser(databaseUser).roles(roles).build();
+    return builder(CredentialKind.DATABASE)
+        .databaseUser(databaseUser)
+        .roles(roles)
+        .build();
   }
 
   public CredentialKind kind() {
@@ -64,7 +67,8 @@ public final class CredentialRequest {
 
   @Override
   public String toString() {
-    return "CredentialRequest{" + kind.wire() + ", name=" + name + ", roles=" + roles + ", target=" + target + "}";
+    return "CredentialRequest{" + kind.wire() + ", name=" + name + ", roles=" + roles + ", target="
+        + target + "}";
   }
 
   public static final class Builder {
@@ -104,7 +108,8 @@ public final class CredentialRequest {
     public Builder ttl(Duration ttl) {
       Objects.requireNonNull(ttl, "ttl");
       if (ttl.toSeconds() < 1 || ttl.compareTo(Duration.ofHours(1)) > 0) {
-        throw new IllegalArgumentException("a role-scoped credential lives between 1s and 1h, got " + ttl);
+        throw new IllegalArgumentException(
+            "a role-scoped credential lives between 1s and 1h, got " + ttl);
       }
       this.ttl = ttl;
       return this;
@@ -148,8 +153,11 @@ public final class CredentialRequest {
     }
 
     public CredentialRequest build() {
-      if (roles.isEmpty() && kind != CredentialKind.IDENTITY && kind != CredentialKind.APPLICATION) {
-        throw new IllegalArgumentException("a " + kind.wire() + " credential needs at least one role");
+      if (roles.isEmpty()
+          && kind != CredentialKind.IDENTITY
+          && kind != CredentialKind.APPLICATION) {
+        throw new IllegalArgumentException(
+            "a " + kind.wire() + " credential needs at least one role");
       }
       if (kind == CredentialKind.DATABASE && !target.containsKey("database_user")) {
         throw new IllegalArgumentException("a database credential needs databaseUser(…)");

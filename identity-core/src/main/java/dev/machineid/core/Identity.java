@@ -114,6 +114,7 @@ public final class Identity {
   @Override
   public String toString() {
     return "Identity{bot=" + botName + ", spiffeId=" + spiffeId + ", instance=" + instanceId
-        + ", generation=" + generation + ", serial=" + serialHex() + ", notAfter=" + notAfter() + "}";
+        + ", generation=" + generation + ", serial=" + serialHex() + ", notAfter=" + notAfter()
+        + "}";
   }
 }

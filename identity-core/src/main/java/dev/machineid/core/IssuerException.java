@@ -1,6 +1,5 @@
 package dev.machineid.core;
 
-
 /** The issuer answered with a problem document; {@link #code()} is its stable error code. */
 public class IssuerException extends IdentityException {
   private static final long serialVersionUID = 1L;

@@ -54,7 +54,8 @@ public enum KeyAlgorithm {
       case "EC" -> EC_P256;
       case "ED25519", "EDDSA" -> ED25519;
       case "RSA" -> RSA_2048;
-      default -> throw new IllegalArgumentException("unsupported key algorithm " + key.getAlgorithm());
+      default ->
+        throw new IllegalArgumentException("unsupported key algorithm " + key.getAlgorithm());
     };
   }
 
@@ -66,6 +67,7 @@ public enum KeyAlgorithm {
         return k;
       }
     }
-    throw new IllegalArgumentException("unknown key algorithm '" + text + "'; use ec-p256, ed25519 or rsa-2048");
+    throw new IllegalArgumentException(
+        "unknown key algorithm '" + text + "'; use ec-p256, ed25519 or rsa-2048");
   }
 }

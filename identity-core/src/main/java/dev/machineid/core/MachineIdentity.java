@@ -1,8 +1,8 @@
 package dev.machineid.core;
 
-import dev.machineid.core.internal.renewal.IdentityEngine;
 import dev.machineid.core.internal.client.PinningTrustManager;
 import dev.machineid.core.internal.config.ConfigReader;
+import dev.machineid.core.internal.renewal.IdentityEngine;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinMethods;
 import dev.machineid.core.join.TokenJoinMethod;
@@ -162,7 +162,8 @@ public final class MachineIdentity implements AutoCloseable {
   }
 
   /** The bundle made from one authority snapshot, so callers get the same value until it changes. */
-  private record TrustBundleCache(dev.machineid.core.internal.renewal.AuthoritySnapshot snapshot, TrustBundle bundle) {}
+  private record TrustBundleCache(
+      dev.machineid.core.internal.renewal.AuthoritySnapshot snapshot, TrustBundle bundle) {}
 
   private final java.util.concurrent.atomic.AtomicReference<TrustBundleCache> trustBundle =
       new java.util.concurrent.atomic.AtomicReference<>();
@@ -257,7 +258,8 @@ public final class MachineIdentity implements AutoCloseable {
       try {
         return issuer(URI.create(address.trim()));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("issuer address '" + address + "' is not a URI: " + e.getMessage(), e);
+        throw new IllegalArgumentException(
+            "issuer address '" + address + "' is not a URI: " + e.getMessage(), e);
       }
     }
 
@@ -265,7 +267,8 @@ public final class MachineIdentity implements AutoCloseable {
       Objects.requireNonNull(address, "issuer");
       once(issuer, "issuer");
       if (!"https".equalsIgnoreCase(address.getScheme()) || address.getHost() == null) {
-        throw new IllegalArgumentException("issuer address must be https://host[:port], got '" + address + "'");
+        throw new IllegalArgumentException(
+            "issuer address must be https://host[:port], got '" + address + "'");
       }
       this.issuer = address;
       return this;
@@ -294,7 +297,8 @@ public final class MachineIdentity implements AutoCloseable {
         }
         caCertificates.addAll(certs);
       } catch (IOException e) {
-        throw new IllegalArgumentException("cannot read CA file " + pemFile + ": " + e.getMessage(), e);
+        throw new IllegalArgumentException(
+            "cannot read CA file " + pemFile + ": " + e.getMessage(), e);
       }
       return this;
     }
@@ -452,7 +456,8 @@ public final class MachineIdentity implements AutoCloseable {
      */
     public MachineIdentity build() {
       if (issuer == null) {
-        throw new ConfigException("no issuer address: set issuer(\"https://host:port\") (config: issuer)");
+        throw new ConfigException(
+            "no issuer address: set issuer(\"https://host:port\") (config: issuer)");
       }
       if (pins.isEmpty() && caCertificates.isEmpty() && !insecure) {
         throw new ConfigException("no CA pin and no CA file for issuer " + issuer
@@ -460,36 +465,38 @@ public final class MachineIdentity implements AutoCloseable {
             + "or insecure(true) for local experiments only");
       }
       if (joinMethod == null && joinMethodName == null) {
-        throw new ConfigException("no join method: set token(…) or joinMethod(name, settings) (config: onboarding.join_method)");
+        throw new ConfigException(
+            "no join method: set token(…) or joinMethod(name, settings) (config: onboarding.join_method)");
       }
-      JoinMethod method = joinMethod != null ? joinMethod : JoinMethods.create(joinMethodName, joinSettings);
+      JoinMethod method =
+          joinMethod != null ? joinMethod : JoinMethods.create(joinMethodName, joinSettings);
       if (insecure) {
-        LOG.warn("INSECURE: the issuer's TLS certificate is NOT verified for {}. Anyone on the network path can "
-            + "impersonate the issuer. Never use this outside a local experiment; set a CA pin instead.", issuer);
+        LOG.warn(
+            "INSECURE: the issuer's TLS certificate is NOT verified for {}. Anyone on the network path can "
+                + "impersonate the issuer. Never use this outside a local experiment; set a CA pin instead.",
+            issuer);
       }
       Clock c = clock != null ? clock : Clock.systemUTC();
       boolean owns = executor == null;
       ScheduledExecutorService ex = owns ? defaultExecutor() : executor;
-      IdentityEngine engine =
-          new IdentityEngine(
-              new IdentityEngine.Settings(
-                  issuer,
-                  new PinningTrustManager(pins, caCertificates, insecure, c),
-                  method,
-                  storage != null ? storage : Storage.memory(),
-                  ttl != null ? ttl : Duration.ofHours(1),
-                  policy != null ? policy : RenewalPolicy.defaults(),
-                  keyAlgorithm != null ? keyAlgorithm : KeyAlgorithm.EC_P256,
-                  c,
-                  ex,
-                  owns,
-                  startTimeout != null ? startTimeout : Duration.ofSeconds(30),
-                  requestTimeout != null ? requestTimeout : Duration.ofSeconds(10),
-                  List.copyOf(listeners),
-                  List.copyOf(outputs),
-                  oneShot,
-                  sshCertificate || outputs.stream().anyMatch(Output::rendersSshCertificate),
-                  random != null ? random : new java.util.Random()));
+      IdentityEngine engine = new IdentityEngine(new IdentityEngine.Settings(
+          issuer,
+          new PinningTrustManager(pins, caCertificates, insecure, c),
+          method,
+          storage != null ? storage : Storage.memory(),
+          ttl != null ? ttl : Duration.ofHours(1),
+          policy != null ? policy : RenewalPolicy.defaults(),
+          keyAlgorithm != null ? keyAlgorithm : KeyAlgorithm.EC_P256,
+          c,
+          ex,
+          owns,
+          startTimeout != null ? startTimeout : Duration.ofSeconds(30),
+          requestTimeout != null ? requestTimeout : Duration.ofSeconds(10),
+          List.copyOf(listeners),
+          List.copyOf(outputs),
+          oneShot,
+          sshCertificate || outputs.stream().anyMatch(Output::rendersSshCertificate),
+          random != null ? random : new java.util.Random()));
       MachineIdentity identity = new MachineIdentity(engine);
       for (Output o : outputs) {
         o.attach(identity);

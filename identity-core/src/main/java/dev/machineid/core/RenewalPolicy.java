@@ -27,7 +27,8 @@ public final class RenewalPolicy {
     this.retryMaxDelay = b.retryMaxDelay;
     this.refusalRetryDelay = b.refusalRetryDelay;
     if (retryMaxDelay.compareTo(retryBaseDelay) < 0) {
-      throw new IllegalArgumentException("retryMaxDelay " + retryMaxDelay + " is below retryBaseDelay " + retryBaseDelay);
+      throw new IllegalArgumentException(
+          "retryMaxDelay " + retryMaxDelay + " is below retryBaseDelay " + retryBaseDelay);
     }
   }
 

@@ -13,15 +13,18 @@ public record SpiffeId(String trustDomain, String path) {
     Objects.requireNonNull(trustDomain, "trustDomain");
     Objects.requireNonNull(path, "path");
     if (!TRUST_DOMAIN.matcher(trustDomain).matches()) {
-      throw new IllegalArgumentException("invalid SPIFFE trust domain '" + trustDomain + "': lower-case letters, digits, '.', '-' and '_' only");
+      throw new IllegalArgumentException("invalid SPIFFE trust domain '" + trustDomain
+          + "': lower-case letters, digits, '.', '-' and '_' only");
     }
     if (!path.isEmpty()) {
       if (!path.startsWith("/") || path.endsWith("/")) {
-        throw new IllegalArgumentException("invalid SPIFFE path '" + path + "': must start with '/' and not end with '/'");
+        throw new IllegalArgumentException(
+            "invalid SPIFFE path '" + path + "': must start with '/' and not end with '/'");
       }
       for (String segment : path.substring(1).split("/", -1)) {
         if (!SEGMENT.matcher(segment).matches() || segment.equals(".") || segment.equals("..")) {
-          throw new IllegalArgumentException("invalid SPIFFE path segment '" + segment + "' in '" + path + "'");
+          throw new IllegalArgumentException(
+              "invalid SPIFFE path segment '" + segment + "' in '" + path + "'");
         }
       }
     }
@@ -34,7 +37,9 @@ public record SpiffeId(String trustDomain, String path) {
     }
     String rest = text.substring("spiffe://".length());
     int slash = rest.indexOf('/');
-    return slash < 0 ? new SpiffeId(rest, "") : new SpiffeId(rest.substring(0, slash), rest.substring(slash));
+    return slash < 0
+        ? new SpiffeId(rest, "")
+        : new SpiffeId(rest.substring(0, slash), rest.substring(slash));
   }
 
   /** {@code spiffe://<trust domain>/bot/<name>}. */

@@ -60,9 +60,13 @@ public record TrustBundle(
   /** The trust domain and how many keys each authority holds; no key material. */
   @Override
   public String toString() {
-    return "TrustBundle[trustDomain=" + trustDomain + ", x509=" + x509Authorities.size() + ", spiffe="
-        + spiffeAuthorities.size() + ", databaseClient=" + databaseClientAuthorities.size() + ", databaseServer="
-        + databaseServerAuthorities.size() + ", kubernetesClient=" + kubernetesClientAuthorities.size() + ", sshUser="
-        + sshUserAuthorities.size() + ", sshHost=" + sshHostAuthorities.size() + ", jwks=" + (jwks != null) + "]";
+    return "TrustBundle[trustDomain=" + trustDomain + ", x509=" + x509Authorities.size()
+        + ", spiffe="
+        + spiffeAuthorities.size() + ", databaseClient=" + databaseClientAuthorities.size()
+        + ", databaseServer="
+        + databaseServerAuthorities.size() + ", kubernetesClient="
+        + kubernetesClientAuthorities.size() + ", sshUser="
+        + sshUserAuthorities.size() + ", sshHost=" + sshHostAuthorities.size() + ", jwks="
+        + (jwks != null) + "]";
   }
 }

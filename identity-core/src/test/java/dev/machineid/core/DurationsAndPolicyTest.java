@@ -30,7 +30,8 @@ class DurationsAndPolicyTest {
   void renewalHappensAfterAThirdOfTheLifetimeByDefault() {
     RenewalPolicy p = RenewalPolicy.defaults();
     assertThat(p.baseDelay(Duration.ofHours(1))).isEqualTo(Duration.ofMinutes(20));
-    RenewalPolicy fixed = RenewalPolicy.builder().interval(Duration.ofMinutes(5)).build();
+    RenewalPolicy fixed =
+        RenewalPolicy.builder().interval(Duration.ofMinutes(5)).build();
     assertThat(fixed.baseDelay(Duration.ofHours(1))).isEqualTo(Duration.ofMinutes(5));
     // an interval not shorter than the lifetime would let the certificate expire: a third is used
     assertThat(fixed.baseDelay(Duration.ofMinutes(3))).isEqualTo(Duration.ofMinutes(1));
@@ -38,12 +39,18 @@ class DurationsAndPolicyTest {
 
   @Test
   void retryBackoffGrowsExponentiallyAndIsCapped() {
-    RenewalPolicy p = RenewalPolicy.builder().retryBaseDelay(Duration.ofMillis(100)).retryMaxDelay(Duration.ofSeconds(2)).build();
+    RenewalPolicy p = RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofMillis(100))
+        .retryMaxDelay(Duration.ofSeconds(2))
+        .build();
     assertThat(p.retryDelay(1, 1.0)).isEqualTo(Duration.ofMillis(100));
     assertThat(p.retryDelay(3, 1.0)).isEqualTo(Duration.ofMillis(400));
     assertThat(p.retryDelay(30, 1.0)).isEqualTo(Duration.ofSeconds(2));
     assertThat(p.retryDelay(30, 0.0)).isEqualTo(Duration.ofMillis(100));
-    assertThatThrownBy(() -> RenewalPolicy.builder().retryBaseDelay(Duration.ofSeconds(5)).retryMaxDelay(Duration.ofSeconds(1)).build())
+    assertThatThrownBy(() -> RenewalPolicy.builder()
+            .retryBaseDelay(Duration.ofSeconds(5))
+            .retryMaxDelay(Duration.ofSeconds(1))
+            .build())
         .hasMessageContaining("retryMaxDelay");
   }
 }

@@ -24,7 +24,11 @@ class ModuleExportsTest {
 
   private static Path classes() {
     try {
-      return Path.of(MachineIdentity.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return Path.of(MachineIdentity.class
+          .getProtectionDomain()
+          .getCodeSource()
+          .getLocation()
+          .toURI());
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -37,13 +41,16 @@ class ModuleExportsTest {
   }
 
   private static Map<String, Set<String>> exports() throws Exception {
-    return descriptor().exports().stream().collect(Collectors.toMap(ModuleDescriptor.Exports::source, ModuleDescriptor.Exports::targets));
+    return descriptor().exports().stream()
+        .collect(
+            Collectors.toMap(ModuleDescriptor.Exports::source, ModuleDescriptor.Exports::targets));
   }
 
   @Test
   void theWireModelIsExportedOnlyToTheProjectsModulesThatSpeakIt() throws Exception {
     assertThat(exports().get("dev.machineid.core.protocol"))
-        .containsExactlyInAnyOrder("dev.machineid.issuer", "dev.machineid.outputs", "dev.machineid.testkit");
+        .containsExactlyInAnyOrder(
+            "dev.machineid.issuer", "dev.machineid.outputs", "dev.machineid.testkit");
   }
 
   @Test
@@ -52,7 +59,8 @@ class ModuleExportsTest {
         .filter(e -> e.getKey().startsWith("dev.machineid.core.internal"))
         .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
     assertThat(internal).containsOnlyKeys("dev.machineid.core.internal.spi");
-    assertThat(internal.get("dev.machineid.core.internal.spi")).containsExactly("dev.machineid.issuer");
+    assertThat(internal.get("dev.machineid.core.internal.spi"))
+        .containsExactly("dev.machineid.issuer");
     assertThat(descriptor().opens()).allSatisfy(o -> assertThat(o.isQualified()).isTrue());
   }
 

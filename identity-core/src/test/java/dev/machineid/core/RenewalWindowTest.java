@@ -12,7 +12,8 @@ class RenewalWindowTest {
     RenewalPolicy p = RenewalPolicy.defaults();
     assertThat(p.renewalDelay(Duration.ofHours(1), 0.0)).isEqualTo(Duration.ofMinutes(20));
     assertThat(p.renewalDelay(Duration.ofHours(1), 0.5)).isEqualTo(Duration.ofMinutes(25));
-    assertThat(p.renewalDelay(Duration.ofHours(1), 0.999_999)).isBetween(Duration.ofMinutes(29), Duration.ofMinutes(30));
+    assertThat(p.renewalDelay(Duration.ofHours(1), 0.999_999))
+        .isBetween(Duration.ofMinutes(29), Duration.ofMinutes(30));
   }
 
   @Test
@@ -24,12 +25,16 @@ class RenewalWindowTest {
 
   @Test
   void refusalsBackOffFromTheRetryCeilingUpToTheRefusalCeiling() {
-    RenewalPolicy p = RenewalPolicy.builder().retryMaxDelay(Duration.ofMinutes(1)).refusalRetryDelay(Duration.ofMinutes(5)).build();
+    RenewalPolicy p = RenewalPolicy.builder()
+        .retryMaxDelay(Duration.ofMinutes(1))
+        .refusalRetryDelay(Duration.ofMinutes(5))
+        .build();
     assertThat(p.refusalDelay(1, 0.99)).isEqualTo(Duration.ofMinutes(1));
     assertThat(p.refusalDelay(2, 1.0)).isEqualTo(Duration.ofMinutes(2));
     assertThat(p.refusalDelay(10, 1.0)).isEqualTo(Duration.ofMinutes(5));
     assertThat(p.refusalDelay(10, 0.0)).isEqualTo(Duration.ofMinutes(1));
     assertThat(RenewalPolicy.defaults().refusalRetryDelay()).isEqualTo(Duration.ofMinutes(5));
-    assertThatThrownBy(() -> RenewalPolicy.builder().refusalRetryDelay(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> RenewalPolicy.builder().refusalRetryDelay(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -8,12 +8,13 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 class SshPublicKeysTest {
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   @ParameterizedTest
   @EnumSource(KeyAlgorithm.class)
@@ -25,14 +26,22 @@ class SshPublicKeysTest {
     assumeTrue(present, "ssh-keygen not installed; skipping the OpenSSH cross-check");
     String line = SshPublicKeys.authorizedKey(algorithm.generate().getPublic());
     Path file = Files.writeString(tmp.resolve("key.pub"), line + " test\n");
-    Process p = new ProcessBuilder("ssh-keygen", "-l", "-f", file.toString()).redirectErrorStream(true).start();
+    Process p = new ProcessBuilder("ssh-keygen", "-l", "-f", file.toString())
+        .redirectErrorStream(true)
+        .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor()).as(out).isZero();
-    String expected = switch (algorithm) {
-      case EC_P256 -> "256 SHA256:";
-      case ED25519 -> "256 SHA256:";
-      case RSA_2048 -> "2048 SHA256:";
-    };
-    assertThat(out).startsWith(expected).contains(algorithm == KeyAlgorithm.ED25519 ? "(ED25519)" : algorithm == KeyAlgorithm.RSA_2048 ? "(RSA)" : "(ECDSA)");
+    String expected =
+        switch (algorithm) {
+          case EC_P256 -> "256 SHA256:";
+          case ED25519 -> "256 SHA256:";
+          case RSA_2048 -> "2048 SHA256:";
+        };
+    assertThat(out)
+        .startsWith(expected)
+        .contains(
+            algorithm == KeyAlgorithm.ED25519
+                ? "(ED25519)"
+                : algorithm == KeyAlgorithm.RSA_2048 ? "(RSA)" : "(ECDSA)");
   }
 }

@@ -22,23 +22,37 @@ public final class TestCerts {
     return sign(kp, cn, kp, cn, null, Instant.now().plusSeconds(3600), true);
   }
 
-  public static X509Certificate leaf(KeyPair caKp, String caCn, KeyPair kp, String cn, String spiffe, Instant notAfter) {
+  public static X509Certificate leaf(
+      KeyPair caKp, String caCn, KeyPair kp, String cn, String spiffe, Instant notAfter) {
     return sign(caKp, caCn, kp, cn, spiffe, notAfter, false);
   }
 
-  private static X509Certificate sign(KeyPair signer, String issuerCn, KeyPair subject, String cn, String uri,
-      Instant notAfter, boolean ca) {
+  private static X509Certificate sign(
+      KeyPair signer,
+      String issuerCn,
+      KeyPair subject,
+      String cn,
+      String uri,
+      Instant notAfter,
+      boolean ca) {
     try {
-      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name("CN=" + issuerCn),
+      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+          new X500Name("CN=" + issuerCn),
           new BigInteger(64, new java.security.SecureRandom()).add(BigInteger.ONE),
-          Date.from(Instant.now().minusSeconds(60)), Date.from(notAfter), new X500Name("CN=" + cn), subject.getPublic());
+          Date.from(Instant.now().minusSeconds(60)),
+          Date.from(notAfter),
+          new X500Name("CN=" + cn),
+          subject.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
       if (uri != null) {
-        b.addExtension(Extension.subjectAlternativeName, false,
+        b.addExtension(
+            Extension.subjectAlternativeName,
+            false,
             new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
       }
-      return new JcaX509CertificateConverter().getCertificate(
-          b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer.getPrivate())));
+      return new JcaX509CertificateConverter()
+          .getCertificate(
+              b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer.getPrivate())));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

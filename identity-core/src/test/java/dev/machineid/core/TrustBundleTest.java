@@ -1,12 +1,12 @@
 package dev.machineid.core;
 
-import dev.machineid.core.internal.renewal.AuthoritySnapshot;
-import dev.machineid.core.internal.renewal.TrustBundles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.internal.renewal.AuthoritySnapshot;
+import dev.machineid.core.internal.renewal.TrustBundles;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.Pem;
 import java.security.KeyPair;
@@ -26,9 +26,16 @@ class TrustBundleTest {
   void theBundleHoldsTheAcceptedIssuerAuthoritiesAndEveryOtherAuthorityOfTheDocument() {
     ObjectNode jwks = JsonNodeFactory.instance.objectNode();
     jwks.putArray("keys").addObject().put("kty", "EC").put("kid", "k1");
-    Authority doc = new Authority("example.test", List.of(Pem.encode(ISSUER_CA), Pem.encode(UNPINNED)),
-        List.of(Pem.encode(SPIFFE_CA)), null, null, null, List.of("ssh-ed25519 AAAA user-ca"),
-        List.of("ssh-ed25519 BBBB host-ca"), jwks);
+    Authority doc = new Authority(
+        "example.test",
+        List.of(Pem.encode(ISSUER_CA), Pem.encode(UNPINNED)),
+        List.of(Pem.encode(SPIFFE_CA)),
+        null,
+        null,
+        null,
+        List.of("ssh-ed25519 AAAA user-ca"),
+        List.of("ssh-ed25519 BBBB host-ca"),
+        jwks);
     TrustBundle b = TrustBundles.of(AuthoritySnapshot.of(doc, List.of(ISSUER_CA)));
     assertThat(b.trustDomain()).isEqualTo("example.test");
     assertThat(b.x509Authorities()).containsExactly(ISSUER_CA);
@@ -47,9 +54,13 @@ class TrustBundleTest {
     TrustBundle b = new TrustBundle("example.test", list, null, null, null, null, null, null, null);
     list.add(UNPINNED);
     assertThat(b.x509Authorities()).containsExactly(ISSUER_CA);
-    assertThatThrownBy(() -> b.x509Authorities().add(UNPINNED)).isInstanceOf(UnsupportedOperationException.class);
+    assertThatThrownBy(() -> b.x509Authorities().add(UNPINNED))
+        .isInstanceOf(UnsupportedOperationException.class);
     assertThat(b.jwksJson()).isEmpty();
-    assertThat(b.toString()).contains("example.test").doesNotContain("BEGIN").doesNotContain("issuer authority");
+    assertThat(b.toString())
+        .contains("example.test")
+        .doesNotContain("BEGIN")
+        .doesNotContain("issuer authority");
   }
 
   private static KeyPair keyPair() {

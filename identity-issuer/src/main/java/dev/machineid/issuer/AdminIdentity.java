@@ -40,7 +40,8 @@ public record AdminIdentity(String name, Instant createdAt, Instant notBefore) {
     Objects.requireNonNull(name, "name");
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "invalid admin name '" + name + "': use 1 to 63 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+          "invalid admin name '" + name
+              + "': use 1 to 63 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
     }
     return name;
   }

@@ -78,5 +78,6 @@ public interface Admins {
    *
    * @throws SecurityException if the admin or the presented certificate is refused
    */
-  X509Certificate renewCertificate(String name, X509Certificate presented, PublicKey key, Duration ttl);
+  X509Certificate renewCertificate(
+      String name, X509Certificate presented, PublicKey key, Duration ttl);
 }

@@ -19,7 +19,14 @@ import java.util.Objects;
  * @param outcome {@code success} or {@code failure}
  * @param detail further facts
  */
-public record AuditEvent(String id, Instant time, String type, String bot, String instanceId, String outcome, Map<String, String> detail) {
+public record AuditEvent(
+    String id,
+    Instant time,
+    String type,
+    String bot,
+    String instanceId,
+    String outcome,
+    Map<String, String> detail) {
   public static final String SUCCESS = "success";
   public static final String FAILURE = "failure";
 

@@ -21,7 +21,14 @@ import java.util.Objects;
  *     later rewind), or {@code null} if unknown
  */
 public record AuditVerification(
-    boolean intact, long rowsChecked, long brokenSequence, String brokenId, String problem, long anchorSequence, long headSequence, String headHash) {
+    boolean intact,
+    long rowsChecked,
+    long brokenSequence,
+    String brokenId,
+    String problem,
+    long anchorSequence,
+    long headSequence,
+    String headHash) {
   public AuditVerification {
     if (intact != (problem == null)) {
       throw new IllegalArgumentException("an intact chain has no problem, a broken one names it");
@@ -34,16 +41,35 @@ public record AuditVerification(
   }
 
   /** The chain breaks at row {@code sequence}. */
-  public static AuditVerification broken(long rowsChecked, long sequence, String id, String problem, long anchor, long headSequence, String headHash) {
-    return new AuditVerification(false, rowsChecked, sequence, id, Objects.requireNonNull(problem, "problem"), anchor, headSequence, headHash);
+  public static AuditVerification broken(
+      long rowsChecked,
+      long sequence,
+      String id,
+      String problem,
+      long anchor,
+      long headSequence,
+      String headHash) {
+    return new AuditVerification(
+        false,
+        rowsChecked,
+        sequence,
+        id,
+        Objects.requireNonNull(problem, "problem"),
+        anchor,
+        headSequence,
+        headHash);
   }
 
   @Override
   public String toString() {
-    String head = headSequence < 0 ? "" : "; head " + headSequence + ":" + headHash + (anchorSequence > 0 ? ", anchor " + anchorSequence : "");
+    String head = headSequence < 0
+        ? ""
+        : "; head " + headSequence + ":" + headHash
+            + (anchorSequence > 0 ? ", anchor " + anchorSequence : "");
     return intact
         ? "audit chain intact: " + rowsChecked + " rows verified" + head
-        : "audit chain broken at row " + brokenSequence + (brokenId == null ? "" : " (id " + brokenId + ")") + ": " + problem
-            + " (" + rowsChecked + " rows before it verified" + head + ")";
+        : "audit chain broken at row " + brokenSequence
+            + (brokenId == null ? "" : " (id " + brokenId + ")") + ": " + problem + " ("
+            + rowsChecked + " rows before it verified" + head + ")";
   }
 }

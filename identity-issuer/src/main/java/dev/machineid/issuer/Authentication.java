@@ -13,7 +13,12 @@ import java.util.Objects;
  * @param generation the generation issued by this authentication
  * @param metadata what the join method attested (empty for renewals)
  */
-public record Authentication(Instant time, String remoteAddress, String joinMethod, long generation, Map<String, String> metadata) {
+public record Authentication(
+    Instant time,
+    String remoteAddress,
+    String joinMethod,
+    long generation,
+    Map<String, String> metadata) {
   public Authentication {
     Objects.requireNonNull(time, "time");
     Objects.requireNonNull(remoteAddress, "remoteAddress");

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * @param traits trait values (for role templates such as {@code {{internal.logins}}})
  * @param createdAt when the operator created the bot
  */
-public record Bot(String name, List<String> roles, Map<String, List<String>> traits, Instant createdAt) {
+public record Bot(
+    String name, List<String> roles, Map<String, List<String>> traits, Instant createdAt) {
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
   public Bot {
@@ -23,7 +24,9 @@ public record Bot(String name, List<String> roles, Map<String, List<String>> tra
     roles = List.copyOf(Objects.requireNonNull(roles, "roles"));
     Objects.requireNonNull(traits, "traits");
     Map<String, List<String>> copy = new java.util.LinkedHashMap<>();
-    traits.forEach((k, v) -> copy.put(Objects.requireNonNull(k, "trait name"), List.copyOf(Objects.requireNonNull(v, "trait values"))));
+    traits.forEach((k, v) -> copy.put(
+        Objects.requireNonNull(k, "trait name"),
+        List.copyOf(Objects.requireNonNull(v, "trait values"))));
     traits = java.util.Collections.unmodifiableMap(copy);
     Objects.requireNonNull(createdAt, "createdAt");
   }
@@ -37,7 +40,8 @@ public record Bot(String name, List<String> roles, Map<String, List<String>> tra
     Objects.requireNonNull(name, "name");
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "invalid bot name '" + name + "': use 1 to 63 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+          "invalid bot name '" + name
+              + "': use 1 to 63 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
     }
     return name;
   }

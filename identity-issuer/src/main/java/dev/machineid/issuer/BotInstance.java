@@ -100,13 +100,25 @@ public final class BotInstance {
 
   @Override
   public int hashCode() {
-    return Objects.hash(id(), bot(), joinMethod(), createdAt(), initialAuthentication(), latestAuthentication(), generation(), latestHeartbeat(), locked);
+    return Objects.hash(
+        id(),
+        bot(),
+        joinMethod(),
+        createdAt(),
+        initialAuthentication(),
+        latestAuthentication(),
+        generation(),
+        latestHeartbeat(),
+        locked);
   }
 
   @Override
   public String toString() {
-    return "BotInstance[id=" + id() + ", bot=" + bot() + ", joinMethod=" + joinMethod() + ", createdAt=" + createdAt()
-        + ", initialAuthentication=" + initialAuthentication() + ", latestAuthentication=" + latestAuthentication()
-        + ", generation=" + generation() + ", latestHeartbeat=" + latestHeartbeat() + ", locked=" + locked + "]";
+    return "BotInstance[id=" + id() + ", bot=" + bot() + ", joinMethod=" + joinMethod()
+        + ", createdAt=" + createdAt()
+        + ", initialAuthentication=" + initialAuthentication() + ", latestAuthentication="
+        + latestAuthentication()
+        + ", generation=" + generation() + ", latestHeartbeat=" + latestHeartbeat() + ", locked="
+        + locked + "]";
   }
 }

@@ -35,7 +35,8 @@ public interface Bots {
    * @return the updated bot, or empty if there is no bot of that name (nothing changes)
    * @throws IllegalArgumentException if a role is not stored (nothing changes)
    */
-  Optional<Bot> update(String name, List<String> roles, List<String> logins, Map<String, List<String>> traits);
+  Optional<Bot> update(
+      String name, List<String> roles, List<String> logins, Map<String, List<String>> traits);
 
   /** Every bot. */
   List<Bot> list();

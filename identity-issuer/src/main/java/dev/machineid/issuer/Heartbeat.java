@@ -14,7 +14,13 @@ import java.util.Objects;
  * @param oneShot whether the bot runs once and exits
  * @param outputs each output's reported health
  */
-public record Heartbeat(Instant receivedAt, String hostname, String version, long uptimeSeconds, boolean oneShot, Map<String, String> outputs) {
+public record Heartbeat(
+    Instant receivedAt,
+    String hostname,
+    String version,
+    long uptimeSeconds,
+    boolean oneShot,
+    Map<String, String> outputs) {
   public Heartbeat {
     Objects.requireNonNull(receivedAt, "receivedAt");
     outputs = Map.copyOf(Objects.requireNonNull(outputs, "outputs"));

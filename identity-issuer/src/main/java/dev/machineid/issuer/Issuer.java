@@ -4,33 +4,33 @@ import dev.machineid.core.CaPin;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.Pem;
-import dev.machineid.issuer.internal.admin.AdminApi;
-import dev.machineid.issuer.internal.http.ApiHandler;
-import dev.machineid.issuer.internal.audit.Auditor;
-import dev.machineid.issuer.internal.join.Challenges;
-import dev.machineid.issuer.internal.join.IdentityDecisions;
 import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.resources.TokenService;
-import dev.machineid.issuer.internal.authority.SigningService;
-import dev.machineid.issuer.internal.resources.RoleService;
-import dev.machineid.issuer.internal.resources.LockService;
-import dev.machineid.issuer.internal.resources.IssuerServices;
-import dev.machineid.issuer.internal.resources.InstanceService;
-import dev.machineid.issuer.internal.resources.BotService;
-import dev.machineid.issuer.internal.audit.AuditService;
+import dev.machineid.issuer.internal.admin.AdminApi;
 import dev.machineid.issuer.internal.admin.AdminService;
+import dev.machineid.issuer.internal.audit.AuditService;
+import dev.machineid.issuer.internal.audit.Auditor;
+import dev.machineid.issuer.internal.authority.KeyMaterial;
+import dev.machineid.issuer.internal.authority.KeysDirectory;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities.Purpose;
+import dev.machineid.issuer.internal.authority.SigningService;
+import dev.machineid.issuer.internal.authority.SshAuthorities;
+import dev.machineid.issuer.internal.http.ApiHandler;
 import dev.machineid.issuer.internal.http.HttpsServer;
 import dev.machineid.issuer.internal.http.IssuerMetrics;
 import dev.machineid.issuer.internal.http.RateLimiter;
 import dev.machineid.issuer.internal.http.RequestDeadlines;
-import dev.machineid.issuer.internal.authority.KeyMaterial;
-import dev.machineid.issuer.internal.authority.KeysDirectory;
 import dev.machineid.issuer.internal.http.TrustedProxies;
+import dev.machineid.issuer.internal.join.Challenges;
 import dev.machineid.issuer.internal.join.CredentialService;
-import dev.machineid.issuer.internal.authority.PurposeAuthorities;
-import dev.machineid.issuer.internal.authority.PurposeAuthorities.Purpose;
-import dev.machineid.issuer.internal.authority.SshAuthorities;
+import dev.machineid.issuer.internal.join.IdentityDecisions;
 import dev.machineid.issuer.internal.join.Verifiers;
+import dev.machineid.issuer.internal.resources.BotService;
+import dev.machineid.issuer.internal.resources.InstanceService;
+import dev.machineid.issuer.internal.resources.IssuerServices;
+import dev.machineid.issuer.internal.resources.LockService;
+import dev.machineid.issuer.internal.resources.RoleService;
+import dev.machineid.issuer.internal.resources.TokenService;
 import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.VerifierContext;
 import java.net.URI;
@@ -86,6 +86,7 @@ public final class Issuer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Issuer.class);
   /** Expired tokens are kept this long so that a late client hears {@code token_expired}. */
   private static final Duration TOKEN_RETENTION = Duration.ofDays(1);
+
   private static final Duration CLEANUP_INTERVAL = Duration.ofMinutes(1);
 
   private final String trustDomain;
@@ -98,6 +99,7 @@ public final class Issuer implements AutoCloseable {
   private final IssuerStore store;
   /** True when the issuer made its store (the default) and so closes it. */
   private final boolean ownsStore;
+
   private final int maxRequestBytes;
   private final SecureRandom random;
   private final KeyMaterial keys;
@@ -123,7 +125,8 @@ public final class Issuer implements AutoCloseable {
     this.host = b.host;
     this.configuredPort = b.port;
     this.hostNames = b.hostNames;
-    // Whole microseconds: what the store keeps (PostgreSQL timestamps), so stored values read back equal.
+    // Whole microseconds: what the store keeps (PostgreSQL timestamps), so stored values read back
+    // equal.
     this.clock = Clock.tick(b.clock, Duration.ofNanos(1_000));
     this.defaultTtl = b.defaultTtl;
     this.maxTtl = b.maxTtl;
@@ -141,22 +144,35 @@ public final class Issuer implements AutoCloseable {
     if (b.keysDirectory != null) {
       KeysDirectory.check(b.keysDirectory);
     }
-    this.keys = b.keysDirectory == null ? KeyMaterial.generate(trustDomain, now, random) : KeyMaterial.loadOrCreate(b.keysDirectory, trustDomain, now, random);
+    this.keys = b.keysDirectory == null
+        ? KeyMaterial.generate(trustDomain, now, random)
+        : KeyMaterial.loadOrCreate(b.keysDirectory, trustDomain, now, random);
     // verifiers read token resources (rules of delegated methods) by the name the client sent
     dev.machineid.issuer.store.TokenStore tokenStore = this.store;
-    Map<String, JoinVerifier> verifiers =
-        Verifiers.discover(
-            new VerifierContext(trustDomain, clock, Map.of(), name -> tokenStore.findToken(Hashes.tokenId(name))),
-            b.verifiers,
-            b.verifierSettings);
+    Map<String, JoinVerifier> verifiers = Verifiers.discover(
+        new VerifierContext(
+            trustDomain, clock, Map.of(), name -> tokenStore.findToken(Hashes.tokenId(name))),
+        b.verifiers,
+        b.verifierSettings);
     Auditor audit = new Auditor(store, clock);
-    IdentityDecisions base =
-        new IdentityDecisions(trustDomain, defaultTtl, maxTtl, clock, random, store, keys.authority(), new Challenges(keys.macKey(), random), verifiers, audit);
+    IdentityDecisions base = new IdentityDecisions(
+        trustDomain,
+        defaultTtl,
+        maxTtl,
+        clock,
+        random,
+        store,
+        keys.authority(),
+        new Challenges(keys.macKey(), random),
+        verifiers,
+        audit);
     // one authority per purpose beside the issuer authority (docs/architecture.md §5)
     PurposeAuthorities purposes = b.keysDirectory == null
         ? PurposeAuthorities.generate(trustDomain, now, random)
         : PurposeAuthorities.loadOrCreate(b.keysDirectory, trustDomain, now, random);
-    SshAuthorities ssh = b.keysDirectory == null ? SshAuthorities.generate(random) : SshAuthorities.loadOrCreate(b.keysDirectory, random);
+    SshAuthorities ssh = b.keysDirectory == null
+        ? SshAuthorities.generate(random)
+        : SshAuthorities.loadOrCreate(b.keysDirectory, random);
     base = base.withSshAuthorities(ssh);
     this.engine = base.withAuthority(new Authority(
         trustDomain,
@@ -201,35 +217,63 @@ public final class Issuer implements AutoCloseable {
       }
       int port = boundPort > 0 ? boundPort : configuredPort;
       try {
-        ApiHandler handler =
-            new ApiHandler(
+        ApiHandler handler = new ApiHandler(
                 engine,
                 maxRequestBytes,
-                new AdminApi(services, trustDomain, engine.authority(), engine.verifiers().keySet(), this::url, keys.authority(), clock),
+                new AdminApi(
+                    services,
+                    trustDomain,
+                    engine.authority(),
+                    engine.verifiers().keySet(),
+                    this::url,
+                    keys.authority(),
+                    clock),
                 metrics,
-                rateLimitPerSecond > 0 ? new RateLimiter(rateLimitPerSecond, rateLimitBurst, () -> nanos(clock.instant())) : null)
+                rateLimitPerSecond > 0
+                    ? new RateLimiter(
+                        rateLimitPerSecond, rateLimitBurst, () -> nanos(clock.instant()))
+                    : null)
             .withCredentials(credentials)
             .withClock(clock)
-            .withReadiness(store instanceof dev.machineid.issuer.store.JdbcStore jdbc ? jdbc::ready : () -> true);
-        server = HttpsServer.start(host, port, hostNames, keys.authority(), clock, random, handler, shutdownGrace, idleTimeout,
-            new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut), trustedProxies);
+            .withReadiness(
+                store instanceof dev.machineid.issuer.store.JdbcStore jdbc
+                    ? jdbc::ready
+                    : () -> true);
+        server = HttpsServer.start(
+            host,
+            port,
+            hostNames,
+            keys.authority(),
+            clock,
+            random,
+            handler,
+            shutdownGrace,
+            idleTimeout,
+            new RequestDeadlines(requestTimeout, System::nanoTime, metrics::timedOut),
+            trustedProxies);
       } catch (Exception e) {
-        throw new IllegalStateException("cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "cannot start the issuer on " + host + ":" + port + ": " + e.getMessage(), e);
       }
       boundPort = server.port();
       if (cleanup == null) {
-        cleanup =
-            Executors.newSingleThreadScheduledExecutor(
-                r -> {
-                  Thread t = new Thread(r, "machineid-issuer-cleanup");
-                  t.setDaemon(true);
-                  return t;
-                });
-        cleanup.scheduleWithFixedDelay(this::cleanUp, CLEANUP_INTERVAL.toMillis(), CLEANUP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        cleanup = Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "machineid-issuer-cleanup");
+          t.setDaemon(true);
+          return t;
+        });
+        cleanup.scheduleWithFixedDelay(
+            this::cleanUp,
+            CLEANUP_INTERVAL.toMillis(),
+            CLEANUP_INTERVAL.toMillis(),
+            TimeUnit.MILLISECONDS);
       }
       LOG.info(
           "issuer listening on {} for trust domain {}; CA pin {}; join methods {}",
-          url(), trustDomain, caPin(), engine.verifiers().keySet());
+          url(),
+          trustDomain,
+          caPin(),
+          engine.verifiers().keySet());
       return this;
     }
   }
@@ -297,7 +341,9 @@ public final class Issuer implements AutoCloseable {
   /** {@code https://<host>:<port>}; the host is the listen address, or the first host name for a wildcard address. */
   public URI url() {
     int p = port();
-    String h = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]") ? hostNames.get(0) : host;
+    String h = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")
+        ? hostNames.get(0)
+        : host;
     if (h.contains(":") && !h.startsWith("[")) {
       h = "[" + h + "]";
     }
@@ -501,7 +547,8 @@ public final class Issuer implements AutoCloseable {
       once("maxTtl");
       positive(ttl, "maxTtl");
       if (ttl.compareTo(Duration.ofHours(24)) > 0) {
-        throw new IllegalArgumentException("maxTtl must not exceed 24h (bot credentials are short-lived), got " + ttl);
+        throw new IllegalArgumentException(
+            "maxTtl must not exceed 24h (bot credentials are short-lived), got " + ttl);
       }
       this.maxTtl = ttl;
       return this;
@@ -515,7 +562,8 @@ public final class Issuer implements AutoCloseable {
       once("signMaxTtl");
       positive(ttl, "signMaxTtl");
       if (ttl.compareTo(LIMIT_SIGN_MAX_TTL) > 0) {
-        throw new IllegalArgumentException("signMaxTtl must not exceed " + LIMIT_SIGN_MAX_TTL.toDays() + " days, got " + ttl);
+        throw new IllegalArgumentException(
+            "signMaxTtl must not exceed " + LIMIT_SIGN_MAX_TTL.toDays() + " days, got " + ttl);
       }
       this.signMaxTtl = ttl;
       return this;
@@ -578,7 +626,8 @@ public final class Issuer implements AutoCloseable {
     public Builder requestTimeout(Duration timeout) {
       once("requestTimeout");
       Objects.requireNonNull(timeout, "timeout");
-      if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
+      if (timeout.compareTo(Duration.ofSeconds(1)) < 0
+          || timeout.compareTo(Duration.ofMinutes(5)) > 0) {
         throw new IllegalArgumentException("requestTimeout must be 1s to 5m, got " + timeout);
       }
       this.requestTimeout = timeout;
@@ -599,7 +648,8 @@ public final class Issuer implements AutoCloseable {
      */
     public Builder proxyProtocol(List<String> trustedProxies) {
       once("proxyProtocol");
-      this.trustedProxies = TrustedProxies.of(Objects.requireNonNull(trustedProxies, "trustedProxies"));
+      this.trustedProxies =
+          TrustedProxies.of(Objects.requireNonNull(trustedProxies, "trustedProxies"));
       return this;
     }
 
@@ -612,7 +662,8 @@ public final class Issuer implements AutoCloseable {
     public Builder rateLimit(double perSecond, int burst) {
       once("rateLimit");
       if (!(perSecond > 0) || perSecond > 1_000_000 || burst < 1) {
-        throw new IllegalArgumentException("rateLimit needs perSecond > 0 and burst >= 1, got " + perSecond + " and " + burst);
+        throw new IllegalArgumentException(
+            "rateLimit needs perSecond > 0 and burst >= 1, got " + perSecond + " and " + burst);
       }
       this.rateLimitPerSecond = perSecond;
       this.rateLimitBurst = burst;
@@ -623,7 +674,8 @@ public final class Issuer implements AutoCloseable {
     public Builder verifier(JoinVerifier verifier) {
       Objects.requireNonNull(verifier, "verifier");
       if (verifiers.stream().anyMatch(v -> v.name().equals(verifier.name()))) {
-        throw new IllegalStateException("a verifier for join method '" + verifier.name() + "' was already added");
+        throw new IllegalStateException(
+            "a verifier for join method '" + verifier.name() + "' was already added");
       }
       verifiers.add(verifier);
       return this;
@@ -638,7 +690,8 @@ public final class Issuer implements AutoCloseable {
       Objects.requireNonNull(method, "method");
       Objects.requireNonNull(settings, "settings");
       if (verifierSettings.containsKey(method)) {
-        throw new IllegalStateException("verifier settings for join method '" + method + "' were already set");
+        throw new IllegalStateException(
+            "verifier settings for join method '" + method + "' were already set");
       }
       verifierSettings.put(method, Map.copyOf(settings));
       return this;
@@ -651,7 +704,8 @@ public final class Issuer implements AutoCloseable {
      */
     public Issuer build() {
       if (defaultTtl.compareTo(maxTtl) > 0) {
-        throw new IllegalArgumentException("defaultTtl " + defaultTtl + " exceeds maxTtl " + maxTtl);
+        throw new IllegalArgumentException(
+            "defaultTtl " + defaultTtl + " exceeds maxTtl " + maxTtl);
       }
       return new Issuer(this);
     }

@@ -24,7 +24,8 @@ public abstract class IssuerServiceException extends RuntimeException {
   }
 
   /** For failures whose stack trace says nothing (a refused request): none is recorded. */
-  protected IssuerServiceException(ErrorCode code, String message, Throwable cause, boolean writableStackTrace) {
+  protected IssuerServiceException(
+      ErrorCode code, String message, Throwable cause, boolean writableStackTrace) {
     super(message, cause, false, writableStackTrace);
     this.code = Objects.requireNonNull(code, "code");
   }

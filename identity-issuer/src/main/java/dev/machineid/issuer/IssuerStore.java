@@ -1,6 +1,5 @@
 package dev.machineid.issuer;
 
-import dev.machineid.issuer.join.TokenConsumption;
 import dev.machineid.issuer.store.AdminStore;
 import dev.machineid.issuer.store.AuditStore;
 import dev.machineid.issuer.store.BotStore;
@@ -11,7 +10,6 @@ import dev.machineid.issuer.store.LockStore;
 import dev.machineid.issuer.store.RoleStore;
 import dev.machineid.issuer.store.TokenStore;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -31,7 +29,15 @@ import java.util.function.Function;
  * {@link #inTransaction(Function)}.
  */
 public interface IssuerStore
-    extends ChallengeStore, BotStore, TokenStore, InstanceStore, LockStore, AuditStore, RoleStore, AdminStore, AutoCloseable {
+    extends ChallengeStore,
+        BotStore,
+        TokenStore,
+        InstanceStore,
+        LockStore,
+        AuditStore,
+        RoleStore,
+        AdminStore,
+        AutoCloseable {
 
   /**
    * The default store: a private H2 database in this JVM's memory, dropped when the store is
@@ -74,7 +80,11 @@ public interface IssuerStore
   default Optional<CallerRecord> findCaller(String instanceId, String serial, Instant now) {
     Objects.requireNonNull(serial, "serial");
     Objects.requireNonNull(now, "now");
-    return findInstance(instanceId).map(r -> new CallerRecord(r, findBot(r.bot()).orElse(null), findActiveLocks(CallerRecord.lockKeys(r, serial), now)));
+    return findInstance(instanceId)
+        .map(r -> new CallerRecord(
+            r,
+            findBot(r.bot()).orElse(null),
+            findActiveLocks(CallerRecord.lockKeys(r, serial), now)));
   }
 
   // ---- revocation
@@ -186,15 +196,44 @@ public interface IssuerStore
     }
 
     /** This row after a renewal. */
-    public InstanceRecord advanced(long newGeneration, String newKeyHash, String newCredentialsJson, String newSerial, Authentication latest) {
+    public InstanceRecord advanced(
+        long newGeneration,
+        String newKeyHash,
+        String newCredentialsJson,
+        String newSerial,
+        Authentication latest) {
       return new InstanceRecord(
-          id, bot, joinMethod, tokenId, attestedIdentity, createdAt, newGeneration, newKeyHash, newCredentialsJson, newSerial, initialAuthentication, latest, latestHeartbeat);
+          id,
+          bot,
+          joinMethod,
+          tokenId,
+          attestedIdentity,
+          createdAt,
+          newGeneration,
+          newKeyHash,
+          newCredentialsJson,
+          newSerial,
+          initialAuthentication,
+          latest,
+          latestHeartbeat);
     }
 
     /** This row with a new heartbeat. */
     public InstanceRecord withHeartbeat(Heartbeat heartbeat) {
       return new InstanceRecord(
-          id, bot, joinMethod, tokenId, attestedIdentity, createdAt, generation, publicKeyHash, credentialsJson, serial, initialAuthentication, latestAuthentication, heartbeat);
+          id,
+          bot,
+          joinMethod,
+          tokenId,
+          attestedIdentity,
+          createdAt,
+          generation,
+          publicKeyHash,
+          credentialsJson,
+          serial,
+          initialAuthentication,
+          latestAuthentication,
+          heartbeat);
     }
   }
 }

@@ -17,7 +17,8 @@ import java.util.Objects;
  * @param createdAt assigned by the issuer ({@code null} before)
  * @param expiresAt when the lock stops applying, or {@code null} for never
  */
-public record Lock(String id, Target target, String value, String reason, Instant createdAt, Instant expiresAt) {
+public record Lock(
+    String id, Target target, String value, String reason, Instant createdAt, Instant expiresAt) {
   /** What a lock applies to. */
   public enum Target {
     BOT,
@@ -85,16 +86,23 @@ public record Lock(String id, Target target, String value, String reason, Instan
       s = s.substring(2);
     }
     s = s.replace(":", "").replace(" ", "").toLowerCase(Locale.ROOT);
-    if (s.isEmpty() || !s.matches("[0-9a-f]+") || serial.contains("::") || serial.strip().endsWith(":") || serial.strip().startsWith(":")) {
+    if (s.isEmpty()
+        || !s.matches("[0-9a-f]+")
+        || serial.contains("::")
+        || serial.strip().endsWith(":")
+        || serial.strip().startsWith(":")) {
       throw new IllegalArgumentException(
-          "certificate serial '" + printable(serial) + "' is not hex; give it as 'openssl x509 -noout -serial' prints it (e.g. 0A1B2C…) or with colons (0a:1b:2c:…)");
+          "certificate serial '" + printable(serial)
+              + "' is not hex; give it as 'openssl x509 -noout -serial' prints it (e.g. 0A1B2C…) or with colons (0a:1b:2c:…)");
     }
     s = s.replaceFirst("^0+", "");
     if (s.isEmpty()) {
-      throw new IllegalArgumentException("certificate serial 0 names no certificate; serials are positive");
+      throw new IllegalArgumentException(
+          "certificate serial 0 names no certificate; serials are positive");
     }
     if (s.length() > 40) {
-      throw new IllegalArgumentException("certificate serial '" + printable(serial) + "' is longer than 20 bytes (RFC 5280); it names no certificate");
+      throw new IllegalArgumentException("certificate serial '" + printable(serial)
+          + "' is longer than 20 bytes (RFC 5280); it names no certificate");
     }
     return s;
   }

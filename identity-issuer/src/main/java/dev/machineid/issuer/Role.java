@@ -38,7 +38,8 @@ public record Role(
     Objects.requireNonNull(name, "name");
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "invalid role name '" + name + "': use 1 to 63 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+          "invalid role name '" + name
+              + "': use 1 to 63 characters from a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
     }
     logins = List.copyOf(Objects.requireNonNull(logins, "logins"));
     dbUsers = List.copyOf(Objects.requireNonNull(dbUsers, "dbUsers"));
@@ -46,14 +47,17 @@ public record Role(
     kubernetesUsers = List.copyOf(Objects.requireNonNull(kubernetesUsers, "kubernetesUsers"));
     hostNames = List.copyOf(Objects.requireNonNull(hostNames, "hostNames"));
     jwtAudiences = List.copyOf(Objects.requireNonNull(jwtAudiences, "jwtAudiences"));
-    if (maxTtl != null && (maxTtl.compareTo(Duration.ofSeconds(1)) < 0 || maxTtl.compareTo(Duration.ofHours(24)) > 0)) {
-      throw new IllegalArgumentException("role '" + name + "': options.max_ttl must be 1s to 24h, got " + maxTtl);
+    if (maxTtl != null
+        && (maxTtl.compareTo(Duration.ofSeconds(1)) < 0
+            || maxTtl.compareTo(Duration.ofHours(24)) > 0)) {
+      throw new IllegalArgumentException(
+          "role '" + name + "': options.max_ttl must be 1s to 24h, got " + maxTtl);
     }
     if (!allowSystemGroups) {
       for (String g : kubernetesGroups) {
         if (g.startsWith("system:")) {
-          throw new IllegalArgumentException(
-              "role '" + name + "': kubernetes group '" + g + "' starts with system:; set allow_system_groups: true to grant it");
+          throw new IllegalArgumentException("role '" + name + "': kubernetes group '" + g
+              + "' starts with system:; set allow_system_groups: true to grant it");
         }
       }
     }
@@ -61,6 +65,16 @@ public record Role(
 
   /** This role with its creation time. */
   public Role createdAt(Instant at) {
-    return new Role(name, logins, dbUsers, kubernetesGroups, kubernetesUsers, hostNames, jwtAudiences, allowSystemGroups, maxTtl, at);
+    return new Role(
+        name,
+        logins,
+        dbUsers,
+        kubernetesGroups,
+        kubernetesUsers,
+        hostNames,
+        jwtAudiences,
+        allowSystemGroups,
+        maxTtl,
+        at);
   }
 }

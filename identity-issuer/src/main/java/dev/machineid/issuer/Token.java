@@ -22,7 +22,14 @@ import java.util.Objects;
  *     {@code {allow: [{repository: acme/app}]}}) as JSON-like values; empty for {@code token}
  */
 public record Token(
-    String id, String bot, String joinMethod, Instant createdAt, Instant expiresAt, Instant consumedAt, String name, Map<String, Object> rules) {
+    String id,
+    String bot,
+    String joinMethod,
+    Instant createdAt,
+    Instant expiresAt,
+    Instant consumedAt,
+    String name,
+    Map<String, Object> rules) {
   public Token {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(bot, "bot");
@@ -33,7 +40,13 @@ public record Token(
   }
 
   /** A secret {@code token} (no name, no rules). */
-  public Token(String id, String bot, String joinMethod, Instant createdAt, Instant expiresAt, Instant consumedAt) {
+  public Token(
+      String id,
+      String bot,
+      String joinMethod,
+      Instant createdAt,
+      Instant expiresAt,
+      Instant consumedAt) {
     this(id, bot, joinMethod, createdAt, expiresAt, consumedAt, null, Map.of());
   }
 

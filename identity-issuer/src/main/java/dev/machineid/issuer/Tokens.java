@@ -40,7 +40,8 @@ public interface Tokens {
    *     identifying rules or a short secret
    * @throws IllegalStateException if a token of that name exists
    */
-  Created create(String name, String botName, String joinMethod, Instant expiresAt, Map<String, Object> rules);
+  Created create(
+      String name, String botName, String joinMethod, Instant expiresAt, Map<String, Object> rules);
 
   /** Tokens, without secrets: {@link Token#id()} is the hex SHA-256 of the secret. */
   List<Token> list();

@@ -1,13 +1,13 @@
 package dev.machineid.issuer;
 
-import dev.machineid.testkit.MutableClock;
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.issuer.store.JdbcStore;
+import dev.machineid.testkit.MutableClock;
+import dev.machineid.testkit.ProtocolClient;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -44,12 +44,15 @@ class AuditLogTest {
     issuer = Issuer.builder().clock(clock).build().start();
     issuer.bots().create("web", List.of(), java.util.Map.of());
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null);
+    ProtocolClient.Reply joined = ProtocolClient.anonymous(
+            issuer.url(), issuer.authorityCertificate())
+        .join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
     IdentityResponse credentials = joined.as(IdentityResponse.class);
 
     // without a client certificate the edge refuses before anything is read: nothing is audited
-    ProtocolClient anonymous = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
+    ProtocolClient anonymous =
+        ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     int before = issuer.audit().events().size();
     for (int i = 0; i < 100; i++) {
       assertThat(anonymous.renew(1, ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
@@ -57,18 +60,25 @@ class AuditLogTest {
     }
     assertThat(issuer.audit().events()).hasSize(before);
 
-    // with a certificate the issuer signed but no longer knows (its bot was deleted): one sample per
+    // with a certificate the issuer signed but no longer knows (its bot was deleted): one sample
+    // per
     // type and window, not a row per refusal
     issuer.bots().delete("web");
-    ProtocolClient orphan = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
+    ProtocolClient orphan =
+        ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
     before = issuer.audit().events().size();
     for (int i = 0; i < 100; i++) {
-      assertThat(orphan.renew(credentials.generation(), ProtocolClient.ec(), null).code()).isEqualTo("unauthenticated");
+      assertThat(
+              orphan.renew(credentials.generation(), ProtocolClient.ec(), null).code())
+          .isEqualTo("unauthenticated");
       assertThat(orphan.post("/v1/heartbeat", HEARTBEAT).code()).isEqualTo("unauthenticated");
     }
-    List<AuditEvent> written = issuer.audit().events().subList(before, issuer.audit().events().size());
+    List<AuditEvent> written =
+        issuer.audit().events().subList(before, issuer.audit().events().size());
     assertThat(written).extracting(AuditEvent::type).containsExactly("renew", "heartbeat");
-    assertThat(written).allSatisfy(e -> assertThat(e.detail()).containsEntry("sampled", "true").containsEntry("suppressed_before", "0"));
+    assertThat(written).allSatisfy(e -> assertThat(e.detail())
+        .containsEntry("sampled", "true")
+        .containsEntry("suppressed_before", "0"));
 
     clock.advance(Duration.ofSeconds(61));
     orphan.renew(credentials.generation(), ProtocolClient.ec(), null);
@@ -78,17 +88,27 @@ class AuditLogTest {
     assertThat(issuer.audit().verify().intact()).isTrue();
   }
 
-  private static final String HEARTBEAT = "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}";
+  private static final String HEARTBEAT =
+      "{\"hostname\":\"h\",\"version\":\"1\",\"uptime_seconds\":1,\"one_shot\":false}";
 
   @Test
   void auditListingIsPagedInTheDatabase() throws Exception {
-    String url = "jdbc:h2:mem:paged-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1";
-    issuer = Issuer.builder().clock(clock).store(JdbcStore.builder(url).build()).build().start();
+    String url = "jdbc:h2:mem:paged-" + UUID.randomUUID()
+        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1";
+    issuer = Issuer.builder()
+        .clock(clock)
+        .store(JdbcStore.builder(url).build())
+        .build()
+        .start();
     KeyPair keys = ProtocolClient.ec();
-    X509Certificate cert = issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(1));
-    ProtocolClient admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert});
+    X509Certificate cert =
+        issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(1));
+    ProtocolClient admin = ProtocolClient.mtls(
+        issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert
+        });
     int rows = 50_000;
-    try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement()) {
       long head;
       try (ResultSet rs = s.executeQuery("SELECT seq FROM audit_heads WHERE shard = 0")) {
         rs.next();
@@ -96,7 +116,8 @@ class AuditLogTest {
       }
       s.execute(
           "INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
-              + "SELECT \"X\" + " + head + ", RANDOM_UUID(), CURRENT_TIMESTAMP, 'join', 'web', NULL, 'success', '{}', REPEAT('0', 64), REPEAT('0', 64) "
+              + "SELECT \"X\" + " + head
+              + ", RANDOM_UUID(), CURRENT_TIMESTAMP, 'join', 'web', NULL, 'success', '{}', REPEAT('0', 64), REPEAT('0', 64) "
               + "FROM SYSTEM_RANGE(1, " + rows + ")");
       s.execute("UPDATE audit_heads SET seq = " + (head + rows) + " WHERE shard = 0");
       s.execute("SET QUERY_STATISTICS TRUE");
@@ -121,11 +142,15 @@ class AuditLogTest {
     issuer = Issuer.builder().clock(clock).build().start();
     issuer.bots().create("web");
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.Reply joined = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null);
+    ProtocolClient.Reply joined = ProtocolClient.anonymous(
+            issuer.url(), issuer.authorityCertificate())
+        .join(issuer.tokens().create("web", Duration.ofMinutes(5)), keys, null);
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
     IdentityResponse credentials = joined.as(IdentityResponse.class);
-    ProtocolClient bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
-    String forged = "x\r\n[main] WARN dev.machineid.issuer forged line \u001b[31mred\u001b[0m \u202etxt";
+    ProtocolClient bot =
+        ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, credentials);
+    String forged =
+        "x\r\n[main] WARN dev.machineid.issuer forged line \u001b[31mred\u001b[0m \u202etxt";
 
     PrintStream err = System.err;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
@@ -134,11 +159,25 @@ class AuditLogTest {
     ProtocolClient.Reply badHost;
     ProtocolClient.Reply badOutput;
     try {
-      ObjectNode hb = ProtocolClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
+      ObjectNode hb = ProtocolClient.object()
+          .put("hostname", "h")
+          .put("version", "1")
+          .put("uptime_seconds", 1)
+          .put("one_shot", false);
       hb.putObject("outputs").put(forged, 5);
       badKey = bot.post("/v1/heartbeat", hb);
-      badHost = bot.post("/v1/heartbeat", ProtocolClient.object().put("hostname", forged).put("version", "1").put("uptime_seconds", 1).put("one_shot", false));
-      ObjectNode hb2 = ProtocolClient.object().put("hostname", "h").put("version", "1").put("uptime_seconds", 1).put("one_shot", false);
+      badHost = bot.post(
+          "/v1/heartbeat",
+          ProtocolClient.object()
+              .put("hostname", forged)
+              .put("version", "1")
+              .put("uptime_seconds", 1)
+              .put("one_shot", false));
+      ObjectNode hb2 = ProtocolClient.object()
+          .put("hostname", "h")
+          .put("version", "1")
+          .put("uptime_seconds", 1)
+          .put("one_shot", false);
       hb2.putObject("outputs").put(forged, "ok");
       badOutput = bot.post("/v1/heartbeat", hb2);
     } finally {
@@ -150,14 +189,17 @@ class AuditLogTest {
       assertThat(r.code()).isEqualTo("malformed_request");
       assertThat(hasControl(r.json().path("detail").asText())).as(r.toString()).isFalse();
     }
-    assertThat(issuer.instances().find(credentials.instanceId()).orElseThrow().latestHeartbeat()).isNull();
+    assertThat(issuer.instances().find(credentials.instanceId()).orElseThrow().latestHeartbeat())
+        .isNull();
     // the issuer's log: the refusals are there, but no forged line and no escape sequence
     String log = captured.toString(StandardCharsets.UTF_8);
     assertThat(log).contains("heartbeat refused");
     assertThat(log.lines()).noneMatch(l -> l.startsWith("[main] WARN dev.machineid.issuer forged"));
     assertThat(log).doesNotContain("\u001b").doesNotContain("\u202e");
     // the audit records
-    List<AuditEvent> refusals = issuer.audit().events().stream().filter(e -> e.type().equals("heartbeat")).toList();
+    List<AuditEvent> refusals = issuer.audit().events().stream()
+        .filter(e -> e.type().equals("heartbeat"))
+        .toList();
     assertThat(refusals).hasSize(3);
     for (AuditEvent e : refusals) {
       e.detail().forEach((k, v) -> {
@@ -168,8 +210,18 @@ class AuditLogTest {
     assertThat(refusals.get(0).detail().get("reason")).contains("\\x0d\\x0a[main] WARN");
     // and the admin API's listing, which the CLI prints
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate cert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-    JsonNode listed = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert}).get("/v1/admin/audit?type=heartbeat").json();
-    assertThat(listed.toString()).doesNotContain("\\r").doesNotContain("\\u001B").doesNotContain("\\u001b");
+    X509Certificate cert =
+        issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    JsonNode listed = ProtocolClient.mtls(
+            issuer.url(),
+            issuer.authorityCertificate(),
+            adminKeys.getPrivate(),
+            new X509Certificate[] {cert})
+        .get("/v1/admin/audit?type=heartbeat")
+        .json();
+    assertThat(listed.toString())
+        .doesNotContain("\\r")
+        .doesNotContain("\\u001B")
+        .doesNotContain("\\u001b");
   }
 }

@@ -1,6 +1,5 @@
 package dev.machineid.issuer;
 
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,6 +9,7 @@ import dev.machineid.core.protocol.SshPublicKeys;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
 import dev.machineid.issuer.internal.ssh.SshCertificateRequest;
 import dev.machineid.issuer.internal.ssh.SshPublicKeyInfo;
+import dev.machineid.testkit.ProtocolClient;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -33,7 +33,9 @@ class BotSshCertificateTest {
     issuer.roles().create(role("ops", List.of("{{internal.logins}}")));
     issuer.roles().create(role("deployer", List.of("deploy", "{{internal.logins}}")));
     issuer.roles().create(role("unrelated", List.of("root")));
-    issuer.bots().create("web", List.of("ops", "deployer"), Map.of("logins", List.of("alice", "bob")));
+    issuer
+        .bots()
+        .create("web", List.of("ops", "deployer"), Map.of("logins", List.of("alice", "bob")));
     issuer.bots().create("plain", List.of("ops"), Map.of());
   }
 
@@ -43,7 +45,8 @@ class BotSshCertificateTest {
   }
 
   private static Role role(String name, List<String> logins) {
-    return new Role(name, logins, List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null);
+    return new Role(
+        name, logins, List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null);
   }
 
   private static String sshKey(KeyPair keys) {
@@ -53,7 +56,8 @@ class BotSshCertificateTest {
   private ProtocolClient.Reply joinWithSsh(String bot, KeyPair keys, String sshPublicKey) {
     String token = issuer.tokens().create(bot, Duration.ofMinutes(10));
     ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
+    ObjectNode req =
+        ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
     req.put("ssh_public_key", sshPublicKey);
     return client.post("/v1/join", req);
   }
@@ -65,7 +69,8 @@ class BotSshCertificateTest {
   private SshPublicKeyInfo checked(IdentityResponse c, KeyPair keys) {
     assertThat(c.sshCertificate()).as("ssh_certificate").isNotNull();
     SshPublicKeyInfo info = SshCertificateAuthority.describe(c.sshCertificate());
-    assertThat(info.signingCa()).isEqualTo(issuer.authority().sshUserAuthorities().get(0).strip());
+    assertThat(info.signingCa())
+        .isEqualTo(issuer.authority().sshUserAuthorities().get(0).strip());
     assertThat(info.type()).isEqualTo(SshCertificateRequest.Type.USER);
     assertThat(info.subjectKey().getEncoded()).isEqualTo(keys.getPublic().getEncoded());
     assertThat(info.keyId()).isEqualTo("bot-" + c.bot());
@@ -83,12 +88,16 @@ class BotSshCertificateTest {
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     IdentityResponse c = reply.as(IdentityResponse.class);
     SshPublicKeyInfo info = checked(c, keys);
-    // ops and deployer expand {{internal.logins}}; deployer adds deploy; the unrelated role's root is not the bot's
+    // ops and deployer expand {{internal.logins}}; deployer adds deploy; the unrelated role's root
+    // is not the bot's
     assertThat(info.principals()).containsExactlyInAnyOrder("alice", "bob", "deploy");
-    AuditEvent join = issuer.audit().events().stream().filter(e -> e.type().equals("join") && "success".equals(e.outcome()))
-        .reduce((a, b) -> b).orElseThrow();
+    AuditEvent join = issuer.audit().events().stream()
+        .filter(e -> e.type().equals("join") && "success".equals(e.outcome()))
+        .reduce((a, b) -> b)
+        .orElseThrow();
     assertThat(join.detail()).containsKey("ssh_logins");
-    assertThat(List.of(join.detail().get("ssh_logins").split(","))).containsExactlyInAnyOrder("alice", "bob", "deploy");
+    assertThat(List.of(join.detail().get("ssh_logins").split(",")))
+        .containsExactlyInAnyOrder("alice", "bob", "deploy");
   }
 
   @Test
@@ -96,21 +105,30 @@ class BotSshCertificateTest {
     KeyPair keys = ProtocolClient.ec();
     IdentityResponse joined = joinWithSsh("web", keys, sshKey(keys)).as(IdentityResponse.class);
     KeyPair next = ProtocolClient.ec();
-    ObjectNode req = ProtocolClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
-        .put("ssh_public_key", sshKey(next)).put("ttl", "7m");
-    ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
+    ObjectNode req = ProtocolClient.object()
+        .put("generation", 1)
+        .put("public_key", Pem.encode(next.getPublic()))
+        .put("ssh_public_key", sshKey(next))
+        .put("ttl", "7m");
+    ProtocolClient.Reply reply = ProtocolClient.as(
+            issuer.url(), issuer.authorityCertificate(), keys, joined)
+        .post("/v1/renew", req);
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     IdentityResponse renewed = reply.as(IdentityResponse.class);
     SshPublicKeyInfo info = checked(renewed, next);
     assertThat(info.principals()).containsExactlyInAnyOrder("alice", "bob", "deploy");
     assertThat(renewed.sshCertificate()).isNotEqualTo(joined.sshCertificate());
-    assertThat(Duration.between(info.validAfter(), info.validBefore())).isLessThanOrEqualTo(Duration.ofMinutes(8));
+    assertThat(Duration.between(info.validAfter(), info.validBefore()))
+        .isLessThanOrEqualTo(Duration.ofMinutes(8));
 
     // a retry of the lost answer gets the same SSH certificate back
-    ProtocolClient.Reply retry = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
+    ProtocolClient.Reply retry = ProtocolClient.as(
+            issuer.url(), issuer.authorityCertificate(), keys, joined)
+        .post("/v1/renew", req);
     assertThat(retry.status()).as(retry.toString()).isEqualTo(200);
-    assertThat(retry.as(IdentityResponse.class).sshCertificate()).isEqualTo(renewed.sshCertificate());
+    assertThat(retry.as(IdentityResponse.class).sshCertificate())
+        .isEqualTo(renewed.sshCertificate());
   }
 
   @Test
@@ -127,7 +145,9 @@ class BotSshCertificateTest {
   void withoutSshPublicKeyNoSshCertificateIsIssued() {
     KeyPair keys = ProtocolClient.ec();
     String token = issuer.tokens().create("web", Duration.ofMinutes(10));
-    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(token, keys, "10m");
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(
+            issuer.url(), issuer.authorityCertificate())
+        .join(token, keys, "10m");
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(reply.as(IdentityResponse.class).sshCertificate()).isNull();
@@ -141,19 +161,24 @@ class BotSshCertificateTest {
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     assertThat(reply.as(IdentityResponse.class).sshCertificate()).isNull();
-    AuditEvent join = issuer.audit().events().stream().filter(e -> e.type().equals("join") && "plain".equals(e.bot()))
-        .reduce((a, b) -> b).orElseThrow();
+    AuditEvent join = issuer.audit().events().stream()
+        .filter(e -> e.type().equals("join") && "plain".equals(e.bot()))
+        .reduce((a, b) -> b)
+        .orElseThrow();
     assertThat(join.detail().get("ssh_certificate")).contains("no login");
   }
 
   @Test
   void loginThatCannotBeAPrincipalIsLeftOutAndTheJoinStillSucceeds() {
-    issuer.bots().create("sloppy", List.of("ops"), Map.of("logins", List.of("alice", "bad login", "a,b")));
+    issuer
+        .bots()
+        .create("sloppy", List.of("ops"), Map.of("logins", List.of("alice", "bad login", "a,b")));
     KeyPair keys = ProtocolClient.ec();
     ProtocolClient.Reply reply = joinWithSsh("sloppy", keys, sshKey(keys));
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-    assertThat(checked(reply.as(IdentityResponse.class), keys).principals()).containsExactly("alice");
+    assertThat(checked(reply.as(IdentityResponse.class), keys).principals())
+        .containsExactly("alice");
   }
 
   @Test
@@ -161,8 +186,10 @@ class BotSshCertificateTest {
     KeyPair keys = ProtocolClient.ec();
     String token = issuer.tokens().create("web", Duration.ofMinutes(10));
     ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
-    for (String bad : List.of("ssh-ed25519 !!!notbase64", "not-a-key AAAA", "", sshKey(ProtocolClient.ec()))) {
-      ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
+    for (String bad :
+        List.of("ssh-ed25519 !!!notbase64", "not-a-key AAAA", "", sshKey(ProtocolClient.ec()))) {
+      ObjectNode req =
+          ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, "10m");
       req.put("ssh_public_key", bad);
       ProtocolClient.Reply reply = client.post("/v1/join", req);
       assertThat(reply.status()).as(bad + " -> " + reply).isEqualTo(400);
@@ -182,9 +209,13 @@ class BotSshCertificateTest {
     BotInstance before = issuer.instances().find(joined.instanceId()).orElseThrow();
     KeyPair next = ProtocolClient.ec();
     for (String bad : List.of("ecdsa-sha2-nistp256 AAAA", "ssh-rsa", sshKey(keys))) {
-      ObjectNode req = ProtocolClient.object().put("generation", 1).put("public_key", Pem.encode(next.getPublic()))
+      ObjectNode req = ProtocolClient.object()
+          .put("generation", 1)
+          .put("public_key", Pem.encode(next.getPublic()))
           .put("ssh_public_key", bad);
-      ProtocolClient.Reply reply = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).post("/v1/renew", req);
+      ProtocolClient.Reply reply = ProtocolClient.as(
+              issuer.url(), issuer.authorityCertificate(), keys, joined)
+          .post("/v1/renew", req);
       assertThat(reply.status()).as(bad + " -> " + reply).isEqualTo(400);
       assertThat(reply.code()).isEqualTo("malformed_request");
     }
@@ -193,7 +224,9 @@ class BotSshCertificateTest {
     assertThat(after.latestAuthentication()).isEqualTo(before.latestAuthentication());
     assertThat(issuer.locks().list()).isEmpty();
     // and the instance still renews normally
-    ProtocolClient.Reply ok = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, joined).renew(1, next, null);
+    ProtocolClient.Reply ok = ProtocolClient.as(
+            issuer.url(), issuer.authorityCertificate(), keys, joined)
+        .renew(1, next, null);
     assertThat(ok.status()).as(ok.toString()).isEqualTo(200);
   }
 }

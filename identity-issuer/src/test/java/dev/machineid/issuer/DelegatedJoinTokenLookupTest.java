@@ -32,18 +32,28 @@ class DelegatedJoinTokenLookupTest {
     store = new HookedStore(IssuerStore.inMemory());
     issuer = Issuer.builder()
         .store(store)
-        .verifierSettings("ec2", Map.of("additional_certificates", imds.certificatePem(), "max_instance_age", "10m"))
+        .verifierSettings(
+            "ec2",
+            Map.of("additional_certificates", imds.certificatePem(), "max_instance_age", "10m"))
         .build()
         .start();
     issuer.bots().create("web");
     Instant now = Instant.now();
     store.inTransaction(tx -> {
       for (int i = 0; i < STORED; i++) {
-        tx.insertToken(new Token(String.format("%064x", i), "web", "token", now, now.plus(Duration.ofHours(1)), null));
+        tx.insertToken(new Token(
+            String.format("%064x", i), "web", "token", now, now.plus(Duration.ofHours(1)), null));
       }
       return null;
     });
-    issuer.tokens().create("aws-web", "web", "ec2", now.plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
+    issuer
+        .tokens()
+        .create(
+            "aws-web",
+            "web",
+            "ec2",
+            now.plus(Duration.ofHours(1)),
+            Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
   }
 
   @AfterEach
@@ -57,7 +67,9 @@ class DelegatedJoinTokenLookupTest {
   void aDelegatedJoinAmongTenThousandTokensReadsOnlyTheTokenItNames() {
     ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     KeyPair keys = ProtocolClient.ec();
-    ObjectNode join = ProtocolClient.joinRequest("aws-web", client.challenge("ec2", "aws-web", keys), keys, null).put("join_method", "ec2");
+    ObjectNode join = ProtocolClient.joinRequest(
+            "aws-web", client.challenge("ec2", "aws-web", keys), keys, null)
+        .put("join_method", "ec2");
     // a well-formed proof whose signature does not verify: the verifier reads the token first
     join.putObject("proof").put("document", "{}").put("signature", "AAAA");
     long before = store.tokensRead();
@@ -65,8 +77,11 @@ class DelegatedJoinTokenLookupTest {
     ProtocolClient.Reply reply = client.post("/v1/join", join);
 
     assertThat(reply.status()).as(reply.toString()).isEqualTo(401);
-    assertThat(issuer.audit().events()).filteredOn(AuditEvent::failed).last()
-        .satisfies(e -> assertThat(e.bot()).as("the refusal is in the token's bot's trail").isEqualTo("web"));
+    assertThat(issuer.audit().events())
+        .filteredOn(AuditEvent::failed)
+        .last()
+        .satisfies(e ->
+            assertThat(e.bot()).as("the refusal is in the token's bot's trail").isEqualTo("web"));
     // the verifier's look-up and the refusal's audit look-up: the named token, once each
     assertThat(store.tokensRead() - before).isLessThanOrEqualTo(2);
   }
@@ -75,9 +90,13 @@ class DelegatedJoinTokenLookupTest {
   void aSuccessfulDelegatedJoinAmongTenThousandTokensReadsOnlyTheTokenItNames() {
     ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     KeyPair keys = ProtocolClient.ec();
-    ObjectNode join = ProtocolClient.joinRequest("aws-web", client.challenge("ec2", "aws-web", keys), keys, null).put("join_method", "ec2");
+    ObjectNode join = ProtocolClient.joinRequest(
+            "aws-web", client.challenge("ec2", "aws-web", keys), keys, null)
+        .put("join_method", "ec2");
     // the instance identity document and its rsa2048 signature, as the ec2 join method reads them
-    join.putObject("proof").put("document", imds.document()).put("signature", imds.signature().replaceAll("\\s+", ""));
+    join.putObject("proof")
+        .put("document", imds.document())
+        .put("signature", imds.signature().replaceAll("\\s+", ""));
     long before = store.tokensRead();
 
     ProtocolClient.Reply reply = client.post("/v1/join", join);

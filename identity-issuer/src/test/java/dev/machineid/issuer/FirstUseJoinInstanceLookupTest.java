@@ -34,7 +34,9 @@ class FirstUseJoinInstanceLookupTest {
     store = new HookedStore(IssuerStore.inMemory());
     issuer = Issuer.builder()
         .store(store)
-        .verifierSettings("ec2", Map.of("additional_certificates", imds.certificatePem(), "max_instance_age", "10m"))
+        .verifierSettings(
+            "ec2",
+            Map.of("additional_certificates", imds.certificatePem(), "max_instance_age", "10m"))
         .build()
         .start();
     issuer.bots().create("web");
@@ -46,12 +48,32 @@ class FirstUseJoinInstanceLookupTest {
         for (int i = 0; i < INSTANCES_PER_BOT; i++) {
           String id = bot + "-" + i;
           Authentication auth = new Authentication(now, "127.0.0.1:1", "token", 1, Map.of());
-          tx.insertInstance(new InstanceRecord(id, bot, "token", "t-" + id, "token:" + id, now, 1, "h", "{}", "s-" + id, auth, auth, null));
+          tx.insertInstance(new InstanceRecord(
+              id,
+              bot,
+              "token",
+              "t-" + id,
+              "token:" + id,
+              now,
+              1,
+              "h",
+              "{}",
+              "s-" + id,
+              auth,
+              auth,
+              null));
         }
       }
       return null;
     });
-    issuer.tokens().create("aws-web", "web", "ec2", now.plus(Duration.ofHours(1)), Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
+    issuer
+        .tokens()
+        .create(
+            "aws-web",
+            "web",
+            "ec2",
+            now.plus(Duration.ofHours(1)),
+            Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
   }
 
   @AfterEach
@@ -64,8 +86,12 @@ class FirstUseJoinInstanceLookupTest {
   private ProtocolClient.Reply ec2Join() {
     ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
     KeyPair keys = ProtocolClient.ec();
-    ObjectNode join = ProtocolClient.joinRequest("aws-web", client.challenge("ec2", "aws-web", keys), keys, null).put("join_method", "ec2");
-    join.putObject("proof").put("document", imds.document()).put("signature", imds.signature().replaceAll("\\s+", ""));
+    ObjectNode join = ProtocolClient.joinRequest(
+            "aws-web", client.challenge("ec2", "aws-web", keys), keys, null)
+        .put("join_method", "ec2");
+    join.putObject("proof")
+        .put("document", imds.document())
+        .put("signature", imds.signature().replaceAll("\\s+", ""));
     return client.post("/v1/join", join);
   }
 
@@ -86,8 +112,11 @@ class FirstUseJoinInstanceLookupTest {
 
     assertThat(second.status()).as(second.toString()).isEqualTo(401);
     assertThat(second.code()).isEqualTo("proof_rejected");
-    assertThat(issuer.audit().events()).filteredOn(AuditEvent::failed).last()
-        .satisfies(e -> assertThat(e.detail().values()).anySatisfy(v -> assertThat(v).startsWith("rule=first_use").contains(instanceId)));
+    assertThat(issuer.audit().events())
+        .filteredOn(AuditEvent::failed)
+        .last()
+        .satisfies(e -> assertThat(e.detail().values())
+            .anySatisfy(v -> assertThat(v).startsWith("rule=first_use").contains(instanceId)));
     // the one instance bound to the identity, and nothing else
     assertThat(store.instancesRead() - beforeSecond).isEqualTo(1);
   }

@@ -26,7 +26,11 @@ final class HookedStore implements IssuerStore {
     this(delegate, new AtomicReference<>(), new AtomicLong(), new AtomicLong());
   }
 
-  private HookedStore(IssuerStore delegate, AtomicReference<Runnable> hook, AtomicLong tokensRead, AtomicLong instancesRead) {
+  private HookedStore(
+      IssuerStore delegate,
+      AtomicReference<Runnable> hook,
+      AtomicLong tokensRead,
+      AtomicLong instancesRead) {
     this.delegate = delegate;
     this.atNextTransaction = hook;
     this.tokensRead = tokensRead;
@@ -151,8 +155,15 @@ final class HookedStore implements IssuerStore {
 
   @Override
   public boolean compareAndSetGeneration(
-      String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest) {
-    return delegate.compareAndSetGeneration(instanceId, expected, newGeneration, newKeyHash, credentialsJson, serial, latest);
+      String instanceId,
+      long expected,
+      long newGeneration,
+      String newKeyHash,
+      String credentialsJson,
+      String serial,
+      Authentication latest) {
+    return delegate.compareAndSetGeneration(
+        instanceId, expected, newGeneration, newKeyHash, credentialsJson, serial, latest);
   }
 
   @Override

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  */
 class InternalIndependenceTest {
   /** {@code Issuer} or one of its nested classes, as a class file writes the name. */
-  private static final Pattern FACADE = Pattern.compile("dev/machineid/issuer/Issuer(?:\\$[\\w$]*)?(?![\\w/])");
+  private static final Pattern FACADE =
+      Pattern.compile("dev/machineid/issuer/Issuer(?:\\$[\\w$]*)?(?![\\w/])");
 
   @Test
   void noInternalClassRefersToTheIssuerFacade() throws Exception {
@@ -42,13 +43,16 @@ class InternalIndependenceTest {
       }
     }
     assertThat(scanned).as("compiled internal classes found under " + internal).isGreaterThan(20);
-    assertThat(offenders).as("internal classes referring to the public façade dev.machineid.issuer.Issuer").isEmpty();
+    assertThat(offenders)
+        .as("internal classes referring to the public façade dev.machineid.issuer.Issuer")
+        .isEmpty();
   }
 
   @Test
   void theScanSeesAReferenceToTheFacade() throws Exception {
     // this test class refers to Issuer (the javadoc link does not count; the field below does)
-    Path self = classesOf(InternalIndependenceTest.class).resolve(InternalIndependenceTest.class.getName().replace('.', '/') + ".class");
+    Path self = classesOf(InternalIndependenceTest.class)
+        .resolve(InternalIndependenceTest.class.getName().replace('.', '/') + ".class");
     assertThat(referencedNames(self)).anyMatch(n -> FACADE.matcher(n).find());
     assertThat(USES_FACADE).isEqualTo(Issuer.class);
   }
@@ -72,7 +76,8 @@ class InternalIndependenceTest {
    * descriptors, not the text of string literals.
    */
   private static Set<String> referencedNames(Path classFile) throws IOException {
-    try (InputStream in = Files.newInputStream(classFile); DataInputStream d = new DataInputStream(in)) {
+    try (InputStream in = Files.newInputStream(classFile);
+        DataInputStream d = new DataInputStream(in)) {
       if (d.readInt() != 0xCAFEBABE) {
         throw new IOException(classFile + " is not a class file");
       }

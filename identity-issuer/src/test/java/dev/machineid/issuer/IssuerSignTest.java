@@ -1,11 +1,11 @@
 package dev.machineid.issuer;
 
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
+import dev.machineid.testkit.ProtocolClient;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -21,8 +21,11 @@ class IssuerSignTest {
   private void start(Issuer.Builder b) {
     issuer = b.build().start();
     KeyPair keys = ProtocolClient.ec();
-    X509Certificate cert = issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(1));
-    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert});
+    X509Certificate cert =
+        issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(1));
+    admin = ProtocolClient.mtls(
+        issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {cert
+        });
   }
 
   @AfterEach
@@ -47,7 +50,8 @@ class IssuerSignTest {
   }
 
   private static String sshKey() {
-    return dev.machineid.core.protocol.SshPublicKeys.authorizedKey(ProtocolClient.ed25519().getPublic());
+    return dev.machineid.core.protocol.SshPublicKeys.authorizedKey(
+        ProtocolClient.ed25519().getPublic());
   }
 
   @Test
@@ -55,15 +59,28 @@ class IssuerSignTest {
     start(Issuer.builder());
     int before = issuer.audit().events().size();
     for (String kind : List.of("database_server", "ssh_host")) {
-      for (String bad : List.of("*", "*.example.com", "db 1.example.com", "db1,db2", "dbé.example.com", "db\n1", "-db.example.com", "999.1.1.1", "a..b", "")) {
+      for (String bad : List.of(
+          "*",
+          "*.example.com",
+          "db 1.example.com",
+          "db1,db2",
+          "dbé.example.com",
+          "db\n1",
+          "-db.example.com",
+          "999.1.1.1",
+          "a..b",
+          "")) {
         ProtocolClient.Reply r = sign(kind, List.of("db.example.com", bad), "24h");
         assertThat(r.status()).as(kind + " '" + bad + "': " + r).isEqualTo(400);
         assertThat(r.code()).isEqualTo("malformed_request");
       }
     }
     assertThat(issuer.audit().events()).hasSize(before);
-    assertThat(sign("database_server", List.of("db-1.example.com", "10.0.0.5", "::1"), "24h").status()).isEqualTo(200);
-    assertThat(sign("ssh_host", List.of("db-1.example.com", "10.0.0.5"), "24h").status()).isEqualTo(200);
+    assertThat(sign("database_server", List.of("db-1.example.com", "10.0.0.5", "::1"), "24h")
+            .status())
+        .isEqualTo(200);
+    assertThat(sign("ssh_host", List.of("db-1.example.com", "10.0.0.5"), "24h").status())
+        .isEqualTo(200);
   }
 
   @Test
@@ -77,15 +94,20 @@ class IssuerSignTest {
     }
     // without a ttl: 30 days, capped by the configured maximum
     ProtocolClient.Reply dflt = sign("database_server", List.of("db.example.com"), null);
-    X509Certificate leaf = Pem.certificate(dflt.json().path("certificate_chain").get(0).asText());
-    assertThat(Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant())).isLessThanOrEqualTo(Duration.ofDays(10).plusMinutes(1));
+    X509Certificate leaf =
+        Pem.certificate(dflt.json().path("certificate_chain").get(0).asText());
+    assertThat(
+            Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant()))
+        .isLessThanOrEqualTo(Duration.ofDays(10).plusMinutes(1));
   }
 
   @Test
   void issuerSignDefaultsToNinetyDaysAtMost() {
     start(Issuer.builder());
-    assertThat(sign("database_server", List.of("db.example.com"), "9528h").code()).isEqualTo("ttl_exceeded");
-    assertThat(sign("database_server", List.of("db.example.com"), "2160h").status()).isEqualTo(200);
+    assertThat(sign("database_server", List.of("db.example.com"), "9528h").code())
+        .isEqualTo("ttl_exceeded");
+    assertThat(sign("database_server", List.of("db.example.com"), "2160h").status())
+        .isEqualTo(200);
   }
 
   @Test
@@ -93,9 +115,14 @@ class IssuerSignTest {
     start(Issuer.builder());
     ProtocolClient.Reply r = sign("ssh_host", List.of("db.example.com"), "24h");
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    long serial = SshCertificateAuthority.describe(r.json().path("ssh_certificate").asText()).serial();
+    long serial = SshCertificateAuthority.describe(
+            r.json().path("ssh_certificate").asText())
+        .serial();
     AuditEvent e = issuer.audit().events().get(issuer.audit().events().size() - 1);
     assertThat(e.type()).isEqualTo("certificate.signed");
-    assertThat(e.detail()).containsEntry("kind", "ssh_host").containsEntry("serial", Long.toUnsignedString(serial)).containsEntry("subject", "db.example.com");
+    assertThat(e.detail())
+        .containsEntry("kind", "ssh_host")
+        .containsEntry("serial", Long.toUnsignedString(serial))
+        .containsEntry("subject", "db.example.com");
   }
 }

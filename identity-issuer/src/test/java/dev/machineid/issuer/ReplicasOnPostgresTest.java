@@ -1,11 +1,11 @@
 package dev.machineid.issuer;
 
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.IdentityResponse;
-import dev.machineid.testkit.ProtocolClient.Reply;
 import dev.machineid.testkit.PostgresServer;
+import dev.machineid.testkit.ProtocolClient;
+import dev.machineid.testkit.ProtocolClient.Reply;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -26,6 +26,7 @@ class ReplicasOnPostgresTest {
   private static Path keys;
   /** Replica A's store runs a test's action at the start of its next transaction: another replica's commit lands there. */
   private static HookedStore storeA;
+
   private static IssuerStore storeB;
   private static Issuer a;
   private static Issuer b;
@@ -37,8 +38,18 @@ class ReplicasOnPostgresTest {
     keys = Files.createTempDirectory("replica-keys");
     storeA = new HookedStore(IssuerStore.jdbc(url, pg.user(), null));
     storeB = IssuerStore.jdbc(url, pg.user(), null);
-    a = Issuer.builder().trustDomain("replicas.test").keysDirectory(keys).store(storeA).build().start();
-    b = Issuer.builder().trustDomain("replicas.test").keysDirectory(keys).store(storeB).build().start();
+    a = Issuer.builder()
+        .trustDomain("replicas.test")
+        .keysDirectory(keys)
+        .store(storeA)
+        .build()
+        .start();
+    b = Issuer.builder()
+        .trustDomain("replicas.test")
+        .keysDirectory(keys)
+        .store(storeB)
+        .build()
+        .start();
   }
 
   @AfterAll
@@ -74,9 +85,11 @@ class ReplicasOnPostgresTest {
     String token = a.tokens().create("challenge-bot", Duration.ofMinutes(5));
     KeyPair k = ProtocolClient.ec();
     String challenge = anonymous(a).challenge("token", token, k);
-    Reply joined = anonymous(b).post("/v1/join", ProtocolClient.joinRequest(token, challenge, k, null));
+    Reply joined =
+        anonymous(b).post("/v1/join", ProtocolClient.joinRequest(token, challenge, k, null));
     assertThat(joined.status()).as(joined.toString()).isEqualTo(200);
-    Reply replayed = anonymous(a).post("/v1/join", ProtocolClient.joinRequest(token, challenge, k, null));
+    Reply replayed =
+        anonymous(a).post("/v1/join", ProtocolClient.joinRequest(token, challenge, k, null));
     assertThat(replayed.code()).isEqualTo("challenge_invalid");
   }
 
@@ -101,7 +114,9 @@ class ReplicasOnPostgresTest {
         ProtocolClient client = anonymous(j % 2 == 0 ? b : a);
         replies.add(pool.submit(() -> {
           go.await();
-          return client.post("/v1/join", ProtocolClient.joinRequest(token, challenges.get(j), keyPairs.get(j), null));
+          return client.post(
+              "/v1/join",
+              ProtocolClient.joinRequest(token, challenges.get(j), keyPairs.get(j), null));
         }));
       }
       go.countDown();
@@ -173,9 +188,11 @@ class ReplicasOnPostgresTest {
     // The response was lost; the client retries on the other replica with the same key.
     Reply retried = as(b, k1, first).renew(first.generation(), k2, null);
     assertThat(retried.status()).as(retried.toString()).isEqualTo(200);
-    assertThat(retried.as(IdentityResponse.class).certificateChain()).isEqualTo(second.certificateChain());
+    assertThat(retried.as(IdentityResponse.class).certificateChain())
+        .isEqualTo(second.certificateChain());
 
-    // A copy of the old certificate asks with another key: stale, so the instance is locked everywhere.
+    // A copy of the old certificate asks with another key: stale, so the instance is locked
+    // everywhere.
     Reply stale = as(b, k1, first).renew(first.generation(), ProtocolClient.ec(), null);
     assertThat(stale.code()).as(stale.toString()).isEqualTo("generation_mismatch");
     assertThat(a.instances().find(first.instanceId())).map(BotInstance::locked).contains(true);

@@ -38,11 +38,17 @@ class RouteTableTest {
     issuer = Issuer.builder().build().start();
     issuer.bots().create("web");
     KeyPair botKeys = ProtocolClient.ec();
-    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), botKeys, null).as(IdentityResponse.class);
+    IdentityResponse c = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate())
+        .join(issuer.tokens().create("web", Duration.ofMinutes(10)), botKeys, null)
+        .as(IdentityResponse.class);
     bot = ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), botKeys, c);
     KeyPair adminKeys = ProtocolClient.ec();
-    X509Certificate cert = issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
-    admin = ProtocolClient.mtls(issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {cert});
+    X509Certificate cert =
+        issuer.admins().issueCertificate("ops", adminKeys.getPublic(), Duration.ofHours(1));
+    admin = ProtocolClient.mtls(
+        issuer.url(), issuer.authorityCertificate(), adminKeys.getPrivate(), new X509Certificate[] {
+          cert
+        });
   }
 
   @AfterAll
@@ -52,18 +58,32 @@ class RouteTableTest {
 
   private static ProtocolClient.Reply send(ProtocolClient client, String method, String path) {
     boolean body = !method.equals("GET") && !method.equals("DELETE");
-    return client.send(method, path, body ? "application/json" : null, body ? HttpRequest.BodyPublishers.ofString("{}") : HttpRequest.BodyPublishers.noBody());
+    return client.send(
+        method,
+        path,
+        body ? "application/json" : null,
+        body ? HttpRequest.BodyPublishers.ofString("{}") : HttpRequest.BodyPublishers.noBody());
   }
 
   /** The router's own refusal of a path: a 404 problem that names no resource. */
   private static boolean routerNotFound(ProtocolClient.Reply r) {
-    return r.status() == 404 && r.contentType() != null && r.contentType().startsWith(Protocol.PROBLEM_JSON) && r.json().path("detail").asText().startsWith("no such");
+    return r.status() == 404
+        && r.contentType() != null
+        && r.contentType().startsWith(Protocol.PROBLEM_JSON)
+        && r.json().path("detail").asText().startsWith("no such");
   }
 
   @Test
   void everyDeclaredProtocolRouteIsServedAndOtherMethodsAreNotAllowed() {
-    assertThat(ApiHandler.ROUTES).extracting(ApiHandler.Route::path)
-        .contains(Protocol.AUTHORITY_PATH, Protocol.CHALLENGE_PATH, Protocol.JOIN_PATH, Protocol.RENEW_PATH, Protocol.HEARTBEAT_PATH, Protocol.CERTIFICATES_PATH)
+    assertThat(ApiHandler.ROUTES)
+        .extracting(ApiHandler.Route::path)
+        .contains(
+            Protocol.AUTHORITY_PATH,
+            Protocol.CHALLENGE_PATH,
+            Protocol.JOIN_PATH,
+            Protocol.RENEW_PATH,
+            Protocol.HEARTBEAT_PATH,
+            Protocol.CERTIFICATES_PATH)
         .doesNotHaveDuplicates();
     for (ApiHandler.Route route : ApiHandler.ROUTES) {
       ProtocolClient.Reply served = send(bot, route.method(), route.path());
@@ -71,7 +91,9 @@ class RouteTableTest {
       for (String other : METHODS) {
         if (!other.equals(route.method())) {
           ProtocolClient.Reply refused = send(bot, other, route.path());
-          assertThat(refused.status()).as(other + " " + route.path() + " -> " + refused).isEqualTo(405);
+          assertThat(refused.status())
+              .as(other + " " + route.path() + " -> " + refused)
+              .isEqualTo(405);
           assertThat(refused.code()).isEqualTo("method_not_allowed");
         }
       }
@@ -80,14 +102,23 @@ class RouteTableTest {
 
   @Test
   void everyDeclaredAdminRouteIsServedAndOtherMethodsAreNotAllowed() {
-    assertThat(AdminApi.ROUTES).extracting(r -> r.method() + " " + r.template()).doesNotHaveDuplicates();
+    assertThat(AdminApi.ROUTES)
+        .extracting(r -> r.method() + " " + r.template())
+        .doesNotHaveDuplicates();
     for (AdminApi.Route route : AdminApi.ROUTES) {
       String path = route.template().replaceAll("\\{[a-z]+}", "web");
       ProtocolClient.Reply served = send(admin, route.method(), path);
-      assertThat(routerNotFound(served)).as(route.method() + " " + path + " -> " + served).isFalse();
-      assertThat(served.status()).as(route.method() + " " + path + " -> " + served).isLessThan(500).isNotEqualTo(405);
-      Set<String> declared =
-          AdminApi.ROUTES.stream().filter(r -> r.template().equals(route.template())).map(AdminApi.Route::method).collect(Collectors.toSet());
+      assertThat(routerNotFound(served))
+          .as(route.method() + " " + path + " -> " + served)
+          .isFalse();
+      assertThat(served.status())
+          .as(route.method() + " " + path + " -> " + served)
+          .isLessThan(500)
+          .isNotEqualTo(405);
+      Set<String> declared = AdminApi.ROUTES.stream()
+          .filter(r -> r.template().equals(route.template()))
+          .map(AdminApi.Route::method)
+          .collect(Collectors.toSet());
       for (String other : METHODS) {
         if (!declared.contains(other)) {
           ProtocolClient.Reply refused = send(admin, other, path);
@@ -100,7 +131,14 @@ class RouteTableTest {
 
   @Test
   void aPathNoTableDeclaresIsNotFound() {
-    for (String path : List.of("/v1/nothing", "/v1/join/", "/v1/admin/nothing", "/v1/admin/bots/web/extra", "/v1/admin/audit/nothing", "/v1/admin/", "/v1/admin/instances/web")) {
+    for (String path : List.of(
+        "/v1/nothing",
+        "/v1/join/",
+        "/v1/admin/nothing",
+        "/v1/admin/bots/web/extra",
+        "/v1/admin/audit/nothing",
+        "/v1/admin/",
+        "/v1/admin/instances/web")) {
       for (String method : METHODS) {
         ProtocolClient.Reply r = send(admin, method, path);
         assertThat(r.status()).as(method + " " + path + " -> " + r).isEqualTo(404);

@@ -1,9 +1,9 @@
 package dev.machineid.issuer;
 
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.Pem;
+import dev.machineid.testkit.ProtocolClient;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +27,10 @@ class SecretsTest {
       consumed = issuer.tokens().create("web", Duration.ofMinutes(1));
       ProtocolClient client = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate());
       assertThat(client.join(consumed, keys, null).status()).isEqualTo(200);
-      assertThat(client.join(consumed, ProtocolClient.ec(), null).code()).isEqualTo("token_consumed");
-      assertThat(client.join("wrong-" + token, ProtocolClient.ec(), null).code()).isEqualTo("proof_rejected");
+      assertThat(client.join(consumed, ProtocolClient.ec(), null).code())
+          .isEqualTo("token_consumed");
+      assertThat(client.join("wrong-" + token, ProtocolClient.ec(), null).code())
+          .isEqualTo("proof_rejected");
       client.post("/v1/join", "{\"join_method\":\"token\",\"token\":\"" + token + "\"}");
       issuer.locks().create(Lock.bot("web", "test"));
       assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
@@ -38,7 +40,9 @@ class SecretsTest {
     String log = captured.toString(StandardCharsets.UTF_8);
     assertThat(log).contains("join refused");
     assertThat(log).doesNotContain(token).doesNotContain(consumed);
-    assertThat(log).doesNotContain(Pem.encode(keys.getPrivate()).lines().skip(1).findFirst().orElseThrow());
+    assertThat(log)
+        .doesNotContain(
+            Pem.encode(keys.getPrivate()).lines().skip(1).findFirst().orElseThrow());
     assertThat(log).doesNotContain("PRIVATE KEY");
   }
 }

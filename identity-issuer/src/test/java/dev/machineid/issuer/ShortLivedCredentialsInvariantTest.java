@@ -1,6 +1,5 @@
 package dev.machineid.issuer;
 
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,6 +10,7 @@ import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
 import dev.machineid.issuer.internal.authority.CertificateAuthority;
 import dev.machineid.issuer.internal.ssh.SshCertificateAuthority;
+import dev.machineid.testkit.ProtocolClient;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -35,7 +35,19 @@ class ShortLivedCredentialsInvariantTest {
   void start() {
     issuer = Issuer.builder().build().start();
     // no options.max_ttl: only the issuer's own limits apply
-    issuer.roles().create(new Role("svc", List.of("deploy"), List.of("app"), List.of("viewers"), List.of(), List.of(), List.of("billing"), false, null, null));
+    issuer
+        .roles()
+        .create(new Role(
+            "svc",
+            List.of("deploy"),
+            List.of("app"),
+            List.of("viewers"),
+            List.of(),
+            List.of(),
+            List.of("billing"),
+            false,
+            null,
+            null));
     issuer.bots().create("web", List.of("svc"), Map.of());
   }
 
@@ -48,10 +60,14 @@ class ShortLivedCredentialsInvariantTest {
 
   private Joined join(String ttl) {
     KeyPair keys = ProtocolClient.ec();
-    ProtocolClient.Reply reply = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).join(issuer.tokens().create("web", Duration.ofMinutes(10)), keys, ttl);
+    ProtocolClient.Reply reply = ProtocolClient.anonymous(
+            issuer.url(), issuer.authorityCertificate())
+        .join(issuer.tokens().create("web", Duration.ofMinutes(10)), keys, ttl);
     assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
     IdentityResponse c = reply.as(IdentityResponse.class);
-    return new Joined(ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c), Pem.certificate(c.certificateChain().get(0)));
+    return new Joined(
+        ProtocolClient.as(issuer.url(), issuer.authorityCertificate(), keys, c),
+        Pem.certificate(c.certificateChain().get(0)));
   }
 
   /** A valid request of {@code kind} for the role, asking for {@code ttl}. */
@@ -65,7 +81,7 @@ class ShortLivedCredentialsInvariantTest {
       case "kubernetes" -> target.putArray("kubernetes_groups").add("viewers");
       case "ssh_user" -> target.putArray("logins").add("deploy");
       case "jwt_svid" -> target.putArray("audiences").add("billing");
-      default -> { }
+      default -> {}
     }
     if (kind.equals("ssh_user")) {
       req.put("ssh_public_key", SshPublicKeys.authorizedKey(keys.getPublic()));
@@ -78,8 +94,10 @@ class ShortLivedCredentialsInvariantTest {
   /** When the credential in the answer stops being valid, read from the credential itself. */
   private static Instant expiry(String kind, CertificatesResponse answer) throws Exception {
     return switch (kind) {
-      case "ssh_user" -> SshCertificateAuthority.describe(answer.sshCertificate()).validBefore();
-      case "jwt_svid" -> SignedJWT.parse(answer.token()).getJWTClaimsSet().getExpirationTime().toInstant();
+      case "ssh_user" ->
+        SshCertificateAuthority.describe(answer.sshCertificate()).validBefore();
+      case "jwt_svid" ->
+        SignedJWT.parse(answer.token()).getJWTClaimsSet().getExpirationTime().toInstant();
       default -> Pem.certificate(answer.certificateChain().get(0)).getNotAfter().toInstant();
     };
   }
@@ -87,9 +105,17 @@ class ShortLivedCredentialsInvariantTest {
   /** When the credential starts being valid, without the back-dating that absorbs clock skew. */
   private static Instant issuedAt(String kind, CertificatesResponse answer) throws Exception {
     return switch (kind) {
-      case "ssh_user" -> SshCertificateAuthority.describe(answer.sshCertificate()).validAfter().plus(CertificateAuthority.BACKDATE);
-      case "jwt_svid" -> SignedJWT.parse(answer.token()).getJWTClaimsSet().getIssueTime().toInstant();
-      default -> Pem.certificate(answer.certificateChain().get(0)).getNotBefore().toInstant().plus(CertificateAuthority.BACKDATE);
+      case "ssh_user" ->
+        SshCertificateAuthority.describe(answer.sshCertificate())
+            .validAfter()
+            .plus(CertificateAuthority.BACKDATE);
+      case "jwt_svid" ->
+        SignedJWT.parse(answer.token()).getJWTClaimsSet().getIssueTime().toInstant();
+      default ->
+        Pem.certificate(answer.certificateChain().get(0))
+            .getNotBefore()
+            .toInstant()
+            .plus(CertificateAuthority.BACKDATE);
     };
   }
 
@@ -101,10 +127,12 @@ class ShortLivedCredentialsInvariantTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"database", "kubernetes", "application", "ssh_user", "jwt_svid"})
-  void aRoleScopedCredentialAskedForTwoHoursUnderARoleWithoutMaxTtlLivesAtMostOneHour(String kind) throws Exception {
+  void aRoleScopedCredentialAskedForTwoHoursUnderARoleWithoutMaxTtlLivesAtMostOneHour(String kind)
+      throws Exception {
     // the bot certificate lives three hours, so only the one-hour cap can shorten the credential
     Joined bot = join("3h");
-    assertThat(Duration.between(Instant.now(), bot.certificate().getNotAfter().toInstant())).isGreaterThan(Duration.ofHours(2));
+    assertThat(Duration.between(Instant.now(), bot.certificate().getNotAfter().toInstant()))
+        .isGreaterThan(Duration.ofHours(2));
 
     CertificatesResponse answer = issue(bot, request(kind, "2h"));
 
@@ -114,8 +142,10 @@ class ShortLivedCredentialsInvariantTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"database", "kubernetes", "application", "ssh_user", "jwt_svid", "identity"})
-  void aRoleScopedCredentialNeverOutlivesTheBotCertificateItWasAskedWith(String kind) throws Exception {
+  @ValueSource(
+      strings = {"database", "kubernetes", "application", "ssh_user", "jwt_svid", "identity"})
+  void aRoleScopedCredentialNeverOutlivesTheBotCertificateItWasAskedWith(String kind)
+      throws Exception {
     // a two-minute bot certificate asked for thirty minutes: within the hour, beyond the bot's life
     Joined bot = join("2m");
     Instant botExpiry = bot.certificate().getNotAfter().toInstant();
@@ -126,6 +156,8 @@ class ShortLivedCredentialsInvariantTest {
     assertThat(expiry).isBeforeOrEqualTo(botExpiry);
     assertThat(answer.notAfter()).isBeforeOrEqualTo(botExpiry);
     // it was shortened to what the bot had left, not refused or left at a default
-    assertThat(Duration.between(issuedAt(kind, answer), expiry)).isLessThanOrEqualTo(Duration.ofMinutes(2)).isPositive();
+    assertThat(Duration.between(issuedAt(kind, answer), expiry))
+        .isLessThanOrEqualTo(Duration.ofMinutes(2))
+        .isPositive();
   }
 }

@@ -1,15 +1,15 @@
 package dev.machineid.issuer;
 
-import dev.machineid.testkit.MutableClock;
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.Authority;
-import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
+import dev.machineid.testkit.MutableClock;
+import dev.machineid.testkit.ProtocolClient;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -67,7 +67,10 @@ class TokenJoinTest {
     assertThat(leaf.getBasicConstraints()).isEqualTo(-1);
     assertThat(leaf.getSerialNumber().signum()).isPositive();
     assertThat(leaf.getSerialNumber().bitLength()).isGreaterThan(64);
-    long lifetime = Duration.between(leaf.getNotBefore().toInstant().plus(Duration.ofMinutes(1)), leaf.getNotAfter().toInstant()).toSeconds();
+    long lifetime = Duration.between(
+            leaf.getNotBefore().toInstant().plus(Duration.ofMinutes(1)),
+            leaf.getNotAfter().toInstant())
+        .toSeconds();
     assertThat(lifetime).isCloseTo(6, within(2L));
     assertThat(creds.notAfter()).isEqualTo(leaf.getNotAfter().toInstant());
     assertThat(creds.renewAfter()).isAfter(clock.instant()).isBefore(creds.notAfter());
@@ -94,8 +97,11 @@ class TokenJoinTest {
     assertThat(instance.joinMethod()).isEqualTo("token");
     assertThat(instance.locked()).isFalse();
     assertThat(instance.initialAuthentication().remoteAddress()).startsWith("127.0.0.1:");
-    assertThat(issuer.instances().list("backup")).extracting(BotInstance::id).containsExactly(creds.instanceId());
-    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isTrue());
+    assertThat(issuer.instances().list("backup"))
+        .extracting(BotInstance::id)
+        .containsExactly(creds.instanceId());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed())
+        .isTrue());
     assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("join");
       assertThat(e.outcome()).isEqualTo("success");
@@ -109,16 +115,22 @@ class TokenJoinTest {
       String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
       ProtocolClient.Reply reply = client.join(token, keys, null);
       assertThat(reply.status()).as(reply.toString()).isEqualTo(200);
-      X509Certificate leaf = Pem.certificate(reply.as(IdentityResponse.class).certificateChain().get(0));
+      X509Certificate leaf =
+          Pem.certificate(reply.as(IdentityResponse.class).certificateChain().get(0));
       assertThat(leaf.getPublicKey()).isEqualTo(keys.getPublic());
-      assertThat(Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant())).isEqualTo(Duration.ofMinutes(61));
+      assertThat(Duration.between(
+              leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant()))
+          .isEqualTo(Duration.ofMinutes(61));
     }
   }
 
   @Test
   void weakOrUnsupportedKeysAreRefusedAsMalformed() {
     KeyPair weak = ProtocolClient.rsa(1024);
-    ObjectNode req = ProtocolClient.object().put("join_method", "token").put("token", "x").put("public_key", Pem.encode(weak.getPublic()));
+    ObjectNode req = ProtocolClient.object()
+        .put("join_method", "token")
+        .put("token", "x")
+        .put("public_key", Pem.encode(weak.getPublic()));
     ProtocolClient.Reply reply = client.post("/v1/join/challenge", req);
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.code()).isEqualTo("malformed_request");
@@ -194,12 +206,14 @@ class TokenJoinTest {
 
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("token_expired");
-    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed())
+        .isFalse());
   }
 
   @Test
   void unknownTokenIsRejectedWithoutSayingWhy() {
-    ProtocolClient.Reply reply = client.join("00112233445566778899aabbccddeeff", ProtocolClient.ec(), null);
+    ProtocolClient.Reply reply =
+        client.join("00112233445566778899aabbccddeeff", ProtocolClient.ec(), null);
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("proof_rejected");
     assertThat(reply.json().get("detail").asText()).doesNotContain("token");
@@ -209,7 +223,8 @@ class TokenJoinTest {
   void challengeIsRedeemedOnlyOnce() {
     String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
     KeyPair keys = ProtocolClient.ec();
-    ObjectNode req = ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null);
+    ObjectNode req =
+        ProtocolClient.joinRequest(token, client.challenge("token", token, keys), keys, null);
     assertThat(client.post("/v1/join", req).status()).isEqualTo(200);
 
     ProtocolClient.Reply replay = client.post("/v1/join", req);
@@ -224,13 +239,16 @@ class TokenJoinTest {
     KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
     ObjectNode bad = ProtocolClient.joinRequest(token, challenge, keys, null);
-    bad.put("challenge_signature", ProtocolClient.sign(ProtocolClient.ec().getPrivate(), challenge));
+    bad.put(
+        "challenge_signature", ProtocolClient.sign(ProtocolClient.ec().getPrivate(), challenge));
     assertThat(client.post("/v1/join", bad).code()).isEqualTo("proof_rejected");
 
-    ProtocolClient.Reply second = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
+    ProtocolClient.Reply second =
+        client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
 
     assertThat(second.code()).isEqualTo("challenge_invalid");
-    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed())
+        .isFalse());
   }
 
   @Test
@@ -240,17 +258,22 @@ class TokenJoinTest {
     KeyPair other = ProtocolClient.ec();
     String challenge = client.challenge("token", token, first);
 
-    ProtocolClient.Reply otherKey = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, other, null));
+    ProtocolClient.Reply otherKey =
+        client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, other, null));
     assertThat(otherKey.code()).isEqualTo("challenge_invalid");
 
     String otherToken = issuer.tokens().create("backup", Duration.ofMinutes(10));
-    ProtocolClient.Reply wrongToken = client.post("/v1/join", ProtocolClient.joinRequest(otherToken, client.challenge("token", token, first), first, null));
+    ProtocolClient.Reply wrongToken = client.post(
+        "/v1/join",
+        ProtocolClient.joinRequest(
+            otherToken, client.challenge("token", token, first), first, null));
     assertThat(wrongToken.code()).isEqualTo("challenge_invalid");
 
     ObjectNode forged = ProtocolClient.joinRequest(token, "A".repeat(54), first, null);
     assertThat(client.post("/v1/join", forged).code()).isEqualTo("challenge_invalid");
 
-    assertThat(issuer.tokens().list()).isNotEmpty().allSatisfy(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.tokens().list()).isNotEmpty().allSatisfy(t -> assertThat(t.consumed())
+        .isFalse());
   }
 
   @Test
@@ -261,7 +284,8 @@ class TokenJoinTest {
     assertThat(challenge.length()).isLessThanOrEqualTo(64);
     clock.advance(Duration.ofMinutes(2).plusSeconds(1));
 
-    ProtocolClient.Reply reply = client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
+    ProtocolClient.Reply reply =
+        client.post("/v1/join", ProtocolClient.joinRequest(token, challenge, keys, null));
 
     assertThat(reply.code()).isEqualTo("challenge_invalid");
   }
@@ -269,10 +293,18 @@ class TokenJoinTest {
   @Test
   void challengeExpiresTwoMinutesAfterIssue() {
     KeyPair keys = ProtocolClient.ec();
-    ObjectNode req = ProtocolClient.object().put("join_method", "token").put("token", "t").put("public_key", Pem.encode(keys.getPublic()));
+    ObjectNode req = ProtocolClient.object()
+        .put("join_method", "token")
+        .put("token", "t")
+        .put("public_key", Pem.encode(keys.getPublic()));
     ProtocolClient.Reply reply = client.post("/v1/join/challenge", req);
     assertThat(reply.status()).isEqualTo(200);
-    assertThat(reply.json().get("expires_at").asText()).isEqualTo(clock.instant().truncatedTo(ChronoUnit.SECONDS).plus(Duration.ofMinutes(2)).toString());
+    assertThat(reply.json().get("expires_at").asText())
+        .isEqualTo(clock
+            .instant()
+            .truncatedTo(ChronoUnit.SECONDS)
+            .plus(Duration.ofMinutes(2))
+            .toString());
   }
 
   @Test
@@ -281,13 +313,15 @@ class TokenJoinTest {
     KeyPair keys = ProtocolClient.ec();
     String challenge = client.challenge("token", token, keys);
     ObjectNode req = ProtocolClient.joinRequest(token, challenge, keys, null);
-    req.put("challenge_signature", ProtocolClient.sign(ProtocolClient.ec().getPrivate(), challenge));
+    req.put(
+        "challenge_signature", ProtocolClient.sign(ProtocolClient.ec().getPrivate(), challenge));
 
     ProtocolClient.Reply reply = client.post("/v1/join", req);
 
     assertThat(reply.status()).isEqualTo(401);
     assertThat(reply.code()).isEqualTo("proof_rejected");
-    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed()).isFalse());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumed())
+        .isFalse());
     assertThat(issuer.instances().list("backup")).isEmpty();
   }
 
@@ -311,17 +345,20 @@ class TokenJoinTest {
     assertThat(reply.status()).isEqualTo(403);
     assertThat(reply.code()).isEqualTo("bot_locked");
 
-    // the refusal is audited under the bot, and did not use the token up: once the lock is lifted, the same token joins
+    // the refusal is audited under the bot, and did not use the token up: once the lock is lifted,
+    // the same token joins
     assertThat(issuer.audit().events()).anySatisfy(e -> {
       assertThat(e.type()).isEqualTo("join");
       assertThat(e.outcome()).isEqualTo(AuditEvent.FAILURE);
       assertThat(e.bot()).isEqualTo("backup");
       assertThat(e.detail()).containsEntry("code", "bot_locked");
     });
-    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt())
+        .isNull());
     issuer.locks().remove(lock.id());
     assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
-    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNotNull());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt())
+        .isNotNull());
   }
 
   @Test
@@ -331,16 +368,20 @@ class TokenJoinTest {
 
   @Test
   void lockOnTheIdentityATokenAttestsBlocksItWithoutUsingItUp() {
-    assertLockRefusesJoinsWithoutUsingTheTokenUp(tokenId -> Lock.identity("token:" + tokenId, "issued to the wrong team"));
+    assertLockRefusesJoinsWithoutUsingTheTokenUp(
+        tokenId -> Lock.identity("token:" + tokenId, "issued to the wrong team"));
   }
 
   /** A lock made from the token's id refuses every join with the token, and once removed the same token joins. */
-  private void assertLockRefusesJoinsWithoutUsingTheTokenUp(java.util.function.Function<String, Lock> lockFor) {
+  private void assertLockRefusesJoinsWithoutUsingTheTokenUp(
+      java.util.function.Function<String, Lock> lockFor) {
     String token = issuer.tokens().create("backup", Duration.ofMinutes(10));
-    Lock lock = issuer.locks().create(lockFor.apply(issuer.tokens().list().get(0).id()));
+    Lock lock =
+        issuer.locks().create(lockFor.apply(issuer.tokens().list().get(0).id()));
     assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
     assertThat(client.join(token, ProtocolClient.ec(), null).code()).isEqualTo("bot_locked");
-    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt()).isNull());
+    assertThat(issuer.tokens().list()).singleElement().satisfies(t -> assertThat(t.consumedAt())
+        .isNull());
     issuer.locks().remove(lock.id());
     assertThat(client.join(token, ProtocolClient.ec(), null).status()).isEqualTo(200);
   }
@@ -348,7 +389,10 @@ class TokenJoinTest {
   @Test
   void unknownJoinMethodIsNamedAsSuch() {
     KeyPair keys = ProtocolClient.ec();
-    ObjectNode req = ProtocolClient.object().put("join_method", "carrier-pigeon").put("token", "t").put("public_key", Pem.encode(keys.getPublic()));
+    ObjectNode req = ProtocolClient.object()
+        .put("join_method", "carrier-pigeon")
+        .put("token", "t")
+        .put("public_key", Pem.encode(keys.getPublic()));
     ProtocolClient.Reply reply = client.post("/v1/join/challenge", req);
     assertThat(reply.status()).isEqualTo(400);
     assertThat(reply.code()).isEqualTo("unknown_join_method");

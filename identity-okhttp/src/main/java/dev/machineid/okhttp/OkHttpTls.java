@@ -2,13 +2,13 @@ package dev.machineid.okhttp;
 
 import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.lang.ref.WeakReference;
 import java.security.cert.Certificate;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.Connection;
 import okhttp3.ConnectionPool;
@@ -31,7 +31,8 @@ public final class OkHttpTls {
   private OkHttpTls() {}
 
   /** Client certificate from the identity; servers trusted through the issuer's trust bundle. */
-  public static OkHttpClient.Builder configure(OkHttpClient.Builder builder, MachineIdentity identity) {
+  public static OkHttpClient.Builder configure(
+      OkHttpClient.Builder builder, MachineIdentity identity) {
     return configure(builder, identity, identity.trustManager());
   }
 
@@ -44,7 +45,9 @@ public final class OkHttpTls {
     Objects.requireNonNull(builder, "builder");
     Objects.requireNonNull(identity, "identity");
     Objects.requireNonNull(serverTrust, "serverTrust");
-    SSLContext context = serverTrust == identity.trustManager() ? identity.sslContext() : identity.sslContext(serverTrust);
+    SSLContext context = serverTrust == identity.trustManager()
+        ? identity.sslContext()
+        : identity.sslContext(serverTrust);
     ConnectionPool pool = new ConnectionPool();
     identity.addRotationHook(new Rotation(identity, pool));
     return builder

@@ -23,7 +23,8 @@ public final class Ci {
   public static void skipOrFail(String message) {
     Objects.requireNonNull(message, "message");
     if (isCi()) {
-      throw new IllegalStateException(message + " — CI=true, so this test fails instead of skipping");
+      throw new IllegalStateException(
+          message + " — CI=true, so this test fails instead of skipping");
     }
     Assumptions.abort(message);
   }
@@ -47,7 +48,8 @@ public final class Ci {
     if (tool.startsWith("/")) {
       found = Files.isExecutable(Path.of(tool)) ? Path.of(tool) : null;
     } else {
-      for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+      for (String dir :
+          System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
         Path p = Path.of(dir, tool);
         if (Files.isExecutable(p)) {
           found = p;

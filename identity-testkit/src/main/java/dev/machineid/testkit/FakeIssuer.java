@@ -12,9 +12,9 @@ import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
@@ -24,7 +24,6 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -120,7 +119,8 @@ public final class FakeIssuer implements AutoCloseable {
   private final SecureRandom random = new SecureRandom();
   private final Deque<Consumer<IdentityAnswer>> identityScript = new ArrayDeque<>();
   private final Deque<Consumer<CredentialAnswer>> credentialScript = new ArrayDeque<>();
-  private final List<X509Certificate> extraAuthorities = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<X509Certificate> extraAuthorities =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
   private final Map<String, List<Issuance>> issued = new ConcurrentHashMap<>();
   private final AtomicBoolean tokenUsed = new AtomicBoolean();
@@ -129,23 +129,29 @@ public final class FakeIssuer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   /** The instance's state: generation, key hash of the last renewal, its answer. */
   private final Map<String, Instance> instances = new ConcurrentHashMap<>();
+
   private volatile boolean hang;
 
   private record Instance(long generation, String lastKey, byte[] lastAnswer) {}
 
   private FakeIssuer(Builder b) throws IOException {
-    this.authority = b.authority != null ? b.authority : TestCertificateAuthority.create("fake issuer authority", b.clock);
+    this.authority = b.authority != null
+        ? b.authority
+        : TestCertificateAuthority.create("fake issuer authority", b.clock);
     this.purposeAuthority = TestCertificateAuthority.create("fake purpose authority", b.clock);
     this.trustDomain = b.trustDomain;
     this.bot = b.bot;
     this.token = b.token != null ? b.token : "fake-token-" + UUID.randomUUID();
     this.clock = b.clock;
-    TestCertificateAuthority.Issued serverCert = authority.issueServerCertificate(List.of("127.0.0.1", "localhost"));
+    TestCertificateAuthority.Issued serverCert =
+        authority.issueServerCertificate(List.of("127.0.0.1", "localhost"));
     SSLContext tls;
     try {
       tls = SSLContext.getInstance("TLS");
-      tls.init(new KeyManager[] {serverCert.keyManager()},
-          new TrustManager[] {new ClockedClientTrust(authority.certificate(), clock)}, null);
+      tls.init(
+          new KeyManager[] {serverCert.keyManager()},
+          new TrustManager[] {new ClockedClientTrust(authority.certificate(), clock)},
+          null);
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot make the fake issuer's TLS context: " + e, e);
     }
@@ -158,7 +164,8 @@ public final class FakeIssuer implements AutoCloseable {
         params.setSSLParameters(p);
       }
     });
-    this.threads = Executors.newCachedThreadPool(new NamedDaemonThreads("machineid-testkit-fake-issuer-", THREADS));
+    this.threads = Executors.newCachedThreadPool(
+        new NamedDaemonThreads("machineid-testkit-fake-issuer-", THREADS));
     server.setExecutor(threads);
     server.createContext("/", this::handle);
     server.start();
@@ -206,7 +213,10 @@ public final class FakeIssuer implements AutoCloseable {
 
   /** A builder set with this issuer's address, pin and token, and a 10 s start timeout. */
   public dev.machineid.core.MachineIdentity.Builder identityBuilder() {
-    return dev.machineid.core.MachineIdentity.builder().issuer(url).caPin(caPin()).token(token)
+    return dev.machineid.core.MachineIdentity.builder()
+        .issuer(url)
+        .caPin(caPin())
+        .token(token)
         .startTimeout(Duration.ofSeconds(10));
   }
 
@@ -275,8 +285,17 @@ public final class FakeIssuer implements AutoCloseable {
    */
   public X509Certificate issueAuthority(String commonName, PublicKey key) {
     Instant now = clock.instant();
-    return build(name(commonName), key, authority.certificate(), authority.keyPair().getPrivate(), now.minus(BACKDATE),
-        now.plus(Duration.ofDays(30)), true, List.of(), List.of(), null);
+    return build(
+        name(commonName),
+        key,
+        authority.certificate(),
+        authority.keyPair().getPrivate(),
+        now.minus(BACKDATE),
+        now.plus(Duration.ofDays(30)),
+        true,
+        List.of(),
+        List.of(),
+        null);
   }
 
   /**
@@ -286,19 +305,37 @@ public final class FakeIssuer implements AutoCloseable {
    */
   public X509Certificate issueLeaf(String commonName, PublicKey key) {
     Instant now = clock.instant();
-    return build(name(commonName), key, authority.certificate(), authority.keyPair().getPrivate(), now.minus(BACKDATE),
-        now.plus(Duration.ofHours(1)), false, List.of(new GeneralName(GeneralName.iPAddress, "127.0.0.1")),
-        List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth), null);
+    return build(
+        name(commonName),
+        key,
+        authority.certificate(),
+        authority.keyPair().getPrivate(),
+        now.minus(BACKDATE),
+        now.plus(Duration.ofHours(1)),
+        false,
+        List.of(new GeneralName(GeneralName.iPAddress, "127.0.0.1")),
+        List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth),
+        null);
   }
 
   /**
    * A server certificate for {@code 127.0.0.1} signed by {@code issuerKey} in the name of
    * {@code issuer} — with a leaf as {@code issuer}, a certificate no correct trust store accepts.
    */
-  public static X509Certificate serverCertificateSignedBy(X509Certificate issuer, PrivateKey issuerKey, PublicKey key) {
+  public static X509Certificate serverCertificateSignedBy(
+      X509Certificate issuer, PrivateKey issuerKey, PublicKey key) {
     Instant now = Instant.now();
-    return build(name("127.0.0.1"), key, issuer, issuerKey, now.minus(BACKDATE), now.plus(Duration.ofHours(1)), false,
-        List.of(new GeneralName(GeneralName.iPAddress, "127.0.0.1")), List.of(KeyPurposeId.id_kp_serverAuth), null);
+    return build(
+        name("127.0.0.1"),
+        key,
+        issuer,
+        issuerKey,
+        now.minus(BACKDATE),
+        now.plus(Duration.ofHours(1)),
+        false,
+        List.of(new GeneralName(GeneralName.iPAddress, "127.0.0.1")),
+        List.of(KeyPurposeId.id_kp_serverAuth),
+        null);
   }
 
   // ---------------------------------------------------------------- answers a test rewrites
@@ -321,7 +358,13 @@ public final class FakeIssuer implements AutoCloseable {
     private String refuseCode;
     private final Duration asked;
 
-    IdentityAnswer(String bot, String trustDomain, String instanceId, long generation, Instant notBefore, Instant notAfter,
+    IdentityAnswer(
+        String bot,
+        String trustDomain,
+        String instanceId,
+        long generation,
+        Instant notBefore,
+        Instant notAfter,
         Duration asked) {
       this.bot = bot;
       this.certificateBot = bot;
@@ -421,7 +464,8 @@ public final class FakeIssuer implements AutoCloseable {
     private Instant notAfter;
     private TestCertificateAuthority signedBy;
 
-    CredentialAnswer(String kind, Instant notBefore, Instant notAfter, TestCertificateAuthority signedBy) {
+    CredentialAnswer(
+        String kind, Instant notBefore, Instant notAfter, TestCertificateAuthority signedBy) {
       this.kind = kind;
       this.notBefore = notBefore;
       this.notAfter = notAfter;
@@ -475,8 +519,13 @@ public final class FakeIssuer implements AutoCloseable {
       }
       switch (path) {
         case "/v1/authority" -> send(ex, 200, JSON.writeValueAsBytes(authorityDocument(List.of())));
-        case "/v1/join/challenge" -> send(ex, 200, JSON.writeValueAsBytes(new ChallengeResponse(
-            Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes(24)), clock.instant().plusSeconds(120))));
+        case "/v1/join/challenge" ->
+          send(
+              ex,
+              200,
+              JSON.writeValueAsBytes(new ChallengeResponse(
+                  Base64.getUrlEncoder().withoutPadding().encodeToString(randomBytes(24)),
+                  clock.instant().plusSeconds(120))));
         case "/v1/join" -> join(ex, JSON.readTree(body));
         case "/v1/renew" -> renew(ex, JSON.readTree(body));
         case "/v1/certificates" -> certificates(ex, JSON.readTree(body));
@@ -517,7 +566,9 @@ public final class FakeIssuer implements AutoCloseable {
     }
     long presented = body.path("generation").asLong();
     String key = body.path("public_key").asText();
-    if (presented == inst.generation() - 1 && key.equals(inst.lastKey()) && inst.lastAnswer() != null) {
+    if (presented == inst.generation() - 1
+        && key.equals(inst.lastKey())
+        && inst.lastAnswer() != null) {
       boolean scripted;
       synchronized (identityScript) {
         scripted = !identityScript.isEmpty();
@@ -537,11 +588,14 @@ public final class FakeIssuer implements AutoCloseable {
     answerIdentity(ex, ext.instanceId(), inst.generation() + 1, Pem.publicKey(key), body, false);
   }
 
-  private void answerIdentity(HttpExchange ex, String instance, long generation, PublicKey key, JsonNode body, boolean join)
+  private void answerIdentity(
+      HttpExchange ex, String instance, long generation, PublicKey key, JsonNode body, boolean join)
       throws IOException {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
-    Duration ttl = body.hasNonNull("ttl") ? GoDuration.parse(body.get("ttl").asText()) : Duration.ofHours(1);
-    IdentityAnswer a = new IdentityAnswer(bot, trustDomain, instance, generation, now.minus(BACKDATE), now.plus(ttl), ttl);
+    Duration ttl =
+        body.hasNonNull("ttl") ? GoDuration.parse(body.get("ttl").asText()) : Duration.ofHours(1);
+    IdentityAnswer a = new IdentityAnswer(
+        bot, trustDomain, instance, generation, now.minus(BACKDATE), now.plus(ttl), ttl);
     Consumer<IdentityAnswer> edit;
     synchronized (identityScript) {
       edit = identityScript.poll();
@@ -554,15 +608,33 @@ public final class FakeIssuer implements AutoCloseable {
       return;
     }
     TestCertificateAuthority signer = a.signedBy != null ? a.signedBy : authority;
-    X509Certificate leaf = build(name("bot-" + a.certificateBot), key, signer.certificate(), signer.keyPair().getPrivate(),
-        a.notBefore, a.notAfter, false,
-        List.of(new GeneralName(GeneralName.uniformResourceIdentifier, SpiffeId.forBot(a.trustDomain, a.certificateBot).toString())),
-        List.of(KeyPurposeId.id_kp_clientAuth), new IdentityExtension(a.instanceId, a.generation, "token"));
+    X509Certificate leaf = build(
+        name("bot-" + a.certificateBot),
+        key,
+        signer.certificate(),
+        signer.keyPair().getPrivate(),
+        a.notBefore,
+        a.notAfter,
+        false,
+        List.of(new GeneralName(
+            GeneralName.uniformResourceIdentifier,
+            SpiffeId.forBot(a.trustDomain, a.certificateBot).toString())),
+        List.of(KeyPurposeId.id_kp_clientAuth),
+        new IdentityExtension(a.instanceId, a.generation, "token"));
     long third = Duration.between(now, a.notAfter).toMillis() / 3;
     long half = Duration.between(now, a.notAfter).toMillis() / 2;
-    Instant renewAfter = now.plusMillis(third + (long) (random.nextDouble() * Math.max(0, half - third)));
-    IdentityResponse c = new IdentityResponse(a.bot, a.instanceId, a.generation, List.of(Pem.encode(leaf), Pem.encode(signer.certificate())),
-        null, a.notAfter, renewAfter, now, authorityDocument(a.bundleExtras));
+    Instant renewAfter =
+        now.plusMillis(third + (long) (random.nextDouble() * Math.max(0, half - third)));
+    IdentityResponse c = new IdentityResponse(
+        a.bot,
+        a.instanceId,
+        a.generation,
+        List.of(Pem.encode(leaf), Pem.encode(signer.certificate())),
+        null,
+        a.notAfter,
+        renewAfter,
+        now,
+        authorityDocument(a.bundleExtras));
     byte[] answer = JSON.writeValueAsBytes(c);
     // the issuer's state advances as the real one's does: stored before the answer is sent
     instances.put(instance, new Instance(generation, body.path("public_key").asText(), answer));
@@ -576,17 +648,23 @@ public final class FakeIssuer implements AutoCloseable {
       return;
     }
     String kind = body.path("kind").asText();
-    TestCertificateAuthority ca = switch (kind) {
-      case "identity" -> authority;
-      case "application", "database", "kubernetes" -> purposeAuthority;
-      default -> null;
-    };
+    TestCertificateAuthority ca =
+        switch (kind) {
+          case "identity" -> authority;
+          case "application", "database", "kubernetes" -> purposeAuthority;
+          default -> null;
+        };
     if (ca == null) {
-      problem(ex, 400, "malformed_request", "the fake issuer issues only identity, application, database and kubernetes");
+      problem(
+          ex,
+          400,
+          "malformed_request",
+          "the fake issuer issues only identity, application, database and kubernetes");
       return;
     }
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
-    Duration ttl = body.hasNonNull("ttl") ? GoDuration.parse(body.get("ttl").asText()) : Duration.ofHours(1);
+    Duration ttl =
+        body.hasNonNull("ttl") ? GoDuration.parse(body.get("ttl").asText()) : Duration.ofHours(1);
     if (ttl.compareTo(Duration.ofHours(1)) > 0) {
       ttl = Duration.ofHours(1);
     }
@@ -600,18 +678,37 @@ public final class FakeIssuer implements AutoCloseable {
     if (edit != null) {
       edit.accept(a);
     }
-    String subject = switch (kind) {
-      case "database" -> body.path("target").path("database_user").asText("app");
-      case "kubernetes" -> body.path("target").path("kubernetes_user").asText("bot-" + bot);
-      default -> "bot-" + bot;
-    };
-    X509Certificate leaf = build(name(subject), Pem.publicKey(body.path("public_key").asText()), a.signedBy.certificate(),
-        a.signedBy.keyPair().getPrivate(), a.notBefore, a.notAfter, false,
-        List.of(new GeneralName(GeneralName.uniformResourceIdentifier, SpiffeId.forBot(trustDomain, bot).toString())),
-        List.of(KeyPurposeId.id_kp_clientAuth), null);
-    issued.computeIfAbsent(kind, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(new Issuance(now, a.notAfter));
-    send(ex, 200, JSON.writeValueAsBytes(new CertificatesResponse(
-        List.of(Pem.encode(leaf), Pem.encode(a.signedBy.certificate())), null, null, a.notAfter, now)));
+    String subject =
+        switch (kind) {
+          case "database" -> body.path("target").path("database_user").asText("app");
+          case "kubernetes" -> body.path("target").path("kubernetes_user").asText("bot-" + bot);
+          default -> "bot-" + bot;
+        };
+    X509Certificate leaf = build(
+        name(subject),
+        Pem.publicKey(body.path("public_key").asText()),
+        a.signedBy.certificate(),
+        a.signedBy.keyPair().getPrivate(),
+        a.notBefore,
+        a.notAfter,
+        false,
+        List.of(new GeneralName(
+            GeneralName.uniformResourceIdentifier,
+            SpiffeId.forBot(trustDomain, bot).toString())),
+        List.of(KeyPurposeId.id_kp_clientAuth),
+        null);
+    issued
+        .computeIfAbsent(kind, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+        .add(new Issuance(now, a.notAfter));
+    send(
+        ex,
+        200,
+        JSON.writeValueAsBytes(new CertificatesResponse(
+            List.of(Pem.encode(leaf), Pem.encode(a.signedBy.certificate())),
+            null,
+            null,
+            a.notAfter,
+            now)));
   }
 
   private Authority authorityDocument(List<X509Certificate> more) {
@@ -624,7 +721,8 @@ public final class FakeIssuer implements AutoCloseable {
       x509.add(Pem.encode(c));
     }
     List<String> purpose = List.of(Pem.encode(purposeAuthority.certificate()));
-    return new Authority(trustDomain, x509, purpose, purpose, purpose, purpose, List.of(), List.of(), null);
+    return new Authority(
+        trustDomain, x509, purpose, purpose, purpose, purpose, List.of(), List.of(), null);
   }
 
   private static X509Certificate peer(HttpExchange ex) {
@@ -644,9 +742,10 @@ public final class FakeIssuer implements AutoCloseable {
     return b.length == 0 ? "{}".getBytes(StandardCharsets.UTF_8) : b;
   }
 
-  private static void problem(HttpExchange ex, int status, String code, String detail) throws IOException {
-    byte[] b = JSON.writeValueAsBytes(Map.of("type", "about:blank", "title", code, "status", status, "code", code,
-        "detail", detail));
+  private static void problem(HttpExchange ex, int status, String code, String detail)
+      throws IOException {
+    byte[] b = JSON.writeValueAsBytes(Map.of(
+        "type", "about:blank", "title", code, "status", status, "code", code, "detail", detail));
     ex.getResponseHeaders().set("Content-Type", "application/problem+json");
     ex.sendResponseHeaders(status, b.length);
     ex.getResponseBody().write(b);
@@ -664,25 +763,50 @@ public final class FakeIssuer implements AutoCloseable {
     return b;
   }
 
-  private static X509Certificate build(X500Name subject, PublicKey key, X509Certificate issuer, PrivateKey issuerKey,
-      Instant notBefore, Instant notAfter, boolean ca, List<GeneralName> sans, List<KeyPurposeId> usages,
+  private static X509Certificate build(
+      X500Name subject,
+      PublicKey key,
+      X509Certificate issuer,
+      PrivateKey issuerKey,
+      Instant notBefore,
+      Instant notAfter,
+      boolean ca,
+      List<GeneralName> sans,
+      List<KeyPurposeId> usages,
       IdentityExtension identity) {
     try {
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
-          X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()), new BigInteger(127, new SecureRandom()).setBit(126),
-          Date.from(notBefore), Date.from(notAfter), subject, key);
-      b.addExtension(Extension.basicConstraints, true, ca ? new BasicConstraints(0) : new BasicConstraints(false));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(ca ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));
+          X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()),
+          new BigInteger(127, new SecureRandom()).setBit(126),
+          Date.from(notBefore),
+          Date.from(notAfter),
+          subject,
+          key);
+      b.addExtension(
+          Extension.basicConstraints,
+          true,
+          ca ? new BasicConstraints(0) : new BasicConstraints(false));
+      b.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(ca ? KeyUsage.keyCertSign | KeyUsage.cRLSign : KeyUsage.digitalSignature));
       if (!usages.isEmpty()) {
-        b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(usages.toArray(KeyPurposeId[]::new)));
+        b.addExtension(
+            Extension.extendedKeyUsage,
+            false,
+            new ExtendedKeyUsage(usages.toArray(KeyPurposeId[]::new)));
       }
       if (!sans.isEmpty()) {
-        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(GeneralName[]::new)));
+        b.addExtension(
+            Extension.subjectAlternativeName,
+            false,
+            new GeneralNames(sans.toArray(GeneralName[]::new)));
       }
       if (identity != null) {
         b.addExtension(new ASN1ObjectIdentifier(IdentityExtension.OID), false, identity.toDer());
       }
-      return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey)));
+      return new JcaX509CertificateConverter()
+          .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey)));
     } catch (Exception e) {
       throw new IllegalStateException("cannot build a certificate for " + subject + ": " + e, e);
     }
@@ -703,7 +827,8 @@ public final class FakeIssuer implements AutoCloseable {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
       try {
         List<X509Certificate> path = new ArrayList<>();
         for (X509Certificate c : chain) {
@@ -711,14 +836,17 @@ public final class FakeIssuer implements AutoCloseable {
             path.add(c);
           }
         }
-        java.security.cert.PKIXParameters params =
-            new java.security.cert.PKIXParameters(java.util.Set.of(new java.security.cert.TrustAnchor(anchor, null)));
+        java.security.cert.PKIXParameters params = new java.security.cert.PKIXParameters(
+            java.util.Set.of(new java.security.cert.TrustAnchor(anchor, null)));
         params.setRevocationEnabled(false);
         params.setDate(Date.from(clock.instant()));
-        java.security.cert.CertPathValidator.getInstance("PKIX").validate(
-            java.security.cert.CertificateFactory.getInstance("X.509").generateCertPath(path), params);
+        java.security.cert.CertPathValidator.getInstance("PKIX")
+            .validate(
+                java.security.cert.CertificateFactory.getInstance("X.509").generateCertPath(path),
+                params);
       } catch (GeneralSecurityException e) {
-        throw new java.security.cert.CertificateException("client certificate refused: " + e.getMessage(), e);
+        throw new java.security.cert.CertificateException(
+            "client certificate refused: " + e.getMessage(), e);
       }
     }
 
@@ -729,13 +857,15 @@ public final class FakeIssuer implements AutoCloseable {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+    public void checkClientTrusted(
+        X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
         throws java.security.cert.CertificateException {
       checkClientTrusted(chain, authType);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
       throw new java.security.cert.CertificateException("the fake issuer is a server");
     }
 
@@ -746,7 +876,8 @@ public final class FakeIssuer implements AutoCloseable {
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+    public void checkServerTrusted(
+        X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
         throws java.security.cert.CertificateException {
       checkServerTrusted(chain, authType);
     }
@@ -792,7 +923,8 @@ public final class FakeIssuer implements AutoCloseable {
 
     /** Default {@code fake.test}. */
     public Builder trustDomain(String trustDomain) {
-      this.trustDomain = new SpiffeId(Objects.requireNonNull(trustDomain, "trustDomain"), "").trustDomain();
+      this.trustDomain =
+          new SpiffeId(Objects.requireNonNull(trustDomain, "trustDomain"), "").trustDomain();
       return this;
     }
 

@@ -36,7 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>{@link #close()} (or {@code shutdownNow()}) drops pending tasks; it is idempotent.
  */
-public final class ManualScheduler extends AbstractExecutorService implements ScheduledExecutorService, AutoCloseable {
+public final class ManualScheduler extends AbstractExecutorService
+    implements ScheduledExecutorService, AutoCloseable {
   private static final AtomicInteger THREADS = new AtomicInteger();
   private final MutableClock clock;
   private final PriorityQueue<Task<?>> queue = new PriorityQueue<>();
@@ -47,7 +48,8 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
 
   private ManualScheduler(MutableClock clock) {
     this.clock = clock;
-    this.worker = new NamedDaemonThreads("machineid-testkit-scheduler-", THREADS).newThread(this::loop);
+    this.worker =
+        new NamedDaemonThreads("machineid-testkit-scheduler-", THREADS).newThread(this::loop);
     worker.start();
   }
 
@@ -114,7 +116,10 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
         try {
           while (!shutdown && !dueHead()) {
             Task<?> head = queue.peek();
-            long ms = head == null ? 50 : Math.max(1, Math.min(50, Duration.between(clock.instant(), head.due).toMillis()));
+            long ms = head == null
+                ? 50
+                : Math.max(
+                    1, Math.min(50, Duration.between(clock.instant(), head.due).toMillis()));
             wait(ms);
           }
         } catch (InterruptedException e) {
@@ -152,29 +157,36 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
 
   @Override
   public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
-    return schedule(Executors.callable(Objects.requireNonNull(command, "command"), null), delay, unit);
+    return schedule(
+        Executors.callable(Objects.requireNonNull(command, "command"), null), delay, unit);
   }
 
   @Override
   public <V> ScheduledFuture<V> schedule(Callable<V> callable, long delay, TimeUnit unit) {
-    return enqueue(new Task<>(callable, clock.instant().plusNanos(Math.max(0, unit.toNanos(delay))), 0));
+    return enqueue(
+        new Task<>(callable, clock.instant().plusNanos(Math.max(0, unit.toNanos(delay))), 0));
   }
 
   @Override
-  public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
+  public ScheduledFuture<?> scheduleAtFixedRate(
+      Runnable command, long initialDelay, long period, TimeUnit unit) {
     return schedulePeriodic(command, initialDelay, period, unit);
   }
 
   @Override
-  public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
+  public ScheduledFuture<?> scheduleWithFixedDelay(
+      Runnable command, long initialDelay, long delay, TimeUnit unit) {
     return schedulePeriodic(command, initialDelay, delay, unit);
   }
 
-  private ScheduledFuture<?> schedulePeriodic(Runnable command, long initialDelay, long period, TimeUnit unit) {
+  private ScheduledFuture<?> schedulePeriodic(
+      Runnable command, long initialDelay, long period, TimeUnit unit) {
     if (period <= 0) {
       throw new IllegalArgumentException("period must be positive");
     }
-    return enqueue(new Task<>(Executors.callable(command, null), clock.instant().plusNanos(Math.max(0, unit.toNanos(initialDelay))),
+    return enqueue(new Task<>(
+        Executors.callable(command, null),
+        clock.instant().plusNanos(Math.max(0, unit.toNanos(initialDelay))),
         unit.toNanos(period)));
   }
 

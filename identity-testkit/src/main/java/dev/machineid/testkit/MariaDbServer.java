@@ -43,7 +43,12 @@ public final class MariaDbServer implements AutoCloseable {
   private static final String FALLBACK_USER = "machineid-maria";
   /** mariadbd appends ".err" to an error log name without an extension. */
   private static final String ERROR_LOG = "mariadbd.err";
-  private static final List<Path> SBIN = List.of(Paths.get("/usr/sbin"), Paths.get("/usr/local/sbin"), Paths.get("/usr/bin"), Paths.get("/usr/local/bin"));
+
+  private static final List<Path> SBIN = List.of(
+      Paths.get("/usr/sbin"),
+      Paths.get("/usr/local/sbin"),
+      Paths.get("/usr/bin"),
+      Paths.get("/usr/local/bin"));
 
   private final Binaries bin;
   private final Path dir;
@@ -106,7 +111,8 @@ public final class MariaDbServer implements AutoCloseable {
     public MariaDbServer start() {
       Binaries bin = Binaries.find();
       if (bin == null) {
-        String message = "MariaDB server binaries (mariadbd, mariadb-install-db, mariadb, mariadb-admin) not found; install them (apt-get install -y mariadb-server)";
+        String message =
+            "MariaDB server binaries (mariadbd, mariadb-install-db, mariadb, mariadb-admin) not found; install them (apt-get install -y mariadb-server)";
         Ci.skipOrFail(message);
       }
       try {
@@ -121,7 +127,8 @@ public final class MariaDbServer implements AutoCloseable {
           String log = db.log();
           db.close();
           if (e instanceof IOException io) {
-            throw new UncheckedIOException("cannot start MariaDB: " + e.getMessage() + "\nserver log:\n" + log, io);
+            throw new UncheckedIOException(
+                "cannot start MariaDB: " + e.getMessage() + "\nserver log:\n" + log, io);
           }
           throw e;
         }
@@ -132,13 +139,24 @@ public final class MariaDbServer implements AutoCloseable {
   }
 
   private void init(Builder b) throws IOException {
-    List<String> command = new ArrayList<>(List.of(bin.server.toString(), "--no-defaults",
-        "--datadir=" + data, "--socket=" + socket, "--pid-file=" + dir.resolve("mariadbd.pid"),
-        "--port=" + port, "--bind-address=127.0.0.1", "--skip-networking=0", "--skip-name-resolve",
-        "--log-error=" + dir.resolve(ERROR_LOG), "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-        "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin"));
+    List<String> command = new ArrayList<>(List.of(
+        bin.server.toString(),
+        "--no-defaults",
+        "--datadir=" + data,
+        "--socket=" + socket,
+        "--pid-file=" + dir.resolve("mariadbd.pid"),
+        "--port=" + port,
+        "--bind-address=127.0.0.1",
+        "--skip-networking=0",
+        "--skip-name-resolve",
+        "--log-error=" + dir.resolve(ERROR_LOG),
+        "--innodb-buffer-pool-size=32M",
+        "--innodb-log-file-size=16M",
+        "--innodb-flush-log-at-trx-commit=0",
+        "--skip-log-bin"));
     if (b.certificateChain != null) {
-      command.add("--ssl-cert=" + writeForServer("server-chain.pem", b.certificateChain, "rw-r--r--"));
+      command.add(
+          "--ssl-cert=" + writeForServer("server-chain.pem", b.certificateChain, "rw-r--r--"));
       command.add("--ssl-key=" + writeForServer("server-key.pem", b.privateKey, "rw-------"));
       command.add("--ssl-ca=" + writeForServer("client-ca.pem", b.clientCa, "rw-r--r--"));
     }
@@ -146,7 +164,10 @@ public final class MariaDbServer implements AutoCloseable {
     if (osUser != null) {
       chown(dir);
     }
-    List<String> install = new ArrayList<>(List.of(bin.installDb.toString(), "--no-defaults", "--datadir=" + data,
+    List<String> install = new ArrayList<>(List.of(
+        bin.installDb.toString(),
+        "--no-defaults",
+        "--datadir=" + data,
         "--auth-root-authentication-method=socket"));
     if (osUser != null) {
       install.add("--user=" + osUser);
@@ -155,19 +176,23 @@ public final class MariaDbServer implements AutoCloseable {
 
     List<String> full = ServerProcesses.asUser(osUser, command);
     // output to a file, never a pipe: nobody would drain it
-    process = new ProcessBuilder(full).redirectErrorStream(true)
+    process = new ProcessBuilder(full)
+        .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout").toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+        .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("mariadbd exited with " + process.exitValue() + "\n" + readQuietly(dir.resolve("stdout")) + "\nserver log:\n" + log());
+        throw new IllegalStateException("mariadbd exited with " + process.exitValue() + "\n"
+            + readQuietly(dir.resolve("stdout")) + "\nserver log:\n" + log());
       }
       if (Files.exists(socket) && ping()) {
         break;
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("mariadbd did not accept connections within 60 s; server log:\n" + log());
+        throw new IllegalStateException(
+            "mariadbd did not accept connections within 60 s; server log:\n" + log());
       }
       try {
         Thread.sleep(100);
@@ -177,14 +202,24 @@ public final class MariaDbServer implements AutoCloseable {
       }
     }
     // mariadb-install-db makes anonymous accounts (''@localhost, ''@<host name>): none may log in
-    for (String host : sql("SELECT host FROM mysql.user WHERE user = ''").lines().toList()) {
+    for (String host :
+        sql("SELECT host FROM mysql.user WHERE user = ''").lines().toList()) {
       sql("DROP USER ''@'" + host.replace("'", "''") + "'");
     }
   }
 
   private boolean ping() {
     try {
-      run(List.of(bin.admin.toString(), "--no-defaults", "--socket=" + socket, "--user=" + superuser(), "--connect-timeout=2", "ping"), null, 10);
+      run(
+          List.of(
+              bin.admin.toString(),
+              "--no-defaults",
+              "--socket=" + socket,
+              "--user=" + superuser(),
+              "--connect-timeout=2",
+              "ping"),
+          null,
+          10);
       return true;
     } catch (IllegalStateException e) {
       return false;
@@ -194,8 +229,10 @@ public final class MariaDbServer implements AutoCloseable {
   private Path writeForServer(String name, String content, String mode) throws IOException {
     Path file = dir.resolve(name);
     Files.deleteIfExists(file);
-    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
-    Files.writeString(file, content.endsWith("\n") ? content : content + "\n", StandardCharsets.US_ASCII);
+    Files.createFile(
+        file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
+    Files.writeString(
+        file, content.endsWith("\n") ? content : content + "\n", StandardCharsets.US_ASCII);
     if (osUser != null) {
       chown(file);
     }
@@ -203,7 +240,8 @@ public final class MariaDbServer implements AutoCloseable {
   }
 
   private void chown(Path p) throws IOException {
-    Files.setOwner(p, p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(osUser));
+    Files.setOwner(
+        p, p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(osUser));
   }
 
   /** The TCP port on 127.0.0.1. */
@@ -239,8 +277,19 @@ public final class MariaDbServer implements AutoCloseable {
    */
   public String sql(String sql) {
     Objects.requireNonNull(sql, "sql");
-    return run(List.of(bin.client.toString(), "--no-defaults", "--socket=" + socket, "--user=" + superuser(),
-        "--batch", "--skip-column-names", "--raw", "--execute=" + sql), dir, 60).strip();
+    return run(
+            List.of(
+                bin.client.toString(),
+                "--no-defaults",
+                "--socket=" + socket,
+                "--user=" + superuser(),
+                "--batch",
+                "--skip-column-names",
+                "--raw",
+                "--execute=" + sql),
+            dir,
+            60)
+        .strip();
   }
 
   /** The server's error log so far, for failure messages. */
@@ -261,7 +310,15 @@ public final class MariaDbServer implements AutoCloseable {
     try {
       if (process != null && process.isAlive()) {
         try {
-          run(List.of(bin.admin.toString(), "--no-defaults", "--socket=" + socket, "--user=" + superuser(), "shutdown"), null, 60);
+          run(
+              List.of(
+                  bin.admin.toString(),
+                  "--no-defaults",
+                  "--socket=" + socket,
+                  "--user=" + superuser(),
+                  "shutdown"),
+              null,
+              60);
         } catch (RuntimeException e) {
           killServer();
         }
@@ -298,7 +355,8 @@ public final class MariaDbServer implements AutoCloseable {
 
   /** Runs a command with output to a file and returns the output. */
   private static String run(List<String> command, Path logDir, int seconds) {
-    return ServerProcesses.run(command, Duration.ofSeconds(seconds), logDir == null ? null : logDir.resolve(ERROR_LOG));
+    return ServerProcesses.run(
+        command, Duration.ofSeconds(seconds), logDir == null ? null : logDir.resolve(ERROR_LOG));
   }
 
   private static String readQuietly(Path p) {
@@ -312,7 +370,9 @@ public final class MariaDbServer implements AutoCloseable {
       Path installDb = first("mariadb-install-db", "mysql_install_db");
       Path client = first("mariadb", "mysql");
       Path admin = first("mariadb-admin", "mysqladmin");
-      return server == null || installDb == null || client == null || admin == null ? null : new Binaries(server, installDb, client, admin);
+      return server == null || installDb == null || client == null || admin == null
+          ? null
+          : new Binaries(server, installDb, client, admin);
     }
 
     private static Path first(String... names) {
@@ -336,5 +396,4 @@ public final class MariaDbServer implements AutoCloseable {
       return null;
     }
   }
-
 }

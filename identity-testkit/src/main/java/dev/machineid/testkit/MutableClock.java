@@ -33,7 +33,10 @@ public final class MutableClock extends Clock {
 
   /** A clock standing at {@code start}, in UTC, that moves only by {@link #advance}. */
   public static MutableClock stoppedAt(Instant start) {
-    return new MutableClock(new AtomicReference<>(Duration.ZERO), Objects.requireNonNull(start, "start"), ZoneOffset.UTC);
+    return new MutableClock(
+        new AtomicReference<>(Duration.ZERO),
+        Objects.requireNonNull(start, "start"),
+        ZoneOffset.UTC);
   }
 
   /**

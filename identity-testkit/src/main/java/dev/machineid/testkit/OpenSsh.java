@@ -21,7 +21,8 @@ import java.util.Objects;
  */
 public final class OpenSsh {
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
-  private static final List<String> SYSTEM_DIRS = List.of("/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin", "/usr/local/sbin");
+  private static final List<String> SYSTEM_DIRS =
+      List.of("/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin", "/usr/local/sbin");
 
   private OpenSsh() {}
 
@@ -61,7 +62,8 @@ public final class OpenSsh {
   public static String runOk(List<String> command) {
     ServerProcesses.Result result = run(command);
     if (!result.succeeded()) {
-      throw new IllegalStateException(String.join(" ", command) + " exited with " + result.exitCode() + ":\n" + result.output());
+      throw new IllegalStateException(String.join(" ", command) + " exited with "
+          + result.exitCode() + ":\n" + result.output());
     }
     return result.output();
   }
@@ -74,7 +76,8 @@ public final class OpenSsh {
    */
   public static Path keygen(Path dir, String name, String type, int bits) {
     Path key = dir.resolve(name);
-    List<String> command = new ArrayList<>(List.of(tool("ssh-keygen"), "-q", "-t", type, "-N", "", "-C", name, "-f", key.toString()));
+    List<String> command = new ArrayList<>(
+        List.of(tool("ssh-keygen"), "-q", "-t", type, "-N", "", "-C", name, "-f", key.toString()));
     if (bits > 0) {
       command.addAll(List.of("-b", Integer.toString(bits)));
     }

@@ -99,11 +99,13 @@ public final class PostgresServer implements AutoCloseable {
     public PostgresServer start() {
       Path bin = findBinaries();
       if (bin == null) {
-        String message = "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin or on the PATH; install them (apt-get install -y postgresql)";
+        String message =
+            "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin or on the PATH; install them (apt-get install -y postgresql)";
         Ci.skipOrFail(message);
       }
       try {
-        String user = ServerProcesses.unprivilegedUser("postgres", FALLBACK_USER).orElse(null);
+        String user =
+            ServerProcesses.unprivilegedUser("postgres", FALLBACK_USER).orElse(null);
         Path dir = Files.createTempDirectory("machineid-pg-");
         if (user != null) {
           run(List.of("chown", user, dir.toString()), null);
@@ -124,13 +126,23 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   private void init(List<String> settings, List<String> hbaLines) throws IOException {
-    asServerUser(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"));
+    asServerUser(List.of(
+        bin.resolve("initdb").toString(),
+        "-D",
+        data.toString(),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-sync"));
     if (!hbaLines.isEmpty()) {
       Path hba = data.resolve("pg_hba.conf");
       String existing = Files.readString(hba);
       Files.writeString(hba, String.join("\n", hbaLines) + "\n" + existing, StandardCharsets.UTF_8);
     }
-    StringBuilder options = new StringBuilder("-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off");
+    StringBuilder options = new StringBuilder("-p " + port + " -k " + dir
+        + " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off");
     for (String s : settings) {
       options.append(" -c ").append(s);
     }
@@ -142,12 +154,24 @@ public final class PostgresServer implements AutoCloseable {
 
   /** Starts the server again after {@link #stop()}, on the same port and data. */
   public void start() {
-    asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-o", options, "-l", dir.resolve("log").toString(), "-w", "-t", "60", "start"));
+    asServerUser(List.of(
+        bin.resolve("pg_ctl").toString(),
+        "-D",
+        data.toString(),
+        "-o",
+        options,
+        "-l",
+        dir.resolve("log").toString(),
+        "-w",
+        "-t",
+        "60",
+        "start"));
   }
 
   /** Stops the server ({@code pg_ctl stop -m fast}), keeping its data for {@link #start()}: an outage. */
   public void stop() {
-    asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"));
+    asServerUser(List.of(
+        bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"));
   }
 
   /** The port on 127.0.0.1. */
@@ -157,7 +181,8 @@ public final class PostgresServer implements AutoCloseable {
 
   /** {@code jdbc:postgresql://127.0.0.1:PORT/database}; log in as {@code postgres}, no password. */
   public String jdbcUrl(String database) {
-    return "jdbc:postgresql://127.0.0.1:" + port + "/" + Objects.requireNonNull(database, "database");
+    return "jdbc:postgresql://127.0.0.1:" + port + "/"
+        + Objects.requireNonNull(database, "database");
   }
 
   /** The superuser: {@code postgres}. */
@@ -184,7 +209,8 @@ public final class PostgresServer implements AutoCloseable {
     if (!name.matches("[a-z_][a-z0-9_]*")) {
       throw new IllegalArgumentException("use a plain lower-case database name, got " + name);
     }
-    try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), "postgres", null); Statement s = c.createStatement()) {
+    try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), "postgres", null);
+        Statement s = c.createStatement()) {
       s.execute("CREATE DATABASE " + name);
     } catch (SQLException e) {
       throw new IllegalStateException("cannot create database " + name + ": " + e.getMessage(), e);
@@ -213,7 +239,8 @@ public final class PostgresServer implements AutoCloseable {
     }
     try {
       if (Files.exists(data.resolve("postmaster.pid"))) {
-        asServerUser(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"));
+        asServerUser(List.of(
+            bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"));
       }
     } catch (RuntimeException e) {
       // still delete what we can
@@ -244,14 +271,17 @@ public final class PostgresServer implements AutoCloseable {
       List<Path> versions = new ArrayList<>();
       try (DirectoryStream<Path> ds = Files.newDirectoryStream(debian)) {
         for (Path v : ds) {
-          if (Files.isExecutable(v.resolve("bin/pg_ctl")) && Files.isExecutable(v.resolve("bin/initdb"))) {
+          if (Files.isExecutable(v.resolve("bin/pg_ctl"))
+              && Files.isExecutable(v.resolve("bin/initdb"))) {
             versions.add(v.resolve("bin"));
           }
         }
       } catch (IOException e) {
         // fall through to PATH
       }
-      versions.sort(Comparator.comparing((Path p) -> versionOf(p.getParent().getFileName().toString())).reversed());
+      versions.sort(
+          Comparator.comparing((Path p) -> versionOf(p.getParent().getFileName().toString()))
+              .reversed());
       if (!versions.isEmpty()) {
         return versions.get(0);
       }
@@ -260,7 +290,8 @@ public final class PostgresServer implements AutoCloseable {
     if (path != null) {
       for (String d : path.split(":")) {
         Path bin = Paths.get(d);
-        if (Files.isExecutable(bin.resolve("pg_ctl")) && Files.isExecutable(bin.resolve("initdb"))) {
+        if (Files.isExecutable(bin.resolve("pg_ctl"))
+            && Files.isExecutable(bin.resolve("initdb"))) {
           return bin;
         }
       }
@@ -275,5 +306,4 @@ public final class PostgresServer implements AutoCloseable {
       return 0;
     }
   }
-
 }

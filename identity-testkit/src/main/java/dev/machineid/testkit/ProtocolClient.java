@@ -53,15 +53,15 @@ public final class ProtocolClient {
   private final URI base;
   private final HttpClient http;
 
-  private ProtocolClient(URI base, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+  private ProtocolClient(
+      URI base, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
     this.base = Objects.requireNonNull(base, "base");
     Objects.requireNonNull(authority, "authority");
-    this.http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(TIMEOUT)
-            .sslContext(sslContext(authority, key, chain))
-            .build();
+    this.http = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(TIMEOUT)
+        .sslContext(sslContext(authority, key, chain))
+        .build();
   }
 
   /** A client without a client certificate, trusting only {@code authority}. */
@@ -70,7 +70,8 @@ public final class ProtocolClient {
   }
 
   /** A client presenting {@code chain} with {@code key} over mTLS, trusting only {@code authority}. */
-  public static ProtocolClient mtls(URI base, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+  public static ProtocolClient mtls(
+      URI base, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(chain, "chain");
     return new ProtocolClient(base, authority, key, chain);
@@ -81,8 +82,10 @@ public final class ProtocolClient {
    * The wire type is exported to the testkit only; tests that name it run on the class path.
    */
   @SuppressWarnings("exports") // the protocol client speaks the wire model on purpose
-  public static ProtocolClient as(URI base, X509Certificate authority, KeyPair keys, IdentityResponse credentials) {
-    List<X509Certificate> chain = credentials.certificateChain().stream().map(Pem::certificate).toList();
+  public static ProtocolClient as(
+      URI base, X509Certificate authority, KeyPair keys, IdentityResponse credentials) {
+    List<X509Certificate> chain =
+        credentials.certificateChain().stream().map(Pem::certificate).toList();
     return mtls(base, authority, keys.getPrivate(), chain.toArray(X509Certificate[]::new));
   }
 
@@ -125,17 +128,22 @@ public final class ProtocolClient {
   }
 
   /** Sends any request: {@code contentType} may be {@code null}, {@code body} any publisher. */
-  public Reply send(String method, String path, String contentType, HttpRequest.BodyPublisher body) {
-    return request(method, path, contentType == null ? Map.of() : Map.of("Content-Type", contentType), body);
+  public Reply send(
+      String method, String path, String contentType, HttpRequest.BodyPublisher body) {
+    return request(
+        method, path, contentType == null ? Map.of() : Map.of("Content-Type", contentType), body);
   }
 
   /** Sends any request with the given headers (those {@code java.net.http} allows a caller to set). */
-  public Reply request(String method, String path, Map<String, String> headers, HttpRequest.BodyPublisher body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT).method(method, body);
+  public Reply request(
+      String method, String path, Map<String, String> headers, HttpRequest.BodyPublisher body) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT).method(method, body);
     headers.forEach(b::header);
     try {
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return new Reply(r.statusCode(), r.headers().firstValue("Content-Type").orElse(null), r.body());
+      return new Reply(
+          r.statusCode(), r.headers().firstValue("Content-Type").orElse(null), r.body());
     } catch (IOException e) {
       throw new AssertionError("request " + method + " " + path + " failed: " + e, e);
     } catch (InterruptedException e) {
@@ -168,7 +176,10 @@ public final class ProtocolClient {
 
   /** Asks for a challenge; fails the test unless it is given. */
   public String challenge(String method, String token, KeyPair keys) {
-    ObjectNode req = object().put("join_method", method).put("token", token).put("public_key", Pem.encode(keys.getPublic()));
+    ObjectNode req = object()
+        .put("join_method", method)
+        .put("token", token)
+        .put("public_key", Pem.encode(keys.getPublic()));
     Reply r = post("/v1/join/challenge", req);
     if (r.status() != 200) {
       throw new AssertionError("challenge failed: " + r);
@@ -178,13 +189,12 @@ public final class ProtocolClient {
 
   /** A {@code token} join request for {@code challenge}, signed with {@code keys}; {@code ttl} may be {@code null}. */
   public static ObjectNode joinRequest(String token, String challenge, KeyPair keys, String ttl) {
-    ObjectNode req =
-        object()
-            .put("join_method", "token")
-            .put("token", token)
-            .put("challenge", challenge)
-            .put("challenge_signature", sign(keys.getPrivate(), challenge))
-            .put("public_key", Pem.encode(keys.getPublic()));
+    ObjectNode req = object()
+        .put("join_method", "token")
+        .put("token", token)
+        .put("challenge", challenge)
+        .put("challenge_signature", sign(keys.getPrivate(), challenge))
+        .put("public_key", Pem.encode(keys.getPublic()));
     req.set("proof", object());
     if (ttl != null) {
       req.put("ttl", ttl);
@@ -199,7 +209,8 @@ public final class ProtocolClient {
 
   /** A renewal at {@code generation} for {@code newKeys}; {@code ttl} may be {@code null}. */
   public Reply renew(long generation, KeyPair newKeys, String ttl) {
-    ObjectNode req = object().put("generation", generation).put("public_key", Pem.encode(newKeys.getPublic()));
+    ObjectNode req =
+        object().put("generation", generation).put("public_key", Pem.encode(newKeys.getPublic()));
     if (ttl != null) {
       req.put("ttl", ttl);
     }
@@ -261,12 +272,14 @@ public final class ProtocolClient {
    * A TLS context that trusts only {@code authority} and, when {@code key} is not null, presents
    * {@code chain}: for tests that speak raw bytes to the issuer rather than through this client.
    */
-  public static SSLContext sslContext(X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+  public static SSLContext sslContext(
+      X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
     try {
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
       trust.setCertificateEntry("issuer", authority);
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(trust);
       KeyManagerFactory kmf = null;
       if (key != null) {

@@ -55,7 +55,11 @@ public final class ServerProcesses {
       return Optional.of(preferred);
     }
     if (!userExists(fallback)) {
-      run(List.of("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", fallback), Duration.ofSeconds(30), null);
+      run(
+          List.of(
+              "useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", fallback),
+          Duration.ofSeconds(30),
+          null);
     }
     return Optional.of(fallback);
   }
@@ -104,8 +108,9 @@ public final class ServerProcesses {
     Result result = exec(command, Map.of(), timeout);
     if (!result.succeeded()) {
       String log = serverLog == null ? "" : readQuietly(serverLog);
-      throw new IllegalStateException("failed (exit " + result.exitCode() + "): " + String.join(" ", command) + "\n" + result.output()
-          + (log.isEmpty() ? "" : "\nserver log:\n" + log));
+      throw new IllegalStateException(
+          "failed (exit " + result.exitCode() + "): " + String.join(" ", command) + "\n"
+              + result.output() + (log.isEmpty() ? "" : "\nserver log:\n" + log));
     }
     return result.output();
   }
@@ -117,13 +122,16 @@ public final class ServerProcesses {
    * @throws IllegalStateException if it does not finish in time (then it is killed)
    * @throws UncheckedIOException if it cannot be started
    */
-  public static Result exec(List<String> command, Map<String, String> environment, Duration timeout) {
+  public static Result exec(
+      List<String> command, Map<String, String> environment, Duration timeout) {
     Objects.requireNonNull(command, "command");
     Objects.requireNonNull(environment, "environment");
     try {
       Path out = Files.createTempFile("machineid-testkit-cmd-", ".log");
       try {
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile())
+        ProcessBuilder builder = new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
         builder.environment().putAll(environment);
         Process p = builder.start();
@@ -177,13 +185,15 @@ public final class ServerProcesses {
    * own {@code close()} calls to cancel that.
    */
   public static Runnable closeOnExit(String name, AutoCloseable server) {
-    Thread hook = new Thread(() -> {
-      try {
-        server.close();
-      } catch (Exception e) {
-        // the JVM is exiting: nothing left to report to
-      }
-    }, "machineid-testkit-" + name + "-exit");
+    Thread hook = new Thread(
+        () -> {
+          try {
+            server.close();
+          } catch (Exception e) {
+            // the JVM is exiting: nothing left to report to
+          }
+        },
+        "machineid-testkit-" + name + "-exit");
     Runtime.getRuntime().addShutdownHook(hook);
     return () -> {
       try {

@@ -101,7 +101,8 @@ public final class SshServer implements AutoCloseable {
     if (closed.get()) {
       throw new IllegalStateException("sshd is closed");
     }
-    ServerProcesses.run(List.of("kill", "-HUP", Long.toString(process.pid())), Duration.ofSeconds(10), log);
+    ServerProcesses.run(
+        List.of("kill", "-HUP", Long.toString(process.pid())), Duration.ofSeconds(10), log);
   }
 
   @Override
@@ -202,7 +203,8 @@ public final class SshServer implements AutoCloseable {
       String sshd = OpenSsh.tool("sshd");
       try {
         boolean own = directory == null;
-        Path dir = own ? Files.createTempDirectory("machineid-sshd-") : Files.createDirectories(directory);
+        Path dir =
+            own ? Files.createTempDirectory("machineid-sshd-") : Files.createDirectories(directory);
         if (ServerProcesses.isRoot()) {
           Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege separation directory
         }
@@ -212,8 +214,10 @@ public final class SshServer implements AutoCloseable {
           int port = ServerProcesses.freePort();
           Path config = Files.writeString(dir.resolve("sshd_config"), config(port, pidFile(dir)));
           Files.deleteIfExists(log);
-          Process process = new ProcessBuilder(sshd, "-D", "-f", config.toString(), "-E", log.toString())
-              .redirectErrorStream(true).redirectOutput(out.toFile())
+          Process process = new ProcessBuilder(
+                  sshd, "-D", "-f", config.toString(), "-E", log.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(out.toFile())
               .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
               .start();
           SshServer server = new SshServer(dir, own, log, port, process);
@@ -240,9 +244,7 @@ public final class SshServer implements AutoCloseable {
 
     private String config(int port, Path pidFile) {
       List<String> lines = new ArrayList<>(List.of(
-          "Port " + port,
-          "ListenAddress 127.0.0.1",
-          "HostKey " + hostKey.toAbsolutePath()));
+          "Port " + port, "ListenAddress 127.0.0.1", "HostKey " + hostKey.toAbsolutePath()));
       if (hostCertificate != null) {
         lines.add("HostCertificate " + hostCertificate.toAbsolutePath());
       }
@@ -264,7 +266,8 @@ public final class SshServer implements AutoCloseable {
       return String.join("\n", lines) + "\n";
     }
 
-    private static boolean awaitListening(Process process, Path log, int port) throws InterruptedException {
+    private static boolean awaitListening(Process process, Path log, int port)
+        throws InterruptedException {
       String ready = "Server listening on 127.0.0.1 port " + port;
       long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
       while (System.nanoTime() < deadline) {

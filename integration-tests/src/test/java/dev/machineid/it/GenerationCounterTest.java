@@ -36,14 +36,19 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** docs/architecture.md §7 and §11.8: the generation counter against stolen certificates. */
 class GenerationCounterTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
   private static RenewalPolicy fastRetries() {
-    return RenewalPolicy.builder().retryBaseDelay(Duration.ofMillis(100)).retryMaxDelay(Duration.ofMillis(300)).build();
+    return RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofMillis(100))
+        .retryMaxDelay(Duration.ofMillis(300))
+        .build();
   }
 
   @Test
-  void lostRenewalResponseIsRetriedWithTheSameKeyAndGetsTheSameCertificate(TestBot bot) throws Exception {
+  void lostRenewalResponseIsRetriedWithTheSameKeyAndGetsTheSameCertificate(TestBot bot)
+      throws Exception {
     URI issuer = ISSUER.issuer().url();
     try (FaultyProxy proxy = FaultyProxy.start(issuer.getHost(), issuer.getPort());
         MachineIdentity id = MachineIdentity.builder()
@@ -63,8 +68,11 @@ class GenerationCounterTest {
       });
       // let the heartbeat that follows the join finish, so the next request is the renewal (on the
       // heartbeat's pooled connection or a new one: the drop applies to either)
-      await().atMost(Duration.ofSeconds(10))
-          .until(() -> ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().latestHeartbeat() != null);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() ->
+              ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().latestHeartbeat()
+                  != null);
       // the renewal reaches the issuer and is applied, but its answer never arrives
       proxy.dropNextAnswer();
       assertThatThrownBy(() -> id.renewNow().get()).isInstanceOf(ExecutionException.class);
@@ -76,8 +84,11 @@ class GenerationCounterTest {
       assertThat(renewed.generation()).isEqualTo(2);
       assertThat(renewed.instanceId()).isEqualTo(first.instanceId());
       // the issuer applied exactly one renewal, and the retry got that same certificate back
-      assertThat(ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().generation()).isEqualTo(2);
-      assertThat(ISSUER.issuer().locks().list()).noneMatch(l -> l.value().equals(first.instanceId()));
+      assertThat(
+              ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().generation())
+          .isEqualTo(2);
+      assertThat(ISSUER.issuer().locks().list())
+          .noneMatch(l -> l.value().equals(first.instanceId()));
       // and the instance keeps renewing normally
       assertThat(id.renewNow().get().generation()).isEqualTo(3);
       assertThat(id.health().state()).isEqualTo(Health.State.HEALTHY);
@@ -104,16 +115,25 @@ class GenerationCounterTest {
       // a thief with the generation-1 certificate and key renews with a key of its own
       HttpResponse<String> answer = renewWith(stolen, stolen.generation());
       assertThat(answer.statusCode()).isEqualTo(409);
-      assertThat(Protocol.reader().readTree(answer.body()).get("code").asText()).isEqualTo("generation_mismatch");
+      assertThat(Protocol.reader().readTree(answer.body()).get("code").asText())
+          .isEqualTo("generation_mismatch");
 
-      assertThat(ISSUER.issuer().instances().find(stolen.instanceId()).orElseThrow().locked()).isTrue();
+      assertThat(ISSUER
+              .issuer()
+              .instances()
+              .find(stolen.instanceId())
+              .orElseThrow()
+              .locked())
+          .isTrue();
       assertThat(ISSUER.issuer().audit().events())
-          .anyMatch(e -> e.type().equals("instance.locked") && stolen.instanceId().equals(e.instanceId()));
+          .anyMatch(e ->
+              e.type().equals("instance.locked") && stolen.instanceId().equals(e.instanceId()));
 
       // the legitimate client is refused from now on, and hears about the lock
       assertThatThrownBy(() -> id.renewNow().get())
           .hasCauseInstanceOf(IssuerException.class)
-          .cause().satisfies(e -> assertThat(((IssuerException) e).code()).isEqualTo("bot_locked"));
+          .cause()
+          .satisfies(e -> assertThat(((IssuerException) e).code()).isEqualTo("bot_locked"));
       await().atMost(Duration.ofSeconds(5)).until(() -> !locked.isEmpty());
       assertThat(id.health().state()).isEqualTo(Health.State.DEGRADED);
       assertThat(id.current()).isSameAs(current);
@@ -121,10 +141,15 @@ class GenerationCounterTest {
   }
 
   /** Calls /v1/renew presenting {@code identity}'s certificate, asking to certify a new key. */
-  private static HttpResponse<String> renewWith(Identity identity, long generation) throws Exception {
+  private static HttpResponse<String> renewWith(Identity identity, long generation)
+      throws Exception {
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(null, null);
-    ks.setKeyEntry("bot", identity.privateKey(), new char[0], identity.certificateChain().toArray(new X509Certificate[0]));
+    ks.setKeyEntry(
+        "bot",
+        identity.privateKey(),
+        new char[0],
+        identity.certificateChain().toArray(new X509Certificate[0]));
     KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509");
     kmf.init(ks, new char[0]);
     KeyStore ts = KeyStore.getInstance("PKCS12");
@@ -134,12 +159,16 @@ class GenerationCounterTest {
     tmf.init(ts);
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-    String body = Protocol.writer().writeValueAsString(
-        new RenewRequest(generation, Pem.encode(KeyAlgorithm.EC_P256.generate().getPublic()), null, "10m"));
+    String body = Protocol.writer()
+        .writeValueAsString(new RenewRequest(
+            generation, Pem.encode(KeyAlgorithm.EC_P256.generate().getPublic()), null, "10m"));
     HttpClient http = HttpClient.newBuilder().sslContext(ctx).build();
-    return http.send(HttpRequest.newBuilder(ISSUER.issuer().url().resolve("/v1/renew"))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(ISSUER.issuer().url().resolve("/v1/renew"))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   @SuppressWarnings("unused")

@@ -28,12 +28,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** docs/architecture.md §7: a stopped issuer degrades the SDK, never breaks it while the identity is valid. */
 class IssuerOutageTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
   @Test
   void stoppedIssuerDegradesWithCappedBackoffAndRecovers(TestBot bot) throws Exception {
     MutableClock clock = MutableClock.systemUtc();
-    // attempts dated on the SDK's clock, which the manual scheduler moves: no waiting on wall-clock windows
+    // attempts dated on the SDK's clock, which the manual scheduler moves: no waiting on wall-clock
+    // windows
     List<Instant> attempts = new CopyOnWriteArrayList<>();
     RenewalPolicy policy = RenewalPolicy.builder()
         .retryBaseDelay(Duration.ofMillis(200))
@@ -74,8 +76,11 @@ class IssuerOutageTest {
           // every retry waits between the base delay and the cap, however many failures came before
           // (uncapped, the fifth would wait up to 200 ms * 2^4)
           outage.set(false);
-          List<Long> retries = executor.delaysInOutage.stream().filter(d -> d > 0).toList();
-          assertThat(retries).as("retry delays asked of the executor").hasSizeGreaterThanOrEqualTo(inWindow)
+          List<Long> retries =
+              executor.delaysInOutage.stream().filter(d -> d > 0).toList();
+          assertThat(retries)
+              .as("retry delays asked of the executor")
+              .hasSizeGreaterThanOrEqualTo(inWindow)
               .allSatisfy(d -> assertThat(d).isBetween(200L, 800L));
 
           // still serving the valid identity, without blocking
@@ -84,12 +89,15 @@ class IssuerOutageTest {
           assertThat(h.consecutiveFailures()).isGreaterThanOrEqualTo(2);
           assertThat(h.lastError()).contains("cannot reach the issuer");
           assertThat(id.current()).isSameAs(before);
-          assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null)).isNotNull();
+          assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null))
+              .isNotNull();
         } finally {
           issuer.start();
         }
         scheduler.advance(Duration.ofSeconds(1));
-        await().atMost(Duration.ofSeconds(10)).until(() -> id.health().state() == Health.State.HEALTHY);
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> id.health().state() == Health.State.HEALTHY);
         assertThat(id.current().generation()).isEqualTo(2);
         assertThat(id.current().instanceId()).isEqualTo(before.instanceId());
       }
@@ -97,7 +105,8 @@ class IssuerOutageTest {
   }
 
   /** The manual scheduler, recording the delays asked of it while {@code recording} is set. */
-  private static final class Recording extends AbstractExecutorService implements ScheduledExecutorService {
+  private static final class Recording extends AbstractExecutorService
+      implements ScheduledExecutorService {
     final List<Long> delaysInOutage = new CopyOnWriteArrayList<>();
     private final ManualScheduler scheduler;
     private final AtomicBoolean recording;
@@ -124,12 +133,14 @@ class IssuerOutageTest {
     }
 
     @Override
-    public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
+    public ScheduledFuture<?> scheduleAtFixedRate(
+        Runnable command, long initialDelay, long period, TimeUnit unit) {
       return scheduler.scheduleAtFixedRate(command, initialDelay, period, unit);
     }
 
     @Override
-    public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
+    public ScheduledFuture<?> scheduleWithFixedDelay(
+        Runnable command, long initialDelay, long delay, TimeUnit unit) {
       return scheduler.scheduleWithFixedDelay(command, initialDelay, delay, unit);
     }
 
@@ -168,17 +179,17 @@ class IssuerOutageTest {
   void pastExpiryHealthIsExpiredAndTheKeyManagerServesNothing(TestBot bot) {
     MutableClock clock = MutableClock.systemUtc();
     Issuer issuer = ISSUER.issuer();
-    try (MachineIdentity id = bot.identityBuilder()
-        .clock(clock)
-        .credentialTtl(Duration.ofMinutes(5))
-        .build()) {
+    try (MachineIdentity id =
+        bot.identityBuilder().clock(clock).credentialTtl(Duration.ofMinutes(5)).build()) {
       Identity identity = id.start();
-      assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null)).isNotNull();
+      assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null))
+          .isNotNull();
       issuer.stop();
       try {
         clock.advance(Duration.ofMinutes(6));
         assertThat(id.health().state()).isEqualTo(Health.State.EXPIRED);
-        assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null)).isNull();
+        assertThat(id.keyManager().chooseClientAlias(new String[] {"EC"}, null, null))
+            .isNull();
         assertThat(id.keyManager().getClientAliases("EC", null)).isNull();
         assertThat(id.health().expiry()).isEqualTo(identity.notAfter());
       } finally {

@@ -29,7 +29,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * certificate, never the previous one from a pooled connection.
  */
 class OkHttpRotationOrderTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
+
   private static final int ROTATIONS = 15;
 
   /** A renewal handed to the test thread; the renewal thread waits in the listener until {@link #done}. */
@@ -38,7 +40,8 @@ class OkHttpRotationOrderTest {
   @Test
   void theFirstCallAfterEachRotationPresentsTheNewCertificate(TestBot bot) throws Exception {
     SynchronousQueue<Told> told = new SynchronousQueue<>();
-    // registered at build time, before the OkHttp helper exists: listener order alone would tell it first
+    // registered at build time, before the OkHttp helper exists: listener order alone would tell it
+    // first
     IdentityListener application = new IdentityListener() {
       @Override
       public void onRenewed(Identity previous, Identity current) {
@@ -54,13 +57,18 @@ class OkHttpRotationOrderTest {
       }
     };
     try (TestCertificateAuthority serverCa = TestCertificateAuthority.create("api server CA");
-        MachineIdentity id = bot.identityBuilder().credentialTtl(Duration.ofMinutes(10)).listener(application).build()) {
+        MachineIdentity id = bot.identityBuilder()
+            .credentialTtl(Duration.ofMinutes(10))
+            .listener(application)
+            .build()) {
       Identity first = id.start();
       try (MtlsServer server = MtlsServer.builder()
           .serverCertificate(serverCa.issueServerCertificate(List.of("127.0.0.1")))
           .trustedClientCAs(() -> id.current().trustBundle())
           .start()) {
-        OkHttpClient http = OkHttpTls.configure(new OkHttpClient.Builder(), id, serverCa.trustManager()).build();
+        OkHttpClient http = OkHttpTls.configure(
+                new OkHttpClient.Builder(), id, serverCa.trustManager())
+            .build();
         try {
           // a pooled connection made with the first certificate
           assertThat(serial(http, server)).isEqualTo(first.serialHex());
@@ -77,7 +85,9 @@ class OkHttpRotationOrderTest {
               t.done().countDown();
             }
           }
-          assertThat(presented).as("the certificate each first call after a rotation presented").isEqualTo(newest);
+          assertThat(presented)
+              .as("the certificate each first call after a rotation presented")
+              .isEqualTo(newest);
           assertThat(newest).doesNotHaveDuplicates();
         } finally {
           http.dispatcher().executorService().shutdown();
@@ -89,7 +99,8 @@ class OkHttpRotationOrderTest {
 
   /** The serial of the client certificate the server saw for one call. */
   private static String serial(OkHttpClient http, MtlsServer server) throws Exception {
-    try (Response r = http.newCall(new Request.Builder().url(server.url().toString()).build()).execute()) {
+    try (Response r =
+        http.newCall(new Request.Builder().url(server.url().toString()).build()).execute()) {
       assertThat(r.code()).isEqualTo(200);
       return Protocol.reader().readTree(r.body().string()).get("serial").asText();
     }

@@ -22,15 +22,22 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A token bot with directory storage survives restarts, including one in the middle of a renewal. */
 class RestartTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
   @Test
   void restoredIdentityIsRenewedOnSchedule(TestBot bot, @TempDir Path state) {
     Identity joined;
-    try (MachineIdentity id = bot.identityBuilder().storage(Storage.directory(state)).credentialTtl(Duration.ofSeconds(6)).build()) {
+    try (MachineIdentity id = bot.identityBuilder()
+        .storage(Storage.directory(state))
+        .credentialTtl(Duration.ofSeconds(6))
+        .build()) {
       joined = id.start();
     }
-    try (MachineIdentity id = bot.identityBuilder().storage(Storage.directory(state)).credentialTtl(Duration.ofSeconds(6)).build()) {
+    try (MachineIdentity id = bot.identityBuilder()
+        .storage(Storage.directory(state))
+        .credentialTtl(Duration.ofSeconds(6))
+        .build()) {
       assertThat(id.start().serialNumber()).isEqualTo(joined.serialNumber());
       // nobody calls renewNow(): the restored identity must be on the renewal schedule
       await().atMost(Duration.ofSeconds(8)).until(() -> id.current().generation() >= 2);
@@ -40,15 +47,19 @@ class RestartTest {
   }
 
   @Test
-  void restartDuringARenewalRetriesWithTheStoredKeyInsteadOfLockingTheInstance(TestBot bot, @TempDir Path state)
-      throws Exception {
+  void restartDuringARenewalRetriesWithTheStoredKeyInsteadOfLockingTheInstance(
+      TestBot bot, @TempDir Path state) throws Exception {
     URI issuer = ISSUER.issuer().url();
-    RenewalPolicy slowRetries = RenewalPolicy.builder().retryBaseDelay(Duration.ofMinutes(5)).retryMaxDelay(Duration.ofMinutes(5)).build();
+    RenewalPolicy slowRetries = RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofMinutes(5))
+        .retryMaxDelay(Duration.ofMinutes(5))
+        .build();
     Identity first;
     try (FaultyProxy proxy = FaultyProxy.start(issuer.getHost(), issuer.getPort())) {
       MachineIdentity.Builder viaProxy = MachineIdentity.builder()
           .issuer(URI.create("https://127.0.0.1:" + proxy.port()))
-          .caPin(bot.caPin()).token(bot.token())
+          .caPin(bot.caPin())
+          .token(bot.token())
           .storage(Storage.directory(state))
           .credentialTtl(Duration.ofMinutes(10))
           .renewalPolicy(slowRetries);
@@ -56,24 +67,45 @@ class RestartTest {
         first = id.start();
         // the heartbeat that follows the join is done, so the next request is the renewal (the
         // client pools connections per certificate: the drop applies to an open one too)
-        await().atMost(Duration.ofSeconds(10))
-            .until(() -> ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().latestHeartbeat() != null);
-        // the issuer applies the renewal, the answer is lost, and the process "dies" before retrying
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> ISSUER
+                    .issuer()
+                    .instances()
+                    .find(first.instanceId())
+                    .orElseThrow()
+                    .latestHeartbeat()
+                != null);
+        // the issuer applies the renewal, the answer is lost, and the process "dies" before
+        // retrying
         proxy.dropNextAnswer();
         assertThatThrownBy(() -> id.renewNow().get()).isInstanceOf(ExecutionException.class);
         assertThat(proxy.droppedAnswerCount()).isEqualTo(1);
-        // the proxy cuts the client off as the answer starts; the issuer finishes its side just after
-        await().atMost(Duration.ofSeconds(5))
-            .until(() -> ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().generation() == 2);
+        // the proxy cuts the client off as the answer starts; the issuer finishes its side just
+        // after
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .until(() -> ISSUER
+                    .issuer()
+                    .instances()
+                    .find(first.instanceId())
+                    .orElseThrow()
+                    .generation()
+                == 2);
       }
     }
     // the restarted process still holds generation 1, but also the key it sent
-    try (MachineIdentity id = bot.identityBuilder().storage(Storage.directory(state)).credentialTtl(Duration.ofMinutes(10)).build()) {
+    try (MachineIdentity id = bot.identityBuilder()
+        .storage(Storage.directory(state))
+        .credentialTtl(Duration.ofMinutes(10))
+        .build()) {
       assertThat(id.start().generation()).isEqualTo(1);
       Identity renewed = id.renewNow().get();
       assertThat(renewed.generation()).isEqualTo(2);
       assertThat(renewed.instanceId()).isEqualTo(first.instanceId());
-      assertThat(ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().locked()).isFalse();
+      assertThat(
+              ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().locked())
+          .isFalse();
       assertThat(id.renewNow().get().generation()).isEqualTo(3);
     }
   }

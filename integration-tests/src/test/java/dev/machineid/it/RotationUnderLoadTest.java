@@ -8,10 +8,10 @@ import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.okhttp.OkHttpTls;
-import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
-import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.testkit.TestCertificateAuthority;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,7 +36,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * its rotation (no resumed session and no pooled connection keeps the old one).
  */
 class RotationUnderLoadTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
   @Test
   void rotationUnderLoadFailsNoCallAndServesEachNewCertificate(TestBot bot) throws Exception {
@@ -57,19 +58,24 @@ class RotationUnderLoadTest {
       }
     };
     try (TestCertificateAuthority serverCa = TestCertificateAuthority.create("api server CA");
-        MachineIdentity id = bot.identityBuilder().credentialTtl(Duration.ofSeconds(6)).listener(recorder).build()) {
+        MachineIdentity id = bot.identityBuilder()
+            .credentialTtl(Duration.ofSeconds(6))
+            .listener(recorder)
+            .build()) {
       id.start();
       try (MtlsServer server = MtlsServer.builder()
           .serverCertificate(serverCa.issueServerCertificate(List.of("127.0.0.1")))
           .trustedClientCAs(() -> id.current().trustBundle())
           .start()) {
-        OkHttpClient http = OkHttpTls.configure(new OkHttpClient.Builder(), id, serverCa.trustManager())
+        OkHttpClient http = OkHttpTls.configure(
+                new OkHttpClient.Builder(), id, serverCa.trustManager())
             .retryOnConnectionFailure(false)
             .build();
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong ok = new AtomicLong();
         List<Throwable> failures = new CopyOnWriteArrayList<>();
-        // every successful call: when it started (monotonic) and the client certificate the server saw
+        // every successful call: when it started (monotonic) and the client certificate the server
+        // saw
         record Call(long startedAt, String served) {}
         List<Call> calls = new CopyOnWriteArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -78,11 +84,16 @@ class RotationUnderLoadTest {
           workers.add(pool.submit(() -> {
             while (running.get()) {
               long started = System.nanoTime();
-              try (Response r = http.newCall(new Request.Builder().url(server.url().toString()).build()).execute()) {
+              try (Response r = http.newCall(
+                      new Request.Builder().url(server.url().toString()).build())
+                  .execute()) {
                 if (r.code() == 200) {
                   ok.incrementAndGet();
                   // the server names the client certificate it saw on this connection
-                  String served = Protocol.reader().readTree(r.body().string()).get("serial").asText();
+                  String served = Protocol.reader()
+                      .readTree(r.body().string())
+                      .get("serial")
+                      .asText();
                   calls.add(new Call(started, served));
                 } else {
                   failures.add(new AssertionError("HTTP " + r.code()));
@@ -114,7 +125,8 @@ class RotationUnderLoadTest {
           assertThat(seen).as("server saw serial %s", serial).containsKey(serial);
         }
         // Ordering, not wall-clock lag (a loaded machine stretches any fixed bound): a call started
-        // after a rotation presents the new certificate or a newer one, except the one next exchange
+        // after a rotation presents the new certificate or a newer one, except the one next
+        // exchange
         // on each connection that was busy at the rotation, which is marked Connection: close; at
         // most one connection per worker is busy at a time.
         for (int i = 1; i < 6; i++) {
@@ -123,8 +135,12 @@ class RotationUnderLoadTest {
           List<Call> stale = calls.stream()
               .filter(c -> c.startedAt() > rotated && serials.indexOf(c.served()) < index)
               .toList();
-          assertThat(stale).as("calls started after rotation %s that presented an older certificate", i).hasSizeLessThanOrEqualTo(4);
-          assertThat(calls).as("calls started after rotation %s", i).anyMatch(c -> c.startedAt() > rotated && c.served().equals(serials.get(index)));
+          assertThat(stale)
+              .as("calls started after rotation %s that presented an older certificate", i)
+              .hasSizeLessThanOrEqualTo(4);
+          assertThat(calls)
+              .as("calls started after rotation %s", i)
+              .anyMatch(c -> c.startedAt() > rotated && c.served().equals(serials.get(index)));
         }
       }
     }

@@ -8,9 +8,9 @@ import com.sun.net.httpserver.HttpsServer;
 import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.protocol.Pem;
+import dev.machineid.testkit.TestCertificateAuthority;
 import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.issuer.TestBot;
-import dev.machineid.testkit.TestCertificateAuthority;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -33,7 +33,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** docs/architecture.md §11, the invariants that span the SDK and the issuer. */
 class SecurityInvariantsTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
   /**
    * §11.1: everything the SDK sends to the issuer during a join is recorded by a TLS-terminating
@@ -42,19 +43,27 @@ class SecurityInvariantsTest {
   @Test
   void privateKeysNeverLeaveTheProcess(TestBot bot) throws Exception {
     List<String> sent = new CopyOnWriteArrayList<>();
-    HttpClient upstream = HttpClient.newBuilder().sslContext(trusting(ISSUER.issuer().authorityCertificate())).build();
+    HttpClient upstream = HttpClient.newBuilder()
+        .sslContext(trusting(ISSUER.issuer().authorityCertificate()))
+        .build();
     TestCertificateAuthority relayCa = TestCertificateAuthority.create("relay");
     HttpsServer relay = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    relay.setHttpsConfigurator(new HttpsConfigurator(relayCa.sslContext(relayCa.issueServerCertificate(List.of("127.0.0.1")))));
+    relay.setHttpsConfigurator(new HttpsConfigurator(
+        relayCa.sslContext(relayCa.issueServerCertificate(List.of("127.0.0.1")))));
     relay.createContext("/", exchange -> {
       byte[] body = exchange.getRequestBody().readAllBytes();
       sent.add(exchange.getRequestURI() + " " + new String(body, StandardCharsets.UTF_8));
       try {
-        HttpRequest.Builder rb = HttpRequest.newBuilder(ISSUER.issuer().url().resolve(exchange.getRequestURI()));
-        rb = "GET".equals(exchange.getRequestMethod()) ? rb.GET()
-            : rb.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpRequest.Builder rb =
+            HttpRequest.newBuilder(ISSUER.issuer().url().resolve(exchange.getRequestURI()));
+        rb = "GET".equals(exchange.getRequestMethod())
+            ? rb.GET()
+            : rb.header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         HttpResponse<byte[]> r = upstream.send(rb.build(), HttpResponse.BodyHandlers.ofByteArray());
-        exchange.getResponseHeaders().add("Content-Type", r.headers().firstValue("Content-Type").orElse("application/json"));
+        exchange
+            .getResponseHeaders()
+            .add("Content-Type", r.headers().firstValue("Content-Type").orElse("application/json"));
         exchange.sendResponseHeaders(r.statusCode(), r.body().length == 0 ? -1 : r.body().length);
         exchange.getResponseBody().write(r.body());
       } catch (InterruptedException e) {
@@ -77,11 +86,16 @@ class SecurityInvariantsTest {
       String scalarHex = HexFormat.of().formatHex(key.getS().toByteArray());
       String scalarB64 = Base64.getEncoder().encodeToString(key.getS().toByteArray());
       for (String request : sent) {
-        assertThat(request).doesNotContain("PRIVATE KEY").doesNotContain(pkcs8.substring(0, 40))
-            .doesNotContainIgnoringCase(scalarHex).doesNotContain(scalarB64);
+        assertThat(request)
+            .doesNotContain("PRIVATE KEY")
+            .doesNotContain(pkcs8.substring(0, 40))
+            .doesNotContainIgnoringCase(scalarHex)
+            .doesNotContain(scalarB64);
       }
       // what was sent for the key is its public half
-      assertThat(sent).anyMatch(s -> s.contains(Pem.encode(identity.certificate().getPublicKey()).replace("\n", "\\n")));
+      assertThat(sent)
+          .anyMatch(s ->
+              s.contains(Pem.encode(identity.certificate().getPublicKey()).replace("\n", "\\n")));
     } finally {
       relay.stop(0);
     }
@@ -105,7 +119,10 @@ class SecurityInvariantsTest {
     assertThat(logs).contains("identity issued").contains(bot.name());
     assertThat(logs).doesNotContain(bot.token());
     assertThat(logs).doesNotContain("PRIVATE KEY");
-    assertThat(logs).doesNotContain(Base64.getEncoder().encodeToString(identity.privateKey().getEncoded()).substring(0, 40));
+    assertThat(logs)
+        .doesNotContain(Base64.getEncoder()
+            .encodeToString(identity.privateKey().getEncoded())
+            .substring(0, 40));
   }
 
   /** §11.2: the default lifetime is one hour, and more than 24 hours is refused. */

@@ -39,14 +39,17 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link FakeIssuer} that holds the pinned authority's key, so only the client's own checks stop it.
  */
 class VerifiedAnswersTest {
-  @TempDir Path state;
+  @TempDir
+  Path state;
+
   private TestCertificateAuthority ca;
   private FakeIssuer fake;
 
   @BeforeEach
   void startFake() {
     ca = TestCertificateAuthority.create("pinned authority");
-    fake = FakeIssuer.builder().authority(ca).bot("app").trustDomain("fake.test").start();
+    fake =
+        FakeIssuer.builder().authority(ca).bot("app").trustDomain("fake.test").start();
   }
 
   @AfterEach
@@ -58,11 +61,15 @@ class VerifiedAnswersTest {
     return fake.identityBuilder()
         .storage(Storage.directory(state))
         .credentialTtl(Duration.ofMinutes(30))
-        .renewalPolicy(RenewalPolicy.builder().retryBaseDelay(Duration.ofMinutes(10)).retryMaxDelay(Duration.ofMinutes(10)).build());
+        .renewalPolicy(RenewalPolicy.builder()
+            .retryBaseDelay(Duration.ofMinutes(10))
+            .retryMaxDelay(Duration.ofMinutes(10))
+            .build());
   }
 
   /** Joins honestly, scripts the next answer, renews, and checks that the refusal changed nothing. */
-  private AnswerRefusedException refusedRenewal(Consumer<FakeIssuer.IdentityAnswer> edit) throws Exception {
+  private AnswerRefusedException refusedRenewal(Consumer<FakeIssuer.IdentityAnswer> edit)
+      throws Exception {
     try (MachineIdentity id = identity().build()) {
       Identity before = id.start();
       StoredIdentity storedBefore = Storage.directory(state).load().orElseThrow();
@@ -83,7 +90,10 @@ class VerifiedAnswersTest {
     }
   }
 
-  private void assertUnchanged(MachineIdentity id, Identity before, StoredIdentity storedBefore,
+  private void assertUnchanged(
+      MachineIdentity id,
+      Identity before,
+      StoredIdentity storedBefore,
       dev.machineid.core.TrustBundle authorityBefore) {
     assertThat(id.current()).isSameAs(before);
     assertThat(id.current().generation()).isEqualTo(before.generation());
@@ -97,21 +107,24 @@ class VerifiedAnswersTest {
 
   @Test
   void anExpiredAnswerNeverReplacesAValidIdentity() throws Exception {
-    AnswerRefusedException e = refusedRenewal(a -> a.notBefore(Instant.now().minus(Duration.ofHours(2)))
-        .notAfter(Instant.now().minus(Duration.ofHours(1))));
+    AnswerRefusedException e =
+        refusedRenewal(a -> a.notBefore(Instant.now().minus(Duration.ofHours(2)))
+            .notAfter(Instant.now().minus(Duration.ofHours(1))));
     assertThat(e).hasMessageContaining("expired");
   }
 
   @Test
   void aNotYetValidAnswerIsRefused() throws Exception {
-    AnswerRefusedException e = refusedRenewal(a -> a.notBefore(Instant.now().plus(Duration.ofHours(2)))
-        .notAfter(Instant.now().plus(Duration.ofHours(2)).plus(a.asked())));
+    AnswerRefusedException e =
+        refusedRenewal(a -> a.notBefore(Instant.now().plus(Duration.ofHours(2)))
+            .notAfter(Instant.now().plus(Duration.ofHours(2)).plus(a.asked())));
     assertThat(e).hasMessageContaining("not valid before");
   }
 
   @Test
   void anAnswerLongerThanAskedIsRefused() throws Exception {
-    AnswerRefusedException e = refusedRenewal(a -> a.notAfter(a.notBefore().plus(Duration.ofHours(2))));
+    AnswerRefusedException e =
+        refusedRenewal(a -> a.notAfter(a.notBefore().plus(Duration.ofHours(2))));
     assertThat(e).hasMessageContaining("longer than asked");
   }
 
@@ -125,7 +138,9 @@ class VerifiedAnswersTest {
   void aJoinAnswerWhoseCertificateNamesAnotherBotThanItsJsonIsRefused() {
     fake.answerNext(a -> a.certificateBot("other"));
     try (MachineIdentity id = identity().build()) {
-      assertThatThrownBy(id::start).isInstanceOf(IdentityException.class).hasMessageContaining("spiffe://fake.test/bot/other");
+      assertThatThrownBy(id::start)
+          .isInstanceOf(IdentityException.class)
+          .hasMessageContaining("spiffe://fake.test/bot/other");
       assertThat(Storage.directory(state).load()).isEmpty();
     }
   }
@@ -146,13 +161,15 @@ class VerifiedAnswersTest {
   void anAnswerNotChainingToTheTrustedAuthorityIsRefused() throws Exception {
     TestCertificateAuthority other = TestCertificateAuthority.create("not the pinned authority");
     AnswerRefusedException e = refusedRenewal(a -> a.signedBy(other));
-    assertThat(e).hasMessageContaining("does not verify to an authority this client already trusts");
+    assertThat(e)
+        .hasMessageContaining("does not verify to an authority this client already trusts");
   }
 
   @Test
   void aRefusedAnswerChangesNothing() throws Exception {
     KeyPair intermediateKey = ecKey();
-    X509Certificate intermediate = fake.issueAuthority("rotated authority", intermediateKey.getPublic());
+    X509Certificate intermediate =
+        fake.issueAuthority("rotated authority", intermediateKey.getPublic());
     byte[] fileBefore;
     try (MachineIdentity id = identity().build()) {
       Identity before = id.start();
@@ -160,9 +177,11 @@ class VerifiedAnswersTest {
       StoredIdentity storedBefore = Storage.directory(state).load().orElseThrow();
       var authorityBefore = id.trustBundle().orElseThrow();
       // a bad answer that also carries a bundle the client would otherwise install
-      fake.answerNext(a -> a.notAfter(Instant.now().minusSeconds(5)).addToTrustBundle(intermediate));
+      fake.answerNext(
+          a -> a.notAfter(Instant.now().minusSeconds(5)).addToTrustBundle(intermediate));
 
-      assertThatThrownBy(() -> id.renewNow().join()).hasCauseInstanceOf(AnswerRefusedException.class);
+      assertThatThrownBy(() -> id.renewNow().join())
+          .hasCauseInstanceOf(AnswerRefusedException.class);
 
       assertUnchanged(id, before, storedBefore, authorityBefore);
       assertThat(id.current().trustBundle()).doesNotContain(intermediate);
@@ -172,20 +191,24 @@ class VerifiedAnswersTest {
     StoredIdentity after = Storage.directory(state).load().orElseThrow();
     assertThat(after.issued().generation()).isEqualTo(1);
     assertThat(new String(fileBefore, java.nio.charset.StandardCharsets.UTF_8))
-        .contains(Pem.encode(after.privateKey()).strip().lines().skip(1).findFirst().orElseThrow());
+        .contains(
+            Pem.encode(after.privateKey()).strip().lines().skip(1).findFirst().orElseThrow());
   }
 
   @Test
   void aBundleFromARefusedAnswerIsNotInstalled() throws Exception {
     KeyPair intermediateKey = ecKey();
-    X509Certificate intermediate = fake.issueAuthority("rotated authority", intermediateKey.getPublic());
+    X509Certificate intermediate =
+        fake.issueAuthority("rotated authority", intermediateKey.getPublic());
     try (MachineIdentity id = identity().build()) {
       id.start();
       fake.answerNext(a -> a.generation(7).addToTrustBundle(intermediate));
-      assertThatThrownBy(() -> id.renewNow().join()).hasCauseInstanceOf(AnswerRefusedException.class);
+      assertThatThrownBy(() -> id.renewNow().join())
+          .hasCauseInstanceOf(AnswerRefusedException.class);
       assertThat(id.current().trustBundle()).doesNotContain(intermediate);
 
-      // the same bundle in an answer that is kept is installed: the refusal, not the bundle, kept it out
+      // the same bundle in an answer that is kept is installed: the refusal, not the bundle, kept
+      // it out
       fake.answerNext(a -> a.addToTrustBundle(intermediate));
       Identity renewed = id.renewNow().join();
       assertThat(renewed.trustBundle()).contains(intermediate);
@@ -203,10 +226,13 @@ class VerifiedAnswersTest {
       assertThat(id.renewNow().join().trustBundle()).containsExactly(ca.certificate());
 
       // whoever holds the bot's key signs a server certificate; it must not be trusted
-      X509Certificate impostor = FakeIssuer.serverCertificateSignedBy(botLeaf, stolenBotKey.getPrivate(), ecKey().getPublic());
-      assertThatThrownBy(() -> id.trustManager().checkServerTrusted(new X509Certificate[] {impostor, botLeaf}, "ECDHE_ECDSA"))
+      X509Certificate impostor = FakeIssuer.serverCertificateSignedBy(
+          botLeaf, stolenBotKey.getPrivate(), ecKey().getPublic());
+      assertThatThrownBy(() -> id.trustManager()
+              .checkServerTrusted(new X509Certificate[] {impostor, botLeaf}, "ECDHE_ECDSA"))
           .isInstanceOf(CertificateException.class);
-      assertThatThrownBy(() -> id.trustManager().checkServerTrusted(new X509Certificate[] {impostor}, "ECDHE_ECDSA"))
+      assertThatThrownBy(() ->
+              id.trustManager().checkServerTrusted(new X509Certificate[] {impostor}, "ECDHE_ECDSA"))
           .isInstanceOf(CertificateException.class);
     }
   }
@@ -220,7 +246,8 @@ class VerifiedAnswersTest {
       List<Consumer<FakeIssuer.IdentityAnswer>> bad = List.of(
           a -> a.signedBy(other),
           a -> a.notAfter(Instant.now().minusSeconds(1)),
-          a -> a.notBefore(Instant.now().plus(Duration.ofHours(1))).notAfter(Instant.now().plus(Duration.ofHours(2))),
+          a -> a.notBefore(Instant.now().plus(Duration.ofHours(1)))
+              .notAfter(Instant.now().plus(Duration.ofHours(2))),
           a -> a.notAfter(a.notBefore().plus(Duration.ofDays(2))),
           a -> a.bot("intruder"),
           a -> a.trustDomain("elsewhere.test"),
@@ -231,16 +258,19 @@ class VerifiedAnswersTest {
           edit.accept(a);
           a.addToTrustBundle(leafInBundle);
         });
-        assertThatThrownBy(() -> id.renewNow().join()).hasCauseInstanceOf(AnswerRefusedException.class);
+        assertThatThrownBy(() -> id.renewNow().join())
+            .hasCauseInstanceOf(AnswerRefusedException.class);
         assertThat(id.current()).isSameAs(before);
-        assertThat(Storage.directory(state).load().orElseThrow().issued().generation()).isEqualTo(1);
+        assertThat(Storage.directory(state).load().orElseThrow().issued().generation())
+            .isEqualTo(1);
       }
       // the honest answer is kept, at the next generation, with a bundle of CA certificates only
       fake.answerNext(a -> a.addToTrustBundle(leafInBundle));
       Identity renewed = id.renewNow().join();
       assertThat(renewed.generation()).isEqualTo(2);
       assertThat(renewed.trustBundle()).containsExactly(ca.certificate());
-      assertThat(Storage.directory(state).load().orElseThrow().issued().generation()).isEqualTo(2);
+      assertThat(Storage.directory(state).load().orElseThrow().issued().generation())
+          .isEqualTo(2);
       assertThat(id.health().state()).isEqualTo(Health.State.HEALTHY);
     }
   }
@@ -248,13 +278,18 @@ class VerifiedAnswersTest {
   @Test
   void aWrongPinFailsAtOnce() {
     CaPin wrong = CaPin.of(TestCertificateAuthority.create("not the issuer").certificate());
-    try (MachineIdentity id = MachineIdentity.builder().issuer(fake.url()).caPin(wrong).token(fake.token())
-        .startTimeout(Duration.ofSeconds(30)).build()) {
+    try (MachineIdentity id = MachineIdentity.builder()
+        .issuer(fake.url())
+        .caPin(wrong)
+        .token(fake.token())
+        .startTimeout(Duration.ofSeconds(30))
+        .build()) {
       long t0 = System.nanoTime();
       Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(id::start);
       Duration took = Duration.ofNanos(System.nanoTime() - t0);
 
-      assertThat(thrown).isInstanceOf(ConfigException.class)
+      assertThat(thrown)
+          .isInstanceOf(ConfigException.class)
           .hasMessageContaining(wrong.toString())
           .hasMessageNotContaining(fake.caPin().toString())
           .hasMessageNotContaining("reachable");
@@ -266,8 +301,12 @@ class VerifiedAnswersTest {
   @Test
   void aRequestTimeoutSaysItTimedOut() {
     fake.hang(true);
-    try (MachineIdentity id = fake.identityBuilder().requestTimeout(Duration.ofMillis(700))
-        .renewalPolicy(RenewalPolicy.builder().retryBaseDelay(Duration.ofMinutes(5)).retryMaxDelay(Duration.ofMinutes(5)).build())
+    try (MachineIdentity id = fake.identityBuilder()
+        .requestTimeout(Duration.ofMillis(700))
+        .renewalPolicy(RenewalPolicy.builder()
+            .retryBaseDelay(Duration.ofMinutes(5))
+            .retryMaxDelay(Duration.ofMinutes(5))
+            .build())
         .build()) {
       Thread starter = new Thread(() -> {
         try {
@@ -279,7 +318,10 @@ class VerifiedAnswersTest {
       starter.setDaemon(true);
       starter.start();
       await().atMost(Duration.ofSeconds(8)).until(() -> id.health().lastError() != null);
-      assertThat(id.health().lastError()).contains("timed out").contains("700ms").doesNotContain("Socket closed");
+      assertThat(id.health().lastError())
+          .contains("timed out")
+          .contains("700ms")
+          .doesNotContain("Socket closed");
     } finally {
       fake.hang(false);
     }
@@ -290,16 +332,23 @@ class VerifiedAnswersTest {
     TestCertificateAuthority other = TestCertificateAuthority.create("not the database authority");
     try (MachineIdentity id = identity().build()) {
       id.start();
-      var request = dev.machineid.core.CredentialRequest.builder(dev.machineid.core.CredentialKind.DATABASE)
-          .databaseUser("app").roles("db").ttl(Duration.ofMinutes(10)).build();
+      var request = dev.machineid.core.CredentialRequest.builder(
+              dev.machineid.core.CredentialKind.DATABASE)
+          .databaseUser("app")
+          .roles("db")
+          .ttl(Duration.ofMinutes(10))
+          .build();
       fake.credentialNext(c -> c.signedBy(other));
-      assertThatThrownBy(() -> id.credentials(request)).isInstanceOf(AnswerRefusedException.class)
+      assertThatThrownBy(() -> id.credentials(request))
+          .isInstanceOf(AnswerRefusedException.class)
           .hasMessageContaining("database authority");
       fake.credentialNext(c -> c.notAfter(Instant.now().minusSeconds(1)));
-      assertThatThrownBy(() -> id.credentials(request)).isInstanceOf(AnswerRefusedException.class)
+      assertThatThrownBy(() -> id.credentials(request))
+          .isInstanceOf(AnswerRefusedException.class)
           .hasMessageContaining("expired");
       fake.credentialNext(c -> c.notAfter(c.notBefore().plus(Duration.ofMinutes(50))));
-      assertThatThrownBy(() -> id.credentials(request)).isInstanceOf(AnswerRefusedException.class)
+      assertThatThrownBy(() -> id.credentials(request))
+          .isInstanceOf(AnswerRefusedException.class)
           .hasMessageContaining("longer than");
       try (var handle = id.credentials(request)) {
         assertThat(handle.current().certificate()).isPresent();

@@ -41,15 +41,23 @@ public final class ConfigFile {
       root = YAML.readTree(text);
     } catch (JsonProcessingException e) {
       JsonLocation at = e.getLocation();
-      String problem = String.valueOf(e.getOriginalMessage()).lines().map(String::strip)
-          .filter(l -> !l.isEmpty()).findFirst().orElse("not valid YAML");
+      String problem = String.valueOf(e.getOriginalMessage())
+          .lines()
+          .map(String::strip)
+          .filter(l -> !l.isEmpty())
+          .findFirst()
+          .orElse("not valid YAML");
       if (problem.startsWith("Duplicate field ")) {
         problem = "duplicate key " + problem.substring("Duplicate field ".length())
             + "; a key may appear once in a mapping";
       }
-      throw new ConfigException("config " + file + ": "
-          + (at != null && at.getLineNr() > 0 ? "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": " : "")
-          + problem, e);
+      throw new ConfigException(
+          "config " + file + ": "
+              + (at != null && at.getLineNr() > 0
+                  ? "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": "
+                  : "")
+              + problem,
+          e);
     }
     if (root == null || !root.isObject()) {
       throw new ConfigException("config " + file + ": expected a YAML mapping at the top level");

@@ -97,7 +97,9 @@ public final class Settings {
       return Optional.empty();
     }
     if (v instanceof Map || v instanceof List) {
-      throw new SettingsException(pathOf(key), "expected a single value, got " + (v instanceof Map ? "a mapping" : "a list"));
+      throw new SettingsException(
+          pathOf(key),
+          "expected a single value, got " + (v instanceof Map ? "a mapping" : "a list"));
     }
     String s = v.toString().strip();
     if (s.isEmpty()) {
@@ -155,7 +157,8 @@ public final class Settings {
     try {
       return Optional.of(GoDuration.parse(text));
     } catch (RuntimeException e) {
-      throw new SettingsException(pathOf(key), "expected a duration such as 90s, 20m or 1h30m, got '" + text + "'", e);
+      throw new SettingsException(
+          pathOf(key), "expected a duration such as 90s, 20m or 1h30m, got '" + text + "'", e);
     }
   }
 
@@ -170,7 +173,8 @@ public final class Settings {
       for (int i = 0; i < l.size(); i++) {
         Object o = l.get(i);
         if (o == null || o instanceof Map || o instanceof List || o.toString().isBlank()) {
-          throw new SettingsException(pathOf(key) + "[" + i + "]", "expected a single non-empty value");
+          throw new SettingsException(
+              pathOf(key) + "[" + i + "]", "expected a single non-empty value");
         }
         out.add(o.toString().strip());
       }
@@ -246,7 +250,8 @@ public final class Settings {
     List<Settings> out = new ArrayList<>();
     for (int i = 0; i < l.size(); i++) {
       if (!(l.get(i) instanceof Map<?, ?> m)) {
-        throw new SettingsException(pathOf(key) + "[" + i + "]", "expected a mapping of settings, got '" + l.get(i) + "'");
+        throw new SettingsException(
+            pathOf(key) + "[" + i + "]", "expected a mapping of settings, got '" + l.get(i) + "'");
       }
       out.add(child(pathOf(key) + "[" + i + "]", m));
     }
@@ -307,9 +312,13 @@ public final class Settings {
   private SettingsException unknown(String key) {
     Set<String> candidates = new TreeSet<>(known);
     String near = nearest(key, candidates);
-    return new SettingsException(pathOf(key), "unknown key"
-        + (near != null ? "; did you mean '" + near + "'?" : "")
-        + (candidates.isEmpty() ? "; this block takes no settings" : " (known: " + String.join(", ", candidates) + ")"));
+    return new SettingsException(
+        pathOf(key),
+        "unknown key"
+            + (near != null ? "; did you mean '" + near + "'?" : "")
+            + (candidates.isEmpty()
+                ? "; this block takes no settings"
+                : " (known: " + String.join(", ", candidates) + ")"));
   }
 
   private Settings child(String childPath, Map<?, ?> m) {
@@ -323,7 +332,8 @@ public final class Settings {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String c : candidates) {
-      int d = distance(key.toLowerCase(java.util.Locale.ROOT), c.toLowerCase(java.util.Locale.ROOT));
+      int d =
+          distance(key.toLowerCase(java.util.Locale.ROOT), c.toLowerCase(java.util.Locale.ROOT));
       if (d < bestDistance) {
         best = c;
         bestDistance = d;
@@ -349,7 +359,10 @@ public final class Settings {
       for (int j = 1; j <= b.length(); j++) {
         int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
         d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
-        if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+        if (i > 1
+            && j > 1
+            && a.charAt(i - 1) == b.charAt(j - 2)
+            && a.charAt(i - 2) == b.charAt(j - 1)) {
           d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
         }
       }

@@ -23,7 +23,9 @@ public class SettingsException extends ConfigException {
   }
 
   public SettingsException(String path, String problem, Throwable cause) {
-    super(Objects.requireNonNull(path, "path") + ": " + Objects.requireNonNull(problem, "problem"), cause);
+    super(
+        Objects.requireNonNull(path, "path") + ": " + Objects.requireNonNull(problem, "problem"),
+        cause);
     this.path = path;
   }
 

@@ -12,18 +12,17 @@ import java.util.ServiceLoader;
 /** Finds join methods on the class path or module path by name. */
 public final class JoinMethods {
   /** Which module provides each method this project ships, for the "not found" message. */
-  private static final Map<String, String> MODULES =
-      Map.of(
-          "token", "identity-core",
-          "iam", "identity-join-aws",
-          "ec2", "identity-join-aws",
-          "gcp", "identity-join-gcp",
-          "azure", "identity-join-azure",
-          "kubernetes", "identity-join-k8s",
-          "github", "identity-join-github",
-          "gitlab", "identity-join-github",
-          "circleci", "identity-join-github",
-          "oidc", "identity-join-github");
+  private static final Map<String, String> MODULES = Map.of(
+      "token", "identity-core",
+      "iam", "identity-join-aws",
+      "ec2", "identity-join-aws",
+      "gcp", "identity-join-gcp",
+      "azure", "identity-join-azure",
+      "kubernetes", "identity-join-k8s",
+      "github", "identity-join-github",
+      "gitlab", "identity-join-github",
+      "circleci", "identity-join-github",
+      "oidc", "identity-join-github");
 
   private JoinMethods() {}
 
@@ -38,8 +37,10 @@ public final class JoinMethods {
 
   private static Discovery.Found<JoinMethodProvider> discover() {
     try {
-      return Discovery.discover(Discovery.Request.providers("join method provider",
-          ServiceLoader.load(JoinMethodProvider.class, JoinMethodProvider.class.getClassLoader()), JoinMethodProvider::name));
+      return Discovery.discover(Discovery.Request.providers(
+          "join method provider",
+          ServiceLoader.load(JoinMethodProvider.class, JoinMethodProvider.class.getClassLoader()),
+          JoinMethodProvider::name));
     } catch (Discovery.DuplicateProviderException e) {
       throw new ConfigException(e.getMessage(), e);
     }
@@ -75,13 +76,13 @@ public final class JoinMethods {
       List<String> names = new ArrayList<>(found.keySet());
       String module = MODULES.get(name);
       String near = Settings.nearest(name, names);
-      throw new ConfigException(
-          "unknown join method '" + name + "'" + (near != null ? "; did you mean '" + near + "'?" : "")
-              + "; methods on the class path: " + names
-              + (module != null
-                  ? "; add the dependency dev.machineid:" + module + " to use '" + name + "'"
-                  : "; check the spelling, or add the module that provides it")
-              + discovered.failureNote());
+      throw new ConfigException("unknown join method '" + name + "'"
+          + (near != null ? "; did you mean '" + near + "'?" : "")
+          + "; methods on the class path: " + names
+          + (module != null
+              ? "; add the dependency dev.machineid:" + module + " to use '" + name + "'"
+              : "; check the spelling, or add the module that provides it")
+          + discovered.failureNote());
     }
     JoinMethod method;
     try {

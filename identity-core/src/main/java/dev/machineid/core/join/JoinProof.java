@@ -82,7 +82,8 @@ public final class JoinProof {
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : in.entrySet()) {
       if (!(e.getKey() instanceof String name)) {
-        throw new IllegalArgumentException("a join proof's field names are strings; " + path + " has " + e.getKey());
+        throw new IllegalArgumentException(
+            "a join proof's field names are strings; " + path + " has " + e.getKey());
       }
       out.put(name, copyValue(e.getValue(), path + "." + name));
     }
@@ -90,8 +91,12 @@ public final class JoinProof {
   }
 
   private static Object copyValue(Object v, String path) {
-    if (v instanceof String || v instanceof Boolean || v instanceof Integer || v instanceof Long
-        || v instanceof java.math.BigInteger || v instanceof java.math.BigDecimal) {
+    if (v instanceof String
+        || v instanceof Boolean
+        || v instanceof Integer
+        || v instanceof Long
+        || v instanceof java.math.BigInteger
+        || v instanceof java.math.BigDecimal) {
       return v;
     }
     if (v instanceof Map<?, ?> m) {
@@ -104,8 +109,9 @@ public final class JoinProof {
       }
       return Collections.unmodifiableList(out);
     }
-    throw new IllegalArgumentException("join proof field " + path + " must be a string, boolean, integer, decimal, "
-        + "Map or List, not " + (v == null ? "null" : v.getClass().getName()));
+    throw new IllegalArgumentException(
+        "join proof field " + path + " must be a string, boolean, integer, decimal, "
+            + "Map or List, not " + (v == null ? "null" : v.getClass().getName()));
   }
 
   /** Builds a proof field by field, in order. */

@@ -58,7 +58,8 @@ public final class TokenJoinMethod implements JoinMethod {
     @Override
     public JoinMethod create(dev.machineid.core.config.Settings settings) {
       if (!settings.has("token")) {
-        throw new dev.machineid.core.config.SettingsException(settings.pathOf("token"),
+        throw new dev.machineid.core.config.SettingsException(
+            settings.pathOf("token"),
             "missing; join method 'token' needs the join token an operator created");
       }
       return new TokenJoinMethod(settings.string("token"));

@@ -35,7 +35,12 @@ public final class IdentityOutput implements Output {
   @Override
   public void write(Identity identity) {
     destination.write(files(identity));
-    LOG.info("output {} written: bot '{}', serial {}, valid until {}", name(), identity.botName(), identity.serialHex(), identity.notAfter());
+    LOG.info(
+        "output {} written: bot '{}', serial {}, valid until {}",
+        name(),
+        identity.botName(),
+        identity.serialHex(),
+        identity.notAfter());
   }
 
   @Override
@@ -67,8 +72,10 @@ public final class IdentityOutput implements Output {
     files.put("tlscert", chain.toString().getBytes(StandardCharsets.US_ASCII));
     files.put("key", Pem.encode(identity.privateKey()).getBytes(StandardCharsets.US_ASCII));
     files.put("tlscacerts", bundle.toString().getBytes(StandardCharsets.US_ASCII));
-    identity.sshCertificate().ifPresent(
-        cert -> files.put("key-cert.pub", (cert.strip() + "\n").getBytes(StandardCharsets.US_ASCII)));
+    identity
+        .sshCertificate()
+        .ifPresent(cert ->
+            files.put("key-cert.pub", (cert.strip() + "\n").getBytes(StandardCharsets.US_ASCII)));
     return files;
   }
 }

@@ -2,7 +2,6 @@ package dev.machineid.core.protocol;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.time.Instant;
@@ -12,4 +11,9 @@ import java.util.List;
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record CertificatesResponse(List<String> certificateChain, String sshCertificate, String token, Instant notAfter, Instant serverTime) {}
+public record CertificatesResponse(
+    List<String> certificateChain,
+    String sshCertificate,
+    String token,
+    Instant notAfter,
+    Instant serverTime) {}

@@ -15,7 +15,10 @@ public final class ChallengeId {
 
   public static String of(String challenge) {
     Objects.requireNonNull(challenge, "challenge");
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(sha256(challenge.getBytes(StandardCharsets.UTF_8))).substring(0, 22);
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(sha256(challenge.getBytes(StandardCharsets.UTF_8)))
+        .substring(0, 22);
   }
 
   static byte[] sha256(byte[] in) {

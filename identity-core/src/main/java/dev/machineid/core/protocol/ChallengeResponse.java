@@ -2,12 +2,9 @@ package dev.machineid.core.protocol;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 
 /** Answer of {@code POST /v1/join/challenge}. */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

@@ -25,7 +25,8 @@ public final class GoDuration {
     Duration total = Duration.ZERO;
     while (at < s.length()) {
       if (!m.find(at) || m.start() != at) {
-        throw new IllegalArgumentException("invalid duration '" + text + "'; use a form such as 90s, 15m or 1h");
+        throw new IllegalArgumentException(
+            "invalid duration '" + text + "'; use a form such as 90s, 15m or 1h");
       }
       long n;
       try {

@@ -3,11 +3,8 @@ package dev.machineid.core.protocol;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
-import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /** Body of {@code POST /v1/heartbeat}: status the bot instance reports about itself. */
@@ -15,7 +12,11 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record HeartbeatRequest(
-    String hostname, String version, @JsonProperty(required = true) long uptimeSeconds, @JsonProperty(required = true) boolean oneShot, Map<String, String> outputs) {
+    String hostname,
+    String version,
+    @JsonProperty(required = true) long uptimeSeconds,
+    @JsonProperty(required = true) boolean oneShot,
+    Map<String, String> outputs) {
   /** @throws IllegalArgumentException naming the field, for a missing or empty required field or a negative uptime */
   public HeartbeatRequest {
     Fields.required(hostname, "hostname");

@@ -25,6 +25,7 @@ public final class Pem {
       Pattern.compile("-----BEGIN ([A-Z0-9 ]{1,40}+)-----([A-Za-z0-9+/=\\s]*+)-----END \\1-----");
   /** Larger than any certificate chain or key the project handles. */
   private static final int MAX_PEM_CHARS = 256 * 1024;
+
   private static final String[] KEY_ALGORITHMS = {"EC", "Ed25519", "RSA"};
 
   private Pem() {}
@@ -32,7 +33,8 @@ public final class Pem {
   /** Encodes DER bytes as one PEM block with 64-character lines. */
   public static String encode(String type, byte[] der) {
     Objects.requireNonNull(type, "type");
-    String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
+    String body =
+        Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
     return "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n";
   }
 
@@ -57,7 +59,8 @@ public final class Pem {
   public static List<byte[]> decodeAll(String pem, String type) {
     Objects.requireNonNull(pem, "pem");
     if (pem.length() > MAX_PEM_CHARS) {
-      throw new IllegalArgumentException("PEM text of " + pem.length() + " characters exceeds " + MAX_PEM_CHARS);
+      throw new IllegalArgumentException(
+          "PEM text of " + pem.length() + " characters exceeds " + MAX_PEM_CHARS);
     }
     List<byte[]> out = new ArrayList<>();
     Matcher m = BLOCK.matcher(pem);
@@ -76,7 +79,8 @@ public final class Pem {
   private static byte[] decodeOne(String pem, String type) {
     List<byte[]> all = decodeAll(pem, type);
     if (all.size() != 1) {
-      throw new IllegalArgumentException("expected exactly one PEM block '" + type + "', found " + all.size());
+      throw new IllegalArgumentException(
+          "expected exactly one PEM block '" + type + "', found " + all.size());
     }
     return all.get(0);
   }
@@ -95,8 +99,8 @@ public final class Pem {
 
   public static X509Certificate certificate(byte[] der) {
     try {
-      return (X509Certificate)
-          CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+      return (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new ByteArrayInputStream(der));
     } catch (CertificateException e) {
       throw new IllegalArgumentException("not a valid X.509 certificate: " + e.getMessage(), e);
     }
@@ -115,7 +119,8 @@ public final class Pem {
         // try the next algorithm
       }
     }
-    throw new IllegalArgumentException("public key is not an EC, Ed25519 or RSA SubjectPublicKeyInfo");
+    throw new IllegalArgumentException(
+        "public key is not an EC, Ed25519 or RSA SubjectPublicKeyInfo");
   }
 
   /** Parses a PKCS#8 {@code PRIVATE KEY} block; EC, Ed25519 and RSA are recognised. */

@@ -2,12 +2,8 @@ package dev.machineid.core.protocol;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
-import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 
 /** An RFC 9457 problem document ({@code application/problem+json}) with the stable {@code code}. */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

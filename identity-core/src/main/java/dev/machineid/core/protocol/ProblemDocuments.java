@@ -33,7 +33,12 @@ public final class ProblemDocuments {
     if (n == null || !n.isObject()) {
       return Optional.empty();
     }
-    return Optional.of(new Problem(text(n, "type"), text(n, "title"), n.path("status").isInt() ? n.get("status").intValue() : 0, text(n, "detail"), text(n, "code")));
+    return Optional.of(new Problem(
+        text(n, "type"),
+        text(n, "title"),
+        n.path("status").isInt() ? n.get("status").intValue() : 0,
+        text(n, "detail"),
+        text(n, "code")));
   }
 
   /** {@link #parse(byte[])} of a body already read as text. */

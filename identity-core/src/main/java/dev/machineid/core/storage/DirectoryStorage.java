@@ -10,12 +10,12 @@ import dev.machineid.core.IdentityException;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
-import java.security.KeyPair;
-import java.security.SecureRandom;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -32,8 +32,10 @@ import java.util.Set;
  */
 public final class DirectoryStorage implements Storage {
   static final String FILE = "identity.json";
-  private static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
-  private static final Set<PosixFilePermission> OWNER_RWX = PosixFilePermissions.fromString("rwx------");
+  private static final Set<PosixFilePermission> OWNER_RW =
+      PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> OWNER_RWX =
+      PosixFilePermissions.fromString("rwx------");
   private static final SecureRandom RANDOM = new SecureRandom();
   private final Path directory;
 
@@ -47,37 +49,83 @@ public final class DirectoryStorage implements Storage {
 
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record Envelope(int version, FileIssued credentials, String privateKey, String pendingPrivateKey,
+  record Envelope(
+      int version,
+      FileIssued credentials,
+      String privateKey,
+      String pendingPrivateKey,
       String pendingPublicKey) {}
 
   /** {@link StoredIdentity.Issued} in the file: the members, names and order of format 1. */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonIgnoreProperties(ignoreUnknown = true)
-  record FileIssued(String bot, String instanceId, long generation, List<String> certificateChain, String sshCertificate,
-      Instant notAfter, Instant renewAfter, Instant serverTime, FileAuthorities authority) {
+  record FileIssued(
+      String bot,
+      String instanceId,
+      long generation,
+      List<String> certificateChain,
+      String sshCertificate,
+      Instant notAfter,
+      Instant renewAfter,
+      Instant serverTime,
+      FileAuthorities authority) {
     static FileIssued of(StoredIdentity.Issued i) {
       StoredIdentity.Authorities a = i.authorities();
-      return new FileIssued(i.bot(), i.instanceId(), i.generation(), i.certificateChain(), i.sshCertificate(), i.notAfter(),
-          i.renewAfter(), i.serverTime(), a == null ? null : new FileAuthorities(a.trustDomain(), a.x509Authorities(),
-              a.spiffeAuthorities(), a.databaseClientAuthorities(), a.databaseServerAuthorities(),
-              a.kubernetesClientAuthorities(), a.sshUserAuthorities(), a.sshHostAuthorities(), tree(a.jwksJson())));
+      return new FileIssued(
+          i.bot(),
+          i.instanceId(),
+          i.generation(),
+          i.certificateChain(),
+          i.sshCertificate(),
+          i.notAfter(),
+          i.renewAfter(),
+          i.serverTime(),
+          a == null
+              ? null
+              : new FileAuthorities(
+                  a.trustDomain(),
+                  a.x509Authorities(),
+                  a.spiffeAuthorities(),
+                  a.databaseClientAuthorities(),
+                  a.databaseServerAuthorities(),
+                  a.kubernetesClientAuthorities(),
+                  a.sshUserAuthorities(),
+                  a.sshHostAuthorities(),
+                  tree(a.jwksJson())));
     }
 
     StoredIdentity.Issued issued() throws IOException {
       FileAuthorities a = authority;
-      return new StoredIdentity.Issued(bot, instanceId, generation, certificateChain, sshCertificate, notAfter, renewAfter,
-          serverTime, a == null ? null : new StoredIdentity.Authorities(a.trustDomain(), a.x509Authorities(),
-              a.spiffeAuthorities(), a.databaseClientAuthorities(), a.databaseServerAuthorities(),
-              a.kubernetesClientAuthorities(), a.sshUserAuthorities(), a.sshHostAuthorities(),
-              a.jwks() == null ? null : Protocol.writer().writeValueAsString(a.jwks())));
+      return new StoredIdentity.Issued(
+          bot,
+          instanceId,
+          generation,
+          certificateChain,
+          sshCertificate,
+          notAfter,
+          renewAfter,
+          serverTime,
+          a == null
+              ? null
+              : new StoredIdentity.Authorities(
+                  a.trustDomain(),
+                  a.x509Authorities(),
+                  a.spiffeAuthorities(),
+                  a.databaseClientAuthorities(),
+                  a.databaseServerAuthorities(),
+                  a.kubernetesClientAuthorities(),
+                  a.sshUserAuthorities(),
+                  a.sshHostAuthorities(),
+                  a.jwks() == null ? null : Protocol.writer().writeValueAsString(a.jwks())));
     }
 
     private static JsonNode tree(String json) {
       try {
         return json == null ? null : Protocol.reader().readTree(json);
       } catch (IOException e) {
-        throw new IllegalArgumentException("the stored identity's JWKS is not JSON: " + e.getMessage(), e);
+        throw new IllegalArgumentException(
+            "the stored identity's JWKS is not JSON: " + e.getMessage(), e);
       }
     }
   }
@@ -86,9 +134,15 @@ public final class DirectoryStorage implements Storage {
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonIgnoreProperties(ignoreUnknown = true)
-  record FileAuthorities(String trustDomain, List<String> x509Authorities, List<String> spiffeAuthorities,
-      List<String> databaseClientAuthorities, List<String> databaseServerAuthorities,
-      List<String> kubernetesClientAuthorities, List<String> sshUserAuthorities, List<String> sshHostAuthorities,
+  record FileAuthorities(
+      String trustDomain,
+      List<String> x509Authorities,
+      List<String> spiffeAuthorities,
+      List<String> databaseClientAuthorities,
+      List<String> databaseServerAuthorities,
+      List<String> kubernetesClientAuthorities,
+      List<String> sshUserAuthorities,
+      List<String> sshHostAuthorities,
       JsonNode jwks) {}
 
   @Override
@@ -103,20 +157,27 @@ public final class DirectoryStorage implements Storage {
     } catch (SafeDirectory.UnsafePathException e) {
       throw refused(e);
     } catch (IOException ex) {
-      throw new IdentityException("cannot read stored identity " + file + ": " + ex.getMessage()
-          + "; fix the file's permissions or delete it to join again", ex);
+      throw new IdentityException(
+          "cannot read stored identity " + file + ": " + ex.getMessage()
+              + "; fix the file's permissions or delete it to join again",
+          ex);
     }
     try {
       Envelope e = Protocol.reader().readValue(json, Envelope.class);
       if (e.credentials() == null || e.privateKey() == null) {
-        throw new IdentityException("stored identity " + file + " is incomplete; delete it to join again");
+        throw new IdentityException(
+            "stored identity " + file + " is incomplete; delete it to join again");
       }
-      KeyPair pending = e.pendingPrivateKey() == null || e.pendingPublicKey() == null ? null
+      KeyPair pending = e.pendingPrivateKey() == null || e.pendingPublicKey() == null
+          ? null
           : new KeyPair(Pem.publicKey(e.pendingPublicKey()), Pem.privateKey(e.pendingPrivateKey()));
-      return Optional.of(new StoredIdentity(e.credentials().issued(), Pem.privateKey(e.privateKey()), pending));
+      return Optional.of(
+          new StoredIdentity(e.credentials().issued(), Pem.privateKey(e.privateKey()), pending));
     } catch (IOException | IllegalArgumentException ex) {
-      throw new IdentityException("cannot read stored identity " + file + ": " + ex.getMessage()
-          + "; fix the file or delete it to join again", ex);
+      throw new IdentityException(
+          "cannot read stored identity " + file + ": " + ex.getMessage()
+              + "; fix the file or delete it to join again",
+          ex);
     }
   }
 
@@ -125,8 +186,12 @@ public final class DirectoryStorage implements Storage {
     Objects.requireNonNull(identity, "identity");
     try (SafeDirectory dir = openDirectory(true)) {
       KeyPair pending = identity.pendingKey();
-      Envelope e = new Envelope(1, FileIssued.of(identity.issued()), Pem.encode(identity.privateKey()),
-          pending == null ? null : Pem.encode(pending.getPrivate()), pending == null ? null : Pem.encode(pending.getPublic()));
+      Envelope e = new Envelope(
+          1,
+          FileIssued.of(identity.issued()),
+          Pem.encode(identity.privateKey()),
+          pending == null ? null : Pem.encode(pending.getPrivate()),
+          pending == null ? null : Pem.encode(pending.getPublic()));
       byte[] json = Protocol.writer().writeValueAsBytes(e);
       String tmp = ".identity-" + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp";
       dir.writeNewFile(tmp, json, OWNER_RW); // created 0600 and synced
@@ -144,7 +209,8 @@ public final class DirectoryStorage implements Storage {
     } catch (SafeDirectory.UnsafePathException ex) {
       throw refused(ex);
     } catch (IOException ex) {
-      throw new IdentityException("cannot write identity to " + directory + ": " + ex.getMessage(), ex);
+      throw new IdentityException(
+          "cannot write identity to " + directory + ": " + ex.getMessage(), ex);
     }
   }
 
@@ -163,7 +229,8 @@ public final class DirectoryStorage implements Storage {
     } catch (SafeDirectory.UnsafePathException e) {
       throw refused(e);
     } catch (IOException e) {
-      throw new IdentityException("cannot check storage directory " + directory + ": " + e.getMessage(), e);
+      throw new IdentityException(
+          "cannot check storage directory " + directory + ": " + e.getMessage(), e);
     }
   }
 
@@ -172,8 +239,10 @@ public final class DirectoryStorage implements Storage {
   }
 
   private ConfigException refused(SafeDirectory.UnsafePathException e) {
-    return new ConfigException("storage directory " + directory + " refused: " + e.getMessage()
-        + ". Nothing was read or written there", e);
+    return new ConfigException(
+        "storage directory " + directory + " refused: " + e.getMessage()
+            + ". Nothing was read or written there",
+        e);
   }
 
   @Override

@@ -51,7 +51,8 @@ public final class SafeDirectory implements Closeable {
   private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
   private static final Set<PosixFilePermission> WRITE_BY_OTHERS =
       EnumSet.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
-  private static final Set<PosixFilePermission> PARENT_MODE = PosixFilePermissions.fromString("rwxr-xr-x");
+  private static final Set<PosixFilePermission> PARENT_MODE =
+      PosixFilePermissions.fromString("rwxr-xr-x");
   private static final int STICKY = 01000;
 
   private final Path path;
@@ -92,7 +93,8 @@ public final class SafeDirectory implements Closeable {
    * @throws UnsafePathException if a component may be changed by another user, or is a link
    * @throws IOException for an I/O failure (including a platform without descriptor-relative operations)
    */
-  public static SafeDirectory open(Path directory, boolean create, Set<PosixFilePermission> mode) throws IOException {
+  public static SafeDirectory open(Path directory, boolean create, Set<PosixFilePermission> mode)
+      throws IOException {
     return open(directory, create, mode, false);
   }
 
@@ -107,21 +109,25 @@ public final class SafeDirectory implements Closeable {
     return open(directory, create, PARENT_MODE, true);
   }
 
-  private static SafeDirectory open(Path directory, boolean create, Set<PosixFilePermission> mode, boolean asAncestor)
+  private static SafeDirectory open(
+      Path directory, boolean create, Set<PosixFilePermission> mode, boolean asAncestor)
       throws IOException {
-    Path target = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
+    Path target =
+        Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
     Objects.requireNonNull(mode, "mode");
     Path root = target.getRoot();
     DirectoryStream<Path> rootStream = Files.newDirectoryStream(root);
     if (!(rootStream instanceof SecureDirectoryStream<Path> sds)) {
       rootStream.close();
-      throw new IOException("this platform offers no descriptor-relative file operations (SecureDirectoryStream); "
-          + "refusing to write secrets by path");
+      throw new IOException(
+          "this platform offers no descriptor-relative file operations (SecureDirectoryStream); "
+              + "refusing to write secrets by path");
     }
     Set<UserPrincipal> trusted = trustedOwners(root);
     SafeDirectory current = new SafeDirectory(root, sds, null);
     try {
-      current = current.withKey(check(current, root, trusted, target.getNameCount() == 0 && !asAncestor));
+      current =
+          current.withKey(check(current, root, trusted, target.getNameCount() == 0 && !asAncestor));
       for (int i = 0; i < target.getNameCount(); i++) {
         boolean last = i == target.getNameCount() - 1;
         String name = target.getName(i).toString();
@@ -135,7 +141,8 @@ public final class SafeDirectory implements Closeable {
             return null;
           }
           try {
-            Files.createDirectory(p, PosixFilePermissions.asFileAttribute(last ? mode : PARENT_MODE));
+            Files.createDirectory(
+                p, PosixFilePermissions.asFileAttribute(last ? mode : PARENT_MODE));
           } catch (FileAlreadyExistsException raced) {
             // made by someone else meanwhile: opened and checked below like any other
           }
@@ -161,10 +168,14 @@ public final class SafeDirectory implements Closeable {
   }
 
   private SecureDirectoryStream<Path> openChild(String name, Path p) throws IOException {
-    PosixFileAttributes a = dir.getFileAttributeView(Path.of(name), PosixFileAttributeView.class, NOFOLLOW).readAttributes();
+    PosixFileAttributes a = dir.getFileAttributeView(
+            Path.of(name), PosixFileAttributeView.class, NOFOLLOW)
+        .readAttributes();
     if (a.isSymbolicLink()) {
-      throw new UnsafePathException(p, p + " is a symbolic link (to " + readLinkQuietly(p) + "); refusing to go "
-          + "through it, since it can be pointed elsewhere. Name the real path");
+      throw new UnsafePathException(
+          p,
+          p + " is a symbolic link (to " + readLinkQuietly(p) + "); refusing to go "
+              + "through it, since it can be pointed elsewhere. Name the real path");
     }
     if (!a.isDirectory()) {
       throw new UnsafePathException(p, p + " is not a directory");
@@ -177,7 +188,8 @@ public final class SafeDirectory implements Closeable {
       throw e;
     } catch (FileSystemException e) {
       // ELOOP: it was swapped for a link after the check above
-      throw new UnsafePathException(p, p + " became a symbolic link while it was opened; refusing to go through it");
+      throw new UnsafePathException(
+          p, p + " became a symbolic link while it was opened; refusing to go through it");
     }
   }
 
@@ -190,23 +202,33 @@ public final class SafeDirectory implements Closeable {
   }
 
   /** Checks the opened directory itself (fstat): owner, write bits; returns its file key. */
-  private static Object check(SafeDirectory d, Path p, Set<UserPrincipal> trusted, boolean last) throws IOException {
-    PosixFileAttributes a = d.dir.getFileAttributeView(PosixFileAttributeView.class).readAttributes();
+  private static Object check(SafeDirectory d, Path p, Set<UserPrincipal> trusted, boolean last)
+      throws IOException {
+    PosixFileAttributes a =
+        d.dir.getFileAttributeView(PosixFileAttributeView.class).readAttributes();
     if (!trusted.contains(a.owner())) {
-      throw new UnsafePathException(p, p + " is owned by " + a.owner().getName() + ", not by " + trustedNames()
-          + " (the user writing here); that user could replace what is written. chown it, or choose a "
-          + "directory whose every parent belongs to " + trustedNames());
+      throw new UnsafePathException(
+          p,
+          p + " is owned by " + a.owner().getName() + ", not by " + trustedNames()
+              + " (the user writing here); that user could replace what is written. chown it, or choose a "
+              + "directory whose every parent belongs to " + trustedNames());
     }
     Set<PosixFilePermission> writable = EnumSet.noneOf(PosixFilePermission.class);
     writable.addAll(a.permissions());
     writable.retainAll(WRITE_BY_OTHERS);
     if (!writable.isEmpty()) {
-      boolean rootOwnedSticky = !last && a.owner().getName().equals("root") && sticky(p, a.fileKey());
+      boolean rootOwnedSticky =
+          !last && a.owner().getName().equals("root") && sticky(p, a.fileKey());
       if (!rootOwnedSticky) {
-        String who = writable.contains(PosixFilePermission.OTHERS_WRITE) ? "world-writable" : "group-writable";
-        throw new UnsafePathException(p, p + " is " + who + " (" + PosixFilePermissions.toString(a.permissions())
-            + "); another user could replace what is written" + (last ? "" : " below it") + ". Run chmod go-w on it, "
-            + "or choose a directory only " + trustedNames() + " can write");
+        String who = writable.contains(PosixFilePermission.OTHERS_WRITE)
+            ? "world-writable"
+            : "group-writable";
+        throw new UnsafePathException(
+            p,
+            p + " is " + who + " (" + PosixFilePermissions.toString(a.permissions())
+                + "); another user could replace what is written" + (last ? "" : " below it")
+                + ". Run chmod go-w on it, "
+                + "or choose a directory only " + trustedNames() + " can write");
       }
     }
     return a.fileKey();
@@ -216,7 +238,8 @@ public final class SafeDirectory implements Closeable {
   private static boolean sticky(Path p, Object key) {
     try {
       Object mode = Files.getAttribute(p, "unix:mode", NOFOLLOW);
-      Object inode = Files.readAttributes(p, PosixFileAttributes.class, NOFOLLOW).fileKey();
+      Object inode =
+          Files.readAttributes(p, PosixFileAttributes.class, NOFOLLOW).fileKey();
       return mode instanceof Integer m && (m & STICKY) != 0 && Objects.equals(inode, key);
     } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
       return false;
@@ -232,7 +255,8 @@ public final class SafeDirectory implements Closeable {
       // no passwd entry for this uid (some containers): /proc/self belongs to the process's user
       self = Files.getOwner(root.resolve("proc/self"));
     }
-    return new java.util.HashSet<>(List.of(users.lookupPrincipalByName("root"), self)); // one when running as root
+    return new java.util.HashSet<>(
+        List.of(users.lookupPrincipalByName("root"), self)); // one when running as root
   }
 
   private static String currentUser() {
@@ -244,7 +268,8 @@ public final class SafeDirectory implements Closeable {
     return "root".equals(currentUser()) ? "root" : "root or " + currentUser();
   }
 
-  private static void restoreMode(SecureDirectoryStream<Path> d, Set<PosixFilePermission> mode) throws IOException {
+  private static void restoreMode(SecureDirectoryStream<Path> d, Set<PosixFilePermission> mode)
+      throws IOException {
     PosixFileAttributeView v = d.getFileAttributeView(PosixFileAttributeView.class);
     if (!v.readAttributes().permissions().equals(mode)) {
       v.setPermissions(mode); // fchmod on the opened descriptor
@@ -282,7 +307,8 @@ public final class SafeDirectory implements Closeable {
    */
   public boolean stillAtPath() {
     try {
-      return Objects.equals(Files.readAttributes(path, PosixFileAttributes.class, NOFOLLOW).fileKey(), key)
+      return Objects.equals(
+              Files.readAttributes(path, PosixFileAttributes.class, NOFOLLOW).fileKey(), key)
           && !Files.isSymbolicLink(path);
     } catch (IOException e) {
       return false;
@@ -293,7 +319,8 @@ public final class SafeDirectory implements Closeable {
    * Creates the directory {@code name} in this one (mode {@code mode}) and opens it, without
    * following links; fails if the name exists.
    */
-  public SafeDirectory createDirectory(String name, Set<PosixFilePermission> mode) throws IOException {
+  public SafeDirectory createDirectory(String name, Set<PosixFilePermission> mode)
+      throws IOException {
     Path p = path.resolve(checkName(name));
     requireStillAtPath();
     Files.createDirectory(p, PosixFilePermissions.asFileAttribute(mode));
@@ -329,9 +356,11 @@ public final class SafeDirectory implements Closeable {
    * Creates the file {@code name} with {@code mode} ({@code O_CREAT|O_EXCL|O_NOFOLLOW}), writes
    * {@code content} and syncs it. A mode the umask cut is restored through the new file, never by path.
    */
-  public void writeNewFile(String name, byte[] content, Set<PosixFilePermission> mode) throws IOException {
+  public void writeNewFile(String name, byte[] content, Set<PosixFilePermission> mode)
+      throws IOException {
     Path n = Path.of(checkName(name));
-    Set<OpenOption> options = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    Set<OpenOption> options =
+        Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
     FileAttribute<Set<PosixFilePermission>> attr = PosixFilePermissions.asFileAttribute(mode);
     try (SeekableByteChannel ch = dir.newByteChannel(n, options, attr)) {
       ByteBuffer buf = ByteBuffer.wrap(content);
@@ -344,14 +373,16 @@ public final class SafeDirectory implements Closeable {
     }
     PosixFileAttributeView v = dir.getFileAttributeView(n, PosixFileAttributeView.class, NOFOLLOW);
     if (!v.readAttributes().permissions().equals(mode)) {
-      v.setPermissions(mode); // openat(O_NOFOLLOW) + fchmod: the file just made, never what a link points at
+      v.setPermissions(
+          mode); // openat(O_NOFOLLOW) + fchmod: the file just made, never what a link points at
     }
   }
 
   /** Reads the regular file {@code name} without following links. */
   public byte[] readFile(String name) throws IOException {
     Path n = Path.of(checkName(name));
-    try (SeekableByteChannel ch = dir.newByteChannel(n, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+    try (SeekableByteChannel ch =
+        dir.newByteChannel(n, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
       long size = ch.size();
       if (size > Integer.MAX_VALUE - 8) {
         throw new IOException(path.resolve(name) + " is too large");
@@ -372,15 +403,19 @@ public final class SafeDirectory implements Closeable {
   /** The attributes of {@code name} in this directory, not following a link; {@code null} if it is missing. */
   public PosixFileAttributes attributes(String name) throws IOException {
     try {
-      return dir.getFileAttributeView(Path.of(checkName(name)), PosixFileAttributeView.class, NOFOLLOW).readAttributes();
+      return dir.getFileAttributeView(
+              Path.of(checkName(name)), PosixFileAttributeView.class, NOFOLLOW)
+          .readAttributes();
     } catch (NoSuchFileException e) {
       return null;
     }
   }
 
   /** Sets the group of {@code name} in this directory without following a link. */
-  public void setGroup(String name, java.nio.file.attribute.GroupPrincipal group) throws IOException {
-    dir.getFileAttributeView(Path.of(checkName(name)), PosixFileAttributeView.class, NOFOLLOW).setGroup(group);
+  public void setGroup(String name, java.nio.file.attribute.GroupPrincipal group)
+      throws IOException {
+    dir.getFileAttributeView(Path.of(checkName(name)), PosixFileAttributeView.class, NOFOLLOW)
+        .setGroup(group);
   }
 
   /** The names in this directory. */
@@ -441,7 +476,8 @@ public final class SafeDirectory implements Closeable {
 
   /** Flushes the directory's entries to disk, where the file system supports it. */
   public void sync() {
-    try (SeekableByteChannel ch = dir.newByteChannel(Path.of("."), Set.of(StandardOpenOption.READ))) {
+    try (SeekableByteChannel ch =
+        dir.newByteChannel(Path.of("."), Set.of(StandardOpenOption.READ))) {
       if (ch instanceof java.nio.channels.FileChannel fc) {
         fc.force(true);
       }
@@ -452,14 +488,20 @@ public final class SafeDirectory implements Closeable {
 
   private void requireStillAtPath() throws IOException {
     if (!stillAtPath()) {
-      throw new UnsafePathException(path, path + " was moved or replaced while it was being written; refusing to "
-          + "continue by path");
+      throw new UnsafePathException(
+          path,
+          path + " was moved or replaced while it was being written; refusing to "
+              + "continue by path");
     }
   }
 
   private static String checkName(String name) {
     Objects.requireNonNull(name, "name");
-    if (name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..") || name.indexOf('\0') >= 0) {
+    if (name.isEmpty()
+        || name.contains("/")
+        || name.equals(".")
+        || name.equals("..")
+        || name.indexOf('\0') >= 0) {
       throw new IllegalArgumentException("bad file name '" + name + "'");
     }
     return name;

@@ -46,8 +46,16 @@ public record StoredIdentity(Issued issued, PrivateKey privateKey, KeyPair pendi
    * @param authorities the trust bundle accepted with the identity, or {@code null} if stored by a
    *     version that kept none
    */
-  public record Issued(String bot, String instanceId, long generation, List<String> certificateChain,
-      String sshCertificate, Instant notAfter, Instant renewAfter, Instant serverTime, Authorities authorities) {
+  public record Issued(
+      String bot,
+      String instanceId,
+      long generation,
+      List<String> certificateChain,
+      String sshCertificate,
+      Instant notAfter,
+      Instant renewAfter,
+      Instant serverTime,
+      Authorities authorities) {
     public Issued {
       certificateChain = copy(certificateChain);
     }
@@ -59,9 +67,15 @@ public record StoredIdentity(Issued issued, PrivateKey privateKey, KeyPair pendi
    *
    * @param jwksJson the issuer's JSON Web Key Set as JSON text, or {@code null}
    */
-  public record Authorities(String trustDomain, List<String> x509Authorities, List<String> spiffeAuthorities,
-      List<String> databaseClientAuthorities, List<String> databaseServerAuthorities,
-      List<String> kubernetesClientAuthorities, List<String> sshUserAuthorities, List<String> sshHostAuthorities,
+  public record Authorities(
+      String trustDomain,
+      List<String> x509Authorities,
+      List<String> spiffeAuthorities,
+      List<String> databaseClientAuthorities,
+      List<String> databaseServerAuthorities,
+      List<String> kubernetesClientAuthorities,
+      List<String> sshUserAuthorities,
+      List<String> sshHostAuthorities,
       String jwksJson) {
     public Authorities {
       x509Authorities = copy(x509Authorities);

@@ -33,7 +33,8 @@ public abstract class DelegatingSslSocketFactory extends SSLSocketFactory {
   }
 
   @Override
-  public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
+  public Socket createSocket(Socket s, String host, int port, boolean autoClose)
+      throws IOException {
     return delegate().createSocket(s, host, port, autoClose);
   }
 
@@ -43,7 +44,8 @@ public abstract class DelegatingSslSocketFactory extends SSLSocketFactory {
   }
 
   @Override
-  public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+  public Socket createSocket(String host, int port, InetAddress localHost, int localPort)
+      throws IOException {
     return delegate().createSocket(host, port, localHost, localPort);
   }
 
@@ -53,7 +55,8 @@ public abstract class DelegatingSslSocketFactory extends SSLSocketFactory {
   }
 
   @Override
-  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
+      throws IOException {
     return delegate().createSocket(address, port, localAddress, localPort);
   }
 }

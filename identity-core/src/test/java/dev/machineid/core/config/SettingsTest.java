@@ -13,8 +13,15 @@ import org.junit.jupiter.api.Test;
 class SettingsTest {
   @Test
   void anUnknownSettingIsRefusedWithItsPath() {
-    Settings output = Settings.of("outputs[1]", Map.of("type", "ssh", "roles", List.of("deployer"),
-        "destination", Map.of("type", "directory", "pth", "/x")));
+    Settings output = Settings.of(
+        "outputs[1]",
+        Map.of(
+            "type",
+            "ssh",
+            "roles",
+            List.of("deployer"),
+            "destination",
+            Map.of("type", "directory", "pth", "/x")));
     output.declare("type");
     assertThat(output.list("roles")).containsExactly("deployer");
     Settings destination = output.block("destination").declare("type", "path", "reader_user");
@@ -22,7 +29,8 @@ class SettingsTest {
     assertThatThrownBy(output::refuseUnknown)
         .isInstanceOf(SettingsException.class)
         .hasMessageStartingWith("outputs[1].destination.pth: unknown key; did you mean 'path'?")
-        .extracting(e -> ((SettingsException) e).path()).isEqualTo("outputs[1].destination.pth");
+        .extracting(e -> ((SettingsException) e).path())
+        .isEqualTo("outputs[1].destination.pth");
     assertThat(destination.path()).isEqualTo("outputs[1].destination");
   }
 
@@ -47,13 +55,17 @@ class SettingsTest {
     Settings s = Settings.of("outputs[0]", Map.of("ttl", "48 hours"));
 
     assertThatThrownBy(() -> s.optionalDuration("ttl"))
-        .hasMessage("outputs[0].ttl: expected a duration such as 90s, 20m or 1h30m, got '48 hours'");
-    assertThat(Settings.of(Map.of("ttl", "1h30m")).duration("ttl")).isEqualTo(Duration.ofMinutes(90));
+        .hasMessage(
+            "outputs[0].ttl: expected a duration such as 90s, 20m or 1h30m, got '48 hours'");
+    assertThat(Settings.of(Map.of("ttl", "1h30m")).duration("ttl"))
+        .isEqualTo(Duration.ofMinutes(90));
   }
 
   @Test
   void theBuilderRefusesAnUnknownJoinSettingWithItsNameAndNoFile() {
-    MachineIdentity.Builder b = MachineIdentity.builder().issuer("https://127.0.0.1:1").insecure(true)
+    MachineIdentity.Builder b = MachineIdentity.builder()
+        .issuer("https://127.0.0.1:1")
+        .insecure(true)
         .joinMethod("token", Map.of("token", "0123456789abcdef", "tokn", "x"));
 
     assertThatThrownBy(b::build)

@@ -1,12 +1,12 @@
 package dev.machineid.core.join;
 
-import dev.machineid.core.internal.client.IssuerClient;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.JoinException;
+import dev.machineid.core.internal.client.IssuerClient;
 import dev.machineid.core.protocol.Protocol;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,7 +19,9 @@ class JoinProofTest {
 
   @Test
   void theTokenMethodSendsAnEmptyObject() throws Exception {
-    assertThat(Protocol.writer().writeValueAsString(IssuerClient.proof(METHOD, METHOD.attest(null)))).isEqualTo("{}");
+    assertThat(
+            Protocol.writer().writeValueAsString(IssuerClient.proof(METHOD, METHOD.attest(null))))
+        .isEqualTo("{}");
   }
 
   @Test
@@ -62,10 +64,12 @@ class JoinProofTest {
     list.add("y");
     assertThat(proof.fields().get("inner")).isEqualTo(Map.of("a", "1"));
     assertThat(proof.fields().get("list")).isEqualTo(List.of("x"));
-    assertThatThrownBy(() -> proof.fields().put("c", "3")).isInstanceOf(UnsupportedOperationException.class);
+    assertThatThrownBy(() -> proof.fields().put("c", "3"))
+        .isInstanceOf(UnsupportedOperationException.class);
     @SuppressWarnings("unchecked")
     Map<String, Object> nested = (Map<String, Object>) proof.fields().get("inner");
-    assertThatThrownBy(() -> nested.put("c", "3")).isInstanceOf(UnsupportedOperationException.class);
+    assertThatThrownBy(() -> nested.put("c", "3"))
+        .isInstanceOf(UnsupportedOperationException.class);
   }
 
   @Test
@@ -75,13 +79,19 @@ class JoinProofTest {
         .hasMessageContaining("proof.sts_request.when");
     Map<String, Object> withNull = new LinkedHashMap<>();
     withNull.put("id_token", null);
-    assertThatThrownBy(() -> JoinProof.of(withNull)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
+    assertThatThrownBy(() -> JoinProof.of(withNull))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("null");
   }
 
   @Test
   void printingAProofNamesItsFieldsButNeverItsValues() {
-    JoinProof proof = JoinProof.builder().put("id_token", "eyJhbGciOiJSUzI1NiJ9.secret.sig").build();
-    assertThat(proof.toString()).contains("id_token").doesNotContain("eyJ").doesNotContain("secret");
+    JoinProof proof =
+        JoinProof.builder().put("id_token", "eyJhbGciOiJSUzI1NiJ9.secret.sig").build();
+    assertThat(proof.toString())
+        .contains("id_token")
+        .doesNotContain("eyJ")
+        .doesNotContain("secret");
     assertThat(proof.string("id_token")).isEqualTo("eyJhbGciOiJSUzI1NiJ9.secret.sig");
   }
 

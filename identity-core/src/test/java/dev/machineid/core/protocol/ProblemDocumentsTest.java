@@ -7,7 +7,9 @@ import org.junit.jupiter.api.Test;
 class ProblemDocumentsTest {
   @Test
   void aProblemDocumentIsReadWithItsCodeDetailAndStatus() {
-    Problem p = ProblemDocuments.parse("{\"type\":\"t\",\"title\":\"Not found\",\"status\":404,\"detail\":\"no bot 'web'\",\"code\":\"not_found\",\"extra\":1}").orElseThrow();
+    Problem p = ProblemDocuments.parse(
+            "{\"type\":\"t\",\"title\":\"Not found\",\"status\":404,\"detail\":\"no bot 'web'\",\"code\":\"not_found\",\"extra\":1}")
+        .orElseThrow();
     assertThat(p).isEqualTo(new Problem("t", "Not found", 404, "no bot 'web'", "not_found"));
     assertThat(ProblemDocuments.explanation(p)).isEqualTo("no bot 'web'");
   }
@@ -22,7 +24,9 @@ class ProblemDocumentsTest {
 
   @Test
   void membersOfTheWrongTypeAreLeftOutAndTheTitleExplainsWithoutADetail() {
-    Problem p = ProblemDocuments.parse("{\"title\":\"Bad gateway\",\"status\":\"502\",\"detail\":{\"a\":1},\"code\":7}").orElseThrow();
+    Problem p = ProblemDocuments.parse(
+            "{\"title\":\"Bad gateway\",\"status\":\"502\",\"detail\":{\"a\":1},\"code\":7}")
+        .orElseThrow();
     assertThat(p.code()).isNull();
     assertThat(p.detail()).isNull();
     assertThat(p.status()).isZero();
@@ -31,12 +35,17 @@ class ProblemDocumentsTest {
 
   @Test
   void controlCharactersCannotForgeLogLinesAndAHugeDetailIsCut() {
-    Problem p = ProblemDocuments.parse("{\"code\":\"x\\u001b[2K\",\"detail\":\"refused\\n2026-12-05 INFO renewed \\u001b[31mok\\u202e\"}").orElseThrow();
+    Problem p = ProblemDocuments.parse(
+            "{\"code\":\"x\\u001b[2K\",\"detail\":\"refused\\n2026-12-05 INFO renewed \\u001b[31mok\\u202e\"}")
+        .orElseThrow();
     assertThat(p.code()).isEqualTo("x?[2K");
-    assertThat(ProblemDocuments.explanation(p)).isEqualTo("refused?2026-12-05 INFO renewed ?[31mok?");
+    assertThat(ProblemDocuments.explanation(p))
+        .isEqualTo("refused?2026-12-05 INFO renewed ?[31mok?");
 
     String huge = "a".repeat(900_000);
     Problem big = ProblemDocuments.parse("{\"detail\":\"" + huge + "\"}").orElseThrow();
-    assertThat(ProblemDocuments.explanation(big)).hasSize(ProblemDocuments.MAX_TEXT + 1).endsWith("a\u2026");
+    assertThat(ProblemDocuments.explanation(big))
+        .hasSize(ProblemDocuments.MAX_TEXT + 1)
+        .endsWith("a\u2026");
   }
 }

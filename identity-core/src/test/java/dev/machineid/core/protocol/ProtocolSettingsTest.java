@@ -49,14 +49,19 @@ class ProtocolSettingsTest {
     ChallengeResponse written = new ChallengeResponse("c1", AT);
     String json = new String(Protocol.writer().writeValueAsBytes(written), StandardCharsets.UTF_8);
     assertThat(json).isEqualTo("{\"challenge\":\"c1\",\"expires_at\":\"2030-01-01T00:00:00Z\"}");
-    assertThat(Protocol.reader().readValue(json.getBytes(StandardCharsets.UTF_8), ChallengeResponse.class)).isEqualTo(written);
-    byte[] nullGeneration = "{\"generation\":null,\"public_key\":\"k\"}".getBytes(StandardCharsets.UTF_8);
+    assertThat(Protocol.reader()
+            .readValue(json.getBytes(StandardCharsets.UTF_8), ChallengeResponse.class))
+        .isEqualTo(written);
+    byte[] nullGeneration =
+        "{\"generation\":null,\"public_key\":\"k\"}".getBytes(StandardCharsets.UTF_8);
     assertThatThrownBy(() -> Protocol.reader().readValue(nullGeneration, RenewRequest.class))
         .isInstanceOf(MismatchedInputException.class);
-    assertThat(Protocol.toTree(java.util.Map.of("at", AT)).get("at").isTextual()).isTrue();
+    assertThat(Protocol.toTree(java.util.Map.of("at", AT)).get("at").isTextual())
+        .isTrue();
     java.util.Map<String, Object> renew = new java.util.HashMap<>();
     renew.put("generation", null);
-    assertThatThrownBy(() -> Protocol.convert(renew, RenewRequest.class)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Protocol.convert(renew, RenewRequest.class))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

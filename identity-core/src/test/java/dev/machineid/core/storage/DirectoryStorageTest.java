@@ -16,12 +16,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DirectoryStorageTest {
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   private static StoredIdentity sample(long generation) {
     KeyPair kp = KeyAlgorithm.EC_P256.generate();
-    StoredIdentity.Issued c = new StoredIdentity.Issued("bot", "i-1", generation, List.of("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"),
-        null, Instant.parse("2030-01-01T00:00:00Z"), null, null, null);
+    StoredIdentity.Issued c = new StoredIdentity.Issued(
+        "bot",
+        "i-1",
+        generation,
+        List.of("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"),
+        null,
+        Instant.parse("2030-01-01T00:00:00Z"),
+        null,
+        null,
+        null);
     return new StoredIdentity(c, kp.getPrivate());
   }
 
@@ -34,8 +43,11 @@ class DirectoryStorageTest {
     StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
     assertThat(loaded.issued().generation()).isEqualTo(3);
     assertThat(loaded.privateKey().getEncoded()).isEqualTo(saved.privateKey().getEncoded());
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("identity.json")))).isEqualTo("rw-------");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
+    assertThat(PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(dir.resolve("identity.json"))))
+        .isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)))
+        .isEqualTo("rwx------");
     try (var files = Files.list(dir)) {
       assertThat(files.map(p -> p.getFileName().toString())).containsExactly("identity.json");
     }
@@ -45,19 +57,32 @@ class DirectoryStorageTest {
   void symlinkedOrWorldWritableDirectoryIsRefused() throws Exception {
     Path real = Files.createDirectory(tmp.resolve("real"));
     Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
-    assertThatThrownBy(() -> Storage.directory(link).save(sample(1))).isInstanceOf(ConfigException.class).hasMessageContaining("symbolic link");
+    assertThatThrownBy(() -> Storage.directory(link).save(sample(1)))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("symbolic link");
     Files.setPosixFilePermissions(real, PosixFilePermissions.fromString("rwxrwxrwx"));
-    assertThatThrownBy(() -> Storage.directory(real).save(sample(1))).isInstanceOf(ConfigException.class).hasMessageContaining("world-writable");
+    assertThatThrownBy(() -> Storage.directory(real).save(sample(1)))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("world-writable");
   }
 
   @Test
   void sshCertificateOfTheIdentityIsPersistedAndRestored() {
     Path dir = tmp.resolve("state");
     StoredIdentity plain = sample(2);
-    String cert = "ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAKGVjZHNhLXNoYTItbmlzdHAyNTYtY2VydC12MDFAb3BlbnNzaC5jb20= bot-web";
+    String cert =
+        "ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAKGVjZHNhLXNoYTItbmlzdHAyNTYtY2VydC12MDFAb3BlbnNzaC5jb20= bot-web";
     StoredIdentity.Issued c = plain.issued();
-    StoredIdentity.Issued withSsh = new StoredIdentity.Issued(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), cert, c.notAfter(),
-        c.renewAfter(), c.serverTime(), c.authorities());
+    StoredIdentity.Issued withSsh = new StoredIdentity.Issued(
+        c.bot(),
+        c.instanceId(),
+        c.generation(),
+        c.certificateChain(),
+        cert,
+        c.notAfter(),
+        c.renewAfter(),
+        c.serverTime(),
+        c.authorities());
     Storage.directory(dir).save(new StoredIdentity(withSsh, plain.privateKey()));
 
     StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
@@ -67,16 +92,21 @@ class DirectoryStorageTest {
   @Test
   void identityFileWrittenBeforeSshCertificatesStillLoads() throws Exception {
     // the shape an earlier version wrote: no ssh_certificate key at all
-    Path dir = Files.createDirectory(tmp.resolve("old"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path dir = Files.createDirectory(
+        tmp.resolve("old"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     KeyPair kp = KeyAlgorithm.EC_P256.generate();
-    String json = """
+    String json =
+        """
         {"version":1,"credentials":{"bot":"web","instance_id":"i-9","generation":4,
          "certificate_chain":["-----BEGIN CERTIFICATE-----\\nAA==\\n-----END CERTIFICATE-----\\n"],
          "not_after":"2030-01-01T00:00:00Z"},"private_key":%s}
-        """.formatted(dev.machineid.core.protocol.Protocol.writer().writeValueAsString(
-            dev.machineid.core.protocol.Pem.encode(kp.getPrivate())));
+        """
+            .formatted(dev.machineid.core.protocol.Protocol.writer()
+                .writeValueAsString(dev.machineid.core.protocol.Pem.encode(kp.getPrivate())));
     Files.writeString(dir.resolve("identity.json"), json);
-    Files.setPosixFilePermissions(dir.resolve("identity.json"), PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(
+        dir.resolve("identity.json"), PosixFilePermissions.fromString("rw-------"));
 
     StoredIdentity loaded = Storage.directory(dir).load().orElseThrow();
     assertThat(loaded.issued().generation()).isEqualTo(4);
@@ -87,18 +117,24 @@ class DirectoryStorageTest {
   @Test
   void storageSquattedByAnotherUserIsRefused() throws Exception {
     // another user made the directory first (e.g. in a shared parent) and planted an identity in it
-    Path dir = Files.createDirectory(tmp.resolve("squatted"), PosixFilePermissions.asFileAttribute(
-        PosixFilePermissions.fromString("rwx------")));
+    Path dir = Files.createDirectory(
+        tmp.resolve("squatted"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     Storage.directory(dir).save(sample(7));
     byte[] planted = Files.readAllBytes(dir.resolve("identity.json"));
-    UserPrincipal nobody = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+    UserPrincipal nobody =
+        dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
     Files.setOwner(dir, nobody);
 
-    assertThatThrownBy(() -> Storage.directory(dir).load()).isInstanceOf(ConfigException.class)
+    assertThatThrownBy(() -> Storage.directory(dir).load())
+        .isInstanceOf(ConfigException.class)
         .hasMessageContaining("owned by nobody");
-    assertThatThrownBy(() -> Storage.directory(dir).save(sample(8))).isInstanceOf(ConfigException.class)
+    assertThatThrownBy(() -> Storage.directory(dir).save(sample(8)))
+        .isInstanceOf(ConfigException.class)
         .hasMessageContaining("owned by nobody");
-    assertThat(Files.readAllBytes(dir.resolve("identity.json"))).as("nothing was written").isEqualTo(planted);
+    assertThat(Files.readAllBytes(dir.resolve("identity.json")))
+        .as("nothing was written")
+        .isEqualTo(planted);
     try (var files = Files.list(dir)) {
       assertThat(files.map(p -> p.getFileName().toString())).containsExactly("identity.json");
     }
@@ -107,12 +143,15 @@ class DirectoryStorageTest {
   @Test
   void aRefusalNamesEachTrustedOwnerOnce() throws Exception {
     Path dir = Files.createDirectory(tmp.resolve("other"));
-    Files.setOwner(dir, dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+    Files.setOwner(
+        dir, dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
     String user = System.getProperty("user.name");
 
-    assertThatThrownBy(() -> Storage.directory(dir).save(sample(1))).isInstanceOf(ConfigException.class)
+    assertThatThrownBy(() -> Storage.directory(dir).save(sample(1)))
+        .isInstanceOf(ConfigException.class)
         .hasMessageContaining("owned by nobody")
-        .hasMessageContaining("root".equals(user) ? "not by root (" : "not by root or " + user + " (")
+        .hasMessageContaining(
+            "root".equals(user) ? "not by root (" : "not by root or " + user + " (")
         .hasMessageNotContaining("root or root");
   }
 
@@ -121,13 +160,15 @@ class DirectoryStorageTest {
     Path shared = Files.createDirectory(tmp.resolve("shared"));
     Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxr-x"));
     assertThatThrownBy(() -> Storage.directory(shared.resolve("state")).save(sample(1)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("group-writable");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("group-writable");
     assertThat(shared.resolve("state")).doesNotExist();
 
     Path real = Files.createDirectory(tmp.resolve("real"));
     Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
     assertThatThrownBy(() -> Storage.directory(link.resolve("state")).save(sample(1)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("symbolic link");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("symbolic link");
     assertThat(real.resolve("state")).doesNotExist();
   }
 

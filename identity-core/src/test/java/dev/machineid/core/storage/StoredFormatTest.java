@@ -15,15 +15,18 @@ import org.junit.jupiter.api.io.TempDir;
  * restore, and saving what was restored writes the same bytes: the on-disk format is a contract.
  */
 class StoredFormatTest {
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   private Path copyOfFixture(String name) throws Exception {
-    Path dir = Files.createDirectory(tmp.resolve(name),
+    Path dir = Files.createDirectory(
+        tmp.resolve(name),
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     try (InputStream in = StoredFormatTest.class.getResourceAsStream(name + "/identity.json")) {
       Files.write(dir.resolve("identity.json"), in.readAllBytes());
     }
-    Files.setPosixFilePermissions(dir.resolve("identity.json"), PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(
+        dir.resolve("identity.json"), PosixFilePermissions.fromString("rw-------"));
     return dir;
   }
 
@@ -35,8 +38,11 @@ class StoredFormatTest {
     assertThat(c.bot()).isEqualTo("web");
     assertThat(c.instanceId()).isEqualTo("3f1c0a52-9d7e-4b8a-a0c1-5e6f7a8b9c0d");
     assertThat(c.generation()).isEqualTo(7);
-    assertThat(c.certificateChain()).hasSize(2).allSatisfy(pem -> assertThat(pem).startsWith("-----BEGIN CERTIFICATE-----"));
-    assertThat(c.sshCertificate()).startsWith("ecdsa-sha2-nistp256-cert-v01@openssh.com ").endsWith(" bot-web");
+    assertThat(c.certificateChain()).hasSize(2).allSatisfy(pem -> assertThat(pem)
+        .startsWith("-----BEGIN CERTIFICATE-----"));
+    assertThat(c.sshCertificate())
+        .startsWith("ecdsa-sha2-nistp256-cert-v01@openssh.com ")
+        .endsWith(" bot-web");
     assertThat(c.notAfter()).isEqualTo(Instant.parse("2030-01-01T00:00:00Z"));
     assertThat(c.renewAfter()).isEqualTo(Instant.parse("2029-12-31T16:00:00Z"));
     assertThat(c.serverTime()).isEqualTo(Instant.parse("2026-12-05T21:00:00.123Z"));
@@ -48,14 +54,18 @@ class StoredFormatTest {
     assertThat(a.kubernetesClientAuthorities()).containsExactlyElementsOf(a.x509Authorities());
     assertThat(a.sshUserAuthorities()).singleElement().asString().endsWith(" user-ca");
     assertThat(a.sshHostAuthorities()).singleElement().asString().endsWith(" host-ca");
-    assertThat(a.jwksJson()).isEqualTo("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"k1\",\"x\":\"AQ\",\"y\":\"Ag\"}]}");
+    assertThat(a.jwksJson())
+        .isEqualTo(
+            "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"k1\",\"x\":\"AQ\",\"y\":\"Ag\"}]}");
     assertThat(s.privateKey().getAlgorithm()).isEqualTo("EC");
-    assertThat(s.pending()).hasValueSatisfying(kp -> assertThat(kp.getPublic().getAlgorithm()).isEqualTo("EC"));
+    assertThat(s.pending())
+        .hasValueSatisfying(kp -> assertThat(kp.getPublic().getAlgorithm()).isEqualTo("EC"));
   }
 
   @Test
   void aMinimalIdentityDirectoryOfFormatOneRestores() throws Exception {
-    StoredIdentity s = Storage.directory(copyOfFixture("format-v1-minimal")).load().orElseThrow();
+    StoredIdentity s =
+        Storage.directory(copyOfFixture("format-v1-minimal")).load().orElseThrow();
 
     var c = s.issued();
     assertThat(c.bot()).isEqualTo("api");
@@ -77,8 +87,11 @@ class StoredFormatTest {
       StoredIdentity s = Storage.directory(dir).load().orElseThrow();
       Path again = tmp.resolve(fixture + "-again");
       Storage.directory(again).save(s);
-      assertThat(new String(Files.readAllBytes(again.resolve("identity.json")), java.nio.charset.StandardCharsets.UTF_8))
-          .as(fixture).isEqualTo(new String(before, java.nio.charset.StandardCharsets.UTF_8));
+      assertThat(new String(
+              Files.readAllBytes(again.resolve("identity.json")),
+              java.nio.charset.StandardCharsets.UTF_8))
+          .as(fixture)
+          .isEqualTo(new String(before, java.nio.charset.StandardCharsets.UTF_8));
     }
   }
 }

@@ -39,9 +39,14 @@ public final class AdminClient {
   private final URI base;
   private final HttpClient http;
 
-  public AdminClient(URI issuer, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+  public AdminClient(
+      URI issuer, X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
     this.base = Objects.requireNonNull(issuer, "issuer");
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).sslContext(ssl(authority, key, chain)).build();
+    this.http = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(TIMEOUT)
+        .sslContext(ssl(authority, key, chain))
+        .build();
   }
 
   public URI issuer() {
@@ -49,11 +54,11 @@ public final class AdminClient {
   }
 
   public JsonNode get(String path, Map<String, String> query) {
-    String q =
-        query.entrySet().stream()
-            .filter(e -> e.getValue() != null)
-            .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
-            .collect(Collectors.joining("&"));
+    String q = query.entrySet().stream()
+        .filter(e -> e.getValue() != null)
+        .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+            + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+        .collect(Collectors.joining("&"));
     return send("GET", path + (q.isEmpty() ? "" : "?" + q), null);
   }
 
@@ -81,7 +86,8 @@ public final class AdminClient {
       body = Protocol.nodes().objectNode();
     }
     if (body != null) {
-      b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
+      b.header("Content-Type", "application/json")
+          .method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
     } else {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     }
@@ -89,7 +95,8 @@ public final class AdminClient {
     try {
       r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      throw new AdminException(0, null, "cannot reach the issuer at " + base + ": " + IoReasons.connection(base, e), e);
+      throw new AdminException(
+          0, null, "cannot reach the issuer at " + base + ": " + IoReasons.connection(base, e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AdminException(0, null, "interrupted while calling " + base, e);
@@ -98,36 +105,48 @@ public final class AdminClient {
       Problem p = ProblemDocuments.parse(r.body()).orElse(null);
       String code = p == null ? null : p.code();
       String detail = p == null ? null : p.detail();
-      throw new AdminException(r.statusCode(), code, (code == null ? "HTTP " + r.statusCode() : code) + (detail == null ? "" : ": " + detail), null);
+      throw new AdminException(
+          r.statusCode(),
+          code,
+          (code == null ? "HTTP " + r.statusCode() : code) + (detail == null ? "" : ": " + detail),
+          null);
     }
     JsonNode json = null;
     if (!r.body().isEmpty()) {
       try {
         json = Protocol.reader().readTree(r.body());
       } catch (IOException e) {
-        throw new AdminException(r.statusCode(), null, "the issuer answered " + r.statusCode() + " with a body that is not JSON", e);
+        throw new AdminException(
+            r.statusCode(),
+            null,
+            "the issuer answered " + r.statusCode() + " with a body that is not JSON",
+            e);
       }
     }
     return json == null ? Protocol.nodes().nullNode() : json;
   }
 
-  private static SSLContext ssl(X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
+  private static SSLContext ssl(
+      X509Certificate authority, PrivateKey key, X509Certificate[] chain) {
     try {
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
       trust.setCertificateEntry("issuer", authority);
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(trust);
       KeyStore ks = KeyStore.getInstance("PKCS12");
       ks.load(null, null);
       ks.setKeyEntry("admin", key, new char[0], chain);
-      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      KeyManagerFactory kmf =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(ks, new char[0]);
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
       return ctx;
     } catch (GeneralSecurityException | IOException e) {
-      throw new IllegalStateException("cannot set up TLS for the admin client: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot set up TLS for the admin client: " + e.getMessage(), e);
     }
   }
 }

@@ -30,7 +30,10 @@ import picocli.CommandLine.Spec;
  * to trust it (kube-apiserver {@code --client-ca-file}, PostgreSQL {@code ssl_ca_file}, sshd
  * {@code TrustedUserCAKeys}, {@code known_hosts} {@code @cert-authority}).
  */
-@Command(name = "authorities", description = "Shows the issuer's authorities.", subcommands = {AuthoritiesCommand.Export.class})
+@Command(
+    name = "authorities",
+    description = "Shows the issuer's authorities.",
+    subcommands = {AuthoritiesCommand.Export.class})
 final class AuthoritiesCommand {
   /** Kind name to the member of the authority document. */
   static final Map<String, String> KINDS = new LinkedHashMap<>();
@@ -54,8 +57,11 @@ final class AuthoritiesCommand {
         "Kinds: issuer, spiffe, database_client, database_server, kubernetes_client, ssh_user, ssh_host, jwks."
       })
   static final class Export implements Callable<Integer> {
-    @Spec CommandSpec spec;
-    @Mixin IssuerCli.Common common;
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    IssuerCli.Common common;
 
     @Option(names = "--kind", required = true, description = "Which authority.")
     String kind;
@@ -64,7 +70,8 @@ final class AuthoritiesCommand {
     public Integer call() {
       String member = KINDS.get(kind);
       if (member == null) {
-        throw new CliException("--kind must be one of " + String.join(", ", KINDS.keySet()) + ", got '" + kind + "'");
+        throw new CliException(
+            "--kind must be one of " + String.join(", ", KINDS.keySet()) + ", got '" + kind + "'");
       }
       JsonNode doc = authorityDocument(common.init(), common.server);
       JsonNode value = doc.path(member);
@@ -92,19 +99,28 @@ final class AuthoritiesCommand {
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
       trust.setCertificateEntry("issuer", init.authority());
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(trust);
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(null, tmf.getTrustManagers(), null);
-      HttpClient http = HttpClient.newBuilder().sslContext(ctx).connectTimeout(Duration.ofSeconds(10)).build();
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve(Protocol.AUTHORITY_PATH)).timeout(Duration.ofSeconds(20)).build(),
+      HttpClient http = HttpClient.newBuilder()
+          .sslContext(ctx)
+          .connectTimeout(Duration.ofSeconds(10))
+          .build();
+      HttpResponse<String> r = http.send(
+          HttpRequest.newBuilder(base.resolve(Protocol.AUTHORITY_PATH))
+              .timeout(Duration.ofSeconds(20))
+              .build(),
           HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
-        throw new CliException("the issuer at " + base + " answered " + r.statusCode() + " for " + Protocol.AUTHORITY_PATH);
+        throw new CliException("the issuer at " + base + " answered " + r.statusCode() + " for "
+            + Protocol.AUTHORITY_PATH);
       }
       return Protocol.reader().readTree(r.body());
     } catch (IOException e) {
-      throw new CliException("cannot read the authorities from the issuer at " + base + ": " + IoReasons.connection(base, e));
+      throw new CliException("cannot read the authorities from the issuer at " + base + ": "
+          + IoReasons.connection(base, e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CliException("interrupted while reading the authorities");

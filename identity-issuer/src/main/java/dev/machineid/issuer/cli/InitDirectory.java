@@ -4,10 +4,10 @@ import dev.machineid.core.CaPin;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.issuer.admin.AdminClient;
 import dev.machineid.issuer.config.IssuerConfig;
+import dev.machineid.issuer.internal.IoReasons;
 import dev.machineid.issuer.internal.admin.AdminCertificates;
 import dev.machineid.issuer.internal.authority.CertificateAuthority;
 import dev.machineid.issuer.internal.authority.KeyMaterial;
-import dev.machineid.issuer.internal.IoReasons;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -46,8 +46,8 @@ final class InitDirectory {
   static InitDirectory open(Path dir) {
     Path file = dir.resolve(IssuerConfig.FILE_NAME);
     if (!Files.isRegularFile(file)) {
-      throw new CliException(
-          "no " + IssuerConfig.FILE_NAME + " in " + dir.toAbsolutePath() + "; run this from the directory 'issuer init' made, or pass --dir DIR");
+      throw new CliException("no " + IssuerConfig.FILE_NAME + " in " + dir.toAbsolutePath()
+          + "; run this from the directory 'issuer init' made, or pass --dir DIR");
     }
     return new InitDirectory(dir, IssuerConfig.load(file));
   }
@@ -58,7 +58,8 @@ final class InitDirectory {
     Path copy = config.adminDir().resolve(CA_FILE);
     Path p = Files.isReadable(keys) ? keys : copy;
     if (!Files.isReadable(p)) {
-      throw new CliException("no authority certificate at " + keys + " or " + copy + "; is " + dir.toAbsolutePath() + " an issuer init directory?");
+      throw new CliException("no authority certificate at " + keys + " or " + copy + "; is "
+          + dir.toAbsolutePath() + " an issuer init directory?");
     }
     return Pem.certificate(read(p));
   }
@@ -77,7 +78,8 @@ final class InitDirectory {
       return URI.create(read(url).trim());
     }
     String host = config.hostNames().get(0);
-    return URI.create("https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + config.listenPort());
+    return URI.create(
+        "https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + config.listenPort());
   }
 
   /** A client with the admin identity, re-issued first from the authority key when it is expired or near expiry. */
@@ -85,7 +87,8 @@ final class InitDirectory {
     Path key = config.adminDir().resolve(ADMIN_KEY);
     Path cert = config.adminDir().resolve(ADMIN_CERT);
     if (!Files.isReadable(key) || !Files.isReadable(cert)) {
-      throw new CliException("no admin identity in " + config.adminDir() + " (" + ADMIN_KEY + ", " + ADMIN_CERT + "); run from the init directory or pass --dir DIR");
+      throw new CliException("no admin identity in " + config.adminDir() + " (" + ADMIN_KEY + ", "
+          + ADMIN_CERT + "); run from the init directory or pass --dir DIR");
     }
     X509Certificate leaf = Pem.certificate(read(cert));
     Instant notAfter = leaf.getNotAfter().toInstant();
@@ -96,7 +99,8 @@ final class InitDirectory {
       leaf = Pem.certificate(read(cert));
     } else if (now.isAfter(notAfter)) {
       throw new CliException(
-          "the admin certificate in " + cert + " expired at " + notAfter + " and the authority key is not here to re-issue it; run 'issuer admin reissue' where the keys are");
+          "the admin certificate in " + cert + " expired at " + notAfter
+              + " and the authority key is not here to re-issue it; run 'issuer admin reissue' where the keys are");
     }
     PrivateKey pk = Pem.privateKey(read(key));
     return new AdminClient(server(serverOverride), authority(), pk, new X509Certificate[] {leaf});
@@ -118,10 +122,12 @@ final class InitDirectory {
     try {
       keys = KeyMaterial.loadOrCreate(config.keysDir(), config.trustDomain(), now, random);
     } catch (RuntimeException e) {
-      throw new CliException("cannot read the authority keys in " + config.keysDir() + ": " + e.getMessage());
+      throw new CliException(
+          "cannot read the authority keys in " + config.keysDir() + ": " + e.getMessage());
     }
     KeyPair kp = CertificateAuthority.newP256(random);
-    X509Certificate c = AdminCertificates.issue(keys.authority(), config.trustDomain(), name, kp.getPublic(), now, ttl, random);
+    X509Certificate c = AdminCertificates.issue(
+        keys.authority(), config.trustDomain(), name, kp.getPublic(), now, ttl, random);
     writeAdmin(config.adminDir(), kp.getPrivate(), c, keys.authority().certificate());
     return c;
   }
@@ -133,15 +139,19 @@ final class InitDirectory {
       writePublic(adminDir.resolve(ADMIN_CERT), Pem.encode(cert));
       writePublic(adminDir.resolve(CA_FILE), Pem.encode(ca));
     } catch (IOException e) {
-      throw new CliException("cannot write the admin identity to " + adminDir + ": " + e.getMessage());
+      throw new CliException(
+          "cannot write the admin identity to " + adminDir + ": " + e.getMessage());
     }
   }
 
   static void writePrivate(Path file, String content) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.deleteIfExists(tmp);
-    if (Files.getFileAttributeView(file.getParent(), PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS) != null) {
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    if (Files.getFileAttributeView(
+            file.getParent(), PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        != null) {
+      Files.createFile(
+          tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } else {
       Files.createFile(tmp);
     }

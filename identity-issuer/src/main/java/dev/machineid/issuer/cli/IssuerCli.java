@@ -47,13 +47,17 @@ import picocli.CommandLine.Option;
 public final class IssuerCli {
   /** Options every command that reads the init directory has. */
   static final class Common {
-    @Option(names = "--dir", description = "The directory 'issuer init' made (default: the working directory).")
+    @Option(
+        names = "--dir",
+        description = "The directory 'issuer init' made (default: the working directory).")
     Path dir = Path.of("");
 
     @Option(names = "--format", description = "table (default) or json.", defaultValue = "table")
     String format;
 
-    @Option(names = "--server", description = "The issuer's https URL (default: from the init directory).")
+    @Option(
+        names = "--server",
+        description = "The issuer's https URL (default: from the init directory).")
     String server;
 
     InitDirectory init() {
@@ -89,13 +93,12 @@ public final class IssuerCli {
     addHelp(cl);
     cl.setOut(out);
     cl.setErr(err);
-    cl.setExecutionExceptionHandler(
-        (e, cmd, parsed) -> {
-          cmd.getErr().println("issuer: " + message(e));
-          cmd.getErr().flush();
-          // a mistake in a file the operator wrote is a usage error, like a mistyped option
-          return e instanceof ConfigException ? 2 : 1;
-        });
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      cmd.getErr().println("issuer: " + message(e));
+      cmd.getErr().flush();
+      // a mistake in a file the operator wrote is a usage error, like a mistyped option
+      return e instanceof ConfigException ? 2 : 1;
+    });
     int code = cl.execute(args);
     out.flush();
     err.flush();
@@ -109,7 +112,10 @@ public final class IssuerCli {
   private static void addHelp(CommandLine cl) {
     CommandSpec spec = cl.getCommandSpec();
     if (spec.options().stream().noneMatch(OptionSpec::usageHelp)) {
-      spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).description("Show this help message and exit.").build());
+      spec.addOption(OptionSpec.builder("-h", "--help")
+          .usageHelp(true)
+          .description("Show this help message and exit.")
+          .build());
     }
     List<CommandLine> children = new ArrayList<>(cl.getSubcommands().values());
     for (CommandLine child : children) {
@@ -132,7 +138,8 @@ public final class IssuerCli {
 
   static void printJson(PrintWriter out, JsonNode node) {
     try {
-      out.println(Protocol.writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(node));
+      out.println(
+          Protocol.writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(node));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new CliException("cannot print JSON: " + e.getMessage());
     }
@@ -140,7 +147,8 @@ public final class IssuerCli {
 
   /** Prints {@code rows} as a table with {@code headers}, each column from a function of a row. */
   @SafeVarargs
-  static void printTable(PrintWriter out, JsonNode rows, List<String> headers, Function<JsonNode, String>... columns) {
+  static void printTable(
+      PrintWriter out, JsonNode rows, List<String> headers, Function<JsonNode, String>... columns) {
     List<String[]> lines = new ArrayList<>();
     lines.add(headers.toArray(String[]::new));
     for (JsonNode r : rows) {
@@ -179,7 +187,11 @@ public final class IssuerCli {
       return String.join(",", s);
     }
     List<String> s = new ArrayList<>();
-    v.fields().forEachRemaining(e -> s.add(e.getKey() + "=" + (e.getValue().isArray() || e.getValue().isObject() ? join(e.getValue()) : e.getValue().asText())));
+    v.fields()
+        .forEachRemaining(e -> s.add(e.getKey() + "="
+            + (e.getValue().isArray() || e.getValue().isObject()
+                ? join(e.getValue())
+                : e.getValue().asText())));
     return String.join(" ", s);
   }
 }

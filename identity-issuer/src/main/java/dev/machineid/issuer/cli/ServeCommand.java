@@ -3,12 +3,12 @@ package dev.machineid.issuer.cli;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.issuer.Admins;
 import dev.machineid.issuer.Issuer;
+import dev.machineid.issuer.config.IssuerConfig;
+import dev.machineid.issuer.internal.authority.CryptoProviders;
 import dev.machineid.issuer.internal.authority.KeyMaterial;
 import dev.machineid.issuer.internal.authority.PurposeAuthorities;
 import dev.machineid.issuer.internal.authority.SshAuthorities;
 import dev.machineid.issuer.store.JdbcStore;
-import dev.machineid.issuer.config.IssuerConfig;
-import dev.machineid.issuer.internal.authority.CryptoProviders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,8 +16,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -37,24 +37,37 @@ import picocli.CommandLine.Spec;
 final class ServeCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
 
-  @Spec CommandSpec spec;
+  @Spec
+  CommandSpec spec;
 
-  @Option(names = {"-c", "--config"}, defaultValue = "issuer.yaml", description = "The configuration file (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = {"-c", "--config"},
+      defaultValue = "issuer.yaml",
+      description = "The configuration file (default: ${DEFAULT-VALUE}).")
   Path config;
 
-  @Option(names = "--listen", description = "HOST:PORT to bind, overriding the file (so replicas can share one file).")
+  @Option(
+      names = "--listen",
+      description = "HOST:PORT to bind, overriding the file (so replicas can share one file).")
   String listen;
 
-  @Option(names = "--store", description = "JDBC URL of the store, overriding the file (a relative H2 path is relative to the working directory).")
+  @Option(
+      names = "--store",
+      description =
+          "JDBC URL of the store, overriding the file (a relative H2 path is relative to the working directory).")
   String store;
 
-  @Option(names = "--new-store", description = "Start on an empty store although keys/ shows this issuer has served before (every bot, token and instance of the old store is gone).")
+  @Option(
+      names = "--new-store",
+      description =
+          "Start on an empty store although keys/ shows this issuer has served before (every bot, token and instance of the old store is gone).")
   boolean newStore;
 
   @Override
   public Integer call() throws Exception {
     if (!Files.isRegularFile(config)) {
-      throw new CliException("no configuration file " + config.toAbsolutePath() + "; run 'issuer init --dir DIR' and pass -c DIR/issuer.yaml");
+      throw new CliException("no configuration file " + config.toAbsolutePath()
+          + "; run 'issuer init --dir DIR' and pass -c DIR/issuer.yaml");
     }
     IssuerConfig c = IssuerConfig.load(config);
     String provider;
@@ -74,31 +87,33 @@ final class ServeCommand implements Callable<Integer> {
         throw new CliException("--listen must be HOST:PORT, got '" + listen + "'");
       }
     }
-    String storeUrl = store != null ? IssuerConfig.resolveStore(store, Path.of("").toAbsolutePath()) : c.store();
+    String storeUrl =
+        store != null ? IssuerConfig.resolveStore(store, Path.of("").toAbsolutePath()) : c.store();
     List<String> missing = new ArrayList<>(PurposeAuthorities.missing(c.keysDir()));
     missing.addAll(SshAuthorities.missing(c.keysDir()));
     boolean keysExist = Files.exists(c.keysDir().resolve(KeyMaterial.AUTHORITY_KEY));
     if (!keysExist) {
-      throw new CliException("no authority in " + c.keysDir() + " (" + KeyMaterial.AUTHORITY_KEY + "); run 'issuer init --dir DIR' once and copy that directory to every replica");
+      throw new CliException("no authority in " + c.keysDir() + " (" + KeyMaterial.AUTHORITY_KEY
+          + "); run 'issuer init --dir DIR' once and copy that directory to every replica");
     }
     if (!missing.isEmpty()) {
       // creating them here would give each replica its own authorities
-      throw new CliException("the keys directory " + c.keysDir() + " lacks " + String.join(", ", missing)
-          + "; run 'issuer init --upgrade --dir " + c.baseDir() + "' once, then copy " + c.keysDir() + " to every replica");
+      throw new CliException("the keys directory " + c.keysDir() + " lacks "
+          + String.join(", ", missing) + "; run 'issuer init --upgrade --dir " + c.baseDir()
+          + "' once, then copy " + c.keysDir() + " to every replica");
     }
-    Issuer.Builder b =
-        Issuer.builder()
-            .trustDomain(c.trustDomain())
-            .listen(host, port)
-            .hostNames(c.hostNames())
-            .keysDirectory(c.keysDir())
-            .defaultTtl(c.defaultTtl())
-            .maxTtl(c.maxTtl())
-            .signMaxTtl(c.signMaxTtl())
-            .maxRequestBytes(c.maxRequestBytes())
-            .idleTimeout(c.idleTimeout())
-            .requestTimeout(c.requestTimeout())
-            .shutdownGrace(c.shutdownGrace());
+    Issuer.Builder b = Issuer.builder()
+        .trustDomain(c.trustDomain())
+        .listen(host, port)
+        .hostNames(c.hostNames())
+        .keysDirectory(c.keysDir())
+        .defaultTtl(c.defaultTtl())
+        .maxTtl(c.maxTtl())
+        .signMaxTtl(c.signMaxTtl())
+        .maxRequestBytes(c.maxRequestBytes())
+        .idleTimeout(c.idleTimeout())
+        .requestTimeout(c.requestTimeout())
+        .shutdownGrace(c.shutdownGrace());
     if (!c.trustedProxies().isEmpty()) {
       b.proxyProtocol(c.trustedProxies());
     }
@@ -108,10 +123,14 @@ final class ServeCommand implements Callable<Integer> {
     JdbcStore jdbc = null;
     if (storeUrl != null) {
       String password = c.storePasswordEnv() == null ? null : System.getenv(c.storePasswordEnv());
-      jdbc = JdbcStore.builder(storeUrl).credentials(c.storeUser(), password).poolWait(c.storePoolWait()).build();
+      jdbc = JdbcStore.builder(storeUrl)
+          .credentials(c.storeUser(), password)
+          .poolWait(c.storePoolWait())
+          .build();
       b.store(jdbc);
     } else {
-      LOG.warn("no store configured: bots, tokens and instances are kept in memory and lost when serve stops");
+      LOG.warn(
+          "no store configured: bots, tokens and instances are kept in memory and lost when serve stops");
     }
     applyJoinMethods(b, c.joinMethods());
     Issuer issuer;
@@ -129,17 +148,19 @@ final class ServeCommand implements Callable<Integer> {
     JdbcStore ownStore = jdbc;
     CountDownLatch stopped = new CountDownLatch(1);
     Path urlFile = c.baseDir().resolve(InitDirectory.URL_FILE);
-    Thread hook =
-        new Thread(
-            () -> {
-              LOG.info("shutting down: finishing requests in flight (up to {})", GoDuration.format(c.shutdownGrace()));
-              close(issuer, ownStore, urlFile);
-              stopped.countDown();
-            },
-            "machineid-issuer-shutdown");
+    Thread hook = new Thread(
+        () -> {
+          LOG.info(
+              "shutting down: finishing requests in flight (up to {})",
+              GoDuration.format(c.shutdownGrace()));
+          close(issuer, ownStore, urlFile);
+          stopped.countDown();
+        },
+        "machineid-issuer-shutdown");
     try {
       issuer.start();
-      // the store's admins follow the configuration: names removed from 'admins:' are refused from now on
+      // the store's admins follow the configuration: names removed from 'admins:' are refused from
+      // now on
       Admins.Changes admins = issuer.admins().sync(c.admins());
       if (!admins.added().isEmpty() || !admins.removed().isEmpty()) {
         LOG.info("admins from {}: added {}, removed {}", config, admins.added(), admins.removed());
@@ -147,12 +168,16 @@ final class ServeCommand implements Callable<Integer> {
       try {
         InitDirectory.writePublic(urlFile, issuer.url() + "\n");
       } catch (IOException e) {
-        LOG.warn("cannot write {} ({}); admin commands will use the address in issuer.yaml", urlFile, e.toString());
+        LOG.warn(
+            "cannot write {} ({}); admin commands will use the address in issuer.yaml",
+            urlFile,
+            e.toString());
       }
       Runtime.getRuntime().addShutdownHook(hook);
       var out = spec.commandLine().getOut();
-      out.println("issuer " + issuer.url() + " trust domain " + c.trustDomain() + " CA pin " + issuer.caPin() + " crypto " + provider
-          + " store " + (storeUrl == null ? "memory" : redact(storeUrl)));
+      out.println("issuer " + issuer.url() + " trust domain " + c.trustDomain() + " CA pin "
+          + issuer.caPin() + " crypto " + provider + " store "
+          + (storeUrl == null ? "memory" : redact(storeUrl)));
       out.flush();
       stopped.await();
     } catch (InterruptedException e) {
@@ -179,22 +204,29 @@ final class ServeCommand implements Callable<Integer> {
   private void checkStore(JdbcStore jdbc, IssuerConfig c, String storeUrl, String caPin) {
     Optional<String> recorded = jdbc.servedCaPin();
     if (recorded.isPresent() && !recorded.get().equals(caPin)) {
-      throw new CliException("the store " + redact(storeUrl) + " belongs to the issuer with CA pin " + recorded.get() + ", but " + c.keysDir()
-          + " holds the authority " + caPin + "; point --store (or store:) at this issuer's database, or keys_dir at that issuer's keys");
+      throw new CliException(
+          "the store " + redact(storeUrl) + " belongs to the issuer with CA pin " + recorded.get()
+              + ", but " + c.keysDir() + " holds the authority " + caPin
+              + "; point --store (or store:) at this issuer's database, or keys_dir at that issuer's keys");
     }
     String marker = KeyMaterial.servedMarker(c.keysDir());
     if (recorded.isEmpty() && marker != null && !newStore) {
-      throw new CliException("the store " + redact(storeUrl) + " is empty, but " + c.keysDir() + " shows this issuer has served before (" + marker
-          + "); starting would lose every bot, token and instance. Point --store (or store: in " + c.baseDir().resolve(IssuerConfig.FILE_NAME)
+      throw new CliException("the store " + redact(storeUrl) + " is empty, but " + c.keysDir()
+          + " shows this issuer has served before (" + marker
+          + "); starting would lose every bot, token and instance. Point --store (or store: in "
+          + c.baseDir().resolve(IssuerConfig.FILE_NAME)
           + ") at that database, or pass --new-store to start with an empty one");
     }
     Instant now = Instant.now();
     String first = jdbc.recordServed(caPin, now);
     if (!first.equals(caPin)) {
-      throw new CliException("the store " + redact(storeUrl) + " was just claimed by the issuer with CA pin " + first + ", not " + caPin);
+      throw new CliException("the store " + redact(storeUrl)
+          + " was just claimed by the issuer with CA pin " + first + ", not " + caPin);
     }
     if (recorded.isEmpty() && marker != null) {
-      LOG.warn("--new-store: serving from the empty store {}; the state of the store this issuer served from before is not here", redact(storeUrl));
+      LOG.warn(
+          "--new-store: serving from the empty store {}; the state of the store this issuer served from before is not here",
+          redact(storeUrl));
     }
     KeyMaterial.markServed(c.keysDir(), caPin + " " + now + " " + redact(storeUrl));
   }

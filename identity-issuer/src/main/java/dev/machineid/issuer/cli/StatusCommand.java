@@ -11,10 +11,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-@Command(name = "status", description = "Prints the version, trust domain and CA pin from the init directory (no server needed).")
+@Command(
+    name = "status",
+    description =
+        "Prints the version, trust domain and CA pin from the init directory (no server needed).")
 final class StatusCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
-  @Mixin IssuerCli.Common common;
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  IssuerCli.Common common;
 
   @Override
   public Integer call() {
@@ -39,8 +45,12 @@ final class StatusCommand implements Callable<Integer> {
       out.println("Version:       " + o.get("version").asText());
       out.println("Trust domain:  " + o.get("trust_domain").asText());
       out.println("CA pin:        " + o.get("ca_pin").asText());
-      out.println("Issuer:        " + o.get("issuer").asText() + (o.get("running").asBoolean() ? " (serve running from this directory)" : ""));
-      out.println("Admin:         " + (o.get("admin").isNull() ? "none" : o.get("admin").asText() + " until " + o.get("admin_not_after").asText()));
+      out.println("Issuer:        " + o.get("issuer").asText()
+          + (o.get("running").asBoolean() ? " (serve running from this directory)" : ""));
+      out.println("Admin:         "
+          + (o.get("admin").isNull()
+              ? "none"
+              : o.get("admin").asText() + " until " + o.get("admin_not_after").asText()));
     }
     return 0;
   }

@@ -10,8 +10,8 @@ import dev.machineid.core.internal.spi.Discovery;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.issuer.join.JoinVerifierProvider;
 import dev.machineid.issuer.join.VerifierContext;
-import java.time.Clock;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Iterator;
@@ -29,7 +29,8 @@ final class ConfigKeys {
 
   private ConfigKeys() {}
 
-  static ConfigException unknownKey(Path file, String parent, String key, Collection<String> known) {
+  static ConfigException unknownKey(
+      Path file, String parent, String key, Collection<String> known) {
     String path = parent.isEmpty() ? key : parent + "." + key;
     String nearest = nearest(key, known);
     String hint = nearest == null
@@ -41,13 +42,18 @@ final class ConfigKeys {
   /** A YAML syntax error or a duplicate key, with its line and column. */
   static ConfigException syntaxError(Path file, JsonProcessingException e) {
     JsonLocation at = e.getLocation();
-    String where = at == null || at.getLineNr() < 1 ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr();
-    String message = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
-    String first = message.lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse(message);
+    String where =
+        at == null || at.getLineNr() < 1 ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr();
+    String message =
+        e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+    String first =
+        message.lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse(message);
     if (first.startsWith("Duplicate field")) {
-      first = "duplicate key " + first.substring("Duplicate field".length()).strip().replace('\'', '\'');
+      first = "duplicate key "
+          + first.substring("Duplicate field".length()).strip().replace('\'', '\'');
     }
-    return new ConfigException(file + where + ": " + (first.startsWith("duplicate key") ? first : "YAML syntax error: " + first));
+    return new ConfigException(file + where + ": "
+        + (first.startsWith("duplicate key") ? first : "YAML syntax error: " + first));
   }
 
   /** The keys of a mapping {@code block} (absent or null: nothing to check) must be in {@code known}. */
@@ -76,12 +82,17 @@ final class ConfigKeys {
       return;
     }
     if (!methods.isObject()) {
-      throw new ConfigException(file + ": 'join_methods' must map a join method to its settings, got " + methods);
+      throw new ConfigException(
+          file + ": 'join_methods' must map a join method to its settings, got " + methods);
     }
     Map<String, JoinVerifierProvider> providers;
     try {
-      providers = Discovery.discover(Discovery.Request.providers("join verifier provider",
-          ServiceLoader.load(JoinVerifierProvider.class, JoinVerifierProvider.class.getClassLoader()), JoinVerifierProvider::name)).byName();
+      providers = Discovery.discover(Discovery.Request.providers(
+              "join verifier provider",
+              ServiceLoader.load(
+                  JoinVerifierProvider.class, JoinVerifierProvider.class.getClassLoader()),
+              JoinVerifierProvider::name))
+          .byName();
     } catch (Discovery.DuplicateProviderException e) {
       throw new ConfigException(file + ": join_methods: " + e.getMessage(), e);
     }
@@ -96,13 +107,15 @@ final class ConfigKeys {
         continue;
       }
       if (!settings.isObject()) {
-        throw new ConfigException(file + ": 'join_methods." + e.getKey() + "' must be a mapping of settings, got " + settings);
+        throw new ConfigException(file + ": 'join_methods." + e.getKey()
+            + "' must be a mapping of settings, got " + settings);
       }
       @SuppressWarnings("unchecked")
       Map<String, Object> values = JSON.convertValue(settings, Map.class);
       Settings view = Settings.of("join_methods." + e.getKey(), values);
       try {
-        provider.create(new VerifierContext("config-check.invalid", Clock.systemUTC()).withSettings(view));
+        provider.create(
+            new VerifierContext("config-check.invalid", Clock.systemUTC()).withSettings(view));
       } catch (RuntimeException | LinkageError failed) {
         continue; // a bad value: the issuer's build reports it with its path
       }
@@ -110,7 +123,8 @@ final class ConfigKeys {
     }
   }
 
-  static double number(Path file, String path, JsonNode n, double fallback, double min, double max) {
+  static double number(
+      Path file, String path, JsonNode n, double fallback, double min, double max) {
     if (n == null || n.isNull()) {
       return fallback;
     }
@@ -119,14 +133,16 @@ final class ConfigKeys {
     }
     double v = n.doubleValue();
     if (v < min || v > max) {
-      throw new ConfigException(file + ": '" + path + "' must be " + plain(min) + " to " + plain(max) + ", got " + n);
+      throw new ConfigException(
+          file + ": '" + path + "' must be " + plain(min) + " to " + plain(max) + ", got " + n);
     }
     return v;
   }
 
   static void range(Path file, String key, Duration d, Duration min, Duration max) {
     if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-      throw new ConfigException(file + ": '" + key + "' must be " + GoDuration.format(min) + " to " + GoDuration.format(max) + ", got " + GoDuration.format(d));
+      throw new ConfigException(file + ": '" + key + "' must be " + GoDuration.format(min) + " to "
+          + GoDuration.format(max) + ", got " + GoDuration.format(d));
     }
   }
 

@@ -78,12 +78,31 @@ public record IssuerConfig(
 
   public static final String FILE_NAME = "issuer.yaml";
   // duplicate keys are an error, not "the last one wins"
-  private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
-  private static final Set<String> KEYS =
-      Set.of(
-          "version", "trust_domain", "listen", "host_names", "keys_dir", "store", "store_user", "store_password_env", "admins", "admin_dir",
-          "default_ttl", "max_ttl", "sign_max_ttl", "max_request_bytes", "idle_timeout", "request_timeout", "shutdown_grace", "proxy_protocol", "rate_limit", "crypto_provider", "join_methods",
-          "store_pool_wait");
+  private static final ObjectMapper YAML = new ObjectMapper(
+      YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+  private static final Set<String> KEYS = Set.of(
+      "version",
+      "trust_domain",
+      "listen",
+      "host_names",
+      "keys_dir",
+      "store",
+      "store_user",
+      "store_password_env",
+      "admins",
+      "admin_dir",
+      "default_ttl",
+      "max_ttl",
+      "sign_max_ttl",
+      "max_request_bytes",
+      "idle_timeout",
+      "request_timeout",
+      "shutdown_grace",
+      "proxy_protocol",
+      "rate_limit",
+      "crypto_provider",
+      "join_methods",
+      "store_pool_wait");
 
   public IssuerConfig {
     Objects.requireNonNull(baseDir, "baseDir");
@@ -135,8 +154,10 @@ public record IssuerConfig(
     }
     JsonNode rl = o.path("rate_limit");
     ConfigKeys.checkBlock(file, "rate_limit", rl, Set.of("per_second", "burst"));
-    double perSecond = ConfigKeys.number(file, "rate_limit.per_second", rl.get("per_second"), 20, 0, 1_000_000);
-    int burst = (int) ConfigKeys.number(file, "rate_limit.burst", rl.get("burst"), 40, 1, 1_000_000);
+    double perSecond =
+        ConfigKeys.number(file, "rate_limit.per_second", rl.get("per_second"), 20, 0, 1_000_000);
+    int burst =
+        (int) ConfigKeys.number(file, "rate_limit.burst", rl.get("burst"), 40, 1, 1_000_000);
     ConfigKeys.checkJoinMethods(file, o.get("join_methods"));
     Map<String, Map<String, Object>> methods = new LinkedHashMap<>();
     JsonNode jm = o.get("join_methods");
@@ -146,37 +167,46 @@ public record IssuerConfig(
       }
       jm.fields().forEachRemaining(e -> {
         @SuppressWarnings("unchecked")
-        Map<String, Object> m = e.getValue().isObject() ? YAML.convertValue(e.getValue(), LinkedHashMap.class) : Map.of();
+        Map<String, Object> m = e.getValue().isObject()
+            ? YAML.convertValue(e.getValue(), LinkedHashMap.class)
+            : Map.of();
         methods.put(e.getKey(), m);
       });
     }
     String store = text(o, "store", null, file);
     store = store == null ? null : resolveStore(store, base);
     return new IssuerConfig(
-        base,
-        text(o, "trust_domain", "machineid.local", file),
-        host,
-        port,
-        strings(o, "host_names", List.of("localhost", "127.0.0.1"), file),
-        base.resolve(text(o, "keys_dir", "keys", file)),
-        store == null || store.isBlank() ? null : store,
-        text(o, "store_user", null, file),
-        text(o, "store_password_env", null, file),
-        strings(o, "admins", List.of("admin"), file),
-        base.resolve(text(o, "admin_dir", "admin", file)),
-        duration(o, "default_ttl", "1h", file),
-        duration(o, "max_ttl", "24h", file),
-        duration(o, "sign_max_ttl", "2160h", file),
-        (int) ConfigKeys.number(file, "max_request_bytes", o.get("max_request_bytes"), 64 * 1024, 1024, 16 * 1024 * 1024),
-        duration(o, "idle_timeout", "30s", file),
-        duration(o, "request_timeout", "10s", file),
-        duration(o, "shutdown_grace", "5s", file),
-        trustedProxies(o, file),
-        perSecond,
-        burst,
-        text(o, "crypto_provider", "jdk", file),
-        methods,
-        duration(o, "store_pool_wait", "2s", file)).checked(file);
+            base,
+            text(o, "trust_domain", "machineid.local", file),
+            host,
+            port,
+            strings(o, "host_names", List.of("localhost", "127.0.0.1"), file),
+            base.resolve(text(o, "keys_dir", "keys", file)),
+            store == null || store.isBlank() ? null : store,
+            text(o, "store_user", null, file),
+            text(o, "store_password_env", null, file),
+            strings(o, "admins", List.of("admin"), file),
+            base.resolve(text(o, "admin_dir", "admin", file)),
+            duration(o, "default_ttl", "1h", file),
+            duration(o, "max_ttl", "24h", file),
+            duration(o, "sign_max_ttl", "2160h", file),
+            (int) ConfigKeys.number(
+                file,
+                "max_request_bytes",
+                o.get("max_request_bytes"),
+                64 * 1024,
+                1024,
+                16 * 1024 * 1024),
+            duration(o, "idle_timeout", "30s", file),
+            duration(o, "request_timeout", "10s", file),
+            duration(o, "shutdown_grace", "5s", file),
+            trustedProxies(o, file),
+            perSecond,
+            burst,
+            text(o, "crypto_provider", "jdk", file),
+            methods,
+            duration(o, "store_pool_wait", "2s", file))
+        .checked(file);
   }
 
   // ---- values in the file's own terms, checked before anything is built
@@ -185,9 +215,11 @@ public record IssuerConfig(
     ConfigKeys.range(file, "max_ttl", maxTtl, Duration.ofSeconds(1), Duration.ofHours(24));
     ConfigKeys.range(file, "default_ttl", defaultTtl, Duration.ofSeconds(1), maxTtl);
     ConfigKeys.range(file, "idle_timeout", idleTimeout, Duration.ofSeconds(1), Duration.ofHours(1));
-    ConfigKeys.range(file, "request_timeout", requestTimeout, Duration.ofSeconds(1), Duration.ofMinutes(5));
+    ConfigKeys.range(
+        file, "request_timeout", requestTimeout, Duration.ofSeconds(1), Duration.ofMinutes(5));
     ConfigKeys.range(file, "shutdown_grace", shutdownGrace, Duration.ZERO, Duration.ofMinutes(1));
-    ConfigKeys.range(file, "store_pool_wait", storePoolWait, Duration.ofMillis(250), Duration.ofMinutes(1));
+    ConfigKeys.range(
+        file, "store_pool_wait", storePoolWait, Duration.ofMillis(250), Duration.ofMinutes(1));
     if (listenPort < 0 || listenPort > 65535) {
       throw new ConfigException(file + ": listen port must be 0 to 65535, got " + listenPort);
     }
@@ -221,7 +253,8 @@ public record IssuerConfig(
   }
 
   /** The file {@code issuer init} writes. */
-  public static String defaultYaml(String trustDomain, String listen, List<String> hostNames, String admin) {
+  public static String defaultYaml(
+      String trustDomain, String listen, List<String> hostNames, String admin) {
     return """
         # issuer.yaml: configuration of 'issuer serve' (every key: docs/issuer.md)
         version: v1
@@ -277,9 +310,11 @@ public record IssuerConfig(
     if (n == null || n.isNull() || (n.isBoolean() && !n.booleanValue())) {
       return List.of();
     }
-    String instead = "write proxy_protocol: {trusted_proxies: [<the balancers' addresses or networks, e.g. 10.0.0.0/8>]} (see docs/issuer.md)";
+    String instead =
+        "write proxy_protocol: {trusted_proxies: [<the balancers' addresses or networks, e.g. 10.0.0.0/8>]} (see docs/issuer.md)";
     if (n.isBoolean()) {
-      throw new ConfigException(file + ": 'proxy_protocol: true' would accept a PROXY header from any client, which could then claim any address; "
+      throw new ConfigException(file
+          + ": 'proxy_protocol: true' would accept a PROXY header from any client, which could then claim any address; "
           + instead);
     }
     if (!n.isObject()) {
@@ -288,17 +323,21 @@ public record IssuerConfig(
     for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
       String k = it.next();
       if (!k.equals("trusted_proxies")) {
-        throw new ConfigException(file + ": unknown key 'proxy_protocol." + k + "'; known keys: [trusted_proxies]");
+        throw new ConfigException(
+            file + ": unknown key 'proxy_protocol." + k + "'; known keys: [trusted_proxies]");
       }
     }
     JsonNode list = n.get("trusted_proxies");
     if (list == null || !list.isArray() || list.isEmpty()) {
-      throw new ConfigException(file + ": 'proxy_protocol.trusted_proxies' must be a non-empty list; " + instead);
+      throw new ConfigException(
+          file + ": 'proxy_protocol.trusted_proxies' must be a non-empty list; " + instead);
     }
     List<String> out = new ArrayList<>();
     for (JsonNode e : list) {
       if (!e.isTextual()) {
-        throw new ConfigException(file + ": 'proxy_protocol.trusted_proxies' must hold IP addresses or CIDR networks as strings, got " + e);
+        throw new ConfigException(file
+            + ": 'proxy_protocol.trusted_proxies' must hold IP addresses or CIDR networks as strings, got "
+            + e);
       }
       out.add(e.textValue());
     }
@@ -340,7 +379,8 @@ public record IssuerConfig(
     try {
       return GoDuration.parse(s);
     } catch (IllegalArgumentException e) {
-      throw new ConfigException(file + ": " + key + " must be a duration such as 30s, 15m or 1h, got '" + s + "'");
+      throw new ConfigException(
+          file + ": " + key + " must be a duration such as 30s, 15m or 1h, got '" + s + "'");
     }
   }
 

@@ -27,7 +27,8 @@ public final class IoReasons {
   /** Why {@code file} could not be read or written, without repeating the path. */
   public static String file(Path file, IOException e) {
     if (e instanceof NoSuchFileException) {
-      return "no such file (relative paths are resolved against " + Path.of("").toAbsolutePath() + ")";
+      return "no such file (relative paths are resolved against " + Path.of("").toAbsolutePath()
+          + ")";
     }
     if (e instanceof AccessDeniedException) {
       return "permission denied";
@@ -38,7 +39,9 @@ public final class IoReasons {
     if (e instanceof FileSystemException f && f.getReason() != null) {
       return f.getReason();
     }
-    return e.getMessage() == null || e.getMessage().equals(file.toString()) ? e.getClass().getSimpleName() : e.getMessage();
+    return e.getMessage() == null || e.getMessage().equals(file.toString())
+        ? e.getClass().getSimpleName()
+        : e.getMessage();
   }
 
   /** Why nothing could be exchanged with the issuer at {@code base}, and what to change. */
@@ -47,10 +50,12 @@ public final class IoReasons {
     int port = base.getPort() == -1 ? 443 : base.getPort();
     if (has(e, UnknownHostException.class) || has(e, UnresolvedAddressException.class)) {
       return "the host name '" + host + "' does not resolve here; admin commands use the first of"
-          + " host_names in issuer.yaml: put a name that resolves first, or pass --server https://HOST:" + port;
+          + " host_names in issuer.yaml: put a name that resolves first, or pass --server https://HOST:"
+          + port;
     }
     if (has(e, HttpConnectTimeoutException.class)) {
-      return "no connection to " + host + ":" + port + " within the connect timeout (a firewall, or the wrong address?)";
+      return "no connection to " + host + ":" + port
+          + " within the connect timeout (a firewall, or the wrong address?)";
     }
     if (has(e, HttpTimeoutException.class)) {
       return "the issuer accepted the connection but did not answer in time";
@@ -59,10 +64,12 @@ public final class IoReasons {
       return "no route to " + host + " (the wrong address, or a firewall?)";
     }
     if (has(e, SSLException.class)) {
-      return "the TLS handshake failed (" + describe(e) + "); is this the issuer initialised in this directory?";
+      return "the TLS handshake failed (" + describe(e)
+          + "); is this the issuer initialised in this directory?";
     }
     if (has(e, ConnectException.class)) {
-      return "nothing accepts connections at " + host + ":" + port + " (is `issuer serve` running, and is this its"
+      return "nothing accepts connections at " + host + ":" + port
+          + " (is `issuer serve` running, and is this its"
           + " address? pass --server to choose another)";
     }
     return describe(e);

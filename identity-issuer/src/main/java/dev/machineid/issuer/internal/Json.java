@@ -22,8 +22,9 @@ import java.util.Map;
  * fields of exactly the expected JSON type (no coercion of numbers to strings or the reverse).
  */
 public final class Json {
-  private static final ObjectReader READER =
-      Protocol.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+  private static final ObjectReader READER = Protocol.reader()
+      .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private Json() {}
 
@@ -156,7 +157,9 @@ public final class Json {
       throw malformed("field '" + field + "' must be at least 1s");
     }
     if (d.compareTo(max) > 0) {
-      throw ProblemException.of(ErrorCode.TTL_EXCEEDED, "requested " + field + " " + s + " exceeds the maximum of " + GoDuration.format(max));
+      throw ProblemException.of(
+          ErrorCode.TTL_EXCEEDED,
+          "requested " + field + " " + s + " exceeds the maximum of " + GoDuration.format(max));
     }
     return d;
   }

@@ -16,10 +16,15 @@ public final class ProblemException extends IssuerServiceException {
   private final String bot;
 
   public ProblemException(ErrorCode code, String clientDetail, String operatorReason) {
-    this(code, Text.inert(clientDetail), Text.inert(Objects.requireNonNull(operatorReason, "operatorReason")), null);
+    this(
+        code,
+        Text.inert(clientDetail),
+        Text.inert(Objects.requireNonNull(operatorReason, "operatorReason")),
+        null);
   }
 
-  private ProblemException(ErrorCode code, String inertClientDetail, String inertReason, String bot) {
+  private ProblemException(
+      ErrorCode code, String inertClientDetail, String inertReason, String bot) {
     // inert: reasons quote client-supplied text and go to the log and the audit trail
     super(code, inertReason, null, false);
     this.clientDetail = inertClientDetail;

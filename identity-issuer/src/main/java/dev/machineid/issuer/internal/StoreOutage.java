@@ -23,7 +23,8 @@ public final class StoreOutage {
       }
       if (c instanceof SQLException e && e.getSQLState() != null) {
         String state = e.getSQLState().toUpperCase(Locale.ROOT);
-        // 08: connection exception; 57P01-57P03: the server is shutting down or cannot accept connections yet
+        // 08: connection exception; 57P01-57P03: the server is shutting down or cannot accept
+        // connections yet
         if (state.startsWith("08") || state.startsWith("57P")) {
           return true;
         }
@@ -38,7 +39,8 @@ public final class StoreOutage {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    String m = root.getMessage() == null ? "" : root.getMessage().lines().findFirst().orElse("");
+    String m =
+        root.getMessage() == null ? "" : root.getMessage().lines().findFirst().orElse("");
     return root.getClass().getSimpleName() + (m.isEmpty() ? "" : ": " + m);
   }
 }

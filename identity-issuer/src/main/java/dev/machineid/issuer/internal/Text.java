@@ -30,7 +30,9 @@ public final class Text {
       if (!unsafe(c)) {
         b.append(c);
       } else if (c < 0x100) {
-        b.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
+        b.append("\\x")
+            .append(Character.forDigit(c >> 4, 16))
+            .append(Character.forDigit(c & 0xf, 16));
       } else {
         b.append("\\u{").append(Integer.toHexString(c)).append('}');
       }
@@ -59,12 +61,16 @@ public final class Text {
       return null;
     }
     if (value.length() > maxLength) {
-      throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "field '" + inert(field) + "' must have at most " + maxLength + " characters");
+      throw ProblemException.of(
+          ErrorCode.MALFORMED_REQUEST,
+          "field '" + inert(field) + "' must have at most " + maxLength + " characters");
     }
     for (int i = 0; i < value.length(); i++) {
       if (unsafe(value.charAt(i))) {
         throw ProblemException.of(
-            ErrorCode.MALFORMED_REQUEST, "field '" + inert(field) + "' must not hold control characters, found one at index " + i + " in '" + inert(value) + "'");
+            ErrorCode.MALFORMED_REQUEST,
+            "field '" + inert(field) + "' must not hold control characters, found one at index " + i
+                + " in '" + inert(value) + "'");
       }
     }
     return value;

@@ -13,7 +13,8 @@ import java.util.Objects;
  *     id for {@code token}), checked against identity locks
  * @param metadata what was attested, stored with the instance and audited; never secrets
  */
-public record VerifiedJoin(String botName, String tokenId, String attestedIdentity, Map<String, String> metadata) {
+public record VerifiedJoin(
+    String botName, String tokenId, String attestedIdentity, Map<String, String> metadata) {
   public VerifiedJoin {
     Objects.requireNonNull(botName, "botName");
     Objects.requireNonNull(tokenId, "tokenId");

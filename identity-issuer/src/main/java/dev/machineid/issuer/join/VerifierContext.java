@@ -31,11 +31,19 @@ public final class VerifierContext {
    * @param tokens finds a token resource by the name a client sent (for delegated methods the plain
    *     name, whose hex SHA-256 is the token id), so that a verifier can read the token's rules
    */
-  public VerifierContext(String trustDomain, Clock clock, Map<String, Object> settings, Function<String, Optional<Token>> tokens) {
+  public VerifierContext(
+      String trustDomain,
+      Clock clock,
+      Map<String, Object> settings,
+      Function<String, Optional<Token>> tokens) {
     this(trustDomain, clock, Settings.of(settings == null ? Map.of() : settings), tokens);
   }
 
-  private VerifierContext(String trustDomain, Clock clock, Settings settings, Function<String, Optional<Token>> tokens) {
+  private VerifierContext(
+      String trustDomain,
+      Clock clock,
+      Settings settings,
+      Function<String, Optional<Token>> tokens) {
     this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.settings = Objects.requireNonNull(settings, "settings");

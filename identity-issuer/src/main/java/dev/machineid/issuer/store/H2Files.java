@@ -19,7 +19,8 @@ import java.util.Set;
  * file of the database is set to 0600 once it is open. Other URLs are left alone.
  */
 final class H2Files {
-  private static final Set<PosixFilePermission> OWNER_RW = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+  private static final Set<PosixFilePermission> OWNER_RW =
+      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
   private H2Files() {}
 
@@ -58,7 +59,9 @@ final class H2Files {
     boolean posix = posix(dir.getRoot());
     if (!Files.isDirectory(dir)) {
       if (posix) {
-        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.createDirectories(
+            dir,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       } else {
         Files.createDirectories(dir);
       }
@@ -68,7 +71,8 @@ final class H2Files {
       try {
         Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_RW));
       } catch (java.nio.file.FileAlreadyExistsException e) {
-        // another replica sharing this file created it meanwhile: restrict() sets its mode once open
+        // another replica sharing this file created it meanwhile: restrict() sets its mode once
+        // open
       }
     }
   }
@@ -84,7 +88,10 @@ final class H2Files {
       return;
     }
     String prefix = db.getFileName() + ".";
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, f -> f.getFileName().toString().startsWith(prefix) && f.getFileName().toString().endsWith(".db"))) {
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(
+        dir,
+        f -> f.getFileName().toString().startsWith(prefix)
+            && f.getFileName().toString().endsWith(".db"))) {
       for (Path f : files) {
         if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
           Files.setPosixFilePermissions(f, OWNER_RW);

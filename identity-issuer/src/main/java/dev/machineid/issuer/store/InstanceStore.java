@@ -33,7 +33,13 @@ public interface InstanceStore {
    * @return false if the stored generation was not {@code expected} (or no such instance)
    */
   boolean compareAndSetGeneration(
-      String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest);
+      String instanceId,
+      long expected,
+      long newGeneration,
+      String newKeyHash,
+      String credentialsJson,
+      String serial,
+      Authentication latest);
 
   /** @return false if there is no such instance */
   boolean updateHeartbeat(String instanceId, Heartbeat heartbeat);

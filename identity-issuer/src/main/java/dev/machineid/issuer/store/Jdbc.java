@@ -40,7 +40,9 @@ final class Jdbc {
   }
 
   static OffsetDateTime ts(Instant t) {
-    return t == null ? null : OffsetDateTime.ofInstant(t.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
+    return t == null
+        ? null
+        : OffsetDateTime.ofInstant(t.truncatedTo(ChronoUnit.MICROS), ZoneOffset.UTC);
   }
 
   static Instant instant(ResultSet rs, String column) throws SQLException {
@@ -69,7 +71,8 @@ final class Jdbc {
   }
 
   /** Every row {@code sql} selects, mapped by {@code row}, in the order the query gives. */
-  static <T> List<T> query(Connection c, Row<T> row, String sql, Object... args) throws SQLException {
+  static <T> List<T> query(Connection c, Row<T> row, String sql, Object... args)
+      throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       bind(ps, args);
       try (ResultSet rs = ps.executeQuery()) {
@@ -115,7 +118,8 @@ final class Jdbc {
    */
   static void revoke(Connection c) throws SQLException {
     if (update(c, "UPDATE revocations SET epoch = epoch + 1 WHERE id = 1") != 1) {
-      throw new SQLException("the revocations row is missing; the schema was not migrated or was damaged");
+      throw new SQLException(
+          "the revocations row is missing; the schema was not migrated or was damaged");
     }
   }
 }

@@ -66,12 +66,15 @@ final class JdbcAudit {
   static final String GENESIS = "0".repeat(64);
   /** The shard that holds the checkpoints. */
   static final int CHECKPOINTS = -1;
+
   static final String CHECKPOINT_TYPE = "audit.checkpoint";
   /** The event a prune appends: every anchor after it ({@code anchor.K = SEQ:HASH}) and {@code before}. */
   static final String PRUNED_TYPE = "audit.pruned";
+
   private static final long CHECKPOINT_INTERVAL_NANOS = 1_000_000_000L;
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
-  private static final String COLUMNS = "shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash";
+  private static final String COLUMNS =
+      "shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash";
   /** Rows between their shard's anchor and head, without checkpoints: what listings show. */
   private static final String ON_CHAIN =
       "e.shard >= 0 AND e.seq <= (SELECT h.seq FROM audit_heads h WHERE h.shard = e.shard)"
@@ -81,6 +84,7 @@ final class JdbcAudit {
   private final ObjectMapper json = Protocol.newMapper();
   /** Per shard, the newest head this store committed or verified: a head behind it was rewound. */
   private final Map<Integer, Long> witness = new ConcurrentHashMap<>();
+
   private final AtomicLong nextCheckpoint = new AtomicLong(System.nanoTime());
 
   /** A position on a shard's chain. */
@@ -109,15 +113,33 @@ final class JdbcAudit {
    * call it as the transaction's last statements.
    */
   Mark append(Connection c, int shard, AuditEvent event) throws SQLException {
-    AuditEvent e = new AuditEvent(event.id(), event.time().truncatedTo(ChronoUnit.MICROS), event.type(), event.bot(), event.instanceId(), event.outcome(), event.detail());
+    AuditEvent e = new AuditEvent(
+        event.id(),
+        event.time().truncatedTo(ChronoUnit.MICROS),
+        event.type(),
+        event.bot(),
+        event.instanceId(),
+        event.outcome(),
+        event.detail());
     Mark head = lockHead(c, shard);
     long seq = head.seq() + 1;
     String hash = chainHash(head.hash(), shard, seq, e);
     update(
         c,
         "INSERT INTO audit_events (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        shard, seq, e.id(), e.time(), e.type(), e.bot(), e.instanceId(), e.outcome(), write(new TreeMap<>(e.detail())), head.hash(), hash);
-    if (update(c, "UPDATE audit_heads SET seq = ?, hash = ? WHERE shard = ?", seq, hash, shard) != 1) {
+        shard,
+        seq,
+        e.id(),
+        e.time(),
+        e.type(),
+        e.bot(),
+        e.instanceId(),
+        e.outcome(),
+        write(new TreeMap<>(e.detail())),
+        head.hash(),
+        hash);
+    if (update(c, "UPDATE audit_heads SET seq = ?, hash = ? WHERE shard = ?", seq, hash, shard)
+        != 1) {
       throw new SQLException("the audit chain head of shard " + shard + " did not move");
     }
     return new Mark(shard, seq, hash);
@@ -128,9 +150,14 @@ final class JdbcAudit {
     Mark head = head(c, shard, true);
     if (head == null) {
       if (shard == 0) {
-        throw new SQLException("the audit chain head row is missing; the schema was not migrated or was damaged");
+        throw new SQLException(
+            "the audit chain head row is missing; the schema was not migrated or was damaged");
       }
-      update(c, "INSERT INTO audit_heads (shard, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", shard, GENESIS);
+      update(
+          c,
+          "INSERT INTO audit_heads (shard, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
+          shard,
+          GENESIS);
       head = head(c, shard, true);
       if (head == null) {
         throw new SQLException("cannot create the audit chain head of shard " + shard);
@@ -140,7 +167,8 @@ final class JdbcAudit {
   }
 
   private static Mark head(Connection c, int shard, boolean lock) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM audit_heads WHERE shard = ?" + (lock ? " FOR UPDATE" : ""))) {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT seq, hash FROM audit_heads WHERE shard = ?" + (lock ? " FOR UPDATE" : ""))) {
       ps.setInt(1, shard);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? new Mark(shard, rs.getLong(1), rs.getString(2)) : null;
@@ -170,7 +198,9 @@ final class JdbcAudit {
   Mark checkpoint(Connection c) throws SQLException {
     Mark last = lockHead(c, CHECKPOINTS);
     Map<String, String> heads = new TreeMap<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT shard, seq, hash FROM audit_heads WHERE shard >= 0 ORDER BY shard"); ResultSet rs = ps.executeQuery()) {
+    try (PreparedStatement ps = c.prepareStatement(
+            "SELECT shard, seq, hash FROM audit_heads WHERE shard >= 0 ORDER BY shard");
+        ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         if (rs.getLong(2) > 0) {
           heads.put("shard." + rs.getInt(1), rs.getLong(2) + ":" + rs.getString(3));
@@ -181,7 +211,8 @@ final class JdbcAudit {
       return null;
     }
     if (last.seq() > 0) {
-      try (PreparedStatement ps = c.prepareStatement("SELECT detail FROM audit_events WHERE shard = ? AND seq = ?")) {
+      try (PreparedStatement ps =
+          c.prepareStatement("SELECT detail FROM audit_events WHERE shard = ? AND seq = ?")) {
         bind(ps, CHECKPOINTS, last.seq());
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next() && heads.equals(read(rs.getString(1)))) {
@@ -190,14 +221,25 @@ final class JdbcAudit {
         }
       }
     }
-    return append(c, CHECKPOINTS, new AuditEvent(UUID.randomUUID().toString(), Instant.now(), CHECKPOINT_TYPE, null, null, AuditEvent.SUCCESS, heads));
+    return append(
+        c,
+        CHECKPOINTS,
+        new AuditEvent(
+            UUID.randomUUID().toString(),
+            Instant.now(),
+            CHECKPOINT_TYPE,
+            null,
+            null,
+            AuditEvent.SUCCESS,
+            heads));
   }
 
   // ---------------------------------------------------------------- listing
 
   /** Every event on the chains, in the global order: time, then shard, then sequence. */
   List<AuditEvent> events(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM audit_events e WHERE " + ON_CHAIN + " ORDER BY e.event_time, e.shard, e.seq");
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS
+            + " FROM audit_events e WHERE " + ON_CHAIN + " ORDER BY e.event_time, e.shard, e.seq");
         ResultSet rs = ps.executeQuery()) {
       List<AuditEvent> out = new ArrayList<>();
       while (rs.next()) {
@@ -209,7 +251,8 @@ final class JdbcAudit {
 
   /** The newest {@code query.limit()} matching events, oldest first, in the global order. */
   List<AuditEvent> events(Connection c, AuditQuery query) throws SQLException {
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM audit_events e WHERE ").append(ON_CHAIN);
+    StringBuilder sql =
+        new StringBuilder("SELECT " + COLUMNS + " FROM audit_events e WHERE ").append(ON_CHAIN);
     List<Object> args = new ArrayList<>();
     if (query.since() != null) {
       sql.append(" AND e.event_time >= ?");
@@ -242,7 +285,12 @@ final class JdbcAudit {
 
   private AuditEvent event(ResultSet rs) throws SQLException {
     return new AuditEvent(
-        rs.getString("id"), instant(rs, "event_time"), rs.getString("type"), rs.getString("bot"), rs.getString("instance_id"), rs.getString("outcome"),
+        rs.getString("id"),
+        instant(rs, "event_time"),
+        rs.getString("type"),
+        rs.getString("bot"),
+        rs.getString("instance_id"),
+        rs.getString("outcome"),
         read(rs.getString("detail")));
   }
 
@@ -259,17 +307,28 @@ final class JdbcAudit {
     TreeSet<Integer> all = new TreeSet<>(heads.keySet());
     all.addAll(anchors.keySet());
     all.addAll(witness.keySet());
-    try (PreparedStatement ps = c.prepareStatement("SELECT shard FROM audit_events GROUP BY shard"); ResultSet rs = ps.executeQuery()) {
+    try (PreparedStatement ps =
+            c.prepareStatement("SELECT shard FROM audit_events GROUP BY shard");
+        ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         all.add(rs.getInt(1));
       }
     }
     all.add(0);
-    AuditVerification v = all.size() == 1 ? walk(c, 0, "", Long.MAX_VALUE, pinned, null) : verifyShards(c, all, heads, anchors, pinned);
+    AuditVerification v = all.size() == 1
+        ? walk(c, 0, "", Long.MAX_VALUE, pinned, null)
+        : verifyShards(c, all, heads, anchors, pinned);
     if (v.intact()) {
       Unvouched u = unvouched(c);
       if (u != null) {
-        v = AuditVerification.broken(v.rowsChecked(), u.anchor().seq(), null, u.problem(), v.anchorSequence(), v.headSequence(), v.headHash());
+        v = AuditVerification.broken(
+            v.rowsChecked(),
+            u.anchor().seq(),
+            null,
+            u.problem(),
+            v.anchorSequence(),
+            v.headSequence(),
+            v.headHash());
       }
     }
     if (v.intact()) {
@@ -278,7 +337,13 @@ final class JdbcAudit {
     return v;
   }
 
-  private AuditVerification verifyShards(Connection c, TreeSet<Integer> all, Map<Integer, Mark> heads, Map<Integer, Mark> anchors, Mark pinned) throws SQLException {
+  private AuditVerification verifyShards(
+      Connection c,
+      TreeSet<Integer> all,
+      Map<Integer, Mark> heads,
+      Map<Integer, Mark> anchors,
+      Mark pinned)
+      throws SQLException {
     long rows = 0;
     for (int shard : all) {
       if (shard == CHECKPOINTS) {
@@ -291,7 +356,8 @@ final class JdbcAudit {
       rows += v.rowsChecked();
     }
     Map<Long, Map<String, String>> checkpoints = new TreeMap<>();
-    AuditVerification tied = walk(c, CHECKPOINTS, "checkpoint chain: ", Long.MAX_VALUE, pinned, checkpoints);
+    AuditVerification tied =
+        walk(c, CHECKPOINTS, "checkpoint chain: ", Long.MAX_VALUE, pinned, checkpoints);
     if (!tied.intact()) {
       return tied;
     }
@@ -299,11 +365,19 @@ final class JdbcAudit {
       for (Map.Entry<String, String> entry : cp.getValue().entrySet()) {
         String problem = matches(c, cp.getKey(), entry.getKey(), entry.getValue(), heads, anchors);
         if (problem != null) {
-          return AuditVerification.broken(rows + tied.rowsChecked(), cp.getKey(), null, problem, tied.anchorSequence(), tied.headSequence(), tied.headHash());
+          return AuditVerification.broken(
+              rows + tied.rowsChecked(),
+              cp.getKey(),
+              null,
+              problem,
+              tied.anchorSequence(),
+              tied.headSequence(),
+              tied.headHash());
         }
       }
     }
-    return AuditVerification.ok(rows + tied.rowsChecked(), tied.anchorSequence(), tied.headSequence(), tied.headHash());
+    return AuditVerification.ok(
+        rows + tied.rowsChecked(), tied.anchorSequence(), tied.headSequence(), tied.headHash());
   }
 
   /** An anchor that no recorded prune set, and the problem to report. */
@@ -329,12 +403,17 @@ final class JdbcAudit {
         if (a.seq() == 0) {
           continue;
         }
-        if (recorded != null && (a.seq() + ":" + a.hash()).equals(recorded.get("anchor." + a.shard()))) {
+        if (recorded != null
+            && (a.seq() + ":" + a.hash()).equals(recorded.get("anchor." + a.shard()))) {
           continue;
         }
-        String problem = "the anchor of " + (a.shard() == CHECKPOINTS ? "the checkpoint chain" : "shard " + a.shard()) + " (row " + a.seq()
+        String problem = "the anchor of "
+            + (a.shard() == CHECKPOINTS ? "the checkpoint chain" : "shard " + a.shard()) + " (row "
+            + a.seq()
             + ") was not set by a recorded prune: the rows before it were deleted"
-            + (recorded == null ? " (if the log was pruned before prunes were recorded, anchor not vouched for: run `issuer audit prune` once to record it)" : "");
+            + (recorded == null
+                ? " (if the log was pruned before prunes were recorded, anchor not vouched for: run `issuer audit prune` once to record it)"
+                : "");
         return new Unvouched(a, problem, recorded != null);
       }
       return null;
@@ -343,8 +422,9 @@ final class JdbcAudit {
 
   /** The details of the newest {@code audit.pruned} event on the chains, or {@code null}. */
   private Map<String, String> newestPrune(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT e.detail FROM audit_events e WHERE " + ON_CHAIN + " AND e.type = ? ORDER BY e.event_time DESC, e.shard DESC, e.seq DESC LIMIT 1")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT e.detail FROM audit_events e WHERE " + ON_CHAIN
+            + " AND e.type = ? ORDER BY e.event_time DESC, e.shard DESC, e.seq DESC LIMIT 1")) {
       ps.setString(1, PRUNED_TYPE);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? read(rs.getString(1)) : null;
@@ -353,7 +433,14 @@ final class JdbcAudit {
   }
 
   /** Whether one entry of a checkpoint ({@code shard.K = SEQ:HASH}) still holds; the problem if not. */
-  private static String matches(Connection c, long checkpoint, String key, String value, Map<Integer, Mark> heads, Map<Integer, Mark> anchors) throws SQLException {
+  private static String matches(
+      Connection c,
+      long checkpoint,
+      String key,
+      String value,
+      Map<Integer, Mark> heads,
+      Map<Integer, Mark> anchors)
+      throws SQLException {
     int shard;
     long seq;
     String hash;
@@ -363,25 +450,30 @@ final class JdbcAudit {
       seq = Long.parseLong(value.substring(0, colon));
       hash = value.substring(colon + 1);
     } catch (RuntimeException e) {
-      return "checkpoint row " + checkpoint + " has an entry that does not parse (" + key + "=" + value + "): it was edited";
+      return "checkpoint row " + checkpoint + " has an entry that does not parse (" + key + "="
+          + value + "): it was edited";
     }
     Mark head = heads.get(shard);
     if (head == null) {
-      return "shard " + shard + " has no chain head, but checkpoint row " + checkpoint + " recorded it at row " + seq + ": the shard was removed";
+      return "shard " + shard + " has no chain head, but checkpoint row " + checkpoint
+          + " recorded it at row " + seq + ": the shard was removed";
     }
     if (head.seq() < seq) {
-      return "shard " + shard + ": the chain head (row " + head.seq() + ") is behind row " + seq + ", which checkpoint row " + checkpoint
+      return "shard " + shard + ": the chain head (row " + head.seq() + ") is behind row " + seq
+          + ", which checkpoint row " + checkpoint
           + " recorded: the head was rewound and the rows after it removed";
     }
     Mark anchor = anchors.get(shard);
     if (anchor != null && seq <= anchor.seq()) {
       return null; // pruned by retention since
     }
-    try (PreparedStatement ps = c.prepareStatement("SELECT hash FROM audit_events WHERE shard = ? AND seq = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT hash FROM audit_events WHERE shard = ? AND seq = ?")) {
       bind(ps, shard, seq);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next() || !hash.equals(rs.getString(1))) {
-          return "shard " + shard + ": row " + seq + " no longer has the hash checkpoint row " + checkpoint + " recorded: the shard was rewritten";
+          return "shard " + shard + ": row " + seq + " no longer has the hash checkpoint row "
+              + checkpoint + " recorded: the shard was rewritten";
         }
       }
     }
@@ -398,7 +490,8 @@ final class JdbcAudit {
 
   private static Map<Integer, Mark> marks(Connection c, String sql) throws SQLException {
     Map<Integer, Mark> out = new TreeMap<>();
-    try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+    try (PreparedStatement ps = c.prepareStatement(sql);
+        ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         out.put(rs.getInt(1), new Mark(rs.getInt(1), rs.getLong(2), rs.getString(3)));
       }
@@ -407,7 +500,8 @@ final class JdbcAudit {
   }
 
   private static Mark mark(Connection c, String table, int shard) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT seq, hash FROM " + table + " WHERE shard = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT seq, hash FROM " + table + " WHERE shard = ?")) {
       ps.setInt(1, shard);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? new Mark(shard, rs.getLong(1), rs.getString(2)) : null;
@@ -422,11 +516,25 @@ final class JdbcAudit {
    * after it was written by no append. Collects the checkpoints' details into {@code checkpoints}
    * when given.
    */
-  private AuditVerification walk(Connection c, int shard, String name, long upTo, Mark pinned, Map<Long, Map<String, String>> checkpoints) throws SQLException {
+  private AuditVerification walk(
+      Connection c,
+      int shard,
+      String name,
+      long upTo,
+      Mark pinned,
+      Map<Long, Map<String, String>> checkpoints)
+      throws SQLException {
     Mark anchor = mark(c, "audit_anchors", shard);
     Mark head = mark(c, "audit_heads", shard);
     if (shard == 0 && (anchor == null || head == null)) {
-      return AuditVerification.broken(0, 1, null, name + "the chain " + (head == null ? "head" : "anchor") + " row is missing", -1, -1, null);
+      return AuditVerification.broken(
+          0,
+          1,
+          null,
+          name + "the chain " + (head == null ? "head" : "anchor") + " row is missing",
+          -1,
+          -1,
+          null);
     }
     if (anchor == null) {
       anchor = new Mark(shard, 0, GENESIS);
@@ -435,7 +543,14 @@ final class JdbcAudit {
       // rows, a witness or an anchor name a shard whose head row was removed
       head = new Mark(shard, 0, GENESIS);
       if (anchor.seq() > 0 || witness.getOrDefault(shard, 0L) > 0) {
-        return AuditVerification.broken(0, anchor.seq() + 1, null, name + "the chain head row is missing: the shard was removed", anchor.seq(), -1, null);
+        return AuditVerification.broken(
+            0,
+            anchor.seq() + 1,
+            null,
+            name + "the chain head row is missing: the shard was removed",
+            anchor.seq(),
+            -1,
+            null);
       }
     }
     long a = anchor.seq();
@@ -443,7 +558,8 @@ final class JdbcAudit {
     long expected = a + 1;
     String prev = anchor.hash();
     String pinnedSeen = pinned != null && pinned.seq() == a ? anchor.hash() : null;
-    try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM audit_events WHERE shard = ? AND seq <= ? ORDER BY seq")) {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT " + COLUMNS + " FROM audit_events WHERE shard = ? AND seq <= ? ORDER BY seq")) {
       bind(ps, shard, end);
       ps.setFetchSize(500);
       try (ResultSet rs = ps.executeQuery()) {
@@ -452,27 +568,67 @@ final class JdbcAudit {
           String id = rs.getString("id");
           long checked = expected - 1 - a;
           if (seq <= a) {
-            return broken(0, seq, id, name + "row " + seq + " lies before the chain's anchor (row " + a + "): it is not on the chain", a, head);
+            return broken(
+                0,
+                seq,
+                id,
+                name + "row " + seq + " lies before the chain's anchor (row " + a
+                    + "): it is not on the chain",
+                a,
+                head);
           }
           if (seq != expected) {
-            return broken(checked, expected, null, name + "row " + expected + " is missing (the next row is " + seq + ", id " + id + "): rows were deleted", a, head);
+            return broken(
+                checked,
+                expected,
+                null,
+                name + "row " + expected + " is missing (the next row is " + seq + ", id " + id
+                    + "): rows were deleted",
+                a,
+                head);
           }
           if (!prev.equals(rs.getString("prev_hash"))) {
-            return broken(checked, seq, id, name + "prev_hash does not match the hash of row " + (seq - 1) + ": the chain was relinked", a, head);
+            return broken(
+                checked,
+                seq,
+                id,
+                name + "prev_hash does not match the hash of row " + (seq - 1)
+                    + ": the chain was relinked",
+                a,
+                head);
           }
           AuditEvent e;
           try {
             e = event(rs);
           } catch (RuntimeException ex) {
-            return broken(checked, seq, id, name + "the row does not parse (" + ex.getMessage() + "): it was edited", a, head);
+            return broken(
+                checked,
+                seq,
+                id,
+                name + "the row does not parse (" + ex.getMessage() + "): it was edited",
+                a,
+                head);
           }
           String hash = rs.getString("hash");
           if (!chainHash(prev, shard, seq, e).equals(hash)) {
-            return broken(checked, seq, id, name + "the content does not match its hash: the row was edited", a, head);
+            return broken(
+                checked,
+                seq,
+                id,
+                name + "the content does not match its hash: the row was edited",
+                a,
+                head);
           }
           if (checkpoints != null) {
             if (!CHECKPOINT_TYPE.equals(e.type())) {
-              return broken(checked, seq, id, name + "the row is a '" + e.type() + "' event, not a checkpoint: it was moved here", a, head);
+              return broken(
+                  checked,
+                  seq,
+                  id,
+                  name + "the row is a '" + e.type()
+                      + "' event, not a checkpoint: it was moved here",
+                  a,
+                  head);
             }
             checkpoints.put(seq, e.detail());
           }
@@ -487,17 +643,32 @@ final class JdbcAudit {
     long last = expected - 1;
     long checked = last - a;
     if (last != end) {
-      return broken(checked, last + 1, null, name + "the chain head names row " + head.seq() + " but the last row is " + last + ": rows at the end were deleted", a, head);
+      return broken(
+          checked,
+          last + 1,
+          null,
+          name + "the chain head names row " + head.seq() + " but the last row is " + last
+              + ": rows at the end were deleted",
+          a,
+          head);
     }
     if (upTo < head.seq()) {
       return AuditVerification.ok(checked, a, last, prev);
     }
     if (!head.hash().equals(prev)) {
-      return broken(checked, head.seq(), null, name + "the chain head's hash differs from the hash of row " + head.seq() + ": the head was rewritten", a, head);
+      return broken(
+          checked,
+          head.seq(),
+          null,
+          name + "the chain head's hash differs from the hash of row " + head.seq()
+              + ": the head was rewritten",
+          a,
+          head);
     }
     // Rows beyond the head: an append commits its row with the head, so a row still beyond a head
     // read after it was not written by an append (or the head was rewound over it).
-    try (PreparedStatement ps = c.prepareStatement("SELECT seq, id FROM audit_events WHERE shard = ? AND seq > ? ORDER BY seq LIMIT 1")) {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT seq, id FROM audit_events WHERE shard = ? AND seq > ? ORDER BY seq LIMIT 1")) {
       bind(ps, shard, head.seq());
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next()) {
@@ -506,33 +677,65 @@ final class JdbcAudit {
           Mark now = mark(c, "audit_heads", shard);
           if (now == null || beyond > now.seq()) {
             return broken(
-                checked, beyond, id, name + "row " + beyond + " lies beyond the chain head (row " + head.seq() + "): it was inserted outside the chain or the head was rewound", a, head);
+                checked,
+                beyond,
+                id,
+                name + "row " + beyond + " lies beyond the chain head (row " + head.seq()
+                    + "): it was inserted outside the chain or the head was rewound",
+                a,
+                head);
           }
         }
       }
     }
     if (pinned != null) {
       if (pinned.seq() > head.seq()) {
-        return broken(checked, head.seq() + 1, null, name + "the chain head (row " + head.seq() + ") is behind the pinned row " + pinned.seq() + ": the head was rewound and the rows after it removed", a, head);
+        return broken(
+            checked,
+            head.seq() + 1,
+            null,
+            name + "the chain head (row " + head.seq() + ") is behind the pinned row "
+                + pinned.seq() + ": the head was rewound and the rows after it removed",
+            a,
+            head);
       }
       if (pinnedSeen != null && !pinnedSeen.equals(pinned.hash())) {
-        return broken(checked, pinned.seq(), null, name + "row " + pinned.seq() + " no longer has the pinned hash: the chain was rewritten", a, head);
+        return broken(
+            checked,
+            pinned.seq(),
+            null,
+            name + "row " + pinned.seq()
+                + " no longer has the pinned hash: the chain was rewritten",
+            a,
+            head);
       }
       if (pinnedSeen == null) {
-        return broken(checked, pinned.seq(), null, name + "the pinned row " + pinned.seq() + " was pruned by retention (the anchor is row " + a + "); pin a newer head", a, head);
+        return broken(
+            checked,
+            pinned.seq(),
+            null,
+            name + "the pinned row " + pinned.seq() + " was pruned by retention (the anchor is row "
+                + a + "); pin a newer head",
+            a,
+            head);
       }
     }
     long witnessed = witness.getOrDefault(shard, 0L);
     if (witnessed > head.seq()) {
       return broken(
-          checked, head.seq() + 1, null,
-          name + "the chain head (row " + head.seq() + ") is behind row " + witnessed + ", which this issuer wrote or verified: the head was rewound and the rows after it removed",
-          a, head);
+          checked,
+          head.seq() + 1,
+          null,
+          name + "the chain head (row " + head.seq() + ") is behind row " + witnessed
+              + ", which this issuer wrote or verified: the head was rewound and the rows after it removed",
+          a,
+          head);
     }
     return AuditVerification.ok(checked, a, head.seq(), head.hash());
   }
 
-  private static AuditVerification broken(long checked, long seq, String id, String problem, long anchor, Mark head) {
+  private static AuditVerification broken(
+      long checked, long seq, String id, String problem, long anchor, Mark head) {
     return AuditVerification.broken(checked, seq, id, problem, anchor, head.seq(), head.hash());
   }
 
@@ -552,7 +755,8 @@ final class JdbcAudit {
   Pruned prune(Connection c, Instant before, int shard) throws SQLException {
     Unvouched unvouched = unvouched(c);
     if (unvouched != null && unvouched.anyPruneRecorded()) {
-      throw new SQLException("audit retention refused, nothing was removed: " + unvouched.problem());
+      throw new SQLException(
+          "audit retention refused, nothing was removed: " + unvouched.problem());
     }
     int removed = prune(c, before);
     if (removed == 0 && unvouched == null) {
@@ -568,7 +772,8 @@ final class JdbcAudit {
     // never older than the row before it on its shard, so that a later prune (which removes the
     // prefix up to the newest row older than its cut-off) does not take rows after it along
     Instant at = Instant.now();
-    try (PreparedStatement ps = c.prepareStatement("SELECT e.event_time FROM audit_events e JOIN audit_heads h ON h.shard = e.shard AND h.seq = e.seq WHERE e.shard = ?")) {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT e.event_time FROM audit_events e JOIN audit_heads h ON h.shard = e.shard AND h.seq = e.seq WHERE e.shard = ?")) {
       ps.setInt(1, shard);
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next() && instant(rs, "event_time").isAfter(at)) {
@@ -576,7 +781,11 @@ final class JdbcAudit {
         }
       }
     }
-    Mark recorded = append(c, shard, new AuditEvent(UUID.randomUUID().toString(), at, PRUNED_TYPE, null, null, AuditEvent.SUCCESS, detail));
+    Mark recorded = append(
+        c,
+        shard,
+        new AuditEvent(
+            UUID.randomUUID().toString(), at, PRUNED_TYPE, null, null, AuditEvent.SUCCESS, detail));
     return new Pruned(removed, recorded);
   }
 
@@ -589,8 +798,13 @@ final class JdbcAudit {
     int removed = 0;
     for (int shard : order) {
       // the anchor row is locked first, so that two prunes do not interleave
-      update(c, "INSERT INTO audit_anchors (shard, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", shard, GENESIS);
-      try (PreparedStatement ps = c.prepareStatement("SELECT seq FROM audit_anchors WHERE shard = ? FOR UPDATE")) {
+      update(
+          c,
+          "INSERT INTO audit_anchors (shard, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
+          shard,
+          GENESIS);
+      try (PreparedStatement ps =
+          c.prepareStatement("SELECT seq FROM audit_anchors WHERE shard = ? FOR UPDATE")) {
         ps.setInt(1, shard);
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
@@ -612,17 +826,31 @@ final class JdbcAudit {
         }
       }
       // Only a verified stretch is pruned: retention must not launder an edited or deleted row.
-      String name = order.size() == 1 ? "" : shard == CHECKPOINTS ? "checkpoint chain: " : "shard " + shard + ": ";
+      String name = order.size() == 1
+          ? ""
+          : shard == CHECKPOINTS ? "checkpoint chain: " : "shard " + shard + ": ";
       AuditVerification v = walk(c, shard, name, target, null, null);
       if (!v.intact()) {
-        throw new SQLException("audit retention refused, nothing was removed: the chain does not verify up to row " + target + ": " + v);
+        throw new SQLException(
+            "audit retention refused, nothing was removed: the chain does not verify up to row "
+                + target + ": " + v);
       }
       removed += update(c, "DELETE FROM audit_events WHERE shard = ? AND seq <= ?", shard, target);
-      update(c, "UPDATE audit_anchors SET seq = ?, hash = ?, pruned_at = ? WHERE shard = ?", target, v.headHash(), before, shard);
+      update(
+          c,
+          "UPDATE audit_anchors SET seq = ?, hash = ?, pruned_at = ? WHERE shard = ?",
+          target,
+          v.headHash(),
+          before,
+          shard);
       removedUpTo.put(name.isEmpty() ? "the chain" : name.substring(0, name.length() - 2), target);
     }
     if (removed > 0) {
-      LOG.info("audit retention removed {} rows of events before {}; the anchors are now {}", removed, before, removedUpTo);
+      LOG.info(
+          "audit retention removed {} rows of events before {}; the anchors are now {}",
+          removed,
+          before,
+          removedUpTo);
     }
     return removed;
   }
@@ -650,7 +878,9 @@ final class JdbcAudit {
       field(b, v);
     });
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(MessageDigest.getInstance("SHA-256")
+              .digest(b.toString().getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException ex) {
       throw new IllegalStateException("SHA-256 unavailable", ex);
     }

@@ -29,12 +29,17 @@ final class JdbcBots {
     return Jdbc.update(
             c,
             "INSERT INTO bots (" + COLUMNS + ") VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            bot.name(), json(bot.roles()), json(bot.traits()), bot.createdAt())
+            bot.name(),
+            json(bot.roles()),
+            json(bot.traits()),
+            bot.createdAt())
         == 1;
   }
 
   Optional<Bot> find(Connection c, String name) throws SQLException {
-    return query(c, rs -> bot(rs, ""), "SELECT " + COLUMNS + " FROM bots WHERE name = ?", name).stream().findFirst();
+    return query(c, rs -> bot(rs, ""), "SELECT " + COLUMNS + " FROM bots WHERE name = ?", name)
+        .stream()
+        .findFirst();
   }
 
   List<Bot> list(Connection c) throws SQLException {
@@ -42,7 +47,13 @@ final class JdbcBots {
   }
 
   boolean update(Connection c, Bot bot) throws SQLException {
-    return Jdbc.update(c, "UPDATE bots SET roles = ?, traits = ? WHERE name = ?", json(bot.roles()), json(bot.traits()), bot.name()) == 1;
+    return Jdbc.update(
+            c,
+            "UPDATE bots SET roles = ?, traits = ? WHERE name = ?",
+            json(bot.roles()),
+            json(bot.traits()),
+            bot.name())
+        == 1;
   }
 
   /** Deletes the bot's row only; its instances and tokens are the caller's to delete in the same transaction. */
@@ -58,6 +69,10 @@ final class JdbcBots {
     String name = rs.getString(prefix + "name");
     return name == null
         ? null
-        : new Bot(name, fromJson(rs.getString(prefix + "roles"), STRINGS), fromJson(rs.getString(prefix + "traits"), TRAITS), instant(rs, prefix + "created_at"));
+        : new Bot(
+            name,
+            fromJson(rs.getString(prefix + "roles"), STRINGS),
+            fromJson(rs.getString(prefix + "traits"), TRAITS),
+            instant(rs, prefix + "created_at"));
   }
 }

@@ -14,7 +14,12 @@ import java.time.Instant;
 final class JdbcChallenges {
   /** @return false if the nonce was recorded already */
   boolean insertUsed(Connection c, String nonce, Instant expiresAt) throws SQLException {
-    return update(c, "INSERT INTO used_challenges (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", nonce, expiresAt) == 1;
+    return update(
+            c,
+            "INSERT INTO used_challenges (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            nonce,
+            expiresAt)
+        == 1;
   }
 
   /** Drops the nonces that expired at or before {@code now}; returns how many. */

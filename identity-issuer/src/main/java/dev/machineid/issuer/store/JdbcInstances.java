@@ -52,27 +52,55 @@ final class JdbcInstances {
   boolean insert(Connection c, InstanceRecord r) throws SQLException {
     return update(
             c,
-            "INSERT INTO bot_instances (" + COLUMNS + ", latest_authenticated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            r.id(), r.bot(), r.joinMethod(), r.tokenId(), r.attestedIdentity(), r.createdAt(), r.generation(), r.publicKeyHash(), r.credentialsJson(), r.serial(),
-            json(r.initialAuthentication()), json(r.latestAuthentication()), r.latestHeartbeat() == null ? null : json(r.latestHeartbeat()),
+            "INSERT INTO bot_instances (" + COLUMNS
+                + ", latest_authenticated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            r.id(),
+            r.bot(),
+            r.joinMethod(),
+            r.tokenId(),
+            r.attestedIdentity(),
+            r.createdAt(),
+            r.generation(),
+            r.publicKeyHash(),
+            r.credentialsJson(),
+            r.serial(),
+            json(r.initialAuthentication()),
+            json(r.latestAuthentication()),
+            r.latestHeartbeat() == null ? null : json(r.latestHeartbeat()),
             r.latestAuthentication().time())
         == 1;
   }
 
   Optional<InstanceRecord> find(Connection c, String instanceId) throws SQLException {
-    return query(c, JdbcInstances::instance, "SELECT " + COLUMNS + " FROM bot_instances WHERE id = ?", instanceId).stream().findFirst();
+    return query(
+            c,
+            JdbcInstances::instance,
+            "SELECT " + COLUMNS + " FROM bot_instances WHERE id = ?",
+            instanceId)
+        .stream()
+        .findFirst();
   }
 
   List<InstanceRecord> listOfBot(Connection c, String botName) throws SQLException {
-    return query(c, JdbcInstances::instance, "SELECT " + COLUMNS + " FROM bot_instances WHERE bot = ? ORDER BY created_at, id", botName);
+    return query(
+        c,
+        JdbcInstances::instance,
+        "SELECT " + COLUMNS + " FROM bot_instances WHERE bot = ? ORDER BY created_at, id",
+        botName);
   }
 
   List<InstanceRecord> listWithIdentity(Connection c, String attestedIdentity) throws SQLException {
-    return query(c, JdbcInstances::instance, "SELECT " + COLUMNS + " FROM bot_instances WHERE attested_identity = ? ORDER BY created_at, id", attestedIdentity);
+    return query(
+        c,
+        JdbcInstances::instance,
+        "SELECT " + COLUMNS
+            + " FROM bot_instances WHERE attested_identity = ? ORDER BY created_at, id",
+        attestedIdentity);
   }
 
   /** The instance, its bot and the active locks on the caller's targets, in one query. */
-  Optional<CallerRecord> findCaller(Connection c, String instanceId, String serial, Instant now) throws SQLException {
+  Optional<CallerRecord> findCaller(Connection c, String instanceId, String serial, Instant now)
+      throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(CALLER_QUERY)) {
       bind(ps, now, serial, instanceId);
       try (ResultSet rs = ps.executeQuery()) {
@@ -88,24 +116,46 @@ final class JdbcInstances {
             locks.add(JdbcLocks.lock(rs, "l_"));
           }
         }
-        return instance == null ? Optional.empty() : Optional.of(new CallerRecord(instance, bot, locks));
+        return instance == null
+            ? Optional.empty()
+            : Optional.of(new CallerRecord(instance, bot, locks));
       }
     }
   }
 
   boolean compareAndSetGeneration(
-      Connection c, String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest)
+      Connection c,
+      String instanceId,
+      long expected,
+      long newGeneration,
+      String newKeyHash,
+      String credentialsJson,
+      String serial,
+      Authentication latest)
       throws SQLException {
     return update(
             c,
             "UPDATE bot_instances SET generation = ?, public_key_hash = ?, credentials = ?, serial = ?, latest_authentication = ?, latest_authenticated_at = ?"
                 + " WHERE id = ? AND generation = ?",
-            newGeneration, newKeyHash, credentialsJson, serial, json(latest), latest.time(), instanceId, expected)
+            newGeneration,
+            newKeyHash,
+            credentialsJson,
+            serial,
+            json(latest),
+            latest.time(),
+            instanceId,
+            expected)
         == 1;
   }
 
-  boolean updateHeartbeat(Connection c, String instanceId, Heartbeat heartbeat) throws SQLException {
-    return update(c, "UPDATE bot_instances SET latest_heartbeat = ? WHERE id = ?", json(heartbeat), instanceId) == 1;
+  boolean updateHeartbeat(Connection c, String instanceId, Heartbeat heartbeat)
+      throws SQLException {
+    return update(
+            c,
+            "UPDATE bot_instances SET latest_heartbeat = ? WHERE id = ?",
+            json(heartbeat),
+            instanceId)
+        == 1;
   }
 
   /** Deletes every instance of a bot (a step of deleting the bot); returns how many. */

@@ -28,13 +28,20 @@ final class JdbcLocks {
     return update(
             c,
             "INSERT INTO locks (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            lock.id(), lock.target().label(), lock.value(), lock.reason(), lock.createdAt(), lock.expiresAt())
+            lock.id(),
+            lock.target().label(),
+            lock.value(),
+            lock.reason(),
+            lock.createdAt(),
+            lock.expiresAt())
         == 1;
   }
 
   /** The locks active at {@code now} on any of {@code targets} (not empty), oldest first. */
-  List<Lock> findActive(Connection c, Collection<LockKey> targets, Instant now) throws SQLException {
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM locks WHERE (expires_at IS NULL OR expires_at > ?) AND (");
+  List<Lock> findActive(Connection c, Collection<LockKey> targets, Instant now)
+      throws SQLException {
+    StringBuilder sql = new StringBuilder(
+        "SELECT " + COLUMNS + " FROM locks WHERE (expires_at IS NULL OR expires_at > ?) AND (");
     List<Object> args = new ArrayList<>();
     args.add(now);
     int i = 0;
@@ -48,7 +55,8 @@ final class JdbcLocks {
   }
 
   List<Lock> list(Connection c) throws SQLException {
-    return query(c, rs -> lock(rs, ""), "SELECT " + COLUMNS + " FROM locks ORDER BY created_at, id");
+    return query(
+        c, rs -> lock(rs, ""), "SELECT " + COLUMNS + " FROM locks ORDER BY created_at, id");
   }
 
   boolean delete(Connection c, String lockId) throws SQLException {

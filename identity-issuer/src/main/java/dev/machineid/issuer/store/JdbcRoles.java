@@ -21,11 +21,19 @@ import java.util.Optional;
 final class JdbcRoles {
   boolean insert(Connection c, Role role) throws SQLException {
     Instant created = role.createdAt() == null ? Instant.now() : role.createdAt();
-    return Jdbc.update(c, "INSERT INTO roles (name, spec, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", role.name(), json(role.createdAt(null)), created) == 1;
+    return Jdbc.update(
+            c,
+            "INSERT INTO roles (name, spec, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            role.name(),
+            json(role.createdAt(null)),
+            created)
+        == 1;
   }
 
   Optional<Role> find(Connection c, String name) throws SQLException {
-    return query(c, JdbcRoles::role, "SELECT spec, created_at FROM roles WHERE name = ?", name).stream().findFirst();
+    return query(c, JdbcRoles::role, "SELECT spec, created_at FROM roles WHERE name = ?", name)
+        .stream()
+        .findFirst();
   }
 
   List<Role> list(Connection c) throws SQLException {
@@ -38,7 +46,9 @@ final class JdbcRoles {
 
   /** Replaces the specification, keeping the creation time. */
   boolean update(Connection c, Role role) throws SQLException {
-    return Jdbc.update(c, "UPDATE roles SET spec = ? WHERE name = ?", json(role.createdAt(null)), role.name()) == 1;
+    return Jdbc.update(
+            c, "UPDATE roles SET spec = ? WHERE name = ?", json(role.createdAt(null)), role.name())
+        == 1;
   }
 
   private static Role role(ResultSet rs) throws SQLException {

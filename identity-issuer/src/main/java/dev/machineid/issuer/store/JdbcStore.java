@@ -16,6 +16,7 @@ import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Role;
 import dev.machineid.issuer.StoreException;
 import dev.machineid.issuer.Token;
+import dev.machineid.issuer.internal.store.V6__Partitioned_audit_chain;
 import dev.machineid.issuer.join.TokenConsumption;
 import dev.machineid.issuer.store.Jdbc.Work;
 import java.io.IOException;
@@ -35,7 +36,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
-import dev.machineid.issuer.internal.store.V6__Partitioned_audit_chain;
 import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +67,7 @@ public final class JdbcStore implements IssuerStore {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcStore.class);
   /** Audit shards on PostgreSQL unless {@link Builder#auditShards(int)} says otherwise. */
   public static final int DEFAULT_POSTGRES_AUDIT_SHARDS = 16;
+
   private static final Duration LONGEST_CERTIFICATE = Duration.ofHours(24);
   private static final String MIGRATIONS = "classpath:dev/machineid/issuer/store";
   private static final Duration DEFAULT_POOL_WAIT = Duration.ofSeconds(2);
@@ -89,6 +90,7 @@ public final class JdbcStore implements IssuerStore {
     final boolean h2;
     /** The audit chain, and the newest heads this store committed or verified. */
     final JdbcAudit audit;
+
     final JdbcTokens tokens = new JdbcTokens();
     final JdbcBots bots = new JdbcBots();
     final JdbcInstances instances = new JdbcInstances();
@@ -98,7 +100,12 @@ public final class JdbcStore implements IssuerStore {
     final JdbcChallenges challenges = new JdbcChallenges();
     volatile boolean closed;
 
-    Shared(HikariDataSource pool, String description, boolean shutdownOnClose, boolean h2, int auditShards) {
+    Shared(
+        HikariDataSource pool,
+        String description,
+        boolean shutdownOnClose,
+        boolean h2,
+        int auditShards) {
       this.pool = pool;
       this.audit = new JdbcAudit(auditShards);
       this.description = description;
@@ -114,7 +121,9 @@ public final class JdbcStore implements IssuerStore {
 
   /** A private H2 database in this JVM's memory, dropped when the store is closed. */
   public static JdbcStore inMemory() {
-    return new Builder("jdbc:h2:mem:machineid-" + UUID.randomUUID()).shutdownOnClose().build();
+    return new Builder("jdbc:h2:mem:machineid-" + UUID.randomUUID())
+        .shutdownOnClose()
+        .build();
   }
 
   /**
@@ -141,7 +150,8 @@ public final class JdbcStore implements IssuerStore {
     private Builder(String url) {
       Objects.requireNonNull(url, "jdbcUrl");
       if (!url.startsWith("jdbc:postgresql:") && !url.startsWith("jdbc:h2:")) {
-        throw new IllegalArgumentException("unsupported JDBC URL '" + url + "': use jdbc:postgresql://HOST:PORT/DB or jdbc:h2:mem:NAME or jdbc:h2:file:PATH");
+        throw new IllegalArgumentException("unsupported JDBC URL '" + url
+            + "': use jdbc:postgresql://HOST:PORT/DB or jdbc:h2:mem:NAME or jdbc:h2:file:PATH");
       }
       this.url = url.startsWith("jdbc:h2:") ? h2Url(url) : url;
     }
@@ -189,7 +199,8 @@ public final class JdbcStore implements IssuerStore {
       once("poolWait");
       Objects.requireNonNull(wait, "wait");
       if (wait.compareTo(MIN_POOL_WAIT) < 0 || wait.compareTo(Duration.ofMinutes(1)) > 0) {
-        throw new IllegalArgumentException("poolWait must be 250ms to 1m, got " + GoDuration.format(wait));
+        throw new IllegalArgumentException(
+            "poolWait must be 250ms to 1m, got " + GoDuration.format(wait));
       }
       this.poolWait = wait;
       return this;
@@ -234,14 +245,17 @@ public final class JdbcStore implements IssuerStore {
       try {
         H2Files.prepare(url);
       } catch (IOException e) {
-        throw new StoreException("cannot create the issuer database files for " + redact(url) + ": " + e.getMessage(), e);
+        throw new StoreException(
+            "cannot create the issuer database files for " + redact(url) + ": " + e.getMessage(),
+            e);
       }
       String description = redact(url);
       HikariDataSource pool;
       try {
         pool = new HikariDataSource(config);
       } catch (RuntimeException e) {
-        throw new StoreException("cannot connect to the issuer database " + description + ": " + rootMessage(e), e);
+        throw new StoreException(
+            "cannot connect to the issuer database " + description + ": " + rootMessage(e), e);
       }
       try {
         if (migrate) {
@@ -254,17 +268,28 @@ public final class JdbcStore implements IssuerStore {
         }
       } catch (RuntimeException e) {
         pool.close();
-        throw new StoreException("cannot migrate the issuer database " + description + ": " + rootMessage(e), e);
+        throw new StoreException(
+            "cannot migrate the issuer database " + description + ": " + rootMessage(e), e);
       }
       try {
         H2Files.restrict(url);
       } catch (IOException e) {
         pool.close();
-        throw new StoreException("cannot make the issuer database files of " + description + " private (0600): " + e.getMessage(), e);
+        throw new StoreException(
+            "cannot make the issuer database files of " + description + " private (0600): "
+                + e.getMessage(),
+            e);
       }
       LOG.debug("issuer store on {}", description);
       boolean h2 = url.startsWith("jdbc:h2:");
-      return new JdbcStore(new Shared(pool, description, shutdownOnClose, h2, auditShards > 0 ? auditShards : h2 ? 1 : DEFAULT_POSTGRES_AUDIT_SHARDS), null);
+      return new JdbcStore(
+          new Shared(
+              pool,
+              description,
+              shutdownOnClose,
+              h2,
+              auditShards > 0 ? auditShards : h2 ? 1 : DEFAULT_POSTGRES_AUDIT_SHARDS),
+          null);
     }
   }
 
@@ -315,7 +340,10 @@ public final class JdbcStore implements IssuerStore {
         return work.run(c);
       }
     } catch (SQLException e) {
-      throw new StoreException("issuer store (" + shared.description + "): " + what + " failed: " + e.getMessage() + " [SQLState " + e.getSQLState() + "]", e);
+      throw new StoreException(
+          "issuer store (" + shared.description + "): " + what + " failed: " + e.getMessage()
+              + " [SQLState " + e.getSQLState() + "]",
+          e);
     }
   }
 
@@ -344,7 +372,9 @@ public final class JdbcStore implements IssuerStore {
     try {
       c = shared.pool.getConnection();
     } catch (SQLException e) {
-      throw new StoreException("issuer store (" + shared.description + "): cannot get a connection: " + e.getMessage(), e);
+      throw new StoreException(
+          "issuer store (" + shared.description + "): cannot get a connection: " + e.getMessage(),
+          e);
     }
     try {
       c.setAutoCommit(false);
@@ -366,7 +396,10 @@ public final class JdbcStore implements IssuerStore {
       return result;
     } catch (SQLException e) {
       rollbackQuietly(c, e);
-      throw new StoreException("issuer store (" + shared.description + "): transaction failed: " + e.getMessage() + " [SQLState " + e.getSQLState() + "]", e);
+      throw new StoreException(
+          "issuer store (" + shared.description + "): transaction failed: " + e.getMessage()
+              + " [SQLState " + e.getSQLState() + "]",
+          e);
     } finally {
       try {
         c.setAutoCommit(true);
@@ -392,14 +425,16 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public void close() {
     if (bound != null) {
-      throw new IllegalStateException("a transaction view of the store cannot be closed; the transaction ends when its work returns");
+      throw new IllegalStateException(
+          "a transaction view of the store cannot be closed; the transaction ends when its work returns");
     }
     synchronized (shared) {
       if (shared.closed) {
         return;
       }
       if (shared.shutdownOnClose) {
-        try (Connection c = shared.pool.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = shared.pool.getConnection();
+            Statement s = c.createStatement()) {
           s.execute("SHUTDOWN");
         } catch (SQLException e) {
           LOG.debug("shutting down the in-memory database failed", e);
@@ -416,7 +451,8 @@ public final class JdbcStore implements IssuerStore {
   public boolean insertUsedChallenge(String nonce, Instant expiresAt) {
     Objects.requireNonNull(nonce, "nonce");
     Objects.requireNonNull(expiresAt, "expiresAt");
-    return with("recording a used challenge", c -> shared.challenges.insertUsed(c, nonce, expiresAt));
+    return with(
+        "recording a used challenge", c -> shared.challenges.insertUsed(c, nonce, expiresAt));
   }
 
   // ------------------------------------------------------------------ bots
@@ -515,7 +551,9 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public List<InstanceRecord> instancesWithIdentity(String attestedIdentity) {
     Objects.requireNonNull(attestedIdentity, "attestedIdentity");
-    return with("reading bot instances by identity", c -> shared.instances.listWithIdentity(c, attestedIdentity));
+    return with(
+        "reading bot instances by identity",
+        c -> shared.instances.listWithIdentity(c, attestedIdentity));
   }
 
   @Override
@@ -523,24 +561,34 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(instanceId, "instanceId");
     Objects.requireNonNull(serial, "serial");
     Objects.requireNonNull(now, "now");
-    return with("reading a bot instance for a call", c -> shared.instances.findCaller(c, instanceId, serial, now));
+    return with(
+        "reading a bot instance for a call",
+        c -> shared.instances.findCaller(c, instanceId, serial, now));
   }
 
   @Override
   public boolean compareAndSetGeneration(
-      String instanceId, long expected, long newGeneration, String newKeyHash, String credentialsJson, String serial, Authentication latest) {
+      String instanceId,
+      long expected,
+      long newGeneration,
+      String newKeyHash,
+      String credentialsJson,
+      String serial,
+      Authentication latest) {
     Objects.requireNonNull(instanceId, "instanceId");
     Objects.requireNonNull(latest, "latest");
     return with(
         "advancing a generation",
-        c -> shared.instances.compareAndSetGeneration(c, instanceId, expected, newGeneration, newKeyHash, credentialsJson, serial, latest));
+        c -> shared.instances.compareAndSetGeneration(
+            c, instanceId, expected, newGeneration, newKeyHash, credentialsJson, serial, latest));
   }
 
   @Override
   public boolean updateHeartbeat(String instanceId, Heartbeat heartbeat) {
     Objects.requireNonNull(instanceId, "instanceId");
     Objects.requireNonNull(heartbeat, "heartbeat");
-    return with("recording a heartbeat", c -> shared.instances.updateHeartbeat(c, instanceId, heartbeat));
+    return with(
+        "recording a heartbeat", c -> shared.instances.updateHeartbeat(c, instanceId, heartbeat));
   }
 
   // ------------------------------------------------------------------ revocation
@@ -548,14 +596,17 @@ public final class JdbcStore implements IssuerStore {
   @Override
   public void awaitRevocations() {
     if (bound == null) {
-      throw new IllegalStateException("awaitRevocations orders a transaction: call it inside inTransaction");
+      throw new IllegalStateException(
+          "awaitRevocations orders a transaction: call it inside inTransaction");
     }
     with("ordering an issuance after revocations", c -> {
       // a shared row lock where the database has one: issuances do not wait for each other
-      try (PreparedStatement ps = c.prepareStatement("SELECT epoch FROM revocations WHERE id = 1 " + (shared.h2 ? "FOR UPDATE" : "FOR SHARE"));
+      try (PreparedStatement ps = c.prepareStatement("SELECT epoch FROM revocations WHERE id = 1 "
+              + (shared.h2 ? "FOR UPDATE" : "FOR SHARE"));
           ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
-          throw new SQLException("the revocations row is missing; the schema was not migrated or was damaged");
+          throw new SQLException(
+              "the revocations row is missing; the schema was not migrated or was damaged");
         }
       }
       return null;
@@ -699,14 +750,16 @@ public final class JdbcStore implements IssuerStore {
   public AuditVerification verifyAudit(long pinnedSequence, String pinnedHash) {
     Objects.requireNonNull(pinnedHash, "pinnedHash");
     if (pinnedSequence < 0 || !pinnedHash.matches("[0-9a-f]{64}")) {
-      throw new IllegalArgumentException("a pinned audit head is a sequence number >= 0 and a 64-digit lower-case hex hash");
+      throw new IllegalArgumentException(
+          "a pinned audit head is a sequence number >= 0 and a 64-digit lower-case hex hash");
     }
     return verify(new JdbcAudit.Mark(JdbcAudit.CHECKPOINTS, pinnedSequence, pinnedHash));
   }
 
   private AuditVerification verify(JdbcAudit.Mark pinned) {
     if (shared.audit.shards() > 1) {
-      // tie the shards together first, so that the head reported (the newest checkpoint) covers them all
+      // tie the shards together first, so that the head reported (the newest checkpoint) covers
+      // them all
       checkpoint();
     }
     return with("verifying the audit chain", c -> shared.audit.verify(c, pinned));
@@ -753,7 +806,9 @@ public final class JdbcStore implements IssuerStore {
    */
   public Optional<String> servedCaPin() {
     return with("reading the serving record", c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT ca_pin FROM issuer_served WHERE id = 1"); ResultSet rs = ps.executeQuery()) {
+      try (PreparedStatement ps =
+              c.prepareStatement("SELECT ca_pin FROM issuer_served WHERE id = 1");
+          ResultSet rs = ps.executeQuery()) {
         return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
       }
     });
@@ -768,14 +823,20 @@ public final class JdbcStore implements IssuerStore {
     Objects.requireNonNull(caPin, "caPin");
     Objects.requireNonNull(at, "at");
     try {
-      with("recording the serving authority", c -> update(c,
-          "INSERT INTO issuer_served (id, ca_pin, first_served_at) SELECT 1, ?, ? WHERE NOT EXISTS (SELECT 1 FROM issuer_served WHERE id = 1)",
-          caPin, at));
+      with(
+          "recording the serving authority",
+          c -> update(
+              c,
+              "INSERT INTO issuer_served (id, ca_pin, first_served_at) SELECT 1, ?, ? WHERE NOT EXISTS (SELECT 1 FROM issuer_served WHERE id = 1)",
+              caPin,
+              at));
     } catch (StoreException e) {
       // a replica recorded it at the same moment (unique key); the row read below decides
       LOG.debug("recording the serving authority raced another replica: {}", e.getMessage());
     }
-    return servedCaPin().orElseThrow(() -> new StoreException("issuer store (" + shared.description + "): the serving record was not written", null));
+    return servedCaPin()
+        .orElseThrow(() -> new StoreException(
+            "issuer store (" + shared.description + "): the serving record was not written", null));
   }
 
   /** Whether a pooled connection answers within the pool wait: the store is ready to serve. */

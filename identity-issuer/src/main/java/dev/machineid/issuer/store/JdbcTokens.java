@@ -28,7 +28,8 @@ import java.util.Optional;
  * consumption is one conditional update.
  */
 final class JdbcTokens {
-  private static final String COLUMNS = "id, bot, join_method, created_at, expires_at, consumed_at, name, rules";
+  private static final String COLUMNS =
+      "id, bot, join_method, created_at, expires_at, consumed_at, name, rules";
   private static final TypeReference<Map<String, Object>> OBJECT_MAP = new TypeReference<>() {};
   private final ObjectMapper json = Protocol.newMapper();
 
@@ -41,8 +42,16 @@ final class JdbcTokens {
     }
     return update(
             c,
-            "INSERT INTO tokens (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            token.id(), token.bot(), token.joinMethod(), token.createdAt(), token.expiresAt(), token.consumedAt(), token.name(), rules)
+            "INSERT INTO tokens (" + COLUMNS
+                + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            token.id(),
+            token.bot(),
+            token.joinMethod(),
+            token.createdAt(),
+            token.expiresAt(),
+            token.consumedAt(),
+            token.name(),
+            rules)
         == 1;
   }
 
@@ -51,7 +60,8 @@ final class JdbcTokens {
   }
 
   Optional<Token> find(Connection c, String id) throws SQLException {
-    return read(c, "SELECT " + COLUMNS + " FROM tokens WHERE id = ?", id).stream().findFirst();
+    return read(c, "SELECT " + COLUMNS + " FROM tokens WHERE id = ?", id).stream()
+        .findFirst();
   }
 
   boolean delete(Connection c, String id) throws SQLException {
@@ -68,17 +78,25 @@ final class JdbcTokens {
     return update(c, "DELETE FROM tokens WHERE expires_at <= ?", cutoff);
   }
 
-  TokenConsumption consume(Connection c, String tokenId, String joinMethod, Instant now) throws SQLException {
+  TokenConsumption consume(Connection c, String tokenId, String joinMethod, Instant now)
+      throws SQLException {
     // The decision: one conditional UPDATE; of any number of concurrent callers on any replica,
     // the database lets exactly one change the row.
-    int changed =
-        update(c, "UPDATE tokens SET consumed_at = ? WHERE id = ? AND join_method = ? AND consumed_at IS NULL AND expires_at > ?", now, tokenId, joinMethod, now);
+    int changed = update(
+        c,
+        "UPDATE tokens SET consumed_at = ? WHERE id = ? AND join_method = ? AND consumed_at IS NULL AND expires_at > ?",
+        now,
+        tokenId,
+        joinMethod,
+        now);
     // The explanation: read the row to say who it was for, or why it was not consumed.
-    try (PreparedStatement ps = c.prepareStatement("SELECT bot, join_method, expires_at, consumed_at FROM tokens WHERE id = ?")) {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT bot, join_method, expires_at, consumed_at FROM tokens WHERE id = ?")) {
       ps.setString(1, tokenId);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
-          return new TokenConsumption(changed == 1 ? Outcome.CONSUMED : Outcome.MISSING, tokenId, null);
+          return new TokenConsumption(
+              changed == 1 ? Outcome.CONSUMED : Outcome.MISSING, tokenId, null);
         }
         String bot = rs.getString("bot");
         Outcome outcome;
@@ -106,11 +124,18 @@ final class JdbcTokens {
           try {
             rules = json.readValue(rs.getString("rules"), OBJECT_MAP);
           } catch (JsonProcessingException e) {
-            throw new StoreException("stored JSON does not parse as the rules of token " + rs.getString("id"), e);
+            throw new StoreException(
+                "stored JSON does not parse as the rules of token " + rs.getString("id"), e);
           }
           out.add(new Token(
-              rs.getString("id"), rs.getString("bot"), rs.getString("join_method"), instant(rs, "created_at"), instant(rs, "expires_at"),
-              instant(rs, "consumed_at"), rs.getString("name"), rules));
+              rs.getString("id"),
+              rs.getString("bot"),
+              rs.getString("join_method"),
+              instant(rs, "created_at"),
+              instant(rs, "expires_at"),
+              instant(rs, "consumed_at"),
+              rs.getString("name"),
+              rules));
         }
         return List.copyOf(out);
       }

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Administration an operator expects, against a real {@code serve} started in-process. */
 class AdminOperationsTest {
-  @TempDir static Path tmp;
+  @TempDir
+  static Path tmp;
+
   static Path dir;
   static Thread serve;
 
@@ -63,10 +65,20 @@ class AdminOperationsTest {
   static void initAndServe() throws Exception {
     dir = tmp.resolve("issuer");
     StringWriter sink = new StringWriter();
-    assertThat(IssuerCli.run(new String[] {"init", "--dir", dir.toString(), "--listen", "127.0.0.1:0"}, new PrintWriter(sink), new PrintWriter(sink))).as(sink.toString()).isZero();
+    assertThat(IssuerCli.run(
+            new String[] {"init", "--dir", dir.toString(), "--listen", "127.0.0.1:0"},
+            new PrintWriter(sink),
+            new PrintWriter(sink)))
+        .as(sink.toString())
+        .isZero();
     Path yaml = dir.resolve("issuer.yaml");
-    Files.writeString(yaml, Files.readString(yaml).replace("shutdown_grace: 5s", "shutdown_grace: 0s"));
-    serve = new Thread(() -> IssuerCli.run(new String[] {"serve", "-c", yaml.toString()}, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter())),
+    Files.writeString(
+        yaml, Files.readString(yaml).replace("shutdown_grace: 5s", "shutdown_grace: 0s"));
+    serve = new Thread(
+        () -> IssuerCli.run(
+            new String[] {"serve", "-c", yaml.toString()},
+            new PrintWriter(new StringWriter()),
+            new PrintWriter(new StringWriter())),
         "admin-ops-serve");
     serve.setDaemon(true);
     serve.start();
@@ -86,10 +98,25 @@ class AdminOperationsTest {
 
   private static Identity join(String bot) throws IOException {
     String out = ok(admin("bots", "add", bot)).out();
-    String token = out.lines().filter(l -> l.startsWith("The bot token: ")).findFirst().orElseThrow().substring("The bot token: ".length()).strip();
-    String pin = out.lines().filter(l -> l.startsWith("CA pin: ")).findFirst().orElseThrow().substring("CA pin: ".length()).strip();
+    String token = out.lines()
+        .filter(l -> l.startsWith("The bot token: "))
+        .findFirst()
+        .orElseThrow()
+        .substring("The bot token: ".length())
+        .strip();
+    String pin = out.lines()
+        .filter(l -> l.startsWith("CA pin: "))
+        .findFirst()
+        .orElseThrow()
+        .substring("CA pin: ".length())
+        .strip();
     URI url = URI.create(Files.readString(dir.resolve("issuer.url")).strip());
-    try (MachineIdentity id = MachineIdentity.builder().issuer(url).caPins(pin).token(token).startTimeout(Duration.ofSeconds(60)).build()) {
+    try (MachineIdentity id = MachineIdentity.builder()
+        .issuer(url)
+        .caPins(pin)
+        .token(token)
+        .startTimeout(Duration.ofSeconds(60))
+        .build()) {
       return id.start();
     }
   }
@@ -97,18 +124,22 @@ class AdminOperationsTest {
   @Test
   void rolesRmRefusesWhileBotsUseTheRole() throws IOException {
     Path role = tmp.resolve("held.yaml");
-    Files.writeString(role, "kind: role\nmetadata: {name: held}\nspec:\n  allow:\n    logins: [deploy]\n");
+    Files.writeString(
+        role, "kind: role\nmetadata: {name: held}\nspec:\n  allow:\n    logins: [deploy]\n");
     ok(admin("roles", "create", "-f", role.toString()));
     ok(admin("bots", "add", "holder-one", "--roles=held"));
     ok(admin("bots", "add", "holder-two", "--roles=held"));
 
-    assertThat(fails(admin("roles", "rm", "held"))).contains("role 'held' is held by bots holder-one, holder-two").contains("--force");
+    assertThat(fails(admin("roles", "rm", "held")))
+        .contains("role 'held' is held by bots holder-one, holder-two")
+        .contains("--force");
     assertThat(ok(admin("roles", "ls", "--format", "json")).out()).contains("\"held\"");
 
     assertThat(ok(admin("roles", "rm", "held", "--force")).out()).contains("Role 'held' deleted.");
     assertThat(ok(admin("roles", "ls", "--format", "json")).out()).doesNotContain("\"held\"");
 
-    Files.writeString(role, "kind: role\nmetadata: {name: unheld}\nspec:\n  allow:\n    logins: [deploy]\n");
+    Files.writeString(
+        role, "kind: role\nmetadata: {name: unheld}\nspec:\n  allow:\n    logins: [deploy]\n");
     ok(admin("roles", "create", "-f", role.toString()));
     ok(admin("roles", "rm", "unheld"));
   }
@@ -125,35 +156,65 @@ class AdminOperationsTest {
     }
 
     assertThat(ok(admin("instances", "show", prefix)).out()).contains("Instance:   prefixed/" + id);
-    assertThat(ok(admin("instances", "show", "prefixed/" + prefix)).out()).contains("Instance:   prefixed/" + id);
-    assertThat(ok(admin("instances", "show", "prefixed/" + id, "--format", "json")).json().path("id").asText()).isEqualTo(id);
+    assertThat(ok(admin("instances", "show", "prefixed/" + prefix)).out())
+        .contains("Instance:   prefixed/" + id);
+    assertThat(ok(admin("instances", "show", "prefixed/" + id, "--format", "json"))
+            .json()
+            .path("id")
+            .asText())
+        .isEqualTo(id);
 
-    assertThat(fails(admin("instances", "show", "prefixed-too/" + prefix))).contains("no instance of bot 'prefixed-too' has an ID starting with");
+    assertThat(fails(admin("instances", "show", "prefixed-too/" + prefix)))
+        .contains("no instance of bot 'prefixed-too' has an ID starting with");
     // a prefix both share is ambiguous (the empty common prefix is refused as a usage mistake)
     int common = 0;
     while (common < id.length() && id.charAt(common) == second.instanceId().charAt(common)) {
       common++;
     }
     if (common > 0) {
-      assertThat(fails(admin("instances", "show", id.substring(0, common)))).contains("matches 2 instances");
+      assertThat(fails(admin("instances", "show", id.substring(0, common))))
+          .contains("matches 2 instances");
     }
-    assertThat(fails(admin("instances", "show", "prefixed/"))).contains("give the instance as BOT/ID");
+    assertThat(fails(admin("instances", "show", "prefixed/")))
+        .contains("give the instance as BOT/ID");
   }
 
   @Test
   void auditByBotIncludesRefusedJoins() throws IOException {
     String out = ok(admin("bots", "add", "audited")).out();
-    String token = out.lines().filter(l -> l.startsWith("The bot token: ")).findFirst().orElseThrow().substring("The bot token: ".length()).strip();
-    String pin = out.lines().filter(l -> l.startsWith("CA pin: ")).findFirst().orElseThrow().substring("CA pin: ".length()).strip();
+    String token = out.lines()
+        .filter(l -> l.startsWith("The bot token: "))
+        .findFirst()
+        .orElseThrow()
+        .substring("The bot token: ".length())
+        .strip();
+    String pin = out.lines()
+        .filter(l -> l.startsWith("CA pin: "))
+        .findFirst()
+        .orElseThrow()
+        .substring("CA pin: ".length())
+        .strip();
     URI url = URI.create(Files.readString(dir.resolve("issuer.url")).strip());
-    try (MachineIdentity id = MachineIdentity.builder().issuer(url).caPins(pin).token(token).startTimeout(Duration.ofSeconds(60)).build()) {
+    try (MachineIdentity id = MachineIdentity.builder()
+        .issuer(url)
+        .caPins(pin)
+        .token(token)
+        .startTimeout(Duration.ofSeconds(60))
+        .build()) {
       id.start();
     }
     // the same token again: refused as consumed
-    try (MachineIdentity again = MachineIdentity.builder().issuer(url).caPins(pin).token(token).startTimeout(Duration.ofSeconds(20)).build()) {
-      org.assertj.core.api.Assertions.assertThatThrownBy(again::start).isInstanceOf(dev.machineid.core.IdentityException.class);
+    try (MachineIdentity again = MachineIdentity.builder()
+        .issuer(url)
+        .caPins(pin)
+        .token(token)
+        .startTimeout(Duration.ofSeconds(20))
+        .build()) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(again::start)
+          .isInstanceOf(dev.machineid.core.IdentityException.class);
     }
-    JsonNode events = ok(admin("audit", "--bot", "audited", "--type", "join", "--format", "json")).json();
+    JsonNode events = ok(admin("audit", "--bot", "audited", "--type", "join", "--format", "json"))
+        .json();
     java.util.List<JsonNode> joins = new java.util.ArrayList<>();
     events.forEach(joins::add);
     assertThat(joins).anySatisfy(e -> assertThat(e.path("outcome").asText()).isEqualTo("success"));
@@ -165,14 +226,24 @@ class AdminOperationsTest {
 
   @Test
   void authoritiesExportPrintsEachKindAsItsTargetReadsIt() throws Exception {
-    String kube = ok(admin("authorities", "export", "--kind", "kubernetes_client")).out();
+    String kube =
+        ok(admin("authorities", "export", "--kind", "kubernetes_client")).out();
     X509Certificate ca = Pem.certificate(kube);
     assertThat(ca.getSubjectX500Principal().getName()).contains("Kubernetes client authority");
     assertThat(ca.getBasicConstraints()).isGreaterThanOrEqualTo(0);
-    assertThat(ok(admin("authorities", "export", "--kind", "ssh_user")).out()).startsWith("ssh-ed25519 ");
-    assertThat(Pem.certificate(ok(admin("authorities", "export", "--kind", "database_client")).out()).getSubjectX500Principal().getName())
+    assertThat(ok(admin("authorities", "export", "--kind", "ssh_user")).out())
+        .startsWith("ssh-ed25519 ");
+    assertThat(Pem.certificate(
+                ok(admin("authorities", "export", "--kind", "database_client")).out())
+            .getSubjectX500Principal()
+            .getName())
         .contains("database client authority");
-    assertThat(ok(admin("authorities", "export", "--kind", "jwks")).json().path("keys").isArray()).isTrue();
-    assertThat(fails(admin("authorities", "export", "--kind", "kube"))).contains("--kind must be one of issuer, spiffe");
+    assertThat(ok(admin("authorities", "export", "--kind", "jwks"))
+            .json()
+            .path("keys")
+            .isArray())
+        .isTrue();
+    assertThat(fails(admin("authorities", "export", "--kind", "kube")))
+        .contains("--kind must be one of issuer, spiffe");
   }
 }

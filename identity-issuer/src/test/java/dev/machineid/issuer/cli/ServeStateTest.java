@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * directory serve one set of authorities.
  */
 class ServeStateTest {
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   record Result(int code, String out, String err) {}
 
@@ -55,7 +56,8 @@ class ServeStateTest {
     ok(run("init", "--dir", dir.toString(), "--listen", "127.0.0.1:0"));
     try {
       Path yaml = dir.resolve("issuer.yaml");
-      Files.writeString(yaml, Files.readString(yaml).replace("shutdown_grace: 5s", "shutdown_grace: 0s"));
+      Files.writeString(
+          yaml, Files.readString(yaml).replace("shutdown_grace: 5s", "shutdown_grace: 0s"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -64,7 +66,8 @@ class ServeStateTest {
 
   private static void setStore(Path dir, String url) throws IOException {
     Path yaml = dir.resolve("issuer.yaml");
-    Files.writeString(yaml, Files.readString(yaml).replace("store: \"\"", "store: \"" + url + "\""));
+    Files.writeString(
+        yaml, Files.readString(yaml).replace("store: \"\"", "store: \"" + url + "\""));
   }
 
   /** A {@code serve} in this JVM, started the way the command line starts it. */
@@ -77,9 +80,13 @@ class ServeStateTest {
 
     Serve(Path dir, String... extra) {
       this.dir = dir;
-      List<String> args = new ArrayList<>(List.of("serve", "-c", dir.resolve("issuer.yaml").toString()));
+      List<String> args =
+          new ArrayList<>(List.of("serve", "-c", dir.resolve("issuer.yaml").toString()));
       args.addAll(List.of(extra));
-      thread = new Thread(() -> code = IssuerCli.run(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true)), "serve-state-test");
+      thread = new Thread(
+          () -> code = IssuerCli.run(
+              args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true)),
+          "serve-state-test");
       thread.setDaemon(true);
       thread.start();
     }
@@ -119,13 +126,22 @@ class ServeStateTest {
   private static byte[] authorityDocument(Serve s) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
-    trust.setCertificateEntry("ca", Pem.certificate(Files.readString(s.dir.resolve("admin/ca.pem"))));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    trust.setCertificateEntry(
+        "ca", Pem.certificate(Files.readString(s.dir.resolve("admin/ca.pem"))));
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(null, tmf.getTrustManagers(), null);
-    HttpClient http = HttpClient.newBuilder().sslContext(ctx).connectTimeout(Duration.ofSeconds(10)).build();
-    HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(s.url().resolve("/v1/authority")).timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpClient http = HttpClient.newBuilder()
+        .sslContext(ctx)
+        .connectTimeout(Duration.ofSeconds(10))
+        .build();
+    HttpResponse<byte[]> r = http.send(
+        HttpRequest.newBuilder(s.url().resolve("/v1/authority"))
+            .timeout(Duration.ofSeconds(20))
+            .build(),
+        HttpResponse.BodyHandlers.ofByteArray());
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
   }
@@ -148,7 +164,13 @@ class ServeStateTest {
   private Process serveProcess(Path dir, Path workingDirectory) throws IOException {
     Files.createDirectories(workingDirectory);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), IssuerCli.class.getName(), "serve", "-c",
+    ProcessBuilder pb = new ProcessBuilder(
+        java,
+        "-cp",
+        System.getProperty("java.class.path"),
+        IssuerCli.class.getName(),
+        "serve",
+        "-c",
         dir.resolve("issuer.yaml").toAbsolutePath().toString());
     pb.directory(workingDirectory.toFile());
     pb.redirectErrorStream(true);
@@ -160,7 +182,9 @@ class ServeStateTest {
     Instant deadline = Instant.now().plusSeconds(90);
     while (!Files.exists(file)) {
       assertThat(p.isAlive()).as(() -> "serve is running: " + read(log)).isTrue();
-      assertThat(Instant.now()).as(() -> "serve wrote " + file + ": " + read(log)).isBefore(deadline);
+      assertThat(Instant.now())
+          .as(() -> "serve wrote " + file + ": " + read(log))
+          .isBefore(deadline);
       Thread.sleep(50); // polling a file the server process writes, with a deadline
     }
   }
@@ -209,12 +233,15 @@ class ServeStateTest {
     try (Serve s = new Serve(dir)) {
       assertThat(s.started()).as(s.err.toString()).isTrue();
       ok(run("bots", "add", "web", "--dir", dir.toString()));
-      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("data")))).isEqualTo("rwx------");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("data"))))
+          .isEqualTo("rwx------");
       try (Stream<Path> files = Files.list(dir.resolve("data"))) {
         List<Path> all = files.toList();
         assertThat(all).extracting(f -> f.getFileName().toString()).contains("issuer.mv.db");
         for (Path f : all) {
-          assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString()).isEqualTo("rw-------");
+          assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f)))
+              .as(f.toString())
+              .isEqualTo("rw-------");
         }
       }
     }
@@ -233,20 +260,30 @@ class ServeStateTest {
     assertThat(refused.started()).isFalse();
     refused.thread.join(20_000);
     assertThat(refused.code).isEqualTo(1);
-    assertThat(refused.err.toString().strip()).startsWith("issuer: the store ").contains("is empty").contains("served before").contains("--new-store");
+    assertThat(refused.err.toString().strip())
+        .startsWith("issuer: the store ")
+        .contains("is empty")
+        .contains("served before")
+        .contains("--new-store");
     assertThat(refused.err.toString().strip().lines().count()).isEqualTo(1);
 
     try (Serve again = new Serve(dir, "--store", elsewhere, "--new-store")) {
       assertThat(again.started()).as(again.err.toString()).isTrue();
-      assertThat(ok(run("bots", "ls", "--format", "json", "--dir", dir.toString())).out()).doesNotContain("\"web\"");
+      assertThat(
+              ok(run("bots", "ls", "--format", "json", "--dir", dir.toString())).out())
+          .doesNotContain("\"web\"");
     }
-    // the first store still serves, and a store of another authority is refused even with --new-store
+    // the first store still serves, and a store of another authority is refused even with
+    // --new-store
     try (Serve original = new Serve(dir)) {
       assertThat(original.started()).as(original.err.toString()).isTrue();
-      assertThat(ok(run("bots", "ls", "--format", "json", "--dir", dir.toString())).out()).contains("\"web\"");
+      assertThat(
+              ok(run("bots", "ls", "--format", "json", "--dir", dir.toString())).out())
+          .contains("\"web\"");
     }
     Path other = init("other");
-    Serve foreign = new Serve(other, "--store", "jdbc:h2:file:" + dir.resolve("data/issuer"), "--new-store");
+    Serve foreign =
+        new Serve(other, "--store", "jdbc:h2:file:" + dir.resolve("data/issuer"), "--new-store");
     assertThat(foreign.started()).isFalse();
     foreign.thread.join(20_000);
     assertThat(foreign.err.toString()).contains("belongs to the issuer with CA pin");
@@ -261,7 +298,8 @@ class ServeStateTest {
     copyTree(original, b);
     // one shared store
     String shared = "jdbc:h2:file:" + tmp.resolve("common-store/issuer");
-    try (Serve one = new Serve(a, "--store", shared); Serve two = new Serve(b, "--store", shared)) {
+    try (Serve one = new Serve(a, "--store", shared);
+        Serve two = new Serve(b, "--store", shared)) {
       assertThat(one.started()).as(one.err.toString()).isTrue();
       assertThat(two.started()).as(two.err.toString()).isTrue();
       assertThat(authorityDocument(one)).isEqualTo(authorityDocument(two));
@@ -302,7 +340,9 @@ class ServeStateTest {
 
     Result upgrade = ok(run("init", "--upgrade", "--dir", dir.toString()));
     assertThat(upgrade.out()).contains("spiffe-key.pem").contains("ssh-user-ca-key.pem");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("keys/spiffe-key.pem")))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(dir.resolve("keys/spiffe-key.pem"))))
+        .isEqualTo("rw-------");
     try (Serve s = new Serve(dir)) {
       assertThat(s.started()).as(s.err.toString()).isTrue();
     }

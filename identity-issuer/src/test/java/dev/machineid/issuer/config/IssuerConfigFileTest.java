@@ -20,7 +20,9 @@ import picocli.CommandLine;
  * valid key, with exit status 2, before anything starts; and every command has help.
  */
 class IssuerConfigFileTest {
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
+
   Path dir;
   Path yaml;
   String generated;
@@ -48,7 +50,8 @@ class IssuerConfigFileTest {
     Files.writeString(yaml, content);
     // in a thread, so that a file wrongly accepted fails the test instead of serving forever
     Result[] result = new Result[1];
-    Thread serve = new Thread(() -> result[0] = run("serve", "-c", yaml.toString()), "config-test-serve");
+    Thread serve =
+        new Thread(() -> result[0] = run("serve", "-c", yaml.toString()), "config-test-serve");
     serve.setDaemon(true);
     serve.start();
     try {
@@ -74,24 +77,38 @@ class IssuerConfigFileTest {
   @Test
   void anUnknownKeyAtEachNestingLevelExits2WithItsPath() throws IOException {
     assertThat(serveFailsWithUsageError(generated.replace("max_ttl: 24h", "max_tll: 24h")))
-        .contains("unknown key 'max_tll'").contains("did you mean 'max_ttl'?");
-    assertThat(serveFailsWithUsageError(generated.replace("rate_limit: {per_second: 20, burst: 40}", "rate_limit: {per_second: 20, brust: 40}")))
-        .contains("unknown key 'rate_limit.brust'").contains("did you mean 'rate_limit.burst'?");
-    assertThat(serveFailsWithUsageError(generated.replace("join_methods: {}", "join_methods:\n  iam:\n    sts_endpoints: [sts.internal:8443]\n")))
-        .contains("unknown key 'join_methods.iam.sts_endpoints'").contains("did you mean 'join_methods.iam.additional_sts_endpoints'?");
-    assertThat(serveFailsWithUsageError(generated.replace("join_methods: {}", "join_methods:\n  ec2:\n    max_instance_ag: 10m\n")))
-        .contains("unknown key 'join_methods.ec2.max_instance_ag'").contains("did you mean 'join_methods.ec2.max_instance_age'?");
-    assertThat(serveFailsWithUsageError(generated.replace("join_methods: {}", "join_methods:\n  iamm: {}\n")))
-        .contains("unknown key 'join_methods.iamm'").contains("did you mean 'join_methods.iam'?");
-    assertThat(serveFailsWithUsageError(generated.replace("join_methods: {}", "join_methods:\n  token:\n    anything: 1\n")))
+        .contains("unknown key 'max_tll'")
+        .contains("did you mean 'max_ttl'?");
+    assertThat(serveFailsWithUsageError(generated.replace(
+            "rate_limit: {per_second: 20, burst: 40}", "rate_limit: {per_second: 20, brust: 40}")))
+        .contains("unknown key 'rate_limit.brust'")
+        .contains("did you mean 'rate_limit.burst'?");
+    assertThat(serveFailsWithUsageError(generated.replace(
+            "join_methods: {}", "join_methods:\n  iam:\n    sts_endpoints: [sts.internal:8443]\n")))
+        .contains("unknown key 'join_methods.iam.sts_endpoints'")
+        .contains("did you mean 'join_methods.iam.additional_sts_endpoints'?");
+    assertThat(serveFailsWithUsageError(generated.replace(
+            "join_methods: {}", "join_methods:\n  ec2:\n    max_instance_ag: 10m\n")))
+        .contains("unknown key 'join_methods.ec2.max_instance_ag'")
+        .contains("did you mean 'join_methods.ec2.max_instance_age'?");
+    assertThat(serveFailsWithUsageError(
+            generated.replace("join_methods: {}", "join_methods:\n  iamm: {}\n")))
+        .contains("unknown key 'join_methods.iamm'")
+        .contains("did you mean 'join_methods.iam'?");
+    assertThat(serveFailsWithUsageError(
+            generated.replace("join_methods: {}", "join_methods:\n  token:\n    anything: 1\n")))
         .contains("unknown key 'join_methods.token.anything'");
   }
 
   @Test
   void aDuplicateKeyIsAnError() throws IOException {
     String line = serveFailsWithUsageError(generated + "max_ttl: 2h\n");
-    assertThat(line).contains("duplicate key").contains("max_ttl").matches(".*issuer\\.yaml:\\d+:\\d+: .*");
-    line = serveFailsWithUsageError(generated.replace("rate_limit: {per_second: 20, burst: 40}", "rate_limit: {per_second: 20, per_second: 40}"));
+    assertThat(line)
+        .contains("duplicate key")
+        .contains("max_ttl")
+        .matches(".*issuer\\.yaml:\\d+:\\d+: .*");
+    line = serveFailsWithUsageError(generated.replace(
+        "rate_limit: {per_second: 20, burst: 40}", "rate_limit: {per_second: 20, per_second: 40}"));
     assertThat(line).contains("duplicate key").contains("per_second");
   }
 
@@ -109,11 +126,18 @@ class IssuerConfigFileTest {
   @Test
   void valuesAreEchoedInTheFilesOwnUnits() throws IOException {
     assertThat(serveFailsWithUsageError(generated.replace("max_ttl: 24h", "max_ttl: 48h")))
-        .contains("'max_ttl' must be 1s to 24h, got 48h").doesNotContain("PT").doesNotContain("maxTtl");
-    assertThat(serveFailsWithUsageError(generated.replace("default_ttl: 1h", "default_ttl: 2h").replace("max_ttl: 24h", "max_ttl: 90m")))
-        .contains("'default_ttl' must be 1s to 1h30m, got 2h").doesNotContain("PT");
-    assertThat(serveFailsWithUsageError(generated.replace("max_request_bytes: 65536", "max_request_bytes: 10")))
-        .contains("'max_request_bytes' must be 1024 to 16777216, got 10").doesNotContain("maxRequestBytes");
+        .contains("'max_ttl' must be 1s to 24h, got 48h")
+        .doesNotContain("PT")
+        .doesNotContain("maxTtl");
+    assertThat(serveFailsWithUsageError(generated
+            .replace("default_ttl: 1h", "default_ttl: 2h")
+            .replace("max_ttl: 24h", "max_ttl: 90m")))
+        .contains("'default_ttl' must be 1s to 1h30m, got 2h")
+        .doesNotContain("PT");
+    assertThat(serveFailsWithUsageError(
+            generated.replace("max_request_bytes: 65536", "max_request_bytes: 10")))
+        .contains("'max_request_bytes' must be 1024 to 16777216, got 10")
+        .doesNotContain("maxRequestBytes");
   }
 
   @Test
@@ -135,7 +159,9 @@ class IssuerConfigFileTest {
         help.add(path.get(path.size() - 1));
         Result h = run(help.toArray(String[]::new));
         assertThat(h.code()).as(help + ": " + h.err()).isZero();
-        assertThat(h.out()).as(help.toString()).startsWith("Usage: issuer " + String.join(" ", path));
+        assertThat(h.out())
+            .as(help.toString())
+            .startsWith("Usage: issuer " + String.join(" ", path));
       }
     }
   }

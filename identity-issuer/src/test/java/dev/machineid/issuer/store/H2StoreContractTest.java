@@ -6,6 +6,10 @@ import java.util.UUID;
 class H2StoreContractTest extends IssuerStoreContract {
   @Override
   Database newDatabase() {
-    return new Database("jdbc:h2:mem:contract-" + UUID.randomUUID() + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1", null, null);
+    return new Database(
+        "jdbc:h2:mem:contract-" + UUID.randomUUID()
+            + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1",
+        null,
+        null);
   }
 }

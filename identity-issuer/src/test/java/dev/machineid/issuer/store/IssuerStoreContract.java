@@ -51,19 +51,25 @@ abstract class IssuerStoreContract {
   record Database(String url, String user, String password) {
     /** A store on this database, migrating it first, with {@code auditShards} audit shards. */
     IssuerStore open(int auditShards) {
-      return JdbcStore.builder(url).credentials(user, password).auditShards(auditShards).build();
+      return JdbcStore.builder(url)
+          .credentials(user, password)
+          .auditShards(auditShards)
+          .build();
     }
 
     /** Runs one statement on a connection of its own, outside any store. */
     void execute(String statement) throws SQLException {
-      try (Connection c = connect(); Statement s = c.createStatement()) {
+      try (Connection c = connect();
+          Statement s = c.createStatement()) {
         s.executeUpdate(statement);
       }
     }
 
     /** The number in the first column of the first row {@code query} selects. */
     long number(String query) throws SQLException {
-      try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+      try (Connection c = connect();
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery(query)) {
         rs.next();
         return rs.getLong(1);
       }
@@ -71,7 +77,9 @@ abstract class IssuerStoreContract {
 
     /** The text in the first column of the first row {@code query} selects. */
     String text(String query) throws SQLException {
-      try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+      try (Connection c = connect();
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery(query)) {
         rs.next();
         return rs.getString(1);
       }
@@ -138,15 +146,24 @@ abstract class IssuerStoreContract {
 
   private InstanceRecord instance(String id, Instant at) {
     Authentication auth = new Authentication(at, "127.0.0.1:1", "token", 1, Map.of("k", "v"));
-    return new InstanceRecord(id, "web", "token", "t", "token:t", at, 1, "h1", "{\"c\":1}", "s1", auth, auth, null);
+    return new InstanceRecord(
+        id, "web", "token", "t", "token:t", at, 1, "h1", "{\"c\":1}", "s1", auth, auth, null);
   }
 
   private AuditEvent event(String type) {
-    return new AuditEvent(UUID.randomUUID().toString(), now, type, "web", null, AuditEvent.SUCCESS, Map.of("a", "1", "b", "two"));
+    return new AuditEvent(
+        UUID.randomUUID().toString(),
+        now,
+        type,
+        "web",
+        null,
+        AuditEvent.SUCCESS,
+        Map.of("a", "1", "b", "two"));
   }
 
   private AuditEvent event(String type, String bot, Instant at) {
-    return new AuditEvent(UUID.randomUUID().toString(), at, type, bot, null, AuditEvent.SUCCESS, Map.of("a", "1"));
+    return new AuditEvent(
+        UUID.randomUUID().toString(), at, type, bot, null, AuditEvent.SUCCESS, Map.of("a", "1"));
   }
 
   private String hashOf(long seq) throws SQLException {
@@ -160,17 +177,20 @@ abstract class IssuerStoreContract {
   class ChallengesAndTokens {
     @Test
     void aChallengeIsRedeemedOnceAmongConcurrentReplicasAndForgottenAfterExpiry() throws Exception {
-      List<Boolean> inserted = race(32, i -> either(i).insertUsedChallenge("nonce", now.plusSeconds(120)));
+      List<Boolean> inserted =
+          race(32, i -> either(i).insertUsedChallenge("nonce", now.plusSeconds(120)));
       assertThat(inserted.stream().filter(b -> b)).hasSize(1);
       assertThat(store.deleteExpired(now, Duration.ofDays(1))).isZero();
-      assertThat(replica.deleteExpired(now.plusSeconds(120), Duration.ofDays(1))).isEqualTo(1);
+      assertThat(replica.deleteExpired(now.plusSeconds(120), Duration.ofDays(1)))
+          .isEqualTo(1);
       assertThat(store.insertUsedChallenge("nonce", now.plusSeconds(240))).isTrue();
     }
 
     @Test
     void aTokenIsConsumedExactlyOnceAmongConcurrentReplicas() throws Exception {
       store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
-      List<Outcome> outcomes = race(64, i -> either(i).consumeToken("id", "token", now).outcome());
+      List<Outcome> outcomes =
+          race(64, i -> either(i).consumeToken("id", "token", now).outcome());
       assertThat(outcomes.stream().filter(o -> o == Outcome.CONSUMED)).hasSize(1);
       assertThat(outcomes.stream().filter(o -> o == Outcome.ALREADY_CONSUMED)).hasSize(63);
       assertThat(replica.tokens().get(0).consumedAt()).isEqualTo(now);
@@ -181,14 +201,23 @@ abstract class IssuerStoreContract {
       store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
       assertThat(store.consumeToken("nope", "token", now).outcome()).isEqualTo(Outcome.MISSING);
       assertThat(store.consumeToken("id", "github", now).outcome()).isEqualTo(Outcome.WRONG_METHOD);
-      assertThat(store.consumeToken("id", "token", now.plusSeconds(60)).outcome()).isEqualTo(Outcome.EXPIRED);
+      assertThat(store.consumeToken("id", "token", now.plusSeconds(60)).outcome())
+          .isEqualTo(Outcome.EXPIRED);
       assertThat(store.tokens().get(0).consumed()).isFalse();
       assertThat(store.consumeToken("id", "token", now).botName()).isEqualTo("web");
     }
 
     @Test
     void aTokenIsFoundByItsIdOnEveryReplica() {
-      Token named = new Token("id", "web", "ec2", now, now.plusSeconds(60), null, "aws-web", Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
+      Token named = new Token(
+          "id",
+          "web",
+          "ec2",
+          now,
+          now.plusSeconds(60),
+          null,
+          "aws-web",
+          Map.of("allow", List.of(Map.of("aws_account", "123456789012"))));
       store.insertToken(named);
       store.insertToken(new Token("other", "web", "token", now, now.plusSeconds(60), null));
       assertThat(replica.findToken("id")).contains(named);
@@ -200,7 +229,9 @@ abstract class IssuerStoreContract {
     @Test
     void expiredTokensAreKeptForTheRetentionPeriodThenDropped() {
       store.insertToken(new Token("id", "web", "token", now, now.plusSeconds(60), null));
-      assertThat(store.insertToken(new Token("id", "other", "token", now, now.plusSeconds(60), null))).isFalse();
+      assertThat(
+              store.insertToken(new Token("id", "other", "token", now, now.plusSeconds(60), null)))
+          .isFalse();
       store.deleteExpired(now.plusSeconds(61), Duration.ofHours(1));
       assertThat(store.tokens()).hasSize(1);
       store.deleteExpired(now.plusSeconds(60).plus(Duration.ofHours(1)), Duration.ofHours(1));
@@ -218,32 +249,63 @@ abstract class IssuerStoreContract {
       Bot bot = new Bot("web", List.of("deployer"), Map.of("logins", List.of("deploy")), now);
       assertThat(store.insertBot(bot)).isTrue();
       assertThat(store.insertInstance(instance("i", now))).isTrue();
-      Bot changed = new Bot("web", List.of("deployer", "auditor"), Map.of("logins", List.of("ops")), now.plusSeconds(60));
+      Bot changed = new Bot(
+          "web",
+          List.of("deployer", "auditor"),
+          Map.of("logins", List.of("ops")),
+          now.plusSeconds(60));
       assertThat(store.updateBot(changed)).isTrue();
-      assertThat(replica.findBot("web")).contains(new Bot("web", List.of("deployer", "auditor"), Map.of("logins", List.of("ops")), now));
+      assertThat(replica.findBot("web"))
+          .contains(new Bot(
+              "web", List.of("deployer", "auditor"), Map.of("logins", List.of("ops")), now));
       assertThat(replica.findInstance("i")).isPresent();
       assertThat(replica.updateBot(new Bot("ghost", List.of(), Map.of(), now))).isFalse();
       assertThat(store.findBot("ghost")).isEmpty();
 
-      Role role = new Role("deployer", List.of("deploy"), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, now);
+      Role role = new Role(
+          "deployer",
+          List.of("deploy"),
+          List.of(),
+          List.of(),
+          List.of(),
+          List.of(),
+          List.of(),
+          false,
+          null,
+          now);
       assertThat(store.insertRole(role)).isTrue();
-      Role wider = new Role("deployer", List.of("deploy", "root"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, Duration.ofMinutes(10), null);
+      Role wider = new Role(
+          "deployer",
+          List.of("deploy", "root"),
+          List.of("app"),
+          List.of(),
+          List.of(),
+          List.of(),
+          List.of(),
+          false,
+          Duration.ofMinutes(10),
+          null);
       assertThat(replica.updateRole(wider)).isTrue();
       assertThat(store.findRole("deployer")).contains(wider.createdAt(role.createdAt()));
-      assertThat(store.updateRole(new Role("ghost", List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), false, null, null))).isFalse();
+      assertThat(store.updateRole(new Role(
+              "ghost", List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), false,
+              null, null)))
+          .isFalse();
       assertThat(store.roles()).extracting(Role::name).containsExactly("deployer");
     }
 
     @Test
     void botsAndInstancesReadBackAsWritten() {
-      Bot bot = new Bot("web", List.of("deployer"), Map.of("logins", List.of("deploy", "ops")), now);
+      Bot bot =
+          new Bot("web", List.of("deployer"), Map.of("logins", List.of("deploy", "ops")), now);
       assertThat(store.insertBot(bot)).isTrue();
       assertThat(replica.insertBot(bot)).isFalse();
       assertThat(replica.findBot("web")).contains(bot);
       InstanceRecord row = instance("i", now);
       assertThat(store.insertInstance(row)).isTrue();
       assertThat(replica.findInstance("i")).contains(row);
-      Heartbeat hb = new Heartbeat(now.plusSeconds(5), "host", "1.0", 42, false, Map.of("identity", "ok"));
+      Heartbeat hb =
+          new Heartbeat(now.plusSeconds(5), "host", "1.0", 42, false, Map.of("identity", "ok"));
       assertThat(replica.updateHeartbeat("i", hb)).isTrue();
       assertThat(store.instances("web")).containsExactly(row.withHeartbeat(hb));
       assertThat(store.deleteBot("web")).isTrue();
@@ -253,26 +315,58 @@ abstract class IssuerStoreContract {
     @Test
     void instancesAreReadByTheirAttestedIdentityAcrossBotsOldestFirst() {
       Authentication auth = new Authentication(now, "127.0.0.1:1", "ec2", 1, Map.of());
-      InstanceRecord later = new InstanceRecord("b", "api", "ec2", "t2", "ec2:123456789012:i-1", now.plusSeconds(2), 1, "h2", "{}", "s2", auth, auth, null);
-      InstanceRecord earlier = new InstanceRecord("c", "web", "ec2", "t2", "ec2:123456789012:i-1", now.plusSeconds(1), 1, "h3", "{}", "s3", auth, auth, null);
+      InstanceRecord later = new InstanceRecord(
+          "b",
+          "api",
+          "ec2",
+          "t2",
+          "ec2:123456789012:i-1",
+          now.plusSeconds(2),
+          1,
+          "h2",
+          "{}",
+          "s2",
+          auth,
+          auth,
+          null);
+      InstanceRecord earlier = new InstanceRecord(
+          "c",
+          "web",
+          "ec2",
+          "t2",
+          "ec2:123456789012:i-1",
+          now.plusSeconds(1),
+          1,
+          "h3",
+          "{}",
+          "s3",
+          auth,
+          auth,
+          null);
       assertThat(store.insertInstance(instance("a", now))).isTrue();
       assertThat(store.insertInstance(later)).isTrue();
       assertThat(store.insertInstance(earlier)).isTrue();
-      assertThat(replica.instancesWithIdentity("ec2:123456789012:i-1")).containsExactly(earlier, later);
-      assertThat(replica.instancesWithIdentity("token:t")).extracting(InstanceRecord::id).containsExactly("a");
+      assertThat(replica.instancesWithIdentity("ec2:123456789012:i-1"))
+          .containsExactly(earlier, later);
+      assertThat(replica.instancesWithIdentity("token:t"))
+          .extracting(InstanceRecord::id)
+          .containsExactly("a");
       assertThat(store.instancesWithIdentity("ec2:123456789012:i-2")).isEmpty();
     }
 
     @Test
     void generationCompareAndSetAdvancesOnceAmongConcurrentReplicas() throws Exception {
       store.insertInstance(instance("i", now));
-      Authentication auth = new Authentication(now.plusSeconds(1), "127.0.0.1:2", "token", 2, Map.of());
-      List<Boolean> results = race(32, i -> either(i).compareAndSetGeneration("i", 1, 2, "h2", "{}", "s2", auth));
+      Authentication auth =
+          new Authentication(now.plusSeconds(1), "127.0.0.1:2", "token", 2, Map.of());
+      List<Boolean> results =
+          race(32, i -> either(i).compareAndSetGeneration("i", 1, 2, "h2", "{}", "s2", auth));
       assertThat(results.stream().filter(b -> b)).hasSize(1);
       InstanceRecord after = replica.findInstance("i").orElseThrow();
       assertThat(after.generation()).isEqualTo(2);
       assertThat(after.latestAuthentication()).isEqualTo(auth);
-      assertThat(store.compareAndSetGeneration("i", 1, 2, "h3", "{}", "s3", auth)).isFalse();
+      assertThat(store.compareAndSetGeneration("i", 1, 2, "h3", "{}", "s3", auth))
+          .isFalse();
     }
 
     @Test
@@ -296,10 +390,14 @@ abstract class IssuerStoreContract {
       assertThat(store.insertLock(forever)).isTrue();
       assertThat(store.insertLock(brief)).isTrue();
       assertThat(replica.insertLock(brief)).isFalse();
-      List<LockKey> keys = List.of(new LockKey(Lock.Target.BOT, "web"), new LockKey(Lock.Target.SERIAL, "ab12"), new LockKey(Lock.Target.INSTANCE, "web"));
+      List<LockKey> keys = List.of(
+          new LockKey(Lock.Target.BOT, "web"),
+          new LockKey(Lock.Target.SERIAL, "ab12"),
+          new LockKey(Lock.Target.INSTANCE, "web"));
       assertThat(replica.findActiveLocks(keys, now)).containsExactly(forever, brief);
       assertThat(replica.findActiveLocks(keys, now.plusSeconds(60))).containsExactly(forever);
-      assertThat(replica.findActiveLocks(List.of(new LockKey(Lock.Target.BOT, "other")), now)).isEmpty();
+      assertThat(replica.findActiveLocks(List.of(new LockKey(Lock.Target.BOT, "other")), now))
+          .isEmpty();
       assertThat(replica.deleteLock("l1")).isTrue();
       assertThat(store.findActiveLocks(keys, now)).containsExactly(brief);
       assertThat(store.locks()).containsExactly(brief);
@@ -317,30 +415,39 @@ abstract class IssuerStoreContract {
         assertThat(c.bot()).isEqualTo(bot);
         assertThat(c.activeLocks()).isEmpty();
       });
-      // one lock on each of the caller's targets (bot web, instance i, serial s1, token t, identity token:t), oldest first
+      // one lock on each of the caller's targets (bot web, instance i, serial s1, token t, identity
+      // token:t), oldest first
       List<Lock> mine = List.of(
           new Lock("l5", Lock.Target.IDENTITY, "token:t", "r", now.minusSeconds(50), null),
           new Lock("l4", Lock.Target.TOKEN, "t", "r", now.minusSeconds(40), now.plusSeconds(600)),
           new Lock("l3", Lock.Target.SERIAL, "s1", "r", now.minusSeconds(30), now.plusSeconds(60)),
           new Lock("l2", Lock.Target.INSTANCE, "i", "r", now.minusSeconds(20), null),
           new Lock("l1", Lock.Target.BOT, "web", "r", now.minusSeconds(10), null));
-      // and locks that must not apply: other values, a value of this caller under another target, an expired one
+      // and locks that must not apply: other values, a value of this caller under another target,
+      // an expired one
       List<Lock> others = List.of(
           new Lock("o1", Lock.Target.BOT, "other", "r", now, null),
           new Lock("o2", Lock.Target.SERIAL, "s2", "r", now, null),
           new Lock("o3", Lock.Target.BOT, "i", "r", now, null),
           new Lock("o4", Lock.Target.INSTANCE, "web", "r", now, null),
-          new Lock("o5", Lock.Target.INSTANCE, "i", "r", now.minusSeconds(90), now.minusSeconds(1)));
+          new Lock(
+              "o5", Lock.Target.INSTANCE, "i", "r", now.minusSeconds(90), now.minusSeconds(1)));
       mine.forEach(store::insertLock);
       others.forEach(store::insertLock);
-      assertThat(replica.findCaller("i", "s1", now).orElseThrow().activeLocks()).containsExactlyElementsOf(mine);
+      assertThat(replica.findCaller("i", "s1", now).orElseThrow().activeLocks())
+          .containsExactlyElementsOf(mine);
       // another serial of the same instance; then the serial lock's expiry
-      assertThat(replica.findCaller("i", "s2", now).orElseThrow().activeLocks()).containsExactly(mine.get(0), mine.get(1), mine.get(3), mine.get(4), others.get(1));
-      assertThat(replica.findCaller("i", "s1", now.plusSeconds(60)).orElseThrow().activeLocks()).containsExactly(mine.get(0), mine.get(1), mine.get(3), mine.get(4));
+      assertThat(replica.findCaller("i", "s2", now).orElseThrow().activeLocks())
+          .containsExactly(mine.get(0), mine.get(1), mine.get(3), mine.get(4), others.get(1));
+      assertThat(
+              replica.findCaller("i", "s1", now.plusSeconds(60)).orElseThrow().activeLocks())
+          .containsExactly(mine.get(0), mine.get(1), mine.get(3), mine.get(4));
       // what the default implementation reads, one call after another, is the same
       assertThat(store.findCaller("i", "s1", now).orElseThrow().activeLocks())
-          .containsExactlyElementsOf(store.findActiveLocks(IssuerStore.CallerRecord.lockKeys(row, "s1"), now));
-      // an instance whose bot row is missing (written before deleting a bot ended its instances) reads with no bot
+          .containsExactlyElementsOf(
+              store.findActiveLocks(IssuerStore.CallerRecord.lockKeys(row, "s1"), now));
+      // an instance whose bot row is missing (written before deleting a bot ended its instances)
+      // reads with no bot
       db.execute("DELETE FROM bots WHERE name = 'web'");
       assertThat(replica.findCaller("i", "s1", now)).hasValueSatisfying(c -> {
         assertThat(c.bot()).isNull();
@@ -379,8 +486,10 @@ abstract class IssuerStoreContract {
       assertThat(store.admins()).isEmpty();
 
       // recorded again: a new record, whose certificates must not predate it
-      assertThat(store.insertAdmin(new AdminIdentity("ops", now.plusSeconds(20)))).isTrue();
-      assertThat(replica.findAdmin("ops")).contains(new AdminIdentity("ops", now.plusSeconds(20), now.plusSeconds(20)));
+      assertThat(store.insertAdmin(new AdminIdentity("ops", now.plusSeconds(20))))
+          .isTrue();
+      assertThat(replica.findAdmin("ops"))
+          .contains(new AdminIdentity("ops", now.plusSeconds(20), now.plusSeconds(20)));
       assertThat(replica.admins()).extracting(AdminIdentity::name).containsExactly("ops");
     }
 
@@ -389,25 +498,31 @@ abstract class IssuerStoreContract {
       store.insertInstance(instance("i", now));
       ExecutorService other = Executors.newSingleThreadExecutor();
       try {
-        java.util.concurrent.atomic.AtomicReference<Future<Boolean>> lock = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Future<Boolean>> lock =
+            new java.util.concurrent.atomic.AtomicReference<>();
         boolean committedBeforeTheLock = store.inTransaction(tx -> {
           tx.awaitRevocations();
-          lock.set(other.submit(() -> replica.insertLock(new Lock("l1", Lock.Target.INSTANCE, "i", "r", now, null))));
-          // while this transaction is open the lock cannot commit: a bounded wait that fails only if it does
+          lock.set(other.submit(
+              () -> replica.insertLock(new Lock("l1", Lock.Target.INSTANCE, "i", "r", now, null))));
+          // while this transaction is open the lock cannot commit: a bounded wait that fails only
+          // if it does
           try {
             lock.get().get(500, java.util.concurrent.TimeUnit.MILLISECONDS);
             return false;
           } catch (java.util.concurrent.TimeoutException expected) {
-            return tx.findActiveLocks(List.of(new LockKey(Lock.Target.INSTANCE, "i")), now).isEmpty();
+            return tx.findActiveLocks(List.of(new LockKey(Lock.Target.INSTANCE, "i")), now)
+                .isEmpty();
           } catch (Exception e) {
             throw new IllegalStateException(e);
           }
         });
         assertThat(committedBeforeTheLock).isTrue();
         assertThat(lock.get().get()).isTrue();
-        assertThat(store.findActiveLocks(List.of(new LockKey(Lock.Target.INSTANCE, "i")), now)).hasSize(1);
+        assertThat(store.findActiveLocks(List.of(new LockKey(Lock.Target.INSTANCE, "i")), now))
+            .hasSize(1);
         // outside a transaction there is nothing to order
-        assertThatThrownBy(() -> store.awaitRevocations()).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> store.awaitRevocations())
+            .isInstanceOf(IllegalStateException.class);
       } finally {
         other.shutdownNow();
       }
@@ -432,7 +547,11 @@ abstract class IssuerStoreContract {
         return null;
       });
       assertThat(store.auditEvents()).hasSize(160);
-      assertThat(replica.verifyAudit()).extracting(AuditVerification::intact, AuditVerification::rowsChecked, AuditVerification::headSequence)
+      assertThat(replica.verifyAudit())
+          .extracting(
+              AuditVerification::intact,
+              AuditVerification::rowsChecked,
+              AuditVerification::headSequence)
           .containsExactly(true, 160L, 160L);
     }
 
@@ -440,10 +559,11 @@ abstract class IssuerStoreContract {
     void aChangeAndItsAuditEventCommitOrRollBackTogether() {
       Bot bot = new Bot("web", List.of(), Map.of(), now);
       assertThatThrownBy(() -> store.inTransaction(tx -> {
-        tx.insertBot(bot);
-        tx.appendAudit(event("bot.created"));
-        throw new IllegalStateException("boom");
-      })).hasMessage("boom");
+            tx.insertBot(bot);
+            tx.appendAudit(event("bot.created"));
+            throw new IllegalStateException("boom");
+          }))
+          .hasMessage("boom");
       assertThat(store.findBot("web")).isEmpty();
       assertThat(store.auditEvents()).isEmpty();
       store.inTransaction(tx -> {
@@ -480,7 +600,9 @@ abstract class IssuerStoreContract {
         store.appendAudit(event("join"));
       }
       db.execute("DELETE FROM audit_events WHERE seq = 2");
-      assertThat(store.verifyAudit()).extracting(AuditVerification::intact, AuditVerification::brokenSequence).containsExactly(false, 2L);
+      assertThat(store.verifyAudit())
+          .extracting(AuditVerification::intact, AuditVerification::brokenSequence)
+          .containsExactly(false, 2L);
     }
 
     @Test
@@ -506,10 +628,18 @@ abstract class IssuerStoreContract {
       store.appendAudit(event("bot.deleted", "b", now.plusSeconds(20)));
       store.appendAudit(event("bots", "b", now.plusSeconds(30))); // not a "bot." type
       store.appendAudit(event("join", "b", now.plusSeconds(40)));
-      assertThat(replica.auditEvents(AuditQuery.latest(2))).extracting(AuditEvent::type).containsExactly("bots", "join");
-      assertThat(replica.auditEvents(new AuditQuery(null, "bot", null, 10))).extracting(AuditEvent::type).containsExactly("bot.created", "bot.deleted");
-      assertThat(replica.auditEvents(new AuditQuery(null, "join", "b", 10))).extracting(AuditEvent::bot).containsExactly("b");
-      assertThat(replica.auditEvents(new AuditQuery(now.plusSeconds(20), null, null, 10))).extracting(AuditEvent::type).containsExactly("bot.deleted", "bots", "join");
+      assertThat(replica.auditEvents(AuditQuery.latest(2)))
+          .extracting(AuditEvent::type)
+          .containsExactly("bots", "join");
+      assertThat(replica.auditEvents(new AuditQuery(null, "bot", null, 10)))
+          .extracting(AuditEvent::type)
+          .containsExactly("bot.created", "bot.deleted");
+      assertThat(replica.auditEvents(new AuditQuery(null, "join", "b", 10)))
+          .extracting(AuditEvent::bot)
+          .containsExactly("b");
+      assertThat(replica.auditEvents(new AuditQuery(now.plusSeconds(20), null, null, 10)))
+          .extracting(AuditEvent::type)
+          .containsExactly("bot.deleted", "bots", "join");
       assertThat(replica.auditEvents(new AuditQuery(null, "b%t", null, 10))).isEmpty();
     }
 
@@ -523,8 +653,14 @@ abstract class IssuerStoreContract {
       }
       assertThat(replica.pruneAudit(now.plus(Duration.ofDays(1)))).isEqualTo(3);
       // what is left: the two new events and the prune's own record
-      assertThat(store.auditEvents()).filteredOn(e -> e.type().equals("join")).extracting(AuditEvent::bot).containsExactly("new", "new");
-      assertThat(store.auditEvents()).extracting(AuditEvent::type).containsOnly("join", "audit.pruned").hasSize(3);
+      assertThat(store.auditEvents())
+          .filteredOn(e -> e.type().equals("join"))
+          .extracting(AuditEvent::bot)
+          .containsExactly("new", "new");
+      assertThat(store.auditEvents())
+          .extracting(AuditEvent::type)
+          .containsOnly("join", "audit.pruned")
+          .hasSize(3);
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isTrue();
       assertThat(v.anchorSequence()).isEqualTo(3);
@@ -539,7 +675,9 @@ abstract class IssuerStoreContract {
       assertThat(broken.intact()).isFalse();
       assertThat(broken.brokenSequence()).isEqualTo(4);
       // and retention refuses to prune a chain that does not verify, removing nothing
-      assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10)))).isInstanceOf(dev.machineid.issuer.StoreException.class).hasMessageContaining("refused");
+      assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10))))
+          .isInstanceOf(dev.machineid.issuer.StoreException.class)
+          .hasMessageContaining("refused");
       assertThat(store.auditEvents()).hasSize(3);
     }
 
@@ -553,10 +691,16 @@ abstract class IssuerStoreContract {
       assertThat(replica.pruneAudit(before)).isEqualTo(3);
       List<AuditEvent> pruned = replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10));
       assertThat(pruned).hasSize(1);
-      assertThat(pruned.get(0).detail()).containsExactlyInAnyOrderEntriesOf(Map.of("anchor.0", "3:" + db.text("SELECT hash FROM audit_anchors WHERE shard = 0"), "before", before.toString()));
+      assertThat(pruned.get(0).detail())
+          .containsExactlyInAnyOrderEntriesOf(Map.of(
+              "anchor.0",
+              "3:" + db.text("SELECT hash FROM audit_anchors WHERE shard = 0"),
+              "before",
+              before.toString()));
       // a prune that removes nothing records nothing
       assertThat(replica.pruneAudit(now)).isZero();
-      assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10))).hasSize(1);
+      assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10)))
+          .hasSize(1);
       assertThat(replica.verifyAudit().intact()).isTrue();
     }
 
@@ -572,7 +716,8 @@ abstract class IssuerStoreContract {
       db.execute("DELETE FROM audit_events WHERE shard = 0 AND seq <= 6");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
-      assertThat(v.problem()).contains("the anchor of shard 0 (row 6) was not set by a recorded prune");
+      assertThat(v.problem())
+          .contains("the anchor of shard 0 (row 6) was not set by a recorded prune");
       AuditVerification byPin = replica.verifyAudit(pinned.headSequence(), pinned.headHash());
       assertThat(byPin.intact()).isFalse();
       assertThat(byPin.problem()).contains("was not set by a recorded prune");
@@ -582,7 +727,8 @@ abstract class IssuerStoreContract {
     }
 
     @Test
-    void aForgedAnchorPastALegitimatePruneIsDetectedAndRetentionRefusesToRecordIt() throws Exception {
+    void aForgedAnchorPastALegitimatePruneIsDetectedAndRetentionRefusesToRecordIt()
+        throws Exception {
       for (int n = 0; n < 2; n++) {
         store.appendAudit(event("join", "old", now));
       }
@@ -595,28 +741,37 @@ abstract class IssuerStoreContract {
       db.execute("DELETE FROM audit_events WHERE shard = 0 AND seq <= 5");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
-      assertThat(v.problem()).contains("the anchor of shard 0 (row 5) was not set by a recorded prune");
+      assertThat(v.problem())
+          .contains("the anchor of shard 0 (row 5) was not set by a recorded prune");
       // the next prune does not launder it
-      assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10)))).isInstanceOf(dev.machineid.issuer.StoreException.class)
+      assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10))))
+          .isInstanceOf(dev.machineid.issuer.StoreException.class)
           .hasMessageContaining("refused", "was not set by a recorded prune");
       assertThat(replica.verifyAudit().intact()).isFalse();
     }
 
     @Test
-    void aStorePrunedBeforePrunesWereRecordedIsReportedUntilAPruneRecordsItsAnchors() throws Exception {
+    void aStorePrunedBeforePrunesWereRecordedIsReportedUntilAPruneRecordsItsAnchors()
+        throws Exception {
       for (int n = 0; n < 4; n++) {
         store.appendAudit(event("join"));
       }
       // what a prune left before prunes were recorded: the anchor moved, no audit.pruned event
-      db.execute("UPDATE audit_anchors SET seq = 2, hash = '" + hashOf(2) + "', pruned_at = CURRENT_TIMESTAMP WHERE shard = 0");
+      db.execute("UPDATE audit_anchors SET seq = 2, hash = '" + hashOf(2)
+          + "', pruned_at = CURRENT_TIMESTAMP WHERE shard = 0");
       db.execute("DELETE FROM audit_events WHERE shard = 0 AND seq <= 2");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
-      assertThat(v.problem()).contains("was not set by a recorded prune", "run `issuer audit prune` once to record it");
+      assertThat(v.problem())
+          .contains(
+              "was not set by a recorded prune", "run `issuer audit prune` once to record it");
       // the first prune records the anchors it finds, even when it removes nothing
       assertThat(replica.pruneAudit(now.minus(Duration.ofDays(1)))).isZero();
-      assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10))).singleElement()
-          .satisfies(e -> assertThat(e.detail()).containsEntry("anchor.0", "2:" + db.text("SELECT hash FROM audit_anchors WHERE shard = 0")));
+      assertThat(replica.auditEvents(new AuditQuery(null, "audit.pruned", null, 10)))
+          .singleElement()
+          .satisfies(e -> assertThat(e.detail())
+              .containsEntry(
+                  "anchor.0", "2:" + db.text("SELECT hash FROM audit_anchors WHERE shard = 0")));
       AuditVerification after = replica.verifyAudit();
       assertThat(after.intact()).as(after.toString()).isTrue();
     }
@@ -626,15 +781,22 @@ abstract class IssuerStoreContract {
       for (int n = 0; n < 3; n++) {
         store.appendAudit(event("join"));
       }
-      db.execute("INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
-          + "SELECT 4, 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE seq = 3");
+      db.execute(
+          "INSERT INTO audit_events (seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+              + "SELECT 4, 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE seq = 3");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenSequence()).isEqualTo(4);
       assertThat(v.brokenId()).isEqualTo("forged");
       assertThat(v.problem()).contains("beyond the chain head");
-      assertThat(replica.auditEvents()).extracting(AuditEvent::id).doesNotContain("forged").hasSize(3);
-      assertThat(replica.auditEvents(AuditQuery.latest(10))).extracting(AuditEvent::id).doesNotContain("forged").hasSize(3);
+      assertThat(replica.auditEvents())
+          .extracting(AuditEvent::id)
+          .doesNotContain("forged")
+          .hasSize(3);
+      assertThat(replica.auditEvents(AuditQuery.latest(10)))
+          .extracting(AuditEvent::id)
+          .doesNotContain("forged")
+          .hasSize(3);
     }
 
     @Test
@@ -668,10 +830,12 @@ abstract class IssuerStoreContract {
       AuditVerification byPin = replica.verifyAudit(pinned.headSequence(), pinned.headHash());
       assertThat(byPin.intact()).isFalse();
       assertThat(byPin.problem()).contains("behind the pinned row 5");
-      // a store that saw neither (a fresh process) accepts a pin still on the chain, and refuses the old head
+      // a store that saw neither (a fresh process) accepts a pin still on the chain, and refuses
+      // the old head
       try (IssuerStore fresh = db.open(1)) {
         assertThat(fresh.verifyAudit(3, h3).intact()).isTrue();
-        assertThat(fresh.verifyAudit(pinned.headSequence(), pinned.headHash()).intact()).isFalse();
+        assertThat(fresh.verifyAudit(pinned.headSequence(), pinned.headHash()).intact())
+            .isFalse();
       }
     }
   }
@@ -698,7 +862,10 @@ abstract class IssuerStoreContract {
     /** Appends events in transactions of their own until every data shard holds at least {@code rows} rows. */
     private List<AuditEvent> fill(int rows) throws SQLException {
       List<AuditEvent> out = new ArrayList<>();
-      while (db.number("SELECT COUNT(*) FROM (SELECT shard FROM audit_events WHERE shard >= 0 GROUP BY shard HAVING COUNT(*) >= " + rows + ") x") < SHARDS) {
+      while (db.number(
+              "SELECT COUNT(*) FROM (SELECT shard FROM audit_events WHERE shard >= 0 GROUP BY shard HAVING COUNT(*) >= "
+                  + rows + ") x")
+          < SHARDS) {
         AuditEvent e = event("join");
         store.appendAudit(e);
         out.add(e);
@@ -719,12 +886,17 @@ abstract class IssuerStoreContract {
         return null;
       });
       assertThat(store.auditEvents()).hasSize(160);
-      assertThat(db.number("SELECT COUNT(DISTINCT shard) FROM audit_events WHERE shard >= 0")).isGreaterThan(1);
+      assertThat(db.number("SELECT COUNT(DISTINCT shard) FROM audit_events WHERE shard >= 0"))
+          .isGreaterThan(1);
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isTrue();
-      assertThat(v.rowsChecked()).isGreaterThanOrEqualTo(161); // the events and at least the checkpoint this verification wrote
+      assertThat(v.rowsChecked())
+          .isGreaterThanOrEqualTo(
+              161); // the events and at least the checkpoint this verification wrote
       // the head is the newest checkpoint, which records every shard's head
-      assertThat(db.text("SELECT type FROM audit_events WHERE shard = -1 AND seq = " + v.headSequence())).isEqualTo("audit.checkpoint");
+      assertThat(db.text(
+              "SELECT type FROM audit_events WHERE shard = -1 AND seq = " + v.headSequence()))
+          .isEqualTo("audit.checkpoint");
       assertThat(v.headHash()).isEqualTo(db.text("SELECT hash FROM audit_heads WHERE shard = -1"));
     }
 
@@ -732,21 +904,33 @@ abstract class IssuerStoreContract {
     void theEventsOfAllShardsAreListedInTimeOrder() {
       List<String> ids = new ArrayList<>();
       for (int n = 0; n < 20; n++) {
-        AuditEvent e = new AuditEvent(UUID.randomUUID().toString(), now.plusSeconds(n), "join", n % 2 == 0 ? "a" : "b", null, AuditEvent.SUCCESS, Map.of());
+        AuditEvent e = new AuditEvent(
+            UUID.randomUUID().toString(),
+            now.plusSeconds(n),
+            "join",
+            n % 2 == 0 ? "a" : "b",
+            null,
+            AuditEvent.SUCCESS,
+            Map.of());
         ids.add(e.id());
         (n % 2 == 0 ? store : replica).appendAudit(e);
       }
       replica.verifyAudit(); // writes a checkpoint, which no listing shows
       assertThat(store.auditEvents()).extracting(AuditEvent::id).containsExactlyElementsOf(ids);
-      assertThat(replica.auditEvents(AuditQuery.latest(3))).extracting(AuditEvent::id).containsExactlyElementsOf(ids.subList(17, 20));
-      assertThat(replica.auditEvents(new AuditQuery(null, "join", "a", 2))).extracting(AuditEvent::id).containsExactly(ids.get(16), ids.get(18));
+      assertThat(replica.auditEvents(AuditQuery.latest(3)))
+          .extracting(AuditEvent::id)
+          .containsExactlyElementsOf(ids.subList(17, 20));
+      assertThat(replica.auditEvents(new AuditQuery(null, "join", "a", 2)))
+          .extracting(AuditEvent::id)
+          .containsExactly(ids.get(16), ids.get(18));
     }
 
     @Test
     void anEditInOneShardIsNamedByVerification() throws Exception {
       fill(3);
       String id = db.text("SELECT id FROM audit_events WHERE shard = 2 AND seq = 2");
-      db.execute("UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE shard = 2 AND seq = 2");
+      db.execute(
+          "UPDATE audit_events SET detail = '{\"a\":\"1\",\"b\":\"three\"}' WHERE shard = 2 AND seq = 2");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenSequence()).isEqualTo(2);
@@ -780,10 +964,13 @@ abstract class IssuerStoreContract {
     void aRowMovedToAnotherShardIsDetected() throws Exception {
       fill(2);
       long next = db.number("SELECT seq FROM audit_heads WHERE shard = 1") + 1;
-      db.execute("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
-          + "SELECT 1, " + next + ", 'moved', event_time, type, bot, instance_id, outcome, detail, (SELECT hash FROM audit_heads WHERE shard = 1), hash "
-          + "FROM audit_events WHERE shard = 0 AND seq = 1");
-      db.execute("UPDATE audit_heads SET seq = " + next + ", hash = (SELECT hash FROM audit_events WHERE shard = 0 AND seq = 1) WHERE shard = 1");
+      db.execute(
+          "INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+              + "SELECT 1, " + next
+              + ", 'moved', event_time, type, bot, instance_id, outcome, detail, (SELECT hash FROM audit_heads WHERE shard = 1), hash "
+              + "FROM audit_events WHERE shard = 0 AND seq = 1");
+      db.execute("UPDATE audit_heads SET seq = " + next
+          + ", hash = (SELECT hash FROM audit_events WHERE shard = 0 AND seq = 1) WHERE shard = 1");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("shard 1", "edited");
@@ -796,7 +983,9 @@ abstract class IssuerStoreContract {
       long head = db.number("SELECT seq FROM audit_heads WHERE shard = 2");
       // the last row of shard 2 removed and its head rewound to match: consistent within the shard
       db.execute("DELETE FROM audit_events WHERE shard = 2 AND seq = " + head);
-      db.execute("UPDATE audit_heads SET seq = " + (head - 1) + ", hash = (SELECT hash FROM audit_events WHERE shard = 2 AND seq = " + (head - 1) + ") WHERE shard = 2");
+      db.execute("UPDATE audit_heads SET seq = " + (head - 1)
+          + ", hash = (SELECT hash FROM audit_events WHERE shard = 2 AND seq = " + (head - 1)
+          + ") WHERE shard = 2");
       try (IssuerStore fresh = db.open(SHARDS)) {
         AuditVerification v = fresh.verifyAudit();
         assertThat(v.intact()).isFalse();
@@ -810,7 +999,8 @@ abstract class IssuerStoreContract {
       assertThat(store.verifyAudit().intact()).isTrue();
       store.appendAudit(event("join"));
       assertThat(store.verifyAudit().intact()).isTrue();
-      assertThat(db.number("SELECT seq FROM audit_heads WHERE shard = -1")).isGreaterThanOrEqualTo(2);
+      assertThat(db.number("SELECT seq FROM audit_heads WHERE shard = -1"))
+          .isGreaterThanOrEqualTo(2);
       db.execute("DELETE FROM audit_events WHERE shard = -1 AND seq = 1");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
@@ -823,7 +1013,8 @@ abstract class IssuerStoreContract {
       fill(2);
       assertThat(store.verifyAudit().intact()).isTrue();
       String detail = db.text("SELECT detail FROM audit_events WHERE shard = -1 AND seq = 1");
-      db.execute("UPDATE audit_events SET detail = '" + detail.replace("\"shard.", "\"shard.1") + "' WHERE shard = -1 AND seq = 1");
+      db.execute("UPDATE audit_events SET detail = '" + detail.replace("\"shard.", "\"shard.1")
+          + "' WHERE shard = -1 AND seq = 1");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.problem()).contains("checkpoint chain", "edited");
@@ -850,8 +1041,11 @@ abstract class IssuerStoreContract {
     void aRowInsertedBeyondAShardHeadIsReported() throws Exception {
       fill(2);
       long head = db.number("SELECT seq FROM audit_heads WHERE shard = 1");
-      db.execute("INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
-          + "SELECT 1, " + (head + 1) + ", 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE shard = 1 AND seq = " + head);
+      db.execute(
+          "INSERT INTO audit_events (shard, seq, id, event_time, type, bot, instance_id, outcome, detail, prev_hash, hash) "
+              + "SELECT 1, " + (head + 1)
+              + ", 'forged', event_time, 'bot.deleted', bot, instance_id, outcome, detail, hash, hash FROM audit_events WHERE shard = 1 AND seq = "
+              + head);
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).isFalse();
       assertThat(v.brokenId()).isEqualTo("forged");
@@ -870,11 +1064,17 @@ abstract class IssuerStoreContract {
       }
       int removed = replica.pruneAudit(now.plus(Duration.ofDays(1)));
       assertThat(removed).isGreaterThanOrEqualTo(20);
-      assertThat(store.auditEvents()).filteredOn(e -> e.type().equals("join")).extracting(AuditEvent::bot).containsOnly("new").hasSize(5);
+      assertThat(store.auditEvents())
+          .filteredOn(e -> e.type().equals("join"))
+          .extracting(AuditEvent::bot)
+          .containsOnly("new")
+          .hasSize(5);
       // the prune's own record lists every shard's anchor
       List<AuditEvent> pruned = store.auditEvents(new AuditQuery(null, "audit.pruned", null, 10));
       assertThat(pruned).hasSize(1);
-      assertThat(pruned.get(0).detail().keySet()).filteredOn(k -> k.startsWith("anchor.")).hasSize((int) db.number("SELECT COUNT(*) FROM audit_anchors WHERE seq > 0"));
+      assertThat(pruned.get(0).detail().keySet())
+          .filteredOn(k -> k.startsWith("anchor."))
+          .hasSize((int) db.number("SELECT COUNT(*) FROM audit_anchors WHERE seq > 0"));
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isTrue();
     }
@@ -886,11 +1086,13 @@ abstract class IssuerStoreContract {
       assertThat(pinned.intact()).isTrue();
       // the attack: shard 1's anchor moved to its row 6, and the rows up to it deleted
       db.execute("DELETE FROM audit_anchors WHERE shard = 1");
-      db.execute("INSERT INTO audit_anchors (shard, seq, hash) SELECT 1, seq, hash FROM audit_events WHERE shard = 1 AND seq = 6");
+      db.execute(
+          "INSERT INTO audit_anchors (shard, seq, hash) SELECT 1, seq, hash FROM audit_events WHERE shard = 1 AND seq = 6");
       db.execute("DELETE FROM audit_events WHERE shard = 1 AND seq <= 6");
       AuditVerification v = replica.verifyAudit();
       assertThat(v.intact()).as(v.toString()).isFalse();
-      assertThat(v.problem()).contains("the anchor of shard 1 (row 6) was not set by a recorded prune");
+      assertThat(v.problem())
+          .contains("the anchor of shard 1 (row 6) was not set by a recorded prune");
       try (IssuerStore fresh = db.open(SHARDS)) {
         AuditVerification byPin = fresh.verifyAudit(pinned.headSequence(), pinned.headHash());
         assertThat(byPin.intact()).as(byPin.toString()).isFalse();

@@ -24,6 +24,7 @@ class PostgresStoreContractTest extends IssuerStoreContract {
 
   @Override
   Database newDatabase() {
-    return new Database(pg.createDatabase("contract_" + databases.incrementAndGet()), pg.user(), null);
+    return new Database(
+        pg.createDatabase("contract_" + databases.incrementAndGet()), pg.user(), null);
   }
 }

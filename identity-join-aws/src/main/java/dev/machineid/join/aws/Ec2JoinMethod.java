@@ -12,7 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -42,7 +41,8 @@ public final class Ec2JoinMethod implements JoinMethod {
   static final String TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
   static final String TOKEN_HEADER = "X-aws-ec2-metadata-token";
   private static final Logger LOG = LoggerFactory.getLogger(Ec2JoinMethod.class);
-  private static final Set<String> SETTINGS = Set.of("token", "imds_endpoint", "imds_v1", "imds_timeout");
+  private static final Set<String> SETTINGS =
+      Set.of("token", "imds_endpoint", "imds_v1", "imds_timeout");
   private static final int MAX_BYTES = 64 * 1024;
 
   private final String token;
@@ -56,7 +56,11 @@ public final class Ec2JoinMethod implements JoinMethod {
     this.imds = b.imds != null ? b.imds : DEFAULT_IMDS;
     this.allowV1 = b.allowV1;
     this.timeout = b.timeout != null ? b.timeout : Duration.ofSeconds(2);
-    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(timeout).proxy(HttpClient.Builder.NO_PROXY).build();
+    this.http = HttpClient.newBuilder()
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .connectTimeout(timeout)
+        .proxy(HttpClient.Builder.NO_PROXY)
+        .build();
   }
 
   public static Builder builder() {
@@ -83,26 +87,33 @@ public final class Ec2JoinMethod implements JoinMethod {
     String session = sessionToken();
     String document = get(DOCUMENT_PATH, session);
     String signature = get(SIGNATURE_PATH, session).replaceAll("\\s+", "");
-    return JoinProof.builder().put("document", document).put("signature", signature).build();
+    return JoinProof.builder()
+        .put("document", document)
+        .put("signature", signature)
+        .build();
   }
 
   private String sessionToken() {
-    HttpRequest put =
-        HttpRequest.newBuilder(imds.resolve(TOKEN_PATH))
-            .timeout(timeout)
-            .header(TTL_HEADER, "60")
-            .PUT(HttpRequest.BodyPublishers.noBody())
-            .build();
+    HttpRequest put = HttpRequest.newBuilder(imds.resolve(TOKEN_PATH))
+        .timeout(timeout)
+        .header(TTL_HEADER, "60")
+        .PUT(HttpRequest.BodyPublishers.noBody())
+        .build();
     HttpResponse<String> r;
     try {
       r = http.send(put, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (IOException e) {
       if (allowV1) {
-        LOG.warn("IMDSv2 session token unavailable at {} ({}); falling back to IMDSv1 because imds_v1 is set", imds, e.toString());
+        LOG.warn(
+            "IMDSv2 session token unavailable at {} ({}); falling back to IMDSv1 because imds_v1 is set",
+            imds,
+            e.toString());
         return null;
       }
-      throw new JoinException("join method 'ec2' cannot reach the instance metadata service at " + imds + " (" + e
-          + "). Run on EC2, or set imds_endpoint", e);
+      throw new JoinException(
+          "join method 'ec2' cannot reach the instance metadata service at " + imds + " (" + e
+              + "). Run on EC2, or set imds_endpoint",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new JoinException("interrupted while reading the instance metadata service", e);
@@ -111,15 +122,21 @@ public final class Ec2JoinMethod implements JoinMethod {
       return r.body().trim();
     }
     if (allowV1) {
-      LOG.warn("IMDSv2 session token refused by {} (HTTP {}); falling back to IMDSv1 because imds_v1 is set", imds, r.statusCode());
+      LOG.warn(
+          "IMDSv2 session token refused by {} (HTTP {}); falling back to IMDSv1 because imds_v1 is set",
+          imds,
+          r.statusCode());
       return null;
     }
-    throw new JoinException("join method 'ec2': the instance metadata service at " + imds + " refused an IMDSv2 session token (HTTP "
-        + r.statusCode() + "). Check the instance's metadata options (http-endpoint enabled, hop limit >= 2 in containers)");
+    throw new JoinException(
+        "join method 'ec2': the instance metadata service at " + imds
+            + " refused an IMDSv2 session token (HTTP " + r.statusCode()
+            + "). Check the instance's metadata options (http-endpoint enabled, hop limit >= 2 in containers)");
   }
 
   private String get(String path, String session) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(imds.resolve(path)).timeout(timeout).GET();
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(imds.resolve(path)).timeout(timeout).GET();
     if (session != null) {
       b.header(TOKEN_HEADER, session);
     }
@@ -127,17 +144,20 @@ public final class Ec2JoinMethod implements JoinMethod {
     try {
       r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     } catch (IOException e) {
-      throw new JoinException("join method 'ec2' cannot read " + path + " from " + imds + ": " + e, e);
+      throw new JoinException(
+          "join method 'ec2' cannot read " + path + " from " + imds + ": " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new JoinException("interrupted while reading the instance metadata service", e);
     }
     if (r.statusCode() != 200) {
-      throw new JoinException("join method 'ec2': " + imds + path + " answered HTTP " + r.statusCode()
-          + (r.statusCode() == 401 ? " (the IMDSv2 session token was refused)" : ""));
+      throw new JoinException(
+          "join method 'ec2': " + imds + path + " answered HTTP " + r.statusCode()
+              + (r.statusCode() == 401 ? " (the IMDSv2 session token was refused)" : ""));
     }
     if (r.body().length > MAX_BYTES) {
-      throw new JoinException("join method 'ec2': " + imds + path + " answered more than " + MAX_BYTES + " bytes");
+      throw new JoinException(
+          "join method 'ec2': " + imds + path + " answered more than " + MAX_BYTES + " bytes");
     }
     return new String(r.body(), StandardCharsets.UTF_8);
   }
@@ -172,7 +192,9 @@ public final class Ec2JoinMethod implements JoinMethod {
     /** The metadata service's base address; default {@code http://169.254.169.254}. */
     public Builder imdsEndpoint(URI endpoint) {
       Objects.requireNonNull(endpoint, "endpoint");
-      if (endpoint.getScheme() == null || !endpoint.getScheme().matches("https?") || endpoint.getHost() == null) {
+      if (endpoint.getScheme() == null
+          || !endpoint.getScheme().matches("https?")
+          || endpoint.getHost() == null) {
         throw new IllegalArgumentException("imds_endpoint must be an http(s) URL, got " + endpoint);
       }
       if (this.imds != null) {
@@ -200,7 +222,8 @@ public final class Ec2JoinMethod implements JoinMethod {
 
     public Ec2JoinMethod build() {
       if (token == null) {
-        throw new IllegalArgumentException("join method 'ec2' needs a token: the name of the token resource holding the bot's rules");
+        throw new IllegalArgumentException(
+            "join method 'ec2' needs a token: the name of the token resource holding the bot's rules");
       }
       return new Ec2JoinMethod(this);
     }

@@ -6,8 +6,8 @@ import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinMethodProvider;
 import dev.machineid.core.join.JoinProof;
 import java.net.URI;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -66,7 +66,8 @@ public final class IamJoinMethod implements JoinMethod {
     this.credentials = b.credentials != null ? b.credentials : DefaultCredentialsProvider.create();
     this.region = b.region;
     this.stsEndpoint = b.stsEndpoint;
-    this.regionProvider = b.regionProvider != null ? b.regionProvider : new DefaultAwsRegionProviderChain();
+    this.regionProvider =
+        b.regionProvider != null ? b.regionProvider : new DefaultAwsRegionProviderChain();
   }
 
   public static Builder builder() {
@@ -96,30 +97,29 @@ public final class IamJoinMethod implements JoinMethod {
     try {
       identity = credentials.resolveCredentials();
     } catch (RuntimeException e) {
-      throw new JoinException("join method 'iam' found no AWS credentials (" + e.getMessage() + "); give the process a role "
-          + "(instance profile, EKS IRSA or Pod Identity, ECS task role, Lambda execution role) or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", e);
+      throw new JoinException(
+          "join method 'iam' found no AWS credentials (" + e.getMessage()
+              + "); give the process a role "
+              + "(instance profile, EKS IRSA or Pod Identity, ECS task role, Lambda execution role) or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+          e);
     }
-    SdkHttpRequest request =
-        SdkHttpRequest.builder()
-            .method(SdkHttpMethod.POST)
-            .uri(endpoint)
-            .putHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-            .putHeader(CHALLENGE_HEADER, context.challengeId())
-            .build();
+    SdkHttpRequest request = SdkHttpRequest.builder()
+        .method(SdkHttpMethod.POST)
+        .uri(endpoint)
+        .putHeader("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+        .putHeader(CHALLENGE_HEADER, context.challengeId())
+        .build();
     SignedRequest signed;
     try {
-      signed =
-          AwsV4HttpSigner.create()
-              .sign(
-                  r ->
-                      r.identity(identity)
-                          .request(request)
-                          .payload(ContentStreamProvider.fromUtf8String(BODY))
-                          .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "sts")
-                          .putProperty(AwsV4HttpSigner.REGION_NAME, signingRegion.id())
-                          .putProperty(HttpSigner.SIGNING_CLOCK, context.clock()));
+      signed = AwsV4HttpSigner.create().sign(r -> r.identity(identity)
+          .request(request)
+          .payload(ContentStreamProvider.fromUtf8String(BODY))
+          .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "sts")
+          .putProperty(AwsV4HttpSigner.REGION_NAME, signingRegion.id())
+          .putProperty(HttpSigner.SIGNING_CLOCK, context.clock()));
     } catch (RuntimeException e) {
-      throw new JoinException("join method 'iam' could not sign sts:GetCallerIdentity: " + e.getMessage(), e);
+      throw new JoinException(
+          "join method 'iam' could not sign sts:GetCallerIdentity: " + e.getMessage(), e);
     }
     Map<String, String> headers = new LinkedHashMap<>();
     for (Map.Entry<String, List<String>> h : signed.request().headers().entrySet()) {
@@ -130,7 +130,8 @@ public final class IamJoinMethod implements JoinMethod {
     sts.put("url", signed.request().getUri().toString());
     sts.put("headers", headers);
     sts.put("body", BODY);
-    LOG.debug("signed sts:GetCallerIdentity for {} (region {})", endpoint.getHost(), signingRegion.id());
+    LOG.debug(
+        "signed sts:GetCallerIdentity for {} (region {})", endpoint.getHost(), signingRegion.id());
     return JoinProof.builder().put("sts_request", sts).build();
   }
 
@@ -141,7 +142,9 @@ public final class IamJoinMethod implements JoinMethod {
     try {
       return regionProvider.getRegion();
     } catch (RuntimeException e) {
-      LOG.warn("no AWS region found ({}); signing for the global STS endpoint in us-east-1. Set AWS_REGION or the join setting 'region'", e.getMessage());
+      LOG.warn(
+          "no AWS region found ({}); signing for the global STS endpoint in us-east-1. Set AWS_REGION or the join setting 'region'",
+          e.getMessage());
       return Region.US_EAST_1;
     }
   }
@@ -149,7 +152,9 @@ public final class IamJoinMethod implements JoinMethod {
   /** The regional STS endpoint of a region: {@code https://sts.<region>.<partition domain>}. */
   static URI endpointFor(Region region) {
     RegionMetadata meta = region.metadata();
-    String domain = meta != null ? meta.partition().dnsSuffix() : region.id().startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+    String domain = meta != null
+        ? meta.partition().dnsSuffix()
+        : region.id().startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
     return URI.create("https://sts." + region.id() + "." + domain + "/");
   }
 
@@ -208,7 +213,8 @@ public final class IamJoinMethod implements JoinMethod {
         throw new IllegalArgumentException("sts_endpoint must be an https URL, got " + endpoint);
       }
       if (endpoint.getRawQuery() != null) {
-        throw new IllegalArgumentException("sts_endpoint must not have a query string, got " + endpoint);
+        throw new IllegalArgumentException(
+            "sts_endpoint must not have a query string, got " + endpoint);
       }
       String path = endpoint.getRawPath();
       this.stsEndpoint = path == null || path.isEmpty() ? endpoint.resolve("/") : endpoint;
@@ -217,7 +223,8 @@ public final class IamJoinMethod implements JoinMethod {
 
     public IamJoinMethod build() {
       if (token == null) {
-        throw new IllegalArgumentException("join method 'iam' needs a token: the name of the token resource holding the bot's rules");
+        throw new IllegalArgumentException(
+            "join method 'iam' needs a token: the name of the token resource holding the bot's rules");
       }
       return new IamJoinMethod(this);
     }

@@ -21,8 +21,10 @@ final class Settings {
 
   String token() {
     if (!view.has("token")) {
-      throw new SettingsException(view.pathOf("token"),
-          "missing; join method '" + method + "' needs the name of the token resource that holds this bot's rules");
+      throw new SettingsException(
+          view.pathOf("token"),
+          "missing; join method '" + method
+              + "' needs the name of the token resource that holds this bot's rules");
     }
     return view.string("token");
   }

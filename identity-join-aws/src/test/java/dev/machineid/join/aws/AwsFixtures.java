@@ -6,12 +6,12 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.IssuerException;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinProof;
-import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.Issuer;
 import java.time.Duration;
@@ -72,11 +72,10 @@ final class AwsFixtures {
       assertThat(ie.getMessage()).doesNotContain("rule=");
     }
     List<AuditEvent> events = issuer.audit().events();
-    AuditEvent failure =
-        events.subList(before, events.size()).stream()
-            .filter(e -> e.type().equals("join") && e.failed())
-            .reduce((a, b) -> b)
-            .orElseThrow(() -> new AssertionError("no failed join audited"));
+    AuditEvent failure = events.subList(before, events.size()).stream()
+        .filter(e -> e.type().equals("join") && e.failed())
+        .reduce((a, b) -> b)
+        .orElseThrow(() -> new AssertionError("no failed join audited"));
     assertThat(failure.detail()).containsEntry("code", "proof_rejected");
     return failure.detail().get("reason");
   }

@@ -11,8 +11,8 @@ import dev.machineid.core.Identity;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Issuer;
-import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.aws.StsSimulator;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -38,8 +38,9 @@ class IamJoinTest {
   static final AtomicInteger BOTS = new AtomicInteger();
 
   @RegisterExtension
-  static final IssuerExtension ISSUER =
-      IssuerExtension.create(b -> b.verifierSettings("iam", Map.of("additional_sts_endpoints", List.of(STS.hostPort()), "sts_ca_pem", STS.caPem())));
+  static final IssuerExtension ISSUER = IssuerExtension.create(b -> b.verifierSettings(
+      "iam",
+      Map.of("additional_sts_endpoints", List.of(STS.hostPort()), "sts_ca_pem", STS.caPem())));
 
   @AfterAll
   static void stopSts() {
@@ -51,8 +52,17 @@ class IamJoinTest {
     Issuer issuer = ISSUER.issuer();
     String bot = "iam-bot-" + BOTS.incrementAndGet();
     issuer.bots().create(bot);
-    Map<String, Object> rule = arnGlob == null ? Map.of("aws_account", ACCOUNT) : Map.of("aws_account", ACCOUNT, "aws_arn", arnGlob);
-    issuer.tokens().create(bot + "-token", bot, "iam", Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(rule)));
+    Map<String, Object> rule = arnGlob == null
+        ? Map.of("aws_account", ACCOUNT)
+        : Map.of("aws_account", ACCOUNT, "aws_arn", arnGlob);
+    issuer
+        .tokens()
+        .create(
+            bot + "-token",
+            bot,
+            "iam",
+            Instant.now().plus(Duration.ofHours(1)),
+            Map.of("allow", List.of(rule)));
     return bot + "-token";
   }
 
@@ -73,18 +83,23 @@ class IamJoinTest {
   }
 
   @Test
-  void iamJoinIssuesAnIdentityAndRecordsAccountAndArnAndEachRenewalReattestsKeepingTheInstance() throws Exception {
+  void iamJoinIssuesAnIdentityAndRecordsAccountAndArnAndEachRenewalReattestsKeepingTheInstance()
+      throws Exception {
     String token = tokenFor("arn:aws:sts::" + ACCOUNT + ":assumed-role/app/*");
     StsSimulator.Principal p = role();
     int stsBefore = STS.received().size();
     try (MachineIdentity id = sdk(ISSUER.issuer(), method(token, p)).build()) {
       Identity first = id.start();
       assertThat(first.botName()).startsWith("iam-bot-");
-      BotInstance instance = ISSUER.issuer().instances().find(first.instanceId()).orElseThrow();
+      BotInstance instance =
+          ISSUER.issuer().instances().find(first.instanceId()).orElseThrow();
       assertThat(instance.joinMethod()).isEqualTo("iam");
-      assertThat(instance.initialAuthentication().metadata()).containsEntry("aws_account", ACCOUNT).containsEntry("aws_arn", p.arn());
+      assertThat(instance.initialAuthentication().metadata())
+          .containsEntry("aws_account", ACCOUNT)
+          .containsEntry("aws_arn", p.arn());
       assertThat(STS.received().size()).isEqualTo(stsBefore + 1);
-      assertThat(STS.received().get(STS.received().size() - 1).headers()).containsKey("x-machine-identity-challenge");
+      assertThat(STS.received().get(STS.received().size() - 1).headers())
+          .containsKey("x-machine-identity-challenge");
 
       Identity second = id.renewNow().get();
       Identity third = id.renewNow().get();
@@ -95,7 +110,14 @@ class IamJoinTest {
       // every renewal re-attested with STS
       assertThat(STS.received().size()).isEqualTo(stsBefore + 3);
       assertThat(ISSUER.issuer().instances().list(first.botName())).hasSize(1);
-      assertThat(ISSUER.issuer().instances().find(first.instanceId()).orElseThrow().latestAuthentication().metadata()).containsEntry("aws_arn", p.arn());
+      assertThat(ISSUER
+              .issuer()
+              .instances()
+              .find(first.instanceId())
+              .orElseThrow()
+              .latestAuthentication()
+              .metadata())
+          .containsEntry("aws_arn", p.arn());
     }
   }
 
@@ -104,31 +126,45 @@ class IamJoinTest {
     String token = tokenFor(null);
     StsSimulator.Principal p = STS.addUser(ACCOUNT, "arn:aws:iam::" + ACCOUNT + ":user/ci");
     IamJoinMethod json = method(token, p);
-    try (MachineIdentity id = sdk(ISSUER.issuer(), mutating(json, (proof, c) -> headers(proof).put("Accept", "application/json"))).build()) {
+    try (MachineIdentity id = sdk(ISSUER.issuer(), mutating(json, (proof, c) -> headers(proof)
+            .put("Accept", "application/json")))
+        .build()) {
       assertThat(id.start().botName()).startsWith("iam-bot-");
     }
-    assertThat(STS.received().get(STS.received().size() - 1).headers()).containsEntry("accept", "application/json");
+    assertThat(STS.received().get(STS.received().size() - 1).headers())
+        .containsEntry("accept", "application/json");
   }
 
   @Test
   void challengeHeaderMissingIsRejected() {
-    // the header is removed after signing, so the signature would also fail; the verifier refuses first
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> headers(proof).remove("X-Machine-Identity-Challenge")));
+    // the header is removed after signing, so the signature would also fail; the verifier refuses
+    // first
+    String reason = expectRejected(
+        ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> headers(proof)
+            .remove("X-Machine-Identity-Challenge")));
     assertThat(reason).startsWith("rule=challenge_missing");
   }
 
   @Test
   void challengeHeaderNotAmongSignedHeadersIsRejected() {
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> {
-      ObjectNode h = headers(proof);
-      h.put("Authorization", h.get("Authorization").asText().replace("x-machine-identity-challenge;", "").replace(";x-machine-identity-challenge", ""));
-    }));
+    String reason =
+        expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> {
+          ObjectNode h = headers(proof);
+          h.put(
+              "Authorization",
+              h.get("Authorization")
+                  .asText()
+                  .replace("x-machine-identity-challenge;", "")
+                  .replace(";x-machine-identity-challenge", ""));
+        }));
     assertThat(reason).startsWith("rule=challenge_unsigned");
   }
 
   @Test
   void challengeHeaderForAnotherChallengeIsRejected() {
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> headers(proof).put("X-Machine-Identity-Challenge", "AAAAAAAAAAAAAAAAAAAAAA")));
+    String reason = expectRejected(
+        ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> headers(proof)
+            .put("X-Machine-Identity-Challenge", "AAAAAAAAAAAAAAAAAAAAAA")));
     assertThat(reason).startsWith("rule=challenge_mismatch");
   }
 
@@ -137,11 +173,15 @@ class IamJoinTest {
     String token = tokenFor(null);
     StsSimulator.Principal p = role();
     AtomicReference<ObjectNode> captured = new AtomicReference<>();
-    try (MachineIdentity victim = sdk(ISSUER.issuer(), mutating(method(token, p), (proof, c) -> captured.set(proof.deepCopy()))).build()) {
+    try (MachineIdentity victim = sdk(
+            ISSUER.issuer(),
+            mutating(method(token, p), (proof, c) -> captured.set(proof.deepCopy())))
+        .build()) {
       victim.start();
     }
     // the attacker gets its own challenge but can only present the captured, signed request
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(token, p), (proof, c) -> proof.setAll(captured.get())));
+    String reason = expectRejected(
+        ISSUER.issuer(), mutating(method(token, p), (proof, c) -> proof.setAll(captured.get())));
     assertThat(reason).startsWith("rule=challenge_mismatch");
   }
 
@@ -149,25 +189,29 @@ class IamJoinTest {
   void issuerForwardsIamRequestsOnlyToKnownStsEndpoints() throws Exception {
     AtomicInteger connections = new AtomicInteger();
     try (ServerSocket decoy = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-      Thread acceptor = new Thread(() -> {
-        while (!decoy.isClosed()) {
-          try {
-            Socket s = decoy.accept();
-            connections.incrementAndGet();
-            s.close();
-          } catch (IOException e) {
-            return;
-          }
-        }
-      }, "decoy-sts");
+      Thread acceptor = new Thread(
+          () -> {
+            while (!decoy.isClosed()) {
+              try {
+                Socket s = decoy.accept();
+                connections.incrementAndGet();
+                s.close();
+              } catch (IOException e) {
+                return;
+              }
+            }
+          },
+          "decoy-sts");
       acceptor.setDaemon(true);
       acceptor.start();
       String decoyUrl = "https://127.0.0.1:" + decoy.getLocalPort() + "/";
-      for (String url : List.of(decoyUrl, "https://sts.amazonaws.com.evil.example/", "https://evil.example/")) {
-        String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> {
-          ((ObjectNode) proof.get("sts_request")).put("url", url);
-          headers(proof).remove("Host");
-        }));
+      for (String url :
+          List.of(decoyUrl, "https://sts.amazonaws.com.evil.example/", "https://evil.example/")) {
+        String reason =
+            expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> {
+              ((ObjectNode) proof.get("sts_request")).put("url", url);
+              headers(proof).remove("Host");
+            }));
         assertThat(reason).startsWith("rule=sts_endpoint");
       }
       assertThat(connections.get()).isZero();
@@ -176,47 +220,74 @@ class IamJoinTest {
 
   @Test
   void otherActionIsRejected() {
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()),
-        (proof, c) -> ((ObjectNode) proof.get("sts_request")).put("body", "Action=AssumeRole&Version=2011-06-15&RoleArn=x")));
+    String reason = expectRejected(
+        ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> ((ObjectNode)
+                proof.get("sts_request"))
+            .put("body", "Action=AssumeRole&Version=2011-06-15&RoleArn=x")));
     assertThat(reason).startsWith("rule=action");
   }
 
   @Test
   void queryStringIsRejected() {
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()),
-        (proof, c) -> ((ObjectNode) proof.get("sts_request")).put("url", STS.endpoint() + "?Action=GetCallerIdentity&Version=2011-06-15")));
+    String reason = expectRejected(
+        ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> ((ObjectNode)
+                proof.get("sts_request"))
+            .put("url", STS.endpoint() + "?Action=GetCallerIdentity&Version=2011-06-15")));
     assertThat(reason).startsWith("rule=query_string");
   }
 
   @Test
   void getRequestIsRejected() {
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> ((ObjectNode) proof.get("sts_request")).put("method", "GET")));
+    String reason = expectRejected(
+        ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> ((ObjectNode)
+                proof.get("sts_request"))
+            .put("method", "GET")));
     assertThat(reason).startsWith("rule=method");
   }
 
   @Test
   void unknownHeaderIsRejected() {
-    String reason = expectRejected(ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> headers(proof).put("X-Forwarded-Host", "evil.example")));
+    String reason = expectRejected(
+        ISSUER.issuer(), mutating(method(tokenFor(null), role()), (proof, c) -> headers(proof)
+            .put("X-Forwarded-Host", "evil.example")));
     assertThat(reason).startsWith("rule=headers");
   }
 
   @Test
   void issuerNeverFollowsStsRedirects() {
     try (StsSimulator redirecting = StsSimulator.start()) {
-      // the redirecting STS is a known endpoint; it points at the real simulator, which must see nothing
+      // the redirecting STS is a known endpoint; it points at the real simulator, which must see
+      // nothing
       Issuer issuer = Issuer.builder()
-          .verifierSettings("iam", Map.of("additional_sts_endpoints", List.of(redirecting.hostPort(), STS.hostPort()),
-              "sts_ca_pem", redirecting.caPem() + STS.caPem()))
-          .build().start();
+          .verifierSettings(
+              "iam",
+              Map.of(
+                  "additional_sts_endpoints",
+                  List.of(redirecting.hostPort(), STS.hostPort()),
+                  "sts_ca_pem",
+                  redirecting.caPem() + STS.caPem()))
+          .build()
+          .start();
       try (issuer) {
         issuer.bots().create("redirected");
-        issuer.tokens().create("redirected-token", "redirected", "iam", Instant.now().plusSeconds(3600), Map.of("allow", List.of(Map.of("aws_account", ACCOUNT))));
+        issuer
+            .tokens()
+            .create(
+                "redirected-token",
+                "redirected",
+                "iam",
+                Instant.now().plusSeconds(3600),
+                Map.of("allow", List.of(Map.of("aws_account", ACCOUNT))));
         redirecting.redirectTo(STS.endpoint());
         StsSimulator.Principal p = role();
         int before = STS.received().size();
-        IamJoinMethod m = IamJoinMethod.builder().token("redirected-token")
-            .credentialsProvider(StaticCredentialsProvider.create(AwsSessionCredentials.create(p.accessKeyId(), p.secretAccessKey(), p.sessionToken())))
-            .region(Region.US_EAST_1).stsEndpoint(redirecting.endpoint()).build();
+        IamJoinMethod m = IamJoinMethod.builder()
+            .token("redirected-token")
+            .credentialsProvider(StaticCredentialsProvider.create(AwsSessionCredentials.create(
+                p.accessKeyId(), p.secretAccessKey(), p.sessionToken())))
+            .region(Region.US_EAST_1)
+            .stsEndpoint(redirecting.endpoint())
+            .build();
         assertThat(expectRejected(issuer, m)).startsWith("rule=sts_redirect");
         assertThat(redirecting.received()).hasSize(1);
         assertThat(STS.received()).hasSize(before);
@@ -226,14 +297,17 @@ class IamJoinTest {
 
   @Test
   void arnOutsideTheRulesIsRejected() {
-    String reason = expectRejected(ISSUER.issuer(), method(tokenFor("arn:aws:sts::" + ACCOUNT + ":assumed-role/deployer/*"), role()));
+    String reason = expectRejected(
+        ISSUER.issuer(),
+        method(tokenFor("arn:aws:sts::" + ACCOUNT + ":assumed-role/deployer/*"), role()));
     assertThat(reason).startsWith("rule=aws_arn");
   }
 
   @Test
   void arnGlobDoesNotMatchAcrossSlash() {
     // "assumed-role/*" must not match "assumed-role/app/session"
-    String reason = expectRejected(ISSUER.issuer(), method(tokenFor("arn:aws:sts::" + ACCOUNT + ":assumed-role/*"), role()));
+    String reason = expectRejected(
+        ISSUER.issuer(), method(tokenFor("arn:aws:sts::" + ACCOUNT + ":assumed-role/*"), role()));
     assertThat(reason).startsWith("rule=aws_arn");
   }
 
@@ -248,8 +322,15 @@ class IamJoinTest {
   void iamTokenWithoutAwsAccountIsRefusedAtCreation() {
     Issuer issuer = ISSUER.issuer();
     issuer.bots().create("iam-no-account");
-    assertThatThrownBy(() -> issuer.tokens().create("iam-no-account", "iam-no-account", "iam", Instant.now().plusSeconds(600),
-            Map.of("allow", List.of(Map.of("aws_arn", "arn:aws:iam::" + ACCOUNT + ":role/app")))))
+    assertThatThrownBy(() -> issuer
+            .tokens()
+            .create(
+                "iam-no-account",
+                "iam-no-account",
+                "iam",
+                Instant.now().plusSeconds(600),
+                Map.of(
+                    "allow", List.of(Map.of("aws_arn", "arn:aws:iam::" + ACCOUNT + ":role/app")))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("aws_account");
   }

@@ -52,11 +52,15 @@ public final class DirectoryDestination implements Destination {
   public static final String TYPE = "directory";
   /** The link every visible file goes through. */
   public static final String DATA = "..data";
+
   private static final String DATA_TMP = "..data_tmp";
   private static final Logger LOG = LoggerFactory.getLogger(DirectoryDestination.class);
-  private static final DateTimeFormatter VERSION = DateTimeFormatter.ofPattern("'..'yyyy_MM_dd_HH_mm_ss.nnnnnnnnn");
-  private static final Set<PosixFilePermission> SECRET = PosixFilePermissions.fromString("rw-------");
-  private static final Set<PosixFilePermission> PUBLIC = PosixFilePermissions.fromString("rw-r--r--");
+  private static final DateTimeFormatter VERSION =
+      DateTimeFormatter.ofPattern("'..'yyyy_MM_dd_HH_mm_ss.nnnnnnnnn");
+  private static final Set<PosixFilePermission> SECRET =
+      PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> PUBLIC =
+      PosixFilePermissions.fromString("rw-r--r--");
 
   private final Path path;
   private final String readerUser;
@@ -77,7 +81,11 @@ public final class DirectoryDestination implements Destination {
   }
 
   /** Test seam: the points of a write where a test plays a second actor (swaps in a symbolic link). */
-  enum Point { VERSION_CREATED, FILE_CREATED, REMOVING_OLD_VERSION }
+  enum Point {
+    VERSION_CREATED,
+    FILE_CREATED,
+    REMOVING_OLD_VERSION
+  }
 
   /** Test seam, called at each {@link Point} with the path concerned. */
   interface Hook {
@@ -100,16 +108,26 @@ public final class DirectoryDestination implements Destination {
 
   /** True for names whose content is not secret (certificates, CA files, SSH configs); everything else is 0600. */
   public static boolean isPublic(String name) {
-    return name.endsWith(".pub") || name.endsWith(".crt") || name.endsWith(".cas") || name.equals("tlscert")
-        || name.equals("tlscacerts") || name.equals("ssh_config") || name.equals("known_hosts")
-        || name.equals("svid.pem") || name.equals("bundle.pem");
+    return name.endsWith(".pub")
+        || name.endsWith(".crt")
+        || name.endsWith(".cas")
+        || name.equals("tlscert")
+        || name.equals("tlscacerts")
+        || name.equals("ssh_config")
+        || name.equals("known_hosts")
+        || name.equals("svid.pem")
+        || name.equals("bundle.pem");
   }
 
   @Override
   public synchronized void write(Map<String, byte[]> files) {
     Objects.requireNonNull(files, "files");
     for (String name : files.keySet()) {
-      if (name.isEmpty() || name.contains("/") || name.startsWith("..") || name.equals(".") || name.indexOf('\0') >= 0) {
+      if (name.isEmpty()
+          || name.contains("/")
+          || name.startsWith("..")
+          || name.equals(".")
+          || name.indexOf('\0') >= 0) {
         throw new IllegalArgumentException("bad file name '" + name + "'");
       }
     }
@@ -127,7 +145,8 @@ public final class DirectoryDestination implements Destination {
           for (String name : files.keySet()) {
             PosixFileAttributes a = v.attributes(name);
             if (a == null || !a.isRegularFile()) {
-              throw new IOException(v.path().resolve(name) + " was replaced while it was being written");
+              throw new IOException(
+                  v.path().resolve(name) + " was replaced while it was being written");
             }
           }
           if (!v.stillAtPath()) {
@@ -136,7 +155,9 @@ public final class DirectoryDestination implements Destination {
           v.sync();
         } catch (IOException | RuntimeException e) {
           try {
-            removeVersion(dir, version); // ..data still points at the previous version: nothing visible changed
+            removeVersion(
+                dir,
+                version); // ..data still points at the previous version: nothing visible changed
           } catch (IOException cleanup) {
             e.addSuppressed(cleanup);
           }
@@ -150,7 +171,8 @@ public final class DirectoryDestination implements Destination {
       dir.rename(DATA_TMP, DATA);
       linkVisibleFiles(dir, files.keySet());
       dir.sync();
-      removeOldVersions(dir, version, previous == null ? null : previous.getFileName().toString());
+      removeOldVersions(
+          dir, version, previous == null ? null : previous.getFileName().toString());
     } catch (SafeDirectory.UnsafePathException e) {
       throw new UnsafeDestinationException(path, e.getMessage());
     } catch (IOException e) {
@@ -191,7 +213,8 @@ public final class DirectoryDestination implements Destination {
   @Override
   public void check() {
     try {
-      SafeDirectory dir = SafeDirectory.open(path, false, directoryPermissions()); // null if not there yet (made by the first write)
+      SafeDirectory dir = SafeDirectory.open(
+          path, false, directoryPermissions()); // null if not there yet (made by the first write)
       if (dir != null) {
         dir.close();
       }
@@ -233,7 +256,8 @@ public final class DirectoryDestination implements Destination {
   }
 
   private Set<PosixFilePermission> directoryPermissions() {
-    return PosixFilePermissions.fromString(readerGroup != null && !aclAvailable() ? "rwxr-x---" : "rwx------");
+    return PosixFilePermissions.fromString(
+        readerGroup != null && !aclAvailable() ? "rwxr-x---" : "rwx------");
   }
 
   /** 0750 where readers are granted (by ACL the group bits are the ACL mask), else 0700. */
@@ -258,7 +282,8 @@ public final class DirectoryDestination implements Destination {
   }
 
   /** Creates the file with its final mode (and, with ACL readers, the entries it inherits), never by path. */
-  private void writeFile(SafeDirectory version, String name, byte[] content, boolean isPublic) throws IOException {
+  private void writeFile(SafeDirectory version, String name, byte[] content, boolean isPublic)
+      throws IOException {
     Set<PosixFilePermission> mode = isPublic ? PUBLIC : SECRET;
     if (!isPublic && (aclAvailable() || readerGroup != null)) {
       // with ACLs the group bits are the mask: r-- lets the named readers read; the owning group's
@@ -294,7 +319,8 @@ public final class DirectoryDestination implements Destination {
     }
   }
 
-  private void removeOldVersions(SafeDirectory dir, String current, String previous) throws IOException {
+  private void removeOldVersions(SafeDirectory dir, String current, String previous)
+      throws IOException {
     List<String> old = new ArrayList<>();
     for (String n : dir.list()) {
       if (n.matches("\\.\\.[0-9].*") && !n.equals(current) && !n.equals(previous)) {
@@ -340,10 +366,17 @@ public final class DirectoryDestination implements Destination {
       setfacl = find("setfacl", dirs);
       acl = setfacl != null;
       if (setfacl == null) {
-        LOG.warn("setfacl not found in {} (Debian package 'acl'): destination {} grants {}{}", dirs, path,
-            readerGroup != null ? "group " + readerGroup + " read access through group ownership and permissions "
-                + "(keys 0640, directories 0750) instead of ACLs" : "no reader access",
-            readerUser != null ? "; reader_user " + readerUser + " gets NO access without ACLs" : "");
+        LOG.warn(
+            "setfacl not found in {} (Debian package 'acl'): destination {} grants {}{}",
+            dirs,
+            path,
+            readerGroup != null
+                ? "group " + readerGroup + " read access through group ownership and permissions "
+                    + "(keys 0640, directories 0750) instead of ACLs"
+                : "no reader access",
+            readerUser != null
+                ? "; reader_user " + readerUser + " gets NO access without ACLs"
+                : "");
       }
     }
     return acl;
@@ -352,7 +385,8 @@ public final class DirectoryDestination implements Destination {
   /** The absolute directories of {@code PATH} (relative ones are skipped: a tool is never run from the working directory). */
   static List<Path> pathFromEnvironment() {
     List<Path> dirs = new ArrayList<>();
-    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+    for (String dir :
+        System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
       if (!dir.isEmpty() && Path.of(dir).isAbsolute()) {
         dirs.add(Path.of(dir));
       }
@@ -386,10 +420,11 @@ public final class DirectoryDestination implements Destination {
     }
     if (aclAvailable()) {
       // the whole ACL, access and default, replaced in one run (--set): an entry someone else put
-      // on the directory beforehand (masked, or inherited from the parent's default ACL) is removed,
+      // on the directory beforehand (masked, or inherited from the parent's default ACL) is
+      // removed,
       // never activated by a recalculated mask
-      List<String> entries = new ArrayList<>(List.of("u::rwx", "g::---", "o::---", "m::r-x",
-          "d:u::rwx", "d:g::---", "d:o::---", "d:m::r-x"));
+      List<String> entries = new ArrayList<>(List.of(
+          "u::rwx", "g::---", "o::---", "m::r-x", "d:u::rwx", "d:g::---", "d:o::---", "d:m::r-x"));
       if (readerUser != null) {
         entries.add("u:" + readerUser + ":r-x");
         entries.add("d:u:" + readerUser + ":r-x");
@@ -399,20 +434,24 @@ public final class DirectoryDestination implements Destination {
         entries.add("d:g:" + readerGroup + ":r-x");
       }
       if (!dir.stillAtPath()) {
-        throw new UnsafeDestinationException(path, "was moved or replaced while it was being written");
+        throw new UnsafeDestinationException(
+            path, "was moved or replaced while it was being written");
       }
       run(List.of(setfacl.toString(), "-P", "--set", String.join(",", entries), path.toString()));
     } else if (readerGroup != null) {
       dir.setGroup(group());
       Set<PosixFilePermission> perms = new HashSet<>(dir.attributes().permissions());
-      if (perms.add(PosixFilePermission.GROUP_READ) | perms.add(PosixFilePermission.GROUP_EXECUTE)) {
+      if (perms.add(PosixFilePermission.GROUP_READ)
+          | perms.add(PosixFilePermission.GROUP_EXECUTE)) {
         dir.setMode(perms);
       }
     }
   }
 
   private GroupPrincipal group() throws IOException {
-    return path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(readerGroup);
+    return path.getFileSystem()
+        .getUserPrincipalLookupService()
+        .lookupPrincipalByGroupName(readerGroup);
   }
 
   private static void run(List<String> cmd) throws IOException {
@@ -511,17 +550,19 @@ public final class DirectoryDestination implements Destination {
         throw new IllegalArgumentException("destination.reader_user: no user named '" + readerUser
             + "' on this machine; create it first or name an existing one");
       } catch (IOException e) {
-        throw new IllegalArgumentException("destination.reader_user: cannot look up '" + readerUser + "': " + e, e);
+        throw new IllegalArgumentException(
+            "destination.reader_user: cannot look up '" + readerUser + "': " + e, e);
       }
       try {
         if (readerGroup != null) {
           users.lookupPrincipalByGroupName(readerGroup);
         }
       } catch (UserPrincipalNotFoundException e) {
-        throw new IllegalArgumentException("destination.reader_group: no group named '" + readerGroup
-            + "' on this machine; create it first or name an existing one");
+        throw new IllegalArgumentException("destination.reader_group: no group named '"
+            + readerGroup + "' on this machine; create it first or name an existing one");
       } catch (IOException e) {
-        throw new IllegalArgumentException("destination.reader_group: cannot look up '" + readerGroup + "': " + e, e);
+        throw new IllegalArgumentException(
+            "destination.reader_group: cannot look up '" + readerGroup + "': " + e, e);
       }
       return new DirectoryDestination(this);
     }

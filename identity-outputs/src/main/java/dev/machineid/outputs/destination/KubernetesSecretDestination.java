@@ -63,17 +63,21 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
   public static final String MANAGER = "machine-id";
   /** The owner of a destination not bound to an output (made in Java without {@link Builder#owner}). */
   public static final String DEFAULT_OWNER = "default";
+
   private static final String HELM_RELEASE_ANNOTATION = "meta.helm.sh/release-name";
   /** Where a pod's service account namespace is mounted. */
-  public static final Path POD_NAMESPACE_FILE = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+  public static final Path POD_NAMESPACE_FILE =
+      Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
 
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesSecretDestination.class);
   private static final Pattern DNS1123_SUBDOMAIN =
       Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   private static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   private static final Pattern SECRET_KEY = Pattern.compile("[-._a-zA-Z0-9]+");
-  private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
-  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
+  private static final Pattern LABEL_NAME =
+      Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
+  private static final Pattern LABEL_VALUE =
+      Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
 
   private final String name;
   private final String namespace;
@@ -146,9 +150,14 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     Map<String, String> ours = new TreeMap<>();
     for (Map.Entry<String, byte[]> e : files.entrySet()) {
       String key = e.getKey();
-      if (key == null || key.length() > 253 || !SECRET_KEY.matcher(key).matches() || key.equals(".") || key.equals("..")) {
-        throw new IllegalArgumentException("bad file name '" + key + "': a Secret key must be 1-253 characters of "
-            + "[-._a-zA-Z0-9] and not '.' or '..'");
+      if (key == null
+          || key.length() > 253
+          || !SECRET_KEY.matcher(key).matches()
+          || key.equals(".")
+          || key.equals("..")) {
+        throw new IllegalArgumentException(
+            "bad file name '" + key + "': a Secret key must be 1-253 characters of "
+                + "[-._a-zA-Z0-9] and not '.' or '..'");
       }
       ours.put(key, Base64.getEncoder().encodeToString(Objects.requireNonNull(e.getValue(), key)));
     }
@@ -161,28 +170,44 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
           Map<String, String> freshLabels = new LinkedHashMap<>(labels);
           freshLabels.put(MANAGED_BY_LABEL, MANAGER);
           Secret fresh = new SecretBuilder()
-              .withNewMetadata().withName(name).withNamespace(namespace).withLabels(freshLabels)
-              .withAnnotations(Map.of(KEYS_ANNOTATION, annotation, OUTPUT_ANNOTATION, owner)).endMetadata()
-              .withType("Opaque").withData(ours).build();
+              .withNewMetadata()
+              .withName(name)
+              .withNamespace(namespace)
+              .withLabels(freshLabels)
+              .withAnnotations(Map.of(KEYS_ANNOTATION, annotation, OUTPUT_ANNOTATION, owner))
+              .endMetadata()
+              .withType("Opaque")
+              .withData(ours)
+              .build();
           k8s.secrets().inNamespace(namespace).resource(fresh).create();
           LOG.info("created Secret {}/{} with keys {}", namespace, name, ours.keySet());
           return;
         }
         ObjectMeta meta = current.getMetadata();
-        Map<String, String> data = current.getData() == null ? new TreeMap<>() : new TreeMap<>(current.getData());
-        Map<String, String> annotations = meta.getAnnotations() == null ? new TreeMap<>() : new TreeMap<>(meta.getAnnotations());
-        Map<String, String> newLabels = meta.getLabels() == null ? new TreeMap<>() : new TreeMap<>(meta.getLabels());
+        Map<String, String> data =
+            current.getData() == null ? new TreeMap<>() : new TreeMap<>(current.getData());
+        Map<String, String> annotations =
+            meta.getAnnotations() == null ? new TreeMap<>() : new TreeMap<>(meta.getAnnotations());
+        Map<String, String> newLabels =
+            meta.getLabels() == null ? new TreeMap<>() : new TreeMap<>(meta.getLabels());
         refuseUnlessOurs(current);
         Set<String> owned = ownedKeys(annotations);
         Set<String> foreign = new TreeSet<>(ours.keySet());
         foreign.retainAll(data.keySet());
         foreign.removeAll(owned);
         if (!foreign.isEmpty()) {
-          throw new KubernetesSecretException(KubernetesSecretException.Reason.FOREIGN_KEY, 0, namespace, name,
-              "cannot write Secret " + namespace + "/" + name + ": it already holds " + foreign + ", which this "
-                  + "destination did not write (they are not listed in its " + KEYS_ANNOTATION + " annotation), so they "
+          throw new KubernetesSecretException(
+              KubernetesSecretException.Reason.FOREIGN_KEY,
+              0,
+              namespace,
+              name,
+              "cannot write Secret " + namespace + "/" + name + ": it already holds " + foreign
+                  + ", which this "
+                  + "destination did not write (they are not listed in its " + KEYS_ANNOTATION
+                  + " annotation), so they "
                   + "are someone else's and are left alone. Name another Secret for this output, or remove those keys "
-                  + "(or the Secret) if they are stale; the Secret was not changed", null);
+                  + "(or the Secret) if they are stale; the Secret was not changed",
+              null);
         }
         // drop keys we wrote last time and no longer write; never touch anyone else's
         for (String old : owned) {
@@ -194,21 +219,32 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
         annotations.put(KEYS_ANNOTATION, annotation);
         annotations.put(OUTPUT_ANNOTATION, owner);
         newLabels.putAll(labels);
-        if (data.equals(current.getData()) && annotations.equals(meta.getAnnotations())
+        if (data.equals(current.getData())
+            && annotations.equals(meta.getAnnotations())
             && newLabels.equals(meta.getLabels() == null ? Map.of() : meta.getLabels())) {
           return; // already up to date
         }
         Secret updated = new SecretBuilder(current)
-            .editMetadata().withLabels(newLabels).withAnnotations(annotations).endMetadata() // keeps resourceVersion
-            .withData(data).build();
+            .editMetadata()
+            .withLabels(newLabels)
+            .withAnnotations(annotations)
+            .endMetadata() // keeps resourceVersion
+            .withData(data)
+            .build();
         k8s.secrets().inNamespace(namespace).resource(updated).update();
         LOG.debug("updated keys {} of Secret {}/{}", ours.keySet(), namespace, name);
         return;
       } catch (KubernetesClientException e) {
-        // 409: changed (or created) by someone else since our read; 404: deleted between get and update
+        // 409: changed (or created) by someone else since our read; 404: deleted between get and
+        // update
         if ((e.getCode() == 409 || e.getCode() == 404) && attempt < maxAttempts) {
-          LOG.debug("Secret {}/{} changed concurrently (HTTP {}), retrying ({}/{})", namespace, name, e.getCode(),
-              attempt, maxAttempts);
+          LOG.debug(
+              "Secret {}/{} changed concurrently (HTTP {}), retrying ({}/{})",
+              namespace,
+              name,
+              e.getCode(),
+              attempt,
+              maxAttempts);
           backoff(attempt);
           continue;
         }
@@ -255,45 +291,63 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     ObjectMeta meta = s.getMetadata();
     String type = s.getType();
     if (type != null && !type.equals("Opaque")) {
-      throw refusal(KubernetesSecretException.Reason.WRONG_TYPE, "it is of type " + type + ", not Opaque; a Secret of "
-          + "another type is another component's (a service-account token, a TLS or registry Secret). Name another Secret");
+      throw refusal(
+          KubernetesSecretException.Reason.WRONG_TYPE,
+          "it is of type " + type + ", not Opaque; a Secret of "
+              + "another type is another component's (a service-account token, a TLS or registry Secret). Name another Secret");
     }
     String managedBy = meta.getLabels() == null ? null : meta.getLabels().get(MANAGED_BY_LABEL);
     if (managedBy != null && !managedBy.equals(MANAGER)) {
-      throw refusal(KubernetesSecretException.Reason.MANAGED_ELSEWHERE, "it is labelled " + MANAGED_BY_LABEL + "="
-          + managedBy + ", so that tool would overwrite what is written, or this would overwrite what it wrote. Name "
-          + "another Secret");
+      throw refusal(
+          KubernetesSecretException.Reason.MANAGED_ELSEWHERE,
+          "it is labelled " + MANAGED_BY_LABEL + "="
+              + managedBy
+              + ", so that tool would overwrite what is written, or this would overwrite what it wrote. Name "
+              + "another Secret");
     }
-    String helm = meta.getAnnotations() == null ? null : meta.getAnnotations().get(HELM_RELEASE_ANNOTATION);
+    String helm =
+        meta.getAnnotations() == null ? null : meta.getAnnotations().get(HELM_RELEASE_ANNOTATION);
     if (helm != null) {
-      throw refusal(KubernetesSecretException.Reason.MANAGED_ELSEWHERE, "it belongs to the Helm release " + helm
-          + ". Name another Secret");
+      throw refusal(
+          KubernetesSecretException.Reason.MANAGED_ELSEWHERE,
+          "it belongs to the Helm release " + helm + ". Name another Secret");
     }
     if (meta.getOwnerReferences() != null) {
       for (var ref : meta.getOwnerReferences()) {
         if (Boolean.TRUE.equals(ref.getController())) {
-          throw refusal(KubernetesSecretException.Reason.MANAGED_ELSEWHERE, "it is controlled by " + ref.getKind() + " "
-              + ref.getName() + ". Name another Secret");
+          throw refusal(
+              KubernetesSecretException.Reason.MANAGED_ELSEWHERE,
+              "it is controlled by " + ref.getKind() + " " + ref.getName()
+                  + ". Name another Secret");
         }
       }
     }
     if (!ownedByUs(s)) {
-      throw refusal(KubernetesSecretException.Reason.OWNED_BY_ANOTHER_OUTPUT, "its keys belong to the output '"
-          + meta.getAnnotations().get(OUTPUT_ANNOTATION) + "' (annotation " + OUTPUT_ANNOTATION + "), not to '" + owner
-          + "'. Give every output its own Secret; if that output is gone, delete the Secret");
+      throw refusal(
+          KubernetesSecretException.Reason.OWNED_BY_ANOTHER_OUTPUT,
+          "its keys belong to the output '"
+              + meta.getAnnotations().get(OUTPUT_ANNOTATION) + "' (annotation " + OUTPUT_ANNOTATION
+              + "), not to '" + owner
+              + "'. Give every output its own Secret; if that output is gone, delete the Secret");
     }
   }
 
   private KubernetesSecretException refusal(KubernetesSecretException.Reason reason, String why) {
-    return new KubernetesSecretException(reason, 0, namespace, name, "cannot write Secret " + namespace + "/" + name
-        + ": " + why + "; the Secret was not changed", null);
+    return new KubernetesSecretException(
+        reason,
+        0,
+        namespace,
+        name,
+        "cannot write Secret " + namespace + "/" + name + ": " + why
+            + "; the Secret was not changed",
+        null);
   }
 
   static String checkOwner(String owner) {
     Objects.requireNonNull(owner, "owner");
     if (owner.isBlank() || owner.length() > 253 || !owner.matches("[-._a-zA-Z0-9:/]+")) {
-      throw new IllegalArgumentException("destination owner: bad output name '" + owner + "': 1-253 characters of "
-          + "[-._a-zA-Z0-9:/]");
+      throw new IllegalArgumentException("destination owner: bad output name '" + owner
+          + "': 1-253 characters of " + "[-._a-zA-Z0-9:/]");
     }
     return owner;
   }
@@ -306,18 +360,21 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     return new TreeSet<>(Arrays.asList(v.split(",")));
   }
 
-  private KubernetesSecretException failure(String what, KubernetesClientException e, int attempts) {
+  private KubernetesSecretException failure(
+      String what, KubernetesClientException e, int attempts) {
     KubernetesSecretException.Reason reason;
     String hint;
     switch (e.getCode()) {
       case 401:
         reason = KubernetesSecretException.Reason.UNAUTHORIZED;
-        hint = "; the API server did not accept the client's credentials (service account token or kubeconfig user)";
+        hint =
+            "; the API server did not accept the client's credentials (service account token or kubeconfig user)";
         break;
       case 403:
         reason = KubernetesSecretException.Reason.FORBIDDEN;
-        hint = "; the service account needs get and update (and create, unless the Secret already exists) on secrets/"
-            + name + " in namespace " + namespace + " (see docs/outputs.md)";
+        hint =
+            "; the service account needs get and update (and create, unless the Secret already exists) on secrets/"
+                + name + " in namespace " + namespace + " (see docs/outputs.md)";
         break;
       case 409:
         reason = KubernetesSecretException.Reason.CONFLICT;
@@ -327,8 +384,14 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
         reason = KubernetesSecretException.Reason.API_ERROR;
         hint = "";
     }
-    return new KubernetesSecretException(reason, e.getCode(), namespace, name, "cannot " + what + " Secret " + namespace
-        + "/" + name + " (HTTP " + e.getCode() + "): " + e.getMessage() + hint, e);
+    return new KubernetesSecretException(
+        reason,
+        e.getCode(),
+        namespace,
+        name,
+        "cannot " + what + " Secret " + namespace + "/" + name + " (HTTP " + e.getCode() + "): "
+            + e.getMessage() + hint,
+        e);
   }
 
   private static void backoff(int attempt) {
@@ -371,18 +434,20 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
       throw new IllegalArgumentException("destination.name: missing (the Secret's name)");
     }
     if (name.length() > 253 || !DNS1123_SUBDOMAIN.matcher(name).matches()) {
-      throw new IllegalArgumentException("destination.name: '" + name + "' is not a valid Secret name: it must be a "
-          + "DNS-1123 subdomain (at most 253 characters of lower-case letters, digits, '-' and '.', starting and "
-          + "ending with a letter or digit), e.g. 'bot-db-credentials'");
+      throw new IllegalArgumentException(
+          "destination.name: '" + name + "' is not a valid Secret name: it must be a "
+              + "DNS-1123 subdomain (at most 253 characters of lower-case letters, digits, '-' and '.', starting and "
+              + "ending with a letter or digit), e.g. 'bot-db-credentials'");
     }
     return name;
   }
 
   static String checkNamespace(String ns) {
     if (ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches()) {
-      throw new IllegalArgumentException("destination.namespace: '" + ns + "' is not a valid namespace: it must be a "
-          + "DNS-1123 label (at most 63 characters of lower-case letters, digits and '-', starting and ending with a "
-          + "letter or digit)");
+      throw new IllegalArgumentException(
+          "destination.namespace: '" + ns + "' is not a valid namespace: it must be a "
+              + "DNS-1123 label (at most 63 characters of lower-case letters, digits and '-', starting and ending with a "
+              + "letter or digit)");
     }
     return ns;
   }
@@ -393,7 +458,9 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     if (slash >= 0) {
       String prefix = key.substring(0, slash);
       k = key.substring(slash + 1);
-      if (prefix.isEmpty() || prefix.length() > 253 || !DNS1123_SUBDOMAIN.matcher(prefix).matches()) {
+      if (prefix.isEmpty()
+          || prefix.length() > 253
+          || !DNS1123_SUBDOMAIN.matcher(prefix).matches()) {
         throw new IllegalArgumentException("destination.labels: bad label prefix in '" + key + "'");
       }
     }
@@ -401,7 +468,8 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
       throw new IllegalArgumentException("destination.labels: bad label name '" + key + "'");
     }
     if (value == null || value.length() > 63 || !LABEL_VALUE.matcher(value).matches()) {
-      throw new IllegalArgumentException("destination.labels." + key + ": bad label value '" + value + "'");
+      throw new IllegalArgumentException(
+          "destination.labels." + key + ": bad label value '" + value + "'");
     }
   }
 
@@ -439,7 +507,8 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     }
 
     /** A complete Fabric8 configuration to use instead of the auto-configuration (and {@code server}). */
-    @SuppressWarnings("exports") // Fabric8's Config by design; Fabric8 is optional, its users have it
+    @SuppressWarnings(
+        "exports") // Fabric8's Config by design; Fabric8 is optional, its users have it
     public Builder config(Config config) {
       this.config = Objects.requireNonNull(config, "config");
       return this;
@@ -463,8 +532,9 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
       Objects.requireNonNull(key, "label");
       checkLabel(key, value);
       if (key.equals(MANAGED_BY_LABEL) && !MANAGER.equals(value)) {
-        throw new IllegalArgumentException("destination.labels." + key + ": this destination manages the Secret and "
-            + "sets it to " + MANAGER + "; a Secret labelled as managed by another tool is refused");
+        throw new IllegalArgumentException("destination.labels." + key
+            + ": this destination manages the Secret and " + "sets it to " + MANAGER
+            + "; a Secret labelled as managed by another tool is refused");
       }
       labels.put(key, value);
       return this;
@@ -492,8 +562,10 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
       if (ns == null) {
         ns = podNamespace(podNamespaceFile);
         if (ns == null) {
-          throw new IllegalArgumentException("destination.namespace: missing; it defaults to the pod's namespace ("
-              + podNamespaceFile + "), which is not there: not running in a pod, so name the namespace");
+          throw new IllegalArgumentException(
+              "destination.namespace: missing; it defaults to the pod's namespace ("
+                  + podNamespaceFile
+                  + "), which is not there: not running in a pod, so name the namespace");
         }
         checkNamespace(ns);
       }
@@ -530,11 +602,17 @@ public final class KubernetesSecretDestination implements Destination, OutputOwn
     public Destination create(dev.machineid.core.config.Settings settings) {
       settings.declare("type");
       try {
-        Class.forName("io.fabric8.kubernetes.client.KubernetesClientBuilder", false, Provider.class.getClassLoader());
-        Class.forName("io.fabric8.kubernetes.api.model.Secret", false, Provider.class.getClassLoader());
+        Class.forName(
+            "io.fabric8.kubernetes.client.KubernetesClientBuilder",
+            false,
+            Provider.class.getClassLoader());
+        Class.forName(
+            "io.fabric8.kubernetes.api.model.Secret", false, Provider.class.getClassLoader());
       } catch (ClassNotFoundException | LinkageError e) {
-        throw new dev.machineid.core.config.SettingsException(settings.pathOf("type"), "kubernetes_secret needs Fabric8 on "
-            + "the class path: add io.fabric8:kubernetes-client and io.fabric8:kubernetes-httpclient-jdk");
+        throw new dev.machineid.core.config.SettingsException(
+            settings.pathOf("type"),
+            "kubernetes_secret needs Fabric8 on "
+                + "the class path: add io.fabric8:kubernetes-client and io.fabric8:kubernetes-httpclient-jdk");
       }
       Builder b = builder(settings.optionalString("name").orElse(null));
       settings.optionalString("namespace").ifPresent(b::namespace);

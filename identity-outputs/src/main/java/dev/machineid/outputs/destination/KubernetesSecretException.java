@@ -40,7 +40,12 @@ public final class KubernetesSecretException extends IdentityException {
   private final String namespace;
   private final String name;
 
-  KubernetesSecretException(Reason reason, int httpStatus, String namespace, String name, String message,
+  KubernetesSecretException(
+      Reason reason,
+      int httpStatus,
+      String namespace,
+      String name,
+      String message,
       Throwable cause) {
     super(message, cause);
     this.reason = Objects.requireNonNull(reason, "reason");

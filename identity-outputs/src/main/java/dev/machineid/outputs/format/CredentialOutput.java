@@ -6,9 +6,9 @@ import dev.machineid.core.CredentialRequest;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.MachineIdentity;
+import dev.machineid.core.TrustBundle;
 import dev.machineid.core.output.Destination;
 import dev.machineid.core.output.Output;
-import dev.machineid.core.TrustBundle;
 import dev.machineid.outputs.destination.DirectoryDestination;
 import java.nio.file.Path;
 import java.util.Map;
@@ -49,17 +49,28 @@ public final class CredentialOutput implements Output, AutoCloseable {
   private Credential written;
   private boolean closed;
 
-  CredentialOutput(String type, Destination destination, Function<String, CredentialRequest> request, Renderer renderer,
+  CredentialOutput(
+      String type,
+      Destination destination,
+      Function<String, CredentialRequest> request,
+      Renderer renderer,
       ReloadHook reload) {
     this(type, destination, request, renderer, reload, false);
   }
 
-  CredentialOutput(String type, Destination destination, Function<String, CredentialRequest> request, Renderer renderer,
-      ReloadHook reload, boolean rendersSshCertificate) {
+  CredentialOutput(
+      String type,
+      Destination destination,
+      Function<String, CredentialRequest> request,
+      Renderer renderer,
+      ReloadHook reload,
+      boolean rendersSshCertificate) {
     this.type = type;
     this.rendersSshCertificate = rendersSshCertificate;
     this.destination = Objects.requireNonNull(destination, "destination");
-    this.request = request == null ? null : request.apply("output:" + type + ":" + destination + "#" + HANDLES.incrementAndGet());
+    this.request = request == null
+        ? null
+        : request.apply("output:" + type + ":" + destination + "#" + HANDLES.incrementAndGet());
     this.renderer = renderer;
     this.reload = reload;
   }
@@ -118,8 +129,9 @@ public final class CredentialOutput implements Output, AutoCloseable {
       if (handle == null) {
         MachineIdentity mi = machineIdentity;
         if (mi == null) {
-          throw new IllegalStateException("output " + name() + " needs a role-scoped credential but was never attached "
-              + "to a MachineIdentity; add it with MachineIdentity.builder().output(…)");
+          throw new IllegalStateException(
+              "output " + name() + " needs a role-scoped credential but was never attached "
+                  + "to a MachineIdentity; add it with MachineIdentity.builder().output(…)");
         }
         handle = mi.credentials(request);
         handle.addListener(this::onCredential);
@@ -129,7 +141,8 @@ public final class CredentialOutput implements Output, AutoCloseable {
       }
       h = handle;
     }
-    // a bot renewal: the handle's own schedule keeps the credential fresh (it never outlives the bot
+    // a bot renewal: the handle's own schedule keeps the credential fresh (it never outlives the
+    // bot
     // certificate it was issued under), so it is issued once per period; only a handle whose last
     // refresh failed (the bot identity had expired, say) is asked again now
     if (h.lastError().isEmpty() && h.current() != null) {
@@ -137,7 +150,10 @@ public final class CredentialOutput implements Output, AutoCloseable {
     }
     h.refreshNow().whenComplete((c, e) -> {
       if (e != null) {
-        LOG.warn("output {}: credential refresh failed, files keep the previous credential: {}", name(), e.toString());
+        LOG.warn(
+            "output {}: credential refresh failed, files keep the previous credential: {}",
+            name(),
+            e.toString());
       }
     });
   }
@@ -161,7 +177,8 @@ public final class CredentialOutput implements Output, AutoCloseable {
       authority = mi.trustBundle().orElse(null);
     }
     Path dir = destination instanceof DirectoryDestination d ? d.path() : null;
-    Map<String, byte[]> files = renderer.render(new RenderContext(identity, credential, authority, dir));
+    Map<String, byte[]> files =
+        renderer.render(new RenderContext(identity, credential, authority, dir));
     destination.write(files);
     written = credential;
     LOG.info("output {} written: {}", name(), credential != null ? credential : identity);
@@ -170,8 +187,9 @@ public final class CredentialOutput implements Output, AutoCloseable {
 
   private void failIfHookFailed(ReloadHook.Result r) {
     if (r != null && !r.ok()) {
-      throw new IdentityException("output " + name() + " written, but its reload hook `" + reload.command()
-          + "` exited " + r.exitCode() + (r.output().isEmpty() ? "" : ": " + r.output()));
+      throw new IdentityException(
+          "output " + name() + " written, but its reload hook `" + reload.command() + "` exited "
+              + r.exitCode() + (r.output().isEmpty() ? "" : ": " + r.output()));
     }
   }
 

@@ -4,11 +4,11 @@ import dev.machineid.core.Credential;
 import dev.machineid.core.CredentialKind;
 import dev.machineid.core.CredentialRequest;
 import dev.machineid.core.IdentityException;
+import dev.machineid.core.TrustBundle;
 import dev.machineid.core.output.Destination;
 import dev.machineid.core.output.IdentityOutput;
 import dev.machineid.core.output.Output;
 import dev.machineid.core.output.OutputProvider;
-import dev.machineid.core.TrustBundle;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.SshPublicKeys;
 import java.io.ByteArrayOutputStream;
@@ -81,20 +81,24 @@ public final class OutputKinds {
     return c.credential();
   }
 
-  private static Function<String, CredentialRequest> request(CredentialKind kind, Settings s,
+  private static Function<String, CredentialRequest> request(
+      CredentialKind kind,
+      Settings s,
       java.util.function.Consumer<CredentialRequest.Builder> target) {
     List<String> roles = s.list("roles", kind != CredentialKind.APPLICATION);
     Duration ttl = s.ttl();
     String explicit = s.string("name", false);
     // validate now, so a bad block fails at config time
-    CredentialRequest.Builder probe = CredentialRequest.builder(kind).roles(roles.toArray(String[]::new));
+    CredentialRequest.Builder probe =
+        CredentialRequest.builder(kind).roles(roles.toArray(String[]::new));
     target.accept(probe);
     if (ttl != null) {
       probe.ttl(ttl);
     }
     probe.build();
     return name -> {
-      CredentialRequest.Builder b = CredentialRequest.builder(kind).name(explicit != null ? explicit : name)
+      CredentialRequest.Builder b = CredentialRequest.builder(kind)
+          .name(explicit != null ? explicit : name)
           .roles(roles.toArray(String[]::new));
       target.accept(b);
       if (ttl != null) {
@@ -110,7 +114,8 @@ public final class OutputKinds {
     abstract CredentialOutput make(Settings s, Destination d);
 
     @Override
-    public final Output create(dev.machineid.core.config.Settings settings, Destination destination) {
+    public final Output create(
+        dev.machineid.core.config.Settings settings, Destination destination) {
       Settings s = new Settings(type(), settings, keys());
       Destination d = destination;
       if (d instanceof dev.machineid.outputs.destination.OutputOwnedDestination owned) {
@@ -190,16 +195,23 @@ public final class OutputKinds {
     CredentialOutput make(Settings s, Destination d) {
       for (String roleScoped : List.of("roles", "ttl", "name")) {
         if (s.has(roleScoped)) {
-          throw new IllegalArgumentException(roleScoped + ": not a setting of the identity output, which renders the bot "
-              + "identity itself (all of the bot's roles, the bot certificate's lifetime); remove it");
+          throw new IllegalArgumentException(
+              roleScoped + ": not a setting of the identity output, which renders the bot "
+                  + "identity itself (all of the bot's roles, the bot certificate's lifetime); remove it");
         }
       }
       List<String> patterns = s.list("host_patterns", false);
-      return new CredentialOutput(type(), d, null, c -> {
-        Map<String, byte[]> f = new LinkedHashMap<>(IdentityOutput.files(c.identity()));
-        sshClientFiles(f, c, patterns, type());
-        return f;
-      }, s.reload(), true);
+      return new CredentialOutput(
+          type(),
+          d,
+          null,
+          c -> {
+            Map<String, byte[]> f = new LinkedHashMap<>(IdentityOutput.files(c.identity()));
+            sshClientFiles(f, c, patterns, type());
+            return f;
+          },
+          s.reload(),
+          true);
     }
   }
 
@@ -248,15 +260,21 @@ public final class OutputKinds {
   }
 
   /** An X509-SVID, its key and the SPIFFE bundle, under the given file names. */
-  static CredentialOutput svid(String type, Settings s, Destination d, String certFile, String keyFile, String bundleFile) {
-    return new CredentialOutput(type, d, request(CredentialKind.APPLICATION, s, b -> {}), c -> {
-      Credential cr = credential(c);
-      Map<String, byte[]> f = new LinkedHashMap<>();
-      f.put(certFile, ascii(pem(cr.certificateChain())));
-      f.put(keyFile, ascii(Pem.encode(cr.privateKey().orElseThrow())));
-      f.put(bundleFile, ascii(certificatePems(authority(c).spiffeAuthorities())));
-      return f;
-    }, s.reload());
+  static CredentialOutput svid(
+      String type, Settings s, Destination d, String certFile, String keyFile, String bundleFile) {
+    return new CredentialOutput(
+        type,
+        d,
+        request(CredentialKind.APPLICATION, s, b -> {}),
+        c -> {
+          Credential cr = credential(c);
+          Map<String, byte[]> f = new LinkedHashMap<>();
+          f.put(certFile, ascii(pem(cr.certificateChain())));
+          f.put(keyFile, ascii(Pem.encode(cr.privateKey().orElseThrow())));
+          f.put(bundleFile, ascii(certificatePems(authority(c).spiffeAuthorities())));
+          return f;
+        },
+        s.reload());
   }
 
   /** {@code spiffe-jwt}: the JWT-SVID for {@code audiences} in {@code jwt_svid}. */
@@ -277,8 +295,12 @@ public final class OutputKinds {
     @Override
     CredentialOutput make(Settings s, Destination d) {
       List<String> aud = s.list("audiences", true);
-      return new CredentialOutput(type(), d, request(CredentialKind.JWT_SVID, s, b -> b.audiences(aud.toArray(String[]::new))),
-          c -> Map.of("jwt_svid", ascii(credential(c).token().orElseThrow())), s.reload());
+      return new CredentialOutput(
+          type(),
+          d,
+          request(CredentialKind.JWT_SVID, s, b -> b.audiences(aud.toArray(String[]::new))),
+          c -> Map.of("jwt_svid", ascii(credential(c).token().orElseThrow())),
+          s.reload());
     }
   }
 
@@ -310,24 +332,32 @@ public final class OutputKinds {
         user = s.string("database_user", true);
       }
       String u = user;
-      return new CredentialOutput(type(), d, request(CredentialKind.DATABASE, s, b -> b.databaseUser(u)), c -> {
-        Credential cr = credential(c);
-        var key = cr.privateKey().orElseThrow();
-        Map<String, byte[]> f = new LinkedHashMap<>();
-        f.put("tls.crt", ascii(pem(cr.certificateChain())));
-        f.put("tls.key", ascii(Pem.encode(key)));
-        f.put("key.pk8", key.getEncoded());
-        f.put("tls.p12", pkcs12(cr));
-        f.put("tls.cas", ascii(certificatePems(authority(c).databaseServerAuthorities())));
-        return f;
-      }, s.reload());
+      return new CredentialOutput(
+          type(),
+          d,
+          request(CredentialKind.DATABASE, s, b -> b.databaseUser(u)),
+          c -> {
+            Credential cr = credential(c);
+            var key = cr.privateKey().orElseThrow();
+            Map<String, byte[]> f = new LinkedHashMap<>();
+            f.put("tls.crt", ascii(pem(cr.certificateChain())));
+            f.put("tls.key", ascii(Pem.encode(key)));
+            f.put("key.pk8", key.getEncoded());
+            f.put("tls.p12", pkcs12(cr));
+            f.put("tls.cas", ascii(certificatePems(authority(c).databaseServerAuthorities())));
+            return f;
+          },
+          s.reload());
     }
 
     private static byte[] pkcs12(Credential cr) {
       try {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
-        ks.setKeyEntry("tls", cr.privateKey().orElseThrow(), new char[0],
+        ks.setKeyEntry(
+            "tls",
+            cr.privateKey().orElseThrow(),
+            new char[0],
             cr.certificateChain().toArray(new Certificate[0]));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ks.store(out, new char[0]);
@@ -356,8 +386,14 @@ public final class OutputKinds {
 
     @Override
     Set<String> keys() {
-      return Set.of("kubernetes_cluster", "server", "certificate_authority", "certificate_authority_data",
-          "insecure_skip_tls_verify", "kubernetes_user", "kubernetes_groups");
+      return Set.of(
+          "kubernetes_cluster",
+          "server",
+          "certificate_authority",
+          "certificate_authority_data",
+          "insecure_skip_tls_verify",
+          "kubernetes_user",
+          "kubernetes_groups");
     }
 
     @Override
@@ -366,56 +402,76 @@ public final class OutputKinds {
       String clusterName = cluster != null ? cluster : "kubernetes";
       String server = s.string("server", true);
       if (!server.startsWith("https://")) {
-        throw new IllegalArgumentException("server: expected an https:// URL, got '" + server + "'");
+        throw new IllegalArgumentException(
+            "server: expected an https:// URL, got '" + server + "'");
       }
       String caFile = s.string("certificate_authority", false);
       String caData = s.string("certificate_authority_data", false);
       boolean insecure = s.bool("insecure_skip_tls_verify");
       if (caFile == null && caData == null && !insecure) {
-        throw new IllegalArgumentException("certificate_authority: missing; name the API server's CA file "
-            + "(or give certificate_authority_data)");
+        throw new IllegalArgumentException(
+            "certificate_authority: missing; name the API server's CA file "
+                + "(or give certificate_authority_data)");
       }
       String user = s.string("kubernetes_user", false);
       List<String> groups = s.list("kubernetes_groups", false);
-      return new CredentialOutput(type(), d, request(CredentialKind.KUBERNETES, s, b -> {
-        if (user != null) {
-          b.kubernetesUser(user);
-        }
-        if (!groups.isEmpty()) {
-          b.kubernetesGroups(groups.toArray(String[]::new));
-        }
-      }), c -> {
-        Credential cr = credential(c);
-        Base64.Encoder b64 = Base64.getEncoder();
-        String ca;
-        if (caFile != null) {
-          try {
-            ca = Files.readString(Path.of(caFile));
-          } catch (IOException e) {
-            throw new IdentityException("kubernetes output: cannot read certificate_authority " + caFile + ": " + e, e);
-          }
-        } else {
-          ca = caData;
-        }
-        StringBuilder y = new StringBuilder();
-        y.append("# Written by machine-id (kubernetes output); replaced on every issuance.\n");
-        y.append("apiVersion: v1\nkind: Config\nclusters:\n- name: ").append(q(clusterName)).append("\n  cluster:\n");
-        y.append("    server: ").append(q(server)).append('\n');
-        if (ca != null) {
-          y.append("    certificate-authority-data: ").append(b64.encodeToString(ascii(ca))).append('\n');
-        }
-        if (insecure) {
-          y.append("    insecure-skip-tls-verify: true\n");
-        }
-        y.append("users:\n- name: ").append(q(clusterName)).append("\n  user:\n");
-        y.append("    client-certificate-data: ").append(b64.encodeToString(ascii(pem(cr.certificateChain())))).append('\n');
-        y.append("    client-key-data: ").append(b64.encodeToString(ascii(Pem.encode(cr.privateKey().orElseThrow()))))
-            .append('\n');
-        y.append("contexts:\n- name: ").append(q(clusterName)).append("\n  context:\n    cluster: ").append(q(clusterName))
-            .append("\n    user: ").append(q(clusterName)).append('\n');
-        y.append("current-context: ").append(q(clusterName)).append('\n');
-        return Map.of("kubeconfig.yaml", ascii(y.toString()));
-      }, s.reload());
+      return new CredentialOutput(
+          type(),
+          d,
+          request(CredentialKind.KUBERNETES, s, b -> {
+            if (user != null) {
+              b.kubernetesUser(user);
+            }
+            if (!groups.isEmpty()) {
+              b.kubernetesGroups(groups.toArray(String[]::new));
+            }
+          }),
+          c -> {
+            Credential cr = credential(c);
+            Base64.Encoder b64 = Base64.getEncoder();
+            String ca;
+            if (caFile != null) {
+              try {
+                ca = Files.readString(Path.of(caFile));
+              } catch (IOException e) {
+                throw new IdentityException(
+                    "kubernetes output: cannot read certificate_authority " + caFile + ": " + e, e);
+              }
+            } else {
+              ca = caData;
+            }
+            StringBuilder y = new StringBuilder();
+            y.append("# Written by machine-id (kubernetes output); replaced on every issuance.\n");
+            y.append("apiVersion: v1\nkind: Config\nclusters:\n- name: ")
+                .append(q(clusterName))
+                .append("\n  cluster:\n");
+            y.append("    server: ").append(q(server)).append('\n');
+            if (ca != null) {
+              y.append("    certificate-authority-data: ")
+                  .append(b64.encodeToString(ascii(ca)))
+                  .append('\n');
+            }
+            if (insecure) {
+              y.append("    insecure-skip-tls-verify: true\n");
+            }
+            y.append("users:\n- name: ").append(q(clusterName)).append("\n  user:\n");
+            y.append("    client-certificate-data: ")
+                .append(b64.encodeToString(ascii(pem(cr.certificateChain()))))
+                .append('\n');
+            y.append("    client-key-data: ")
+                .append(b64.encodeToString(ascii(Pem.encode(cr.privateKey().orElseThrow()))))
+                .append('\n');
+            y.append("contexts:\n- name: ")
+                .append(q(clusterName))
+                .append("\n  context:\n    cluster: ")
+                .append(q(clusterName))
+                .append("\n    user: ")
+                .append(q(clusterName))
+                .append('\n');
+            y.append("current-context: ").append(q(clusterName)).append('\n');
+            return Map.of("kubeconfig.yaml", ascii(y.toString()));
+          },
+          s.reload());
     }
   }
 
@@ -463,19 +519,26 @@ public final class OutputKinds {
     CredentialOutput make(Settings s, Destination d) {
       List<String> logins = s.list("logins", false);
       List<String> patterns = s.list("host_patterns", false);
-      return new CredentialOutput(type(), d, request(CredentialKind.SSH_USER, s, b -> {
-        if (!logins.isEmpty()) {
-          b.logins(logins.toArray(String[]::new));
-        }
-      }), c -> {
-        Credential cr = credential(c);
-        Map<String, byte[]> f = new LinkedHashMap<>();
-        f.put("key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
-        f.put("key.pub", ascii(SshPublicKeys.authorizedKey(cr.publicKey().orElseThrow()).strip() + "\n"));
-        f.put("key-cert.pub", ascii(cr.sshCertificate().orElseThrow().strip() + "\n"));
-        sshClientFiles(f, c, patterns, type());
-        return f;
-      }, s.reload());
+      return new CredentialOutput(
+          type(),
+          d,
+          request(CredentialKind.SSH_USER, s, b -> {
+            if (!logins.isEmpty()) {
+              b.logins(logins.toArray(String[]::new));
+            }
+          }),
+          c -> {
+            Credential cr = credential(c);
+            Map<String, byte[]> f = new LinkedHashMap<>();
+            f.put("key", ascii(Pem.encode(cr.privateKey().orElseThrow())));
+            f.put(
+                "key.pub",
+                ascii(SshPublicKeys.authorizedKey(cr.publicKey().orElseThrow()).strip() + "\n"));
+            f.put("key-cert.pub", ascii(cr.sshCertificate().orElseThrow().strip() + "\n"));
+            sshClientFiles(f, c, patterns, type());
+            return f;
+          },
+          s.reload());
     }
   }
 
@@ -485,7 +548,8 @@ public final class OutputKinds {
    * {@code key} and {@code key-cert.pub} beside it, that {@code known_hosts} only, strict host key
    * checking). Paths name the destination directory's stable links, which survive every rewrite.
    */
-  static void sshClientFiles(Map<String, byte[]> f, RenderContext c, List<String> patterns, String kind) {
+  static void sshClientFiles(
+      Map<String, byte[]> f, RenderContext c, List<String> patterns, String kind) {
     String hosts = patterns.isEmpty() ? "*" : String.join(",", patterns);
     StringBuilder kh = new StringBuilder();
     for (String ca : nonNull(authority(c).sshHostAuthorities())) {
@@ -533,16 +597,22 @@ public final class OutputKinds {
     @Override
     CredentialOutput make(Settings s, Destination d) {
       List<String> names = s.list("host_names", true);
-      return new CredentialOutput(type(), d, request(CredentialKind.SSH_HOST, s, b -> b.hostNames(names.toArray(String[]::new))),
+      return new CredentialOutput(
+          type(),
+          d,
+          request(CredentialKind.SSH_HOST, s, b -> b.hostNames(names.toArray(String[]::new))),
           c -> {
             Credential cr = credential(c);
             Map<String, byte[]> f = new LinkedHashMap<>();
             f.put("ssh_host", ascii(Pem.encode(cr.privateKey().orElseThrow())));
-            f.put("ssh_host.pub", ascii(SshPublicKeys.authorizedKey(cr.publicKey().orElseThrow()).strip() + "\n"));
+            f.put(
+                "ssh_host.pub",
+                ascii(SshPublicKeys.authorizedKey(cr.publicKey().orElseThrow()).strip() + "\n"));
             f.put("ssh_host-cert.pub", ascii(cr.sshCertificate().orElseThrow().strip() + "\n"));
             f.put("ssh_host-user-ca.pub", ascii(pems(authority(c).sshUserAuthorities())));
             return f;
-          }, s.reload());
+          },
+          s.reload());
     }
   }
 }

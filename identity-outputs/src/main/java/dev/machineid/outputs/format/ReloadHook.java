@@ -38,8 +38,10 @@ public record ReloadHook(String command, Duration timeout) {
   /** Runs the command; returns its exit code ({@code -1} if it could not start or timed out). Never throws. */
   public Result run(String outputName) {
     try {
-      Process p = new ProcessBuilder("/bin/sh", "-c", command).redirectErrorStream(true)
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      Process p = new ProcessBuilder("/bin/sh", "-c", command)
+          .redirectErrorStream(true)
+          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+          .start();
       byte[] out = p.getInputStream().readNBytes(8192);
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
@@ -55,7 +57,8 @@ public record ReloadHook(String command, Duration timeout) {
       }
       return new Result(code, text);
     } catch (IOException e) {
-      LOG.warn("output {}: reload hook `{}` could not start: {}", outputName, command, e.toString());
+      LOG.warn(
+          "output {}: reload hook `{}` could not start: {}", outputName, command, e.toString());
       return new Result(-1, e.toString());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -11,7 +11,8 @@ import java.util.Optional;
  * the bot identity), the issuer's trust bundle, and the destination directory when the
  * destination is one (for paths written into {@code ssh_config}).
  */
-record RenderContext(Identity identity, Credential credential, TrustBundle authority, Path directory) {
+record RenderContext(
+    Identity identity, Credential credential, TrustBundle authority, Path directory) {
   Optional<Path> directoryPath() {
     return Optional.ofNullable(directory);
   }

@@ -48,10 +48,12 @@ final class Settings {
 
   /** A missing key's error says which kind needs it; a near-miss typo's error stays as the view made it. */
   private SettingsException forThisKind(SettingsException e, String key) {
-    if (e.path().equals(view.pathOf(key)) && e.getMessage().endsWith(": missing; expected a value")) {
+    if (e.path().equals(view.pathOf(key))
+        && e.getMessage().endsWith(": missing; expected a value")) {
       return new SettingsException(e.path(), "missing; a " + type + " output needs it");
     }
-    if (e.path().equals(view.pathOf(key)) && e.getMessage().endsWith(": missing; expected a list")) {
+    if (e.path().equals(view.pathOf(key))
+        && e.getMessage().endsWith(": missing; expected a list")) {
       return new SettingsException(e.path(), "missing; a " + type + " output needs a list here");
     }
     return e;

@@ -23,7 +23,8 @@ import org.mariadb.jdbc.plugin.TlsSocketPlugin;
  * The driver builds a TLS context per connection from these managers, so each connection presents the
  * newest certificate.
  */
-// "exports": the driver's plugin interface and types are this class's API by design; the driver is optional
+// "exports": the driver's plugin interface and types are this class's API by design; the driver is
+// optional
 // (requires static), so an application that uses this plugin has MariaDB Connector/J itself
 @SuppressWarnings("exports")
 public final class MariaDbTlsPlugin implements TlsSocketPlugin {
@@ -37,30 +38,40 @@ public final class MariaDbTlsPlugin implements TlsSocketPlugin {
     return TYPE;
   }
 
-  private static CredentialHandle handle(Configuration conf, ExceptionFactory exceptions) throws SQLException {
+  private static CredentialHandle handle(Configuration conf, ExceptionFactory exceptions)
+      throws SQLException {
     String name = conf.nonMappedOptions().getProperty(PgSslSocketFactory.PROPERTY);
     if (name == null || name.isBlank()) {
-      throw exceptions.create("set the connection option '" + PgSslSocketFactory.PROPERTY
-          + "' to the name of an open CredentialHandle", "08000");
+      throw exceptions.create(
+          "set the connection option '" + PgSslSocketFactory.PROPERTY
+              + "' to the name of an open CredentialHandle",
+          "08000");
     }
-    return CredentialHandle.lookup(name).orElseThrow(() -> exceptions.create(
-        "no open CredentialHandle named '" + name + "': open it with identity.credentials(…) first", "08000"));
+    return CredentialHandle.lookup(name)
+        .orElseThrow(() -> exceptions.create(
+            "no open CredentialHandle named '" + name
+                + "': open it with identity.credentials(…) first",
+            "08000"));
   }
 
   @Override
-  public TrustManager[] getTrustManager(Configuration conf, ExceptionFactory exceptions, HostAddress host) throws SQLException {
+  public TrustManager[] getTrustManager(
+      Configuration conf, ExceptionFactory exceptions, HostAddress host) throws SQLException {
     return new TrustManager[] {handle(conf, exceptions).trustManager()};
   }
 
   @Override
-  public KeyManager[] getKeyManager(Configuration conf, ExceptionFactory exceptions) throws SQLException {
+  public KeyManager[] getKeyManager(Configuration conf, ExceptionFactory exceptions)
+      throws SQLException {
     return new KeyManager[] {handle(conf, exceptions).keyManager()};
   }
 
   @Override
   public void verify(String host, SSLSession session, long serverThreadId) throws SSLException {
     java.security.cert.Certificate[] peer = session.getPeerCertificates();
-    if (peer.length == 0 || !(peer[0] instanceof java.security.cert.X509Certificate leaf) || !names(leaf, host)) {
+    if (peer.length == 0
+        || !(peer[0] instanceof java.security.cert.X509Certificate leaf)
+        || !names(leaf, host)) {
       throw new SSLException("the database server's certificate does not name host '" + host + "'");
     }
   }
@@ -75,11 +86,14 @@ public final class MariaDbTlsPlugin implements TlsSocketPlugin {
       if (sans == null) {
         return false;
       }
-      boolean ip = host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || Character.isDigit(c));
+      boolean ip =
+          host.indexOf(':') >= 0 || host.chars().allMatch(c -> c == '.' || Character.isDigit(c));
       for (java.util.List<?> san : sans) {
         int type = (Integer) san.get(0);
         String value = String.valueOf(san.get(1));
-        if (ip && type == 7 && java.net.InetAddress.getByName(value).equals(java.net.InetAddress.getByName(host))) {
+        if (ip
+            && type == 7
+            && java.net.InetAddress.getByName(value).equals(java.net.InetAddress.getByName(host))) {
           return true;
         }
         if (!ip && type == 2 && dnsMatches(value, host)) {

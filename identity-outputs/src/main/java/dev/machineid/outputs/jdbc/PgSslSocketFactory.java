@@ -25,6 +25,7 @@ import javax.net.ssl.SSLSocketFactory;
 public final class PgSslSocketFactory extends DelegatingSslSocketFactory {
   /** The connection property naming the credential handle. */
   public static final String PROPERTY = "machineidCredential";
+
   private final CredentialHandle handle;
 
   /** The constructor pgjdbc calls, with the connection's properties. */
@@ -39,9 +40,9 @@ public final class PgSslSocketFactory extends DelegatingSslSocketFactory {
           + "' to the name of an open CredentialHandle (or pass it as sslfactoryarg)");
     }
     String n = name;
-    this.handle = CredentialHandle.lookup(n).orElseThrow(() -> new IllegalStateException(
-        "no open CredentialHandle named '" + n + "': call identity.credentials(…name(\"" + n
-            + "\")…) before opening connections"));
+    this.handle = CredentialHandle.lookup(n)
+        .orElseThrow(() -> new IllegalStateException("no open CredentialHandle named '" + n
+            + "': call identity.credentials(…name(\"" + n + "\")…) before opening connections"));
   }
 
   @Override

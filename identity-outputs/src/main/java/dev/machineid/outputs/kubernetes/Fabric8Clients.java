@@ -30,24 +30,31 @@ public final class Fabric8Clients {
    * {@code grace}: use it for long-running services, since one Fabric8 client keeps its connections
    * (and so its first certificate) open.
    */
-  public static RotatingKubernetesClient rotating(CredentialHandle handle, String server, X509TrustManager clusterTrust,
+  public static RotatingKubernetesClient rotating(
+      CredentialHandle handle,
+      String server,
+      X509TrustManager clusterTrust,
       java.time.Duration grace) {
     Objects.requireNonNull(handle, "handle");
     return new RotatingKubernetesClient(handle, server, clusterTrust, grace);
   }
 
-  @SuppressWarnings("exports") // Fabric8's builder by design; Fabric8 is optional, its users have it
-  public static KubernetesClientBuilder builder(CredentialHandle handle, String server, X509TrustManager clusterTrust) {
+  @SuppressWarnings(
+      "exports") // Fabric8's builder by design; Fabric8 is optional, its users have it
+  public static KubernetesClientBuilder builder(
+      CredentialHandle handle, String server, X509TrustManager clusterTrust) {
     Objects.requireNonNull(handle, "handle");
     Objects.requireNonNull(server, "server");
     Objects.requireNonNull(clusterTrust, "clusterTrust");
     if (handle.request().kind() != CredentialKind.KUBERNETES) {
-      throw new IllegalArgumentException("a Fabric8 client needs a kubernetes credential, got " + handle.request().kind().wire());
+      throw new IllegalArgumentException("a Fabric8 client needs a kubernetes credential, got "
+          + handle.request().kind().wire());
     }
     Config config = Config.empty();
     config.setMasterUrl(server);
     return new KubernetesClientBuilder()
         .withConfig(config)
-        .withHttpClientBuilderConsumer(b -> b.sslContext(new KeyManager[] {handle.keyManager()}, new TrustManager[] {clusterTrust}));
+        .withHttpClientBuilderConsumer(b -> b.sslContext(
+            new KeyManager[] {handle.keyManager()}, new TrustManager[] {clusterTrust}));
   }
 }

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * credential and closes the previous one after a grace period, so requests in flight finish.
  * Call {@link #get()} per unit of work instead of keeping a client.
  */
-// "exports": supplies Fabric8's KubernetesClient by design; Fabric8 is optional (requires static), so an
+// "exports": supplies Fabric8's KubernetesClient by design; Fabric8 is optional (requires static),
+// so an
 // application that uses this class has Fabric8 itself
 @SuppressWarnings("exports")
 public final class RotatingKubernetesClient implements Supplier<KubernetesClient>, AutoCloseable {
@@ -31,7 +32,8 @@ public final class RotatingKubernetesClient implements Supplier<KubernetesClient
   private final Duration grace;
   private volatile boolean closed;
 
-  RotatingKubernetesClient(CredentialHandle handle, String server, X509TrustManager clusterTrust, Duration grace) {
+  RotatingKubernetesClient(
+      CredentialHandle handle, String server, X509TrustManager clusterTrust, Duration grace) {
     Objects.requireNonNull(grace, "grace");
     this.factory = () -> Fabric8Clients.builder(handle, server, clusterTrust).build();
     this.grace = grace;

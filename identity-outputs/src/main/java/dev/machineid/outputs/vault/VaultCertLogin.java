@@ -47,7 +47,8 @@ public final class VaultCertLogin implements AutoCloseable {
   public record Lease(String token, Instant expiresAt, boolean renewable) {
     @Override
     public String toString() {
-      return "Lease{token=" + (token.length() > 6 ? token.substring(0, 6) + "…" : "…") + ", expiresAt=" + expiresAt + "}";
+      return "Lease{token=" + (token.length() > 6 ? token.substring(0, 6) + "…" : "…")
+          + ", expiresAt=" + expiresAt + "}";
     }
   }
 
@@ -60,6 +61,7 @@ public final class VaultCertLogin implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   /** Whether {@link #scheduler} is this object's own (and so shut down by {@link #close()}). */
   private final boolean ownScheduler;
+
   private final AtomicReference<Lease> lease = new AtomicReference<>();
   private volatile ScheduledFuture<?> next;
   private volatile boolean closed;
@@ -72,11 +74,13 @@ public final class VaultCertLogin implements AutoCloseable {
     this.trust = b.trust;
     this.clock = b.clock;
     this.ownScheduler = b.scheduler == null;
-    this.scheduler = ownScheduler ? Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "machineid-vault-login");
-      t.setDaemon(true);
-      return t;
-    }) : b.scheduler;
+    this.scheduler = ownScheduler
+        ? Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "machineid-vault-login");
+          t.setDaemon(true);
+          return t;
+        })
+        : b.scheduler;
   }
 
   public static Builder builder(URI vault) {
@@ -129,17 +133,26 @@ public final class VaultCertLogin implements AutoCloseable {
     try {
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(new KeyManager[] {keyManager}, new TrustManager[] {trust}, null);
-      HttpClient http = HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
-          .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(10)).build();
+      HttpClient http = HttpClient.newBuilder()
+          .sslContext(ctx)
+          .version(HttpClient.Version.HTTP_1_1)
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .connectTimeout(Duration.ofSeconds(10))
+          .build();
       String body = role == null ? "{}" : JSON.writeValueAsString(java.util.Map.of("name", role));
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(vault.resolve("/v1/auth/" + mount + "/login"))
-          .timeout(Duration.ofSeconds(10))
-          .header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = http.send(
+          HttpRequest.newBuilder(vault.resolve("/v1/auth/" + mount + "/login"))
+              .timeout(Duration.ofSeconds(10))
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
-        throw new IdentityException("Vault refused the certificate login at " + vault + " (mount '" + mount + "', "
-            + (role == null ? "any role" : "role '" + role + "'") + "): HTTP " + r.statusCode() + " " + errors(r.body())
-            + "; check that the role's certificate and allowed names or URI SANs match this identity");
+        throw new IdentityException(
+            "Vault refused the certificate login at " + vault + " (mount '" + mount + "', "
+                + (role == null ? "any role" : "role '" + role + "'") + "): HTTP " + r.statusCode()
+                + " " + errors(r.body())
+                + "; check that the role's certificate and allowed names or URI SANs match this identity");
       }
       JsonNode auth = JSON.readTree(r.body()).path("auth");
       String token = auth.path("client_token").asText(null);
@@ -147,8 +160,10 @@ public final class VaultCertLogin implements AutoCloseable {
         throw new IdentityException("Vault's login answer has no auth.client_token");
       }
       long seconds = auth.path("lease_duration").asLong(0);
-      // a lease of 0 is a token without expiry; log in again daily so certificate changes still apply
-      Instant expires = clock.instant().plusSeconds(seconds > 0 ? seconds : Duration.ofDays(1).toSeconds());
+      // a lease of 0 is a token without expiry; log in again daily so certificate changes still
+      // apply
+      Instant expires =
+          clock.instant().plusSeconds(seconds > 0 ? seconds : Duration.ofDays(1).toSeconds());
       return new Lease(token, expires, auth.path("renewable").asBoolean(false));
     } catch (IOException | GeneralSecurityException e) {
       throw new IdentityException("cannot log in to Vault at " + vault + ": " + e.getMessage(), e);

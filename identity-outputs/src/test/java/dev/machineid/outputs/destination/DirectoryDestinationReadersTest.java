@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.core.IdentityException;
-
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -36,7 +35,8 @@ class DirectoryDestinationReadersTest {
   private static final String OUTSIDER = "mid-acl-outsider";
   private static final String GROUP = "mid-acl-readers";
 
-  @TempDir Path tmp;
+  @TempDir
+  Path tmp;
 
   @BeforeAll
   static void usersAndGroup() throws Exception {
@@ -60,21 +60,28 @@ class DirectoryDestinationReadersTest {
 
   @BeforeEach
   void traversableTemp() throws IOException {
-    // @TempDir is 0700: let the other users reach the destination, so only its own permissions decide
+    // @TempDir is 0700: let the other users reach the destination, so only its own permissions
+    // decide
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));
   }
 
   private static Map<String, byte[]> files(String tag) {
-    return Map.of("key", ("key-" + tag).getBytes(StandardCharsets.US_ASCII),
-        "tlscert", ("cert-" + tag).getBytes(StandardCharsets.US_ASCII));
+    return Map.of(
+        "key",
+        ("key-" + tag).getBytes(StandardCharsets.US_ASCII),
+        "tlscert",
+        ("cert-" + tag).getBytes(StandardCharsets.US_ASCII));
   }
 
   private static String mode(Path p) throws IOException {
-    return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+    return PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
   }
 
   private static String group(Path p) throws IOException {
-    return Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).group().getName();
+    return Files.readAttributes(p, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+        .group()
+        .getName();
   }
 
   private static Path version(Path dir) throws IOException {
@@ -93,23 +100,34 @@ class DirectoryDestinationReadersTest {
   @Test
   void readersGetAclsOnKeysAndDirectoriesAndCanReadWhileOthersCannot() throws Exception {
     Path dir = tmp.resolve("acl");
-    DirectoryDestination d = DirectoryDestination.builder(dir).readerUser(READER).readerGroup(GROUP).build();
+    DirectoryDestination d =
+        DirectoryDestination.builder(dir).readerUser(READER).readerGroup(GROUP).build();
     d.write(files("1"));
 
     Path version = version(dir);
     String keyAcl = getfacl(version.resolve("key"));
     // inherited from the destination's default ACL: r-x, and the file's mask makes it read-only
-    assertThat(keyAcl).containsPattern("user:" + READER + ":r-x\\s+#effective:r--")
-        .containsPattern("group:" + GROUP + ":r-x\\s+#effective:r--").contains("mask::r--")
-        .containsPattern("group::---").contains("other::---").contains("user::rw-");
+    assertThat(keyAcl)
+        .containsPattern("user:" + READER + ":r-x\\s+#effective:r--")
+        .containsPattern("group:" + GROUP + ":r-x\\s+#effective:r--")
+        .contains("mask::r--")
+        .containsPattern("group::---")
+        .contains("other::---")
+        .contains("user::rw-");
     for (Path traversed : List.of(dir, version)) {
-      assertThat(getfacl(traversed)).as(traversed.toString()).contains("user:" + READER + ":r-x")
-          .contains("group:" + GROUP + ":r-x").contains("other::---");
+      assertThat(getfacl(traversed))
+          .as(traversed.toString())
+          .contains("user:" + READER + ":r-x")
+          .contains("group:" + GROUP + ":r-x")
+          .contains("other::---");
     }
-    assertThat(getfacl(version.resolve("tlscert"))).containsPattern("user:" + READER + ":r-x\\s+#effective:r--");
+    assertThat(getfacl(version.resolve("tlscert")))
+        .containsPattern("user:" + READER + ":r-x\\s+#effective:r--");
 
     assertThat(readAs(READER, dir.resolve("key"))).isEqualTo(new Result(0, "key-1"));
-    assertThat(readAs(MEMBER, dir.resolve("key"))).as("a member of the reader group").isEqualTo(new Result(0, "key-1"));
+    assertThat(readAs(MEMBER, dir.resolve("key")))
+        .as("a member of the reader group")
+        .isEqualTo(new Result(0, "key-1"));
     Result outsider = readAs(OUTSIDER, dir.resolve("key"));
     assertThat(outsider.exit()).isNotZero();
     assertThat(outsider.output()).contains("Permission denied");
@@ -124,21 +142,26 @@ class DirectoryDestinationReadersTest {
   @Test
   void aDestinationDirectoryMadeBeforehandIsOpenedToTheReaderOnWrite() throws Exception {
     // as `agent init` without --reader-group leaves it
-    Path dir = Files.createDirectory(tmp.resolve("pre"), PosixFilePermissions.asFileAttribute(
-        PosixFilePermissions.fromString("rwx------")));
+    Path dir = Files.createDirectory(
+        tmp.resolve("pre"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
 
     DirectoryDestination.builder(dir).readerUser(READER).build().write(files("1"));
 
     assertThat(getfacl(dir)).contains("user:" + READER + ":r-x");
     assertThat(readAs(READER, dir.resolve("key"))).isEqualTo(new Result(0, "key-1"));
-    assertThat(readAs(MEMBER, dir.resolve("key")).exit()).as("the group was not named").isNotZero();
+    assertThat(readAs(MEMBER, dir.resolve("key")).exit())
+        .as("the group was not named")
+        .isNotZero();
   }
 
   @Test
-  void foreignAclEntriesOnTheDestinationAreRemovedNotActivatedWhenReadersAreGranted() throws Exception {
+  void foreignAclEntriesOnTheDestinationAreRemovedNotActivatedWhenReadersAreGranted()
+      throws Exception {
     // a masked entry (mode 0700 passes the checks) and a default entry another user left beforehand
-    Path dir = Files.createDirectory(tmp.resolve("foreign"), PosixFilePermissions.asFileAttribute(
-        PosixFilePermissions.fromString("rwx------")));
+    Path dir = Files.createDirectory(
+        tmp.resolve("foreign"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     runOk("setfacl", "-m", "u:" + OUTSIDER + ":rwx,d:u:" + OUTSIDER + ":rwx", dir.toString());
     runOk("chmod", "700", dir.toString());
 
@@ -146,9 +169,14 @@ class DirectoryDestinationReadersTest {
 
     assertThat(getfacl(dir)).doesNotContain(OUTSIDER).contains("group:" + GROUP + ":r-x");
     assertThat(getfacl(version(dir).resolve("key"))).doesNotContain(OUTSIDER);
-    assertThat(readAs(OUTSIDER, dir.resolve("key")).exit()).as("the key stays closed to the outsider").isNotZero();
-    assertThat(run("runuser", "-u", OUTSIDER, "--", "touch", dir.resolve("planted").toString()).exit())
-        .as("nor can the outsider write into the destination").isNotZero();
+    assertThat(readAs(OUTSIDER, dir.resolve("key")).exit())
+        .as("the key stays closed to the outsider")
+        .isNotZero();
+    assertThat(
+            run("runuser", "-u", OUTSIDER, "--", "touch", dir.resolve("planted").toString())
+                .exit())
+        .as("nor can the outsider write into the destination")
+        .isNotZero();
     assertThat(readAs(MEMBER, dir.resolve("key"))).isEqualTo(new Result(0, "key-1"));
   }
 
@@ -156,10 +184,15 @@ class DirectoryDestinationReadersTest {
   void withoutSetfaclAReaderGroupGetsGroupPermissionsAndAWarning() throws Exception {
     Path noTools = Files.createDirectory(tmp.resolve("no-tools")); // a PATH without setfacl
     Path dir = tmp.resolve("group");
-    String logs = capturingStandardError(() -> DirectoryDestination.builder(dir).readerGroup(GROUP)
-        .toolSearchPath(List.of(noTools)).build().write(files("1")));
+    String logs = capturingStandardError(() -> DirectoryDestination.builder(dir)
+        .readerGroup(GROUP)
+        .toolSearchPath(List.of(noTools))
+        .build()
+        .write(files("1")));
 
-    assertThat(logs).contains("WARN").contains("setfacl not found in [" + noTools + "]")
+    assertThat(logs)
+        .contains("WARN")
+        .contains("setfacl not found in [" + noTools + "]")
         .contains("group " + GROUP + " read access through group ownership and permissions");
     Path version = version(dir);
     assertThat(mode(version.resolve("key"))).isEqualTo("rw-r-----");
@@ -169,7 +202,9 @@ class DirectoryDestinationReadersTest {
     for (Path p : List.of(dir, version, version.resolve("key"), version.resolve("tlscert"))) {
       assertThat(group(p)).as(p.toString()).isEqualTo(GROUP);
     }
-    assertThat(getfacl(version.resolve("key"))).as("no ACL entries were made").doesNotContain("user:" + READER)
+    assertThat(getfacl(version.resolve("key")))
+        .as("no ACL entries were made")
+        .doesNotContain("user:" + READER)
         .doesNotContain("group:" + GROUP + ":");
 
     assertThat(readAs(MEMBER, dir.resolve("key"))).isEqualTo(new Result(0, "key-1"));
@@ -180,10 +215,16 @@ class DirectoryDestinationReadersTest {
   void withoutSetfaclAReaderUserIsWarnedThatItGetsNoAccess() throws Exception {
     Path noTools = Files.createDirectory(tmp.resolve("no-tools"));
     Path dir = tmp.resolve("user");
-    String logs = capturingStandardError(() -> DirectoryDestination.builder(dir).readerUser(READER)
-        .toolSearchPath(List.of(noTools)).build().write(files("1")));
+    String logs = capturingStandardError(() -> DirectoryDestination.builder(dir)
+        .readerUser(READER)
+        .toolSearchPath(List.of(noTools))
+        .build()
+        .write(files("1")));
 
-    assertThat(logs).contains("WARN").contains("setfacl not found").contains("reader_user " + READER + " gets NO access");
+    assertThat(logs)
+        .contains("WARN")
+        .contains("setfacl not found")
+        .contains("reader_user " + READER + " gets NO access");
     assertThat(mode(version(dir).resolve("key"))).isEqualTo("rw-------");
     assertThat(mode(dir)).isEqualTo("rwx------");
     assertThat(readAs(READER, dir.resolve("key")).exit()).isNotZero();
@@ -192,28 +233,37 @@ class DirectoryDestinationReadersTest {
   @Test
   void filesGetTheReadersAclWhenCreatedAndNoAclIsSetThroughAPath() throws Exception {
     // a root-only file elsewhere on the machine
-    Path elsewhere = Files.createDirectory(tmp.resolve("elsewhere"), PosixFilePermissions.asFileAttribute(
-        PosixFilePermissions.fromString("rwx------")));
+    Path elsewhere = Files.createDirectory(
+        tmp.resolve("elsewhere"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     Path rootsKey = Files.writeString(elsewhere.resolve("key"), "root's own key");
     Files.setPosixFilePermissions(rootsKey, PosixFilePermissions.fromString("rw-------"));
     Path dir = tmp.resolve("acl");
     String[] aclWhenCreated = new String[1];
-    DirectoryDestination d = DirectoryDestination.builder(dir).readerUser(READER).hook((point, p) -> {
-      if (point == DirectoryDestination.Point.FILE_CREATED && p.getFileName().toString().equals("key")) {
-        try {
-          aclWhenCreated[0] = getfacl(p);
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-        // swapped for a link to root's key: a setfacl through this path would open root's key to the reader
-        Files.move(p, p.resolveSibling("moved-key"));
-        Files.createSymbolicLink(p, rootsKey);
-      }
-    }).build();
+    DirectoryDestination d = DirectoryDestination.builder(dir)
+        .readerUser(READER)
+        .hook((point, p) -> {
+          if (point == DirectoryDestination.Point.FILE_CREATED
+              && p.getFileName().toString().equals("key")) {
+            try {
+              aclWhenCreated[0] = getfacl(p);
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+            // swapped for a link to root's key: a setfacl through this path would open root's key
+            // to the reader
+            Files.move(p, p.resolveSibling("moved-key"));
+            Files.createSymbolicLink(p, rootsKey);
+          }
+        })
+        .build();
 
-    assertThatThrownBy(() -> d.write(files("1"))).isInstanceOf(IdentityException.class).hasMessageContaining("replaced");
+    assertThatThrownBy(() -> d.write(files("1")))
+        .isInstanceOf(IdentityException.class)
+        .hasMessageContaining("replaced");
 
-    assertThat(aclWhenCreated[0]).as("the key had the reader's entry from its creation")
+    assertThat(aclWhenCreated[0])
+        .as("the key had the reader's entry from its creation")
         .containsPattern("user:" + READER + ":r-x\\s+#effective:r--");
     assertThat(getfacl(rootsKey)).doesNotContain(READER);
     assertThat(mode(rootsKey)).isEqualTo("rw-------");
@@ -239,8 +289,10 @@ class DirectoryDestinationReadersTest {
   record Result(int exit, String output) {}
 
   private static Result run(String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+    Process p = new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
       p.destroyForcibly();
@@ -252,13 +304,15 @@ class DirectoryDestinationReadersTest {
   private static Result runOk(String... cmd) throws IOException, InterruptedException {
     Result r = run(cmd);
     if (r.exit() != 0) {
-      throw new IllegalStateException(String.join(" ", cmd) + " exited " + r.exit() + ": " + r.output());
+      throw new IllegalStateException(
+          String.join(" ", cmd) + " exited " + r.exit() + ": " + r.output());
     }
     return r;
   }
 
   private static void require(String tool, String pkg) {
-    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+    for (String dir :
+        System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
       if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
         return;
       }

@@ -29,7 +29,10 @@ class KubernetesSecretDestinationRbacTest {
   KubernetesClient client;
 
   private KubernetesSecretDestination destination() {
-    return KubernetesSecretDestination.builder("bot-db").namespace("apps").config(client.getConfiguration()).build();
+    return KubernetesSecretDestination.builder("bot-db")
+        .namespace("apps")
+        .config(client.getConfiguration())
+        .build();
   }
 
   private static Map<String, byte[]> files() {
@@ -37,9 +40,15 @@ class KubernetesSecretDestinationRbacTest {
   }
 
   private static Status forbidden(String verb, boolean named) {
-    return new StatusBuilder().withApiVersion("v1").withKind("Status").withStatus("Failure").withCode(403)
-        .withReason("Forbidden").withMessage((named ? "secrets \"bot-db\"" : "secrets") + " is forbidden: User \"" + USER
-            + "\" cannot " + verb + " resource \"secrets\" in API group \"\" in the namespace \"apps\"")
+    return new StatusBuilder()
+        .withApiVersion("v1")
+        .withKind("Status")
+        .withStatus("Failure")
+        .withCode(403)
+        .withReason("Forbidden")
+        .withMessage((named ? "secrets \"bot-db\"" : "secrets") + " is forbidden: User \"" + USER
+            + "\" cannot " + verb
+            + " resource \"secrets\" in API group \"\" in the namespace \"apps\"")
         .build();
   }
 
@@ -65,46 +74,94 @@ class KubernetesSecretDestinationRbacTest {
         })
         .hasMessageContaining("cannot write Secret apps/bot-db (HTTP 403)")
         .hasMessageContaining("cannot get resource")
-        .hasMessageContaining("needs get and update").hasMessageContaining("secrets/bot-db in namespace apps");
+        .hasMessageContaining("needs get and update")
+        .hasMessageContaining("secrets/bot-db in namespace apps");
     assertThat(requests()).containsExactly("GET " + PATH);
   }
 
   @Test
   void aForbiddenCreateIsATypedError() throws Exception {
-    server.expect().get().withPath(PATH).andReturn(404, new StatusBuilder().withStatus("Failure").withCode(404)
-        .withReason("NotFound").withMessage("secrets \"bot-db\" not found").build()).always();
-    server.expect().post().withPath("/api/v1/namespaces/apps/secrets").andReturn(403, forbidden("create", false)).always();
+    server
+        .expect()
+        .get()
+        .withPath(PATH)
+        .andReturn(
+            404,
+            new StatusBuilder()
+                .withStatus("Failure")
+                .withCode(404)
+                .withReason("NotFound")
+                .withMessage("secrets \"bot-db\" not found")
+                .build())
+        .always();
+    server
+        .expect()
+        .post()
+        .withPath("/api/v1/namespaces/apps/secrets")
+        .andReturn(403, forbidden("create", false))
+        .always();
 
     assertThatThrownBy(() -> destination().write(files()))
-        .isInstanceOfSatisfying(KubernetesSecretException.class,
-            e -> assertThat(e.reason()).isEqualTo(KubernetesSecretException.Reason.FORBIDDEN))
-        .hasMessageContaining("cannot create resource").hasMessageContaining("and create, unless the Secret already exists");
+        .isInstanceOfSatisfying(KubernetesSecretException.class, e -> assertThat(e.reason())
+            .isEqualTo(KubernetesSecretException.Reason.FORBIDDEN))
+        .hasMessageContaining("cannot create resource")
+        .hasMessageContaining("and create, unless the Secret already exists");
     assertThat(requests()).containsExactly("GET " + PATH, "POST /api/v1/namespaces/apps/secrets");
   }
 
   @Test
   void aForbiddenUpdateIsATypedError() throws Exception {
-    server.expect().get().withPath(PATH).andReturn(200, new SecretBuilder().withNewMetadata().withName("bot-db")
-        .withNamespace("apps").withResourceVersion("7").endMetadata().withType("Opaque").build()).always();
-    server.expect().put().withPath(PATH).andReturn(403, forbidden("update", true)).always();
+    server
+        .expect()
+        .get()
+        .withPath(PATH)
+        .andReturn(
+            200,
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName("bot-db")
+                .withNamespace("apps")
+                .withResourceVersion("7")
+                .endMetadata()
+                .withType("Opaque")
+                .build())
+        .always();
+    server
+        .expect()
+        .put()
+        .withPath(PATH)
+        .andReturn(403, forbidden("update", true))
+        .always();
 
     assertThatThrownBy(() -> destination().write(files()))
-        .isInstanceOfSatisfying(KubernetesSecretException.class,
-            e -> assertThat(e.reason()).isEqualTo(KubernetesSecretException.Reason.FORBIDDEN))
+        .isInstanceOfSatisfying(KubernetesSecretException.class, e -> assertThat(e.reason())
+            .isEqualTo(KubernetesSecretException.Reason.FORBIDDEN))
         .hasMessageContaining("cannot update resource");
     assertThat(requests()).as("a 403 is not retried").containsExactly("GET " + PATH, "PUT " + PATH);
   }
 
   @Test
   void unauthorisedCredentialsAreATypedErrorOnRead() throws Exception {
-    server.expect().get().withPath(PATH).andReturn(401, new StatusBuilder().withStatus("Failure").withCode(401)
-        .withReason("Unauthorized").withMessage("Unauthorized").build()).always();
+    server
+        .expect()
+        .get()
+        .withPath(PATH)
+        .andReturn(
+            401,
+            new StatusBuilder()
+                .withStatus("Failure")
+                .withCode(401)
+                .withReason("Unauthorized")
+                .withMessage("Unauthorized")
+                .build())
+        .always();
 
     assertThatThrownBy(() -> destination().read())
         .isInstanceOfSatisfying(KubernetesSecretException.class, e -> {
           assertThat(e.reason()).isEqualTo(KubernetesSecretException.Reason.UNAUTHORIZED);
           assertThat(e.httpStatus()).isEqualTo(401);
         })
-        .hasMessageContaining("cannot read Secret apps/bot-db (HTTP 401)").hasMessageContaining("credentials");
+        .hasMessageContaining("cannot read Secret apps/bot-db (HTTP 401)")
+        .hasMessageContaining("credentials");
   }
 }

@@ -33,21 +33,49 @@ import org.junit.jupiter.api.io.TempDir;
  * authority document) as one of the bot's logins, with strict host key checking.
  */
 class IdentityOutputSshTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
+
   private static final String LOGIN = "mid-ident";
   private static final String OUTSIDER = "mid-outsider";
   private static final AtomicInteger BOTS = new AtomicInteger();
-  @TempDir Path tmp;
+
+  @TempDir
+  Path tmp;
+
   private SshServer sshd;
 
   @BeforeAll
   static void roles() {
     Issuer issuer = ISSUER.start();
-    // the bot's logins come from its roles; {{internal.logins}} takes them from the bot's 'logins' trait
-    issuer.roles().create(new Role("ident-ssh", List.of("{{internal.logins}}"), List.of(), List.of(), List.of(), List.of(), List.of(),
-        false, null, null));
-    issuer.roles().create(new Role("ident-other", List.of(OUTSIDER), List.of(), List.of(), List.of(), List.of(), List.of(), false,
-        null, null));
+    // the bot's logins come from its roles; {{internal.logins}} takes them from the bot's 'logins'
+    // trait
+    issuer
+        .roles()
+        .create(new Role(
+            "ident-ssh",
+            List.of("{{internal.logins}}"),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            null,
+            null));
+    issuer
+        .roles()
+        .create(new Role(
+            "ident-other",
+            List.of(OUTSIDER),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            null,
+            null));
   }
 
   @AfterEach
@@ -60,8 +88,11 @@ class IdentityOutputSshTest {
   private static TestBot bot(List<String> logins) {
     String name = "ident-" + BOTS.incrementAndGet();
     Issuer issuer = ISSUER.issuer();
-    issuer.bots().create(name, List.of("ident-ssh"), logins.isEmpty() ? Map.of() : Map.of("logins", logins));
-    return new TestBot(name, issuer.tokens().create(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    issuer
+        .bots()
+        .create(name, List.of("ident-ssh"), logins.isEmpty() ? Map.of() : Map.of("logins", logins));
+    return new TestBot(
+        name, issuer.tokens().create(name, Duration.ofHours(1)), issuer.url(), issuer.caPin());
   }
 
   @Test
@@ -75,10 +106,12 @@ class IdentityOutputSshTest {
     Path marker = tmp.resolve("reloaded");
     // the hook sees the files already written: it records the certificate it finds
     String reload = "cat '" + dest.resolve("key-cert.pub") + "' >> '" + marker + "'";
-    Output out = FileOutputsTest.output("identity", Map.of("type", "identity", "reload", reload), dest);
+    Output out =
+        FileOutputsTest.output("identity", Map.of("type", "identity", "reload", reload), dest);
     try (MachineIdentity id = bot(List.of(LOGIN)).identityBuilder().output(out).build()) {
       id.start();
-      for (String f : List.of("tlscert", "key", "tlscacerts", "key-cert.pub", "ssh_config", "known_hosts")) {
+      for (String f :
+          List.of("tlscert", "key", "tlscacerts", "key-cert.pub", "ssh_config", "known_hosts")) {
         assertThat(dest.resolve(f)).as(f).exists();
       }
       assertThat(FileOutputsTest.mode(dest, "key")).isEqualTo("rw-------");
@@ -87,26 +120,41 @@ class IdentityOutputSshTest {
       assertThat(Files.readAllLines(marker)).containsExactly(cert.strip());
 
       // OpenSSH reads the key file, and it is the key the certificate certifies
-      ServerProcesses.Result pub = OpenSsh.run(List.of(keygen, "-y", "-f", dest.resolve("key").toString()));
+      ServerProcesses.Result pub =
+          OpenSsh.run(List.of(keygen, "-y", "-f", dest.resolve("key").toString()));
       assertThat(pub.exitCode()).as(pub.output()).isZero();
-      assertThat(pub.output().strip()).isEqualTo(SshPublicKeys.authorizedKey(id.current().certificate().getPublicKey()));
-      ServerProcesses.Result listed = OpenSsh.run(List.of(keygen, "-L", "-f", dest.resolve("key-cert.pub").toString()));
+      assertThat(pub.output().strip())
+          .isEqualTo(SshPublicKeys.authorizedKey(id.current().certificate().getPublicKey()));
+      ServerProcesses.Result listed =
+          OpenSsh.run(List.of(keygen, "-L", "-f", dest.resolve("key-cert.pub").toString()));
       assertThat(listed.exitCode()).as(listed.output()).isZero();
       assertThat(principals(listed.output())).containsExactly(LOGIN);
       assertThat(listed.output()).contains("Key ID: \"bot-" + id.current().botName() + "\"");
 
       String config = Files.readString(dest.resolve("ssh_config"));
-      assertThat(config).contains("IdentityFile \"" + dest.resolve("key") + "\"")
+      assertThat(config)
+          .contains("IdentityFile \"" + dest.resolve("key") + "\"")
           .contains("CertificateFile \"" + dest.resolve("key-cert.pub") + "\"")
           .contains("UserKnownHostsFile \"" + dest.resolve("known_hosts") + "\"")
           .contains("StrictHostKeyChecking yes");
       assertThat(Files.readString(dest.resolve("known_hosts")))
-          .isEqualTo("@cert-authority * " + ISSUER.issuer().authority().sshHostAuthorities().get(0).strip() + "\n");
+          .isEqualTo("@cert-authority * "
+              + ISSUER.issuer().authority().sshHostAuthorities().get(0).strip() + "\n");
 
       int port = startSshd();
-      List<String> base = List.of(ssh, "-4", "-F", dest.resolve("ssh_config").toString(), "-o", "BatchMode=yes",
-          "-o", "ConnectTimeout=10", "-p", String.valueOf(port));
-      ServerProcesses.Result ok = await("ssh login").atMost(Duration.ofSeconds(10))
+      List<String> base = List.of(
+          ssh,
+          "-4",
+          "-F",
+          dest.resolve("ssh_config").toString(),
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "ConnectTimeout=10",
+          "-p",
+          String.valueOf(port));
+      ServerProcesses.Result ok = await("ssh login")
+          .atMost(Duration.ofSeconds(10))
           .until(() -> run(base, LOGIN + "@localhost", "id -un"), r -> r.exitCode() == 0);
       assertThat(ok.output().strip()).endsWith(LOGIN);
 
@@ -117,10 +165,13 @@ class IdentityOutputSshTest {
 
       // renewal: a new SSH certificate, written before the hook runs again, still accepted
       id.renewNow().join();
-      await("new key-cert.pub").atMost(Duration.ofSeconds(20)).until(() -> !Files.readString(dest.resolve("key-cert.pub")).equals(cert));
+      await("new key-cert.pub")
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> !Files.readString(dest.resolve("key-cert.pub")).equals(cert));
       String renewed = Files.readString(dest.resolve("key-cert.pub"));
       assertThat(renewed).isEqualTo(id.current().sshCertificate().orElseThrow().strip() + "\n");
-      await("reload hook after the renewal").atMost(Duration.ofSeconds(10))
+      await("reload hook after the renewal")
+          .atMost(Duration.ofSeconds(10))
           .until(() -> Files.readAllLines(marker), l -> l.size() == 2);
       assertThat(Files.readAllLines(marker)).containsExactly(cert.strip(), renewed.strip());
       ServerProcesses.Result again = run(base, LOGIN + "@localhost", "id -un");
@@ -134,7 +185,8 @@ class IdentityOutputSshTest {
     try (MachineIdentity plain = bot(List.of(LOGIN)).identityBuilder().build()) {
       assertThat(plain.start().sshCertificate()).isEmpty();
     }
-    try (MachineIdentity asked = bot(List.of(LOGIN)).identityBuilder().sshCertificate(true).build()) {
+    try (MachineIdentity asked =
+        bot(List.of(LOGIN)).identityBuilder().sshCertificate(true).build()) {
       String cert = asked.start().sshCertificate().orElseThrow();
       assertThat(cert).startsWith("ecdsa-sha2-nistp256-cert-v01@openssh.com ");
     }
@@ -154,10 +206,16 @@ class IdentityOutputSshTest {
 
   @Test
   void identityOutputRefusesRoleScopedSettings() {
-    assertThatThrownBy(() -> FileOutputsTest.output("identity", Map.of("type", "identity", "roles", List.of("ident-ssh")),
-        tmp.resolve("x"))).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("roles:");
-    assertThatThrownBy(() -> FileOutputsTest.output("identity", Map.of("type", "identity", "logins", List.of(LOGIN)),
-        tmp.resolve("x"))).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("logins:");
+    assertThatThrownBy(() -> FileOutputsTest.output(
+            "identity",
+            Map.of("type", "identity", "roles", List.of("ident-ssh")),
+            tmp.resolve("x")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("roles:");
+    assertThatThrownBy(() -> FileOutputsTest.output(
+            "identity", Map.of("type", "identity", "logins", List.of(LOGIN)), tmp.resolve("x")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("logins:");
   }
 
   private int startSshd() throws Exception {
@@ -165,12 +223,22 @@ class IdentityOutputSshTest {
     Path hostKey = OpenSsh.keygen(host, "ssh_host_ed25519_key", "ed25519", 0);
     Issuer issuer = ISSUER.issuer();
     // the host certificate as an operator makes it with 'issuer sign' (the ssh_host authority)
-    String hostCert = issuer.signing().sshHost(Files.readString(host.resolve("ssh_host_ed25519_key.pub")).strip(), List.of("localhost"),
-        Duration.ofHours(1));
+    String hostCert = issuer
+        .signing()
+        .sshHost(
+            Files.readString(host.resolve("ssh_host_ed25519_key.pub")).strip(),
+            List.of("localhost"),
+            Duration.ofHours(1));
     Files.writeString(host.resolve("ssh_host_ed25519_key-cert.pub"), hostCert + "\n");
-    Files.writeString(host.resolve("user-ca.pub"), String.join("\n", issuer.authority().sshUserAuthorities()) + "\n");
-    sshd = SshServer.builder().hostKey(hostKey).hostCertificate(host.resolve("ssh_host_ed25519_key-cert.pub"))
-        .trustedUserCaKeys(host.resolve("user-ca.pub")).directory(tmp.resolve("sshd")).start();
+    Files.writeString(
+        host.resolve("user-ca.pub"),
+        String.join("\n", issuer.authority().sshUserAuthorities()) + "\n");
+    sshd = SshServer.builder()
+        .hostKey(hostKey)
+        .hostCertificate(host.resolve("ssh_host_ed25519_key-cert.pub"))
+        .trustedUserCaKeys(host.resolve("user-ca.pub"))
+        .directory(tmp.resolve("sshd"))
+        .start();
     return sshd.port();
   }
 
@@ -191,7 +259,8 @@ class IdentityOutputSshTest {
     return out;
   }
 
-  private static ServerProcesses.Result run(List<String> base, String target, String command) throws Exception {
+  private static ServerProcesses.Result run(List<String> base, String target, String command)
+      throws Exception {
     List<String> cmd = new ArrayList<>(base);
     cmd.add(target);
     cmd.add(command);

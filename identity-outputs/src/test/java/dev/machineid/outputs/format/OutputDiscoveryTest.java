@@ -32,26 +32,35 @@ class OutputDiscoveryTest {
   }
 
   @Test
-  void aSecondProviderOfAnExistingOutputTypeFailsDiscoveryNamingBothClasses(@TempDir Path dir) throws Exception {
+  void aSecondProviderOfAnExistingOutputTypeFailsDiscoveryNamingBothClasses(@TempDir Path dir)
+      throws Exception {
     Path extra = Files.createDirectories(dir.resolve("extra/META-INF/services"));
-    Files.writeString(extra.resolve(OutputProvider.class.getName()), SecondIdentity.class.getName() + "\n");
-    Path config = Files.writeString(dir.resolve("agent.yaml"), """
+    Files.writeString(
+        extra.resolve(OutputProvider.class.getName()), SecondIdentity.class.getName() + "\n");
+    Path config = Files.writeString(
+        dir.resolve("agent.yaml"),
+        """
         version: v1
         issuer: https://127.0.0.1:8443
         onboarding: {join_method: token, token: t, ca_pins: ["sha256:%s"]}
         outputs:
           - type: identity
             destination: {type: memory}
-        """.formatted("ab".repeat(32)));
+        """
+            .formatted("ab".repeat(32)));
     List<URL> urls = new ArrayList<>();
     urls.add(dir.resolve("extra").toUri().toURL());
     for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
       urls.add(Path.of(entry).toUri().toURL());
     }
-    // the SDK in a class loader of its own, whose discovery (with the API's class loader) sees the extra provider
+    // the SDK in a class loader of its own, whose discovery (with the API's class loader) sees the
+    // extra provider
     Throwable thrown = null;
-    try (URLClassLoader isolated = new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader())) {
-      Class.forName("dev.machineid.core.MachineIdentity", true, isolated).getMethod("fromConfig", Path.class).invoke(null, config);
+    try (URLClassLoader isolated =
+        new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader())) {
+      Class.forName("dev.machineid.core.MachineIdentity", true, isolated)
+          .getMethod("fromConfig", Path.class)
+          .invoke(null, config);
     } catch (InvocationTargetException e) {
       thrown = e.getCause();
     }

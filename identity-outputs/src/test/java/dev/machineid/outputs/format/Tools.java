@@ -19,7 +19,8 @@ final class Tools {
     if (tool.startsWith("/")) {
       found = Files.isExecutable(Path.of(tool)) ? Path.of(tool) : null;
     } else {
-      for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+      for (String dir :
+          System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
         Path p = Path.of(dir, tool);
         if (Files.isExecutable(p)) {
           found = p;
@@ -28,14 +29,17 @@ final class Tools {
       }
     }
     if (found == null) {
-      dev.machineid.testkit.Ci.skipOrFail(tool + " not found; install it (apt-get install -y " + pkg + ")");
+      dev.machineid.testkit.Ci.skipOrFail(
+          tool + " not found; install it (apt-get install -y " + pkg + ")");
     }
     return found.toString();
   }
 
   static Result run(List<String> cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+    Process p = new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
       p.destroyForcibly();

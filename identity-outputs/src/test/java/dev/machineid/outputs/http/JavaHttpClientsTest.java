@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.MachineIdentity;
-import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
-import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.testkit.TestCertificateAuthority;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,6 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class JavaHttpClientsTest {
   @RegisterExtension
   static final IssuerExtension ISSUER = IssuerExtension.create();
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private MachineIdentity identity;
@@ -63,15 +64,19 @@ class JavaHttpClientsTest {
   }
 
   @Test
-  void aNewConnectionAfterRenewalPresentsTheNewCertificateRatherThanResumingTheOldSession() throws Exception {
+  void aNewConnectionAfterRenewalPresentsTheNewCertificateRatherThanResumingTheOldSession()
+      throws Exception {
     HttpClient.Builder builder = JavaHttpClients.builder(identity, serverCa.trustManager());
     get(builder.build());
     String before = identity.current().serialHex();
 
     String after = identity.renewNow().get(20, TimeUnit.SECONDS).serialHex();
-    HttpResponse<String> response = get(builder.build()); // a new client: a new connection, same SSLContext
+    HttpResponse<String> response =
+        get(builder.build()); // a new client: a new connection, same SSLContext
 
-    assertThat(JSON.readTree(response.body()).path("serial").asText()).isEqualTo(after).isNotEqualTo(before);
+    assertThat(JSON.readTree(response.body()).path("serial").asText())
+        .isEqualTo(after)
+        .isNotEqualTo(before);
     assertThat(server.seenSerials()).containsOnlyKeys(before, after);
   }
 
@@ -84,7 +89,8 @@ class JavaHttpClientsTest {
   }
 
   private HttpResponse<String> get(HttpClient http) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(server.url().resolve("/whoami")).GET().build(),
+    return http.send(
+        HttpRequest.newBuilder(server.url().resolve("/whoami")).GET().build(),
         HttpResponse.BodyHandlers.ofString());
   }
 }

@@ -11,7 +11,9 @@ class MariaDbTlsPluginTest {
   @Test
   void hostNameMustBeOneTheServerCertificateNames() {
     try (TestCertificateAuthority ca = TestCertificateAuthority.create("db CA")) {
-      X509Certificate cert = ca.issueServerCertificate(List.of("db1.internal", "*.replicas.internal", "127.0.0.1")).certificate();
+      X509Certificate cert = ca.issueServerCertificate(
+              List.of("db1.internal", "*.replicas.internal", "127.0.0.1"))
+          .certificate();
       assertThat(MariaDbTlsPlugin.names(cert, "db1.internal")).isTrue();
       assertThat(MariaDbTlsPlugin.names(cert, "DB1.Internal")).isTrue();
       assertThat(MariaDbTlsPlugin.names(cert, "r1.replicas.internal")).isTrue();

@@ -7,11 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.MachineIdentity;
-import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.ManualScheduler;
 import dev.machineid.testkit.MutableClock;
-import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.testkit.TestCertificateAuthority;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.testkit.vault.CertRole;
 import dev.machineid.testkit.vault.VaultSimulator;
 import java.io.ByteArrayOutputStream;
@@ -32,6 +32,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class VaultCertLoginTest {
   @RegisterExtension
   static final IssuerExtension ISSUER = IssuerExtension.create();
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private MachineIdentity identity;
@@ -45,9 +46,19 @@ class VaultCertLoginTest {
     String bots = "spiffe://" + identity.current().trustDomain() + "/bot/*";
     vault = VaultSimulator.builder()
         .trustedCAs(() -> identity.current().trustBundle())
-        .role(CertRole.builder("orders").allowedUriSans(bots).policies("orders-read").tokenTtl(Duration.ofMinutes(20)).build())
-        .role(CertRole.builder("ten-minutes").allowedUriSans(bots).tokenTtl(Duration.ofMinutes(10)).build())
-        .role(CertRole.builder("admins").allowedCommonNames("admin-*").policies("root-ish").build())
+        .role(CertRole.builder("orders")
+            .allowedUriSans(bots)
+            .policies("orders-read")
+            .tokenTtl(Duration.ofMinutes(20))
+            .build())
+        .role(CertRole.builder("ten-minutes")
+            .allowedUriSans(bots)
+            .tokenTtl(Duration.ofMinutes(10))
+            .build())
+        .role(CertRole.builder("admins")
+            .allowedCommonNames("admin-*")
+            .policies("root-ish")
+            .build())
         .clock(vaultClock)
         .start();
   }
@@ -59,8 +70,10 @@ class VaultCertLoginTest {
   }
 
   private VaultCertLogin.Builder login(String role) {
-    return VaultCertLogin.builder(vault.address()).keyManager(identity.keyManager())
-        .vaultTrust(vault.trustManager()).role(role);
+    return VaultCertLogin.builder(vault.address())
+        .keyManager(identity.keyManager())
+        .vaultTrust(vault.trustManager())
+        .role(role);
   }
 
   @Test
@@ -76,11 +89,18 @@ class VaultCertLoginTest {
       HttpResponse<String> lookup = lookupSelf(token);
       assertThat(lookup.statusCode()).isEqualTo(200);
       JsonNode data = JSON.readTree(lookup.body()).path("data");
-      assertThat(data.path("policies")).extracting(JsonNode::asText).containsExactly("default", "orders-read");
+      assertThat(data.path("policies"))
+          .extracting(JsonNode::asText)
+          .containsExactly("default", "orders-read");
       assertThat(data.path("ttl").asLong()).isBetween(1L, 20 * 60L);
       assertThat(data.path("meta").path("cert_name").asText()).isEqualTo("orders");
       assertThat(data.path("meta").path("common_name").asText())
-          .isEqualTo(identity.current().certificate().getSubjectX500Principal().getName().substring(3));
+          .isEqualTo(identity
+              .current()
+              .certificate()
+              .getSubjectX500Principal()
+              .getName()
+              .substring(3));
     }
   }
 
@@ -93,7 +113,8 @@ class VaultCertLoginTest {
       vaultClock.advance(Duration.ofMinutes(21));
       HttpResponse<String> expired = lookupSelf(token);
       assertThat(expired.statusCode()).isEqualTo(403);
-      assertThat(JSON.readTree(expired.body()).path("errors")).extracting(JsonNode::asText)
+      assertThat(JSON.readTree(expired.body()).path("errors"))
+          .extracting(JsonNode::asText)
           .containsExactly("permission denied");
     }
   }
@@ -108,7 +129,9 @@ class VaultCertLoginTest {
       login.loginNow();
 
       assertThat(after).isNotEqualTo(before);
-      assertThat(vault.successfulLogins()).extracting(VaultSimulator.Login::serialHex).containsExactly(before, after);
+      assertThat(vault.successfulLogins())
+          .extracting(VaultSimulator.Login::serialHex)
+          .containsExactly(before, after);
       assertThat(vault.isValid(login.token())).isTrue();
     }
   }
@@ -121,17 +144,25 @@ class VaultCertLoginTest {
   @Test
   void refreshesTheTokenBeforeItsLeaseEnds() throws Exception {
     try (ManualScheduler scheduler = ManualScheduler.on(vaultClock);
-        VaultCertLogin login = login("ten-minutes").clock(vaultClock).scheduler(scheduler).build()) {
+        VaultCertLogin login =
+            login("ten-minutes").clock(vaultClock).scheduler(scheduler).build()) {
       VaultCertLogin.Lease first = login.lease();
-      assertThat(Duration.between(vaultClock.instant(), first.expiresAt())).isGreaterThan(Duration.ofMinutes(9));
+      assertThat(Duration.between(vaultClock.instant(), first.expiresAt()))
+          .isGreaterThan(Duration.ofMinutes(9));
 
-      scheduler.advance(Duration.between(vaultClock.instant(), first.expiresAt()).dividedBy(2));
-      assertThat(vault.successfulLogins()).as("logins in the first half of the lease").hasSize(1);
+      scheduler.advance(
+          Duration.between(vaultClock.instant(), first.expiresAt()).dividedBy(2));
+      assertThat(vault.successfulLogins())
+          .as("logins in the first half of the lease")
+          .hasSize(1);
       assertThat(login.lease().token()).isEqualTo(first.token());
 
-      scheduler.advance(Duration.between(vaultClock.instant(), first.expiresAt()).minusSeconds(1));
+      scheduler.advance(
+          Duration.between(vaultClock.instant(), first.expiresAt()).minusSeconds(1));
       assertThat(vaultClock.instant()).isBefore(first.expiresAt());
-      assertThat(vault.successfulLogins()).as("logins by a second before the lease ends").hasSize(2);
+      assertThat(vault.successfulLogins())
+          .as("logins by a second before the lease ends")
+          .hasSize(2);
       VaultSimulator.Login refresh = vault.successfulLogins().get(1);
       assertThat(refresh.at()).isBefore(first.expiresAt());
       assertThat(login.lease().token()).isNotEqualTo(first.token());
@@ -157,9 +188,13 @@ class VaultCertLoginTest {
   @Test
   void aCertificateFromAnUntrustedCaIsRefusedAsAnInvalidCertificate() {
     try (TestCertificateAuthority other = TestCertificateAuthority.create("not the issuer");
-         VaultCertLogin login = VaultCertLogin.builder(vault.address())
-             .keyManager(other.issueClientCertificate("bot-impostor", Duration.ofHours(1)).keyManager())
-             .vaultTrust(vault.trustManager()).role("orders").build()) {
+        VaultCertLogin login = VaultCertLogin.builder(vault.address())
+            .keyManager(other
+                .issueClientCertificate("bot-impostor", Duration.ofHours(1))
+                .keyManager())
+            .vaultTrust(vault.trustManager())
+            .role("orders")
+            .build()) {
       assertThatThrownBy(login::token)
           .isInstanceOf(IdentityException.class)
           .hasMessageContaining("HTTP 400")
@@ -196,8 +231,11 @@ class VaultCertLoginTest {
     SSLContext tls = SSLContext.getInstance("TLS");
     tls.init(null, new TrustManager[] {vault.trustManager()}, null);
     HttpClient http = HttpClient.newBuilder().sslContext(tls).build();
-    return http.send(HttpRequest.newBuilder(vault.address().resolve("/v1/auth/token/lookup-self"))
-        .header("X-Vault-Token", token).GET().build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(vault.address().resolve("/v1/auth/token/lookup-self"))
+            .header("X-Vault-Token", token)
+            .GET()
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
-
 }

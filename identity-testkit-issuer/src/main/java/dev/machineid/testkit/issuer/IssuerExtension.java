@@ -31,7 +31,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * Test methods may declare parameters of type {@link Issuer} and {@link TestBot}; each
  * {@code TestBot} parameter is a new bot.
  */
-public final class IssuerExtension implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
+public final class IssuerExtension
+    implements BeforeAllCallback, AfterAllCallback, ParameterResolver {
   private static final AtomicInteger BOTS = new AtomicInteger();
   private final Consumer<Issuer.Builder> customizer;
   private volatile Issuer issuer;
@@ -82,7 +83,8 @@ public final class IssuerExtension implements BeforeAllCallback, AfterAllCallbac
   public Issuer issuer() {
     Issuer i = issuer;
     if (i == null) {
-      throw new IllegalStateException("the issuer is not running: register the extension with @RegisterExtension");
+      throw new IllegalStateException(
+          "the issuer is not running: register the extension with @RegisterExtension");
     }
     return i;
   }

@@ -4,8 +4,8 @@ import dev.machineid.testkit.http.SimulatorServer;
 import dev.machineid.testkit.http.SimulatorServer.Request;
 import dev.machineid.testkit.http.SimulatorServer.Response;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -74,7 +74,8 @@ public final class Ec2MetadataServer implements AutoCloseable {
     this.accountId = b.accountId;
     this.region = b.region;
     this.instanceId = b.instanceId;
-    this.pendingTime = (b.pendingTime != null ? b.pendingTime : clock.instant()).truncatedTo(ChronoUnit.SECONDS);
+    this.pendingTime =
+        (b.pendingTime != null ? b.pendingTime : clock.instant()).truncatedTo(ChronoUnit.SECONDS);
     this.allowV1 = b.allowV1;
     this.tamper = b.tamper;
     try {
@@ -83,12 +84,15 @@ public final class Ec2MetadataServer implements AutoCloseable {
       this.key = g.generateKeyPair();
       Instant now = clock.instant();
       X500Name name = new X500Name("CN=" + b.certificateName + ", O=machineid testkit");
-      this.certificate =
-          new JcaX509CertificateConverter()
-              .getCertificate(
-                  new JcaX509v3CertificateBuilder(name, new BigInteger(64, random), Date.from(now.minus(Duration.ofDays(1))),
-                          Date.from(now.plus(Duration.ofDays(365))), name, key.getPublic())
-                      .build(new JcaContentSignerBuilder("SHA256withRSA").build(key.getPrivate())));
+      this.certificate = new JcaX509CertificateConverter()
+          .getCertificate(new JcaX509v3CertificateBuilder(
+                  name,
+                  new BigInteger(64, random),
+                  Date.from(now.minus(Duration.ofDays(1))),
+                  Date.from(now.plus(Duration.ofDays(365))),
+                  name,
+                  key.getPublic())
+              .build(new JcaContentSignerBuilder("SHA256withRSA").build(key.getPrivate())));
     } catch (Exception e) {
       throw new IllegalStateException("cannot make the test document-signing certificate", e);
     }
@@ -106,7 +110,8 @@ public final class Ec2MetadataServer implements AutoCloseable {
 
   /** The document-signing certificate, PEM: the {@code ec2} verifier's {@code additional_certificates}. */
   public String certificatePem() {
-    try (StringWriter out = new StringWriter(); JcaPEMWriter w = new JcaPEMWriter(out)) {
+    try (StringWriter out = new StringWriter();
+        JcaPEMWriter w = new JcaPEMWriter(out)) {
       w.writeObject(certificate);
       w.flush();
       return out.toString();
@@ -144,12 +149,16 @@ public final class Ec2MetadataServer implements AutoCloseable {
   public String signature() {
     try {
       CMSSignedDataGenerator gen = new CMSSignedDataGenerator();
-      gen.addSignerInfoGenerator(
-          new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().build())
-              .build(new JcaContentSignerBuilder("SHA256withRSA").build(key.getPrivate()), certificate));
+      gen.addSignerInfoGenerator(new JcaSignerInfoGeneratorBuilder(
+              new JcaDigestCalculatorProviderBuilder().build())
+          .build(
+              new JcaContentSignerBuilder("SHA256withRSA").build(key.getPrivate()), certificate));
       gen.addCertificates(new JcaCertStore(List.of()));
-      byte[] der = gen.generate(new CMSProcessableByteArray(document().getBytes(StandardCharsets.UTF_8)), true).getEncoded();
-      return Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
+      byte[] der = gen.generate(
+              new CMSProcessableByteArray(document().getBytes(StandardCharsets.UTF_8)), true)
+          .getEncoded();
+      return Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+          .encodeToString(der);
     } catch (Exception e) {
       throw new IllegalStateException("cannot sign the identity document", e);
     }
@@ -157,7 +166,9 @@ public final class Ec2MetadataServer implements AutoCloseable {
 
   /** Requests received, as {@code METHOD path}. */
   public List<String> requests() {
-    return server.exchanges().stream().map(e -> e.request().method() + " " + e.request().uri().getPath()).toList();
+    return server.exchanges().stream()
+        .map(e -> e.request().method() + " " + e.request().uri().getPath())
+        .toList();
   }
 
   private Response handle(Request request) {
@@ -184,7 +195,8 @@ public final class Ec2MetadataServer implements AutoCloseable {
       random.nextBytes(raw);
       String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
       tokens.put(token, clock.instant().plusSeconds(ttl));
-      return respond(200, token).withHeader("X-aws-ec2-metadata-token-ttl-seconds", Integer.toString(ttl));
+      return respond(200, token)
+          .withHeader("X-aws-ec2-metadata-token-ttl-seconds", Integer.toString(ttl));
     }
     if (!method.equals("GET")) {
       return respond(405, "Method Not Allowed");

@@ -6,8 +6,8 @@ import dev.machineid.testkit.http.SimulatorServer.Handler;
 import dev.machineid.testkit.http.SimulatorServer.Request;
 import dev.machineid.testkit.http.SimulatorServer.Response;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -56,14 +56,21 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
  * the SDK's own endpoint configuration ({@code aws.endpointUrlSts} or {@code AWS_ENDPOINT_URL_STS}).
  */
 public final class StsSimulator implements AutoCloseable {
-  private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
-  private static final Pattern AUTH =
-      Pattern.compile("AWS4-HMAC-SHA256 Credential=([^/,\\s]+)/([0-9]{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\\s*SignedHeaders=([a-z0-9;-]+),\\s*Signature=([0-9a-f]{64})");
+  private static final DateTimeFormatter AMZ_DATE =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+  private static final Pattern AUTH = Pattern.compile(
+      "AWS4-HMAC-SHA256 Credential=([^/,\\s]+)/([0-9]{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\\s*SignedHeaders=([a-z0-9;-]+),\\s*Signature=([0-9a-f]{64})");
   private static final Duration MAX_SKEW = Duration.ofMinutes(15);
   private static final int MAX_BODY = 64 * 1024;
 
   /** A test principal: credentials and what GetCallerIdentity says about them. */
-  public record Principal(String accessKeyId, String secretAccessKey, String sessionToken, String account, String arn, String userId) {
+  public record Principal(
+      String accessKeyId,
+      String secretAccessKey,
+      String sessionToken,
+      String account,
+      String arn,
+      String userId) {
     public Principal {
       Objects.requireNonNull(accessKeyId, "accessKeyId");
       Objects.requireNonNull(secretAccessKey, "secretAccessKey");
@@ -74,13 +81,21 @@ public final class StsSimulator implements AutoCloseable {
   }
 
   /** One request as received, and whether the simulator accepted it. */
-  public record Received(String method, String path, String query, Map<String, String> headers, String body, int status, String error) {}
+  public record Received(
+      String method,
+      String path,
+      String query,
+      Map<String, String> headers,
+      String body,
+      int status,
+      String error) {}
 
   private final TestCertificateAuthority ca;
   private final SimulatorServer server;
   private final SimulatorServer plain;
   /** Web identity token → role ARN it may assume. */
   private final Map<String, String> webIdentities = new ConcurrentHashMap<>();
+
   private final Clock clock;
   private final Map<String, Principal> principals = new ConcurrentHashMap<>();
   private final List<Received> received = new CopyOnWriteArrayList<>();
@@ -89,9 +104,17 @@ public final class StsSimulator implements AutoCloseable {
   private StsSimulator(Clock clock) {
     this.clock = clock;
     this.ca = TestCertificateAuthority.create("machineid testkit STS CA");
-    TestCertificateAuthority.Issued cert = ca.issueServerCertificate(List.of("127.0.0.1", "localhost"));
-    this.server = SimulatorServer.builder("sts").https(cert).maxRequestBody(MAX_BODY).fallback(this::handle).start();
-    this.plain = SimulatorServer.builder("sts").maxRequestBody(MAX_BODY).fallback(this::handle).start();
+    TestCertificateAuthority.Issued cert =
+        ca.issueServerCertificate(List.of("127.0.0.1", "localhost"));
+    this.server = SimulatorServer.builder("sts")
+        .https(cert)
+        .maxRequestBody(MAX_BODY)
+        .fallback(this::handle)
+        .start();
+    this.plain = SimulatorServer.builder("sts")
+        .maxRequestBody(MAX_BODY)
+        .fallback(this::handle)
+        .start();
   }
 
   /** A simulator on the system clock. */
@@ -110,13 +133,20 @@ public final class StsSimulator implements AutoCloseable {
 
   /** Adds a principal whose long-term keys GetCallerIdentity accepts. */
   public Principal addUser(String account, String arn) {
-    return add(new Principal("AKIA" + random(16), random(40), null, account, arn, "AIDA" + random(17)));
+    return add(
+        new Principal("AKIA" + random(16), random(40), null, account, arn, "AIDA" + random(17)));
   }
 
   /** Adds a principal with temporary credentials (a session token), as an assumed role has. */
   public Principal addRoleSession(String account, String roleName, String sessionName) {
     String arn = "arn:aws:sts::" + account + ":assumed-role/" + roleName + "/" + sessionName;
-    return add(new Principal("ASIA" + random(16), random(40), random(64), account, arn, "AROA" + random(17) + ":" + sessionName));
+    return add(new Principal(
+        "ASIA" + random(16),
+        random(40),
+        random(64),
+        account,
+        arn,
+        "AROA" + random(17) + ":" + sessionName));
   }
 
   public Principal add(Principal p) {
@@ -131,7 +161,8 @@ public final class StsSimulator implements AutoCloseable {
    */
   public void allowWebIdentity(String token, String roleArn) {
     if (!roleArn.matches("arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_-]+")) {
-      throw new IllegalArgumentException("roleArn must be arn:aws:iam::<account>:role/<name>, got " + roleArn);
+      throw new IllegalArgumentException(
+          "roleArn must be arn:aws:iam::<account>:role/<name>, got " + roleArn);
     }
     webIdentities.put(Objects.requireNonNull(token, "token"), roleArn);
   }
@@ -143,10 +174,12 @@ public final class StsSimulator implements AutoCloseable {
 
   /** From now on, answers every request with {@code 307 Location: target} (or stops, for {@code null}). */
   public void redirectTo(URI target) {
-    Handler redirect = target == null ? null : request -> {
-      received.add(received(request, 307, "redirected"));
-      return Response.empty(307).withHeader("Location", target.toString());
-    };
+    Handler redirect = target == null
+        ? null
+        : request -> {
+          received.add(received(request, 307, "redirected"));
+          return Response.empty(307).withHeader("Location", target.toString());
+        };
     server.override(redirect);
     plain.override(redirect);
   }
@@ -163,7 +196,8 @@ public final class StsSimulator implements AutoCloseable {
 
   /** The test CA of the simulator's TLS certificate, PEM: the verifier's {@code sts_ca_pem}. */
   public String caPem() {
-    try (StringWriter out = new StringWriter(); JcaPEMWriter w = new JcaPEMWriter(out)) {
+    try (StringWriter out = new StringWriter();
+        JcaPEMWriter w = new JcaPEMWriter(out)) {
       w.writeObject(ca.certificate());
       w.flush();
       return out.toString();
@@ -178,7 +212,14 @@ public final class StsSimulator implements AutoCloseable {
   }
 
   private static Received received(Request request, int status, String error) {
-    return new Received(request.method(), request.path(), request.rawQuery(), request.headers(), request.bodyText(), status, error);
+    return new Received(
+        request.method(),
+        request.path(),
+        request.rawQuery(),
+        request.headers(),
+        request.bodyText(),
+        status,
+        error);
   }
 
   private Response handle(Request request) {
@@ -191,23 +232,40 @@ public final class StsSimulator implements AutoCloseable {
     String error = check(method, request.path(), request.rawQuery(), headers, body);
     if (error != null) {
       received.add(received(request, 403, error));
-      String code = error.startsWith("InvalidAction") ? "InvalidAction" : error.startsWith("RequestExpired") ? "RequestExpired"
-          : error.startsWith("InvalidClientTokenId") ? "InvalidClientTokenId" : "SignatureDoesNotMatch";
-      return reply(code.equals("InvalidAction") ? 400 : 403, "text/xml",
-          "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>" + code + "</Code><Message>"
-              + error.replace("<", "&lt;") + "</Message></Error><RequestId>" + UUID.randomUUID() + "</RequestId></ErrorResponse>");
+      String code = error.startsWith("InvalidAction")
+          ? "InvalidAction"
+          : error.startsWith("RequestExpired")
+              ? "RequestExpired"
+              : error.startsWith("InvalidClientTokenId")
+                  ? "InvalidClientTokenId"
+                  : "SignatureDoesNotMatch";
+      return reply(
+          code.equals("InvalidAction") ? 400 : 403,
+          "text/xml",
+          "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>"
+              + code + "</Code><Message>" + error.replace("<", "&lt;")
+              + "</Message></Error><RequestId>" + UUID.randomUUID()
+              + "</RequestId></ErrorResponse>");
     }
     Principal p = principals.get(accessKey(headers.get("authorization")));
     received.add(received(request, 200, null));
     if (headers.getOrDefault("accept", "").contains("application/json")) {
-      return reply(200, "application/json",
-          "{\"GetCallerIdentityResponse\":{\"GetCallerIdentityResult\":{\"Account\":\"" + p.account() + "\",\"Arn\":\"" + p.arn() + "\",\"UserId\":\""
-              + p.userId() + "\"},\"ResponseMetadata\":{\"RequestId\":\"" + UUID.randomUUID() + "\"}}}");
+      return reply(
+          200,
+          "application/json",
+          "{\"GetCallerIdentityResponse\":{\"GetCallerIdentityResult\":{\"Account\":\""
+              + p.account() + "\",\"Arn\":\"" + p.arn() + "\",\"UserId\":\"" + p.userId()
+              + "\"},\"ResponseMetadata\":{\"RequestId\":\"" + UUID.randomUUID() + "\"}}}");
     }
-    return reply(200, "text/xml",
-        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <GetCallerIdentityResult>\n    <Arn>" + p.arn()
-            + "</Arn>\n    <UserId>" + p.userId() + "</UserId>\n    <Account>" + p.account() + "</Account>\n  </GetCallerIdentityResult>\n"
-            + "  <ResponseMetadata>\n    <RequestId>" + UUID.randomUUID() + "</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
+    return reply(
+        200,
+        "text/xml",
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <GetCallerIdentityResult>\n    <Arn>"
+            + p.arn()
+            + "</Arn>\n    <UserId>" + p.userId() + "</UserId>\n    <Account>" + p.account()
+            + "</Account>\n  </GetCallerIdentityResult>\n"
+            + "  <ResponseMetadata>\n    <RequestId>" + UUID.randomUUID()
+            + "</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
   }
 
   private Response assumeRoleWithWebIdentity(Request request) {
@@ -216,32 +274,49 @@ public final class StsSimulator implements AutoCloseable {
     for (String pair : body.split("&")) {
       int eq = pair.indexOf('=');
       if (eq > 0) {
-        form.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+        form.put(
+            URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+            URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
       }
     }
     String role = form.get("RoleArn");
     String session = form.getOrDefault("RoleSessionName", "");
     String token = form.get("WebIdentityToken");
     String allowed = token == null ? null : webIdentities.get(token);
-    if (allowed == null || !allowed.equals(role) || !session.matches("[A-Za-z0-9+=,.@_-]{2,64}") || !"2011-06-15".equals(form.get("Version"))) {
+    if (allowed == null
+        || !allowed.equals(role)
+        || !session.matches("[A-Za-z0-9+=,.@_-]{2,64}")
+        || !"2011-06-15".equals(form.get("Version"))) {
       received.add(received(request, 403, "AccessDenied: web identity"));
-      return reply(403, "text/xml", "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-          + "<Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>" + UUID.randomUUID() + "</RequestId></ErrorResponse>");
+      return reply(
+          403,
+          "text/xml",
+          "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+              + "<Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>"
+              + UUID.randomUUID() + "</RequestId></ErrorResponse>");
     }
     String account = role.substring("arn:aws:iam::".length(), "arn:aws:iam::".length() + 12);
     String roleName = role.substring(role.indexOf(":role/") + ":role/".length());
     Principal p = addRoleSession(account, roleName, session);
     received.add(received(request, 200, null));
     Instant expires = clock.instant().plus(Duration.ofHours(1));
-    return reply(200, "text/xml",
+    return reply(
+        200,
+        "text/xml",
         "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <AssumeRoleWithWebIdentityResult>\n"
             + "    <SubjectFromWebIdentityToken>system:serviceaccount:default:app</SubjectFromWebIdentityToken>\n"
             + "    <Audience>sts.amazonaws.com</Audience>\n"
-            + "    <AssumedRoleUser>\n      <Arn>" + p.arn() + "</Arn>\n      <AssumedRoleId>" + p.userId() + "</AssumedRoleId>\n    </AssumedRoleUser>\n"
-            + "    <Credentials>\n      <SessionToken>" + p.sessionToken() + "</SessionToken>\n      <SecretAccessKey>" + p.secretAccessKey()
-            + "</SecretAccessKey>\n      <Expiration>" + expires.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "</Expiration>\n      <AccessKeyId>"
-            + p.accessKeyId() + "</AccessKeyId>\n    </Credentials>\n    <Provider>oidc.eks.us-east-1.amazonaws.com/id/TEST</Provider>\n"
-            + "  </AssumeRoleWithWebIdentityResult>\n  <ResponseMetadata>\n    <RequestId>" + UUID.randomUUID() + "</RequestId>\n  </ResponseMetadata>\n"
+            + "    <AssumedRoleUser>\n      <Arn>" + p.arn() + "</Arn>\n      <AssumedRoleId>"
+            + p.userId() + "</AssumedRoleId>\n    </AssumedRoleUser>\n"
+            + "    <Credentials>\n      <SessionToken>" + p.sessionToken()
+            + "</SessionToken>\n      <SecretAccessKey>" + p.secretAccessKey()
+            + "</SecretAccessKey>\n      <Expiration>"
+            + expires.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+            + "</Expiration>\n      <AccessKeyId>"
+            + p.accessKeyId()
+            + "</AccessKeyId>\n    </Credentials>\n    <Provider>oidc.eks.us-east-1.amazonaws.com/id/TEST</Provider>\n"
+            + "  </AssumeRoleWithWebIdentityResult>\n  <ResponseMetadata>\n    <RequestId>"
+            + UUID.randomUUID() + "</RequestId>\n  </ResponseMetadata>\n"
             + "</AssumeRoleWithWebIdentityResponse>\n");
   }
 
@@ -251,7 +326,8 @@ public final class StsSimulator implements AutoCloseable {
   }
 
   /** SigV4 verification; returns the reason for refusing, or {@code null}. */
-  private String check(String method, String path, String query, Map<String, String> headers, String body) {
+  private String check(
+      String method, String path, String query, Map<String, String> headers, String body) {
     Matcher m = AUTH.matcher(headers.getOrDefault("authorization", "").trim());
     if (!m.matches()) {
       return "IncompleteSignature: no AWS4-HMAC-SHA256 Authorization header";
@@ -278,7 +354,8 @@ public final class StsSimulator implements AutoCloseable {
       return "SignatureDoesNotMatch: bad X-Amz-Date";
     }
     if (Duration.between(t, clock.instant()).abs().compareTo(MAX_SKEW) > 0) {
-      return "RequestExpired: request time " + amzDate + " is more than 15 minutes from the server time";
+      return "RequestExpired: request time " + amzDate
+          + " is more than 15 minutes from the server time";
     }
     if (!amzDate.startsWith(date)) {
       return "SignatureDoesNotMatch: credential scope date differs from X-Amz-Date";
@@ -287,7 +364,13 @@ public final class StsSimulator implements AutoCloseable {
       return "InvalidClientTokenId: the security token is invalid";
     }
     StringBuilder canonical = new StringBuilder();
-    canonical.append(method).append('\n').append(path == null || path.isEmpty() ? "/" : path).append('\n').append(canonicalQuery(query)).append('\n');
+    canonical
+        .append(method)
+        .append('\n')
+        .append(path == null || path.isEmpty() ? "/" : path)
+        .append('\n')
+        .append(canonicalQuery(query))
+        .append('\n');
     for (String h : signed) {
       String v = headers.get(h);
       if (v == null) {
@@ -295,15 +378,22 @@ public final class StsSimulator implements AutoCloseable {
       }
       canonical.append(h).append(':').append(v.trim().replaceAll(" +", " ")).append('\n');
     }
-    canonical.append('\n').append(String.join(";", signed)).append('\n').append(hex(sha256(body.getBytes(StandardCharsets.UTF_8))));
+    canonical
+        .append('\n')
+        .append(String.join(";", signed))
+        .append('\n')
+        .append(hex(sha256(body.getBytes(StandardCharsets.UTF_8))));
     String scope = date + "/" + region + "/" + service + "/aws4_request";
-    String toSign = "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex(sha256(canonical.toString().getBytes(StandardCharsets.UTF_8)));
+    String toSign = "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n"
+        + hex(sha256(canonical.toString().getBytes(StandardCharsets.UTF_8)));
     byte[] k = hmac(("AWS4" + p.secretAccessKey()).getBytes(StandardCharsets.UTF_8), date);
     k = hmac(k, region);
     k = hmac(k, service);
     k = hmac(k, "aws4_request");
     String expected = hex(hmac(k, toSign));
-    if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII), m.group(6).getBytes(StandardCharsets.US_ASCII))) {
+    if (!MessageDigest.isEqual(
+        expected.getBytes(StandardCharsets.US_ASCII),
+        m.group(6).getBytes(StandardCharsets.US_ASCII))) {
       return "SignatureDoesNotMatch: the request signature we calculated does not match the signature you provided";
     }
     if (!method.equals("POST") && !method.equals("GET")) {
@@ -358,7 +448,8 @@ public final class StsSimulator implements AutoCloseable {
   }
 
   private static Response reply(int status, String type, String body) {
-    return Response.text(status, type, body).withHeader("x-amzn-RequestId", UUID.randomUUID().toString());
+    return Response.text(status, type, body)
+        .withHeader("x-amzn-RequestId", UUID.randomUUID().toString());
   }
 
   @Override

@@ -106,7 +106,11 @@ public final class SimulatorServer implements AutoCloseable {
    * @param peerCertificates the client certificate chain presented in the TLS handshake, leaf first;
    *     empty without one or over plain HTTP
    */
-  public record Request(String method, URI uri, Map<String, String> headers, byte[] body,
+  public record Request(
+      String method,
+      URI uri,
+      Map<String, String> headers,
+      byte[] body,
       List<X509Certificate> peerCertificates) {
     public Request {
       Objects.requireNonNull(method, "method");
@@ -157,7 +161,8 @@ public final class SimulatorServer implements AutoCloseable {
   public record Response(int status, Map<String, String> headers, byte[] body) {
     public Response {
       if (status < 100 || status > 999) {
-        throw new IllegalArgumentException("status must be a three-digit HTTP status, got " + status);
+        throw new IllegalArgumentException(
+            "status must be a three-digit HTTP status, got " + status);
       }
       headers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(headers));
       body = body.clone();
@@ -165,7 +170,8 @@ public final class SimulatorServer implements AutoCloseable {
 
     /** {@code status} with a body of type {@code contentType}, UTF-8. */
     public static Response text(int status, String contentType, String body) {
-      return new Response(status, Map.of("Content-Type", contentType), body.getBytes(StandardCharsets.UTF_8));
+      return new Response(
+          status, Map.of("Content-Type", contentType), body.getBytes(StandardCharsets.UTF_8));
     }
 
     /** {@code status} with an {@code application/json} body. */
@@ -229,8 +235,10 @@ public final class SimulatorServer implements AutoCloseable {
     InetSocketAddress bind = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
     if (b.certificate != null) {
       SSLContext tls = SSLContext.getInstance("TLS");
-      tls.init(new KeyManager[] {b.certificate.keyManager()},
-          b.clientTrust == null ? null : new TrustManager[] {b.clientTrust}, null);
+      tls.init(
+          new KeyManager[] {b.certificate.keyManager()},
+          b.clientTrust == null ? null : new TrustManager[] {b.clientTrust},
+          null);
       HttpsServer https = HttpsServer.create(bind, 128);
       ClientAuth clientAuth = b.clientAuth;
       https.setHttpsConfigurator(new HttpsConfigurator(tls) {
@@ -251,14 +259,16 @@ public final class SimulatorServer implements AutoCloseable {
       this.server = HttpServer.create(bind, 128);
     }
     this.executor = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "machineid-testkit-" + name + "-" + THREAD_NUMBERS.incrementAndGet());
+      Thread t =
+          new Thread(r, "machineid-testkit-" + name + "-" + THREAD_NUMBERS.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
     server.setExecutor(executor);
     server.createContext("/", this::exchange);
     server.start();
-    this.uri = URI.create((b.certificate != null ? "https" : "http") + "://127.0.0.1:" + server.getAddress().getPort());
+    this.uri = URI.create((b.certificate != null ? "https" : "http") + "://127.0.0.1:"
+        + server.getAddress().getPort());
   }
 
   /** A builder; {@code name} names the server's threads ({@code machineid-testkit-<name>-<n>}). */
@@ -305,11 +315,16 @@ public final class SimulatorServer implements AutoCloseable {
       try (InputStream in = ex.getRequestBody()) {
         body = in.readNBytes(maxRequestBody + 1);
       }
-      Request request = new Request(ex.getRequestMethod(), ex.getRequestURI(), headers(ex), body.length > maxRequestBody
-          ? new byte[0] : body, peerCertificates(ex));
+      Request request = new Request(
+          ex.getRequestMethod(),
+          ex.getRequestURI(),
+          headers(ex),
+          body.length > maxRequestBody ? new byte[0] : body,
+          peerCertificates(ex));
       Response response;
       if (body.length > maxRequestBody) {
-        response = Response.text(413, "text/plain", "request body larger than " + maxRequestBody + " bytes");
+        response = Response.text(
+            413, "text/plain", "request body larger than " + maxRequestBody + " bytes");
         ex.getResponseHeaders().set("Connection", "close");
       } else {
         response = answer(request);
@@ -347,7 +362,9 @@ public final class SimulatorServer implements AutoCloseable {
 
   private static Map<String, String> headers(HttpExchange ex) {
     Map<String, String> headers = new TreeMap<>();
-    ex.getRequestHeaders().forEach((k, v) -> headers.merge(k.toLowerCase(Locale.ROOT), String.join(",", v), (a, c) -> a + "," + c));
+    ex.getRequestHeaders()
+        .forEach((k, v) ->
+            headers.merge(k.toLowerCase(Locale.ROOT), String.join(",", v), (a, c) -> a + "," + c));
     return headers;
   }
 
@@ -375,7 +392,8 @@ public final class SimulatorServer implements AutoCloseable {
     private X509TrustManager clientTrust;
     private final Map<String, Route> routes = new LinkedHashMap<>();
     private Handler fallback = request -> Response.text(404, "text/plain", "Not Found");
-    private Handler methodNotAllowed = request -> Response.text(405, "text/plain", "Method Not Allowed");
+    private Handler methodNotAllowed =
+        request -> Response.text(405, "text/plain", "Method Not Allowed");
     private Function<RuntimeException, Response> onError =
         e -> Response.text(500, "text/plain", "internal error: " + e.getClass().getName());
     private int maxRequestBody = 1024 * 1024;
@@ -383,7 +401,8 @@ public final class SimulatorServer implements AutoCloseable {
     private Builder(String name) {
       Objects.requireNonNull(name, "name");
       if (!name.matches("[a-z0-9-]{1,32}")) {
-        throw new IllegalArgumentException("name must be 1-32 of a-z, 0-9 and -, got '" + name + "'");
+        throw new IllegalArgumentException(
+            "name must be 1-32 of a-z, 0-9 and -, got '" + name + "'");
       }
       this.name = name;
     }
@@ -457,9 +476,11 @@ public final class SimulatorServer implements AutoCloseable {
       try {
         return new SimulatorServer(this);
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot start the " + name + " server: " + e.getMessage(), e);
+        throw new UncheckedIOException(
+            "cannot start the " + name + " server: " + e.getMessage(), e);
       } catch (GeneralSecurityException e) {
-        throw new IllegalStateException("cannot start the " + name + " server: " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "cannot start the " + name + " server: " + e.getMessage(), e);
       }
     }
   }

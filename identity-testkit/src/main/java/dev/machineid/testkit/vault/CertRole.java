@@ -26,8 +26,12 @@ import java.util.Objects;
  * @param policies {@code token_policies}; the token also gets {@code default}, as Vault adds it
  * @param tokenTtl {@code token_ttl}: the token's lease
  */
-public record CertRole(String name, List<String> allowedCommonNames, List<String> allowedUriSans,
-    List<String> policies, Duration tokenTtl) {
+public record CertRole(
+    String name,
+    List<String> allowedCommonNames,
+    List<String> allowedUriSans,
+    List<String> policies,
+    Duration tokenTtl) {
 
   /** Vault's system default token TTL (768 h), used when a role sets none. */
   public static final Duration DEFAULT_TOKEN_TTL = Duration.ofHours(768);
@@ -35,14 +39,17 @@ public record CertRole(String name, List<String> allowedCommonNames, List<String
   public CertRole {
     Objects.requireNonNull(name, "name");
     if (name.isBlank() || name.contains("/")) {
-      throw new IllegalArgumentException("role name must be non-blank without '/', got '" + name + "'");
+      throw new IllegalArgumentException(
+          "role name must be non-blank without '/', got '" + name + "'");
     }
-    allowedCommonNames = List.copyOf(Objects.requireNonNull(allowedCommonNames, "allowedCommonNames"));
+    allowedCommonNames =
+        List.copyOf(Objects.requireNonNull(allowedCommonNames, "allowedCommonNames"));
     allowedUriSans = List.copyOf(Objects.requireNonNull(allowedUriSans, "allowedUriSans"));
     policies = List.copyOf(Objects.requireNonNull(policies, "policies"));
     Objects.requireNonNull(tokenTtl, "tokenTtl");
     if (tokenTtl.isNegative() || tokenTtl.isZero() || tokenTtl.toMillis() % 1000 != 0) {
-      throw new IllegalArgumentException("tokenTtl must be a positive whole number of seconds, got " + tokenTtl);
+      throw new IllegalArgumentException(
+          "tokenTtl must be a positive whole number of seconds, got " + tokenTtl);
     }
   }
 
@@ -92,7 +99,11 @@ public record CertRole(String name, List<String> allowedCommonNames, List<String
     }
 
     public CertRole build() {
-      return new CertRole(name, orEmpty(allowedCommonNames), orEmpty(allowedUriSans), orEmpty(policies),
+      return new CertRole(
+          name,
+          orEmpty(allowedCommonNames),
+          orEmpty(allowedUriSans),
+          orEmpty(policies),
           tokenTtl == null ? DEFAULT_TOKEN_TTL : tokenTtl);
     }
 

@@ -131,9 +131,11 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
  */
 public final class VaultSimulator implements AutoCloseable {
   /** Vault's message when the chain does not lead to a trusted CA, or the role does not exist. */
-  public static final String INVALID_CERTIFICATE = "invalid certificate or no client certificate supplied";
+  public static final String INVALID_CERTIFICATE =
+      "invalid certificate or no client certificate supplied";
   /** Vault's message when the chain is trusted but no role's constraints allow the certificate. */
-  public static final String NO_MATCHING_ROLE = "no chain matching all constraints could be found for this login certificate";
+  public static final String NO_MATCHING_ROLE =
+      "no chain matching all constraints could be found for this login certificate";
   /** Vault's message when the TLS connection carried no client certificate. */
   public static final String NO_CERTIFICATE = "client certificate must be supplied";
   /** Vault's message for a missing, unknown or expired token. */
@@ -143,7 +145,8 @@ public final class VaultSimulator implements AutoCloseable {
   private static final int MAX_BODY = 1024 * 1024;
   private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
   private static final String ANY_EKU = "2.5.29.37.0";
-  private static final char[] BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+  private static final char[] BASE62 =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
   /**
    * One login attempt.
@@ -156,8 +159,14 @@ public final class VaultSimulator implements AutoCloseable {
    * @param errors Vault's {@code errors} on failure, empty on success
    * @param accessor the issued token's accessor (never the token), or {@code null} on failure
    */
-  public record Login(Instant at, int status, String role, String serialHex, String commonName,
-      List<String> errors, String accessor) {
+  public record Login(
+      Instant at,
+      int status,
+      String role,
+      String serialHex,
+      String commonName,
+      List<String> errors,
+      String accessor) {
     public Login {
       errors = List.copyOf(errors);
     }
@@ -167,8 +176,14 @@ public final class VaultSimulator implements AutoCloseable {
     }
   }
 
-  private record Token(String id, String accessor, CertRole role, List<String> policies, Map<String, String> meta,
-      Instant issued, Instant expires) {
+  private record Token(
+      String id,
+      String accessor,
+      CertRole role,
+      List<String> policies,
+      Map<String, String> meta,
+      Instant issued,
+      Instant expires) {
     @Override
     public String toString() {
       return "Token{accessor=" + accessor + ", role=" + role.name() + ", expires=" + expires + "}";
@@ -194,14 +209,20 @@ public final class VaultSimulator implements AutoCloseable {
     this.trustedCAs = b.trustedCAs;
     b.roles.forEach(r -> roles.put(r.name(), r));
     this.ca = TestCertificateAuthority.create("machineid testkit Vault CA");
-    TestCertificateAuthority.Issued cert = ca.issueServerCertificate(List.of("127.0.0.1", "localhost"));
+    TestCertificateAuthority.Issued cert =
+        ca.issueServerCertificate(List.of("127.0.0.1", "localhost"));
     this.server = SimulatorServer.builder("vault")
         .https(cert)
-        .clientCertificates(b.requireClientCertificate ? ClientAuth.NEED : ClientAuth.WANT,
+        .clientCertificates(
+            b.requireClientCertificate ? ClientAuth.NEED : ClientAuth.WANT,
             new ClientTrust(trustedCAs, b.requireClientCertificate))
         .maxRequestBody(MAX_BODY)
-        .route(Set.of("POST", "PUT"), "/v1/auth/" + mount + "/login", r -> http(login(r.body(), r.peerCertificates())))
-        .route(Set.of("GET", "POST"), "/v1/auth/token/lookup-self", r -> http(lookupSelf(r.headers())))
+        .route(
+            Set.of("POST", "PUT"),
+            "/v1/auth/" + mount + "/login",
+            r -> http(login(r.body(), r.peerCertificates())))
+        .route(
+            Set.of("GET", "POST"), "/v1/auth/token/lookup-self", r -> http(lookupSelf(r.headers())))
         .methodNotAllowed(r -> http(error(405, "unsupported operation")))
         .fallback(r -> {
           ObjectNode body = JSON.createObjectNode();
@@ -238,7 +259,8 @@ public final class VaultSimulator implements AutoCloseable {
 
   /** {@link #caCertificate()} as PEM: the {@code VAULT_CACERT}. */
   public String caPem() {
-    try (StringWriter out = new StringWriter(); JcaPEMWriter w = new JcaPEMWriter(out)) {
+    try (StringWriter out = new StringWriter();
+        JcaPEMWriter w = new JcaPEMWriter(out)) {
       w.writeObject(ca.certificate());
       w.flush();
       return out.toString();
@@ -289,14 +311,16 @@ public final class VaultSimulator implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "VaultSimulator[" + server.uri() + ", mount " + mount + (closed.get() ? ", closed]" : "]");
+    return "VaultSimulator[" + server.uri() + ", mount " + mount
+        + (closed.get() ? ", closed]" : "]");
   }
 
   // ---- HTTP ----
 
   private static SimulatorServer.Response http(Response response) {
     try {
-      return SimulatorServer.Response.json(response.status(), JSON.writeValueAsString(response.body()) + "\n")
+      return SimulatorServer.Response.json(
+              response.status(), JSON.writeValueAsString(response.body()) + "\n")
           .withHeader("Cache-Control", "no-store");
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot write a JSON answer", e);
@@ -339,7 +363,8 @@ public final class VaultSimulator implements AutoCloseable {
     if (verifyError != null) {
       return verifyError.equals(INVALID_CERTIFICATE)
           ? failed(now, 400, name, serial, cn, INVALID_CERTIFICATE)
-          : failed(now, 500, name, serial, cn, "failed to verify client's certificate: " + verifyError);
+          : failed(
+              now, 500, name, serial, cn, "failed to verify client's certificate: " + verifyError);
     }
     for (CertRole role : candidates) {
       if (matchesNames(leaf, role) && matchesUriSans(leaf, role)) {
@@ -349,7 +374,8 @@ public final class VaultSimulator implements AutoCloseable {
     return failed(now, 400, name, serial, cn, NO_MATCHING_ROLE);
   }
 
-  private Response issue(Instant now, CertRole role, X509Certificate leaf, String cn, String serial) {
+  private Response issue(
+      Instant now, CertRole role, X509Certificate leaf, String cn, String serial) {
     Set<String> policies = new TreeSet<>(role.policies());
     policies.add("default");
     Map<String, String> meta = new LinkedHashMap<>();
@@ -358,7 +384,13 @@ public final class VaultSimulator implements AutoCloseable {
     meta.put("common_name", cn == null ? "" : cn);
     meta.put("serial_number", leaf.getSerialNumber().toString());
     meta.put("subject_key_id", keyId(leaf, false));
-    Token token = new Token("hvs." + random(24), random(24), role, List.copyOf(policies), Map.copyOf(meta), now,
+    Token token = new Token(
+        "hvs." + random(24),
+        random(24),
+        role,
+        List.copyOf(policies),
+        Map.copyOf(meta),
+        now,
         now.plus(role.tokenTtl()));
     tokens.put(token.id(), token);
     logins.add(new Login(now, 200, role.name(), serial, cn, List.of(), token.accessor()));
@@ -382,13 +414,15 @@ public final class VaultSimulator implements AutoCloseable {
     return new Response(200, body);
   }
 
-  private Response failed(Instant now, int status, String role, String serial, String cn, String message) {
+  private Response failed(
+      Instant now, int status, String role, String serial, String cn, String message) {
     logins.add(new Login(now, status, role, serial, cn, List.of(message), null));
     return error(status, message);
   }
 
   /** {@code null} if the chain verifies, {@link #INVALID_CERTIFICATE} for an unknown authority, else why not. */
-  private static String verify(List<X509Certificate> peer, List<X509Certificate> anchors, Instant now) {
+  private static String verify(
+      List<X509Certificate> peer, List<X509Certificate> anchors, Instant now) {
     if (anchors.isEmpty()) {
       return INVALID_CERTIFICATE;
     }
@@ -402,9 +436,11 @@ public final class VaultSimulator implements AutoCloseable {
     }
     try {
       if (path.isEmpty()) {
-        leaf.checkValidity(Date.from(now)); // the leaf itself is trusted, as Vault allows for non-CA certificates
+        leaf.checkValidity(
+            Date.from(now)); // the leaf itself is trusted, as Vault allows for non-CA certificates
       } else {
-        Set<TrustAnchor> trust = anchors.stream().map(a -> new TrustAnchor(a, null)).collect(Collectors.toSet());
+        Set<TrustAnchor> trust =
+            anchors.stream().map(a -> new TrustAnchor(a, null)).collect(Collectors.toSet());
         PKIXParameters parameters = new PKIXParameters(trust);
         parameters.setRevocationEnabled(false);
         parameters.setDate(Date.from(now));
@@ -436,7 +472,8 @@ public final class VaultSimulator implements AutoCloseable {
     }
     names.addAll(sans(leaf, 2)); // dNSName
     names.addAll(sans(leaf, 1)); // rfc822Name
-    return role.allowedCommonNames().stream().anyMatch(g -> names.stream().anyMatch(n -> glob(g, n)));
+    return role.allowedCommonNames().stream()
+        .anyMatch(g -> names.stream().anyMatch(n -> glob(g, n)));
   }
 
   private static boolean matchesUriSans(X509Certificate leaf, CertRole role) {
@@ -449,7 +486,8 @@ public final class VaultSimulator implements AutoCloseable {
 
   /** Vault's (ryanuber/go-glob) matching: {@code *} stands for any run of characters, nothing else is special. */
   static boolean glob(String pattern, String value) {
-    String regex = java.util.Arrays.stream(pattern.split("\\*", -1)).map(Pattern::quote)
+    String regex = java.util.Arrays.stream(pattern.split("\\*", -1))
+        .map(Pattern::quote)
         .collect(Collectors.joining(".*"));
     return Pattern.compile(regex, Pattern.DOTALL).matcher(value).matches();
   }
@@ -459,7 +497,9 @@ public final class VaultSimulator implements AutoCloseable {
   private Response lookupSelf(Map<String, String> headers) {
     String id = headers.get("x-vault-token");
     String authorization = headers.get("authorization");
-    if (id == null && authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+    if (id == null
+        && authorization != null
+        && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
       id = authorization.substring(7).trim();
     }
     Optional<Token> found = live(id);
@@ -540,7 +580,8 @@ public final class VaultSimulator implements AutoCloseable {
   }
 
   static String commonName(X509Certificate certificate) {
-    RDN[] rdns = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.CN);
+    RDN[] rdns = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded())
+        .getRDNs(BCStyle.CN);
     return rdns.length == 0 ? null : IETFUtils.valueToString(rdns[0].getFirst().getValue());
   }
 
@@ -552,7 +593,9 @@ public final class VaultSimulator implements AutoCloseable {
       }
       List<String> out = new ArrayList<>();
       for (List<?> san : all) {
-        if (san.size() >= 2 && Integer.valueOf(type).equals(san.get(0)) && san.get(1) instanceof String s) {
+        if (san.size() >= 2
+            && Integer.valueOf(type).equals(san.get(0))
+            && san.get(1) instanceof String s) {
           out.add(s);
         }
       }
@@ -570,7 +613,8 @@ public final class VaultSimulator implements AutoCloseable {
       return "";
     }
     byte[] inner = ASN1OctetString.getInstance(extension).getOctets();
-    byte[] id = authority ? AuthorityKeyIdentifier.getInstance(inner).getKeyIdentifier()
+    byte[] id = authority
+        ? AuthorityKeyIdentifier.getInstance(inner).getKeyIdentifier()
         : ASN1OctetString.getInstance(inner).getOctets();
     return id == null ? "" : HexFormat.ofDelimiter(":").formatHex(id);
   }
@@ -627,32 +671,38 @@ public final class VaultSimulator implements AutoCloseable {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
       check(chain, authType);
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
       check(chain, authType);
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       check(chain, authType);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
       throw new CertificateException("only validates client certificates");
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
       throw new CertificateException("only validates client certificates");
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       throw new CertificateException("only validates client certificates");
     }
 
@@ -710,7 +760,8 @@ public final class VaultSimulator implements AutoCloseable {
         throw new IllegalStateException("mount is already set");
       }
       if (mount.isBlank() || mount.startsWith("/") || mount.endsWith("/")) {
-        throw new IllegalArgumentException("mount must be a path like 'cert' or 'bots/cert', got '" + mount + "'");
+        throw new IllegalArgumentException(
+            "mount must be a path like 'cert' or 'bots/cert', got '" + mount + "'");
       }
       this.mount = mount;
       return this;
@@ -747,7 +798,8 @@ public final class VaultSimulator implements AutoCloseable {
      */
     public VaultSimulator start() {
       if (trustedCAs == null) {
-        throw new IllegalStateException("trustedCAs is not set: give it e.g. () -> identity.current().trustBundle()");
+        throw new IllegalStateException(
+            "trustedCAs is not set: give it e.g. () -> identity.current().trustBundle()");
       }
       if (mount == null) {
         mount = "cert";
@@ -758,7 +810,8 @@ public final class VaultSimulator implements AutoCloseable {
       try {
         return new VaultSimulator(this);
       } catch (UncheckedIOException e) {
-        throw new UncheckedIOException("cannot start the Vault simulator: " + e.getMessage(), e.getCause());
+        throw new UncheckedIOException(
+            "cannot start the Vault simulator: " + e.getMessage(), e.getCause());
       } catch (IllegalStateException e) {
         throw new IllegalStateException("cannot start the Vault simulator: " + e.getMessage(), e);
       }

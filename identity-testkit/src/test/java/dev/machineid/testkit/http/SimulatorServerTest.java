@@ -32,28 +32,47 @@ class SimulatorServerTest {
   @Test
   void routesByPathAndMethodAnswersOtherMethods405AndUnknownPaths404() throws Exception {
     try (SimulatorServer server = SimulatorServer.builder("test")
-        .route(Set.of("GET"), "/things", r -> Response.json(200, "{\"query\":\"" + r.rawQuery() + "\"}"))
-        .route(Set.of("POST", "PUT"), "/echo", r -> Response.text(201, "text/plain", r.bodyText()).withHeader("X-Echo", "yes"))
+        .route(
+            Set.of("GET"),
+            "/things",
+            r -> Response.json(200, "{\"query\":\"" + r.rawQuery() + "\"}"))
+        .route(Set.of("POST", "PUT"), "/echo", r -> Response.text(201, "text/plain", r.bodyText())
+            .withHeader("X-Echo", "yes"))
         .start()) {
       HttpClient client = HttpClient.newHttpClient();
 
-      HttpResponse<String> things = client.send(get(server.uri().resolve("/things?a=1")), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> things = client.send(
+          get(server.uri().resolve("/things?a=1")), HttpResponse.BodyHandlers.ofString());
       assertThat(things.statusCode()).isEqualTo(200);
       assertThat(things.headers().firstValue("content-type")).hasValue("application/json");
       assertThat(things.body()).isEqualTo("{\"query\":\"a=1\"}");
 
-      HttpResponse<String> echo = client.send(HttpRequest.newBuilder(server.uri().resolve("/echo"))
-          .PUT(HttpRequest.BodyPublishers.ofString("hello")).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> echo = client.send(
+          HttpRequest.newBuilder(server.uri().resolve("/echo"))
+              .PUT(HttpRequest.BodyPublishers.ofString("hello"))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
       assertThat(echo.statusCode()).isEqualTo(201);
       assertThat(echo.body()).isEqualTo("hello");
       assertThat(echo.headers().firstValue("x-echo")).hasValue("yes");
 
-      assertThat(client.send(HttpRequest.newBuilder(server.uri().resolve("/things")).DELETE().build(),
-          HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(405);
-      assertThat(client.send(get(server.uri().resolve("/nothing")), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+      assertThat(client
+              .send(
+                  HttpRequest.newBuilder(server.uri().resolve("/things"))
+                      .DELETE()
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .statusCode())
+          .isEqualTo(405);
+      assertThat(client
+              .send(get(server.uri().resolve("/nothing")), HttpResponse.BodyHandlers.ofString())
+              .statusCode())
+          .isEqualTo(404);
 
-      assertThat(server.exchanges()).extracting(e -> e.request().method() + " " + e.request().path() + " " + e.status())
-          .containsExactly("GET /things 200", "PUT /echo 201", "DELETE /things 405", "GET /nothing 404");
+      assertThat(server.exchanges())
+          .extracting(e -> e.request().method() + " " + e.request().path() + " " + e.status())
+          .containsExactly(
+              "GET /things 200", "PUT /echo 201", "DELETE /things 405", "GET /nothing 404");
       assertThat(server.exchanges().get(1).request().bodyText()).isEqualTo("hello");
     }
   }
@@ -61,26 +80,36 @@ class SimulatorServerTest {
   @Test
   void aBodyOverTheLimitGets413AndReachesNoHandler() throws Exception {
     AtomicReference<String> seen = new AtomicReference<>();
-    try (SimulatorServer server = SimulatorServer.builder("test").maxRequestBody(16)
+    try (SimulatorServer server = SimulatorServer.builder("test")
+        .maxRequestBody(16)
         .fallback(r -> {
           seen.set(r.bodyText());
           return Response.empty(204);
         })
         .start()) {
       HttpClient client = HttpClient.newHttpClient();
-      assertThat(client.send(post(server.uri().resolve("/"), "x".repeat(16)), HttpResponse.BodyHandlers.ofString()).statusCode())
+      assertThat(client
+              .send(
+                  post(server.uri().resolve("/"), "x".repeat(16)),
+                  HttpResponse.BodyHandlers.ofString())
+              .statusCode())
           .isEqualTo(204);
       assertThat(seen.get()).isEqualTo("x".repeat(16));
       seen.set(null);
 
-      assertThat(client.send(post(server.uri().resolve("/"), "x".repeat(17)), HttpResponse.BodyHandlers.ofString()).statusCode())
+      assertThat(client
+              .send(
+                  post(server.uri().resolve("/"), "x".repeat(17)),
+                  HttpResponse.BodyHandlers.ofString())
+              .statusCode())
           .isEqualTo(413);
       assertThat(seen.get()).isNull();
     }
   }
 
   @Test
-  void aThrowingHandlerGetsTheErrorAnswerAndTheOverrideAnswersEverythingUntilCleared() throws Exception {
+  void aThrowingHandlerGetsTheErrorAnswerAndTheOverrideAnswersEverythingUntilCleared()
+      throws Exception {
     try (SimulatorServer server = SimulatorServer.builder("test")
         .route(Set.of("GET"), "/boom", r -> {
           throw new IllegalStateException("boom");
@@ -88,43 +117,67 @@ class SimulatorServerTest {
         .onError(e -> Response.text(503, "text/plain", e.getMessage()))
         .start()) {
       HttpClient client = HttpClient.newHttpClient();
-      HttpResponse<String> boom = client.send(get(server.uri().resolve("/boom")), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> boom =
+          client.send(get(server.uri().resolve("/boom")), HttpResponse.BodyHandlers.ofString());
       assertThat(boom.statusCode()).isEqualTo(503);
       assertThat(boom.body()).isEqualTo("boom");
 
-      server.override(r -> Response.empty(307).withHeader("Location", "https://elsewhere.example/"));
-      assertThat(client.send(get(server.uri().resolve("/boom")), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(307);
-      assertThat(client.send(get(server.uri().resolve("/any")), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(307);
+      server.override(
+          r -> Response.empty(307).withHeader("Location", "https://elsewhere.example/"));
+      assertThat(client
+              .send(get(server.uri().resolve("/boom")), HttpResponse.BodyHandlers.ofString())
+              .statusCode())
+          .isEqualTo(307);
+      assertThat(client
+              .send(get(server.uri().resolve("/any")), HttpResponse.BodyHandlers.ofString())
+              .statusCode())
+          .isEqualTo(307);
       server.override(null);
-      assertThat(client.send(get(server.uri().resolve("/any")), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+      assertThat(client
+              .send(get(server.uri().resolve("/any")), HttpResponse.BodyHandlers.ofString())
+              .statusCode())
+          .isEqualTo(404);
     }
   }
 
   @Test
   void overHttpsTheHandlerSeesTheClientCertificateOrNoneWhenItIsOnlyWanted() throws Exception {
     TestCertificateAuthority clients = TestCertificateAuthority.create("client CA");
-    TestCertificateAuthority.Issued bot = clients.issueClientCertificate("bot-1", Duration.ofHours(1));
+    TestCertificateAuthority.Issued bot =
+        clients.issueClientCertificate("bot-1", Duration.ofHours(1));
     try (SimulatorServer server = SimulatorServer.builder("test")
         .https(ca.issueServerCertificate(List.of("127.0.0.1")))
         .clientCertificates(ClientAuth.WANT, clients.trustManager())
-        .fallback(r -> Response.text(200, "text/plain",
-            r.peerCertificates().stream().map(X509Certificate::getSubjectX500Principal).toList().toString()))
+        .fallback(r -> Response.text(
+            200,
+            "text/plain",
+            r.peerCertificates().stream()
+                .map(X509Certificate::getSubjectX500Principal)
+                .toList()
+                .toString()))
         .start()) {
       assertThat(server.uri().toString()).startsWith("https://127.0.0.1:");
       HttpClient withCertificate = https(bot);
-      assertThat(withCertificate.send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString()).body())
+      assertThat(withCertificate
+              .send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString())
+              .body())
           .isEqualTo("[CN=bot-1, CN=client CA]");
-      assertThat(server.exchanges().get(0).request().peerCertificates()).containsExactlyElementsOf(bot.chain());
+      assertThat(server.exchanges().get(0).request().peerCertificates())
+          .containsExactlyElementsOf(bot.chain());
 
       HttpClient without = https(null);
-      assertThat(without.send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("[]");
+      assertThat(without
+              .send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString())
+              .body())
+          .isEqualTo("[]");
     } finally {
       clients.close();
     }
   }
 
   @Test
-  void whenAClientCertificateIsNeededAHandshakeWithoutOneOrWithAnUntrustedOneFails() throws Exception {
+  void whenAClientCertificateIsNeededAHandshakeWithoutOneOrWithAnUntrustedOneFails()
+      throws Exception {
     TestCertificateAuthority clients = TestCertificateAuthority.create("client CA");
     TestCertificateAuthority strangers = TestCertificateAuthority.create("other CA");
     try (SimulatorServer server = SimulatorServer.builder("test")
@@ -133,11 +186,15 @@ class SimulatorServerTest {
         .fallback(r -> Response.empty(204))
         .start()) {
       assertThat(https(clients.issueClientCertificate("bot-1", Duration.ofHours(1)))
-          .send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(204);
-      assertThatThrownBy(() -> https(null).send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString()))
+              .send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString())
+              .statusCode())
+          .isEqualTo(204);
+      assertThatThrownBy(() -> https(null)
+              .send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString()))
           .isInstanceOf(IOException.class);
-      assertThatThrownBy(() -> https(strangers.issueClientCertificate("intruder", Duration.ofHours(1)))
-          .send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString()))
+      assertThatThrownBy(
+              () -> https(strangers.issueClientCertificate("intruder", Duration.ofHours(1)))
+                  .send(get(server.uri().resolve("/")), HttpResponse.BodyHandlers.ofString()))
           .isInstanceOf(IOException.class);
       assertThat(server.exchanges()).hasSize(1);
     } finally {
@@ -148,12 +205,18 @@ class SimulatorServerTest {
 
   @Test
   void clientCertificatesWithoutHttpsAndBadSettingsAreRefusedAtBuildTime() {
-    assertThatThrownBy(() -> SimulatorServer.builder("test").clientCertificates(ClientAuth.WANT, ca.trustManager()).start())
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("https");
-    assertThatThrownBy(() -> SimulatorServer.builder("Not A Name")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SimulatorServer.builder("test").route(Set.of("GET"), "relative", r -> Response.empty(200)))
+    assertThatThrownBy(() -> SimulatorServer.builder("test")
+            .clientCertificates(ClientAuth.WANT, ca.trustManager())
+            .start())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("https");
+    assertThatThrownBy(() -> SimulatorServer.builder("Not A Name"))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SimulatorServer.builder("test").maxRequestBody(-1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> SimulatorServer.builder("test")
+            .route(Set.of("GET"), "relative", r -> Response.empty(200)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> SimulatorServer.builder("test").maxRequestBody(-1))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
@@ -162,14 +225,19 @@ class SimulatorServerTest {
     URI uri = server.uri();
     server.close();
     server.close();
-    assertThatThrownBy(() -> HttpClient.newHttpClient().send(get(uri.resolve("/")), HttpResponse.BodyHandlers.ofString()))
+    assertThatThrownBy(() -> HttpClient.newHttpClient()
+            .send(get(uri.resolve("/")), HttpResponse.BodyHandlers.ofString()))
         .isInstanceOf(IOException.class);
   }
 
   private HttpClient https(TestCertificateAuthority.Issued clientCertificate) throws Exception {
     SSLContext tls = SSLContext.getInstance("TLS");
-    tls.init(clientCertificate == null ? null : new javax.net.ssl.KeyManager[] {clientCertificate.keyManager()},
-        new TrustManager[] {ca.trustManager()}, null);
+    tls.init(
+        clientCertificate == null
+            ? null
+            : new javax.net.ssl.KeyManager[] {clientCertificate.keyManager()},
+        new TrustManager[] {ca.trustManager()},
+        null);
     return HttpClient.newBuilder().sslContext(tls).build();
   }
 
@@ -178,6 +246,9 @@ class SimulatorServerTest {
   }
 
   private static HttpRequest post(URI uri, String body) {
-    return HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    return HttpRequest.newBuilder(uri)
+        .timeout(Duration.ofSeconds(10))
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
   }
 }

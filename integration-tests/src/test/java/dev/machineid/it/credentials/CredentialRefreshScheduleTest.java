@@ -27,14 +27,29 @@ class CredentialRefreshScheduleTest {
   @Test
   void aRoleScopedHandleIsRefreshedInItsWindowAndRetriedWithTheIdentitysBackoff() throws Exception {
     MutableClock clock = MutableClock.systemUtc();
-    RenewalPolicy policy = RenewalPolicy.builder().retryBaseDelay(Duration.ofSeconds(1)).retryMaxDelay(Duration.ofSeconds(30)).build();
+    RenewalPolicy policy = RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofSeconds(1))
+        .retryMaxDelay(Duration.ofSeconds(30))
+        .build();
     try (ManualScheduler scheduler = ManualScheduler.on(clock);
-        FakeIssuer issuer = FakeIssuer.builder().authority(TestCertificateAuthority.create("issuer", clock)).clock(clock).start();
-        MachineIdentity id = issuer.identityBuilder().clock(clock).executor(scheduler).random(new Random(5))
-            .credentialTtl(Duration.ofHours(1)).renewalPolicy(policy).build()) {
+        FakeIssuer issuer = FakeIssuer.builder()
+            .authority(TestCertificateAuthority.create("issuer", clock))
+            .clock(clock)
+            .start();
+        MachineIdentity id = issuer
+            .identityBuilder()
+            .clock(clock)
+            .executor(scheduler)
+            .random(new Random(5))
+            .credentialTtl(Duration.ofHours(1))
+            .renewalPolicy(policy)
+            .build()) {
       id.start();
-      try (CredentialHandle handle = id.credentials(CredentialRequest.builder(CredentialKind.APPLICATION)
-          .name("refreshed-by-the-refresher").ttl(Duration.ofMinutes(30)).build())) {
+      try (CredentialHandle handle =
+          id.credentials(CredentialRequest.builder(CredentialKind.APPLICATION)
+              .name("refreshed-by-the-refresher")
+              .ttl(Duration.ofMinutes(30))
+              .build())) {
         Credential first = handle.current();
         Instant issued = clock.instant();
         assertThat(issuer.issuances("application")).hasSize(1);
@@ -47,8 +62,11 @@ class CredentialRefreshScheduleTest {
         Credential second = handle.current();
         assertThat(second).isNotSameAs(first);
         assertThat(issuer.issuances("application")).hasSize(2);
-        Duration after = Duration.between(issued, issuer.issuances("application").get(1).at());
-        assertThat(after).isBetween(Duration.ofMinutes(10).minusSeconds(1), Duration.ofMinutes(15).plusSeconds(6));
+        Duration after =
+            Duration.between(issued, issuer.issuances("application").get(1).at());
+        assertThat(after)
+            .isBetween(
+                Duration.ofMinutes(10).minusSeconds(1), Duration.ofMinutes(15).plusSeconds(6));
 
         // the issuer goes down past the next window: the handle keeps its credential and backs off
         issuer.outage(true);

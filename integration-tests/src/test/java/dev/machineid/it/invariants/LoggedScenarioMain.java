@@ -33,19 +33,44 @@ public final class LoggedScenarioMain {
     Path secretsFile = Path.of(args[0]);
     List<String> secrets = new ArrayList<>();
     try (Issuer issuer = Issuer.builder().listen("127.0.0.1", 0).build().start()) {
-      issuer.roles().create(new Role("svc", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of("billing"), false, null, null));
+      issuer
+          .roles()
+          .create(new Role(
+              "svc",
+              List.of("deploy"),
+              List.of("app"),
+              List.of(),
+              List.of(),
+              List.of(),
+              List.of("billing"),
+              false,
+              null,
+              null));
       issuer.bots().create("logged", List.of("svc"), Map.of());
       issuer.bots().create("locked", List.of("svc"), Map.of());
 
       // refusal: a token the issuer never made
-      String unknown = "3f1c" + Base64.getUrlEncoder().withoutPadding().encodeToString(KeyPairGenerator.getInstance("EC").generateKeyPair().getPublic().getEncoded()).substring(30, 58);
+      String unknown = "3f1c"
+          + Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(KeyPairGenerator.getInstance("EC")
+                  .generateKeyPair()
+                  .getPublic()
+                  .getEncoded())
+              .substring(30, 58);
       secrets.add("token " + unknown);
       refused(builder(issuer, unknown), "unknown token");
 
       // refusal: a wrong CA pin, with a valid token (which must not be sent, nor logged)
       String pinned = issuer.tokens().create("logged", Duration.ofMinutes(10));
       secrets.add("token " + pinned);
-      refused(MachineIdentity.builder().issuer(issuer.url()).caPins("sha256:" + "ab".repeat(32)).token(pinned).startTimeout(Duration.ofSeconds(20)), "wrong pin");
+      refused(
+          MachineIdentity.builder()
+              .issuer(issuer.url())
+              .caPins("sha256:" + "ab".repeat(32))
+              .token(pinned)
+              .startTimeout(Duration.ofSeconds(20)),
+          "wrong pin");
 
       // refusal: a locked bot
       String lockedToken = issuer.tokens().create("locked", Duration.ofMinutes(10));
@@ -64,7 +89,10 @@ public final class LoggedScenarioMain {
         key(secrets, renewed.privateKey());
         CredentialHandle db = id.credentials(CredentialRequest.database("app", "svc"));
         key(secrets, db.current().privateKey().orElseThrow());
-        CredentialHandle jwt = id.credentials(CredentialRequest.builder(CredentialKind.JWT_SVID).roles("svc").audiences("billing").build());
+        CredentialHandle jwt = id.credentials(CredentialRequest.builder(CredentialKind.JWT_SVID)
+            .roles("svc")
+            .audiences("billing")
+            .build());
         secrets.add("jwt " + jwt.current().token().orElseThrow());
         jwt.refreshNow().get(60, TimeUnit.SECONDS);
         secrets.add("jwt " + jwt.current().token().orElseThrow());
@@ -75,7 +103,8 @@ public final class LoggedScenarioMain {
           id.renewNow().get(60, TimeUnit.SECONDS);
           throw new IllegalStateException("a locked instance renewed");
         } catch (java.util.concurrent.ExecutionException expected) {
-          System.out.println("refused as expected (locked instance): " + expected.getCause().getClass().getSimpleName());
+          System.out.println("refused as expected (locked instance): "
+              + expected.getCause().getClass().getSimpleName());
         }
       }
     }
@@ -84,7 +113,11 @@ public final class LoggedScenarioMain {
   }
 
   private static MachineIdentity.Builder builder(Issuer issuer, String token) {
-    return MachineIdentity.builder().issuer(issuer.url()).caPin(issuer.caPin()).token(token).startTimeout(Duration.ofSeconds(20));
+    return MachineIdentity.builder()
+        .issuer(issuer.url())
+        .caPin(issuer.caPin())
+        .token(token)
+        .startTimeout(Duration.ofSeconds(20));
   }
 
   private static void refused(MachineIdentity.Builder builder, String what) {
@@ -92,14 +125,18 @@ public final class LoggedScenarioMain {
       id.start();
       throw new IllegalStateException("joined despite " + what);
     } catch (RuntimeException expected) {
-      if (expected instanceof IllegalStateException && expected.getMessage() != null && expected.getMessage().startsWith("joined despite")) {
+      if (expected instanceof IllegalStateException
+          && expected.getMessage() != null
+          && expected.getMessage().startsWith("joined despite")) {
         throw expected;
       }
-      System.out.println("refused as expected (" + what + "): " + expected.getClass().getSimpleName());
+      System.out.println(
+          "refused as expected (" + what + "): " + expected.getClass().getSimpleName());
     }
   }
 
   private static void key(List<String> secrets, PrivateKey key) {
-    secrets.add("key " + Base64.getEncoder().encodeToString(key.getEncoded()) + " " + key.getAlgorithm());
+    secrets.add(
+        "key " + Base64.getEncoder().encodeToString(key.getEncoded()) + " " + key.getAlgorithm());
   }
 }

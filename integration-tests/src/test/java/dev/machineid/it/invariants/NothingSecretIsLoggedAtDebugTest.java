@@ -29,8 +29,14 @@ class NothingSecretIsLoggedAtDebugTest {
     Path log = dir.resolve("scenario.log");
     Path secretsFile = dir.resolve("secrets.txt");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p = new ProcessBuilder(java, "-Dorg.slf4j.simpleLogger.defaultLogLevel=debug", "-Dorg.slf4j.simpleLogger.log.dev.machineid=trace",
-        "-cp", System.getProperty("java.class.path"), LoggedScenarioMain.class.getName(), secretsFile.toString())
+    Process p = new ProcessBuilder(
+            java,
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=debug",
+            "-Dorg.slf4j.simpleLogger.log.dev.machineid=trace",
+            "-cp",
+            System.getProperty("java.class.path"),
+            LoggedScenarioMain.class.getName(),
+            secretsFile.toString())
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
@@ -42,10 +48,16 @@ class NothingSecretIsLoggedAtDebugTest {
     byte[] bytes = Files.readAllBytes(log);
     String text = new String(bytes, StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(text).isZero();
-    assertThat(text).contains("DONE")
-        .contains("refused as expected (unknown token)", "refused as expected (wrong pin)", "refused as expected (locked bot)", "refused as expected (locked instance)");
+    assertThat(text)
+        .contains("DONE")
+        .contains(
+            "refused as expected (unknown token)",
+            "refused as expected (wrong pin)",
+            "refused as expected (locked bot)",
+            "refused as expected (locked instance)");
     // the project's loggers did write at DEBUG
-    assertThat(text.lines().filter(l -> l.contains(" DEBUG dev.machineid.")).count()).isPositive();
+    assertThat(text.lines().filter(l -> l.contains(" DEBUG dev.machineid.")).count())
+        .isPositive();
 
     List<String> secrets = Files.readAllLines(secretsFile);
     assertThat(secrets).filteredOn(s -> s.startsWith("token ")).hasSize(4);
@@ -58,12 +70,20 @@ class NothingSecretIsLoggedAtDebugTest {
         case "jwt" -> {
           String[] segments = parts[1].split("\\.");
           assertThat(segments).hasSize(3);
-          assertThat(text).as("a JWT-SVID is logged").doesNotContain(parts[1]).doesNotContain(segments[2]).doesNotContain(segments[1]);
+          assertThat(text)
+              .as("a JWT-SVID is logged")
+              .doesNotContain(parts[1])
+              .doesNotContain(segments[2])
+              .doesNotContain(segments[1]);
         }
         default -> {
-          PrivateKey key = KeyFactory.getInstance(parts[2]).generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(parts[1])));
-          for (Map.Entry<String, byte[]> form : PrivateKeysNeverLeaveTheProcessTest.forms(key).entrySet()) {
-            assertThat(PrivateKeysNeverLeaveTheProcessTest.indexOf(bytes, form.getValue())).as("a private key is logged as %s", form.getKey()).isEqualTo(-1);
+          PrivateKey key = KeyFactory.getInstance(parts[2])
+              .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(parts[1])));
+          for (Map.Entry<String, byte[]> form :
+              PrivateKeysNeverLeaveTheProcessTest.forms(key).entrySet()) {
+            assertThat(PrivateKeysNeverLeaveTheProcessTest.indexOf(bytes, form.getValue()))
+                .as("a private key is logged as %s", form.getKey())
+                .isEqualTo(-1);
           }
         }
       }

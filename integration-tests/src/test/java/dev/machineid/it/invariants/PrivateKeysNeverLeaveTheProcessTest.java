@@ -40,14 +40,20 @@ import org.junit.jupiter.api.io.TempDir;
  * PKCS#8 (binary, base64 and each PEM line).
  */
 class PrivateKeysNeverLeaveTheProcessTest {
-  private static final byte[] DECRYPTED = "Plaintext after DECRYPTION".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DECRYPTED =
+      "Plaintext after DECRYPTION".getBytes(StandardCharsets.US_ASCII);
 
   @Test
   void noPrivateKeyReachesTheIssuerInAnyEncodingOnAnyCall(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("issuer.out");
     Path tls = dir.resolve("issuer-tls.log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process issuer = new ProcessBuilder(java, "-Djavax.net.debug=ssl:record:plaintext", "-cp", System.getProperty("java.class.path"), RecordedIssuerMain.class.getName())
+    Process issuer = new ProcessBuilder(
+            java,
+            "-Djavax.net.debug=ssl:record:plaintext",
+            "-cp",
+            System.getProperty("java.class.path"),
+            RecordedIssuerMain.class.getName())
         .redirectOutput(out.toFile())
         .redirectError(tls.toFile())
         .start();
@@ -85,16 +91,26 @@ class PrivateKeysNeverLeaveTheProcessTest {
     String text = new String(received, StandardCharsets.ISO_8859_1);
 
     // the recording holds every call, mTLS ones included, with their bodies
-    assertThat(text).contains("POST /v1/join/challenge ", "POST /v1/join ", "POST /v1/renew ", "POST /v1/certificates ", "POST /v1/heartbeat ");
+    assertThat(text)
+        .contains(
+            "POST /v1/join/challenge ",
+            "POST /v1/join ",
+            "POST /v1/renew ",
+            "POST /v1/certificates ",
+            "POST /v1/heartbeat ");
     for (PublicKey pub : publicKeys) {
-      assertThat(text).as("the public half of each key is what travels").contains(Pem.encode(pub).replace("\n", "\\n"));
+      assertThat(text)
+          .as("the public half of each key is what travels")
+          .contains(Pem.encode(pub).replace("\n", "\\n"));
     }
     assertThat(keys.values()).doesNotHaveDuplicates();
 
     assertThat(text).doesNotContain("PRIVATE KEY");
     keys.forEach((use, key) -> {
       for (Map.Entry<String, byte[]> form : forms(key).entrySet()) {
-        assertThat(indexOf(received, form.getValue())).as("the %s key as %s reached the issuer", use, form.getKey()).isEqualTo(-1);
+        assertThat(indexOf(received, form.getValue()))
+            .as("the %s key as %s reached the issuer", use, form.getKey())
+            .isEqualTo(-1);
       }
     });
   }
@@ -103,19 +119,25 @@ class PrivateKeysNeverLeaveTheProcessTest {
   static Map<String, byte[]> forms(PrivateKey key) {
     Map<String, byte[]> forms = new LinkedHashMap<>();
     if (key instanceof ECPrivateKey ec) {
-      byte[] scalar = fixed(ec.getS(), (ec.getParams().getCurve().getField().getFieldSize() + 7) / 8);
+      byte[] scalar =
+          fixed(ec.getS(), (ec.getParams().getCurve().getField().getFieldSize() + 7) / 8);
       forms.put("raw scalar", scalar);
       forms.put("hex scalar", ascii(HexFormat.of().formatHex(scalar)));
       forms.put("HEX scalar", ascii(HexFormat.of().withUpperCase().formatHex(scalar)));
       forms.put("base64 scalar", ascii(Base64.getEncoder().encodeToString(scalar)));
-      forms.put("base64 scalar unpadded", ascii(Base64.getEncoder().withoutPadding().encodeToString(scalar)));
-      forms.put("base64url scalar", ascii(Base64.getUrlEncoder().withoutPadding().encodeToString(scalar)));
+      forms.put(
+          "base64 scalar unpadded",
+          ascii(Base64.getEncoder().withoutPadding().encodeToString(scalar)));
+      forms.put(
+          "base64url scalar",
+          ascii(Base64.getUrlEncoder().withoutPadding().encodeToString(scalar)));
       forms.put("decimal scalar", ascii(ec.getS().toString()));
     }
     byte[] pkcs8 = key.getEncoded();
     forms.put("PKCS#8 DER", pkcs8);
     forms.put("PKCS#8 base64", ascii(Base64.getEncoder().encodeToString(pkcs8)));
-    forms.put("PKCS#8 base64url", ascii(Base64.getUrlEncoder().withoutPadding().encodeToString(pkcs8)));
+    forms.put(
+        "PKCS#8 base64url", ascii(Base64.getUrlEncoder().withoutPadding().encodeToString(pkcs8)));
     String body = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(pkcs8);
     String[] lines = body.split("\n");
     for (int i = 0; i < lines.length; i++) {
@@ -211,6 +233,7 @@ class PrivateKeysNeverLeaveTheProcessTest {
       }
       Thread.sleep(50);
     }
-    throw new AssertionError("the issuer process did not start: " + Arrays.toString(Files.readAllLines(out).toArray()));
+    throw new AssertionError("the issuer process did not start: "
+        + Arrays.toString(Files.readAllLines(out).toArray()));
   }
 }

@@ -18,7 +18,19 @@ public final class RecordedIssuerMain {
 
   public static void main(String[] args) throws Exception {
     try (Issuer issuer = Issuer.builder().listen("127.0.0.1", 0).build().start()) {
-      issuer.roles().create(new Role("db", List.of("deploy"), List.of("app"), List.of(), List.of(), List.of(), List.of(), false, null, null));
+      issuer
+          .roles()
+          .create(new Role(
+              "db",
+              List.of("deploy"),
+              List.of("app"),
+              List.of(),
+              List.of(),
+              List.of(),
+              List.of(),
+              false,
+              null,
+              null));
       issuer.bots().create("keeper", List.of("db"), Map.of());
       String token = issuer.tokens().create("keeper", Duration.ofMinutes(10));
       System.out.println("READY " + issuer.url() + " " + issuer.caPin() + " " + token);

@@ -28,13 +28,17 @@ import javax.net.ssl.X509ExtendedKeyManager;
 public final class ForeignKeySslSocketFactory extends SSLSocketFactory {
   /** The connection property naming the handle whose trust manager checks the server. */
   public static final String TRUST_PROPERTY = "machineidServerTrust";
+
   private final SSLSocketFactory delegate;
 
   public ForeignKeySslSocketFactory(Properties info) throws GeneralSecurityException {
     CredentialHandle key = handle(info, PgSslSocketFactory.PROPERTY);
     CredentialHandle trust = handle(info, TRUST_PROPERTY);
     SSLContext context = SSLContext.getInstance("TLS");
-    context.init(new KeyManager[] {new IgnoringIssuers(key.keyManager())}, new TrustManager[] {trust.trustManager()}, null);
+    context.init(
+        new KeyManager[] {new IgnoringIssuers(key.keyManager())},
+        new TrustManager[] {trust.trustManager()},
+        null);
     this.delegate = context.getSocketFactory();
   }
 
@@ -43,7 +47,8 @@ public final class ForeignKeySslSocketFactory extends SSLSocketFactory {
     if (name == null) {
       throw new IllegalArgumentException("set the connection property " + property);
     }
-    return CredentialHandle.lookup(name).orElseThrow(() -> new IllegalStateException("no open handle " + name));
+    return CredentialHandle.lookup(name)
+        .orElseThrow(() -> new IllegalStateException("no open handle " + name));
   }
 
   /** Chooses the handle's certificate whatever issuers the server asks for. */
@@ -106,7 +111,8 @@ public final class ForeignKeySslSocketFactory extends SSLSocketFactory {
   }
 
   @Override
-  public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
+  public Socket createSocket(Socket s, String host, int port, boolean autoClose)
+      throws IOException {
     return delegate.createSocket(s, host, port, autoClose);
   }
 
@@ -116,7 +122,8 @@ public final class ForeignKeySslSocketFactory extends SSLSocketFactory {
   }
 
   @Override
-  public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+  public Socket createSocket(String host, int port, InetAddress localHost, int localPort)
+      throws IOException {
     return delegate.createSocket(host, port, localHost, localPort);
   }
 
@@ -126,7 +133,8 @@ public final class ForeignKeySslSocketFactory extends SSLSocketFactory {
   }
 
   @Override
-  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
+      throws IOException {
     return delegate.createSocket(address, port, localAddress, localPort);
   }
 }

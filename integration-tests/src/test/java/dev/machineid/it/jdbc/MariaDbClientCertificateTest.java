@@ -17,8 +17,8 @@ import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
 import dev.machineid.outputs.jdbc.MariaDbTlsPlugin;
 import dev.machineid.outputs.jdbc.PgSslSocketFactory;
-import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MariaDbServer;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.issuer.TestBot;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +37,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -75,7 +74,9 @@ import org.junit.jupiter.api.io.TempDir;
  * authentication.
  */
 class MariaDbClientCertificateTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
+
   private static final String SUBJECT = "/CN=app";
   /** The strictest mode: the driver checks the chain and, through the plugin, the host name. */
   private static final String SSL_MODE = "verify-full";
@@ -83,26 +84,53 @@ class MariaDbClientCertificateTest {
   private static MariaDbServer maria;
   private static MachineIdentity id;
 
-  @TempDir static Path tmp;
+  @TempDir
+  static Path tmp;
 
   @BeforeAll
   static void startMariaDbWithClientCertificates() throws Exception {
     Issuer issuer = ISSUER.start();
-    issuer.roles().create(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
-        Duration.ofMinutes(30), null));
+    issuer
+        .roles()
+        .create(new Role(
+            "db-app",
+            List.of(),
+            List.of("app"),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            Duration.ofMinutes(30),
+            null));
     // a Kubernetes credential whose CN is also "app": only the authority tells it apart
-    issuer.roles().create(new Role("k8s-as-app", List.of(), List.of(), List.of(), List.of("app"), List.of(), List.of(), false,
-        null, null));
+    issuer
+        .roles()
+        .create(new Role(
+            "k8s-as-app",
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of("app"),
+            List.of(),
+            List.of(),
+            false,
+            null,
+            null));
 
     KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
-    List<X509Certificate> chain = issuer.signing().databaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"),
-        Duration.ofHours(1));
+    List<X509Certificate> chain = issuer
+        .signing()
+        .databaseServer(
+            serverKey.getPublic(), List.of("localhost", "127.0.0.1"), Duration.ofHours(1));
     StringBuilder chainPem = new StringBuilder();
     for (X509Certificate c : chain) {
       chainPem.append(Pem.encode(c)).append('\n');
     }
     maria = MariaDbServer.builder()
-        .tls(chainPem.toString(), Pem.encode(serverKey.getPrivate()),
+        .tls(
+            chainPem.toString(),
+            Pem.encode(serverKey.getPrivate()),
             String.join("\n", issuer.authority().databaseClientAuthorities()) + "\n")
         .option("--log-warnings=4")
         .start();
@@ -112,18 +140,25 @@ class MariaDbClientCertificateTest {
           + "GRANT ALL PRIVILEGES ON appdb.* TO 'app'@'%'");
       // app is the only account for TCP clients: with --skip-name-resolve the localhost ones
       // (the unix_socket superuser, mariadb.sys) match the unix socket only
-      assertThat(maria.sql("SELECT CONCAT(user, '@', host) FROM mysql.user WHERE host <> 'localhost' AND is_role = 'N'"))
+      assertThat(
+              maria.sql(
+                  "SELECT CONCAT(user, '@', host) FROM mysql.user WHERE host <> 'localhost' AND is_role = 'N'"))
           .as("accounts:%n%s", maria.sql("SELECT user, host, plugin FROM mysql.user"))
           .isEqualTo("app@%");
       assertThat(maria.sql("SHOW GLOBAL VARIABLES LIKE 'have_ssl'")).isEqualTo("have_ssl\tYES");
     } catch (RuntimeException | AssertionError e) {
       String log = maria.log();
       maria.close();
-      throw new AssertionError("could not configure MariaDB for client certificates; server log:\n" + log, e);
+      throw new AssertionError(
+          "could not configure MariaDB for client certificates; server log:\n" + log, e);
     }
 
     issuer.bots().create("maria-client", List.of("db-app", "k8s-as-app"), Map.of());
-    TestBot bot = new TestBot("maria-client", issuer.tokens().create("maria-client", Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    TestBot bot = new TestBot(
+        "maria-client",
+        issuer.tokens().create("maria-client", Duration.ofHours(1)),
+        issuer.url(),
+        issuer.caPin());
     id = bot.identityBuilder().build();
     id.start();
   }
@@ -143,12 +178,17 @@ class MariaDbClientCertificateTest {
   }
 
   private static String url(String credential, String sslMode) {
-    return maria.jdbcUrl("") + "?user=app&sslMode=" + sslMode + "&tlsSocketType=" + MariaDbTlsPlugin.TYPE
-        + "&" + PgSslSocketFactory.PROPERTY + "=" + credential + "&connectTimeout=5000";
+    return maria.jdbcUrl("") + "?user=app&sslMode=" + sslMode + "&tlsSocketType="
+        + MariaDbTlsPlugin.TYPE + "&" + PgSslSocketFactory.PROPERTY + "=" + credential
+        + "&connectTimeout=5000";
   }
 
   private static CredentialHandle database(String name) {
-    return id.credentials(CredentialRequest.builder(CredentialKind.DATABASE).name(name).roles("db-app").databaseUser("app").build());
+    return id.credentials(CredentialRequest.builder(CredentialKind.DATABASE)
+        .name(name)
+        .roles("db-app")
+        .databaseUser("app")
+        .build());
   }
 
   private static String one(Statement s, String sql) throws SQLException {
@@ -166,10 +206,14 @@ class MariaDbClientCertificateTest {
       X509Certificate leaf = db.current().certificate().orElseThrow();
       assertThat(leaf.getSubjectX500Principal().getName(X500Principal.RFC2253)).isEqualTo("CN=app");
       assertThat(one(s, "SELECT CURRENT_USER()")).isEqualTo("app@%");
-      assertThat(one(s, "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_VERSION'"))
+      assertThat(
+              one(
+                  s,
+                  "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_VERSION'"))
           .startsWith("TLSv1.");
       // the certificate is signed by the database_client authority, the only one in --ssl-ca
-      X509Certificate clientCa = Pem.certificate(ISSUER.issuer().authority().databaseClientAuthorities().get(0));
+      X509Certificate clientCa = Pem.certificate(
+          ISSUER.issuer().authority().databaseClientAuthorities().get(0));
       assertThat(leaf.getIssuerX500Principal()).isEqualTo(clientCa.getSubjectX500Principal());
 
       s.execute("CREATE TABLE appdb.orders (id INT PRIMARY KEY, amount DECIMAL(10,2))");
@@ -203,16 +247,22 @@ class MariaDbClientCertificateTest {
   @Test
   void verifyFullRefusesAServerWhoseCertificateLacksTheHostName() throws Exception {
     KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
-    List<X509Certificate> chain = ISSUER.issuer().signing().databaseServer(serverKey.getPublic(), List.of("localhost"),
-        Duration.ofHours(1));
-    List<Object> names = chain.get(0).getSubjectAlternativeNames().stream().map(name -> (Object) name.get(1)).toList();
+    List<X509Certificate> chain = ISSUER
+        .issuer()
+        .signing()
+        .databaseServer(serverKey.getPublic(), List.of("localhost"), Duration.ofHours(1));
+    List<Object> names = chain.get(0).getSubjectAlternativeNames().stream()
+        .map(name -> (Object) name.get(1))
+        .toList();
     assertThat(names).as("server certificate names").containsExactly("localhost");
     StringBuilder chainPem = new StringBuilder();
     for (X509Certificate c : chain) {
       chainPem.append(Pem.encode(c)).append('\n');
     }
     try (MariaDbServer localhostOnly = MariaDbServer.builder()
-            .tls(chainPem.toString(), Pem.encode(serverKey.getPrivate()),
+            .tls(
+                chainPem.toString(),
+                Pem.encode(serverKey.getPrivate()),
                 String.join("\n", ISSUER.issuer().authority().databaseClientAuthorities()) + "\n")
             .start();
         CredentialHandle db = database("maria-app-host-name")) {
@@ -221,11 +271,16 @@ class MariaDbClientCertificateTest {
           + "&" + PgSslSocketFactory.PROPERTY + "=" + db.name() + "&connectTimeout=5000";
 
       String byAddress = "jdbc:mariadb://127.0.0.1:" + localhostOnly.port() + "/" + query;
-      SQLException refused = catchSql(() -> DriverManager.getConnection(byAddress).close());
-      assertThat((Object) refused).as("connected to 127.0.0.1 with a certificate for localhost only").isNotNull();
-      assertThat(causes(refused)).contains("the database server's certificate does not name host '127.0.0.1'");
+      SQLException refused =
+          catchSql(() -> DriverManager.getConnection(byAddress).close());
+      assertThat((Object) refused)
+          .as("connected to 127.0.0.1 with a certificate for localhost only")
+          .isNotNull();
+      assertThat(causes(refused))
+          .contains("the database server's certificate does not name host '127.0.0.1'");
 
-      try (Connection c = DriverManager.getConnection(localhostOnly.jdbcUrl("") + query); Statement s = c.createStatement()) {
+      try (Connection c = DriverManager.getConnection(localhostOnly.jdbcUrl("") + query);
+          Statement s = c.createStatement()) {
         assertThat(one(s, "SELECT CURRENT_USER()")).isEqualTo("app@%");
       } catch (SQLException e) {
         throw new AssertionError(e + "\nserver log:\n" + localhostOnly.log(), e);
@@ -235,15 +290,20 @@ class MariaDbClientCertificateTest {
 
   @Test
   void noTcpLoginWithoutTheDatabaseCredential() {
-    // without TLS: app's account requires a certificate, the superuser authenticates by unix socket only
+    // without TLS: app's account requires a certificate, the superuser authenticates by unix socket
+    // only
     for (String user : List.of("app", "root", maria.superuser())) {
-      assertThatThrownBy(() -> DriverManager.getConnection(maria.jdbcUrl("") + "?user=" + user + "&sslMode=disable").close())
+      assertThatThrownBy(() -> DriverManager.getConnection(
+                  maria.jdbcUrl("") + "?user=" + user + "&sslMode=disable")
+              .close())
           .as("TCP without TLS as %s", user)
           .isInstanceOf(SQLException.class)
           .hasMessageContaining("Access denied");
     }
     // TLS, but no client certificate to present
-    assertThatThrownBy(() -> DriverManager.getConnection(maria.jdbcUrl("") + "?user=app&sslMode=trust").close())
+    assertThatThrownBy(
+            () -> DriverManager.getConnection(maria.jdbcUrl("") + "?user=app&sslMode=trust")
+                .close())
         .as("TLS without a client certificate")
         .isInstanceOf(SQLException.class)
         .hasMessageContaining("Access denied");
@@ -261,14 +321,25 @@ class MariaDbClientCertificateTest {
   @Test
   void kubernetesAndApplicationCertificatesAreRefusedByMariaDbItself() throws Exception {
     try (CredentialHandle db = database("maria-control");
-        CredentialHandle k8s = id.credentials(CredentialRequest.builder(CredentialKind.KUBERNETES).name("maria-k8s-as-app")
-            .roles("k8s-as-app").kubernetesUser("app").build());
-        CredentialHandle svid = id.credentials(CredentialRequest.builder(CredentialKind.APPLICATION).name("maria-svid").build())) {
+        CredentialHandle k8s = id.credentials(CredentialRequest.builder(CredentialKind.KUBERNETES)
+            .name("maria-k8s-as-app")
+            .roles("k8s-as-app")
+            .kubernetesUser("app")
+            .build());
+        CredentialHandle svid = id.credentials(CredentialRequest.builder(CredentialKind.APPLICATION)
+            .name("maria-svid")
+            .build())) {
       // the Kubernetes certificate names the same user: only its authority differs
-      assertThat(k8s.current().certificate().orElseThrow().getSubjectX500Principal().getName(X500Principal.RFC2253))
+      assertThat(k8s.current()
+              .certificate()
+              .orElseThrow()
+              .getSubjectX500Principal()
+              .getName(X500Principal.RFC2253))
           .startsWith("CN=app");
       Path serverCa = tmp.resolve("database-server-ca.pem");
-      Files.writeString(serverCa, String.join("\n", ISSUER.issuer().authority().databaseServerAuthorities()) + "\n",
+      Files.writeString(
+          serverCa,
+          String.join("\n", ISSUER.issuer().authority().databaseServerAuthorities()) + "\n",
           StandardCharsets.US_ASCII);
 
       // control: the driver's own plugin with the database credential's key logs in
@@ -278,8 +349,11 @@ class MariaDbClientCertificateTest {
       }
       for (CredentialHandle foreign : List.of(k8s, svid)) {
         String foreignUrl = keyStoreUrl(foreign.current(), serverCa);
-        SQLException refused = catchSql(() -> DriverManager.getConnection(foreignUrl).close());
-        assertThat((Object) refused).as("%s certificate logged in", foreign.request().kind()).isNotNull();
+        SQLException refused =
+            catchSql(() -> DriverManager.getConnection(foreignUrl).close());
+        assertThat((Object) refused)
+            .as("%s certificate logged in", foreign.request().kind())
+            .isNotNull();
         assertRefusedBeforeAuthentication(refused, "unknown_ca");
       }
     }
@@ -292,13 +366,17 @@ class MariaDbClientCertificateTest {
    */
   private static void assertRefusedBeforeAuthentication(SQLException refused, String alert) {
     String chain = causes(refused);
-    assertThat(chain).as("refused in TLS").containsAnyOf("Received fatal alert: " + alert, "Broken pipe", "Connection reset");
+    assertThat(chain)
+        .as("refused in TLS")
+        .containsAnyOf("Received fatal alert: " + alert, "Broken pipe", "Connection reset");
     Matcher m = Pattern.compile("\\(conn=(\\d+)\\)").matcher(refused.getMessage());
     assertThat(m.find()).as("connection id in %s", refused.getMessage()).isTrue();
-    String aborted = "Aborted connection " + m.group(1) + " to db: 'unconnected' user: 'unauthenticated' host: '127.0.0.1' "
+    String aborted = "Aborted connection " + m.group(1)
+        + " to db: 'unconnected' user: 'unauthenticated' host: '127.0.0.1' "
         + "(This connection closed normally without authentication)";
-    await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-        assertThat(maria.log()).as("server log (client saw: %s)", chain).contains(aborted));
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(maria.log())
+        .as("server log (client saw: %s)", chain)
+        .contains(aborted));
   }
 
   private interface SqlAction {
@@ -326,14 +404,18 @@ class MariaDbClientCertificateTest {
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(null, null);
     char[] password = "changeit".toCharArray();
-    ks.setKeyEntry("client", credential.privateKey().orElseThrow(), password,
+    ks.setKeyEntry(
+        "client",
+        credential.privateKey().orElseThrow(),
+        password,
         credential.certificateChain().toArray(new Certificate[0]));
     Path file = Files.createTempFile(tmp, "client-", ".p12");
     try (OutputStream out = Files.newOutputStream(file)) {
       ks.store(out, password);
     }
-    return maria.jdbcUrl("") + "?user=app&sslMode=verify-full&keyStore=" + file + "&keyStorePassword=changeit"
-        + "&keyStoreType=PKCS12&serverSslCert=" + serverCa + "&enabledSslProtocolSuites=TLSv1.2&connectTimeout=5000";
+    return maria.jdbcUrl("") + "?user=app&sslMode=verify-full&keyStore=" + file
+        + "&keyStorePassword=changeit" + "&keyStoreType=PKCS12&serverSslCert=" + serverCa
+        + "&enabledSslProtocolSuites=TLSv1.2&connectTimeout=5000";
   }
 
   /**
@@ -349,8 +431,12 @@ class MariaDbClientCertificateTest {
   void newConnectionsPresentTheNewCertificateAfterRotationAlsoFromAPool() throws Exception {
     List<Credential> issued = new CopyOnWriteArrayList<>();
     AtomicReference<HikariDataSource> poolRef = new AtomicReference<>();
-    try (CredentialHandle h = id.credentials(CredentialRequest.builder(CredentialKind.DATABASE).name("maria-app-rotating")
-            .roles("db-app").databaseUser("app").ttl(Duration.ofSeconds(6)).build());
+    try (CredentialHandle h = id.credentials(CredentialRequest.builder(CredentialKind.DATABASE)
+            .name("maria-app-rotating")
+            .roles("db-app")
+            .databaseUser("app")
+            .ttl(Duration.ofSeconds(6))
+            .build());
         Connection before = DriverManager.getConnection(url("maria-app-rotating"))) {
       Credential first = h.current();
       issued.add(first);
@@ -361,13 +447,17 @@ class MariaDbClientCertificateTest {
           ds.getHikariPoolMXBean().softEvictConnections();
         }
       });
-      assertThat(Duration.between(java.time.Instant.now(), first.notAfter())).isLessThanOrEqualTo(Duration.ofSeconds(6));
+      assertThat(Duration.between(java.time.Instant.now(), first.notAfter()))
+          .isLessThanOrEqualTo(Duration.ofSeconds(6));
       Path serverCa = tmp.resolve("rotation-server-ca.pem");
-      Files.writeString(serverCa, String.join("\n", ISSUER.issuer().authority().databaseServerAuthorities()) + "\n",
+      Files.writeString(
+          serverCa,
+          String.join("\n", ISSUER.issuer().authority().databaseServerAuthorities()) + "\n",
           StandardCharsets.US_ASCII);
       String firstKeyStoreUrl = keyStoreUrl(first, serverCa);
       // control: the first certificate, through the driver's own plugin, logs in while it is valid
-      try (Connection c = DriverManager.getConnection(firstKeyStoreUrl); Statement s = c.createStatement()) {
+      try (Connection c = DriverManager.getConnection(firstKeyStoreUrl);
+          Statement s = c.createStatement()) {
         assertThat(one(s, "SELECT CURRENT_USER()")).isEqualTo("app@%");
       }
 
@@ -387,7 +477,8 @@ class MariaDbClientCertificateTest {
         for (int t = 0; t < 3; t++) {
           futures.add(workers.submit(() -> {
             while (running.get()) {
-              try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+              try (Connection c = pool.getConnection();
+                  Statement s = c.createStatement()) {
                 String user = one(s, "SELECT CURRENT_USER()");
                 if (!"app@%".equals(user)) {
                   failures.add(new AssertionError("CURRENT_USER() " + user));
@@ -402,15 +493,21 @@ class MariaDbClientCertificateTest {
         try {
           Credential refreshed = h.refreshNow().get(30, TimeUnit.SECONDS);
           assertThat(refreshed.serialNumber()).isNotEqualTo(first.serialNumber());
-          try (Connection c = DriverManager.getConnection(url(h.name())); Statement s = c.createStatement()) {
+          try (Connection c = DriverManager.getConnection(url(h.name()));
+              Statement s = c.createStatement()) {
             assertThat(one(s, "SELECT CURRENT_USER()")).isEqualTo("app@%");
           }
           // wait until the first certificate has expired and the credential has rotated a few times
-          await("first certificate expired").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-              .until(() -> java.time.Instant.now().isAfter(first.notAfter().plusSeconds(1)) && issued.size() >= 4);
+          await("first certificate expired")
+              .atMost(Duration.ofSeconds(30))
+              .pollInterval(Duration.ofMillis(200))
+              .until(() -> java.time.Instant.now().isAfter(first.notAfter().plusSeconds(1))
+                  && issued.size() >= 4);
           pool.getHikariPoolMXBean().softEvictConnections();
           long after = queries.get();
-          await("pool queries after expiry").atMost(Duration.ofSeconds(10)).until(() -> queries.get() > after + 20);
+          await("pool queries after expiry")
+              .atMost(Duration.ofSeconds(10))
+              .until(() -> queries.get() > after + 20);
         } finally {
           running.set(false);
           for (Future<?> f : futures) {
@@ -422,14 +519,17 @@ class MariaDbClientCertificateTest {
       assertThat(failures).as("failed queries").isEmpty();
       assertThat(queries.get()).isGreaterThan(50);
 
-      // a new connection through the plugin logs in: it presented a certificate that has not expired
-      try (Connection c = DriverManager.getConnection(url(h.name())); Statement s = c.createStatement()) {
+      // a new connection through the plugin logs in: it presented a certificate that has not
+      // expired
+      try (Connection c = DriverManager.getConnection(url(h.name()));
+          Statement s = c.createStatement()) {
         assertThat(one(s, "SELECT CURRENT_USER()")).isEqualTo("app@%");
         assertThat(h.current().notAfter()).isAfter(java.time.Instant.now());
         assertThat(h.current().serialNumber()).isNotEqualTo(first.serialNumber());
       }
       // the first certificate, now expired, is refused by MariaDB's TLS layer
-      SQLException refused = catchSql(() -> DriverManager.getConnection(firstKeyStoreUrl).close());
+      SQLException refused =
+          catchSql(() -> DriverManager.getConnection(firstKeyStoreUrl).close());
       assertThat((Object) refused).as("the expired first certificate logged in").isNotNull();
       assertRefusedBeforeAuthentication(refused, "certificate_expired");
       // the connection made with the first certificate still works

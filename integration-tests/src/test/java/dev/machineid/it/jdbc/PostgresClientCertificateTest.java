@@ -16,8 +16,8 @@ import dev.machineid.core.protocol.Pem;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
 import dev.machineid.outputs.jdbc.PgSslSocketFactory;
-import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.PostgresServer;
+import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.issuer.TestBot;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -68,7 +68,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * checks that it is gone.
  */
 class PostgresClientCertificateTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
+
   private static final String VERIFY_FAILED = "certificate verify failed";
 
   private static PostgresServer pg;
@@ -77,11 +79,33 @@ class PostgresClientCertificateTest {
   @BeforeAll
   static void startPostgresWithClientCertificates() throws Exception {
     Issuer issuer = ISSUER.start();
-    issuer.roles().create(new Role("db-app", List.of(), List.of("app"), List.of(), List.of(), List.of(), List.of(), false,
-        Duration.ofMinutes(30), null));
+    issuer
+        .roles()
+        .create(new Role(
+            "db-app",
+            List.of(),
+            List.of("app"),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            Duration.ofMinutes(30),
+            null));
     // a Kubernetes credential whose CN is also "app": only the authority tells it apart
-    issuer.roles().create(new Role("k8s-as-app", List.of(), List.of(), List.of(), List.of("app"), List.of(), List.of(), false,
-        null, null));
+    issuer
+        .roles()
+        .create(new Role(
+            "k8s-as-app",
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of("app"),
+            List.of(),
+            List.of(),
+            false,
+            null,
+            null));
 
     pg = PostgresServer.builder().start();
     try {
@@ -89,11 +113,16 @@ class PostgresClientCertificateTest {
     } catch (Exception | AssertionError e) {
       String log = pg.log();
       pg.close();
-      throw new AssertionError("could not configure PostgreSQL for client certificates; server log:\n" + log, e);
+      throw new AssertionError(
+          "could not configure PostgreSQL for client certificates; server log:\n" + log, e);
     }
 
     issuer.bots().create("pg-client", List.of("db-app", "k8s-as-app"), Map.of());
-    TestBot bot = new TestBot("pg-client", issuer.tokens().create("pg-client", Duration.ofHours(1)), issuer.url(), issuer.caPin());
+    TestBot bot = new TestBot(
+        "pg-client",
+        issuer.tokens().create("pg-client", Duration.ofHours(1)),
+        issuer.url(),
+        issuer.caPin());
     id = bot.identityBuilder().build();
     id.start();
   }
@@ -111,15 +140,21 @@ class PostgresClientCertificateTest {
   private static void configureTls(Issuer issuer) throws Exception {
     Path data = pg.dataDirectory();
     KeyPair serverKey = KeyAlgorithm.EC_P256.generate();
-    List<X509Certificate> chain = issuer.signing().databaseServer(serverKey.getPublic(), List.of("localhost", "127.0.0.1"),
-        Duration.ofHours(1));
-    // PostgreSQL refuses a key file that others can read, and the server runs as an unprivileged user
+    List<X509Certificate> chain = issuer
+        .signing()
+        .databaseServer(
+            serverKey.getPublic(), List.of("localhost", "127.0.0.1"), Duration.ofHours(1));
+    // PostgreSQL refuses a key file that others can read, and the server runs as an unprivileged
+    // user
     writeForServer(data.resolve("server.key"), Pem.encode(serverKey.getPrivate()), "rw-------");
     writeForServer(data.resolve("server.crt"), Pem.encode(chain.get(0)), "rw-r--r--");
-    writeForServer(data.resolve("database-client-ca.crt"),
-        String.join("\n", issuer.authority().databaseClientAuthorities()) + "\n", "rw-r--r--");
+    writeForServer(
+        data.resolve("database-client-ca.crt"),
+        String.join("\n", issuer.authority().databaseClientAuthorities()) + "\n",
+        "rw-r--r--");
 
-    try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null);
+    try (Connection c = DriverManager.getConnection(
+            pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null);
         Statement s = c.createStatement()) {
       s.execute("CREATE ROLE app LOGIN");
       // relative paths are relative to the data directory
@@ -130,10 +165,14 @@ class PostgresClientCertificateTest {
       s.execute("SELECT pg_reload_conf()");
     }
     // reloads are asynchronous: a new session sees ssl=on once the postmaster has reloaded
-    await("ssl reloaded").atMost(Duration.ofSeconds(10)).until(() -> "on".equals(superuser("SHOW ssl")));
-    Files.writeString(data.resolve("pg_hba.conf"),
-        "local all all trust\nhostssl all all 127.0.0.1/32 cert\n", StandardCharsets.UTF_8);
-    try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null);
+    await("ssl reloaded").atMost(Duration.ofSeconds(10)).until(() -> "on"
+        .equals(superuser("SHOW ssl")));
+    Files.writeString(
+        data.resolve("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 cert\n",
+        StandardCharsets.UTF_8);
+    try (Connection c = DriverManager.getConnection(
+            pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null);
         Statement s = c.createStatement()) {
       try (ResultSet rs = s.executeQuery(
           "select type, coalesce(address, ''), auth_method, error from pg_hba_file_rules order by line_number")) {
@@ -147,20 +186,28 @@ class PostgresClientCertificateTest {
       s.execute("SELECT pg_reload_conf()");
     }
     // wait until the TCP trust line is gone
-    await("pg_hba.conf reloaded").atMost(Duration.ofSeconds(10)).until(() -> plainSuperuserLoginRefused());
+    await("pg_hba.conf reloaded")
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> plainSuperuserLoginRefused());
   }
 
   private static void writeForServer(Path file, String content, String mode) throws IOException {
     Files.deleteIfExists(file);
-    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
+    Files.createFile(
+        file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
     Files.writeString(file, content, StandardCharsets.US_ASCII);
     if (pg.serverUser() != null) {
-      Files.setOwner(file, file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(pg.serverUser()));
+      Files.setOwner(
+          file,
+          file.getFileSystem()
+              .getUserPrincipalLookupService()
+              .lookupPrincipalByName(pg.serverUser()));
     }
   }
 
   private static String superuser(String sql) throws SQLException {
-    try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null);
+    try (Connection c = DriverManager.getConnection(
+            pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null);
         Statement s = c.createStatement()) {
       return one(s, sql);
     }
@@ -168,7 +215,8 @@ class PostgresClientCertificateTest {
 
   private static boolean plainSuperuserLoginRefused() {
     try {
-      DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null).close();
+      DriverManager.getConnection(pg.jdbcUrl("postgres") + "?sslmode=disable", "postgres", null)
+          .close();
       return false;
     } catch (SQLException e) {
       return e.getMessage().contains("no pg_hba.conf entry");
@@ -188,7 +236,10 @@ class PostgresClientCertificateTest {
   }
 
   private static CredentialHandle database(String name, Duration ttl) {
-    CredentialRequest.Builder b = CredentialRequest.builder(CredentialKind.DATABASE).name(name).roles("db-app").databaseUser("app");
+    CredentialRequest.Builder b = CredentialRequest.builder(CredentialKind.DATABASE)
+        .name(name)
+        .roles("db-app")
+        .databaseUser("app");
     return id.credentials(ttl == null ? b.build() : b.ttl(ttl).build());
   }
 
@@ -213,17 +264,26 @@ class PostgresClientCertificateTest {
         Connection c = connect(url("pg-app"), "app");
         Statement s = c.createStatement()) {
       assertThat(one(s, "select current_user")).isEqualTo("app");
-      try (ResultSet rs = s.executeQuery("select ssl, client_dn, client_serial, issuer_dn from pg_stat_ssl where pid = pg_backend_pid()")) {
+      try (ResultSet rs = s.executeQuery(
+          "select ssl, client_dn, client_serial, issuer_dn from pg_stat_ssl where pid = pg_backend_pid()")) {
         assertThat(rs.next()).isTrue();
         assertThat(rs.getBoolean(1)).isTrue();
         assertThat(rs.getString(2)).isEqualTo("/CN=app");
-        assertThat(rs.getBigDecimal(3).toBigIntegerExact()).isEqualTo(db.current().serialNumber().orElseThrow());
+        assertThat(rs.getBigDecimal(3).toBigIntegerExact())
+            .isEqualTo(db.current().serialNumber().orElseThrow());
         X509Certificate leaf = db.current().certificate().orElseThrow();
         // signed by the database_client authority, the only one in ssl_ca_file
-        X509Certificate clientCa = Pem.certificate(ISSUER.issuer().authority().databaseClientAuthorities().get(0));
+        X509Certificate clientCa = Pem.certificate(
+            ISSUER.issuer().authority().databaseClientAuthorities().get(0));
         assertThat(leaf.getIssuerX500Principal()).isEqualTo(clientCa.getSubjectX500Principal());
-        String caName = new javax.naming.ldap.LdapName(clientCa.getSubjectX500Principal().getName(X500Principal.RFC2253)).getRdns()
-            .stream().filter(r -> r.getType().equalsIgnoreCase("CN")).findFirst().orElseThrow().getValue().toString();
+        String caName = new javax.naming.ldap.LdapName(
+                clientCa.getSubjectX500Principal().getName(X500Principal.RFC2253))
+            .getRdns().stream()
+                .filter(r -> r.getType().equalsIgnoreCase("CN"))
+                .findFirst()
+                .orElseThrow()
+                .getValue()
+                .toString();
         assertThat(rs.getString(4)).contains("CN=" + caName);
       }
       s.execute("create temporary table orders (id int primary key, amount numeric)");
@@ -236,9 +296,13 @@ class PostgresClientCertificateTest {
   }
 
   @Test
-  void issuerRefusesADatabaseUserTheRoleDoesNotAllowAndPostgresRefusesTheWrongUser() throws Exception {
-    assertThatThrownBy(() -> id.credentials(CredentialRequest.builder(CredentialKind.DATABASE).name("pg-postgres")
-        .roles("db-app").databaseUser("postgres").build()))
+  void issuerRefusesADatabaseUserTheRoleDoesNotAllowAndPostgresRefusesTheWrongUser()
+      throws Exception {
+    assertThatThrownBy(() -> id.credentials(CredentialRequest.builder(CredentialKind.DATABASE)
+            .name("pg-postgres")
+            .roles("db-app")
+            .databaseUser("postgres")
+            .build()))
         .isInstanceOf(IssuerException.class)
         .satisfies(e -> assertThat(((IssuerException) e).code()).isEqualTo("role_denied"));
     // app's certificate does not log in as postgres either: cert auth maps the CN to the user
@@ -257,7 +321,8 @@ class PostgresClientCertificateTest {
     p.setProperty("user", "app");
     p.setProperty("sslmode", "require");
     p.setProperty("sslfactory", "org.postgresql.ssl.NonValidatingFactory");
-    assertThatThrownBy(() -> DriverManager.getConnection(pg.jdbcUrl("postgres"), p).close())
+    assertThatThrownBy(
+            () -> DriverManager.getConnection(pg.jdbcUrl("postgres"), p).close())
         .isInstanceOf(SQLException.class);
   }
 
@@ -265,15 +330,25 @@ class PostgresClientCertificateTest {
   @SuppressWarnings("try") // "pg-trust" is held open: the control connection looks it up by name
   void kubernetesAndApplicationCertificatesAreRefusedByPostgresItself() throws Exception {
     try (CredentialHandle trust = database("pg-trust", null);
-        CredentialHandle k8s = id.credentials(CredentialRequest.builder(CredentialKind.KUBERNETES).name("pg-k8s-as-app")
-            .roles("k8s-as-app").kubernetesUser("app").build());
-        CredentialHandle svid = id.credentials(CredentialRequest.builder(CredentialKind.APPLICATION).name("pg-svid").build())) {
+        CredentialHandle k8s = id.credentials(CredentialRequest.builder(CredentialKind.KUBERNETES)
+            .name("pg-k8s-as-app")
+            .roles("k8s-as-app")
+            .kubernetesUser("app")
+            .build());
+        CredentialHandle svid = id.credentials(CredentialRequest.builder(CredentialKind.APPLICATION)
+            .name("pg-svid")
+            .build())) {
       // the Kubernetes certificate names the same user: only its authority differs
-      assertThat(k8s.current().certificate().orElseThrow().getSubjectX500Principal().getName(X500Principal.RFC2253))
+      assertThat(k8s.current()
+              .certificate()
+              .orElseThrow()
+              .getSubjectX500Principal()
+              .getName(X500Principal.RFC2253))
           .startsWith("CN=app");
 
       // control: the same factory with the database credential's own key logs in
-      try (Connection c = connect(foreignUrl("pg-trust"), "app"); Statement s = c.createStatement()) {
+      try (Connection c = connect(foreignUrl("pg-trust"), "app");
+          Statement s = c.createStatement()) {
         assertThat(one(s, "select current_user")).isEqualTo("app");
       }
       for (CredentialHandle foreign : List.of(k8s, svid)) {
@@ -281,16 +356,20 @@ class PostgresClientCertificateTest {
         assertThatThrownBy(() -> connect(foreignUrl(foreign.name()), "app").close())
             .as("%s certificate", foreign.request().kind())
             .isInstanceOf(SQLException.class);
-        // the refusal is PostgreSQL's: its TLS layer did not verify the certificate against ssl_ca_file
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
-            assertThat(occurrences(pg.log(), VERIFY_FAILED)).as("server log:\n%s", pg.log()).isGreaterThan(before));
+        // the refusal is PostgreSQL's: its TLS layer did not verify the certificate against
+        // ssl_ca_file
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(
+                occurrences(pg.log(), VERIFY_FAILED))
+            .as("server log:\n%s", pg.log())
+            .isGreaterThan(before));
       }
     }
   }
 
   private static String foreignUrl(String keyHandle) {
     return "jdbc:postgresql://localhost:" + pg.port() + "/postgres?sslmode=verify-full&sslfactory="
-        + ForeignKeySslSocketFactory.class.getName() + "&" + PgSslSocketFactory.PROPERTY + "=" + keyHandle
+        + ForeignKeySslSocketFactory.class.getName() + "&" + PgSslSocketFactory.PROPERTY + "="
+        + keyHandle
         + "&" + ForeignKeySslSocketFactory.TRUST_PROPERTY + "=pg-trust";
   }
 
@@ -315,8 +394,10 @@ class PostgresClientCertificateTest {
           ds.getHikariPoolMXBean().softEvictConnections();
         }
       });
-      ((CopyOnWriteArrayList<BigInteger>) issued).addIfAbsent(h.current().serialNumber().orElseThrow());
-      assertThat(Duration.between(java.time.Instant.now(), h.current().notAfter())).isLessThanOrEqualTo(Duration.ofSeconds(6));
+      ((CopyOnWriteArrayList<BigInteger>) issued)
+          .addIfAbsent(h.current().serialNumber().orElseThrow());
+      assertThat(Duration.between(java.time.Instant.now(), h.current().notAfter()))
+          .isLessThanOrEqualTo(Duration.ofSeconds(6));
 
       HikariConfig config = new HikariConfig();
       config.setPoolName("pg-rotation");
@@ -354,7 +435,9 @@ class PostgresClientCertificateTest {
         }
         try {
           // the first credential plus five rotations, and the fifth rotation's certificate in use
-          await().atMost(Duration.ofSeconds(30)).until(() -> issued.size() >= 6 && seen.containsKey(issued.get(5)));
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .until(() -> issued.size() >= 6 && seen.containsKey(issued.get(5)));
         } finally {
           running.set(false);
           for (Future<?> f : futures) {
@@ -366,7 +449,9 @@ class PostgresClientCertificateTest {
       assertThat(failures).as("failed queries").isEmpty();
       assertThat(queries.get()).isGreaterThan(100);
       for (BigInteger serial : issued.subList(0, 6)) {
-        assertThat(seen).as("pg_stat_ssl.client_serial showed %s (seen: %s)", serial, seen).containsKey(serial);
+        assertThat(seen)
+            .as("pg_stat_ssl.client_serial showed %s (seen: %s)", serial, seen)
+            .containsKey(serial);
       }
     }
   }

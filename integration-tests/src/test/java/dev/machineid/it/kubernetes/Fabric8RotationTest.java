@@ -12,10 +12,10 @@ import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.Role;
 import dev.machineid.outputs.kubernetes.Fabric8Clients;
 import dev.machineid.outputs.kubernetes.RotatingKubernetesClient;
-import dev.machineid.testkit.issuer.IssuerExtension;
 import dev.machineid.testkit.MtlsServer;
-import dev.machineid.testkit.issuer.TestBot;
 import dev.machineid.testkit.TestCertificateAuthority;
+import dev.machineid.testkit.issuer.IssuerExtension;
+import dev.machineid.testkit.issuer.TestBot;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.security.cert.X509Certificate;
@@ -46,43 +46,73 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * working across rotations; it does not assert that the long-lived client switches certificates.
  */
 class Fabric8RotationTest {
-  @RegisterExtension static final IssuerExtension ISSUER = IssuerExtension.create();
+  @RegisterExtension
+  static final IssuerExtension ISSUER = IssuerExtension.create();
 
   @Test
-  void clientsBuiltAfterEachRotationPresentTheNewCertificateAndTheKeyManagerServesTheNewest() throws Exception {
+  void clientsBuiltAfterEachRotationPresentTheNewCertificateAndTheKeyManagerServesTheNewest()
+      throws Exception {
     Issuer issuer = ISSUER.start();
-    issuer.roles().create(new Role("k8s-viewer", List.of(), List.of(), List.of("viewers"), List.of(), List.of(), List.of(), false,
-        null, null));
+    issuer
+        .roles()
+        .create(new Role(
+            "k8s-viewer",
+            List.of(),
+            List.of(),
+            List.of("viewers"),
+            List.of(),
+            List.of(),
+            List.of(),
+            false,
+            null,
+            null));
     issuer.bots().create("fabric8-client", List.of("k8s-viewer"), Map.of());
-    TestBot bot = new TestBot("fabric8-client", issuer.tokens().create("fabric8-client", Duration.ofHours(1)), issuer.url(),
+    TestBot bot = new TestBot(
+        "fabric8-client",
+        issuer.tokens().create("fabric8-client", Duration.ofHours(1)),
+        issuer.url(),
         issuer.caPin());
     List<String> issued = new CopyOnWriteArrayList<>();
     try (MachineIdentity id = bot.identityBuilder().build()) {
       id.start();
-      try (CredentialHandle k8s = id.credentials(CredentialRequest.builder(CredentialKind.KUBERNETES).name("fabric8-viewer")
-              .roles("k8s-viewer").ttl(Duration.ofSeconds(6)).build());
+      try (CredentialHandle k8s =
+              id.credentials(CredentialRequest.builder(CredentialKind.KUBERNETES)
+                  .name("fabric8-viewer")
+                  .roles("k8s-viewer")
+                  .ttl(Duration.ofSeconds(6))
+                  .build());
           TestCertificateAuthority serverCa = TestCertificateAuthority.create("api server CA");
           MtlsServer server = MtlsServer.builder()
               .serverCertificate(serverCa.issueServerCertificate(List.of("127.0.0.1")))
-              .trustedClientCAs(() -> issuer.authority().kubernetesClientAuthorities().stream().map(Pem::certificate).toList())
+              .trustedClientCAs(() -> issuer.authority().kubernetesClientAuthorities().stream()
+                  .map(Pem::certificate)
+                  .toList())
               .start()) {
         k8s.addListener(c -> issued.add(serial(c.certificate().orElseThrow())));
-        ((CopyOnWriteArrayList<String>) issued).addIfAbsent(serial(k8s.current().certificate().orElseThrow()));
+        ((CopyOnWriteArrayList<String>) issued)
+            .addIfAbsent(serial(k8s.current().certificate().orElseThrow()));
         X509Certificate first = k8s.current().certificate().orElseThrow();
-        assertThat(first.getSubjectX500Principal().getName(X500Principal.RFC2253)).contains("O=viewers");
+        assertThat(first.getSubjectX500Principal().getName(X500Principal.RFC2253))
+            .contains("O=viewers");
 
-        try (KubernetesClient longLived = Fabric8Clients.builder(k8s, server.url().toString(), serverCa.trustManager()).build()) {
+        try (KubernetesClient longLived = Fabric8Clients.builder(
+                k8s, server.url().toString(), serverCa.trustManager())
+            .build()) {
           List<String> longLivedServed = new ArrayList<>();
           String servedFirst = servedSerial(longLived);
           longLivedServed.add(servedFirst);
           int lastIndex = issued.indexOf(servedFirst);
-          assertThat(lastIndex).as("the first client presented an issued certificate").isGreaterThanOrEqualTo(0);
+          assertThat(lastIndex)
+              .as("the first client presented an issued certificate")
+              .isGreaterThanOrEqualTo(0);
           assertThat(server.seenSerials()).containsKey(servedFirst);
 
           List<String> servedAfterRotation = new ArrayList<>();
           for (int rotation = 1; rotation <= 3; rotation++) {
             int previous = lastIndex;
-            await("rotation " + rotation).atMost(Duration.ofSeconds(10)).until(() -> issued.size() - 1 > previous);
+            await("rotation " + rotation)
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> issued.size() - 1 > previous);
 
             // the key manager serves the newest credential
             String before = serial(k8s.current().certificate().orElseThrow());
@@ -94,30 +124,42 @@ class Fabric8RotationTest {
             assertThat(issued.indexOf(served)).isGreaterThan(previous);
 
             // a client built after the rotation presents a certificate newer than any before it
-            try (KubernetesClient fresh = Fabric8Clients.builder(k8s, server.url().toString(), serverCa.trustManager()).build()) {
+            try (KubernetesClient fresh = Fabric8Clients.builder(
+                    k8s, server.url().toString(), serverCa.trustManager())
+                .build()) {
               String presented = servedSerial(fresh);
               int index = issued.indexOf(presented);
-              assertThat(index).as("client after rotation %s presented %s; issued %s", rotation, presented, issued)
+              assertThat(index)
+                  .as(
+                      "client after rotation %s presented %s; issued %s",
+                      rotation, presented, issued)
                   .isGreaterThan(previous);
               assertThat(server.seenSerials()).containsKey(presented);
               servedAfterRotation.add(presented);
               lastIndex = index;
             }
-            // the client built before keeps working (it may keep its first connection: see the class comment)
+            // the client built before keeps working (it may keep its first connection: see the
+            // class comment)
             longLivedServed.add(servedSerial(longLived));
           }
           assertThat(servedAfterRotation).doesNotHaveDuplicates().doesNotContain(servedFirst);
-          assertThat(server.seenSerials().keySet()).contains(servedFirst).containsAll(servedAfterRotation);
-          assertThat(longLivedServed).isNotEmpty().allSatisfy(s -> assertThat(issued).contains(s));
+          assertThat(server.seenSerials().keySet())
+              .contains(servedFirst)
+              .containsAll(servedAfterRotation);
+          assertThat(longLivedServed).isNotEmpty().allSatisfy(s -> assertThat(issued)
+              .contains(s));
         }
 
         // the holder for long-running services: each new credential gets a new client
-        try (RotatingKubernetesClient rotating = Fabric8Clients.rotating(k8s, server.url().toString(), serverCa.trustManager(),
-            Duration.ofSeconds(2))) {
+        try (RotatingKubernetesClient rotating = Fabric8Clients.rotating(
+            k8s, server.url().toString(), serverCa.trustManager(), Duration.ofSeconds(2))) {
           String before = servedSerial(rotating.get());
           int at = issued.indexOf(before);
-          await("a rotation after the holder was made").atMost(Duration.ofSeconds(10)).until(() -> issued.size() - 1 > at);
-          await("the holder's client presents the new certificate").atMost(Duration.ofSeconds(5))
+          await("a rotation after the holder was made")
+              .atMost(Duration.ofSeconds(10))
+              .until(() -> issued.size() - 1 > at);
+          await("the holder's client presents the new certificate")
+              .atMost(Duration.ofSeconds(5))
               .until(() -> issued.indexOf(servedSerial(rotating.get())) > at);
         }
       }

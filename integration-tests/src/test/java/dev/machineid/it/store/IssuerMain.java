@@ -13,7 +13,12 @@ public final class IssuerMain {
 
   public static void main(String[] args) throws InterruptedException {
     IssuerStore store = IssuerStore.jdbc(args[1], "postgres", null);
-    Issuer issuer = Issuer.builder().listen("127.0.0.1", Integer.parseInt(args[0])).keysDirectory(Path.of(args[2])).store(store).build().start();
+    Issuer issuer = Issuer.builder()
+        .listen("127.0.0.1", Integer.parseInt(args[0]))
+        .keysDirectory(Path.of(args[2]))
+        .store(store)
+        .build()
+        .start();
     System.out.println("READY " + issuer.url());
     System.out.flush();
     Thread.currentThread().join();

@@ -1,6 +1,5 @@
 package dev.machineid.it.store;
 
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.core.protocol.IdentityResponse;
@@ -8,8 +7,9 @@ import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.Token;
-import dev.machineid.testkit.ProtocolClient.Reply;
 import dev.machineid.testkit.PostgresServer;
+import dev.machineid.testkit.ProtocolClient;
+import dev.machineid.testkit.ProtocolClient.Reply;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -41,7 +41,8 @@ class KilledIssuerDurabilityTest {
   record Acknowledged(String tokenId, String instanceId, long generation) {}
 
   @Test
-  void anIssuerKilledDuringJoinsAndRenewalsLosesNothingItAcknowledged(@TempDir Path dir) throws Exception {
+  void anIssuerKilledDuringJoinsAndRenewalsLosesNothingItAcknowledged(@TempDir Path dir)
+      throws Exception {
     try (PostgresServer pg = PostgresServer.builder().start()) {
       String url = pg.createDatabase("durability");
       Path keys = dir.resolve("keys");
@@ -88,9 +89,13 @@ class KilledIssuerDurabilityTest {
                 }
                 IdentityResponse c = joined.as(IdentityResponse.class);
                 acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), 1));
-                Reply renewed = ProtocolClient.as(base, authority, k1, c).renew(1, ProtocolClient.ec(), null);
+                Reply renewed =
+                    ProtocolClient.as(base, authority, k1, c).renew(1, ProtocolClient.ec(), null);
                 if (renewed.status() == 200) {
-                  acknowledged.add(new Acknowledged(tokenId(token), c.instanceId(), renewed.as(IdentityResponse.class).generation()));
+                  acknowledged.add(new Acknowledged(
+                      tokenId(token),
+                      c.instanceId(),
+                      renewed.as(IdentityResponse.class).generation()));
                 } else if (!killed.get()) {
                   failuresBeforeTheKill.add("renewal " + renewed);
                 }
@@ -109,8 +114,12 @@ class KilledIssuerDurabilityTest {
         while (renewals(acknowledged) < 20 && System.nanoTime() < deadline) {
           Thread.sleep(10); // polling a counter with a deadline
         }
-        assertThat(acknowledged).as("joins and renewals acknowledged before the kill").hasSizeGreaterThanOrEqualTo(40);
-        assertThat(renewals(acknowledged)).as("renewals acknowledged before the kill").isGreaterThanOrEqualTo(20);
+        assertThat(acknowledged)
+            .as("joins and renewals acknowledged before the kill")
+            .hasSizeGreaterThanOrEqualTo(40);
+        assertThat(renewals(acknowledged))
+            .as("renewals acknowledged before the kill")
+            .isGreaterThanOrEqualTo(20);
         killed.set(true);
         first.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no graceful close
         assertThat(first.waitFor(20, TimeUnit.SECONDS)).isTrue();
@@ -120,35 +129,50 @@ class KilledIssuerDurabilityTest {
         assertThat(clients.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
         first.destroyForcibly();
       }
-      assertThat(failuresBeforeTheKill).as("calls that failed while the issuer was alive").isEmpty();
+      assertThat(failuresBeforeTheKill)
+          .as("calls that failed while the issuer was alive")
+          .isEmpty();
 
       Process second = startIssuer(port, url, keys, dir.resolve("second.log"));
       try (IssuerStore check = IssuerStore.jdbc(url, pg.user(), null)) {
         assertThat(check.findBot("durable")).isPresent();
-        Set<String> consumed = check.tokens().stream().filter(Token::consumed).map(Token::id).collect(Collectors.toSet());
+        Set<String> consumed = check.tokens().stream()
+            .filter(Token::consumed)
+            .map(Token::id)
+            .collect(Collectors.toSet());
         List<AuditEvent> audit = check.auditEvents();
-        Set<String> joinEvents =
-            audit.stream().filter(e -> e.type().equals("join") && !e.failed()).map(AuditEvent::instanceId).collect(Collectors.toSet());
-        Set<String> renewEvents =
-            audit.stream()
-                .filter(e -> e.type().equals("renew") && !e.failed())
-                .map(e -> e.instanceId() + "@" + e.detail().get("generation"))
-                .collect(Collectors.toSet());
+        Set<String> joinEvents = audit.stream()
+            .filter(e -> e.type().equals("join") && !e.failed())
+            .map(AuditEvent::instanceId)
+            .collect(Collectors.toSet());
+        Set<String> renewEvents = audit.stream()
+            .filter(e -> e.type().equals("renew") && !e.failed())
+            .map(e -> e.instanceId() + "@" + e.detail().get("generation"))
+            .collect(Collectors.toSet());
         for (Acknowledged ack : acknowledged) {
           var row = check.findInstance(ack.instanceId());
           assertThat(row).as("instance %s", ack.instanceId()).isPresent();
-          assertThat(row.get().generation()).as("generation of %s", ack.instanceId()).isGreaterThanOrEqualTo(ack.generation());
+          assertThat(row.get().generation())
+              .as("generation of %s", ack.instanceId())
+              .isGreaterThanOrEqualTo(ack.generation());
           assertThat(consumed).as("token of %s consumed", ack.instanceId()).contains(ack.tokenId());
           if (ack.generation() == 1) {
-            assertThat(joinEvents).as("join audited for %s", ack.instanceId()).contains(ack.instanceId());
+            assertThat(joinEvents)
+                .as("join audited for %s", ack.instanceId())
+                .contains(ack.instanceId());
           } else {
-            assertThat(renewEvents).as("renewal audited for %s", ack.instanceId()).contains(ack.instanceId() + "@" + ack.generation());
+            assertThat(renewEvents)
+                .as("renewal audited for %s", ack.instanceId())
+                .contains(ack.instanceId() + "@" + ack.generation());
           }
         }
-        assertThat(check.verifyAudit().intact()).as(check.verifyAudit().toString()).isTrue();
+        assertThat(check.verifyAudit().intact())
+            .as(check.verifyAudit().toString())
+            .isTrue();
       }
       // The restarted issuer serves from the same state: an unused token still joins.
-      Reply after = ProtocolClient.anonymous(base, authority).join(tokens.get(tokens.size() - 1), ProtocolClient.ec(), null);
+      Reply after = ProtocolClient.anonymous(base, authority)
+          .join(tokens.get(tokens.size() - 1), ProtocolClient.ec(), null);
       assertThat(after.status()).as(after.toString()).isIn(200, 403);
       second.destroyForcibly();
       second.waitFor(20, TimeUnit.SECONDS);
@@ -159,30 +183,41 @@ class KilledIssuerDurabilityTest {
     return acknowledged.stream().filter(a -> a.generation() > 1).count();
   }
 
-  private static Process startIssuer(int port, String url, Path keys, Path log) throws IOException, InterruptedException {
+  private static Process startIssuer(int port, String url, Path keys, Path log)
+      throws IOException, InterruptedException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p =
-        new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), IssuerMain.class.getName(), Integer.toString(port), url, keys.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
+    Process p = new ProcessBuilder(
+            java,
+            "-cp",
+            System.getProperty("java.class.path"),
+            IssuerMain.class.getName(),
+            Integer.toString(port),
+            url,
+            keys.toString())
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       if (Files.exists(log) && Files.readString(log).contains("READY")) {
         return p;
       }
       if (!p.isAlive()) {
-        throw new AssertionError("the issuer process exited (" + p.exitValue() + "):\n" + Files.readString(log));
+        throw new AssertionError(
+            "the issuer process exited (" + p.exitValue() + "):\n" + Files.readString(log));
       }
       Thread.sleep(50);
     }
     p.destroyForcibly();
-    throw new AssertionError("the issuer process did not print READY within 60 s:\n" + Files.readString(log));
+    throw new AssertionError(
+        "the issuer process did not print READY within 60 s:\n" + Files.readString(log));
   }
 
   private static String tokenId(String secret) {
     try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      return java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+              .digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }

@@ -1,11 +1,11 @@
 package dev.machineid.it.store;
 
-import dev.machineid.testkit.ProtocolClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.machineid.issuer.Issuer;
 import dev.machineid.issuer.store.JdbcStore;
 import dev.machineid.testkit.PostgresServer;
+import dev.machineid.testkit.ProtocolClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -36,16 +36,21 @@ class StoreOutageTest {
   static void start() throws Exception {
     pg = PostgresServer.builder().start();
     String url = pg.createDatabase("outage");
-    store = JdbcStore.builder(url).credentials(pg.user(), null).poolWait(POOL_WAIT).build();
+    store =
+        JdbcStore.builder(url).credentials(pg.user(), null).poolWait(POOL_WAIT).build();
     issuer = Issuer.builder().trustDomain("outage.test").store(store).build().start();
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("ca", issuer.authorityCertificate());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(null, tmf.getTrustManagers(), null);
-    http = HttpClient.newBuilder().sslContext(ctx).connectTimeout(Duration.ofSeconds(10)).build();
+    http = HttpClient.newBuilder()
+        .sslContext(ctx)
+        .connectTimeout(Duration.ofSeconds(10))
+        .build();
   }
 
   @AfterAll
@@ -61,15 +66,21 @@ class StoreOutageTest {
     }
   }
 
-  private static HttpResponse<String> send(String method, String path, String json) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(issuer.url() + path)).timeout(Duration.ofSeconds(20));
-    b = json == null ? b.method(method, HttpRequest.BodyPublishers.noBody()) : b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(json));
+  private static HttpResponse<String> send(String method, String path, String json)
+      throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(issuer.url() + path)).timeout(Duration.ofSeconds(20));
+    b = json == null
+        ? b.method(method, HttpRequest.BodyPublishers.noBody())
+        : b.header("Content-Type", "application/json")
+            .method(method, HttpRequest.BodyPublishers.ofString(json));
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static String joinBody(String token) {
     KeyPair k = ProtocolClient.ec();
-    String challenge = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate()).challenge("token", token, k);
+    String challenge = ProtocolClient.anonymous(issuer.url(), issuer.authorityCertificate())
+        .challenge("token", token, k);
     return ProtocolClient.joinRequest(token, challenge, k, null).toString();
   }
 
@@ -85,9 +96,12 @@ class StoreOutageTest {
       HttpResponse<String> r = send("POST", "/v1/join", body);
       Duration took = Duration.ofNanos(System.nanoTime() - start);
       assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
-      assertThat(r.headers().firstValue("Retry-After")).hasValueSatisfying(v -> assertThat(Long.parseLong(v)).isPositive());
+      assertThat(r.headers().firstValue("Retry-After"))
+          .hasValueSatisfying(v -> assertThat(Long.parseLong(v)).isPositive());
       assertThat(r.body()).contains("\"code\":\"unavailable\"");
-      assertThat(took).as("answered within a second, not after a client timeout").isLessThan(Duration.ofSeconds(1));
+      assertThat(took)
+          .as("answered within a second, not after a client timeout")
+          .isLessThan(Duration.ofSeconds(1));
     } finally {
       pg.start();
     }

@@ -6,8 +6,8 @@ import dev.machineid.core.IdentityListener;
 import dev.machineid.core.MachineIdentity;
 import dev.machineid.core.RenewalPolicy;
 import dev.machineid.core.storage.Storage;
-import dev.machineid.okhttp.OkHttpTls;
 import dev.machineid.issuer.Issuer;
+import dev.machineid.okhttp.OkHttpTls;
 import dev.machineid.testkit.MtlsServer;
 import dev.machineid.testkit.TestCertificateAuthority;
 import java.io.PrintStream;
@@ -32,7 +32,8 @@ import okhttp3.Response;
  * renewals that the HTTP client picks up without a restart.
  */
 public final class Quickstart {
-  private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
   private static final Duration TTL = Duration.ofSeconds(9);
   private static final int RENEWALS = 2;
   private final PrintStream out;
@@ -52,11 +53,14 @@ public final class Quickstart {
    *
    * @throws IllegalStateException if a call after a renewal presented anything but the newest certificate
    */
-  static List<String> run(PrintStream out, Duration ttl, int renewals, List<IdentityListener> moreListeners) throws Exception {
+  static List<String> run(
+      PrintStream out, Duration ttl, int renewals, List<IdentityListener> moreListeners)
+      throws Exception {
     return new Quickstart(out).run(ttl, renewals, moreListeners);
   }
 
-  private List<String> run(Duration ttl, int renewals, List<IdentityListener> moreListeners) throws Exception {
+  private List<String> run(Duration ttl, int renewals, List<IdentityListener> moreListeners)
+      throws Exception {
     List<String> answered = new ArrayList<>();
     say("Machine identity quickstart");
     say("===========================");
@@ -64,19 +68,25 @@ public final class Quickstart {
     try (Issuer issuer = Issuer.builder().build().start()) {
       step(1, "Started an embedded issuer at " + issuer.url());
       detail("trust domain  " + issuer.trustDomain());
-      detail("CA pin        " + issuer.caPin() + "   (what 'issuer status' prints; clients pin it)");
+      detail(
+          "CA pin        " + issuer.caPin() + "   (what 'issuer status' prints; clients pin it)");
 
       issuer.bots().create("quickstart");
       String token = issuer.tokens().create("quickstart", Duration.ofMinutes(5));
       step(2, "An operator registered bot 'quickstart' and made a single-use join token");
-      detail("token         " + token.substring(0, 6) + "…  (a secret: shown here only by its prefix)");
+      detail("token         " + token.substring(0, 6)
+          + "…  (a secret: shown here only by its prefix)");
 
-      try (TestCertificateAuthority apiCa = TestCertificateAuthority.create("quickstart API server CA");
+      try (TestCertificateAuthority apiCa =
+              TestCertificateAuthority.create("quickstart API server CA");
           MtlsServer api = MtlsServer.builder()
               .serverCertificate(apiCa.issueServerCertificate(List.of("127.0.0.1")))
               .trustedClientCAs(() -> List.of(issuer.authorityCertificate()))
               .start()) {
-        step(3, "Started an HTTPS API at " + api.url() + " that requires a client certificate from the issuer");
+        step(
+            3,
+            "Started an HTTPS API at " + api.url()
+                + " that requires a client certificate from the issuer");
 
         // a token is single use: keep the identity in a directory (0600) so a restart can renew it
         Path state = Files.createTempDirectory("machineid-quickstart-");
@@ -97,30 +107,42 @@ public final class Quickstart {
         moreListeners.forEach(builder::listener);
         try (MachineIdentity identity = builder.build()) {
           Identity id = identity.start();
-          step(4, "The service joined: proved the token, checked the issuer against the pin, got an identity");
+          step(
+              4,
+              "The service joined: proved the token, checked the issuer against the pin, got an identity");
           describe(id);
-          detail("stored in     " + state.resolve("identity") + "  (key and certificate, mode 0600)");
+          detail(
+              "stored in     " + state.resolve("identity") + "  (key and certificate, mode 0600)");
 
-          OkHttpClient http = OkHttpTls.configure(new OkHttpClient.Builder(), identity, apiCa.trustManager()).build();
+          OkHttpClient http = OkHttpTls.configure(
+                  new OkHttpClient.Builder(), identity, apiCa.trustManager())
+              .build();
           step(5, "Called the API with that identity");
           answered.add(call(http, api, id));
 
           say("");
           say("   The certificate lives " + ttl.toSeconds() + " s, so the SDK renews it every "
-              + ttl.dividedBy(3).toSeconds() + " to " + ttl.dividedBy(2).toSeconds() + " s, in the background, with no restart.");
+              + ttl.dividedBy(3).toSeconds() + " to " + ttl.dividedBy(2).toSeconds()
+              + " s, in the background, with no restart.");
           for (int i = 1; i <= renewals; i++) {
             Identity next = renewed.poll(ttl.toMillis() * 2, TimeUnit.MILLISECONDS);
             if (next == null) {
-              throw new IllegalStateException("no renewal within " + ttl.multipliedBy(2) + ": " + identity.health());
+              throw new IllegalStateException(
+                  "no renewal within " + ttl.multipliedBy(2) + ": " + identity.health());
             }
-            step(5 + i, "Renewal " + i + " (generation " + next.generation() + "), then the same HTTP client again");
+            step(
+                5 + i,
+                "Renewal " + i + " (generation " + next.generation()
+                    + "), then the same HTTP client again");
             describe(next);
             answered.add(call(http, api, next));
           }
 
           say("");
-          say("Done: joined once, renewed " + renewals + " times in-process, and every call presented the newest certificate.");
-          say("Health: " + identity.health().state() + ". The API saw " + api.seenSerials().size() + " distinct client certificates.");
+          say("Done: joined once, renewed " + renewals
+              + " times in-process, and every call presented the newest certificate.");
+          say("Health: " + identity.health().state() + ". The API saw "
+              + api.seenSerials().size() + " distinct client certificates.");
           http.dispatcher().executorService().shutdown();
           http.connectionPool().evictAll();
         } finally {
@@ -144,12 +166,14 @@ public final class Quickstart {
     detail("SPIFFE ID     " + id.spiffeId());
     detail("instance      " + id.instanceId() + "  (generation " + id.generation() + ")");
     detail("serial        " + id.serialHex());
-    detail("valid until   " + TIME.format(id.notAfter()) + " UTC  (" + Duration.between(Instant.now(), id.notAfter()).toSeconds() + " s from now)");
+    detail("valid until   " + TIME.format(id.notAfter()) + " UTC  ("
+        + Duration.between(Instant.now(), id.notAfter()).toSeconds() + " s from now)");
   }
 
   /** Calls the API, which answers with the serial of the client certificate it saw; that must be {@code newest}'s. */
   private String call(OkHttpClient http, MtlsServer api, Identity newest) throws Exception {
-    try (Response r = http.newCall(new Request.Builder().url(api.url().toString()).build()).execute()) {
+    try (Response r =
+        http.newCall(new Request.Builder().url(api.url().toString()).build()).execute()) {
       String body = r.body() == null ? "" : r.body().string().trim();
       detail("API answered  HTTP " + r.code() + " " + body);
       if (r.code() != 200) {
@@ -157,8 +181,9 @@ public final class Quickstart {
       }
       String serial = new ObjectMapper().readTree(body).path("serial").asText();
       if (!serial.equals(newest.serialHex())) {
-        throw new IllegalStateException("the API saw client certificate " + serial + ", not the newest one, "
-            + newest.serialHex() + " (generation " + newest.generation() + ")");
+        throw new IllegalStateException(
+            "the API saw client certificate " + serial + ", not the newest one, "
+                + newest.serialHex() + " (generation " + newest.generation() + ")");
       }
       return serial;
     }

@@ -31,11 +31,14 @@ class QuickstartTest {
   void everyCallAfterARenewalPresentsTheNewestCertificate() throws Exception {
     Semaphore answers = new Semaphore(0);
     List<String> problems = new CopyOnWriteArrayList<>();
-    PrintStream out = new PrintStream(new Lines(line -> {
-      if (line.contains("API answered")) {
-        answers.release();
-      }
-    }), true, StandardCharsets.UTF_8);
+    PrintStream out = new PrintStream(
+        new Lines(line -> {
+          if (line.contains("API answered")) {
+            answers.release();
+          }
+        }),
+        true,
+        StandardCharsets.UTF_8);
     IdentityListener holdsTheRenewalThread = new IdentityListener() {
       private int renewals;
 
@@ -54,7 +57,8 @@ class QuickstartTest {
       }
     };
 
-    List<String> served = Quickstart.run(out, Duration.ofSeconds(3), RENEWALS, List.of(holdsTheRenewalThread));
+    List<String> served =
+        Quickstart.run(out, Duration.ofSeconds(3), RENEWALS, List.of(holdsTheRenewalThread));
 
     assertThat(problems).isEmpty();
     assertThat(served).hasSize(RENEWALS + 1).doesNotHaveDuplicates();

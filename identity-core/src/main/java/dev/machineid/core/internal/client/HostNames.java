@@ -22,7 +22,8 @@ public final class HostNames {
     if (host == null || host.isEmpty()) {
       return false;
     }
-    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    String h =
+        host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     if (h.endsWith(".")) {
       h = h.substring(0, h.length() - 1);
     }
@@ -35,7 +36,10 @@ public final class HostNames {
       for (List<?> san : sans) {
         int type = (Integer) san.get(0);
         String value = String.valueOf(san.get(1));
-        if (ip && type == 7 && isIpLiteral(value) && InetAddress.getByName(value).equals(InetAddress.getByName(h))) {
+        if (ip
+            && type == 7
+            && isIpLiteral(value)
+            && InetAddress.getByName(value).equals(InetAddress.getByName(h))) {
           return true;
         }
         if (!ip && type == 2 && dnsMatches(value, h)) {
@@ -50,7 +54,8 @@ public final class HostNames {
 
   /** Literal addresses only, so that {@link InetAddress#getByName} never resolves a name here. */
   private static boolean isIpLiteral(String s) {
-    return s.indexOf(':') >= 0 || (!s.isEmpty() && s.chars().allMatch(c -> c == '.' || Character.isDigit(c)));
+    return s.indexOf(':') >= 0
+        || (!s.isEmpty() && s.chars().allMatch(c -> c == '.' || Character.isDigit(c)));
   }
 
   private static boolean dnsMatches(String pattern, String host) {

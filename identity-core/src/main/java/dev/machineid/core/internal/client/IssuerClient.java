@@ -1,12 +1,12 @@
 package dev.machineid.core.internal.client;
 
-import dev.machineid.core.internal.tls.RotatingKeyManager;
-import dev.machineid.core.internal.tls.RotatingSslContext;
-import dev.machineid.core.internal.tls.KeySnapshot;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
+import dev.machineid.core.internal.tls.KeySnapshot;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.join.JoinProof;
 import dev.machineid.core.protocol.Authority;
@@ -14,9 +14,9 @@ import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.HeartbeatRequest;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.JoinRequest;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Problem;
@@ -77,6 +77,7 @@ public final class IssuerClient implements Closeable {
   private final Object lock = new Object();
   /** The client for the current trust snapshot; replaced, never mutated. */
   private volatile Pooled pooled;
+
   private volatile boolean closed;
 
   /** One HTTP client and the trust snapshot it was built for. */
@@ -86,21 +87,22 @@ public final class IssuerClient implements Closeable {
     }
   }
 
-  public IssuerClient(URI issuer, PinningTrustManager trust, RotatingKeyManager keys, Duration timeout) {
-    if (issuer == null || !"https".equalsIgnoreCase(issuer.getScheme()) || issuer.getHost() == null) {
+  public IssuerClient(
+      URI issuer, PinningTrustManager trust, RotatingKeyManager keys, Duration timeout) {
+    if (issuer == null
+        || !"https".equalsIgnoreCase(issuer.getScheme())
+        || issuer.getHost() == null) {
       throw new IllegalArgumentException("issuer address must be https: " + issuer);
     }
     this.base = issuer;
     this.trust = trust;
     this.keys = keys;
     this.timeout = timeout;
-    this.executor =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "machineid-issuer-client-" + THREADS.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+    this.executor = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "machineid-issuer-client-" + THREADS.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   public URI address() {
@@ -126,15 +128,16 @@ public final class IssuerClient implements Closeable {
       if (p != null && p.serves(authorities, key)) {
         return p.client();
       }
-      // a new context: no session made under an earlier snapshot (or an earlier identity) is resumed
-      SSLContext context = RotatingSslContext.fresh(new KeyManager[] {keys}, new TrustManager[] {trust});
-      HttpClient.Builder b =
-          HttpClient.newBuilder()
-              .version(HttpClient.Version.HTTP_1_1)
-              .followRedirects(HttpClient.Redirect.NEVER)
-              .connectTimeout(timeout)
-              .sslContext(context)
-              .executor(executor);
+      // a new context: no session made under an earlier snapshot (or an earlier identity) is
+      // resumed
+      SSLContext context =
+          RotatingSslContext.fresh(new KeyManager[] {keys}, new TrustManager[] {trust});
+      HttpClient.Builder b = HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .connectTimeout(timeout)
+          .sslContext(context)
+          .executor(executor);
       ProxySelector proxies = ProxySelector.getDefault();
       if (proxies != null) {
         b.proxy(proxies);
@@ -146,7 +149,8 @@ public final class IssuerClient implements Closeable {
 
   /** Reads the trust bundle over the pinned connection and keeps the members the pins vouch for. */
   public AuthorityView authority() {
-    HttpResponse<byte[]> r = execute(HttpRequest.newBuilder(url(Protocol.AUTHORITY_PATH)).GET());
+    HttpResponse<byte[]> r =
+        execute(HttpRequest.newBuilder(url(Protocol.AUTHORITY_PATH)).GET());
     Authority a = read(r, Authority.class);
     List<X509Certificate> tlsChain = new ArrayList<>();
     SSLSession session = r.sslSession().orElse(null);
@@ -156,7 +160,8 @@ public final class IssuerClient implements Closeable {
           tlsChain.add((X509Certificate) c);
         }
       } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
-        throw new IdentityException("the issuer's TLS session carries no verified certificate chain", e);
+        throw new IdentityException(
+            "the issuer's TLS session carries no verified certificate chain", e);
       }
     }
     List<X509Certificate> offered = new ArrayList<>();
@@ -167,7 +172,8 @@ public final class IssuerClient implements Closeable {
     }
     List<X509Certificate> accepted = trust.acceptAuthorities(offered, tlsChain);
     if (accepted.isEmpty()) {
-      throw new IdentityException("the issuer's x509_authorities hold no CA certificate that matches the CA pin");
+      throw new IdentityException(
+          "the issuer's x509_authorities hold no CA certificate that matches the CA pin");
     }
     return new AuthorityView(a, accepted);
   }
@@ -181,8 +187,9 @@ public final class IssuerClient implements Closeable {
    */
   public static JsonNode proof(JoinMethod method, JoinProof proof) {
     if (proof == null) {
-      throw new dev.machineid.core.JoinException("join method '" + method.name() + "' (" + method.getClass().getName()
-          + ") returned no proof from attest(); return JoinProof.empty() for a method that proves nothing beyond its token");
+      throw new dev.machineid.core.JoinException(
+          "join method '" + method.name() + "' (" + method.getClass().getName()
+              + ") returned no proof from attest(); return JoinProof.empty() for a method that proves nothing beyond its token");
     }
     return Protocol.toTree(proof.fields());
   }
@@ -214,10 +221,9 @@ public final class IssuerClient implements Closeable {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    HttpRequest.Builder req =
-        HttpRequest.newBuilder(url(path))
-            .header("Content-Type", JSON)
-            .POST(HttpRequest.BodyPublishers.ofByteArray(json));
+    HttpRequest.Builder req = HttpRequest.newBuilder(url(path))
+        .header("Content-Type", JSON)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json));
     return read(execute(req), type);
   }
 
@@ -228,7 +234,8 @@ public final class IssuerClient implements Closeable {
   private HttpResponse<byte[]> execute(HttpRequest.Builder builder) {
     HttpRequest request = builder.timeout(timeout).build();
     HttpClient client = httpClient();
-    CompletableFuture<HttpResponse<byte[]>> call = client.sendAsync(request, info -> new Bounded(request));
+    CompletableFuture<HttpResponse<byte[]>> call =
+        client.sendAsync(request, info -> new Bounded(request));
     try {
       // the request timeout covers the answer's head; this one also covers its body
       return call.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -251,18 +258,24 @@ public final class IssuerClient implements Closeable {
   }
 
   private IdentityException failure(HttpRequest request, Throwable e) {
-    PinningTrustManager.PinMismatchException wrongPin = causeOf(e, PinningTrustManager.PinMismatchException.class);
+    PinningTrustManager.PinMismatchException wrongPin =
+        causeOf(e, PinningTrustManager.PinMismatchException.class);
     if (wrongPin != null) {
       // permanent: retrying cannot make another server's certificate match the pin
       return new ConfigException(wrongPin.getMessage(), e);
     }
-    PinningTrustManager.HostMismatchException wrongHost = causeOf(e, PinningTrustManager.HostMismatchException.class);
+    PinningTrustManager.HostMismatchException wrongHost =
+        causeOf(e, PinningTrustManager.HostMismatchException.class);
     if (wrongHost != null) {
-      return new IdentityException("the issuer at " + base + " presented a certificate that does not name host '"
-          + base.getHost() + "': " + rootMessage(e) + ". Use the address the issuer's certificate was made for", e);
+      return new IdentityException(
+          "the issuer at " + base + " presented a certificate that does not name host '"
+              + base.getHost() + "': " + rootMessage(e)
+              + ". Use the address the issuer's certificate was made for",
+          e);
     }
     if (causeOf(e, SSLHandshakeException.class) != null) {
-      return new IdentityException("TLS to the issuer at " + base + " failed: " + rootMessage(e), e);
+      return new IdentityException(
+          "TLS to the issuer at " + base + " failed: " + rootMessage(e), e);
     }
     if (causeOf(e, HttpTimeoutException.class) != null) {
       return timedOut(request, e);
@@ -271,10 +284,14 @@ public final class IssuerClient implements Closeable {
   }
 
   private IdentityException timedOut(HttpRequest request, Throwable e) {
-    return new IdentityException("the issuer at " + base + " did not answer " + request.method() + " "
-        + request.uri().getRawPath() + " within the request timeout of "
-        + (timeout.toMillis() % 1000 == 0 ? GoDuration.format(timeout) : timeout.toMillis() + "ms")
-        + ": the request timed out. Check the issuer's health and load, or raise the builder's requestTimeout", e);
+    return new IdentityException(
+        "the issuer at " + base + " did not answer " + request.method() + " "
+            + request.uri().getRawPath() + " within the request timeout of "
+            + (timeout.toMillis() % 1000 == 0
+                ? GoDuration.format(timeout)
+                : timeout.toMillis() + "ms")
+            + ": the request timed out. Check the issuer's health and load, or raise the builder's requestTimeout",
+        e);
   }
 
   /**
@@ -307,8 +324,8 @@ public final class IssuerClient implements Closeable {
       for (ByteBuffer b : items) {
         if (bytes.size() + (long) b.remaining() > MAX_RESPONSE_BYTES) {
           subscription.cancel();
-          result.completeExceptionally(new IdentityException("the issuer's answer to " + request.uri().getRawPath()
-              + " exceeds " + MAX_RESPONSE_BYTES + " bytes"));
+          result.completeExceptionally(new IdentityException("the issuer's answer to "
+              + request.uri().getRawPath() + " exceeds " + MAX_RESPONSE_BYTES + " bytes"));
           return;
         }
         byte[] chunk = new byte[b.remaining()];
@@ -367,8 +384,10 @@ public final class IssuerClient implements Closeable {
     try {
       return Protocol.reader().readValue(bytes, type);
     } catch (IOException e) {
-      throw new IdentityException("the issuer's answer to " + r.request().uri().getRawPath()
-          + " is not valid protocol v1 JSON: " + e.getMessage(), e);
+      throw new IdentityException(
+          "the issuer's answer to " + r.request().uri().getRawPath()
+              + " is not valid protocol v1 JSON: " + e.getMessage(),
+          e);
     }
   }
 
@@ -379,7 +398,8 @@ public final class IssuerClient implements Closeable {
     return new IssuerException(
         "issuer refused " + r.request().method() + " " + r.request().uri().getRawPath() + ": "
             + r.statusCode() + " " + code + (detail != null ? " (" + detail + ")" : ""),
-        code, r.statusCode());
+        code,
+        r.statusCode());
   }
 
   /**

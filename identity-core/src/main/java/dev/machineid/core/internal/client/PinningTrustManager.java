@@ -1,7 +1,7 @@
 package dev.machineid.core.internal.client;
 
-import dev.machineid.core.internal.tls.Tls;
 import dev.machineid.core.CaPin;
+import dev.machineid.core.internal.tls.Tls;
 import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
@@ -28,9 +28,11 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
   private final List<X509Certificate> caFile;
   private final boolean insecure;
   private final Clock clock;
-  private final AtomicReference<List<X509Certificate>> verifiedAuthorities = new AtomicReference<>(List.of());
+  private final AtomicReference<List<X509Certificate>> verifiedAuthorities =
+      new AtomicReference<>(List.of());
 
-  public PinningTrustManager(List<CaPin> pins, List<X509Certificate> caFile, boolean insecure, Clock clock) {
+  public PinningTrustManager(
+      List<CaPin> pins, List<X509Certificate> caFile, boolean insecure, Clock clock) {
     this.pins = List.copyOf(pins);
     this.caFile = List.copyOf(caFile);
     this.insecure = insecure;
@@ -44,7 +46,8 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
    * leaf signed by the pinned authority (a bot identity) is never accepted. Changes nothing: the
    * caller installs the result with {@link #trust} once the answer that carried it is accepted.
    */
-  public List<X509Certificate> acceptAuthorities(List<X509Certificate> authorities, List<X509Certificate> tlsChain) {
+  public List<X509Certificate> acceptAuthorities(
+      List<X509Certificate> authorities, List<X509Certificate> tlsChain) {
     List<X509Certificate> roots = new ArrayList<>(caFile);
     for (X509Certificate c : tlsChain) {
       if (matchesPin(c) && isCaCertificate(c)) {
@@ -70,7 +73,8 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
    * certificates are dropped.
    */
   public void trust(List<X509Certificate> accepted) {
-    List<X509Certificate> cas = accepted.stream().filter(PinningTrustManager::isCaCertificate).toList();
+    List<X509Certificate> cas =
+        accepted.stream().filter(PinningTrustManager::isCaCertificate).toList();
     if (!cas.isEmpty()) {
       verifiedAuthorities.set(List.copyOf(cas));
     }
@@ -134,7 +138,9 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
     private final String host;
 
     HostMismatchException(String host, X509Certificate leaf) {
-      super((leaf == null ? "the certificate" : "the certificate " + leaf.getSubjectX500Principal().getName())
+      super((leaf == null
+              ? "the certificate"
+              : "the certificate " + leaf.getSubjectX500Principal().getName())
           + " does not name host '" + host + "'");
       this.host = host;
     }
@@ -146,7 +152,8 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
 
   private static void checkHost(X509Certificate[] chain, String host) throws CertificateException {
     if (host == null) {
-      throw new CertificateException("the connection to the issuer has no host name to check the certificate against");
+      throw new CertificateException(
+          "the connection to the issuer has no host name to check the certificate against");
     }
     if (chain == null || chain.length == 0 || !HostNames.names(chain[0], host)) {
       throw new HostMismatchException(host, chain == null || chain.length == 0 ? null : chain[0]);
@@ -167,19 +174,23 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
     if (anchors.isEmpty()) {
       throw new PinMismatchException(
           "the issuer's TLS certificate does not chain to the configured CA pin " + pinsText()
-              + " (the server presented " + describe(chain) + "). The issuer answered, but it is not the issuer "
+              + " (the server presented " + describe(chain)
+              + "). The issuer answered, but it is not the issuer "
               + "this pin names: compare the pin with the output of 'issuer status' run on the issuer itself "
               + "(never copy a pin from what a server presents), or check that the address reaches the right issuer");
     }
     if (!isServerCertificate(chain[0])) {
-      throw new CertificateException("the issuer's TLS certificate " + chain[0].getSubjectX500Principal().getName()
-          + " is not a server certificate (no serverAuth extended key usage)");
+      throw new CertificateException(
+          "the issuer's TLS certificate " + chain[0].getSubjectX500Principal().getName()
+              + " is not a server certificate (no serverAuth extended key usage)");
     }
     try {
       Tls.validate(Arrays.asList(chain), anchors, clock.instant());
     } catch (CertificateException e) {
       throw new CertificateException(
-          "the issuer's TLS certificate chain is not valid for CA pin " + pinsText() + ": " + e.getMessage(), e);
+          "the issuer's TLS certificate chain is not valid for CA pin " + pinsText() + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -207,12 +218,14 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
   }
 
   @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  public void checkServerTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
     check(chain);
   }
 
   @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
     check(chain);
     if (socket instanceof javax.net.ssl.SSLSocket ssl && ssl.getHandshakeSession() != null) {
       checkHost(chain, ssl.getHandshakeSession().getPeerHost());
@@ -222,23 +235,27 @@ public final class PinningTrustManager extends X509ExtendedTrustManager {
   }
 
   @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
     check(chain);
     checkHost(chain, engine == null ? null : engine.getPeerHost());
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  public void checkClientTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
     throw new CertificateException("the issuer client does not accept client certificates");
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
     checkClientTrusted(chain, authType);
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
     checkClientTrusted(chain, authType);
   }
 

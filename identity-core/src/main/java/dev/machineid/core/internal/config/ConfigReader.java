@@ -31,9 +31,20 @@ import java.util.Set;
  * naming the file and the key.
  */
 public final class ConfigReader {
-  private static final Set<String> TOP = Set.of("version", "issuer", "onboarding", "storage", "credential_ttl",
-      "renewal_interval", "refusal_retry_delay", "key_algorithm", "outputs", "diag_addr", "oneshot");
-  private static final Set<String> ONBOARDING_COMMON = Set.of("join_method", "token", "ca_pins", "ca_file", "insecure");
+  private static final Set<String> TOP = Set.of(
+      "version",
+      "issuer",
+      "onboarding",
+      "storage",
+      "credential_ttl",
+      "renewal_interval",
+      "refusal_retry_delay",
+      "key_algorithm",
+      "outputs",
+      "diag_addr",
+      "oneshot");
+  private static final Set<String> ONBOARDING_COMMON =
+      Set.of("join_method", "token", "ca_pins", "ca_file", "insecure");
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
   private final Path file;
@@ -68,8 +79,10 @@ public final class ConfigReader {
   /** One line for a key nobody reads: its path, the nearest known key and the keys known there. */
   private ConfigException unknownKey(String path, String key, Set<String> known) {
     String near = Settings.nearest(key, known);
-    return error(path, "unknown key" + (near != null ? "; did you mean '" + near + "'?" : "")
-        + " (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+    return error(
+        path,
+        "unknown key" + (near != null ? "; did you mean '" + near + "'?" : "") + " (known: "
+            + String.join(", ", new java.util.TreeSet<>(known)) + ")");
   }
 
   private MachineIdentity.Builder parse(JsonNode root) {
@@ -207,7 +220,8 @@ public final class ConfigReader {
       settings.put("token", o.get("token").asText());
     }
     // made now, so that every error names its key's path in this file
-    Settings view = Settings.of(block != null && !block.isNull() ? "onboarding." + method : "onboarding", settings);
+    Settings view = Settings.of(
+        block != null && !block.isNull() ? "onboarding." + method : "onboarding", settings);
     try {
       b.joinMethod(JoinMethods.create(method, view));
     } catch (SettingsException e) {
@@ -223,7 +237,8 @@ public final class ConfigReader {
       return;
     }
     if (!st.isObject()) {
-      throw error("storage", "expected a mapping such as {type: directory, path: /var/lib/machineid}");
+      throw error(
+          "storage", "expected a mapping such as {type: directory, path: /var/lib/machineid}");
     }
     Settings view = Settings.of("storage", YAML.convertValue(st, Map.class));
     String type = view.optionalString("type").orElse(null);
@@ -248,10 +263,14 @@ public final class ConfigReader {
     Discovery.Found<OutputProvider> outputsFound;
     Discovery.Found<DestinationProvider> destinationsFound;
     try {
-      outputsFound = Discovery.discover(Discovery.Request.providers("output provider",
-          ServiceLoader.load(OutputProvider.class, OutputProvider.class.getClassLoader()), OutputProvider::type));
-      destinationsFound = Discovery.discover(Discovery.Request.providers("destination provider",
-          ServiceLoader.load(DestinationProvider.class, DestinationProvider.class.getClassLoader()), DestinationProvider::type));
+      outputsFound = Discovery.discover(Discovery.Request.providers(
+          "output provider",
+          ServiceLoader.load(OutputProvider.class, OutputProvider.class.getClassLoader()),
+          OutputProvider::type));
+      destinationsFound = Discovery.discover(Discovery.Request.providers(
+          "destination provider",
+          ServiceLoader.load(DestinationProvider.class, DestinationProvider.class.getClassLoader()),
+          DestinationProvider::type));
     } catch (Discovery.DuplicateProviderException e) {
       throw error("outputs", e.getMessage());
     }
@@ -268,18 +287,25 @@ public final class ConfigReader {
       OutputProvider op = outputTypes.get(type);
       if (op == null) {
         String near = type == null ? null : Settings.nearest(type, outputTypes.keySet());
-        throw error(key + ".type", (type == null ? "missing" : "unknown output type '" + type + "'")
-            + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: " + outputTypes.keySet()
-            + " (more come with dev.machineid:identity-outputs)" + outputsFound.failureNote());
+        throw error(
+            key + ".type",
+            (type == null ? "missing" : "unknown output type '" + type + "'")
+                + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: "
+                + outputTypes.keySet()
+                + " (more come with dev.machineid:identity-outputs)" + outputsFound.failureNote());
       }
       Settings d = out.block("destination");
       String dtype = d.optionalString("type").orElse(null);
       DestinationProvider dp = destTypes.get(dtype);
       if (dp == null) {
         String near = dtype == null ? null : Settings.nearest(dtype, destTypes.keySet());
-        throw error(key + ".destination.type", (dtype == null ? "missing" : "unknown destination type '" + dtype + "'")
-            + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: " + destTypes.keySet()
-            + " (directory and kubernetes_secret come with dev.machineid:identity-outputs)" + destinationsFound.failureNote());
+        throw error(
+            key + ".destination.type",
+            (dtype == null ? "missing" : "unknown destination type '" + dtype + "'")
+                + (near != null ? "; did you mean '" + near + "'?" : "") + "; available: "
+                + destTypes.keySet()
+                + " (directory and kubernetes_secret come with dev.machineid:identity-outputs)"
+                + destinationsFound.failureNote());
       }
       Destination dest;
       try {

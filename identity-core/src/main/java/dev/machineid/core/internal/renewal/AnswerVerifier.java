@@ -1,9 +1,9 @@
 package dev.machineid.core.internal.renewal;
 
-import dev.machineid.core.internal.tls.Tls;
 import dev.machineid.core.AnswerRefusedException;
 import dev.machineid.core.CredentialKind;
 import dev.machineid.core.SpiffeId;
+import dev.machineid.core.internal.tls.Tls;
 import dev.machineid.core.protocol.IdentityExtension;
 import java.security.PublicKey;
 import java.security.cert.CertificateException;
@@ -34,6 +34,7 @@ public final class AnswerVerifier {
   public static final Duration MAX_SKEW_ALLOWANCE = Duration.ofMinutes(5);
   /** Issuers write whole seconds. */
   private static final Duration ROUNDING = Duration.ofSeconds(1);
+
   private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
   private AnswerVerifier() {}
@@ -48,7 +49,12 @@ public final class AnswerVerifier {
    * @param rejoin true for a re-join: either the same instance at {@code generation} or a new instance at 1
    * @param ttl the lifetime the client asked for
    */
-  public record IdentityExpectation(String bot, String trustDomain, String instanceId, long generation, boolean rejoin,
+  public record IdentityExpectation(
+      String bot,
+      String trustDomain,
+      String instanceId,
+      long generation,
+      boolean rejoin,
       Duration ttl) {}
 
   /**
@@ -64,9 +70,16 @@ public final class AnswerVerifier {
    * @param clockOffset the issuer's clock minus ours, as measured at the last accepted answer
    * @return the SPIFFE ID the leaf names
    */
-  public static SpiffeId verifyIdentity(String answerBot, String answerInstance, long answerGeneration,
-      List<X509Certificate> chain, PublicKey key, Collection<X509Certificate> trusted, IdentityExpectation expected,
-      Instant now, Duration clockOffset) {
+  public static SpiffeId verifyIdentity(
+      String answerBot,
+      String answerInstance,
+      long answerGeneration,
+      List<X509Certificate> chain,
+      PublicKey key,
+      Collection<X509Certificate> trusted,
+      IdentityExpectation expected,
+      Instant now,
+      Duration clockOffset) {
     if (chain.isEmpty()) {
       throw refused("it holds no certificate chain");
     }
@@ -82,19 +95,22 @@ public final class AnswerVerifier {
       throw refused("it names no bot");
     }
     if (expected.bot() != null && !expected.bot().equals(answerBot)) {
-      throw refused("it is for bot '" + answerBot + "', but this identity is bot '" + expected.bot() + "'");
+      throw refused(
+          "it is for bot '" + answerBot + "', but this identity is bot '" + expected.bot() + "'");
     }
     SpiffeId spiffe = spiffeIdOf(leaf);
     if (expected.trustDomain() != null && !expected.trustDomain().equals(spiffe.trustDomain())) {
-      throw refused("its certificate names trust domain '" + spiffe.trustDomain() + "', but this identity's trust domain is '"
-          + expected.trustDomain() + "'");
+      throw refused("its certificate names trust domain '" + spiffe.trustDomain()
+          + "', but this identity's trust domain is '" + expected.trustDomain() + "'");
     }
     if (!spiffe.equals(SpiffeId.forBot(spiffe.trustDomain(), answerBot))) {
-      throw refused("its certificate names " + spiffe + ", not bot '" + answerBot + "' that the answer states");
+      throw refused("its certificate names " + spiffe + ", not bot '" + answerBot
+          + "' that the answer states");
     }
     String cn = commonName(leaf.getSubjectX500Principal());
     if (cn != null && !cn.equals("bot-" + answerBot)) {
-      throw refused("its certificate's subject CN=" + cn + " is not bot '" + answerBot + "' that the answer states");
+      throw refused("its certificate's subject CN=" + cn + " is not bot '" + answerBot
+          + "' that the answer states");
     }
     if (answerInstance == null || answerInstance.isBlank()) {
       throw refused("it names no instance");
@@ -102,17 +118,20 @@ public final class AnswerVerifier {
     long wanted = expected.generation();
     if (expected.instanceId() != null && !expected.instanceId().equals(answerInstance)) {
       if (!expected.rejoin()) {
-        throw refused("it is for instance " + answerInstance + ", but this identity is instance " + expected.instanceId());
+        throw refused("it is for instance " + answerInstance + ", but this identity is instance "
+            + expected.instanceId());
       }
       wanted = 1;
     }
     if (answerGeneration != wanted) {
-      throw refused("it carries generation " + answerGeneration + ", but the next generation is " + wanted);
+      throw refused(
+          "it carries generation " + answerGeneration + ", but the next generation is " + wanted);
     }
     IdentityExtension.from(leaf).ifPresent(ext -> {
       if (!answerInstance.equals(ext.instanceId()) || ext.generation() != answerGeneration) {
-        throw refused("its certificate says instance " + ext.instanceId() + " generation " + ext.generation()
-            + ", but the answer says instance " + answerInstance + " generation " + answerGeneration);
+        throw refused("its certificate says instance " + ext.instanceId() + " generation "
+            + ext.generation() + ", but the answer says instance " + answerInstance + " generation "
+            + answerGeneration);
       }
     });
     return spiffe;
@@ -122,8 +141,14 @@ public final class AnswerVerifier {
    * Checks an X.509 role-scoped credential: it certifies the key, chains to the authority of its
    * purpose, is valid now, lives no longer than asked (and 1 h), and no longer than the bot identity.
    */
-  public static void verifyCredentialChain(CredentialKind kind, List<X509Certificate> chain, PublicKey key,
-      Collection<X509Certificate> purposeAuthorities, Duration askedTtl, Instant botNotAfter, Instant now,
+  public static void verifyCredentialChain(
+      CredentialKind kind,
+      List<X509Certificate> chain,
+      PublicKey key,
+      Collection<X509Certificate> purposeAuthorities,
+      Duration askedTtl,
+      Instant botNotAfter,
+      Instant now,
       Duration clockOffset) {
     if (chain.isEmpty()) {
       throw refused("the " + kind.wire() + " credential holds no certificate chain");
@@ -134,28 +159,41 @@ public final class AnswerVerifier {
     Duration asked = askedTtl == null ? MAX_CREDENTIAL_TTL : min(askedTtl, MAX_CREDENTIAL_TTL);
     livesNoLongerThan(leaf, asked, "asked and the 1h maximum for role-scoped credentials");
     if (botNotAfter != null && leaf.getNotAfter().toInstant().isAfter(botNotAfter.plus(ROUNDING))) {
-      throw refused("the " + kind.wire() + " credential outlives the bot identity (" + leaf.getNotAfter().toInstant()
-          + " > " + botNotAfter + ")");
+      throw refused("the " + kind.wire() + " credential outlives the bot identity ("
+          + leaf.getNotAfter().toInstant() + " > " + botNotAfter + ")");
     }
     notAnAuthority(leaf);
-    chainsTo(chain, purposeAuthorities, now, clockOffset, "the " + kind.wire() + " authority of the trust bundle");
+    chainsTo(
+        chain,
+        purposeAuthorities,
+        now,
+        clockOffset,
+        "the " + kind.wire() + " authority of the trust bundle");
   }
 
   /** Checks the expiry of an SSH certificate or JWT answer: in the future, within what was asked and the bot's life. */
-  public static void verifyNotAfter(CredentialKind kind, Instant notAfter, Duration askedTtl, Instant botNotAfter,
-      Instant now, Duration clockOffset) {
+  public static void verifyNotAfter(
+      CredentialKind kind,
+      Instant notAfter,
+      Duration askedTtl,
+      Instant botNotAfter,
+      Instant now,
+      Duration clockOffset) {
     if (notAfter == null) {
       throw refused("the " + kind.wire() + " credential has no not_after");
     }
     if (!notAfter.isAfter(now)) {
-      throw refused("the " + kind.wire() + " credential expired at " + notAfter + " (now " + now + ")");
+      throw refused(
+          "the " + kind.wire() + " credential expired at " + notAfter + " (now " + now + ")");
     }
     Duration asked = askedTtl == null ? MAX_CREDENTIAL_TTL : min(askedTtl, MAX_CREDENTIAL_TTL);
     if (notAfter.isAfter(now.plus(allowance(clockOffset)).plus(asked).plus(ROUNDING))) {
-      throw refused("the " + kind.wire() + " credential lives until " + notAfter + ", longer than the " + asked + " asked");
+      throw refused("the " + kind.wire() + " credential lives until " + notAfter
+          + ", longer than the " + asked + " asked");
     }
     if (botNotAfter != null && notAfter.isAfter(botNotAfter.plus(ROUNDING))) {
-      throw refused("the " + kind.wire() + " credential outlives the bot identity (" + notAfter + " > " + botNotAfter + ")");
+      throw refused("the " + kind.wire() + " credential outlives the bot identity (" + notAfter
+          + " > " + botNotAfter + ")");
     }
   }
 
@@ -163,14 +201,20 @@ public final class AnswerVerifier {
    * Checks a stored identity before it serves: it certifies the stored key, is not expired, and
    * chains to the stored trust bundle.
    */
-  public static void verifyStored(List<X509Certificate> chain, PublicKey key, Collection<X509Certificate> bundle,
-      Instant now) {
+  public static void verifyStored(
+      List<X509Certificate> chain, PublicKey key, Collection<X509Certificate> bundle, Instant now) {
     if (chain.isEmpty()) {
       throw refused("the stored identity holds no certificate chain");
     }
     certifiesKey(chain.get(0), key);
-    chainsTo(chain, bundle, chain.get(0).getNotBefore().toInstant().isAfter(now) ? chain.get(0).getNotBefore().toInstant() : now,
-        Duration.ZERO, "the stored trust bundle");
+    chainsTo(
+        chain,
+        bundle,
+        chain.get(0).getNotBefore().toInstant().isAfter(now)
+            ? chain.get(0).getNotBefore().toInstant()
+            : now,
+        Duration.ZERO,
+        "the stored trust bundle");
   }
 
   // ---------------------------------------------------------------- rules
@@ -192,18 +236,21 @@ public final class AnswerVerifier {
     Instant notBefore = leaf.getNotBefore().toInstant();
     Instant notAfter = leaf.getNotAfter().toInstant();
     if (!notAfter.isAfter(now)) {
-      throw refused("its certificate expired at " + notAfter + " (now " + now + "); the issuer's clock may be wrong");
+      throw refused("its certificate expired at " + notAfter + " (now " + now
+          + "); the issuer's clock may be wrong");
     }
     if (notBefore.isAfter(now.plus(allowance(clockOffset)))) {
-      throw refused("its certificate is not valid before " + notBefore + " (now " + now + ", measured clock offset "
-          + clockOffset + "); the issuer's clock may be wrong");
+      throw refused("its certificate is not valid before " + notBefore + " (now " + now
+          + ", measured clock offset " + clockOffset + "); the issuer's clock may be wrong");
     }
   }
 
   private static void livesNoLongerThan(X509Certificate leaf, Duration asked, String what) {
-    Duration life = Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant());
+    Duration life =
+        Duration.between(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant());
     if (life.compareTo(asked.plus(BACKDATE).plus(ROUNDING)) > 0) {
-      throw refused("its certificate lives " + life + ", longer than " + what + " plus the " + BACKDATE + " back-dating");
+      throw refused("its certificate lives " + life + ", longer than " + what + " plus the "
+          + BACKDATE + " back-dating");
     }
   }
 
@@ -217,21 +264,28 @@ public final class AnswerVerifier {
     try {
       List<String> eku = leaf.getExtendedKeyUsage();
       if (eku != null && !eku.contains(CLIENT_AUTH)) {
-        throw refused("its certificate is not usable for TLS client authentication (no clientAuth extended key usage)");
+        throw refused(
+            "its certificate is not usable for TLS client authentication (no clientAuth extended key usage)");
       }
     } catch (CertificateParsingException e) {
       throw refused("its certificate's extended key usage does not parse: " + e.getMessage());
     }
   }
 
-  private static void chainsTo(List<X509Certificate> chain, Collection<X509Certificate> anchors, Instant now,
-      Duration clockOffset, String what) {
+  private static void chainsTo(
+      List<X509Certificate> chain,
+      Collection<X509Certificate> anchors,
+      Instant now,
+      Duration clockOffset,
+      String what) {
     if (anchors == null || anchors.isEmpty()) {
       throw refused("there is no trusted authority to verify it against");
     }
     X509Certificate leaf = chain.get(0);
-    // judged at now, or at notBefore if that is within the allowed clock skew (validNow checked that)
-    Instant at = leaf.getNotBefore().toInstant().isAfter(now) ? leaf.getNotBefore().toInstant() : now;
+    // judged at now, or at notBefore if that is within the allowed clock skew (validNow checked
+    // that)
+    Instant at =
+        leaf.getNotBefore().toInstant().isAfter(now) ? leaf.getNotBefore().toInstant() : now;
     List<X509Certificate> path = new ArrayList<>(chain);
     try {
       Tls.validate(path, anchors, at);
@@ -249,7 +303,8 @@ public final class AnswerVerifier {
       SpiffeId found = null;
       if (sans != null) {
         for (List<?> san : sans) {
-          if (Integer.valueOf(6).equals(san.get(0)) && String.valueOf(san.get(1)).startsWith("spiffe://")) {
+          if (Integer.valueOf(6).equals(san.get(0))
+              && String.valueOf(san.get(1)).startsWith("spiffe://")) {
             if (found != null) {
               throw refused("its certificate carries more than one SPIFFE ID");
             }
@@ -266,7 +321,8 @@ public final class AnswerVerifier {
     }
   }
 
-  private static final java.util.regex.Pattern CN = java.util.regex.Pattern.compile("(?:^|,)CN=((?:[^,\\\\]|\\\\.)*)");
+  private static final java.util.regex.Pattern CN =
+      java.util.regex.Pattern.compile("(?:^|,)CN=((?:[^,\\\\]|\\\\.)*)");
 
   /** The subject's CN in RFC 2253 form, or {@code null}; several CNs read as an impossible name. */
   private static String commonName(X500Principal subject) {

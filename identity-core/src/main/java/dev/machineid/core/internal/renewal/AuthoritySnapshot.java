@@ -19,8 +19,12 @@ public record AuthoritySnapshot(
     List<X509Certificate> kubernetesClient) {
 
   public static AuthoritySnapshot of(Authority doc, List<X509Certificate> verifiedX509) {
-    return new AuthoritySnapshot(doc, List.copyOf(verifiedX509), parse(doc == null ? null : doc.spiffeAuthorities()),
-        parse(doc == null ? null : doc.databaseClientAuthorities()), parse(doc == null ? null : doc.databaseServerAuthorities()),
+    return new AuthoritySnapshot(
+        doc,
+        List.copyOf(verifiedX509),
+        parse(doc == null ? null : doc.spiffeAuthorities()),
+        parse(doc == null ? null : doc.databaseClientAuthorities()),
+        parse(doc == null ? null : doc.databaseServerAuthorities()),
         parse(doc == null ? null : doc.kubernetesClientAuthorities()));
   }
 

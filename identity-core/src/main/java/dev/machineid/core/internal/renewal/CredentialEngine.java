@@ -1,10 +1,5 @@
 package dev.machineid.core.internal.renewal;
 
-import dev.machineid.core.internal.client.IssuerClient;
-import dev.machineid.core.internal.tls.BundleTrustManager;
-import dev.machineid.core.internal.tls.RotatingKeyManager;
-import dev.machineid.core.internal.tls.RotatingSslContext;
-import dev.machineid.core.internal.tls.KeySnapshot;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.Credential;
 import dev.machineid.core.CredentialKind;
@@ -14,6 +9,11 @@ import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
 import dev.machineid.core.KeyAlgorithm;
 import dev.machineid.core.RenewalPolicy;
+import dev.machineid.core.internal.client.IssuerClient;
+import dev.machineid.core.internal.tls.BundleTrustManager;
+import dev.machineid.core.internal.tls.KeySnapshot;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
 import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
 import dev.machineid.core.protocol.GoDuration;
@@ -63,9 +63,17 @@ public final class CredentialEngine implements AutoCloseable {
   private final Supplier<Duration> clockOffset;
   private final Refresher<Credential> refresher;
 
-  public CredentialEngine(CredentialRequest request, IssuerClient client, KeyAlgorithm keyAlgorithm, RenewalPolicy policy,
-      Clock clock, ScheduledExecutorService executor, Supplier<AuthoritySnapshot> authority, Supplier<Identity> identity,
-      DoubleSupplier random, Supplier<Duration> clockOffset) {
+  public CredentialEngine(
+      CredentialRequest request,
+      IssuerClient client,
+      KeyAlgorithm keyAlgorithm,
+      RenewalPolicy policy,
+      Clock clock,
+      ScheduledExecutorService executor,
+      Supplier<AuthoritySnapshot> authority,
+      Supplier<Identity> identity,
+      DoubleSupplier random,
+      Supplier<Duration> clockOffset) {
     this.request = request;
     this.authority = authority;
     this.identity = identity;
@@ -78,8 +86,14 @@ public final class CredentialEngine implements AutoCloseable {
     this.keyManager = new RotatingKeyManager(keys::get, clock);
     this.trustManager = new BundleTrustManager(() -> trustFor(request.kind(), authority.get()));
     this.sslContext = RotatingSslContext.create(keyManager, trustManager);
-    this.refresher = new Refresher<>("credential handle '" + request.name() + "'", this::fetch, new Publication(),
-        policy, clock, executor, random);
+    this.refresher = new Refresher<>(
+        "credential handle '" + request.name() + "'",
+        this::fetch,
+        new Publication(),
+        policy,
+        clock,
+        executor,
+        random);
   }
 
   /** The authority that signs credentials of this kind: what an answer must chain to. */
@@ -159,7 +173,8 @@ public final class CredentialEngine implements AutoCloseable {
     @Override
     public void published(Credential before, Credential next) {
       if (next.privateKey().isPresent() && !next.certificateChain().isEmpty()) {
-        keyManager.retire(keys.getAndSet(KeySnapshot.of(next.certificateChain(), next.privateKey().get())));
+        keyManager.retire(keys.getAndSet(
+            KeySnapshot.of(next.certificateChain(), next.privateKey().get())));
         sslContext.rotate();
       }
       for (Consumer<Credential> l : listeners) {
@@ -173,24 +188,31 @@ public final class CredentialEngine implements AutoCloseable {
 
     @Override
     public Refresher.Retry failed(Throwable e, int n, Credential current) {
-      LOG.warn("credential '{}' refresh failed (attempt {}): {}", request.name(), n, e.getMessage());
+      LOG.warn(
+          "credential '{}' refresh failed (attempt {}): {}", request.name(), n, e.getMessage());
       if (current == null) {
         // the first fetch runs on the caller's thread, which gets the failure
         return Refresher.Retry.STOP;
       }
-      return e instanceof IssuerException ie && ie.isPermanent() ? Refresher.Retry.REFUSED : Refresher.Retry.BACKOFF;
+      return e instanceof IssuerException ie && ie.isPermanent()
+          ? Refresher.Retry.REFUSED
+          : Refresher.Retry.BACKOFF;
     }
   }
 
   private Refresher.Fresh<Credential> fetch(Credential before) {
     CredentialKind kind = request.kind();
-    KeyPair kp = kind == CredentialKind.JWT_SVID ? null : refresher.pendingKey().get(keyAlgorithm::generate);
+    KeyPair kp =
+        kind == CredentialKind.JWT_SVID ? null : refresher.pendingKey().get(keyAlgorithm::generate);
     JsonNode target = Protocol.toTree(request.target());
     String ttl = request.ttl() == null ? null : GoDuration.format(request.ttl());
-    CertificatesRequest body = new CertificatesRequest(kind.wire(), request.roles(),
+    CertificatesRequest body = new CertificatesRequest(
+        kind.wire(),
+        request.roles(),
         kp != null && !kind.isSsh() ? Pem.encode(kp.getPublic()) : null,
         kp != null && kind.isSsh() ? SshPublicKeys.authorizedKey(kp.getPublic()) : null,
-        ttl, target);
+        ttl,
+        target);
     CertificatesResponse r = client.certificates(body);
     if (r.notAfter() == null) {
       throw new IdentityException("the issuer's credential answer has no not_after");
@@ -202,26 +224,43 @@ public final class CredentialEngine implements AutoCloseable {
       }
     }
     if (kind.isX509() && chain.isEmpty()) {
-      throw new IdentityException("the issuer answered a " + kind.wire() + " request without a certificate chain");
+      throw new IdentityException(
+          "the issuer answered a " + kind.wire() + " request without a certificate chain");
     }
     if (kind.isSsh() && r.sshCertificate() == null) {
-      throw new IdentityException("the issuer answered an " + kind.wire() + " request without an SSH certificate");
+      throw new IdentityException(
+          "the issuer answered an " + kind.wire() + " request without an SSH certificate");
     }
     if (kind == CredentialKind.JWT_SVID && r.token() == null) {
       throw new IdentityException("the issuer answered a jwt_svid request without a token");
     }
-    // checked before anything is kept: the right authority, valid now, no longer than asked or the bot identity
+    // checked before anything is kept: the right authority, valid now, no longer than asked or the
+    // bot identity
     Identity bot = identity.get();
     Instant botNotAfter = bot == null ? null : bot.notAfter();
     Instant now = clock.instant();
     if (kind.isX509()) {
-      AnswerVerifier.verifyCredentialChain(kind, chain, kp.getPublic(), issuingAuthority(kind, authority.get()),
-          request.ttl(), botNotAfter, now, clockOffset.get());
+      AnswerVerifier.verifyCredentialChain(
+          kind,
+          chain,
+          kp.getPublic(),
+          issuingAuthority(kind, authority.get()),
+          request.ttl(),
+          botNotAfter,
+          now,
+          clockOffset.get());
     }
-    AnswerVerifier.verifyNotAfter(kind, r.notAfter(), request.ttl(), botNotAfter, now, clockOffset.get());
+    AnswerVerifier.verifyNotAfter(
+        kind, r.notAfter(), request.ttl(), botNotAfter, now, clockOffset.get());
     refresher.pendingKey().accepted();
-    Credential c = new Credential(kind, chain, kp == null ? null : kp.getPrivate(), kp == null ? null : kp.getPublic(),
-        r.sshCertificate(), r.token(), r.notAfter());
+    Credential c = new Credential(
+        kind,
+        chain,
+        kp == null ? null : kp.getPrivate(),
+        kp == null ? null : kp.getPublic(),
+        r.sshCertificate(),
+        r.token(),
+        r.notAfter());
     Instant serverNow = r.serverTime() != null ? r.serverTime() : clock.instant();
     Duration refreshIn = policy.refreshDelay(serverNow, r.notAfter(), null, random.getAsDouble());
     LOG.info("credential '{}' issued: {}", request.name(), c);

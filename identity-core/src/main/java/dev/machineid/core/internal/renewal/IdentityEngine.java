@@ -1,12 +1,8 @@
 package dev.machineid.core.internal.renewal;
 
-import dev.machineid.core.internal.client.IssuerClient;
-import dev.machineid.core.internal.client.PinningTrustManager;
-import dev.machineid.core.internal.tls.BundleTrustManager;
-import dev.machineid.core.internal.tls.RotatingKeyManager;
-import dev.machineid.core.internal.tls.RotatingSslContext;
 import dev.machineid.core.AnswerRefusedException;
 import dev.machineid.core.ConfigException;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.Health;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityException;
@@ -17,6 +13,11 @@ import dev.machineid.core.KeyAlgorithm;
 import dev.machineid.core.RenewalException;
 import dev.machineid.core.RenewalPolicy;
 import dev.machineid.core.SpiffeId;
+import dev.machineid.core.internal.client.IssuerClient;
+import dev.machineid.core.internal.client.PinningTrustManager;
+import dev.machineid.core.internal.tls.BundleTrustManager;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
 import dev.machineid.core.join.JoinContext;
 import dev.machineid.core.join.JoinMethod;
 import dev.machineid.core.output.Output;
@@ -24,10 +25,9 @@ import dev.machineid.core.output.OutputStatus;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.IdentityResponse;
-import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.HeartbeatRequest;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.JoinRequest;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.RenewRequest;
@@ -93,12 +93,39 @@ public final class IdentityEngine implements AutoCloseable {
       RandomGenerator random) {
 
     /** Settings of a long-running identity. */
-    public Settings(URI issuer, PinningTrustManager trust, JoinMethod joinMethod, Storage storage, Duration ttl,
-        RenewalPolicy policy, KeyAlgorithm keyAlgorithm, Clock clock, ScheduledExecutorService executor,
-        boolean ownsExecutor, Duration startTimeout, Duration requestTimeout, List<IdentityListener> listeners,
+    public Settings(
+        URI issuer,
+        PinningTrustManager trust,
+        JoinMethod joinMethod,
+        Storage storage,
+        Duration ttl,
+        RenewalPolicy policy,
+        KeyAlgorithm keyAlgorithm,
+        Clock clock,
+        ScheduledExecutorService executor,
+        boolean ownsExecutor,
+        Duration startTimeout,
+        Duration requestTimeout,
+        List<IdentityListener> listeners,
         List<Output> outputs) {
-      this(issuer, trust, joinMethod, storage, ttl, policy, keyAlgorithm, clock, executor, ownsExecutor, startTimeout,
-          requestTimeout, listeners, outputs, false, false, new java.util.Random());
+      this(
+          issuer,
+          trust,
+          joinMethod,
+          storage,
+          ttl,
+          policy,
+          keyAlgorithm,
+          clock,
+          executor,
+          ownsExecutor,
+          startTimeout,
+          requestTimeout,
+          listeners,
+          outputs,
+          false,
+          false,
+          new java.util.Random());
     }
   }
 
@@ -118,22 +145,32 @@ public final class IdentityEngine implements AutoCloseable {
   private IdentityResponse currentCredentials;
   /** The identity read back from storage at start, if any: logged as restored rather than issued. */
   private volatile Identity restoredIdentity;
+
   private boolean storageChecked;
   /** True once this engine's single-use join proof (a token) was spent: it is never presented again. */
   private boolean tokenSpent;
   /** The identity was restored from storage and the issuer has not been reached since: a probe runs. */
   private volatile boolean unconfirmed;
+
   private ScheduledFuture<?> probe;
   private int probeFailures;
 
   public IdentityEngine(Settings settings) {
     this.s = settings;
-    this.publisher = new IdentityPublisher(this::current, settings.clock(), settings.listeners(), settings.outputs());
-    this.client = new IssuerClient(settings.issuer(), settings.trust(), publisher.keyManager(), settings.requestTimeout());
+    this.publisher = new IdentityPublisher(
+        this::current, settings.clock(), settings.listeners(), settings.outputs());
+    this.client = new IssuerClient(
+        settings.issuer(), settings.trust(), publisher.keyManager(), settings.requestTimeout());
     this.startedAt = settings.clock().instant();
     this.random = Refresher.sharedRandom(settings.random());
-    this.refresher = new Refresher<>("MachineIdentity", this::acquire, new Publication(), settings.policy(),
-        settings.clock(), settings.executor(), random);
+    this.refresher = new Refresher<>(
+        "MachineIdentity",
+        this::acquire,
+        new Publication(),
+        settings.policy(),
+        settings.clock(),
+        settings.executor(),
+        random);
   }
 
   /** Each output's last write, in configuration order. */
@@ -197,8 +234,9 @@ public final class IdentityEngine implements AutoCloseable {
       o.check();
     }
     if (!s.storage().durable() && s.joinMethod().singleUse()) {
-      LOG.warn("join method '{}' uses a single-use proof and storage is in memory: after a restart this "
-          + "service cannot join again with the same token. Use directory storage, or a delegated join method.",
+      LOG.warn(
+          "join method '{}' uses a single-use proof and storage is in memory: after a restart this "
+              + "service cannot join again with the same token. Use directory storage, or a delegated join method.",
           s.joinMethod().name());
     }
     CompletableFuture<Identity> f;
@@ -214,17 +252,23 @@ public final class IdentityEngine implements AutoCloseable {
     } catch (TimeoutException e) {
       refresher.abandon();
       Throwable last = refresher.lastError();
-      throw new RenewalException("no identity from " + s.issuer() + " within " + s.startTimeout()
-          + (last != null ? "; last failure: " + last.getMessage() : "; no answer yet")
-          + ". Check that the issuer is reachable from here", last);
+      throw new RenewalException(
+          "no identity from " + s.issuer() + " within " + s.startTimeout()
+              + (last != null ? "; last failure: " + last.getMessage() : "; no answer yet")
+              + ". Check that the issuer is reachable from here",
+          last);
     } catch (ExecutionException e) {
       refresher.abandon();
       Throwable cause = e.getCause();
       if (cause instanceof IdentityException ie) {
-        throw ie instanceof JoinException || ie instanceof ConfigException || ie instanceof RenewalException
+        throw ie instanceof JoinException
+                || ie instanceof ConfigException
+                || ie instanceof RenewalException
             ? rethrowWithStack(ie)
-            : new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
-                + "' failed: " + ie.getMessage(), ie);
+            : new JoinException(
+                "joining " + s.issuer() + " with method '" + s.joinMethod().name() + "' failed: "
+                    + ie.getMessage(),
+                ie);
       }
       throw new JoinException("joining " + s.issuer() + " failed: " + cause, cause);
     } catch (InterruptedException e) {
@@ -285,26 +329,45 @@ public final class IdentityEngine implements AutoCloseable {
     boolean joined;
     if (!firstContact && s.joinMethod().renewable()) {
       if (currentCredentials != null) {
-        s.storage().save(new StoredIdentity(StoredIdentities.issued(currentCredentials), before.privateKey(), kp));
+        s.storage()
+            .save(new StoredIdentity(
+                StoredIdentities.issued(currentCredentials), before.privateKey(), kp));
       }
       creds = client.renew(new RenewRequest(before.generation(), publicKey, sshPublicKey, ttl));
-      expected = new AnswerVerifier.IdentityExpectation(before.botName(), trustDomain, before.instanceId(),
-          before.generation() + 1, false, s.ttl());
+      expected = new AnswerVerifier.IdentityExpectation(
+          before.botName(),
+          trustDomain,
+          before.instanceId(),
+          before.generation() + 1,
+          false,
+          s.ttl());
       joined = false;
     } else {
       // first join, re-join after expiry, or a delegated method re-attesting over mTLS
       try {
-        ChallengeResponse ch = client.challenge(new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
+        ChallengeResponse ch = client.challenge(
+            new ChallengeRequest(s.joinMethod().name(), s.joinMethod().token(), publicKey));
         String signature = sign(kp.getPrivate(), ch.challenge());
-        var proof = IssuerClient.proof(s.joinMethod(), s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock())));
-        creds = client.join(new JoinRequest(s.joinMethod().name(), s.joinMethod().token(), ch.challenge(), signature,
-            proof, publicKey, sshPublicKey, ttl));
+        var proof = IssuerClient.proof(
+            s.joinMethod(),
+            s.joinMethod().attest(new JoinContext(ch.challenge(), s.issuer(), s.clock())));
+        creds = client.join(new JoinRequest(
+            s.joinMethod().name(),
+            s.joinMethod().token(),
+            ch.challenge(),
+            signature,
+            proof,
+            publicKey,
+            sshPublicKey,
+            ttl));
       } catch (IssuerException e) {
         if (s.joinMethod().singleUse()
-            && (e.errorCode() == ErrorCode.TOKEN_CONSUMED || e.errorCode() == ErrorCode.TOKEN_EXPIRED)) {
+            && (e.errorCode() == ErrorCode.TOKEN_CONSUMED
+                || e.errorCode() == ErrorCode.TOKEN_EXPIRED)) {
           tokenSpent = true;
           if (before != null) {
-            throw new NewTokenNeededException(newTokenMessage(before) + " (the issuer answered " + e.getMessage() + ")", e);
+            throw new NewTokenNeededException(
+                newTokenMessage(before) + " (the issuer answered " + e.getMessage() + ")", e);
           }
         }
         throw e;
@@ -312,9 +375,15 @@ public final class IdentityEngine implements AutoCloseable {
       expected = before == null
           ? new AnswerVerifier.IdentityExpectation(null, trustDomain, null, 1, false, s.ttl())
           : expired
-              ? new AnswerVerifier.IdentityExpectation(before.botName(), trustDomain, null, 1, false, s.ttl())
-              : new AnswerVerifier.IdentityExpectation(before.botName(), trustDomain, before.instanceId(),
-                  before.generation() + 1, true, s.ttl());
+              ? new AnswerVerifier.IdentityExpectation(
+                  before.botName(), trustDomain, null, 1, false, s.ttl())
+              : new AnswerVerifier.IdentityExpectation(
+                  before.botName(),
+                  trustDomain,
+                  before.instanceId(),
+                  before.generation() + 1,
+                  true,
+                  s.ttl());
       joined = true;
     }
     if (joined && s.joinMethod().singleUse()) {
@@ -323,12 +392,30 @@ public final class IdentityEngine implements AutoCloseable {
     }
     // ---- nothing above changed what this client holds; check the answer before keeping any of it
     List<X509Certificate> chain = parseChain(creds);
-    SpiffeId spiffe = AnswerVerifier.verifyIdentity(creds.bot(), creds.instanceId(), creds.generation(), chain,
-        kp.getPublic(), trusted, expected, s.clock().instant(), clockOffset);
-    Authority document = firstContact ? view.authority() : creds.authority() != null ? creds.authority() : authorityDocument();
-    List<X509Certificate> bundle = firstContact ? view.x509Authorities() : renewedAuthorities(creds, before);
-    Identity next = new Identity(creds.bot(), spiffe, creds.instanceId(), creds.generation(), chain, kp.getPrivate(),
-        creds.sshCertificate(), bundle);
+    SpiffeId spiffe = AnswerVerifier.verifyIdentity(
+        creds.bot(),
+        creds.instanceId(),
+        creds.generation(),
+        chain,
+        kp.getPublic(),
+        trusted,
+        expected,
+        s.clock().instant(),
+        clockOffset);
+    Authority document = firstContact
+        ? view.authority()
+        : creds.authority() != null ? creds.authority() : authorityDocument();
+    List<X509Certificate> bundle =
+        firstContact ? view.x509Authorities() : renewedAuthorities(creds, before);
+    Identity next = new Identity(
+        creds.bot(),
+        spiffe,
+        creds.instanceId(),
+        creds.generation(),
+        chain,
+        kp.getPrivate(),
+        creds.sshCertificate(),
+        bundle);
     // the stored copy carries the accepted bundle, so a restart serves without the issuer
     IdentityResponse kept = withAuthority(creds, document, bundle);
     s.storage().save(new StoredIdentity(StoredIdentities.issued(kept), kp.getPrivate()));
@@ -366,17 +453,27 @@ public final class IdentityEngine implements AutoCloseable {
       bundle = view.x509Authorities();
       document = view.authority();
     }
-    Identity restored = new Identity(c.bot(), AnswerVerifier.spiffeIdOf(chain.get(0)), c.instanceId(), c.generation(),
-        chain, stored.get().privateKey(), c.sshCertificate(), bundle);
+    Identity restored = new Identity(
+        c.bot(),
+        AnswerVerifier.spiffeIdOf(chain.get(0)),
+        c.instanceId(),
+        c.generation(),
+        chain,
+        stored.get().privateKey(),
+        c.sshCertificate(),
+        bundle);
     if (restored.isExpiredAt(now)) {
-      LOG.info("stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
+      LOG.info(
+          "stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
       return null;
     }
     try {
       AnswerVerifier.verifyStored(chain, null, bundle, now);
     } catch (AnswerRefusedException e) {
-      LOG.warn("stored identity from {} does not verify against its stored trust bundle ({}); joining again",
-          s.storage(), e.getMessage());
+      LOG.warn(
+          "stored identity from {} does not verify against its stored trust bundle ({}); joining again",
+          s.storage(),
+          e.getMessage());
       return null;
     }
     s.trust().trust(bundle);
@@ -409,18 +506,34 @@ public final class IdentityEngine implements AutoCloseable {
     return List.copyOf(out);
   }
 
-  private static IdentityResponse withAuthority(IdentityResponse c, Authority document, List<X509Certificate> bundle) {
+  private static IdentityResponse withAuthority(
+      IdentityResponse c, Authority document, List<X509Certificate> bundle) {
     List<String> pems = new ArrayList<>();
     for (X509Certificate cert : bundle) {
       pems.add(Pem.encode(cert));
     }
     Authority a = document == null
         ? new Authority(null, pems, null, null, null, null, null, null, null)
-        : new Authority(document.trustDomain(), pems, document.spiffeAuthorities(), document.databaseClientAuthorities(),
-            document.databaseServerAuthorities(), document.kubernetesClientAuthorities(), document.sshUserAuthorities(),
-            document.sshHostAuthorities(), document.jwks());
-    return new IdentityResponse(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), c.sshCertificate(), c.notAfter(),
-        c.renewAfter(), c.serverTime(), a);
+        : new Authority(
+            document.trustDomain(),
+            pems,
+            document.spiffeAuthorities(),
+            document.databaseClientAuthorities(),
+            document.databaseServerAuthorities(),
+            document.kubernetesClientAuthorities(),
+            document.sshUserAuthorities(),
+            document.sshHostAuthorities(),
+            document.jwks());
+    return new IdentityResponse(
+        c.bot(),
+        c.instanceId(),
+        c.generation(),
+        c.certificateChain(),
+        c.sshCertificate(),
+        c.notAfter(),
+        c.renewAfter(),
+        c.serverTime(),
+        a);
   }
 
   private static List<X509Certificate> union(List<X509Certificate> a, List<X509Certificate> b) {
@@ -437,8 +550,10 @@ public final class IdentityEngine implements AutoCloseable {
     String what = before == null
         ? "no identity is held"
         : "the identity of bot '" + before.botName() + "' expired at " + before.notAfter();
-    return what + ", and its join token is single-use and already spent: a new join token is needed. Make one for bot '"
-        + (before == null ? "?" : before.botName()) + "' on the issuer, put it in onboarding.token (or token(…)), "
+    return what
+        + ", and its join token is single-use and already spent: a new join token is needed. Make one for bot '"
+        + (before == null ? "?" : before.botName())
+        + "' on the issuer, put it in onboarding.token (or token(…)), "
         + "and restart or reload. The spent token is not presented again";
   }
 
@@ -464,7 +579,8 @@ public final class IdentityEngine implements AutoCloseable {
     if (probe != null) {
       probe.cancel(false);
     }
-    probe = s.executor().schedule(this::runProbe, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
+    probe =
+        s.executor().schedule(this::runProbe, Math.max(0, delay.toMillis()), TimeUnit.MILLISECONDS);
   }
 
   /** Reads the authority over the pinned connection: the cheapest proof that the issuer is reachable. */
@@ -485,11 +601,16 @@ public final class IdentityEngine implements AutoCloseable {
       LOG.info("the issuer at {} is reachable again", s.issuer());
     } catch (RuntimeException e) {
       int n = refresher.recordFailure(e);
-      LOG.warn("the issuer is unreachable; serving the stored identity (attempt {}): {}", n, e.getMessage());
+      LOG.warn(
+          "the issuer is unreachable; serving the stored identity (attempt {}): {}",
+          n,
+          e.getMessage());
       publisher.failed(e, n);
       boolean permanent = e instanceof ConfigException;
-      scheduleProbe(permanent ? s.policy().refusalDelay(++probeFailures, nextRandom())
-          : s.policy().retryDelay(++probeFailures, nextRandom()));
+      scheduleProbe(
+          permanent
+              ? s.policy().refusalDelay(++probeFailures, nextRandom())
+              : s.policy().retryDelay(++probeFailures, nextRandom()));
     }
   }
 
@@ -509,7 +630,8 @@ public final class IdentityEngine implements AutoCloseable {
   /** When to renew a restored identity: at the point of its renewal window it would have had, or now if that passed. */
   private Duration restoredDelay(Identity restored, Instant now) {
     Instant issued = restored.notBefore().plus(AnswerVerifier.BACKDATE);
-    Duration due = s.policy().refreshDelay(issued, restored.notAfter(), null, nextRandom())
+    Duration due = s.policy()
+        .refreshDelay(issued, restored.notAfter(), null, nextRandom())
         .minus(Duration.between(issued, now));
     return due.isNegative() ? Duration.ZERO : due;
   }
@@ -529,7 +651,8 @@ public final class IdentityEngine implements AutoCloseable {
 
   /** When to renew a new identity, measured on the issuer's clock when its answer says the time. */
   private Duration renewalDelay(IdentityResponse creds, Identity next) {
-    Instant serverNow = creds.serverTime() != null ? creds.serverTime() : s.clock().instant();
+    Instant serverNow =
+        creds.serverTime() != null ? creds.serverTime() : s.clock().instant();
     return s.policy().refreshDelay(serverNow, next.notAfter(), creds.renewAfter(), nextRandom());
   }
 
@@ -546,14 +669,16 @@ public final class IdentityEngine implements AutoCloseable {
 
   private static List<X509Certificate> parseChain(IdentityResponse c) {
     if (c.certificateChain() == null || c.certificateChain().isEmpty()) {
-      throw new AnswerRefusedException("refused the issuer's answer: it holds no certificate chain");
+      throw new AnswerRefusedException(
+          "refused the issuer's answer: it holds no certificate chain");
     }
     List<X509Certificate> chain = new ArrayList<>();
     for (String pem : c.certificateChain()) {
       try {
         chain.add(Pem.certificate(pem));
       } catch (IllegalArgumentException e) {
-        throw new AnswerRefusedException("refused the issuer's answer: a certificate does not parse: " + e.getMessage(), e);
+        throw new AnswerRefusedException(
+            "refused the issuer's answer: a certificate does not parse: " + e.getMessage(), e);
       }
     }
     return chain;
@@ -605,14 +730,21 @@ public final class IdentityEngine implements AutoCloseable {
 
   private Refresher.Retry onFailure(Throwable t, int n, Identity cur) {
     // a refused answer to a single-use join spent the token: retrying could only say token_consumed
-    boolean spentOnRefusal = cur == null && t instanceof AnswerRefusedException && s.joinMethod().singleUse() && tokenSpent;
-    boolean permanent = t instanceof IssuerException ie && ie.isPermanent() || t instanceof ConfigException
-        || t instanceof NewTokenNeededException || spentOnRefusal;
+    boolean spentOnRefusal = cur == null
+        && t instanceof AnswerRefusedException
+        && s.joinMethod().singleUse()
+        && tokenSpent;
+    boolean permanent = t instanceof IssuerException ie && ie.isPermanent()
+        || t instanceof ConfigException
+        || t instanceof NewTokenNeededException
+        || spentOnRefusal;
     if (t instanceof IssuerException ie && ie.errorCode() == ErrorCode.BOT_LOCKED) {
       if (!locked) {
         locked = true;
-        LOG.error("the issuer locked this bot or instance: {}. An operator must remove the lock; a bot whose certificate "
-            + "expired meanwhile then needs a new join token.", ie.getMessage());
+        LOG.error(
+            "the issuer locked this bot or instance: {}. An operator must remove the lock; a bot whose certificate "
+                + "expired meanwhile then needs a new join token.",
+            ie.getMessage());
         publisher.locked(ie);
       }
     }
@@ -624,12 +756,19 @@ public final class IdentityEngine implements AutoCloseable {
     publisher.failed(t, n);
     if (cur == null && permanent) {
       // cannot succeed by retrying: fail start() now rather than at its timeout
-      first.completeExceptionally(t instanceof ConfigException || t instanceof JoinException ? t
-          : spentOnRefusal
-              ? new JoinException("joining " + s.issuer() + ": " + t.getMessage() + ". Nothing was kept; the single-use "
-                  + "token was spent by this join, so a new join token is needed once the issuer answers correctly", t)
-              : new JoinException("joining " + s.issuer() + " with method '" + s.joinMethod().name()
-                  + "' was refused: " + t.getMessage(), t));
+      first.completeExceptionally(
+          t instanceof ConfigException || t instanceof JoinException
+              ? t
+              : spentOnRefusal
+                  ? new JoinException(
+                      "joining " + s.issuer() + ": " + t.getMessage()
+                          + ". Nothing was kept; the single-use "
+                          + "token was spent by this join, so a new join token is needed once the issuer answers correctly",
+                      t)
+                  : new JoinException(
+                      "joining " + s.issuer() + " with method '"
+                          + s.joinMethod().name() + "' was refused: " + t.getMessage(),
+                      t));
       return Refresher.Retry.STOP;
     }
     if (t instanceof NewTokenNeededException) {
@@ -652,7 +791,8 @@ public final class IdentityEngine implements AutoCloseable {
         host = "unknown";
       }
       long uptime = Duration.between(startedAt, s.clock().instant()).toSeconds();
-      client.heartbeat(new HeartbeatRequest(host, VERSION, Math.max(0, uptime), s.oneShot(), publisher.outputsHealth()));
+      client.heartbeat(new HeartbeatRequest(
+          host, VERSION, Math.max(0, uptime), s.oneShot(), publisher.outputsHealth()));
     } catch (RuntimeException e) {
       LOG.debug("heartbeat failed: {}", e.getMessage());
     }
@@ -667,10 +807,20 @@ public final class IdentityEngine implements AutoCloseable {
     }
     Identity id = current();
     if (id == null) {
-      throw new IllegalStateException("no identity yet: call start() before asking for credentials");
+      throw new IllegalStateException(
+          "no identity yet: call start() before asking for credentials");
     }
-    CredentialEngine engine = new CredentialEngine(request, client, s.keyAlgorithm(), s.policy(), s.clock(), s.executor(),
-        authority::get, this::current, random, () -> clockOffset);
+    CredentialEngine engine = new CredentialEngine(
+        request,
+        client,
+        s.keyAlgorithm(),
+        s.policy(),
+        s.clock(),
+        s.executor(),
+        authority::get,
+        this::current,
+        random,
+        () -> clockOffset);
     engine.start();
     credentials.add(engine);
     return engine;
@@ -693,8 +843,13 @@ public final class IdentityEngine implements AutoCloseable {
     Identity cur = current();
     Health.State st = refresher.state();
     Throwable e = refresher.lastError();
-    return new Health(st, e == null ? null : e.getMessage(), refresher.consecutiveFailures(), refresher.nextRefresh(),
-        cur == null ? null : cur.notAfter(), clockOffset);
+    return new Health(
+        st,
+        e == null ? null : e.getMessage(),
+        refresher.consecutiveFailures(),
+        refresher.nextRefresh(),
+        cur == null ? null : cur.notAfter(),
+        clockOffset);
   }
 
   @Override

@@ -1,12 +1,12 @@
 package dev.machineid.core.internal.renewal;
 
-import dev.machineid.core.internal.tls.BundleTrustManager;
-import dev.machineid.core.internal.tls.RotatingKeyManager;
-import dev.machineid.core.internal.tls.RotatingSslContext;
-import dev.machineid.core.internal.tls.KeySnapshot;
 import dev.machineid.core.Identity;
 import dev.machineid.core.IdentityListener;
 import dev.machineid.core.IssuerException;
+import dev.machineid.core.internal.tls.BundleTrustManager;
+import dev.machineid.core.internal.tls.KeySnapshot;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
+import dev.machineid.core.internal.tls.RotatingSslContext;
 import dev.machineid.core.output.Output;
 import dev.machineid.core.output.OutputStatus;
 import java.lang.ref.WeakReference;
@@ -39,16 +39,24 @@ final class IdentityPublisher {
   private final BundleTrustManager trustManager;
   private final RotatingSslContext sslContext;
   /** Contexts made for other server trust; held weakly through the factory every client holds. */
-  private final List<WeakReference<RotatingSslContext.RotatingSocketFactory>> derived = new CopyOnWriteArrayList<>();
+  private final List<WeakReference<RotatingSslContext.RotatingSocketFactory>> derived =
+      new CopyOnWriteArrayList<>();
+
   private final List<IdentityListener> listeners = new CopyOnWriteArrayList<>();
   /** The SDK's own consumers of a rotation (connection pools): told before outputs and listeners. */
   private final List<Consumer<Identity>> rotationHooks = new CopyOnWriteArrayList<>();
+
   private final List<Output> outputs;
   /** Stable, unique output names (taken once: a destination's toString may change as it is written). */
   private final List<String> outputNames;
+
   private final List<AtomicReference<OutputStatus>> outputStatus;
 
-  IdentityPublisher(Supplier<Identity> current, Clock clock, List<IdentityListener> listeners, List<Output> outputs) {
+  IdentityPublisher(
+      Supplier<Identity> current,
+      Clock clock,
+      List<IdentityListener> listeners,
+      List<Output> outputs) {
     this.clock = clock;
     this.listeners.addAll(listeners);
     this.keyManager = new RotatingKeyManager(keys::get, clock);
@@ -67,7 +75,8 @@ final class IdentityPublisher {
         name = base + "#" + n;
       }
       names.add(name);
-      status.add(new AtomicReference<>(new OutputStatus(name, OutputStatus.State.PENDING, null, null)));
+      status.add(
+          new AtomicReference<>(new OutputStatus(name, OutputStatus.State.PENDING, null, null)));
     }
     this.outputNames = List.copyOf(names);
     this.outputStatus = List.copyOf(status);
@@ -88,7 +97,8 @@ final class IdentityPublisher {
   /** A context with the identity's key manager and other server trust, rotated with {@link #sslContext()}. */
   RotatingSslContext sslContext(X509TrustManager serverTrust) {
     RotatingSslContext c = RotatingSslContext.create(keyManager, serverTrust);
-    derived.add(new WeakReference<>((RotatingSslContext.RotatingSocketFactory) c.getSocketFactory()));
+    derived.add(
+        new WeakReference<>((RotatingSslContext.RotatingSocketFactory) c.getSocketFactory()));
     return c;
   }
 
@@ -121,11 +131,13 @@ final class IdentityPublisher {
   Map<String, String> outputsHealth() {
     Map<String, String> m = new TreeMap<>();
     for (OutputStatus st : outputStatus()) {
-      m.put(st.name(), switch (st.state()) {
-        case OK -> "ok";
-        case PENDING -> "pending";
-        case ERROR -> "error: " + st.error();
-      });
+      m.put(
+          st.name(),
+          switch (st.state()) {
+            case OK -> "ok";
+            case PENDING -> "pending";
+            case ERROR -> "error: " + st.error();
+          });
     }
     return m;
   }
@@ -150,19 +162,37 @@ final class IdentityPublisher {
         LOG.warn("a rotation hook threw: {}", e.toString());
       }
     }
-    boolean issued = before == null || before.isExpiredAt(clock.instant()) || !before.instanceId().equals(next.instanceId());
+    boolean issued = before == null
+        || before.isExpiredAt(clock.instant())
+        || !before.instanceId().equals(next.instanceId());
     if (issued) {
       if (restored) {
         // started from stored identity: nothing was issued, so the log must not say so
-        LOG.info("identity restored from {}: bot '{}', {}, instance {}, generation {}, serial {}, valid until {}", storage,
-            next.botName(), next.spiffeId(), next.instanceId(), next.generation(), next.serialHex(), next.notAfter());
+        LOG.info(
+            "identity restored from {}: bot '{}', {}, instance {}, generation {}, serial {}, valid until {}",
+            storage,
+            next.botName(),
+            next.spiffeId(),
+            next.instanceId(),
+            next.generation(),
+            next.serialHex(),
+            next.notAfter());
       } else {
-        LOG.info("identity issued: bot '{}', {}, instance {}, serial {}, valid until {}", next.botName(), next.spiffeId(),
-            next.instanceId(), next.serialHex(), next.notAfter());
+        LOG.info(
+            "identity issued: bot '{}', {}, instance {}, serial {}, valid until {}",
+            next.botName(),
+            next.spiffeId(),
+            next.instanceId(),
+            next.serialHex(),
+            next.notAfter());
       }
     } else if (before != next) {
-      LOG.info("identity renewed: bot '{}', generation {}, serial {}, valid until {}", next.botName(),
-          next.generation(), next.serialHex(), next.notAfter());
+      LOG.info(
+          "identity renewed: bot '{}', generation {}, serial {}, valid until {}",
+          next.botName(),
+          next.generation(),
+          next.serialHex(),
+          next.notAfter());
     }
     writeOutputs(next);
     if (issued) {
@@ -200,7 +230,8 @@ final class IdentityPublisher {
         LOG.debug("output {} given identity serial {}", name, next.serialHex());
       } catch (RuntimeException e) {
         OutputStatus was = status.get();
-        status.set(new OutputStatus(name, OutputStatus.State.ERROR, String.valueOf(e.getMessage()), was.writtenAt()));
+        status.set(new OutputStatus(
+            name, OutputStatus.State.ERROR, String.valueOf(e.getMessage()), was.writtenAt()));
         LOG.warn("output {} failed to write: {}", name, e.getMessage());
       }
     }
@@ -222,8 +253,10 @@ final class IdentityPublisher {
 
   /** {@code id} expired and no renewal replaced it. */
   void expired(Identity id) {
-    LOG.error("identity of bot '{}' expired at {}; TLS serves no certificate until a renewal succeeds",
-        id.botName(), id.notAfter());
+    LOG.error(
+        "identity of bot '{}' expired at {}; TLS serves no certificate until a renewal succeeds",
+        id.botName(),
+        id.notAfter());
     for (IdentityListener l : listeners) {
       safely(() -> l.onExpired(id));
     }

@@ -125,14 +125,21 @@ public final class Refresher<T> implements AutoCloseable {
   private volatile boolean closed;
   /** Set when a caller gave up waiting for the first value: failures stop rescheduling until {@link #kick()}. */
   private volatile boolean abandoned;
+
   private ScheduledFuture<?> scheduled;
   private ScheduledFuture<?> expiryWatch;
 
   /**
    * @param what what is refreshed, for the message of an attempt after close ("MachineIdentity", "credential handle 'db'")
    */
-  public Refresher(String what, Source<T> source, Outcomes<T> outcomes, RenewalPolicy policy, Clock clock,
-      ScheduledExecutorService scheduler, DoubleSupplier random) {
+  public Refresher(
+      String what,
+      Source<T> source,
+      Outcomes<T> outcomes,
+      RenewalPolicy policy,
+      Clock clock,
+      ScheduledExecutorService scheduler,
+      DoubleSupplier random) {
     this.what = Objects.requireNonNull(what, "what");
     this.source = Objects.requireNonNull(source, "source");
     this.outcomes = Objects.requireNonNull(outcomes, "outcomes");
@@ -270,7 +277,9 @@ public final class Refresher<T> implements AutoCloseable {
   private void onFailure(Throwable t, T cur) {
     lastError = t;
     int n = ++consecutiveFailures;
-    state = cur == null ? Health.State.STARTING : isValid(cur) ? Health.State.DEGRADED : Health.State.EXPIRED;
+    state = cur == null
+        ? Health.State.STARTING
+        : isValid(cur) ? Health.State.DEGRADED : Health.State.EXPIRED;
     Retry retry = outcomes.failed(t, n, cur);
     switch (retry) {
       case STOP -> cancel();
@@ -340,13 +349,17 @@ public final class Refresher<T> implements AutoCloseable {
     if (expiryWatch != null) {
       expiryWatch.cancel(false);
     }
-    long ms = Math.max(0, Duration.between(clock.instant(), outcomes.notAfter(value)).toMillis());
-    expiryWatch = scheduler.schedule(() -> {
-      if (current.get() == value && !closed) {
-        state = Health.State.EXPIRED;
-        outcomes.expired(value);
-      }
-    }, ms, TimeUnit.MILLISECONDS);
+    long ms =
+        Math.max(0, Duration.between(clock.instant(), outcomes.notAfter(value)).toMillis());
+    expiryWatch = scheduler.schedule(
+        () -> {
+          if (current.get() == value && !closed) {
+            state = Health.State.EXPIRED;
+            outcomes.expired(value);
+          }
+        },
+        ms,
+        TimeUnit.MILLISECONDS);
   }
 
   /** Stops every attempt and watch; idempotent. */

@@ -12,10 +12,27 @@ final class StoredIdentities {
 
   static StoredIdentity.Issued issued(IdentityResponse c) {
     Authority a = c.authority();
-    return new StoredIdentity.Issued(c.bot(), c.instanceId(), c.generation(), c.certificateChain(), c.sshCertificate(),
-        c.notAfter(), c.renewAfter(), c.serverTime(), a == null ? null : new StoredIdentity.Authorities(a.trustDomain(),
-            a.x509Authorities(), a.spiffeAuthorities(), a.databaseClientAuthorities(), a.databaseServerAuthorities(),
-            a.kubernetesClientAuthorities(), a.sshUserAuthorities(), a.sshHostAuthorities(), json(a)));
+    return new StoredIdentity.Issued(
+        c.bot(),
+        c.instanceId(),
+        c.generation(),
+        c.certificateChain(),
+        c.sshCertificate(),
+        c.notAfter(),
+        c.renewAfter(),
+        c.serverTime(),
+        a == null
+            ? null
+            : new StoredIdentity.Authorities(
+                a.trustDomain(),
+                a.x509Authorities(),
+                a.spiffeAuthorities(),
+                a.databaseClientAuthorities(),
+                a.databaseServerAuthorities(),
+                a.kubernetesClientAuthorities(),
+                a.sshUserAuthorities(),
+                a.sshHostAuthorities(),
+                json(a)));
   }
 
   /** The stored form as the issuer's answer; a JWKS that is not JSON is refused with an {@link IllegalArgumentException}. */
@@ -23,14 +40,32 @@ final class StoredIdentities {
     StoredIdentity.Authorities a = i.authorities();
     Authority authority;
     try {
-      authority = a == null ? null : new Authority(a.trustDomain(), a.x509Authorities(), a.spiffeAuthorities(),
-          a.databaseClientAuthorities(), a.databaseServerAuthorities(), a.kubernetesClientAuthorities(),
-          a.sshUserAuthorities(), a.sshHostAuthorities(), a.jwksJson() == null ? null : Protocol.reader().readTree(a.jwksJson()));
+      authority = a == null
+          ? null
+          : new Authority(
+              a.trustDomain(),
+              a.x509Authorities(),
+              a.spiffeAuthorities(),
+              a.databaseClientAuthorities(),
+              a.databaseServerAuthorities(),
+              a.kubernetesClientAuthorities(),
+              a.sshUserAuthorities(),
+              a.sshHostAuthorities(),
+              a.jwksJson() == null ? null : Protocol.reader().readTree(a.jwksJson()));
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("the stored identity's JWKS is not JSON: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(
+          "the stored identity's JWKS is not JSON: " + e.getOriginalMessage(), e);
     }
-    return new IdentityResponse(i.bot(), i.instanceId(), i.generation(), i.certificateChain(), i.sshCertificate(), i.notAfter(),
-        i.renewAfter(), i.serverTime(), authority);
+    return new IdentityResponse(
+        i.bot(),
+        i.instanceId(),
+        i.generation(),
+        i.certificateChain(),
+        i.sshCertificate(),
+        i.notAfter(),
+        i.renewAfter(),
+        i.serverTime(),
+        authority);
   }
 
   private static String json(Authority a) {

@@ -16,11 +16,19 @@ public final class TrustBundles {
       try {
         jwks = Protocol.writer().writeValueAsString(doc.jwks());
       } catch (JsonProcessingException e) {
-        throw new IllegalStateException("cannot print the issuer's JWKS: " + e.getOriginalMessage(), e);
+        throw new IllegalStateException(
+            "cannot print the issuer's JWKS: " + e.getOriginalMessage(), e);
       }
     }
-    return new TrustBundle(doc == null ? null : doc.trustDomain(), a.x509(), a.spiffe(), a.databaseClient(),
-        a.databaseServer(), a.kubernetesClient(), doc == null ? null : doc.sshUserAuthorities(),
-        doc == null ? null : doc.sshHostAuthorities(), jwks);
+    return new TrustBundle(
+        doc == null ? null : doc.trustDomain(),
+        a.x509(),
+        a.spiffe(),
+        a.databaseClient(),
+        a.databaseServer(),
+        a.kubernetesClient(),
+        doc == null ? null : doc.sshUserAuthorities(),
+        doc == null ? null : doc.sshHostAuthorities(),
+        jwks);
   }
 }

@@ -69,8 +69,15 @@ public final class Discovery {
     }
 
     /** Plain look-up of providers by name: nothing explicit, nothing configured. */
-    public static <P> Request<P, P> providers(String what, Iterable<P> providers, Function<P, String> nameOf) {
-      return new Request<>(what, providers, nameOf, (name, p) -> p, Map.of(), Set.of(),
+    public static <P> Request<P, P> providers(
+        String what, Iterable<P> providers, Function<P, String> nameOf) {
+      return new Request<>(
+          what,
+          providers,
+          nameOf,
+          (name, p) -> p,
+          Map.of(),
+          Set.of(),
           "remove one of them from the class path");
     }
   }
@@ -142,20 +149,29 @@ public final class Discovery {
           throw new ConfiguredProviderException(name, e);
         }
         failures.add(provider.getClass().getName() + ": " + e);
-        LOG.warn("{} {} failed and is skipped: {}", r.what(), provider.getClass().getName(), e.toString());
+        LOG.warn(
+            "{} {} failed and is skipped: {}",
+            r.what(),
+            provider.getClass().getName(),
+            e.toString());
         continue;
       }
       if (r.explicit().containsKey(name)) {
-        LOG.debug("'{}' from {} is replaced by an explicitly given one", name, provider.getClass().getName());
+        LOG.debug(
+            "'{}' from {} is replaced by an explicitly given one",
+            name,
+            provider.getClass().getName());
         continue;
       }
       Class<?> previous = discoveredBy.putIfAbsent(name, provider.getClass());
       if (previous != null) {
         if (previous == provider.getClass()) {
-          continue; // the same provider listed twice (module path and META-INF/services): one provider
+          continue; // the same provider listed twice (module path and META-INF/services): one
+          // provider
         }
-        throw new DuplicateProviderException("two " + r.what() + "s for '" + name + "': " + previous.getName()
-            + " and " + provider.getClass().getName() + "; " + r.duplicateHint());
+        throw new DuplicateProviderException(
+            "two " + r.what() + "s for '" + name + "': " + previous.getName() + " and "
+                + provider.getClass().getName() + "; " + r.duplicateHint());
       }
       out.put(name, made);
     }

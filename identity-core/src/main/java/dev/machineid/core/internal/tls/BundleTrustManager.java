@@ -14,6 +14,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 public final class BundleTrustManager extends X509ExtendedTrustManager {
   private final Supplier<List<X509Certificate>> bundle;
+
   private record Cached(List<X509Certificate> bundle, X509ExtendedTrustManager trustManager) {}
 
   /** The bundle and the trust manager built from it, swapped together. */
@@ -37,32 +38,38 @@ public final class BundleTrustManager extends X509ExtendedTrustManager {
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  public void checkClientTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
     delegate().checkClientTrusted(chain, authType);
   }
 
   @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  public void checkServerTrusted(X509Certificate[] chain, String authType)
+      throws CertificateException {
     delegate().checkServerTrusted(chain, authType);
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
     delegate().checkClientTrusted(chain, authType, socket);
   }
 
   @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+      throws CertificateException {
     delegate().checkServerTrusted(chain, authType, socket);
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
     delegate().checkClientTrusted(chain, authType, engine);
   }
 
   @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+      throws CertificateException {
     delegate().checkServerTrusted(chain, authType, engine);
   }
 

@@ -12,7 +12,10 @@ import java.util.List;
 public record KeySnapshot(String alias, X509Certificate[] chain, PrivateKey key, Instant notAfter) {
   public static KeySnapshot of(List<X509Certificate> chain, PrivateKey key) {
     X509Certificate leaf = chain.get(0);
-    return new KeySnapshot("machineid-" + leaf.getSerialNumber().toString(16), chain.toArray(new X509Certificate[0]), key,
+    return new KeySnapshot(
+        "machineid-" + leaf.getSerialNumber().toString(16),
+        chain.toArray(new X509Certificate[0]),
+        key,
         leaf.getNotAfter().toInstant());
   }
 

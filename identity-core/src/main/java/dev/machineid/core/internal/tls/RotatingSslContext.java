@@ -31,7 +31,8 @@ public final class RotatingSslContext extends SSLContext {
 
   /** A context over these key and trust managers, which are read per handshake. */
   public static RotatingSslContext create(KeyManager keyManager, TrustManager trustManager) {
-    return new RotatingSslContext(new Spi(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}));
+    return new RotatingSslContext(
+        new Spi(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}));
   }
 
   /** Starts a new session cache: nothing cached before this call is resumed after it. */
@@ -68,8 +69,10 @@ public final class RotatingSslContext extends SSLContext {
     }
 
     @Override
-    protected void engineInit(KeyManager[] km, TrustManager[] tm, SecureRandom sr) throws KeyManagementException {
-      throw new KeyManagementException("this context is initialised by the SDK and serves the current identity");
+    protected void engineInit(KeyManager[] km, TrustManager[] tm, SecureRandom sr)
+        throws KeyManagementException {
+      throw new KeyManagementException(
+          "this context is initialised by the SDK and serves the current identity");
     }
 
     @Override
@@ -117,7 +120,8 @@ public final class RotatingSslContext extends SSLContext {
    * Creates every socket from the newest inner context. HTTP clients hold this factory, so
    * rotation can be driven through it without keeping the context object alive.
    */
-  public static final class RotatingSocketFactory extends dev.machineid.core.tls.DelegatingSslSocketFactory {
+  public static final class RotatingSocketFactory
+      extends dev.machineid.core.tls.DelegatingSslSocketFactory {
     private final Spi spi;
 
     RotatingSocketFactory(Spi spi) {

@@ -44,7 +44,8 @@ public final class Tls {
    * Validates {@code chain} (leaf first) against {@code anchors} at {@code time} with PKIX, without
    * revocation checks (our certificates are short-lived).
    */
-  public static void validate(List<X509Certificate> chain, Collection<X509Certificate> anchors, Instant time)
+  public static void validate(
+      List<X509Certificate> chain, Collection<X509Certificate> anchors, Instant time)
       throws CertificateException {
     if (anchors.isEmpty()) {
       throw new CertificateException("no trust anchors");
@@ -62,7 +63,8 @@ public final class Tls {
       for (X509Certificate a : anchors) {
         ta.add(new TrustAnchor(a, null));
       }
-      // drop the anchors themselves from the path: PKIX wants the path up to, not including, the anchor
+      // drop the anchors themselves from the path: PKIX wants the path up to, not including, the
+      // anchor
       List<X509Certificate> path = new ArrayList<>();
       for (X509Certificate c : chain) {
         if (!anchors.contains(c)) {
@@ -95,7 +97,8 @@ public final class Tls {
           return x;
         }
       }
-      throw new IllegalStateException("no X509TrustManager from " + Arrays.toString(tmf.getTrustManagers()));
+      throw new IllegalStateException(
+          "no X509TrustManager from " + Arrays.toString(tmf.getTrustManagers()));
     } catch (GeneralSecurityException | java.io.IOException e) {
       throw new IllegalStateException("cannot build a trust manager: " + e.getMessage(), e);
     }

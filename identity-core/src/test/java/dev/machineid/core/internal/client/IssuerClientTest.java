@@ -1,7 +1,5 @@
 package dev.machineid.core.internal.client;
 
-import dev.machineid.core.internal.tls.RotatingKeyManager;
-import dev.machineid.core.internal.tls.KeySnapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,6 +11,8 @@ import dev.machineid.core.CaPin;
 import dev.machineid.core.ConfigException;
 import dev.machineid.core.IdentityException;
 import dev.machineid.core.IssuerException;
+import dev.machineid.core.internal.tls.KeySnapshot;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
@@ -60,12 +60,14 @@ import org.junit.jupiter.api.Test;
 class IssuerClientTest {
   private static final AtomicInteger SERIAL = new AtomicInteger(1);
   private static final KeyPair CA_KEY = keyPair();
-  private static final X509Certificate CA = certificate(CA_KEY, "CN=test issuer CA", CA_KEY, "CN=test issuer CA", true, null);
+  private static final X509Certificate CA =
+      certificate(CA_KEY, "CN=test issuer CA", CA_KEY, "CN=test issuer CA", true, null);
 
   private final List<HttpsServer> servers = new CopyOnWriteArrayList<>();
   private final AtomicReference<KeySnapshot> clientKey = new AtomicReference<>();
   private final RotatingKeyManager keys = new RotatingKeyManager(clientKey::get, Clock.systemUTC());
-  private final PinningTrustManager trust = new PinningTrustManager(List.of(CaPin.of(CA)), List.of(), false, Clock.systemUTC());
+  private final PinningTrustManager trust =
+      new PinningTrustManager(List.of(CaPin.of(CA)), List.of(), false, Clock.systemUTC());
   /** Per exchange: the client's port (one per connection) and the client certificate it presented. */
   private final List<String> seen = new CopyOnWriteArrayList<>();
 
@@ -84,7 +86,9 @@ class IssuerClientTest {
       client.authority();
       assertThat(client.httpClient()).isSameAs(first);
       assertThat(seen).hasSize(2);
-      assertThat(port(seen.get(1))).as("the second call reuses the first call's connection").isEqualTo(port(seen.get(0)));
+      assertThat(port(seen.get(1)))
+          .as("the second call reuses the first call's connection")
+          .isEqualTo(port(seen.get(0)));
     }
   }
 
@@ -137,29 +141,41 @@ class IssuerClientTest {
     assertThat(HostNames.names(wildcard, "issuer.example.test")).isTrue();
     assertThat(HostNames.names(wildcard, "a.issuer.example.test")).isFalse();
     assertThat(HostNames.names(wildcard, "example.test")).isFalse();
-    assertThat(HostNames.names(serverCertificate("*.com", null).leaf(), "example.com")).isFalse();
-    assertThat(HostNames.names(serverCertificate("Issuer.Example", "::1").leaf(), "issuer.example.")).isTrue();
-    assertThat(HostNames.names(serverCertificate("Issuer.Example", "::1").leaf(), "[0:0:0:0:0:0:0:1]")).isTrue();
+    assertThat(HostNames.names(serverCertificate("*.com", null).leaf(), "example.com"))
+        .isFalse();
+    assertThat(
+            HostNames.names(serverCertificate("Issuer.Example", "::1").leaf(), "issuer.example."))
+        .isTrue();
+    assertThat(
+            HostNames.names(serverCertificate("Issuer.Example", "::1").leaf(), "[0:0:0:0:0:0:0:1]"))
+        .isTrue();
   }
 
   @Test
   void aServerThatDoesNotChainToThePinIsAConfigurationError() throws Exception {
     KeyPair otherCa = keyPair();
     KeyPair leafKey = keyPair();
-    X509Certificate leaf = certificate(otherCa, "CN=another CA", leafKey, "CN=impostor", false, "localhost", "127.0.0.1");
-    X509Certificate otherRoot = certificate(otherCa, "CN=another CA", otherCa, "CN=another CA", true, null);
+    X509Certificate leaf = certificate(
+        otherCa, "CN=another CA", leafKey, "CN=impostor", false, "localhost", "127.0.0.1");
+    X509Certificate otherRoot =
+        certificate(otherCa, "CN=another CA", otherCa, "CN=another CA", true, null);
     URI issuer = serve(new ServerCert(leaf, leafKey, otherRoot), authorityAnswer());
     try (IssuerClient client = new IssuerClient(issuer, trust, keys, Duration.ofSeconds(10))) {
-      assertThatThrownBy(client::authority).isInstanceOf(ConfigException.class).hasMessageContaining("CA pin");
+      assertThatThrownBy(client::authority)
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining("CA pin");
       assertThat(seen).isEmpty();
     }
   }
 
   @Test
   void aProblemDocumentBecomesAnIssuerExceptionWithItsCodeAndStatus() throws Exception {
-    byte[] problem = "{\"type\":\"about:blank\",\"title\":\"Too many requests\",\"status\":503,\"code\":\"rate_limited\",\"detail\":\"slow down\"}"
-        .getBytes(StandardCharsets.UTF_8);
-    URI issuer = serve(serverCertificate("localhost", "127.0.0.1"), new Answer(503, Protocol.PROBLEM_JSON, problem, null));
+    byte[] problem =
+        "{\"type\":\"about:blank\",\"title\":\"Too many requests\",\"status\":503,\"code\":\"rate_limited\",\"detail\":\"slow down\"}"
+            .getBytes(StandardCharsets.UTF_8);
+    URI issuer = serve(
+        serverCertificate("localhost", "127.0.0.1"),
+        new Answer(503, Protocol.PROBLEM_JSON, problem, null));
     try (IssuerClient client = new IssuerClient(issuer, trust, keys, Duration.ofSeconds(10))) {
       assertThatThrownBy(client::authority)
           .isInstanceOfSatisfying(IssuerException.class, e -> {
@@ -174,20 +190,26 @@ class IssuerClientTest {
   void anAnswerLargerThanOneMebibyteIsRefused() throws Exception {
     byte[] huge = new byte[(1 << 20) + 10];
     java.util.Arrays.fill(huge, (byte) ' ');
-    URI issuer = serve(serverCertificate("localhost", "127.0.0.1"), new Answer(200, Protocol.JSON, huge, null));
+    URI issuer = serve(
+        serverCertificate("localhost", "127.0.0.1"), new Answer(200, Protocol.JSON, huge, null));
     try (IssuerClient client = new IssuerClient(issuer, trust, keys, Duration.ofSeconds(10))) {
-      assertThatThrownBy(client::authority).isInstanceOf(IdentityException.class).hasMessageContaining("exceeds 1048576 bytes");
+      assertThatThrownBy(client::authority)
+          .isInstanceOf(IdentityException.class)
+          .hasMessageContaining("exceeds 1048576 bytes");
     }
   }
 
   @Test
   void anIssuerThatDoesNotAnswerInTimeFailsTheCallAtTheRequestTimeout() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    URI issuer = serve(serverCertificate("localhost", "127.0.0.1"), new Answer(200, Protocol.JSON, new byte[0], release));
+    URI issuer = serve(
+        serverCertificate("localhost", "127.0.0.1"),
+        new Answer(200, Protocol.JSON, new byte[0], release));
     try (IssuerClient client = new IssuerClient(issuer, trust, keys, Duration.ofMillis(700))) {
       assertThatThrownBy(client::authority)
           .isInstanceOf(IdentityException.class)
-          .hasMessageContaining("did not answer GET /v1/authority within the request timeout of 700ms");
+          .hasMessageContaining(
+              "did not answer GET /v1/authority within the request timeout of 700ms");
     } finally {
       release.countDown();
     }
@@ -195,13 +217,15 @@ class IssuerClientTest {
 
   @Test
   void onlyHttpsAddressesAreAccepted() {
-    assertThatThrownBy(() -> new IssuerClient(URI.create("http://localhost:1"), trust, keys, Duration.ofSeconds(1)))
+    assertThatThrownBy(() ->
+            new IssuerClient(URI.create("http://localhost:1"), trust, keys, Duration.ofSeconds(1)))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void aClosedClientRefusesCalls() throws Exception {
-    IssuerClient client = new IssuerClient(URI.create("https://localhost:1"), trust, keys, Duration.ofSeconds(1));
+    IssuerClient client =
+        new IssuerClient(URI.create("https://localhost:1"), trust, keys, Duration.ofSeconds(1));
     client.close();
     client.close();
     assertThatThrownBy(client::authority).isInstanceOf(IllegalStateException.class);
@@ -214,19 +238,23 @@ class IssuerClientTest {
   private record Answer(int status, String type, byte[] body, CountDownLatch holdUntil) {}
 
   private Answer authorityAnswer() throws Exception {
-    Authority a = new Authority("test.example", List.of(Pem.encode(CA)), null, null, null, null, null, null, null);
+    Authority a = new Authority(
+        "test.example", List.of(Pem.encode(CA)), null, null, null, null, null, null, null);
     return new Answer(200, Protocol.JSON, Protocol.writer().writeValueAsBytes(a), null);
   }
 
   private URI serve(ServerCert cert, Answer answer) throws Exception {
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(null, null);
-    ks.setKeyEntry("server", cert.key().getPrivate(), new char[0], new X509Certificate[] {cert.leaf(), cert.issuer()});
+    ks.setKeyEntry("server", cert.key().getPrivate(), new char[0], new X509Certificate[] {
+      cert.leaf(), cert.issuer()
+    });
     KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
     kmf.init(ks, new char[0]);
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(kmf.getKeyManagers(), new TrustManager[] {new AnyClient()}, null);
-    HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    HttpsServer server =
+        HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(context) {
       @Override
       public void configure(HttpsParameters params) {
@@ -237,8 +265,10 @@ class IssuerClientTest {
       try {
         String subject = "-";
         try {
-          subject = ((X509Certificate) ((HttpsExchange) exchange).getSSLSession().getPeerCertificates()[0])
-              .getSubjectX500Principal().getName();
+          subject = ((X509Certificate)
+                  ((HttpsExchange) exchange).getSSLSession().getPeerCertificates()[0])
+              .getSubjectX500Principal()
+              .getName();
         } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
           // no client certificate
         }
@@ -247,7 +277,8 @@ class IssuerClientTest {
           answer.holdUntil().await(30, TimeUnit.SECONDS);
         }
         exchange.getResponseHeaders().set("Content-Type", answer.type());
-        exchange.sendResponseHeaders(answer.status(), answer.body().length == 0 ? -1 : answer.body().length);
+        exchange.sendResponseHeaders(
+            answer.status(), answer.body().length == 0 ? -1 : answer.body().length);
         if (answer.body().length > 0) {
           exchange.getResponseBody().write(answer.body());
         }
@@ -275,12 +306,15 @@ class IssuerClientTest {
 
   private static ServerCert serverCertificate(String dns, String ip) {
     KeyPair kp = keyPair();
-    return new ServerCert(certificate(CA_KEY, "CN=test issuer CA", kp, "CN=issuer", false, dns, ip), kp, CA);
+    return new ServerCert(
+        certificate(CA_KEY, "CN=test issuer CA", kp, "CN=issuer", false, dns, ip), kp, CA);
   }
 
   private KeySnapshot clientSnapshot(String subject) {
     KeyPair kp = keyPair();
-    return KeySnapshot.of(List.of(certificate(CA_KEY, "CN=test issuer CA", kp, subject, false, null)), kp.getPrivate());
+    return KeySnapshot.of(
+        List.of(certificate(CA_KEY, "CN=test issuer CA", kp, subject, false, null)),
+        kp.getPrivate());
   }
 
   private static KeyPair keyPair() {
@@ -293,16 +327,26 @@ class IssuerClientTest {
     }
   }
 
-  private static X509Certificate certificate(KeyPair signer, String issuer, KeyPair subject, String name, boolean ca,
-      String dns, String... ips) {
+  private static X509Certificate certificate(
+      KeyPair signer,
+      String issuer,
+      KeyPair subject,
+      String name,
+      boolean ca,
+      String dns,
+      String... ips) {
     try {
-      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name(issuer),
+      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+          new X500Name(issuer),
           BigInteger.valueOf(SERIAL.incrementAndGet()).add(new BigInteger(64, new SecureRandom())),
-          Date.from(Instant.now().minusSeconds(60)), Date.from(Instant.now().plusSeconds(3600)), new X500Name(name),
+          Date.from(Instant.now().minusSeconds(60)),
+          Date.from(Instant.now().plusSeconds(3600)),
+          new X500Name(name),
           subject.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
       if (ca) {
-        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        b.addExtension(
+            Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
       } else {
         List<GeneralName> names = new java.util.ArrayList<>();
         if (dns != null) {
@@ -314,13 +358,22 @@ class IssuerClientTest {
           }
         }
         if (!names.isEmpty()) {
-          b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(new GeneralName[0])));
+          b.addExtension(
+              Extension.subjectAlternativeName,
+              false,
+              new GeneralNames(names.toArray(new GeneralName[0])));
         }
-        b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
-            name.startsWith("CN=bot") ? KeyPurposeId.id_kp_clientAuth : KeyPurposeId.id_kp_serverAuth));
+        b.addExtension(
+            Extension.extendedKeyUsage,
+            false,
+            new ExtendedKeyUsage(
+                name.startsWith("CN=bot")
+                    ? KeyPurposeId.id_kp_clientAuth
+                    : KeyPurposeId.id_kp_serverAuth));
       }
-      return new JcaX509CertificateConverter().getCertificate(
-          b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer.getPrivate())));
+      return new JcaX509CertificateConverter()
+          .getCertificate(
+              b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer.getPrivate())));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

@@ -1,7 +1,5 @@
 package dev.machineid.core.internal.renewal;
 
-import dev.machineid.core.internal.tls.RotatingKeyManager;
-import dev.machineid.core.internal.tls.KeySnapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,6 +7,8 @@ import dev.machineid.core.Health;
 import dev.machineid.core.KeyAlgorithm;
 import dev.machineid.core.RenewalPolicy;
 import dev.machineid.core.TestCerts;
+import dev.machineid.core.internal.tls.KeySnapshot;
+import dev.machineid.core.internal.tls.RotatingKeyManager;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -60,7 +60,8 @@ class RefresherTest {
     Fixture(RenewalPolicy policy, DoubleSupplier random) {
       this.policy = policy;
       this.random = random;
-      this.refresher = new Refresher<>("test credential", this, this, policy, scheduler.clock(), scheduler, random);
+      this.refresher = new Refresher<>(
+          "test credential", this, this, policy, scheduler.clock(), scheduler, random);
     }
 
     /** The issuer is down: every attempt fails to connect. */
@@ -86,12 +87,14 @@ class RefresherTest {
       KeySnapshot snapshot = null;
       if (withCertificates) {
         X509Certificate ca = TestCerts.ca(CA_KEY, "ca");
-        X509Certificate leaf = TestCerts.leaf(CA_KEY, "ca", kp, "bot", "spiffe://td/bot/a", notAfter);
+        X509Certificate leaf =
+            TestCerts.leaf(CA_KEY, "ca", kp, "bot", "spiffe://td/bot/a", notAfter);
         snapshot = KeySnapshot.of(List.of(leaf, ca), kp.getPrivate());
       }
       refresher.pendingKey().accepted();
       Cred c = new Cred(++serial, notAfter, kp, snapshot);
-      return new Refresher.Fresh<>(c, policy.refreshDelay(now, notAfter, null, random.getAsDouble()));
+      return new Refresher.Fresh<>(
+          c, policy.refreshDelay(now, notAfter, null, random.getAsDouble()));
     }
 
     @Override
@@ -168,28 +171,35 @@ class RefresherTest {
     scheduler.runDue();
     scheduler.advance(Duration.ofHours(200));
     List<Duration> gaps = f.gaps();
-    assertThat(gaps).hasSizeGreaterThan(300)
-        .allSatisfy(g -> assertThat(g).isBetween(Duration.ofMinutes(20), Duration.ofMinutes(30).minusMillis(1)));
+    assertThat(gaps).hasSizeGreaterThan(300).allSatisfy(g -> assertThat(g)
+        .isBetween(Duration.ofMinutes(20), Duration.ofMinutes(30).minusMillis(1)));
     // not in lockstep: the draws cover the window, both of its ends included
-    assertThat(gaps.stream().min(Duration::compareTo).orElseThrow()).isLessThan(Duration.ofMinutes(21));
-    assertThat(gaps.stream().max(Duration::compareTo).orElseThrow()).isGreaterThan(Duration.ofMinutes(29));
+    assertThat(gaps.stream().min(Duration::compareTo).orElseThrow())
+        .isLessThan(Duration.ofMinutes(21));
+    assertThat(gaps.stream().max(Duration::compareTo).orElseThrow())
+        .isGreaterThan(Duration.ofMinutes(29));
   }
 
   @Test
   void aFixedIntervalRefreshesAtTheIntervalMinusAtMostItsJitter() {
-    RenewalPolicy policy = RenewalPolicy.builder().interval(Duration.ofMinutes(10)).jitter(0.2).build();
+    RenewalPolicy policy =
+        RenewalPolicy.builder().interval(Duration.ofMinutes(10)).jitter(0.2).build();
     Fixture f = new Fixture(policy, Refresher.sharedRandom(new Random(7)));
     f.refresher.kick();
     scheduler.runDue();
     scheduler.advance(Duration.ofHours(24));
-    assertThat(f.gaps()).hasSizeGreaterThan(140)
-        .allSatisfy(g -> assertThat(g).isBetween(Duration.ofMinutes(8), Duration.ofMinutes(10)));
-    assertThat(f.gaps().stream().min(Duration::compareTo).orElseThrow()).isLessThan(Duration.ofMinutes(8).plusSeconds(10));
+    assertThat(f.gaps()).hasSizeGreaterThan(140).allSatisfy(g -> assertThat(g)
+        .isBetween(Duration.ofMinutes(8), Duration.ofMinutes(10)));
+    assertThat(f.gaps().stream().min(Duration::compareTo).orElseThrow())
+        .isLessThan(Duration.ofMinutes(8).plusSeconds(10));
   }
 
   @Test
   void failedRefreshesBackOffExponentiallyFromTheBaseDelayUpToTheCap() {
-    RenewalPolicy policy = RenewalPolicy.builder().retryBaseDelay(Duration.ofMillis(200)).retryMaxDelay(Duration.ofMillis(800)).build();
+    RenewalPolicy policy = RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofMillis(200))
+        .retryMaxDelay(Duration.ofMillis(800))
+        .build();
     // the most the full jitter can draw, so each delay is its ceiling
     Fixture f = new Fixture(policy, always(1.0));
     f.refresher.kick();
@@ -199,8 +209,15 @@ class RefresherTest {
     f.refresher.refreshNow();
     scheduler.runDue();
     scheduler.advance(Duration.ofSeconds(5));
-    assertThat(f.gaps().subList(1, 8)).containsExactly(Duration.ofMillis(200), Duration.ofMillis(400),
-        Duration.ofMillis(800), Duration.ofMillis(800), Duration.ofMillis(800), Duration.ofMillis(800), Duration.ofMillis(800));
+    assertThat(f.gaps().subList(1, 8))
+        .containsExactly(
+            Duration.ofMillis(200),
+            Duration.ofMillis(400),
+            Duration.ofMillis(800),
+            Duration.ofMillis(800),
+            Duration.ofMillis(800),
+            Duration.ofMillis(800),
+            Duration.ofMillis(800));
     // still serving the valid credential, degraded, with the failure counted
     assertThat(f.refresher.current()).isSameAs(first);
     assertThat(f.refresher.state()).isEqualTo(Health.State.DEGRADED);
@@ -213,12 +230,16 @@ class RefresherTest {
     assertThat(f.published).hasSize(2);
     assertThat(f.refresher.state()).isEqualTo(Health.State.HEALTHY);
     assertThat(f.refresher.consecutiveFailures()).isZero();
-    assertThat(Duration.between(scheduler.now(), f.refresher.nextRefresh())).isGreaterThanOrEqualTo(Duration.ofMinutes(20));
+    assertThat(Duration.between(scheduler.now(), f.refresher.nextRefresh()))
+        .isGreaterThanOrEqualTo(Duration.ofMinutes(20));
   }
 
   @Test
   void duringAnOutageThereIsAtMostOneAttemptPerBaseDelayAndTheAttemptsGoOn() {
-    RenewalPolicy policy = RenewalPolicy.builder().retryBaseDelay(Duration.ofMillis(200)).retryMaxDelay(Duration.ofMillis(800)).build();
+    RenewalPolicy policy = RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofMillis(200))
+        .retryMaxDelay(Duration.ofMillis(800))
+        .build();
     for (double r : new double[] {0.0, 0.3, 0.999}) {
       Fixture f = new Fixture(policy, always(r));
       f.refresher.kick();
@@ -230,7 +251,9 @@ class RefresherTest {
       Duration window = Duration.ofSeconds(4);
       scheduler.advance(window);
       int inWindow = f.attempts.size() - atStart;
-      assertThat(inWindow).as("attempts in %s at draw %s", window, r).isBetween(4, (int) (window.toMillis() / 200) + 1);
+      assertThat(inWindow)
+          .as("attempts in %s at draw %s", window, r)
+          .isBetween(4, (int) (window.toMillis() / 200) + 1);
       assertThat(f.gaps().subList(1, f.gaps().size()))
           .allSatisfy(g -> assertThat(g).isBetween(Duration.ofMillis(200), Duration.ofMillis(800)));
       f.refresher.close();
@@ -239,7 +262,10 @@ class RefresherTest {
 
   @Test
   void aRefusalThatRetryingCannotFixBacksOffFromTheRetryCapToTheRefusalCeiling() {
-    RenewalPolicy policy = RenewalPolicy.builder().retryMaxDelay(Duration.ofMinutes(1)).refusalRetryDelay(Duration.ofMinutes(5)).build();
+    RenewalPolicy policy = RenewalPolicy.builder()
+        .retryMaxDelay(Duration.ofMinutes(1))
+        .refusalRetryDelay(Duration.ofMinutes(5))
+        .build();
     Fixture f = new Fixture(policy, always(1.0));
     f.refresher.kick();
     scheduler.runDue();
@@ -248,8 +274,13 @@ class RefresherTest {
     f.refresher.refreshNow();
     scheduler.runDue();
     scheduler.advance(Duration.ofMinutes(30));
-    assertThat(f.gaps().subList(1, 6)).containsExactly(Duration.ofMinutes(1), Duration.ofMinutes(2), Duration.ofMinutes(4),
-        Duration.ofMinutes(5), Duration.ofMinutes(5));
+    assertThat(f.gaps().subList(1, 6))
+        .containsExactly(
+            Duration.ofMinutes(1),
+            Duration.ofMinutes(2),
+            Duration.ofMinutes(4),
+            Duration.ofMinutes(5),
+            Duration.ofMinutes(5));
     assertThat(f.refresher.state()).isEqualTo(Health.State.DEGRADED);
 
     // the lock is lifted: noticed within the refusal ceiling
@@ -274,7 +305,10 @@ class RefresherTest {
 
   @Test
   void pastExpiryWithTheIssuerDownHealthIsExpiredAndTheKeyManagerServesNothing() {
-    RenewalPolicy policy = RenewalPolicy.builder().retryBaseDelay(Duration.ofSeconds(1)).retryMaxDelay(Duration.ofSeconds(30)).build();
+    RenewalPolicy policy = RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofSeconds(1))
+        .retryMaxDelay(Duration.ofSeconds(30))
+        .build();
     Fixture f = new Fixture(policy, Refresher.sharedRandom(new Random(3)));
     f.ttl = Duration.ofMinutes(5);
     f.withCertificates = true;
@@ -349,10 +383,12 @@ class RefresherTest {
       @Override
       public Refresher.Fresh<Cred> fetch(Cred current) {
         if (!restoredOnce) {
-          // the restore step: no call to the issuer; the renewal is due where the window of the stored one puts it
+          // the restore step: no call to the issuer; the renewal is due where the window of the
+          // stored one puts it
           restoredOnce = true;
           refresher.pendingKey().resume(interrupted);
-          Duration due = policy.refreshDelay(issued, restored.notAfter(), null, random.getAsDouble())
+          Duration due = policy
+              .refreshDelay(issued, restored.notAfter(), null, random.getAsDouble())
               .minus(Duration.between(issued, scheduler.now()));
           return new Refresher.Fresh<>(restored, due);
         }
@@ -374,7 +410,10 @@ class RefresherTest {
 
   @Test
   void aStartThatGaveUpSchedulesNothingMoreUntilStartedAgain() {
-    RenewalPolicy policy = RenewalPolicy.builder().retryBaseDelay(Duration.ofSeconds(1)).retryMaxDelay(Duration.ofSeconds(2)).build();
+    RenewalPolicy policy = RenewalPolicy.builder()
+        .retryBaseDelay(Duration.ofSeconds(1))
+        .retryMaxDelay(Duration.ofSeconds(2))
+        .build();
     Fixture f = new Fixture(policy, always(0.5));
     f.down();
     f.refresher.kick();
@@ -401,7 +440,9 @@ class RefresherTest {
     scheduler.advance(Duration.ofHours(3));
     assertThat(f.attempts).hasSize(1);
     assertThat(f.refresher.state()).isEqualTo(Health.State.CLOSED);
-    assertThatThrownBy(f.refresher::attempt).isInstanceOf(IllegalStateException.class).hasMessage("test credential is closed");
+    assertThatThrownBy(f.refresher::attempt)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("test credential is closed");
     assertThat(scheduler.pending()).isZero();
   }
 }

@@ -51,7 +51,8 @@ final class StepScheduler extends AbstractExecutorService implements ScheduledEx
     }
   }
 
-  private final StepClock clock = new StepClock(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+  private final StepClock clock =
+      new StepClock(Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
   private final PriorityQueue<Task<?>> queue = new PriorityQueue<>();
   private final List<Duration> delays = new ArrayList<>();
   private long sequence;
@@ -99,7 +100,8 @@ final class StepScheduler extends AbstractExecutorService implements ScheduledEx
 
   @Override
   public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
-    return schedule(Executors.callable(Objects.requireNonNull(command, "command"), null), delay, unit);
+    return schedule(
+        Executors.callable(Objects.requireNonNull(command, "command"), null), delay, unit);
   }
 
   @Override
@@ -115,12 +117,14 @@ final class StepScheduler extends AbstractExecutorService implements ScheduledEx
   }
 
   @Override
-  public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
+  public ScheduledFuture<?> scheduleAtFixedRate(
+      Runnable command, long initialDelay, long period, TimeUnit unit) {
     throw new UnsupportedOperationException("the SDK schedules one-shot tasks only");
   }
 
   @Override
-  public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
+  public ScheduledFuture<?> scheduleWithFixedDelay(
+      Runnable command, long initialDelay, long delay, TimeUnit unit) {
     throw new UnsupportedOperationException("the SDK schedules one-shot tasks only");
   }
 

@@ -45,8 +45,14 @@ class DiscoveryTest {
   }
 
   @Test
-  void aSecondProviderOfAnExistingJoinMethodFailsDiscoveryNamingBothClasses(@TempDir Path dir) throws Exception {
-    Throwable thrown = callIsolated(dir, JoinMethodProvider.class, SecondToken.class, "dev.machineid.core.join.JoinMethods", "available");
+  void aSecondProviderOfAnExistingJoinMethodFailsDiscoveryNamingBothClasses(@TempDir Path dir)
+      throws Exception {
+    Throwable thrown = callIsolated(
+        dir,
+        JoinMethodProvider.class,
+        SecondToken.class,
+        "dev.machineid.core.join.JoinMethods",
+        "available");
     assertThat(thrown.getClass().getName()).isEqualTo("dev.machineid.core.ConfigException");
     assertThat(thrown.getMessage())
         .contains("two join method providers for 'token'")
@@ -56,17 +62,26 @@ class DiscoveryTest {
 
   @Test
   void aProviderThatFailsIsReportedAndTheOthersAreStillFound() {
-    Discovery.Found<JoinMethodProvider> found = Discovery.discover(
-        Discovery.Request.providers("join method provider", List.of(new Broken(), new TokenJoinMethod.Provider()), JoinMethodProvider::name));
+    Discovery.Found<JoinMethodProvider> found = Discovery.discover(Discovery.Request.providers(
+        "join method provider",
+        List.of(new Broken(), new TokenJoinMethod.Provider()),
+        JoinMethodProvider::name));
     assertThat(found.byName()).containsOnlyKeys("token");
-    assertThat(found.failures()).singleElement().asString().contains(Broken.class.getName()).contains("broken on purpose");
-    assertThat(found.failureNote()).contains("providers that failed to load").contains(Broken.class.getName());
+    assertThat(found.failures())
+        .singleElement()
+        .asString()
+        .contains(Broken.class.getName())
+        .contains("broken on purpose");
+    assertThat(found.failureNote())
+        .contains("providers that failed to load")
+        .contains(Broken.class.getName());
   }
 
   @Test
   void aProviderThatCannotBeLoadedIsReportedAndTheOthersAreStillFound() {
     Iterable<JoinMethodProvider> loader = () -> new Iterator<>() {
-      private final List<Object> items = new ArrayList<>(List.of(new ServiceConfigurationError("x.Missing not found"), new TokenJoinMethod.Provider()));
+      private final List<Object> items = new ArrayList<>(List.of(
+          new ServiceConfigurationError("x.Missing not found"), new TokenJoinMethod.Provider()));
 
       @Override
       public boolean hasNext() {
@@ -85,7 +100,8 @@ class DiscoveryTest {
         return (JoinMethodProvider) o;
       }
     };
-    Discovery.Found<JoinMethodProvider> found = Discovery.discover(Discovery.Request.providers("join method provider", loader, JoinMethodProvider::name));
+    Discovery.Found<JoinMethodProvider> found = Discovery.discover(
+        Discovery.Request.providers("join method provider", loader, JoinMethodProvider::name));
     assertThat(found.byName()).containsOnlyKeys("token");
     assertThat(found.failures()).containsExactly("x.Missing not found");
   }
@@ -93,27 +109,41 @@ class DiscoveryTest {
   @Test
   void anExplicitObjectWinsOverADiscoveredOneOfTheSameName() {
     JoinMethodProvider explicit = new SecondToken();
-    Discovery.Found<JoinMethodProvider> found = Discovery.discover(new Discovery.Request<JoinMethodProvider, JoinMethodProvider>(
-        "join method provider", List.of(new TokenJoinMethod.Provider()), JoinMethodProvider::name, (n, p) -> p,
-        Map.of("token", explicit), Set.of(), "hint"));
+    Discovery.Found<JoinMethodProvider> found =
+        Discovery.discover(new Discovery.Request<JoinMethodProvider, JoinMethodProvider>(
+            "join method provider",
+            List.of(new TokenJoinMethod.Provider()),
+            JoinMethodProvider::name,
+            (n, p) -> p,
+            Map.of("token", explicit),
+            Set.of(),
+            "hint"));
     assertThat(found.byName().get("token")).isSameAs(explicit);
   }
 
   @Test
   void aConfiguredProviderThatFailsIsAnErrorNotASkip() {
     Discovery.Request<JoinMethodProvider, JoinMethod> request = new Discovery.Request<>(
-        "join method provider", List.of(new TokenJoinMethod.Provider()), JoinMethodProvider::name,
-        (n, p) -> p.create(Map.of()), Map.of(), Set.of("token"), "hint");
+        "join method provider",
+        List.of(new TokenJoinMethod.Provider()),
+        JoinMethodProvider::name,
+        (n, p) -> p.create(Map.of()),
+        Map.of(),
+        Set.of("token"),
+        "hint");
     assertThatThrownBy(() -> Discovery.discover(request))
         .isInstanceOf(Discovery.ConfiguredProviderException.class)
-        .satisfies(e -> assertThat(((Discovery.ConfiguredProviderException) e).name()).isEqualTo("token"))
+        .satisfies(
+            e -> assertThat(((Discovery.ConfiguredProviderException) e).name()).isEqualTo("token"))
         .hasMessageContaining("token");
   }
 
   @Test
   void twoProvidersOfOneNameAreAnErrorNamingBoth() {
-    assertThatThrownBy(() -> Discovery.discover(Discovery.Request.providers("join method provider",
-            List.of(new TokenJoinMethod.Provider(), new SecondToken()), JoinMethodProvider::name)))
+    assertThatThrownBy(() -> Discovery.discover(Discovery.Request.providers(
+            "join method provider",
+            List.of(new TokenJoinMethod.Provider(), new SecondToken()),
+            JoinMethodProvider::name)))
         .isInstanceOf(Discovery.DuplicateProviderException.class)
         .hasMessageContaining(TokenJoinMethod.Provider.class.getName())
         .hasMessageContaining(SecondToken.class.getName());
@@ -124,7 +154,9 @@ class DiscoveryTest {
    * plus one extra {@code META-INF/services} entry, so the SDK's own discovery (with the API's class
    * loader) finds the extra provider; returns what the call threw.
    */
-  static Throwable callIsolated(Path dir, Class<?> service, Class<?> extra, String className, String method) throws Exception {
+  static Throwable callIsolated(
+      Path dir, Class<?> service, Class<?> extra, String className, String method)
+      throws Exception {
     Path services = Files.createDirectories(dir.resolve("META-INF/services"));
     Files.writeString(services.resolve(service.getName()), extra.getName() + "\n");
     List<URL> urls = new ArrayList<>();
@@ -132,7 +164,8 @@ class DiscoveryTest {
     for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
       urls.add(Path.of(entry).toUri().toURL());
     }
-    try (URLClassLoader isolated = new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader())) {
+    try (URLClassLoader isolated =
+        new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader())) {
       try {
         Class.forName(className, true, isolated).getMethod(method).invoke(null);
       } catch (InvocationTargetException e) {

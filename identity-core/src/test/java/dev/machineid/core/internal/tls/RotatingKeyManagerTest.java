@@ -55,9 +55,17 @@ class RotatingKeyManagerTest {
     KeySnapshot id = identity(1, Instant.now().plusSeconds(600));
     RotatingKeyManager km = new RotatingKeyManager(() -> id, Clock.systemUTC());
     assertThat(km.chooseClientAlias(new String[] {"RSA"}, null, null)).isNull();
-    assertThat(km.chooseClientAlias(new String[] {"EC"},
-        new java.security.Principal[] {new javax.security.auth.x500.X500Principal("CN=someone else")}, null)).isNull();
-    assertThat(km.chooseClientAlias(new String[] {"EC"},
-        new java.security.Principal[] {ca.getSubjectX500Principal()}, null)).isNotNull();
+    assertThat(km.chooseClientAlias(
+            new String[] {"EC"},
+            new java.security.Principal[] {
+              new javax.security.auth.x500.X500Principal("CN=someone else")
+            },
+            null))
+        .isNull();
+    assertThat(km.chooseClientAlias(
+            new String[] {"EC"},
+            new java.security.Principal[] {ca.getSubjectX500Principal()},
+            null))
+        .isNotNull();
   }
 }

@@ -29,6 +29,7 @@ class RotatingSslContextTest {
 
   @Test
   void reinitialisingTheContextIsRefused() {
-    assertThatThrownBy(() -> context.init(null, null, null)).isInstanceOf(KeyManagementException.class);
+    assertThatThrownBy(() -> context.init(null, null, null))
+        .isInstanceOf(KeyManagementException.class);
   }
 }

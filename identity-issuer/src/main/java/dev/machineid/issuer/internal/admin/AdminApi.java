@@ -1,24 +1,15 @@
 package dev.machineid.issuer.internal.admin;
 
-import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.Json;
-import dev.machineid.issuer.internal.ProblemException;
-import dev.machineid.issuer.internal.audit.Auditor;
-import dev.machineid.issuer.internal.authority.CertificateAuthority;
-import dev.machineid.issuer.internal.join.CredentialService;
-import dev.machineid.issuer.internal.authority.Keys;
-import dev.machineid.issuer.internal.http.Requests;
-import dev.machineid.issuer.internal.join.IdentityDecisions;
-import dev.machineid.issuer.internal.resources.IssuerServices;
-import dev.machineid.issuer.internal.resources.Resources;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.CaPin;
 import dev.machineid.core.ErrorCode;
+import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
-import dev.machineid.issuer.AdminIdentity;
+import dev.machineid.issuer.Admins;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.AuditQuery;
 import dev.machineid.issuer.AuditVerification;
@@ -26,16 +17,22 @@ import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
 import dev.machineid.issuer.BotInstance;
 import dev.machineid.issuer.Heartbeat;
-import dev.machineid.issuer.Admins;
 import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Role;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.Tokens;
-import dev.machineid.core.CaPin;
-import dev.machineid.core.protocol.Authority;
+import dev.machineid.issuer.internal.Hashes;
+import dev.machineid.issuer.internal.Json;
+import dev.machineid.issuer.internal.ProblemException;
+import dev.machineid.issuer.internal.audit.Auditor;
+import dev.machineid.issuer.internal.authority.CertificateAuthority;
+import dev.machineid.issuer.internal.authority.Keys;
+import dev.machineid.issuer.internal.http.Requests;
+import dev.machineid.issuer.internal.join.CredentialService;
+import dev.machineid.issuer.internal.join.IdentityDecisions;
+import dev.machineid.issuer.internal.resources.IssuerServices;
+import dev.machineid.issuer.internal.resources.Resources;
 import java.net.URI;
-import java.util.Set;
-import java.util.function.Supplier;
 import java.security.PublicKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -48,6 +45,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
 import org.eclipse.jetty.http.pathmap.UriTemplatePathSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,7 +91,14 @@ public final class AdminApi {
    * @param url the issuer's URL once it listens
    * @param ca the issuer authority: admin certificates chain to it
    */
-  public AdminApi(IssuerServices services, String trustDomain, Authority trustBundle, Set<String> joinMethods, Supplier<URI> url, CertificateAuthority ca, Clock clock) {
+  public AdminApi(
+      IssuerServices services,
+      String trustDomain,
+      Authority trustBundle,
+      Set<String> joinMethods,
+      Supplier<URI> url,
+      CertificateAuthority ca,
+      Clock clock) {
     this.services = services;
     this.trustDomain = trustDomain;
     this.trustBundle = trustBundle;
@@ -104,25 +110,35 @@ public final class AdminApi {
 
   /** The issuer's version: its jar's {@code Implementation-Version}, or the development version. */
   public static String version() {
-    String v = AdminApi.class.getPackage() == null ? null : AdminApi.class.getPackage().getImplementationVersion();
+    String v = AdminApi.class.getPackage() == null
+        ? null
+        : AdminApi.class.getPackage().getImplementationVersion();
     return v == null ? "0.1.0-SNAPSHOT" : v;
   }
 
-  public Reply handle(String method, String path, Map<String, String> query, Body body, X509Certificate[] peer) throws java.io.IOException {
+  public Reply handle(
+      String method, String path, Map<String, String> query, Body body, X509Certificate[] peer)
+      throws java.io.IOException {
     String admin = authenticate(peer);
     try {
-      return Auditor.actingAs("admin:" + admin, () -> route(admin, peer[0], method, path, query, body));
+      return Auditor.actingAs(
+          "admin:" + admin, () -> route(admin, peer[0], method, path, query, body));
     } catch (java.io.IOException | ProblemException e) {
       throw e;
     } catch (SecurityException e) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", e.getMessage());
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "an admin client certificate of this issuer is required",
+          e.getMessage());
     } catch (IllegalArgumentException e) {
       throw Json.malformed(e.getMessage());
     } catch (IllegalStateException e) {
-      // conflicts with existing state (a duplicate name); the protocol has no separate code for them
+      // conflicts with existing state (a duplicate name); the protocol has no separate code for
+      // them
       throw Json.malformed(e.getMessage());
     } catch (UnsupportedOperationException e) {
-      throw ProblemException.of(ErrorCode.NOT_FOUND, "not available on this store: " + e.getMessage());
+      throw ProblemException.of(
+          ErrorCode.NOT_FOUND, "not available on this store: " + e.getMessage());
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {
@@ -133,7 +149,12 @@ public final class AdminApi {
   // ---- routes: the one place the admin API's endpoints are declared
 
   /** What a route's handler gets: the calling admin, its certificate, the path's variables, the query and the body. */
-  record Call(String admin, X509Certificate presented, Map<String, String> path, Map<String, String> query, Body body) {
+  record Call(
+      String admin,
+      X509Certificate presented,
+      Map<String, String> path,
+      Map<String, String> query,
+      Body body) {
     String var(String name) {
       return path.get(name);
     }
@@ -160,54 +181,69 @@ public final class AdminApi {
    * Every admin endpoint: adding one is adding an entry here. A path no entry matches is
    * {@code 404 not_found}; a path that matches with another method is {@code 405 method_not_allowed}.
    */
-  public static final List<Route> ROUTES =
-      List.of(
-          Route.of("GET", PREFIX + "status", AdminApi::status),
-          Route.of("POST", PREFIX + "renew", AdminApi::renewAdmin),
-          Route.of("POST", PREFIX + "sign", AdminApi::sign),
-          Route.of("GET", PREFIX + "admins", AdminApi::listAdmins),
-          Route.of("PUT", PREFIX + "admins", AdminApi::setAdmins),
-          Route.of("DELETE", PREFIX + "admins/{name}", AdminApi::removeAdmin),
-          Route.of("GET", PREFIX + "bots", AdminApi::listBots),
-          Route.of("POST", PREFIX + "bots", AdminApi::createBot),
-          Route.of("GET", PREFIX + "bots/{name}", AdminApi::getBot),
-          Route.of("PATCH", PREFIX + "bots/{name}", AdminApi::updateBot),
-          Route.of("DELETE", PREFIX + "bots/{name}", AdminApi::deleteBot),
-          Route.of("GET", PREFIX + "roles", AdminApi::listRoles),
-          Route.of("POST", PREFIX + "roles", AdminApi::createRole),
-          Route.of("GET", PREFIX + "roles/{name}", AdminApi::getRole),
-          Route.of("PUT", PREFIX + "roles/{name}", AdminApi::putRole),
-          Route.of("DELETE", PREFIX + "roles/{name}", AdminApi::deleteRole),
-          Route.of("GET", PREFIX + "tokens", AdminApi::listTokens),
-          Route.of("POST", PREFIX + "tokens", AdminApi::createToken),
-          Route.of("DELETE", PREFIX + "tokens/{ref}", AdminApi::deleteToken),
-          Route.of("GET", PREFIX + "instances", AdminApi::listInstances),
-          Route.of("GET", PREFIX + "instances/{bot}/{id}", AdminApi::getInstance),
-          Route.of("GET", PREFIX + "locks", AdminApi::listLocks),
-          Route.of("POST", PREFIX + "locks", AdminApi::createLock),
-          Route.of("DELETE", PREFIX + "locks/{id}", AdminApi::removeLock),
-          Route.of("GET", PREFIX + "audit", AdminApi::listAudit),
-          Route.of("POST", PREFIX + "audit/verify", AdminApi::verifyAudit),
-          Route.of("POST", PREFIX + "audit/prune", AdminApi::pruneAudit));
+  public static final List<Route> ROUTES = List.of(
+      Route.of("GET", PREFIX + "status", AdminApi::status),
+      Route.of("POST", PREFIX + "renew", AdminApi::renewAdmin),
+      Route.of("POST", PREFIX + "sign", AdminApi::sign),
+      Route.of("GET", PREFIX + "admins", AdminApi::listAdmins),
+      Route.of("PUT", PREFIX + "admins", AdminApi::setAdmins),
+      Route.of("DELETE", PREFIX + "admins/{name}", AdminApi::removeAdmin),
+      Route.of("GET", PREFIX + "bots", AdminApi::listBots),
+      Route.of("POST", PREFIX + "bots", AdminApi::createBot),
+      Route.of("GET", PREFIX + "bots/{name}", AdminApi::getBot),
+      Route.of("PATCH", PREFIX + "bots/{name}", AdminApi::updateBot),
+      Route.of("DELETE", PREFIX + "bots/{name}", AdminApi::deleteBot),
+      Route.of("GET", PREFIX + "roles", AdminApi::listRoles),
+      Route.of("POST", PREFIX + "roles", AdminApi::createRole),
+      Route.of("GET", PREFIX + "roles/{name}", AdminApi::getRole),
+      Route.of("PUT", PREFIX + "roles/{name}", AdminApi::putRole),
+      Route.of("DELETE", PREFIX + "roles/{name}", AdminApi::deleteRole),
+      Route.of("GET", PREFIX + "tokens", AdminApi::listTokens),
+      Route.of("POST", PREFIX + "tokens", AdminApi::createToken),
+      Route.of("DELETE", PREFIX + "tokens/{ref}", AdminApi::deleteToken),
+      Route.of("GET", PREFIX + "instances", AdminApi::listInstances),
+      Route.of("GET", PREFIX + "instances/{bot}/{id}", AdminApi::getInstance),
+      Route.of("GET", PREFIX + "locks", AdminApi::listLocks),
+      Route.of("POST", PREFIX + "locks", AdminApi::createLock),
+      Route.of("DELETE", PREFIX + "locks/{id}", AdminApi::removeLock),
+      Route.of("GET", PREFIX + "audit", AdminApi::listAudit),
+      Route.of("POST", PREFIX + "audit/verify", AdminApi::verifyAudit),
+      Route.of("POST", PREFIX + "audit/prune", AdminApi::pruneAudit));
 
-  private Reply route(String admin, X509Certificate presented, String method, String path, Map<String, String> query, Body body) throws java.io.IOException {
+  private Reply route(
+      String admin,
+      X509Certificate presented,
+      String method,
+      String path,
+      Map<String, String> query,
+      Body body)
+      throws java.io.IOException {
     List<Route> matching = ROUTES.stream().filter(r -> r.spec().matches(path)).toList();
     if (matching.isEmpty()) {
       throw ProblemException.of(ErrorCode.NOT_FOUND, "no such admin endpoint");
     }
-    Route route = matching.stream().filter(r -> r.method().equals(method)).findFirst().orElse(null);
+    Route route =
+        matching.stream().filter(r -> r.method().equals(method)).findFirst().orElse(null);
     if (route == null) {
       List<String> allowed = matching.stream().map(Route::method).toList();
-      throw ProblemException.of(ErrorCode.METHOD_NOT_ALLOWED, "use " + String.join(" or ", allowed) + " on this endpoint");
+      throw ProblemException.of(
+          ErrorCode.METHOD_NOT_ALLOWED,
+          "use " + String.join(" or ", allowed) + " on this endpoint");
     }
-    return route.action().run(this, new Call(admin, presented, route.spec().getPathParams(path), query, body));
+    return route
+        .action()
+        .run(this, new Call(admin, presented, route.spec().getPathParams(path), query, body));
   }
 
   // ---- status and the admin's own certificate
 
   private Reply status(Call c) {
     ObjectNode o = obj();
-    o.put("version", version()).put("trust_domain", trustDomain).put("ca_pin", CaPin.of(ca.certificate()).toString()).put("url", url.get().toString()).put("admin", c.admin());
+    o.put("version", version())
+        .put("trust_domain", trustDomain)
+        .put("ca_pin", CaPin.of(ca.certificate()).toString())
+        .put("url", url.get().toString())
+        .put("admin", c.admin());
     ArrayNode m = o.putArray("join_methods");
     joinMethods.stream().sorted().forEach(m::add);
     return ok(o);
@@ -216,7 +252,8 @@ public final class AdminApi {
   private Reply renewAdmin(Call c) throws java.io.IOException {
     AdminRequests.Renew r = Requests.read(c.json(), AdminRequests.Renew.class);
     PublicKey key = Keys.parse(r.publicKey());
-    Duration ttl = Json.ttl(r.ttl(), "ttl", AdminCertificates.DEFAULT_TTL, AdminCertificates.MAX_TTL);
+    Duration ttl =
+        Json.ttl(r.ttl(), "ttl", AdminCertificates.DEFAULT_TTL, AdminCertificates.MAX_TTL);
     X509Certificate cert = services.admins().renewCertificate(c.admin(), c.presented(), key, ttl);
     ObjectNode o = obj();
     o.putArray("certificate_chain").add(Pem.encode(cert)).add(Pem.encode(ca.certificate()));
@@ -232,20 +269,30 @@ public final class AdminApi {
     if (hosts.isEmpty()) {
       throw Json.malformed("field 'host_names' must name at least one host");
     }
-    // bounded by the issuer's sign_max_ttl (ttl_exceeded above it); host names checked by the issuer
+    // bounded by the issuer's sign_max_ttl (ttl_exceeded above it); host names checked by the
+    // issuer
     Duration max = services.signing().maxTtl();
-    Duration ttl = Json.ttl(b.ttl(), "ttl", Duration.ofDays(30).compareTo(max) < 0 ? Duration.ofDays(30) : max, max);
+    Duration ttl = Json.ttl(
+        b.ttl(), "ttl", Duration.ofDays(30).compareTo(max) < 0 ? Duration.ofDays(30) : max, max);
     ObjectNode o = obj();
     switch (kind) {
       case "database_server" -> {
-        List<X509Certificate> chain = services.signing().databaseServer(Keys.parse(Json.required(b.publicKey(), "public_key")), hosts, ttl);
+        List<X509Certificate> chain = services
+            .signing()
+            .databaseServer(Keys.parse(Json.required(b.publicKey(), "public_key")), hosts, ttl);
         ArrayNode ch = o.putArray("certificate_chain");
         chain.forEach(x -> ch.add(Pem.encode(x)));
         o.put("not_after", chain.get(0).getNotAfter().toInstant().toString());
-        o.put("client_ca", Pem.encode(Pem.certificate(trustBundle.databaseClientAuthorities().get(0))));
+        o.put(
+            "client_ca",
+            Pem.encode(Pem.certificate(trustBundle.databaseClientAuthorities().get(0))));
       }
       case "ssh_host" -> {
-        o.put("ssh_certificate", services.signing().sshHost(Json.required(b.sshPublicKey(), "ssh_public_key"), hosts, ttl));
+        o.put(
+            "ssh_certificate",
+            services
+                .signing()
+                .sshHost(Json.required(b.sshPublicKey(), "ssh_public_key"), hosts, ttl));
         o.put("user_ca", trustBundle.sshUserAuthorities().get(0));
       }
       default -> throw Json.malformed("field 'kind' must be database_server or ssh_host");
@@ -257,7 +304,9 @@ public final class AdminApi {
 
   private Reply listAdmins(Call c) {
     ArrayNode a = arr();
-    services.admins().list().forEach(x -> a.addObject().put("name", x.name()).put("created_at", x.createdAt().toString()));
+    services.admins().list().forEach(x -> a.addObject()
+        .put("name", x.name())
+        .put("created_at", x.createdAt().toString()));
     return ok(a);
   }
 
@@ -266,7 +315,8 @@ public final class AdminApi {
     // the same rule as DELETE: the API never removes its caller, so a list that keeps the
     // caller also always keeps an admin with a usable certificate
     if (!names.contains(c.admin())) {
-      throw Json.malformed("the admin list must keep the calling admin '" + c.admin() + "': an admin cannot remove itself; " + SELF_REMOVAL);
+      throw Json.malformed("the admin list must keep the calling admin '" + c.admin()
+          + "': an admin cannot remove itself; " + SELF_REMOVAL);
     }
     Admins.Changes changes = services.admins().sync(names);
     ObjectNode o = obj();
@@ -326,16 +376,20 @@ public final class AdminApi {
 
   private Reply getRole(Call c) {
     String name = c.var("name");
-    return ok(Resources.roleJson(services.roles().find(name).orElseThrow(() -> notFound("role", name))));
+    return ok(
+        Resources.roleJson(services.roles().find(name).orElseThrow(() -> notFound("role", name))));
   }
 
   private Reply putRole(Call c) throws java.io.IOException {
     String name = c.var("name");
     Role role = Resources.role(c.json());
     if (!role.name().equals(name)) {
-      throw Json.malformed("the role resource is named '" + IdentityDecisions.printable(role.name()) + "', not '" + IdentityDecisions.printable(name) + "' as in the path; a role cannot be renamed");
+      throw Json.malformed(
+          "the role resource is named '" + IdentityDecisions.printable(role.name()) + "', not '"
+              + IdentityDecisions.printable(name) + "' as in the path; a role cannot be renamed");
     }
-    return ok(Resources.roleJson(services.roles().update(role).orElseThrow(() -> notFound("role", name))));
+    return ok(Resources.roleJson(
+        services.roles().update(role).orElseThrow(() -> notFound("role", name))));
   }
 
   private Reply deleteRole(Call c) {
@@ -356,7 +410,9 @@ public final class AdminApi {
 
   private Reply createToken(Call c) throws java.io.IOException {
     Resources.TokenSpec spec = Resources.token(c.json(), clock.instant(), Duration.ofHours(1));
-    Tokens.Created created = services.tokens().create(spec.name(), spec.bot(), spec.joinMethod(), spec.expires(), spec.rules());
+    Tokens.Created created = services
+        .tokens()
+        .create(spec.name(), spec.bot(), spec.joinMethod(), spec.expires(), spec.rules());
     ObjectNode o = token(created.token());
     o.put("token", created.name());
     return new Reply(201, o);
@@ -392,7 +448,11 @@ public final class AdminApi {
   private Reply getInstance(Call c) {
     String bot = c.var("bot");
     String id = c.var("id");
-    BotInstance i = services.instances().find(id).filter(x -> x.bot().equals(bot)).orElseThrow(() -> notFound("instance", bot + "/" + id));
+    BotInstance i = services
+        .instances()
+        .find(id)
+        .filter(x -> x.bot().equals(bot))
+        .orElseThrow(() -> notFound("instance", bot + "/" + id));
     return ok(instance(i));
   }
 
@@ -428,7 +488,8 @@ public final class AdminApi {
   }
 
   private Reply pruneAudit(Call c) throws java.io.IOException {
-    Instant before = pointInTime(Requests.read(c.json(), AdminRequests.Prune.class).before(), "before");
+    Instant before =
+        pointInTime(Requests.read(c.json(), AdminRequests.Prune.class).before(), "before");
     ObjectNode o = obj();
     o.put("removed", services.audit().prune(before));
     return ok(o);
@@ -440,17 +501,22 @@ public final class AdminApi {
     String name = AdminCertificates.adminName(peer, ca, trustDomain, clock.instant());
     Optional<String> refusal;
     try {
-      // recorded and not removed, not older than its record, not locked (nor the certificate it was renewed from)
+      // recorded and not removed, not older than its record, not locked (nor the certificate it was
+      // renewed from)
       refusal = services.admins().refusal(name, peer[0]);
     } catch (UnsupportedOperationException e) {
       if (!warnedNoAdminStore) {
         warnedNoAdminStore = true;
-        LOG.warn("the store does not record admin identities; any valid admin certificate of the issuer authority is accepted");
+        LOG.warn(
+            "the store does not record admin identities; any valid admin certificate of the issuer authority is accepted");
       }
       return name;
     }
     if (refusal.isPresent()) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", refusal.get());
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "an admin client certificate of this issuer is required",
+          refusal.get());
     }
     return name;
   }
@@ -472,7 +538,8 @@ public final class AdminApi {
     Duration ttl = Json.ttl(b.tokenTtl(), "token_ttl", BOT_TOKEN_TTL, Duration.ofDays(7));
     requireRoles(roles);
     Bot bot = services.bots().create(name, roles, traits);
-    Tokens.Created token = services.tokens().create(null, bot.name(), "token", clock.instant().plus(ttl), Map.of());
+    Tokens.Created token =
+        services.tokens().create(null, bot.name(), "token", clock.instant().plus(ttl), Map.of());
     ObjectNode o = obj();
     o.set("bot", bot(bot));
     o.put("token", token.name());
@@ -493,7 +560,10 @@ public final class AdminApi {
         exists = true;
       }
       if (!exists) {
-        throw ProblemException.of(ErrorCode.NOT_FOUND, "no role named '" + IdentityDecisions.printable(r) + "'; create it first with 'issuer roles create -f role.yaml'");
+        throw ProblemException.of(
+            ErrorCode.NOT_FOUND,
+            "no role named '" + IdentityDecisions.printable(r)
+                + "'; create it first with 'issuer roles create -f role.yaml'");
       }
     }
   }
@@ -506,7 +576,8 @@ public final class AdminApi {
     java.util.Set<String> known = java.util.Set.of("roles", "logins", "traits");
     b.fieldNames().forEachRemaining(f -> {
       if (!known.contains(f)) {
-        throw Json.malformed("unknown field '" + IdentityDecisions.printable(f) + "'; a bot update takes roles, logins and traits");
+        throw Json.malformed("unknown field '" + IdentityDecisions.printable(f)
+            + "'; a bot update takes roles, logins and traits");
       }
     });
     if (!b.has("roles") && !b.has("logins") && !b.has("traits")) {
@@ -521,7 +592,10 @@ public final class AdminApi {
       requireRoles(roles);
     }
     // a bot deleted or a role deleted meanwhile: the transaction sees it
-    return services.bots().update(name, roles, logins, traits).orElseThrow(() -> notFound("bot", name));
+    return services
+        .bots()
+        .update(name, roles, logins, traits)
+        .orElseThrow(() -> notFound("bot", name));
   }
 
   // ---- tokens
@@ -534,7 +608,8 @@ public final class AdminApi {
         return Optional.of(t);
       }
     }
-    List<Token> prefixed = all.stream().filter(t -> ref.length() >= 8 && t.id().startsWith(ref)).toList();
+    List<Token> prefixed =
+        all.stream().filter(t -> ref.length() >= 8 && t.id().startsWith(ref)).toList();
     return prefixed.size() == 1 ? Optional.of(prefixed.get(0)) : Optional.empty();
   }
 
@@ -553,13 +628,15 @@ public final class AdminApi {
           case "token" -> Lock.token(findToken(value).map(Token::id).orElse(value), reason);
           case "identity" -> Lock.identity(value, reason);
           case "serial" -> Lock.serial(value, reason);
-          default -> throw Json.malformed("target must be one of bot, instance, token, identity, serial");
+          default ->
+            throw Json.malformed("target must be one of bot, instance, token, identity, serial");
         };
     String ttl = b.ttl();
     if (ttl != null) {
       try {
         Duration d = GoDuration.parse(ttl);
-        lock = lock.expiringAt(Json.recordable(clock.instant(), d, 1, "field 'ttl' is too long: the lock would end after year 9999"));
+        lock = lock.expiringAt(Json.recordable(
+            clock.instant(), d, 1, "field 'ttl' is too long: the lock would end after year 9999"));
       } catch (IllegalArgumentException e) {
         throw Json.malformed("field 'ttl' must be a duration such as 90s, 15m or 1h");
       }
@@ -578,9 +655,11 @@ public final class AdminApi {
       try {
         d = GoDuration.parse(s);
       } catch (IllegalArgumentException e2) {
-        throw Json.malformed(field + " must be an RFC 3339 time or a duration such as 1h (that long ago)");
+        throw Json.malformed(
+            field + " must be an RFC 3339 time or a duration such as 1h (that long ago)");
       }
-      return Json.recordable(clock.instant(), d, -1, field + " is too long ago: it reaches before year 1");
+      return Json.recordable(
+          clock.instant(), d, -1, field + " is too long ago: it reaches before year 1");
     }
   }
 
@@ -599,11 +678,20 @@ public final class AdminApi {
     }
     // filtered and limited in the database: a listing reads at most `limit` rows
     ArrayNode a = arr();
-    for (AuditEvent e : services.audit().events(new AuditQuery(since, query.get("type"), query.get("bot"), limit))) {
+    for (AuditEvent e : services
+        .audit()
+        .events(new AuditQuery(since, query.get("type"), query.get("bot"), limit))) {
       ObjectNode o = a.addObject();
-      o.put("id", e.id()).put("time", e.time().toString()).put("type", e.type()).put("bot", e.bot()).put("instance_id", e.instanceId()).put("outcome", e.outcome());
+      o.put("id", e.id())
+          .put("time", e.time().toString())
+          .put("type", e.type())
+          .put("bot", e.bot())
+          .put("instance_id", e.instanceId())
+          .put("outcome", e.outcome());
       ObjectNode d = o.putObject("detail");
-      e.detail().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(x -> d.put(x.getKey(), x.getValue()));
+      e.detail().entrySet().stream()
+          .sorted(Map.Entry.comparingByKey())
+          .forEach(x -> d.put(x.getKey(), x.getValue()));
     }
     return a;
   }
@@ -627,13 +715,17 @@ public final class AdminApi {
       }
       String hash = colon < 0 ? "" : pin.substring(colon + 1);
       if (seq < 0 || !hash.matches("[0-9a-f]{64}")) {
-        throw Json.malformed("pin must be SEQUENCE:HASH as printed by a verification (a number, a colon, 64 lower-case hex digits)");
+        throw Json.malformed(
+            "pin must be SEQUENCE:HASH as printed by a verification (a number, a colon, 64 lower-case hex digits)");
       }
       v = services.audit().verify(seq, hash);
     }
     JsonNode tree = Protocol.toTree(v);
     ObjectNode out = obj();
-    tree.fields().forEachRemaining(e -> out.set(e.getKey().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT), e.getValue()));
+    tree.fields()
+        .forEachRemaining(e -> out.set(
+            e.getKey().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT),
+            e.getValue()));
     return out;
   }
 
@@ -655,8 +747,13 @@ public final class AdminApi {
 
   private static ObjectNode token(Token t) {
     ObjectNode o = obj();
-    o.put("id", t.id()).put("short_id", t.shortId()).put("name", t.name()).put("bot", t.bot()).put("join_method", t.joinMethod());
-    o.put("created_at", t.createdAt().toString()).put("expires_at", t.expiresAt().toString());
+    o.put("id", t.id())
+        .put("short_id", t.shortId())
+        .put("name", t.name())
+        .put("bot", t.bot())
+        .put("join_method", t.joinMethod());
+    o.put("created_at", t.createdAt().toString())
+        .put("expires_at", t.expiresAt().toString());
     o.put("consumed_at", t.consumedAt() == null ? null : t.consumedAt().toString());
     o.set("rules", Protocol.toTree(t.rules()));
     return o;
@@ -664,7 +761,10 @@ public final class AdminApi {
 
   private static ObjectNode instance(BotInstance i) {
     ObjectNode o = obj();
-    o.put("id", i.id()).put("bot", i.bot()).put("join_method", i.joinMethod()).put("created_at", i.createdAt().toString());
+    o.put("id", i.id())
+        .put("bot", i.bot())
+        .put("join_method", i.joinMethod())
+        .put("created_at", i.createdAt().toString());
     o.put("generation", i.generation()).put("locked", i.locked());
     o.set("initial_authentication", authentication(i.initialAuthentication()));
     o.set("latest_authentication", authentication(i.latestAuthentication()));
@@ -673,7 +773,11 @@ public final class AdminApi {
       o.putNull("latest_heartbeat");
     } else {
       ObjectNode hb = o.putObject("latest_heartbeat");
-      hb.put("received_at", h.receivedAt().toString()).put("hostname", h.hostname()).put("version", h.version()).put("uptime_seconds", h.uptimeSeconds()).put("one_shot", h.oneShot());
+      hb.put("received_at", h.receivedAt().toString())
+          .put("hostname", h.hostname())
+          .put("version", h.version())
+          .put("uptime_seconds", h.uptimeSeconds())
+          .put("one_shot", h.oneShot());
       ObjectNode outs = hb.putObject("outputs");
       h.outputs().forEach(outs::put);
     }
@@ -682,7 +786,10 @@ public final class AdminApi {
 
   private static ObjectNode authentication(Authentication a) {
     ObjectNode o = obj();
-    o.put("time", a.time().toString()).put("remote_address", a.remoteAddress()).put("join_method", a.joinMethod()).put("generation", a.generation());
+    o.put("time", a.time().toString())
+        .put("remote_address", a.remoteAddress())
+        .put("join_method", a.joinMethod())
+        .put("generation", a.generation());
     ObjectNode m = o.putObject("metadata");
     a.metadata().forEach(m::put);
     return o;
@@ -690,7 +797,10 @@ public final class AdminApi {
 
   private static ObjectNode lock(Lock l, Instant now) {
     ObjectNode o = obj();
-    o.put("id", l.id()).put("target", l.target().label()).put("value", l.value()).put("reason", l.reason());
+    o.put("id", l.id())
+        .put("target", l.target().label())
+        .put("value", l.value())
+        .put("reason", l.reason());
     o.put("created_at", l.createdAt() == null ? null : l.createdAt().toString());
     o.put("expires_at", l.expiresAt() == null ? null : l.expiresAt().toString());
     o.put("active", l.activeAt(now));
@@ -712,6 +822,7 @@ public final class AdminApi {
   }
 
   private static ProblemException notFound(String what, String name) {
-    return ProblemException.of(ErrorCode.NOT_FOUND, "no " + what + " '" + IdentityDecisions.printable(name) + "'");
+    return ProblemException.of(
+        ErrorCode.NOT_FOUND, "no " + what + " '" + IdentityDecisions.printable(name) + "'");
   }
 }

@@ -1,11 +1,11 @@
 package dev.machineid.issuer.internal.admin;
 
+import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.issuer.internal.ProblemException;
 import dev.machineid.issuer.internal.authority.CertificateAuthority;
 import dev.machineid.issuer.internal.authority.CredentialMarks;
 import dev.machineid.issuer.internal.http.ClientCertificates;
 import dev.machineid.issuer.internal.join.IdentityDecisions;
-import dev.machineid.core.protocol.IdentityExtension;
 import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
@@ -45,7 +45,14 @@ public final class AdminCertificates {
 
   private AdminCertificates() {}
 
-  public static X509Certificate issue(CertificateAuthority ca, String trustDomain, String name, PublicKey key, Instant now, Duration ttl, SecureRandom random) {
+  public static X509Certificate issue(
+      CertificateAuthority ca,
+      String trustDomain,
+      String name,
+      PublicKey key,
+      Instant now,
+      Duration ttl,
+      SecureRandom random) {
     return issue(ca, trustDomain, name, key, now, ttl, random, null);
   }
 
@@ -55,8 +62,16 @@ public final class AdminCertificates {
    * refuses it too and it cannot renew again.
    */
   public static X509Certificate renew(
-      CertificateAuthority ca, String trustDomain, String name, String fromSerial, PublicKey key, Instant now, Duration ttl, SecureRandom random) {
-    return issue(ca, trustDomain, name, key, now, ttl, random, CredentialMarks.renewedAdmin(fromSerial));
+      CertificateAuthority ca,
+      String trustDomain,
+      String name,
+      String fromSerial,
+      PublicKey key,
+      Instant now,
+      Duration ttl,
+      SecureRandom random) {
+    return issue(
+        ca, trustDomain, name, key, now, ttl, random, CredentialMarks.renewedAdmin(fromSerial));
   }
 
   /** The serial an admin certificate was renewed from, if {@code /v1/admin/renew} made it. */
@@ -74,7 +89,9 @@ public final class AdminCertificates {
   public static Instant issuedAt(X509Certificate certificate) {
     Instant notBefore = certificate.getNotBefore().toInstant();
     Instant latest = notBefore.plus(CertificateAuthority.BACKDATE).plusSeconds(1);
-    return CredentialMarks.adminIssuedAt(certificate).filter(at -> !at.isBefore(notBefore) && !at.isAfter(latest)).orElse(notBefore);
+    return CredentialMarks.adminIssuedAt(certificate)
+        .filter(at -> !at.isBefore(notBefore) && !at.isAfter(latest))
+        .orElse(notBefore);
   }
 
   /** True if {@code /v1/admin/renew} made the certificate (whether or not its mark parses). */
@@ -83,27 +100,51 @@ public final class AdminCertificates {
   }
 
   private static X509Certificate issue(
-      CertificateAuthority ca, String trustDomain, String name, PublicKey key, Instant now, Duration ttl, SecureRandom random, Extension mark) {
+      CertificateAuthority ca,
+      String trustDomain,
+      String name,
+      PublicKey key,
+      Instant now,
+      Duration ttl,
+      SecureRandom random,
+      Extension mark) {
     if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(MAX_TTL) > 0) {
       throw new IllegalArgumentException("admin certificate TTL must be 1s to 24h, got " + ttl);
     }
     Instant at = now.truncatedTo(ChronoUnit.SECONDS);
     try {
-      X500Name issuer = X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded());
-      X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, "admin-" + name).build();
-      X509v3CertificateBuilder b =
-          new JcaX509v3CertificateBuilder(
-              issuer, CertificateAuthority.serial(random), Date.from(at.minus(CertificateAuthority.BACKDATE)), Date.from(at.plus(ttl)), subject, key);
-      b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri(trustDomain, name))));
+      X500Name issuer =
+          X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded());
+      X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
+          .addRDN(BCStyle.CN, "admin-" + name)
+          .build();
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+          issuer,
+          CertificateAuthority.serial(random),
+          Date.from(at.minus(CertificateAuthority.BACKDATE)),
+          Date.from(at.plus(ttl)),
+          subject,
+          key);
+      b.addExtension(
+          Extension.subjectAlternativeName,
+          false,
+          new GeneralNames(
+              new GeneralName(GeneralName.uniformResourceIdentifier, uri(trustDomain, name))));
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
-      b.addExtension(Extension.authorityKeyIdentifier, false, new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
+      b.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      b.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
+          new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
       b.addExtension(CredentialMarks.adminIssued(now));
       if (mark != null) {
         b.addExtension(mark);
       }
-      return new JcaX509CertificateConverter().getCertificate(b.build(CertificateAuthority.signer("SHA256withECDSA").build(ca.keyPair().getPrivate())));
+      return new JcaX509CertificateConverter()
+          .getCertificate(b.build(
+              CertificateAuthority.signer("SHA256withECDSA").build(ca.keyPair().getPrivate())));
     } catch (Exception e) {
       throw new IllegalStateException("cannot issue an admin certificate", e);
     }
@@ -120,10 +161,13 @@ public final class AdminCertificates {
    *
    * @throws ProblemException {@code unauthenticated} otherwise (bot certificates included)
    */
-  public static String adminName(X509Certificate[] peer, CertificateAuthority ca, String trustDomain, Instant now) {
+  public static String adminName(
+      X509Certificate[] peer, CertificateAuthority ca, String trustDomain, Instant now) {
     if (peer == null || peer.length == 0) {
       throw new ProblemException(
-          dev.machineid.core.ErrorCode.UNAUTHENTICATED, "an admin client certificate is required", "admin call without a client certificate");
+          dev.machineid.core.ErrorCode.UNAUTHENTICATED,
+          "an admin client certificate is required",
+          "admin call without a client certificate");
     }
     X509Certificate leaf = peer[0];
     try {
@@ -133,7 +177,8 @@ public final class AdminCertificates {
       leaf.verify(ca.certificate().getPublicKey());
       leaf.checkValidity(Date.from(now));
     } catch (GeneralSecurityException e) {
-      throw refused("admin certificate not from the issuer authority or outside its validity: " + e.getMessage());
+      throw refused("admin certificate not from the issuer authority or outside its validity: "
+          + e.getMessage());
     }
     List<String> eku;
     try {
@@ -149,11 +194,14 @@ public final class AdminCertificates {
     }
     String cn = CertificateAuthority.commonName(leaf);
     if (cn == null || !cn.startsWith("admin-")) {
-      throw refused("client certificate " + (cn == null ? "without a CN" : "CN=" + IdentityDecisions.printable(cn)) + " is not an admin identity");
+      throw refused("client certificate "
+          + (cn == null ? "without a CN" : "CN=" + IdentityDecisions.printable(cn))
+          + " is not an admin identity");
     }
     String name = cn.substring("admin-".length());
     if (!uris(leaf).contains(uri(trustDomain, name))) {
-      throw refused("admin certificate for '" + IdentityDecisions.printable(name) + "' lacks the URI SAN " + uri(trustDomain, name));
+      throw refused("admin certificate for '" + IdentityDecisions.printable(name)
+          + "' lacks the URI SAN " + uri(trustDomain, name));
     }
     return name;
   }
@@ -164,13 +212,20 @@ public final class AdminCertificates {
       if (sans == null) {
         return List.of();
       }
-      return sans.stream().filter(l -> Integer.valueOf(6).equals(l.get(0))).map(l -> String.valueOf(l.get(1))).map(s -> URI.create(s).toString()).toList();
+      return sans.stream()
+          .filter(l -> Integer.valueOf(6).equals(l.get(0)))
+          .map(l -> String.valueOf(l.get(1)))
+          .map(s -> URI.create(s).toString())
+          .toList();
     } catch (CertificateParsingException | IllegalArgumentException e) {
       return List.of();
     }
   }
 
   private static ProblemException refused(String reason) {
-    return new ProblemException(dev.machineid.core.ErrorCode.UNAUTHENTICATED, "an admin client certificate of this issuer is required", reason);
+    return new ProblemException(
+        dev.machineid.core.ErrorCode.UNAUTHENTICATED,
+        "an admin client certificate of this issuer is required",
+        reason);
   }
 }

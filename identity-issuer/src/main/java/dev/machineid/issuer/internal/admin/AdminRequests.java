@@ -1,9 +1,9 @@
 package dev.machineid.issuer.internal.admin;
 
-import dev.machineid.issuer.internal.http.Requests;
-import dev.machineid.issuer.internal.resources.Resources;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import dev.machineid.issuer.internal.http.Requests;
+import dev.machineid.issuer.internal.resources.Resources;
 import java.util.List;
 import java.util.Map;
 
@@ -26,7 +26,8 @@ public final class AdminRequests {
 
   /** {@code POST /v1/admin/sign}: a certificate for a target (a database server or an SSH host). */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-  public record Sign(String kind, List<String> hostNames, String publicKey, String sshPublicKey, String ttl) {
+  public record Sign(
+      String kind, List<String> hostNames, String publicKey, String sshPublicKey, String ttl) {
     public Sign {
       required(kind, "kind");
     }
@@ -42,7 +43,12 @@ public final class AdminRequests {
 
   /** {@code POST /v1/admin/bots}. */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-  public record NewBot(String name, List<String> roles, List<String> logins, Map<String, List<String>> traits, String tokenTtl) {
+  public record NewBot(
+      String name,
+      List<String> roles,
+      List<String> logins,
+      Map<String, List<String>> traits,
+      String tokenTtl) {
     public NewBot {
       required(name, "name");
       roles = strings(roles, "roles");
@@ -56,7 +62,8 @@ public final class AdminRequests {
    * null clears it); whether a field was given at all is read from the body.
    */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-  public record BotUpdate(List<String> roles, List<String> logins, Map<String, List<String>> traits) {
+  public record BotUpdate(
+      List<String> roles, List<String> logins, Map<String, List<String>> traits) {
     public BotUpdate {
       roles = strings(roles, "roles");
       logins = strings(logins, "logins");
@@ -97,7 +104,8 @@ public final class AdminRequests {
     }
     for (String v : values) {
       if (v == null || v.isBlank()) {
-        throw new IllegalArgumentException("field '" + field + "' must be a list of non-empty strings");
+        throw new IllegalArgumentException(
+            "field '" + field + "' must be a list of non-empty strings");
       }
     }
     return List.copyOf(values);

@@ -1,8 +1,8 @@
 package dev.machineid.issuer.internal.audit;
 
-import dev.machineid.issuer.internal.Text;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.IssuerStore;
+import dev.machineid.issuer.internal.Text;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,7 +33,8 @@ public final class Auditor {
    * (e.g. {@code admin:alice}); events written through the Java API outside such a scope carry no
    * actor, events of bots carry the bot and instance instead.
    */
-  public static <T> T actingAs(String actor, java.util.concurrent.Callable<T> action) throws Exception {
+  public static <T> T actingAs(String actor, java.util.concurrent.Callable<T> action)
+      throws Exception {
     String outer = ACTOR.get();
     ACTOR.set(actor);
     try {
@@ -108,11 +109,18 @@ public final class Auditor {
   }
 
   /** Appends a success event in the transaction of {@code tx}. */
-  public void success(IssuerStore tx, String type, String bot, String instanceId, Map<String, String> detail) {
+  public void success(
+      IssuerStore tx, String type, String bot, String instanceId, Map<String, String> detail) {
     write(tx, type, bot, instanceId, AuditEvent.SUCCESS, detail);
   }
 
-  private void write(IssuerStore target, String type, String bot, String instanceId, String outcome, Map<String, String> detail) {
+  private void write(
+      IssuerStore target,
+      String type,
+      String bot,
+      String instanceId,
+      String outcome,
+      Map<String, String> detail) {
     Map<String, String> clean = new LinkedHashMap<>();
     String actor = ACTOR.get();
     if (actor != null) {
@@ -123,6 +131,13 @@ public final class Auditor {
         clean.put(Text.inert(k), Text.inert(v));
       }
     });
-    target.appendAudit(new AuditEvent(UUID.randomUUID().toString(), clock.instant(), Text.inert(type), Text.inert(bot), Text.inert(instanceId), outcome, clean));
+    target.appendAudit(new AuditEvent(
+        UUID.randomUUID().toString(),
+        clock.instant(),
+        Text.inert(type),
+        Text.inert(bot),
+        Text.inert(instanceId),
+        outcome,
+        clean));
   }
 }

@@ -1,11 +1,11 @@
 package dev.machineid.issuer.internal.authority;
 
-import dev.machineid.issuer.internal.ProblemException;
-import dev.machineid.issuer.internal.Text;
-import dev.machineid.core.SpiffeId;
 import dev.machineid.core.ErrorCode;
+import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.IdentityExtension;
 import dev.machineid.core.protocol.Pem;
+import dev.machineid.issuer.internal.ProblemException;
+import dev.machineid.issuer.internal.Text;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -73,17 +73,25 @@ public final class CertificateAuthority {
   }
 
   /** A new self-signed authority with this common name, valid for ten years from {@code now}. */
-  public static CertificateAuthority createNamed(String commonName, Instant now, SecureRandom random) {
+  public static CertificateAuthority createNamed(
+      String commonName, Instant now, SecureRandom random) {
     KeyPair kp = newP256(random);
     X500Name name = cn(commonName);
     Instant from = now.truncatedTo(ChronoUnit.SECONDS).minus(BACKDATE);
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      X509v3CertificateBuilder b =
-          new JcaX509v3CertificateBuilder(name, serial(random), Date.from(from), Date.from(from.plus(CA_VALIDITY)), name, kp.getPublic());
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+          name,
+          serial(random),
+          Date.from(from),
+          Date.from(from.plus(CA_VALIDITY)),
+          name,
+          kp.getPublic());
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
+      b.addExtension(
+          Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      b.addExtension(
+          Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
       return new CertificateAuthority(kp, sign(b, kp.getPrivate()), random);
     } catch (GeneralSecurityException | CertIOException e) {
       throw new IllegalStateException("cannot create the issuer authority certificate", e);
@@ -109,20 +117,29 @@ public final class CertificateAuthority {
   }
 
   /** A TLS server certificate for the issuer: SANs from {@code hostNames}, EKU serverAuth. */
-  public X509Certificate issueServer(PublicKey key, List<String> hostNames, Instant now, Duration validity) {
+  public X509Certificate issueServer(
+      PublicKey key, List<String> hostNames, Instant now, Duration validity) {
     Instant from = now.truncatedTo(ChronoUnit.SECONDS).minus(Duration.ofHours(1));
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
       X509v3CertificateBuilder b = builder(cn(hostNames.get(0)), from, from.plus(validity), key);
       List<GeneralName> names = new ArrayList<>();
       for (String h : hostNames) {
-        names.add(isIpAddress(h) ? new GeneralName(GeneralName.iPAddress, h) : new GeneralName(GeneralName.dNSName, h));
+        names.add(
+            isIpAddress(h)
+                ? new GeneralName(GeneralName.iPAddress, h)
+                : new GeneralName(GeneralName.dNSName, h));
       }
-      b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
+      b.addExtension(
+          Extension.subjectAlternativeName,
+          false,
+          new GeneralNames(names.toArray(GeneralName[]::new)));
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
-      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
+      b.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+      b.addExtension(
+          Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
       return sign(b, keyPair.getPrivate());
     } catch (GeneralSecurityException | CertIOException e) {
       throw new IllegalStateException("cannot issue the issuer's TLS certificate", e);
@@ -135,8 +152,14 @@ public final class CertificateAuthority {
    * before {@code now} to {@code now + ttl} (whole seconds).
    */
   public X509Certificate issueBot(
-      String trustDomain, String bot, PublicKey key, IdentityExtension identity, Instant now, Duration ttl) {
-    return Pem.certificate(issueBotCertificate(trustDomain, bot, key, identity, now, ttl).der());
+      String trustDomain,
+      String bot,
+      PublicKey key,
+      IdentityExtension identity,
+      Instant now,
+      Duration ttl) {
+    return Pem.certificate(
+        issueBotCertificate(trustDomain, bot, key, identity, now, ttl).der());
   }
 
   /**
@@ -152,22 +175,33 @@ public final class CertificateAuthority {
 
   /** {@link #issueBot}, answered as the encoded certificate: what a join or renewal sends and stores. */
   public BotCertificate issueBotCertificate(
-      String trustDomain, String bot, PublicKey key, IdentityExtension identity, Instant now, Duration ttl) {
+      String trustDomain,
+      String bot,
+      PublicKey key,
+      IdentityExtension identity,
+      Instant now,
+      Duration ttl) {
     Instant at = now.truncatedTo(ChronoUnit.SECONDS);
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      X509v3CertificateBuilder b = builder(cn("bot-" + bot), at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
+      X509v3CertificateBuilder b = builder(
+          cn("bot-" + bot), at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
       b.addExtension(
           Extension.subjectAlternativeName,
           false,
-          new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, SpiffeId.forBot(trustDomain, bot).toString())));
+          new GeneralNames(new GeneralName(
+              GeneralName.uniformResourceIdentifier,
+              SpiffeId.forBot(trustDomain, bot).toString())));
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
-      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
+      b.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      b.addExtension(
+          Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
       b.addExtension(new ASN1ObjectIdentifier(IdentityExtension.OID), false, identity.toDer());
       X509CertificateHolder h = b.build(signer(SIGNATURE).build(keyPair.getPrivate()));
-      return new BotCertificate(h.getEncoded(), h.getSerialNumber(), h.getNotAfter().toInstant());
+      return new BotCertificate(
+          h.getEncoded(), h.getSerialNumber(), h.getNotAfter().toInstant());
     } catch (GeneralSecurityException | OperatorCreationException | java.io.IOException e) {
       throw new IllegalStateException("cannot issue a bot certificate", e);
     }
@@ -180,19 +214,30 @@ public final class CertificateAuthority {
    * mark instead, so that the issuer never takes it for the bot.
    */
   public X509Certificate issueScopedIdentity(
-      String trustDomain, String bot, PublicKey key, String instanceId, List<String> roles, Instant now, Duration ttl) {
+      String trustDomain,
+      String bot,
+      PublicKey key,
+      String instanceId,
+      List<String> roles,
+      Instant now,
+      Duration ttl) {
     Instant at = now.truncatedTo(ChronoUnit.SECONDS);
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      X509v3CertificateBuilder b = builder(cn("bot-" + bot), at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
+      X509v3CertificateBuilder b = builder(
+          cn("bot-" + bot), at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
       b.addExtension(
           Extension.subjectAlternativeName,
           false,
-          new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, SpiffeId.forBot(trustDomain, bot).toString())));
+          new GeneralNames(new GeneralName(
+              GeneralName.uniformResourceIdentifier,
+              SpiffeId.forBot(trustDomain, bot).toString())));
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
-      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
+      b.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      b.addExtension(
+          Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
       b.addExtension(CredentialMarks.scopedIdentity(instanceId, roles));
       return sign(b, keyPair.getPrivate());
     } catch (GeneralSecurityException | CertIOException e) {
@@ -205,19 +250,36 @@ public final class CertificateAuthority {
    * digitalSignature, valid from one minute before {@code now} to {@code now + ttl} (whole seconds).
    */
   public X509Certificate issueLeaf(
-      X500Name subject, List<GeneralName> sans, List<KeyPurposeId> usages, PublicKey key, Instant now, Duration ttl) {
+      X500Name subject,
+      List<GeneralName> sans,
+      List<KeyPurposeId> usages,
+      PublicKey key,
+      Instant now,
+      Duration ttl) {
     Instant at = now.truncatedTo(ChronoUnit.SECONDS);
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      X509v3CertificateBuilder b = builder(subject, at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
+      X509v3CertificateBuilder b =
+          builder(subject, at.minus(BACKDATE), at.plusSeconds(Math.max(1, ttl.toSeconds())), key);
       if (!sans.isEmpty()) {
-        // RFC 5280: with an empty subject (an X509-SVID) the SAN carries the identity and is critical
-        b.addExtension(Extension.subjectAlternativeName, subject.getRDNs().length == 0, new GeneralNames(sans.toArray(GeneralName[]::new)));
+        // RFC 5280: with an empty subject (an X509-SVID) the SAN carries the identity and is
+        // critical
+        b.addExtension(
+            Extension.subjectAlternativeName,
+            subject.getRDNs().length == 0,
+            new GeneralNames(sans.toArray(GeneralName[]::new)));
       }
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(usages.toArray(KeyPurposeId[]::new)));
-      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
+      b.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      b.addExtension(
+          Extension.extendedKeyUsage,
+          false,
+          new ExtendedKeyUsage(usages.toArray(KeyPurposeId[]::new)));
+      b.addExtension(
+          Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(certificate));
       return sign(b, keyPair.getPrivate());
     } catch (GeneralSecurityException | CertIOException e) {
       throw new IllegalStateException("cannot issue a certificate for " + subject, e);
@@ -240,7 +302,8 @@ public final class CertificateAuthority {
     if (host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
       for (String octet : host.split("\\.")) {
         if (Integer.parseInt(octet) > 255 || (octet.length() > 1 && octet.startsWith("0"))) {
-          throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "'" + host + "' is not an IPv4 address");
+          throw ProblemException.of(
+              ErrorCode.MALFORMED_REQUEST, "'" + host + "' is not an IPv4 address");
         }
       }
       return host;
@@ -248,23 +311,31 @@ public final class CertificateAuthority {
     if (isIpAddress(host)) {
       try {
         // only hex digits, colons and dots: parsed as an IPv6 literal, never looked up
-        return java.net.InetAddress.getByName(host).getHostAddress().equals(host) ? host : java.net.InetAddress.getByName(host).getHostAddress();
+        return java.net.InetAddress.getByName(host).getHostAddress().equals(host)
+            ? host
+            : java.net.InetAddress.getByName(host).getHostAddress();
       } catch (java.net.UnknownHostException e) {
-        throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "'" + Text.inert(host) + "' is not an IPv6 address");
+        throw ProblemException.of(
+            ErrorCode.MALFORMED_REQUEST, "'" + Text.inert(host) + "' is not an IPv6 address");
       }
     }
     String h = host.toLowerCase(Locale.ROOT);
-    if (h.length() > 253 || !h.matches("(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")) {
+    if (h.length() > 253
+        || !h.matches(
+            "(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")) {
       throw ProblemException.of(
           ErrorCode.MALFORMED_REQUEST,
-          "host name '" + Text.inert(host) + "' is not a DNS name (letters, digits and hyphens in dot-separated labels, no wildcard) or an IP address");
+          "host name '" + Text.inert(host)
+              + "' is not a DNS name (letters, digits and hyphens in dot-separated labels, no wildcard) or an IP address");
     }
     return h;
   }
 
   /** Subject and SAN for a host name or an IP address. */
   public static GeneralName hostName(String host) {
-    return isIpAddress(host) ? new GeneralName(GeneralName.iPAddress, host) : new GeneralName(GeneralName.dNSName, host);
+    return isIpAddress(host)
+        ? new GeneralName(GeneralName.iPAddress, host)
+        : new GeneralName(GeneralName.dNSName, host);
   }
 
   /** The serial as the issuer writes it in locks and audit records: lower-case hex. */
@@ -276,14 +347,22 @@ public final class CertificateAuthority {
     return serial.toString(16).toLowerCase(Locale.ROOT);
   }
 
-  private X509v3CertificateBuilder builder(X500Name subject, Instant from, Instant to, PublicKey key) {
+  private X509v3CertificateBuilder builder(
+      X500Name subject, Instant from, Instant to, PublicKey key) {
     return new JcaX509v3CertificateBuilder(
-        X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()), serial(random), Date.from(from), Date.from(to), subject, key);
+        X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
+        serial(random),
+        Date.from(from),
+        Date.from(to),
+        subject,
+        key);
   }
 
-  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key) throws GeneralSecurityException {
+  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key)
+      throws GeneralSecurityException {
     try {
-      return new JcaX509CertificateConverter().getCertificate(b.build(signer(SIGNATURE).build(key)));
+      return new JcaX509CertificateConverter()
+          .getCertificate(b.build(signer(SIGNATURE).build(key)));
     } catch (OperatorCreationException e) {
       throw new GeneralSecurityException("cannot create a " + SIGNATURE + " signer", e);
     }
@@ -332,6 +411,7 @@ public final class CertificateAuthority {
   }
 
   static boolean isIpAddress(String host) {
-    return host.matches("\\d{1,3}(\\.\\d{1,3}){3}") || (host.contains(":") && host.matches("[0-9A-Fa-f:.]+"));
+    return host.matches("\\d{1,3}(\\.\\d{1,3}){3}")
+        || (host.contains(":") && host.matches("[0-9A-Fa-f:.]+"));
   }
 }

@@ -94,13 +94,20 @@ public final class CredentialMarks {
 
   /** The serial an admin certificate was renewed from, if it carries the {@link #RENEWED_ADMIN} mark. */
   public static Optional<String> renewedFrom(X509Certificate certificate) {
-    return read(certificate, RENEWED_ADMIN).map(m -> m.get("renewed_from_serial")).filter(String.class::isInstance).map(String.class::cast);
+    return read(certificate, RENEWED_ADMIN)
+        .map(m -> m.get("renewed_from_serial"))
+        .filter(String.class::isInstance)
+        .map(String.class::cast);
   }
 
   private static Extension extension(String oid, Map<String, Object> content) {
     try {
       byte[] json = Protocol.writer().writeValueAsBytes(content);
-      return new Extension(new ASN1ObjectIdentifier(oid), false, new DERUTF8String(new String(json, java.nio.charset.StandardCharsets.UTF_8)).getEncoded());
+      return new Extension(
+          new ASN1ObjectIdentifier(oid),
+          false,
+          new DERUTF8String(new String(json, java.nio.charset.StandardCharsets.UTF_8))
+              .getEncoded());
     } catch (IOException e) {
       throw new IllegalStateException("cannot encode the certificate mark " + oid, e);
     }
@@ -112,9 +119,12 @@ public final class CredentialMarks {
       return Optional.empty();
     }
     try {
-      ASN1Primitive inner = ASN1Primitive.fromByteArray(ASN1OctetString.getInstance(wrapped).getOctets());
+      ASN1Primitive inner =
+          ASN1Primitive.fromByteArray(ASN1OctetString.getInstance(wrapped).getOctets());
       String json = DERUTF8String.getInstance(inner).getString();
-      return Optional.of(Protocol.reader().forType(new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {}).readValue(json));
+      return Optional.of(Protocol.reader()
+          .forType(new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {})
+          .readValue(json));
     } catch (JsonProcessingException e) {
       return Optional.empty();
     } catch (IOException | IllegalArgumentException e) {

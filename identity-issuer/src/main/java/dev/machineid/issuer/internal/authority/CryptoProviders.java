@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CryptoProviders {
   private static final Logger LOG = LoggerFactory.getLogger(CryptoProviders.class);
-  private static final String ACCP = "com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider";
+  private static final String ACCP =
+      "com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider";
 
   private CryptoProviders() {}
 
@@ -35,7 +36,9 @@ public final class CryptoProviders {
           case "jdk" -> null;
           case "bouncycastle", "bc" -> new BouncyCastleProvider();
           case "accp", "corretto" -> accp();
-          default -> throw new IllegalArgumentException("crypto_provider must be jdk, bouncycastle or accp, got '" + setting + "'");
+          default ->
+            throw new IllegalArgumentException(
+                "crypto_provider must be jdk, bouncycastle or accp, got '" + setting + "'");
         };
     CertificateAuthority.useSignatureProvider(chosen);
     String active;
@@ -43,12 +46,17 @@ public final class CryptoProviders {
       active = chosen.getName();
     } else {
       try {
-        active = java.security.Signature.getInstance("SHA256withECDSA").getProvider().getName();
+        active =
+            java.security.Signature.getInstance("SHA256withECDSA").getProvider().getName();
       } catch (java.security.GeneralSecurityException e) {
         active = "none";
       }
     }
-    LOG.info("crypto provider setting '{}': SHA256withECDSA from {}; certificates are signed by {} (by instance, not registered JVM-wide); key checks, signature verification and TLS use the JDK's providers", s, active, active);
+    LOG.info(
+        "crypto provider setting '{}': SHA256withECDSA from {}; certificates are signed by {} (by instance, not registered JVM-wide); key checks, signature verification and TLS use the JDK's providers",
+        s,
+        active,
+        active);
     return active;
   }
 
@@ -59,7 +67,9 @@ public final class CryptoProviders {
       Provider p = (Provider) c.getField("INSTANCE").get(null);
       Throwable failure = (Throwable) c.getMethod("getLoadingError").invoke(p);
       if (failure != null) {
-        LOG.warn("the Amazon Corretto Crypto Provider did not load ({}); using the JDK's providers", failure.toString());
+        LOG.warn(
+            "the Amazon Corretto Crypto Provider did not load ({}); using the JDK's providers",
+            failure.toString());
         return null;
       }
       return p;

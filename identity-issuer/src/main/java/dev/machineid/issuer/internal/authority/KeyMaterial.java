@@ -32,7 +32,8 @@ public final class KeyMaterial {
   public static final String AUTHORITY_CERT = "authority-cert.pem";
   public static final String MAC_KEY = "challenge-mac.key";
   public static final String SERVED_MARKER = "served";
-  private static final Set<PosixFilePermission> OWNER_RW = EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+  private static final Set<PosixFilePermission> OWNER_RW =
+      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
 
   private final CertificateAuthority authority;
   private final byte[] macKey;
@@ -63,7 +64,8 @@ public final class KeyMaterial {
    * @throws IllegalStateException if only some files exist, a file is readable by others, or the
    *     files do not parse
    */
-  public static KeyMaterial loadOrCreate(Path dir, String trustDomain, Instant now, SecureRandom random) {
+  public static KeyMaterial loadOrCreate(
+      Path dir, String trustDomain, Instant now, SecureRandom random) {
     Path keyFile = dir.resolve(AUTHORITY_KEY);
     Path certFile = dir.resolve(AUTHORITY_CERT);
     Path macFile = dir.resolve(MAC_KEY);
@@ -83,23 +85,30 @@ public final class KeyMaterial {
       }
       if (!(key && cert && mac)) {
         throw new IllegalStateException(
-            "keys directory " + dir + " holds only some of " + AUTHORITY_KEY + ", " + AUTHORITY_CERT + " and " + MAC_KEY
+            "keys directory " + dir + " holds only some of " + AUTHORITY_KEY + ", " + AUTHORITY_CERT
+                + " and " + MAC_KEY
                 + "; restore the missing files or empty the directory to create a new authority (clients will need the new CA pin)");
       }
       for (Path p : new Path[] {keyFile, certFile, macFile}) {
         checkPrivate(p);
       }
       PrivateKey privateKey = Pem.privateKey(Files.readString(keyFile, StandardCharsets.US_ASCII));
-      X509Certificate certificate = Pem.certificate(Files.readString(certFile, StandardCharsets.US_ASCII));
-      byte[] macKey = Base64.getDecoder().decode(Files.readString(macFile, StandardCharsets.US_ASCII).trim());
+      X509Certificate certificate =
+          Pem.certificate(Files.readString(certFile, StandardCharsets.US_ASCII));
+      byte[] macKey = Base64.getDecoder()
+          .decode(Files.readString(macFile, StandardCharsets.US_ASCII).trim());
       if (macKey.length < 32) {
         throw new IllegalStateException(macFile + " must hold at least 32 bytes (base64)");
       }
-      return new KeyMaterial(new CertificateAuthority(new KeyPair(certificate.getPublicKey(), privateKey), certificate, random), macKey);
+      return new KeyMaterial(
+          new CertificateAuthority(
+              new KeyPair(certificate.getPublicKey(), privateKey), certificate, random),
+          macKey);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read or write the issuer keys in " + dir, e);
     } catch (IllegalArgumentException e) {
-      throw new IllegalStateException("the issuer keys in " + dir + " do not parse: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the issuer keys in " + dir + " do not parse: " + e.getMessage(), e);
     }
   }
 
@@ -133,15 +142,20 @@ public final class KeyMaterial {
   }
 
   private static boolean posix(Path p) {
-    return Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS) != null;
+    return Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        != null;
   }
 
   static void createDirectory(Path dir) throws IOException {
     if (Files.isDirectory(dir)) {
       return;
     }
-    if (posix(dir.toAbsolutePath().getParent() == null ? dir.toAbsolutePath() : dir.toAbsolutePath().getParent())) {
-      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    if (posix(
+        dir.toAbsolutePath().getParent() == null
+            ? dir.toAbsolutePath()
+            : dir.toAbsolutePath().getParent())) {
+      Files.createDirectories(
+          dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     } else {
       Files.createDirectories(dir);
     }
@@ -173,8 +187,8 @@ public final class KeyMaterial {
     Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
     for (PosixFilePermission p : perms) {
       if (!OWNER_RW.contains(p) && p != PosixFilePermission.OWNER_EXECUTE) {
-        throw new IllegalStateException(
-            file + " has mode " + PosixFilePermissions.toString(perms) + ", readable or writable by others; run chmod 600 on it");
+        throw new IllegalStateException(file + " has mode " + PosixFilePermissions.toString(perms)
+            + ", readable or writable by others; run chmod 600 on it");
       }
     }
   }

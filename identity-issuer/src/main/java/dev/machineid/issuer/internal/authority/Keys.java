@@ -1,9 +1,9 @@
 package dev.machineid.issuer.internal.authority;
 
-import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.ProblemException;
 import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
+import dev.machineid.issuer.internal.Hashes;
+import dev.machineid.issuer.internal.ProblemException;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.security.AlgorithmParameters;
@@ -47,7 +47,8 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * ({@code SunEC}, {@code SunRsaSign}), named by instance.
  */
 public final class Keys {
-  private static final ASN1ObjectIdentifier EC_PUBLIC_KEY = new ASN1ObjectIdentifier("1.2.840.10045.2.1");
+  private static final ASN1ObjectIdentifier EC_PUBLIC_KEY =
+      new ASN1ObjectIdentifier("1.2.840.10045.2.1");
   private static final ASN1ObjectIdentifier P256 = new ASN1ObjectIdentifier("1.2.840.10045.3.1.7");
   private static final ASN1ObjectIdentifier ED25519 = new ASN1ObjectIdentifier("1.3.101.112");
   private static final ASN1ObjectIdentifier RSA = new ASN1ObjectIdentifier("1.2.840.113549.1.1.1");
@@ -55,6 +56,7 @@ public final class Keys {
   static final BigInteger MIN_RSA_EXPONENT = BigInteger.valueOf(65537);
   /** The largest RSA public exponent accepted, bounding the cost of a verification. */
   static final BigInteger MAX_RSA_EXPONENT = BigInteger.ONE.shiftLeft(32).subtract(BigInteger.ONE);
+
   static final int MIN_RSA_BITS = 2048;
   static final int MAX_RSA_BITS = 8192;
   private static final ECParameterSpec P256_PARAMS = p256();
@@ -117,9 +119,11 @@ public final class Keys {
     try {
       if (algorithm.equals(EC_PUBLIC_KEY)) {
         if (!P256.equals(parameters)) {
-          throw bad("public_key: EC keys must name the P-256 curve (OID 1.2.840.10045.3.1.7); explicit or other curve parameters are refused");
+          throw bad(
+              "public_key: EC keys must name the P-256 curve (OID 1.2.840.10045.3.1.7); explicit or other curve parameters are refused");
         }
-        return KeyFactory.getInstance("EC", JDK_EC).generatePublic(new ECPublicKeySpec(p256Point(bits), P256_PARAMS));
+        return KeyFactory.getInstance("EC", JDK_EC)
+            .generatePublic(new ECPublicKeySpec(p256Point(bits), P256_PARAMS));
       }
       if (algorithm.equals(ED25519)) {
         if (parameters != null) {
@@ -129,9 +133,11 @@ public final class Keys {
           throw bad("public_key: an Ed25519 key has 32 bytes, this one " + bits.length);
         }
         if (!Ed25519.validatePublicKeyFull(bits, 0)) {
-          throw bad("public_key: the Ed25519 key is not a canonically encoded point of the prime-order subgroup (small-order and non-canonical points are refused)");
+          throw bad(
+              "public_key: the Ed25519 key is not a canonically encoded point of the prime-order subgroup (small-order and non-canonical points are refused)");
         }
-        return KeyFactory.getInstance("Ed25519", JDK_EC).generatePublic(new X509EncodedKeySpec(der));
+        return KeyFactory.getInstance("Ed25519", JDK_EC)
+            .generatePublic(new X509EncodedKeySpec(der));
       }
       if (algorithm.equals(RSA)) {
         if (parameters != null && !DERNull.INSTANCE.equals(parameters)) {
@@ -146,22 +152,28 @@ public final class Keys {
         checkRsa(n, e);
         return KeyFactory.getInstance("RSA", JDK_RSA).generatePublic(new RSAPublicKeySpec(n, e));
       }
-    } catch (GeneralSecurityException | IOException | IllegalArgumentException | ClassCastException e) {
+    } catch (GeneralSecurityException
+        | IOException
+        | IllegalArgumentException
+        | ClassCastException e) {
       throw bad("public_key: the key does not parse (" + e.getClass().getSimpleName() + ")");
     }
-    throw bad("public_key: unsupported key algorithm " + algorithm.getId() + "; use EC P-256, Ed25519 or RSA");
+    throw bad("public_key: unsupported key algorithm " + algorithm.getId()
+        + "; use EC P-256, Ed25519 or RSA");
   }
 
   private static void checkRsa(BigInteger n, BigInteger e) {
     int size = n.bitLength();
     if (size < MIN_RSA_BITS || size > MAX_RSA_BITS) {
-      throw bad("public_key: RSA keys must have " + MIN_RSA_BITS + " to " + MAX_RSA_BITS + " bits, this one has " + size);
+      throw bad("public_key: RSA keys must have " + MIN_RSA_BITS + " to " + MAX_RSA_BITS
+          + " bits, this one has " + size);
     }
     if (!n.testBit(0)) {
       throw bad("public_key: the RSA modulus is even");
     }
     if (!e.testBit(0) || e.compareTo(MIN_RSA_EXPONENT) < 0 || e.compareTo(MAX_RSA_EXPONENT) > 0) {
-      throw bad("public_key: the RSA public exponent must be odd and from 65537 to 2^32-1 (weak exponents such as 1 or 3 are refused)");
+      throw bad(
+          "public_key: the RSA public exponent must be odd and from 65537 to 2^32-1 (weak exponents such as 1 or 3 are refused)");
     }
   }
 
@@ -236,7 +248,8 @@ public final class Keys {
     }
     try {
       String algorithm = signatureAlgorithm(checked);
-      Signature s = Signature.getInstance(algorithm, checked instanceof RSAPublicKey ? JDK_RSA : JDK_EC);
+      Signature s =
+          Signature.getInstance(algorithm, checked instanceof RSAPublicKey ? JDK_RSA : JDK_EC);
       s.initVerify(checked);
       s.update(data);
       return s.verify(signature);

@@ -27,29 +27,35 @@ public final class KeysDirectory {
   }
 
   static void check(Path dir, String runningUser) {
-    if (!Files.exists(dir) || !FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
+    if (!Files.exists(dir)
+        || !FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
       return;
     }
     PosixFileAttributes a;
     try {
       a = Files.readAttributes(dir, PosixFileAttributes.class);
     } catch (IOException | UnsupportedOperationException e) {
-      throw new IllegalStateException("cannot read the owner and mode of the keys directory " + dir + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot read the owner and mode of the keys directory " + dir + ": " + e.getMessage(), e);
     }
     if (!a.isDirectory()) {
       throw new IllegalStateException("the keys directory " + dir + " is not a directory");
     }
     UserPrincipal owner = a.owner();
     if (!owner.getName().equals(runningUser) && !owner.getName().equals("root")) {
-      throw new IllegalStateException(
-          "the keys directory " + dir.toAbsolutePath() + " belongs to user '" + owner.getName() + "', not to '" + runningUser
-              + "' who runs the issuer; another user could replace the authority keys. Run: chown " + runningUser + " " + dir.toAbsolutePath());
+      throw new IllegalStateException("the keys directory " + dir.toAbsolutePath()
+          + " belongs to user '" + owner.getName() + "', not to '" + runningUser
+          + "' who runs the issuer; another user could replace the authority keys. Run: chown "
+          + runningUser + " " + dir.toAbsolutePath());
     }
     Set<PosixFilePermission> p = a.permissions();
-    if (p.contains(PosixFilePermission.GROUP_WRITE) || p.contains(PosixFilePermission.OTHERS_WRITE)) {
+    if (p.contains(PosixFilePermission.GROUP_WRITE)
+        || p.contains(PosixFilePermission.OTHERS_WRITE)) {
       throw new IllegalStateException(
-          "the keys directory " + dir.toAbsolutePath() + " is writable by " + (p.contains(PosixFilePermission.OTHERS_WRITE) ? "other users" : "its group")
-              + " (mode " + java.nio.file.attribute.PosixFilePermissions.toString(p) + "); another user could replace the authority keys. Run: chmod go-w "
+          "the keys directory " + dir.toAbsolutePath() + " is writable by "
+              + (p.contains(PosixFilePermission.OTHERS_WRITE) ? "other users" : "its group")
+              + " (mode " + java.nio.file.attribute.PosixFilePermissions.toString(p)
+              + "); another user could replace the authority keys. Run: chmod go-w "
               + dir.toAbsolutePath());
     }
   }

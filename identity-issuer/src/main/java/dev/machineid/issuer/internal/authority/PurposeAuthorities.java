@@ -82,7 +82,8 @@ public final class PurposeAuthorities {
    * Loads each purpose's key and certificate from {@code dir}, creating the ones that are missing
    * (so a keys directory made before a purpose existed gains it), files mode 0600.
    */
-  public static PurposeAuthorities loadOrCreate(Path dir, String trustDomain, Instant now, SecureRandom random) {
+  public static PurposeAuthorities loadOrCreate(
+      Path dir, String trustDomain, Instant now, SecureRandom random) {
     try {
       KeyMaterial.createDirectory(dir);
       Map<Purpose, CertificateAuthority> m = new LinkedHashMap<>();
@@ -95,7 +96,8 @@ public final class PurposeAuthorities {
           X509Certificate c = Pem.certificate(Files.readString(cert, StandardCharsets.US_ASCII));
           m.put(p, new CertificateAuthority(new KeyPair(c.getPublicKey(), k), c, random));
         } else {
-          CertificateAuthority ca = CertificateAuthority.createNamed(trustDomain + " " + p.title, now, random);
+          CertificateAuthority ca =
+              CertificateAuthority.createNamed(trustDomain + " " + p.title, now, random);
           KeyMaterial.writeSecret(cert, Pem.encode(ca.certificate()));
           KeyMaterial.writeSecret(key, Pem.encode(ca.keyPair().getPrivate()));
           m.put(p, ca);
@@ -106,7 +108,8 @@ public final class PurposeAuthorities {
       KeyPair jwt;
       if (Files.exists(jwtKeyFile) && Files.exists(jwtPubFile)) {
         KeyMaterial.checkPrivate(jwtKeyFile);
-        jwt = new KeyPair(Pem.publicKey(Files.readString(jwtPubFile, StandardCharsets.US_ASCII)),
+        jwt = new KeyPair(
+            Pem.publicKey(Files.readString(jwtPubFile, StandardCharsets.US_ASCII)),
             Pem.privateKey(Files.readString(jwtKeyFile, StandardCharsets.US_ASCII)));
       } else {
         jwt = CertificateAuthority.newP256(random);
@@ -117,7 +120,8 @@ public final class PurposeAuthorities {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read or write the purpose authorities in " + dir, e);
     } catch (IllegalArgumentException e) {
-      throw new IllegalStateException("the purpose authorities in " + dir + " do not parse: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the purpose authorities in " + dir + " do not parse: " + e.getMessage(), e);
     }
   }
 }

@@ -1,9 +1,9 @@
 package dev.machineid.issuer.internal.authority;
 
-import dev.machineid.issuer.internal.ProblemException;
-import dev.machineid.issuer.internal.audit.Auditor;
 import dev.machineid.core.ErrorCode;
 import dev.machineid.issuer.Signing;
+import dev.machineid.issuer.internal.ProblemException;
+import dev.machineid.issuer.internal.audit.Auditor;
 import dev.machineid.issuer.internal.authority.PurposeAuthorities.Purpose;
 import java.security.PublicKey;
 import java.security.cert.X509Certificate;
@@ -28,7 +28,13 @@ public final class SigningService implements Signing {
   private final Runnable open;
 
   /** @param open throws {@link IllegalStateException} once the issuer is closed */
-  public SigningService(PurposeAuthorities purposes, SshAuthorities ssh, Auditor audit, Clock clock, Duration maxTtl, Runnable open) {
+  public SigningService(
+      PurposeAuthorities purposes,
+      SshAuthorities ssh,
+      Auditor audit,
+      Clock clock,
+      Duration maxTtl,
+      Runnable open) {
     this.purposes = purposes;
     this.ssh = ssh;
     this.audit = audit;
@@ -50,10 +56,25 @@ public final class SigningService implements Signing {
       sans.add(CertificateAuthority.hostName(h));
     }
     X509Certificate leaf = ca.issueLeaf(
-        new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, hostNames.get(0)).build(),
-        sans, List.of(KeyPurposeId.id_kp_serverAuth), key, clock.instant(), ttl);
-    audit.success("certificate.signed", null, null, Map.of("kind", "database_server",
-        "serial", CertificateAuthority.serialHex(leaf), "subject", String.join(",", hostNames)));
+        new X500NameBuilder(BCStyle.INSTANCE)
+            .addRDN(BCStyle.CN, hostNames.get(0))
+            .build(),
+        sans,
+        List.of(KeyPurposeId.id_kp_serverAuth),
+        key,
+        clock.instant(),
+        ttl);
+    audit.success(
+        "certificate.signed",
+        null,
+        null,
+        Map.of(
+            "kind",
+            "database_server",
+            "serial",
+            CertificateAuthority.serialHex(leaf),
+            "subject",
+            String.join(",", hostNames)));
     return List.of(leaf, ca.certificate());
   }
 
@@ -62,9 +83,21 @@ public final class SigningService implements Signing {
     open.run();
     hostNames = targetNames(hostNames, "an SSH host certificate");
     checkTtl(ttl);
-    SshAuthorities.Signed signed = ssh.signHostCertificate(sshPublicKey, hostNames.get(0), hostNames, clock.instant(), ttl);
-    audit.success("certificate.signed", null, null, Map.of("kind", "ssh_host", "serial", Long.toUnsignedString(signed.serial()), "ttl", ttl.toString(),
-        "subject", String.join(",", hostNames)));
+    SshAuthorities.Signed signed =
+        ssh.signHostCertificate(sshPublicKey, hostNames.get(0), hostNames, clock.instant(), ttl);
+    audit.success(
+        "certificate.signed",
+        null,
+        null,
+        Map.of(
+            "kind",
+            "ssh_host",
+            "serial",
+            Long.toUnsignedString(signed.serial()),
+            "ttl",
+            ttl.toString(),
+            "subject",
+            String.join(",", hostNames)));
     return signed.line();
   }
 
@@ -86,7 +119,8 @@ public final class SigningService implements Signing {
   /** The host names of a target certificate, each checked ({@code CertificateAuthority#checkHostName}). */
   private static List<String> targetNames(List<String> hostNames, String what) {
     if (hostNames == null || hostNames.isEmpty()) {
-      throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, what + " needs at least one host name");
+      throw ProblemException.of(
+          ErrorCode.MALFORMED_REQUEST, what + " needs at least one host name");
     }
     if (hostNames.size() > 100) {
       throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, what + " names at most 100 hosts");

@@ -26,7 +26,8 @@ public final class AwsRules {
    * An {@code aws_arn} glob: partition and service exact, the account exact (and equal to the rule's
    * {@code aws_account}), the resource made of ARN characters plus {@code *} and {@code ?}.
    */
-  static final Pattern ARN_GLOB = Pattern.compile("arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}):([A-Za-z0-9+=,.@_/*?-]{1,1900})");
+  static final Pattern ARN_GLOB = Pattern.compile(
+      "arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}):([A-Za-z0-9+=,.@_/*?-]{1,1900})");
 
   /** One allow entry. */
   record Rule(String account, String arnGlob, List<String> regions) {}
@@ -46,8 +47,10 @@ public final class AwsRules {
   static List<Rule> parse(String method, Map<String, Object> block) {
     Object allow = block == null ? null : block.get("allow");
     if (!(allow instanceof List<?> entries) || entries.isEmpty()) {
-      throw new InvalidTokenRulesException("spec." + method + ".allow",
-          "a '" + method + "' token needs spec." + method + ".allow with at least one rule naming aws_account");
+      throw new InvalidTokenRulesException(
+          "spec." + method + ".allow",
+          "a '" + method + "' token needs spec." + method
+              + ".allow with at least one rule naming aws_account");
     }
     List<Rule> out = new ArrayList<>();
     int i = 0;
@@ -58,15 +61,22 @@ public final class AwsRules {
       }
       Object account = m.get("aws_account");
       if (account == null) {
-        throw new InvalidTokenRulesException(where + ".aws_account", where + " needs aws_account, the exact 12-digit AWS account id");
+        throw new InvalidTokenRulesException(
+            where + ".aws_account",
+            where + " needs aws_account, the exact 12-digit AWS account id");
       }
       if (!(account instanceof String a)) {
-        throw new InvalidTokenRulesException(where + ".aws_account", where + ".aws_account must be a quoted string of 12 digits "
-            + "(e.g. \"012345678901\") so that leading zeros survive, got the " + account.getClass().getSimpleName() + " " + account);
+        throw new InvalidTokenRulesException(
+            where + ".aws_account",
+            where + ".aws_account must be a quoted string of 12 digits "
+                + "(e.g. \"012345678901\") so that leading zeros survive, got the "
+                + account.getClass().getSimpleName() + " " + account);
       }
       if (!ACCOUNT.matcher(a).matches()) {
-        throw new InvalidTokenRulesException(where + ".aws_account", where + ".aws_account must be exactly 12 digits "
-            + "(globs never apply to an account), got '" + printable(a) + "'");
+        throw new InvalidTokenRulesException(
+            where + ".aws_account",
+            where + ".aws_account must be exactly 12 digits "
+                + "(globs never apply to an account), got '" + printable(a) + "'");
       }
       String arn = null;
       List<String> regions = List.of();
@@ -76,8 +86,11 @@ public final class AwsRules {
           case "aws_account" -> {}
           case "aws_arn" -> arn = arnGlob(method, where + ".aws_arn", a, e.getValue());
           case "aws_regions" -> regions = regions(method, where + ".aws_regions", e.getValue());
-          default -> throw new InvalidTokenRulesException(where + "." + printable(key), where + " has an unknown rule '" + printable(key)
-              + "'; '" + method + "' rules are " + ("iam".equals(method) ? "aws_account, aws_arn" : "aws_account, aws_regions"));
+          default ->
+            throw new InvalidTokenRulesException(
+                where + "." + printable(key),
+                where + " has an unknown rule '" + printable(key) + "'; '" + method + "' rules are "
+                    + ("iam".equals(method) ? "aws_account, aws_arn" : "aws_account, aws_regions"));
         }
       }
       out.add(new Rule(a, arn, regions));
@@ -90,33 +103,47 @@ public final class AwsRules {
       throw new InvalidTokenRulesException(where, where + ": aws_arn applies to 'iam' tokens only");
     }
     if (!(value instanceof String s) || s.isBlank()) {
-      throw new InvalidTokenRulesException(where, where + " must be a non-empty ARN glob such as arn:aws:sts::" + account + ":assumed-role/app/*");
+      throw new InvalidTokenRulesException(
+          where,
+          where + " must be a non-empty ARN glob such as arn:aws:sts::" + account
+              + ":assumed-role/app/*");
     }
     Matcher m = ARN_GLOB.matcher(s);
     if (!m.matches()) {
-      throw new InvalidTokenRulesException(where, where + " must have the form arn:<aws|aws-cn|aws-us-gov>:<iam|sts>::<12-digit account>:<resource>, "
-          + "with * and ? only in the resource (they never match '/'), got '" + printable(s) + "'");
+      throw new InvalidTokenRulesException(
+          where,
+          where
+              + " must have the form arn:<aws|aws-cn|aws-us-gov>:<iam|sts>::<12-digit account>:<resource>, "
+              + "with * and ? only in the resource (they never match '/'), got '" + printable(s)
+              + "'");
     }
     if (!m.group(3).equals(account)) {
-      throw new InvalidTokenRulesException(where, where + " names account " + m.group(3) + " but the rule's aws_account is " + account
-          + "; it could never match");
+      throw new InvalidTokenRulesException(
+          where,
+          where + " names account " + m.group(3) + " but the rule's aws_account is " + account
+              + "; it could never match");
     }
     return s;
   }
 
   private static List<String> regions(String method, String where, Object value) {
     if (!"ec2".equals(method)) {
-      throw new InvalidTokenRulesException(where, where + ": aws_regions applies to 'ec2' tokens only");
+      throw new InvalidTokenRulesException(
+          where, where + ": aws_regions applies to 'ec2' tokens only");
     }
     if (!(value instanceof List<?> l) || l.isEmpty()) {
-      throw new InvalidTokenRulesException(where, where + " must be a non-empty list of region names such as [us-east-1, eu-west-1]");
+      throw new InvalidTokenRulesException(
+          where,
+          where + " must be a non-empty list of region names such as [us-east-1, eu-west-1]");
     }
     List<String> out = new ArrayList<>();
     for (int j = 0; j < l.size(); j++) {
       Object r = l.get(j);
       if (!(r instanceof String s) || !REGION.matcher(s).matches()) {
-        throw new InvalidTokenRulesException(where + "[" + j + "]", where + "[" + j + "] must be an exact region name such as us-east-1 "
-            + "(no globs), got '" + printable(String.valueOf(r)) + "'");
+        throw new InvalidTokenRulesException(
+            where + "[" + j + "]",
+            where + "[" + j + "] must be an exact region name such as us-east-1 "
+                + "(no globs), got '" + printable(String.valueOf(r)) + "'");
       }
       out.add(s);
     }
@@ -124,16 +151,24 @@ public final class AwsRules {
   }
 
   /** The token named by the client, checked for method and expiry; throws a rejection naming the rule. */
-  static Token token(java.util.function.Function<String, Optional<Token>> tokens, String name, String method, Instant now) {
+  static Token token(
+      java.util.function.Function<String, Optional<Token>> tokens,
+      String name,
+      String method,
+      Instant now) {
     if (name == null || name.isEmpty()) {
       throw Rejections.reject("token", "no token name was sent");
     }
-    Token t = tokens.apply(name).orElseThrow(() -> Rejections.reject("token", "no token named '" + printable(name) + "'"));
+    Token t = tokens
+        .apply(name)
+        .orElseThrow(() -> Rejections.reject("token", "no token named '" + printable(name) + "'"));
     if (!method.equals(t.joinMethod())) {
-      throw Rejections.reject("token", "token '" + printable(name) + "' is for join method '" + t.joinMethod() + "'");
+      throw Rejections.reject(
+          "token", "token '" + printable(name) + "' is for join method '" + t.joinMethod() + "'");
     }
     if (!now.isBefore(t.expiresAt())) {
-      throw Rejections.reject("token", "token '" + printable(name) + "' expired at " + t.expiresAt());
+      throw Rejections.reject(
+          "token", "token '" + printable(name) + "' expired at " + t.expiresAt());
     }
     return t;
   }

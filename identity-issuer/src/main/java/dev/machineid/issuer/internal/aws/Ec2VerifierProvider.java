@@ -66,14 +66,17 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
     List<X509Certificate> certs = new ArrayList<>(shipped());
     List<X509Certificate> extra = s.certificates("additional_certificates");
     if (!extra.isEmpty()) {
-      LOG.warn("ec2 verifier: {} additional document-signing certificate(s) trusted by configuration (additional_certificates): {}",
-          extra.size(), extra.stream().map(c -> c.getSubjectX500Principal().getName()).toList());
+      LOG.warn(
+          "ec2 verifier: {} additional document-signing certificate(s) trusted by configuration (additional_certificates): {}",
+          extra.size(),
+          extra.stream().map(c -> c.getSubjectX500Principal().getName()).toList());
     }
     certs.addAll(extra);
     Duration maxAge = s.positiveDuration("max_instance_age", Duration.ofMinutes(5));
     if (certs.isEmpty()) {
-      LOG.warn("ec2 verifier: no AWS RSA-2048 certificates are configured; every ec2 join will be refused. Add AWS's regional "
-          + "certificates (see docs/join-methods/aws.md) to the resource or to additional_certificates");
+      LOG.warn(
+          "ec2 verifier: no AWS RSA-2048 certificates are configured; every ec2 join will be refused. Add AWS's regional "
+              + "certificates (see docs/join-methods/aws.md) to the resource or to additional_certificates");
     }
     return new Verifier(context, List.copyOf(certs), maxAge);
   }
@@ -127,17 +130,26 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
       try {
         rules = AwsRules.parse(NAME, token.rules());
       } catch (IllegalArgumentException e) {
-        throw reject("token_rules", "token '" + token.name() + "' has invalid rules: " + e.getMessage());
+        throw reject(
+            "token_rules", "token '" + token.name() + "' has invalid rules: " + e.getMessage());
       }
       JsonNode proof = attempt.proof();
       JsonNode sentDoc = proof.get("document");
       JsonNode sig = proof.get("signature");
-      if (proof.size() != 2 || sentDoc == null || !sentDoc.isTextual() || sig == null || !sig.isTextual()) {
-        throw reject("proof_shape", "the ec2 proof must be exactly {\"document\":\"…\",\"signature\":\"…\"}");
+      if (proof.size() != 2
+          || sentDoc == null
+          || !sentDoc.isTextual()
+          || sig == null
+          || !sig.isTextual()) {
+        throw reject(
+            "proof_shape",
+            "the ec2 proof must be exactly {\"document\":\"…\",\"signature\":\"…\"}");
       }
       byte[] signed = verifySignature(sig.asText());
       if (!sentDoc.asText().equals(new String(signed, StandardCharsets.UTF_8))) {
-        throw reject("document_mismatch", "the document sent differs from the signed content; only the signed content is trusted");
+        throw reject(
+            "document_mismatch",
+            "the document sent differs from the signed content; only the signed content is trusted");
       }
       InstanceDocument doc = InstanceDocument.parse(signed);
       doc.checkAge(now, maxAge);
@@ -157,8 +169,10 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
         }
       }
       if (!matched) {
-        throw reject(accountKnown ? "aws_regions" : "aws_account",
-            "instance " + instanceId + " (account " + account + ", region " + region + ") matches no allow rule of token '" + token.name() + "'");
+        throw reject(
+            accountKnown ? "aws_regions" : "aws_account",
+            "instance " + instanceId + " (account " + account + ", region " + region
+                + ") matches no allow rule of token '" + token.name() + "'");
       }
       Map<String, String> metadata = new LinkedHashMap<>();
       metadata.put("aws_account", account);
@@ -166,7 +180,8 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
       metadata.put("instance_id", instanceId);
       metadata.put("pending_time", pending.toString());
       metadata.put("token_name", token.name());
-      return new VerifiedJoin(token.bot(), token.id(), "ec2:" + account + ":" + instanceId, metadata);
+      return new VerifiedJoin(
+          token.bot(), token.id(), "ec2:" + account + ":" + instanceId, metadata);
     }
 
     /** Returns the signed content if exactly one signer verifies with a configured certificate. */
@@ -183,7 +198,9 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
       } catch (CMSException | RuntimeException e) {
         throw reject("signature", "signature is not a PKCS7 SignedData");
       }
-      if (cms.getSignedContent() == null || !(cms.getSignedContent().getContent() instanceof byte[] content) || content.length > MAX_DOCUMENT) {
+      if (cms.getSignedContent() == null
+          || !(cms.getSignedContent().getContent() instanceof byte[] content)
+          || content.length > MAX_DOCUMENT) {
         throw reject("signature", "the PKCS7 holds no encapsulated document (or one too large)");
       }
       Collection<SignerInformation> signers = cms.getSignerInfos().getSigners();
@@ -213,10 +230,9 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
    * bytes only, as strict JSON (a repeated key or trailing data is refused).
    */
   record InstanceDocument(String account, String region, String instanceId, Instant pendingTime) {
-    private static final ObjectMapper JSON =
-        new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final ObjectMapper JSON = new ObjectMapper()
+        .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     static InstanceDocument parse(byte[] signed) {
       JsonNode doc;
@@ -237,7 +253,9 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
       } catch (DateTimeParseException e) {
         throw reject("document", "pendingTime is not an RFC 3339 time");
       }
-      if (!AwsRules.ACCOUNT.matcher(account).matches() || !instanceId.matches("i-[0-9a-f]{8,17}") || !AwsRules.REGION.matcher(region).matches()) {
+      if (!AwsRules.ACCOUNT.matcher(account).matches()
+          || !instanceId.matches("i-[0-9a-f]{8,17}")
+          || !AwsRules.REGION.matcher(region).matches()) {
         throw reject("document", "accountId, region or instanceId has an unexpected form");
       }
       return new InstanceDocument(account, region, instanceId, pending);
@@ -246,7 +264,10 @@ public final class Ec2VerifierProvider implements JoinVerifierProvider {
     /** Refuses an instance that started more than {@code maxAge} before {@code now}. */
     void checkAge(Instant now, Duration maxAge) {
       if (pendingTime.plus(maxAge).isBefore(now)) {
-        throw reject("max_instance_age", "instance " + instanceId + " started at " + pendingTime + ", more than " + maxAge + " ago");
+        throw reject(
+            "max_instance_age",
+            "instance " + instanceId + " started at " + pendingTime + ", more than " + maxAge
+                + " ago");
       }
     }
 

@@ -47,19 +47,29 @@ import org.slf4j.LoggerFactory;
  * to the JDK's roots), {@code timeout} (default {@code 10s}).
  */
 public final class IamVerifierProvider implements JoinVerifierProvider {
-  private static final Set<String> SETTINGS = Set.of("additional_sts_endpoints", "sts_ca_pem", "timeout");
+  private static final Set<String> SETTINGS =
+      Set.of("additional_sts_endpoints", "sts_ca_pem", "timeout");
 
   public static final String NAME = "iam";
   static final String BODY = "Action=GetCallerIdentity&Version=2011-06-15";
   static final String CHALLENGE_HEADER = "x-machine-identity-challenge";
   /** Headers a client may send, lower-case. Anything else is refused. */
-  static final Set<String> ALLOWED_HEADERS =
-      Set.of("authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "content-type", "content-length", "host",
-          "user-agent", "accept", CHALLENGE_HEADER);
+  static final Set<String> ALLOWED_HEADERS = Set.of(
+      "authorization",
+      "x-amz-date",
+      "x-amz-security-token",
+      "x-amz-content-sha256",
+      "content-type",
+      "content-length",
+      "host",
+      "user-agent",
+      "accept",
+      CHALLENGE_HEADER);
   /** Headers java.net.http sets itself; checked, then not copied. */
   private static final Set<String> NOT_FORWARDED = Set.of("host", "content-length");
-  private static final Pattern AUTHORIZATION =
-      Pattern.compile("AWS4-HMAC-SHA256 Credential=([^,\\s]+),\\s*SignedHeaders=([a-z0-9;-]+),\\s*Signature=([0-9a-f]{64})");
+
+  private static final Pattern AUTHORIZATION = Pattern.compile(
+      "AWS4-HMAC-SHA256 Credential=([^,\\s]+),\\s*SignedHeaders=([a-z0-9;-]+),\\s*Signature=([0-9a-f]{64})");
   private static final int MAX_REPLY = 64 * 1024;
   private static final Logger LOG = LoggerFactory.getLogger(IamVerifierProvider.class);
 
@@ -75,28 +85,32 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
     for (String extra : s.strings("additional_sts_endpoints")) {
       String key = StsEndpoints.endpointKey(extra);
       allowed.add(key);
-      LOG.warn("iam verifier: STS endpoint {} added by configuration (additional_sts_endpoints); joins may be verified by it. "
-          + "Only test set-ups should need this", key);
+      LOG.warn(
+          "iam verifier: STS endpoint {} added by configuration (additional_sts_endpoints); joins may be verified by it. "
+              + "Only test set-ups should need this",
+          key);
     }
     List<X509Certificate> extraRoots = s.certificates("sts_ca_pem");
     if (!extraRoots.isEmpty()) {
-      LOG.warn("iam verifier: {} extra certificate(s) trusted for STS connections (sts_ca_pem)", extraRoots.size());
+      LOG.warn(
+          "iam verifier: {} extra certificate(s) trusted for STS connections (sts_ca_pem)",
+          extraRoots.size());
     }
     Duration timeout = s.duration("timeout", Duration.ofSeconds(10));
-    HttpClient http =
-        HttpClient.newBuilder()
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .proxy(HttpClient.Builder.NO_PROXY)
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(timeout)
-            .sslContext(sslContext(extraRoots))
-            .build();
+    HttpClient http = HttpClient.newBuilder()
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .proxy(HttpClient.Builder.NO_PROXY)
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(timeout)
+        .sslContext(sslContext(extraRoots))
+        .build();
     return new Verifier(context, Set.copyOf(allowed), http, timeout);
   }
 
   private static SSLContext sslContext(List<X509Certificate> extra) {
     try {
-      TrustManagerFactory jdk = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory jdk =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       jdk.init((KeyStore) null);
       if (extra.isEmpty()) {
         SSLContext ctx = SSLContext.getInstance("TLS");
@@ -157,7 +171,8 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
       try {
         rules = AwsRules.parse(NAME, token.rules());
       } catch (IllegalArgumentException e) {
-        throw reject("token_rules", "token '" + token.name() + "' has invalid rules: " + e.getMessage());
+        throw reject(
+            "token_rules", "token '" + token.name() + "' has invalid rules: " + e.getMessage());
       }
       JsonNode proof = attempt.proof();
       if (proof.size() != 1 || !proof.path("sts_request").isObject()) {
@@ -167,17 +182,20 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
       for (var it = req.fieldNames(); it.hasNext(); ) {
         String f = it.next();
         if (!Set.of("method", "url", "headers", "body").contains(f)) {
-          throw reject("proof_shape", "sts_request has an unknown field '" + AwsRules.printable(f) + "'");
+          throw reject(
+              "proof_shape", "sts_request has an unknown field '" + AwsRules.printable(f) + "'");
         }
       }
       String method = text(req, "method");
       if (!"POST".equals(method)) {
-        throw reject("method", "sts_request method must be POST, got '" + AwsRules.printable(method) + "'");
+        throw reject(
+            "method", "sts_request method must be POST, got '" + AwsRules.printable(method) + "'");
       }
       URI url = StsEndpoints.check(text(req, "url"), allowed);
       String body = text(req, "body");
       if (!BODY.equals(body)) {
-        throw reject("action", "sts_request body must be exactly '" + BODY + "' (sts:GetCallerIdentity)");
+        throw reject(
+            "action", "sts_request body must be exactly '" + BODY + "' (sts:GetCallerIdentity)");
       }
       Map<String, String> headers = headers(req.get("headers"));
       checkHost(headers, url);
@@ -186,15 +204,18 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
       StsReply reply = forward(url, headers);
       AwsRules.Rule matched = null;
       for (AwsRules.Rule r : rules) {
-        if (r.account().equals(reply.account()) && (r.arnGlob() == null || AwsRules.glob(r.arnGlob(), reply.arn()))) {
+        if (r.account().equals(reply.account())
+            && (r.arnGlob() == null || AwsRules.glob(r.arnGlob(), reply.arn()))) {
           matched = r;
           break;
         }
       }
       if (matched == null) {
         boolean accountKnown = rules.stream().anyMatch(r -> r.account().equals(reply.account()));
-        throw reject(accountKnown ? "aws_arn" : "aws_account",
-            "caller " + reply.arn() + " (account " + reply.account() + ") matches no allow rule of token '" + token.name() + "'");
+        throw reject(
+            accountKnown ? "aws_arn" : "aws_account",
+            "caller " + reply.arn() + " (account " + reply.account()
+                + ") matches no allow rule of token '" + token.name() + "'");
       }
       Map<String, String> metadata = new LinkedHashMap<>();
       metadata.put("aws_account", reply.account());
@@ -222,9 +243,12 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
         var e = it.next();
         String name = e.getKey().toLowerCase(Locale.ROOT);
         if (!ALLOWED_HEADERS.contains(name)) {
-          throw reject("headers", "header '" + AwsRules.printable(e.getKey()) + "' is not allowed in an sts_request");
+          throw reject(
+              "headers",
+              "header '" + AwsRules.printable(e.getKey()) + "' is not allowed in an sts_request");
         }
-        if (!e.getValue().isTextual() || e.getValue().asText().chars().anyMatch(c -> c < 0x20 && c != '\t')) {
+        if (!e.getValue().isTextual()
+            || e.getValue().asText().chars().anyMatch(c -> c < 0x20 && c != '\t')) {
           throw reject("headers", "header '" + name + "' must be a single-line string");
         }
         if (out.put(name, e.getValue().asText()) != null) {
@@ -256,19 +280,26 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
         throw reject("challenge_missing", "sts_request has no X-Machine-Identity-Challenge header");
       }
       if (!signed.contains(CHALLENGE_HEADER)) {
-        throw reject("challenge_unsigned", "X-Machine-Identity-Challenge is not among the SignedHeaders");
+        throw reject(
+            "challenge_unsigned", "X-Machine-Identity-Challenge is not among the SignedHeaders");
       }
       if (!signed.contains("host")) {
         throw reject("signature", "host is not among the SignedHeaders");
       }
       String expected = ChallengeId.of(attempt.challenge());
-      if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), presented.trim().getBytes(StandardCharsets.UTF_8))) {
-        throw reject("challenge_mismatch", "X-Machine-Identity-Challenge does not match this join's challenge (a replayed or foreign proof)");
+      if (!MessageDigest.isEqual(
+          expected.getBytes(StandardCharsets.UTF_8),
+          presented.trim().getBytes(StandardCharsets.UTF_8))) {
+        throw reject(
+            "challenge_mismatch",
+            "X-Machine-Identity-Challenge does not match this join's challenge (a replayed or foreign proof)");
       }
     }
 
     private StsReply forward(URI url, Map<String, String> headers) {
-      HttpRequest.Builder b = HttpRequest.newBuilder(url).timeout(timeout).POST(HttpRequest.BodyPublishers.ofString(BODY, StandardCharsets.UTF_8));
+      HttpRequest.Builder b = HttpRequest.newBuilder(url)
+          .timeout(timeout)
+          .POST(HttpRequest.BodyPublishers.ofString(BODY, StandardCharsets.UTF_8));
       headers.forEach((k, v) -> {
         if (!NOT_FORWARDED.contains(k)) {
           b.header(k, v);
@@ -282,18 +313,25 @@ public final class IamVerifierProvider implements JoinVerifierProvider {
           bytes = in.readNBytes(MAX_REPLY + 1);
         }
       } catch (IOException e) {
-        throw reject("sts_unreachable", "forwarding to " + url.getRawAuthority() + " failed: " + e, e);
+        throw reject(
+            "sts_unreachable", "forwarding to " + url.getRawAuthority() + " failed: " + e, e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw reject("sts_unreachable", "interrupted while waiting for STS");
       }
       int status = r.statusCode();
       if (status >= 300 && status < 400) {
-        throw reject("sts_redirect", "STS at " + url.getRawAuthority() + " answered a redirect (HTTP " + status + "); redirects are never followed");
+        throw reject(
+            "sts_redirect",
+            "STS at " + url.getRawAuthority() + " answered a redirect (HTTP " + status
+                + "); redirects are never followed");
       }
       if (status != 200) {
-        throw reject("sts_refused", "STS at " + url.getRawAuthority() + " refused the request (HTTP " + status + "): "
-            + AwsRules.printable(new String(bytes, 0, Math.min(bytes.length, 200), StandardCharsets.UTF_8)));
+        throw reject(
+            "sts_refused",
+            "STS at " + url.getRawAuthority() + " refused the request (HTTP " + status + "): "
+                + AwsRules.printable(
+                    new String(bytes, 0, Math.min(bytes.length, 200), StandardCharsets.UTF_8)));
       }
       if (bytes.length > MAX_REPLY) {
         throw reject("sts_reply", "STS reply exceeds " + MAX_REPLY + " bytes");

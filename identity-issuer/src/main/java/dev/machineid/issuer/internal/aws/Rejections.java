@@ -12,6 +12,7 @@ final class Rejections {
   }
 
   static JoinRejectedException reject(String rule, String reason, Throwable cause) {
-    return new JoinRejectedException(ErrorCode.PROOF_REJECTED, "rule=" + rule + ": " + reason, cause);
+    return new JoinRejectedException(
+        ErrorCode.PROOF_REJECTED, "rule=" + rule + ": " + reason, cause);
   }
 }

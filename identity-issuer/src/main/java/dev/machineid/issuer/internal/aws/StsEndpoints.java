@@ -19,13 +19,39 @@ import java.util.Set;
  */
 final class StsEndpoints {
   /** Commercial regions with a regional STS endpoint. */
-  private static final List<String> REGIONS =
-      List.of(
-          "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
-          "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
-          "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
-          "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
-          "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2");
+  private static final List<String> REGIONS = List.of(
+      "af-south-1",
+      "ap-east-1",
+      "ap-northeast-1",
+      "ap-northeast-2",
+      "ap-northeast-3",
+      "ap-south-1",
+      "ap-south-2",
+      "ap-southeast-1",
+      "ap-southeast-2",
+      "ap-southeast-3",
+      "ap-southeast-4",
+      "ap-southeast-5",
+      "ap-southeast-7",
+      "ca-central-1",
+      "ca-west-1",
+      "eu-central-1",
+      "eu-central-2",
+      "eu-north-1",
+      "eu-south-1",
+      "eu-south-2",
+      "eu-west-1",
+      "eu-west-2",
+      "eu-west-3",
+      "il-central-1",
+      "me-central-1",
+      "me-south-1",
+      "mx-central-1",
+      "sa-east-1",
+      "us-east-1",
+      "us-east-2",
+      "us-west-1",
+      "us-west-2");
 
   static final Set<String> HOSTS = build();
 
@@ -50,14 +76,21 @@ final class StsEndpoints {
     try {
       u = new URI(e.contains("://") ? e : "https://" + e);
     } catch (URISyntaxException ex) {
-      throw new IllegalArgumentException("additional_sts_endpoints entry is not a host or URL: " + entry, ex);
+      throw new IllegalArgumentException(
+          "additional_sts_endpoints entry is not a host or URL: " + entry, ex);
     }
-    if (!"https".equalsIgnoreCase(u.getScheme()) || u.getHost() == null || u.getRawUserInfo() != null) {
-      throw new IllegalArgumentException("additional_sts_endpoints entry must be an https host, got " + entry);
+    if (!"https".equalsIgnoreCase(u.getScheme())
+        || u.getHost() == null
+        || u.getRawUserInfo() != null) {
+      throw new IllegalArgumentException(
+          "additional_sts_endpoints entry must be an https host, got " + entry);
     }
     String path = u.getRawPath();
-    if ((path != null && !path.isEmpty() && !path.equals("/")) || u.getRawQuery() != null || u.getRawFragment() != null) {
-      throw new IllegalArgumentException("additional_sts_endpoints entry must name a host and port only, got " + entry);
+    if ((path != null && !path.isEmpty() && !path.equals("/"))
+        || u.getRawQuery() != null
+        || u.getRawFragment() != null) {
+      throw new IllegalArgumentException(
+          "additional_sts_endpoints entry must name a host and port only, got " + entry);
     }
     return u.getHost().toLowerCase(Locale.ROOT) + ":" + (u.getPort() == -1 ? 443 : u.getPort());
   }
@@ -75,19 +108,30 @@ final class StsEndpoints {
     } catch (URISyntaxException e) {
       throw reject("sts_endpoint", "sts_request url does not parse");
     }
-    if (!"https".equals(u.getScheme()) || u.getRawAuthority() == null || u.getHost() == null || u.getRawUserInfo() != null) {
-      throw reject("sts_endpoint", "sts_request url must be https://<STS host>/, got '" + AwsRules.printable(text) + "'");
+    if (!"https".equals(u.getScheme())
+        || u.getRawAuthority() == null
+        || u.getHost() == null
+        || u.getRawUserInfo() != null) {
+      throw reject(
+          "sts_endpoint",
+          "sts_request url must be https://<STS host>/, got '" + AwsRules.printable(text) + "'");
     }
     if (u.getRawQuery() != null || u.getRawFragment() != null) {
       throw reject("query_string", "sts_request url must carry no query string or fragment");
     }
     String path = u.getRawPath();
     if (path != null && !path.isEmpty() && !path.equals("/")) {
-      throw reject("sts_endpoint", "sts_request url path must be '/', got '" + AwsRules.printable(path) + "'");
+      throw reject(
+          "sts_endpoint",
+          "sts_request url path must be '/', got '" + AwsRules.printable(path) + "'");
     }
-    String key = u.getHost().toLowerCase(Locale.ROOT) + ":" + (u.getPort() == -1 ? 443 : u.getPort());
+    String key =
+        u.getHost().toLowerCase(Locale.ROOT) + ":" + (u.getPort() == -1 ? 443 : u.getPort());
     if (!allowed.contains(key)) {
-      throw reject("sts_endpoint", "host " + AwsRules.printable(key) + " is not a known STS endpoint; no request was sent to it");
+      throw reject(
+          "sts_endpoint",
+          "host " + AwsRules.printable(key)
+              + " is not a known STS endpoint; no request was sent to it");
     }
     return URI.create("https://" + u.getRawAuthority() + "/");
   }
@@ -98,7 +142,8 @@ final class StsEndpoints {
     for (String r : REGIONS) {
       hosts.add("sts." + r + ".amazonaws.com");
     }
-    for (String r : List.of("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1")) {
+    for (String r :
+        List.of("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1")) {
       hosts.add("sts-fips." + r + ".amazonaws.com");
     }
     hosts.add("sts.us-gov-east-1.amazonaws.com");

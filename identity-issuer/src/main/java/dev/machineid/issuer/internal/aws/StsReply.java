@@ -41,12 +41,12 @@ import org.w3c.dom.NodeList;
 record StsReply(String account, String arn, String userId) {
   static final String NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/";
   private static final Set<String> RESULT_FIELDS = Set.of("Account", "Arn", "UserId");
-  private static final Pattern ARN = Pattern.compile("arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}):([A-Za-z0-9+=,.@_/-]{1,1900})");
+  private static final Pattern ARN = Pattern.compile(
+      "arn:(aws|aws-cn|aws-us-gov):(iam|sts)::([0-9]{12}):([A-Za-z0-9+=,.@_/-]{1,1900})");
   private static final Pattern USER_ID = Pattern.compile("[A-Za-z0-9:+=,.@_-]{1,256}");
-  private static final ObjectMapper JSON =
-      new ObjectMapper()
-          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   /** Checks the values: a 12-digit account, an IAM or STS ARN naming that same account, a plain user id. */
   StsReply {
@@ -68,7 +68,11 @@ record StsReply(String account, String arn, String userId) {
     return switch (type) {
       case "application/json" -> parseJson(body);
       case "text/xml", "application/xml" -> parseXml(body);
-      default -> throw reject("sts_reply", "STS reply has Content-Type '" + AwsRules.printable(contentType) + "', not XML or JSON");
+      default ->
+        throw reject(
+            "sts_reply",
+            "STS reply has Content-Type '" + AwsRules.printable(contentType)
+                + "', not XML or JSON");
     };
   }
 
@@ -79,14 +83,18 @@ record StsReply(String account, String arn, String userId) {
     } catch (IOException e) {
       throw reject("sts_reply", "JSON reply does not parse (or repeats a key)");
     }
-    if (root == null || !root.isObject() || root.size() != 1 || !root.path("GetCallerIdentityResponse").isObject()) {
+    if (root == null
+        || !root.isObject()
+        || root.size() != 1
+        || !root.path("GetCallerIdentityResponse").isObject()) {
       throw reject("sts_reply", "JSON reply is not a single GetCallerIdentityResponse");
     }
     JsonNode response = root.get("GetCallerIdentityResponse");
     for (var it = response.fieldNames(); it.hasNext(); ) {
       String f = it.next();
       if (!f.equals("GetCallerIdentityResult") && !f.equals("ResponseMetadata")) {
-        throw reject("sts_reply", "JSON reply has an unexpected member '" + AwsRules.printable(f) + "'");
+        throw reject(
+            "sts_reply", "JSON reply has an unexpected member '" + AwsRules.printable(f) + "'");
       }
     }
     JsonNode result = response.get("GetCallerIdentityResult");
@@ -96,7 +104,10 @@ record StsReply(String account, String arn, String userId) {
     Set<String> names = new HashSet<>();
     result.fieldNames().forEachRemaining(names::add);
     if (!names.equals(RESULT_FIELDS)) {
-      throw reject("sts_reply", "JSON GetCallerIdentityResult must hold exactly " + RESULT_FIELDS + ", holds " + printable(names));
+      throw reject(
+          "sts_reply",
+          "JSON GetCallerIdentityResult must hold exactly " + RESULT_FIELDS + ", holds "
+              + printable(names));
     }
     return new StsReply(text(result, "Account"), text(result, "Arn"), text(result, "UserId"));
   }
@@ -125,20 +136,31 @@ record StsReply(String account, String arn, String userId) {
       throw reject("sts_reply", "XML reply does not parse");
     }
     Element root = doc.getDocumentElement();
-    if (!"GetCallerIdentityResponse".equals(root.getLocalName()) || !NAMESPACE.equals(root.getNamespaceURI())) {
-      throw reject("sts_reply", "XML reply is not a GetCallerIdentityResponse in namespace " + NAMESPACE);
+    if (!"GetCallerIdentityResponse".equals(root.getLocalName())
+        || !NAMESPACE.equals(root.getNamespaceURI())) {
+      throw reject(
+          "sts_reply", "XML reply is not a GetCallerIdentityResponse in namespace " + NAMESPACE);
     }
     Map<String, List<Element>> top = children(root);
     if (!Set.of("GetCallerIdentityResult", "ResponseMetadata").containsAll(top.keySet())) {
-      throw reject("sts_reply", "XML GetCallerIdentityResponse has unexpected elements " + printable(top.keySet()));
+      throw reject(
+          "sts_reply",
+          "XML GetCallerIdentityResponse has unexpected elements " + printable(top.keySet()));
     }
     List<Element> results = top.getOrDefault("GetCallerIdentityResult", List.of());
     if (results.size() != 1 || top.getOrDefault("ResponseMetadata", List.of()).size() > 1) {
-      throw reject("sts_reply", "XML reply must hold exactly one GetCallerIdentityResult (and at most one ResponseMetadata), holds " + results.size());
+      throw reject(
+          "sts_reply",
+          "XML reply must hold exactly one GetCallerIdentityResult (and at most one ResponseMetadata), holds "
+              + results.size());
     }
     Map<String, List<Element>> fields = children(results.get(0));
-    if (!fields.keySet().equals(RESULT_FIELDS) || fields.values().stream().anyMatch(l -> l.size() != 1)) {
-      throw reject("sts_reply", "XML GetCallerIdentityResult must hold exactly one each of " + RESULT_FIELDS + ", holds " + printable(fields.keySet()));
+    if (!fields.keySet().equals(RESULT_FIELDS)
+        || fields.values().stream().anyMatch(l -> l.size() != 1)) {
+      throw reject(
+          "sts_reply",
+          "XML GetCallerIdentityResult must hold exactly one each of " + RESULT_FIELDS + ", holds "
+              + printable(fields.keySet()));
     }
     return new StsReply(leaf(fields, "Account"), leaf(fields, "Arn"), leaf(fields, "UserId"));
   }
@@ -154,12 +176,17 @@ record StsReply(String account, String arn, String userId) {
       Node n = nodes.item(i);
       if (n instanceof Element e) {
         if (!NAMESPACE.equals(e.getNamespaceURI())) {
-          throw reject("sts_reply", "XML element " + AwsRules.printable(e.getTagName()) + " is outside STS's namespace");
+          throw reject(
+              "sts_reply",
+              "XML element " + AwsRules.printable(e.getTagName()) + " is outside STS's namespace");
         }
         out.computeIfAbsent(e.getLocalName(), k -> new ArrayList<>()).add(e);
-      } else if ((n.getNodeType() == Node.TEXT_NODE || n.getNodeType() == Node.CDATA_SECTION_NODE) && !n.getNodeValue().isBlank()) {
+      } else if ((n.getNodeType() == Node.TEXT_NODE || n.getNodeType() == Node.CDATA_SECTION_NODE)
+          && !n.getNodeValue().isBlank()) {
         throw reject("sts_reply", "XML " + parent.getLocalName() + " holds stray text");
-      } else if (n.getNodeType() != Node.TEXT_NODE && n.getNodeType() != Node.COMMENT_NODE && n.getNodeType() != Node.CDATA_SECTION_NODE) {
+      } else if (n.getNodeType() != Node.TEXT_NODE
+          && n.getNodeType() != Node.COMMENT_NODE
+          && n.getNodeType() != Node.CDATA_SECTION_NODE) {
         throw reject("sts_reply", "XML " + parent.getLocalName() + " holds an unexpected node");
       }
     }

@@ -59,7 +59,9 @@ final class VerifierSettings {
   static List<X509Certificate> parsePem(String pem, String what) {
     try {
       List<X509Certificate> out = new ArrayList<>();
-      for (var c : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+      for (var c : CertificateFactory.getInstance("X.509")
+          .generateCertificates(
+              new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
         out.add((X509Certificate) c);
       }
       if (out.isEmpty()) {

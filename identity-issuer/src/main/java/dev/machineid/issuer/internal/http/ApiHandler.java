@@ -1,16 +1,16 @@
 package dev.machineid.issuer.internal.http;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.ErrorCode;
+import dev.machineid.core.protocol.Problem;
+import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.internal.Json;
 import dev.machineid.issuer.internal.ProblemException;
 import dev.machineid.issuer.internal.StoreOutage;
 import dev.machineid.issuer.internal.admin.AdminApi;
 import dev.machineid.issuer.internal.join.CredentialService;
 import dev.machineid.issuer.internal.join.IdentityDecisions;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.machineid.core.ErrorCode;
-import dev.machineid.core.protocol.Problem;
-import dev.machineid.core.protocol.Protocol;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -59,6 +59,7 @@ public final class ApiHandler extends Handler.Abstract {
 
   /** Bytes of an unread request body discarded after an early answer before the connection is closed. */
   private static final long DRAIN_LIMIT = 32L * 1024 * 1024;
+
   private static final String BODY_READ = ApiHandler.class.getName() + ".bodyRead";
   /** The body {@link BodyReader} read before the call ran. */
   private static final String BODY = ApiHandler.class.getName() + ".body";
@@ -99,7 +100,12 @@ public final class ApiHandler extends Handler.Abstract {
    * @param admin the admin API, or {@code null} for none
    * @param limiter the per-address limit of unauthenticated calls, or {@code null} for none
    */
-  public ApiHandler(IdentityDecisions engine, int maxRequestBytes, AdminApi admin, IssuerMetrics metrics, RateLimiter limiter) {
+  public ApiHandler(
+      IdentityDecisions engine,
+      int maxRequestBytes,
+      AdminApi admin,
+      IssuerMetrics metrics,
+      RateLimiter limiter) {
     super(InvocationType.BLOCKING);
     this.engine = engine;
     this.maxRequestBytes = maxRequestBytes;
@@ -133,7 +139,8 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   /** Runs {@code step}, answers its failure as a problem document, and records the call's outcome once it is done. */
-  private void run(Request request, Response response, Callback callback, String call, long start, Step step) {
+  private void run(
+      Request request, Response response, Callback callback, String call, long start, Step step) {
     String code = "ok";
     try {
       if (!step.run()) {
@@ -146,19 +153,38 @@ public final class ApiHandler extends Handler.Abstract {
       // the client went away or was cut off mid-body: nothing to answer, nothing went wrong here
       code = "aborted";
       metrics.bodyAborted();
-      LOG.debug("{} {} from {}: the request body ended early ({})", request.getMethod(), IdentityDecisions.printable(request.getHttpURI().getPath()), remote(request),
+      LOG.debug(
+          "{} {} from {}: the request body ended early ({})",
+          request.getMethod(),
+          IdentityDecisions.printable(request.getHttpURI().getPath()),
+          remote(request),
           e.getCause().toString());
       callback.failed(e.getCause());
     } catch (Throwable t) {
       if (StoreOutage.is(t)) {
         // the database is down or out of connections: a prompt 503 the client may retry, not a 500
         code = ErrorCode.UNAVAILABLE.code();
-        LOG.warn("store unavailable handling {} {}: {}", request.getMethod(), IdentityDecisions.printable(request.getHttpURI().getPath()), StoreOutage.describe(t));
-        response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(StoreOutage.RETRY_AFTER_SECONDS));
-        writeProblem(request, response, callback, ErrorCode.UNAVAILABLE, "the issuer's store is unavailable; retry later");
+        LOG.warn(
+            "store unavailable handling {} {}: {}",
+            request.getMethod(),
+            IdentityDecisions.printable(request.getHttpURI().getPath()),
+            StoreOutage.describe(t));
+        response
+            .getHeaders()
+            .put(HttpHeader.RETRY_AFTER, Long.toString(StoreOutage.RETRY_AFTER_SECONDS));
+        writeProblem(
+            request,
+            response,
+            callback,
+            ErrorCode.UNAVAILABLE,
+            "the issuer's store is unavailable; retry later");
       } else {
         code = ErrorCode.INTERNAL.code();
-        LOG.error("unexpected failure handling {} {}", request.getMethod(), IdentityDecisions.printable(request.getHttpURI().getPath()), t);
+        LOG.error(
+            "unexpected failure handling {} {}",
+            request.getMethod(),
+            IdentityDecisions.printable(request.getHttpURI().getPath()),
+            t);
         writeProblem(request, response, callback, ErrorCode.INTERNAL, null);
       }
     }
@@ -181,7 +207,13 @@ public final class ApiHandler extends Handler.Abstract {
     private final Route route;
     private final java.io.ByteArrayOutputStream received = new java.io.ByteArrayOutputStream();
 
-    BodyReader(Request request, Response response, Callback callback, String call, long start, Route route) {
+    BodyReader(
+        Request request,
+        Response response,
+        Callback callback,
+        String call,
+        long start,
+        Route route) {
       this.request = request;
       this.response = response;
       this.callback = callback;
@@ -204,12 +236,17 @@ public final class ApiHandler extends Handler.Abstract {
         }
         Throwable failure = chunk.getFailure();
         if (failure != null) {
-          throw new AbortedBody(failure instanceof IOException io ? io : new IOException(failure.toString(), failure));
+          throw new AbortedBody(
+              failure instanceof IOException io
+                  ? io
+                  : new IOException(failure.toString(), failure));
         }
         int n = chunk.remaining();
         if (received.size() + n > maxRequestBytes) {
           chunk.release();
-          throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+          throw ProblemException.of(
+              ErrorCode.REQUEST_TOO_LARGE,
+              "the body must not exceed " + maxRequestBytes + " bytes");
         }
         ByteBuffer data = chunk.getByteBuffer().slice();
         byte[] copy = new byte[n];
@@ -250,7 +287,9 @@ public final class ApiHandler extends Handler.Abstract {
     if (wait > 0) {
       metrics.rateLimited();
       response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(wait));
-      throw ProblemException.of(ErrorCode.RATE_LIMITED, "too many requests from this address; retry after " + wait + " s");
+      throw ProblemException.of(
+          ErrorCode.RATE_LIMITED,
+          "too many requests from this address; retry after " + wait + " s");
     }
   }
 
@@ -264,7 +303,9 @@ public final class ApiHandler extends Handler.Abstract {
 
   private String joinMethodLabel(ObjectNode body) {
     com.fasterxml.jackson.databind.JsonNode m = body.get("join_method");
-    return m != null && m.isTextual() && engine.verifiers().containsKey(m.textValue()) ? m.textValue() : "unknown";
+    return m != null && m.isTextual() && engine.verifiers().containsKey(m.textValue())
+        ? m.textValue()
+        : "unknown";
   }
 
   private static Map<String, String> query(Request request) {
@@ -296,9 +337,17 @@ public final class ApiHandler extends Handler.Abstract {
   private void readyz(Request request, Response response, Callback callback) {
     boolean ready = readiness.getAsBoolean();
     if (!ready) {
-      response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(StoreOutage.RETRY_AFTER_SECONDS));
+      response
+          .getHeaders()
+          .put(HttpHeader.RETRY_AFTER, Long.toString(StoreOutage.RETRY_AFTER_SECONDS));
     }
-    finish(request, response, callback, ready ? 200 : 503, "text/plain; charset=utf-8", (ready ? "ready\n" : "unready\n").getBytes(StandardCharsets.US_ASCII));
+    finish(
+        request,
+        response,
+        callback,
+        ready ? 200 : 503,
+        "text/plain; charset=utf-8",
+        (ready ? "ready\n" : "unready\n").getBytes(StandardCharsets.US_ASCII));
   }
 
   // ---------------------------------------------------------------- routes
@@ -314,7 +363,8 @@ public final class ApiHandler extends Handler.Abstract {
   /** Serves one endpoint once the edge's checks passed and its body, if any, was read. */
   @FunctionalInterface
   public interface Action {
-    void run(ApiHandler handler, Request request, Response response, Callback callback) throws IOException;
+    void run(ApiHandler handler, Request request, Response response, Callback callback)
+        throws IOException;
   }
 
   /** Whether this issuer serves an endpoint at all; refuses (a {@link ProblemException}) if not. */
@@ -332,23 +382,57 @@ public final class ApiHandler extends Handler.Abstract {
    * guard, then for a body the media type (415), the client certificate for {@link Auth#BOT}, the
    * declared length, and the body read asynchronously, before the action runs.
    */
-  public record Route(String path, String method, String call, Auth auth, boolean readsBody, Guard guard, Action action) {}
+  public record Route(
+      String path,
+      String method,
+      String call,
+      Auth auth,
+      boolean readsBody,
+      Guard guard,
+      Action action) {}
 
   /**
    * Every endpoint of the protocol, plus {@code /metrics} and {@code /readyz}: adding one is adding
    * an entry here. Paths under {@link AdminApi#PREFIX} go to the admin API's own table
    * ({@link AdminApi#ROUTES}); any other path is {@code 404 not_found}.
    */
-  public static final List<Route> ROUTES =
-      List.of(
-          new Route(Protocol.AUTHORITY_PATH, "GET", "authority", Auth.NONE, false, ALWAYS, ApiHandler::authority),
-          new Route(Protocol.CHALLENGE_PATH, "POST", "challenge", Auth.NONE, true, ALWAYS, ApiHandler::challenge),
-          new Route(Protocol.JOIN_PATH, "POST", "join", Auth.NONE, true, ALWAYS, ApiHandler::join),
-          new Route(Protocol.RENEW_PATH, "POST", "renew", Auth.BOT, true, ALWAYS, ApiHandler::renew),
-          new Route(Protocol.HEARTBEAT_PATH, "POST", "heartbeat", Auth.BOT, true, ALWAYS, ApiHandler::heartbeat),
-          new Route(Protocol.CERTIFICATES_PATH, "POST", "certificates", Auth.BOT, true, ApiHandler::requireCredentials, ApiHandler::certificates),
-          new Route("/metrics", "GET", "metrics", Auth.NONE, false, ALWAYS, ApiHandler::metrics),
-          new Route(READYZ_PATH, "GET", "readyz", Auth.NONE, false, ALWAYS, ApiHandler::readyz));
+  public static final List<Route> ROUTES = List.of(
+      new Route(
+          Protocol.AUTHORITY_PATH,
+          "GET",
+          "authority",
+          Auth.NONE,
+          false,
+          ALWAYS,
+          ApiHandler::authority),
+      new Route(
+          Protocol.CHALLENGE_PATH,
+          "POST",
+          "challenge",
+          Auth.NONE,
+          true,
+          ALWAYS,
+          ApiHandler::challenge),
+      new Route(Protocol.JOIN_PATH, "POST", "join", Auth.NONE, true, ALWAYS, ApiHandler::join),
+      new Route(Protocol.RENEW_PATH, "POST", "renew", Auth.BOT, true, ALWAYS, ApiHandler::renew),
+      new Route(
+          Protocol.HEARTBEAT_PATH,
+          "POST",
+          "heartbeat",
+          Auth.BOT,
+          true,
+          ALWAYS,
+          ApiHandler::heartbeat),
+      new Route(
+          Protocol.CERTIFICATES_PATH,
+          "POST",
+          "certificates",
+          Auth.BOT,
+          true,
+          ApiHandler::requireCredentials,
+          ApiHandler::certificates),
+      new Route("/metrics", "GET", "metrics", Auth.NONE, false, ALWAYS, ApiHandler::metrics),
+      new Route(READYZ_PATH, "GET", "readyz", Auth.NONE, false, ALWAYS, ApiHandler::readyz));
 
   private static final Map<String, Route> BY_PATH = byPath();
 
@@ -376,7 +460,9 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   /** Runs a call the table declares: the method, the guard, and for a body the checks before it is read. */
-  private boolean dispatch(Route route, Request request, Response response, Callback callback, String call, long start) throws IOException {
+  private boolean dispatch(
+      Route route, Request request, Response response, Callback callback, String call, long start)
+      throws IOException {
     allow(response, request.getMethod(), route.method());
     route.guard().check(this);
     if (!route.readsBody()) {
@@ -388,9 +474,11 @@ public final class ApiHandler extends Handler.Abstract {
       requireClientCertificate(request);
     }
     if (request.getLength() > maxRequestBytes) {
-      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+      throw ProblemException.of(
+          ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
     }
-    // the body is read as it arrives, without a thread waiting for it; the call runs once it is complete
+    // the body is read as it arrives, without a thread waiting for it; the call runs once it is
+    // complete
     new BodyReader(request, response, callback, call, start, route).run();
     return false;
   }
@@ -421,7 +509,8 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private void renew(Request request, Response response, Callback callback) throws IOException {
-    IdentityDecisions.Answer answer = engine.renew(body(request), remote(request), peerCertificates(request));
+    IdentityDecisions.Answer answer =
+        engine.renew(body(request), remote(request), peerCertificates(request));
     metrics.issued("identity");
     writeAnswer(request, response, callback, answer);
   }
@@ -434,11 +523,13 @@ public final class ApiHandler extends Handler.Abstract {
 
   private void requireCredentials() {
     if (credentials == null) {
-      throw ProblemException.of(ErrorCode.NOT_FOUND, "this issuer does not issue role-scoped credentials");
+      throw ProblemException.of(
+          ErrorCode.NOT_FOUND, "this issuer does not issue role-scoped credentials");
     }
   }
 
-  private void certificates(Request request, Response response, Callback callback) throws IOException {
+  private void certificates(Request request, Response response, Callback callback)
+      throws IOException {
     ObjectNode body = body(request);
     var answer = credentials.issue(body, remote(request), peerCertificates(request));
     metrics.issued(Json.text(body, "kind"));
@@ -446,7 +537,13 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   private void metrics(Request request, Response response, Callback callback) {
-    finish(request, response, callback, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape().getBytes(StandardCharsets.UTF_8));
+    finish(
+        request,
+        response,
+        callback,
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        metrics.scrape().getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -463,7 +560,8 @@ public final class ApiHandler extends Handler.Abstract {
     if ("POST".equals(method)) {
       requireJson(request);
     }
-    AdminApi.Reply reply = admin.handle(method, path, query(request), () -> body(request), peerCertificates(request));
+    AdminApi.Reply reply =
+        admin.handle(method, path, query(request), () -> body(request), peerCertificates(request));
     if (reply.body() == null) {
       finish(request, response, callback, reply.status(), Protocol.JSON, new byte[0]);
     } else {
@@ -474,7 +572,8 @@ public final class ApiHandler extends Handler.Abstract {
   private static void allow(Response response, String method, String allowed) {
     if (!allowed.equals(method)) {
       response.getHeaders().put(HttpHeader.ALLOW, allowed);
-      throw ProblemException.of(ErrorCode.METHOD_NOT_ALLOWED, "use " + allowed + " on this endpoint");
+      throw ProblemException.of(
+          ErrorCode.METHOD_NOT_ALLOWED, "use " + allowed + " on this endpoint");
     }
   }
 
@@ -485,7 +584,9 @@ public final class ApiHandler extends Handler.Abstract {
   private static void requireJson(Request request) {
     List<String> types = request.getHeaders().getValuesList(HttpHeader.CONTENT_TYPE);
     if (types.size() != 1 || !isJson(types.get(0))) {
-      throw ProblemException.of(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "a POST must have the header Content-Type: application/json");
+      throw ProblemException.of(
+          ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+          "a POST must have the header Content-Type: application/json");
     }
   }
 
@@ -521,15 +622,22 @@ public final class ApiHandler extends Handler.Abstract {
   private void requireClientCertificate(Request request) {
     X509Certificate[] peer = peerCertificates(request);
     if (peer == null || peer.length == 0) {
-      LOG.debug("{} from {} refused before its body was read: no client certificate", IdentityDecisions.printable(request.getHttpURI().getPath()), remote(request));
-      throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "a client certificate (the bot identity) is required");
+      LOG.debug(
+          "{} from {} refused before its body was read: no client certificate",
+          IdentityDecisions.printable(request.getHttpURI().getPath()),
+          remote(request));
+      throw ProblemException.of(
+          ErrorCode.UNAUTHENTICATED, "a client certificate (the bot identity) is required");
     }
     try {
       peer[0].checkValidity(Date.from(clock.instant()));
     } catch (CertificateException e) {
-      LOG.debug("{} from {} refused before its body was read: client certificate outside its validity", IdentityDecisions.printable(request.getHttpURI().getPath()),
+      LOG.debug(
+          "{} from {} refused before its body was read: client certificate outside its validity",
+          IdentityDecisions.printable(request.getHttpURI().getPath()),
           remote(request));
-      throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "the client certificate is expired or not yet valid");
+      throw ProblemException.of(
+          ErrorCode.UNAUTHENTICATED, "the client certificate is expired or not yet valid");
     }
   }
 
@@ -552,7 +660,8 @@ public final class ApiHandler extends Handler.Abstract {
     }
     long declared = request.getLength();
     if (declared > maxRequestBytes) {
-      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+      throw ProblemException.of(
+          ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
     }
     // Not closed on purpose: closing an unfinished stream fails the request and Jetty would then
     // drop the problem response; Jetty discards unread content (and the connection) itself.
@@ -566,13 +675,15 @@ public final class ApiHandler extends Handler.Abstract {
     if (bytes.length <= maxRequestBytes) {
       request.setAttribute(BODY_READ, Boolean.TRUE);
     } else {
-      throw ProblemException.of(ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
+      throw ProblemException.of(
+          ErrorCode.REQUEST_TOO_LARGE, "the body must not exceed " + maxRequestBytes + " bytes");
     }
     return Json.object(bytes);
   }
 
   private static X509Certificate[] peerCertificates(Request request) {
-    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE) instanceof EndPoint.SslSessionData ssl) {
+    if (request.getAttribute(EndPoint.SslSessionData.ATTRIBUTE)
+        instanceof EndPoint.SslSessionData ssl) {
       return ssl.peerCertificates();
     }
     return null;
@@ -586,17 +697,39 @@ public final class ApiHandler extends Handler.Abstract {
     return String.valueOf(a);
   }
 
-  private void writeJson(Request request, Response response, Callback callback, int status, Object body) throws JsonProcessingException {
-    finish(request, response, callback, status, Protocol.JSON, Protocol.writer().writeValueAsBytes(body));
+  private void writeJson(
+      Request request, Response response, Callback callback, int status, Object body)
+      throws JsonProcessingException {
+    finish(
+        request,
+        response,
+        callback,
+        status,
+        Protocol.JSON,
+        Protocol.writer().writeValueAsBytes(body));
   }
 
   /** Sends credentials as the JSON they were stored as, without serialising them again. */
-  private void writeAnswer(Request request, Response response, Callback callback, IdentityDecisions.Answer answer) {
-    finish(request, response, callback, 200, Protocol.JSON, answer.json().getBytes(StandardCharsets.UTF_8));
+  private void writeAnswer(
+      Request request, Response response, Callback callback, IdentityDecisions.Answer answer) {
+    finish(
+        request,
+        response,
+        callback,
+        200,
+        Protocol.JSON,
+        answer.json().getBytes(StandardCharsets.UTF_8));
   }
 
-  private void writeProblem(Request request, Response response, Callback callback, ErrorCode code, String detail) {
-    finish(request, response, callback, code.status(), Protocol.PROBLEM_JSON, problemBytes(code, code.status(), detail));
+  private void writeProblem(
+      Request request, Response response, Callback callback, ErrorCode code, String detail) {
+    finish(
+        request,
+        response,
+        callback,
+        code.status(),
+        Protocol.PROBLEM_JSON,
+        problemBytes(code, code.status(), detail));
   }
 
   /**
@@ -607,22 +740,28 @@ public final class ApiHandler extends Handler.Abstract {
    * kernel send a reset, and the client would lose the answer it was sent. A client that trickles
    * the body it was told not to send is cut off by the request time limit.
    */
-  private void finish(Request request, Response response, Callback callback, int status, String type, byte[] body) {
+  private void finish(
+      Request request, Response response, Callback callback, int status, String type, byte[] body) {
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
-    boolean unreadBody =
-        request.getAttribute(BODY_READ) == null
-            && (request.getLength() > 0 || (request.getLength() < 0 && request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)));
+    boolean unreadBody = request.getAttribute(BODY_READ) == null
+        && (request.getLength() > 0
+            || (request.getLength() < 0
+                && request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)));
     if (!unreadBody) {
       response.write(true, ByteBuffer.wrap(body), callback);
       return;
     }
     response.getHeaders().put(HttpHeader.CONNECTION, "close");
-    response.write(false, ByteBuffer.wrap(body), Callback.from(
-        () -> new Discard(request, () -> response.write(true, ByteBuffer.allocate(0), callback)).run(),
-        callback::failed));
+    response.write(
+        false,
+        ByteBuffer.wrap(body),
+        Callback.from(
+            () -> new Discard(request, () -> response.write(true, ByteBuffer.allocate(0), callback))
+                .run(),
+            callback::failed));
   }
 
   /**
@@ -655,7 +794,8 @@ public final class ApiHandler extends Handler.Abstract {
         chunk.release();
         if (end || total >= DRAIN_LIMIT) {
           if (failure != null) {
-            LOG.debug("connection ended while discarding an unread request body: {}", failure.toString());
+            LOG.debug(
+                "connection ended while discarding an unread request body: {}", failure.toString());
           }
           done.run();
           return;
@@ -665,7 +805,8 @@ public final class ApiHandler extends Handler.Abstract {
   }
 
   static String problemJson(ErrorCode code, int status, String detail) {
-    Problem p = new Problem("https://machineid.dev/problems/" + code.code(), title(code), status, detail, code.code());
+    Problem p = new Problem(
+        "https://machineid.dev/problems/" + code.code(), title(code), status, detail, code.code());
     try {
       return Protocol.writer().writeValueAsString(p);
     } catch (JsonProcessingException e) {

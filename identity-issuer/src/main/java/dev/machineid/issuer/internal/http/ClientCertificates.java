@@ -41,7 +41,8 @@ public final class ClientCertificates {
     if (ku == null || ku.length <= DIGITAL_SIGNATURE || !ku[DIGITAL_SIGNATURE]) {
       return "lacks key usage digitalSignature";
     }
-    if ((ku.length > KEY_CERT_SIGN && ku[KEY_CERT_SIGN]) || (ku.length > CRL_SIGN && ku[CRL_SIGN])) {
+    if ((ku.length > KEY_CERT_SIGN && ku[KEY_CERT_SIGN])
+        || (ku.length > CRL_SIGN && ku[CRL_SIGN])) {
       return "has key usage for signing certificates or CRLs";
     }
     return "has extended key usage " + eku + "; only clientAuth (" + CLIENT_AUTH + ") is accepted";

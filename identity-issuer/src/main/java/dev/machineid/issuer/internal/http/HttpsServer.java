@@ -47,8 +47,26 @@ public final class HttpsServer {
 
   /** Binds and starts; the TLS certificate is issued now by the authority for {@code hostNames}. */
   public static HttpsServer start(
-      String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler) throws Exception {
-    return start(host, port, hostNames, ca, clock, random, handler, Duration.ZERO, Duration.ofSeconds(30), null, null);
+      String host,
+      int port,
+      List<String> hostNames,
+      CertificateAuthority ca,
+      java.time.Clock clock,
+      SecureRandom random,
+      ApiHandler handler)
+      throws Exception {
+    return start(
+        host,
+        port,
+        hostNames,
+        ca,
+        clock,
+        random,
+        handler,
+        Duration.ZERO,
+        Duration.ofSeconds(30),
+        null,
+        null);
   }
 
   /**
@@ -62,13 +80,23 @@ public final class HttpsServer {
    * plain TLS, and a PROXY header it sends fails its handshake ({@link ProxyGate}).
    */
   public static HttpsServer start(
-      String host, int port, List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random, ApiHandler handler, Duration grace, Duration idleTimeout,
-      RequestDeadlines deadlines, TrustedProxies trustedProxies)
+      String host,
+      int port,
+      List<String> hostNames,
+      CertificateAuthority ca,
+      java.time.Clock clock,
+      SecureRandom random,
+      ApiHandler handler,
+      Duration grace,
+      Duration idleTimeout,
+      RequestDeadlines deadlines,
+      TrustedProxies trustedProxies)
       throws Exception {
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("machineid-issuer-http");
     pool.setDaemon(true);
-    Server server = new Server(pool, new ScheduledExecutorScheduler("machineid-issuer-scheduler", true), null);
+    Server server =
+        new Server(pool, new ScheduledExecutorScheduler("machineid-issuer-scheduler", true), null);
     server.setStopTimeout(grace.toMillis());
 
     HttpConfiguration http = new HttpConfiguration();
@@ -87,11 +115,14 @@ public final class HttpsServer {
     tls.setRenegotiationAllowed(false);
 
     SslConnectionFactory ssl = new SslConnectionFactory(tls, HttpVersion.HTTP_1_1.asString());
-    ServerConnector connector =
-        trustedProxies != null
-            ? new ServerConnector(server, new ProxyGate(trustedProxies, ssl.getProtocol()), new ProxyConnectionFactory(ssl.getProtocol()), ssl,
-                new HttpConnectionFactory(http))
-            : new ServerConnector(server, ssl, new HttpConnectionFactory(http));
+    ServerConnector connector = trustedProxies != null
+        ? new ServerConnector(
+            server,
+            new ProxyGate(trustedProxies, ssl.getProtocol()),
+            new ProxyConnectionFactory(ssl.getProtocol()),
+            ssl,
+            new HttpConnectionFactory(http))
+        : new ServerConnector(server, ssl, new HttpConnectionFactory(http));
     connector.setHost(host);
     connector.setPort(port);
     connector.setIdleTimeout(idleTimeout.toMillis());
@@ -137,11 +168,14 @@ public final class HttpsServer {
     server.stop();
   }
 
-  private static SSLContext sslContext(List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random)
+  private static SSLContext sslContext(
+      List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random)
       throws GeneralSecurityException {
     SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(new javax.net.ssl.KeyManager[] {new RenewingServerKeyManager(hostNames, ca, clock, random)},
-        new TrustManager[] {new AuthorityTrustManager(ca.certificate())}, random);
+    ctx.init(
+        new javax.net.ssl.KeyManager[] {new RenewingServerKeyManager(hostNames, ca, clock, random)},
+        new TrustManager[] {new AuthorityTrustManager(ca.certificate())},
+        random);
     return ctx;
   }
 
@@ -173,11 +207,16 @@ public final class HttpsServer {
     }
 
     @Override
-    public org.eclipse.jetty.io.Connection newConnection(org.eclipse.jetty.server.Connector connector, org.eclipse.jetty.io.EndPoint endPoint) {
+    public org.eclipse.jetty.io.Connection newConnection(
+        org.eclipse.jetty.server.Connector connector, org.eclipse.jetty.io.EndPoint endPoint) {
       boolean fromBalancer = trusted.contains(endPoint.getRemoteSocketAddress());
-      LOG.debug("connection from {}: {}", endPoint.getRemoteSocketAddress(), fromBalancer ? "a trusted balancer, PROXY header required" : "direct, plain TLS");
-      org.eclipse.jetty.server.ConnectionFactory f =
-          fromBalancer ? connector.getConnectionFactory(ProxyConnectionFactory.class) : connector.getConnectionFactory(tlsProtocol);
+      LOG.debug(
+          "connection from {}: {}",
+          endPoint.getRemoteSocketAddress(),
+          fromBalancer ? "a trusted balancer, PROXY header required" : "direct, plain TLS");
+      org.eclipse.jetty.server.ConnectionFactory f = fromBalancer
+          ? connector.getConnectionFactory(ProxyConnectionFactory.class)
+          : connector.getConnectionFactory(tlsProtocol);
       return f.newConnection(connector, endPoint);
     }
   }
@@ -190,7 +229,8 @@ public final class HttpsServer {
    * no header: {@link ProxyGate} does not let one be parsed.
    */
   static final class RequireProxyHeader implements org.eclipse.jetty.io.Connection.Listener {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RequireProxyHeader.class);
+    private static final org.slf4j.Logger LOG =
+        org.slf4j.LoggerFactory.getLogger(RequireProxyHeader.class);
     private final TrustedProxies trusted;
 
     RequireProxyHeader(TrustedProxies trusted) {
@@ -205,23 +245,30 @@ public final class HttpsServer {
       org.eclipse.jetty.io.EndPoint ep = connection.getEndPoint();
       if (ep instanceof ProxyConnectionFactory.ProxyEndPoint proxied) {
         java.net.SocketAddress peer = proxied.unwrap().getRemoteSocketAddress();
-        String refusal = !trusted.contains(peer) ? "a PROXY header from a peer that is not a trusted balancer" : invalidSource(proxied.getRemoteSocketAddress());
+        String refusal = !trusted.contains(peer)
+            ? "a PROXY header from a peer that is not a trusted balancer"
+            : invalidSource(proxied.getRemoteSocketAddress());
         if (refusal != null) {
           LOG.warn("closing a connection from {}: {}", peer, refusal);
           ep.close();
         }
       } else if (trusted.contains(ep.getRemoteSocketAddress())) {
-        LOG.warn("closing a connection from trusted balancer {} without a PROXY protocol header", ep.getRemoteSocketAddress());
+        LOG.warn(
+            "closing a connection from trusted balancer {} without a PROXY protocol header",
+            ep.getRemoteSocketAddress());
         ep.close();
       }
     }
 
     /** Why the client address of a PROXY header is refused, or null if it is an IP address and port. */
     static String invalidSource(java.net.SocketAddress claimed) {
-      if (!(claimed instanceof java.net.InetSocketAddress isa) || isa.isUnresolved() || isa.getAddress() == null) {
+      if (!(claimed instanceof java.net.InetSocketAddress isa)
+          || isa.isUnresolved()
+          || isa.getAddress() == null) {
         return "a PROXY header whose source is not an IP address";
       }
-      // v1 headers are text: Jetty builds the address from it, resolving a name; only a literal is an address
+      // v1 headers are text: Jetty builds the address from it, resolving a name; only a literal is
+      // an address
       if (TrustedProxies.literal(isa.getHostString()) == null) {
         return "a PROXY header whose source is a name, not an IP address";
       }
@@ -238,7 +285,8 @@ public final class HttpsServer {
    * alias names one certificate, so a handshake reads chain and key of the same one.
    */
   static final class RenewingServerKeyManager extends javax.net.ssl.X509ExtendedKeyManager {
-    private record Entry(String alias, X509Certificate[] chain, java.security.PrivateKey key, Instant renewAt) {}
+    private record Entry(
+        String alias, X509Certificate[] chain, java.security.PrivateKey key, Instant renewAt) {}
 
     private final List<String> hostNames;
     private final CertificateAuthority ca;
@@ -247,7 +295,11 @@ public final class HttpsServer {
     private volatile Entry current;
     private volatile Entry previous;
 
-    RenewingServerKeyManager(List<String> hostNames, CertificateAuthority ca, java.time.Clock clock, SecureRandom random) {
+    RenewingServerKeyManager(
+        List<String> hostNames,
+        CertificateAuthority ca,
+        java.time.Clock clock,
+        SecureRandom random) {
       this.hostNames = List.copyOf(hostNames);
       this.ca = ca;
       this.clock = clock;
@@ -260,9 +312,13 @@ public final class HttpsServer {
       KeyPair tlsKey = CertificateAuthority.newP256(random);
       X509Certificate leaf = ca.issueServer(tlsKey.getPublic(), hostNames, now, TLS_VALIDITY);
       Instant from = leaf.getNotBefore().toInstant();
-      Instant renewAt = from.plus(Duration.between(from, leaf.getNotAfter().toInstant()).multipliedBy(2).dividedBy(3));
-      return new Entry("issuer-tls-" + CertificateAuthority.serialHex(leaf), new X509Certificate[] {leaf, ca.certificate()},
-          tlsKey.getPrivate(), renewAt);
+      Instant renewAt = from.plus(
+          Duration.between(from, leaf.getNotAfter().toInstant()).multipliedBy(2).dividedBy(3));
+      return new Entry(
+          "issuer-tls-" + CertificateAuthority.serialHex(leaf),
+          new X509Certificate[] {leaf, ca.certificate()},
+          tlsKey.getPrivate(),
+          renewAt);
     }
 
     private Entry fresh() {
@@ -290,12 +346,14 @@ public final class HttpsServer {
     }
 
     @Override
-    public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+    public String chooseServerAlias(
+        String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
       return "EC".equalsIgnoreCase(keyType) || keyType == null ? fresh().alias() : null;
     }
 
     @Override
-    public String chooseEngineServerAlias(String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+    public String chooseEngineServerAlias(
+        String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
       return chooseServerAlias(keyType, issuers, null);
     }
 
@@ -311,7 +369,8 @@ public final class HttpsServer {
     }
 
     @Override
-    public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+    public String chooseClientAlias(
+        String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
       return null;
     }
 
@@ -341,7 +400,8 @@ public final class HttpsServer {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       if (chain == null || chain.length == 0) {
         throw new CertificateException("empty client certificate chain");
       }
@@ -352,32 +412,38 @@ public final class HttpsServer {
       try {
         leaf.verify(authority.getPublicKey());
       } catch (GeneralSecurityException e) {
-        throw new CertificateException("client certificate is not signed by the issuer authority", e);
+        throw new CertificateException(
+            "client certificate is not signed by the issuer authority", e);
       }
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
       checkClientTrusted(chain, authType);
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
       checkClientTrusted(chain, authType);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       throw new CertificateException("the issuer does not act as a TLS client");
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
       checkServerTrusted(chain, authType);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
       checkServerTrusted(chain, authType);
     }
 

@@ -27,15 +27,22 @@ import java.util.concurrent.TimeUnit;
  * text, so the series count stays bounded.
  */
 public final class IssuerMetrics {
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Counter rateLimited;
   private final Counter timedOut;
   private final Counter aborted;
 
   public IssuerMetrics() {
-    rateLimited = Counter.builder("machineid.issuer.rate.limited").description("calls refused by the per-address rate limit").register(registry);
-    timedOut = Counter.builder("machineid.issuer.requests.timed.out").description("connections closed for exceeding the request time limit").register(registry);
-    aborted = Counter.builder("machineid.issuer.requests.aborted").description("requests whose body ended before it was read to its end").register(registry);
+    rateLimited = Counter.builder("machineid.issuer.rate.limited")
+        .description("calls refused by the per-address rate limit")
+        .register(registry);
+    timedOut = Counter.builder("machineid.issuer.requests.timed.out")
+        .description("connections closed for exceeding the request time limit")
+        .register(registry);
+    aborted = Counter.builder("machineid.issuer.requests.aborted")
+        .description("requests whose body ended before it was read to its end")
+        .register(registry);
   }
 
   public void bodyAborted() {
@@ -52,18 +59,35 @@ public final class IssuerMetrics {
         .tag("call", call)
         .tag("code", code)
         .serviceLevelObjectives(
-            Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
-            Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5))
+            Duration.ofMillis(5),
+            Duration.ofMillis(10),
+            Duration.ofMillis(25),
+            Duration.ofMillis(50),
+            Duration.ofMillis(100),
+            Duration.ofMillis(250),
+            Duration.ofMillis(500),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(5))
         .register(registry)
         .record(nanos, TimeUnit.NANOSECONDS);
   }
 
   public void join(String method, String outcome) {
-    Counter.builder("machineid.issuer.joins").description("joins by join method and outcome").tag("method", method).tag("outcome", outcome).register(registry).increment();
+    Counter.builder("machineid.issuer.joins")
+        .description("joins by join method and outcome")
+        .tag("method", method)
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
   }
 
   public void issued(String kind) {
-    Counter.builder("machineid.issuer.issued").description("certificates issued by kind").tag("kind", kind).register(registry).increment();
+    Counter.builder("machineid.issuer.issued")
+        .description("certificates issued by kind")
+        .tag("kind", kind)
+        .register(registry)
+        .increment();
   }
 
   public void rateLimited() {

@@ -16,7 +16,13 @@ import org.eclipse.jetty.util.Callback;
  */
 public final class ProblemErrorHandler extends ErrorHandler {
   @Override
-  protected void generateResponse(Request request, Response response, int given, String message, Throwable cause, Callback callback) {
+  protected void generateResponse(
+      Request request,
+      Response response,
+      int given,
+      String message,
+      Throwable cause,
+      Callback callback) {
     // A request Jetty cannot parse is the client's fault, whatever status Jetty gives it: an
     // HTTP/0.9 or HTTP/2.0 request line (505), an unknown transfer coding (501).
     int status = given == 505 || given == 501 ? 400 : given;
@@ -29,7 +35,6 @@ public final class ProblemErrorHandler extends ErrorHandler {
     response.getHeaders().put(HttpHeader.CONNECTION, "close");
     Content.Sink.write(response, true, ApiHandler.problemJson(code, status, null), callback);
   }
-
 
   static ErrorCode codeFor(int status) {
     return switch (status) {

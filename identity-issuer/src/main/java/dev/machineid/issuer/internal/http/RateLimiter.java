@@ -44,22 +44,20 @@ public final class RateLimiter {
       evictFull(now);
     }
     long[] wait = new long[1];
-    buckets.compute(
-        address,
-        (k, b) -> {
-          if (b == null) {
-            b = new Bucket(burst, now);
-          }
-          // a clock set back refills nothing (it never takes tokens away)
-          b.tokens = Math.min(burst, b.tokens + Math.max(0, now - b.updated) / 1e9 * perSecond);
-          b.updated = now;
-          if (b.tokens >= 1) {
-            b.tokens -= 1;
-          } else {
-            wait[0] = Math.max(1, (long) Math.ceil((1 - b.tokens) / perSecond));
-          }
-          return b;
-        });
+    buckets.compute(address, (k, b) -> {
+      if (b == null) {
+        b = new Bucket(burst, now);
+      }
+      // a clock set back refills nothing (it never takes tokens away)
+      b.tokens = Math.min(burst, b.tokens + Math.max(0, now - b.updated) / 1e9 * perSecond);
+      b.updated = now;
+      if (b.tokens >= 1) {
+        b.tokens -= 1;
+      } else {
+        wait[0] = Math.max(1, (long) Math.ceil((1 - b.tokens) / perSecond));
+      }
+      return b;
+    });
     return wait[0];
   }
 

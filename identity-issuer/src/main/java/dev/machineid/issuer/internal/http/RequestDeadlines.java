@@ -69,14 +69,17 @@ public final class RequestDeadlines implements Connection.Listener {
     if (!scheduler.isRunning()) {
       return;
     }
-    sweep = scheduler.schedule(() -> {
-      try {
-        check();
-      } catch (RuntimeException e) {
-        LOG.warn("request time limit check failed: {}", e.toString());
-      }
-      schedule(scheduler, periodMillis);
-    }, periodMillis, TimeUnit.MILLISECONDS);
+    sweep = scheduler.schedule(
+        () -> {
+          try {
+            check();
+          } catch (RuntimeException e) {
+            LOG.warn("request time limit check failed: {}", e.toString());
+          }
+          schedule(scheduler, periodMillis);
+        },
+        periodMillis,
+        TimeUnit.MILLISECONDS);
   }
 
   /** Stops the periodic check. */
@@ -95,8 +98,11 @@ public final class RequestDeadlines implements Connection.Listener {
       State s = e.getValue();
       long since = s.since;
       if (since >= 0 && now - since > limitNanos && open.remove(e.getKey(), s)) {
-        LOG.info("closing a connection from {}: {} took longer than the request time limit of {} ms", s.endPoint.getRemoteSocketAddress(),
-            s.first ? "the TLS handshake and first request" : "reading and answering a request", TimeUnit.NANOSECONDS.toMillis(limitNanos));
+        LOG.info(
+            "closing a connection from {}: {} took longer than the request time limit of {} ms",
+            s.endPoint.getRemoteSocketAddress(),
+            s.first ? "the TLS handshake and first request" : "reading and answering a request",
+            TimeUnit.NANOSECONDS.toMillis(limitNanos));
         onTimeout.run();
         s.endPoint.close(new java.util.concurrent.TimeoutException("request time limit exceeded"));
         closed++;

@@ -1,7 +1,5 @@
 package dev.machineid.issuer.internal.http;
 
-import dev.machineid.issuer.internal.Json;
-import dev.machineid.issuer.internal.ProblemException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -16,6 +14,8 @@ import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.machineid.core.protocol.Protocol;
+import dev.machineid.issuer.internal.Json;
+import dev.machineid.issuer.internal.ProblemException;
 import java.util.Collection;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -31,7 +31,8 @@ import java.util.regex.Pattern;
  * names the field already.
  */
 public final class Requests {
-  private static final Pattern MISSING_CREATOR_PROPERTY = Pattern.compile("Missing required creator property '([^']*)'");
+  private static final Pattern MISSING_CREATOR_PROPERTY =
+      Pattern.compile("Missing required creator property '([^']*)'");
 
   private static final ObjectMapper STRICT = strict();
 
@@ -44,14 +45,17 @@ public final class Requests {
         .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
         .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
         .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-        .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
-            .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
-            .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
-        .withCoercionConfig(LogicalType.Integer, c -> c.setCoercion(CoercionInputShape.String, CoercionAction.Fail)
-            .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
-            .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
-        .withCoercionConfig(LogicalType.Boolean, c -> c.setCoercion(CoercionInputShape.String, CoercionAction.Fail)
-            .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail))
+        .withCoercionConfig(
+            LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+        .withCoercionConfig(
+            LogicalType.Integer, c -> c.setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+        .withCoercionConfig(
+            LogicalType.Boolean, c -> c.setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+                .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail))
         .build();
   }
 
@@ -117,7 +121,9 @@ public final class Requests {
     if (Collection.class.isAssignableFrom(type) || type.isArray()) {
       return "a list";
     }
-    if (Map.class.isAssignableFrom(type) || JsonNode.class.isAssignableFrom(type) || type.isRecord()) {
+    if (Map.class.isAssignableFrom(type)
+        || JsonNode.class.isAssignableFrom(type)
+        || type.isRecord()) {
       return "a JSON object";
     }
     return "of another type";

@@ -17,7 +17,8 @@ import org.eclipse.jetty.util.InetAddressSet;
  * name is refused rather than resolved, so that the set never depends on DNS.
  */
 public final class TrustedProxies {
-  private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+  private static final Pattern IPV4 = Pattern.compile(
+      "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
   private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
 
   private final List<String> entries;
@@ -35,7 +36,8 @@ public final class TrustedProxies {
   public static TrustedProxies of(Collection<String> entries) {
     Objects.requireNonNull(entries, "entries");
     if (entries.isEmpty()) {
-      throw new IllegalArgumentException("trusted_proxies must name at least one balancer address or network");
+      throw new IllegalArgumentException(
+          "trusted_proxies must name at least one balancer address or network");
     }
     for (String e : entries) {
       check(e);
@@ -45,7 +47,8 @@ public final class TrustedProxies {
 
   private static void check(String entry) {
     if (entry == null || entry.isBlank()) {
-      throw new IllegalArgumentException("a trusted proxy must be an IP address or a CIDR network, got an empty entry");
+      throw new IllegalArgumentException(
+          "a trusted proxy must be an IP address or a CIDR network, got an empty entry");
     }
     String e = entry.trim();
     int slash = e.indexOf('/');
@@ -53,7 +56,8 @@ public final class TrustedProxies {
     InetAddress parsed = literal(address);
     if (parsed == null) {
       throw new IllegalArgumentException(
-          "a trusted proxy must be an IP address or a CIDR network such as 10.0.0.0/8 (host names are not resolved), got '" + IdentityDecisions.printable(e) + "'");
+          "a trusted proxy must be an IP address or a CIDR network such as 10.0.0.0/8 (host names are not resolved), got '"
+              + IdentityDecisions.printable(e) + "'");
     }
     if (slash >= 0) {
       int max = parsed.getAddress().length * 8;
@@ -64,7 +68,8 @@ public final class TrustedProxies {
         bits = -1;
       }
       if (bits < 0 || bits > max) {
-        throw new IllegalArgumentException("the prefix length of trusted proxy '" + IdentityDecisions.printable(e) + "' must be 0 to " + max);
+        throw new IllegalArgumentException("the prefix length of trusted proxy '"
+            + IdentityDecisions.printable(e) + "' must be 0 to " + max);
       }
     }
   }
@@ -84,7 +89,9 @@ public final class TrustedProxies {
 
   /** True if the connection's peer (the TCP address, not a claimed one) is a trusted balancer. */
   public boolean contains(SocketAddress peer) {
-    return peer instanceof InetSocketAddress isa && isa.getAddress() != null && set.test(isa.getAddress());
+    return peer instanceof InetSocketAddress isa
+        && isa.getAddress() != null
+        && set.test(isa.getAddress());
   }
 
   public List<String> entries() {

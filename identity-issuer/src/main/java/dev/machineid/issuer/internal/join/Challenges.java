@@ -1,7 +1,7 @@
 package dev.machineid.issuer.internal.join;
 
-import dev.machineid.issuer.internal.ProblemException;
 import dev.machineid.core.ErrorCode;
+import dev.machineid.issuer.internal.ProblemException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -51,7 +51,9 @@ public final class Challenges {
     long expiry = now.plus(LIFETIME).getEpochSecond();
     ByteBuffer out = ByteBuffer.allocate(LENGTH);
     out.put(nonce).putLong(expiry).put(mac(nonce, expiry, token, joinMethod, spkiHash));
-    return new Issued(Base64.getUrlEncoder().withoutPadding().encodeToString(out.array()), Instant.ofEpochSecond(expiry));
+    return new Issued(
+        Base64.getUrlEncoder().withoutPadding().encodeToString(out.array()),
+        Instant.ofEpochSecond(expiry));
   }
 
   /**
@@ -59,7 +61,8 @@ public final class Challenges {
    *
    * @throws ProblemException {@code challenge_invalid}
    */
-  public Checked check(String challenge, String token, String joinMethod, byte[] spkiHash, Instant now) {
+  public Checked check(
+      String challenge, String token, String joinMethod, byte[] spkiHash, Instant now) {
     byte[] raw;
     try {
       raw = challenge.length() > 64 ? null : Base64.getUrlDecoder().decode(challenge);
@@ -67,7 +70,10 @@ public final class Challenges {
       raw = null;
     }
     if (raw == null || raw.length != LENGTH) {
-      throw new ProblemException(ErrorCode.CHALLENGE_INVALID, "the challenge is not one this issuer issued", "challenge does not decode to 40 bytes");
+      throw new ProblemException(
+          ErrorCode.CHALLENGE_INVALID,
+          "the challenge is not one this issuer issued",
+          "challenge does not decode to 40 bytes");
     }
     ByteBuffer in = ByteBuffer.wrap(raw);
     byte[] nonce = new byte[NONCE];
@@ -83,7 +89,10 @@ public final class Challenges {
     }
     Instant expiresAt = Instant.ofEpochSecond(expiry);
     if (!now.isBefore(expiresAt)) {
-      throw new ProblemException(ErrorCode.CHALLENGE_INVALID, "the challenge has expired; ask for a new one", "challenge expired at " + expiresAt);
+      throw new ProblemException(
+          ErrorCode.CHALLENGE_INVALID,
+          "the challenge has expired; ask for a new one",
+          "challenge expired at " + expiresAt);
     }
     return new Checked(HexFormat.of().formatHex(nonce), expiresAt);
   }

@@ -1,20 +1,11 @@
 package dev.machineid.issuer.internal.join;
 
-import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.Json;
-import dev.machineid.issuer.internal.ProblemException;
-import dev.machineid.issuer.internal.http.Requests;
-import dev.machineid.issuer.internal.authority.CertificateAuthority;
-import dev.machineid.issuer.internal.authority.Keys;
-import dev.machineid.issuer.internal.authority.PurposeAuthorities;
-import dev.machineid.issuer.internal.authority.SshAuthorities;
-import dev.machineid.issuer.internal.authority.CredentialMarks;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
@@ -22,19 +13,28 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.protocol.CertificatesRequest;
 import dev.machineid.core.protocol.CertificatesResponse;
-import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Bot;
 import dev.machineid.issuer.Role;
+import dev.machineid.issuer.internal.Hashes;
+import dev.machineid.issuer.internal.Json;
+import dev.machineid.issuer.internal.ProblemException;
+import dev.machineid.issuer.internal.authority.CertificateAuthority;
+import dev.machineid.issuer.internal.authority.CredentialMarks;
+import dev.machineid.issuer.internal.authority.Keys;
+import dev.machineid.issuer.internal.authority.PurposeAuthorities;
 import dev.machineid.issuer.internal.authority.PurposeAuthorities.Purpose;
+import dev.machineid.issuer.internal.authority.SshAuthorities;
+import dev.machineid.issuer.internal.http.Requests;
 import java.security.PublicKey;
+import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.ECPublicKey;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -65,14 +65,17 @@ public final class CredentialService {
   private static final Logger LOG = LoggerFactory.getLogger(CredentialService.class);
   /** No role-scoped credential lives longer than this (docs/architecture.md §5, §11.2). */
   public static final Duration MAX_TTL = Duration.ofHours(1);
-  private static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*internal\\.([a-z_]+)\\s*\\}\\}");
+
+  private static final Pattern TEMPLATE =
+      Pattern.compile("\\{\\{\\s*internal\\.([a-z_]+)\\s*\\}\\}");
 
   private final IdentityDecisions engine;
   private final PurposeAuthorities authorities;
   private final SshAuthorities ssh;
   private final String jwtKeyId;
 
-  public CredentialService(IdentityDecisions engine, PurposeAuthorities authorities, SshAuthorities ssh) {
+  public CredentialService(
+      IdentityDecisions engine, PurposeAuthorities authorities, SshAuthorities ssh) {
     this.engine = engine;
     this.authorities = authorities;
     this.ssh = ssh;
@@ -84,14 +87,21 @@ public final class CredentialService {
    * before the service is built, since the trust bundle the service's engine serves contains it.
    */
   public static JsonNode jwks(PurposeAuthorities authorities) {
-    ECKey jwk = new ECKey.Builder(Curve.P_256, (ECPublicKey) authorities.jwtKey().getPublic())
-        .keyID(keyId(authorities)).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256).build();
+    ECKey jwk = new ECKey.Builder(
+            Curve.P_256, (ECPublicKey) authorities.jwtKey().getPublic())
+        .keyID(keyId(authorities))
+        .keyUse(KeyUse.SIGNATURE)
+        .algorithm(JWSAlgorithm.ES256)
+        .build();
     return Protocol.toTree(new JWKSet(jwk).toJSONObject(true));
   }
 
   /** The JWT-SVID key's {@code kid}: the first 16 base64url characters of its SHA-256. */
   private static String keyId(PurposeAuthorities authorities) {
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(Hashes.sha256(authorities.jwtKey().getPublic().getEncoded())).substring(0, 16);
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(Hashes.sha256(authorities.jwtKey().getPublic().getEncoded()))
+        .substring(0, 16);
   }
 
   public CertificatesResponse issue(ObjectNode body, String remote, X509Certificate[] peer) {
@@ -108,29 +118,40 @@ public final class CredentialService {
       kind = request.kind();
       detail.put("kind", IdentityDecisions.printable(kind));
       List<String> roleNames = stringList(request.roles(), "roles");
-      ObjectNode target = request.target() instanceof ObjectNode o ? o : Protocol.nodes().objectNode();
+      ObjectNode target =
+          request.target() instanceof ObjectNode o ? o : Protocol.nodes().objectNode();
       Bot bot = caller.botRecord();
       List<Role> roles = roles(bot, roleNames, kind);
       detail.put("roles", String.join(",", roleNames));
       Duration ttl = ttl(request, roles, caller.certificate(), now);
       detail.put("ttl", ttl.toString());
-      CertificatesResponse answer = switch (kind) {
-        case "database" -> database(bot, roles, target, request, now, ttl, detail);
-        case "kubernetes" -> kubernetes(bot, roles, target, request, now, ttl, detail);
-        case "application" -> application(bot, request, now, ttl, detail);
-        case "identity" -> identity(bot, caller, roleNames, request, now, ttl, detail);
-        case "ssh_user" -> sshUser(bot, roles, target, request, now, ttl, detail);
-        case "ssh_host" -> sshHost(roles, target, request, now, ttl, detail);
-        case "jwt_svid" -> jwtSvid(bot, roles, target, now, ttl, detail);
-        default -> throw Json.malformed("unknown kind '" + IdentityDecisions.printable(kind)
-            + "'; one of application, database, kubernetes, ssh_user, ssh_host, jwt_svid, identity");
-      };
+      CertificatesResponse answer =
+          switch (kind) {
+            case "database" -> database(bot, roles, target, request, now, ttl, detail);
+            case "kubernetes" -> kubernetes(bot, roles, target, request, now, ttl, detail);
+            case "application" -> application(bot, request, now, ttl, detail);
+            case "identity" -> identity(bot, caller, roleNames, request, now, ttl, detail);
+            case "ssh_user" -> sshUser(bot, roles, target, request, now, ttl, detail);
+            case "ssh_host" -> sshHost(roles, target, request, now, ttl, detail);
+            case "jwt_svid" -> jwtSvid(bot, roles, target, now, ttl, detail);
+            default ->
+              throw Json.malformed(
+                  "unknown kind '" + IdentityDecisions.printable(kind)
+                      + "'; one of application, database, kubernetes, ssh_user, ssh_host, jwt_svid, identity");
+          };
       // Issued only if nothing revoked the caller meanwhile: the re-check and the audit event share
       // one transaction ordered against locks and bot deletions on every replica.
       IdentityDecisions.Caller authorised = caller;
       engine.store().inTransaction(tx -> {
         engine.revalidate(tx, authorised.instance().id(), authorised.serial(), now);
-        engine.audit().success(tx, "certificate.issued", authorised.bot(), authorised.instance().id(), detail);
+        engine
+            .audit()
+            .success(
+                tx,
+                "certificate.issued",
+                authorised.bot(),
+                authorised.instance().id(),
+                detail);
         return null;
       });
       LOG.info("issued {} credential for bot '{}' ({})", kind, caller.bot(), detail.get("subject"));
@@ -138,7 +159,13 @@ public final class CredentialService {
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
-      engine.audit().failure("certificate.issued", caller == null ? null : caller.bot(), caller == null ? null : caller.instance().id(), detail);
+      engine
+          .audit()
+          .failure(
+              "certificate.issued",
+              caller == null ? null : caller.bot(),
+              caller == null ? null : caller.instance().id(),
+              detail);
       LOG.info("credential refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
       throw e;
     }
@@ -148,22 +175,31 @@ public final class CredentialService {
 
   private List<Role> roles(Bot bot, List<String> names, String kind) {
     if (names.isEmpty() && !kind.equals("application") && !kind.equals("identity")) {
-      throw Json.malformed("field 'roles' must name at least one role for kind '" + IdentityDecisions.printable(kind) + "'");
+      throw Json.malformed("field 'roles' must name at least one role for kind '"
+          + IdentityDecisions.printable(kind) + "'");
     }
     List<Role> out = new ArrayList<>();
     for (String n : names) {
       if (!bot.roles().contains(n)) {
-        throw new ProblemException(ErrorCode.ROLE_DENIED, "role '" + IdentityDecisions.printable(n) + "' is not granted to this bot",
+        throw new ProblemException(
+            ErrorCode.ROLE_DENIED,
+            "role '" + IdentityDecisions.printable(n) + "' is not granted to this bot",
             "bot '" + bot.name() + "' does not hold role '" + IdentityDecisions.printable(n) + "'");
       }
-      out.add(engine.store().findRole(n).orElseThrow(() -> new ProblemException(ErrorCode.ROLE_DENIED,
-          "role '" + IdentityDecisions.printable(n) + "' does not exist", "role '" + IdentityDecisions.printable(n) + "' is not defined")));
+      out.add(engine
+          .store()
+          .findRole(n)
+          .orElseThrow(() -> new ProblemException(
+              ErrorCode.ROLE_DENIED,
+              "role '" + IdentityDecisions.printable(n) + "' does not exist",
+              "role '" + IdentityDecisions.printable(n) + "' is not defined")));
     }
     return out;
   }
 
   /** min(requested, every role's max_ttl, 1 h, the bot certificate's remaining life). */
-  private static Duration ttl(CertificatesRequest request, List<Role> roles, X509Certificate botCert, Instant now) {
+  private static Duration ttl(
+      CertificatesRequest request, List<Role> roles, X509Certificate botCert, Instant now) {
     Duration requested = Json.ttl(request.ttl(), "ttl", MAX_TTL, Duration.ofHours(24));
     Duration ttl = requested.compareTo(MAX_TTL) > 0 ? MAX_TTL : requested;
     for (Role r : roles) {
@@ -176,14 +212,17 @@ public final class CredentialService {
       ttl = remaining;
     }
     if (ttl.toSeconds() < 1) {
-      throw new ProblemException(ErrorCode.TTL_EXCEEDED, "the bot certificate expires too soon to issue a credential; renew first",
+      throw new ProblemException(
+          ErrorCode.TTL_EXCEEDED,
+          "the bot certificate expires too soon to issue a credential; renew first",
           "bot certificate has " + remaining + " left");
     }
     return ttl;
   }
 
   /** The union of a role field over the roles, with {@code {{internal.<trait>}}} expanded from the bot's traits. */
-  static List<String> allowed(Bot bot, List<Role> roles, java.util.function.Function<Role, List<String>> field) {
+  static List<String> allowed(
+      Bot bot, List<Role> roles, java.util.function.Function<Role, List<String>> field) {
     Set<String> out = new LinkedHashSet<>();
     for (Role r : roles) {
       for (String v : field.apply(r)) {
@@ -207,13 +246,22 @@ public final class CredentialService {
   }
 
   private static ProblemException denied(String what, String value, List<String> allowed) {
-    return new ProblemException(ErrorCode.ROLE_DENIED, what + " '" + IdentityDecisions.printable(value) + "' is not allowed by the requested roles",
+    return new ProblemException(
+        ErrorCode.ROLE_DENIED,
+        what + " '" + IdentityDecisions.printable(value)
+            + "' is not allowed by the requested roles",
         what + " '" + IdentityDecisions.printable(value) + "' not in " + allowed);
   }
 
   // ---------------------------------------------------------------- kinds
 
-  private CertificatesResponse database(Bot bot, List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
+  private CertificatesResponse database(
+      Bot bot,
+      List<Role> roles,
+      ObjectNode target,
+      CertificatesRequest request,
+      Instant now,
+      Duration ttl,
       Map<String, String> detail) {
     String user = Json.text(target, "database_user");
     List<String> allowed = allowed(bot, roles, Role::dbUsers);
@@ -222,17 +270,27 @@ public final class CredentialService {
     }
     PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
     CertificateAuthority ca = authorities.get(Purpose.DATABASE_CLIENT);
-    X509Certificate cert = ca.issueLeaf(name(BCStyle.CN, user), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
+    X509Certificate cert = ca.issueLeaf(
+        name(BCStyle.CN, user), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
     return x509(cert, ca, now, detail, "CN=" + user);
   }
 
-  private CertificatesResponse kubernetes(Bot bot, List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
+  private CertificatesResponse kubernetes(
+      Bot bot,
+      List<Role> roles,
+      ObjectNode target,
+      CertificatesRequest request,
+      Instant now,
+      Duration ttl,
       Map<String, String> detail) {
     List<String> users = allowed(bot, roles, Role::kubernetesUsers);
     List<String> groups = allowed(bot, roles, Role::kubernetesGroups);
     if (users.isEmpty() && groups.isEmpty()) {
-      throw new ProblemException(ErrorCode.ROLE_DENIED, "the requested roles allow no Kubernetes user or group",
-          "no kubernetes_users or kubernetes_groups in " + roles.stream().map(Role::name).toList());
+      throw new ProblemException(
+          ErrorCode.ROLE_DENIED,
+          "the requested roles allow no Kubernetes user or group",
+          "no kubernetes_users or kubernetes_groups in "
+              + roles.stream().map(Role::name).toList());
     }
     String user = Json.optionalText(target, "kubernetes_user");
     if (user == null) {
@@ -248,7 +306,9 @@ public final class CredentialService {
         throw denied("Kubernetes group", g, groups);
       }
       if (g.startsWith("system:") && !grantedBySystemRole(bot, roles, g)) {
-        throw new ProblemException(ErrorCode.ROLE_DENIED, "Kubernetes group '" + IdentityDecisions.printable(g) + "' is a system group",
+        throw new ProblemException(
+            ErrorCode.ROLE_DENIED,
+            "Kubernetes group '" + IdentityDecisions.printable(g) + "' is a system group",
             "group " + g + " starts with system: and no role granting it sets allow_system_groups");
       }
     }
@@ -258,27 +318,39 @@ public final class CredentialService {
     }
     PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
     CertificateAuthority ca = authorities.get(Purpose.KUBERNETES_CLIENT);
-    X509Certificate cert = ca.issueLeaf(n.build(), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
-    return x509(cert, ca, now, detail, "CN=" + user + (chosen.isEmpty() ? "" : ", O=" + String.join(",", chosen)));
+    X509Certificate cert =
+        ca.issueLeaf(n.build(), List.of(), List.of(KeyPurposeId.id_kp_clientAuth), key, now, ttl);
+    return x509(
+        cert,
+        ca,
+        now,
+        detail,
+        "CN=" + user + (chosen.isEmpty() ? "" : ", O=" + String.join(",", chosen)));
   }
 
   private static boolean grantedBySystemRole(Bot bot, List<Role> roles, String group) {
     for (Role r : roles) {
-      if (r.allowSystemGroups() && allowed(bot, List.of(r), Role::kubernetesGroups).contains(group)) {
+      if (r.allowSystemGroups()
+          && allowed(bot, List.of(r), Role::kubernetesGroups).contains(group)) {
         return true;
       }
     }
     return false;
   }
 
-  private CertificatesResponse application(Bot bot, CertificatesRequest request, Instant now, Duration ttl, Map<String, String> detail) {
+  private CertificatesResponse application(
+      Bot bot, CertificatesRequest request, Instant now, Duration ttl, Map<String, String> detail) {
     PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
     SpiffeId id = SpiffeId.forBot(engine.trustDomain(), bot.name());
     CertificateAuthority ca = authorities.get(Purpose.SPIFFE);
     // an X509-SVID: exactly one URI SAN, the SPIFFE ID; usable by clients and servers
-    X509Certificate cert = ca.issueLeaf(new X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
+    X509Certificate cert = ca.issueLeaf(
+        new X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
         List.of(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString())),
-        List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth), key, now, ttl);
+        List.of(KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth),
+        key,
+        now,
+        ttl);
     return x509(cert, ca, now, detail, id.toString());
   }
 
@@ -287,32 +359,65 @@ public final class CredentialService {
    * {@link CredentialMarks#SCOPED_IDENTITY} mark and no bot identity extension, so that it can never
    * renew, request credentials, send heartbeats or re-join (docs/architecture.md §11, invariant 13).
    */
-  private CertificatesResponse identity(Bot bot, IdentityDecisions.Caller caller, List<String> roleNames, CertificatesRequest request, Instant now, Duration ttl,
+  private CertificatesResponse identity(
+      Bot bot,
+      IdentityDecisions.Caller caller,
+      List<String> roleNames,
+      CertificatesRequest request,
+      Instant now,
+      Duration ttl,
       Map<String, String> detail) {
     PublicKey key = Keys.parse(Json.required(request.publicKey(), "public_key"));
-    X509Certificate cert = engine.ca().issueScopedIdentity(engine.trustDomain(), bot.name(), key, caller.instance().id(), roleNames, now, ttl);
+    X509Certificate cert = engine
+        .ca()
+        .issueScopedIdentity(
+            engine.trustDomain(), bot.name(), key, caller.instance().id(), roleNames, now, ttl);
     return x509(cert, engine.ca(), now, detail, "CN=bot-" + bot.name() + " (role-scoped)");
   }
 
-  private CertificatesResponse sshUser(Bot bot, List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
+  private CertificatesResponse sshUser(
+      Bot bot,
+      List<Role> roles,
+      ObjectNode target,
+      CertificatesRequest request,
+      Instant now,
+      Duration ttl,
       Map<String, String> detail) {
     List<String> allowed = allowed(bot, roles, Role::logins);
     List<String> requested = stringList(target, "logins");
     List<String> principals = requested.isEmpty() ? allowed : requested;
     if (principals.isEmpty()) {
-      throw new ProblemException(ErrorCode.ROLE_DENIED, "the requested roles allow no SSH login", "no logins in the roles");
+      throw new ProblemException(
+          ErrorCode.ROLE_DENIED,
+          "the requested roles allow no SSH login",
+          "no logins in the roles");
     }
     for (String p : principals) {
       if (!allowed.contains(p)) {
         throw denied("login", p, allowed);
       }
     }
-    String line = ssh.signUser(Json.required(request.sshPublicKey(), "ssh_public_key"), "bot-" + bot.name(), principals, now, ttl);
+    String line = ssh.signUser(
+        Json.required(request.sshPublicKey(), "ssh_public_key"),
+        "bot-" + bot.name(),
+        principals,
+        now,
+        ttl);
     detail.put("subject", "logins=" + String.join(",", principals));
-    return new CertificatesResponse(null, line, null, now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()), now);
+    return new CertificatesResponse(
+        null,
+        line,
+        null,
+        now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()),
+        now);
   }
 
-  private CertificatesResponse sshHost(List<Role> roles, ObjectNode target, CertificatesRequest request, Instant now, Duration ttl,
+  private CertificatesResponse sshHost(
+      List<Role> roles,
+      ObjectNode target,
+      CertificatesRequest request,
+      Instant now,
+      Duration ttl,
       Map<String, String> detail) {
     List<String> hosts = stringList(target, "host_names");
     if (hosts.isEmpty()) {
@@ -321,7 +426,8 @@ public final class CredentialService {
     for (String h : hosts) {
       if (!HOST_NAME.matcher(h).matches()) {
         // separators (',' ' ' ';') or control characters would split or forge principals downstream
-        throw Json.malformed("target.host_names: '" + IdentityDecisions.printable(h) + "' is not a host name (letters, digits, '.', '-', '_', ':'; at most 253)");
+        throw Json.malformed("target.host_names: '" + IdentityDecisions.printable(h)
+            + "' is not a host name (letters, digits, '.', '-', '_', ':'; at most 253)");
       }
       boolean ok = false;
       for (Role r : roles) {
@@ -330,12 +436,19 @@ public final class CredentialService {
         }
       }
       if (!ok) {
-        throw denied("host name", h, roles.stream().flatMap(r -> r.hostNames().stream()).toList());
+        throw denied(
+            "host name", h, roles.stream().flatMap(r -> r.hostNames().stream()).toList());
       }
     }
-    String line = ssh.signHost(Json.required(request.sshPublicKey(), "ssh_public_key"), hosts.get(0), hosts, now, ttl);
+    String line = ssh.signHost(
+        Json.required(request.sshPublicKey(), "ssh_public_key"), hosts.get(0), hosts, now, ttl);
     detail.put("subject", "hosts=" + String.join(",", hosts));
-    return new CertificatesResponse(null, line, null, now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()), now);
+    return new CertificatesResponse(
+        null,
+        line,
+        null,
+        now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(ttl.toSeconds()),
+        now);
   }
 
   /**
@@ -356,7 +469,12 @@ public final class CredentialService {
     return host.toLowerCase(java.util.Locale.ROOT).matches(re.toString());
   }
 
-  private CertificatesResponse jwtSvid(Bot bot, List<Role> roles, ObjectNode target, Instant now, Duration ttl,
+  private CertificatesResponse jwtSvid(
+      Bot bot,
+      List<Role> roles,
+      ObjectNode target,
+      Instant now,
+      Duration ttl,
       Map<String, String> detail) {
     List<String> audiences = stringList(target, "audiences");
     if (audiences.isEmpty()) {
@@ -373,9 +491,17 @@ public final class CredentialService {
     String sub = SpiffeId.forBot(engine.trustDomain(), bot.name()).toString();
     try {
       SignedJWT jwt = new SignedJWT(
-          new JWSHeader.Builder(JWSAlgorithm.ES256).keyID(jwtKeyId).type(JOSEObjectType.JWT).build(),
-          new JWTClaimsSet.Builder().subject(sub).audience(audiences).issueTime(Date.from(iat)).expirationTime(Date.from(exp))
-              .jwtID(UUID.randomUUID().toString()).build());
+          new JWSHeader.Builder(JWSAlgorithm.ES256)
+              .keyID(jwtKeyId)
+              .type(JOSEObjectType.JWT)
+              .build(),
+          new JWTClaimsSet.Builder()
+              .subject(sub)
+              .audience(audiences)
+              .issueTime(Date.from(iat))
+              .expirationTime(Date.from(exp))
+              .jwtID(UUID.randomUUID().toString())
+              .build());
       jwt.sign(new ECDSASigner((ECPrivateKey) authorities.jwtKey().getPrivate()));
       detail.put("subject", sub);
       detail.put("audiences", String.join(",", audiences));
@@ -387,12 +513,20 @@ public final class CredentialService {
 
   // ---------------------------------------------------------------- helpers
 
-  private static CertificatesResponse x509(X509Certificate cert, CertificateAuthority ca, Instant now, Map<String, String> detail,
+  private static CertificatesResponse x509(
+      X509Certificate cert,
+      CertificateAuthority ca,
+      Instant now,
+      Map<String, String> detail,
       String subject) {
     detail.put("serial", CertificateAuthority.serialHex(cert));
     detail.put("subject", subject);
-    return new CertificatesResponse(List.of(Pem.encode(cert), Pem.encode(ca.certificate())), null, null,
-        cert.getNotAfter().toInstant(), now);
+    return new CertificatesResponse(
+        List.of(Pem.encode(cert), Pem.encode(ca.certificate())),
+        null,
+        null,
+        cert.getNotAfter().toInstant(),
+        now);
   }
 
   private static X500Name name(org.bouncycastle.asn1.ASN1ObjectIdentifier type, String value) {
@@ -406,7 +540,8 @@ public final class CredentialService {
     }
     for (String v : values) {
       if (v == null || v.isBlank() || v.length() > 253) {
-        throw Json.malformed("field '" + field + "' must hold non-empty strings of at most 253 characters");
+        throw Json.malformed(
+            "field '" + field + "' must hold non-empty strings of at most 253 characters");
       }
     }
     if (values.size() > 64) {
@@ -426,7 +561,8 @@ public final class CredentialService {
     List<String> out = new ArrayList<>();
     for (JsonNode e : n) {
       if (!e.isTextual() || e.asText().isBlank() || e.asText().length() > 253) {
-        throw Json.malformed("field '" + field + "' must hold non-empty strings of at most 253 characters");
+        throw Json.malformed(
+            "field '" + field + "' must hold non-empty strings of at most 253 characters");
       }
       out.add(e.asText());
     }

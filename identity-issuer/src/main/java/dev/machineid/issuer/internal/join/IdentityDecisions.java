@@ -1,26 +1,15 @@
 package dev.machineid.issuer.internal.join;
 
-import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.Json;
-import dev.machineid.issuer.internal.ProblemException;
-import dev.machineid.issuer.internal.Text;
-import dev.machineid.issuer.internal.audit.Auditor;
-import dev.machineid.issuer.internal.authority.CertificateAuthority;
-import dev.machineid.issuer.internal.authority.CredentialMarks;
-import dev.machineid.issuer.internal.authority.Keys;
-import dev.machineid.issuer.internal.authority.SshAuthorities;
-import dev.machineid.issuer.internal.http.ClientCertificates;
-import dev.machineid.issuer.internal.http.Requests;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Authority;
 import dev.machineid.core.protocol.ChallengeRequest;
 import dev.machineid.core.protocol.ChallengeResponse;
-import dev.machineid.core.protocol.IdentityResponse;
-import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.HeartbeatRequest;
 import dev.machineid.core.protocol.IdentityExtension;
+import dev.machineid.core.protocol.IdentityResponse;
 import dev.machineid.core.protocol.JoinRequest;
 import dev.machineid.core.protocol.Pem;
 import dev.machineid.core.protocol.Protocol;
@@ -34,12 +23,23 @@ import dev.machineid.issuer.IssuerStore.InstanceRecord;
 import dev.machineid.issuer.IssuerStore.LockKey;
 import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Role;
+import dev.machineid.issuer.internal.Hashes;
+import dev.machineid.issuer.internal.Json;
+import dev.machineid.issuer.internal.ProblemException;
+import dev.machineid.issuer.internal.Text;
+import dev.machineid.issuer.internal.audit.Auditor;
+import dev.machineid.issuer.internal.authority.CertificateAuthority;
+import dev.machineid.issuer.internal.authority.CredentialMarks;
+import dev.machineid.issuer.internal.authority.Keys;
+import dev.machineid.issuer.internal.authority.SshAuthorities;
+import dev.machineid.issuer.internal.http.ClientCertificates;
+import dev.machineid.issuer.internal.http.Requests;
+import dev.machineid.issuer.internal.ssh.SshCertificateRequest;
 import dev.machineid.issuer.join.JoinAttempt;
 import dev.machineid.issuer.join.JoinRejectedException;
 import dev.machineid.issuer.join.JoinVerifier;
 import dev.machineid.issuer.join.TokenConsumption;
 import dev.machineid.issuer.join.VerifiedJoin;
-import dev.machineid.issuer.internal.ssh.SshCertificateRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -103,17 +103,16 @@ public final class IdentityDecisions {
     this.challenges = challenges;
     this.verifiers = Map.copyOf(verifiers);
     this.audit = audit;
-    this.authority =
-        new Authority(
-            trustDomain,
-            List.of(Pem.encode(ca.certificate())),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            List.of(),
-            Protocol.nodes().objectNode().set("keys", Protocol.nodes().arrayNode()));
+    this.authority = new Authority(
+        trustDomain,
+        List.of(Pem.encode(ca.certificate())),
+        List.of(),
+        List.of(),
+        List.of(),
+        List.of(),
+        List.of(),
+        List.of(),
+        Protocol.nodes().objectNode().set("keys", Protocol.nodes().arrayNode()));
     this.ssh = null;
   }
 
@@ -180,14 +179,18 @@ public final class IdentityDecisions {
     ChallengeRequest request = Requests.read(body, ChallengeRequest.class);
     PublicKey key = Keys.parse(request.publicKey());
     verifier(request.joinMethod());
-    Challenges.Issued issued = challenges.issue(request.token(), request.joinMethod(), Keys.spkiSha256(key), clock.instant());
+    Challenges.Issued issued = challenges.issue(
+        request.token(), request.joinMethod(), Keys.spkiSha256(key), clock.instant());
     return new ChallengeResponse(issued.challenge(), issued.expiresAt());
   }
 
   private JoinVerifier verifier(String method) {
     JoinVerifier v = verifiers.get(method);
     if (v == null) {
-      throw ProblemException.of(ErrorCode.UNKNOWN_JOIN_METHOD, "unknown join method '" + printable(method) + "'; this issuer accepts " + verifiers.keySet());
+      throw ProblemException.of(
+          ErrorCode.UNKNOWN_JOIN_METHOD,
+          "unknown join method '" + printable(method) + "'; this issuer accepts "
+              + verifiers.keySet());
     }
     return v;
   }
@@ -233,21 +236,41 @@ public final class IdentityDecisions {
       detail.putAll(prefixed(verified.metadata()));
       Bot botRecord = resolveBot(verified, now);
       JoinTarget target = target(in, presented, botRecord, verified, now);
-      Issued issued = issue(botRecord, target.instanceId(), target.generation(), in.method(), in.key(), in.sshKey(), in.ttl(), now);
+      Issued issued = issue(
+          botRecord,
+          target.instanceId(),
+          target.generation(),
+          in.method(),
+          in.key(),
+          in.sshKey(),
+          in.ttl(),
+          now);
       describeJoin(target, issued, in.ttl(), detail);
       persistJoin(target, botRecord, in, verified, issued, now, remote, detail);
       return issued.answer();
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
-      audit.failure("join", bot != null ? bot : e.bot() != null ? e.bot() : botOfToken(body), null, detail);
-      LOG.info("join refused ({}): {} [remote {}, token {}]", e.code().code(), e.getMessage(), remote, detail.getOrDefault("token_id", "-"));
+      audit.failure(
+          "join", bot != null ? bot : e.bot() != null ? e.bot() : botOfToken(body), null, detail);
+      LOG.info(
+          "join refused ({}): {} [remote {}, token {}]",
+          e.code().code(),
+          e.getMessage(),
+          remote,
+          detail.getOrDefault("token_id", "-"));
       throw e;
     }
   }
 
   /** A join body read into its record and checked: the key, the SSH key, the TTL and the decoded challenge signature. */
-  private record JoinInput(JoinRequest request, JoinVerifier verifier, PublicKey key, String sshKey, Duration ttl, byte[] signature) {
+  private record JoinInput(
+      JoinRequest request,
+      JoinVerifier verifier,
+      PublicKey key,
+      String sshKey,
+      Duration ttl,
+      byte[] signature) {
     String method() {
       return request.joinMethod();
     }
@@ -282,27 +305,48 @@ public final class IdentityDecisions {
 
   /** Step 2: the challenge is this issuer's, unexpired, for this token, method and key, and redeemed before any other verification, so that it is used once across replicas. */
   private void redeemChallenge(JoinInput in, Instant now) {
-    Challenges.Checked checked = challenges.check(in.request().challenge(), in.request().token(), in.method(), Keys.spkiSha256(in.key()), now);
+    Challenges.Checked checked = challenges.check(
+        in.request().challenge(),
+        in.request().token(),
+        in.method(),
+        Keys.spkiSha256(in.key()),
+        now);
     if (!store.insertUsedChallenge(checked.nonce(), checked.expiresAt())) {
-      throw new ProblemException(ErrorCode.CHALLENGE_INVALID, "the challenge was already used; ask for a new one", "challenge replayed");
+      throw new ProblemException(
+          ErrorCode.CHALLENGE_INVALID,
+          "the challenge was already used; ask for a new one",
+          "challenge replayed");
     }
   }
 
   /** Step 3: the challenge signature proves possession of the private key of {@code public_key}. */
   private static void checkPossession(JoinInput in) {
-    if (!Keys.verify(in.key(), in.request().challenge().getBytes(StandardCharsets.UTF_8), in.signature())) {
+    if (!Keys.verify(
+        in.key(), in.request().challenge().getBytes(StandardCharsets.UTF_8), in.signature())) {
       throw new ProblemException(
-          ErrorCode.PROOF_REJECTED, "the join was refused", "challenge_signature does not verify with public_key (no proof of possession)");
+          ErrorCode.PROOF_REJECTED,
+          "the join was refused",
+          "challenge_signature does not verify with public_key (no proof of possession)");
     }
   }
 
   /** Step 4: the join method's verifier accepts the proof; a single-use token is consumed on the way ({@link #consumeUnlessLocked}). */
-  private VerifiedJoin verifyProof(JoinInput in, String remote, X509Certificate presented, Instant now) {
+  private VerifiedJoin verifyProof(
+      JoinInput in, String remote, X509Certificate presented, Instant now) {
     JsonNode proof = in.request().proof();
-    ObjectNode proofObject = proof instanceof ObjectNode o ? o : Protocol.nodes().objectNode();
+    ObjectNode proofObject =
+        proof instanceof ObjectNode o ? o : Protocol.nodes().objectNode();
     try {
-      return in.verifier().verify(
-          new JoinAttempt(in.method(), in.request().token(), proofObject, in.key(), in.request().challenge(), remote, presented, now,
+      return in.verifier()
+          .verify(new JoinAttempt(
+              in.method(),
+              in.request().token(),
+              proofObject,
+              in.key(),
+              in.request().challenge(),
+              remote,
+              presented,
+              now,
               (t, m) -> consumeUnlessLocked(Hashes.tokenId(t), m, now)));
     } catch (JoinRejectedException e) {
       throw new ProblemException(e.code(), clientText(e.code()), e.reason());
@@ -314,7 +358,10 @@ public final class IdentityDecisions {
     String bot = verified.botName();
     Bot botRecord = store.findBot(bot).orElse(null);
     if (botRecord == null) {
-      throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + bot + "' named by the token does not exist");
+      throw new ProblemException(
+          ErrorCode.PROOF_REJECTED,
+          "the join was refused",
+          "bot '" + bot + "' named by the token does not exist");
     }
     checkLocks(
         List.of(
@@ -330,10 +377,15 @@ public final class IdentityDecisions {
    * the same attested identity keeps that instance, if it is neither locked nor its serial; else a
    * new instance, refused while a proof bound on first use has a live instance.
    */
-  private JoinTarget target(JoinInput in, X509Certificate presented, Bot botRecord, VerifiedJoin verified, Instant now) {
+  private JoinTarget target(
+      JoinInput in, X509Certificate presented, Bot botRecord, VerifiedJoin verified, Instant now) {
     InstanceRecord rejoined = rejoinTarget(presented, botRecord.name(), in.method(), verified);
     if (rejoined != null) {
-      checkLocks(List.of(new LockKey(Lock.Target.INSTANCE, rejoined.id()), new LockKey(Lock.Target.SERIAL, rejoined.serial())), now);
+      checkLocks(
+          List.of(
+              new LockKey(Lock.Target.INSTANCE, rejoined.id()),
+              new LockKey(Lock.Target.SERIAL, rejoined.serial())),
+          now);
       return new JoinTarget(rejoined.id(), rejoined.generation() + 1, rejoined);
     }
     if (in.verifier().bindsOnFirstUse()) {
@@ -343,7 +395,8 @@ public final class IdentityDecisions {
   }
 
   /** What the join's audit event says about the issued credentials (step 7's result). */
-  private static void describeJoin(JoinTarget target, Issued issued, Duration ttl, Map<String, String> detail) {
+  private static void describeJoin(
+      JoinTarget target, Issued issued, Duration ttl, Map<String, String> detail) {
     if (target.rejoin()) {
       detail.put("rejoin", "true");
     }
@@ -359,52 +412,94 @@ public final class IdentityDecisions {
    * or a lock on it, the token, the identity (or the re-joined instance) committed since the checks.
    */
   private void persistJoin(
-      JoinTarget target, Bot botRecord, JoinInput in, VerifiedJoin verified, Issued issued, Instant now, String remote, Map<String, String> detail) {
+      JoinTarget target,
+      Bot botRecord,
+      JoinInput in,
+      VerifiedJoin verified,
+      Issued issued,
+      Instant now,
+      String remote,
+      Map<String, String> detail) {
     String method = in.method();
     String keyHash = Keys.spkiSha256Hex(in.key());
-    Authentication auth = new Authentication(now, remote, method, target.generation(), verified.metadata());
+    Authentication auth =
+        new Authentication(now, remote, method, target.generation(), verified.metadata());
     if (target.rejoin()) {
       InstanceRecord row = target.rejoined();
-      boolean advanced =
-          store.inTransaction(
-              tx -> {
-                revalidate(tx, row.id(), row.serial(), now);
-                if (!tx.compareAndSetGeneration(row.id(), row.generation(), target.generation(), keyHash, issued.json(), issued.serial(), auth)) {
-                  return false;
-                }
-                audit.success(tx, "join", row.bot(), row.id(), detail);
-                return true;
-              });
+      boolean advanced = store.inTransaction(tx -> {
+        revalidate(tx, row.id(), row.serial(), now);
+        if (!tx.compareAndSetGeneration(
+            row.id(),
+            row.generation(),
+            target.generation(),
+            keyHash,
+            issued.json(),
+            issued.serial(),
+            auth)) {
+          return false;
+        }
+        audit.success(tx, "join", row.bot(), row.id(), detail);
+        return true;
+      });
       if (!advanced) {
-        throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "re-join lost the compare-and-set on instance " + row.id());
+        throw new ProblemException(
+            ErrorCode.GENERATION_MISMATCH,
+            "concurrent renewals of one instance; retry",
+            "re-join lost the compare-and-set on instance " + row.id());
       }
-      LOG.info("bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})", row.bot(), row.id(), method, target.generation(), remote, issued.serial());
+      LOG.info(
+          "bot '{}' instance {} re-joined with method {} at generation {} from {} (serial {})",
+          row.bot(),
+          row.id(),
+          method,
+          target.generation(),
+          remote,
+          issued.serial());
       return;
     }
     String joined = botRecord.name();
     String instanceId = target.instanceId();
-    InstanceRecord row =
-        new InstanceRecord(instanceId, joined, method, verified.tokenId(), verified.attestedIdentity(), now, 1, keyHash, issued.json(), issued.serial(), auth, auth, null);
-    store.inTransaction(
-        tx -> {
-          tx.awaitRevocations();
-          if (tx.findBot(joined).isEmpty()) {
-            throw new ProblemException(ErrorCode.PROOF_REJECTED, "the join was refused", "bot '" + joined + "' was deleted before the join committed");
-          }
-          refuseIfLocked(
-              tx.findActiveLocks(
-                  List.of(
-                      new LockKey(Lock.Target.BOT, joined),
-                      new LockKey(Lock.Target.TOKEN, verified.tokenId()),
-                      new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
-                  now));
-          if (!tx.insertInstance(row)) {
-            throw new IllegalStateException("instance id collision " + instanceId);
-          }
-          audit.success(tx, "join", joined, instanceId, detail);
-          return null;
-        });
-    LOG.info("bot '{}' joined with method {} as instance {} from {} (serial {})", joined, method, instanceId, remote, issued.serial());
+    InstanceRecord row = new InstanceRecord(
+        instanceId,
+        joined,
+        method,
+        verified.tokenId(),
+        verified.attestedIdentity(),
+        now,
+        1,
+        keyHash,
+        issued.json(),
+        issued.serial(),
+        auth,
+        auth,
+        null);
+    store.inTransaction(tx -> {
+      tx.awaitRevocations();
+      if (tx.findBot(joined).isEmpty()) {
+        throw new ProblemException(
+            ErrorCode.PROOF_REJECTED,
+            "the join was refused",
+            "bot '" + joined + "' was deleted before the join committed");
+      }
+      refuseIfLocked(tx.findActiveLocks(
+          List.of(
+              new LockKey(Lock.Target.BOT, joined),
+              new LockKey(Lock.Target.TOKEN, verified.tokenId()),
+              new LockKey(Lock.Target.IDENTITY, verified.attestedIdentity())),
+          now));
+      if (!tx.insertInstance(row)) {
+        throw new IllegalStateException("instance id collision " + instanceId);
+      }
+      audit.success(tx, "join", joined, instanceId, detail);
+      return null;
+    });
+    LOG.info(
+        "bot '{}' joined with method {} as instance {} from {} (serial {})",
+        joined,
+        method,
+        instanceId,
+        remote,
+        issued.serial());
   }
 
   /**
@@ -414,33 +509,35 @@ public final class IdentityDecisions {
    * refusal for a lock carries it ({@link ProblemException#bot()}) into the audit trail.
    */
   private TokenConsumption consumeUnlessLocked(String tokenId, String method, Instant now) {
-    return store.inTransaction(
-        tx -> {
-          TokenConsumption c = tx.consumeToken(tokenId, method, now);
-          if (c.outcome() == TokenConsumption.Outcome.CONSUMED && c.botName() != null) {
-            try {
-              refuseIfLocked(
-                  tx.findActiveLocks(
-                      List.of(
-                          new LockKey(Lock.Target.BOT, c.botName()),
-                          new LockKey(Lock.Target.TOKEN, tokenId),
-                          new LockKey(Lock.Target.IDENTITY, TokenVerifierProvider.attestedIdentity(tokenId))),
-                      now));
-            } catch (ProblemException e) {
-              throw e.concerning(c.botName());
-            }
-          }
-          return c;
-        });
+    return store.inTransaction(tx -> {
+      TokenConsumption c = tx.consumeToken(tokenId, method, now);
+      if (c.outcome() == TokenConsumption.Outcome.CONSUMED && c.botName() != null) {
+        try {
+          refuseIfLocked(tx.findActiveLocks(
+              List.of(
+                  new LockKey(Lock.Target.BOT, c.botName()),
+                  new LockKey(Lock.Target.TOKEN, tokenId),
+                  new LockKey(
+                      Lock.Target.IDENTITY, TokenVerifierProvider.attestedIdentity(tokenId))),
+              now));
+        } catch (ProblemException e) {
+          throw e.concerning(c.botName());
+        }
+      }
+      return c;
+    });
   }
 
   /** The instance a join re-attests: the presented certificate is its current one, same bot, method and identity. */
-  private InstanceRecord rejoinTarget(X509Certificate presented, String bot, String method, VerifiedJoin verified) {
+  private InstanceRecord rejoinTarget(
+      X509Certificate presented, String bot, String method, VerifiedJoin verified) {
     if (presented == null || !("bot-" + bot).equals(CertificateAuthority.commonName(presented))) {
       return null;
     }
     IdentityExtension ext = IdentityExtension.from(presented).orElse(null);
-    InstanceRecord row = ext == null || ext.instanceId() == null ? null : store.findInstance(ext.instanceId()).orElse(null);
+    InstanceRecord row = ext == null || ext.instanceId() == null
+        ? null
+        : store.findInstance(ext.instanceId()).orElse(null);
     if (row == null
         || !row.bot().equals(bot)
         || !row.joinMethod().equals(method)
@@ -458,7 +555,8 @@ public final class IdentityDecisions {
         throw new ProblemException(
             ErrorCode.PROOF_REJECTED,
             "the join was refused",
-            "rule=first_use: " + verified.attestedIdentity() + " is bound to live instance " + r.id() + " of bot '" + r.bot()
+            "rule=first_use: " + verified.attestedIdentity() + " is bound to live instance "
+                + r.id() + " of bot '" + r.bot()
                 + "'; only a re-join over mTLS with that instance's certificate may present it again");
       }
     }
@@ -486,25 +584,38 @@ public final class IdentityDecisions {
         if (answer != null) {
           return answer;
         }
-        row = store.findInstance(row.id()).orElseThrow(() -> ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists"));
+        row = store
+            .findInstance(row.id())
+            .orElseThrow(() -> ProblemException.of(
+                ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists"));
       }
-      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "concurrent renewals of one instance; retry", "compare-and-set lost " + CAS_ATTEMPTS + " times");
+      throw new ProblemException(
+          ErrorCode.GENERATION_MISMATCH,
+          "concurrent renewals of one instance; retry",
+          "compare-and-set lost " + CAS_ATTEMPTS + " times");
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
-      audit.failure("renew", caller == null ? null : caller.bot(), caller == null ? null : caller.instance().id(), detail);
+      audit.failure(
+          "renew",
+          caller == null ? null : caller.bot(),
+          caller == null ? null : caller.instance().id(),
+          detail);
       LOG.info("renewal refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
       throw e;
     }
   }
 
   /** A renewal body read into its record and checked against the presented certificate. */
-  private record RenewInput(long presented, PublicKey key, String sshKey, Duration ttl, String keyHash) {}
+  private record RenewInput(
+      long presented, PublicKey key, String sshKey, Duration ttl, String keyHash) {}
 
   private void requireRenewable(Caller caller) {
     JoinVerifier v = verifiers.get(caller.instance().joinMethod());
     if (v == null || !v.renewable()) {
-      throw new ProblemException(ErrorCode.PROOF_REJECTED, "this bot cannot renew; join again",
+      throw new ProblemException(
+          ErrorCode.PROOF_REJECTED,
+          "this bot cannot renew; join again",
           "join method '" + caller.instance().joinMethod() + "' is not renewable");
     }
   }
@@ -518,7 +629,8 @@ public final class IdentityDecisions {
     if (presented != caller.extension().generation()) {
       throw ProblemException.of(
           ErrorCode.MALFORMED_REQUEST,
-          "generation " + presented + " in the body differs from generation " + caller.extension().generation() + " of the presented certificate");
+          "generation " + presented + " in the body differs from generation "
+              + caller.extension().generation() + " of the presented certificate");
     }
     return new RenewInput(presented, key, sshKey, ttl, Keys.spkiSha256Hex(key));
   }
@@ -529,7 +641,13 @@ public final class IdentityDecisions {
    * certificate the issuer never recorded as current is refused; an older one is a copy, which
    * locks the instance. {@code null} if the compare-and-set lost to a concurrent renewal.
    */
-  private Answer renewFrom(InstanceRecord row, Caller caller, RenewInput in, Instant now, String remote, Map<String, String> detail) {
+  private Answer renewFrom(
+      InstanceRecord row,
+      Caller caller,
+      RenewInput in,
+      Instant now,
+      String remote,
+      Map<String, String> detail) {
     long stored = row.generation();
     long presented = in.presented();
     if (presented == stored && caller.serial().equals(row.serial())) {
@@ -545,21 +663,32 @@ public final class IdentityDecisions {
       throw new ProblemException(
           ErrorCode.UNAUTHENTICATED,
           "the client certificate is not the bot instance's current certificate",
-          "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
+          "certificate of generation " + presented + " with serial " + caller.serial()
+              + " is not the recorded certificate (serial " + row.serial() + ") of instance "
+              + row.id());
     }
-    String reason =
-        "stale generation " + presented + " presented (stored " + stored + ") "
-            + (presented == stored - 1 ? "with a different public key" : "")
-            + "; the instance's certificate may have been copied";
+    String reason = "stale generation " + presented + " presented (stored " + stored + ") "
+        + (presented == stored - 1 ? "with a different public key" : "")
+        + "; the instance's certificate may have been copied";
     lockInstance(row, caller, reason, remote, now);
-    throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+    throw new ProblemException(
+        ErrorCode.GENERATION_MISMATCH,
+        "the generation does not match; the bot instance is now locked",
+        reason);
   }
 
   /** Issues the next generation and advances the instance to it; {@code null} if the compare-and-set lost. */
-  private Answer advance(InstanceRecord row, Caller caller, RenewInput in, Instant now, String remote, Map<String, String> detail) {
+  private Answer advance(
+      InstanceRecord row,
+      Caller caller,
+      RenewInput in,
+      Instant now,
+      String remote,
+      Map<String, String> detail) {
     long stored = row.generation();
     long next = stored + 1;
-    Issued issued = issue(caller.botRecord(), row.id(), next, row.joinMethod(), in.key(), in.sshKey(), in.ttl(), now);
+    Issued issued = issue(
+        caller.botRecord(), row.id(), next, row.joinMethod(), in.key(), in.sshKey(), in.ttl(), now);
     Authentication auth = new Authentication(now, remote, row.joinMethod(), next, Map.of());
     Map<String, String> renewed = new LinkedHashMap<>(detail);
     renewed.put("generation", Long.toString(next));
@@ -569,20 +698,24 @@ public final class IdentityDecisions {
     String serial = caller.serial();
     // The re-check, the compare-and-set and its audit event commit together, ordered against
     // revocations: nothing is issued after a lock or the bot's deletion commits.
-    boolean advanced =
-        store.inTransaction(
-            tx -> {
-              revalidate(tx, row.id(), serial, now);
-              if (!tx.compareAndSetGeneration(row.id(), stored, next, in.keyHash(), issued.json(), issued.serial(), auth)) {
-                return false;
-              }
-              audit.success(tx, "renew", row.bot(), row.id(), renewed);
-              return true;
-            });
+    boolean advanced = store.inTransaction(tx -> {
+      revalidate(tx, row.id(), serial, now);
+      if (!tx.compareAndSetGeneration(
+          row.id(), stored, next, in.keyHash(), issued.json(), issued.serial(), auth)) {
+        return false;
+      }
+      audit.success(tx, "renew", row.bot(), row.id(), renewed);
+      return true;
+    });
     if (!advanced) {
       return null;
     }
-    LOG.info("bot '{}' instance {} renewed to generation {} (serial {})", row.bot(), row.id(), next, issued.serial());
+    LOG.info(
+        "bot '{}' instance {} renewed to generation {} (serial {})",
+        row.bot(),
+        row.id(),
+        next,
+        issued.serial());
     return issued.answer();
   }
 
@@ -594,10 +727,21 @@ public final class IdentityDecisions {
     detail.put("serial", row.serial());
     detail.put("retry", "true");
     audit.success("renew", row.bot(), row.id(), detail);
-    LOG.info("bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again", row.bot(), row.id(), stored);
-    IdentityResponse again =
-        new IdentityResponse(
-            previous.bot(), previous.instanceId(), previous.generation(), previous.certificateChain(), previous.sshCertificate(), previous.notAfter(), previous.renewAfter(), now, authority);
+    LOG.info(
+        "bot '{}' instance {} retried the renewal to generation {}; the same credentials were sent again",
+        row.bot(),
+        row.id(),
+        stored);
+    IdentityResponse again = new IdentityResponse(
+        previous.bot(),
+        previous.instanceId(),
+        previous.generation(),
+        previous.certificateChain(),
+        previous.sshCertificate(),
+        previous.notAfter(),
+        previous.renewAfter(),
+        now,
+        authority);
     return new Answer(writeCredentials(again));
   }
 
@@ -617,20 +761,27 @@ public final class IdentityDecisions {
     long presented = caller.extension().generation();
     long stored = row.generation();
     if (presented < stored - 1) {
-      String reason = "superseded certificate of generation " + presented + " presented (stored " + stored + "); the instance's certificate may have been copied";
+      String reason = "superseded certificate of generation " + presented + " presented (stored "
+          + stored + "); the instance's certificate may have been copied";
       lockInstance(row, caller, reason, remote, now);
-      throw new ProblemException(ErrorCode.GENERATION_MISMATCH, "the generation does not match; the bot instance is now locked", reason);
+      throw new ProblemException(
+          ErrorCode.GENERATION_MISMATCH,
+          "the generation does not match; the bot instance is now locked",
+          reason);
     }
     if (presented == stored - 1) {
       throw new ProblemException(
           ErrorCode.GENERATION_MISMATCH,
           "this certificate was superseded by a renewal; finish the renewal and use the new certificate",
-          "superseded certificate of generation " + presented + " presented (stored " + stored + "); not locked: the bot may be retrying a renewal whose answer was lost");
+          "superseded certificate of generation " + presented + " presented (stored " + stored
+              + "); not locked: the bot may be retrying a renewal whose answer was lost");
     }
     throw new ProblemException(
         ErrorCode.UNAUTHENTICATED,
         "the client certificate is not the bot instance's current certificate",
-        "certificate of generation " + presented + " with serial " + caller.serial() + " is not the recorded certificate (serial " + row.serial() + ") of instance " + row.id());
+        "certificate of generation " + presented + " with serial " + caller.serial()
+            + " is not the recorded certificate (serial " + row.serial() + ") of instance "
+            + row.id());
   }
 
   /**
@@ -640,17 +791,26 @@ public final class IdentityDecisions {
    */
   CallerRecord revalidate(IssuerStore tx, String instanceId, String serial, Instant now) {
     tx.awaitRevocations();
-    CallerRecord found = tx.findCaller(instanceId, serial, now).orElseThrow(() -> new ProblemException(
-        ErrorCode.UNAUTHENTICATED, "unknown bot instance", "instance " + instanceId + " was deleted (with its bot) before the issuance committed"));
+    CallerRecord found = tx.findCaller(instanceId, serial, now)
+        .orElseThrow(() -> new ProblemException(
+            ErrorCode.UNAUTHENTICATED,
+            "unknown bot instance",
+            "instance " + instanceId
+                + " was deleted (with its bot) before the issuance committed"));
     if (found.bot() == null) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + found.instance().bot() + "' was deleted before the issuance committed");
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "unknown bot",
+          "bot '" + found.instance().bot() + "' was deleted before the issuance committed");
     }
     refuseIfLocked(found.activeLocks());
     return found;
   }
 
-  private void lockInstance(InstanceRecord row, Caller caller, String reason, String remote, Instant now) {
-    Lock lock = new Lock(UUID.randomUUID().toString(), Lock.Target.INSTANCE, row.id(), reason, now, null);
+  private void lockInstance(
+      InstanceRecord row, Caller caller, String reason, String remote, Instant now) {
+    Lock lock =
+        new Lock(UUID.randomUUID().toString(), Lock.Target.INSTANCE, row.id(), reason, now, null);
     Map<String, String> d = new LinkedHashMap<>();
     d.put("lock_id", lock.id());
     d.put("reason", reason);
@@ -658,13 +818,18 @@ public final class IdentityDecisions {
     d.put("stored_generation", Long.toString(row.generation()));
     d.put("serial", caller.serial());
     d.put("remote_address", remote);
-    store.inTransaction(
-        tx -> {
-          tx.insertLock(lock);
-          audit.success(tx, "instance.locked", row.bot(), row.id(), d);
-          return null;
-        });
-    LOG.warn("locked bot '{}' instance {}: {} [remote {}, serial {}]", row.bot(), row.id(), reason, remote, caller.serial());
+    store.inTransaction(tx -> {
+      tx.insertLock(lock);
+      audit.success(tx, "instance.locked", row.bot(), row.id(), d);
+      return null;
+    });
+    LOG.warn(
+        "locked bot '{}' instance {}: {} [remote {}, serial {}]",
+        row.bot(),
+        row.id(),
+        reason,
+        remote,
+        caller.serial());
   }
 
   // ---------------------------------------------------------------- heartbeat
@@ -678,9 +843,13 @@ public final class IdentityDecisions {
       caller = authorise(peer, now, detail);
       requireCurrent(caller, now, remote);
       HeartbeatRequest request = Requests.read(body, HeartbeatRequest.class);
-      Heartbeat hb =
-          new Heartbeat(
-              now, request.hostname(), request.version(), request.uptimeSeconds(), request.oneShot(), request.outputs() == null ? Map.of() : request.outputs());
+      Heartbeat hb = new Heartbeat(
+          now,
+          request.hostname(),
+          request.version(),
+          request.uptimeSeconds(),
+          request.oneShot(),
+          request.outputs() == null ? Map.of() : request.outputs());
       checkHeartbeatText(hb);
       if (!store.updateHeartbeat(caller.instance().id(), hb)) {
         throw ProblemException.of(ErrorCode.UNAUTHENTICATED, "the bot instance no longer exists");
@@ -688,7 +857,11 @@ public final class IdentityDecisions {
     } catch (ProblemException e) {
       detail.put("code", e.code().code());
       detail.put("reason", e.getMessage());
-      audit.failure("heartbeat", caller == null ? null : caller.bot(), caller == null ? null : caller.instance().id(), detail);
+      audit.failure(
+          "heartbeat",
+          caller == null ? null : caller.bot(),
+          caller == null ? null : caller.instance().id(),
+          detail);
       LOG.info("heartbeat refused ({}): {} [remote {}]", e.code().code(), e.getMessage(), remote);
       throw e;
     }
@@ -714,7 +887,12 @@ public final class IdentityDecisions {
    *
    * @param botRecord the bot as stored when the call was authorised
    */
-  record Caller(IdentityExtension extension, String serial, X509Certificate certificate, InstanceRecord instance, Bot botRecord) {
+  record Caller(
+      IdentityExtension extension,
+      String serial,
+      X509Certificate certificate,
+      InstanceRecord instance,
+      Bot botRecord) {
     /** The bot's name. */
     String bot() {
       return botRecord.name();
@@ -739,21 +917,31 @@ public final class IdentityDecisions {
     String cn = CertificateAuthority.commonName(cert);
     IdentityExtension ext = IdentityExtension.from(cert).orElse(null);
     if (cn == null || !cn.startsWith("bot-") || ext == null || ext.instanceId() == null) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "a bot certificate is required", "client certificate is not a bot identity");
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "a bot certificate is required",
+          "client certificate is not a bot identity");
     }
     String botName = cn.substring(4);
     // the instance, its bot and the locks on any of the caller's targets, in one read
     CallerRecord found = store.findCaller(ext.instanceId(), serial, now).orElse(null);
     if (found == null) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot instance", "no bot instance " + printable(ext.instanceId()));
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "unknown bot instance",
+          "no bot instance " + printable(ext.instanceId()));
     }
     InstanceRecord row = found.instance();
     if (!row.bot().equals(botName)) {
       throw new ProblemException(
-          ErrorCode.UNAUTHENTICATED, "unknown bot instance", "instance " + row.id() + " belongs to bot '" + row.bot() + "', certificate names '" + printable(botName) + "'");
+          ErrorCode.UNAUTHENTICATED,
+          "unknown bot instance",
+          "instance " + row.id() + " belongs to bot '" + row.bot() + "', certificate names '"
+              + printable(botName) + "'");
     }
     if (found.bot() == null) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + botName + "' was deleted");
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED, "unknown bot", "bot '" + botName + "' was deleted");
     }
     refuseIfLocked(found.activeLocks());
     return new Caller(ext, serial, cert, row, found.bot());
@@ -762,7 +950,10 @@ public final class IdentityDecisions {
   /** The verified leaf certificate of a bot identity presented over mTLS. */
   private X509Certificate authenticate(X509Certificate[] peer, Instant now) {
     if (peer == null || peer.length == 0) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "a client certificate (the bot identity) is required", "no client certificate");
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "a client certificate (the bot identity) is required",
+          "no client certificate");
     }
     X509Certificate leaf = peer[0];
     X509Certificate caCert = ca.certificate();
@@ -772,12 +963,18 @@ public final class IdentityDecisions {
       }
       leaf.verify(caCert.getPublicKey());
     } catch (Exception e) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "the client certificate is not a bot identity of this issuer", "client certificate not from the issuer authority: " + e.getMessage());
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "the client certificate is not a bot identity of this issuer",
+          "client certificate not from the issuer authority: " + e.getMessage());
     }
     try {
       leaf.checkValidity(Date.from(now));
     } catch (Exception e) {
-      throw new ProblemException(ErrorCode.UNAUTHENTICATED, "the client certificate is expired or not yet valid", "client certificate outside its validity at " + now);
+      throw new ProblemException(
+          ErrorCode.UNAUTHENTICATED,
+          "the client certificate is expired or not yet valid",
+          "client certificate outside its validity at " + now);
     }
     List<String> eku;
     try {
@@ -787,7 +984,9 @@ public final class IdentityDecisions {
     }
     if (!ClientCertificates.forClientAuth(leaf, eku)) {
       throw new ProblemException(
-          ErrorCode.UNAUTHENTICATED, "the client certificate is not a bot identity", "client certificate " + ClientCertificates.describeUsage(leaf, eku));
+          ErrorCode.UNAUTHENTICATED,
+          "the client certificate is not a bot identity",
+          "client certificate " + ClientCertificates.describeUsage(leaf, eku));
     }
     return leaf;
   }
@@ -811,7 +1010,10 @@ public final class IdentityDecisions {
     if (!active.isEmpty()) {
       Lock l = active.get(0);
       throw new ProblemException(
-          ErrorCode.BOT_LOCKED, "the bot is locked; ask an operator", "locked by lock " + l.id() + " on " + l.target().label() + " " + l.value() + ": " + l.reason());
+          ErrorCode.BOT_LOCKED,
+          "the bot is locked; ask an operator",
+          "locked by lock " + l.id() + " on " + l.target().label() + " " + l.value() + ": "
+              + l.reason());
     }
   }
 
@@ -840,26 +1042,39 @@ public final class IdentityDecisions {
   }
 
   private Issued issue(
-      Bot botRecord, String instanceId, long generation, String method, PublicKey key, String sshKey, Duration ttl, Instant now) {
+      Bot botRecord,
+      String instanceId,
+      long generation,
+      String method,
+      PublicKey key,
+      String sshKey,
+      Duration ttl,
+      Instant now) {
     String bot = botRecord.name();
-    CertificateAuthority.BotCertificate leaf = ca.issueBotCertificate(trustDomain, bot, key, new IdentityExtension(instanceId, generation, method), now, ttl);
+    CertificateAuthority.BotCertificate leaf = ca.issueBotCertificate(
+        trustDomain, bot, key, new IdentityExtension(instanceId, generation, method), now, ttl);
     Instant notAfter = leaf.notAfter();
     String sshCertificate = null;
     List<String> logins = null;
     if (sshKey != null && ssh != null) {
       logins = botLogins(botRecord);
       if (!logins.isEmpty()) {
-        // never longer than the X.509 identity: valid before = whole seconds of (now + remaining life) <= notAfter
-        sshCertificate = ssh.signUser(sshKey, "bot-" + bot, logins, now, Duration.between(now, notAfter));
+        // never longer than the X.509 identity: valid before = whole seconds of (now + remaining
+        // life) <= notAfter
+        sshCertificate =
+            ssh.signUser(sshKey, "bot-" + bot, logins, now, Duration.between(now, notAfter));
       }
     }
-    // uniformly between a third and a half of the lifetime, as the SDK plans it: a fleet that renewed
+    // uniformly between a third and a half of the lifetime, as the SDK plans it: a fleet that
+    // renewed
     // together (after an outage) spreads out again instead of renewing in lockstep
     long third = ttl.toMillis() / 3;
     long half = ttl.toMillis() / 2;
     Instant renewAfter = now.plusMillis(third + (long) (random.nextDouble() * (half - third)));
-    List<String> chain = List.of(Pem.encode("CERTIFICATE", leaf.der()), Pem.encode(ca.certificate()));
-    IdentityResponse c = new IdentityResponse(bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
+    List<String> chain =
+        List.of(Pem.encode("CERTIFICATE", leaf.der()), Pem.encode(ca.certificate()));
+    IdentityResponse c = new IdentityResponse(
+        bot, instanceId, generation, chain, sshCertificate, notAfter, renewAfter, now, authority);
     return new Issued(c, writeCredentials(c), leaf.serialHex(), logins);
   }
 
@@ -880,8 +1095,11 @@ public final class IdentityDecisions {
         logins.add(login);
       } else {
         // a role or trait the operator wrote badly must not fail a join whose token is already used
-        LOG.warn("bot '{}': login '{}' from its roles or traits cannot be an SSH principal (whitespace, comma, control "
-            + "character or over 255 characters); left out of its SSH certificate", botName, printable(login));
+        LOG.warn(
+            "bot '{}': login '{}' from its roles or traits cannot be an SSH principal (whitespace, comma, control "
+                + "character or over 255 characters); left out of its SSH certificate",
+            botName,
+            printable(login));
       }
     }
     return List.copyOf(logins);
@@ -900,10 +1118,14 @@ public final class IdentityDecisions {
     try {
       parsed = SshCertificateRequest.parseAuthorizedKey(line);
     } catch (IllegalArgumentException e) {
-      throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "field 'ssh_public_key' is not an OpenSSH public key: " + e.getMessage());
+      throw ProblemException.of(
+          ErrorCode.MALFORMED_REQUEST,
+          "field 'ssh_public_key' is not an OpenSSH public key: " + e.getMessage());
     }
     if (!java.util.Arrays.equals(parsed.getEncoded(), key.getEncoded())) {
-      throw ProblemException.of(ErrorCode.MALFORMED_REQUEST, "field 'ssh_public_key' must hold the same key as 'public_key'");
+      throw ProblemException.of(
+          ErrorCode.MALFORMED_REQUEST,
+          "field 'ssh_public_key' must hold the same key as 'public_key'");
     }
     return line;
   }

@@ -46,16 +46,28 @@ public final class TokenVerifierProvider implements JoinVerifierProvider {
         throw new JoinRejectedException(ErrorCode.PROOF_REJECTED, "no token was sent");
       }
       if (!attempt.proof().isEmpty()) {
-        throw new JoinRejectedException(ErrorCode.PROOF_REJECTED, "the token method takes an empty proof object");
+        throw new JoinRejectedException(
+            ErrorCode.PROOF_REJECTED, "the token method takes an empty proof object");
       }
       TokenConsumption c = attempt.consumeToken();
       String shortId = c.tokenId().substring(0, 12);
       return switch (c.outcome()) {
-        case CONSUMED -> new VerifiedJoin(c.botName(), c.tokenId(), attestedIdentity(c.tokenId()), Map.of("token_id", shortId));
-        case EXPIRED -> throw new JoinRejectedException(ErrorCode.TOKEN_EXPIRED, "token " + shortId + " of bot " + c.botName() + " has expired");
-        case ALREADY_CONSUMED -> throw new JoinRejectedException(ErrorCode.TOKEN_CONSUMED, "token " + shortId + " of bot " + c.botName() + " was already used");
-        case WRONG_METHOD -> throw new JoinRejectedException(ErrorCode.PROOF_REJECTED, "token " + shortId + " is for another join method");
-        case MISSING -> throw new JoinRejectedException(ErrorCode.PROOF_REJECTED, "no token with id " + shortId);
+        case CONSUMED ->
+          new VerifiedJoin(
+              c.botName(), c.tokenId(), attestedIdentity(c.tokenId()), Map.of("token_id", shortId));
+        case EXPIRED ->
+          throw new JoinRejectedException(
+              ErrorCode.TOKEN_EXPIRED,
+              "token " + shortId + " of bot " + c.botName() + " has expired");
+        case ALREADY_CONSUMED ->
+          throw new JoinRejectedException(
+              ErrorCode.TOKEN_CONSUMED,
+              "token " + shortId + " of bot " + c.botName() + " was already used");
+        case WRONG_METHOD ->
+          throw new JoinRejectedException(
+              ErrorCode.PROOF_REJECTED, "token " + shortId + " is for another join method");
+        case MISSING ->
+          throw new JoinRejectedException(ErrorCode.PROOF_REJECTED, "no token with id " + shortId);
       };
     }
   }

@@ -26,18 +26,29 @@ public final class Verifiers {
 
   private Verifiers() {}
 
-  public static Map<String, JoinVerifier> discover(VerifierContext context, List<JoinVerifier> explicit) {
+  public static Map<String, JoinVerifier> discover(
+      VerifierContext context, List<JoinVerifier> explicit) {
     return discover(context, explicit, Map.of());
   }
 
   /** As {@link #discover(VerifierContext, List)}, giving each provider its method's settings. */
-  public static Map<String, JoinVerifier> discover(VerifierContext context, List<JoinVerifier> explicit, Map<String, Map<String, Object>> settings) {
-    return discover(ServiceLoader.load(JoinVerifierProvider.class, JoinVerifierProvider.class.getClassLoader()), context, explicit, settings);
+  public static Map<String, JoinVerifier> discover(
+      VerifierContext context,
+      List<JoinVerifier> explicit,
+      Map<String, Map<String, Object>> settings) {
+    return discover(
+        ServiceLoader.load(JoinVerifierProvider.class, JoinVerifierProvider.class.getClassLoader()),
+        context,
+        explicit,
+        settings);
   }
 
   /** As {@link #discover(VerifierContext, List, Map)} over the given providers. */
   static Map<String, JoinVerifier> discover(
-      Iterable<JoinVerifierProvider> providers, VerifierContext context, List<JoinVerifier> explicit, Map<String, Map<String, Object>> settings) {
+      Iterable<JoinVerifierProvider> providers,
+      VerifierContext context,
+      List<JoinVerifier> explicit,
+      Map<String, Map<String, Object>> settings) {
     Map<String, JoinVerifier> given = new LinkedHashMap<>();
     for (JoinVerifier v : explicit) {
       given.put(v.name(), v);
@@ -48,24 +59,27 @@ public final class Verifiers {
           "join verifier provider",
           providers,
           JoinVerifierProvider::name,
-          (name, provider) -> create(provider, name, context, settings.getOrDefault(name, Map.of())),
+          (name, provider) ->
+              create(provider, name, context, settings.getOrDefault(name, Map.of())),
           given,
           settings.keySet(),
           "remove one from the class path or pass the one to use to Issuer.Builder.verifier(...)"));
     } catch (Discovery.ConfiguredProviderException e) {
       // the operator configured this method: a bad setting must not silently disable it
-      throw new IllegalArgumentException("join method '" + e.name() + "': " + e.getMessage(), e.getCause());
+      throw new IllegalArgumentException(
+          "join method '" + e.name() + "': " + e.getMessage(), e.getCause());
     }
     Map<String, JoinVerifier> out = found.byName();
     if (out.isEmpty()) {
       throw new IllegalStateException(
-          "no join verifiers found (provider failures: " + found.failures() + "); the identity-issuer jar provides 'token' through "
+          "no join verifiers found (provider failures: " + found.failures()
+              + "); the identity-issuer jar provides 'token' through "
               + "META-INF/services/dev.machineid.issuer.join.JoinVerifierProvider, check that it is on the class or module path");
     }
     for (String method : settings.keySet()) {
       if (!out.containsKey(method)) {
-        throw new IllegalArgumentException("verifier settings were given for join method '" + method + "', which no verifier provides; known: "
-            + out.keySet() + found.failureNote());
+        throw new IllegalArgumentException("verifier settings were given for join method '" + method
+            + "', which no verifier provides; known: " + out.keySet() + found.failureNote());
       }
     }
     LOG.debug("join methods: {}", out.keySet());
@@ -78,11 +92,16 @@ public final class Verifiers {
    *
    * @throws SettingsException for an unknown or bad setting, naming its path
    */
-  public static JoinVerifier create(JoinVerifierProvider provider, String name, VerifierContext context, Map<String, Object> methodSettings) {
+  public static JoinVerifier create(
+      JoinVerifierProvider provider,
+      String name,
+      VerifierContext context,
+      Map<String, Object> methodSettings) {
     Settings view = Settings.of("join_methods." + name, methodSettings);
     JoinVerifier verifier = provider.create(context.withSettings(view));
     if (verifier == null || !name.equals(verifier.name())) {
-      throw new IllegalStateException("provider named '" + name + "' created a verifier named '" + (verifier == null ? null : verifier.name()) + "'");
+      throw new IllegalStateException("provider named '" + name + "' created a verifier named '"
+          + (verifier == null ? null : verifier.name()) + "'");
     }
     view.refuseUnknown();
     return verifier;

@@ -45,16 +45,16 @@ public final class InstanceService implements Instances {
   }
 
   private BotInstance view(InstanceRecord r, Instant now) {
-    boolean locked =
-        !store.findActiveLocks(
-                List.of(
-                    new LockKey(Lock.Target.BOT, r.bot()),
-                    new LockKey(Lock.Target.INSTANCE, r.id()),
-                    new LockKey(Lock.Target.SERIAL, r.serial()),
-                    new LockKey(Lock.Target.TOKEN, r.tokenId()),
-                    new LockKey(Lock.Target.IDENTITY, r.attestedIdentity())),
-                now)
-            .isEmpty();
+    boolean locked = !store
+        .findActiveLocks(
+            List.of(
+                new LockKey(Lock.Target.BOT, r.bot()),
+                new LockKey(Lock.Target.INSTANCE, r.id()),
+                new LockKey(Lock.Target.SERIAL, r.serial()),
+                new LockKey(Lock.Target.TOKEN, r.tokenId()),
+                new LockKey(Lock.Target.IDENTITY, r.attestedIdentity())),
+            now)
+        .isEmpty();
     return BotInstance.of(r, locked);
   }
 }

@@ -14,7 +14,15 @@ import java.util.Objects;
  * The issuer's resource services, built once with the issuer: what its Java API returns and what
  * the admin HTTP API calls, so that both go through the same code.
  */
-public record IssuerServices(Bots bots, Roles roles, Tokens tokens, Instances instances, Locks locks, Audit audit, Signing signing, Admins admins) {
+public record IssuerServices(
+    Bots bots,
+    Roles roles,
+    Tokens tokens,
+    Instances instances,
+    Locks locks,
+    Audit audit,
+    Signing signing,
+    Admins admins) {
   public IssuerServices {
     Objects.requireNonNull(bots, "bots");
     Objects.requireNonNull(roles, "roles");

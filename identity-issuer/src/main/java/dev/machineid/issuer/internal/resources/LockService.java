@@ -1,9 +1,9 @@
 package dev.machineid.issuer.internal.resources;
 
-import dev.machineid.issuer.internal.audit.Auditor;
 import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Locks;
+import dev.machineid.issuer.internal.audit.Auditor;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,8 +35,15 @@ public final class LockService implements Locks {
     open.run();
     Objects.requireNonNull(lock, "lock");
     // a serial in any form tools print it, stored as the issuer writes serials
-    String value = lock.target() == Lock.Target.SERIAL ? Lock.normaliseSerial(lock.value()) : lock.value();
-    Lock stored = new Lock(UUID.randomUUID().toString(), lock.target(), value, lock.reason(), clock.instant(), lock.expiresAt());
+    String value =
+        lock.target() == Lock.Target.SERIAL ? Lock.normaliseSerial(lock.value()) : lock.value();
+    Lock stored = new Lock(
+        UUID.randomUUID().toString(),
+        lock.target(),
+        value,
+        lock.reason(),
+        clock.instant(),
+        lock.expiresAt());
     Map<String, String> d = new LinkedHashMap<>();
     d.put("lock_id", stored.id());
     d.put("target", stored.target().label());
@@ -46,13 +53,22 @@ public final class LockService implements Locks {
       d.put("expires", stored.expiresAt().toString());
     }
     // The lock and its audit event commit together.
-    store.inTransaction(
-        tx -> {
-          tx.insertLock(stored);
-          audit.success(tx, "lock.created", stored.target() == Lock.Target.BOT ? stored.value() : null, stored.target() == Lock.Target.INSTANCE ? stored.value() : null, d);
-          return null;
-        });
-    LOG.warn("lock {} on {} {}: {}", stored.id(), stored.target().label(), stored.value(), stored.reason());
+    store.inTransaction(tx -> {
+      tx.insertLock(stored);
+      audit.success(
+          tx,
+          "lock.created",
+          stored.target() == Lock.Target.BOT ? stored.value() : null,
+          stored.target() == Lock.Target.INSTANCE ? stored.value() : null,
+          d);
+      return null;
+    });
+    LOG.warn(
+        "lock {} on {} {}: {}",
+        stored.id(),
+        stored.target().label(),
+        stored.value(),
+        stored.reason());
     return stored;
   }
 
@@ -66,13 +82,12 @@ public final class LockService implements Locks {
   public boolean remove(String id) {
     open.run();
     Objects.requireNonNull(id, "id");
-    return store.inTransaction(
-        tx -> {
-          if (!tx.deleteLock(id)) {
-            return false;
-          }
-          audit.success(tx, "lock.removed", null, null, Map.of("lock_id", id));
-          return true;
-        });
+    return store.inTransaction(tx -> {
+      if (!tx.deleteLock(id)) {
+        return false;
+      }
+      audit.success(tx, "lock.removed", null, null, Map.of("lock_id", id));
+      return true;
+    });
   }
 }

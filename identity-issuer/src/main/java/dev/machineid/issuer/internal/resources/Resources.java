@@ -1,13 +1,13 @@
 package dev.machineid.issuer.internal.resources;
 
-import dev.machineid.issuer.internal.Json;
-import dev.machineid.issuer.internal.join.IdentityDecisions;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.machineid.core.protocol.GoDuration;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Role;
+import dev.machineid.issuer.internal.Json;
+import dev.machineid.issuer.internal.join.IdentityDecisions;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -24,7 +24,14 @@ import java.util.Set;
  * path of the offending key, as {@code malformed_request}.
  */
 public final class Resources {
-  private static final Set<String> ROLE_ALLOW = Set.of("logins", "db_users", "kubernetes_groups", "kubernetes_users", "host_names", "jwt_audiences", "allow_system_groups");
+  private static final Set<String> ROLE_ALLOW = Set.of(
+      "logins",
+      "db_users",
+      "kubernetes_groups",
+      "kubernetes_users",
+      "host_names",
+      "jwt_audiences",
+      "allow_system_groups");
 
   private Resources() {}
 
@@ -44,10 +51,12 @@ public final class Resources {
       try {
         maxTtl = GoDuration.parse(s);
       } catch (IllegalArgumentException e) {
-        throw Json.malformed("spec.options.max_ttl must be a duration such as 30m or 1h, got '" + IdentityDecisions.printable(s) + "'");
+        throw Json.malformed("spec.options.max_ttl must be a duration such as 30m or 1h, got '"
+            + IdentityDecisions.printable(s) + "'");
       }
     }
-    boolean system = bool(allow, "allow_system_groups", "spec.allow.allow_system_groups") || bool(options, "allow_system_groups", "spec.options.allow_system_groups");
+    boolean system = bool(allow, "allow_system_groups", "spec.allow.allow_system_groups")
+        || bool(options, "allow_system_groups", "spec.options.allow_system_groups");
     try {
       return new Role(
           name,
@@ -83,13 +92,16 @@ public final class Resources {
       allow.put("allow_system_groups", true);
     }
     if (role.maxTtl() != null) {
-      ((ObjectNode) out.get("spec")).putObject("options").put("max_ttl", GoDuration.format(role.maxTtl()));
+      ((ObjectNode) out.get("spec"))
+          .putObject("options")
+          .put("max_ttl", GoDuration.format(role.maxTtl()));
     }
     return out;
   }
 
   /** A token resource's content; {@code now} resolves {@code spec.ttl}. */
-  public record TokenSpec(String name, String bot, String joinMethod, Instant expires, Map<String, Object> rules) {}
+  public record TokenSpec(
+      String name, String bot, String joinMethod, Instant expires, Map<String, Object> rules) {}
 
   public static TokenSpec token(ObjectNode r, Instant now, Duration defaultTtl) {
     header(r, "token", Set.of("kind", "version", "metadata", "spec"));
@@ -107,9 +119,14 @@ public final class Resources {
     } else if (spec.hasNonNull("expires")) {
       String s = string(spec, "expires", "spec.expires");
       try {
-        expires = Json.recordable(Instant.parse(s), "spec.expires must lie between years 1 and 9999, got '" + IdentityDecisions.printable(s) + "'");
+        expires = Json.recordable(
+            Instant.parse(s),
+            "spec.expires must lie between years 1 and 9999, got '" + IdentityDecisions.printable(s)
+                + "'");
       } catch (DateTimeParseException e) {
-        throw Json.malformed("spec.expires must be an RFC 3339 UTC time such as 2026-12-01T00:00:00Z, got '" + IdentityDecisions.printable(s) + "'");
+        throw Json.malformed(
+            "spec.expires must be an RFC 3339 UTC time such as 2026-12-01T00:00:00Z, got '"
+                + IdentityDecisions.printable(s) + "'");
       }
     } else if (spec.hasNonNull("ttl")) {
       String s = string(spec, "ttl", "spec.ttl");
@@ -117,9 +134,11 @@ public final class Resources {
       try {
         d = GoDuration.parse(s);
       } catch (IllegalArgumentException e) {
-        throw Json.malformed("spec.ttl must be a duration such as 30m or 24h, got '" + IdentityDecisions.printable(s) + "'");
+        throw Json.malformed("spec.ttl must be a duration such as 30m or 24h, got '"
+            + IdentityDecisions.printable(s) + "'");
       }
-      expires = Json.recordable(now, d, 1, "spec.ttl is too long: the token would expire after year 9999");
+      expires = Json.recordable(
+          now, d, 1, "spec.ttl is too long: the token would expire after year 9999");
     } else {
       expires = now.plus(defaultTtl);
     }
@@ -139,7 +158,8 @@ public final class Resources {
     only(r, "", keys);
     String k = string(r, "kind", "kind");
     if (!kind.equals(k)) {
-      throw Json.malformed("kind must be '" + kind + "', got '" + IdentityDecisions.printable(k) + "'");
+      throw Json.malformed(
+          "kind must be '" + kind + "', got '" + IdentityDecisions.printable(k) + "'");
     }
     if (r.has("version") && !"v1".equals(r.get("version").asText())) {
       throw Json.malformed("version must be v1");
@@ -162,7 +182,9 @@ public final class Resources {
     for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
       String f = it.next();
       if (!allowed.contains(f)) {
-        throw Json.malformed("unknown key '" + (path.isEmpty() ? "" : path + ".") + IdentityDecisions.printable(f) + "'; expected one of " + new java.util.TreeSet<>(allowed));
+        throw Json.malformed(
+            "unknown key '" + (path.isEmpty() ? "" : path + ".") + IdentityDecisions.printable(f)
+                + "'; expected one of " + new java.util.TreeSet<>(allowed));
       }
     }
   }

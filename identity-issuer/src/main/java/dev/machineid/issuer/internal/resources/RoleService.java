@@ -1,9 +1,9 @@
 package dev.machineid.issuer.internal.resources;
 
-import dev.machineid.issuer.internal.audit.Auditor;
 import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.Role;
 import dev.machineid.issuer.Roles;
+import dev.machineid.issuer.internal.audit.Auditor;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -29,17 +29,16 @@ public final class RoleService implements Roles {
   public Role create(Role role) {
     open.run();
     Role stored = Objects.requireNonNull(role, "role").createdAt(clock.instant());
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertRole(stored)) {
-                return false;
-              }
-              audit.success(tx, "role.created", null, null, Map.of("role", role.name()));
-              return true;
-            });
+    boolean inserted = store.inTransaction(tx -> {
+      if (!tx.insertRole(stored)) {
+        return false;
+      }
+      audit.success(tx, "role.created", null, null, Map.of("role", role.name()));
+      return true;
+    });
     if (!inserted) {
-      throw new IllegalStateException("role '" + role.name() + "' already exists; delete it first or choose another name");
+      throw new IllegalStateException(
+          "role '" + role.name() + "' already exists; delete it first or choose another name");
     }
     return stored;
   }
@@ -48,15 +47,14 @@ public final class RoleService implements Roles {
   public Optional<Role> update(Role role) {
     open.run();
     Objects.requireNonNull(role, "role");
-    return store.inTransaction(
-        tx -> {
-          Optional<Role> current = tx.findRole(role.name());
-          if (current.isEmpty() || !tx.updateRole(role)) {
-            return Optional.<Role>empty();
-          }
-          audit.success(tx, "role.updated", null, null, Map.of("role", role.name()));
-          return Optional.of(role.createdAt(current.get().createdAt()));
-        });
+    return store.inTransaction(tx -> {
+      Optional<Role> current = tx.findRole(role.name());
+      if (current.isEmpty() || !tx.updateRole(role)) {
+        return Optional.<Role>empty();
+      }
+      audit.success(tx, "role.updated", null, null, Map.of("role", role.name()));
+      return Optional.of(role.createdAt(current.get().createdAt()));
+    });
   }
 
   @Override
@@ -75,13 +73,12 @@ public final class RoleService implements Roles {
   public boolean delete(String name) {
     open.run();
     Objects.requireNonNull(name, "name");
-    return store.inTransaction(
-        tx -> {
-          if (!tx.deleteRole(name)) {
-            return false;
-          }
-          audit.success(tx, "role.deleted", null, null, Map.of("role", name));
-          return true;
-        });
+    return store.inTransaction(tx -> {
+      if (!tx.deleteRole(name)) {
+        return false;
+      }
+      audit.success(tx, "role.deleted", null, null, Map.of("role", name));
+      return true;
+    });
   }
 }

@@ -1,11 +1,11 @@
 package dev.machineid.issuer.internal.resources;
 
-import dev.machineid.issuer.internal.Hashes;
-import dev.machineid.issuer.internal.audit.Auditor;
-import dev.machineid.issuer.internal.join.TokenRules;
 import dev.machineid.issuer.IssuerStore;
 import dev.machineid.issuer.Token;
 import dev.machineid.issuer.Tokens;
+import dev.machineid.issuer.internal.Hashes;
+import dev.machineid.issuer.internal.audit.Auditor;
+import dev.machineid.issuer.internal.join.TokenRules;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,7 +29,13 @@ public final class TokenService implements Tokens {
    * @param joinMethods the join methods the issuer verifies (besides those {@link TokenRules} knows)
    * @param open throws {@link IllegalStateException} once the issuer is closed
    */
-  public TokenService(IssuerStore store, Auditor audit, Clock clock, SecureRandom random, Set<String> joinMethods, Runnable open) {
+  public TokenService(
+      IssuerStore store,
+      Auditor audit,
+      Clock clock,
+      SecureRandom random,
+      Set<String> joinMethods,
+      Runnable open) {
     this.store = store;
     this.audit = audit;
     this.clock = clock;
@@ -47,22 +53,32 @@ public final class TokenService implements Tokens {
       throw new IllegalArgumentException("token TTL must be positive, got " + ttl);
     }
     if (store.findBot(botName).isEmpty()) {
-      throw new IllegalArgumentException("no bot named '" + botName + "'; create it with bots().create first");
+      throw new IllegalArgumentException(
+          "no bot named '" + botName + "'; create it with bots().create first");
     }
     byte[] secret = new byte[16];
     random.nextBytes(secret);
     String token = HexFormat.of().formatHex(secret);
     Instant now = clock.instant();
     Token t = new Token(Hashes.tokenId(token), botName, "token", now, now.plus(ttl), null);
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertToken(t)) {
-                return false;
-              }
-              audit.success(tx, "token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", "token", "expires", t.expiresAt().toString()));
-              return true;
-            });
+    boolean inserted = store.inTransaction(tx -> {
+      if (!tx.insertToken(t)) {
+        return false;
+      }
+      audit.success(
+          tx,
+          "token.created",
+          botName,
+          null,
+          Map.of(
+              "token_id",
+              t.shortId(),
+              "join_method",
+              "token",
+              "expires",
+              t.expiresAt().toString()));
+      return true;
+    });
     if (!inserted) {
       throw new IllegalStateException("token id collision; try again");
     }
@@ -70,7 +86,12 @@ public final class TokenService implements Tokens {
   }
 
   @Override
-  public Created create(String name, String botName, String joinMethod, Instant expiresAt, Map<String, Object> rules) {
+  public Created create(
+      String name,
+      String botName,
+      String joinMethod,
+      Instant expiresAt,
+      Map<String, Object> rules) {
     open.run();
     Objects.requireNonNull(botName, "botName");
     Objects.requireNonNull(joinMethod, "joinMethod");
@@ -83,7 +104,8 @@ public final class TokenService implements Tokens {
       throw new IllegalArgumentException("no bot named '" + botName + "'; create it first");
     }
     if (!TokenRules.known(joinMethod) && !joinMethods.contains(joinMethod)) {
-      throw new IllegalArgumentException("unknown join method '" + joinMethod + "'; this issuer knows " + joinMethods);
+      throw new IllegalArgumentException(
+          "unknown join method '" + joinMethod + "'; this issuer knows " + joinMethods);
     }
     TokenRules.validate(joinMethod, rules == null ? Map.of() : rules);
     boolean secret = joinMethod.equals("token");
@@ -93,22 +115,36 @@ public final class TokenService implements Tokens {
       random.nextBytes(b);
       value = HexFormat.of().formatHex(b);
     } else if (secret && value.length() < 16) {
-      throw new IllegalArgumentException("a 'token' token's name is its secret and needs at least 16 characters; omit metadata.name for a random one");
+      throw new IllegalArgumentException(
+          "a 'token' token's name is its secret and needs at least 16 characters; omit metadata.name for a random one");
     } else if (value == null || value.isBlank()) {
       throw new IllegalArgumentException("a '" + joinMethod + "' token needs metadata.name");
     }
-    Token t = new Token(Hashes.tokenId(value), botName, joinMethod, now, expiresAt, null, secret ? null : value, rules);
-    boolean inserted =
-        store.inTransaction(
-            tx -> {
-              if (!tx.insertToken(t)) {
-                return false;
-              }
-              audit.success(tx, "token.created", botName, null, Map.of("token_id", t.shortId(), "join_method", joinMethod, "expires", expiresAt.toString()));
-              return true;
-            });
+    Token t = new Token(
+        Hashes.tokenId(value),
+        botName,
+        joinMethod,
+        now,
+        expiresAt,
+        null,
+        secret ? null : value,
+        rules);
+    boolean inserted = store.inTransaction(tx -> {
+      if (!tx.insertToken(t)) {
+        return false;
+      }
+      audit.success(
+          tx,
+          "token.created",
+          botName,
+          null,
+          Map.of(
+              "token_id", t.shortId(), "join_method", joinMethod, "expires", expiresAt.toString()));
+      return true;
+    });
     if (!inserted) {
-      throw new IllegalStateException("a token named '" + (secret ? t.shortId() : value) + "' already exists");
+      throw new IllegalStateException(
+          "a token named '" + (secret ? t.shortId() : value) + "' already exists");
     }
     return new Created(value, t);
   }

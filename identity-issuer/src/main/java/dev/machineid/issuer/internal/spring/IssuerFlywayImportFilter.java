@@ -23,8 +23,10 @@ import org.springframework.core.env.Environment;
  * (by default {@code classpath:db/migration}). Spring Boot 4 runs Flyway only when the application
  * adds its {@code spring-boot-flyway} module, so nothing is filtered there.
  */
-public final class IssuerFlywayImportFilter implements AutoConfigurationImportFilter, EnvironmentAware, BeanClassLoaderAware {
-  static final String BOOT3_FLYWAY = "org.springframework.boot.autoconfigure.flyway.FlywayAutoConfiguration";
+public final class IssuerFlywayImportFilter
+    implements AutoConfigurationImportFilter, EnvironmentAware, BeanClassLoaderAware {
+  static final String BOOT3_FLYWAY =
+      "org.springframework.boot.autoconfigure.flyway.FlywayAutoConfiguration";
   private static final String DEFAULT_LOCATION = "classpath:db/migration";
 
   private Environment environment;
@@ -44,7 +46,8 @@ public final class IssuerFlywayImportFilter implements AutoConfigurationImportFi
   }
 
   @Override
-  public boolean[] match(String[] autoConfigurationClasses, AutoConfigurationMetadata autoConfigurationMetadata) {
+  public boolean[] match(
+      String[] autoConfigurationClasses, AutoConfigurationMetadata autoConfigurationMetadata) {
     boolean[] match = new boolean[autoConfigurationClasses.length];
     for (int i = 0; i < autoConfigurationClasses.length; i++) {
       match[i] = !BOOT3_FLYWAY.equals(autoConfigurationClasses[i]) || applicationUsesFlyway();
@@ -94,7 +97,8 @@ public final class IssuerFlywayImportFilter implements AutoConfigurationImportFi
     if (location.startsWith("filesystem:")) {
       return Files.exists(Path.of(beforePlaceholder(location.substring("filesystem:".length()))));
     }
-    String path = location.startsWith("classpath:") ? location.substring("classpath:".length()) : location;
+    String path =
+        location.startsWith("classpath:") ? location.substring("classpath:".length()) : location;
     if (path.contains(":")) {
       return true; // another scheme (s3:, gcs:): the application configured Flyway itself
     }

@@ -25,7 +25,8 @@ import java.util.List;
  */
 public final class SshCertificateAuthority {
   private static final int NONCE_BYTES = 32;
-  private static final byte[] KEY_CHECK = "machineid ssh certificate authority key check".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] KEY_CHECK =
+      "machineid ssh certificate authority key check".getBytes(StandardCharsets.US_ASCII);
 
   private final KeyPair keyPair;
   private final SecureRandom random;
@@ -78,10 +79,12 @@ public final class SshCertificateAuthority {
     try {
       signature = SshKeys.sign(keyPair.getPrivate(), keyPair.getPublic(), KEY_CHECK);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("SSH CA key: the private key cannot sign: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "SSH CA key: the private key cannot sign: " + e.getMessage(), e);
     }
     if (!SshKeys.verify(keyPair.getPublic(), signature, KEY_CHECK)) {
-      throw new IllegalArgumentException("SSH CA key: the private key does not match the public key");
+      throw new IllegalArgumentException(
+          "SSH CA key: the private key does not match the public key");
     }
     return new SshCertificateAuthority(keyPair, random);
   }
@@ -127,7 +130,9 @@ public final class SshCertificateAuthority {
     SshWire.Writer principals = new SshWire.Writer();
     request.principals().forEach(principals::string);
     SshWire.Writer extensions = new SshWire.Writer();
-    request.extensions().stream().sorted().forEach(name -> extensions.string(name).string(new byte[0]));
+    request.extensions().stream()
+        .sorted()
+        .forEach(name -> extensions.string(name).string(new byte[0]));
 
     byte[] signed = new SshWire.Writer()
         .string(certificateType)
@@ -146,7 +151,8 @@ public final class SshCertificateAuthority {
         .toByteArray();
     byte[] signature = SshKeys.sign(keyPair.getPrivate(), keyPair.getPublic(), signed);
     byte[] certificate = new SshWire.Writer().raw(signed).string(signature).toByteArray();
-    return certificateType + " " + Base64.getEncoder().encodeToString(certificate) + " " + request.keyId();
+    return certificateType + " " + Base64.getEncoder().encodeToString(certificate) + " "
+        + request.keyId();
   }
 
   /**
@@ -164,7 +170,8 @@ public final class SshCertificateAuthority {
     String[] parts = certificateLine.strip().split("\\s+", 3);
     String lineType = parts[0];
     if (!lineType.endsWith(SshKeys.CERT_SUFFIX)) {
-      throw new IllegalArgumentException("not an OpenSSH certificate line: the type '" + lineType + "' does not end in " + SshKeys.CERT_SUFFIX);
+      throw new IllegalArgumentException("not an OpenSSH certificate line: the type '" + lineType
+          + "' does not end in " + SshKeys.CERT_SUFFIX);
     }
     if (parts.length < 2) {
       throw new IllegalArgumentException("the base64 certificate is missing after " + lineType);
@@ -178,9 +185,11 @@ public final class SshCertificateAuthority {
     SshWire.Reader r = new SshWire.Reader(blob);
     String certificateType = r.utf8();
     if (!certificateType.equals(lineType)) {
-      throw new IllegalArgumentException("the certificate is a " + certificateType + ", the line says " + lineType);
+      throw new IllegalArgumentException(
+          "the certificate is a " + certificateType + ", the line says " + lineType);
     }
-    String keyType = certificateType.substring(0, certificateType.length() - SshKeys.CERT_SUFFIX.length());
+    String keyType =
+        certificateType.substring(0, certificateType.length() - SshKeys.CERT_SUFFIX.length());
     r.string(); // nonce
     PublicKey subject = SshKeys.readFields(keyType, r);
     long serial = r.uint64();
@@ -198,7 +207,8 @@ public final class SshCertificateAuthority {
     r.end("the certificate");
     byte[] signed = Arrays.copyOf(blob, signedLength);
     if (!SshKeys.verify(caKey, signature, signed)) {
-      throw new IllegalArgumentException("the certificate signature does not verify against its signature key");
+      throw new IllegalArgumentException(
+          "the certificate signature does not verify against its signature key");
     }
     String algorithm = new SshWire.Reader(signature).utf8();
     return new SshPublicKeyInfo(
@@ -231,7 +241,9 @@ public final class SshCertificateAuthority {
   }
 
   private static Instant instant(long seconds) {
-    return seconds < 0 || seconds > Instant.MAX.getEpochSecond() ? Instant.MAX : Instant.ofEpochSecond(seconds);
+    return seconds < 0 || seconds > Instant.MAX.getEpochSecond()
+        ? Instant.MAX
+        : Instant.ofEpochSecond(seconds);
   }
 
   @Override

@@ -28,7 +28,13 @@ import java.util.Set;
  * @throws IllegalArgumentException if any of these rules is broken
  */
 public record SshCertificateRequest(
-    PublicKey subjectKey, Type type, String keyId, List<String> principals, Instant validAfter, Instant validBefore, long serial) {
+    PublicKey subjectKey,
+    Type type,
+    String keyId,
+    List<String> principals,
+    Instant validAfter,
+    Instant validBefore,
+    long serial) {
 
   /** The extensions of user certificates, in the order they are written (sorted by name). */
   public static final List<String> USER_EXTENSIONS =
@@ -60,7 +66,8 @@ public record SshCertificateRequest(
           return t;
         }
       }
-      throw new IllegalArgumentException("unknown SSH certificate type " + value + " (1 is user, 2 is host)");
+      throw new IllegalArgumentException(
+          "unknown SSH certificate type " + value + " (1 is user, 2 is host)");
     }
   }
 
@@ -82,24 +89,38 @@ public record SshCertificateRequest(
       throw new IllegalArgumentException("validAfter and validBefore are required");
     }
     if (validAfter.getEpochSecond() < 0) {
-      throw new IllegalArgumentException("validAfter must not be before 1970-01-01T00:00:00Z, got " + validAfter);
+      throw new IllegalArgumentException(
+          "validAfter must not be before 1970-01-01T00:00:00Z, got " + validAfter);
     }
     if (validBefore.getEpochSecond() <= validAfter.getEpochSecond()) {
       throw new IllegalArgumentException(
-          "validBefore must be at least one whole second after validAfter, got validAfter " + validAfter + " and validBefore " + validBefore);
+          "validBefore must be at least one whole second after validAfter, got validAfter "
+              + validAfter + " and validBefore " + validBefore);
     }
   }
 
   /** A user certificate for the logins in {@code principals}. */
   public static SshCertificateRequest user(
-      PublicKey subjectKey, String keyId, List<String> principals, Instant validAfter, Instant validBefore, long serial) {
-    return new SshCertificateRequest(subjectKey, Type.USER, keyId, principals, validAfter, validBefore, serial);
+      PublicKey subjectKey,
+      String keyId,
+      List<String> principals,
+      Instant validAfter,
+      Instant validBefore,
+      long serial) {
+    return new SshCertificateRequest(
+        subjectKey, Type.USER, keyId, principals, validAfter, validBefore, serial);
   }
 
   /** A host certificate for the host names in {@code principals}. */
   public static SshCertificateRequest host(
-      PublicKey subjectKey, String keyId, List<String> principals, Instant validAfter, Instant validBefore, long serial) {
-    return new SshCertificateRequest(subjectKey, Type.HOST, keyId, principals, validAfter, validBefore, serial);
+      PublicKey subjectKey,
+      String keyId,
+      List<String> principals,
+      Instant validAfter,
+      Instant validBefore,
+      long serial) {
+    return new SshCertificateRequest(
+        subjectKey, Type.HOST, keyId, principals, validAfter, validBefore, serial);
   }
 
   /** The extensions this certificate carries: {@link #USER_EXTENSIONS} for users, none for hosts. */
@@ -116,16 +137,21 @@ public record SshCertificateRequest(
    */
   public static PublicKey parseAuthorizedKey(String line) {
     if (line == null || line.isBlank()) {
-      throw new IllegalArgumentException("ssh_public_key is empty: expected an authorized_keys line such as 'ssh-ed25519 AAAA... comment'");
+      throw new IllegalArgumentException(
+          "ssh_public_key is empty: expected an authorized_keys line such as 'ssh-ed25519 AAAA... comment'");
     }
     String[] parts = line.strip().split("\\s+", 3);
     String type = parts[0];
     if (type.endsWith(SshKeys.CERT_SUFFIX)) {
-      throw new IllegalArgumentException("ssh_public_key is a certificate (" + type + "); send the plain public key");
-    }
-    if (!type.equals(SshKeys.ED25519) && !type.equals(SshKeys.ECDSA_P256) && !type.equals(SshKeys.RSA)) {
       throw new IllegalArgumentException(
-          "ssh_public_key: unsupported key type or options before it ('" + abbreviate(type) + "'); expected ssh-ed25519, ecdsa-sha2-nistp256 or ssh-rsa");
+          "ssh_public_key is a certificate (" + type + "); send the plain public key");
+    }
+    if (!type.equals(SshKeys.ED25519)
+        && !type.equals(SshKeys.ECDSA_P256)
+        && !type.equals(SshKeys.RSA)) {
+      throw new IllegalArgumentException(
+          "ssh_public_key: unsupported key type or options before it ('" + abbreviate(type)
+              + "'); expected ssh-ed25519, ecdsa-sha2-nistp256 or ssh-rsa");
     }
     if (parts.length < 2) {
       throw new IllegalArgumentException("ssh_public_key: the base64 key is missing after " + type);
@@ -134,7 +160,8 @@ public record SshCertificateRequest(
     try {
       blob = Base64.getDecoder().decode(parts[1]);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("ssh_public_key: the key after " + type + " is not base64", e);
+      throw new IllegalArgumentException(
+          "ssh_public_key: the key after " + type + " is not base64", e);
     }
     PublicKey key;
     try {
@@ -155,12 +182,14 @@ public record SshCertificateRequest(
       throw new IllegalArgumentException("keyId must not be empty");
     }
     if (keyId.length() > MAX_KEY_ID) {
-      throw new IllegalArgumentException("keyId must have at most " + MAX_KEY_ID + " characters, it has " + keyId.length());
+      throw new IllegalArgumentException(
+          "keyId must have at most " + MAX_KEY_ID + " characters, it has " + keyId.length());
     }
     for (int i = 0; i < keyId.length(); i++) {
       char c = keyId.charAt(i);
       if (c < 0x21 || c > 0x7e) {
-        throw new IllegalArgumentException("keyId must be printable ASCII without spaces, found " + describe(c) + " at index " + i);
+        throw new IllegalArgumentException("keyId must be printable ASCII without spaces, found "
+            + describe(c) + " at index " + i);
       }
     }
   }
@@ -179,16 +208,22 @@ public record SshCertificateRequest(
   }
 
   private static boolean badPrincipalChar(char c) {
-    return c <= 0x20 || c == 0x7f || c == ',' || Character.isWhitespace(c) || Character.isISOControl(c);
+    return c <= 0x20
+        || c == 0x7f
+        || c == ','
+        || Character.isWhitespace(c)
+        || Character.isISOControl(c);
   }
 
   private static List<String> checkPrincipals(List<String> principals, Type type) {
     String what = type == Type.USER ? "logins" : "host names";
     if (principals == null || principals.isEmpty()) {
-      throw new IllegalArgumentException("principals must not be empty: a certificate needs at least one of its " + what);
+      throw new IllegalArgumentException(
+          "principals must not be empty: a certificate needs at least one of its " + what);
     }
     if (principals.size() > MAX_PRINCIPALS) {
-      throw new IllegalArgumentException("at most " + MAX_PRINCIPALS + " principals are allowed, got " + principals.size());
+      throw new IllegalArgumentException(
+          "at most " + MAX_PRINCIPALS + " principals are allowed, got " + principals.size());
     }
     Set<String> seen = new HashSet<>();
     for (String p : principals) {
@@ -196,13 +231,14 @@ public record SshCertificateRequest(
         throw new IllegalArgumentException("principals must not contain an empty or null entry");
       }
       if (p.length() > MAX_PRINCIPAL) {
-        throw new IllegalArgumentException("principal '" + abbreviate(p) + "' is longer than " + MAX_PRINCIPAL + " characters");
+        throw new IllegalArgumentException(
+            "principal '" + abbreviate(p) + "' is longer than " + MAX_PRINCIPAL + " characters");
       }
       for (int i = 0; i < p.length(); i++) {
         char c = p.charAt(i);
         if (badPrincipalChar(c)) {
-          throw new IllegalArgumentException(
-              "principal '" + abbreviate(p) + "' contains " + describe(c) + "; whitespace, commas and control characters are not allowed");
+          throw new IllegalArgumentException("principal '" + abbreviate(p) + "' contains "
+              + describe(c) + "; whitespace, commas and control characters are not allowed");
         }
       }
       if (!seen.add(p)) {

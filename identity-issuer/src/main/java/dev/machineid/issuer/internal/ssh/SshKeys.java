@@ -33,11 +33,16 @@ final class SshKeys {
   static final String CERT_SUFFIX = "-cert-v01@openssh.com";
 
   /** The DER SubjectPublicKeyInfo prefix of an Ed25519 key (RFC 8410), followed by its 32 bytes. */
-  private static final byte[] ED25519_SPKI_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
+  private static final byte[] ED25519_SPKI_PREFIX = {
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
+  };
 
-  private static final BigInteger P256_P = new BigInteger("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF", 16);
-  private static final BigInteger P256_B = new BigInteger("5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B", 16);
-  private static final BigInteger P256_ORDER = new BigInteger("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
+  private static final BigInteger P256_P =
+      new BigInteger("FFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF", 16);
+  private static final BigInteger P256_B =
+      new BigInteger("5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B", 16);
+  private static final BigInteger P256_ORDER =
+      new BigInteger("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
 
   static final int RSA_MIN_BITS = 2048;
   static final int RSA_MAX_BITS = 8192;
@@ -46,7 +51,8 @@ final class SshKeys {
 
   /** The SSH key type name of a supported key; {@link IllegalArgumentException} for any other key. */
   static String keyType(PublicKey key) {
-    if (key instanceof EdECPublicKey || (key != null && "Ed25519".equalsIgnoreCase(key.getAlgorithm()))) {
+    if (key instanceof EdECPublicKey
+        || (key != null && "Ed25519".equalsIgnoreCase(key.getAlgorithm()))) {
       ed25519Bytes(key);
       return ED25519;
     }
@@ -59,12 +65,13 @@ final class SshKeys {
     if (key instanceof RSAPublicKey rsa) {
       int bits = rsa.getModulus().bitLength();
       if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
-        throw new IllegalArgumentException("RSA SSH keys must have " + RSA_MIN_BITS + " to " + RSA_MAX_BITS + " bits, this one has " + bits);
+        throw new IllegalArgumentException("RSA SSH keys must have " + RSA_MIN_BITS + " to "
+            + RSA_MAX_BITS + " bits, this one has " + bits);
       }
       return RSA;
     }
-    throw new IllegalArgumentException(
-        "unsupported SSH key type " + (key == null ? "null" : key.getAlgorithm()) + ": use Ed25519, ECDSA P-256 or RSA");
+    throw new IllegalArgumentException("unsupported SSH key type "
+        + (key == null ? "null" : key.getAlgorithm()) + ": use Ed25519, ECDSA P-256 or RSA");
   }
 
   /** The public key blob: {@code string type} followed by the type's fields. */
@@ -107,7 +114,8 @@ final class SshKeys {
     SshWire.Reader r = new SshWire.Reader(blob);
     String type = r.utf8();
     if (expectedType != null && !expectedType.equals(type)) {
-      throw new IllegalArgumentException("the key blob holds a " + type + " key, the line says " + expectedType);
+      throw new IllegalArgumentException(
+          "the key blob holds a " + type + " key, the line says " + expectedType);
     }
     PublicKey key = readFields(type, r);
     r.end("the " + type + " key blob");
@@ -121,7 +129,8 @@ final class SshKeys {
         case ED25519 -> {
           byte[] raw = r.string();
           if (raw.length != 32) {
-            throw new IllegalArgumentException("an ssh-ed25519 key has 32 bytes, this one " + raw.length);
+            throw new IllegalArgumentException(
+                "an ssh-ed25519 key has 32 bytes, this one " + raw.length);
           }
           byte[] spki = Arrays.copyOf(ED25519_SPKI_PREFIX, ED25519_SPKI_PREFIX.length + 32);
           System.arraycopy(raw, 0, spki, ED25519_SPKI_PREFIX.length, 32);
@@ -130,7 +139,8 @@ final class SshKeys {
         case ECDSA_P256 -> {
           String curve = r.utf8();
           if (!"nistp256".equals(curve)) {
-            throw new IllegalArgumentException("an ecdsa-sha2-nistp256 key names curve nistp256, this one " + curve);
+            throw new IllegalArgumentException(
+                "an ecdsa-sha2-nistp256 key names curve nistp256, this one " + curve);
           }
           ECPoint point = p256Point(r.string());
           return KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(point, p256()));
@@ -139,13 +149,16 @@ final class SshKeys {
           BigInteger e = r.mpint();
           BigInteger n = r.mpint();
           if (e.signum() <= 0 || n.signum() <= 0 || !e.testBit(0)) {
-            throw new IllegalArgumentException("malformed ssh-rsa key: exponent and modulus must be positive, the exponent odd");
+            throw new IllegalArgumentException(
+                "malformed ssh-rsa key: exponent and modulus must be positive, the exponent odd");
           }
           PublicKey key = KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(n, e));
           keyType(key); // size limits
           return key;
         }
-        default -> throw new IllegalArgumentException("unsupported SSH key type " + type + ": use ssh-ed25519, ecdsa-sha2-nistp256 or ssh-rsa");
+        default ->
+          throw new IllegalArgumentException("unsupported SSH key type " + type
+              + ": use ssh-ed25519, ecdsa-sha2-nistp256 or ssh-rsa");
       }
     } catch (GeneralSecurityException e) {
       throw new IllegalArgumentException("malformed " + type + " key: " + e.getMessage(), e);
@@ -175,7 +188,8 @@ final class SshKeys {
       }
       return w.toByteArray();
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("cannot sign with the " + algorithm + " CA key: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot sign with the " + algorithm + " CA key: " + e.getMessage(), e);
     }
   }
 
@@ -187,7 +201,9 @@ final class SshKeys {
       byte[] signature = r.string();
       r.end("the signature");
       String keyType = keyType(key);
-      boolean matches = keyType.equals(algorithm) || (RSA.equals(keyType) && (RSA_SHA512.equals(algorithm) || RSA_SHA256.equals(algorithm)));
+      boolean matches = keyType.equals(algorithm)
+          || (RSA.equals(keyType)
+              && (RSA_SHA512.equals(algorithm) || RSA_SHA256.equals(algorithm)));
       if (!matches) {
         return false;
       }
@@ -213,7 +229,8 @@ final class SshKeys {
       case ECDSA_P256 -> "SHA256withECDSA";
       case RSA_SHA512 -> "SHA512withRSA";
       case RSA_SHA256 -> "SHA256withRSA";
-      default -> throw new IllegalArgumentException("unsupported SSH signature algorithm " + sshAlgorithm);
+      default ->
+        throw new IllegalArgumentException("unsupported SSH signature algorithm " + sshAlgorithm);
     };
   }
 
@@ -221,14 +238,21 @@ final class SshKeys {
     byte[] spki = key.getEncoded();
     if (spki == null
         || spki.length != ED25519_SPKI_PREFIX.length + 32
-        || !Arrays.equals(spki, 0, ED25519_SPKI_PREFIX.length, ED25519_SPKI_PREFIX, 0, ED25519_SPKI_PREFIX.length)) {
+        || !Arrays.equals(
+            spki,
+            0,
+            ED25519_SPKI_PREFIX.length,
+            ED25519_SPKI_PREFIX,
+            0,
+            ED25519_SPKI_PREFIX.length)) {
       throw new IllegalArgumentException("only Ed25519 is supported for EdDSA SSH keys");
     }
     return Arrays.copyOfRange(spki, ED25519_SPKI_PREFIX.length, spki.length);
   }
 
   private static boolean isP256(ECParameterSpec params) {
-    return params.getCurve().getField().getFieldSize() == 256 && P256_ORDER.equals(params.getOrder());
+    return params.getCurve().getField().getFieldSize() == 256
+        && P256_ORDER.equals(params.getOrder());
   }
 
   private static ECParameterSpec p256() throws GeneralSecurityException {
@@ -248,12 +272,16 @@ final class SshKeys {
   /** An uncompressed SEC1 point that lies on P-256. */
   private static ECPoint p256Point(byte[] encoded) {
     if (encoded.length != 65 || encoded[0] != 0x04) {
-      throw new IllegalArgumentException("an ecdsa-sha2-nistp256 key is an uncompressed point of 65 bytes");
+      throw new IllegalArgumentException(
+          "an ecdsa-sha2-nistp256 key is an uncompressed point of 65 bytes");
     }
     BigInteger x = new BigInteger(1, Arrays.copyOfRange(encoded, 1, 33));
     BigInteger y = new BigInteger(1, Arrays.copyOfRange(encoded, 33, 65));
-    BigInteger rhs = x.pow(3).subtract(x.multiply(BigInteger.valueOf(3))).add(P256_B).mod(P256_P);
-    if (x.compareTo(P256_P) >= 0 || y.compareTo(P256_P) >= 0 || !y.pow(2).mod(P256_P).equals(rhs)) {
+    BigInteger rhs =
+        x.pow(3).subtract(x.multiply(BigInteger.valueOf(3))).add(P256_B).mod(P256_P);
+    if (x.compareTo(P256_P) >= 0
+        || y.compareTo(P256_P) >= 0
+        || !y.pow(2).mod(P256_P).equals(rhs)) {
       throw new IllegalArgumentException("the ecdsa-sha2-nistp256 point is not on the curve");
     }
     return new ECPoint(x, y);
@@ -319,7 +347,11 @@ final class SshKeys {
     byte[] rb = r.toByteArray();
     byte[] sb = s.toByteArray();
     int bodyLength = 2 + rb.length + 2 + sb.length;
-    if (rb.length > 127 || sb.length > 127 || bodyLength > 127 || r.signum() <= 0 || s.signum() <= 0) {
+    if (rb.length > 127
+        || sb.length > 127
+        || bodyLength > 127
+        || r.signum() <= 0
+        || s.signum() <= 0) {
       throw new IllegalArgumentException("malformed ECDSA signature values");
     }
     byte[] out = new byte[2 + bodyLength];

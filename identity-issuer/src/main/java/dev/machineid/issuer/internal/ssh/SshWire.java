@@ -92,7 +92,8 @@ final class SshWire {
     byte[] string() {
       long length = uint32();
       if (length > data.length - position) {
-        throw new IllegalArgumentException("truncated SSH data: a string of " + length + " bytes, " + (data.length - position) + " left");
+        throw new IllegalArgumentException("truncated SSH data: a string of " + length + " bytes, "
+            + (data.length - position) + " left");
       }
       byte[] v = Arrays.copyOfRange(data, position, position + (int) length);
       position += (int) length;
@@ -110,13 +111,15 @@ final class SshWire {
 
     void end(String what) {
       if (hasRemaining()) {
-        throw new IllegalArgumentException(what + " has " + (data.length - position) + " unexpected trailing bytes");
+        throw new IllegalArgumentException(
+            what + " has " + (data.length - position) + " unexpected trailing bytes");
       }
     }
 
     private void need(int n) {
       if (data.length - position < n) {
-        throw new IllegalArgumentException("truncated SSH data: needed " + n + " bytes, " + (data.length - position) + " left");
+        throw new IllegalArgumentException(
+            "truncated SSH data: needed " + n + " bytes, " + (data.length - position) + " left");
       }
     }
   }

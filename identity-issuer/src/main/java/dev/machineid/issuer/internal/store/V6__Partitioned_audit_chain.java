@@ -28,28 +28,37 @@ public final class V6__Partitioned_audit_chain extends BaseJavaMigration {
                 + " WHERE table_name = 'audit_events' AND table_schema = CURRENT_SCHEMA AND constraint_type = 'PRIMARY KEY'");
         ResultSet rs = ps.executeQuery()) {
       if (!rs.next()) {
-        throw new SQLException("audit_events has no primary key to replace; the schema is not at version 5");
+        throw new SQLException(
+            "audit_events has no primary key to replace; the schema is not at version 5");
       }
       primaryKey = rs.getString(1);
     }
     try (Statement s = c.createStatement()) {
       s.execute("ALTER TABLE audit_events ADD COLUMN shard INT NOT NULL DEFAULT 0");
-      s.execute("ALTER TABLE audit_events DROP CONSTRAINT \"" + primaryKey.replace("\"", "\"\"") + "\"");
-      s.execute("ALTER TABLE audit_events ADD CONSTRAINT audit_events_shard_seq PRIMARY KEY (shard, seq)");
+      s.execute(
+          "ALTER TABLE audit_events DROP CONSTRAINT \"" + primaryKey.replace("\"", "\"\"") + "\"");
+      s.execute(
+          "ALTER TABLE audit_events ADD CONSTRAINT audit_events_shard_seq PRIMARY KEY (shard, seq)");
       // listings read in the global order (time, shard, sequence), newest first
       s.execute("DROP INDEX audit_events_event_time");
       s.execute("DROP INDEX audit_events_type_seq");
       s.execute("DROP INDEX audit_events_bot_seq");
       s.execute("CREATE INDEX audit_events_order ON audit_events (event_time, shard, seq)");
-      s.execute("CREATE INDEX audit_events_type_order ON audit_events (type, event_time, shard, seq)");
-      s.execute("CREATE INDEX audit_events_bot_order ON audit_events (bot, event_time, shard, seq)");
+      s.execute(
+          "CREATE INDEX audit_events_type_order ON audit_events (type, event_time, shard, seq)");
+      s.execute(
+          "CREATE INDEX audit_events_bot_order ON audit_events (bot, event_time, shard, seq)");
       // One head per shard (shard -1 is the chain of checkpoints that tie the shards together),
       // locked by each append to that shard.
-      s.execute("CREATE TABLE audit_heads (shard INT PRIMARY KEY, seq BIGINT NOT NULL, hash CHAR(64) NOT NULL)");
-      s.execute("INSERT INTO audit_heads (shard, seq, hash) SELECT 0, seq, hash FROM audit_head WHERE id = 1");
+      s.execute(
+          "CREATE TABLE audit_heads (shard INT PRIMARY KEY, seq BIGINT NOT NULL, hash CHAR(64) NOT NULL)");
+      s.execute(
+          "INSERT INTO audit_heads (shard, seq, hash) SELECT 0, seq, hash FROM audit_head WHERE id = 1");
       // Where retention last pruned each shard (no row: never pruned).
-      s.execute("CREATE TABLE audit_anchors (shard INT PRIMARY KEY, seq BIGINT NOT NULL, hash CHAR(64) NOT NULL, pruned_at TIMESTAMP WITH TIME ZONE)");
-      s.execute("INSERT INTO audit_anchors (shard, seq, hash, pruned_at) SELECT 0, seq, hash, pruned_at FROM audit_anchor WHERE id = 1");
+      s.execute(
+          "CREATE TABLE audit_anchors (shard INT PRIMARY KEY, seq BIGINT NOT NULL, hash CHAR(64) NOT NULL, pruned_at TIMESTAMP WITH TIME ZONE)");
+      s.execute(
+          "INSERT INTO audit_anchors (shard, seq, hash, pruned_at) SELECT 0, seq, hash, pruned_at FROM audit_anchor WHERE id = 1");
       // an issuer of an earlier version fails on these instead of writing a second chain 0
       s.execute("DROP TABLE audit_head");
       s.execute("DROP TABLE audit_anchor");

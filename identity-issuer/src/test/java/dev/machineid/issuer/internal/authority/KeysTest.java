@@ -1,11 +1,11 @@
 package dev.machineid.issuer.internal.authority;
 
-import dev.machineid.issuer.internal.ProblemException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.core.ErrorCode;
 import dev.machineid.core.protocol.Pem;
+import dev.machineid.issuer.internal.ProblemException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyFactory;
@@ -45,18 +45,18 @@ class KeysTest {
   private static final byte[] CHALLENGE = "a-challenge".getBytes(StandardCharsets.UTF_8);
 
   /** Ed25519 points of small order (1, 2, 4, 8) and non-canonical encodings (y >= p). */
-  private static final List<String> BAD_ED25519 =
-      List.of(
-          "0100000000000000000000000000000000000000000000000000000000000000", // identity
-          "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
-          "0000000000000000000000000000000000000000000000000000000000000000", // order 4
-          "0000000000000000000000000000000000000000000000000000000000000080", // order 4
-          "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
-          "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
-          "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", // order 8
-          "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", // order 8
-          "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p + 1, the identity non-canonically
-          "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"); // y = p
+  private static final List<String> BAD_ED25519 = List.of(
+      "0100000000000000000000000000000000000000000000000000000000000000", // identity
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
+      "0000000000000000000000000000000000000000000000000000000000000000", // order 4
+      "0000000000000000000000000000000000000000000000000000000000000080", // order 4
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
+      "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", // order 8
+      "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", // order 8
+      "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p + 1, the identity
+      // non-canonically
+      "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"); // y = p
 
   @AfterEach
   void backToTheJdk() {
@@ -72,8 +72,10 @@ class KeysTest {
   }
 
   private static byte[] rsaSpki(BigInteger n, BigInteger e) throws Exception {
-    byte[] key = new DERSequence(new ASN1Integer[] {new ASN1Integer(n), new ASN1Integer(e)}).getEncoded("DER");
-    return new SubjectPublicKeyInfo(new AlgorithmIdentifier(RSA, DERNull.INSTANCE), key).getEncoded("DER");
+    byte[] key = new DERSequence(new ASN1Integer[] {new ASN1Integer(n), new ASN1Integer(e)})
+        .getEncoded("DER");
+    return new SubjectPublicKeyInfo(new AlgorithmIdentifier(RSA, DERNull.INSTANCE), key)
+        .getEncoded("DER");
   }
 
   private static ECPublicKey p256() throws Exception {
@@ -87,14 +89,25 @@ class KeysTest {
     out[0] = 4;
     byte[] xb = x.toByteArray();
     byte[] yb = y.toByteArray();
-    System.arraycopy(xb, Math.max(0, xb.length - 32), out, 1 + 32 - Math.min(32, xb.length), Math.min(32, xb.length));
-    System.arraycopy(yb, Math.max(0, yb.length - 32), out, 33 + 32 - Math.min(32, yb.length), Math.min(32, yb.length));
+    System.arraycopy(
+        xb,
+        Math.max(0, xb.length - 32),
+        out,
+        1 + 32 - Math.min(32, xb.length),
+        Math.min(32, xb.length));
+    System.arraycopy(
+        yb,
+        Math.max(0, yb.length - 32),
+        out,
+        33 + 32 - Math.min(32, yb.length),
+        Math.min(32, yb.length));
     return out;
   }
 
   private static byte[] explicitParameterP256(ECPublicKey key) throws Exception {
     X9ECParameters x9 = CustomNamedCurves.getByName("P-256");
-    X9ECParameters explicit = new X9ECParameters(x9.getCurve(), x9.getBaseEntry(), x9.getN(), x9.getH(), x9.getSeed());
+    X9ECParameters explicit =
+        new X9ECParameters(x9.getCurve(), x9.getBaseEntry(), x9.getN(), x9.getH(), x9.getSeed());
     byte[] point = uncompressed(key.getW().getAffineX(), key.getW().getAffineY());
     return new SubjectPublicKeyInfo(new AlgorithmIdentifier(EC, explicit), point).getEncoded("DER");
   }
@@ -108,7 +121,8 @@ class KeysTest {
 
   private static void refused(String pem) {
     assertThatThrownBy(() -> Keys.parse(pem))
-        .isInstanceOfSatisfying(ProblemException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST));
+        .isInstanceOfSatisfying(ProblemException.class, e -> assertThat(e.code())
+            .isEqualTo(ErrorCode.MALFORMED_REQUEST));
   }
 
   @Test
@@ -120,7 +134,8 @@ class KeysTest {
     // The identity point with the "universal" signature (R = identity, S = 0): the JDK verifies it
     // for any message; the issuer must not.
     byte[] identity = HexFormat.of().parseHex(BAD_ED25519.get(0));
-    PublicKey key = KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(ed25519Spki(identity)));
+    PublicKey key = KeyFactory.getInstance("Ed25519")
+        .generatePublic(new X509EncodedKeySpec(ed25519Spki(identity)));
     byte[] universal = new byte[64];
     universal[0] = 1;
     assertThat(Keys.verify(key, CHALLENGE, universal)).isFalse();
@@ -139,12 +154,14 @@ class KeysTest {
     refused(pem(rsaSpki(n, BigInteger.ONE)));
     refused(pem(rsaSpki(n, BigInteger.valueOf(3))));
     refused(pem(rsaSpki(n, BigInteger.valueOf(65536)))); // even
-    refused(pem(rsaSpki(n, BigInteger.ONE.shiftLeft(40).add(BigInteger.ONE)))); // unbounded verification cost
+    refused(pem(rsaSpki(
+        n, BigInteger.ONE.shiftLeft(40).add(BigInteger.ONE)))); // unbounded verification cost
     refused(pem(rsaSpki(modulus(1024), BigInteger.valueOf(65537))));
     refused(pem(rsaSpki(n.clearBit(0), BigInteger.valueOf(65537))));
     // e = 1 makes the signature the padded digest itself, which anyone can compute: the key is
     // refused before any verification, whichever provider built it.
-    PublicKey e1 = KeyFactory.getInstance("RSA", new BouncyCastleProvider()).generatePublic(new RSAPublicKeySpec(n, BigInteger.ONE));
+    PublicKey e1 = KeyFactory.getInstance("RSA", new BouncyCastleProvider())
+        .generatePublic(new RSAPublicKeySpec(n, BigInteger.ONE));
     byte[] digestInfo = HexFormat.of().parseHex("3031300d060960864801650304020105000420");
     byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(CHALLENGE);
     byte[] em = new byte[256];
@@ -166,15 +183,19 @@ class KeysTest {
     BigInteger x = good.getW().getAffineX();
     BigInteger y = good.getW().getAffineY();
     byte[] offCurve = uncompressed(x, y.add(BigInteger.ONE));
-    refused(pem(new SubjectPublicKeyInfo(new AlgorithmIdentifier(EC, P256), offCurve).getEncoded("DER")));
+    refused(pem(
+        new SubjectPublicKeyInfo(new AlgorithmIdentifier(EC, P256), offCurve).getEncoded("DER")));
     // coordinates not reduced modulo p
     BigInteger p = CustomNamedCurves.getByName("P-256").getCurve().getField().getCharacteristic();
     byte[] unreduced = uncompressed(x, y);
     byte[] bigX = uncompressed(x.add(p).mod(BigInteger.ONE.shiftLeft(256)), y);
     if (x.add(p).bitLength() <= 256) {
-      refused(pem(new SubjectPublicKeyInfo(new AlgorithmIdentifier(EC, P256), bigX).getEncoded("DER")));
+      refused(
+          pem(new SubjectPublicKeyInfo(new AlgorithmIdentifier(EC, P256), bigX).getEncoded("DER")));
     }
-    assertThat(Keys.parse(pem(new SubjectPublicKeyInfo(new AlgorithmIdentifier(EC, P256), unreduced).getEncoded("DER")))).isEqualTo(good);
+    assertThat(Keys.parse(pem(new SubjectPublicKeyInfo(new AlgorithmIdentifier(EC, P256), unreduced)
+            .getEncoded("DER"))))
+        .isEqualTo(good);
     assertThat(Keys.parse(Pem.encode(good))).isEqualTo(good);
   }
 
@@ -188,7 +209,9 @@ class KeysTest {
     fixtures.put("rsa e=65537", rsaSpki(n, BigInteger.valueOf(65537)));
     fixtures.put("rsa e=1", rsaSpki(n, BigInteger.ONE));
     fixtures.put("rsa e=3", rsaSpki(n, BigInteger.valueOf(3)));
-    fixtures.put("ed25519", KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic().getEncoded());
+    fixtures.put(
+        "ed25519",
+        KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic().getEncoded());
     fixtures.put("ed25519 identity", ed25519Spki(HexFormat.of().parseHex(BAD_ED25519.get(0))));
     fixtures.put("ed25519 non-canonical", ed25519Spki(HexFormat.of().parseHex(BAD_ED25519.get(8))));
     Map<String, String> out = new LinkedHashMap<>();
@@ -226,10 +249,12 @@ class KeysTest {
     assertThat(CryptoProviders.install("bouncycastle")).isEqualTo("BC");
     assertThat(Security.getProvider("BC")).isNull();
     // and Bouncy Castle, used by instance, still signs certificates
-    CertificateAuthority ca = CertificateAuthority.create("example.org", java.time.Instant.now(), new java.security.SecureRandom());
+    CertificateAuthority ca = CertificateAuthority.create(
+        "example.org", java.time.Instant.now(), new java.security.SecureRandom());
     ca.certificate().verify(ca.certificate().getPublicKey());
     CryptoProviders.install("accp");
     assertThat(Security.getProvider("AmazonCorrettoCryptoProvider")).isNull();
-    assertThat(Arrays.stream(Security.getProviders()).map(java.security.Provider::getName)).doesNotContain("BC", "AmazonCorrettoCryptoProvider");
+    assertThat(Arrays.stream(Security.getProviders()).map(java.security.Provider::getName))
+        .doesNotContain("BC", "AmazonCorrettoCryptoProvider");
   }
 }

@@ -33,23 +33,51 @@ class AwsRulesTest {
 
   @Test
   void aValidRuleParsesIntoItsParts() {
-    List<AwsRules.Rule> iam = AwsRules.parse("iam", allow(Map.of("aws_account", ACCOUNT, "aws_arn", "arn:aws:sts::" + ACCOUNT + ":assumed-role/app/*")));
-    assertThat(iam).containsExactly(new AwsRules.Rule(ACCOUNT, "arn:aws:sts::" + ACCOUNT + ":assumed-role/app/*", List.of()));
-    List<AwsRules.Rule> ec2 = AwsRules.parse("ec2", allow(Map.of("aws_account", "012345678901", "aws_regions", List.of("us-east-1", "us-gov-west-1", "cn-northwest-1"))));
-    assertThat(ec2).containsExactly(new AwsRules.Rule("012345678901", null, List.of("us-east-1", "us-gov-west-1", "cn-northwest-1")));
+    List<AwsRules.Rule> iam = AwsRules.parse(
+        "iam",
+        allow(Map.of(
+            "aws_account", ACCOUNT, "aws_arn", "arn:aws:sts::" + ACCOUNT + ":assumed-role/app/*")));
+    assertThat(iam)
+        .containsExactly(new AwsRules.Rule(
+            ACCOUNT, "arn:aws:sts::" + ACCOUNT + ":assumed-role/app/*", List.of()));
+    List<AwsRules.Rule> ec2 = AwsRules.parse(
+        "ec2",
+        allow(Map.of(
+            "aws_account",
+            "012345678901",
+            "aws_regions",
+            List.of("us-east-1", "us-gov-west-1", "cn-northwest-1"))));
+    assertThat(ec2)
+        .containsExactly(new AwsRules.Rule(
+            "012345678901", null, List.of("us-east-1", "us-gov-west-1", "cn-northwest-1")));
   }
 
   @Test
   void aTokenWithoutAwsAccountIsRefusedNamingTheField() {
-    assertThat(refused("iam", Map.of("aws_arn", "arn:aws:iam::" + ACCOUNT + ":role/app")).field()).isEqualTo("spec.iam.allow[0].aws_account");
-    assertThat(refused("ec2", Map.of("aws_regions", List.of("us-east-1"))).field()).isEqualTo("spec.ec2.allow[0].aws_account");
-    assertThatThrownBy(() -> AwsRules.validate("iam", Map.of())).isInstanceOf(InvalidTokenRulesException.class).hasMessageContaining("aws_account");
-    assertThatThrownBy(() -> AwsRules.validate("ec2", Map.of("allow", List.of()))).isInstanceOf(InvalidTokenRulesException.class);
+    assertThat(refused("iam", Map.of("aws_arn", "arn:aws:iam::" + ACCOUNT + ":role/app"))
+            .field())
+        .isEqualTo("spec.iam.allow[0].aws_account");
+    assertThat(refused("ec2", Map.of("aws_regions", List.of("us-east-1"))).field())
+        .isEqualTo("spec.ec2.allow[0].aws_account");
+    assertThatThrownBy(() -> AwsRules.validate("iam", Map.of()))
+        .isInstanceOf(InvalidTokenRulesException.class)
+        .hasMessageContaining("aws_account");
+    assertThatThrownBy(() -> AwsRules.validate("ec2", Map.of("allow", List.of())))
+        .isInstanceOf(InvalidTokenRulesException.class);
   }
 
   @Test
   void anAwsAccountThatIsNotExactlyTwelveDigitsIsRefused() {
-    for (String bad : List.of("12345678901", "1234567890123", "12345678901a", "*", "12345678901*", "1234-5678-9012", " 123456789012", "123456789012\n", "")) {
+    for (String bad : List.of(
+        "12345678901",
+        "1234567890123",
+        "12345678901a",
+        "*",
+        "12345678901*",
+        "1234-5678-9012",
+        " 123456789012",
+        "123456789012\n",
+        "")) {
       InvalidTokenRulesException e = refused("iam", Map.of("aws_account", bad));
       assertThat(e.field()).as(bad).isEqualTo("spec.iam.allow[0].aws_account");
       assertThat(e).hasMessageContaining("12 digits");
@@ -65,14 +93,20 @@ class AwsRulesTest {
 
   @Test
   void aRegionEntryThatIsNotARegionNameIsRefusedNamingItsIndex() {
-    for (Object bad : List.of("us-east-*", "US-EAST-1", "us-east", "useast1", "us_east_1", "us-east-1a", "", "*", 1)) {
+    for (Object bad : List.of(
+        "us-east-*", "US-EAST-1", "us-east", "useast1", "us_east_1", "us-east-1a", "", "*", 1)) {
       List<Object> regions = new ArrayList<>(List.of("eu-west-1"));
       regions.add(bad);
-      InvalidTokenRulesException e = refused("ec2", Map.of("aws_account", ACCOUNT, "aws_regions", regions));
+      InvalidTokenRulesException e =
+          refused("ec2", Map.of("aws_account", ACCOUNT, "aws_regions", regions));
       assertThat(e.field()).as(String.valueOf(bad)).isEqualTo("spec.ec2.allow[0].aws_regions[1]");
     }
-    assertThat(refused("ec2", Map.of("aws_account", ACCOUNT, "aws_regions", List.of())).field()).isEqualTo("spec.ec2.allow[0].aws_regions");
-    assertThat(refused("ec2", Map.of("aws_account", ACCOUNT, "aws_regions", "us-east-1")).field()).isEqualTo("spec.ec2.allow[0].aws_regions");
+    assertThat(refused("ec2", Map.of("aws_account", ACCOUNT, "aws_regions", List.of()))
+            .field())
+        .isEqualTo("spec.ec2.allow[0].aws_regions");
+    assertThat(refused("ec2", Map.of("aws_account", ACCOUNT, "aws_regions", "us-east-1"))
+            .field())
+        .isEqualTo("spec.ec2.allow[0].aws_regions");
   }
 
   @Test
@@ -96,12 +130,20 @@ class AwsRulesTest {
 
   @Test
   void aRuleOfTheOtherMethodOrAnUnknownRuleIsRefused() {
-    assertThat(refused("ec2", Map.of("aws_account", ACCOUNT, "aws_arn", "arn:aws:iam::" + ACCOUNT + ":role/app")).field()).isEqualTo("spec.ec2.allow[0].aws_arn");
-    assertThat(refused("iam", Map.of("aws_account", ACCOUNT, "aws_regions", List.of("us-east-1"))).field()).isEqualTo("spec.iam.allow[0].aws_regions");
-    assertThat(refused("iam", Map.of("aws_account", ACCOUNT, "aws_role", "x")).field()).isEqualTo("spec.iam.allow[0].aws_role");
+    assertThat(refused(
+                "ec2",
+                Map.of("aws_account", ACCOUNT, "aws_arn", "arn:aws:iam::" + ACCOUNT + ":role/app"))
+            .field())
+        .isEqualTo("spec.ec2.allow[0].aws_arn");
+    assertThat(refused("iam", Map.of("aws_account", ACCOUNT, "aws_regions", List.of("us-east-1")))
+            .field())
+        .isEqualTo("spec.iam.allow[0].aws_regions");
+    assertThat(refused("iam", Map.of("aws_account", ACCOUNT, "aws_role", "x")).field())
+        .isEqualTo("spec.iam.allow[0].aws_role");
     Map<String, Object> second = new HashMap<>();
     second.put("aws_account", "1");
-    InvalidTokenRulesException e = assertThrows(() -> AwsRules.validate("iam", Map.of("allow", List.of(Map.of("aws_account", ACCOUNT), second))));
+    InvalidTokenRulesException e = assertThrows(() ->
+        AwsRules.validate("iam", Map.of("allow", List.of(Map.of("aws_account", ACCOUNT), second))));
     assertThat(e.field()).isEqualTo("spec.iam.allow[1].aws_account");
   }
 
@@ -116,24 +158,25 @@ class AwsRulesTest {
 
   @ParameterizedTest(name = "{0} ~ {1} = {2}")
   @CsvSource({
-      "arn:aws:iam::123456789012:role/app, arn:aws:iam::123456789012:role/app, true",
-      "arn:aws:iam::123456789012:role/app, arn:aws:iam::123456789012:role/app2, false",
-      "arn:aws:iam::123456789012:role/app, arn:aws:iam::123456789012:role/ap, false",
-      "arn:aws:iam::123456789012:role/*, arn:aws:iam::123456789012:role/app, true",
-      "arn:aws:iam::123456789012:role/*, arn:aws:iam::123456789012:role/, true",
-      "arn:aws:iam::123456789012:role/*, arn:aws:iam::123456789012:role/path/app, false",
-      "arn:aws:iam::123456789012:role/*/app, arn:aws:iam::123456789012:role/path/app, true",
-      "arn:aws:sts::123456789012:assumed-role/app/*, arn:aws:sts::123456789012:assumed-role/app/i-0123456789abcdef0, true",
-      "arn:aws:sts::123456789012:assumed-role/app/*, arn:aws:sts::123456789012:assumed-role/app2/session, false",
-      "arn:aws:sts::123456789012:assumed-role/app/*, arn:aws:sts::123456789012:assumed-role/app/a/b, false",
-      "arn:aws:sts::123456789012:assumed-role/*/*, arn:aws:sts::123456789012:assumed-role/any/s, true",
-      "arn:aws:sts::123456789012:assumed-role/app-?/s, arn:aws:sts::123456789012:assumed-role/app-1/s, true",
-      "arn:aws:sts::123456789012:assumed-role/app-?/s, arn:aws:sts::123456789012:assumed-role/app-12/s, false",
-      "arn:aws:sts::123456789012:assumed-role/app?x/s, arn:aws:sts::123456789012:assumed-role/app/x/s, false",
-      "arn:aws:iam::123456789012:user/*, arn:aws:sts::123456789012:assumed-role/user/x, false",
-      "arn:aws:iam::123456789012:role/a*b*c, arn:aws:iam::123456789012:role/aXbYc, true",
-      "arn:aws:iam::123456789012:role/a*b*c, arn:aws:iam::123456789012:role/aXbY, false",
-      "arn:aws:iam::123456789012:role/**, arn:aws:iam::123456789012:role/x, true"})
+    "arn:aws:iam::123456789012:role/app, arn:aws:iam::123456789012:role/app, true",
+    "arn:aws:iam::123456789012:role/app, arn:aws:iam::123456789012:role/app2, false",
+    "arn:aws:iam::123456789012:role/app, arn:aws:iam::123456789012:role/ap, false",
+    "arn:aws:iam::123456789012:role/*, arn:aws:iam::123456789012:role/app, true",
+    "arn:aws:iam::123456789012:role/*, arn:aws:iam::123456789012:role/, true",
+    "arn:aws:iam::123456789012:role/*, arn:aws:iam::123456789012:role/path/app, false",
+    "arn:aws:iam::123456789012:role/*/app, arn:aws:iam::123456789012:role/path/app, true",
+    "arn:aws:sts::123456789012:assumed-role/app/*, arn:aws:sts::123456789012:assumed-role/app/i-0123456789abcdef0, true",
+    "arn:aws:sts::123456789012:assumed-role/app/*, arn:aws:sts::123456789012:assumed-role/app2/session, false",
+    "arn:aws:sts::123456789012:assumed-role/app/*, arn:aws:sts::123456789012:assumed-role/app/a/b, false",
+    "arn:aws:sts::123456789012:assumed-role/*/*, arn:aws:sts::123456789012:assumed-role/any/s, true",
+    "arn:aws:sts::123456789012:assumed-role/app-?/s, arn:aws:sts::123456789012:assumed-role/app-1/s, true",
+    "arn:aws:sts::123456789012:assumed-role/app-?/s, arn:aws:sts::123456789012:assumed-role/app-12/s, false",
+    "arn:aws:sts::123456789012:assumed-role/app?x/s, arn:aws:sts::123456789012:assumed-role/app/x/s, false",
+    "arn:aws:iam::123456789012:user/*, arn:aws:sts::123456789012:assumed-role/user/x, false",
+    "arn:aws:iam::123456789012:role/a*b*c, arn:aws:iam::123456789012:role/aXbYc, true",
+    "arn:aws:iam::123456789012:role/a*b*c, arn:aws:iam::123456789012:role/aXbY, false",
+    "arn:aws:iam::123456789012:role/**, arn:aws:iam::123456789012:role/x, true"
+  })
   void arnGlobsMatchWholeArnsAndNeverCrossASlash(String glob, String arn, boolean matches) {
     assertThat(AwsRules.glob(glob, arn)).isEqualTo(matches);
   }

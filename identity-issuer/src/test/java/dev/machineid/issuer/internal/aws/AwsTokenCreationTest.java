@@ -29,20 +29,38 @@ class AwsTokenCreationTest {
   }
 
   void create(String name, String method, Map<String, Object> rule) {
-    issuer.tokens().create(name, "app", method, Instant.now().plus(Duration.ofHours(1)), Map.of("allow", List.of(rule)));
+    issuer
+        .tokens()
+        .create(
+            name,
+            "app",
+            method,
+            Instant.now().plus(Duration.ofHours(1)),
+            Map.of("allow", List.of(rule)));
   }
 
   void refused(String method, Map<String, Object> rule, String field) {
     assertThatThrownBy(() -> create("refused-" + method, method, rule))
         .isInstanceOf(InvalidTokenRulesException.class)
         .satisfies(e -> assertThat(((InvalidTokenRulesException) e).field()).isEqualTo(field));
-    assertThat(issuer.tokens().list()).noneMatch(t -> t.name() != null && t.name().startsWith("refused-"));
+    assertThat(issuer.tokens().list())
+        .noneMatch(t -> t.name() != null && t.name().startsWith("refused-"));
   }
 
   @Test
   void validIamAndEc2TokensAreCreated() {
-    create("iam-ok", "iam", Map.of("aws_account", "123456789012", "aws_arn", "arn:aws:sts::123456789012:assumed-role/app/*"));
-    create("ec2-ok", "ec2", Map.of("aws_account", "123456789012", "aws_regions", List.of("us-east-1", "eu-west-1")));
+    create(
+        "iam-ok",
+        "iam",
+        Map.of(
+            "aws_account",
+            "123456789012",
+            "aws_arn",
+            "arn:aws:sts::123456789012:assumed-role/app/*"));
+    create(
+        "ec2-ok",
+        "ec2",
+        Map.of("aws_account", "123456789012", "aws_regions", List.of("us-east-1", "eu-west-1")));
     assertThat(issuer.tokens().list()).extracting(t -> t.name()).contains("iam-ok", "ec2-ok");
   }
 
@@ -61,12 +79,21 @@ class AwsTokenCreationTest {
 
   @Test
   void aRegionThatIsNotARegionNameIsRefusedAtCreation() {
-    refused("ec2", Map.of("aws_account", "123456789012", "aws_regions", List.of("us-east-1", "us-*")), "spec.ec2.allow[0].aws_regions[1]");
+    refused(
+        "ec2",
+        Map.of("aws_account", "123456789012", "aws_regions", List.of("us-east-1", "us-*")),
+        "spec.ec2.allow[0].aws_regions[1]");
   }
 
   @Test
   void aMalformedArnGlobIsRefusedAtCreation() {
-    refused("iam", Map.of("aws_account", "123456789012", "aws_arn", "arn:aws:iam::*:role/app"), "spec.iam.allow[0].aws_arn");
-    refused("iam", Map.of("aws_account", "123456789012", "aws_arn", "role/app"), "spec.iam.allow[0].aws_arn");
+    refused(
+        "iam",
+        Map.of("aws_account", "123456789012", "aws_arn", "arn:aws:iam::*:role/app"),
+        "spec.iam.allow[0].aws_arn");
+    refused(
+        "iam",
+        Map.of("aws_account", "123456789012", "aws_arn", "role/app"),
+        "spec.iam.allow[0].aws_arn");
   }
 }

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 /** Parsing the signed instance identity document and the maximum instance age. */
 class InstanceDocumentTest {
   /** The shape of a real document (EC2 User Guide, "Instance identity documents"). */
-  static final String DOCUMENT = """
+  static final String DOCUMENT =
+      """
       {
         "accountId" : "123456789012",
         "architecture" : "x86_64",
@@ -37,12 +38,20 @@ class InstanceDocumentTest {
   }
 
   static void refused(String doc, String rule) {
-    assertThatThrownBy(() -> parse(doc)).as(doc).isInstanceOf(JoinRejectedException.class).hasMessageStartingWith("rule=" + rule);
+    assertThatThrownBy(() -> parse(doc))
+        .as(doc)
+        .isInstanceOf(JoinRejectedException.class)
+        .hasMessageStartingWith("rule=" + rule);
   }
 
   @Test
   void aRealShapedDocumentYieldsItsAccountRegionInstanceAndStart() {
-    assertThat(parse(DOCUMENT)).isEqualTo(new InstanceDocument("123456789012", "us-east-1", "i-0123456789abcdef0", Instant.parse("2026-11-22T10:00:00Z")));
+    assertThat(parse(DOCUMENT))
+        .isEqualTo(new InstanceDocument(
+            "123456789012",
+            "us-east-1",
+            "i-0123456789abcdef0",
+            Instant.parse("2026-11-22T10:00:00Z")));
   }
 
   @Test
@@ -54,7 +63,9 @@ class InstanceDocumentTest {
     refused(DOCUMENT.replace("\"123456789012\"", "123456789012"), "document");
     refused(DOCUMENT.replace("\"123456789012\"", "\"1234\""), "document");
     refused(DOCUMENT.replace("i-0123456789abcdef0", "i-XYZ"), "document");
-    refused(DOCUMENT.replace("\"region\" : \"us-east-1\"", "\"region\" : \"us-east-1/../x\""), "document");
+    refused(
+        DOCUMENT.replace("\"region\" : \"us-east-1\"", "\"region\" : \"us-east-1/../x\""),
+        "document");
     refused(DOCUMENT.replace("2026-11-22T10:00:00Z", "yesterday"), "document");
     refused("[" + DOCUMENT + "]", "document");
     refused("not json", "document");
@@ -62,7 +73,9 @@ class InstanceDocumentTest {
 
   @Test
   void aDocumentRepeatingAKeyOrCarryingTrailingDataIsRefused() {
-    refused(DOCUMENT.replace("\"version\"", "\"accountId\" : \"210987654321\",\n  \"version\""), "document");
+    refused(
+        DOCUMENT.replace("\"version\"", "\"accountId\" : \"210987654321\",\n  \"version\""),
+        "document");
     refused(DOCUMENT + "{}", "document");
   }
 
@@ -72,7 +85,8 @@ class InstanceDocumentTest {
     Instant started = Instant.parse("2026-11-22T10:00:00Z");
     d.checkAge(started, Duration.ofMinutes(5));
     d.checkAge(started.plus(Duration.ofMinutes(5)), Duration.ofMinutes(5));
-    assertThatThrownBy(() -> d.checkAge(started.plus(Duration.ofMinutes(5)).plusSeconds(1), Duration.ofMinutes(5)))
+    assertThatThrownBy(() ->
+            d.checkAge(started.plus(Duration.ofMinutes(5)).plusSeconds(1), Duration.ofMinutes(5)))
         .isInstanceOf(JoinRejectedException.class)
         .hasMessageStartingWith("rule=max_instance_age");
   }

@@ -1,6 +1,5 @@
 package dev.machineid.issuer.internal.join;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.machineid.issuer.Issuer;
@@ -27,11 +26,16 @@ class VerifiersTest {
     }
   }
 
-  private static final VerifierContext CONTEXT = new VerifierContext("example.test", Clock.systemUTC());
+  private static final VerifierContext CONTEXT =
+      new VerifierContext("example.test", Clock.systemUTC());
 
   @Test
   void aSecondProviderOfAnExistingJoinMethodFailsDiscoveryNamingBothClasses() {
-    assertThatThrownBy(() -> Verifiers.discover(List.of(new TokenVerifierProvider(), new Ec2VerifierProvider(), new SecondEc2()), CONTEXT, List.of(), Map.of()))
+    assertThatThrownBy(() -> Verifiers.discover(
+            List.of(new TokenVerifierProvider(), new Ec2VerifierProvider(), new SecondEc2()),
+            CONTEXT,
+            List.of(),
+            Map.of()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("'ec2'")
         .hasMessageContaining(Ec2VerifierProvider.class.getName())
@@ -40,21 +44,32 @@ class VerifiersTest {
 
   @Test
   void anUnknownVerifierSettingIsRefusedWithItsPathAndTheNearestKey() {
-    assertThatThrownBy(() -> Issuer.builder().verifierSettings("ec2", Map.of("max_instance_ag", "10m")).build().close())
+    assertThatThrownBy(() -> Issuer.builder()
+            .verifierSettings("ec2", Map.of("max_instance_ag", "10m"))
+            .build()
+            .close())
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("join_methods.ec2.max_instance_ag: unknown key; did you mean 'max_instance_age'?");
+        .hasMessageContaining(
+            "join_methods.ec2.max_instance_ag: unknown key; did you mean 'max_instance_age'?");
   }
 
   @Test
   void aSettingGivenToAMethodThatTakesNoneIsRefusedWithItsPath() {
-    assertThatThrownBy(() -> Issuer.builder().verifierSettings("token", Map.of("anything", 1)).build().close())
+    assertThatThrownBy(() -> Issuer.builder()
+            .verifierSettings("token", Map.of("anything", 1))
+            .build()
+            .close())
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("join_methods.token.anything: unknown key; this block takes no settings");
+        .hasMessageContaining(
+            "join_methods.token.anything: unknown key; this block takes no settings");
   }
 
   @Test
   void aBadVerifierSettingIsRefusedWithItsPath() {
-    assertThatThrownBy(() -> Issuer.builder().verifierSettings("ec2", Map.of("max_instance_age", "0s")).build().close())
+    assertThatThrownBy(() -> Issuer.builder()
+            .verifierSettings("ec2", Map.of("max_instance_age", "0s"))
+            .build()
+            .close())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("join_methods.ec2.max_instance_age: must be positive, got 0s");
   }

@@ -1,6 +1,5 @@
 package dev.machineid.issuer.internal.resources;
 
-import dev.machineid.issuer.internal.join.TokenRules;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.machineid.issuer.Role;
+import dev.machineid.issuer.internal.join.TokenRules;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +25,8 @@ class ResourcesDocTest {
   private static List<ObjectNode> examples() throws Exception {
     Path doc = Path.of("..", "docs", "resources.md");
     assertThat(doc).exists();
-    Matcher m = Pattern.compile("```yaml\\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(doc));
+    Matcher m =
+        Pattern.compile("```yaml\\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(doc));
     List<ObjectNode> out = new ArrayList<>();
     while (m.find()) {
       JsonNode n = YAML.readTree(m.group(1));
@@ -48,7 +49,8 @@ class ResourcesDocTest {
           roles++;
         }
         case "token" -> {
-          Resources.TokenSpec t = Resources.token(r, Instant.parse("2026-01-01T00:00:00Z"), Duration.ofHours(1));
+          Resources.TokenSpec t =
+              Resources.token(r, Instant.parse("2026-01-01T00:00:00Z"), Duration.ofHours(1));
           TokenRules.validate(t.joinMethod(), t.rules());
           methods.add(t.joinMethod());
         }

@@ -42,7 +42,8 @@ final class OpenSshTools {
   static String runOk(List<String> command) {
     Result result = run(command);
     if (result.exitCode() != 0) {
-      fail(String.join(" ", command) + " exited with " + result.exitCode() + ":\n" + result.output());
+      fail(String.join(" ", command) + " exited with " + result.exitCode() + ":\n"
+          + result.output());
     }
     return result.output();
   }

@@ -51,11 +51,13 @@ class SshCertificateAuthorityTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("subjectKinds")
-  void aUserCertificateReadsBackWithEveryFieldItWasSignedWith(String kind, String certificateType) throws Exception {
+  void aUserCertificateReadsBackWithEveryFieldItWasSignedWith(String kind, String certificateType)
+      throws Exception {
     SshCertificateAuthority ca = SshCertificateAuthority.generate(RANDOM);
     PublicKey subject = keyPair(kind).getPublic();
 
-    String line = ca.sign(SshCertificateRequest.user(subject, "bot-build", List.of("deploy", "root"), AFTER, BEFORE, 42));
+    String line = ca.sign(SshCertificateRequest.user(
+        subject, "bot-build", List.of("deploy", "root"), AFTER, BEFORE, 42));
     SshPublicKeyInfo info = SshCertificateAuthority.describe(line);
 
     assertThat(line).startsWith(certificateType + " ").endsWith(" bot-build");
@@ -69,7 +71,9 @@ class SshCertificateAuthorityTest {
     assertThat(info.validAfter()).isEqualTo(AFTER);
     assertThat(info.validBefore()).isEqualTo(BEFORE);
     assertThat(info.criticalOptions()).isEmpty();
-    assertThat(info.extensions()).containsExactly("permit-agent-forwarding", "permit-port-forwarding", "permit-pty", "permit-user-rc");
+    assertThat(info.extensions())
+        .containsExactly(
+            "permit-agent-forwarding", "permit-port-forwarding", "permit-pty", "permit-user-rc");
     assertThat(info.signingCa()).isEqualTo(ca.authorizedKey());
     assertThat(info.signatureAlgorithm()).isEqualTo("ssh-ed25519");
     assertThat(info.comment()).isEqualTo("bot-build");
@@ -79,8 +83,13 @@ class SshCertificateAuthorityTest {
   void aHostCertificateHasNeitherExtensionsNorCriticalOptions() throws Exception {
     SshCertificateAuthority ca = SshCertificateAuthority.generate(RANDOM);
 
-    SshPublicKeyInfo info = SshCertificateAuthority.describe(
-        ca.sign(SshCertificateRequest.host(keyPair("ed25519").getPublic(), "host-web1", List.of("web1.example.com", "10.0.0.7"), AFTER, BEFORE, 7)));
+    SshPublicKeyInfo info = SshCertificateAuthority.describe(ca.sign(SshCertificateRequest.host(
+        keyPair("ed25519").getPublic(),
+        "host-web1",
+        List.of("web1.example.com", "10.0.0.7"),
+        AFTER,
+        BEFORE,
+        7)));
 
     assertThat(info.type()).isEqualTo(Type.HOST);
     assertThat(info.principals()).containsExactly("web1.example.com", "10.0.0.7");
@@ -91,21 +100,23 @@ class SshCertificateAuthorityTest {
   @Test
   void everyCertificateGetsAFreshNonceSoTwoSignaturesOfOneRequestDiffer() throws Exception {
     SshCertificateAuthority ca = SshCertificateAuthority.generate(RANDOM);
-    SshCertificateRequest request = SshCertificateRequest.user(keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1);
+    SshCertificateRequest request = SshCertificateRequest.user(
+        keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1);
 
     byte[] first = Base64.getDecoder().decode(ca.sign(request).split(" ")[1]);
     byte[] second = Base64.getDecoder().decode(ca.sign(request).split(" ")[1]);
 
     // string type (4 + 32 bytes), then string nonce (4 + 32 bytes)
-    assertThat(HexFormat.of().formatHex(first, 40, 72)).isNotEqualTo(HexFormat.of().formatHex(second, 40, 72));
+    assertThat(HexFormat.of().formatHex(first, 40, 72))
+        .isNotEqualTo(HexFormat.of().formatHex(second, 40, 72));
   }
 
   @Test
   void aSerialAbove2To63IsWrittenAsTheUnsigned64BitValue() throws Exception {
     SshCertificateAuthority ca = SshCertificateAuthority.generate(RANDOM);
 
-    SshPublicKeyInfo info = SshCertificateAuthority.describe(
-        ca.sign(SshCertificateRequest.user(keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, -1L)));
+    SshPublicKeyInfo info = SshCertificateAuthority.describe(ca.sign(SshCertificateRequest.user(
+        keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, -1L)));
 
     assertThat(Long.toUnsignedString(info.serial())).isEqualTo("18446744073709551615");
   }
@@ -113,11 +124,14 @@ class SshCertificateAuthorityTest {
   @Test
   void aCertificateWhoseSignedBytesWereChangedIsRejected() throws Exception {
     SshCertificateAuthority ca = SshCertificateAuthority.generate(RANDOM);
-    String line = ca.sign(SshCertificateRequest.user(keyPair("ed25519").getPublic(), "bot-a", List.of("alice"), AFTER, BEFORE, 1));
+    String line = ca.sign(SshCertificateRequest.user(
+        keyPair("ed25519").getPublic(), "bot-a", List.of("alice"), AFTER, BEFORE, 1));
     byte[] blob = Base64.getDecoder().decode(line.split(" ")[1]);
-    String tampered = new String(blob, java.nio.charset.StandardCharsets.ISO_8859_1).replace("alice", "admin");
+    String tampered =
+        new String(blob, java.nio.charset.StandardCharsets.ISO_8859_1).replace("alice", "admin");
     String forged = "ssh-ed25519-cert-v01@openssh.com "
-        + Base64.getEncoder().encodeToString(tampered.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        + Base64.getEncoder()
+            .encodeToString(tampered.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
 
     assertThatThrownBy(() -> SshCertificateAuthority.describe(forged))
         .isInstanceOf(IllegalArgumentException.class)
@@ -126,18 +140,22 @@ class SshCertificateAuthorityTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("subjectKinds")
-  void anAuthorityLoadedFromAnEcdsaOrRsaKeyPairSignsWithTheMatchingAlgorithm(String kind) throws Exception {
+  void anAuthorityLoadedFromAnEcdsaOrRsaKeyPairSignsWithTheMatchingAlgorithm(String kind)
+      throws Exception {
     SshCertificateAuthority ca = SshCertificateAuthority.of(keyPair(kind));
 
-    SshPublicKeyInfo info = SshCertificateAuthority.describe(
-        ca.sign(SshCertificateRequest.user(keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1)));
+    SshPublicKeyInfo info = SshCertificateAuthority.describe(ca.sign(SshCertificateRequest.user(
+        keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1)));
 
     assertThat(info.signingCa()).isEqualTo(ca.authorizedKey());
-    assertThat(info.signatureAlgorithm()).isEqualTo(ca.signatureAlgorithm()).isEqualTo(switch (kind) {
-      case "ed25519" -> "ssh-ed25519";
-      case "ecdsa" -> "ecdsa-sha2-nistp256";
-      default -> "rsa-sha2-512";
-    });
+    assertThat(info.signatureAlgorithm())
+        .isEqualTo(ca.signatureAlgorithm())
+        .isEqualTo(
+            switch (kind) {
+              case "ed25519" -> "ssh-ed25519";
+              case "ecdsa" -> "ecdsa-sha2-nistp256";
+              default -> "rsa-sha2-512";
+            });
   }
 
   @Test
@@ -146,14 +164,18 @@ class SshCertificateAuthorityTest {
 
     SshCertificateAuthority reloaded = SshCertificateAuthority.of(ca.keyPair());
 
-    assertThat(reloaded.authorizedKey()).isEqualTo(ca.authorizedKey()).startsWith("ssh-ed25519 AAAA");
+    assertThat(reloaded.authorizedKey())
+        .isEqualTo(ca.authorizedKey())
+        .startsWith("ssh-ed25519 AAAA");
     assertThat(reloaded.fingerprint()).isEqualTo(ca.fingerprint()).startsWith("SHA256:");
-    assertThat(SshCertificateRequest.parseAuthorizedKey(ca.authorizedKey()).getEncoded()).isEqualTo(ca.keyPair().getPublic().getEncoded());
+    assertThat(SshCertificateRequest.parseAuthorizedKey(ca.authorizedKey()).getEncoded())
+        .isEqualTo(ca.keyPair().getPublic().getEncoded());
   }
 
   @Test
   void loadingAKeyPairWhoseHalvesDoNotMatchIsRefused() throws Exception {
-    KeyPair mixed = new KeyPair(keyPair("ed25519").getPublic(), keyPair("ed25519").getPrivate());
+    KeyPair mixed =
+        new KeyPair(keyPair("ed25519").getPublic(), keyPair("ed25519").getPrivate());
 
     assertThatThrownBy(() -> SshCertificateAuthority.of(mixed))
         .isInstanceOf(IllegalArgumentException.class)
@@ -186,16 +208,20 @@ class SshCertificateAuthorityTest {
   void principalsWithCommasWhitespaceOrDuplicatesAreRefused() throws Exception {
     PublicKey key = keyPair("ed25519").getPublic();
 
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot-a", List.of("root,admin"), AFTER, BEFORE, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(key, "bot-a", List.of("root,admin"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("contains a comma");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot-a", List.of("ro ot"), AFTER, BEFORE, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(key, "bot-a", List.of("ro ot"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("contains a space");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot-a", List.of("a", "a"), AFTER, BEFORE, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(key, "bot-a", List.of("a", "a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("listed twice");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot-a", java.util.Arrays.asList("a", ""), AFTER, BEFORE, 1))
+    assertThatThrownBy(() -> SshCertificateRequest.user(
+            key, "bot-a", java.util.Arrays.asList("a", ""), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("empty");
   }
@@ -204,13 +230,16 @@ class SshCertificateAuthorityTest {
   void aValidityThatEndsAtOrBeforeItsStartIsRefused() throws Exception {
     PublicKey key = keyPair("ed25519").getPublic();
 
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot-a", List.of("a"), AFTER, AFTER, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(key, "bot-a", List.of("a"), AFTER, AFTER, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("validBefore must be at least one whole second after validAfter");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot-a", List.of("a"), AFTER, AFTER.plusMillis(500), 1))
+    assertThatThrownBy(() ->
+            SshCertificateRequest.user(key, "bot-a", List.of("a"), AFTER, AFTER.plusMillis(500), 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("validBefore must be at least one whole second after validAfter");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot-a", List.of("a"), Instant.EPOCH.minusSeconds(1), BEFORE, 1))
+    assertThatThrownBy(() -> SshCertificateRequest.user(
+            key, "bot-a", List.of("a"), Instant.EPOCH.minusSeconds(1), BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("validAfter must not be before 1970");
   }
@@ -222,13 +251,16 @@ class SshCertificateAuthorityTest {
     assertThatThrownBy(() -> SshCertificateRequest.user(key, "", List.of("a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("keyId must not be empty");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "x".repeat(257), List.of("a"), AFTER, BEFORE, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(key, "x".repeat(257), List.of("a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("at most 256");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot a", List.of("a"), AFTER, BEFORE, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(key, "bot a", List.of("a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("printable ASCII without spaces");
-    assertThatThrownBy(() -> SshCertificateRequest.user(key, "bot\na", List.of("a"), AFTER, BEFORE, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(key, "bot\na", List.of("a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("printable ASCII without spaces");
   }
@@ -239,13 +271,16 @@ class SshCertificateAuthorityTest {
     rsa.initialize(1024);
     KeyPairGenerator ed448 = KeyPairGenerator.getInstance("Ed448");
 
-    assertThatThrownBy(() -> SshCertificateRequest.user(rsa.generateKeyPair().getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1))
+    assertThatThrownBy(() -> SshCertificateRequest.user(
+            rsa.generateKeyPair().getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("2048");
-    assertThatThrownBy(() -> SshCertificateRequest.user(ed448.generateKeyPair().getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1))
+    assertThatThrownBy(() -> SshCertificateRequest.user(
+            ed448.generateKeyPair().getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("Ed25519");
-    assertThatThrownBy(() -> SshCertificateRequest.user(null, "bot-a", List.of("a"), AFTER, BEFORE, 1))
+    assertThatThrownBy(
+            () -> SshCertificateRequest.user(null, "bot-a", List.of("a"), AFTER, BEFORE, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("subjectKey is required");
   }
@@ -256,22 +291,34 @@ class SshCertificateAuthorityTest {
     PublicKey key = keyPair(kind).getPublic();
     String line = SshKeys.authorizedKey(key);
 
-    assertThat(SshCertificateRequest.parseAuthorizedKey(line).getEncoded()).isEqualTo(key.getEncoded());
-    assertThat(SshCertificateRequest.parseAuthorizedKey("  " + line + " bot@host with spaces\n").getEncoded()).isEqualTo(key.getEncoded());
+    assertThat(SshCertificateRequest.parseAuthorizedKey(line).getEncoded())
+        .isEqualTo(key.getEncoded());
+    assertThat(SshCertificateRequest.parseAuthorizedKey("  " + line + " bot@host with spaces\n")
+            .getEncoded())
+        .isEqualTo(key.getEncoded());
   }
 
   @Test
-  void authorizedKeyLinesThatAreCertificatesCarryOptionsOrLieAboutTheirTypeAreRefused() throws Exception {
+  void authorizedKeyLinesThatAreCertificatesCarryOptionsOrLieAboutTheirTypeAreRefused()
+      throws Exception {
     SshCertificateAuthority ca = SshCertificateAuthority.generate(RANDOM);
     String ed = SshKeys.authorizedKey(keyPair("ed25519").getPublic());
-    String certificate = ca.sign(SshCertificateRequest.user(keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1));
+    String certificate = ca.sign(SshCertificateRequest.user(
+        keyPair("ed25519").getPublic(), "bot-a", List.of("a"), AFTER, BEFORE, 1));
 
-    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey(certificate)).hasMessageContaining("is a certificate");
-    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("no-pty " + ed)).hasMessageContaining("options before it");
-    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("ssh-rsa " + ed.split(" ")[1])).hasMessageContaining("holds a ssh-ed25519 key");
-    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("ssh-ed25519 !!!")).hasMessageContaining("not base64");
-    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("ssh-ed25519")).hasMessageContaining("missing");
-    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("")).hasMessageContaining("empty");
+    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey(certificate))
+        .hasMessageContaining("is a certificate");
+    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("no-pty " + ed))
+        .hasMessageContaining("options before it");
+    assertThatThrownBy(
+            () -> SshCertificateRequest.parseAuthorizedKey("ssh-rsa " + ed.split(" ")[1]))
+        .hasMessageContaining("holds a ssh-ed25519 key");
+    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("ssh-ed25519 !!!"))
+        .hasMessageContaining("not base64");
+    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("ssh-ed25519"))
+        .hasMessageContaining("missing");
+    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey(""))
+        .hasMessageContaining("empty");
   }
 
   @Test
@@ -279,9 +326,14 @@ class SshCertificateAuthorityTest {
     byte[] point = new byte[65];
     point[0] = 4;
     point[64] = 1; // (0, 1) is not on P-256
-    byte[] blob = new SshWire.Writer().string("ecdsa-sha2-nistp256").string("nistp256").string(point).toByteArray();
+    byte[] blob = new SshWire.Writer()
+        .string("ecdsa-sha2-nistp256")
+        .string("nistp256")
+        .string(point)
+        .toByteArray();
 
-    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey("ecdsa-sha2-nistp256 " + Base64.getEncoder().encodeToString(blob)))
+    assertThatThrownBy(() -> SshCertificateRequest.parseAuthorizedKey(
+            "ecdsa-sha2-nistp256 " + Base64.getEncoder().encodeToString(blob)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("not on the curve");
   }
