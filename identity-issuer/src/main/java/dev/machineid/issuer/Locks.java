@@ -14,6 +14,7 @@ public interface Locks {
    * Stores a lock made with the {@link Lock} factories.
    *
    * @return the stored lock with its id and creation time
+   * @throws IllegalArgumentException if the lock expires at or before now: it would never apply
    */
   Lock create(Lock lock);
 

@@ -435,4 +435,35 @@ class AdminApiTest {
         .contains("machineid_issuer_requests_seconds_count{call=\"challenge\",code=\"ok\"}")
         .contains("machineid_issuer_requests_seconds_bucket");
   }
+
+  @Test
+  void aLockTtlUnderOneSecondIsMalformedRequestNamingTtlAndLocksNothing() {
+    List<Lock> before = issuer.locks().list();
+    for (String ttl : List.of("0s", "0", "500ms")) {
+      ProtocolClient.Reply r = admin.post(
+          "/v1/admin/locks", "{\"target\":\"bot\",\"value\":\"x\",\"ttl\":\"" + ttl + "\"}");
+      assertThat(r.status()).as(r.toString()).isEqualTo(400);
+      assertThat(r.code()).isEqualTo("malformed_request");
+      assertThat(r.json().path("detail").asText()).as(r.toString()).contains("'ttl'");
+    }
+    assertThat(issuer.locks().list()).isEqualTo(before);
+    assertThat(issuer.audit().events()).noneMatch(e -> e.type().equals("lock.created"));
+  }
+
+  @Test
+  void theJavaApiRefusesALockThatWouldEndBeforeItApplies() {
+    List<Lock> before = issuer.locks().list();
+    for (Duration d : List.of(Duration.ZERO, Duration.ofSeconds(-5))) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> issuer
+              .locks()
+              .create(Lock.bot("x", "incident").expiringAt(clock.instant().plus(d))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("never apply");
+    }
+    assertThat(issuer.locks().list()).isEqualTo(before);
+    Lock oneSecond = issuer
+        .locks()
+        .create(Lock.bot("x", "incident").expiringAt(clock.instant().plusSeconds(1)));
+    assertThat(oneSecond.activeAt(clock.instant())).isTrue();
+  }
 }

@@ -635,6 +635,11 @@ public final class AdminApi {
     if (ttl != null) {
       try {
         Duration d = GoDuration.parse(ttl);
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+          // a lock that ends before it starts would be stored and audited but never apply
+          throw Json.malformed(
+              "field 'ttl' must be at least 1s, got " + IdentityDecisions.printable(ttl));
+        }
         lock = lock.expiringAt(Json.recordable(
             clock.instant(), d, 1, "field 'ttl' is too long: the lock would end after year 9999"));
       } catch (IllegalArgumentException e) {

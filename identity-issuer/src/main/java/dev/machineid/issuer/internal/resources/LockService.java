@@ -5,6 +5,7 @@ import dev.machineid.issuer.Lock;
 import dev.machineid.issuer.Locks;
 import dev.machineid.issuer.internal.audit.Auditor;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,13 +38,14 @@ public final class LockService implements Locks {
     // a serial in any form tools print it, stored as the issuer writes serials
     String value =
         lock.target() == Lock.Target.SERIAL ? Lock.normaliseSerial(lock.value()) : lock.value();
+    Instant now = clock.instant();
+    if (lock.expiresAt() != null && !lock.expiresAt().isAfter(now)) {
+      // stored, it would be listed and audited as a lock but never apply
+      throw new IllegalArgumentException("the lock's expiry " + lock.expiresAt()
+          + " is not after now (" + now + "): it would never apply");
+    }
     Lock stored = new Lock(
-        UUID.randomUUID().toString(),
-        lock.target(),
-        value,
-        lock.reason(),
-        clock.instant(),
-        lock.expiresAt());
+        UUID.randomUUID().toString(), lock.target(), value, lock.reason(), now, lock.expiresAt());
     Map<String, String> d = new LinkedHashMap<>();
     d.put("lock_id", stored.id());
     d.put("target", stored.target().label());
