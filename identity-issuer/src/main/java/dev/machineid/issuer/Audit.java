@@ -42,6 +42,8 @@ public interface Audit {
    * {@code audit_events}.
    *
    * @return how many events were removed
+   * @throws AuditRetentionRefusedException if the chain does not verify: nothing is removed, and
+   *     the message names the broken row
    */
   int prune(Instant before);
 }

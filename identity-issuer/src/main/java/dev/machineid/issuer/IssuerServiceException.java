@@ -11,7 +11,8 @@ import java.util.Objects;
  *
  * <p>Subtypes: a refused protocol or admin call (internal), a join verifier's refusal
  * ({@link dev.machineid.issuer.join.JoinRejectedException}), a store failure
- * ({@link StoreException}), refused token rules ({@link InvalidTokenRulesException}) and an admin
+ * ({@link StoreException}), refused token rules ({@link InvalidTokenRulesException}), a refused
+ * audit prune ({@link AuditRetentionRefusedException}) and an admin
  * client's failed call ({@link dev.machineid.issuer.admin.AdminException}).
  */
 public abstract class IssuerServiceException extends RuntimeException {

@@ -224,4 +224,74 @@ class AuditLogTest {
         .doesNotContain("\\u001B")
         .doesNotContain("\\u001b");
   }
+
+  @Test
+  void aPruneOfAChainThatDoesNotVerifyIsRefusedAsAProblemNamingTheBrokenRowAndRemovesNothing()
+      throws Exception {
+    String url = "jdbc:h2:mem:forged-" + UUID.randomUUID()
+        + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1";
+    issuer = Issuer.builder()
+        .clock(clock)
+        .store(JdbcStore.builder(url).auditShards(1).build())
+        .build()
+        .start();
+    for (int i = 0; i < 4; i++) {
+      issuer.bots().create("old-" + i);
+    }
+    clock.advance(Duration.ofDays(2));
+    KeyPair keys = ProtocolClient.ec();
+    X509Certificate current =
+        issuer.admins().issueCertificate("ops", keys.getPublic(), Duration.ofHours(1));
+    ProtocolClient admin = ProtocolClient.mtls(
+        issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {
+          current
+        });
+    for (int i = 0; i < 6; i++) {
+      issuer.bots().create("new-" + i);
+    }
+    ProtocolClient.Reply pruned = admin.post("/v1/admin/audit/prune", "{\"before\":\"24h\"}");
+    assertThat(pruned.status()).as(pruned.toString()).isEqualTo(200);
+    assertThat(pruned.json().get("removed").asInt()).isPositive();
+
+    long forged;
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement()) {
+      // the anchor moved by hand past rows it hides, and those rows deleted
+      String hash;
+      try (ResultSet rs = s.executeQuery(
+          "SELECT seq, hash FROM audit_events WHERE shard = 0 ORDER BY seq LIMIT 1 OFFSET 2")) {
+        assertThat(rs.next()).isTrue();
+        forged = rs.getLong(1);
+        hash = rs.getString(2);
+      }
+      s.execute(
+          "UPDATE audit_anchors SET seq = " + forged + ", hash = '" + hash + "' WHERE shard = 0");
+      s.execute("DELETE FROM audit_events WHERE shard = 0 AND seq <= " + forged);
+    }
+    assertThat(issuer.audit().verify().intact()).isFalse();
+    long rows = rowsOf(url);
+
+    ProtocolClient.Reply refused = admin.post("/v1/admin/audit/prune", "{\"before\":\"1s\"}");
+    assertThat(refused.status()).as(refused.toString()).isEqualTo(400);
+    assertThat(refused.code()).isEqualTo("malformed_request");
+    assertThat(refused.json().path("detail").asText())
+        .contains(
+            "nothing was removed",
+            "the anchor of shard 0 (row " + forged + ") was not set by a recorded prune");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> issuer.audit().prune(clock.instant()))
+        .isInstanceOfSatisfying(AuditRetentionRefusedException.class, e -> {
+          assertThat(e.brokenSequence()).isEqualTo(forged);
+          assertThat(e.code()).isEqualTo(dev.machineid.core.ErrorCode.MALFORMED_REQUEST);
+        });
+    assertThat(rowsOf(url)).as("nothing was removed").isEqualTo(rows);
+  }
+
+  private static long rowsOf(String url) throws Exception {
+    try (Connection c = DriverManager.getConnection(url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM audit_events WHERE shard = 0")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
 }

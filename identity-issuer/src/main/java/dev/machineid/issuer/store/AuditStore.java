@@ -2,9 +2,9 @@ package dev.machineid.issuer.store;
 
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.AuditQuery;
+import dev.machineid.issuer.AuditRetentionRefusedException;
 import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.IssuerStore;
-import dev.machineid.issuer.StoreException;
 import java.time.Instant;
 import java.util.List;
 
@@ -55,7 +55,8 @@ public interface AuditStore {
    * replicas are not granted.
    *
    * @return how many rows were removed
-   * @throws StoreException if the chain does not verify (nothing is removed then)
+   * @throws AuditRetentionRefusedException if the chain does not verify
+   *     (nothing is removed then; the message names the broken row)
    */
   int pruneAudit(Instant before);
 }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.AuditQuery;
+import dev.machineid.issuer.AuditRetentionRefusedException;
 import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.StoreException;
 import java.nio.charset.StandardCharsets;
@@ -751,12 +752,14 @@ final class JdbcAudit {
    * past genesis, which is what vouches for them at verification. Refuses, removing nothing, when
    * an anchor is not vouched for by the newest such event; when the log holds none (a store pruned
    * before prunes were recorded), the anchors found are recorded as they are.
+   *
+   * @throws AuditRetentionRefusedException when the chain does not verify (naming the broken row)
    */
   Pruned prune(Connection c, Instant before, int shard) throws SQLException {
     Unvouched unvouched = unvouched(c);
     if (unvouched != null && unvouched.anyPruneRecorded()) {
-      throw new SQLException(
-          "audit retention refused, nothing was removed: " + unvouched.problem());
+      // a refusal, not a store failure: the transaction rolls back and nothing is removed
+      throw new AuditRetentionRefusedException(unvouched.anchor().seq(), unvouched.problem());
     }
     int removed = prune(c, before);
     if (removed == 0 && unvouched == null) {
@@ -831,9 +834,8 @@ final class JdbcAudit {
           : shard == CHECKPOINTS ? "checkpoint chain: " : "shard " + shard + ": ";
       AuditVerification v = walk(c, shard, name, target, null, null);
       if (!v.intact()) {
-        throw new SQLException(
-            "audit retention refused, nothing was removed: the chain does not verify up to row "
-                + target + ": " + v);
+        throw new AuditRetentionRefusedException(
+            v.brokenSequence(), "the chain does not verify up to row " + target + ": " + v);
       }
       removed += update(c, "DELETE FROM audit_events WHERE shard = ? AND seq <= ?", shard, target);
       update(

@@ -676,8 +676,10 @@ abstract class IssuerStoreContract {
       assertThat(broken.brokenSequence()).isEqualTo(4);
       // and retention refuses to prune a chain that does not verify, removing nothing
       assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10))))
-          .isInstanceOf(dev.machineid.issuer.StoreException.class)
-          .hasMessageContaining("refused");
+          .isInstanceOfSatisfying(
+              dev.machineid.issuer.AuditRetentionRefusedException.class,
+              e -> assertThat(e.brokenSequence()).isEqualTo(4))
+          .hasMessageContaining("refused", "row 4");
       assertThat(store.auditEvents()).hasSize(3);
     }
 
@@ -745,8 +747,10 @@ abstract class IssuerStoreContract {
           .contains("the anchor of shard 0 (row 5) was not set by a recorded prune");
       // the next prune does not launder it
       assertThatThrownBy(() -> replica.pruneAudit(now.plus(Duration.ofDays(10))))
-          .isInstanceOf(dev.machineid.issuer.StoreException.class)
-          .hasMessageContaining("refused", "was not set by a recorded prune");
+          .isInstanceOfSatisfying(
+              dev.machineid.issuer.AuditRetentionRefusedException.class,
+              e -> assertThat(e.brokenSequence()).isEqualTo(5))
+          .hasMessageContaining("refused", "was not set by a recorded prune", "(row 5)");
       assertThat(replica.verifyAudit().intact()).isFalse();
     }
 

@@ -12,6 +12,7 @@ import dev.machineid.core.protocol.Protocol;
 import dev.machineid.issuer.Admins;
 import dev.machineid.issuer.AuditEvent;
 import dev.machineid.issuer.AuditQuery;
+import dev.machineid.issuer.AuditRetentionRefusedException;
 import dev.machineid.issuer.AuditVerification;
 import dev.machineid.issuer.Authentication;
 import dev.machineid.issuer.Bot;
@@ -491,7 +492,12 @@ public final class AdminApi {
     Instant before =
         pointInTime(Requests.read(c.json(), AdminRequests.Prune.class).before(), "before");
     ObjectNode o = obj();
-    o.put("removed", services.audit().prune(before));
+    try {
+      o.put("removed", services.audit().prune(before));
+    } catch (AuditRetentionRefusedException e) {
+      // the log does not verify: the admin is told where, as `issuer audit verify` would
+      throw ProblemException.of(e.code(), e.getMessage());
+    }
     return ok(o);
   }
 
