@@ -106,6 +106,7 @@ public final class Issuer implements AutoCloseable {
   private final CredentialService credentials;
   private final IdentityDecisions engine;
   private final IssuerServices services;
+  private final Auditor audit;
   private final Duration shutdownGrace;
   private final Duration idleTimeout;
   private final Duration requestTimeout;
@@ -154,7 +155,7 @@ public final class Issuer implements AutoCloseable {
             trustDomain, clock, Map.of(), name -> tokenStore.findToken(Hashes.tokenId(name))),
         b.verifiers,
         b.verifierSettings);
-    Auditor audit = new Auditor(store, clock);
+    this.audit = new Auditor(store, clock);
     IdentityDecisions base = new IdentityDecisions(
         trustDomain,
         defaultTtl,
@@ -227,7 +228,8 @@ public final class Issuer implements AutoCloseable {
                     engine.verifiers().keySet(),
                     this::url,
                     keys.authority(),
-                    clock),
+                    clock,
+                    audit),
                 metrics,
                 rateLimitPerSecond > 0
                     ? new RateLimiter(

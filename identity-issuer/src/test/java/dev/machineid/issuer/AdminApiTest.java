@@ -436,6 +436,93 @@ class AdminApiTest {
         .contains("machineid_issuer_requests_seconds_bucket");
   }
 
+  private java.util.List<AuditEvent> refusedAdminCalls() {
+    return issuer.audit().events().stream()
+        .filter(e -> e.type().equals("admin.refused"))
+        .toList();
+  }
+
+  @Test
+  void aBotCertificateProbingTheAdminApiLeavesOneSampledAuditRowPerMinuteNamingWhoWhereAndWhy() {
+    Joined bot = joinBot("web");
+    X509Certificate botCert =
+        Pem.certificate(bot.credentials().certificateChain().get(0));
+    ProtocolClient asBot = ProtocolClient.as(
+        issuer.url(), issuer.authorityCertificate(), bot.keys(), bot.credentials());
+    for (int i = 0; i < 20; i++) {
+      assertThat(asBot.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    }
+    assertThat(refusedAdminCalls()).singleElement().satisfies(e -> {
+      assertThat(e.failed()).isTrue();
+      assertThat(e.detail())
+          .containsEntry("sampled", "true")
+          .containsEntry("suppressed_before", "0")
+          .containsEntry("endpoint", "GET /v1/admin/bots")
+          .containsEntry("subject", botCert.getSubjectX500Principal().getName())
+          .containsEntry("serial", botCert.getSerialNumber().toString(16))
+          .containsEntry("code", "unauthenticated")
+          .containsKey("remote_address");
+      assertThat(e.detail().get("reason")).contains("bot certificate");
+    });
+    // the next window writes the next probe, with how many the last one did not
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(asBot
+            .post("/v1/admin/locks", "{\"target\":\"bot\",\"value\":\"web\"}")
+            .status())
+        .isEqualTo(401);
+    assertThat(refusedAdminCalls()).hasSize(2).last().satisfies(e -> assertThat(e.detail())
+        .containsEntry("endpoint", "POST /v1/admin/locks")
+        .containsEntry("suppressed_before", "19"));
+    assertThat(issuer.locks().list()).isEmpty();
+    assertThat(issuer.audit().verify().intact()).isTrue();
+  }
+
+  @Test
+  void aRemovedAdminsCertificateRefusedOnTheAdminApiIsAudited() {
+    KeyPair keys = ProtocolClient.ec();
+    X509Certificate oncallCert =
+        issuer.admins().issueCertificate("oncall", keys.getPublic(), Duration.ofHours(1));
+    ProtocolClient oncall = ProtocolClient.mtls(
+        issuer.url(), issuer.authorityCertificate(), keys.getPrivate(), new X509Certificate[] {
+          oncallCert
+        });
+    assertThat(oncall.get("/v1/admin/status").status()).isEqualTo(200);
+    assertThat(issuer.admins().remove("oncall")).isTrue();
+    for (int i = 0; i < 5; i++) {
+      assertThat(oncall.get("/v1/admin/bots").code()).isEqualTo("unauthenticated");
+    }
+    assertThat(refusedAdminCalls()).singleElement().satisfies(e -> assertThat(e.detail())
+        .containsEntry("sampled", "true")
+        .containsEntry("endpoint", "GET /v1/admin/bots")
+        .containsEntry("subject", "CN=admin-oncall")
+        .containsEntry("serial", oncallCert.getSerialNumber().toString(16)));
+  }
+
+  @Test
+  void aRenewedAdminCertificateRefusedARenewalIsAudited() {
+    KeyPair next = ProtocolClient.ec();
+    ProtocolClient.Reply r = admin.post(
+        "/v1/admin/renew",
+        ProtocolClient.object().put("public_key", Pem.encode(next.getPublic())).put("ttl", "1h"));
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    X509Certificate renewed =
+        Pem.certificate(r.json().get("certificate_chain").get(0).asText());
+    ProtocolClient again = ProtocolClient.mtls(
+        issuer.url(), issuer.authorityCertificate(), next.getPrivate(), new X509Certificate[] {
+          renewed
+        });
+    ProtocolClient.Reply refused = again.post(
+        "/v1/admin/renew",
+        ProtocolClient.object()
+            .put("public_key", Pem.encode(ProtocolClient.ec().getPublic()))
+            .put("ttl", "1h"));
+    assertThat(refused.code()).as(refused.toString()).isEqualTo("unauthenticated");
+    assertThat(refusedAdminCalls()).singleElement().satisfies(e -> assertThat(e.detail())
+        .containsEntry("endpoint", "POST /v1/admin/renew")
+        .containsEntry("subject", "CN=admin-ops")
+        .containsEntry("serial", renewed.getSerialNumber().toString(16)));
+  }
+
   @Test
   void aLockTtlUnderOneSecondIsMalformedRequestNamingTtlAndLocksNothing() {
     List<Lock> before = issuer.locks().list();

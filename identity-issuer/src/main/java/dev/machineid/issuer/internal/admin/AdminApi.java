@@ -74,6 +74,7 @@ public final class AdminApi {
   private final Supplier<URI> url;
   private final CertificateAuthority ca;
   private final Clock clock;
+  private final Auditor audit;
   private volatile boolean warnedNoAdminStore;
 
   /** Reads the request body when a route needs one. */
@@ -91,6 +92,7 @@ public final class AdminApi {
    * @param joinMethods the join methods the issuer verifies
    * @param url the issuer's URL once it listens
    * @param ca the issuer authority: admin certificates chain to it
+   * @param audit writes the (sampled) audit rows of refused admin calls
    */
   public AdminApi(
       IssuerServices services,
@@ -99,7 +101,8 @@ public final class AdminApi {
       Set<String> joinMethods,
       Supplier<URI> url,
       CertificateAuthority ca,
-      Clock clock) {
+      Clock clock,
+      Auditor audit) {
     this.services = services;
     this.trustDomain = trustDomain;
     this.trustBundle = trustBundle;
@@ -107,6 +110,7 @@ public final class AdminApi {
     this.url = url;
     this.ca = ca;
     this.clock = clock;
+    this.audit = audit;
   }
 
   /** The issuer's version: its jar's {@code Implementation-Version}, or the development version. */
@@ -117,7 +121,56 @@ public final class AdminApi {
     return v == null ? "0.1.0-SNAPSHOT" : v;
   }
 
+  /**
+   * Serves one admin call from {@code remote}. A call that presents a client certificate and is
+   * refused as {@code unauthenticated} (a bot certificate, a removed or unrecorded admin, a renewed
+   * admin certificate renewing again) is audited as {@value #REFUSED}, sampled like the other
+   * refusals of callers that established no identity (first of each window written), with who
+   * (subject and serial), which endpoint and why. A call without a certificate is refused at the
+   * edge and not audited, as on the other calls.
+   */
   public Reply handle(
+      String method,
+      String path,
+      Map<String, String> query,
+      Body body,
+      X509Certificate[] peer,
+      String remote)
+      throws java.io.IOException {
+    try {
+      return serve(method, path, query, body, peer);
+    } catch (ProblemException e) {
+      if (e.code() == ErrorCode.UNAUTHENTICATED && peer != null && peer.length > 0) {
+        auditRefusal(method, path, peer[0], remote, e);
+      }
+      throw e;
+    }
+  }
+
+  /** The audit event type of a refused admin call. */
+  public static final String REFUSED = "admin.refused";
+
+  private void auditRefusal(
+      String method, String path, X509Certificate presented, String remote, ProblemException e) {
+    Map<String, String> detail = new LinkedHashMap<>();
+    detail.put("remote_address", remote);
+    detail.put("endpoint", method + " " + IdentityDecisions.printable(path));
+    detail.put("subject", presented.getSubjectX500Principal().getName());
+    detail.put("serial", CertificateAuthority.serialHex(presented));
+    detail.put("code", e.code().code());
+    detail.put("reason", e.getMessage());
+    audit.failure(REFUSED, null, null, detail);
+    LOG.info(
+        "admin call {} {} refused ({}): {} [remote {}, serial {}]",
+        method,
+        IdentityDecisions.printable(path),
+        e.code().code(),
+        e.getMessage(),
+        remote,
+        detail.get("serial"));
+  }
+
+  private Reply serve(
       String method, String path, Map<String, String> query, Body body, X509Certificate[] peer)
       throws java.io.IOException {
     String admin = authenticate(peer);

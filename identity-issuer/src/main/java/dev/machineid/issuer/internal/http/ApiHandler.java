@@ -560,8 +560,13 @@ public final class ApiHandler extends Handler.Abstract {
     if ("POST".equals(method)) {
       requireJson(request);
     }
-    AdminApi.Reply reply =
-        admin.handle(method, path, query(request), () -> body(request), peerCertificates(request));
+    AdminApi.Reply reply = admin.handle(
+        method,
+        path,
+        query(request),
+        () -> body(request),
+        peerCertificates(request),
+        remote(request));
     if (reply.body() == null) {
       finish(request, response, callback, reply.status(), Protocol.JSON, new byte[0]);
     } else {
