@@ -260,6 +260,10 @@ public final class IdentityEngine implements AutoCloseable {
     } catch (ExecutionException e) {
       refresher.abandon();
       Throwable cause = e.getCause();
+      if (cause instanceof VirtualMachineError vme) {
+        // the process is in trouble (out of memory): no join failed, so none is reported
+        throw vme;
+      }
       if (cause instanceof IdentityException ie) {
         throw ie instanceof JoinException
                 || ie instanceof ConfigException
