@@ -19,12 +19,33 @@ public final class TestCerts {
   private TestCerts() {}
 
   public static X509Certificate ca(KeyPair kp, String cn) {
-    return sign(kp, cn, kp, cn, null, Instant.now().plusSeconds(3600), true);
+    return sign(kp, cn, kp, cn, null, Instant.now().plusSeconds(3600), true, null);
   }
 
   public static X509Certificate leaf(
       KeyPair caKp, String caCn, KeyPair kp, String cn, String spiffe, Instant notAfter) {
-    return sign(caKp, caCn, kp, cn, spiffe, notAfter, false);
+    return sign(caKp, caCn, kp, cn, spiffe, notAfter, false, null);
+  }
+
+  /** A bot leaf that carries the issuer's identity extension. */
+  public static X509Certificate leaf(
+      KeyPair caKp,
+      String caCn,
+      KeyPair kp,
+      String cn,
+      String spiffe,
+      Instant notAfter,
+      String instanceId,
+      long generation) {
+    return sign(
+        caKp,
+        caCn,
+        kp,
+        cn,
+        spiffe,
+        notAfter,
+        false,
+        new dev.machineid.core.protocol.IdentityExtension(instanceId, generation, "token"));
   }
 
   private static X509Certificate sign(
@@ -34,7 +55,8 @@ public final class TestCerts {
       String cn,
       String uri,
       Instant notAfter,
-      boolean ca) {
+      boolean ca,
+      dev.machineid.core.protocol.IdentityExtension identity) {
     try {
       JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
           new X500Name("CN=" + issuerCn),
@@ -49,6 +71,13 @@ public final class TestCerts {
             Extension.subjectAlternativeName,
             false,
             new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
+      }
+      if (identity != null) {
+        b.addExtension(
+            new org.bouncycastle.asn1.ASN1ObjectIdentifier(
+                dev.machineid.core.protocol.IdentityExtension.OID),
+            false,
+            identity.toDer());
       }
       return new JcaX509CertificateConverter()
           .getCertificate(

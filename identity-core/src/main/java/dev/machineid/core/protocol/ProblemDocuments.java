@@ -60,7 +60,13 @@ public final class ProblemDocuments {
     StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_TEXT + 1));
     for (int i = 0; i < s.length() && b.length() < MAX_TEXT; i++) {
       char c = s.charAt(i);
-      b.append(Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c);
+      int type = Character.getType(c);
+      // U+2028 and U+2029 end a line for some log readers as LF does
+      boolean unsafe = Character.isISOControl(c)
+          || type == Character.FORMAT
+          || type == Character.LINE_SEPARATOR
+          || type == Character.PARAGRAPH_SEPARATOR;
+      b.append(unsafe ? '?' : c);
     }
     if (b.length() < s.length()) {
       b.append('\u2026');

@@ -37,6 +37,14 @@ public final class DirectoryStorage implements Storage {
   private static final Set<PosixFilePermission> OWNER_RWX =
       PosixFilePermissions.fromString("rwx------");
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** The file format this version writes and reads. */
+  static final int VERSION = 1;
+  /**
+   * The most {@code identity.json} may hold: a chain, a key and a trust bundle take a few KiB, so a
+   * larger file is not one this library wrote, and reading it whole could exhaust the heap.
+   */
+  static final long MAX_FILE_BYTES = 1024 * 1024;
+
   private final Path directory;
 
   DirectoryStorage(Path directory) {
@@ -50,7 +58,7 @@ public final class DirectoryStorage implements Storage {
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record Envelope(
-      int version,
+      Integer version,
       FileIssued credentials,
       String privateKey,
       String pendingPrivateKey,
@@ -153,7 +161,9 @@ public final class DirectoryStorage implements Storage {
       if (dir == null || dir.attributes(FILE) == null) {
         return Optional.empty();
       }
-      json = dir.readFile(FILE);
+      // the key file must be as save() leaves it: this user's, 0600, and of a size it could write
+      dir.checkPrivateFile(FILE, MAX_FILE_BYTES);
+      json = dir.readFile(FILE, MAX_FILE_BYTES);
     } catch (SafeDirectory.UnsafePathException e) {
       throw refused(e);
     } catch (IOException ex) {
@@ -164,6 +174,11 @@ public final class DirectoryStorage implements Storage {
     }
     try {
       Envelope e = Protocol.reader().readValue(json, Envelope.class);
+      if (e.version() == null || e.version() != VERSION) {
+        throw new IdentityException("stored identity " + file + " has format version "
+            + e.version() + ", which this version does not read (it reads " + VERSION
+            + "); fix the file or delete it to join again");
+      }
       if (e.credentials() == null || e.privateKey() == null) {
         throw new IdentityException(
             "stored identity " + file + " is incomplete; delete it to join again");
@@ -187,7 +202,7 @@ public final class DirectoryStorage implements Storage {
     try (SafeDirectory dir = openDirectory(true)) {
       KeyPair pending = identity.pendingKey();
       Envelope e = new Envelope(
-          1,
+          VERSION,
           FileIssued.of(identity.issued()),
           Pem.encode(identity.privateKey()),
           pending == null ? null : Pem.encode(pending.getPrivate()),

@@ -378,6 +378,73 @@ public final class SafeDirectory implements Closeable {
     }
   }
 
+  /**
+   * Checks the regular file {@code name} that holds a secret, not following a link: owned by root or
+   * this process's user (the rule every component of the directory's path meets), readable and
+   * writable by its owner only, and at most {@code maxBytes} long. Throws
+   * {@link UnsafePathException} naming the file, what is wrong and what to do.
+   */
+  public void checkPrivateFile(String name, long maxBytes) throws IOException {
+    Path p = path.resolve(checkName(name));
+    PosixFileAttributes a = attributes(name);
+    if (a == null) {
+      throw new NoSuchFileException(p.toString());
+    }
+    if (!a.isRegularFile()) {
+      throw new UnsafePathException(p, p + " is not a regular file; delete it");
+    }
+    Set<UserPrincipal> trusted = trustedOwners(path.getRoot());
+    if (!trusted.contains(a.owner())) {
+      throw new UnsafePathException(
+          p,
+          p + " is owned by " + a.owner().getName() + ", not by " + trustedNames()
+              + ": another user may have written it. Delete it (or give it to this user with"
+              + " chown if you made it yourself)");
+    }
+    Set<PosixFilePermission> loose = EnumSet.noneOf(PosixFilePermission.class);
+    loose.addAll(a.permissions());
+    loose.removeAll(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE));
+    if (!loose.isEmpty()) {
+      throw new UnsafePathException(
+          p,
+          p + " has mode " + PosixFilePermissions.toString(a.permissions())
+              + ", not rw-------: what it holds may have been read by others. Delete it to start"
+              + " again with a new key (or chmod 600 it if you are sure nobody read it)");
+    }
+    if (a.size() > maxBytes) {
+      throw new UnsafePathException(
+          p,
+          p + " is " + a.size() + " bytes, more than the " + maxBytes
+              + " such a file can be; it is not one this library wrote. Delete it");
+    }
+  }
+
+  /**
+   * Reads the regular file {@code name} without following links, refusing one longer than
+   * {@code maxBytes} (measured while reading, so a file that grows is refused too).
+   */
+  public byte[] readFile(String name, long maxBytes) throws IOException {
+    Path n = Path.of(checkName(name));
+    try (SeekableByteChannel ch =
+        dir.newByteChannel(n, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      ByteBuffer buf = ByteBuffer.allocate(8192);
+      int r;
+      while ((r = ch.read(buf)) >= 0) {
+        if (out.size() + (long) r > maxBytes) {
+          throw new UnsafePathException(
+              path.resolve(name),
+              path.resolve(name) + " is more than " + maxBytes
+                  + " bytes, more than such a file can be; it is not one this library wrote."
+                  + " Delete it");
+        }
+        out.write(buf.array(), 0, r);
+        buf.clear();
+      }
+      return out.toByteArray();
+    }
+  }
+
   /** Reads the regular file {@code name} without following links. */
   public byte[] readFile(String name) throws IOException {
     Path n = Path.of(checkName(name));

@@ -42,6 +42,13 @@ class ProblemDocumentsTest {
     assertThat(ProblemDocuments.explanation(p))
         .isEqualTo("refused?2026-12-05 INFO renewed ?[31mok?");
 
+    // U+2028 and U+2029 end a line for some log readers
+    Problem separators = ProblemDocuments.parse(
+            "{\"detail\":\"refused\\u20282026-12-05 INFO renewed\\u2029ok\"}")
+        .orElseThrow();
+    assertThat(ProblemDocuments.explanation(separators))
+        .isEqualTo("refused?2026-12-05 INFO renewed?ok");
+
     String huge = "a".repeat(900_000);
     Problem big = ProblemDocuments.parse("{\"detail\":\"" + huge + "\"}").orElseThrow();
     assertThat(ProblemDocuments.explanation(big))

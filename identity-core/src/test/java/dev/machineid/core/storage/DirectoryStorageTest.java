@@ -176,4 +176,64 @@ class DirectoryStorageTest {
   void emptyDirectoryHasNoIdentity() {
     assertThat(Storage.directory(tmp.resolve("none")).load()).isEmpty();
   }
+
+  @Test
+  void anIdentityFileReadableByOthersIsRefusedAndLeftAsItIs() throws Exception {
+    Path dir = tmp.resolve("loose");
+    Storage.directory(dir).save(sample(2));
+    Path file = dir.resolve("identity.json");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+
+    assertThatThrownBy(() -> Storage.directory(dir).load())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(file.toString())
+        .hasMessageContaining("rw-r--r--")
+        .hasMessageContaining("Delete it");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+        .isEqualTo("rw-r--r--");
+  }
+
+  @Test
+  void anIdentityFileOwnedByAnotherUserIsRefused() throws Exception {
+    Path dir = tmp.resolve("planted");
+    Storage.directory(dir).save(sample(2));
+    Path file = dir.resolve("identity.json");
+    UserPrincipal nobody =
+        dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+    Files.setOwner(file, nobody);
+
+    assertThatThrownBy(() -> Storage.directory(dir).load())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(file.toString())
+        .hasMessageContaining("owned by nobody");
+  }
+
+  @Test
+  void anIdentityFileLargerThanOneMebibyteIsRefusedWithoutReadingIt() throws Exception {
+    Path dir = tmp.resolve("huge");
+    Storage.directory(dir).save(sample(2));
+    Path file = dir.resolve("identity.json");
+    try (var ch =
+        java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {' '}), 1L << 20); // one byte past 1 MiB
+    }
+
+    assertThatThrownBy(() -> Storage.directory(dir).load())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(file.toString())
+        .hasMessageContaining("more than the 1048576");
+  }
+
+  @Test
+  void anIdentityFileOfAnUnknownFormatVersionIsRefused() throws Exception {
+    Path dir = tmp.resolve("v2");
+    Storage.directory(dir).save(sample(2));
+    Path file = dir.resolve("identity.json");
+    Files.writeString(file, Files.readString(file).replace("\"version\":1", "\"version\":2"));
+
+    assertThatThrownBy(() -> Storage.directory(dir).load())
+        .isInstanceOf(dev.machineid.core.IdentityException.class)
+        .hasMessageContaining("format version 2")
+        .hasMessageContaining("fix the file or delete it");
+  }
 }

@@ -1,17 +1,25 @@
 package dev.machineid.core.internal.renewal;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.machineid.core.AnswerRefusedException;
 import dev.machineid.core.CredentialKind;
 import dev.machineid.core.SpiffeId;
 import dev.machineid.core.internal.tls.Tls;
 import dev.machineid.core.protocol.IdentityExtension;
+import java.math.BigInteger;
+import java.security.AlgorithmParameters;
+import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
+import java.security.spec.ECFieldFp;
+import java.security.spec.ECGenParameterSpec;
+import java.security.spec.ECParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import javax.security.auth.x500.X500Principal;
@@ -103,15 +111,7 @@ public final class AnswerVerifier {
       throw refused("its certificate names trust domain '" + spiffe.trustDomain()
           + "', but this identity's trust domain is '" + expected.trustDomain() + "'");
     }
-    if (!spiffe.equals(SpiffeId.forBot(spiffe.trustDomain(), answerBot))) {
-      throw refused("its certificate names " + spiffe + ", not bot '" + answerBot
-          + "' that the answer states");
-    }
-    String cn = commonName(leaf.getSubjectX500Principal());
-    if (cn != null && !cn.equals("bot-" + answerBot)) {
-      throw refused("its certificate's subject CN=" + cn + " is not bot '" + answerBot
-          + "' that the answer states");
-    }
+    namesBot(leaf, spiffe, answerBot);
     if (answerInstance == null || answerInstance.isBlank()) {
       throw refused("it names no instance");
     }
@@ -127,13 +127,7 @@ public final class AnswerVerifier {
       throw refused(
           "it carries generation " + answerGeneration + ", but the next generation is " + wanted);
     }
-    IdentityExtension.from(leaf).ifPresent(ext -> {
-      if (!answerInstance.equals(ext.instanceId()) || ext.generation() != answerGeneration) {
-        throw refused("its certificate says instance " + ext.instanceId() + " generation "
-            + ext.generation() + ", but the answer says instance " + answerInstance + " generation "
-            + answerGeneration);
-      }
-    });
+    matchesExtension(leaf, answerInstance, answerGeneration);
     return spiffe;
   }
 
@@ -198,23 +192,162 @@ public final class AnswerVerifier {
   }
 
   /**
-   * Checks a stored identity before it serves: it certifies the stored key, is not expired, and
-   * chains to the stored trust bundle.
+   * What a stored identity file says about itself, besides its chain.
+   *
+   * @param bot the file's {@code bot}
+   * @param instanceId the file's {@code instance_id}
+   * @param generation the file's {@code generation}
+   * @param trustDomain the file's {@code authority.trust_domain}, or {@code null} if it kept none
    */
-  public static void verifyStored(
-      List<X509Certificate> chain, PublicKey key, Collection<X509Certificate> bundle, Instant now) {
-    if (chain.isEmpty()) {
-      throw refused("the stored identity holds no certificate chain");
+  public record StoredClaims(String bot, String instanceId, long generation, String trustDomain) {}
+
+  /**
+   * Checks a stored identity before it serves, by the rules a fresh answer meets: every CA
+   * certificate of its stored trust bundle is one the CA pins vouch for ({@code pinned}: what
+   * {@code PinningTrustManager.acceptAuthorities} keeps of it, as for a fresh {@code /v1/authority}
+   * answer), its chain certifies {@code key} (if given) and verifies to those authorities, its leaf is
+   * no authority and serves TLS clients, and the file's bot, instance, generation and trust domain
+   * are what the certificate says. The file itself vouches for nothing.
+   *
+   * @param storedAuthorities the CA certificates of the stored bundle
+   * @param pinned those of them the configured CA pins or CA file vouch for
+   * @return the SPIFFE ID the leaf names
+   */
+  public static SpiffeId verifyStored(
+      StoredClaims claims,
+      List<X509Certificate> chain,
+      PublicKey key,
+      Collection<X509Certificate> storedAuthorities,
+      Collection<X509Certificate> pinned,
+      Instant now) {
+    try {
+      if (chain.isEmpty()) {
+        throw refused("the stored identity holds no certificate chain");
+      }
+      for (X509Certificate a : storedAuthorities) {
+        if (!pinned.contains(a)) {
+          throw refused("its stored trust bundle holds the authority "
+              + a.getSubjectX500Principal().getName()
+              + " that no configured CA pin or CA file vouches for");
+        }
+      }
+      X509Certificate leaf = chain.get(0);
+      certifiesKey(leaf, key);
+      notAnAuthority(leaf);
+      usableForClientAuth(leaf);
+      chainsTo(chain, pinned, now, Duration.ZERO, "an authority the configured CA pins vouch for");
+      if (claims.bot() == null || claims.bot().isBlank()) {
+        throw refused("it names no bot");
+      }
+      SpiffeId spiffe = spiffeIdOf(leaf);
+      if (claims.trustDomain() != null && !claims.trustDomain().equals(spiffe.trustDomain())) {
+        throw refused("its file names trust domain '" + claims.trustDomain()
+            + "', but its certificate names '" + spiffe.trustDomain() + "'");
+      }
+      namesBot(leaf, spiffe, claims.bot());
+      if (claims.instanceId() == null || claims.instanceId().isBlank()) {
+        throw refused("it names no instance");
+      }
+      if (claims.generation() < 1) {
+        throw refused("it carries generation " + claims.generation() + "; generations start at 1");
+      }
+      matchesExtension(leaf, claims.instanceId(), claims.generation());
+      return spiffe;
+    } catch (AnswerRefusedException e) {
+      throw new AnswerRefusedException(
+          "the stored identity is refused: "
+              + e.getMessage().replaceFirst("^refused the issuer's answer: ", ""),
+          e);
     }
-    certifiesKey(chain.get(0), key);
-    chainsTo(
-        chain,
-        bundle,
-        chain.get(0).getNotBefore().toInstant().isAfter(now)
-            ? chain.get(0).getNotBefore().toInstant()
-            : now,
-        Duration.ZERO,
-        "the stored trust bundle");
+  }
+
+  /**
+   * Checks the issuer's JSON Web Key Set: an object whose {@code keys} is an array of public keys,
+   * each with a {@code kty} and the members of its type, EC points on their named curve; a missing
+   * ({@code null}) set passes.
+   */
+  public static void verifyJwks(JsonNode jwks) {
+    if (jwks == null || jwks.isNull() || jwks.isMissingNode()) {
+      return;
+    }
+    if (!jwks.isObject() || !jwks.path("keys").isArray()) {
+      throw refused("its JWKS is not a JSON object with a \"keys\" array");
+    }
+    int i = 0;
+    for (JsonNode k : jwks.get("keys")) {
+      String where = "its JWKS key " + i++;
+      if (!k.isObject() || !k.path("kty").isTextual()) {
+        throw refused(where + " is not an object with a \"kty\"");
+      }
+      if (k.has("d")) {
+        throw refused(where + " holds private key material");
+      }
+      switch (k.get("kty").textValue()) {
+        case "EC" -> ecPointOnCurve(where, k);
+        case "OKP" -> {
+          int len =
+              switch (k.path("crv").asText()) {
+                case "Ed25519", "X25519" -> 32;
+                case "X448" -> 56;
+                case "Ed448" -> 57;
+                default ->
+                  throw refused(
+                      where + " has an unknown OKP curve '" + k.path("crv").asText() + "'");
+              };
+          if (base64Url(where, k, "x").length != len) {
+            throw refused(where + " has an \"x\" of the wrong length");
+          }
+        }
+        case "RSA" -> {
+          if (new BigInteger(1, base64Url(where, k, "n")).bitLength() < 2048
+              || new BigInteger(1, base64Url(where, k, "e")).signum() <= 0) {
+            throw refused(where + " is not a usable RSA public key");
+          }
+        }
+        default -> throw refused(where + " has an unknown kty '" + k.get("kty").textValue() + "'");
+      }
+    }
+  }
+
+  private static void ecPointOnCurve(String where, JsonNode k) {
+    String curve =
+        switch (k.path("crv").asText()) {
+          case "P-256" -> "secp256r1";
+          case "P-384" -> "secp384r1";
+          case "P-521" -> "secp521r1";
+          default ->
+            throw refused(where + " has an unknown EC curve '" + k.path("crv").asText() + "'");
+        };
+    BigInteger x = new BigInteger(1, base64Url(where, k, "x"));
+    BigInteger y = new BigInteger(1, base64Url(where, k, "y"));
+    try {
+      AlgorithmParameters ap = AlgorithmParameters.getInstance("EC");
+      ap.init(new ECGenParameterSpec(curve));
+      ECParameterSpec spec = ap.getParameterSpec(ECParameterSpec.class);
+      BigInteger p = ((ECFieldFp) spec.getCurve().getField()).getP();
+      BigInteger a = spec.getCurve().getA();
+      BigInteger b = spec.getCurve().getB();
+      boolean inField = x.compareTo(p) < 0 && y.compareTo(p) < 0;
+      BigInteger lhs = y.modPow(BigInteger.TWO, p);
+      BigInteger rhs = x.pow(3).add(a.multiply(x)).add(b).mod(p);
+      if (!inField || !lhs.equals(rhs)) {
+        throw refused(where + " is not a point on " + k.path("crv").asText());
+      }
+    } catch (GeneralSecurityException e) {
+      throw refused(where + ": curve " + curve + " is not available: " + e.getMessage());
+    }
+  }
+
+  private static byte[] base64Url(String where, JsonNode k, String member) {
+    JsonNode v = k.get(member);
+    if (v == null || !v.isTextual()) {
+      throw refused(where + " has no \"" + member + "\"");
+    }
+    try {
+      return Base64.getUrlDecoder().decode(v.textValue());
+    } catch (IllegalArgumentException e) {
+      throw refused(where + " has an \"" + member + "\" that is not base64url");
+    }
   }
 
   // ---------------------------------------------------------------- rules
@@ -295,6 +428,28 @@ public final class AnswerVerifier {
     } catch (CertificateException e) {
       throw refused("its certificate chain does not verify to " + what + ": " + e.getMessage());
     }
+  }
+
+  private static void namesBot(X509Certificate leaf, SpiffeId spiffe, String bot) {
+    if (!spiffe.equals(SpiffeId.forBot(spiffe.trustDomain(), bot))) {
+      throw refused(
+          "its certificate names " + spiffe + ", not bot '" + bot + "' that the answer states");
+    }
+    String cn = commonName(leaf.getSubjectX500Principal());
+    if (cn != null && !cn.equals("bot-" + bot)) {
+      throw refused("its certificate's subject CN=" + cn + " is not bot '" + bot
+          + "' that the answer states");
+    }
+  }
+
+  private static void matchesExtension(X509Certificate leaf, String instance, long generation) {
+    IdentityExtension.from(leaf).ifPresent(ext -> {
+      if (!instance.equals(ext.instanceId()) || ext.generation() != generation) {
+        throw refused("its certificate says instance " + ext.instanceId() + " generation "
+            + ext.generation() + ", but the answer says instance " + instance + " generation "
+            + generation);
+      }
+    });
   }
 
   static SpiffeId spiffeIdOf(X509Certificate leaf) {

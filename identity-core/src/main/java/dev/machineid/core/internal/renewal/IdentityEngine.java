@@ -260,6 +260,10 @@ public final class IdentityEngine implements AutoCloseable {
     } catch (ExecutionException e) {
       refresher.abandon();
       Throwable cause = e.getCause();
+      if (cause instanceof VirtualMachineError vme) {
+        // the process is in trouble (out of memory): no join failed, so none is reported
+        throw vme;
+      }
       if (cause instanceof IdentityException ie) {
         throw ie instanceof JoinException
                 || ie instanceof ConfigException
@@ -438,9 +442,10 @@ public final class IdentityEngine implements AutoCloseable {
     }
     IdentityResponse c = StoredIdentities.credentials(stored.get().issued());
     List<X509Certificate> chain = parseChain(c);
-    List<X509Certificate> bundle = storedBundle(c);
+    List<X509Certificate> storedAuthorities = storedBundle(c);
+    List<X509Certificate> bundle;
     Authority document = c.authority();
-    if (bundle.isEmpty()) {
+    if (storedAuthorities.isEmpty()) {
       // stored by a version that kept no bundle: read it over the pinned connection
       IssuerClient.AuthorityView view;
       try {
@@ -451,31 +456,48 @@ public final class IdentityEngine implements AutoCloseable {
         throw e;
       }
       bundle = view.x509Authorities();
+      storedAuthorities = bundle;
       document = view.authority();
+    } else {
+      // the file vouches for nothing: its bundle is checked against the CA pins as a fresh
+      // /v1/authority answer is
+      bundle = s.trust().acceptAuthorities(storedAuthorities, List.of());
+    }
+    Instant notAfter = chain.get(0).getNotAfter().toInstant();
+    if (!notAfter.isAfter(now)) {
+      LOG.info("stored identity from {} expired at {}; joining again", s.storage(), notAfter);
+      return null;
+    }
+    SpiffeId spiffe;
+    try {
+      spiffe = AnswerVerifier.verifyStored(
+          new AnswerVerifier.StoredClaims(
+              c.bot(),
+              c.instanceId(),
+              c.generation(),
+              c.authority() == null ? null : c.authority().trustDomain()),
+          chain,
+          null,
+          storedAuthorities,
+          bundle,
+          now);
+      AnswerVerifier.verifyJwks(document == null ? null : document.jwks());
+    } catch (AnswerRefusedException e) {
+      LOG.warn(
+          "stored identity from {} refused, nothing of it is used ({}); joining again",
+          s.storage(),
+          e.getMessage());
+      return null;
     }
     Identity restored = new Identity(
         c.bot(),
-        AnswerVerifier.spiffeIdOf(chain.get(0)),
+        spiffe,
         c.instanceId(),
         c.generation(),
         chain,
         stored.get().privateKey(),
         c.sshCertificate(),
         bundle);
-    if (restored.isExpiredAt(now)) {
-      LOG.info(
-          "stored identity from {} expired at {}; joining again", s.storage(), restored.notAfter());
-      return null;
-    }
-    try {
-      AnswerVerifier.verifyStored(chain, null, bundle, now);
-    } catch (AnswerRefusedException e) {
-      LOG.warn(
-          "stored identity from {} does not verify against its stored trust bundle ({}); joining again",
-          s.storage(),
-          e.getMessage());
-      return null;
-    }
     s.trust().trust(bundle);
     restoredIdentity = restored;
     authority.set(AuthoritySnapshot.of(document, bundle));
@@ -729,6 +751,19 @@ public final class IdentityEngine implements AutoCloseable {
   }
 
   private Refresher.Retry onFailure(Throwable t, int n, Identity cur) {
+    if (t instanceof VirtualMachineError) {
+      // not an answer of the issuer nor a fault of the identity: this process is in trouble, and
+      // retrying would only repeat it
+      LOG.error(
+          "{} during the {}: not retried; the process needs more memory or a restart",
+          t,
+          cur == null ? "join" : "renewal");
+      publisher.failed(t, n);
+      if (cur == null) {
+        first.completeExceptionally(t);
+      }
+      return Refresher.Retry.STOP;
+    }
     // a refused answer to a single-use join spent the token: retrying could only say token_consumed
     boolean spentOnRefusal = cur == null
         && t instanceof AnswerRefusedException
